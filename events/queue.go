@@ -1,0 +1,91 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Entry is one stored SET waiting to be processed, as the Queue hands it to
+// the dispatcher.
+type Entry struct {
+	ID          uint64 // arrival order: increasing in the order entries were committed
+	Subject     string // ordering key (SET.Key at receipt); "" orders the entry on its own
+	Transmitter string // configured name of the transmitter that sent it
+	Format      Format // how to parse Claims
+	// Claims is the verified payload (JSON). The dispatcher parses it with
+	// its Registry before the first delivery.
+	Claims      json.RawMessage
+	Attempts    int       // failed attempts so far
+	NextAttempt time.Time // not before this time; zero means now
+	ReceivedAt  time.Time
+}
+
+// Queue is the dispatcher's view of the inbox; an adapter over the store
+// implements it in cmd/riscd. Every method may be called from several
+// goroutines at once.
+type Queue interface {
+	// Pending returns at most limit entries that are neither done nor
+	// parked and whose ID is greater than after, in increasing ID order,
+	// including entries waiting for a retry. An error means the store
+	// could not be read; the dispatcher tries again later.
+	Pending(ctx context.Context, after uint64, limit int) ([]Entry, error)
+	// Done records that every handler succeeded for entry id. It must be
+	// idempotent.
+	Done(ctx context.Context, id uint64) error
+	// Failed records a failed attempt: the new attempt count, the error
+	// text (no secrets: handlers promise that), and when to try again; with
+	// park set the entry is parked instead (kept, shown to operators,
+	// never retried by itself).
+	Failed(ctx context.Context, id uint64, attempts int, lastErr string, next time.Time, park bool) error
+}
+
+// Delivery is what a Handler receives: the stored entry and its parsed SET.
+type Delivery struct {
+	Entry Entry
+	SET   *SET
+	// Attempt counts deliveries of this entry, from 1. It is Entry.Attempts+1
+	// and grows across restarts.
+	Attempt int
+}
+
+// Handler acts on delivered events. Delivery is at least once: a crash
+// between a handler's effects and the dispatcher recording success, or a
+// failure of a later handler, makes the dispatcher deliver the entry again,
+// so Handle must be idempotent. A nil error means the handler is done with
+// the entry; any other error is retried with backoff, except one wrapped by
+// Permanent, which parks the entry at once. Handle must honour ctx, which
+// ends on shutdown and at DispatcherConfig.HandlerTimeout. Its errors are
+// stored and logged, so they must not carry secrets.
+type Handler interface {
+	Handle(ctx context.Context, d Delivery) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, d Delivery) error
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, d Delivery) error { return f(ctx, d) }
+
+// ErrPermanent is matched by errors made with Permanent.
+var ErrPermanent = errors.New("events: permanent failure")
+
+// permanentError marks a handler error that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() []error {
+	return []error{e.err, ErrPermanent}
+}
+
+// Permanent wraps err so that the dispatcher parks the entry instead of
+// retrying it: for failures no retry can fix. errors.Is(Permanent(err),
+// ErrPermanent) holds, and err stays reachable through errors.Is/As.
+// Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
