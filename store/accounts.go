@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// accountRecord is an account on disk.
+type accountRecord struct {
+	V                        int      `json:"v"`
+	Email                    string   `json:"email,omitempty"`
+	SessionsRevokedAt        stamp    `json:"sra,omitzero"`
+	SigninDisabled           bool     `json:"signin_off,omitempty"`
+	Held                     bool     `json:"held,omitempty"`
+	Review                   bool     `json:"review,omitempty"`
+	ReconsentRequired        bool     `json:"reconsent,omitempty"`
+	CredentialChangeRequired bool     `json:"cred_change,omitempty"`
+	Purged                   bool     `json:"purged,omitempty"`
+	Flags                    []string `json:"flags,omitempty"`
+	CreatedAt                stamp    `json:"ca,omitzero"`
+	UpdatedAt                stamp    `json:"ua,omitzero"`
+}
+
+func accountToRecord(a Account) accountRecord {
+	return accountRecord{
+		V:                        recordVersion,
+		Email:                    a.Email,
+		SessionsRevokedAt:        stampOf(a.SessionsRevokedAt),
+		SigninDisabled:           a.SigninDisabled,
+		Held:                     a.Held,
+		Review:                   a.Review,
+		ReconsentRequired:        a.ReconsentRequired,
+		CredentialChangeRequired: a.CredentialChangeRequired,
+		Purged:                   a.Purged,
+		Flags:                    a.Flags,
+		CreatedAt:                stampOf(a.CreatedAt),
+		UpdatedAt:                stampOf(a.UpdatedAt),
+	}
+}
+
+func (r *accountRecord) account(sub string) Account {
+	return Account{
+		Sub:                      sub,
+		Email:                    r.Email,
+		SessionsRevokedAt:        r.SessionsRevokedAt.time(),
+		SigninDisabled:           r.SigninDisabled,
+		Held:                     r.Held,
+		Review:                   r.Review,
+		ReconsentRequired:        r.ReconsentRequired,
+		CredentialChangeRequired: r.CredentialChangeRequired,
+		Purged:                   r.Purged,
+		Flags:                    r.Flags,
+		CreatedAt:                r.CreatedAt.time(),
+		UpdatedAt:                r.UpdatedAt.time(),
+	}
+}
+
+// Account returns the account of a Google subject. ErrNotFound if riscd has
+// none.
+func (t *Tx) Account(sub string) (Account, error) {
+	b, err := t.bucket(bucketAccounts)
+	if err != nil {
+		return Account{}, err
+	}
+	v := b.Get([]byte(sub))
+	if v == nil {
+		return Account{}, fmt.Errorf("store: account %q: %w", sub, ErrNotFound)
+	}
+	var r accountRecord
+	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
+		return Account{}, fmt.Errorf("store: account %q: undecodable record: %w", sub, ErrCorrupt)
+	}
+	return r.account(sub), nil
+}
+
+// PutAccount creates or replaces an account. UpdatedAt is set to now;
+// CreatedAt keeps its stored value, or becomes now for a new account.
+// ErrInvalid without a Sub.
+func (t *Tx) PutAccount(a Account) error {
+	_, err := t.putAccount(a)
+	return err
+}
+
+func (t *Tx) putAccount(a Account) (Account, error) {
+	if a.Sub == "" {
+		return Account{}, fmt.Errorf("store: put account: no sub: %w", ErrInvalid)
+	}
+	now := t.now()
+	old, err := t.Account(a.Sub)
+	switch {
+	case err == nil:
+		a.CreatedAt = old.CreatedAt
+	case isNotFound(err):
+		a.CreatedAt = now
+	default:
+		return Account{}, err
+	}
+	a.UpdatedAt = now
+	r := accountToRecord(a)
+	data, err := json.Marshal(&r)
+	if err != nil {
+		return Account{}, fmt.Errorf("store: account %q: encode: %w", a.Sub, err)
+	}
+	b, err := t.bucket(bucketAccounts)
+	if err != nil {
+		return Account{}, err
+	}
+	if err := b.Put([]byte(a.Sub), data); err != nil {
+		return Account{}, fmt.Errorf("store: account %q: %w", a.Sub, err)
+	}
+	return r.account(a.Sub), nil
+}
+
+// Account runs Tx.Account in its own transaction.
+func (db *DB) Account(ctx context.Context, sub string) (Account, error) {
+	return view(ctx, db, func(t *Tx) (Account, error) { return t.Account(sub) })
+}
+
+// PutAccount runs Tx.PutAccount in its own transaction.
+func (db *DB) PutAccount(ctx context.Context, a Account) error {
+	return db.Update(ctx, func(t *Tx) error { return t.PutAccount(a) })
+}
+
+// UpdateAccount applies fn to the subject's account and stores the result,
+// in one transaction. fn gets found=false and an Account with only Sub set
+// when there is none yet. The Sub cannot change. It returns the account as
+// stored. Errors: fn's error (nothing is written) or PutAccount's.
+func (db *DB) UpdateAccount(ctx context.Context, sub string, fn func(a Account, found bool) (Account, error)) (Account, error) {
+	return update(ctx, db, func(t *Tx) (Account, error) {
+		a, err := t.Account(sub)
+		found := err == nil
+		if err != nil && !isNotFound(err) {
+			return Account{}, err
+		}
+		if !found {
+			a = Account{Sub: sub}
+		}
+		a, err = fn(a, found)
+		if err != nil {
+			return Account{}, fmt.Errorf("store: update account %q: %w", sub, err)
+		}
+		a.Sub = sub
+		return t.putAccount(a)
+	})
+}

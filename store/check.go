@@ -1,0 +1,157 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// maxCheckErrors bounds the problems Check reports.
+const maxCheckErrors = 20
+
+// checker collects problems found by checkRecords.
+type checker struct {
+	t      *Tx
+	errs   []error
+	expect map[string]int // index bucket -> entries the records imply
+}
+
+func (c *checker) fail(format string, args ...any) {
+	if len(c.errs) < maxCheckErrors {
+		c.errs = append(c.errs, fmt.Errorf("store: check: "+format, args...))
+	}
+}
+
+// want checks that index holds key (with value val, unless val is nil).
+func (c *checker) want(index string, key, val []byte) {
+	c.expect[index]++
+	b, err := c.t.bucket(index)
+	if err != nil {
+		c.fail("%v", err)
+		return
+	}
+	got := b.Get(key)
+	switch {
+	case got == nil:
+		c.fail("%s: missing entry %x", index, key)
+	case val != nil && !bytes.Equal(got, val):
+		c.fail("%s: entry %x points to %x, want %x", index, key, got, val)
+	}
+}
+
+func (c *checker) each(bucket string, fn func(k, v []byte) error) {
+	b, err := c.t.bucket(bucket)
+	if err != nil {
+		c.fail("%v", err)
+		return
+	}
+	_ = b.ForEach(func(k, v []byte) error {
+		if err := fn(k, v); err != nil {
+			c.fail("%s %x: %v", bucket, k, err)
+		}
+		return nil
+	})
+}
+
+// checkRecords verifies that every record decodes and opens and that the
+// indexes hold exactly the entries the records imply.
+func (t *Tx) checkRecords() error {
+	c := &checker{t: t, expect: map[string]int{}}
+	c.each(bucketGrants, func(k, v []byte) error {
+		r, err := decodeGrant(k, v)
+		if err != nil {
+			return err
+		}
+		g, err := t.openGrant(k, &r)
+		if err != nil {
+			return err
+		}
+		c.want(bucketGrantsBySub, subIndexKey(g.Sub, k), nil)
+		if g.RefreshToken != "" {
+			c.want(bucketGrantsByDigest, RefreshTokenDigest(g.RefreshToken.Reveal()), k)
+			if len(g.RefreshToken) >= RefreshPrefixLen {
+				c.want(bucketGrantsByPrefix, append(prefixHash(g.RefreshToken.Reveal()[:RefreshPrefixLen]), k...), nil)
+			}
+		}
+		return nil
+	})
+	c.each(bucketAccounts, func(k, _ []byte) error {
+		_, err := t.Account(string(k))
+		return err
+	})
+	c.each(bucketSessions, func(k, v []byte) error {
+		var r sessionRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return err
+		}
+		if _, err := t.keys.open(r.CSRF, bucketSessions, k, "csrf"); err != nil {
+			return err
+		}
+		if r.Sub != "" {
+			c.want(bucketSessionsBySub, sessionSubKey(r.Sub, r.CreatedAt.time(), k), nil)
+		}
+		return nil
+	})
+	c.each(bucketFlows, func(k, v []byte) error {
+		r, err := decodeFlow(k, v)
+		if err != nil {
+			return err
+		}
+		for f, ct := range map[string][]byte{"state": r.State, "pkce": r.PKCEVerifier, "nonce": r.Nonce} {
+			if _, err := t.keys.open(ct, bucketFlows, k, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	c.each(bucketInbox, func(k, v []byte) error {
+		e, err := decodeInbox(k, v)
+		if err != nil {
+			return err
+		}
+		c.want(bucketInboxByJTI, jtiKey(e.Iss, e.JTI), k)
+		c.want(bucketInboxByStatus, inboxStatusKey(e.Status, e.ID), nil)
+		if e.Subject != "" {
+			c.want(bucketInboxBySubject, inboxSubjectKey(e.Subject, e.ID), nil)
+		}
+		return nil
+	})
+	c.each(bucketOutbox, func(k, v []byte) error {
+		j, err := t.OutboxJob(binary.BigEndian.Uint64(k))
+		if err != nil {
+			return err
+		}
+		if j.Status == OutboxPending {
+			c.want(bucketOutboxPending, k, nil)
+		}
+		return nil
+	})
+	c.each(bucketAudit, func(k, v []byte) error {
+		e, err := decodeAudit(k, v)
+		if err != nil {
+			return err
+		}
+		if e.Sub != "" {
+			c.want(bucketAuditBySub, binary.BigEndian.AppendUint64(appendString(nil, e.Sub), e.ID), nil)
+		}
+		return nil
+	})
+	for _, index := range []string{
+		bucketGrantsBySub, bucketGrantsByDigest, bucketGrantsByPrefix, bucketSessionsBySub,
+		bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject, bucketOutboxPending, bucketAuditBySub,
+	} {
+		b, err := t.bucket(index)
+		if err != nil {
+			c.fail("%v", err)
+			continue
+		}
+		if got, want := b.Stats().KeyN, c.expect[index]; got != want {
+			c.fail("%s: %d entries, the records imply %d", index, got, want)
+		}
+	}
+	return joinErrs(c.errs)
+}
+
+func joinErrs(errs []error) error { return errors.Join(errs...) }

@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// DB is an open riscd store. It is safe for concurrent use. Close it to
+// release the file lock.
+type DB struct {
+	bolt *bolt.DB
+	path string
+	now  func() time.Time
+	log  *slog.Logger
+
+	keysMu sync.RWMutex
+	keys   *keyring
+
+	rotateChunk int    // records per rotation transaction
+	afterChunk  func() // test hook, called after each rotation transaction
+}
+
+// Path returns the store file's path as given in Options.
+func (db *DB) Path() string { return db.path }
+
+// Close releases the file. It waits for running transactions and is safe to
+// call more than once.
+func (db *DB) Close() error {
+	if err := db.bolt.Close(); err != nil {
+		return fmt.Errorf("store: close %s: %w", db.path, err)
+	}
+	return nil
+}
+
+func (db *DB) keyring() *keyring {
+	db.keysMu.RLock()
+	defer db.keysMu.RUnlock()
+	return db.keys
+}
+
+func (db *DB) setKeyring(r *keyring) {
+	db.keysMu.Lock()
+	db.keys = r
+	db.keysMu.Unlock()
+}
+
+// Tx is one store transaction. It is valid only inside the function it was
+// handed to; afterwards every method fails with ErrClosed. Write methods on
+// a Tx from View fail.
+type Tx struct {
+	btx  *bolt.Tx
+	keys *keyring
+	now  func() time.Time
+}
+
+func (db *DB) newTx(btx *bolt.Tx) *Tx {
+	return &Tx{btx: btx, keys: db.keyring(), now: db.now}
+}
+
+// bucket returns a bucket of the transaction with its fill factor set.
+func (t *Tx) bucket(name string) (*bolt.Bucket, error) {
+	if t.btx == nil {
+		return nil, fmt.Errorf("store: transaction used after its function returned: %w", ErrClosed)
+	}
+	b := t.btx.Bucket([]byte(name))
+	if b == nil {
+		return nil, fmt.Errorf("store: bucket %s is missing: %w", name, ErrCorrupt)
+	}
+	b.FillPercent = fillPercent(name)
+	return b, nil
+}
+
+// buckets returns several buckets at once.
+func (t *Tx) buckets(names ...string) ([]*bolt.Bucket, error) {
+	out := make([]*bolt.Bucket, len(names))
+	for i, n := range names {
+		b, err := t.bucket(n)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// run hands fn a Tx wrapping btx and closes the Tx when fn returns.
+func (db *DB) run(btx *bolt.Tx, fn func(*Tx) error) error {
+	t := db.newTx(btx)
+	defer func() { t.btx = nil }()
+	return fn(t)
+}
+
+// View runs fn in a read-only transaction. It returns ctx's error if ctx is
+// done before it starts, ErrClosed after Close, or fn's error.
+func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return boltErr(db.bolt.View(func(btx *bolt.Tx) error { return db.run(btx, fn) }))
+}
+
+// Update runs fn in a read-write transaction, committed if fn returns nil and
+// rolled back otherwise. It returns ctx's error if ctx is done before it
+// starts, ErrClosed after Close, fn's error, or a commit failure.
+func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return boltErr(db.bolt.Update(func(btx *bolt.Tx) error { return db.run(btx, fn) }))
+}
+
+// Batch is Update for many concurrent callers: their functions share one
+// transaction and one commit (group commit), at the cost of a short wait.
+// fn may run more than once, so it must only write through its Tx and must
+// reset anything it records outside before doing so. If fn fails, the others'
+// work is retried without it, and its error is returned.
+func (db *DB) Batch(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return boltErr(db.bolt.Batch(func(btx *bolt.Tx) error { return db.run(btx, fn) }))
+}
+
+// boltErr maps bbolt's own errors to the store's sentinels.
+func boltErr(err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return fmt.Errorf("store: %w", ErrClosed)
+	}
+	if errors.Is(err, berrors.ErrTxNotWritable) {
+		return fmt.Errorf("store: write in a read-only transaction: %w", err)
+	}
+	return err
+}
+
+// view runs fn in a read-only transaction and returns its result.
+func view[T any](ctx context.Context, db *DB, fn func(*Tx) (T, error)) (T, error) {
+	var out T
+	err := db.View(ctx, func(t *Tx) error {
+		var err error
+		out, err = fn(t)
+		return err
+	})
+	return out, err
+}
+
+// update runs fn in a read-write transaction and returns its result.
+func update[T any](ctx context.Context, db *DB, fn func(*Tx) (T, error)) (T, error) {
+	var out T
+	err := db.Update(ctx, func(t *Tx) error {
+		var err error
+		out, err = fn(t)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}

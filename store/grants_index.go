@@ -1,0 +1,154 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/sha512"
+	"fmt"
+)
+
+// RefreshPrefixLen is how many leading characters of a refresh token
+// Google's token-revoked events send as a "prefix" token identifier.
+const RefreshPrefixLen = 16
+
+// RefreshTokenDigest returns SHA-512(SHA-512(token)): the inner hash over
+// the token's UTF-8 bytes, the outer over the raw 64-byte inner digest. This
+// is the value behind Google's hash_base64_sha512_sha512 identifier (before
+// base64).
+func RefreshTokenDigest(token string) []byte {
+	inner := sha512.Sum512([]byte(token))
+	outer := sha512.Sum512(inner[:])
+	return outer[:]
+}
+
+// prefixHash is the index key part for a refresh token's prefix.
+func prefixHash(prefix string) []byte {
+	h := sha256.Sum256([]byte(prefix))
+	return h[:]
+}
+
+func subIndexKey(sub string, key []byte) []byte {
+	return append(appendString(make([]byte, 0, len(sub)+2+len(key)), sub), key...)
+}
+
+// indexGrant adds a grant's index entries: subject, refresh-token digest
+// (unique: ErrExists if another grant holds it) and refresh-token prefix
+// (tokens shorter than RefreshPrefixLen are not prefix-indexed).
+func (t *Tx) indexGrant(key []byte, sub string, rt Secret) error {
+	bs, err := t.buckets(bucketGrantsBySub, bucketGrantsByDigest, bucketGrantsByPrefix)
+	if err != nil {
+		return err
+	}
+	if err := bs[0].Put(subIndexKey(sub, key), nil); err != nil {
+		return fmt.Errorf("store: index grant %x: %w", key, err)
+	}
+	if rt == "" {
+		return nil
+	}
+	d := RefreshTokenDigest(rt.Reveal())
+	if other := bs[1].Get(d); other != nil && !bytes.Equal(other, key) {
+		return fmt.Errorf("store: grant %x: refresh token already held by grant %x: %w", key, other, ErrExists)
+	}
+	if err := bs[1].Put(d, key); err != nil {
+		return fmt.Errorf("store: index grant %x: %w", key, err)
+	}
+	if len(rt) < RefreshPrefixLen {
+		return nil
+	}
+	if err := bs[2].Put(append(prefixHash(rt.Reveal()[:RefreshPrefixLen]), key...), nil); err != nil {
+		return fmt.Errorf("store: index grant %x: %w", key, err)
+	}
+	return nil
+}
+
+// unindexGrant removes what indexGrant added.
+func (t *Tx) unindexGrant(key []byte, sub string, rt Secret) error {
+	bs, err := t.buckets(bucketGrantsBySub, bucketGrantsByDigest, bucketGrantsByPrefix)
+	if err != nil {
+		return err
+	}
+	if err := bs[0].Delete(subIndexKey(sub, key)); err != nil {
+		return fmt.Errorf("store: unindex grant %x: %w", key, err)
+	}
+	if rt == "" {
+		return nil
+	}
+	d := RefreshTokenDigest(rt.Reveal())
+	if bytes.Equal(bs[1].Get(d), key) {
+		if err := bs[1].Delete(d); err != nil {
+			return fmt.Errorf("store: unindex grant %x: %w", key, err)
+		}
+	}
+	if len(rt) < RefreshPrefixLen {
+		return nil
+	}
+	if err := bs[2].Delete(append(prefixHash(rt.Reveal()[:RefreshPrefixLen]), key...)); err != nil {
+		return fmt.Errorf("store: unindex grant %x: %w", key, err)
+	}
+	return nil
+}
+
+// grantsByKeys loads grants whose keys follow prefix in an index bucket.
+func (t *Tx) grantsByIndex(index string, prefix []byte) ([]Grant, error) {
+	b, err := t.bucket(index)
+	if err != nil {
+		return nil, err
+	}
+	var out []Grant
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		key := clone(k[len(prefix):])
+		r, err := t.loadGrant(key)
+		if err != nil {
+			return nil, fmt.Errorf("store: index %s: %w", index, err)
+		}
+		g, err := t.openGrant(key, &r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// GrantsBySub returns the subject's grants, oldest first; none is not an
+// error.
+func (t *Tx) GrantsBySub(sub string) ([]Grant, error) {
+	return t.grantsByIndex(bucketGrantsBySub, appendString(nil, sub))
+}
+
+// GrantByRefreshDigest returns the grant whose refresh token has this
+// digest (see RefreshTokenDigest; 64 raw bytes). A match is proof the grant
+// holds that token. Errors: ErrInvalid for a digest of another size,
+// ErrNotFound if no grant matches.
+func (t *Tx) GrantByRefreshDigest(digest []byte) (Grant, error) {
+	if len(digest) != sha512.Size {
+		return Grant{}, fmt.Errorf("store: refresh digest is %d bytes, want %d: %w", len(digest), sha512.Size, ErrInvalid)
+	}
+	b, err := t.bucket(bucketGrantsByDigest)
+	if err != nil {
+		return Grant{}, err
+	}
+	v := b.Get(digest)
+	if v == nil {
+		return Grant{}, fmt.Errorf("store: grant by refresh digest: %w", ErrNotFound)
+	}
+	key := clone(v)
+	r, err := t.loadGrant(key)
+	if err != nil {
+		return Grant{}, fmt.Errorf("store: index %s: %w", bucketGrantsByDigest, err)
+	}
+	return t.openGrant(key, &r)
+}
+
+// GrantsByRefreshPrefix returns the grants whose refresh token starts with
+// prefix (exactly RefreshPrefixLen characters), oldest first. Several
+// grants may share a prefix, so each is a candidate, not proof: compare the
+// whole token. None is not an error; a prefix of another length is
+// ErrInvalid.
+func (t *Tx) GrantsByRefreshPrefix(prefix string) ([]Grant, error) {
+	if len(prefix) != RefreshPrefixLen {
+		return nil, fmt.Errorf("store: refresh prefix is %d characters, want %d: %w", len(prefix), RefreshPrefixLen, ErrInvalid)
+	}
+	return t.grantsByIndex(bucketGrantsByPrefix, prefixHash(prefix))
+}

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"fmt"
+)
+
+// GrantQuery selects grants for ListGrants. Empty fields match everything.
+type GrantQuery struct {
+	Sub    string
+	Status GrantStatus
+	Scope  string // grants whose Scopes include this scope
+	Cursor string // from a previous page; "" for the first
+	Limit  int    // DefaultLimit if <= 0, at most MaxLimit
+}
+
+// ListGrants returns a page of matching grants, newest first, and the cursor
+// of the next page ("" after the last). Errors: ErrInvalid for a malformed
+// cursor.
+func (t *Tx) ListGrants(q GrantQuery) ([]Grant, string, error) {
+	limit := pageLimit(q.Limit)
+	var after []byte
+	if q.Cursor != "" {
+		k, err := grantKey(q.Cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("store: list grants: bad cursor: %w", ErrInvalid)
+		}
+		after = k
+	}
+	index, prefix := bucketGrants, []byte(nil)
+	if q.Sub != "" {
+		index, prefix = bucketGrantsBySub, appendString(nil, q.Sub)
+	}
+	b, err := t.bucket(index)
+	if err != nil {
+		return nil, "", err
+	}
+	var before []byte
+	if after != nil {
+		before = append(clone(prefix), after...)
+	}
+	var out []Grant
+	next := ""
+	err = scanDesc(b, prefix, before, func(k, v []byte) (bool, error) {
+		key := clone(k[len(prefix):])
+		var r grantRecord
+		var err error
+		if index == bucketGrants {
+			r, err = decodeGrant(key, v)
+		} else {
+			r, err = t.loadGrant(key)
+		}
+		if err != nil {
+			return false, err
+		}
+		if (q.Status != "" && GrantStatus(r.Status) != q.Status) || (q.Scope != "" && !r.hasScope(q.Scope)) {
+			return true, nil
+		}
+		if len(out) == limit {
+			next = out[len(out)-1].ID
+			return false, nil
+		}
+		g, err := t.openGrant(key, &r)
+		if err != nil {
+			return false, err
+		}
+		out = append(out, g)
+		return true, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}

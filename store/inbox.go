@@ -1,0 +1,231 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+)
+
+// inboxRecord is a received SET on disk, keyed by its id.
+type inboxRecord struct {
+	V           int             `json:"v"`
+	Transmitter string          `json:"tx,omitempty"`
+	Iss         string          `json:"iss"`
+	JTI         string          `json:"jti"`
+	Subject     string          `json:"subj,omitempty"`
+	Types       []string        `json:"types,omitempty"`
+	Raw         string          `json:"raw,omitempty"`
+	Claims      json.RawMessage `json:"claims,omitempty"`
+	ReceivedAt  stamp           `json:"ra,omitzero"`
+	Status      string          `json:"st"`
+	Attempts    int             `json:"n,omitempty"`
+	LastError   string          `json:"err,omitempty"`
+	NextAttempt stamp           `json:"next,omitzero"`
+	DoneAt      stamp           `json:"done,omitzero"`
+}
+
+func inboxToRecord(e InboxEntry) inboxRecord {
+	return inboxRecord{
+		V:           recordVersion,
+		Transmitter: e.Transmitter,
+		Iss:         e.Iss,
+		JTI:         e.JTI,
+		Subject:     e.Subject,
+		Types:       e.Types,
+		Raw:         e.Raw,
+		Claims:      e.Claims,
+		ReceivedAt:  stampOf(e.ReceivedAt),
+		Status:      string(e.Status),
+		Attempts:    e.Attempts,
+		LastError:   e.LastError,
+		NextAttempt: stampOf(e.NextAttemptAt),
+		DoneAt:      stampOf(e.DoneAt),
+	}
+}
+
+func (r *inboxRecord) entry(id uint64) InboxEntry {
+	return InboxEntry{
+		ID:            id,
+		Transmitter:   r.Transmitter,
+		Iss:           r.Iss,
+		JTI:           r.JTI,
+		Subject:       r.Subject,
+		Types:         r.Types,
+		Raw:           r.Raw,
+		Claims:        r.Claims,
+		ReceivedAt:    r.ReceivedAt.time(),
+		Status:        InboxStatus(r.Status),
+		Attempts:      r.Attempts,
+		LastError:     r.LastError,
+		NextAttemptAt: r.NextAttempt.time(),
+		DoneAt:        r.DoneAt.time(),
+	}
+}
+
+func decodeInbox(k, v []byte) (InboxEntry, error) {
+	id := binary.BigEndian.Uint64(k)
+	var r inboxRecord
+	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
+		return InboxEntry{}, fmt.Errorf("store: inbox entry %d: undecodable record: %w", id, ErrCorrupt)
+	}
+	return r.entry(id), nil
+}
+
+// jtiKey identifies (iss, jti) in the dedupe index.
+func jtiKey(iss, jti string) []byte {
+	h := sha256.Sum256(appendString(appendString(nil, iss), jti))
+	return h[:]
+}
+
+func inboxStatusKey(s InboxStatus, id uint64) []byte {
+	return binary.BigEndian.AppendUint64(appendString(nil, string(s)), id)
+}
+
+func inboxSubjectKey(subject string, id uint64) []byte {
+	return binary.BigEndian.AppendUint64(appendString(nil, subject), id)
+}
+
+// PutInbox stores a verified SET. (Iss, JTI) is unique: if an entry with
+// the same pair exists, PutInbox returns it and false and writes nothing.
+// Otherwise it assigns the ID (arrival order), sets ReceivedAt to now if
+// zero and Status to InboxPending if empty, and returns the new entry and
+// true. ErrInvalid without Iss or JTI, or with Claims that are not JSON.
+func (t *Tx) PutInbox(e InboxEntry) (InboxEntry, bool, error) {
+	if e.Iss == "" || e.JTI == "" {
+		return InboxEntry{}, false, fmt.Errorf("store: put inbox: iss and jti are required: %w", ErrInvalid)
+	}
+	bs, err := t.buckets(bucketInbox, bucketInboxByJTI)
+	if err != nil {
+		return InboxEntry{}, false, err
+	}
+	jk := jtiKey(e.Iss, e.JTI)
+	if v := bs[1].Get(jk); v != nil {
+		old, err := t.InboxEntry(binary.BigEndian.Uint64(v))
+		if err != nil {
+			return InboxEntry{}, false, fmt.Errorf("store: index %s: %w", bucketInboxByJTI, err)
+		}
+		return old, false, nil
+	}
+	id, err := bs[0].NextSequence()
+	if err != nil {
+		return InboxEntry{}, false, fmt.Errorf("store: put inbox: %w", err)
+	}
+	e.ID = id
+	if e.ReceivedAt.IsZero() {
+		e.ReceivedAt = t.now()
+	}
+	if e.Status == "" {
+		e.Status = InboxPending
+	}
+	if err := bs[1].Put(jk, u64Key(id)); err != nil {
+		return InboxEntry{}, false, fmt.Errorf("store: put inbox: %w", err)
+	}
+	r, err := t.writeInbox(e, nil)
+	if err != nil {
+		return InboxEntry{}, false, err
+	}
+	return r.entry(id), true, nil
+}
+
+// writeInbox writes an entry and moves its index entries from old (nil for
+// a new entry).
+func (t *Tx) writeInbox(e InboxEntry, old *InboxEntry) (inboxRecord, error) {
+	bs, err := t.buckets(bucketInbox, bucketInboxByStatus, bucketInboxBySubject)
+	if err != nil {
+		return inboxRecord{}, err
+	}
+	r := inboxToRecord(e)
+	if len(e.Claims) > 0 {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, e.Claims); err != nil {
+			return inboxRecord{}, fmt.Errorf("store: inbox entry %d: claims: %v: %w", e.ID, err, ErrInvalid)
+		}
+		r.Claims = buf.Bytes()
+	}
+	data, err := json.Marshal(&r)
+	if err != nil {
+		return inboxRecord{}, fmt.Errorf("store: inbox entry %d: encode: %v: %w", e.ID, err, ErrInvalid)
+	}
+	if err := bs[0].Put(u64Key(e.ID), data); err != nil {
+		return inboxRecord{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
+	}
+	if old == nil || old.Status != e.Status {
+		if old != nil {
+			if err := bs[1].Delete(inboxStatusKey(old.Status, e.ID)); err != nil {
+				return inboxRecord{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
+			}
+		}
+		if err := bs[1].Put(inboxStatusKey(e.Status, e.ID), nil); err != nil {
+			return inboxRecord{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
+		}
+	}
+	if old == nil || old.Subject != e.Subject {
+		if old != nil && old.Subject != "" {
+			if err := bs[2].Delete(inboxSubjectKey(old.Subject, e.ID)); err != nil {
+				return inboxRecord{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
+			}
+		}
+		if e.Subject != "" {
+			if err := bs[2].Put(inboxSubjectKey(e.Subject, e.ID), nil); err != nil {
+				return inboxRecord{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
+			}
+		}
+	}
+	return r, nil
+}
+
+// InboxEntry returns the entry with this ID. ErrNotFound if there is none.
+func (t *Tx) InboxEntry(id uint64) (InboxEntry, error) {
+	b, err := t.bucket(bucketInbox)
+	if err != nil {
+		return InboxEntry{}, err
+	}
+	k := u64Key(id)
+	v := b.Get(k)
+	if v == nil {
+		return InboxEntry{}, fmt.Errorf("store: inbox entry %d: %w", id, ErrNotFound)
+	}
+	return decodeInbox(k, v)
+}
+
+// InboxByJTI returns the entry for (iss, jti). ErrNotFound if there is none.
+func (t *Tx) InboxByJTI(iss, jti string) (InboxEntry, error) {
+	b, err := t.bucket(bucketInboxByJTI)
+	if err != nil {
+		return InboxEntry{}, err
+	}
+	v := b.Get(jtiKey(iss, jti))
+	if v == nil {
+		return InboxEntry{}, fmt.Errorf("store: inbox entry %q %q: %w", iss, jti, ErrNotFound)
+	}
+	return t.InboxEntry(binary.BigEndian.Uint64(v))
+}
+
+// PutInboxEntry replaces an existing entry (matched by ID), typically to
+// record a processing attempt or a new status; indexes follow. Errors:
+// ErrNotFound if it does not exist, ErrInvalid if Iss or JTI differ from the
+// stored entry's or Status is empty.
+func (t *Tx) PutInboxEntry(e InboxEntry) error {
+	_, err := t.putInboxEntry(e)
+	return err
+}
+
+func (t *Tx) putInboxEntry(e InboxEntry) (InboxEntry, error) {
+	old, err := t.InboxEntry(e.ID)
+	if err != nil {
+		return InboxEntry{}, err
+	}
+	if e.Iss != old.Iss || e.JTI != old.JTI {
+		return InboxEntry{}, fmt.Errorf("store: inbox entry %d: iss and jti cannot change: %w", e.ID, ErrInvalid)
+	}
+	if e.Status == "" {
+		return InboxEntry{}, fmt.Errorf("store: inbox entry %d: empty status: %w", e.ID, ErrInvalid)
+	}
+	r, err := t.writeInbox(e, &old)
+	if err != nil {
+		return InboxEntry{}, err
+	}
+	return r.entry(e.ID), nil
+}

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// InboxQuery selects entries for ListInbox. Empty fields match everything.
+type InboxQuery struct {
+	Status  InboxStatus
+	Subject string
+	Type    string // entries whose Types include this event-type URI
+	Cursor  string // from a previous page; "" for the first
+	Limit   int    // DefaultLimit if <= 0, at most MaxLimit
+}
+
+// PendingInbox returns up to limit pending entries in ID (arrival) order,
+// whatever their NextAttemptAt (DefaultLimit if limit <= 0, at most MaxLimit).
+func (t *Tx) PendingInbox(limit int) ([]InboxEntry, error) {
+	limit = pageLimit(limit)
+	idx, err := t.bucket(bucketInboxByStatus)
+	if err != nil {
+		return nil, err
+	}
+	prefix := appendString(nil, string(InboxPending))
+	var out []InboxEntry
+	err = scanAsc(idx, prefix, func(k, _ []byte) (bool, error) {
+		e, err := t.InboxEntry(binary.BigEndian.Uint64(k[len(prefix):]))
+		if err != nil {
+			return false, fmt.Errorf("store: index %s: %w", bucketInboxByStatus, err)
+		}
+		out = append(out, e)
+		return len(out) < limit, nil
+	})
+	return out, err
+}
+
+// CountInbox returns how many entries have the given status. It reads the
+// status index, so its cost grows with that count.
+func (t *Tx) CountInbox(status InboxStatus) (int, error) {
+	idx, err := t.bucket(bucketInboxByStatus)
+	if err != nil {
+		return 0, err
+	}
+	return countPrefix(idx, appendString(nil, string(status))), nil
+}
+
+// ListInbox returns a page of matching entries, newest first, and the
+// cursor of the next page ("" after the last). Status and Subject use
+// indexes; Type is filtered while reading. ErrInvalid for a malformed
+// cursor.
+func (t *Tx) ListInbox(q InboxQuery) ([]InboxEntry, string, error) {
+	limit := pageLimit(q.Limit)
+	var cursor []byte
+	if q.Cursor != "" {
+		id, err := strconv.ParseUint(q.Cursor, 10, 64)
+		if err != nil {
+			return nil, "", fmt.Errorf("store: list inbox: bad cursor: %w", ErrInvalid)
+		}
+		cursor = u64Key(id)
+	}
+	index, prefix := bucketInbox, []byte(nil)
+	switch {
+	case q.Subject != "":
+		index, prefix = bucketInboxBySubject, appendString(nil, q.Subject)
+	case q.Status != "":
+		index, prefix = bucketInboxByStatus, appendString(nil, string(q.Status))
+	}
+	b, err := t.bucket(index)
+	if err != nil {
+		return nil, "", err
+	}
+	var before []byte
+	if cursor != nil {
+		before = append(clone(prefix), cursor...)
+	}
+	var out []InboxEntry
+	next := ""
+	err = scanDesc(b, prefix, before, func(k, v []byte) (bool, error) {
+		var e InboxEntry
+		var err error
+		if index == bucketInbox {
+			e, err = decodeInbox(k, v)
+		} else if e, err = t.InboxEntry(binary.BigEndian.Uint64(k[len(prefix):])); err != nil {
+			err = fmt.Errorf("store: index %s: %w", index, err)
+		}
+		if err != nil {
+			return false, err
+		}
+		if (q.Status != "" && e.Status != q.Status) || (q.Type != "" && !slices.Contains(e.Types, q.Type)) {
+			return true, nil
+		}
+		if len(out) == limit {
+			next = strconv.FormatUint(out[len(out)-1].ID, 10)
+			return false, nil
+		}
+		out = append(out, e)
+		return true, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}

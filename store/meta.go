@@ -1,0 +1,150 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The store file's format marker and schema. SchemaVersion changes when a
+// riscd can no longer read files written by the next one; an older file is
+// migrated at open, a newer one refused.
+const (
+	formatName = "riscd-store"
+	// SchemaVersion is the newest store schema this riscd reads and writes.
+	SchemaVersion = 1
+	// recordVersion is the version of every on-disk record this riscd writes.
+	recordVersion = 1
+
+	metaFormat  = "format"
+	metaSchema  = "schema"
+	metaCreated = "created_at"
+
+	keyCheckPlain = "riscd store key check"
+)
+
+// bboltMagic marks a bbolt meta page (page 0 starts with a 16-byte page
+// header followed by the meta's magic number, in the writer's byte order).
+const bboltMagic = 0xED0CDAED
+
+// looksLikeBbolt reads the first meta page's magic number without bbolt, so
+// a foreign file is refused before bbolt locks or maps it.
+func looksLikeBbolt(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	var head [20]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil {
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			return false, nil
+		}
+		return false, err
+	}
+	m := head[16:20]
+	return binary.LittleEndian.Uint32(m) == bboltMagic || binary.BigEndian.Uint32(m) == bboltMagic, nil
+}
+
+// initStore writes the metadata, the buckets and the key check of a new store.
+func initStore(btx *bolt.Tx, keys *keyring, now time.Time) error {
+	for _, name := range bucketNames() {
+		if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	m := btx.Bucket([]byte(bucketMeta))
+	for k, v := range map[string]string{
+		metaFormat:  formatName,
+		metaSchema:  strconv.Itoa(SchemaVersion),
+		metaCreated: now.UTC().Format(time.RFC3339Nano),
+	} {
+		if err := m.Put([]byte(k), []byte(v)); err != nil {
+			return fmt.Errorf("write meta %s: %w", k, err)
+		}
+	}
+	return registerKey(btx, keys)
+}
+
+// checkMeta refuses a file that is not a riscd store or comes from a newer
+// riscd.
+func checkMeta(btx *bolt.Tx, path string) error {
+	m := btx.Bucket([]byte(bucketMeta))
+	if m == nil || !bytes.Equal(m.Get([]byte(metaFormat)), []byte(formatName)) {
+		return notStore(path, "a bbolt file without riscd's metadata", nil)
+	}
+	raw := string(m.Get([]byte(metaSchema)))
+	schema, err := strconv.Atoi(raw)
+	if err != nil || schema < 1 {
+		return notStore(path, fmt.Sprintf("unreadable schema version %q", raw), nil)
+	}
+	if schema > SchemaVersion {
+		return &fileError{
+			msg:  fmt.Sprintf("%s was written by a newer riscd (schema %d, this riscd reads up to %d)", path, schema, SchemaVersion),
+			kind: ErrNewerSchema,
+		}
+	}
+	return nil
+}
+
+// checkKeys verifies that every key that sealed something in the store is
+// configured and really is that key.
+func checkKeys(btx *bolt.Tx, keys *keyring, path string) error {
+	b := btx.Bucket([]byte(bucketKeys))
+	if b == nil {
+		return notStore(path, "no key check in its metadata", nil)
+	}
+	var missing []string
+	n := 0
+	err := b.ForEach(func(id, check []byte) error {
+		n++
+		plain, err := keys.open(check, bucketKeys, id, "check")
+		if err != nil || plain != keyCheckPlain {
+			missing = append(missing, fmt.Sprintf("%x", id))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: read key checks: %w", err)
+	}
+	if n == 0 {
+		return notStore(path, "no key check in its metadata", nil)
+	}
+	if len(missing) > 0 {
+		var have []string
+		for id := range keys.byID {
+			have = append(have, fmt.Sprintf("%x", id))
+		}
+		return &fileError{
+			msg: fmt.Sprintf("%s: none of the configured keys (%s) opens the secrets sealed with key %s",
+				path, strings.Join(have, ", "), strings.Join(missing, ", ")),
+			kind: ErrWrongKey,
+		}
+	}
+	return nil
+}
+
+// registerKey records a check value for the primary key, so a later open
+// knows this key sealed secrets here.
+func registerKey(btx *bolt.Tx, keys *keyring) error {
+	b := btx.Bucket([]byte(bucketKeys))
+	id := keys.primary.k.id[:]
+	if b.Get(id) != nil {
+		return nil
+	}
+	if err := b.Put(id, keys.seal(keyCheckPlain, bucketKeys, id, "check")); err != nil {
+		return fmt.Errorf("store: register key %s: %w", keys.primary.ID(), err)
+	}
+	return nil
+}
+
+func notStore(path, reason string, cause error) error {
+	return &fileError{msg: path + " is not a riscd store: " + reason, kind: ErrNotStore, cause: cause}
+}

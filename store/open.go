@@ -1,0 +1,206 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Options configures Open. Path and Key are required.
+type Options struct {
+	// Path of the store file. Its directory must exist. A missing file is
+	// created (mode 0600).
+	Path string
+	// Key seals everything written.
+	Key Key
+	// OldKeys are still accepted for reading, during and after a key rotation.
+	OldKeys []Key
+	// LockTimeout is how long Open waits for another process to release the
+	// file before failing with ErrLocked. Default 1s.
+	LockTimeout time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives the store's rare log lines. Default: discard.
+	Logger *slog.Logger
+	// NoSync skips fsync on commit. For benchmarks only: a crash may lose or
+	// corrupt the store.
+	NoSync bool
+}
+
+// Open opens the store at opts.Path, creating it if the file does not exist.
+//
+// A new store is built under a temporary name and linked into place, so the
+// path holds either a complete store or nothing. An existing file is checked
+// before it is opened for writing: an empty file, a file that is not bbolt, a
+// bbolt file without riscd's metadata (ErrNotStore) or one written by a
+// newer riscd (ErrNewerSchema) is refused and left byte for byte as it was. A
+// file another process holds fails with ErrLocked after opts.LockTimeout. A
+// store whose secrets were sealed with a key not among opts.Key and
+// opts.OldKeys fails with ErrWrongKey, also without being modified. A missing
+// directory is an error wrapping fs.ErrNotExist; it is not created.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if opts.Path == "" {
+		return nil, fmt.Errorf("store: open: no path: %w", ErrInvalid)
+	}
+	keys, err := newKeyring(opts.Key, opts.OldKeys)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, ErrInvalid)
+	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	path := opts.Path
+
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("store: open %s: directory %s: %w", path, dir, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("store: open %s: %s is not a directory: %w", path, dir, fs.ErrInvalid)
+	}
+
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := create(path, keys, opts); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	case !fi.Mode().IsRegular():
+		return nil, notStore(path, "not a regular file", nil)
+	case fi.Size() == 0:
+		return nil, notStore(path, "the file is empty", nil)
+	}
+
+	if err := inspect(path, keys, opts.LockTimeout); err != nil {
+		return nil, err
+	}
+
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync})
+	if err != nil {
+		return nil, openErr(path, err)
+	}
+	db := &DB{bolt: bdb, path: path, now: opts.Now, log: opts.Logger, keys: keys, rotateChunk: 500}
+	err = bdb.Update(func(btx *bolt.Tx) error {
+		if err := checkMeta(btx, path); err != nil {
+			return err
+		}
+		if err := checkKeys(btx, keys, path); err != nil {
+			return err
+		}
+		for _, name := range bucketNames() {
+			if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
+				return fmt.Errorf("store: create bucket %s: %w", name, err)
+			}
+		}
+		return registerKey(btx, keys)
+	})
+	if err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		opts.Logger.WarnContext(ctx, "store file is readable by other users", "path", path, "mode", fi.Mode().Perm().String())
+	}
+	return db, nil
+}
+
+// inspect opens an existing file read-only (a shared lock, no writes) and
+// refuses it unless it is a riscd store of a schema this riscd reads, whose
+// secrets the configured keys open.
+func inspect(path string, keys *keyring, timeout time.Duration) error {
+	ok, err := looksLikeBbolt(path)
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if !ok {
+		return notStore(path, "not a bbolt database", nil)
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: timeout})
+	if err != nil {
+		return openErr(path, err)
+	}
+	defer bdb.Close()
+	return bdb.View(func(btx *bolt.Tx) error {
+		if err := checkMeta(btx, path); err != nil {
+			return err
+		}
+		return checkKeys(btx, keys, path)
+	})
+}
+
+// create builds a new store under a temporary name in the same directory
+// and links it into place. If another process created the store meanwhile,
+// its file wins and create returns nil.
+func create(path string, keys *keyring, opts Options) error {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".new-"+hex.EncodeToString(rnd[:]))
+	bdb, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync})
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	defer os.Remove(tmp)
+	err = bdb.Update(func(btx *bolt.Tx) error { return initStore(btx, keys, opts.Now()) })
+	if cerr := bdb.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		// No hard links on this file system: fall back to a rename, which
+		// could replace a store created in the last instant.
+		if _, serr := os.Lstat(path); !errors.Is(serr, fs.ErrNotExist) {
+			return nil
+		}
+		if rerr := os.Rename(tmp, path); rerr != nil {
+			return fmt.Errorf("store: create %s: %w", path, rerr)
+		}
+	}
+	syncDir(filepath.Dir(path))
+	return nil
+}
+
+// syncDir makes a new directory entry durable, where the system allows it.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
+
+// openErr maps bbolt's open errors to the store's.
+func openErr(path string, err error) error {
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return &fileError{msg: "store " + path + " is in use by another riscd", kind: ErrLocked}
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum):
+		return notStore(path, "not a bbolt database, or a damaged one", err)
+	case errors.Is(err, berrors.ErrVersionMismatch):
+		return notStore(path, "a bbolt file of another version", err)
+	}
+	return fmt.Errorf("store: open %s: %w", path, err)
+}

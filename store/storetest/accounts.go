@@ -1,0 +1,67 @@
+package storetest
+
+import (
+	"errors"
+	"time"
+
+	"github.com/riscd/riscd/store"
+)
+
+func accountCases() []tcase {
+	return []tcase{
+		{"put, read back and upsert", func(e *env) func(*env) {
+			_, err := e.db.Account(e.ctx, "s")
+			wantErr(e.t, "Account before put", err, store.ErrNotFound)
+			wantErr(e.t, "PutAccount without sub", e.db.PutAccount(e.ctx, store.Account{}), store.ErrInvalid)
+			a := store.Account{
+				Sub: "s", Email: "s@example.com", SessionsRevokedAt: start().Add(-time.Minute),
+				SigninDisabled: true, Held: true, Review: true, ReconsentRequired: true,
+				CredentialChangeRequired: true, Flags: []string{"credential-change"},
+				CreatedAt: time.Unix(5, 0), // ignored: the store sets it
+			}
+			noErr(e.t, e.db.PutAccount(e.ctx, a))
+			e.clock.Advance(time.Hour)
+			a.Purged, a.Held = true, false
+			noErr(e.t, e.db.PutAccount(e.ctx, a))
+			want := a
+			want.CreatedAt, want.UpdatedAt = start(), start().Add(time.Hour)
+			return func(e *env) {
+				same(e.t, "Account", must(e.db.Account(e.ctx, "s"))(e.t), want)
+				_, err := e.db.Account(e.ctx, "t")
+				wantErr(e.t, "other account", err, store.ErrNotFound)
+			}
+		}},
+		{"update creates then modifies", func(e *env) func(*env) {
+			first := must(e.db.UpdateAccount(e.ctx, "s", func(a store.Account, found bool) (store.Account, error) {
+				if found || a.Sub != "s" {
+					e.t.Fatalf("fn got found=%v sub=%q, want false and \"s\"", found, a.Sub)
+				}
+				a.Review = true
+				return a, nil
+			}))(e.t)
+			e.clock.Advance(time.Second)
+			second := must(e.db.UpdateAccount(e.ctx, "s", func(a store.Account, found bool) (store.Account, error) {
+				if !found || !a.Review {
+					e.t.Fatalf("fn got found=%v review=%v, want true and true", found, a.Review)
+				}
+				a.Sub = "other" // ignored
+				a.SessionsRevokedAt = start()
+				return a, nil
+			}))(e.t)
+			boom := errors.New("boom")
+			_, err := e.db.UpdateAccount(e.ctx, "s", func(a store.Account, _ bool) (store.Account, error) {
+				a.Purged = true
+				return a, boom
+			})
+			wantErr(e.t, "UpdateAccount with failing fn", err, boom)
+			want := store.Account{Sub: "s", Review: true, SessionsRevokedAt: start(), CreatedAt: start(), UpdatedAt: start().Add(time.Second)}
+			same(e.t, "first result", first, store.Account{Sub: "s", Review: true, CreatedAt: start(), UpdatedAt: start()})
+			same(e.t, "second result", second, want)
+			return func(e *env) {
+				same(e.t, "Account", must(e.db.Account(e.ctx, "s"))(e.t), want)
+				_, err := e.db.Account(e.ctx, "other")
+				wantErr(e.t, "renamed account", err, store.ErrNotFound)
+			}
+		}},
+	}
+}

@@ -1,0 +1,198 @@
+package storetest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/riscd/riscd/store"
+)
+
+const (
+	eventDisabled = "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
+	eventRevoked  = "https://schemas.openid.net/secevent/oauth/event-type/tokens-revoked"
+)
+
+func newEntry(jti, subject, typ string) store.InboxEntry {
+	return store.InboxEntry{
+		Transmitter: "google",
+		Iss:         "https://accounts.google.com/",
+		JTI:         jti,
+		Subject:     subject,
+		Types:       []string{typ},
+		Raw:         "eyJhbGciOiJSUzI1NiJ9.e30.sig-" + jti,
+		Claims:      json.RawMessage(`{"jti":"` + jti + `"}`),
+	}
+}
+
+func entryIDs(es []store.InboxEntry) string {
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = strconv.FormatUint(e.ID, 10)
+	}
+	return fmt.Sprint(ids)
+}
+
+func inboxCases() []tcase {
+	return []tcase{
+		{"put, dedupe and read back", func(e *env) func(*env) {
+			in := newEntry("j1", "iss|sub", eventDisabled)
+			in.Claims = json.RawMessage("{ \"jti\" : \"j1\" }")
+			got, created := must2(e.db.PutInbox(e.ctx, in))(e.t)
+			if !created || got.ID == 0 {
+				e.t.Fatalf("PutInbox: created=%v id=%d, want true and an id", created, got.ID)
+			}
+			want := newEntry("j1", "iss|sub", eventDisabled)
+			want.ID, want.Status, want.ReceivedAt = got.ID, store.InboxPending, start()
+			same(e.t, "PutInbox result", got, want)
+			e.clock.Advance(time.Minute)
+			again := newEntry("j1", "other", eventRevoked)
+			dup, created := must2(e.db.PutInbox(e.ctx, again))(e.t)
+			if created {
+				e.t.Fatal("PutInbox of a duplicate (iss, jti) reported created")
+			}
+			same(e.t, "duplicate PutInbox result", dup, want)
+			other := newEntry("j1", "iss|sub", eventDisabled)
+			other.Iss = "https://other.example/"
+			o, created := must2(e.db.PutInbox(e.ctx, other))(e.t)
+			if !created {
+				e.t.Fatal("same jti from another issuer was taken for a duplicate")
+			}
+			_, _, err := e.db.PutInbox(e.ctx, store.InboxEntry{Iss: "x"})
+			wantErr(e.t, "PutInbox without jti", err, store.ErrInvalid)
+			bad := newEntry("j2", "", eventDisabled)
+			bad.Claims = json.RawMessage(`{"x":`)
+			_, _, err = e.db.PutInbox(e.ctx, bad)
+			wantErr(e.t, "PutInbox with broken claims", err, store.ErrInvalid)
+			return func(e *env) {
+				same(e.t, "InboxEntry", must(e.db.InboxEntry(e.ctx, got.ID))(e.t), want)
+				same(e.t, "InboxByJTI", must(e.db.InboxByJTI(e.ctx, want.Iss, "j1"))(e.t), want)
+				same(e.t, "InboxByJTI other issuer", must(e.db.InboxByJTI(e.ctx, other.Iss, "j1"))(e.t).ID, o.ID)
+				_, err := e.db.InboxByJTI(e.ctx, want.Iss, "j2")
+				wantErr(e.t, "InboxByJTI unknown", err, store.ErrNotFound)
+				_, err = e.db.InboxEntry(e.ctx, 999)
+				wantErr(e.t, "InboxEntry unknown", err, store.ErrNotFound)
+				if n := must(e.db.CountInbox(e.ctx, store.InboxPending))(e.t); n != 2 {
+					e.t.Fatalf("CountInbox(pending) = %d, want 2", n)
+				}
+			}
+		}},
+		{"status changes move entries between queues", func(e *env) func(*env) {
+			var ids []uint64
+			for i := range 5 {
+				x, _ := must2(e.db.PutInbox(e.ctx, newEntry(fmt.Sprint("j", i), "s", eventDisabled)))(e.t)
+				ids = append(ids, x.ID)
+			}
+			x := must(e.db.InboxEntry(e.ctx, ids[1]))(e.t)
+			x.Status, x.DoneAt, x.Attempts = store.InboxDone, start(), 1
+			noErr(e.t, e.db.PutInboxEntry(e.ctx, x))
+			y := must(e.db.UpdateInbox(e.ctx, ids[3], func(y store.InboxEntry) (store.InboxEntry, error) {
+				y.Status, y.Attempts, y.LastError, y.NextAttemptAt = store.InboxParked, 5, "lifecycle: timeout", start().Add(time.Hour)
+				return y, nil
+			}))(e.t)
+			boom := errors.New("boom")
+			_, err := e.db.UpdateInbox(e.ctx, ids[0], func(z store.InboxEntry) (store.InboxEntry, error) {
+				z.Status = store.InboxDone
+				return z, boom
+			})
+			wantErr(e.t, "UpdateInbox with failing fn", err, boom)
+			_, err = e.db.UpdateInbox(e.ctx, 999, func(z store.InboxEntry) (store.InboxEntry, error) { return z, nil })
+			wantErr(e.t, "UpdateInbox unknown", err, store.ErrNotFound)
+			z := must(e.db.InboxEntry(e.ctx, ids[0]))(e.t)
+			z.JTI = "changed"
+			wantErr(e.t, "PutInboxEntry changing jti", e.db.PutInboxEntry(e.ctx, z), store.ErrInvalid)
+			z = must(e.db.InboxEntry(e.ctx, ids[0]))(e.t)
+			z.Status = ""
+			wantErr(e.t, "PutInboxEntry without status", e.db.PutInboxEntry(e.ctx, z), store.ErrInvalid)
+			missing := z
+			missing.ID, missing.Status = 999, store.InboxDone
+			wantErr(e.t, "PutInboxEntry unknown", e.db.PutInboxEntry(e.ctx, missing), store.ErrNotFound)
+			return func(e *env) {
+				same(e.t, "done entry", must(e.db.InboxEntry(e.ctx, ids[1]))(e.t), x)
+				same(e.t, "parked entry", must(e.db.InboxEntry(e.ctx, ids[3]))(e.t), y)
+				for st, want := range map[store.InboxStatus]int{store.InboxPending: 3, store.InboxDone: 1, store.InboxParked: 1} {
+					if n := must(e.db.CountInbox(e.ctx, st))(e.t); n != want {
+						e.t.Fatalf("CountInbox(%s) = %d, want %d", st, n, want)
+					}
+				}
+				want := fmt.Sprint([]string{fmt.Sprint(ids[0]), fmt.Sprint(ids[2]), fmt.Sprint(ids[4])})
+				if got := entryIDs(must(e.db.PendingInbox(e.ctx, 0))(e.t)); got != want {
+					e.t.Fatalf("PendingInbox = %s, want %s", got, want)
+				}
+				if got := entryIDs(must(e.db.PendingInbox(e.ctx, 2))(e.t)); got != fmt.Sprint([]string{fmt.Sprint(ids[0]), fmt.Sprint(ids[2])}) {
+					e.t.Fatalf("PendingInbox(2) = %s", got)
+				}
+			}
+		}},
+		{"list newest first with filters", func(e *env) func(*env) {
+			var ids []uint64
+			for i := range 8 {
+				typ := []string{eventDisabled, eventRevoked}[i%2]
+				x, _ := must2(e.db.PutInbox(e.ctx, newEntry(fmt.Sprint("j", i), []string{"a", "b", "ab"}[i%3], typ)))(e.t)
+				ids = append(ids, x.ID)
+			}
+			for _, i := range []int{0, 4} {
+				must(e.db.UpdateInbox(e.ctx, ids[i], func(x store.InboxEntry) (store.InboxEntry, error) {
+					x.Status, x.Subject = store.InboxDone, "moved"
+					return x, nil
+				}))(e.t)
+			}
+			str := func(idx ...int) string {
+				s := make([]string, len(idx))
+				for i, n := range idx {
+					s[i] = fmt.Sprint(ids[n])
+				}
+				return fmt.Sprint(s)
+			}
+			return func(e *env) {
+				for _, tc := range []struct {
+					name string
+					q    store.InboxQuery
+					want string
+				}{
+					{"all", store.InboxQuery{}, str(7, 6, 5, 4, 3, 2, 1, 0)},
+					{"subject", store.InboxQuery{Subject: "a"}, str(6, 3)},
+					{"moved subject", store.InboxQuery{Subject: "moved"}, str(4, 0)},
+					{"status", store.InboxQuery{Status: store.InboxDone}, str(4, 0)},
+					{"type", store.InboxQuery{Type: eventRevoked}, str(7, 5, 3, 1)},
+					{"subject and type", store.InboxQuery{Subject: "b", Type: eventRevoked}, str(7, 1)},
+					{"status and type", store.InboxQuery{Status: store.InboxPending, Type: eventDisabled}, str(6, 2)},
+					{"nothing", store.InboxQuery{Subject: "zz"}, "[]"},
+				} {
+					var got []store.InboxEntry
+					cursor := ""
+					for {
+						page, next, err := e.db.ListInbox(e.ctx, store.InboxQuery{
+							Status: tc.q.Status, Subject: tc.q.Subject, Type: tc.q.Type, Cursor: cursor, Limit: 3,
+						})
+						noErr(e.t, err)
+						got = append(got, page...)
+						if next == "" {
+							break
+						}
+						cursor = next
+					}
+					if g := entryIDs(got); g != tc.want {
+						e.t.Fatalf("ListInbox %s = %s, want %s", tc.name, g, tc.want)
+					}
+				}
+				_, _, err := e.db.ListInbox(e.ctx, store.InboxQuery{Cursor: "x"})
+				wantErr(e.t, "bad cursor", err, store.ErrInvalid)
+			}
+		}},
+	}
+}
+
+// must2 is must for calls with two results and an error.
+func must2[A, B any](a A, b B, err error) func(testing.TB) (A, B) {
+	return func(tb testing.TB) (A, B) {
+		tb.Helper()
+		if err != nil {
+			tb.Fatalf("unexpected error: %v", err)
+		}
+		return a, b
+	}
+}

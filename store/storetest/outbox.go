@@ -1,0 +1,81 @@
+package storetest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riscd/riscd/store"
+)
+
+func outboxCases() []tcase {
+	return []tcase{
+		{"enqueue, read back, finish", func(e *env) func(*env) {
+			rv := store.OutboxJob{
+				Kind: store.OutboxRevoke, Key: "sub-1", Token: store.Secret(RefreshToken(3)), GrantID: "g1",
+				Deadline: start().Add(24 * time.Hour),
+			}
+			a := must(e.db.EnqueueOutbox(e.ctx, rv))(e.t)
+			wantA := rv
+			wantA.ID, wantA.Status, wantA.CreatedAt = a.ID, store.OutboxPending, start()
+			same(e.t, "EnqueueOutbox result", a, wantA)
+			wh := store.OutboxJob{Kind: store.OutboxWebhook, Key: "sub-1", Payload: json.RawMessage(`{"event":"x"}`)}
+			b := must(e.db.EnqueueOutbox(e.ctx, wh))(e.t)
+			c := must(e.db.EnqueueOutbox(e.ctx, wh))(e.t)
+			if !(a.ID < b.ID && b.ID < c.ID) {
+				e.t.Fatalf("ids %d, %d, %d: want increasing", a.ID, b.ID, c.ID)
+			}
+			_, err := e.db.EnqueueOutbox(e.ctx, store.OutboxJob{})
+			wantErr(e.t, "EnqueueOutbox without kind", err, store.ErrInvalid)
+			_, err = e.db.EnqueueOutbox(e.ctx, store.OutboxJob{Kind: store.OutboxWebhook, Payload: json.RawMessage("{")})
+			wantErr(e.t, "EnqueueOutbox with broken payload", err, store.ErrInvalid)
+
+			a.Status, a.DoneAt, a.Attempts, a.Token = store.OutboxDone, start(), 1, ""
+			noErr(e.t, e.db.PutOutboxJob(e.ctx, a))
+			bb := must(e.db.UpdateOutbox(e.ctx, b.ID, func(j store.OutboxJob) (store.OutboxJob, error) {
+				j.Attempts, j.LastError, j.NextAttemptAt = 1, "webhook: 503", start().Add(time.Minute)
+				return j, nil
+			}))(e.t)
+			boom := errors.New("boom")
+			_, err = e.db.UpdateOutbox(e.ctx, c.ID, func(j store.OutboxJob) (store.OutboxJob, error) {
+				j.Status = store.OutboxFailed
+				return j, boom
+			})
+			wantErr(e.t, "UpdateOutbox with failing fn", err, boom)
+			_, err = e.db.UpdateOutbox(e.ctx, 999, func(j store.OutboxJob) (store.OutboxJob, error) { return j, nil })
+			wantErr(e.t, "UpdateOutbox unknown", err, store.ErrNotFound)
+			missing := c
+			missing.ID = 999
+			wantErr(e.t, "PutOutboxJob unknown", e.db.PutOutboxJob(e.ctx, missing), store.ErrNotFound)
+			return func(e *env) {
+				same(e.t, "done job", must(e.db.OutboxJob(e.ctx, a.ID))(e.t), a)
+				same(e.t, "retried job", must(e.db.OutboxJob(e.ctx, b.ID))(e.t), bb)
+				_, err := e.db.OutboxJob(e.ctx, 999)
+				wantErr(e.t, "OutboxJob unknown", err, store.ErrNotFound)
+				pending := must(e.db.PendingOutbox(e.ctx, 0))(e.t)
+				if got, want := fmt.Sprint(len(pending), pending[0].ID, pending[1].ID), fmt.Sprint(2, b.ID, c.ID); got != want {
+					e.t.Fatalf("PendingOutbox = %s, want %s", got, want)
+				}
+				if n := len(must(e.db.PendingOutbox(e.ctx, 1))(e.t)); n != 1 {
+					e.t.Fatalf("PendingOutbox(1) returned %d jobs", n)
+				}
+			}
+		}},
+		{"a failed job can be retried", func(e *env) func(*env) {
+			j := must(e.db.EnqueueOutbox(e.ctx, store.OutboxJob{Kind: store.OutboxRevoke, Token: "t"}))(e.t)
+			j.Status = store.OutboxFailed
+			noErr(e.t, e.db.PutOutboxJob(e.ctx, j))
+			if n := len(must(e.db.PendingOutbox(e.ctx, 0))(e.t)); n != 0 {
+				e.t.Fatalf("PendingOutbox after failure returned %d jobs", n)
+			}
+			j.Status = store.OutboxPending
+			noErr(e.t, e.db.PutOutboxJob(e.ctx, j))
+			return func(e *env) {
+				if got := must(e.db.PendingOutbox(e.ctx, 0))(e.t); len(got) != 1 || got[0].Token != "t" {
+					e.t.Fatalf("PendingOutbox after retry: %d jobs", len(got))
+				}
+			}
+		}},
+	}
+}
