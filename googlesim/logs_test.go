@@ -1,0 +1,57 @@
+package googlesim
+
+import (
+	"bytes"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestSecretsStayOutOfLogs(t *testing.T) {
+	var logs syncBuffer
+	s := newSim(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+	loc := mustConsent(t, browser(t), s.authURL(map[string]string{"code_challenge": s256(verifier), "code_challenge_method": "S256"}), Choice{})
+	code := codeOf(t, loc)
+	a := s.exchange(t, code, verifier)
+	s.exchange(t, code, verifier) // replay
+	s.refresh(t, a.str("refresh_token"))
+	s.post(t, PathToken, url.Values{"grant_type": {"refresh_token"}, "client_id": {s.ClientID()}, "client_secret": {"GOCSPX-wrong-secret"}}, nil)
+	s.post(t, PathRevoke, url.Values{"token": {a.str("access_token")}}, nil)
+	if logs.String() == "" {
+		t.Fatal("nothing was logged: the test proves nothing")
+	}
+	for name, secret := range map[string]string{
+		"code": code, "access token": a.str("access_token"), "refresh token": a.str("refresh_token"),
+		"id token": a.str("id_token"), "client secret": s.ClientSecret(), "wrong secret": "GOCSPX-wrong-secret", "verifier": verifier,
+	} {
+		if secret == "" {
+			t.Fatalf("%s is empty", name)
+		}
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log contains the %s", name)
+		}
+	}
+}
