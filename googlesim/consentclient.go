@@ -51,7 +51,7 @@ func Consent(ctx context.Context, client *http.Client, authURL string, c Choice)
 	if err != nil {
 		return nil, fmt.Errorf("googlesim: consent: %w", err)
 	}
-	resp, body, err := do(&cl, req)
+	resp, body, err := roundTrip(&cl, req)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func Consent(ctx context.Context, client *http.Client, authURL string, c Choice)
 		return nil, fmt.Errorf("googlesim: consent: %w", err)
 	}
 	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, body, err = do(&cl, post)
+	resp, body, err = roundTrip(&cl, post)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,8 @@ func Consent(ctx context.Context, client *http.Client, authURL string, c Choice)
 	return nil, pageError(resp.StatusCode, body)
 }
 
-func do(cl *http.Client, req *http.Request) (*http.Response, []byte, error) {
+// roundTrip sends req and reads up to 1 MiB of the answer.
+func roundTrip(cl *http.Client, req *http.Request) (*http.Response, []byte, error) {
 	resp, err := cl.Do(req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("googlesim: consent: %w", err)

@@ -33,6 +33,7 @@
 // Errors: New reports every configuration problem at once, wrapped around
 // ErrInvalidConfig; Start refuses a non-loopback address with ErrNotLoopback
 // and a second start with ErrStarted; SetFault answers ErrUnknownEndpoint;
-// signing a SET before the server knows its issuer answers ErrNoIssuer.
+// signing a SET before the server knows its issuer answers ErrNoIssuer;
+// RevokeGrant of an unknown user answers ErrUnknownUser.
 // Check them with errors.Is.
 package googlesim

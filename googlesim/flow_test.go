@@ -210,6 +210,10 @@ func TestPromptNone(t *testing.T) {
 	if got := mustConsent(t, b, s.authURL(hinted), Choice{}).Query().Get("error"); got != "interaction_required" {
 		t.Errorf("hint names an account not signed in: error = %q, want interaction_required", got)
 	}
+	s.SignOut()
+	if got := mustConsent(t, b, s.authURL(map[string]string{"prompt": "none", "scope": "openid email"}), Choice{}).Query().Get("error"); got != "login_required" {
+		t.Errorf("after SignOut: error = %q, want login_required", got)
+	}
 }
 
 func TestAuthorizeErrorPages(t *testing.T) {
@@ -339,6 +343,18 @@ func TestConsentAnswerIsSingleUse(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("answer %d: status %d, want %d", i+1, resp.StatusCode, want)
 		}
+	}
+}
+
+func TestConsentHelperRefusesBadChoices(t *testing.T) {
+	s := newSim(t, nil)
+	_, err := Consent(context.Background(), browser(t), s.authURL(nil), Choice{User: "mallory@example.com"})
+	var pe *PageError
+	if !errors.As(err, &pe) || pe.Code != "invalid_request" {
+		t.Errorf("unknown user: err = %v, want an invalid_request page", err)
+	}
+	if _, err := Consent(context.Background(), browser(t), s.authURL(nil), Choice{Scopes: []string{scopeCal}}); err == nil || errors.As(err, &pe) {
+		t.Errorf("scope not on the page: err = %v, want a helper error", err)
 	}
 }
 

@@ -104,15 +104,15 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // background. It returns once the socket is bound, so a bind error is
 // returned here. Errors: ErrNotLoopback, ErrStarted, or the listen error.
 func (s *Server) Start(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("googlesim: start: %w", err)
 	}
 	if !isLoopbackHost(host) {
 		return fmt.Errorf("googlesim: start %q: %w", addr, ErrNotLoopback)
 	}
-	if host == "localhost" {
-		addr = net.JoinHostPort("127.0.0.1", addr[strings.LastIndex(addr, ":")+1:])
+	if host == "localhost" { // never let the resolver pick a non-loopback address
+		addr = net.JoinHostPort("127.0.0.1", port)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

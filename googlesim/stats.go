@@ -21,7 +21,7 @@ type Stats struct {
 	GrantsRevoked int
 	// CodeReplays counts authorization codes presented again after use.
 	CodeReplays int
-	// SETsSent counts SETs the Transmitter POSTed (whatever the answer).
+	// SETsSent counts SETs the Transmitter tried to POST, whatever came of it.
 	SETsSent int
 }
 
