@@ -1,0 +1,90 @@
+package store_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/storetest"
+)
+
+// encodings returns the forms a plaintext could take in a file: itself, hex,
+// and base64 in both alphabets at each of the three alignments it could
+// have inside a longer encoded string.
+func encodings(p string) map[string]string {
+	out := map[string]string{"plain": p, "hex": hex.EncodeToString([]byte(p))}
+	for _, enc := range []struct {
+		name string
+		e    *base64.Encoding
+	}{{"base64", base64.StdEncoding}, {"base64url", base64.URLEncoding}} {
+		for shift := range 3 {
+			s := enc.e.EncodeToString(append(make([]byte, shift), p...))
+			// Drop the characters that depend on neighbouring bytes.
+			s = s[4 : len(s)-4]
+			out[enc.name+string(rune('0'+shift))] = s
+		}
+	}
+	return out
+}
+
+func TestNoPlaintextSecretOnDisk(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "riscd.db")
+	key := mustKey(t)
+	db := mustOpen(t, store.Options{Path: path, Key: key})
+	ctx := t.Context()
+	secrets := map[string]string{
+		"refresh token":      storetest.RefreshToken(1001),
+		"access token":       storetest.AccessToken(1001),
+		"other refresh":      storetest.RefreshToken(1002),
+		"CSRF token":         "csrf-Zm9vYmFyYmF6cXV4LWNzcmYtdG9rZW4tdmFsdWU",
+		"session id":         "sid-c2Vzc2lvbi1pZC1iZWFyZXItc2VjcmV0LXZhbHVl",
+		"PKCE verifier":      "pkce-dmVyaWZpZXItNDMtdG8tMTI4LWNoYXJzLWxvbmctc2VjcmV0",
+		"flow state":         "state-c3RhdGUtcGFyYW1ldGVyLWJvdW5kLXRvLWNvb2tpZQ",
+		"flow id":            "flow-Zmxvdy1jb29raWUtdmFsdWUtc2VjcmV0LXRleHQ",
+		"nonce":              "nonce-bm9uY2UtZm9yLWlkLXRva2VuLXZlcmlmaWNhdGlvbg",
+		"revoke job token":   storetest.RefreshToken(1003),
+		"refresh prefix end": storetest.RefreshToken(1001)[4:16],
+	}
+	g, err := db.CreateGrant(ctx, store.Grant{Sub: "s", RefreshToken: store.Secret(secrets["refresh token"]), AccessToken: store.Secret(secrets["access token"])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replace the tokens once, so old versions of the record existed too.
+	if _, err := db.UpdateGrant(ctx, g.ID, func(g store.Grant) (store.Grant, error) {
+		g.RefreshToken = store.Secret(secrets["other refresh"])
+		return g, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSession(ctx, store.Session{ID: store.Secret(secrets["session id"]), Sub: "s", CSRF: store.Secret(secrets["CSRF token"])}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateFlow(ctx, store.Flow{ID: store.Secret(secrets["flow id"]), State: store.Secret(secrets["flow state"]),
+		PKCEVerifier: store.Secret(secrets["PKCE verifier"]), Nonce: store.Secret(secrets["nonce"])}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxRevoke, Token: store.Secret(secrets["revoke job token"]), GrantID: g.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raw, []byte("riscd-store")) || !bytes.Contains(raw, []byte(`"sub":"s"`)) {
+		t.Fatal("the file does not look like the store just written")
+	}
+	for name, s := range secrets {
+		for form, needle := range encodings(s) {
+			if bytes.Contains(raw, []byte(needle)) {
+				t.Errorf("%s found on disk (%s)", name, form)
+			}
+		}
+	}
+}
