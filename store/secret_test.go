@@ -29,7 +29,7 @@ func TestSecretNeverPrints(t *testing.T) {
 		"%v": fmt.Sprintf("%v", s), "%s": fmt.Sprintf("%s", s), "%#v": fmt.Sprintf("%#v", s),
 		"%q": fmt.Sprintf("%q", s), "%x": fmt.Sprintf("%x", s),
 		"grant %+v": fmt.Sprintf("%+v", g), "grant %#v": fmt.Sprintf("%#v", g),
-		"error": fmt.Errorf("wrapped %v: %w", s, errors.New("x")).Error(),
+		"error":     fmt.Errorf("wrapped %v: %w", s, errors.New("x")).Error(),
 		"slog json": buf.String(), "slog text": tbuf.String(), "json": string(js), "text": string(txt),
 	}
 	for name, out := range outputs {
