@@ -33,6 +33,7 @@ type PageError struct {
 	Code   string // Google's error code, e.g. "redirect_uri_mismatch"
 }
 
+// Error names the status and the error code the page showed.
 func (e *PageError) Error() string {
 	return fmt.Sprintf("googlesim: error page (HTTP %d): %s", e.Status, e.Code)
 }

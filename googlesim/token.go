@@ -146,24 +146,7 @@ func (s *Server) exchangeCode(f url.Values) (*tokenAnswer, *oauthError) {
 	}
 	c.used = true
 	s.stats.CodeExchanges++
-	ans := &tokenAnswer{
-		AccessToken: s.issueAccessLocked(c.sub, c.scopes, code),
-		ExpiresIn:   int(s.cfg.AccessTokenTTL.Seconds()),
-		Scope:       strings.Join(c.scopes, " "),
-		TokenType:   "Bearer",
-	}
-	if c.refresh {
-		ans.RefreshToken = s.issueRefreshLocked(s.grantLocked(c.sub), c.scopes, code)
-	}
-	if slices.Contains(c.scopes, "openid") {
-		idt, err := s.idTokenLocked(c.sub, c.scopes, c.nonce, ans.AccessToken)
-		if err != nil {
-			s.log.Error("googlesim: id token", "err", err)
-			return nil, &oauthError{Status: http.StatusInternalServerError, Code: "internal_failure", Description: "Backend Error"}
-		}
-		ans.IDToken = idt
-	}
-	return ans, nil
+	return s.answerLocked(c.sub, c.scopes, code, c.nonce, c.refresh)
 }
 
 // pkceMatches checks a code verifier against the stored challenge.
@@ -203,14 +186,23 @@ func (s *Server) refresh(f url.Values) (*tokenAnswer, *oauthError) {
 	}
 	s.state.refresh[rt]++
 	s.stats.Refreshes++
+	return s.answerLocked(t.sub, scopes, t.code, "", false)
+}
+
+// answerLocked mints the tokens of a successful grant: an access token, a
+// refresh token when withRefresh, an ID token when openid is granted.
+func (s *Server) answerLocked(sub string, scopes []string, code, nonce string, withRefresh bool) (*tokenAnswer, *oauthError) {
 	ans := &tokenAnswer{
-		AccessToken: s.issueAccessLocked(t.sub, scopes, t.code),
+		AccessToken: s.issueAccessLocked(sub, scopes, code),
 		ExpiresIn:   int(s.cfg.AccessTokenTTL.Seconds()),
 		Scope:       strings.Join(scopes, " "),
 		TokenType:   "Bearer",
 	}
+	if withRefresh {
+		ans.RefreshToken = s.issueRefreshLocked(s.grantLocked(sub), scopes, code)
+	}
 	if slices.Contains(scopes, "openid") {
-		idt, err := s.idTokenLocked(t.sub, scopes, "", ans.AccessToken)
+		idt, err := s.idTokenLocked(sub, scopes, nonce, ans.AccessToken)
 		if err != nil {
 			s.log.Error("googlesim: id token", "err", err)
 			return nil, &oauthError{Status: http.StatusInternalServerError, Code: "internal_failure", Description: "Backend Error"}
