@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/riscd/riscd/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+func cmdVersion(_ context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "version", "version")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, "riscd", buildVersion())
+	return nil
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
+}
+
+// loaded is a configuration read, validated and resolved.
+type loaded struct {
+	path     string
+	cfg      *Config
+	secrets  *Secrets
+	warnings []string
+}
+
+// load reads the config file, applies the environment, validates everything
+// and reads the files it points at; every problem is reported at once.
+func load(path string, environ []string, opts secretsOptions) (*loaded, error) {
+	cfg, err := LoadConfig(path, environ)
+	if err != nil {
+		return nil, err
+	}
+	var errs ConfigErrors
+	if err := cfg.Validate(path); err != nil {
+		errs = append(errs, err.(ConfigErrors)...)
+	}
+	secrets, err := loadSecrets(path, cfg, environ, opts)
+	if err != nil {
+		errs = append(errs, err.(ConfigErrors)...)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if len(cfg.RISC.Audiences) == 0 {
+		cfg.RISC.Audiences = []string{secrets.ClientID}
+	}
+	l := &loaded{path: path, cfg: cfg, secrets: secrets}
+	for _, name := range unknownEnv(environ) {
+		l.warnings = append(l.warnings, fmt.Sprintf("%s: riscd reads no such variable; it is ignored", name))
+	}
+	l.warnings = append(l.warnings, fileWarnings(path, cfg)...)
+	if secrets.AdminToken.IsZero() {
+		l.warnings = append(l.warnings, fmt.Sprintf("%s: internal.admin_token_file: not set (nor %s): the admin API is disabled", path, envAdminToken))
+	}
+	return l, nil
+}
+
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		lv = slog.LevelDebug
+	case "warn":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	default:
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func cmdServe(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "serve", "serve --config FILE [--log-format text|json] [--log-level LEVEL]")
+	path := fs.String("config", "riscd.yaml", "configuration file")
+	format := fs.String("log-format", "", "log format, text or json (overrides log.format)")
+	level := fs.String("log-level", "", "debug, info, warn or error (overrides log.level)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	environ := env.environ
+	if *format != "" {
+		environ = append(environ, "RISCD_LOG_FORMAT="+*format)
+	}
+	if *level != "" {
+		environ = append(environ, "RISCD_LOG_LEVEL="+*level)
+	}
+	l, err := load(*path, environ, secretsOptions{needKey: true})
+	if err != nil {
+		return err
+	}
+	logger := newLogger(env.stderr, l.cfg.Log.Format, l.cfg.Log.Level)
+	for _, w := range l.warnings {
+		logger.Warn(w)
+	}
+	m := &Main{Config: l.cfg, Secrets: l.secrets, Logger: logger}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down", "timeout", shutdownTimeout)
+	case runErr = <-m.Err():
+	}
+	if err := m.Close(); err != nil {
+		return err
+	}
+	logger.Info("stopped")
+	return runErr
+}
+
+func cmdConfig(_ context.Context, env *cliEnv, args []string) error {
+	if len(args) == 0 || args[0] != "check" {
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			fmt.Fprintln(env.stdout, "Usage: riscd config check --config FILE")
+			return flag.ErrHelp
+		}
+		return usageError{errors.New("usage: riscd config check --config FILE")}
+	}
+	fs := newFlagSet(env, "config check", "config check --config FILE\n\nChecks the file strictly, the files it names, and the redirect URI against Google's rules.")
+	path := fs.String("config", "riscd.yaml", "configuration file")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	l, err := load(*path, env.environ, secretsOptions{})
+	if err != nil {
+		return err
+	}
+	if err := checkRedirectURI(l.cfg.RedirectURI()); err != nil {
+		return ConfigErrors{{File: *path, Key: "public_url",
+			Msg: fmt.Sprintf("the redirect URI %s breaks Google's rules: %v", l.cfg.RedirectURI(), err)}}
+	}
+	for _, w := range l.warnings {
+		fmt.Fprintln(env.stderr, "warning:", w)
+	}
+	fmt.Fprintf(env.stdout, "%s: OK (redirect URI %s, client %s)\n", *path, l.cfg.RedirectURI(), l.secrets.ClientID)
+	return nil
+}
+
+func cmdStore(ctx context.Context, env *cliEnv, args []string) error {
+	if len(args) == 0 || args[0] != "rotate-key" {
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			fmt.Fprintln(env.stdout, "Usage: riscd store rotate-key --config FILE --new-key-file FILE")
+			return flag.ErrHelp
+		}
+		return usageError{errors.New("usage: riscd store rotate-key --config FILE --new-key-file FILE")}
+	}
+	fs := newFlagSet(env, "store rotate-key", "store rotate-key --config FILE --new-key-file FILE\n\n"+
+		"Re-encrypts every secret in the store under the key in --new-key-file (made, mode 0600, if the file\n"+
+		"does not exist). riscd must be stopped. Afterwards point store.key_file at the new key; keep the old\n"+
+		"one in store.previous_key_files while backups made under it may be restored.")
+	path := fs.String("config", "riscd.yaml", "configuration file")
+	newKeyFile := fs.String("new-key-file", "", "file holding the new key (created if missing)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *newKeyFile == "" {
+		return usageError{errors.New("--new-key-file is required")}
+	}
+	l, err := load(*path, env.environ, secretsOptions{needKey: true})
+	if err != nil {
+		return err
+	}
+	newKey, created, err := loadOrCreateKey(*newKeyFile)
+	if err != nil {
+		return usageError{fmt.Errorf("--new-key-file: %s: %w", *newKeyFile, err)}
+	}
+	if newKey.ID() == l.secrets.StoreKey.ID() {
+		return usageError{fmt.Errorf("--new-key-file: %s holds the key already in use", *newKeyFile)}
+	}
+	db, err := store.Open(ctx, store.Options{
+		Path:    l.cfg.Store.Path,
+		Key:     l.secrets.StoreKey,
+		OldKeys: l.secrets.OldKeys,
+	})
+	if err != nil {
+		return &StartupError{fmt.Errorf("store.path: %w", err)}
+	}
+	n, err := db.RotateKey(ctx, newKey)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("rotate key: %w", err)
+	}
+	if created {
+		fmt.Fprintf(env.stdout, "made a new key in %s\n", *newKeyFile)
+	}
+	fmt.Fprintf(env.stdout, "re-encrypted %d records under key %s\n", n, newKey.ID())
+	fmt.Fprintf(env.stdout, "next: set store.key_file to %s and add the old key file to store.previous_key_files\n", *newKeyFile)
+	return nil
+}
+
+// loadOrCreateKey reads a key file, or makes a new random key there (mode
+// 0600, never overwriting) when it does not exist.
+func loadOrCreateKey(path string) (store.Key, bool, error) {
+	k, err := readKeyFile(path)
+	if err == nil {
+		return k, false, nil
+	}
+	if _, statErr := os.Stat(path); !errors.Is(statErr, fs.ErrNotExist) {
+		return store.Key{}, false, err
+	}
+	k, text, err := store.GenerateKey()
+	if err != nil {
+		return store.Key{}, false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return store.Key{}, false, fmt.Errorf("%s", fileProblem(err))
+	}
+	if _, err := f.Write(append(text, '\n')); err != nil {
+		f.Close()
+		return store.Key{}, false, err
+	}
+	if err := f.Close(); err != nil {
+		return store.Key{}, false, err
+	}
+	return k, true, nil
+}

@@ -1,0 +1,406 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is riscd's configuration file, decoded strictly: every key below is
+// documented in config.example.yaml, and any other key is an error. Each value
+// can be overridden by an environment variable named RISCD_ followed by the
+// key's path upper-cased and joined with underscores (RISCD_STORE_PATH).
+type Config struct {
+	PublicURL string         `yaml:"public_url"`
+	Listen    string         `yaml:"listen"`
+	Internal  InternalConfig `yaml:"internal"`
+	Store     StoreConfig    `yaml:"store"`
+	Google    GoogleConfig   `yaml:"google"`
+	RISC      RISCConfig     `yaml:"risc"`
+	Log       LogConfig      `yaml:"log"`
+}
+
+// InternalConfig is the internal listener: admin and companion APIs, metrics.
+type InternalConfig struct {
+	Listen         string `yaml:"listen"`
+	AdminTokenFile string `yaml:"admin_token_file"`
+	AppTokenFile   string `yaml:"app_token_file"`
+}
+
+// StoreConfig locates the bbolt file and the keys that encrypt its secrets.
+type StoreConfig struct {
+	Path             string   `yaml:"path"`
+	KeyFile          string   `yaml:"key_file"`
+	PreviousKeyFiles []string `yaml:"previous_key_files"`
+}
+
+// GoogleConfig is the OAuth client and Google's endpoints.
+type GoogleConfig struct {
+	ClientSecretsFile string             `yaml:"client_secrets_file"`
+	Scopes            []string           `yaml:"scopes"`
+	Features          map[string]Feature `yaml:"features"`
+	RevokeURL         string             `yaml:"revoke_url"`
+	Issuer            string             `yaml:"issuer"`
+	JWKSURL           string             `yaml:"jwks_url"`
+}
+
+// Feature is an optional capability that needs one more scope, with an API
+// call that shows it works.
+type Feature struct {
+	Scope   string `yaml:"scope"`
+	TestURL string `yaml:"test_url"`
+}
+
+// RISCConfig is the security event receiver.
+type RISCConfig struct {
+	Path             string   `yaml:"path"`
+	ConfigurationURL string   `yaml:"configuration_url"`
+	Issuer           string   `yaml:"issuer"`
+	JWKSURL          string   `yaml:"jwks_url"`
+	Audiences        []string `yaml:"audiences"`
+}
+
+// LogConfig chooses the log format and level.
+type LogConfig struct {
+	Format string `yaml:"format"`
+	Level  string `yaml:"level"`
+}
+
+// Google's published endpoints, the defaults for the google and risc sections.
+const (
+	defaultRevokeURL        = "https://oauth2.googleapis.com/revoke"
+	defaultIDTokenIssuer    = "https://accounts.google.com"
+	defaultIDTokenJWKSURL   = "https://www.googleapis.com/oauth2/v3/certs"
+	defaultRISCConfigURL    = "https://accounts.google.com/.well-known/risc-configuration"
+	callbackPath            = "/oauth2callback"
+	envPrefix               = "RISCD_"
+	minInternalTokenLength  = 16
+	defaultPublicListenAddr = "127.0.0.1:8080"
+)
+
+// defaultConfig returns the configuration used for every key the file leaves out.
+func defaultConfig() Config {
+	return Config{
+		Listen:   defaultPublicListenAddr,
+		Internal: InternalConfig{Listen: "127.0.0.1:9090"},
+		Store:    StoreConfig{Path: "riscd.db"},
+		Google: GoogleConfig{
+			RevokeURL: defaultRevokeURL,
+			Issuer:    defaultIDTokenIssuer,
+			JWKSURL:   defaultIDTokenJWKSURL,
+		},
+		RISC: RISCConfig{Path: "/risc", ConfigurationURL: defaultRISCConfigURL},
+		Log:  LogConfig{Format: "text", Level: "info"},
+	}
+}
+
+// ConfigError is one problem found in a configuration, located by file, line
+// (0 when unknown) and key path.
+type ConfigError struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// ConfigErrors is every problem found at once. Error gives one line per problem.
+type ConfigErrors []ConfigError
+
+func (es ConfigErrors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// LoadConfig reads the YAML file at path strictly, fills defaults and applies
+// RISCD_* overrides from environ (os.Environ's form). It reports unknown keys
+// with their line, type errors and bad overrides, all at once, as ConfigErrors.
+// It does not validate values: call Validate.
+func LoadConfig(path string, environ []string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, ConfigErrors{{File: path, Msg: fileProblem(err)}}
+	}
+	cfg := defaultConfig()
+	var errs ConfigErrors
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, ConfigErrors{{File: path, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	if len(root.Content) > 0 {
+		doc := root.Content[0]
+		if doc.Kind != yaml.MappingNode {
+			return nil, ConfigErrors{{File: path, Line: doc.Line, Msg: "the top level must be a mapping of keys"}}
+		}
+		errs = append(errs, unknownKeys(path, doc, reflect.TypeOf(cfg), "")...)
+		if len(errs) == 0 {
+			if err := doc.Decode(&cfg); err != nil {
+				errs = append(errs, yamlTypeErrors(path, err)...)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		errs = append(errs, applyEnv(&cfg, environ)...)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return &cfg, nil
+}
+
+// unknownKeys walks a mapping node against the struct type t and reports every
+// key that t has no field for, with its line.
+func unknownKeys(file string, node *yaml.Node, t reflect.Type, prefix string) ConfigErrors {
+	var errs ConfigErrors
+	switch t.Kind() {
+	case reflect.Struct:
+		if node.Kind != yaml.MappingNode {
+			return nil // a type error; Decode reports it
+		}
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, v := node.Content[i], node.Content[i+1]
+			f, ok := fields[k.Value]
+			if !ok {
+				errs = append(errs, ConfigError{File: file, Line: k.Line, Key: join(prefix, k.Value),
+					Msg: "unknown key" + suggest(k.Value, fields)})
+				continue
+			}
+			errs = append(errs, unknownKeys(file, v, f.Type, join(prefix, k.Value))...)
+		}
+	case reflect.Map:
+		if node.Kind != yaml.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, v := node.Content[i], node.Content[i+1]
+			errs = append(errs, unknownKeys(file, v, t.Elem(), join(prefix, k.Value))...)
+		}
+	case reflect.Slice:
+		if node.Kind != yaml.SequenceNode {
+			return nil
+		}
+		for _, v := range node.Content {
+			errs = append(errs, unknownKeys(file, v, t.Elem(), prefix)...)
+		}
+	}
+	return errs
+}
+
+// yamlFields maps a struct's yaml key names to its fields.
+func yamlFields(t reflect.Type) map[string]reflect.StructField {
+	m := make(map[string]reflect.StructField, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		m[name] = f
+	}
+	return m
+}
+
+// suggest names the valid keys at this level, so a typo is quick to fix.
+func suggest(_ string, fields map[string]reflect.StructField) string {
+	names := make([]string, 0, len(fields))
+	for n := range fields {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return " (valid keys here: " + strings.Join(names, ", ") + ")"
+}
+
+func join(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}
+
+// yamlTypeErrors turns yaml.v3's "line N: cannot unmarshal ..." errors into
+// ConfigErrors.
+func yamlTypeErrors(file string, err error) ConfigErrors {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return ConfigErrors{{File: file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	var errs ConfigErrors
+	for _, msg := range te.Errors {
+		var line int
+		if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
+			_, msg, _ = strings.Cut(msg, ": ")
+		}
+		errs = append(errs, ConfigError{File: file, Line: line, Msg: msg})
+	}
+	return errs
+}
+
+// fileProblem describes a file that cannot be read, without Go's op prefix.
+func fileProblem(err error) string {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "no such file"
+	case errors.Is(err, os.ErrPermission):
+		return "permission denied"
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// RedirectURI is where Google sends the browser back: public_url + /oauth2callback.
+func (c *Config) RedirectURI() string {
+	return strings.TrimSuffix(c.PublicURL, "/") + callbackPath
+}
+
+// Validate checks every value that can be checked without reading other
+// files and reports every problem at once. file names the config file in the
+// messages.
+func (c *Config) Validate(file string) error {
+	var errs ConfigErrors
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, ConfigError{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.PublicURL == "" {
+		bad("public_url", "required: the external base URL riscd is reached at, e.g. https://riscd.example.com")
+	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("public_url", "must be an absolute http or https URL")
+	} else if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		bad("public_url", "must not carry a query, fragment or user info")
+	}
+	checkListen := func(key, addr string) {
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			bad(key, "must be host:port, e.g. 127.0.0.1:8080")
+		}
+	}
+	checkListen("listen", c.Listen)
+	checkListen("internal.listen", c.Internal.Listen)
+	if c.Listen == c.Internal.Listen && !strings.HasSuffix(c.Listen, ":0") {
+		bad("internal.listen", "must differ from listen: the internal APIs must not share the public listener")
+	}
+	if c.Store.Path == "" {
+		bad("store.path", "required")
+	}
+	if c.Google.ClientSecretsFile == "" {
+		bad("google.client_secrets_file", "required: the client_secret.json downloaded from the Google Cloud console")
+	}
+	for i, s := range c.Google.Scopes {
+		if strings.TrimSpace(s) == "" || strings.ContainsAny(s, " \t\n") {
+			bad(fmt.Sprintf("google.scopes[%d]", i), "must be one scope without spaces")
+		}
+	}
+	names := make([]string, 0, len(c.Google.Features))
+	for n := range c.Google.Features {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		f := c.Google.Features[n]
+		key := "google.features." + n
+		if !validFeatureName(n) {
+			bad(key, "feature names use only a-z, 0-9, '-' and '_'")
+		}
+		if f.Scope == "" || strings.ContainsAny(f.Scope, " \t\n") {
+			bad(key+".scope", "required: one OAuth scope")
+		}
+		if f.TestURL != "" && !isHTTPURL(f.TestURL) {
+			bad(key+".test_url", "must be an absolute http or https URL")
+		}
+	}
+	for key, v := range map[string]string{
+		"google.revoke_url":      c.Google.RevokeURL,
+		"google.jwks_url":        c.Google.JWKSURL,
+		"risc.configuration_url": c.RISC.ConfigurationURL,
+	} {
+		if !isHTTPURL(v) {
+			bad(key, "must be an absolute http or https URL")
+		}
+	}
+	if c.Google.Issuer == "" {
+		bad("google.issuer", "required")
+	}
+	if c.RISC.JWKSURL != "" && !isHTTPURL(c.RISC.JWKSURL) {
+		bad("risc.jwks_url", "must be an absolute http or https URL")
+	}
+	if (c.RISC.Issuer == "") != (c.RISC.JWKSURL == "") {
+		bad("risc.issuer", "risc.issuer and risc.jwks_url override discovery together: set both or neither")
+	}
+	if !strings.HasPrefix(c.RISC.Path, "/") || strings.ContainsAny(c.RISC.Path, "?#* ") {
+		bad("risc.path", "must be an absolute path such as /risc")
+	} else if reservedPublicPath(c.RISC.Path) {
+		bad("risc.path", "%q is used by the consent pages; choose another path", c.RISC.Path)
+	}
+	for i, a := range c.RISC.Audiences {
+		if strings.TrimSpace(a) == "" {
+			bad(fmt.Sprintf("risc.audiences[%d]", i), "must not be empty")
+		}
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "must be text or json")
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error")
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Key < errs[j].Key })
+		return errs
+	}
+	return nil
+}
+
+func validFeatureName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// reservedPublicPath reports whether p collides with the consent flow's routes.
+func reservedPublicPath(p string) bool {
+	switch p {
+	case "/", "/authorize", callbackPath, "/revoke", "/clear", "/healthz":
+		return true
+	}
+	return strings.HasPrefix(p, "/features/") || p == "/features" || strings.HasPrefix(p, "/static/")
+}

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// testFiles writes a valid configuration and the files it names into a temp
+// dir and returns the config path. Extra YAML is appended to the file.
+type testFiles struct {
+	dir, config, secrets, key, admin, app string
+}
+
+const testClientID = "123-abc.apps.googleusercontent.com"
+
+func writeTestFiles(t *testing.T, extraYAML string) testFiles {
+	t.Helper()
+	dir := t.TempDir()
+	f := testFiles{
+		dir:     dir,
+		config:  filepath.Join(dir, "riscd.yaml"),
+		secrets: filepath.Join(dir, "client_secret.json"),
+		key:     filepath.Join(dir, "store.key"),
+		admin:   filepath.Join(dir, "admin.token"),
+		app:     filepath.Join(dir, "app.token"),
+	}
+	mustWrite(t, f.secrets, `{"web":{"client_id":"`+testClientID+`","project_id":"p","auth_uri":"http://127.0.0.1:1/o/oauth2/v2/auth","token_uri":"http://127.0.0.1:1/token","client_secret":"GOCSPX-test-secret","redirect_uris":["https://riscd.example.com/oauth2callback","http://localhost:8080/oauth2callback"]}}`)
+	mustWrite(t, f.key, base64.StdEncoding.EncodeToString(make([]byte, 32))+"\n")
+	mustWrite(t, f.admin, "admin-token-0123456789abcdef\n")
+	mustWrite(t, f.app, "app-token-0123456789abcdef\n")
+	mustWrite(t, f.config, `public_url: https://riscd.example.com
+listen: 127.0.0.1:0
+internal:
+  listen: 127.0.0.1:0
+  admin_token_file: `+f.admin+`
+  app_token_file: `+f.app+`
+store:
+  path: `+filepath.Join(dir, "riscd.db")+`
+  key_file: `+f.key+`
+google:
+  client_secrets_file: `+f.secrets+`
+`+extraYAML)
+	return f
+}
+
+func mustWrite(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// configErrors loads and validates path (as serve does) and returns the problems.
+func configErrors(t *testing.T, path string, environ []string) ConfigErrors {
+	t.Helper()
+	_, err := load(path, environ, secretsOptions{needKey: true})
+	if err == nil {
+		return nil
+	}
+	var ce ConfigErrors
+	if !errors.As(err, &ce) {
+		t.Fatalf("load: got %T %v, want ConfigErrors", err, err)
+	}
+	return ce
+}
+
+func TestLoadValidConfig(t *testing.T) {
+	f := writeTestFiles(t, "")
+	l, err := load(f.config, nil, secretsOptions{needKey: true})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if got, want := l.cfg.RedirectURI(), "https://riscd.example.com/oauth2callback"; got != want {
+		t.Errorf("RedirectURI = %q, want %q", got, want)
+	}
+	if got, want := l.cfg.RISC.Path, "/risc"; got != want {
+		t.Errorf("risc.path default = %q, want %q", got, want)
+	}
+	if got := l.cfg.RISC.Audiences; !slices.Equal(got, []string{testClientID}) {
+		t.Errorf("risc.audiences default = %q, want the client id", got)
+	}
+	if got, want := l.cfg.Google.RevokeURL, defaultRevokeURL; got != want {
+		t.Errorf("google.revoke_url default = %q, want %q", got, want)
+	}
+	if got := l.secrets.ClientSecret.Reveal(); got != "GOCSPX-test-secret" {
+		t.Errorf("client secret not read")
+	}
+	if l.secrets.AdminToken.Reveal() != "admin-token-0123456789abcdef" {
+		t.Errorf("admin token not read (trailing newline must be trimmed)")
+	}
+}
+
+func TestUnknownKeysNameKeyAndLine(t *testing.T) {
+	f := writeTestFiles(t, "risc:\n  pathh: /x\n  audiences: [a]\nstor:\n  path: x\n")
+	errs := configErrors(t, f.config, nil)
+	if len(errs) != 2 {
+		t.Fatalf("got %d errors, want 2: %v", len(errs), errs)
+	}
+	want := []struct {
+		key  string
+		line int
+	}{{"risc.pathh", 13}, {"stor", 15}}
+	for i, w := range want {
+		if errs[i].Key != w.key || errs[i].Line != w.line || errs[i].File != f.config {
+			t.Errorf("error %d = %+v, want key %q line %d in %s", i, errs[i], w.key, w.line, f.config)
+		}
+		if !strings.Contains(errs[i].Error(), "unknown key") {
+			t.Errorf("error %d = %q, want it to say unknown key", i, errs[i])
+		}
+	}
+	if got := errs[0].Error(); !strings.HasPrefix(got, f.config+":13: risc.pathh: unknown key") {
+		t.Errorf("message = %q, want file:line: key: unknown key", got)
+	}
+}
+
+func TestUnknownKeyInsideFeature(t *testing.T) {
+	f := writeTestFiles(t, "  features:\n    drive:\n      scope: s\n      test_ur: https://x.example.com\n")
+	errs := configErrors(t, f.config, nil)
+	if len(errs) != 1 || errs[0].Key != "google.features.drive.test_ur" || errs[0].Line != 15 {
+		t.Fatalf("got %v, want one unknown key google.features.drive.test_ur at line 15", errs)
+	}
+}
+
+func TestConfigSyntaxAndTypeErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"wrong type", "risc:\n  audiences: {a: b}\n", ".yaml:13: cannot unmarshal"},
+		{"duplicate key", "listen: 127.0.0.1:1\n", "already defined"},
+		{"bad syntax", "risc: [\n", "line"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := writeTestFiles(t, tc.yaml)
+			errs := configErrors(t, f.config, nil)
+			if len(errs) == 0 || !strings.Contains(errs.Error(), tc.want) || !strings.Contains(errs.Error(), f.config) {
+				t.Fatalf("got %v, want an error naming the file and %q", errs, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfigFileMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nope.yaml")
+	errs := configErrors(t, path, nil)
+	if len(errs) != 1 || errs[0].Error() != path+": no such file" {
+		t.Fatalf("got %v, want %q", errs, path+": no such file")
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	f := writeTestFiles(t, "")
+	mustWrite(t, f.config, `public_url: ftp://x
+listen: nope
+internal:
+  listen: 127.0.0.1:9
+store:
+  path: ""
+google:
+  revoke_url: not a url
+  features:
+    "Bad Name":
+      scope: ""
+risc:
+  path: /authorize
+  issuer: https://only-issuer.example.com
+log:
+  format: xml
+`)
+	errs := configErrors(t, f.config, nil)
+	wantKeys := []string{
+		"google.client_secrets_file", "google.features.Bad Name", "google.features.Bad Name.scope",
+		"google.revoke_url", "listen", "log.format", "public_url", "risc.issuer", "risc.path", "store.key_file", "store.path",
+	}
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Key)
+	}
+	for _, k := range wantKeys {
+		if !slices.Contains(got, k) {
+			t.Errorf("no error for %s; got %q", k, got)
+		}
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	f := writeTestFiles(t, "")
+	dbPath := filepath.Join(f.dir, "other.db")
+	environ := []string{
+		"RISCD_STORE_PATH=" + dbPath,
+		"RISCD_INTERNAL_LISTEN=127.0.0.1:0",
+		"RISCD_PUBLIC_URL=http://localhost:8080",
+		"RISCD_GOOGLE_SCOPES=openid, https://www.googleapis.com/auth/calendar.readonly",
+		"RISCD_RISC_AUDIENCES=[aud-1, aud-2]",
+		"RISCD_GOOGLE_FEATURES={drive: {scope: s1, test_url: 'https://t.example.com/x'}}",
+		"RISCD_INTERNAL_ADMIN_TOKEN=env-admin-token-0123456789",
+		"RISCD_STORE_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 32)),
+		"PATH=/usr/bin",
+	}
+	l, err := load(f.config, environ, secretsOptions{needKey: true})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	c := l.cfg
+	if c.Store.Path != dbPath || c.Internal.Listen != "127.0.0.1:0" || c.PublicURL != "http://localhost:8080" {
+		t.Errorf("string overrides not applied: %+v", c)
+	}
+	if want := []string{"openid", "https://www.googleapis.com/auth/calendar.readonly"}; !slices.Equal(c.Google.Scopes, want) {
+		t.Errorf("scopes = %q, want %q", c.Google.Scopes, want)
+	}
+	if want := []string{"aud-1", "aud-2"}; !slices.Equal(c.RISC.Audiences, want) {
+		t.Errorf("audiences = %q, want %q", c.RISC.Audiences, want)
+	}
+	if got := c.Google.Features["drive"]; got.Scope != "s1" || got.TestURL != "https://t.example.com/x" {
+		t.Errorf("features = %+v", c.Google.Features)
+	}
+	if l.secrets.AdminToken.Reveal() != "env-admin-token-0123456789" {
+		t.Errorf("RISCD_INTERNAL_ADMIN_TOKEN must win over the file")
+	}
+}
+
+func TestEnvOverrideErrors(t *testing.T) {
+	f := writeTestFiles(t, "")
+	errs := configErrors(t, f.config, []string{
+		"RISCD_GOOGLE_FEATURES={drive: {scop: x}}",
+		"RISCD_RISC_AUDIENCES=[unclosed",
+	})
+	if len(errs) != 2 {
+		t.Fatalf("got %v, want 2 errors", errs)
+	}
+	if !strings.Contains(errs.Error(), "RISCD_GOOGLE_FEATURES") || !strings.Contains(errs.Error(), "google.features.drive.scop") {
+		t.Errorf("got %q, want the variable and the unknown key named", errs.Error())
+	}
+	if !strings.Contains(errs.Error(), "RISCD_RISC_AUDIENCES") {
+		t.Errorf("got %q, want RISCD_RISC_AUDIENCES named", errs.Error())
+	}
+}
+
+func TestUnknownEnvIsWarned(t *testing.T) {
+	f := writeTestFiles(t, "")
+	l, err := load(f.config, []string{"RISCD_STORE_PAHT=x", "RISCD_STORE_PATH=" + filepath.Join(f.dir, "a.db")}, secretsOptions{needKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(l.warnings, func(w string) bool { return strings.HasPrefix(w, "RISCD_STORE_PAHT:") }) {
+		t.Errorf("warnings = %q, want RISCD_STORE_PAHT reported", l.warnings)
+	}
+}
+
+func TestSecretsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		prepare func(f testFiles)
+		environ []string
+		key     string
+		want    string
+	}{
+		{"secrets file missing", func(f testFiles) { os.Remove(f.secrets) }, nil, "google.client_secrets_file", "no such file"},
+		{"secrets not json", func(f testFiles) { mustWrite(t, f.secrets, "{") }, nil, "google.client_secrets_file", "invalid JSON"},
+		{"installed client", func(f testFiles) { mustWrite(t, f.secrets, `{"installed":{}}`) }, nil, "google.client_secrets_file", "Web application"},
+		{"missing client_secret", func(f testFiles) {
+			mustWrite(t, f.secrets, `{"web":{"client_id":"x","auth_uri":"https://a.example.com","token_uri":"https://t.example.com","redirect_uris":[]}}`)
+		}, nil, "google.client_secrets_file", "missing web.client_secret"},
+		{"redirect uri not registered", func(f testFiles) {
+			mustWrite(t, f.secrets, `{"web":{"client_id":"x","client_secret":"s","auth_uri":"https://a.example.com","token_uri":"https://t.example.com","redirect_uris":["https://riscd.example.com/oauth2callback/"]}}`)
+		}, nil, "public_url", "not among the redirect_uris"},
+		{"key wrong size", func(f testFiles) { mustWrite(t, f.key, base64.StdEncoding.EncodeToString(make([]byte, 16))) }, nil, "store.key_file", "32"},
+		{"key not base64", func(f testFiles) { mustWrite(t, f.key, "!!!not base64!!!") }, nil, "store.key_file", ""},
+		{"key file missing", func(f testFiles) { os.Remove(f.key) }, nil, "store.key_file", "no such file"},
+		{"key env wrong size", nil, []string{"RISCD_STORE_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 31))}, "RISCD_STORE_KEY", "32"},
+		{"admin token too short", func(f testFiles) { mustWrite(t, f.admin, "short") }, nil, "internal.admin_token_file", "at least 16"},
+		{"admin token empty", func(f testFiles) { mustWrite(t, f.admin, "\n") }, nil, "internal.admin_token_file", "empty"},
+		{"same tokens", func(f testFiles) { mustWrite(t, f.app, "admin-token-0123456789abcdef") }, nil, "internal.app_token_file", "differ"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := writeTestFiles(t, "")
+			if tc.prepare != nil {
+				tc.prepare(f)
+			}
+			errs := configErrors(t, f.config, tc.environ)
+			if len(errs) != 1 {
+				t.Fatalf("got %d errors %v, want 1", len(errs), errs)
+			}
+			if errs[0].Key != tc.key || !strings.Contains(errs[0].Msg, tc.want) || errs[0].File != f.config {
+				t.Errorf("got %q, want key %q and %q in %s", errs[0].Error(), tc.key, tc.want, f.config)
+			}
+			if strings.Contains(errs.Error(), "GOCSPX-test-secret") || strings.Contains(errs.Error(), "admin-token-0123456789abcdef") {
+				t.Errorf("error message leaks a secret: %q", errs.Error())
+			}
+		})
+	}
+}
+
+func TestPreviousKeyFileMissing(t *testing.T) {
+	f := writeTestFiles(t, "")
+	cfg := strings.Replace(readFile(t, f.config), "  key_file:", "  previous_key_files: ["+filepath.Join(f.dir, "gone.key")+"]\n  key_file:", 1)
+	mustWrite(t, f.config, cfg)
+	errs := configErrors(t, f.config, nil)
+	if len(errs) != 1 || errs[0].Key != "store.previous_key_files[0]" || !strings.Contains(errs[0].Msg, "no such file") {
+		t.Fatalf("got %v, want store.previous_key_files[0]: no such file", errs)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestFileWarnings(t *testing.T) {
+	f := writeTestFiles(t, "")
+	if err := os.Chmod(f.secrets, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(f.dir, ".git"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	l, err := load(f.config, nil, secretsOptions{needKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var perm, git int
+	for _, w := range l.warnings {
+		if strings.Contains(w, "readable by group or others") {
+			perm++
+			if !strings.Contains(w, "google.client_secrets_file") {
+				t.Errorf("permission warning %q does not name the key", w)
+			}
+		}
+		if strings.Contains(w, "git work tree") {
+			git++
+		}
+	}
+	if perm != 1 {
+		t.Errorf("got %d permission warnings, want 1 (only the secrets file is 0644): %q", perm, l.warnings)
+	}
+	if git != 4 {
+		t.Errorf("got %d git warnings, want 4 (secrets, key, admin and app token files): %q", git, l.warnings)
+	}
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"reflect"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Environment variables that carry secret values rather than override a key.
+// They are read by loadSecrets, never stored in Config.
+const (
+	envAdminToken = "RISCD_INTERNAL_ADMIN_TOKEN"
+	envAppToken   = "RISCD_INTERNAL_APP_TOKEN"
+	envStoreKey   = "RISCD_STORE_KEY"
+)
+
+// envOverrides lists the environment variable for every key of Config, in the
+// order of the struct, with a pointer to the value it sets.
+func envOverrides(cfg *Config) []envVar {
+	var vars []envVar
+	var walk func(v reflect.Value, path []string)
+	walk = func(v reflect.Value, path []string) {
+		t := v.Type()
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			p := append(append([]string(nil), path...), name)
+			f := v.Field(i)
+			if f.Kind() == reflect.Struct {
+				walk(f, p)
+				continue
+			}
+			vars = append(vars, envVar{
+				name:  envPrefix + strings.ToUpper(strings.Join(p, "_")),
+				key:   strings.Join(p, "."),
+				value: f,
+			})
+		}
+	}
+	walk(reflect.ValueOf(cfg).Elem(), nil)
+	return vars
+}
+
+type envVar struct {
+	name  string
+	key   string
+	value reflect.Value
+}
+
+// applyEnv sets every key whose RISCD_* variable is present in environ.
+// Strings are taken as they are; lists as a YAML flow sequence ("[a, b]") or
+// comma-separated; maps as a YAML flow mapping.
+func applyEnv(cfg *Config, environ []string) ConfigErrors {
+	env := envMap(environ)
+	var errs ConfigErrors
+	for _, v := range envOverrides(cfg) {
+		raw, ok := env[v.name]
+		if !ok {
+			continue
+		}
+		switch v.value.Kind() {
+		case reflect.String:
+			v.value.SetString(raw)
+		case reflect.Slice:
+			var list []string
+			if strings.HasPrefix(strings.TrimSpace(raw), "[") {
+				if err := yaml.Unmarshal([]byte(raw), &list); err != nil {
+					errs = append(errs, ConfigError{File: v.name, Key: v.key, Msg: "not a YAML list of strings"})
+					continue
+				}
+			} else {
+				for s := range strings.SplitSeq(raw, ",") {
+					if s = strings.TrimSpace(s); s != "" {
+						list = append(list, s)
+					}
+				}
+			}
+			v.value.Set(reflect.ValueOf(list))
+		case reflect.Map:
+			m := reflect.New(v.value.Type())
+			var node yaml.Node
+			if err := yaml.Unmarshal([]byte(raw), &node); err != nil || len(node.Content) == 0 {
+				errs = append(errs, ConfigError{File: v.name, Key: v.key, Msg: "not a YAML mapping"})
+				continue
+			}
+			if ue := unknownKeys(v.name, node.Content[0], v.value.Type(), v.key); len(ue) > 0 {
+				errs = append(errs, ue...)
+				continue
+			}
+			if err := node.Content[0].Decode(m.Interface()); err != nil {
+				errs = append(errs, ConfigError{File: v.name, Key: v.key, Msg: "not a YAML mapping of the expected shape"})
+				continue
+			}
+			v.value.Set(m.Elem())
+		}
+	}
+	return errs
+}
+
+// unknownEnv returns the RISCD_* variables in environ that riscd does not
+// read, so a misspelt override is reported rather than silently ignored.
+func unknownEnv(environ []string) []string {
+	known := map[string]bool{envAdminToken: true, envAppToken: true, envStoreKey: true}
+	var cfg Config
+	for _, v := range envOverrides(&cfg) {
+		known[v.name] = true
+	}
+	var out []string
+	for name := range envMap(environ) {
+		if strings.HasPrefix(name, envPrefix) && !known[name] {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func envMap(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
