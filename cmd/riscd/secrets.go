@@ -21,9 +21,9 @@ type Secrets struct {
 	TokenURI     string
 	RedirectURIs []string
 
-	StoreKey  store.Key
-	OldKeys   []store.Key
-	HaveKey   bool
+	StoreKey   store.Key
+	OldKeys    []store.Key
+	HaveKey    bool
 	AdminToken store.Secret
 	AppToken   store.Secret
 }
