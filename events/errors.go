@@ -18,7 +18,10 @@ var ErrMalformed = errors.New("events: malformed")
 // quotes a subject identifier, token identifier or other member value.
 type malformedError struct{ desc string }
 
-func (e *malformedError) Error() string        { return "events: malformed: " + e.desc }
+// Error returns "events: malformed: " and the description.
+func (e *malformedError) Error() string { return "events: malformed: " + e.desc }
+
+// Is makes errors.Is(err, ErrMalformed) hold.
 func (e *malformedError) Is(target error) bool { return target == ErrMalformed }
 
 // malformed builds an ErrMalformed error from a format and arguments. Input

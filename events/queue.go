@@ -74,7 +74,10 @@ var ErrPermanent = errors.New("events: permanent failure")
 // permanentError marks a handler error that retrying cannot fix.
 type permanentError struct{ err error }
 
+// Error returns the wrapped error's text unchanged.
 func (e *permanentError) Error() string { return e.err.Error() }
+
+// Unwrap exposes both the wrapped error and ErrPermanent to errors.Is/As.
 func (e *permanentError) Unwrap() []error {
 	return []error{e.err, ErrPermanent}
 }

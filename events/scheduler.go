@@ -294,12 +294,10 @@ func (s *scheduler) finish(r result) {
 	it := l.items[0]
 	switch r.outcome {
 	case outcomeDone:
-		l.items = l.items[1:]
-		delete(s.known, r.id)
+		s.popHead(l)
 	case outcomeParked:
 		if r.storeErr == nil {
-			l.items = l.items[1:]
-			delete(s.known, r.id)
+			s.popHead(l)
 			break
 		}
 		fallthrough // not recorded: keep it and try again later
@@ -317,7 +315,15 @@ func (s *scheduler) finish(r result) {
 	s.evaluate(l)
 }
 
-// laneHeap orders waiting lanes by due time.
+// popHead forgets a lane's finished head.
+func (s *scheduler) popHead(l *lane) {
+	delete(s.known, l.items[0].entry.ID)
+	l.items[0] = nil
+	l.items = l.items[1:]
+}
+
+// laneHeap orders waiting lanes by due time; its methods implement
+// heap.Interface and keep each lane's index current.
 type laneHeap []*lane
 
 func (h laneHeap) Len() int           { return len(h) }
