@@ -306,3 +306,23 @@ func TestRegistriesAreIndependent(t *testing.T) {
 		t.Error("changing one registry changed another")
 	}
 }
+
+func TestOccurredAt(t *testing.T) {
+	tests := []struct {
+		name    string
+		payload []byte
+		want    int64
+	}{
+		{"event_timestamp wins", []byte(`{"iss": "i", "iat": 300, "toe": 200, "jti": "j", "sub_id": {"format": "opaque", "id": "x"}, "events": {"` + TypeSessionRevoked + `": {"event_timestamp": 100}}}`), 100},
+		{"then toe", []byte(`{"iss": "i", "iat": 300, "toe": 200, "jti": "j", "sub_id": {"format": "opaque", "id": "x"}, "events": {"` + TypeSessionRevoked + `": {}}}`), 200},
+		{"then iat", []byte(`{"iss": "i", "iat": 300, "jti": "j", "sub_id": {"format": "opaque", "id": "x"}, "events": {"` + TypeSessionRevoked + `": {}}}`), 300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := mustParse(t, tt.payload, FormatSSF)
+			if got := set.OccurredAt(onlyEvent(t, set)); !got.Equal(time.Unix(tt.want, 0)) {
+				t.Errorf("OccurredAt = %v, want %v", got, time.Unix(tt.want, 0).UTC())
+			}
+		})
+	}
+}

@@ -47,6 +47,20 @@ func (s *SET) Subject() Subject {
 // processing by. It is "" when the SET has no subject.
 func (s *SET) Key() string { return SubjectKey(s.Subject()) }
 
+// OccurredAt returns when event e of this SET happened, as best the payload
+// says: e's event_timestamp when present, else the SET's toe, else its iat.
+// Act on sessions created before this time, not before the time of arrival:
+// SETs carry no ordering and may arrive late.
+func (s *SET) OccurredAt(e Event) time.Time {
+	if t := e.Metadata().EventTimestamp; !t.IsZero() {
+		return t
+	}
+	if !s.TOE.IsZero() {
+		return s.TOE
+	}
+	return s.IAT
+}
+
 // Types returns the event-type URIs of the SET, in document order.
 func (s *SET) Types() []string {
 	out := make([]string, len(s.Events))
