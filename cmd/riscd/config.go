@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -58,14 +59,32 @@ type Feature struct {
 	TestURL string `yaml:"test_url"`
 }
 
-// RISCConfig is the security event receiver.
+// RISCConfig is the security event receiver. The top-level keys describe
+// Google; Transmitters adds others (SSF 1.0 transmitters such as Okta).
 type RISCConfig struct {
-	Path             string   `yaml:"path"`
+	Path             string              `yaml:"path"`
+	ConfigurationURL string              `yaml:"configuration_url"`
+	Issuer           string              `yaml:"issuer"`
+	JWKSURL          string              `yaml:"jwks_url"`
+	Audiences        []string            `yaml:"audiences"`
+	Algorithms       []string            `yaml:"algorithms"`
+	Transmitters     []TransmitterConfig `yaml:"transmitters"`
+	MaxAttempts      int                 `yaml:"max_attempts"`
+}
+
+// TransmitterConfig is one more trusted transmitter of security event tokens.
+type TransmitterConfig struct {
+	Name             string   `yaml:"name"`
 	ConfigurationURL string   `yaml:"configuration_url"`
 	Issuer           string   `yaml:"issuer"`
 	JWKSURL          string   `yaml:"jwks_url"`
 	Audiences        []string `yaml:"audiences"`
+	Format           string   `yaml:"format"`
 }
+
+// acceptedAlgorithms are the asymmetric JWS algorithms risc.algorithms may
+// name. "none" and the HMAC family are never accepted for a SET.
+var acceptedAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
 // LogConfig chooses the log format and level.
 type LogConfig struct {
@@ -96,7 +115,7 @@ func defaultConfig() Config {
 			Issuer:    defaultIDTokenIssuer,
 			JWKSURL:   defaultIDTokenJWKSURL,
 		},
-		RISC: RISCConfig{Path: "/risc", ConfigurationURL: defaultRISCConfigURL},
+		RISC: RISCConfig{Path: "/risc", ConfigurationURL: defaultRISCConfigURL, Algorithms: []string{"RS256"}, MaxAttempts: 10},
 		Log:  LogConfig{Format: "text", Level: "info"},
 	}
 }
@@ -360,6 +379,48 @@ func (c *Config) Validate(file string) error {
 	for i, a := range c.RISC.Audiences {
 		if strings.TrimSpace(a) == "" {
 			bad(fmt.Sprintf("risc.audiences[%d]", i), "must not be empty")
+		}
+	}
+	for i, a := range c.RISC.Algorithms {
+		if !slices.Contains(acceptedAlgorithms, a) {
+			bad(fmt.Sprintf("risc.algorithms[%d]", i), "%q is not accepted; use asymmetric algorithms only: %s", a, strings.Join(acceptedAlgorithms, ", "))
+		}
+	}
+	if len(c.RISC.Algorithms) == 0 {
+		bad("risc.algorithms", "must name at least one algorithm (Google signs with RS256)")
+	}
+	if c.RISC.MaxAttempts < 1 {
+		bad("risc.max_attempts", "must be at least 1")
+	}
+	seen := map[string]bool{"google": true}
+	for i, t := range c.RISC.Transmitters {
+		key := fmt.Sprintf("risc.transmitters[%d]", i)
+		switch {
+		case t.Name == "":
+			bad(key+".name", "required")
+		case seen[t.Name]:
+			bad(key+".name", "%q is used twice (\"google\" is the built-in transmitter)", t.Name)
+		}
+		seen[t.Name] = true
+		switch {
+		case t.ConfigurationURL != "" && (t.Issuer != "" || t.JWKSURL != ""):
+			bad(key, "set configuration_url, or issuer and jwks_url, not both")
+		case t.ConfigurationURL != "":
+			if !isHTTPURL(t.ConfigurationURL) {
+				bad(key+".configuration_url", "must be an absolute http or https URL")
+			}
+		case t.Issuer == "" || t.JWKSURL == "":
+			bad(key, "needs configuration_url, or issuer and jwks_url")
+		case !isHTTPURL(t.JWKSURL):
+			bad(key+".jwks_url", "must be an absolute http or https URL")
+		}
+		if len(t.Audiences) == 0 {
+			bad(key+".audiences", "required: the aud values this transmitter puts in its tokens for riscd")
+		}
+		switch t.Format {
+		case "google", "ssf":
+		default:
+			bad(key+".format", "must be google or ssf")
 		}
 	}
 	switch c.Log.Format {

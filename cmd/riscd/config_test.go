@@ -345,3 +345,84 @@ func TestFileWarnings(t *testing.T) {
 		t.Errorf("got %d git warnings, want 4 (secrets, key, admin and app token files): %q", git, l.warnings)
 	}
 }
+
+func TestTransmittersAndAlgorithms(t *testing.T) {
+	t.Run("valid", func(t *testing.T) {
+		f := writeTestFiles(t, `risc:
+  algorithms: [RS256, ES256]
+  transmitters:
+    - name: okta
+      configuration_url: https://okta.example.com/.well-known/ssf-configuration
+      audiences: [riscd]
+      format: ssf
+    - name: keycloak
+      issuer: https://kc.example.com/realms/x
+      jwks_url: https://kc.example.com/realms/x/protocol/openid-connect/certs
+      audiences: [riscd]
+      format: ssf
+`)
+		l, err := load(f.config, nil, secretsOptions{needKey: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(l.cfg.RISC.Transmitters); got != 2 {
+			t.Errorf("got %d transmitters, want 2", got)
+		}
+	})
+	t.Run("every problem", func(t *testing.T) {
+		f := writeTestFiles(t, `risc:
+  algorithms: [RS256, none, HS256]
+  max_attempts: 0
+  transmitters:
+    - name: google
+      configuration_url: https://x.example.com/c
+      issuer: https://x.example.com
+      audiences: [a]
+      format: google
+    - name: ""
+      jwks_url: not-a-url
+      format: saml
+    - name: b
+      issuer: https://b.example.com
+      jwks_url: ftp://b.example.com/keys
+      audiences: [a]
+      format: ssf
+`)
+		errs := configErrors(t, f.config, nil)
+		var got []string
+		for _, e := range errs {
+			got = append(got, e.Key)
+		}
+		for _, k := range []string{
+			"risc.algorithms[1]", "risc.algorithms[2]", "risc.max_attempts",
+			"risc.transmitters[0].name", "risc.transmitters[0]",
+			"risc.transmitters[1].name", "risc.transmitters[1]", "risc.transmitters[1].audiences", "risc.transmitters[1].format",
+			"risc.transmitters[2].jwks_url",
+		} {
+			if !slices.Contains(got, k) {
+				t.Errorf("no error for %s; got %q", k, got)
+			}
+		}
+	})
+}
+
+func TestEnvOverridesStructuredValues(t *testing.T) {
+	f := writeTestFiles(t, "")
+	l, err := load(f.config, []string{
+		"RISCD_RISC_MAX_ATTEMPTS=3",
+		"RISCD_RISC_TRANSMITTERS=[{name: okta, issuer: 'https://o.example.com', jwks_url: 'https://o.example.com/k', audiences: [r], format: ssf}]",
+	}, secretsOptions{needKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.cfg.RISC.MaxAttempts != 3 {
+		t.Errorf("max_attempts = %d, want 3", l.cfg.RISC.MaxAttempts)
+	}
+	if len(l.cfg.RISC.Transmitters) != 1 || l.cfg.RISC.Transmitters[0].Name != "okta" || l.cfg.RISC.Transmitters[0].Format != "ssf" {
+		t.Errorf("transmitters = %+v", l.cfg.RISC.Transmitters)
+	}
+	errs := configErrors(t, f.config, []string{"RISCD_RISC_MAX_ATTEMPTS=many", "RISCD_RISC_TRANSMITTERS=[{nam: x}]"})
+	if len(errs) != 2 || errs[0].Key != "risc.transmitters.nam" || errs[1].Key != "risc.max_attempts" {
+		t.Errorf("got %v, want errors for risc.max_attempts and the unknown key nam", errs)
+	}
+}

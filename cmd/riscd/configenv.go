@@ -3,6 +3,7 @@ package main
 import (
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -62,7 +63,18 @@ func applyEnv(cfg *Config, environ []string) ConfigErrors {
 		switch v.value.Kind() {
 		case reflect.String:
 			v.value.SetString(raw)
+		case reflect.Int:
+			n, err := strconv.Atoi(strings.TrimSpace(raw))
+			if err != nil {
+				errs = append(errs, ConfigError{File: v.name, Key: v.key, Msg: "not an integer"})
+				continue
+			}
+			v.value.SetInt(int64(n))
 		case reflect.Slice:
+			if v.value.Type().Elem().Kind() != reflect.String {
+				errs = append(errs, decodeEnvYAML(v, raw, "a YAML sequence")...)
+				continue
+			}
 			var list []string
 			if strings.HasPrefix(strings.TrimSpace(raw), "[") {
 				if err := yaml.Unmarshal([]byte(raw), &list); err != nil {
@@ -78,24 +90,28 @@ func applyEnv(cfg *Config, environ []string) ConfigErrors {
 			}
 			v.value.Set(reflect.ValueOf(list))
 		case reflect.Map:
-			m := reflect.New(v.value.Type())
-			var node yaml.Node
-			if err := yaml.Unmarshal([]byte(raw), &node); err != nil || len(node.Content) == 0 {
-				errs = append(errs, ConfigError{File: v.name, Key: v.key, Msg: "not a YAML mapping"})
-				continue
-			}
-			if ue := unknownKeys(v.name, node.Content[0], v.value.Type(), v.key); len(ue) > 0 {
-				errs = append(errs, ue...)
-				continue
-			}
-			if err := node.Content[0].Decode(m.Interface()); err != nil {
-				errs = append(errs, ConfigError{File: v.name, Key: v.key, Msg: "not a YAML mapping of the expected shape"})
-				continue
-			}
-			v.value.Set(m.Elem())
+			errs = append(errs, decodeEnvYAML(v, raw, "a YAML mapping")...)
 		}
 	}
 	return errs
+}
+
+// decodeEnvYAML sets a structured value from YAML text, as strictly as the
+// config file: unknown keys are errors.
+func decodeEnvYAML(v envVar, raw, what string) ConfigErrors {
+	var node yaml.Node
+	if err := yaml.Unmarshal([]byte(raw), &node); err != nil || len(node.Content) == 0 {
+		return ConfigErrors{{File: v.name, Key: v.key, Msg: "not " + what}}
+	}
+	if ue := unknownKeys(v.name, node.Content[0], v.value.Type(), v.key); len(ue) > 0 {
+		return ue
+	}
+	p := reflect.New(v.value.Type())
+	if err := node.Content[0].Decode(p.Interface()); err != nil {
+		return ConfigErrors{{File: v.name, Key: v.key, Msg: "not " + what + " of the expected shape"}}
+	}
+	v.value.Set(p.Elem())
+	return nil
 }
 
 // unknownEnv returns the RISCD_* variables in environ that riscd does not
