@@ -56,8 +56,6 @@ func fillPercent(bucket string) float64 {
 		return 1.0
 	case bucketGrants, bucketInbox, bucketOutbox:
 		return 0.95
-	case bucketGrantsByDigest, bucketGrantsByPrefix, bucketGrantsBySub:
-		return 0.9
 	default:
 		return 0.5
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -30,7 +31,7 @@ func (s stamp) IsZero() bool { return time.Time(s).IsZero() }
 func (s stamp) MarshalJSON() ([]byte, error) {
 	t := time.Time(s)
 	if n := t.UnixNano(); time.Unix(0, n).Equal(t) {
-		return []byte(fmt.Sprint(n)), nil
+		return strconv.AppendInt(nil, n, 10), nil
 	}
 	return json.Marshal(t.UTC().Format(time.RFC3339Nano))
 }
@@ -49,9 +50,9 @@ func (s *stamp) UnmarshalJSON(b []byte) error {
 		*s = stamp(t.UTC())
 		return nil
 	}
-	var n int64
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return fmt.Errorf("time stamp: %w", err)
 	}
 	*s = stamp(time.Unix(0, n).UTC())
 	return nil
@@ -76,15 +77,4 @@ func clone(b []byte) []byte {
 		return nil
 	}
 	return append([]byte(nil), b...)
-}
-
-// decodeRecord unmarshals an on-disk record and checks its version.
-func decodeRecord(data []byte, v any, version func() int, want int) error {
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("decode: %v: %w", err, ErrCorrupt)
-	}
-	if got := version(); got < 1 || got > want {
-		return fmt.Errorf("record version %d, this riscd reads up to %d: %w", got, want, ErrCorrupt)
-	}
-	return nil
 }

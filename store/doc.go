@@ -8,18 +8,30 @@
 // ...), and DB.Update lets a caller group several writes, such as an action and
 // its audit entry, into one commit. No bbolt type leaves this package: callers
 // see *Tx, which wraps one transaction and is valid only inside the function it
-// was handed to.
+// was handed to. Everything a Tx returns is a copy that outlives it.
+//
+// On disk, each record is a versioned JSON document of its own (separate
+// from the domain types, which are converted to and from it), under a key
+// chosen for the bucket's access pattern. The file carries a format marker
+// and a schema version: Open refuses, without modifying it, a file that is
+// not a riscd store or that a newer riscd wrote. Times come back in UTC with
+// nanosecond precision.
 //
 // Refresh tokens, access tokens and other secrets are encrypted at rest with
-// AES-256-GCM. Each ciphertext names the key that sealed it, so a store can be
-// re-encrypted under a new key (RotateKey) while records sealed under an older
-// key stay readable. Plaintext tokens are never written to disk; the lookups
-// Google's token-revoked events need use hashes kept in index buckets updated in
-// the same transaction as the grant.
+// AES-256-GCM. Each ciphertext names the key that sealed it and is bound to
+// its bucket, record and field, so a store can be re-encrypted under a new key
+// (RotateKey) while records sealed under an older key stay readable, and a
+// ciphertext copied elsewhere does not open. Plaintext tokens are never
+// written to disk; the lookups Google's token-revoked events need use hashes
+// (SHA-512 twice of the refresh token; SHA-256 of its 16-character prefix)
+// kept in index buckets updated in the same transaction as the grant. Session
+// and flow IDs are bearer secrets too: records are keyed by their SHA-256.
 //
 // Errors: ErrNotFound when a record does not exist, ErrExists when a unique key
-// is taken, ErrLocked when another process holds the file, ErrNotStore and
-// ErrNewerSchema when the file is not one this riscd can open, ErrWrongKey when
-// none of the configured keys opens the store's secrets. All are wrapped with
-// context and are meant to be checked with errors.Is.
+// is taken, ErrInvalid for arguments the store cannot accept, ErrLocked when
+// another process holds the file, ErrNotStore and ErrNewerSchema when the file
+// is not one this riscd can open, ErrWrongKey when none of the configured keys
+// opens the store's secrets, ErrCorrupt when a record fails to decode or
+// authenticate, ErrClosed after Close. All are wrapped with context and are
+// meant to be checked with errors.Is. No error message contains a secret.
 package store

@@ -148,6 +148,12 @@ func inspect(path string, keys *keyring, timeout time.Duration) error {
 	})
 }
 
+// pageSize is the page size of new stores. Grant records are large (two
+// sealed tokens); bbolt keeps at least two records in the page it splits
+// off the end of a bucket, so at 4 KiB pages hold three grants each (58%
+// full) while 16 KiB pages hold eighteen (87%).
+const pageSize = 16 << 10
+
 // create builds a new store under a temporary name in the same directory
 // and links it into place. If another process created the store meanwhile,
 // its file wins and create returns nil.
@@ -155,7 +161,7 @@ func create(path string, keys *keyring, opts Options) error {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".new-"+hex.EncodeToString(rnd[:]))
-	bdb, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync})
+	bdb, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync, PageSize: pageSize})
 	if err != nil {
 		return fmt.Errorf("store: create %s: %w", path, err)
 	}

@@ -22,7 +22,8 @@ type Stats struct {
 	Outbox        int // all jobs
 	Audit         int
 	FileBytes     int64 // size of the file, including space bbolt has allocated ahead
-	DataBytes     int64 // pages in use or free below the high-water mark
+	DataBytes     int64 // pages below the high-water mark, in use or free
+	LiveBytes     int64 // pages holding records and indexes; the rest of DataBytes is free
 	KeyIDs        []string
 }
 
@@ -60,6 +61,14 @@ func (db *DB) Stats(ctx context.Context) (Stats, error) {
 			*dst = n
 		}
 		s.DataBytes = t.btx.Size()
+		err := t.btx.ForEach(func(_ []byte, b *bolt.Bucket) error {
+			bs := b.Stats()
+			s.LiveBytes += int64(bs.BranchAlloc + bs.LeafAlloc)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		return t.btx.Bucket([]byte(bucketKeys)).ForEach(func(id, _ []byte) error {
 			s.KeyIDs = append(s.KeyIDs, fmt.Sprintf("%x", id))
 			return nil
