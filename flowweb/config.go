@@ -1,0 +1,263 @@
+package flowweb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/riscd/riscd/store"
+)
+
+// ErrInvalidConfig is wrapped by New's error when the Config cannot be used.
+var ErrInvalidConfig = errors.New("invalid flowweb config")
+
+// Google's endpoints and ID-token issuers, the defaults for empty fields.
+const (
+	GoogleAuthURL        = "https://accounts.google.com/o/oauth2/v2/auth"
+	GoogleTokenURL       = "https://oauth2.googleapis.com/token"
+	GoogleRevokeURL      = "https://oauth2.googleapis.com/revoke"
+	GoogleIDTokenJWKSURL = "https://www.googleapis.com/oauth2/v3/certs"
+)
+
+// GoogleIDTokenIssuers are the two spellings of iss in Google's ID tokens.
+func GoogleIDTokenIssuers() []string {
+	return []string{"https://accounts.google.com", "accounts.google.com"}
+}
+
+// Defaults and limits of the lifetimes in Config.
+const (
+	DefaultSessionTTL = 8 * time.Hour
+	DefaultFlowTTL    = 10 * time.Minute
+	// MaxFlowTTL caps FlowTTL: an authorization answer older than this is refused.
+	MaxFlowTTL = 10 * time.Minute
+)
+
+// baseScopes are requested on every consent.
+var baseScopes = []string{"openid", "email"}
+
+// Feature is an optional capability enabled by one more scope, with an API
+// call (GET TestURL with the grant's bearer token) that shows it works.
+type Feature struct {
+	Scope   string
+	TestURL string
+}
+
+// Store is what flowweb needs of riscd's store; *store.DB satisfies it.
+// Errors are the store's: store.ErrNotFound for a missing (or expired)
+// session or flow, anything else is a storage failure.
+type Store interface {
+	CreateFlow(ctx context.Context, f store.Flow) error
+	TakeFlow(ctx context.Context, id store.Secret) (store.Flow, error)
+	Session(ctx context.Context, id store.Secret) (store.Session, error)
+	DeleteSession(ctx context.Context, id store.Secret) error
+	Account(ctx context.Context, sub string) (store.Account, error)
+	Grant(ctx context.Context, id string) (store.Grant, error)
+	GrantsBySub(ctx context.Context, sub string) ([]store.Grant, error)
+	UpdateGrant(ctx context.Context, id string, fn func(store.Grant) (store.Grant, error)) (store.Grant, error)
+	DeleteFlowsBefore(ctx context.Context, before time.Time) (int, error)
+	DeleteExpiredSessions(ctx context.Context) (int, error)
+	// Update runs fn in one read-write transaction: the callback saves the
+	// grant, its outbox job and audit entry, the account and the session
+	// together, or nothing.
+	Update(ctx context.Context, fn func(*store.Tx) error) error
+}
+
+// Config is everything the consent flow needs. Zero values get the defaults
+// documented on each field; New reports the fields it cannot use.
+type Config struct {
+	// PublicURL is riscd's external base URL (http or https, no query or
+	// fragment). The redirect URI is exactly PublicURL (without a trailing
+	// slash) + "/oauth2callback"; its path prefixes every route; https makes
+	// the cookies Secure. Required.
+	PublicURL string
+	// ClientID and ClientSecret of the OAuth web client. Required.
+	ClientID     string
+	ClientSecret store.Secret
+	// AuthURL, TokenURL and RevokeURL default to Google's endpoints.
+	AuthURL, TokenURL, RevokeURL string
+	// RevokeClientAuth sends the client's credentials (HTTP Basic, RFC 7009
+	// §2.1) with revocation requests. Google's revoke endpoint needs none and
+	// documents a body of token alone, so the default is off; standard
+	// RFC 7009 servers require it.
+	RevokeClientAuth bool
+	// IDTokenIssuers are the accepted iss values of ID tokens. Default
+	// GoogleIDTokenIssuers().
+	IDTokenIssuers []string
+	// IDTokenJWKSURL serves the ID-token signing keys. Default Google's. It is
+	// fetched on first use, not by New, and cached.
+	IDTokenJWKSURL string
+	// Scopes are requested on every consent besides "openid email" (for
+	// instance offline_access for providers other than Google).
+	Scopes []string
+	// Features by name (a-z, 0-9, '-', '_'): each needs its Scope granted.
+	Features map[string]Feature
+	// Store keeps flows, sessions, grants, accounts, outbox and audit. Required.
+	Store Store
+	// HTTPClient calls the token, revoke, JWKS and feature endpoints.
+	// Default: a client with a 30-second timeout.
+	HTTPClient *http.Client
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives the flow's log lines. Default: discard.
+	Logger *slog.Logger
+	// SessionTTL is how long riscd's browser session lasts. Default
+	// DefaultSessionTTL.
+	SessionTTL time.Duration
+	// FlowTTL is how long an authorization request may take. Default and
+	// maximum 10 minutes.
+	FlowTTL time.Duration
+}
+
+// withDefaults returns cfg with its zero fields filled.
+func (cfg Config) withDefaults() Config {
+	if cfg.AuthURL == "" {
+		cfg.AuthURL = GoogleAuthURL
+	}
+	if cfg.TokenURL == "" {
+		cfg.TokenURL = GoogleTokenURL
+	}
+	if cfg.RevokeURL == "" {
+		cfg.RevokeURL = GoogleRevokeURL
+	}
+	if len(cfg.IDTokenIssuers) == 0 {
+		cfg.IDTokenIssuers = GoogleIDTokenIssuers()
+	}
+	if cfg.IDTokenJWKSURL == "" {
+		cfg.IDTokenJWKSURL = GoogleIDTokenJWKSURL
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.FlowTTL == 0 {
+		cfg.FlowTTL = DefaultFlowTTL
+	}
+	return cfg
+}
+
+// validate lists every problem of a defaulted Config.
+func (cfg Config) validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if u, err := url.Parse(cfg.PublicURL); cfg.PublicURL == "" || err != nil || !isHTTP(u) {
+		bad("PublicURL", "must be an absolute http or https URL")
+	} else if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		bad("PublicURL", "must not carry a query, fragment or user info")
+	}
+	if cfg.ClientID == "" {
+		bad("ClientID", "required")
+	}
+	if cfg.ClientSecret.IsZero() {
+		bad("ClientSecret", "required")
+	}
+	for _, f := range []struct{ name, v string }{
+		{"AuthURL", cfg.AuthURL}, {"TokenURL", cfg.TokenURL}, {"RevokeURL", cfg.RevokeURL}, {"IDTokenJWKSURL", cfg.IDTokenJWKSURL},
+	} {
+		if u, err := url.Parse(f.v); err != nil || !isHTTP(u) {
+			bad(f.name, "must be an absolute http or https URL")
+		}
+	}
+	if slices.Contains(cfg.IDTokenIssuers, "") {
+		bad("IDTokenIssuers", "must not contain an empty issuer")
+	}
+	for _, sc := range cfg.Scopes {
+		if !validScope(sc) {
+			bad("Scopes", "%q is not a scope token", sc)
+		}
+	}
+	names := make([]string, 0, len(cfg.Features))
+	for n := range cfg.Features {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		f := cfg.Features[n]
+		if !validFeatureName(n) {
+			bad("Features", "name %q: use only a-z, 0-9, '-' and '_'", n)
+		}
+		if !validScope(f.Scope) {
+			bad("Features."+n+".Scope", "must be one scope token")
+		}
+		if u, err := url.Parse(f.TestURL); err != nil || !isHTTP(u) {
+			bad("Features."+n+".TestURL", "must be an absolute http or https URL")
+		}
+	}
+	if cfg.Store == nil {
+		bad("Store", "required")
+	}
+	if cfg.SessionTTL < 0 {
+		bad("SessionTTL", "must be positive")
+	}
+	if cfg.FlowTTL < 0 || cfg.FlowTTL > MaxFlowTTL {
+		bad("FlowTTL", "must be between 0 and %s", MaxFlowTTL)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
+}
+
+func isHTTP(u *url.URL) bool {
+	return (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// validScope accepts one RFC 6749 scope token: printable ASCII without
+// space, '"' or '\'.
+func validScope(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r > '~' || r == '"' || r == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func validFeatureName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// featureNames returns the configured feature names, sorted.
+func featureNames(fs map[string]Feature) []string {
+	names := make([]string, 0, len(fs))
+	for n := range fs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// basePath is PublicURL's path without its trailing slash ("" at the root).
+func basePath(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(u.Path, "/")
+}

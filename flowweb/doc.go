@@ -1,0 +1,27 @@
+// Package flowweb is riscd's consent flow: Google's OAuth 2.0 web-server flow
+// served as Echo v4 pages on the public listener.
+//
+// The routes, registered together by Handler.Register:
+//
+//	GET  /                 who is signed in, which features their grant enables, and the actions
+//	GET  /authorize        start a consent: a server-side flow record, then a 302 to the authorization server
+//	GET  /oauth2callback   finish it: state, code exchange with PKCE, ID-token checks, the grant saved, a session
+//	GET  /features/:name   call a feature's test API with the stored grant (refreshing it when due)
+//	POST /revoke           revoke the grant upstream and discard its tokens
+//	POST /clear            end riscd's own browser session only
+//	GET  /static/riscd.css the one stylesheet
+//
+// Every route sits below the path of Config.PublicURL, so a public URL of
+// https://example.com/riscd serves /riscd/authorize and so on.
+//
+// Grants are kept in the store, encrypted, keyed by the ID token's sub. The
+// browser holds only two opaque cookies: riscd_flow (one authorization request
+// in progress, single use, at most FlowTTL old) and riscd_session (riscd's own
+// server-side session, which a security event can end). Tokens, codes, the
+// client secret, PKCE verifiers and state values never reach a log line, an
+// error string or a page.
+//
+// Errors: New reports every configuration problem at once, wrapped around
+// ErrInvalidConfig. Handlers answer with an HTML page for every failure and
+// log only what is unexpected (store failures, an unreachable upstream).
+package flowweb

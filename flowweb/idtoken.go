@@ -1,0 +1,183 @@
+package flowweb
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/riscd/riscd/store"
+)
+
+// ID-token verification failures. errKeysUnavailable is temporary (the JWKS
+// could not be fetched); errBadIDToken is final for this token.
+var (
+	errKeysUnavailable = errors.New("id token keys unavailable")
+	errBadIDToken      = errors.New("id token rejected")
+)
+
+// idTokenAlg is the one accepted signature algorithm: Google signs ID tokens
+// with RS256. The token's own alg header is checked against it, never
+// trusted.
+const idTokenAlg = jwa.RS256
+
+// Clock skew tolerated on exp and iat; and how often an unknown kid may
+// force a JWKS refetch (Google rotates keys; a flood of bad kids must not
+// turn into a flood of fetches).
+const (
+	idTokenSkew       = time.Minute
+	forcedJWKSRefresh = time.Minute
+	jwksMinRefresh    = 15 * time.Minute
+)
+
+// idClaims is what riscd takes from a verified ID token.
+type idClaims struct {
+	Sub   string
+	Email string
+	Exp   time.Time
+}
+
+// idTokenVerifier checks ID tokens against a cached JWKS.
+type idTokenVerifier struct {
+	cache    *jwk.Cache
+	url      string
+	issuers  []string
+	clientID string
+	now      func() time.Time
+
+	mu         sync.Mutex
+	lastForced time.Time
+}
+
+// newIDTokenVerifier registers the JWKS in a cache living as long as ctx.
+// Nothing is fetched yet.
+func newIDTokenVerifier(ctx context.Context, cfg Config) (*idTokenVerifier, error) {
+	cache := jwk.NewCache(ctx)
+	if err := cache.Register(cfg.IDTokenJWKSURL,
+		jwk.WithHTTPClient(cfg.HTTPClient),
+		jwk.WithMinRefreshInterval(jwksMinRefresh),
+	); err != nil {
+		return nil, fmt.Errorf("register id token jwks: %w", err)
+	}
+	return &idTokenVerifier{
+		cache: cache, url: cfg.IDTokenJWKSURL, issuers: slices.Clone(cfg.IDTokenIssuers),
+		clientID: cfg.ClientID, now: cfg.Now,
+	}, nil
+}
+
+// verify checks raw: one RS256 signature by a key of the JWKS named by kid
+// (refetching the JWKS once when the kid is unknown), iss among the issuers,
+// aud holding the client ID (and azp naming it when there are several
+// audiences), exp and iat against the clock with a minute of skew, nonce
+// equal to the flow's, and a sub of 1 to 255 printable ASCII characters.
+// Errors wrap errKeysUnavailable or errBadIDToken and never quote the token.
+func (v *idTokenVerifier) verify(ctx context.Context, raw string, nonce store.Secret) (idClaims, error) {
+	msg, err := jws.Parse([]byte(raw))
+	if err != nil || len(msg.Signatures()) != 1 {
+		return idClaims{}, fmt.Errorf("%w: not a compact JWS", errBadIDToken)
+	}
+	hdr := msg.Signatures()[0].ProtectedHeaders()
+	if hdr.Algorithm() != idTokenAlg {
+		return idClaims{}, fmt.Errorf("%w: algorithm %q is not %s", errBadIDToken, hdr.Algorithm(), idTokenAlg)
+	}
+	key, err := v.key(ctx, hdr.KeyID())
+	if err != nil {
+		return idClaims{}, err
+	}
+	tok, err := jwt.Parse([]byte(raw),
+		jwt.WithKey(idTokenAlg, key),
+		jwt.WithValidate(true),
+		jwt.WithClock(jwt.ClockFunc(v.now)),
+		jwt.WithAcceptableSkew(idTokenSkew),
+		jwt.WithAudience(v.clientID),
+		jwt.WithRequiredClaim(jwt.SubjectKey),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+		jwt.WithRequiredClaim(jwt.IssuedAtKey),
+	)
+	if err != nil {
+		return idClaims{}, fmt.Errorf("%w: %w", errBadIDToken, err)
+	}
+	if !slices.Contains(v.issuers, tok.Issuer()) {
+		return idClaims{}, fmt.Errorf("%w: issuer not accepted", errBadIDToken)
+	}
+	if aud := tok.Audience(); len(aud) > 1 {
+		if azp, _ := stringClaim(tok, "azp"); azp != v.clientID {
+			return idClaims{}, fmt.Errorf("%w: several audiences and azp is not the client", errBadIDToken)
+		}
+	}
+	got, _ := stringClaim(tok, "nonce")
+	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(nonce.Reveal())) != 1 {
+		return idClaims{}, fmt.Errorf("%w: nonce does not match the request's", errBadIDToken)
+	}
+	if !validSub(tok.Subject()) {
+		return idClaims{}, fmt.Errorf("%w: sub is not 1 to 255 printable ASCII characters", errBadIDToken)
+	}
+	email, _ := stringClaim(tok, "email")
+	return idClaims{Sub: tok.Subject(), Email: email, Exp: tok.Expiration()}, nil
+}
+
+// key finds the verification key for kid, refetching the JWKS once (at most
+// every forcedJWKSRefresh) when kid is unknown.
+func (v *idTokenVerifier) key(ctx context.Context, kid string) (jwk.Key, error) {
+	if kid == "" {
+		return nil, fmt.Errorf("%w: no kid", errBadIDToken)
+	}
+	set, err := v.cache.Get(ctx, v.url)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
+	}
+	if k, ok := set.LookupKeyID(kid); ok {
+		return k, nil
+	}
+	if !v.mayForceRefresh() {
+		return nil, fmt.Errorf("%w: unknown kid", errBadIDToken)
+	}
+	if set, err = v.cache.Refresh(ctx, v.url); err != nil {
+		return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
+	}
+	if k, ok := set.LookupKeyID(kid); ok {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w: unknown kid", errBadIDToken)
+}
+
+func (v *idTokenVerifier) mayForceRefresh() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := v.now()
+	if since := now.Sub(v.lastForced); !v.lastForced.IsZero() && since >= 0 && since < forcedJWKSRefresh {
+		return false
+	}
+	v.lastForced = now
+	return true
+}
+
+func stringClaim(tok jwt.Token, name string) (string, bool) {
+	v, ok := tok.Get(name)
+	if !ok {
+		return "", false
+	}
+	s, ok := v.(string)
+	return s, ok
+}
+
+// validSub: Google's sub is at most 255 ASCII characters.
+func validSub(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}

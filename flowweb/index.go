@@ -1,0 +1,88 @@
+package flowweb
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/riscd/riscd/store"
+)
+
+// indexView is the index page: who is signed in, the grant, the features.
+type indexView struct {
+	SignedIn    bool
+	Email, Sub  string
+	GrantState  string // "none", or the grant's status
+	StateText   string
+	Scopes      []string
+	Features    []featureRow
+	ConnectHref string
+	CanRevoke   bool
+	CSRF        string
+}
+
+// featureRow is one feature on the index page.
+type featureRow struct {
+	Name, Scope string
+	Enabled     bool
+	Href        string // the test API call
+	AskHref     string // incremental authorization for it
+}
+
+var grantStateText = map[string]string{
+	"none":                            "riscd holds no grant for you. Connect to give it one.",
+	string(store.GrantActive):         "Your grant is active.",
+	string(store.GrantHeld):           "Your grant is on hold after a security event from Google. riscd keeps it but does not use it until an operator releases it.",
+	string(store.GrantReauthRequired): "Google asks you to sign in again before this grant can be used. Connect again.",
+	string(store.GrantRevoked):        "Your grant was revoked. Connect again to use the features.",
+}
+
+// index shows the signed-in account, its grant and the features.
+func (h *Handler) index(c echo.Context) error {
+	ctx := c.Request().Context()
+	s, signed, err := h.currentSession(c)
+	if err != nil {
+		return h.internalError(c, "index: session", err)
+	}
+	v := indexView{GrantState: "none", ConnectHref: h.base + "/authorize"}
+	var g store.Grant
+	var live bool
+	if signed {
+		v.SignedIn, v.Email, v.Sub, v.CSRF = true, s.Email, s.Sub, s.CSRF.Reveal()
+		if g, live, err = h.currentGrant(ctx, s.Sub); err != nil {
+			return h.internalError(c, "index: grant", err)
+		}
+		if live {
+			v.GrantState, v.Scopes = string(g.Status), g.Scopes
+			v.CanRevoke = true
+		} else if g.ID != "" {
+			v.GrantState = string(g.Status)
+		}
+	}
+	v.StateText = grantStateText[v.GrantState]
+	for _, n := range h.features {
+		f := h.cfg.Features[n]
+		v.Features = append(v.Features, featureRow{
+			Name:    n,
+			Scope:   f.Scope,
+			Enabled: live && g.Status == store.GrantActive && slices.Contains(g.Scopes, f.Scope),
+			Href:    h.base + "/features/" + url.PathEscape(n),
+			AskHref: h.base + "/authorize?features=" + url.QueryEscape(n),
+		})
+	}
+	who := ""
+	if signed {
+		who = displayName(s.Email, s.Sub)
+	}
+	return h.render(c, http.StatusOK, "index", layout{Title: "Your Google grant", Page: "index", Who: who, Body: v})
+}
+
+// displayName is the email when known, else the sub.
+func displayName(email, sub string) string {
+	if email != "" {
+		return email
+	}
+	return sub
+}
