@@ -1,0 +1,48 @@
+// Package receiver is riscd's RFC 8935 push endpoint: it takes a Security
+// Event Token (RFC 8417) POSTed by a transmitter (Google's Cross-Account
+// Protection, or a Shared Signals Framework 1.0 transmitter), verifies it,
+// commits it durably to the store's inbox and answers.
+//
+// # Answers
+//
+// 202 Accepted, with an empty body, only after the verified SET is committed
+// under its unique (iss, jti); a redelivered SET gets 202 again and is not
+// queued twice. A token that fails parsing or validation gets 400 with
+// Content-Type application/json, Content-Language en and
+// {"err": code, "description": text}, code being one of invalid_request,
+// invalid_key, invalid_issuer and invalid_audience; descriptions are short,
+// never show internals and quote at most 64 characters of input. A transient
+// fault on riscd's side (store, discovery, keys not reachable) gets 503 with
+// Retry-After, so the transmitter retries instead of dropping the event.
+//
+// # Validation
+//
+// The transmitter is picked by the SET's iss, read from the unverified
+// payload for that purpose only. Then: the protected header is one JSON
+// object without duplicate members; alg is in the configured allow-list
+// (asymmetric algorithms only, RS256 by default) and, when the JWK names an
+// alg, equal to it; a crit header is refused; kid is required and names a key
+// of the transmitter's JWKS; typ, when present (always, for SSF
+// transmitters), is secevent+jwt; jku, x5u, jwk and x5c are ignored. The
+// signature is verified with the allow-listed algorithm, never the one a key
+// or a library infers. Then the payload is parsed by the events package
+// (structure, duplicate members, claim types, events) and checked against the
+// transmitter: iss equal to its issuer (the spelling with or without a
+// trailing slash), aud containing one of its audiences, iat not more than
+// Config.MaxIATSkew ahead. exp is not checked: SETs describe the past.
+//
+// # Keys and discovery
+//
+// Transmitters are described by a discovery URL (issuer, jwks_uri) or by an
+// issuer and a JWKS URL. Discovery and key loading run in the background for
+// the lifetime of New's context, retried with backoff; until they succeed the
+// receiver answers 503. Key sets live in a jwk.Cache, refreshed as the JWKS
+// response's caching headers say, clamped to Config.MinRefresh ..
+// Config.MaxRefresh; a token naming an unknown kid triggers at most one
+// refetch per Config.UnknownKidRefetch per key set, and a failed refetch keeps
+// the keys already loaded. The request path does no JWKS work beyond a map
+// lookup.
+//
+// Nothing here acts on an event: the dispatcher (package events) does, after
+// the receiver's 202.
+package receiver

@@ -1,0 +1,149 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// Key lookup outcomes, mapped to answers by answerFor.
+var (
+	// errUnknownKid: the key set, fresh enough, has no key with the
+	// token's kid. The token is refused (invalid_key).
+	errUnknownKid = errors.New("receiver: unknown kid")
+	// errKeysUnavailable: no key set could be loaded, or a refetch for an
+	// unknown kid failed. riscd cannot judge the token yet (503).
+	errKeysUnavailable = errors.New("receiver: keys unavailable")
+)
+
+// verifyKey is one usable public key of a key set.
+type verifyKey struct {
+	alg string // the JWK's alg, "" when it names none
+	key any    // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+}
+
+// keyMap is an immutable snapshot of a key set, by kid.
+type keyMap map[string]verifyKey
+
+// keySource is one JWKS URL: its registration in the jwk.Cache and the
+// snapshot the request path reads. Transmitters with the same JWKS URL share
+// one.
+type keySource struct {
+	url   string
+	cache *jwk.Cache
+	now   func() time.Time
+	every time.Duration // least time between unknown-kid refetches
+	log   *slog.Logger
+
+	keys atomic.Pointer[keyMap] // nil until the first successful fetch
+
+	mu          sync.Mutex // serialises unknown-kid refetches
+	lastRefetch time.Time  // guarded by mu
+	lastErr     error      // outcome of the last refetch; guarded by mu
+	refetches   int        // guarded by mu
+}
+
+// loaded reports whether a key set has been fetched.
+func (s *keySource) loaded() bool { return s.keys.Load() != nil }
+
+// lookup returns the key named kid. When the snapshot lacks it, lookup
+// refetches the key set once (unless another refetch for an unknown kid
+// happened less than s.every ago) and looks again. Errors: errUnknownKid
+// when the set, known fresh, lacks kid; errKeysUnavailable when no set is
+// loaded or the refetch failed.
+func (s *keySource) lookup(ctx context.Context, kid string) (verifyKey, error) {
+	m := s.keys.Load()
+	if m == nil {
+		return verifyKey{}, fmt.Errorf("%w: key set not loaded yet", errKeysUnavailable)
+	}
+	if k, ok := (*m)[kid]; ok {
+		return k, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, ok := (*s.keys.Load())[kid]; ok { // another request refetched meanwhile
+		return k, nil
+	}
+	now := s.now()
+	if !s.lastRefetch.IsZero() && now.Before(s.lastRefetch.Add(s.every)) {
+		if s.lastErr != nil {
+			return verifyKey{}, fmt.Errorf("%w: last refetch failed", errKeysUnavailable)
+		}
+		return verifyKey{}, errUnknownKid
+	}
+	s.lastRefetch = now
+	s.refetches++
+	_, err := s.cache.Refresh(ctx, s.url)
+	s.lastErr = err
+	if err != nil {
+		s.log.WarnContext(ctx, "key set refetch failed", "jwks_url", s.url, "err", err)
+		return verifyKey{}, fmt.Errorf("%w: refetch: %w", errKeysUnavailable, err)
+	}
+	if k, ok := (*s.keys.Load())[kid]; ok {
+		return k, nil
+	}
+	return verifyKey{}, errUnknownKid
+}
+
+// install is the jwk.Cache PostFetcher: it turns a freshly fetched set into
+// the snapshot the request path reads. A set with no usable key is refused,
+// so the cache and the snapshot keep the previous keys.
+func (s *keySource) install(vs map[string]*verifier) jwk.PostFetchFunc {
+	return func(u string, set jwk.Set) (jwk.Set, error) {
+		m := keyMap{}
+		skipped := 0
+		for i := range set.Len() {
+			k, _ := set.Key(i)
+			vk, ok := convertKey(k)
+			if !ok || !usable(vs, vk) {
+				skipped++
+				continue
+			}
+			if _, dup := m[k.KeyID()]; dup {
+				// Two keys under one kid: the kid cannot say which signed.
+				delete(m, k.KeyID())
+				skipped++
+				continue
+			}
+			m[k.KeyID()] = vk
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("key set at %s has no usable key (%d skipped)", u, skipped)
+		}
+		s.keys.Store(&m)
+		s.log.Info("key set loaded", "jwks_url", u, "keys", len(m), "skipped", skipped)
+		return set, nil
+	}
+}
+
+// convertKey returns the raw public key of a JWK that may verify
+// signatures: a public (never symmetric) key with a kid, meant for
+// signatures when its use says anything.
+func convertKey(k jwk.Key) (verifyKey, bool) {
+	if k.KeyID() == "" || (k.KeyUsage() != "" && k.KeyUsage() != string(jwk.ForSignature)) {
+		return verifyKey{}, false
+	}
+	if ops := k.KeyOps(); len(ops) > 0 && !hasVerifyOp(ops) {
+		return verifyKey{}, false
+	}
+	var raw any
+	if err := k.Raw(&raw); err != nil {
+		return verifyKey{}, false
+	}
+	return verifyKey{alg: k.Algorithm().String(), key: raw}, true
+}
+
+func hasVerifyOp(ops jwk.KeyOperationList) bool {
+	for _, op := range ops {
+		if op == jwk.KeyOpVerify {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,186 @@
+package receiver_test
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/receiver"
+)
+
+func TestKeyRotationNeedsOneRefetch(t *testing.T) {
+	h := mustGoogleReceiver(t, mustRSAKeys(t, 3), nil)
+	sub := googlesim.DefaultUsers()[0].Sub
+	wantAccepted(t, post(t, h.url, mustSign(t, h.g, googlesim.SessionsRevoked(sub))))
+	loads := jwksRequests(h.g)
+
+	if _, err := h.g.RotateKeys(false); err != nil {
+		t.Fatal(err)
+	}
+	rotated := mustSign(t, h.g, googlesim.SessionsRevoked(sub))
+	wantAccepted(t, post(t, h.url, rotated))
+	if got := jwksRequests(h.g) - loads; got != 1 {
+		t.Fatalf("key set fetches for a rotation = %d, want 1", got)
+	}
+	// The new key is now known: no further fetch for the next tokens.
+	for range 3 {
+		wantAccepted(t, post(t, h.url, mustSign(t, h.g, googlesim.SessionsRevoked(sub))))
+	}
+	if got := jwksRequests(h.g) - loads; got != 1 {
+		t.Errorf("key set fetches after the new key is known = %d, want still 1", got)
+	}
+	if got := inboxCount(t, h.db); got != 5 {
+		t.Errorf("inbox entries = %d, want 5", got)
+	}
+}
+
+func TestUnknownKidRefetchIsRateLimited(t *testing.T) {
+	h := mustGoogleReceiver(t, mustRSAKeys(t, 3), nil)
+	sub := googlesim.DefaultUsers()[0].Sub
+	loads := jwksRequests(h.g)
+
+	// A flood of unknown kids costs one fetch per 30 s.
+	for i := range 10 {
+		a := post(t, h.url, mustSign(t, h.g, googlesim.SessionsRevoked(sub), googlesim.WithKeyID("unknown")))
+		if a.status != http.StatusBadRequest || a.err != receiver.CodeInvalidKey {
+			t.Fatalf("unknown kid #%d: answer = %d %q, want 400 invalid_key", i, a.status, a.err)
+		}
+		h.clock.Advance(2 * time.Second)
+	}
+	if got := jwksRequests(h.g) - loads; got != 1 {
+		t.Fatalf("key set fetches for 10 unknown kids within 20 s = %d, want 1", got)
+	}
+
+	// Within the 30 s a rotation is not seen yet: refused, not fetched.
+	if _, err := h.g.RotateKeys(false); err != nil {
+		t.Fatal(err)
+	}
+	rotated := mustSign(t, h.g, googlesim.SessionsRevoked(sub))
+	if a := post(t, h.url, rotated); a.status != http.StatusBadRequest || a.err != receiver.CodeInvalidKey {
+		t.Fatalf("new kid inside the refetch interval: answer = %d %q, want 400 invalid_key", a.status, a.err)
+	}
+	if got := jwksRequests(h.g) - loads; got != 1 {
+		t.Fatalf("key set fetches = %d, want still 1", got)
+	}
+
+	// Past 30 s since the last refetch, the next unknown kid fetches again.
+	h.clock.Advance(10 * time.Second)
+	wantAccepted(t, post(t, h.url, rotated))
+	if got := jwksRequests(h.g) - loads; got != 2 {
+		t.Errorf("key set fetches = %d, want 2", got)
+	}
+}
+
+func TestJWKSOutageAtStart(t *testing.T) {
+	c := newClock()
+	g := mustGoogle(t, c, mustRSAKeys(t, 1))
+	if err := g.SetFault(googlesim.EndpointJWKS, googlesim.Fault{Status: http.StatusServiceUnavailable}); err != nil {
+		t.Fatal(err)
+	}
+	db := mustStore(t)
+	cfg := baseConfig(t, c)
+	cfg.Transmitters = []receiver.Transmitter{googleTransmitter(g)}
+	cfg.Inbox = db
+	ep := mustReceiver(t, cfg)
+
+	tok := mustSign(t, g, googlesim.SessionsRevoked(googlesim.DefaultUsers()[0].Sub))
+	for range 3 {
+		wantUnavailable(t, post(t, ep.url, tok))
+	}
+	if err := ep.r.Ready(); !errors.Is(err, receiver.ErrNotReady) {
+		t.Errorf("Ready() = %v, want ErrNotReady", err)
+	}
+	if got := inboxCount(t, db); got != 0 {
+		t.Fatalf("inbox entries during the outage = %d, want 0", got)
+	}
+
+	g.ClearFaults()
+	waitReady(t, ep.r)
+	wantAccepted(t, post(t, ep.url, tok))
+	if got := inboxCount(t, db); got != 1 {
+		t.Errorf("inbox entries after recovery = %d, want 1", got)
+	}
+}
+
+func TestDiscoveryOutageAtStart(t *testing.T) {
+	c := newClock()
+	g := mustGoogle(t, c, mustRSAKeys(t, 1))
+	if err := g.SetFault(googlesim.EndpointRISCConfiguration, googlesim.Fault{Status: http.StatusInternalServerError}); err != nil {
+		t.Fatal(err)
+	}
+	db := mustStore(t)
+	cfg := baseConfig(t, c)
+	cfg.Transmitters = []receiver.Transmitter{googleTransmitter(g)}
+	cfg.Inbox = db
+	ep := mustReceiver(t, cfg)
+
+	tok := mustSign(t, g, googlesim.SessionsRevoked(googlesim.DefaultUsers()[0].Sub))
+	// The issuer is unknown until discovery succeeds: 503, never 400.
+	wantUnavailable(t, post(t, ep.url, tok))
+	// Even an issuer nobody configured: it might be the undiscovered one.
+	wantUnavailable(t, post(t, ep.url, mustSign(t, g, googlesim.SessionsRevoked("1"), googlesim.WithIssuer("https://other.example"))))
+	// A token no transmitter could ever send is still refused at once.
+	if a := post(t, ep.url, mustSign(t, g, googlesim.SessionsRevoked("1"), googlesim.WithAlgNone())); a.status != http.StatusBadRequest {
+		t.Errorf("alg none during discovery: status = %d, want 400", a.status)
+	}
+	if err := ep.r.Ready(); !errors.Is(err, receiver.ErrNotReady) {
+		t.Errorf("Ready() = %v, want ErrNotReady", err)
+	}
+
+	g.ClearFaults()
+	waitReady(t, ep.r)
+	wantAccepted(t, post(t, ep.url, tok))
+	if a := post(t, ep.url, mustSign(t, g, googlesim.SessionsRevoked("1"), googlesim.WithIssuer("https://other.example"))); a.err != receiver.CodeInvalidIssuer {
+		t.Errorf("unknown issuer once discovered: answer = %d %q, want invalid_issuer", a.status, a.err)
+	}
+	if got := inboxCount(t, db); got != 1 {
+		t.Errorf("inbox entries after recovery = %d, want 1", got)
+	}
+}
+
+func TestJWKSOutageDuringRotationKeepsOldKeys(t *testing.T) {
+	h := mustGoogleReceiver(t, mustRSAKeys(t, 2), nil)
+	sub := googlesim.DefaultUsers()[0].Sub
+	signedBefore := mustSign(t, h.g, googlesim.SessionsRevoked(sub))
+
+	if err := h.g.SetFault(googlesim.EndpointJWKS, googlesim.Fault{Status: http.StatusServiceUnavailable}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.g.RotateKeys(true); err != nil {
+		t.Fatal(err)
+	}
+	rotated := mustSign(t, h.g, googlesim.SessionsRevoked(sub))
+	loads := jwksRequests(h.g)
+
+	// The new kid cannot be fetched: 503, so Google retries.
+	wantUnavailable(t, post(t, h.url, rotated))
+	// Inside the refetch interval, still 503 (the last refetch failed), and no fetch.
+	wantUnavailable(t, post(t, h.url, rotated))
+	if got := jwksRequests(h.g) - loads; got != 1 {
+		t.Errorf("key set fetches = %d, want 1", got)
+	}
+	// Keys loaded before the outage still verify.
+	wantAccepted(t, post(t, h.url, signedBefore))
+
+	h.g.ClearFaults()
+	h.clock.Advance(31 * time.Second)
+	wantAccepted(t, post(t, h.url, rotated))
+	if got := inboxCount(t, h.db); got != 2 {
+		t.Errorf("inbox entries = %d, want 2: nothing lost", got)
+	}
+}
+
+func TestJWKSHangingDoesNotHangRequests(t *testing.T) {
+	h := mustGoogleReceiver(t, mustRSAKeys(t, 2), func(cfg *receiver.Config) {
+		cfg.FetchTimeout = 200 * time.Millisecond
+	})
+	if err := h.g.SetFault(googlesim.EndpointJWKS, googlesim.Fault{Hang: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.g.RotateKeys(false); err != nil {
+		t.Fatal(err)
+	}
+	wantUnavailable(t, post(t, h.url, mustSign(t, h.g, googlesim.SessionsRevoked("1"))))
+}

@@ -1,0 +1,121 @@
+package receiver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/riscd/riscd/events"
+)
+
+// verified is a SET that passed every check.
+type verified struct {
+	route   *route
+	set     *events.SET
+	payload []byte // the verified payload JSON, as signed
+}
+
+// verify runs every check on a compact JWS. Its errors are rejections
+// (400), transient faults (503, see transient), or, for a bug, anything else.
+func (r *Receiver) verify(ctx context.Context, token string) (*verified, error) {
+	c, err := splitCompact(token)
+	if err != nil {
+		return nil, err
+	}
+	h, err := parseHeader(c.header)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := r.verifiers[h.alg]
+	if !ok {
+		return nil, reject(CodeInvalidKey, "alg is not accepted")
+	}
+	rt, err := r.pick(c.payload)
+	if err != nil {
+		return nil, err
+	}
+	if rt.format == events.FormatSSF && !h.hasTyp {
+		return nil, reject(CodeInvalidRequest, "header: typ secevent+jwt is required")
+	}
+	if h.kid == "" {
+		return nil, reject(CodeInvalidKey, "header: kid is required")
+	}
+	key, err := rt.keys.lookup(ctx, h.kid)
+	switch {
+	case errors.Is(err, errUnknownKid):
+		return nil, reject(CodeInvalidKey, "unknown kid")
+	case err != nil:
+		return nil, fmt.Errorf("receiver: transmitter %q: %w", rt.name, err)
+	}
+	if (key.alg != "" && key.alg != h.alg) || !v.keyFits(key.key) {
+		return nil, reject(CodeInvalidKey, "alg does not match the key")
+	}
+	if err := v.verifier.Verify(c.signingInput, c.signature, key.key); err != nil {
+		return nil, &rejection{code: CodeInvalidKey, desc: "signature does not verify", cause: err}
+	}
+	// Everything below is about a payload the transmitter signed.
+	set, err := r.checkClaims(c.payload, rt)
+	if err != nil {
+		var rej *rejection
+		if errors.As(err, &rej) {
+			rej.signed = true
+		}
+		return nil, err
+	}
+	return &verified{route: rt, set: set, payload: c.payload}, nil
+}
+
+// checkClaims parses a verified payload and checks it against its
+// transmitter: iss, aud and iat.
+func (r *Receiver) checkClaims(payload []byte, rt *route) (*events.SET, error) {
+	set, err := r.cfg.Registry.Parse(payload, rt.format)
+	switch {
+	case errors.Is(err, events.ErrMalformed):
+		return nil, reject(CodeInvalidRequest, events.Description(err))
+	case err != nil:
+		return nil, fmt.Errorf("receiver: parse: %w", err)
+	}
+	if set.Iss != rt.spellings[0] && set.Iss != rt.spellings[1] {
+		return nil, reject(CodeInvalidIssuer, "issuer is not trusted")
+	}
+	if !slices.ContainsFunc(set.Aud, func(a string) bool { return slices.Contains(rt.audiences, a) }) {
+		return nil, reject(CodeInvalidAudience, "audience is not this receiver")
+	}
+	if set.IAT.After(r.cfg.Now().Add(r.cfg.MaxIATSkew)) {
+		return nil, reject(CodeInvalidRequest, "iat is in the future")
+	}
+	return set, nil
+}
+
+// pick returns the route of the transmitter named by the payload's iss. The
+// payload is not verified yet: iss only chooses whose keys verify it, and
+// verify checks the parsed iss again. Errors: invalid_request for a payload
+// that is not an object with a string iss; errNotDiscovered while an
+// unmatched iss might belong to a transmitter not discovered yet;
+// invalid_issuer otherwise.
+func (r *Receiver) pick(payload []byte) (*route, error) {
+	var p struct {
+		Iss json.RawMessage `json:"iss"`
+	}
+	if t := bytes.TrimLeft(payload, " \t\r\n"); len(t) == 0 || t[0] != '{' || json.Unmarshal(payload, &p) != nil {
+		return nil, reject(CodeInvalidRequest, "payload is not a JSON object")
+	}
+	var iss string
+	if len(p.Iss) == 0 {
+		return nil, reject(CodeInvalidRequest, "claims: iss is missing")
+	}
+	if p.Iss[0] != '"' || json.Unmarshal(p.Iss, &iss) != nil {
+		return nil, reject(CodeInvalidRequest, "claims: iss is not a string")
+	}
+	table := r.routes.Load()
+	if rt, ok := table.byIss[iss]; ok {
+		return rt, nil
+	}
+	if table.pending > 0 {
+		return nil, errNotDiscovered
+	}
+	return nil, reject(CodeInvalidIssuer, "issuer is not trusted")
+}
