@@ -19,7 +19,7 @@ const (
 // Grant is one OAuth grant: what a user allowed riscd's client to do, and the
 // tokens that prove it. A user (Sub) may hold several grants.
 type Grant struct {
-	ID           string // assigned by CreateGrant; sortable by creation time
+	ID           string // assigned by CreateGrant: 24 hex characters, sortable by creation time
 	Sub          string // Google's permanent subject identifier
 	Email        string // display hint only
 	Scopes       []string
@@ -30,10 +30,10 @@ type Grant struct {
 	IDTokenExp   time.Time // optional, informational
 
 	Status      GrantStatus
-	Reason      string // why the status last changed ("invalid_grant", "token-revoked", ...)
-	ChangedBy   string // what changed the status: an event jti, "operator", "user", "refresh"
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	Reason      string    // why the status last changed ("invalid_grant", "token-revoked", ...)
+	ChangedBy   string    // what changed the status: an event jti, "operator", "user", "refresh"
+	CreatedAt   time.Time // set by CreateGrant
+	UpdatedAt   time.Time // set by every write
 	LastUsedAt  time.Time // last time the token broker served it
 	RefreshedAt time.Time // last successful upstream refresh
 }
@@ -61,9 +61,9 @@ type Session struct {
 	ID        Secret
 	Sub       string
 	Email     string
-	CSRF      Secret // per-session token for POST forms
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	CSRF      Secret    // per-session token for POST forms (encrypted at rest)
+	CreatedAt time.Time // now if zero at CreateSession
+	ExpiresAt time.Time // zero: never; at or after it, Session reports ErrNotFound
 }
 
 // Flow is the server-side record of one authorization request in progress,
@@ -71,7 +71,7 @@ type Session struct {
 // single use: TakeFlow deletes it as it returns it.
 type Flow struct {
 	ID           Secret // cookie value; the store keeps only its SHA-256
-	State        Secret
+	State        Secret // encrypted at rest, as are PKCEVerifier and Nonce
 	PKCEVerifier Secret
 	Nonce        Secret
 	Features     []string
@@ -100,8 +100,8 @@ type InboxEntry struct {
 	Subject     string          // normalised subject key for per-subject ordering (e.g. "iss|sub")
 	Types       []string        // event-type URIs in the SET
 	Raw         string          // the compact JWS as received
-	Claims      json.RawMessage // the verified payload
-	ReceivedAt  time.Time
+	Claims      json.RawMessage // the verified payload (stored compacted)
+	ReceivedAt  time.Time       // now if zero at PutInbox
 
 	Status        InboxStatus
 	Attempts      int
