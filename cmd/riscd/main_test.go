@@ -71,16 +71,32 @@ func getStatus(t *testing.T, url string) int {
 	return resp.StatusCode
 }
 
+// waitReady polls /readyz until it answers 200: transmitter keys load in the
+// background after start-up.
+func waitReady(t *testing.T, internalURL string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code := getStatus(t, internalURL+"/readyz")
+		if code == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/readyz still %d after 30 s", internalURL, code)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func TestMainRunsAndStops(t *testing.T) {
 	sim := startSim(t)
 	cfg := simConfig(t, sim)
 	m := MustRunMain(t, cfg)
 
-	for _, path := range []string{"/healthz", "/readyz"} {
-		if got := getStatus(t, "http://"+m.InternalAddr()+path); got != http.StatusOK {
-			t.Errorf("GET %s = %d, want 200", path, got)
-		}
+	if got := getStatus(t, "http://"+m.InternalAddr()+"/healthz"); got != http.StatusOK {
+		t.Errorf("GET /healthz = %d, want 200", got)
 	}
+	waitReady(t, "http://"+m.InternalAddr())
 
 	// A second riscd on the same store is refused with a clear message.
 	l, err := load(cfg, []string{"RISCD_LISTEN=127.0.0.1:0"}, secretsOptions{needKey: true})
@@ -197,9 +213,7 @@ func TestDemoStartsWithNoArguments(t *testing.T) {
 			internal = f[2]
 		}
 	}
-	if got := getStatus(t, internal+"/readyz"); got != http.StatusOK {
-		t.Errorf("demo readyz = %d, want 200", got)
-	}
+	waitReady(t, internal)
 	cancel()
 	if code := <-done; code != exitOK {
 		t.Errorf("demo exit %d after cancel, want 0; stderr %s", code, errOut.String())
@@ -252,9 +266,7 @@ func TestServeBinaryStopsOnSIGTERM(t *testing.T) {
 			t.Fatalf("riscd did not start: %q", logged)
 		}
 	}
-	if got := getStatus(t, "http://"+internal+"/readyz"); got != http.StatusOK {
-		t.Fatalf("readyz = %d", got)
-	}
+	waitReady(t, "http://"+internal)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

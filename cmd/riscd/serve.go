@@ -30,6 +30,7 @@ type Main struct {
 	Now     func() time.Time
 
 	db         *store.DB
+	parts      *parts
 	publicLn   net.Listener
 	internalLn net.Listener
 	servers    []*http.Server
@@ -87,7 +88,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	bg, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	_ = bg // background loops (dispatcher, outbox, refresher) start here as their packages land
+	if m.parts, err = m.build(bg); err != nil {
+		return &StartupError{err}
+	}
+	m.startLoops(bg)
 
 	m.serve(m.publicLn, m.publicHandler())
 	m.serve(m.internalLn, m.internalHandler())
@@ -185,9 +189,11 @@ func (m *Main) Close() error {
 }
 
 // publicHandler is the public listener: the consent pages and the RISC
-// receiver are mounted here as they land.
+// receiver.
 func (m *Main) publicHandler() http.Handler {
 	e := newEcho()
+	m.parts.flow.Register(e)
+	m.parts.receiver.Register(e, m.Config.RISC.Path)
 	return e
 }
 
@@ -202,6 +208,9 @@ func (m *Main) internalHandler() http.Handler {
 		if err := m.db.View(c.Request().Context(), func(*store.Tx) error { return nil }); err != nil {
 			m.Logger.ErrorContext(c.Request().Context(), "store not ready", "err", err)
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+		}
+		if err := m.parts.receiver.Ready(); err != nil {
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "transmitter keys not loaded yet"})
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/store"
+)
+
+// inboxQueue is the dispatcher's view of the store's inbox.
+type inboxQueue struct {
+	db      *store.DB
+	formats map[string]events.Format // by transmitter name
+	now     func() time.Time
+}
+
+var _ events.Queue = (*inboxQueue)(nil)
+
+func (q *inboxQueue) Pending(ctx context.Context, after uint64, limit int) ([]events.Entry, error) {
+	entries, err := q.db.PendingInboxAfter(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]events.Entry, len(entries))
+	for i, e := range entries {
+		f, ok := q.formats[e.Transmitter]
+		if !ok {
+			f = events.FormatGoogle
+		}
+		out[i] = events.Entry{
+			ID:          e.ID,
+			Subject:     e.Subject,
+			Transmitter: e.Transmitter,
+			Format:      f,
+			Claims:      e.Claims,
+			Attempts:    e.Attempts,
+			NextAttempt: e.NextAttemptAt,
+			ReceivedAt:  e.ReceivedAt,
+		}
+	}
+	return out, nil
+}
+
+func (q *inboxQueue) Done(ctx context.Context, id uint64) error {
+	_, err := q.db.UpdateInbox(ctx, id, func(e store.InboxEntry) (store.InboxEntry, error) {
+		if e.Status != store.InboxDone {
+			e.Status, e.DoneAt = store.InboxDone, q.now()
+		}
+		return e, nil
+	})
+	return err
+}
+
+func (q *inboxQueue) Failed(ctx context.Context, id uint64, attempts int, lastErr string, next time.Time, park bool) error {
+	_, err := q.db.UpdateInbox(ctx, id, func(e store.InboxEntry) (store.InboxEntry, error) {
+		if e.Status == store.InboxDone {
+			return e, nil
+		}
+		e.Attempts, e.LastError, e.NextAttemptAt = attempts, lastErr, next
+		if park {
+			e.Status = store.InboxParked
+		}
+		return e, nil
+	})
+	return err
+}
+
+// auditHandler records every delivered event in the audit log. It stands in
+// until the lifecycle package's actions are wired.
+func auditHandler(db *store.DB, now func() time.Time) events.Handler {
+	return events.HandlerFunc(func(ctx context.Context, d events.Delivery) error {
+		for _, ev := range d.SET.Events {
+			var sub string
+			if is, ok := events.IssSubOf(ev.Subject()); ok {
+				sub = is.Sub
+			}
+			_, err := db.AppendAudit(ctx, store.AuditEntry{
+				At:          now(),
+				Transmitter: d.Entry.Transmitter,
+				EventJTI:    d.SET.JTI,
+				EventType:   ev.Type(),
+				Sub:         sub,
+				Action:      "record",
+				Outcome:     "recorded",
+				Actor:       "event",
+			})
+			if err != nil {
+				return fmt.Errorf("audit: %w", err)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/flowweb"
+	"github.com/riscd/riscd/receiver"
+	"github.com/riscd/riscd/store"
+)
+
+// upstreamTimeout bounds every call riscd makes to Google (token, revoke,
+// JWKS, feature test calls).
+const upstreamTimeout = 30 * time.Second
+
+// sweepInterval is how often abandoned consent flows and expired sessions
+// are removed.
+const sweepInterval = 5 * time.Minute
+
+// parts are the packages Main wires together.
+type parts struct {
+	flow       *flowweb.Handler
+	receiver   *receiver.Receiver
+	dispatcher *events.Dispatcher
+}
+
+// build translates the config into each package's Config and builds them.
+// ctx lives as long as the daemon: key caches and background loops use it.
+func (m *Main) build(ctx context.Context) (*parts, error) {
+	c, s := m.Config, m.Secrets
+	client := &http.Client{Timeout: upstreamTimeout}
+	registry := events.NewRegistry()
+
+	features := make(map[string]flowweb.Feature, len(c.Google.Features))
+	for name, f := range c.Google.Features {
+		features[name] = flowweb.Feature{Scope: f.Scope, TestURL: f.TestURL}
+	}
+	issuers := []string{c.Google.Issuer}
+	if c.Google.Issuer == defaultIDTokenIssuer {
+		issuers = flowweb.GoogleIDTokenIssuers()
+	}
+	flow, err := flowweb.New(ctx, flowweb.Config{
+		PublicURL:      c.PublicURL,
+		ClientID:       s.ClientID,
+		ClientSecret:   s.ClientSecret,
+		AuthURL:        s.AuthURI,
+		TokenURL:       s.TokenURI,
+		RevokeURL:      c.Google.RevokeURL,
+		IDTokenIssuers: issuers,
+		IDTokenJWKSURL: c.Google.JWKSURL,
+		Scopes:         c.Google.Scopes,
+		Features:       features,
+		Store:          m.db,
+		HTTPClient:     client,
+		Now:            m.Now,
+		Logger:         m.Logger.With("component", "flowweb"),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	formats := map[string]events.Format{"google": events.FormatGoogle}
+	transmitters := []receiver.Transmitter{{
+		Name:             "google",
+		ConfigurationURL: c.RISC.ConfigurationURL,
+		Issuer:           c.RISC.Issuer,
+		JWKSURL:          c.RISC.JWKSURL,
+		Audiences:        c.RISC.Audiences,
+		Format:           events.FormatGoogle,
+	}}
+	for _, t := range c.RISC.Transmitters {
+		f, err := events.ParseFormat(t.Format)
+		if err != nil {
+			return nil, err
+		}
+		formats[t.Name] = f
+		transmitters = append(transmitters, receiver.Transmitter{
+			Name: t.Name, ConfigurationURL: t.ConfigurationURL, Issuer: t.Issuer, JWKSURL: t.JWKSURL,
+			Audiences: t.Audiences, Format: f,
+		})
+	}
+
+	dispatcher, err := events.NewDispatcher(events.DispatcherConfig{
+		Queue:       &inboxQueue{db: m.db, formats: formats, now: m.Now},
+		Handlers:    []events.Handler{auditHandler(m.db, m.Now)},
+		Registry:    registry,
+		MaxAttempts: c.RISC.MaxAttempts,
+		Now:         m.Now,
+		Logger:      m.Logger.With("component", "dispatcher"),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	recv, err := receiver.New(ctx, receiver.Config{
+		Transmitters: transmitters,
+		Algorithms:   c.RISC.Algorithms,
+		Inbox:        m.db,
+		Registry:     registry,
+		Notify:       dispatcher.Notify,
+		HTTPClient:   client,
+		Now:          m.Now,
+		Logger:       m.Logger.With("component", "receiver"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &parts{flow: flow, receiver: recv, dispatcher: dispatcher}, nil
+}
+
+// startLoops runs the background loops until ctx is done.
+func (m *Main) startLoops(ctx context.Context) {
+	m.goLoop(func() {
+		if err := m.parts.dispatcher.Run(ctx); err != nil {
+			m.Logger.Error("dispatcher stopped", "err", err)
+		}
+	})
+	m.goLoop(func() {
+		t := time.NewTicker(sweepInterval)
+		defer t.Stop()
+		for {
+			if _, _, err := m.parts.flow.Sweep(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Error("sweep of old flows and sessions failed", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+}
+
+func (m *Main) goLoop(fn func()) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		fn()
+	}()
+}
+
+var _ receiver.Inbox = (*store.DB)(nil)
+var _ flowweb.Store = (*store.DB)(nil)
