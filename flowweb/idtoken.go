@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -52,6 +53,8 @@ type idTokenVerifier struct {
 	issuers  []string
 	clientID string
 	now      func() time.Time
+
+	loaded atomic.Bool // a fetch has succeeded
 
 	mu         sync.Mutex
 	lastForced time.Time
@@ -130,10 +133,17 @@ func (v *idTokenVerifier) key(ctx context.Context, kid string) (jwk.Key, error) 
 	if kid == "" {
 		return nil, fmt.Errorf("%w: no kid", errBadIDToken)
 	}
-	set, err := v.cache.Get(ctx, v.url)
+	get := v.cache.Get
+	if !v.loaded.Load() {
+		// httprc counts a failed first fetch as done and would serve
+		// nothing until its next scheduled refresh: fetch until one works.
+		get = v.cache.Refresh
+	}
+	set, err := get(ctx, v.url)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
 	}
+	v.loaded.Store(true)
 	if k, ok := set.LookupKeyID(kid); ok {
 		return k, nil
 	}
