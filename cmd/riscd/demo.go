@@ -73,16 +73,22 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	users := sim.Users()
 	fmt.Fprintf(env.stdout, `riscd demo is running.
 
-  riscd (public)      http://%s
-  riscd (internal)    http://%s   admin token: %s
-  Google stand-in     %s   (users: %s, %s)
-  config and store    %s
+  riscd (public)      http://%[1]s
+  riscd (internal)    http://%[2]s   admin token: %[3]s
+  Google stand-in     %[4]s   (users: %[5]s, %[6]s)
+  config and store    %[7]s
 
-riscd is wired to the stand-in exactly as it would be to Google: the config file
-above is an ordinary riscd config. Health: curl http://%s/readyz
-Press Ctrl-C to stop.
+Try it:
+  1. Open http://%[1]s/ and press Connect. The stand-in's consent page asks
+     which account and which scopes to grant; untick "drive" to see a declined
+     feature, then ask for it again from riscd's page.
+  2. Back on riscd, call the Drive feature, revoke the grant, or sign out.
+  3. Google's security events reach riscd at http://%[1]s/risc.
+
+riscd is wired to the stand-in exactly as it would be to Google: the config
+file in the folder above is an ordinary riscd config. Press Ctrl-C to stop.
 `, m.PublicAddr(), m.InternalAddr(), l.secrets.AdminToken.Reveal(), sim.URL(),
-		users[0].Email, users[1].Email, workDir, m.InternalAddr())
+		users[0].Email, users[1].Email, workDir)
 
 	select {
 	case <-ctx.Done():
