@@ -147,7 +147,11 @@ func view[T any](ctx context.Context, db *DB, fn func(*Tx) (T, error)) (T, error
 		out, err = fn(t)
 		return err
 	})
-	return out, err
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
 }
 
 // update runs fn in a read-write transaction and returns its result.

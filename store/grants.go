@@ -200,8 +200,8 @@ func (t *Tx) Grant(id string) (Grant, error) {
 // PutGrant replaces an existing grant (matched by ID). CreatedAt keeps its
 // stored value and UpdatedAt is set to now. When the subject or the refresh
 // token changed, the indexes follow in the same transaction. Errors:
-// ErrNotFound if the grant does not exist, ErrInvalid without a Sub,
-// ErrExists if another grant holds the new refresh token.
+// ErrNotFound if the grant does not exist, ErrInvalid without a Sub or a
+// Status, ErrExists if another grant holds the new refresh token.
 func (t *Tx) PutGrant(g Grant) error {
 	_, err := t.putGrant(g)
 	return err
@@ -212,8 +212,8 @@ func (t *Tx) putGrant(g Grant) (Grant, error) {
 	if err != nil {
 		return Grant{}, err
 	}
-	if g.Sub == "" {
-		return Grant{}, fmt.Errorf("store: put grant %s: no sub: %w", g.ID, ErrInvalid)
+	if g.Sub == "" || g.Status == "" {
+		return Grant{}, fmt.Errorf("store: put grant %s: sub and status are required: %w", g.ID, ErrInvalid)
 	}
 	old, err := t.loadGrant(key)
 	if err != nil {

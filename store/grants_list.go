@@ -14,8 +14,8 @@ type GrantQuery struct {
 }
 
 // ListGrants returns a page of matching grants, newest first, and the cursor
-// of the next page ("" after the last). Errors: ErrInvalid for a malformed
-// cursor.
+// of the next page ("" after the last). Sub uses an index; Status and Scope
+// are filtered while reading. Errors: ErrInvalid for a malformed cursor.
 func (t *Tx) ListGrants(q GrantQuery) ([]Grant, string, error) {
 	limit := pageLimit(q.Limit)
 	var after []byte

@@ -104,6 +104,9 @@ func grantCases() []tcase {
 			e.clock.Advance(time.Hour)
 			g2 := newGrant("new-sub", 2)
 			g2.ID, g2.Status, g2.Reason, g2.CreatedAt = g.ID, store.GrantHeld, "hijacking", time.Unix(1, 0)
+			noStatus := g2
+			noStatus.Status = ""
+			wantErr(e.t, "PutGrant without status", e.db.PutGrant(e.ctx, noStatus), store.ErrInvalid)
 			noErr(e.t, e.db.PutGrant(e.ctx, g2))
 			want := g2
 			want.CreatedAt, want.UpdatedAt = start(), start().Add(time.Hour)
