@@ -21,9 +21,9 @@ type Stats struct {
 	OutboxPending int
 	Outbox        int // all jobs
 	Audit         int
-	FileBytes     int64 // size of the file, including space bbolt has allocated ahead
-	DataBytes     int64 // pages below the high-water mark, in use or free
-	LiveBytes     int64 // pages holding records and indexes; the rest of DataBytes is free
+	FileBytes     int64    // size of the file, including space bbolt has allocated ahead
+	DataBytes     int64    // pages below the high-water mark, in use or free
+	LiveBytes     int64    // pages holding records and indexes; the rest of DataBytes is free
 	KeyIDs        []string // ids of the keys whose check values the store holds (two while a rotation is unfinished)
 }
 
