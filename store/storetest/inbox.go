@@ -125,6 +125,12 @@ func inboxCases() []tcase {
 				if got := entryIDs(must(e.db.PendingInbox(e.ctx, 2))(e.t)); got != fmt.Sprint([]string{fmt.Sprint(ids[0]), fmt.Sprint(ids[2])}) {
 					e.t.Fatalf("PendingInbox(2) = %s", got)
 				}
+				if got := entryIDs(must(e.db.PendingInboxAfter(e.ctx, ids[0], 1))(e.t)); got != fmt.Sprint([]string{fmt.Sprint(ids[2])}) {
+					e.t.Fatalf("PendingInboxAfter(%d, 1) = %s, want [%d]", ids[0], got, ids[2])
+				}
+				if got := must(e.db.PendingInboxAfter(e.ctx, ids[4], 0))(e.t); len(got) != 0 {
+					e.t.Fatalf("PendingInboxAfter(last) = %s, want none", entryIDs(got))
+				}
 			}
 		}},
 		{"list newest first with filters", func(e *env) func(*env) {
