@@ -1,0 +1,228 @@
+package flowweb_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/zitadel/oidc/v3/example/server/storage"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/oauth2"
+
+	"github.com/riscd/riscd/flowweb"
+	"github.com/riscd/riscd/store"
+)
+
+// zitadelOP is github.com/zitadel/oidc's OpenID provider with its example
+// storage, on loopback, plus the smallest login page that drives it.
+type zitadelOP struct {
+	issuer    string
+	discovery struct {
+		Authorization string `json:"authorization_endpoint"`
+		Token         string `json:"token_endpoint"`
+		Revocation    string `json:"revocation_endpoint"`
+		JWKS          string `json:"jwks_uri"`
+		Userinfo      string `json:"userinfo_endpoint"`
+	}
+}
+
+const (
+	zitadelClientID     = "riscd"
+	zitadelClientSecret = "zitadel-test-client-secret"
+	zitadelPassword     = "verysecure" // the example storage's users
+	zitadelUserID       = "id1"
+)
+
+func startZitadel(t *testing.T, redirectURI string) *zitadelOP {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := &zitadelOP{issuer: "http://" + ln.Addr().String()}
+	users := storage.NewUserStore(z.issuer)
+	stor := storage.NewStorageWithClients(users, map[string]*storage.Client{
+		zitadelClientID: storage.WebClient(zitadelClientID, zitadelClientSecret, redirectURI),
+	})
+	var key [32]byte
+	_, _ = rand.Read(key[:])
+	provider, err := op.NewProvider(&op.Config{
+		CryptoKey:             sha256.Sum256(key[:]),
+		CodeMethodS256:        true,
+		AuthMethodPost:        true,
+		GrantTypeRefreshToken: true,
+	}, stor, op.StaticIssuer(z.issuer), op.WithAllowInsecure())
+	if err != nil {
+		t.Fatalf("op.NewProvider: %v", err)
+	}
+	callback := op.AuthCallbackURL(provider)
+	mux := http.NewServeMux()
+	// The login UI the provider sends the browser to: a user/password form
+	// whose POST marks the auth request done and goes back to the provider.
+	mux.HandleFunc("GET /login/username", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `<form method="post"><input name="id" value="`+r.URL.Query().Get("authRequestID")+`"></form>`)
+	})
+	mux.Handle("POST /login/username", op.NewIssuerInterceptor(provider.IssuerFromRequest).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.FormValue("id")
+		if err := stor.CheckUsernamePassword(r.FormValue("username"), r.FormValue("password"), id); err != nil {
+			http.Error(w, "login failed", http.StatusUnauthorized)
+			return
+		}
+		http.Redirect(w, r, callback(r.Context(), id), http.StatusFound)
+	}))
+	mux.Handle("/", provider)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	resp, err := http.Get(z.issuer + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&z.discovery); err != nil || z.discovery.Token == "" {
+		t.Fatalf("discovery document: %v %+v", err, z.discovery)
+	}
+	return z
+}
+
+// TestThirdPartyProvider runs the happy path against an OpenID provider
+// riscd's authors did not write: consent, code exchange, a feature call,
+// refresh (with refresh-token rotation) and revoke.
+func TestThirdPartyProvider(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	clock := newTestClock()
+	e := echo.New()
+	riscd := httptest.NewServer(e)
+	t.Cleanup(riscd.Close)
+	z := startZitadel(t, riscd.URL+"/oauth2callback")
+
+	key, _, err := store.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, store.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	logs := &syncBuffer{}
+	h, err := flowweb.New(ctx, flowweb.Config{
+		PublicURL:        riscd.URL,
+		ClientID:         zitadelClientID,
+		ClientSecret:     zitadelClientSecret,
+		AuthURL:          z.discovery.Authorization,
+		TokenURL:         z.discovery.Token,
+		RevokeURL:        z.discovery.Revocation,
+		RevokeClientAuth: true, // RFC 7009 servers authenticate the client
+		IDTokenIssuers:   []string{z.issuer},
+		IDTokenJWKSURL:   z.discovery.JWKS,
+		Scopes:           []string{"offline_access"}, // how standard servers grant refresh tokens
+		Features: map[string]flowweb.Feature{
+			"phone":   {Scope: "phone", TestURL: z.discovery.Userinfo},
+			"address": {Scope: "address", TestURL: z.discovery.Userinfo},
+		},
+		Store:  db,
+		Now:    clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	})
+	if err != nil {
+		t.Fatalf("flowweb.New: %v", err)
+	}
+	h.Register(e)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("riscd log:\n%s", logs.String())
+		}
+	})
+	b := &env{t: t, srv: riscd, browser: newBrowser(t)}
+
+	// Consent: riscd -> provider -> login -> provider -> riscd's callback.
+	loc := b.startAuth("?features=phone")
+	for range 10 {
+		if strings.HasPrefix(loc.String(), riscd.URL+"/oauth2callback") {
+			break
+		}
+		p := b.get(loc.String())
+		switch {
+		case p.status == http.StatusOK && loc.Path == "/login/username":
+			form := url.Values{"id": {loc.Query().Get("authRequestID")}, "username": {"test-user@127.0.0.1"}, "password": {zitadelPassword}}
+			req, _ := http.NewRequest(http.MethodPost, z.issuer+"/login/username", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			p = b.do(req)
+			if p.loc == nil {
+				t.Fatalf("login: status %d %s", p.status, p.body)
+			}
+			loc = p.loc
+		case p.loc != nil:
+			loc = p.loc
+		default:
+			t.Fatalf("provider answered %d at %s: %s", p.status, loc.Path, p.body)
+		}
+	}
+	if cb := b.get(loc.String()); cb.status != http.StatusSeeOther {
+		t.Fatalf("callback: status %d code %q", cb.status, cb.code())
+	}
+	grants, _, _ := db.ListGrants(ctx, store.GrantQuery{})
+	if len(grants) != 1 {
+		t.Fatalf("grants = %d, want 1", len(grants))
+	}
+	g := grants[0]
+	if g.Sub != zitadelUserID || g.RefreshToken.IsZero() || !slices.Contains(g.Scopes, "phone") || slices.Contains(g.Scopes, "address") {
+		t.Fatalf("grant sub %q scopes %v refresh token present %v", g.Sub, g.Scopes, !g.RefreshToken.IsZero())
+	}
+	idx := b.get("/")
+	if got := idx.enabled(); !slices.Equal(got, []string{"phone"}) {
+		t.Errorf("enabled features %v, want phone", got)
+	}
+
+	// A feature call with the access token.
+	if p := b.get("/features/phone"); p.status != http.StatusOK || !strings.Contains(p.body, `&#34;sub&#34;: &#34;id1&#34;`) {
+		t.Fatalf("feature: status %d, want the userinfo answer:\n%s", p.status, p.body)
+	}
+
+	// Refresh: the provider's access tokens live 5 minutes.
+	clock.Advance(10 * time.Minute)
+	if p := b.get("/features/phone"); p.status != http.StatusOK || !strings.Contains(p.body, "after renewing") {
+		t.Fatalf("feature after expiry: status %d code %q", p.status, p.code())
+	}
+	refreshed, err := db.Grant(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refreshed.AccessToken == g.AccessToken || refreshed.RefreshToken == g.RefreshToken || refreshed.RefreshedAt.IsZero() {
+		t.Error("the refreshed tokens (the provider rotates refresh tokens) were not persisted")
+	}
+
+	// Revoke.
+	p := b.post("/revoke", url.Values{"csrf": {idx.csrf()}}, nil)
+	if p.status != http.StatusOK || p.code() != "revoked" {
+		t.Fatalf("revoke: status %d code %q, want the provider's confirmation", p.status, p.code())
+	}
+	conf := &oauth2.Config{ClientID: zitadelClientID, ClientSecret: zitadelClientSecret, Endpoint: oauth2.Endpoint{TokenURL: z.discovery.Token}}
+	_, err = conf.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshed.RefreshToken.Reveal()}).Token()
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		t.Errorf("refresh with the revoked token: %v, want invalid_grant", err)
+	}
+	if after, _ := db.Grant(ctx, g.ID); after.Status != store.GrantRevoked || !after.RefreshToken.IsZero() {
+		t.Errorf("grant after revoke: %s", after.Status)
+	}
+}
