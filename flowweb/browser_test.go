@@ -1,0 +1,168 @@
+package flowweb_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// findChromium returns the Chromium binary. Its absence fails the test: CI
+// installs Debian's chromium.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "chromium-headless-shell", "/usr/bin/chromium", "/usr/lib/chromium/chromium"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("chromium not found in PATH: install Debian's chromium (apt-get install chromium); .ci/run does")
+	return ""
+}
+
+// artifactDir is where screenshots go: $RISCD_TEST_ARTIFACTS, or a
+// temporary folder.
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("RISCD_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(t.TempDir(), "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("artifact folder: %v", err)
+	}
+	return dir
+}
+
+// TestBrowserConsent drives headless Chromium through the consent flow:
+// riscd's index, Connect, googlesim's consent page with one feature
+// unticked, Allow, and back on riscd showing exactly the granted features.
+func TestBrowserConsent(t *testing.T) {
+	chromium := findChromium(t)
+	e := newEnv(t, envOptions{})
+	dir := artifactDir(t)
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
+		t.Fatalf("start chromium %s: %v", chromium, err)
+	}
+	tctx, tcancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer tcancel()
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(tctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	location := func() string {
+		t.Helper()
+		loc, err := chromedp.Run(tctx, chromedp.Location())
+		if err != nil {
+			t.Fatalf("location: %v", err)
+		}
+		return loc
+	}
+
+	do("open riscd on a phone-sized screen",
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("connect")),
+	)
+	do("connect", chromedp.Click(chromedp.ID("connect")), chromedp.WaitVisible(chromedp.ID("consent")))
+	if loc := location(); !strings.HasPrefix(loc, e.sim.URL()) {
+		t.Fatalf("after Connect the browser is at %s, want googlesim's consent page", loc)
+	}
+	do("choose the account, untick calendar, allow",
+		chromedp.Click(chromedp.CSS(`input[name="user"][value="`+e.user.Sub+`"]`)),
+		chromedp.Click(chromedp.CSS(`input[name="scope"][value="`+calendarScope+`"]`)),
+		chromedp.Click(chromedp.CSS(`button[value="allow"]`)),
+		chromedp.WaitVisible(chromedp.ID("features")),
+	)
+	if loc := location(); loc != e.srv.URL+"/" {
+		t.Errorf("back on %s, want riscd's index without code or state", loc)
+	}
+
+	rows, err := chromedp.Run(tctx, chromedp.AttributesAll(chromedp.CSSAll("li.feature")))
+	if err != nil {
+		t.Fatalf("feature rows: %v", err)
+	}
+	var enabled, shown []string
+	for _, r := range rows {
+		shown = append(shown, r["data-feature"])
+		if r["data-enabled"] == "true" {
+			enabled = append(enabled, r["data-feature"])
+		}
+	}
+	if !slices.Equal(enabled, []string{"drive"}) || len(shown) != 2 {
+		t.Errorf("features shown %v, enabled %v; want calendar and drive shown, only drive enabled", shown, enabled)
+	}
+	who, err := chromedp.Run(tctx, chromedp.Text(chromedp.ID("who")))
+	if err != nil || strings.TrimSpace(who) != e.user.Email {
+		t.Errorf("header shows %q (%v), want %s", who, err, e.user.Email)
+	}
+	// The stylesheet loaded under the Content-Security-Policy.
+	bg, err := chromedp.Run(tctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector(".bar")).backgroundColor`))
+	if err != nil || bg != "rgb(18, 58, 94)" {
+		t.Errorf("header background %q (%v): the stylesheet did not apply", bg, err)
+	}
+	if g := e.onlyGrant(); slices.Contains(g.Scopes, calendarScope) || !slices.Contains(g.Scopes, driveScope) {
+		t.Errorf("stored scopes %v, want drive without calendar", g.Scopes)
+	}
+
+	for _, vp := range []struct {
+		name          string
+		width, height int64
+	}{{"narrow", 390, 844}, {"wide", 1280, 900}} {
+		do("resize to "+vp.name, chromedp.EmulateViewport(vp.width, vp.height))
+		png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		path := filepath.Join(dir, "flowweb-consent-"+vp.name+".png")
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatalf("write screenshot: %v", err)
+		}
+		t.Logf("screenshot of riscd's index after consent (%s, %dx%d): %s", vp.name, vp.width, vp.height, path)
+	}
+
+	do("call drive's test API",
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Click(chromedp.CSS(`li[data-feature="drive"] a.button`)),
+		chromedp.WaitVisible(chromedp.ID("answer")),
+	)
+	answer, err := chromedp.Run(tctx, chromedp.Text(chromedp.ID("answer")))
+	if err != nil || !strings.Contains(answer, "Quarterly report") {
+		t.Errorf("feature page answer %q (%v), want the Drive file list", answer, err)
+	}
+	png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(dir, "flowweb-feature-narrow.png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatalf("write screenshot: %v", err)
+	}
+	t.Logf("screenshot of the drive feature page (narrow): %s", path)
+}
