@@ -42,6 +42,7 @@ func bucketNames() []string {
 		bucketInbox, bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject,
 		bucketOutbox, bucketOutboxPending,
 		bucketAudit, bucketAuditBySub,
+		bucketMarks,
 	}
 }
 

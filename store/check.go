@@ -138,6 +138,7 @@ func (t *Tx) checkRecords() error {
 		}
 		return nil
 	})
+	c.checkMarks()
 	for _, index := range []string{
 		bucketGrantsBySub, bucketGrantsByDigest, bucketGrantsByPrefix, bucketSessionsBySub,
 		bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject, bucketOutboxPending, bucketAuditBySub,

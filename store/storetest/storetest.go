@@ -90,6 +90,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"inbox", inboxCases()},
 		{"outbox", outboxCases()},
 		{"audit", auditCases()},
+		{"marks", markCases()},
 		{"tx", txCases()},
 	}
 	for _, g := range groups {
