@@ -195,3 +195,36 @@ func reflectGrantEqual(a, b store.Grant) bool {
 	return a.ID == b.ID && a.AccessToken == b.AccessToken && a.RefreshToken == b.RefreshToken &&
 		a.Expiry.Equal(b.Expiry) && a.Status == b.Status && slices.Equal(a.Scopes, b.Scopes)
 }
+
+func TestConsentKeepsAnAccountHold(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.connect("", googlesim.Choice{})
+	first := e.onlyGrant()
+	ctx := context.Background()
+	if _, err := e.db.UpdateAccount(ctx, e.user.Sub, func(a store.Account, _ bool) (store.Account, error) {
+		a.Held = true
+		return a, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.UpdateGrant(ctx, first.ID, func(g store.Grant) (store.Grant, error) {
+		g.Status, g.Reason = store.GrantHeld, "account-disabled"
+		return g, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.connect("?prompt=consent", googlesim.Choice{})
+	g := e.onlyGrant()
+	if g.ID != first.ID || g.Status != store.GrantHeld || g.RefreshToken == first.RefreshToken {
+		t.Errorf("grant %s status %s, want %s kept held with the new tokens", g.ID, g.Status, first.ID)
+	}
+	if p := e.get("/features/drive"); p.status != http.StatusForbidden || p.code() != "held" {
+		t.Errorf("feature of a held grant: status %d code %q, want 403 held", p.status, p.code())
+	}
+	if idx := e.index(); len(idx.enabled()) != 0 || !strings.Contains(idx.body, `data-grant="held"`) {
+		t.Error("the index shows a held grant as usable")
+	}
+	if e.sim.Stats().Refreshes != 0 {
+		t.Error("a held grant's token was refreshed")
+	}
+}

@@ -56,7 +56,8 @@ type consent struct {
 }
 
 // saveConsent stores a consent in one transaction: the subject's active (or
-// reauth_required) grant is updated, or a new grant is created; a replaced
+// reauth_required) grant is updated, or a new grant is created (held when
+// the account is held); a replaced
 // refresh token goes to the outbox for upstream revocation with an audit
 // entry; the account is updated; the browser's previous session (if any) is
 // replaced by a new one, which it returns. On error nothing is written.
@@ -68,19 +69,19 @@ func (h *Handler) saveConsent(ctx context.Context, cs consent, oldSession store.
 	}
 	var saved store.Grant
 	err := h.store.Update(ctx, func(tx *store.Tx) error {
-		gs, err := tx.GrantsBySub(cs.sub)
-		if err != nil {
-			return fmt.Errorf("grants of subject: %w", err)
-		}
-		if saved, err = h.putConsentGrant(tx, gs, cs, now); err != nil {
-			return err
-		}
 		acct, err := tx.Account(cs.sub)
 		if errors.Is(err, store.ErrNotFound) {
 			acct, err = store.Account{Sub: cs.sub}, nil
 		}
 		if err != nil {
 			return fmt.Errorf("read account: %w", err)
+		}
+		gs, err := tx.GrantsBySub(cs.sub)
+		if err != nil {
+			return fmt.Errorf("grants of subject: %w", err)
+		}
+		if saved, err = h.putConsentGrant(tx, gs, cs, acct.Held, now); err != nil {
+			return err
 		}
 		if cs.email != "" {
 			acct.Email = cs.email
@@ -105,12 +106,20 @@ func (h *Handler) saveConsent(ctx context.Context, cs consent, oldSession store.
 	return sess, saved, nil
 }
 
-// putConsentGrant updates the subject's current grant or creates one, inside
-// tx, with the audit entries of what it did.
-func (h *Handler) putConsentGrant(tx *store.Tx, gs []store.Grant, cs consent, now time.Time) (store.Grant, error) {
+// putConsentGrant updates the subject's newest active or reauth_required
+// grant (or held grant, when the account is held) or creates one, inside tx,
+// with the audit entries of what it did. When the account is held (an
+// event or an operator put it on hold) the grant is saved held: a consent
+// does not lift a hold.
+func (h *Handler) putConsentGrant(tx *store.Tx, gs []store.Grant, cs consent, held bool, now time.Time) (store.Grant, error) {
+	status := store.GrantActive
+	if held {
+		status = store.GrantHeld
+	}
 	var cur *store.Grant
 	for i := len(gs) - 1; i >= 0; i-- {
-		if gs[i].Status == store.GrantActive || gs[i].Status == store.GrantReauthRequired {
+		st := gs[i].Status
+		if st == store.GrantActive || st == store.GrantReauthRequired || (held && st == store.GrantHeld) {
 			cur = &gs[i]
 			break
 		}
@@ -122,14 +131,17 @@ func (h *Handler) putConsentGrant(tx *store.Tx, gs []store.Grant, cs consent, no
 			Sub: cs.sub, Email: cs.email, Scopes: cs.scopes,
 			RefreshToken: cs.refresh, AccessToken: cs.access, TokenType: cs.tokenType,
 			Expiry: cs.expiry, IDTokenExp: cs.idTokenExpAt,
-			Status: store.GrantActive, Reason: "consent", ChangedBy: "user",
+			Status: status, Reason: "consent", ChangedBy: "user",
 		})
 		if err != nil {
 			return store.Grant{}, fmt.Errorf("create grant: %w", err)
 		}
 		audit.GrantIDs, audit.Outcome = []string{g.ID}, "grant created"
 		if cs.refresh.IsZero() {
-			audit.Outcome = "grant created without a refresh token"
+			audit.Outcome += " without a refresh token"
+		}
+		if held {
+			audit.Outcome += "; held (the account is on hold)"
 		}
 		if _, err := tx.AppendAudit(audit); err != nil {
 			return store.Grant{}, fmt.Errorf("audit: %w", err)
@@ -161,11 +173,14 @@ func (h *Handler) putConsentGrant(tx *store.Tx, gs []store.Grant, cs consent, no
 	}
 	g.Scopes, g.AccessToken, g.TokenType, g.Expiry = cs.scopes, cs.access, cs.tokenType, cs.expiry
 	g.IDTokenExp = cs.idTokenExpAt
-	g.Status, g.Reason, g.ChangedBy = store.GrantActive, "consent", "user"
+	g.Status, g.Reason, g.ChangedBy = status, "consent", "user"
 	if err := tx.PutGrant(g); err != nil {
 		return store.Grant{}, fmt.Errorf("update grant: %w", err)
 	}
 	audit.GrantIDs, audit.Outcome = []string{g.ID}, "grant updated"
+	if held {
+		audit.Outcome += "; held (the account is on hold)"
+	}
 	if _, err := tx.AppendAudit(audit); err != nil {
 		return store.Grant{}, fmt.Errorf("audit: %w", err)
 	}

@@ -95,7 +95,7 @@ func (b *syncBuffer) String() string {
 // store in a temp dir and a browser-like client (cookie jar, redirects not
 // followed).
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	clock   *testClock
 	sim     *googlesim.Server
 	db      *store.DB
@@ -119,7 +119,7 @@ type envOptions struct {
 	beforeNew func(*googlesim.Server)
 }
 
-func newEnv(t *testing.T, opts envOptions) *env {
+func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	keys, err := simKeys()
 	if err != nil {
@@ -199,7 +199,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 
 // newBrowser is an HTTP client with a cookie jar that does not follow
 // redirects.
-func newBrowser(t *testing.T) *http.Client {
+func newBrowser(t testing.TB) *http.Client {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -433,7 +433,7 @@ func (e *env) cookie(name string) *http.Cookie {
 }
 
 // setCookieHeader returns the Set-Cookie of that name in an answer.
-func setCookieHeader(t *testing.T, h http.Header, name string) *http.Cookie {
+func setCookieHeader(t testing.TB, h http.Header, name string) *http.Cookie {
 	t.Helper()
 	resp := http.Response{Header: h}
 	for _, c := range resp.Cookies() {
