@@ -165,4 +165,16 @@ func TestBrowserConsent(t *testing.T) {
 		t.Fatalf("write screenshot: %v", err)
 	}
 	t.Logf("screenshot of the drive feature page (narrow): %s", path)
+
+	// A real browser's form POST (Referrer-Policy no-referrer makes it send
+	// Origin: null) passes the CSRF checks.
+	do("sign out of riscd",
+		chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("clear")),
+		chromedp.Click(chromedp.ID("clear")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-code="signed_out"]`)),
+	)
+	if st, err := e.db.Stats(context.Background()); err != nil || st.Sessions != 0 {
+		t.Errorf("sessions after signing out: %d (%v), want 0", st.Sessions, err)
+	}
 }

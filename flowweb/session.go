@@ -99,13 +99,15 @@ func (h *Handler) sessionEnded(ctx context.Context, s store.Session) (bool, erro
 // token or a foreign Origin.
 var errForbiddenPost = errors.New("forbidden post")
 
-// postSession checks a POST form: same origin when the browser says, a live
+// postSession checks a POST form: no foreign Origin, a live
 // session, and its CSRF token in the "csrf" field (compared in constant
 // time). It returns errForbiddenPost (wrapped with why) or a storage error.
 func (h *Handler) postSession(c echo.Context) (store.Session, error) {
 	r := c.Request()
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, 16<<10)
-	if o := r.Header.Get("Origin"); o != "" && o != h.publicOrig {
+	// Browsers send Origin: null under Referrer-Policy no-referrer, so only
+	// a named foreign origin is refused; the CSRF token decides the rest.
+	if o := r.Header.Get("Origin"); o != "" && o != "null" && o != h.publicOrig {
 		return store.Session{}, fmt.Errorf("%w: foreign origin", errForbiddenPost)
 	}
 	s, ok, err := h.currentSession(c)

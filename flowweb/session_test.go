@@ -21,7 +21,7 @@ func TestRevoke(t *testing.T) {
 	e.connect("", googlesim.Choice{})
 	g := e.onlyGrant()
 	csrf := e.index().csrf()
-	p := e.post("/revoke", url.Values{"csrf": {csrf}}, nil)
+	p := e.post("/revoke", url.Values{"csrf": {csrf}}, http.Header{"Origin": {e.srv.URL}})
 	if p.status != http.StatusOK || p.code() != "revoked" || !strings.Contains(p.body, "Google confirmed") {
 		t.Fatalf("status %d code %q, want 200 revoked (confirmed)", p.status, p.code())
 	}
@@ -96,7 +96,8 @@ func TestClear(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.connect("", googlesim.Choice{})
 	g := e.onlyGrant()
-	p := e.post("/clear", url.Values{"csrf": {e.index().csrf()}}, nil)
+	// Browsers send Origin: null under Referrer-Policy no-referrer.
+	p := e.post("/clear", url.Values{"csrf": {e.index().csrf()}}, http.Header{"Origin": {"null"}})
 	if p.status != http.StatusOK || p.code() != "signed_out" {
 		t.Fatalf("status %d code %q, want 200 signed_out", p.status, p.code())
 	}
