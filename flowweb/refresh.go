@@ -31,7 +31,11 @@ var (
 )
 
 // refreshMargin: an access token expiring within this is refreshed first.
-const refreshMargin = time.Minute
+// refreshTimeout bounds one refresh and its store writes.
+const (
+	refreshMargin  = time.Minute
+	refreshTimeout = 30 * time.Second
+)
 
 // dueForRefresh reports whether g's access token is missing or expires
 // within refreshMargin. An unknown expiry counts as valid.
@@ -52,7 +56,11 @@ func (h *Handler) usableToken(ctx context.Context, g store.Grant, stale store.Se
 		return g, false, nil
 	}
 	v, err, _ := h.refreshes.Do(g.ID, func() (any, error) {
-		return h.refreshGrant(ctx, g.ID, stale)
+		// The refresh serves every waiter: one browser going away must
+		// not fail it for the others.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		return h.refreshGrant(fctx, g.ID, stale)
 	})
 	if err != nil {
 		return store.Grant{}, false, err
