@@ -59,6 +59,16 @@ func (h *Handler) callback(c echo.Context) error {
 		old = store.Secret(ck.Value)
 	}
 	sess, g, err := h.saveConsent(ctx, cs, old)
+	if errors.Is(err, errSigninDisabled) {
+		h.log.WarnContext(ctx, "flowweb: sign-in refused: disabled after a security event", "sub", cs.sub)
+		return h.message(c, http.StatusForbidden, "", messageView{
+			Code: "signin_disabled", Heading: "Sign-in with Google is disabled for this account",
+			What: "Google reported that this Google account was disabled, so riscd does not accept " +
+				"sign-ins from it until Google reports it enabled again. Nothing was stored.",
+			UserCan:     "Contact the service's support.",
+			OperatorCan: "The account's timeline in riscd's admin API shows the event that disabled it.",
+		})
+	}
 	if err != nil {
 		return h.internalError(c, "callback: save consent", err)
 	}
@@ -67,6 +77,9 @@ func (h *Handler) callback(c echo.Context) error {
 	h.setCookie(c, sessionCookie, sess.ID.Reveal(), h.sessionPath(), h.cfg.SessionTTL)
 	return c.Redirect(http.StatusSeeOther, h.base+"/")
 }
+
+// errSigninDisabled: the account's sign-in is disabled by a security event.
+var errSigninDisabled = errors.New("sign-in disabled for this account")
 
 // takeFlow checks the answer's state against the browser's flow. When it
 // returns ok=false without error it has already answered 400.

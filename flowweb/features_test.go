@@ -228,3 +228,21 @@ func TestConsentKeepsAnAccountHold(t *testing.T) {
 		t.Error("a held grant's token was refreshed")
 	}
 }
+
+func TestConsentRefusedWhileSigninDisabled(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.connect("", googlesim.Choice{})
+	if _, err := e.db.UpdateAccount(context.Background(), e.user.Sub, func(a store.Account, _ bool) (store.Account, error) {
+		a.SigninDisabled = true
+		return a, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := e.snapshot()
+	cb := e.consent(e.startAuth("?prompt=consent"), googlesim.Choice{})
+	p := e.get(cb.String())
+	if p.status != http.StatusForbidden || p.code() != "signin_disabled" {
+		t.Fatalf("callback for a disabled account: status %d code %q, want 403 signin_disabled", p.status, p.code())
+	}
+	e.assertUnchanged(before)
+}

@@ -76,6 +76,9 @@ func (h *Handler) saveConsent(ctx context.Context, cs consent, oldSession store.
 		if err != nil {
 			return fmt.Errorf("read account: %w", err)
 		}
+		if acct.SigninDisabled {
+			return errSigninDisabled
+		}
 		gs, err := tx.GrantsBySub(cs.sub)
 		if err != nil {
 			return fmt.Errorf("grants of subject: %w", err)
