@@ -1,0 +1,198 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/riscd/riscd/store"
+)
+
+// Store is what lifecycle needs of riscd's store: read and write
+// transactions. *store.DB satisfies it.
+type Store interface {
+	Update(ctx context.Context, fn func(*store.Tx) error) error
+	View(ctx context.Context, fn func(*store.Tx) error) error
+}
+
+var _ Store = (*store.DB)(nil)
+
+// Config configures a Lifecycle. Zero values get the defaults named below.
+type Config struct {
+	// Store holds grants, accounts, sessions, the outbox and the audit log.
+	// Required.
+	Store Store
+
+	// Actions overrides entries of DefaultActions: event short name
+	// (events.ShortName), "account-disabled/<reason>" or "unknown" -> action
+	// names. A plain "account-disabled" entry covers every reason not given
+	// its own entry here.
+	Actions map[string][]string
+	// DryRun records in the audit log what each event would do, flagged
+	// DryRun, and changes nothing else: no grant, account or session, no
+	// webhook, no upstream revocation.
+	DryRun bool
+
+	// SubjectIssuers lists, per transmitter name, the issuers whose subject
+	// identifiers riscd acts on: a subject's iss must be one of them (with or
+	// without a trailing slash) before its sub is looked up among riscd's
+	// grants, since grants are keyed on Google's sub. A transmitter without
+	// an entry gets its SET's own iss, which the receiver has checked.
+	SubjectIssuers map[string][]string
+
+	// RevokeURL is Google's token revocation endpoint. Required.
+	RevokeURL string
+	// WebhookURL receives the app's webhooks; "" sends none (ActionNotify
+	// then only audits that nothing was sent).
+	WebhookURL string
+	// WebhookSecret keys the webhook signatures: "whsec_" and base64 of at
+	// least 16 random bytes, as Standard Webhooks prints secrets (the prefix
+	// is optional). Required with WebhookURL.
+	WebhookSecret store.Secret
+
+	// HTTPClient makes the outbox's calls. Default: a client that follows
+	// no redirects. AttemptTimeout bounds each call either way.
+	HTTPClient *http.Client
+	// OutboxMaxAge is how long a job is retried before it is marked failed.
+	// Default 24h.
+	OutboxMaxAge time.Duration
+	// BackoffBase is the wait after a job's first failure, doubled per
+	// further failure up to BackoffMax, with jitter. Defaults 2s and 15m.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// AttemptTimeout bounds one call to the revoke endpoint or the webhook.
+	// Default 30s.
+	AttemptTimeout time.Duration
+	// Workers is how many jobs (of distinct keys) run at once. Default 4.
+	Workers int
+	// PollInterval is how often the outbox looks for new jobs when nobody
+	// called NotifyOutbox. Default 5s.
+	PollInterval time.Duration
+	// RescanInterval is how often the outbox re-reads every pending job
+	// (to pick up jobs an operator returned to pending). Default 1m.
+	RescanInterval time.Duration
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives the lifecycle's log lines. Default: discard.
+	Logger *slog.Logger
+}
+
+// Errors of New, RunOutbox and the operator calls; check them with
+// errors.Is.
+var (
+	// ErrConfig: New was given a Config it cannot run with.
+	ErrConfig = errors.New("lifecycle: invalid config")
+	// ErrRunning: RunOutbox was called while another RunOutbox of the same
+	// Lifecycle runs.
+	ErrRunning = errors.New("lifecycle: outbox already running")
+)
+
+// Lifecycle turns events into actions and works through the outbox. Build it
+// with New. It is safe for concurrent use.
+type Lifecycle struct {
+	cfg     Config
+	table   table
+	signer  *webhookSigner
+	now     func() time.Time
+	log     *slog.Logger
+	notify  chan struct{}
+	running atomic.Bool
+}
+
+// New checks cfg, fills its defaults and returns a Lifecycle. Errors match
+// ErrConfig and list every problem at once: no Store, no RevokeURL, a URL
+// that is not absolute http(s), a webhook URL without a usable secret, an
+// unknown action-table key or action name, two actions that undo each other
+// in one list, or a negative duration or count. No error holds the secret.
+func New(cfg Config) (*Lifecycle, error) {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if cfg.Store == nil {
+		bad("store: required")
+	}
+	if cfg.RevokeURL == "" {
+		bad("revoke_url: required")
+	} else if !httpURL(cfg.RevokeURL) {
+		bad("revoke_url: not an absolute http(s) URL")
+	}
+	var signer *webhookSigner
+	if cfg.WebhookURL != "" {
+		if !httpURL(cfg.WebhookURL) {
+			bad("webhook_url: not an absolute http(s) URL")
+		}
+		s, err := newWebhookSigner(cfg.WebhookSecret)
+		if err != nil {
+			bad("webhook_secret: %v", err)
+		}
+		signer = s
+	}
+	t, tableProblems := buildTable(cfg.Actions)
+	problems = append(problems, tableProblems...)
+	for name, d := range map[string]time.Duration{
+		"outbox_max_age": cfg.OutboxMaxAge, "backoff_base": cfg.BackoffBase, "backoff_max": cfg.BackoffMax,
+		"attempt_timeout": cfg.AttemptTimeout, "poll_interval": cfg.PollInterval, "rescan_interval": cfg.RescanInterval,
+	} {
+		if d < 0 {
+			bad("%s: negative", name)
+		}
+	}
+	if cfg.Workers < 0 {
+		bad("workers: negative")
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrConfig, strings.Join(problems, "; "))
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.OutboxMaxAge, 24*time.Hour)
+	def(&cfg.BackoffBase, 2*time.Second)
+	def(&cfg.BackoffMax, 15*time.Minute)
+	def(&cfg.AttemptTimeout, 30*time.Second)
+	def(&cfg.PollInterval, 5*time.Second)
+	def(&cfg.RescanInterval, time.Minute)
+	if cfg.BackoffMax < cfg.BackoffBase {
+		cfg.BackoffMax = cfg.BackoffBase
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 4
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Lifecycle{
+		cfg: cfg, table: t, signer: signer, now: cfg.Now, log: cfg.Logger,
+		notify: make(chan struct{}, 1),
+	}, nil
+}
+
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// NotifyOutbox tells the outbox worker that jobs were queued, so it reads
+// them at once instead of at the next poll. It never blocks; calls coalesce.
+// The Lifecycle calls it itself after each event that queued a job.
+func (l *Lifecycle) NotifyOutbox() {
+	select {
+	case l.notify <- struct{}{}:
+	default:
+	}
+}

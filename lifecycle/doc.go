@@ -1,0 +1,48 @@
+// Package lifecycle is what riscd does about security events: it turns each
+// delivered event into actions on grants, accounts and sessions, records
+// them in the audit log, and carries out the work that must reach another
+// server (Google's revoke endpoint, the app's webhook) from a durable outbox.
+//
+// # Actions
+//
+// An action is one name of a small closed vocabulary (ActionEndSessions,
+// ActionRevokeGrants, ActionHoldGrants, ...). Each event type maps to a list
+// of actions: DefaultActions gives the built-in table, and Config.Actions
+// replaces the list of any entry. The account-disabled event is looked up by
+// reason first ("account-disabled/hijacking", "account-disabled/bulk-account",
+// "account-disabled/none", "account-disabled/other"), then as
+// "account-disabled"; event types riscd does not know use "unknown".
+// Whatever the list order, actions run in the vocabulary's fixed order
+// (Actions lists it), so that an upstream revocation reads a token before
+// revoking the grant discards it.
+//
+// Everything one event does (its actions, their audit entries, its webhook
+// and upstream revocation jobs, and a store.Mark naming the event) commits in
+// one store transaction. A redelivered event finds its mark and does
+// nothing, so it neither acts twice nor sends a second webhook. In dry run
+// the actions run in a transaction that is rolled back, and only their audit
+// entries, flagged DryRun, are kept: they say exactly what would have been
+// done.
+//
+// Session actions are scoped by the event's time (events.SET.OccurredAt, never
+// later than now), not by the time riscd handles it. An event about a subject
+// whose issuer is not trusted for the transmitter that sent it, or about a
+// subject riscd has never seen, is audited and otherwise ignored.
+//
+// # Outbox
+//
+// RunOutbox works through the store's outbox: jobs of one key (a subject's
+// webhooks, or a subject's upstream revocations) run strictly in ID order,
+// a failing job holding back only the later jobs of its key; failures are
+// retried with exponential backoff and jitter until the job's deadline
+// (Config.OutboxMaxAge after it was queued), after which the job is marked
+// failed and audited. Delivery is at least once. A new RunOutbox over the same
+// store resumes whatever is pending.
+//
+// Webhooks follow Standard Webhooks (https://www.standardwebhooks.com): the
+// headers webhook-id (the same on every retry of one message),
+// webhook-timestamp and webhook-signature ("v1," and base64 of HMAC-SHA256
+// over "id.timestamp.body", keyed with the decoded secret). The body is a
+// WebhookPayload. No token ever appears in a webhook, a log line, an error or
+// an audit entry.
+package lifecycle

@@ -1,0 +1,217 @@
+package lifecycle
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/store"
+)
+
+// Handler returns the events.Handler the dispatcher calls with each
+// delivered SET. It acts on every event of the SET in turn, each in its own
+// store transaction with its audit entries, its outbox jobs and the mark
+// that makes a redelivery do nothing. Its errors are store failures (the
+// dispatcher retries them) and carry no secret; an event it cannot act on
+// (unknown subject, untrusted issuer, no matching token) is audited and is
+// not an error.
+func (l *Lifecycle) Handler() events.Handler { return events.HandlerFunc(l.handle) }
+
+func (l *Lifecycle) handle(ctx context.Context, d events.Delivery) error {
+	if d.SET == nil {
+		return events.Permanent(errors.New("lifecycle: delivery without a parsed SET"))
+	}
+	for i, ev := range d.SET.Events {
+		if err := l.handleEvent(ctx, d, i, ev); err != nil {
+			return fmt.Errorf("lifecycle: %s event %d of jti %q: %w", events.ShortName(ev.Type()), i, d.SET.JTI, err)
+		}
+	}
+	return nil
+}
+
+// errRollback ends a dry run's first transaction.
+var errRollback = errors.New("lifecycle: dry run rollback")
+
+func (l *Lifecycle) handleEvent(ctx context.Context, d events.Delivery, i int, ev events.Event) error {
+	oc := l.occurrenceOf(d, i, ev)
+	actions := l.table.lookup(ev)
+	mark := eventMark(d.SET.Iss, d.SET.JTI, i, l.cfg.DryRun)
+	if l.cfg.DryRun {
+		return l.dryRun(ctx, d, ev, oc, actions, mark)
+	}
+	queued := 0
+	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		queued = 0
+		if done, err := marked(tx, mark); done || err != nil {
+			return err
+		}
+		entries, q, err := l.act(tx, d, ev, oc, actions)
+		if err != nil {
+			return err
+		}
+		queued = q
+		return commitEntries(tx, entries, mark, false)
+	})
+	if err != nil {
+		return err
+	}
+	if queued > 0 {
+		l.NotifyOutbox()
+	}
+	return nil
+}
+
+// dryRun acts in a transaction it rolls back, then keeps only the audit
+// entries, flagged DryRun, and the dry-run mark.
+func (l *Lifecycle) dryRun(ctx context.Context, d events.Delivery, ev events.Event, oc *occurrence, actions []string, mark string) error {
+	var entries []store.AuditEntry
+	seen := false
+	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		entries, seen = nil, false
+		done, err := marked(tx, mark)
+		if err != nil {
+			return err
+		}
+		if done {
+			seen = true
+			return nil
+		}
+		if entries, _, err = l.act(tx, d, ev, oc, actions); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if seen {
+		return nil
+	}
+	if !errors.Is(err, errRollback) {
+		return err
+	}
+	return l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		if done, err := marked(tx, mark); done || err != nil {
+			return err
+		}
+		return commitEntries(tx, entries, mark, true)
+	})
+}
+
+func marked(tx *store.Tx, key string) (bool, error) {
+	_, err := tx.Mark(key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// commitEntries appends the audit entries and the mark naming the first.
+func commitEntries(tx *store.Tx, entries []store.AuditEntry, mark string, dry bool) error {
+	var first uint64
+	for _, e := range entries {
+		e.DryRun = dry
+		stored, err := tx.AppendAudit(e)
+		if err != nil {
+			return err
+		}
+		if first == 0 {
+			first = stored.ID
+		}
+	}
+	_, _, err := tx.PutMark(store.Mark{Key: mark, AuditID: first})
+	return err
+}
+
+// act resolves the event's targets and applies the actions to each. An
+// event without a target gets one record entry saying why.
+func (l *Lifecycle) act(tx *store.Tx, d events.Delivery, ev events.Event, oc *occurrence, actions []string) ([]store.AuditEntry, int, error) {
+	targets, why, err := l.resolve(tx, d, ev)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(targets) == 0 {
+		r := l.newRun(tx, oc, &target{sub: why.sub})
+		r.audit(ActionRecord, why.outcome, joinDetail(oc.detail, why.detail), nil)
+		return r.entries, 0, nil
+	}
+	var entries []store.AuditEntry
+	queued := 0
+	for _, t := range targets {
+		r := l.newRun(tx, oc, t)
+		if err := r.apply(actions); err != nil {
+			return nil, 0, err
+		}
+		entries = append(entries, r.entries...)
+		queued += r.queuedJobs
+	}
+	return entries, queued, nil
+}
+
+// occurrenceOf describes event i of a delivery.
+func (l *Lifecycle) occurrenceOf(d events.Delivery, i int, ev events.Event) *occurrence {
+	now := l.now()
+	at := d.SET.OccurredAt(ev)
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	name := events.ShortName(ev.Type())
+	if name == keyUnknown {
+		name = ev.Type()
+	}
+	oc := &occurrence{
+		transmitter: d.Entry.Transmitter, eventType: ev.Type(), name: name, jti: d.SET.JTI,
+		reason: tableKey(ev), changedBy: d.SET.JTI, actor: "event", at: at.UTC(), detail: describe(ev),
+		webhookID: eventMark(d.SET.Iss, d.SET.JTI, i, false),
+	}
+	if e, ok := ev.(events.AccountDisabled); ok {
+		oc.whReason = e.Reason
+	}
+	return oc
+}
+
+// eventMark is the store.Mark key of event i of the SET (iss, jti).
+func eventMark(iss, jti string, i int, dry bool) string {
+	h := sha256.Sum256([]byte(strconv.Itoa(len(iss)) + ":" + iss + jti))
+	key := "lifecycle/event/" + hex.EncodeToString(h[:]) + "/" + strconv.Itoa(i)
+	if dry {
+		key += "/dry-run"
+	}
+	return key
+}
+
+// maxDetail bounds a transmitter-supplied string quoted in an audit entry.
+const maxDetail = 128
+
+func quote(s string) string {
+	if r := []rune(s); len(r) > maxDetail {
+		s = string(r[:maxDetail]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// describe is the record entry's detail: the members of an event that say
+// what it was about. Never a token identifier.
+func describe(ev events.Event) string {
+	switch e := ev.(type) {
+	case events.AccountDisabled:
+		if e.Reason == "" {
+			return "reason: none"
+		}
+		return "reason: " + quote(e.Reason)
+	case events.Verification:
+		return "state: " + quote(e.State)
+	case events.CredentialChange:
+		return "credential_type: " + quote(e.CredentialType) + ", change_type: " + quote(e.ChangeType)
+	case events.CredentialCompromise:
+		return "credential_type: " + quote(e.CredentialType)
+	case events.StreamUpdated:
+		return "status: " + quote(e.Status) + ", reason: " + quote(e.Reason)
+	case events.TokenRevoked:
+		return "token identified by " + quote(e.Token.Alg)
+	case events.Unknown:
+		return "event type riscd does not know: " + quote(e.URI)
+	}
+	return ""
+}

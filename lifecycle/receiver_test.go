@@ -1,0 +1,135 @@
+package lifecycle_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riscd/riscd/lifecycle"
+)
+
+// hook is one webhook request the receiver saw.
+type hook struct {
+	id, timestamp string
+	body          []byte
+	payload       lifecycle.WebhookPayload
+	status        int // what the receiver answered
+}
+
+// receiver is an app's webhook endpoint on 127.0.0.1. It checks every
+// request's signature with its own implementation of the Standard Webhooks
+// scheme and answers what answer says (204 by default).
+type receiver struct {
+	t      *testing.T
+	srv    *httptest.Server
+	key    []byte
+	now    func() time.Time
+	mu     sync.Mutex
+	answer func(lifecycle.WebhookPayload) int
+	hooks  []hook
+}
+
+func newReceiver(t *testing.T, secret string, now func() time.Time) *receiver {
+	t.Helper()
+	// Standard Webhooks: the secret is "whsec_" then base64 of the key.
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		t.Fatalf("test secret: %v", err)
+	}
+	r := &receiver{t: t, key: key, now: now}
+	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// verify checks a request as a Standard Webhooks consumer must: the three
+// headers present, the timestamp within five minutes, and one of the
+// space-separated "v1,<base64>" signatures equal to HMAC-SHA256 over
+// "<id>.<timestamp>.<body>" keyed with the decoded secret.
+func (r *receiver) verify(h http.Header, body []byte) string {
+	id, ts, sigs := h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature")
+	if id == "" || ts == "" || sigs == "" {
+		return "missing webhook headers"
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return "timestamp is not an integer"
+	}
+	if d := r.now().Sub(time.Unix(sec, 0)); d > 5*time.Minute || d < -5*time.Minute {
+		return "timestamp outside the tolerance"
+	}
+	mac := hmac.New(sha256.New, r.key)
+	io.WriteString(mac, id+"."+ts+"."+string(body))
+	want := mac.Sum(nil)
+	for _, s := range strings.Fields(sigs) {
+		version, sig, ok := strings.Cut(s, ",")
+		if !ok || version != "v1" {
+			continue
+		}
+		got, err := base64.StdEncoding.DecodeString(sig)
+		if err == nil && hmac.Equal(got, want) {
+			return ""
+		}
+	}
+	return "no valid v1 signature"
+}
+
+func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	if req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/json" {
+		r.t.Errorf("webhook request %s with Content-Type %q", req.Method, req.Header.Get("Content-Type"))
+	}
+	if problem := r.verify(req.Header, body); problem != "" {
+		r.t.Errorf("webhook %s: %s", req.Header.Get("webhook-id"), problem)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	p := mustJSON(r.t, body)
+	r.mu.Lock()
+	status := http.StatusNoContent
+	if r.answer != nil {
+		if s := r.answer(p); s != 0 {
+			status = s
+		}
+	}
+	r.hooks = append(r.hooks, hook{id: req.Header.Get("webhook-id"), timestamp: req.Header.Get("webhook-timestamp"), body: body, payload: p, status: status})
+	r.mu.Unlock()
+	w.WriteHeader(status)
+}
+
+// setAnswer changes what the receiver answers; nil answers 204.
+func (r *receiver) setAnswer(fn func(lifecycle.WebhookPayload) int) {
+	r.mu.Lock()
+	r.answer = fn
+	r.mu.Unlock()
+}
+
+// all returns every request seen so far.
+func (r *receiver) all() []hook {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]hook(nil), r.hooks...)
+}
+
+// delivered returns the requests answered 2xx, in arrival order.
+func (r *receiver) delivered() []hook {
+	var out []hook
+	for _, h := range r.all() {
+		if h.status/100 == 2 {
+			out = append(out, h)
+		}
+	}
+	return out
+}

@@ -1,0 +1,108 @@
+package lifecycle
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riscd/riscd/store"
+)
+
+// WebhookPayload is the JSON body of every webhook riscd sends the app.
+type WebhookPayload struct {
+	// Type is what happened: the event's short name ("token-revoked",
+	// "account-disabled", "caep:session-revoked", ...), the event-type URI
+	// of an event riscd does not know, or, for an operator's call,
+	// "operator:discard-grant" or "operator:release-holds".
+	Type string `json:"type"`
+	// Sub is Google's subject identifier of the user; "" for an event that
+	// names no subject.
+	Sub string `json:"sub"`
+	// EventJTI is the security event's jti; "" for an operator's call.
+	EventJTI string `json:"event_jti"`
+	// GrantIDs are the grants whose status or tokens riscd changed (never
+	// nil: [] when none).
+	GrantIDs []string `json:"grant_ids"`
+	// Action lists what riscd did, in the order it did it, comma-separated
+	// action names ("end_sessions,set_sessions_revoked_at,hold_grants");
+	// "record" when it only recorded the event.
+	Action string `json:"action"`
+	// At is when the event happened (never later than when riscd handled
+	// it): an app ends the user's sessions created before At when Action
+	// includes end_sessions or set_sessions_revoked_at.
+	At time.Time `json:"at"`
+	// Reason is the account-disabled reason ("hijacking", "bulk-account"),
+	// absent otherwise.
+	Reason string `json:"reason,omitempty"`
+}
+
+// jobPayload is what the store keeps in OutboxJob.Payload: who the job is
+// about, for its audit entries, and for a webhook the message as sent.
+type jobPayload struct {
+	Sub         string          `json:"sub,omitempty"`
+	Transmitter string          `json:"transmitter,omitempty"`
+	EventJTI    string          `json:"event_jti,omitempty"`
+	EventType   string          `json:"event_type,omitempty"`
+	WebhookID   string          `json:"webhook_id,omitempty"`
+	Body        json.RawMessage `json:"body,omitempty"`
+}
+
+// Ordering keys: a subject's webhooks run in order, and so do its upstream
+// revocations, each apart so that Google being down does not delay the app.
+func webhookKey(sub string) string { return "webhook:" + sub }
+func revokeKey(sub string) string  { return "revoke:" + sub }
+
+// webhookID derives a message's webhook-id from what it is about, so the
+// same message keeps its id on every retry.
+func webhookID(seed, sub string) string {
+	h := sha256.Sum256([]byte(seed + "\x00" + sub))
+	return "msg_" + hex.EncodeToString(h[:16])
+}
+
+// enqueue queues a job with the run's deadline and the occurrence's
+// identity in its payload.
+func (r *run) enqueue(j store.OutboxJob, p jobPayload) error {
+	p.Sub, p.Transmitter, p.EventJTI, p.EventType = r.t.sub, r.oc.transmitter, r.oc.jti, r.oc.eventType
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("outbox payload: %w", err)
+	}
+	j.Payload, j.CreatedAt, j.Deadline = data, r.now, r.now.Add(r.l.cfg.OutboxMaxAge)
+	if _, err := r.tx.EnqueueOutbox(j); err != nil {
+		return err
+	}
+	r.queuedJobs++
+	return nil
+}
+
+// notify queues the webhook describing the run so far.
+func (r *run) notify() (string, []string, error) {
+	if r.l.signer == nil {
+		return "skipped: no webhook configured", nil, nil
+	}
+	var done []string
+	for _, e := range r.entries[1:] {
+		if e.Action != ActionNotify && !strings.HasPrefix(e.Outcome, "skipped") {
+			done = append(done, e.Action)
+		}
+	}
+	if len(done) == 0 {
+		done = []string{ActionRecord}
+	}
+	body := WebhookPayload{
+		Type: r.oc.name, Sub: r.t.sub, EventJTI: r.oc.jti, GrantIDs: append([]string{}, r.changed...),
+		Action: strings.Join(done, ","), At: r.oc.at.UTC(), Reason: r.oc.whReason,
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return "", nil, fmt.Errorf("webhook body: %w", err)
+	}
+	id := webhookID(r.oc.webhookID, r.t.sub)
+	if err := r.enqueue(store.OutboxJob{Kind: store.OutboxWebhook, Key: webhookKey(r.t.sub)}, jobPayload{WebhookID: id, Body: data}); err != nil {
+		return "", nil, err
+	}
+	return "webhook queued (" + id + ")", nil, nil
+}
