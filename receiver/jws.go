@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -74,40 +75,56 @@ func parseHeader(b []byte) (header, error) {
 	if err := events.CheckJSON(b); err != nil {
 		return header{}, reject(CodeInvalidRequest, "header: "+events.Description(err))
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return header{}, &rejection{code: CodeInvalidRequest, desc: "header is not a JSON object", cause: err}
-	}
-	if _, ok := m["crit"]; ok {
-		return header{}, reject(CodeInvalidRequest, "crit header is not supported")
-	}
 	var h header
-	var ok bool
-	if h.alg, ok = stringMember(m, "alg"); !ok || h.alg == "" {
-		return header{}, reject(CodeInvalidRequest, "header: alg is missing or not a string")
+	var crit bool
+	var badName string
+	_ = eachMember(b, func(name string, v []byte) bool { // b passed CheckJSON
+		var dst *string
+		switch name {
+		case "crit":
+			crit = true
+		case "alg":
+			dst = &h.alg
+		case "kid":
+			dst = &h.kid
+		case "typ":
+			dst, h.hasTyp = &h.typ, true
+		}
+		if dst == nil {
+			return true
+		}
+		s, ok := jsonString(v)
+		if !ok {
+			badName = name
+			return false
+		}
+		*dst = s
+		return true
+	})
+	switch {
+	case crit:
+		return header{}, reject(CodeInvalidRequest, "crit header is not supported")
+	case badName != "":
+		return header{}, reject(CodeInvalidRequest, "header: "+badName+" is not a string")
+	case h.alg == "":
+		return header{}, reject(CodeInvalidRequest, "header: alg is missing")
 	}
-	if h.kid, ok = stringMember(m, "kid"); !ok {
-		return header{}, reject(CodeInvalidRequest, "header: kid is not a string")
-	}
-	if h.typ, ok = stringMember(m, "typ"); !ok {
-		return header{}, reject(CodeInvalidRequest, "header: typ is not a string")
-	}
-	_, h.hasTyp = m["typ"]
 	if h.hasTyp && !isSETType(h.typ) {
 		return header{}, reject(CodeInvalidRequest, "header: typ is not secevent+jwt")
 	}
 	return h, nil
 }
 
-// stringMember returns the string member name of m: "" and true when it is
-// absent, false when it is present but not a JSON string.
-func stringMember(m map[string]json.RawMessage, name string) (string, bool) {
-	raw, ok := m[name]
-	if !ok {
-		return "", true
+// jsonString decodes the raw JSON value v, which must be a string.
+func jsonString(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return string(v[1 : len(v)-1]), true
 	}
 	var s string
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	if json.Unmarshal(v, &s) != nil {
 		return "", false
 	}
 	return s, true

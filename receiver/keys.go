@@ -46,7 +46,6 @@ type keySource struct {
 	mu          sync.Mutex // serialises unknown-kid refetches
 	lastRefetch time.Time  // guarded by mu
 	lastErr     error      // outcome of the last refetch; guarded by mu
-	refetches   int        // guarded by mu
 }
 
 // loaded reports whether a key set has been fetched.
@@ -78,7 +77,6 @@ func (s *keySource) lookup(ctx context.Context, kid string) (verifyKey, error) {
 		return verifyKey{}, errUnknownKid
 	}
 	s.lastRefetch = now
-	s.refetches++
 	_, err := s.cache.Refresh(ctx, s.url)
 	s.lastErr = err
 	if err != nil {

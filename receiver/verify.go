@@ -1,9 +1,7 @@
 package receiver
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -97,17 +95,26 @@ func (r *Receiver) checkClaims(payload []byte, rt *route) (*events.SET, error) {
 // unmatched iss might belong to a transmitter not discovered yet;
 // invalid_issuer otherwise.
 func (r *Receiver) pick(payload []byte) (*route, error) {
-	var p struct {
-		Iss json.RawMessage `json:"iss"`
-	}
-	if t := bytes.TrimLeft(payload, " \t\r\n"); len(t) == 0 || t[0] != '{' || json.Unmarshal(payload, &p) != nil {
+	var raw []byte
+	twice := false
+	err := eachMember(payload, func(name string, v []byte) bool {
+		if name == "iss" {
+			twice = raw != nil
+			raw = v
+		}
+		return !twice
+	})
+	if err != nil {
 		return nil, reject(CodeInvalidRequest, "payload is not a JSON object")
 	}
-	var iss string
-	if len(p.Iss) == 0 {
+	if twice {
+		return nil, reject(CodeInvalidRequest, `duplicate member "iss"`)
+	}
+	if raw == nil {
 		return nil, reject(CodeInvalidRequest, "claims: iss is missing")
 	}
-	if p.Iss[0] != '"' || json.Unmarshal(p.Iss, &iss) != nil {
+	iss, ok := jsonString(raw)
+	if !ok {
 		return nil, reject(CodeInvalidRequest, "claims: iss is not a string")
 	}
 	table := r.routes.Load()
