@@ -1,0 +1,174 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/store"
+)
+
+// timelineMax is how many items an account's timeline shows.
+const timelineMax = 100
+
+// accountState is the account as both the admin and the companion API show
+// it.
+type accountState struct {
+	Sub                      string     `json:"sub"`
+	SessionsRevokedAt        *time.Time `json:"sessions_revoked_at"`
+	SigninDisabled           bool       `json:"signin_disabled"`
+	Held                     bool       `json:"held"`
+	Review                   bool       `json:"review"`
+	ReconsentRequired        bool       `json:"reconsent_required"`
+	CredentialChangeRequired bool       `json:"credential_change_required"`
+	Purged                   bool       `json:"purged"`
+}
+
+func stateOf(a store.Account) accountState {
+	return accountState{
+		Sub: a.Sub, SessionsRevokedAt: optTime(a.SessionsRevokedAt), SigninDisabled: a.SigninDisabled,
+		Held: a.Held, Review: a.Review, ReconsentRequired: a.ReconsentRequired,
+		CredentialChangeRequired: a.CredentialChangeRequired, Purged: a.Purged,
+	}
+}
+
+// accountView is GET /admin/accounts/{sub}.
+type accountView struct {
+	accountState
+	Known     bool           `json:"known"` // riscd holds an account record (not only grants)
+	Email     string         `json:"email,omitempty"`
+	Flags     []string       `json:"flags"`
+	CreatedAt *time.Time     `json:"created_at,omitempty"`
+	UpdatedAt *time.Time     `json:"updated_at,omitempty"`
+	Grants    []grantView    `json:"grants"`
+	Timeline  []timelineItem `json:"timeline"`
+}
+
+// timelineItem is one received event or one recorded action, newest first.
+type timelineItem struct {
+	At     time.Time     `json:"at"`
+	Kind   string        `json:"kind"` // "event" or "action"
+	Event  *eventSummary `json:"event,omitempty"`
+	Action *auditView    `json:"action,omitempty"`
+}
+
+// eventSummary is an event in a timeline; GET /admin/events/{id} has the rest.
+type eventSummary struct {
+	ID          uint64   `json:"id"`
+	Transmitter string   `json:"transmitter"`
+	JTI         string   `json:"jti"`
+	TypeNames   []string `json:"type_names"`
+	Status      string   `json:"status"`
+	Attempts    int      `json:"attempts"`
+	LastError   string   `json:"last_error,omitempty"`
+}
+
+// account reads a subject's account and grants. found is false when riscd
+// has neither.
+func (s *Server) account(ctx context.Context, sub string) (a store.Account, known bool, grants []store.Grant, err error) {
+	a, err = s.store.Account(ctx, sub)
+	switch {
+	case err == nil:
+		known = true
+	case isNotFound(err):
+		a = store.Account{Sub: sub}
+	default:
+		return store.Account{}, false, nil, err
+	}
+	if grants, err = s.store.GrantsBySub(ctx, sub); err != nil {
+		return store.Account{}, false, nil, err
+	}
+	slices.Reverse(grants) // newest first, as everywhere in the admin API
+	if !known && len(grants) == 0 {
+		return store.Account{}, false, nil, notFound("account")
+	}
+	return a, known, grants, nil
+}
+
+// showAccount is GET /admin/accounts/{sub}: state, grants and a timeline of
+// the events received about the subject and the actions taken.
+func (s *Server) showAccount(c echo.Context) error {
+	ctx := c.Request().Context()
+	sub, err := pathParam(c, "sub")
+	if err != nil {
+		return err
+	}
+	a, known, grants, err := s.account(ctx, sub)
+	if err != nil {
+		return err
+	}
+	out := accountView{
+		accountState: stateOf(a), Known: known, Email: a.Email, Flags: nonNil(a.Flags),
+		CreatedAt: optTime(a.CreatedAt), UpdatedAt: optTime(a.UpdatedAt),
+		Grants: make([]grantView, len(grants)),
+	}
+	for i, g := range grants {
+		out.Grants[i] = s.viewGrant(g)
+	}
+	if out.Timeline, err = s.timeline(ctx, sub); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// timeline merges the subject's latest events and audit entries, newest
+// first. Events naming the subject only through a token identifier
+// (token-revoked) appear through the actions they caused.
+func (s *Server) timeline(ctx context.Context, sub string) ([]timelineItem, error) {
+	entries, _, err := s.listInbox(ctx, store.InboxQuery{Limit: timelineMax}, s.subjectKeys(sub))
+	if err != nil {
+		return nil, err
+	}
+	audits, _, err := s.store.ListAudit(ctx, store.AuditQuery{Sub: sub, Limit: timelineMax})
+	if err != nil {
+		return nil, err
+	}
+	items := make([]timelineItem, 0, len(entries)+len(audits))
+	for _, e := range entries {
+		sum := &eventSummary{
+			ID: e.ID, Transmitter: e.Transmitter, JTI: e.JTI, TypeNames: make([]string, len(e.Types)),
+			Status: string(e.Status), Attempts: e.Attempts, LastError: e.LastError,
+		}
+		for i, t := range e.Types {
+			sum.TypeNames[i] = events.ShortName(t)
+		}
+		items = append(items, timelineItem{At: e.ReceivedAt, Kind: "event", Event: sum})
+	}
+	for _, e := range audits {
+		v := viewAudit(e)
+		items = append(items, timelineItem{At: e.At, Kind: "action", Action: &v})
+	}
+	slices.SortStableFunc(items, func(a, b timelineItem) int { return b.At.Compare(a.At) })
+	if len(items) > timelineMax {
+		items = items[:timelineMax]
+	}
+	return items, nil
+}
+
+// releaseAccount is POST /admin/accounts/{sub}/release: the Operator lifts
+// the hold; the answer is the account's state afterwards.
+func (s *Server) releaseAccount(c echo.Context) error {
+	ctx := c.Request().Context()
+	if s.cfg.Operator == nil {
+		return errNoOperator
+	}
+	sub, err := pathParam(c, "sub")
+	if err != nil {
+		return err
+	}
+	if _, _, _, err := s.account(ctx, sub); err != nil {
+		return err
+	}
+	if err := s.cfg.Operator.ReleaseAccount(ctx, sub, ActorOperator); err != nil {
+		return orNotFound(err, "account")
+	}
+	a, _, grants, err := s.account(ctx, sub)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.subjectView(a, grants))
+}

@@ -1,0 +1,60 @@
+package admin
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/riscd/riscd/store"
+)
+
+// auditView is an audit entry as the admin API shows it.
+type auditView struct {
+	ID          uint64    `json:"id"`
+	At          time.Time `json:"at"`
+	Transmitter string    `json:"transmitter,omitempty"`
+	EventJTI    string    `json:"event_jti,omitempty"`
+	EventType   string    `json:"event_type,omitempty"`
+	Sub         string    `json:"sub,omitempty"`
+	GrantIDs    []string  `json:"grant_ids"`
+	Action      string    `json:"action"`
+	Outcome     string    `json:"outcome,omitempty"`
+	Detail      string    `json:"detail,omitempty"`
+	Actor       string    `json:"actor,omitempty"`
+	DryRun      bool      `json:"dry_run"`
+}
+
+type auditList struct {
+	Entries    []auditView `json:"entries"`
+	NextCursor string      `json:"next_cursor,omitempty"`
+}
+
+func viewAudit(e store.AuditEntry) auditView {
+	return auditView{
+		ID: e.ID, At: e.At, Transmitter: e.Transmitter, EventJTI: e.EventJTI, EventType: e.EventType,
+		Sub: e.Sub, GrantIDs: nonNil(e.GrantIDs), Action: e.Action, Outcome: e.Outcome, Detail: e.Detail,
+		Actor: e.Actor, DryRun: e.DryRun,
+	}
+}
+
+// listAudit is GET /admin/audit?sub=&cursor=&limit=.
+func (s *Server) listAudit(c echo.Context) error {
+	p, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	q := store.AuditQuery{Cursor: p.cursor, Limit: p.limit}
+	if q.Sub, err = queryParam(c, "sub"); err != nil {
+		return err
+	}
+	entries, next, err := s.store.ListAudit(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
+	out := auditList{Entries: make([]auditView, len(entries)), NextCursor: next}
+	for i, e := range entries {
+		out.Entries[i] = viewAudit(e)
+	}
+	return c.JSON(http.StatusOK, out)
+}

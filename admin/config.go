@@ -1,0 +1,186 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/riscd/riscd/store"
+)
+
+// ErrInvalidConfig is wrapped by New's error when the Config cannot be used.
+var ErrInvalidConfig = errors.New("invalid admin config")
+
+// Defaults of Config's durations.
+const (
+	// DefaultInboxStuckAfter is how long a due inbox entry may wait before
+	// /readyz reports the inbox stuck.
+	DefaultInboxStuckAfter = 5 * time.Minute
+	// DefaultGrantCountInterval is how often Run recounts grants by status
+	// when the store cannot count them cheaply.
+	DefaultGrantCountInterval = 5 * time.Minute
+	// DefaultTokenTimeout bounds one POST /v1/token, upstream refresh included.
+	DefaultTokenTimeout = 20 * time.Second
+)
+
+// GoogleIssuer is the issuer whose subjects the admin API's sub filters name
+// by default.
+const GoogleIssuer = "https://accounts.google.com"
+
+// Store is what the admin API reads and writes in riscd's store; *store.DB
+// satisfies it. Errors are the store's: store.ErrNotFound for a missing
+// record, store.ErrInvalid for a malformed cursor, anything else a storage
+// failure.
+type Store interface {
+	ListGrants(ctx context.Context, q store.GrantQuery) ([]store.Grant, string, error)
+	Grant(ctx context.Context, id string) (store.Grant, error)
+	GrantsBySub(ctx context.Context, sub string) ([]store.Grant, error)
+	Account(ctx context.Context, sub string) (store.Account, error)
+	ListInbox(ctx context.Context, q store.InboxQuery) ([]store.InboxEntry, string, error)
+	InboxEntry(ctx context.Context, id uint64) (store.InboxEntry, error)
+	PendingInbox(ctx context.Context, limit int) ([]store.InboxEntry, error)
+	CountInbox(ctx context.Context, status store.InboxStatus) (int, error)
+	ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, string, error)
+	PendingOutbox(ctx context.Context, limit int) ([]store.OutboxJob, error)
+	// Update runs fn in one read-write transaction: an event's retry and its
+	// audit entry are written together.
+	Update(ctx context.Context, fn func(*store.Tx) error) error
+}
+
+// GrantCounter is an optional Store method: when the store can count grants
+// by status cheaply (from counters it keeps), the metrics collector calls it
+// at every scrape; otherwise Run recounts by listing every grant every
+// GrantCountInterval.
+type GrantCounter interface {
+	CountGrants(ctx context.Context) (map[store.GrantStatus]int, error)
+}
+
+var _ Store = (*store.DB)(nil)
+
+// Config is everything the internal listener needs. Zero values get the
+// defaults documented on each field; New reports every field it cannot use.
+type Config struct {
+	// Store is riscd's store. Required.
+	Store Store
+	// Operator carries out the operator actions DELETE /admin/grants/{id}
+	// and POST /admin/accounts/{sub}/release. Nil: those routes answer 501.
+	Operator Operator
+	// Broker serves POST /v1/token. Nil: that route answers 501.
+	Broker TokenBroker
+	// AdminToken guards /admin. Empty: the admin API answers 503
+	// (admin_disabled) and the companion API accepts the app token only.
+	AdminToken store.Secret
+	// AppToken guards /v1 beside the admin token. Empty: only the admin
+	// token works there. It must differ from AdminToken.
+	AppToken store.Secret
+	// Features maps feature names to the scope each needs, for the feature
+	// filter of GET /admin/grants and the features a grant view lists.
+	Features map[string]string
+	// Issuers are the issuers a plain sub names in the admin API's sub
+	// filters (events, account timelines): an inbox entry is found by the
+	// subject key of (issuer, sub). Default [GoogleIssuer].
+	Issuers []string
+	// Ready is an extra readiness check run by /readyz (the receiver's
+	// keys, for instance). Its error text is shown in the answer: keep it
+	// free of secrets. Nil: no extra check.
+	Ready func(ctx context.Context) error
+	// Rescan wakes the dispatcher after an event is retried
+	// (events.Dispatcher.Rescan). Nil: the dispatcher finds the entry at its
+	// next rescan.
+	Rescan func()
+	// InboxStuckAfter is how long a due pending inbox entry may wait before
+	// /readyz fails. Default DefaultInboxStuckAfter.
+	InboxStuckAfter time.Duration
+	// GrantCountInterval is how often Run recounts grants by status when
+	// Store is not a GrantCounter. Default DefaultGrantCountInterval.
+	GrantCountInterval time.Duration
+	// TokenTimeout bounds one POST /v1/token. Default DefaultTokenTimeout.
+	TokenTimeout time.Duration
+	// Registry receives riscd's metrics. Default: a new registry holding
+	// them and the Go runtime and process collectors. A registry given here
+	// gets riscd's metrics only.
+	Registry *prometheus.Registry
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives the request log and unexpected failures. Default:
+	// discard.
+	Logger *slog.Logger
+}
+
+// featureName is what a feature may be called (as in the consent pages).
+var featureName = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+// withDefaults returns cfg with its zero fields filled.
+func (cfg Config) withDefaults() Config {
+	if len(cfg.Issuers) == 0 {
+		cfg.Issuers = []string{GoogleIssuer}
+	}
+	if cfg.InboxStuckAfter == 0 {
+		cfg.InboxStuckAfter = DefaultInboxStuckAfter
+	}
+	if cfg.GrantCountInterval == 0 {
+		cfg.GrantCountInterval = DefaultGrantCountInterval
+	}
+	if cfg.TokenTimeout == 0 {
+		cfg.TokenTimeout = DefaultTokenTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return cfg
+}
+
+// validate reports every problem of cfg at once.
+func (cfg Config) validate() error {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if cfg.Store == nil {
+		bad("Store is required")
+	}
+	if !cfg.AppToken.IsZero() && cfg.AppToken == cfg.AdminToken {
+		bad("AppToken must differ from AdminToken")
+	}
+	for _, tok := range []struct {
+		name string
+		s    store.Secret
+	}{{"AdminToken", cfg.AdminToken}, {"AppToken", cfg.AppToken}} {
+		if strings.ContainsAny(tok.s.Reveal(), " \t\r\n") {
+			bad("%s must not contain white space", tok.name)
+		}
+	}
+	for name, scope := range cfg.Features {
+		if !featureName.MatchString(name) {
+			bad("feature name %q must be 1-64 of a-z, 0-9, '-', '_'", name)
+		}
+		if scope == "" {
+			bad("feature %q has no scope", name)
+		}
+	}
+	for _, iss := range cfg.Issuers {
+		if iss == "" {
+			bad("Issuers must not hold an empty issuer")
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"InboxStuckAfter", cfg.InboxStuckAfter}, {"GrantCountInterval", cfg.GrantCountInterval}, {"TokenTimeout", cfg.TokenTimeout}} {
+		if d.v < 0 {
+			bad("%s must not be negative", d.name)
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidConfig, strings.Join(problems, "; "))
+}

@@ -1,0 +1,54 @@
+// Package admin is riscd's internal listener: the admin API operators and the
+// riscd CLI use, the companion API the app uses, Prometheus metrics and the
+// health probes. Every route is registered by Server.Register; the OpenAPI 3
+// document of the admin and companion APIs (openapi.json in this folder) is
+// embedded and served at /admin/openapi.json.
+//
+// The routes:
+//
+//	GET    /admin/grants                  grants, newest first: sub, status, feature, scope filters; cursor paging
+//	GET    /admin/grants/:id              one grant with the audit entries that name it
+//	DELETE /admin/grants/:id              revoke upstream through the outbox, then discard (Operator)
+//	GET    /admin/accounts/:sub           an account's state, grants and timeline of events and actions
+//	POST   /admin/accounts/:sub/release   lift a hold (Operator)
+//	GET    /admin/events                  received events with their processing status; cursor paging
+//	GET    /admin/events/:id              one event
+//	POST   /admin/events/:id/retry        return a parked event to the dispatcher
+//	GET    /admin/audit                   the audit log, newest first; cursor paging
+//	GET    /admin/outbox                  pending upstream revocations and webhooks with their age
+//	GET    /admin/openapi.json            the OpenAPI document
+//	POST   /v1/token                      a fresh access token for a subject and scopes (TokenBroker)
+//	GET    /v1/subjects/:sub              the account state an app needs to end its own sessions
+//	GET    /metrics                       Prometheus exposition (no token)
+//	GET    /healthz                       the process is alive (no token)
+//	GET    /readyz                        the store answers, the inbox is moving, Config.Ready passes (no token)
+//
+// # Authentication
+//
+// /admin routes take "Authorization: Bearer <admin token>"; /v1 routes take
+// the app token or the admin token. Tokens are compared in constant time.
+// A missing or wrong token is answered 401 with a WWW-Authenticate: Bearer
+// challenge. Without an admin token the admin API answers 503
+// (admin_disabled); without either token the companion API does too.
+//
+// # Answers
+//
+// Every answer is JSON. Errors are {"error": code, "detail": ...}, where code
+// is one of the Code* constants and detail a human sentence or, for a few
+// codes, an object (the missing scopes, a grant's state). One function maps
+// errors to answers; only unexpected failures are logged at error level, and
+// no answer carries a store error's text, a token, a token identifier or a
+// key. Grants show a short fingerprint of their refresh token instead of the
+// token, and events show their decoded claims with every token identifier
+// replaced by its algorithm and a fingerprint.
+//
+// # Logging and metrics
+//
+// Each request is logged once, with a request id (the caller's X-Request-Id
+// when it is well formed, else a random one, echoed in the answer), the route
+// template, status and duration; never a header, a body or a token.
+// Metrics are registered on a Prometheus registry of riscd's own, never the
+// global one. Gauges that live in the store are read at scrape time; counters
+// and histograms that other packages feed are reached through the methods of
+// *Metrics (see Server.Metrics).
+package admin

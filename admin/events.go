@@ -1,0 +1,264 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/store"
+)
+
+// eventView is a received SET as the admin API shows it: its processing
+// state and its decoded claims with token identifiers replaced by
+// fingerprints. The compact token as received is never shown.
+type eventView struct {
+	ID            uint64          `json:"id"`
+	Transmitter   string          `json:"transmitter"`
+	Iss           string          `json:"iss"`
+	JTI           string          `json:"jti"`
+	Subject       string          `json:"subject"`
+	Types         []string        `json:"types"`
+	TypeNames     []string        `json:"type_names"`
+	Status        string          `json:"status"`
+	Attempts      int             `json:"attempts"`
+	LastError     string          `json:"last_error,omitempty"`
+	NextAttemptAt *time.Time      `json:"next_attempt_at,omitempty"`
+	ReceivedAt    time.Time       `json:"received_at"`
+	DoneAt        *time.Time      `json:"done_at,omitempty"`
+	Claims        json.RawMessage `json:"claims"`
+}
+
+type eventList struct {
+	Events     []eventView `json:"events"`
+	NextCursor string      `json:"next_cursor,omitempty"`
+}
+
+// inboxStatuses are the values of the status filter.
+var inboxStatuses = []store.InboxStatus{store.InboxPending, store.InboxDone, store.InboxParked}
+
+func viewEvent(e store.InboxEntry) eventView {
+	v := eventView{
+		ID: e.ID, Transmitter: e.Transmitter, Iss: e.Iss, JTI: e.JTI, Subject: e.Subject,
+		Types: nonNil(e.Types), TypeNames: make([]string, len(e.Types)),
+		Status: string(e.Status), Attempts: e.Attempts, LastError: e.LastError,
+		NextAttemptAt: optTime(e.NextAttemptAt), ReceivedAt: e.ReceivedAt, DoneAt: optTime(e.DoneAt),
+		Claims: safeClaims(e.Claims),
+	}
+	for i, t := range e.Types {
+		v.TypeNames[i] = events.ShortName(t)
+	}
+	return v
+}
+
+// safeClaims decodes claims, redacts them (redactClaims) and encodes them
+// again. Claims that do not decode are shown as null.
+func safeClaims(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return json.RawMessage("null")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return json.RawMessage("null")
+	}
+	out, err := json.Marshal(redactClaims(v))
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return out
+}
+
+// subjectKeys returns the inbox subject keys of a plain subject: one per
+// configured issuer, without repeats.
+func (s *Server) subjectKeys(sub string) []string {
+	var keys []string
+	for _, iss := range s.cfg.Issuers {
+		k := events.SubjectKey(events.IssSub{Iss: iss, Sub: sub})
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// subOfKey returns the plain subject of an inbox subject key made from one
+// of the configured issuers, or "" for any other key.
+func (s *Server) subOfKey(key string) string {
+	for _, iss := range s.cfg.Issuers {
+		prefix := strings.TrimSuffix(events.SubjectKey(events.IssSub{Iss: iss, Sub: "x"}), "x")
+		if sub, ok := strings.CutPrefix(key, prefix); ok && sub != "" {
+			return sub
+		}
+	}
+	return ""
+}
+
+// listEvents is GET /admin/events?sub=&subject=&type=&status=&cursor=&limit=.
+// sub is a plain subject (matched under every configured issuer); subject
+// an inbox subject key as event views show it; type an event-type URI or
+// its short name.
+func (s *Server) listEvents(c echo.Context) error {
+	p, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	q := store.InboxQuery{Limit: p.limit, Cursor: p.cursor}
+	if st := c.QueryParam("status"); st != "" {
+		if !slices.Contains(inboxStatuses, store.InboxStatus(st)) {
+			return badRequest("status must be one of %s", joinStatuses(inboxStatuses))
+		}
+		q.Status = store.InboxStatus(st)
+	}
+	typ, err := queryParam(c, "type")
+	if err != nil {
+		return err
+	}
+	if uri, ok := events.TypeForName(typ); ok {
+		typ = uri
+	}
+	q.Type = typ
+	sub, err := queryParam(c, "sub")
+	if err != nil {
+		return err
+	}
+	subject, err := queryParam(c, "subject")
+	if err != nil {
+		return err
+	}
+	if sub != "" && subject != "" {
+		return badRequest("give sub or subject, not both")
+	}
+	keys := []string{subject}
+	if sub != "" {
+		keys = s.subjectKeys(sub)
+	}
+	entries, next, err := s.listInbox(c.Request().Context(), q, keys)
+	if err != nil {
+		return err
+	}
+	out := eventList{Events: make([]eventView, len(entries)), NextCursor: next}
+	for i, e := range entries {
+		out.Events[i] = viewEvent(e)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// listInbox runs q once per subject key and merges the pages, newest first.
+// Inbox cursors are entry IDs (a page holds entries older than its cursor),
+// so the merged page's cursor is the ID of its last entry.
+func (s *Server) listInbox(ctx context.Context, q store.InboxQuery, keys []string) ([]store.InboxEntry, string, error) {
+	if len(keys) == 1 {
+		q.Subject = keys[0]
+		return s.store.ListInbox(ctx, q)
+	}
+	var all []store.InboxEntry
+	more := false
+	for _, k := range keys {
+		q.Subject = k
+		page, next, err := s.store.ListInbox(ctx, q)
+		if err != nil {
+			return nil, "", err
+		}
+		all = append(all, page...)
+		more = more || next != ""
+	}
+	slices.SortFunc(all, func(a, b store.InboxEntry) int { return -cmpU64(a.ID, b.ID) })
+	limit := q.Limit
+	if len(all) > limit {
+		all, more = all[:limit], true
+	}
+	next := ""
+	if more && len(all) > 0 {
+		next = strconv.FormatUint(all[len(all)-1].ID, 10)
+	}
+	return all, next, nil
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// showEvent is GET /admin/events/{id}.
+func (s *Server) showEvent(c echo.Context) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	e, err := s.store.InboxEntry(c.Request().Context(), id)
+	if err != nil {
+		return orNotFound(err, "event")
+	}
+	return c.JSON(http.StatusOK, viewEvent(e))
+}
+
+// errNotParked is the refusal to retry an event that is pending or done.
+type errNotParked struct{ status store.InboxStatus }
+
+func (e errNotParked) Error() string { return fmt.Sprintf("event is %s, not parked", e.status) }
+
+// retryEvent is POST /admin/events/{id}/retry: a parked entry goes back to
+// pending with a fresh budget of attempts, due now, and the retry is
+// audited in the same transaction; then the dispatcher is woken.
+func (s *Server) retryEvent(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var stored store.InboxEntry
+	err = s.store.Update(ctx, func(tx *store.Tx) error {
+		e, err := tx.InboxEntry(id)
+		if err != nil {
+			return err
+		}
+		if e.Status != store.InboxParked {
+			return errNotParked{e.Status}
+		}
+		e.Status, e.Attempts, e.NextAttemptAt = store.InboxPending, 0, time.Time{}
+		if err := tx.PutInboxEntry(e); err != nil {
+			return err
+		}
+		stored = e
+		_, err = tx.AppendAudit(store.AuditEntry{
+			At: s.now(), Transmitter: e.Transmitter, EventJTI: e.JTI, EventType: firstOf(e.Types),
+			Sub: s.subOfKey(e.Subject), Action: "retry_event", Outcome: "pending",
+			Detail: "request " + requestID(c), Actor: ActorOperator,
+		})
+		return err
+	})
+	var np errNotParked
+	switch {
+	case errors.As(err, &np):
+		return &apiError{status: http.StatusConflict, code: CodeNotParked, detail: fmt.Sprintf("event %d is %s; only a parked event can be retried", id, np.status)}
+	case err != nil:
+		return orNotFound(err, "event")
+	}
+	if s.cfg.Rescan != nil {
+		s.cfg.Rescan()
+	}
+	return c.JSON(http.StatusOK, viewEvent(stored))
+}
+
+func firstOf(ss []string) string {
+	if len(ss) == 0 {
+		return ""
+	}
+	return ss[0]
+}

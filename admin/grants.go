@@ -1,0 +1,197 @@
+package admin
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/riscd/riscd/store"
+)
+
+// grantView is a grant as the admin API shows it: never a token, only
+// fingerprints of the refresh token.
+type grantView struct {
+	ID                       string     `json:"id"`
+	Sub                      string     `json:"sub"`
+	Email                    string     `json:"email,omitempty"`
+	Scopes                   []string   `json:"scopes"`
+	Features                 []string   `json:"features"`
+	Status                   string     `json:"status"`
+	Reason                   string     `json:"reason,omitempty"`
+	ChangedBy                string     `json:"changed_by,omitempty"`
+	RefreshTokenFingerprint  string     `json:"refresh_token_fingerprint,omitempty"`
+	RefreshPrefixFingerprint string     `json:"refresh_prefix_fingerprint,omitempty"`
+	HasAccessToken           bool       `json:"has_access_token"`
+	AccessTokenExpiry        *time.Time `json:"access_token_expiry,omitempty"`
+	CreatedAt                time.Time  `json:"created_at"`
+	UpdatedAt                time.Time  `json:"updated_at"`
+	LastUsedAt               *time.Time `json:"last_used_at,omitempty"`
+	RefreshedAt              *time.Time `json:"refreshed_at,omitempty"`
+}
+
+// grantDetail is GET /admin/grants/{id}: the grant and the audit entries
+// that name it (the event or operator that changed it), newest first.
+type grantDetail struct {
+	grantView
+	History []auditView `json:"history"`
+}
+
+type grantList struct {
+	Grants     []grantView `json:"grants"`
+	NextCursor string      `json:"next_cursor,omitempty"`
+}
+
+// grantStatuses are the values of the status filter.
+var grantStatuses = []store.GrantStatus{store.GrantActive, store.GrantHeld, store.GrantRevoked, store.GrantReauthRequired}
+
+// historyScan bounds how many of a subject's audit entries a grant's
+// history looks through, and historyMax how many it shows.
+const (
+	historyScan = store.MaxLimit
+	historyMax  = 50
+)
+
+func (s *Server) viewGrant(g store.Grant) grantView {
+	v := grantView{
+		ID: g.ID, Sub: g.Sub, Email: g.Email, Scopes: nonNil(g.Scopes), Features: s.featuresOf(g.Scopes),
+		Status: string(g.Status), Reason: g.Reason, ChangedBy: g.ChangedBy,
+		RefreshTokenFingerprint:  refreshFingerprint(g.RefreshToken),
+		RefreshPrefixFingerprint: prefixFingerprint(g.RefreshToken),
+		HasAccessToken:           !g.AccessToken.IsZero(),
+		AccessTokenExpiry:        optTime(g.Expiry),
+		CreatedAt:                g.CreatedAt, UpdatedAt: g.UpdatedAt,
+		LastUsedAt: optTime(g.LastUsedAt), RefreshedAt: optTime(g.RefreshedAt),
+	}
+	return v
+}
+
+// featuresOf returns the names of the features whose scope is in scopes.
+func (s *Server) featuresOf(scopes []string) []string {
+	out := []string{}
+	for _, name := range s.features {
+		if slices.Contains(scopes, s.cfg.Features[name]) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// listGrants is GET /admin/grants?sub=&status=&feature=&scope=&cursor=&limit=.
+func (s *Server) listGrants(c echo.Context) error {
+	p, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	q := store.GrantQuery{Cursor: p.cursor, Limit: p.limit}
+	if q.Sub, err = queryParam(c, "sub"); err != nil {
+		return err
+	}
+	if st := c.QueryParam("status"); st != "" {
+		if !slices.Contains(grantStatuses, store.GrantStatus(st)) {
+			return badRequest("status must be one of %s", joinStatuses(grantStatuses))
+		}
+		q.Status = store.GrantStatus(st)
+	}
+	if q.Scope, err = queryParam(c, "scope"); err != nil {
+		return err
+	}
+	if f := c.QueryParam("feature"); f != "" {
+		scope, ok := s.cfg.Features[f]
+		if !ok {
+			return badRequest("feature must be one of: %s", strings.Join(s.features, ", "))
+		}
+		if q.Scope != "" && q.Scope != scope {
+			return badRequest("feature %s needs scope %s, which contradicts the scope filter", f, scope)
+		}
+		q.Scope = scope
+	}
+	grants, next, err := s.store.ListGrants(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
+	out := grantList{Grants: make([]grantView, len(grants)), NextCursor: next}
+	for i, g := range grants {
+		out.Grants[i] = s.viewGrant(g)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// showGrant is GET /admin/grants/{id}.
+func (s *Server) showGrant(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := pathParam(c, "id")
+	if err != nil {
+		return err
+	}
+	g, err := s.store.Grant(ctx, id)
+	if err != nil {
+		return orNotFound(err, "grant")
+	}
+	entries, _, err := s.store.ListAudit(ctx, store.AuditQuery{Sub: g.Sub, Limit: historyScan})
+	if err != nil {
+		return err
+	}
+	out := grantDetail{grantView: s.viewGrant(g), History: []auditView{}}
+	for _, e := range entries {
+		if slices.Contains(e.GrantIDs, g.ID) && len(out.History) < historyMax {
+			out.History = append(out.History, viewAudit(e))
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// revokeGrant is DELETE /admin/grants/{id}: the Operator discards the grant
+// and queues its upstream revocation; the answer is 202 because Google
+// hears of it later, from the outbox.
+func (s *Server) revokeGrant(c echo.Context) error {
+	if s.cfg.Operator == nil {
+		return errNoOperator
+	}
+	id, err := pathParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Operator.RevokeGrant(c.Request().Context(), id, ActorOperator); err != nil {
+		return orNotFound(err, "grant")
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"id": id, "status": "revoked", "upstream_revocation": "queued"})
+}
+
+var errNoOperator = &apiError{
+	status: http.StatusNotImplemented, code: CodeNotImplemented,
+	detail: "operator actions are not available in this riscd",
+}
+
+// orNotFound turns store.ErrNotFound into a 404 naming what was missing;
+// other errors pass.
+func orNotFound(err error, what string) error {
+	if isNotFound(err) {
+		return notFound(what)
+	}
+	return err
+}
+
+func joinStatuses[T ~string](ss []T) string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = string(s)
+	}
+	return strings.Join(out, ", ")
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

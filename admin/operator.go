@@ -1,0 +1,29 @@
+package admin
+
+import "context"
+
+// Operator carries out the actions an operator takes through the admin API.
+// The lifecycle package implements it; cmd/riscd passes it in
+// Config.Operator. Each method writes its audit entry (Actor = actor) in the
+// same transaction as its effect.
+//
+// Errors: one matching store.ErrNotFound (errors.Is) when the grant or
+// account does not exist (404); anything else is a failure of riscd (500,
+// logged). Error texts are logged, never shown; they must not carry tokens.
+type Operator interface {
+	// RevokeGrant discards grant id's tokens and queues the upstream
+	// revocation of its refresh token (or its access token when it has no
+	// refresh token) in the outbox, so the call never waits for Google.
+	// Then the grant is gone (deleted, or kept as a revoked record without
+	// tokens: the implementation's choice).
+	RevokeGrant(ctx context.Context, id, actor string) error
+	// ReleaseAccount lifts a hold on the subject: the account's held and
+	// signin-disabled marks are cleared and its held grants become active
+	// again (revoked ones stay revoked). It is idempotent: releasing an
+	// account that is not held succeeds and changes nothing.
+	ReleaseAccount(ctx context.Context, sub, actor string) error
+}
+
+// ActorOperator is the actor the admin API passes to Operator and writes in
+// its own audit entries.
+const ActorOperator = "operator"

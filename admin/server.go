@@ -1,0 +1,111 @@
+package admin
+
+import (
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Server serves the internal listener. Build it with New and mount it with
+// Register. It is safe for concurrent use.
+type Server struct {
+	cfg        Config
+	store      Store
+	log        *slog.Logger
+	now        func() time.Time
+	adminToken tokenDigest
+	appToken   tokenDigest
+	features   []string // names, sorted
+	registry   *prometheus.Registry
+	metrics    *Metrics
+	grants     *grantCounts
+}
+
+// New checks cfg, fills its defaults and builds a Server, registering
+// riscd's metrics on cfg.Registry (or a new registry). Errors wrap
+// ErrInvalidConfig and list every problem of cfg at once, or report a
+// metric that cannot be registered (the registry already holds riscd's
+// metrics).
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	s := &Server{
+		cfg:        cfg,
+		store:      cfg.Store,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		adminToken: digestOf(cfg.AdminToken),
+		appToken:   digestOf(cfg.AppToken),
+		features:   slices.Sorted(maps.Keys(cfg.Features)),
+		registry:   cfg.Registry,
+		metrics:    newMetrics(cfg.Now),
+		grants:     &grantCounts{},
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+		if err := s.registry.Register(collectors.NewGoCollector()); err != nil {
+			return nil, fmt.Errorf("admin: metrics: %w", err)
+		}
+		if err := s.registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+			return nil, fmt.Errorf("admin: metrics: %w", err)
+		}
+	}
+	for _, c := range append(s.metrics.collectors(), &storeCollector{s: s}) {
+		if err := s.registry.Register(c); err != nil {
+			return nil, fmt.Errorf("admin: metrics: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Register mounts every route of the internal listener on e, each with the
+// request log, the JSON error answers and its token check. It installs no
+// global middleware and no catch-all route.
+func (s *Server) Register(e *echo.Echo) {
+	admin := []echo.MiddlewareFunc{s.serve, s.requireAdmin}
+	app := []echo.MiddlewareFunc{s.serve, s.requireApp}
+	open := []echo.MiddlewareFunc{s.serve}
+
+	e.GET("/admin/grants", s.listGrants, admin...)
+	e.GET("/admin/grants/:id", s.showGrant, admin...)
+	e.DELETE("/admin/grants/:id", s.revokeGrant, admin...)
+	e.GET("/admin/accounts/:sub", s.showAccount, admin...)
+	e.POST("/admin/accounts/:sub/release", s.releaseAccount, admin...)
+	e.GET("/admin/events", s.listEvents, admin...)
+	e.GET("/admin/events/:id", s.showEvent, admin...)
+	e.POST("/admin/events/:id/retry", s.retryEvent, admin...)
+	e.GET("/admin/audit", s.listAudit, admin...)
+	e.GET("/admin/outbox", s.listOutbox, admin...)
+	e.GET("/admin/openapi.json", s.openAPI, admin...)
+
+	e.POST("/v1/token", s.token, app...)
+	e.GET("/v1/subjects/:sub", s.subject, app...)
+
+	e.GET("/metrics", s.metricsHandler(), open...)
+	e.GET("/healthz", s.healthz, open...)
+	e.GET("/readyz", s.readyz, open...)
+}
+
+// Registry returns the Prometheus registry the metrics are registered on
+// (Config.Registry or the one New made).
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Metrics returns the counters and histograms other packages feed. It is
+// never nil.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// commonHeaders are set on every answer of the internal listener: answers
+// carry tokens (/v1/token) and operator data, which no cache may keep.
+func commonHeaders(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
