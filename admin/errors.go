@@ -98,12 +98,13 @@ func answer(c echo.Context, err error) (code string, unexpected bool) {
 		body, status = errorBody{Error: CodeNotFound, Detail: "not found"}, http.StatusNotFound
 	case errors.Is(err, store.ErrInvalid):
 		body, status = errorBody{Error: CodeBadRequest, Detail: "invalid argument (a malformed cursor?)"}, http.StatusBadRequest
-	case errors.As(err, &temporary) && temporary.Temporary():
-		body, status = errorBody{Error: CodeUpstreamUnavailable, Detail: "the token endpoint failed; retry later"}, http.StatusServiceUnavailable
-		c.Response().Header().Set("Retry-After", "5")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, store.ErrClosed):
 		body, status = errorBody{Error: CodeUnavailable, Detail: "the request could not finish in time or riscd is stopping; retry"}, http.StatusServiceUnavailable
 		c.Response().Header().Set("Retry-After", "1")
+	// context.DeadlineExceeded is Temporary too: it is matched above.
+	case errors.As(err, &temporary) && temporary.Temporary():
+		body, status = errorBody{Error: CodeUpstreamUnavailable, Detail: "the token endpoint failed; retry later"}, http.StatusServiceUnavailable
+		c.Response().Header().Set("Retry-After", "5")
 	case errors.As(err, &he):
 		status = he.Code
 		body = errorBody{Error: CodeBadRequest, Detail: http.StatusText(he.Code)}

@@ -484,3 +484,8 @@ func newRequest(tb testing.TB, e *env, method, path string, body any) *http.Requ
 func accountOf(sub string) store.Account {
 	return store.Account{Sub: sub, Email: sub + "@example.com"}
 }
+
+// nopCloser makes a reader a request body.
+type nopCloser struct{ io.Reader }
+
+func (nopCloser) Close() error { return nil }

@@ -50,7 +50,7 @@ func (s *Server) serve(next echo.HandlerFunc) echo.HandlerFunc {
 		ctx := req.Context()
 		attrs := []any{
 			"request_id", id, "method", req.Method, "route", route,
-			"status", status, "duration", time.Since(start), "remote", c.RealIP(),
+			"status", status, "duration", time.Since(start), "remote", req.RemoteAddr,
 		}
 		if code != "" {
 			attrs = append(attrs, "error", code)

@@ -1,0 +1,115 @@
+package admin_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/store"
+)
+
+type readyJSON struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+func TestHealthz(t *testing.T) {
+	e := newEnv(t, nil)
+	var got map[string]string
+	e.get("/healthz", http.StatusOK).json(t, &got)
+	if got["status"] != "ok" {
+		t.Errorf("got %v, want status ok", got)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	keysErr := errors.New("transmitter google: keys not loaded yet")
+	tests := []struct {
+		name   string
+		ready  error
+		setup  func(*env)
+		status int
+		checks map[string]string
+	}{
+		{
+			name: "ready", setup: func(*env) {}, status: http.StatusOK,
+			checks: map[string]string{"store": "ok", "inbox": "ok", "ready": "ok"},
+		},
+		{
+			name: "keys not loaded", ready: keysErr, setup: func(*env) {}, status: http.StatusServiceUnavailable,
+			checks: map[string]string{"store": "ok", "inbox": "ok", "ready": keysErr.Error()},
+		},
+		{
+			name: "fresh pending entry", status: http.StatusOK,
+			setup: func(e *env) {
+				e.mustInbox(disabledEvent("j1", "alice", ""))
+				e.clock.Advance(time.Minute)
+			},
+			checks: map[string]string{"store": "ok", "inbox": "ok", "ready": "ok"},
+		},
+		{
+			name: "entry due for too long", status: http.StatusServiceUnavailable,
+			setup: func(e *env) {
+				e.mustInbox(disabledEvent("j1", "alice", ""))
+				e.clock.Advance(admin.DefaultInboxStuckAfter + time.Minute)
+			},
+			checks: map[string]string{"store": "ok", "inbox": "event 1 has been due for 6m0s", "ready": "ok"},
+		},
+		{
+			name: "entries waiting for a retry, and behind one", status: http.StatusOK,
+			setup: func(e *env) {
+				first := e.mustInbox(disabledEvent("j1", "alice", ""))
+				e.mustInbox(disabledEvent("j2", "alice", ""))
+				e.clock.Advance(time.Hour)
+				e.setStatus(first.ID, store.InboxPending, 5, "x", e.clock.Now().Add(time.Minute))
+			},
+			checks: map[string]string{"store": "ok", "inbox": "ok", "ready": "ok"},
+		},
+		{
+			name: "parked entries do not count", status: http.StatusOK,
+			setup: func(e *env) {
+				p := e.mustInbox(disabledEvent("j1", "alice", ""))
+				e.setStatus(p.ID, store.InboxParked, 10, "x", time.Time{})
+				e.clock.Advance(time.Hour)
+			},
+			checks: map[string]string{"store": "ok", "inbox": "ok", "ready": "ok"},
+		},
+		{
+			name: "store closed", status: http.StatusServiceUnavailable,
+			setup: func(e *env) {
+				if err := e.db.Close(); err != nil {
+					t.Fatal(err)
+				}
+			},
+			checks: map[string]string{"store": "the store cannot be read", "inbox": "unknown", "ready": "ok"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *admin.Config) {
+				c.Ready = func(ctx context.Context) error { return tc.ready }
+			})
+			tc.setup(e)
+			var got readyJSON
+			e.get("/readyz", tc.status).json(t, &got)
+			wantStatus := "ready"
+			if tc.status != http.StatusOK {
+				wantStatus = "not_ready"
+			}
+			if got.Status != wantStatus {
+				t.Errorf("status %q, want %q", got.Status, wantStatus)
+			}
+			for k, v := range tc.checks {
+				if got.Checks[k] != v {
+					t.Errorf("check %s = %q, want %q", k, got.Checks[k], v)
+				}
+			}
+			if len(got.Checks) != len(tc.checks) {
+				t.Errorf("checks %v, want %v", got.Checks, tc.checks)
+			}
+		})
+	}
+}

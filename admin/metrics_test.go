@@ -1,0 +1,262 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+
+	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/store"
+)
+
+// scrape fetches /metrics without a token.
+func (e *env) scrape() string {
+	e.t.Helper()
+	r := e.do(http.MethodGet, "/metrics", "", nil)
+	if r.status != http.StatusOK {
+		e.t.Fatalf("/metrics: status %d: %s", r.status, r.body)
+	}
+	return string(r.body)
+}
+
+// wantLines fails unless every line is in the exposition.
+func wantLines(t *testing.T, exposition string, lines ...string) {
+	t.Helper()
+	have := map[string]bool{}
+	for _, l := range strings.Split(exposition, "\n") {
+		have[l] = true
+	}
+	for _, l := range lines {
+		if !have[l] {
+			t.Errorf("exposition lacks %q", l)
+		}
+	}
+}
+
+func TestMetricsFedByOtherPackages(t *testing.T) {
+	e := newEnv(t, nil)
+	m := e.srv.Metrics()
+	m.SETReceived("google", admin.OutcomeAccepted, "")
+	m.SETReceived("google", admin.OutcomeAccepted, "")
+	m.SETReceived("google", admin.OutcomeRejected, "invalid_key")
+	m.SETReceived("okta", "exploded", "made-up-code")
+	m.SETVerified("google", 3*time.Millisecond)
+	m.TokenRefreshed(admin.RefreshInvalidGrant)
+	m.TokenRefreshed("weird")
+	m.OutboxAttempt("webhook", admin.OutboxRetry)
+	m.JWKSRefreshed("google", nil)
+	m.JWKSRefreshed("google", errors.New("fetch failed"))
+	m.StreamStatus("enabled")
+	m.StreamCheck(false)
+	e.get("/healthz", http.StatusOK)
+
+	out := e.scrape()
+	wantLines(t, out,
+		`riscd_sets_received_total{err="",outcome="accepted",transmitter="google"} 2`,
+		`riscd_sets_received_total{err="invalid_key",outcome="rejected",transmitter="google"} 1`,
+		`riscd_sets_received_total{err="other",outcome="other",transmitter="okta"} 1`,
+		`riscd_set_verification_duration_seconds_count{transmitter="google"} 1`,
+		`riscd_token_refreshes_total{outcome="invalid_grant"} 1`,
+		`riscd_token_refreshes_total{outcome="other"} 1`,
+		`riscd_outbox_attempts_total{kind="webhook",outcome="retry"} 1`,
+		`riscd_jwks_refreshes_total{outcome="ok",transmitter="google"} 1`,
+		`riscd_jwks_refreshes_total{outcome="error",transmitter="google"} 1`,
+		`riscd_stream_status{status="enabled"} 1`,
+		`riscd_stream_status{status="disabled"} 0`,
+		`riscd_stream_healthy 0`,
+		`riscd_internal_http_requests_total{code="200",method="GET",route="/healthz"} 1`,
+	)
+	for _, family := range []string{"go_goroutines", "process_cpu_seconds_total", "riscd_internal_http_requests_total"} {
+		if !strings.Contains(out, "\n"+family) {
+			t.Errorf("exposition lacks the %s family", family)
+		}
+	}
+	problems, err := promlint.New(strings.NewReader(out)).Lint()
+	if err != nil {
+		t.Fatalf("promlint: %v", err)
+	}
+	for _, p := range problems {
+		if strings.HasPrefix(p.Metric, "riscd_") {
+			t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+		}
+	}
+}
+
+func TestMetricsReadFromTheStore(t *testing.T) {
+	e := newEnv(t, nil)
+	first := e.mustInbox(disabledEvent("j1", "alice", ""))
+	e.clock.Advance(30 * time.Second)
+	e.mustInbox(disabledEvent("j2", "bob", ""))
+	parked := e.mustInbox(disabledEvent("j3", "carol", ""))
+	e.setStatus(parked.ID, store.InboxParked, 10, "x", time.Time{})
+	for _, kind := range []store.OutboxKind{store.OutboxRevoke, store.OutboxWebhook, store.OutboxWebhook} {
+		if _, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{Kind: kind, Key: "alice", Payload: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(10 * time.Second)
+	}
+	e.mustGrant(grantSpec{sub: "alice"})
+	e.mustGrant(grantSpec{sub: "bob"})
+	e.mustGrant(grantSpec{sub: "carol", status: store.GrantHeld})
+
+	t.Run("before grants are counted", func(t *testing.T) {
+		out := e.scrape()
+		if want := "riscd_inbox_oldest_pending_age_seconds 60"; !strings.Contains(out, want) {
+			t.Errorf("exposition lacks %q (received %v, now %v)", want, first.ReceivedAt, e.clock.Now())
+		}
+		if strings.Contains(out, "riscd_grants{") {
+			t.Errorf("grants shown before they were counted")
+		}
+	})
+	if err := e.srv.CountGrants(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	out := e.scrape()
+	wantLines(t, out,
+		"riscd_store_up 1",
+		"riscd_inbox_pending 2",
+		"riscd_inbox_parked 1",
+		"riscd_inbox_oldest_pending_age_seconds 60",
+		`riscd_outbox_pending{kind="revoke"} 1`,
+		`riscd_outbox_pending{kind="webhook"} 2`,
+		`riscd_outbox_oldest_pending_age_seconds{kind="revoke"} 30`,
+		`riscd_outbox_oldest_pending_age_seconds{kind="webhook"} 20`,
+		`riscd_grants{status="active"} 2`,
+		`riscd_grants{status="held"} 1`,
+		`riscd_grants{status="revoked"} 0`,
+	)
+
+	t.Run("store closed", func(t *testing.T) {
+		if err := e.db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wantLines(t, e.scrape(), "riscd_store_up 0")
+		if !strings.Contains(e.logs.String(), "admin: metrics: store read failed") {
+			t.Errorf("the failed store read was not logged")
+		}
+	})
+}
+
+// countingStore is a store that counts grants by status itself.
+type countingStore struct {
+	*store.DB
+	calls atomic.Int32
+}
+
+func (c *countingStore) CountGrants(context.Context) (map[store.GrantStatus]int, error) {
+	c.calls.Add(1)
+	return map[store.GrantStatus]int{store.GrantActive: 7, store.GrantRevoked: 3}, nil
+}
+
+func TestMetricsUseTheStoresGrantCounter(t *testing.T) {
+	var cs *countingStore
+	e := newEnv(t, func(c *admin.Config) {
+		cs = &countingStore{DB: c.Store.(*store.DB)}
+		c.Store = cs
+	})
+	wantLines(t, e.scrape(), `riscd_grants{status="active"} 7`, `riscd_grants{status="revoked"} 3`, `riscd_grants{status="held"} 0`)
+	if n := cs.calls.Load(); n != 1 {
+		t.Errorf("CountGrants called %d times, want once per scrape", n)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := e.srv.Run(ctx); err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+}
+
+func TestRunCountsGrantsUntilCancelled(t *testing.T) {
+	e := newEnv(t, func(c *admin.Config) { c.GrantCountInterval = time.Hour })
+	e.mustGrant(grantSpec{sub: "alice"})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.scrape(), `riscd_grants{status="active"} 1`) {
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not count the grants")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+}
+
+func TestInstrumentHandler(t *testing.T) {
+	e := newEnv(t, nil)
+	payload := `{"iss":"https://accounts.google.com/","jti":"j1","iat":1767268800,"events":{"` + events.TypeAccountDisabled +
+		`":{"subject":{"subject_type":"iss-sub","iss":"https://accounts.google.com/","sub":"alice"}}}}`
+	set, err := events.NewRegistry().Parse([]byte(payload), events.FormatGoogle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := events.Delivery{Entry: events.Entry{ID: 1, ReceivedAt: t0.Add(-2 * time.Second)}, SET: set, Attempt: 1}
+	fail := errors.New("handler failed")
+	calls := 0
+	h := e.srv.Metrics().InstrumentHandler(events.HandlerFunc(func(context.Context, events.Delivery) error {
+		calls++
+		if calls == 1 {
+			return fail
+		}
+		return nil
+	}))
+	if err := h.Handle(t.Context(), d); !errors.Is(err, fail) {
+		t.Errorf("first Handle = %v, want the handler's error", err)
+	}
+	if err := h.Handle(t.Context(), d); err != nil {
+		t.Errorf("second Handle = %v, want nil", err)
+	}
+	wantLines(t, e.scrape(),
+		`riscd_event_handler_failures_total{type="account-disabled"} 1`,
+		`riscd_event_processing_duration_seconds_count{type="account-disabled"} 1`,
+		`riscd_event_processing_duration_seconds_sum{type="account-disabled"} 2`,
+	)
+}
+
+func TestNilMetricsAreSafe(t *testing.T) {
+	var m *admin.Metrics
+	m.SETReceived("google", admin.OutcomeAccepted, "")
+	m.SETVerified("google", time.Second)
+	m.EventProcessed(events.TypeAccountDisabled, time.Second)
+	m.HandlerFailed(events.TypeAccountDisabled)
+	m.TokenRefreshed(admin.RefreshOK)
+	m.OutboxAttempt("revoke", admin.OutboxDone)
+	m.JWKSRefreshed("google", nil)
+	m.StreamStatus("enabled")
+	m.StreamCheck(true)
+	want := errors.New("x")
+	h := m.InstrumentHandler(events.HandlerFunc(func(context.Context, events.Delivery) error { return want }))
+	if err := h.Handle(t.Context(), events.Delivery{}); !errors.Is(err, want) {
+		t.Errorf("Handle = %v, want the handler's error", err)
+	}
+}
+
+func TestMetricsOnAGivenRegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newEnv(t, func(c *admin.Config) { c.Registry = reg })
+	if e.srv.Registry() != reg {
+		t.Errorf("Registry() is not the given registry")
+	}
+	out := e.scrape()
+	if strings.Contains(out, "go_goroutines") {
+		t.Errorf("a given registry got the Go collector")
+	}
+	if !strings.Contains(out, "riscd_store_up 1") {
+		t.Errorf("riscd's metrics missing from the given registry")
+	}
+	_, err := admin.New(admin.Config{Store: e.db, Registry: reg})
+	if err == nil || !strings.Contains(err.Error(), "metrics") {
+		t.Errorf("a second Server on the same registry: err %v, want a registration error", err)
+	}
+}

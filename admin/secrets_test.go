@@ -1,0 +1,67 @@
+package admin_test
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/store"
+)
+
+// TestNoTokenInAnyAnswer fills the store with grants, events naming their
+// tokens, and outbox jobs carrying them, then calls every GET route of the
+// OpenAPI document: no answer may carry a token, a token identifier, the
+// raw SET or a bearer token of the listener (newEnv's check, run when the
+// test ends, greps every answer and the log for each).
+func TestNoTokenInAnyAnswer(t *testing.T) {
+	e := newEnv(t, nil)
+	e.mustAccount(accountOf("alice"))
+	g := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}})
+	refresh := g.RefreshToken.Reveal()
+	e.secret(refresh[:16])
+	hashID := e.secret(urlHashIdentifier(refresh))
+	ev := e.mustInbox(tokenRevokedEvent("j1", events.AlgHashSHA512SHA512, hashID))
+	e.mustInbox(disabledEvent("j2", "alice", "hijacking"))
+	if _, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{Kind: store.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustAudit(store.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants"})
+	if err := e.srv.CountGrants(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	routes, _ := docRoutes(t)
+	fill := strings.NewReplacer("{id}", g.ID, "{sub}", "alice")
+	called := 0
+	for _, r := range routes {
+		if r.method != http.MethodGet {
+			continue
+		}
+		path := fill.Replace(r.path)
+		if strings.HasPrefix(r.path, "/admin/events/") {
+			path = strings.Replace(r.path, "{id}", strconv.FormatUint(ev.ID, 10), 1)
+		}
+		t.Run(path, func(t *testing.T) {
+			resp := e.do(http.MethodGet, path, adminToken, nil)
+			if resp.status != http.StatusOK {
+				t.Errorf("status %d, want 200: %s", resp.status, resp.body)
+			}
+		})
+		called++
+	}
+	if called < 10 {
+		t.Errorf("called %d GET routes, want every one of them (at least 10)", called)
+	}
+	for _, q := range []string{"/admin/grants?sub=alice", "/admin/events?sub=alice", "/admin/audit?sub=alice", "/v1/subjects/alice"} {
+		e.get(q, http.StatusOK)
+	}
+	// The POST answers too.
+	if r := e.do(http.MethodPost, "/admin/accounts/alice/release", adminToken, nil); r.status != http.StatusOK {
+		t.Errorf("release: status %d", r.status)
+	}
+	if r := e.do(http.MethodDelete, "/admin/grants/"+g.ID, adminToken, nil); r.status != http.StatusAccepted {
+		t.Errorf("revoke: status %d", r.status)
+	}
+}
