@@ -55,7 +55,7 @@ const (
 )
 
 func (s *Server) viewGrant(g store.Grant) grantView {
-	v := grantView{
+	return grantView{
 		ID: g.ID, Sub: g.Sub, Email: g.Email, Scopes: nonNil(g.Scopes), Features: s.featuresOf(g.Scopes),
 		Status: string(g.Status), Reason: g.Reason, ChangedBy: g.ChangedBy,
 		RefreshTokenFingerprint:  refreshFingerprint(g.RefreshToken),
@@ -65,7 +65,6 @@ func (s *Server) viewGrant(g store.Grant) grantView {
 		CreatedAt:                g.CreatedAt, UpdatedAt: g.UpdatedAt,
 		LastUsedAt: optTime(g.LastUsedAt), RefreshedAt: optTime(g.RefreshedAt),
 	}
-	return v
 }
 
 // featuresOf returns the names of the features whose scope is in scopes.

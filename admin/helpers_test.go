@@ -158,6 +158,7 @@ type env struct {
 	t        testing.TB
 	db       *store.DB
 	srv      *admin.Server
+	handler  http.Handler // the echo instance the routes are registered on
 	url      string
 	clock    *clock
 	op       *fakeOperator
@@ -215,6 +216,7 @@ func newEnv(t testing.TB, edit func(*admin.Config)) *env {
 	e.srv = srv
 	ec := echo.New()
 	srv.Register(ec)
+	e.handler = ec
 	hs := httptest.NewServer(ec)
 	t.Cleanup(hs.Close)
 	e.url = hs.URL
