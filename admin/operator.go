@@ -3,9 +3,10 @@ package admin
 import "context"
 
 // Operator carries out the actions an operator takes through the admin API.
-// The lifecycle package implements it; cmd/riscd passes it in
-// Config.Operator. Each method writes its audit entry (Actor = actor) in the
-// same transaction as its effect.
+// cmd/riscd passes it in Config.Operator, adapting the lifecycle package's
+// DiscardGrant and ReleaseHolds (whose lifecycle.Op carries the actor). Each
+// method writes its audit entry (Actor = actor) in the same transaction as
+// its effect.
 //
 // Errors: one matching store.ErrNotFound (errors.Is) when the grant or
 // account does not exist (404); anything else is a failure of riscd (500,
