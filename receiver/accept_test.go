@@ -15,8 +15,11 @@ import (
 	"github.com/riscd/riscd/store"
 )
 
-// Compile-time check: the store is an Inbox.
-var _ receiver.Inbox = (*store.DB)(nil)
+// Compile-time checks: the store is an Inbox, and a TxInbox.
+var (
+	_ receiver.Inbox   = (*store.DB)(nil)
+	_ receiver.TxInbox = (*store.DB)(nil)
+)
 
 func TestAcceptStoresTheVerifiedSET(t *testing.T) {
 	var notified atomic.Int32

@@ -43,7 +43,9 @@ type Transmitter struct {
 	Format events.Format
 }
 
-// Inbox is where verified SETs go. *store.DB satisfies it.
+// Inbox is where verified SETs go. *store.DB satisfies it, and TxInbox too:
+// when the Inbox is also a TxInbox, the receiver commits through its own
+// group commit rather than through PutInbox.
 type Inbox interface {
 	// PutInbox commits e durably under its unique (Iss, JTI) before it
 	// returns. It returns the stored entry and true for a new one, the
@@ -69,9 +71,9 @@ type Config struct {
 	// Notify, when set, is called after a new entry commits (not for a
 	// redelivery), to wake the dispatcher. It must not block.
 	Notify func()
-	// HTTPClient fetches discovery documents and key sets. Default: a
-	// client with no redirect following beyond net/http's default policy.
-	// Each fetch is bounded by FetchTimeout whatever the client says.
+	// HTTPClient fetches discovery documents and key sets. Default: a new
+	// http.Client. Each fetch is bounded by FetchTimeout whatever the
+	// client says, and each document by 1 MiB.
 	HTTPClient *http.Client
 	// Now is the clock. Default time.Now.
 	Now func() time.Time

@@ -13,7 +13,14 @@
 // invalid_key, invalid_issuer and invalid_audience; descriptions are short,
 // never show internals and quote at most 64 characters of input. A transient
 // fault on riscd's side (store, discovery, keys not reachable) gets 503 with
-// Retry-After, so the transmitter retries instead of dropping the event.
+// Retry-After and {"err": "temporarily_unavailable", ...}, so the
+// transmitter retries instead of dropping the event. Other methods than POST
+// get 405.
+//
+// The inbox entry records the transmitter's name, its issuer as configured
+// or discovered (so a redelivery under the other trailing-slash spelling is
+// recognised as one), the jti, the events package's subject key, the event
+// types, the raw token, the verified payload and the time of receipt.
 //
 // # Validation
 //

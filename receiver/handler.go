@@ -91,7 +91,7 @@ func (r *Receiver) commit(ctx context.Context, token string, v *verified) (bool,
 		Claims:      v.payload,
 		ReceivedAt:  r.cfg.Now(),
 	}
-	stored, created, err := r.cfg.Inbox.PutInbox(context.WithoutCancel(ctx), e)
+	stored, created, err := r.put(context.WithoutCancel(ctx), e)
 	if err != nil {
 		return false, fmt.Errorf("%w: inbox: %w", errUnavailable, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/store"
 )
 
 // ErrNotReady is matched by Ready's error while a transmitter is not
@@ -29,6 +30,7 @@ type Receiver struct {
 	verifiers map[string]*verifier
 	cache     *jwk.Cache
 	fetch     *fetcher
+	put       func(context.Context, store.InboxEntry) (store.InboxEntry, bool, error)
 
 	routes       atomic.Pointer[routeTable]
 	transmitters []*transmitterState
@@ -82,6 +84,10 @@ func New(ctx context.Context, cfg Config) (*Receiver, error) {
 		fetch: &fetcher{ctx: ctx, client: cfg.HTTPClient, timeout: cfg.FetchTimeout, now: cfg.Now,
 			min: cfg.MinRefresh, max: cfg.MaxRefresh},
 		sources: map[string]*keySource{},
+		put:     cfg.Inbox.PutInbox,
+	}
+	if tx, ok := cfg.Inbox.(TxInbox); ok {
+		r.put = (&committer{db: tx}).put
 	}
 	errSink := func(err error) { r.log.WarnContext(ctx, "key set refresh failed; keeping the loaded keys", "err", err) }
 	r.cache = jwk.NewCache(ctx, jwk.WithRefreshWindow(refreshWindow(cfg.MinRefresh)),
