@@ -197,23 +197,11 @@ func (m *Main) publicHandler() http.Handler {
 	return e
 }
 
-// internalHandler is the internal listener: health now; admin, companion API
-// and metrics as they land.
+// internalHandler is the internal listener: admin and companion APIs,
+// metrics and health.
 func (m *Main) internalHandler() http.Handler {
 	e := newEcho()
-	e.GET("/healthz", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
-	})
-	e.GET("/readyz", func(c echo.Context) error {
-		if err := m.db.View(c.Request().Context(), func(*store.Tx) error { return nil }); err != nil {
-			m.Logger.ErrorContext(c.Request().Context(), "store not ready", "err", err)
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
-		}
-		if err := m.parts.receiver.Ready(); err != nil {
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "transmitter keys not loaded yet"})
-		}
-		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
-	})
+	m.parts.admin.Register(e)
 	return e
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/receiver"
@@ -24,6 +25,7 @@ type parts struct {
 	flow       *flowweb.Handler
 	receiver   *receiver.Receiver
 	dispatcher *events.Dispatcher
+	admin      *admin.Server
 }
 
 // build translates the config into each package's Config and builds them.
@@ -82,9 +84,29 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		})
 	}
 
-	dispatcher, err := events.NewDispatcher(events.DispatcherConfig{
+	p := &parts{flow: flow}
+	featureScopes := make(map[string]string, len(features))
+	for name, f := range features {
+		featureScopes[name] = f.Scope
+	}
+	p.admin, err = admin.New(admin.Config{
+		Store:      m.db,
+		AdminToken: s.AdminToken,
+		AppToken:   s.AppToken,
+		Features:   featureScopes,
+		Issuers:    issuers,
+		Ready:      func(context.Context) error { return p.receiver.Ready() },
+		Rescan:     func() { p.dispatcher.Rescan() },
+		Now:        m.Now,
+		Logger:     m.Logger.With("component", "admin"),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	p.dispatcher, err = events.NewDispatcher(events.DispatcherConfig{
 		Queue:       &inboxQueue{db: m.db, formats: formats, now: m.Now},
-		Handlers:    []events.Handler{auditHandler(m.db, m.Now)},
+		Handlers:    []events.Handler{p.admin.Metrics().InstrumentHandler(auditHandler(m.db, m.Now))},
 		Registry:    registry,
 		MaxAttempts: c.RISC.MaxAttempts,
 		Now:         m.Now,
@@ -94,12 +116,12 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 
-	recv, err := receiver.New(ctx, receiver.Config{
+	p.receiver, err = receiver.New(ctx, receiver.Config{
 		Transmitters: transmitters,
 		Algorithms:   c.RISC.Algorithms,
 		Inbox:        m.db,
 		Registry:     registry,
-		Notify:       dispatcher.Notify,
+		Notify:       p.dispatcher.Notify,
 		HTTPClient:   client,
 		Now:          m.Now,
 		Logger:       m.Logger.With("component", "receiver"),
@@ -107,7 +129,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &parts{flow: flow, receiver: recv, dispatcher: dispatcher}, nil
+	return p, nil
 }
 
 // startLoops runs the background loops until ctx is done.
@@ -115,6 +137,11 @@ func (m *Main) startLoops(ctx context.Context) {
 	m.goLoop(func() {
 		if err := m.parts.dispatcher.Run(ctx); err != nil {
 			m.Logger.Error("dispatcher stopped", "err", err)
+		}
+	})
+	m.goLoop(func() {
+		if err := m.parts.admin.Run(ctx); err != nil {
+			m.Logger.Error("grant counter stopped", "err", err)
 		}
 	})
 	m.goLoop(func() {
