@@ -123,6 +123,14 @@ func (w *world) build(cfg lifecycle.Config) *lifecycle.Lifecycle {
 	return lc
 }
 
+// useRealClock switches the lifecycle and the receiver to time.Now, for
+// tests whose outbox must retry at a real pace.
+func (w *world) useRealClock() {
+	w.cfg.Now = time.Now
+	w.hooks.setNow(time.Now)
+	w.lc = w.build(w.cfg)
+}
+
 // runOutbox runs the outbox in the background until the returned stop is
 // called (or the test ends).
 func (w *world) runOutbox() (stop func()) {

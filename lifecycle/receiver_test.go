@@ -63,7 +63,10 @@ func (r *receiver) verify(h http.Header, body []byte) string {
 	if err != nil {
 		return "timestamp is not an integer"
 	}
-	if d := r.now().Sub(time.Unix(sec, 0)); d > 5*time.Minute || d < -5*time.Minute {
+	r.mu.Lock()
+	now := r.now()
+	r.mu.Unlock()
+	if d := now.Sub(time.Unix(sec, 0)); d > 5*time.Minute || d < -5*time.Minute {
 		return "timestamp outside the tolerance"
 	}
 	mac := hmac.New(sha256.New, r.key)
@@ -107,6 +110,13 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.hooks = append(r.hooks, hook{id: req.Header.Get("webhook-id"), timestamp: req.Header.Get("webhook-timestamp"), body: body, payload: p, status: status})
 	r.mu.Unlock()
 	w.WriteHeader(status)
+}
+
+// setNow changes the clock the receiver checks timestamps against.
+func (r *receiver) setNow(now func() time.Time) {
+	r.mu.Lock()
+	r.now = now
+	r.mu.Unlock()
 }
 
 // setAnswer changes what the receiver answers; nil answers 204.
