@@ -24,7 +24,8 @@ type Store interface {
 
 var _ Store = (*store.DB)(nil)
 
-// Config configures a Lifecycle. Zero values get the defaults named below.
+// Config configures a Lifecycle. Zero values get the defaults named on
+// each field.
 type Config struct {
 	// Store holds grants, accounts, sessions, the outbox and the audit log.
 	// Required.
@@ -45,6 +46,9 @@ type Config struct {
 	// without a trailing slash) before its sub is looked up among riscd's
 	// grants, since grants are keyed on Google's sub. A transmitter without
 	// an entry gets its SET's own iss, which the receiver has checked.
+	// token-revoked identifiers carry no issuer: they are acted on only
+	// when the SET's own iss passes the same test, so an empty list keeps
+	// a transmitter's events from touching riscd's grants at all.
 	SubjectIssuers map[string][]string
 
 	// RevokeURL is Google's token revocation endpoint. Required.
@@ -64,9 +68,11 @@ type Config struct {
 	// Default 24h.
 	OutboxMaxAge time.Duration
 	// BackoffBase is the wait after a job's first failure, doubled per
-	// further failure up to BackoffMax, with jitter. Defaults 2s and 15m.
+	// further failure up to BackoffMax, with jitter. Default 2s.
 	BackoffBase time.Duration
-	BackoffMax  time.Duration
+	// BackoffMax is the longest wait between two attempts at a job.
+	// Default 15m.
+	BackoffMax time.Duration
 	// AttemptTimeout bounds one call to the revoke endpoint or the webhook.
 	// Default 30s.
 	AttemptTimeout time.Duration

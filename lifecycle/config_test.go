@@ -150,7 +150,7 @@ func TestSubjectIssuers(t *testing.T) {
 	w := newWorld(t, func(c *lifecycle.Config) {
 		c.SubjectIssuers = map[string][]string{"google": {"https://accounts.google.com"}, "okta": {}}
 	})
-	seed(w)
+	s := seed(w)
 	deliverAs := func(tx string, set *events.SET) {
 		t.Helper()
 		if err := w.lc.Handler().Handle(w.ctx, events.Delivery{Entry: events.Entry{Transmitter: tx}, SET: set, Attempt: 1}); err != nil {
@@ -162,6 +162,12 @@ func TestSubjectIssuers(t *testing.T) {
 	if !w.hasSession("sess-old") {
 		t.Errorf("an okta subject ended a Google user's session")
 	}
+	oktaToken := ssfSET(t, "o2", okta, events.TypeTokenRevoked,
+		`{"format": "oauth_token", "token_type": "refresh_token", "token_identifier_alg": "hash_base64_sha512_sha512", "token": "`+hashID(s.tokens["a1"], nil)+`"}`, `{}`)
+	deliverAs("okta", oktaToken)
+	if g := w.getGrant(s.grants["a1"].ID); g.Status != store.GrantActive {
+		t.Errorf("an untrusted transmitter's token-revoked revoked a grant")
+	}
 	deliverAs("google", googleSET(t, "g1", events.TypeSessionsRevoked, issSub(subA), ""))
 	if w.hasSession("sess-old") {
 		t.Errorf("a trusted Google subject did not end the session")
@@ -172,7 +178,8 @@ func TestSubjectIssuers(t *testing.T) {
 			outcomes[e.EventJTI] = e.Outcome
 		}
 	}
-	if outcomes["o1"] != "ignored: subject issuer not trusted for this transmitter" || outcomes["g1"] != "recorded" {
+	if outcomes["o1"] != "ignored: subject issuer not trusted for this transmitter" || outcomes["g1"] != "recorded" ||
+		outcomes["o2"] != "ignored: token identifiers from this transmitter are not trusted" {
 		t.Errorf("record outcomes %v", outcomes)
 	}
 }

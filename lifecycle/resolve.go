@@ -27,6 +27,9 @@ func (l *Lifecycle) resolve(tx *store.Tx, d events.Delivery, ev events.Event) ([
 	case nil:
 		return []*target{{}}, noTarget{}, nil
 	case events.OAuthToken:
+		if !l.trustedIssuer(d.Entry.Transmitter, d.SET.Iss, d.SET.Iss) {
+			return nil, noTarget{outcome: "ignored: token identifiers from this transmitter are not trusted"}, nil
+		}
 		return l.resolveToken(tx, s)
 	default:
 		is, ok := events.IssSubOf(s)
