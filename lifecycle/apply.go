@@ -85,9 +85,9 @@ func (r *run) discardTokens(i int) bool {
 	return had
 }
 
-// apply runs actions (already in vocabulary order) on the target, writes
-// the grants and account they changed, and returns the audit entries to
-// write: the record entry first, then one per action.
+// apply runs actions (already in vocabulary order) on the target and writes
+// the grants and account they changed. The audit entries to write collect
+// in r.entries: the record entry first, then one per action.
 func (r *run) apply(actions []string) error {
 	r.audit(ActionRecord, "recorded", joinDetail(r.oc.detail, r.t.detail), nil)
 	for _, a := range actions {
