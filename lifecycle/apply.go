@@ -18,10 +18,23 @@ type occurrence struct {
 	reason      string    // Grant.Reason for the status changes it makes
 	changedBy   string    // Grant.ChangedBy: the event's jti, or the operator
 	actor       string    // AuditEntry.Actor: "event" or "operator"
-	at          time.Time // when it happened (never after now): scopes session actions
+	at          time.Time // when it happened (never after now)
+	cutoff      time.Time // sessions created before this are ended; see sessionCutoff
 	detail      string    // audit detail of the record entry (reason, state, ...)
 	webhookID   string    // seed of the webhook-id; see webhookID
 	whReason    string    // WebhookPayload.Reason: the account-disabled reason
+}
+
+// sessionCutoff is the moment before which sessions count as older than the
+// occurrence. SET times are whole seconds, so an event stamped 12:00:00 may
+// have happened at any moment of that second: sessions created during it
+// count as older (ending one session too many is safe; one too few is not),
+// but never beyond the moment the occurrence was handled.
+func (oc *occurrence) sessionCutoff() time.Time {
+	if oc.cutoff.IsZero() {
+		return oc.at
+	}
+	return oc.cutoff
 }
 
 // target is one subject an occurrence acts on, loaded in the transaction.
@@ -111,17 +124,19 @@ func (r *run) apply(actions []string) error {
 func (r *run) do(action string) (string, []string, error) {
 	switch action {
 	case ActionEndSessions:
-		n, err := r.tx.DeleteSessionsOf(r.t.sub, r.oc.at)
+		cutoff := r.oc.sessionCutoff()
+		n, err := r.tx.DeleteSessionsOf(r.t.sub, cutoff)
 		if err != nil {
 			return "", nil, err
 		}
-		return fmt.Sprintf("ended %d sessions created before %s", n, r.oc.at.Format(time.RFC3339Nano)), nil, nil
+		return fmt.Sprintf("ended %d sessions created before %s", n, cutoff.Format(time.RFC3339Nano)), nil, nil
 	case ActionSetSessionsRevokedAt:
-		if !r.t.account.SessionsRevokedAt.Before(r.oc.at) {
+		cutoff := r.oc.sessionCutoff()
+		if !r.t.account.SessionsRevokedAt.Before(cutoff) {
 			return "unchanged: sessions_revoked_at is already " + r.t.account.SessionsRevokedAt.Format(time.RFC3339Nano), nil, nil
 		}
-		r.t.account.SessionsRevokedAt, r.acctDirty = r.oc.at, true
-		return "sessions_revoked_at set to " + r.oc.at.Format(time.RFC3339Nano), nil, nil
+		r.t.account.SessionsRevokedAt, r.acctDirty = cutoff, true
+		return "sessions_revoked_at set to " + cutoff.Format(time.RFC3339Nano), nil, nil
 	case ActionRevokeUpstream:
 		return r.revokeUpstream()
 	case ActionRevokeGrants:

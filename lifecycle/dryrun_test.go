@@ -52,7 +52,7 @@ func TestDryRun(t *testing.T) {
 	}
 	want := []string{
 		"record: recorded",
-		"end_sessions: ended 1 sessions created before 2026-03-01T12:00:00Z",
+		"end_sessions: ended 1 sessions created before 2026-03-01T12:00:00.999999999Z",
 		"revoke_upstream: queued 2 upstream revocations",
 		"revoke_grants: revoked 2 grants",
 		"mark_reconsent: set",

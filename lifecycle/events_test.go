@@ -127,7 +127,7 @@ func eventCases() []eventCase {
 	}
 	sessionsRevoked := eventCase{
 		status:  active,
-		account: with(func(a *acct) { a.SessionsRevokedAt = t0() }),
+		account: with(func(a *acct) { a.SessionsRevokedAt = endOfSecond(t0()) }),
 		actions: []string{"end_sessions", "set_sessions_revoked_at", "notify"}, record: "recorded",
 		hook: &wantHook{typ: "sessions-revoked", action: "end_sessions,set_sessions_revoked_at"},
 	}
@@ -175,14 +175,14 @@ func eventCases() []eventCase {
 					fmt.Sprintf(`{"format": "iss_sub", "iss": %q, "sub": %q}`, googleIss, subA),
 					fmt.Sprintf(`{"event_timestamp": %d}`, eventTime+30))
 			})
-			c.account.SessionsRevokedAt = t0().Add(30 * time.Second)
+			c.account.SessionsRevokedAt = endOfSecond(t0().Add(30 * time.Second))
 			c.hook = &wantHook{typ: "caep:session-revoked", action: "end_sessions,set_sessions_revoked_at"}
 			return c
 		}(),
 		{
 			name: "account-disabled hijacking", set: simple(events.TypeAccountDisabled, `"reason": "hijacking"`),
 			status:  map[string]store.GrantStatus{"a1": store.GrantHeld, "a2": store.GrantHeld},
-			account: with(func(a *acct) { a.Held, a.SessionsRevokedAt = true, t0() }),
+			account: with(func(a *acct) { a.Held, a.SessionsRevokedAt = true, endOfSecond(t0()) }),
 			actions: []string{"end_sessions", "set_sessions_revoked_at", "hold_grants", "notify"}, record: "recorded",
 			hook: &wantHook{typ: "account-disabled", action: "end_sessions,set_sessions_revoked_at,hold_grants", grants: []string{"a1", "a2"}, reason: "hijacking"},
 		},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/store"
@@ -156,13 +157,19 @@ func (l *Lifecycle) occurrenceOf(d events.Delivery, i int, ev events.Event) *occ
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
+	cutoff := at
+	if at.Nanosecond() == 0 {
+		if cutoff = at.Add(time.Second - time.Nanosecond); cutoff.After(now) {
+			cutoff = now
+		}
+	}
 	name := events.ShortName(ev.Type())
 	if name == keyUnknown {
 		name = ev.Type()
 	}
 	oc := &occurrence{
 		transmitter: d.Entry.Transmitter, eventType: ev.Type(), name: name, jti: d.SET.JTI,
-		reason: tableKey(ev), changedBy: d.SET.JTI, actor: "event", at: at.UTC(), detail: describe(ev),
+		reason: tableKey(ev), changedBy: d.SET.JTI, actor: "event", at: at.UTC(), cutoff: cutoff.UTC(), detail: describe(ev),
 		webhookID: eventMark(d.SET.Iss, d.SET.JTI, i, false),
 	}
 	if e, ok := ev.(events.AccountDisabled); ok {

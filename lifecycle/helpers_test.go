@@ -30,6 +30,10 @@ const (
 // t0 is when test events happened; the clock reads ten minutes later.
 func t0() time.Time { return time.Unix(eventTime, 0).UTC() }
 
+// endOfSecond is the last instant of t's second: SET times are whole
+// seconds, so session actions reach to the end of the event's second.
+func endOfSecond(t time.Time) time.Time { return t.Add(time.Second - time.Nanosecond) }
+
 // clock is a settable clock, safe for concurrent use.
 type clock struct {
 	mu sync.Mutex

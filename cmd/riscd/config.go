@@ -12,6 +12,9 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/lifecycle"
 )
 
 // Config is riscd's configuration file, decoded strictly: every key below is
@@ -19,13 +22,20 @@ import (
 // can be overridden by an environment variable named RISCD_ followed by the
 // key's path upper-cased and joined with underscores (RISCD_STORE_PATH).
 type Config struct {
-	PublicURL string         `yaml:"public_url"`
-	Listen    string         `yaml:"listen"`
-	Internal  InternalConfig `yaml:"internal"`
-	Store     StoreConfig    `yaml:"store"`
-	Google    GoogleConfig   `yaml:"google"`
-	RISC      RISCConfig     `yaml:"risc"`
-	Log       LogConfig      `yaml:"log"`
+	PublicURL string          `yaml:"public_url"`
+	Listen    string          `yaml:"listen"`
+	Internal  InternalConfig  `yaml:"internal"`
+	Store     StoreConfig     `yaml:"store"`
+	Google    GoogleConfig    `yaml:"google"`
+	RISC      RISCConfig      `yaml:"risc"`
+	Companion CompanionConfig `yaml:"companion"`
+	Log       LogConfig       `yaml:"log"`
+}
+
+// CompanionConfig is what riscd tells the app it runs beside.
+type CompanionConfig struct {
+	WebhookURL        string `yaml:"webhook_url"`
+	WebhookSecretFile string `yaml:"webhook_secret_file"`
 }
 
 // InternalConfig is the internal listener: admin and companion APIs, metrics.
@@ -70,6 +80,8 @@ type RISCConfig struct {
 	Algorithms       []string            `yaml:"algorithms"`
 	Transmitters     []TransmitterConfig `yaml:"transmitters"`
 	MaxAttempts      int                 `yaml:"max_attempts"`
+	Actions          map[string][]string `yaml:"actions"`
+	DryRun           bool                `yaml:"dry_run"`
 }
 
 // TransmitterConfig is one more trusted transmitter of security event tokens.
@@ -423,6 +435,24 @@ func (c *Config) Validate(file string) error {
 			bad(key+".format", "must be google or ssf")
 		}
 	}
+	keys := make([]string, 0, len(c.RISC.Actions))
+	for k := range c.RISC.Actions {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !knownActionKey(k) {
+			bad("risc.actions."+k, "unknown event name; use an event short name such as sessions-revoked, caep:session-revoked, account-disabled/hijacking, or unknown")
+		}
+		for i, a := range c.RISC.Actions[k] {
+			if !slices.Contains(lifecycle.Actions(), a) {
+				bad(fmt.Sprintf("risc.actions.%s[%d]", k, i), "unknown action %q; actions are %s", a, strings.Join(lifecycle.Actions(), ", "))
+			}
+		}
+	}
+	if c.Companion.WebhookURL != "" && !isHTTPURL(c.Companion.WebhookURL) {
+		bad("companion.webhook_url", "must be an absolute http or https URL")
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
@@ -438,6 +468,18 @@ func (c *Config) Validate(file string) error {
 		return errs
 	}
 	return nil
+}
+
+// knownActionKey reports whether k names an event in risc.actions.
+func knownActionKey(k string) bool {
+	if k == "unknown" {
+		return true
+	}
+	if reason, ok := strings.CutPrefix(k, "account-disabled/"); ok {
+		return slices.Contains([]string{"hijacking", "bulk-account", "none", "other"}, reason)
+	}
+	_, ok := events.TypeForName(k)
+	return ok
 }
 
 func validFeatureName(n string) bool {

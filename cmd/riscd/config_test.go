@@ -426,3 +426,75 @@ func TestEnvOverridesStructuredValues(t *testing.T) {
 		t.Errorf("got %v, want errors for risc.max_attempts and the unknown key nam", errs)
 	}
 }
+
+// TestExampleConfig checks that config.example.yaml decodes strictly and
+// documents every key riscd reads.
+func TestExampleConfig(t *testing.T) {
+	path := filepath.Join("..", "..", "config.example.yaml")
+	cfg, err := LoadConfig(path, nil)
+	if err != nil {
+		t.Fatalf("config.example.yaml: %v", err)
+	}
+	if err := cfg.Validate(path); err != nil {
+		t.Errorf("config.example.yaml does not validate: %v", err)
+	}
+	text := readFile(t, path)
+	for _, v := range envOverrides(cfg) {
+		leaf := v.key[strings.LastIndex(v.key, ".")+1:]
+		if !strings.Contains(text, leaf+":") {
+			t.Errorf("config.example.yaml does not document %s", v.key)
+		}
+	}
+}
+
+func TestActionsAndCompanionConfig(t *testing.T) {
+	f := writeTestFiles(t, `risc:
+  dry_run: true
+  actions:
+    sessions-revoked: [end_sessions, revoke_grants, notify]
+    account-disabled/hijacking: [hold_grants]
+companion:
+  webhook_url: https://app.example.com/hooks
+  webhook_secret_file: `+filepath.Join(t.TempDir(), "missing")+`
+`)
+	errs := configErrors(t, f.config, []string{"RISCD_COMPANION_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
+	if errs != nil {
+		t.Fatalf("valid actions and webhook config refused: %v", errs)
+	}
+	l, err := load(f.config, []string{"RISCD_COMPANION_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, secretsOptions{needKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.cfg.RISC.DryRun || len(l.cfg.RISC.Actions["sessions-revoked"]) != 3 || l.secrets.WebhookSecret.IsZero() {
+		t.Errorf("dry_run %v, actions %v, webhook secret set %v", l.cfg.RISC.DryRun, l.cfg.RISC.Actions, !l.secrets.WebhookSecret.IsZero())
+	}
+
+	f = writeTestFiles(t, `risc:
+  actions:
+    sessions-revokd: [end_sessions]
+    account-disabled/flu: [record]
+    tokens-revoked: [end_sessions, explode]
+companion:
+  webhook_url: not a url
+`)
+	errs = configErrors(t, f.config, []string{"RISCD_RISC_DRY_RUN=perhaps"})
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Key)
+	}
+	for _, k := range []string{"risc.dry_run"} {
+		if !slices.Contains(got, k) {
+			t.Errorf("no error for %s; got %q", k, got)
+		}
+	}
+	errs = configErrors(t, f.config, nil)
+	got = nil
+	for _, e := range errs {
+		got = append(got, e.Key)
+	}
+	for _, k := range []string{"risc.actions.sessions-revokd", "risc.actions.account-disabled/flu", "risc.actions.tokens-revoked[1]", "companion.webhook_url", "companion.webhook_secret_file"} {
+		if !slices.Contains(got, k) {
+			t.Errorf("no error for %s; got %q", k, got)
+		}
+	}
+}

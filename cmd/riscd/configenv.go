@@ -15,6 +15,7 @@ const (
 	envAdminToken = "RISCD_INTERNAL_ADMIN_TOKEN"
 	envAppToken   = "RISCD_INTERNAL_APP_TOKEN"
 	envStoreKey   = "RISCD_STORE_KEY"
+	envWebhookKey = "RISCD_COMPANION_WEBHOOK_SECRET"
 )
 
 // envOverrides lists the environment variable for every key of Config, in the
@@ -63,6 +64,13 @@ func applyEnv(cfg *Config, environ []string) ConfigErrors {
 		switch v.value.Kind() {
 		case reflect.String:
 			v.value.SetString(raw)
+		case reflect.Bool:
+			b, err := strconv.ParseBool(strings.TrimSpace(raw))
+			if err != nil {
+				errs = append(errs, ConfigError{File: v.name, Key: v.key, Msg: "not true or false"})
+				continue
+			}
+			v.value.SetBool(b)
 		case reflect.Int:
 			n, err := strconv.Atoi(strings.TrimSpace(raw))
 			if err != nil {
@@ -117,7 +125,7 @@ func decodeEnvYAML(v envVar, raw, what string) ConfigErrors {
 // unknownEnv returns the RISCD_* variables in environ that riscd does not
 // read, so a misspelt override is reported rather than silently ignored.
 func unknownEnv(environ []string) []string {
-	known := map[string]bool{envAdminToken: true, envAppToken: true, envStoreKey: true}
+	known := map[string]bool{envAdminToken: true, envAppToken: true, envStoreKey: true, envWebhookKey: true}
 	var cfg Config
 	for _, v := range envOverrides(&cfg) {
 		known[v.name] = true

@@ -62,27 +62,58 @@ func TestConsentThenEvent(t *testing.T) {
 			t.Fatalf("push = %d %q %v, want 202 with an empty body", code, body, err)
 		}
 	}
+	// The event is handled once: the account records when sessions were
+	// revoked, riscd's session is gone, and each action is audited once.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		entries, _, err := m.DB().ListAudit(ctx, store.AuditQuery{Sub: alice.Sub})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var handled int
-		for _, e := range entries {
-			if e.Actor == "event" && strings.HasSuffix(e.EventType, "/sessions-revoked") {
-				handled++
-			}
-		}
-		if handled == 1 {
+		a, err := m.DB().Account(ctx, alice.Sub)
+		if err == nil && !a.SessionsRevokedAt.IsZero() {
 			break
 		}
-		if handled > 1 || time.Now().After(deadline) {
-			t.Fatalf("audit entries for the event: %d, want exactly 1", handled)
+		if time.Now().After(deadline) {
+			t.Fatalf("sessions_revoked_at never set: %+v %v", a, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n, _ := m.DB().CountInbox(ctx, store.InboxDone); n != 1 {
-		t.Errorf("done inbox entries = %d, want 1", n)
+	waitInboxDone(t, m, 1)
+	entries, _, err := m.DB().ListAudit(ctx, store.AuditQuery{Sub: alice.Sub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]int{}
+	for _, e := range entries {
+		if strings.HasSuffix(e.EventType, "/sessions-revoked") {
+			actions[e.Action]++
+		}
+	}
+	if actions["end_sessions"] != 1 {
+		t.Errorf("audit actions for the event: %v, want end_sessions exactly once", actions)
+	}
+	for a, n := range actions {
+		if n != 1 {
+			t.Errorf("action %s audited %d times, want once", a, n)
+		}
+	}
+	if st, _ := m.DB().Stats(ctx); st.Sessions != 0 {
+		t.Errorf("riscd sessions after sessions-revoked: %d, want 0", st.Sessions)
+	}
+}
+
+// waitInboxDone waits until n inbox entries are done.
+func waitInboxDone(t *testing.T, m *Main, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err := m.DB().CountInbox(context.Background(), store.InboxDone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == n {
+			return
+		}
+		if got > n || time.Now().After(deadline) {
+			t.Fatalf("done inbox entries = %d, want %d", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

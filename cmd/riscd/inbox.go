@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/riscd/riscd/events"
@@ -65,31 +64,4 @@ func (q *inboxQueue) Failed(ctx context.Context, id uint64, attempts int, lastEr
 		return e, nil
 	})
 	return err
-}
-
-// auditHandler records every delivered event in the audit log. It stands in
-// until the lifecycle package's actions are wired.
-func auditHandler(db *store.DB, now func() time.Time) events.Handler {
-	return events.HandlerFunc(func(ctx context.Context, d events.Delivery) error {
-		for _, ev := range d.SET.Events {
-			var sub string
-			if is, ok := events.IssSubOf(ev.Subject()); ok {
-				sub = is.Sub
-			}
-			_, err := db.AppendAudit(ctx, store.AuditEntry{
-				At:          now(),
-				Transmitter: d.Entry.Transmitter,
-				EventJTI:    d.SET.JTI,
-				EventType:   ev.Type(),
-				Sub:         sub,
-				Action:      "record",
-				Outcome:     "recorded",
-				Actor:       "event",
-			})
-			if err != nil {
-				return fmt.Errorf("audit: %w", err)
-			}
-		}
-		return nil
-	})
 }

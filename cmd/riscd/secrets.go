@@ -21,11 +21,12 @@ type Secrets struct {
 	TokenURI     string
 	RedirectURIs []string
 
-	StoreKey   store.Key
-	OldKeys    []store.Key
-	HaveKey    bool
-	AdminToken store.Secret
-	AppToken   store.Secret
+	StoreKey      store.Key
+	OldKeys       []store.Key
+	HaveKey       bool
+	AdminToken    store.Secret
+	AppToken      store.Secret
+	WebhookSecret store.Secret
 }
 
 // clientSecretsFile is the shape of Google's downloaded client_secret.json.
@@ -94,6 +95,10 @@ func loadSecrets(file string, c *Config, environ []string, opts secretsOptions) 
 	s.AppToken = readToken(env[envAppToken], envAppToken, c.Internal.AppTokenFile, "internal.app_token_file", bad)
 	if !s.AdminToken.IsZero() && s.AdminToken == s.AppToken {
 		bad("internal.app_token_file", "the app token must differ from the admin token")
+	}
+	s.WebhookSecret = readToken(env[envWebhookKey], envWebhookKey, c.Companion.WebhookSecretFile, "companion.webhook_secret_file", bad)
+	if c.Companion.WebhookURL != "" && s.WebhookSecret.IsZero() {
+		bad("companion.webhook_secret_file", "required with companion.webhook_url (or set %s): a Standard Webhooks secret, whsec_ + base64 of 24 random bytes", envWebhookKey)
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -194,6 +199,7 @@ func fileWarnings(file string, c *Config) []string {
 	}
 	check("internal.admin_token_file", c.Internal.AdminTokenFile)
 	check("internal.app_token_file", c.Internal.AppTokenFile)
+	check("companion.webhook_secret_file", c.Companion.WebhookSecretFile)
 	return out
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/flowweb"
+	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/receiver"
 	"github.com/riscd/riscd/store"
 )
@@ -26,7 +27,21 @@ type parts struct {
 	receiver   *receiver.Receiver
 	dispatcher *events.Dispatcher
 	admin      *admin.Server
+	lifecycle  *lifecycle.Lifecycle
 }
+
+// operator carries out the admin API's actions through the lifecycle.
+type operator struct{ l *lifecycle.Lifecycle }
+
+func (o operator) RevokeGrant(ctx context.Context, id, actor string) error {
+	return o.l.DiscardGrant(ctx, id, lifecycle.Op{Actor: actor})
+}
+
+func (o operator) ReleaseAccount(ctx context.Context, sub, actor string) error {
+	return o.l.ReleaseHolds(ctx, sub, lifecycle.Op{Actor: actor})
+}
+
+var _ admin.Operator = operator{}
 
 // build translates the config into each package's Config and builds them.
 // ctx lives as long as the daemon: key caches and background loops use it.
@@ -85,12 +100,33 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	}
 
 	p := &parts{flow: flow}
+	subjectIssuers := map[string][]string{}
+	for _, t := range c.RISC.Transmitters {
+		// Grants are keyed on Google's sub: another transmitter's subjects
+		// name no grant, so its events are recorded and forwarded only.
+		subjectIssuers[t.Name] = []string{}
+	}
+	p.lifecycle, err = lifecycle.New(lifecycle.Config{
+		Store:          m.db,
+		Actions:        c.RISC.Actions,
+		DryRun:         c.RISC.DryRun,
+		SubjectIssuers: subjectIssuers,
+		RevokeURL:      c.Google.RevokeURL,
+		WebhookURL:     c.Companion.WebhookURL,
+		WebhookSecret:  s.WebhookSecret,
+		Now:            m.Now,
+		Logger:         m.Logger.With("component", "lifecycle"),
+	})
+	if err != nil {
+		return nil, err
+	}
 	featureScopes := make(map[string]string, len(features))
 	for name, f := range features {
 		featureScopes[name] = f.Scope
 	}
 	p.admin, err = admin.New(admin.Config{
 		Store:      m.db,
+		Operator:   operator{p.lifecycle},
 		AdminToken: s.AdminToken,
 		AppToken:   s.AppToken,
 		Features:   featureScopes,
@@ -106,7 +142,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 
 	p.dispatcher, err = events.NewDispatcher(events.DispatcherConfig{
 		Queue:       &inboxQueue{db: m.db, formats: formats, now: m.Now},
-		Handlers:    []events.Handler{p.admin.Metrics().InstrumentHandler(auditHandler(m.db, m.Now))},
+		Handlers:    []events.Handler{p.admin.Metrics().InstrumentHandler(p.lifecycle.Handler())},
 		Registry:    registry,
 		MaxAttempts: c.RISC.MaxAttempts,
 		Now:         m.Now,
@@ -137,6 +173,11 @@ func (m *Main) startLoops(ctx context.Context) {
 	m.goLoop(func() {
 		if err := m.parts.dispatcher.Run(ctx); err != nil {
 			m.Logger.Error("dispatcher stopped", "err", err)
+		}
+	})
+	m.goLoop(func() {
+		if err := m.parts.lifecycle.RunOutbox(ctx); err != nil {
+			m.Logger.Error("outbox stopped", "err", err)
 		}
 	})
 	m.goLoop(func() {
