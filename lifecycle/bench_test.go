@@ -103,7 +103,7 @@ func populateBench(b *testing.B, path string, key store.Key, n int) []string {
 				if _, err := tx.CreateGrant(store.Grant{
 					Sub: sub, Email: "u" + sub[12:] + "@example.com", Scopes: []string{"openid", "email"},
 					RefreshToken: store.Secret(tokens[i]), AccessToken: store.Secret("ya29." + tokens[i][4:]),
-					TokenType: "Bearer", Status: store.GrantActive,
+					TokenType: "Bearer", Expiry: time.Now().Add(24 * time.Hour), Status: store.GrantActive,
 				}); err != nil {
 					return err
 				}

@@ -85,6 +85,45 @@ type Config struct {
 	// (to pick up jobs an operator returned to pending). Default 1m.
 	RescanInterval time.Duration
 
+	// ClientID, ClientSecret and TokenURL (Google's token endpoint) let the
+	// token broker refresh access tokens: all three or none. Without them
+	// Token and GrantToken serve only access tokens that have not expired,
+	// and RunRefresher refreshes nothing.
+	ClientID     string
+	ClientSecret store.Secret
+	TokenURL     string
+	// RefreshLeadTime is how long before its expiry RunRefresher refreshes
+	// the access token of a recently used grant, plus a random jitter of up
+	// to a fifth of it. Default 5m; at most 30m.
+	RefreshLeadTime time.Duration
+	// RecentUseWindow: a grant whose token the broker served within this
+	// counts as recently used and is refreshed ahead of expiry; an idle one
+	// is refreshed only when next asked for. Default 1h.
+	RecentUseWindow time.Duration
+	// KeepAliveInterval turns keep-alive on when not zero: RunRefresher then
+	// refreshes every active grant whose refresh token has not been used
+	// for this long, used by an app or not, so that Google never expires an
+	// idle refresh token (it does after six months unused). 720h (30 days)
+	// is a sensible value; at least 24h, at most 2160h (90 days). Default 0:
+	// off.
+	KeepAliveInterval time.Duration
+	// RefreshTimeout bounds one upstream refresh and its store write.
+	// Default 20s.
+	RefreshTimeout time.Duration
+	// RefreshBackoffBase is how long, after a failed refresh, the broker
+	// makes no new upstream call for that grant; doubled per consecutive
+	// failure up to RefreshBackoffMax, with jitter. Meanwhile callers get the
+	// stored access token while it is valid, else the failure. Defaults 2s
+	// and 2m.
+	RefreshBackoffBase time.Duration
+	RefreshBackoffMax  time.Duration
+	// RefreshInterval is how often RunRefresher looks for grants due for a
+	// refresh ahead of expiry and writes the grants' LastUsedAt. Default 15s.
+	RefreshInterval time.Duration
+	// RefreshWorkers is how many refreshes ahead of expiry run at once.
+	// Default 4.
+	RefreshWorkers int
+
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives the lifecycle's log lines. Default: discard.
@@ -96,9 +135,9 @@ type Config struct {
 var (
 	// ErrConfig: New was given a Config it cannot run with.
 	ErrConfig = errors.New("lifecycle: invalid config")
-	// ErrRunning: RunOutbox was called while another RunOutbox of the same
-	// Lifecycle runs.
-	ErrRunning = errors.New("lifecycle: outbox already running")
+	// ErrRunning: RunOutbox (or RunRefresher) was called while another
+	// RunOutbox (RunRefresher) of the same Lifecycle runs.
+	ErrRunning = errors.New("lifecycle: already running")
 )
 
 // Lifecycle turns events into actions and works through the outbox. Build it
@@ -111,13 +150,16 @@ type Lifecycle struct {
 	log     *slog.Logger
 	notify  chan struct{}
 	running atomic.Bool
+	tokens  *broker
 }
 
 // New checks cfg, fills its defaults and returns a Lifecycle. Errors match
 // ErrConfig and list every problem at once: no Store, no RevokeURL, a URL
 // that is not absolute http(s), a webhook URL without a usable secret, an
 // unknown action-table key or action name, two actions that undo each other
-// in one list, or a negative duration or count. No error holds the secret.
+// in one list, a negative duration or count, client credentials and token
+// URL given only in part, a refresh lead time over 30m, or a keep-alive
+// interval outside 24h..2160h. No error holds a secret.
 func New(cfg Config) (*Lifecycle, error) {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
@@ -140,11 +182,15 @@ func New(cfg Config) (*Lifecycle, error) {
 		}
 		signer = s
 	}
+	problems = append(problems, brokerProblems(cfg)...)
 	t, tableProblems := buildTable(cfg.Actions)
 	problems = append(problems, tableProblems...)
 	for name, d := range map[string]time.Duration{
 		"outbox_max_age": cfg.OutboxMaxAge, "backoff_base": cfg.BackoffBase, "backoff_max": cfg.BackoffMax,
 		"attempt_timeout": cfg.AttemptTimeout, "poll_interval": cfg.PollInterval, "rescan_interval": cfg.RescanInterval,
+		"refresh_lead_time": cfg.RefreshLeadTime, "recent_use_window": cfg.RecentUseWindow, "keepalive_interval": cfg.KeepAliveInterval,
+		"refresh_timeout": cfg.RefreshTimeout, "refresh_backoff_base": cfg.RefreshBackoffBase, "refresh_backoff_max": cfg.RefreshBackoffMax,
+		"refresh_interval": cfg.RefreshInterval,
 	} {
 		if d < 0 {
 			bad("%s: negative", name)
@@ -152,6 +198,9 @@ func New(cfg Config) (*Lifecycle, error) {
 	}
 	if cfg.Workers < 0 {
 		bad("workers: negative")
+	}
+	if cfg.RefreshWorkers < 0 {
+		bad("refresh_workers: negative")
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrConfig, strings.Join(problems, "; "))
@@ -167,11 +216,23 @@ func New(cfg Config) (*Lifecycle, error) {
 	def(&cfg.AttemptTimeout, 30*time.Second)
 	def(&cfg.PollInterval, 5*time.Second)
 	def(&cfg.RescanInterval, time.Minute)
+	def(&cfg.RefreshLeadTime, 5*time.Minute)
+	def(&cfg.RecentUseWindow, time.Hour)
+	def(&cfg.RefreshTimeout, 20*time.Second)
+	def(&cfg.RefreshBackoffBase, 2*time.Second)
+	def(&cfg.RefreshBackoffMax, 2*time.Minute)
+	def(&cfg.RefreshInterval, 15*time.Second)
 	if cfg.BackoffMax < cfg.BackoffBase {
 		cfg.BackoffMax = cfg.BackoffBase
 	}
+	if cfg.RefreshBackoffMax < cfg.RefreshBackoffBase {
+		cfg.RefreshBackoffMax = cfg.RefreshBackoffBase
+	}
 	if cfg.Workers == 0 {
 		cfg.Workers = 4
+	}
+	if cfg.RefreshWorkers == 0 {
+		cfg.RefreshWorkers = 4
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -184,8 +245,32 @@ func New(cfg Config) (*Lifecycle, error) {
 	}
 	return &Lifecycle{
 		cfg: cfg, table: t, signer: signer, now: cfg.Now, log: cfg.Logger,
-		notify: make(chan struct{}, 1),
+		notify: make(chan struct{}, 1), tokens: newBroker(cfg),
 	}, nil
+}
+
+// brokerProblems checks the token broker's part of cfg.
+func brokerProblems(cfg Config) []string {
+	var problems []string
+	set := 0
+	for _, v := range []bool{cfg.ClientID != "", !cfg.ClientSecret.IsZero(), cfg.TokenURL != ""} {
+		if v {
+			set++
+		}
+	}
+	if set != 0 && set != 3 {
+		problems = append(problems, "client_id, client_secret, token_url: give all three or none")
+	}
+	if cfg.TokenURL != "" && !httpURL(cfg.TokenURL) {
+		problems = append(problems, "token_url: not an absolute http(s) URL")
+	}
+	if cfg.RefreshLeadTime > 30*time.Minute {
+		problems = append(problems, "refresh_lead_time: at most 30m (access tokens live about an hour)")
+	}
+	if k := cfg.KeepAliveInterval; k != 0 && (k < 24*time.Hour || k > 90*24*time.Hour) {
+		problems = append(problems, "keepalive_interval: 0 (off) or between 24h and 2160h (Google expires refresh tokens unused for six months)")
+	}
+	return problems
 }
 
 func httpURL(s string) bool {

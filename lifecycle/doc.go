@@ -45,4 +45,30 @@
 // over "id.timestamp.body", keyed with the decoded secret). The body is a
 // WebhookPayload. No token ever appears in a webhook, a log line, an error or
 // an audit entry.
+//
+// # Token broker
+//
+// Token hands an app (through the companion API) an access token of a
+// subject's active grant covering the scopes asked; GrantToken does the same
+// for one grant, for riscd's own calls. A stored token valid for more than
+// a minute is served from the store as is; otherwise it is refreshed through
+// Config.TokenURL, one upstream refresh per grant at a time however many
+// callers ask (they all get its result), and the new token (and a new
+// refresh token, if one comes) is stored before anyone gets it. A refresh
+// token is never returned. When the endpoint answers invalid_grant the grant
+// is revoked (reason invalid_grant), its tokens discarded and the account
+// marked reconsent_required; with error_subtype invalid_rapt the grant
+// becomes reauth_required, tokens kept; either way in one transaction with
+// audit entries and a webhook ("refresh:invalid_grant",
+// "refresh:invalid_rapt"). Network failures, timeouts and 5xx start a
+// per-grant backoff during which no upstream call is made: callers get the
+// stored token while it has not expired, else an *UpstreamError whose
+// Temporary is true.
+//
+// RunRefresher refreshes ahead of expiry (Config.RefreshLeadTime, with
+// jitter) the grants served within Config.RecentUseWindow, from an in-memory
+// schedule the broker feeds, and writes their LastUsedAt (at most once a
+// minute per grant, in batches). With Config.KeepAliveInterval set it also
+// walks the store slowly, a page at a time, refreshing idle grants so their
+// refresh tokens never reach Google's six-month inactivity expiry.
 package lifecycle

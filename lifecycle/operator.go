@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/riscd/riscd/store"
 )
@@ -59,6 +60,24 @@ func (l *Lifecycle) operate(ctx context.Context, op Op, name string, actions []s
 	if op.Reason == "" {
 		op.Reason = name
 	}
+	newOC := func(now time.Time) *occurrence {
+		return &occurrence{
+			name: "operator:" + name, reason: op.Reason, changedBy: op.Actor, actor: op.Actor, at: now.UTC(),
+			detail:    "operator " + quote(op.Actor) + ": " + quote(op.Reason),
+			webhookID: "lifecycle/operator/" + name + "/" + strconv.FormatInt(now.UnixNano(), 10),
+		}
+	}
+	if err := l.perform(ctx, newOC, load, func(r *run) error { return r.apply(actions) }); err != nil {
+		return fmt.Errorf("lifecycle: %s: %w", name, err)
+	}
+	return nil
+}
+
+// perform applies an occurrence that is not a security event (an
+// operator's call, a refusal of the token endpoint) in one transaction: act
+// runs on the target load finds, then the webhook is queued. The audit
+// entries and the webhook are written only when something changed.
+func (l *Lifecycle) perform(ctx context.Context, newOC func(now time.Time) *occurrence, load func(*store.Tx) (*target, error), act func(*run) error) error {
 	queued := 0
 	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
 		queued = 0
@@ -66,14 +85,8 @@ func (l *Lifecycle) operate(ctx context.Context, op Op, name string, actions []s
 		if err != nil {
 			return err
 		}
-		now := l.now()
-		oc := &occurrence{
-			name: "operator:" + name, reason: op.Reason, changedBy: op.Actor, actor: op.Actor, at: now.UTC(),
-			detail:    "operator " + quote(op.Actor) + ": " + quote(op.Reason),
-			webhookID: "lifecycle/operator/" + name + "/" + strconv.FormatInt(now.UnixNano(), 10),
-		}
-		r := l.newRun(tx, oc, t)
-		if err := r.apply(actions); err != nil {
+		r := l.newRun(tx, newOC(l.now()), t)
+		if err := act(r); err != nil {
 			return err
 		}
 		if !r.changedAnything() {
@@ -93,7 +106,7 @@ func (l *Lifecycle) operate(ctx context.Context, op Op, name string, actions []s
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("lifecycle: %s: %w", name, err)
+		return err
 	}
 	if queued > 0 {
 		l.NotifyOutbox()

@@ -15,8 +15,11 @@ import (
 type WebhookPayload struct {
 	// Type is what happened: the event's short name ("token-revoked",
 	// "account-disabled", "caep:session-revoked", ...), the event-type URI
-	// of an event riscd does not know, or, for an operator's call,
-	// "operator:discard-grant" or "operator:release-holds".
+	// of an event riscd does not know; for an operator's call,
+	// "operator:discard-grant" or "operator:release-holds"; when Google's
+	// token endpoint refused a refresh, "refresh:invalid_grant" (the grant is
+	// revoked, the account must consent again) or "refresh:invalid_rapt" (the
+	// user must re-authenticate).
 	Type string `json:"type"`
 	// Sub is Google's subject identifier of the user; "" for an event that
 	// names no subject.
@@ -28,7 +31,8 @@ type WebhookPayload struct {
 	GrantIDs []string `json:"grant_ids"`
 	// Action lists what riscd did, in the order it did it, comma-separated
 	// action names ("end_sessions,set_sessions_revoked_at,hold_grants");
-	// "record" when it only recorded the event.
+	// "record" when it only recorded the event; "require_reauth" when
+	// invalid_rapt made the grant reauth_required.
 	Action string `json:"action"`
 	// At is when the event happened (never later than when riscd handled
 	// it): an app ends the user's sessions created before At when Action

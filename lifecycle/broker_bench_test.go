@@ -1,0 +1,93 @@
+package lifecycle_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riscd/riscd/lifecycle"
+	"github.com/riscd/riscd/store"
+)
+
+// The /v1/token path for a cached, valid token, without HTTP (the admin
+// package measures its route): Token reads the subject's account and
+// grants, picks the grant, checks its expiry and records the use. The
+// store holds 100k grants (50k subjects) and commits with fsync, as in
+// production; no refresh is needed. "serial" is one caller at a time,
+// "parallel" GOMAXPROCS callers at once; each reports p50 and p99 latency
+// and calls per second.
+//
+//	go test -run x -bench TokenCached -benchtime 200000x ./lifecycle/
+//
+// CI runs -benchtime 1x: building the store takes a few seconds.
+func BenchmarkTokenCached(b *testing.B) {
+	const n = 100_000
+	ctx := context.Background()
+	key, _, err := store.GenerateKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "riscd.db")
+	populateBench(b, path, key, n)
+	db, err := store.Open(ctx, store.Options{Path: path, Key: key})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	lc, err := lifecycle.New(lifecycle.Config{
+		Store: db, RevokeURL: "http://127.0.0.1:1/revoke",
+		ClientID: "bench", ClientSecret: "bench-secret", TokenURL: "http://127.0.0.1:1/token",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	scopes := []string{"email"}
+	call := func(i int) time.Duration {
+		start := time.Now()
+		tok, err := lc.Token(ctx, benchSub(i*7919%n), scopes)
+		d := time.Since(start)
+		if err != nil || tok.AccessToken.IsZero() {
+			b.Fatalf("Token: %v", err)
+		}
+		return d
+	}
+	report := func(b *testing.B, lat []time.Duration, elapsed time.Duration) {
+		slices.Sort(lat)
+		q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Nanoseconds()) / 1e6 }
+		b.ReportMetric(q(0.50), "p50-ms")
+		b.ReportMetric(q(0.99), "p99-ms")
+		b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "calls/s")
+		b.ReportMetric(float64(n), "grants")
+	}
+	b.Run("serial", func(b *testing.B) {
+		lat := make([]time.Duration, 0, b.N)
+		start := time.Now()
+		for i := 0; b.Loop(); i++ {
+			lat = append(lat, call(i))
+		}
+		report(b, lat, time.Since(start))
+	})
+	b.Run("parallel", func(b *testing.B) {
+		var mu sync.Mutex
+		var lat []time.Duration
+		var next atomic.Int64
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			local := make([]time.Duration, 0, 1024)
+			for pb.Next() {
+				local = append(local, call(int(next.Add(1))))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		})
+		report(b, lat, time.Since(start))
+	})
+}

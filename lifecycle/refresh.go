@@ -1,0 +1,180 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/riscd/riscd/store"
+)
+
+// reasonNoRefreshToken is the StateError reason of an active grant whose
+// access token is used up and that has no refresh token.
+const reasonNoRefreshToken = "no refresh token"
+
+// refreshWhy says who asks for a refresh, which decides whether one is due.
+type refreshWhy int
+
+const (
+	whyUse       refreshWhy = iota // a caller needs a token valid beyond tokenMargin
+	whyAhead                       // the refresher: the token expires within the lead time
+	whyKeepAlive                   // keep-alive: no refresh for KeepAliveInterval
+)
+
+// refreshReq is one request for a grant's refresh.
+type refreshReq struct {
+	why   refreshWhy
+	stale store.Secret // whyUse: a token an API refused
+}
+
+// due reports whether g needs the refresh req asks for at now.
+func (l *Lifecycle) due(req refreshReq, g store.Grant, now time.Time) bool {
+	switch req.why {
+	case whyAhead:
+		return !fresh(g, now, l.cfg.RefreshLeadTime+maxJitter(l.cfg.RefreshLeadTime))
+	case whyKeepAlive:
+		return now.Sub(lastRefresh(g)) >= l.cfg.KeepAliveInterval
+	}
+	return !fresh(g, now, tokenMargin) || (!req.stale.IsZero() && g.AccessToken == req.stale)
+}
+
+// lastRefresh is when g last got tokens from Google: its last refresh, else
+// its creation (the consent).
+func lastRefresh(g store.Grant) time.Time {
+	if g.RefreshedAt.After(g.CreatedAt) {
+		return g.RefreshedAt
+	}
+	return g.CreatedAt
+}
+
+// refresh refreshes grant id if req finds it due, sharing one upstream
+// refresh among all concurrent callers for the grant (whatever their
+// reasons), and returns the grant as stored afterwards. detach lets the
+// refresh outlive ctx (bounded by RefreshTimeout) so that one caller
+// leaving does not fail it for the others; ctx's end still releases the
+// caller. A caller that joined a refresh started for another reason, or
+// one cancelled under it, tries once more.
+func (l *Lifecycle) refresh(ctx context.Context, id string, req refreshReq, detach bool) (store.Grant, error) {
+	for attempt := 0; ; attempt++ {
+		ch := l.tokens.flight.DoChan(id, func() (any, error) {
+			fctx := ctx
+			if detach {
+				fctx = context.WithoutCancel(ctx)
+			}
+			fctx, cancel := context.WithTimeout(fctx, l.cfg.RefreshTimeout)
+			defer cancel()
+			return l.refreshGrant(fctx, id, req)
+		})
+		var res singleflight.Result
+		select {
+		case res = <-ch:
+		case <-ctx.Done():
+			return store.Grant{}, fmt.Errorf("lifecycle: token: waiting for a refresh: %w", ctx.Err())
+		}
+		if attempt == 0 && ctx.Err() == nil {
+			cancelled := errors.Is(res.Err, context.Canceled)
+			short := res.Err == nil && req.why == whyUse && l.due(req, res.Val.(store.Grant), l.now())
+			if cancelled || short {
+				continue
+			}
+		}
+		if res.Err != nil {
+			return store.Grant{}, res.Err
+		}
+		return res.Val.(store.Grant), nil
+	}
+}
+
+// refreshGrant reads grant id and, if req finds it due, refreshes it
+// upstream and stores the new token, returning the grant as stored.
+func (l *Lifecycle) refreshGrant(ctx context.Context, id string, req refreshReq) (store.Grant, error) {
+	acct, g, err := l.grantOf(ctx, id)
+	if err != nil {
+		return store.Grant{}, err
+	}
+	if err := unusable(acct, g); err != nil {
+		l.tokens.sched.drop(id)
+		return store.Grant{}, err
+	}
+	now := l.now()
+	if !l.due(req, g, now) {
+		return g, nil
+	}
+	if g.RefreshToken.IsZero() {
+		l.tokens.sched.drop(id)
+		return store.Grant{}, &StateError{GrantID: id, State: StateReconsentRequired, Reason: reasonNoRefreshToken}
+	}
+	if ue := l.tokens.backingOff(id, now); ue != nil {
+		return store.Grant{}, ue
+	}
+	if l.tokens.oauth == nil {
+		return store.Grant{}, fmt.Errorf("lifecycle: token: grant %s: %w", id, ErrNoRefresh)
+	}
+	octx := context.WithValue(ctx, oauth2.HTTPClient, l.cfg.HTTPClient)
+	tok, err := l.tokens.oauth.TokenSource(octx, &oauth2.Token{RefreshToken: g.RefreshToken.Reveal()}).Token()
+	// What Google answered is recorded even when ctx ends now: a rotated
+	// refresh token would otherwise be lost, a dead one kept.
+	if err != nil {
+		return l.refreshFailed(ctx, g, err)
+	}
+	return l.saveRefresh(context.WithoutCancel(ctx), g, tok, req)
+}
+
+// saveRefresh stores a refreshed access token (and a new refresh token, if
+// one came) on the grant, unless the grant changed status meanwhile, and
+// returns the grant as stored.
+func (l *Lifecycle) saveRefresh(ctx context.Context, used store.Grant, tok *oauth2.Token, req refreshReq) (store.Grant, error) {
+	now := l.now()
+	expiry := tok.Expiry
+	if tok.ExpiresIn > 0 {
+		expiry = now.Add(time.Duration(tok.ExpiresIn) * time.Second)
+	}
+	var saved store.Grant
+	var changed error
+	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		changed = nil
+		g, err := tx.Grant(used.ID)
+		if err != nil {
+			return err
+		}
+		if g.Status != store.GrantActive {
+			changed = stateOf(g)
+			return nil
+		}
+		if g.RefreshToken != used.RefreshToken {
+			// A new consent replaced the tokens meanwhile: they are newer.
+			saved = g
+			return nil
+		}
+		g.AccessToken, g.Expiry, g.RefreshedAt = store.Secret(tok.AccessToken), expiry, now
+		if tok.TokenType != "" {
+			g.TokenType = tok.TokenType
+		}
+		if tok.RefreshToken != "" {
+			g.RefreshToken = store.Secret(tok.RefreshToken) // rotated (x/oauth2 keeps the old one otherwise)
+		}
+		if req.why == whyUse {
+			g.LastUsedAt = now
+		}
+		if err := tx.PutGrant(g); err != nil {
+			return err
+		}
+		saved = g
+		return nil
+	})
+	if err != nil {
+		return store.Grant{}, fmt.Errorf("lifecycle: token: save refreshed token of grant %s: %w", used.ID, err)
+	}
+	if changed != nil {
+		l.tokens.sched.drop(used.ID)
+		return store.Grant{}, changed
+	}
+	l.tokens.succeeded(used.ID)
+	l.tokens.sched.refreshed(saved.ID, saved.Expiry)
+	l.log.DebugContext(ctx, "access token refreshed", "grant", saved.ID, "expiry", saved.Expiry)
+	return saved, nil
+}
