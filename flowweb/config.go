@@ -68,6 +68,22 @@ type Store interface {
 	Update(ctx context.Context, fn func(*store.Tx) error) error
 }
 
+// TokenSource hands out usable access tokens of a grant, so that one party
+// refreshes each grant, once at a time, whoever asks: the lifecycle
+// package's token broker satisfies it. GrantToken returns the grant's access
+// token, refreshed first when it is missing, expires within a minute, or
+// equals stale (a token an API has just refused), and stored before it is
+// returned; refreshed reports whether it differs from the one the grant held
+// when the call began. Its errors are recognised by behaviour: a method
+// GrantState() (state, reason string) when the grant can no longer be used
+// (state "held", "revoked", "reconsent_required" or "reauth_required"); a
+// method Temporary() bool returning true when the token endpoint failed and
+// no valid token is left; store.ErrNotFound when the grant is gone. No error
+// text may hold a token.
+type TokenSource interface {
+	GrantToken(ctx context.Context, grantID string, stale store.Secret) (token store.Secret, refreshed bool, err error)
+}
+
 // Config is everything the consent flow needs. Zero values get the defaults
 // documented on each field; New reports the fields it cannot use.
 type Config struct {
@@ -99,6 +115,11 @@ type Config struct {
 	Features map[string]Feature
 	// Store keeps flows, sessions, grants, accounts, outbox and audit. Required.
 	Store Store
+	// Tokens, when set, gives feature calls their access tokens instead of
+	// flowweb's own refresh (which then never runs): set it to the token
+	// broker that serves the companion API, so that a grant is never
+	// refreshed by two parties at once. Default nil: flowweb refreshes.
+	Tokens TokenSource
 	// HTTPClient calls the token, revoke, JWKS and feature endpoints.
 	// Default: a client with a 30-second timeout.
 	HTTPClient *http.Client

@@ -49,9 +49,11 @@ func (h *Handler) dueForRefresh(g store.Grant) bool {
 // for one grant share one refresh. refreshed tells whether this call's
 // answer came from a refresh.
 //
-// This is flowweb's only refresh path; the token broker of the lifecycle
-// package is meant to replace it.
+// With Config.Tokens set, the TokenSource decides instead (sourceToken).
 func (h *Handler) usableToken(ctx context.Context, g store.Grant, stale store.Secret) (store.Grant, bool, error) {
+	if h.cfg.Tokens != nil {
+		return h.sourceToken(ctx, g, stale)
+	}
 	if stale.IsZero() && !h.dueForRefresh(g) {
 		return g, false, nil
 	}
@@ -156,4 +158,35 @@ func (h *Handler) refreshRefused(ctx context.Context, id string, used store.Secr
 	}
 	h.log.InfoContext(ctx, "flowweb: refresh refused, grant marked", "grant", id, "status", string(status), "reason", reason)
 	return outcome
+}
+
+// sourceToken gets g's access token from Config.Tokens and maps its errors
+// onto flowweb's outcomes: a grant that can no longer be used asks for a new
+// consent, a temporary failure asks to try again.
+func (h *Handler) sourceToken(ctx context.Context, g store.Grant, stale store.Secret) (store.Grant, bool, error) {
+	tok, refreshed, err := h.cfg.Tokens.GrantToken(ctx, g.ID, stale)
+	if err == nil {
+		g.AccessToken = tok
+		return g, refreshed, nil
+	}
+	var (
+		state     interface{ GrantState() (string, string) }
+		temporary interface{ Temporary() bool }
+	)
+	switch {
+	case errors.As(err, &state):
+		switch s, _ := state.GrantState(); s {
+		case string(store.GrantReauthRequired):
+			return store.Grant{}, false, fmt.Errorf("%w: %w", errReauth, err)
+		case string(store.GrantHeld):
+			return store.Grant{}, false, fmt.Errorf("%w: %w", errNotActive, err)
+		}
+		return store.Grant{}, false, fmt.Errorf("%w: %w", errGrantDead, err)
+	case errors.Is(err, store.ErrNotFound):
+		return store.Grant{}, false, fmt.Errorf("%w: %w", errNotActive, err)
+	case errors.As(err, &temporary) && temporary.Temporary():
+		h.log.WarnContext(ctx, "flowweb: token source failed", "grant", g.ID, "err", err)
+		return store.Grant{}, false, fmt.Errorf("%w: %w", errRefreshFailed, err)
+	}
+	return store.Grant{}, false, fmt.Errorf("token source: %w", err)
 }
