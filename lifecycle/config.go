@@ -16,9 +16,13 @@ import (
 )
 
 // Store is what lifecycle needs of riscd's store: read and write
-// transactions. *store.DB satisfies it.
+// transactions. *store.DB satisfies it. Events are applied with Batch, so
+// the dispatcher's concurrent deliveries share commits (and fsyncs); every
+// function handed to Batch resets what it records outside the transaction,
+// since Batch may run it more than once.
 type Store interface {
 	Update(ctx context.Context, fn func(*store.Tx) error) error
+	Batch(ctx context.Context, fn func(*store.Tx) error) error
 	View(ctx context.Context, fn func(*store.Tx) error) error
 }
 

@@ -45,7 +45,7 @@ func (l *Lifecycle) handleEvent(ctx context.Context, d events.Delivery, i int, e
 		return l.dryRun(ctx, d, ev, oc, actions, mark)
 	}
 	queued := 0
-	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+	err := l.cfg.Store.Batch(ctx, func(tx *store.Tx) error {
 		queued = 0
 		if done, err := marked(tx, mark); done || err != nil {
 			return err

@@ -42,14 +42,16 @@ func (q *inboxQueue) Pending(ctx context.Context, after uint64, limit int) ([]ev
 	return out, nil
 }
 
+// Done marks the entry done. Concurrent workers share the commit (Batch).
 func (q *inboxQueue) Done(ctx context.Context, id uint64) error {
-	_, err := q.db.UpdateInbox(ctx, id, func(e store.InboxEntry) (store.InboxEntry, error) {
-		if e.Status != store.InboxDone {
-			e.Status, e.DoneAt = store.InboxDone, q.now()
+	return q.db.Batch(ctx, func(tx *store.Tx) error {
+		e, err := tx.InboxEntry(id)
+		if err != nil || e.Status == store.InboxDone {
+			return err
 		}
-		return e, nil
+		e.Status, e.DoneAt = store.InboxDone, q.now()
+		return tx.PutInboxEntry(e)
 	})
-	return err
 }
 
 func (q *inboxQueue) Failed(ctx context.Context, id uint64, attempts int, lastErr string, next time.Time, park bool) error {

@@ -19,7 +19,7 @@ import (
 )
 
 // startSim starts a Google stand-in on loopback for the test.
-func startSim(t *testing.T) *googlesim.Server {
+func startSim(t testing.TB) *googlesim.Server {
 	t.Helper()
 	sim, err := googlesim.New(googlesim.Config{})
 	if err != nil {
@@ -33,7 +33,7 @@ func startSim(t *testing.T) *googlesim.Server {
 }
 
 // simConfig writes a riscd config wired to sim into a temp dir and returns its path.
-func simConfig(t *testing.T, sim *googlesim.Server) string {
+func simConfig(t testing.TB, sim *googlesim.Server) string {
 	t.Helper()
 	public, err := freeAddr("127.0.0.1:0")
 	if err != nil {
@@ -47,7 +47,9 @@ func simConfig(t *testing.T, sim *googlesim.Server) string {
 }
 
 // MustRunMain starts the whole daemon from a config file and stops it at cleanup.
-func MustRunMain(t *testing.T, configPath string) *Main {
+func MustRunMain(t *testing.T, configPath string) *Main { return mustRunMainTB(t, configPath) }
+
+func mustRunMainTB(t testing.TB, configPath string) *Main {
 	t.Helper()
 	l, err := load(configPath, nil, secretsOptions{needKey: true})
 	if err != nil {
@@ -61,7 +63,7 @@ func MustRunMain(t *testing.T, configPath string) *Main {
 	return m
 }
 
-func getStatus(t *testing.T, url string) int {
+func getStatus(t testing.TB, url string) int {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -73,7 +75,9 @@ func getStatus(t *testing.T, url string) int {
 
 // waitReady polls /readyz until it answers 200: transmitter keys load in the
 // background after start-up.
-func waitReady(t *testing.T, internalURL string) {
+func waitReady(t *testing.T, internalURL string) { waitReadyTB(t, internalURL) }
+
+func waitReadyTB(t testing.TB, internalURL string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -17,6 +17,9 @@ import (
 // JWKS, feature test calls).
 const upstreamTimeout = 30 * time.Second
 
+// dispatchWorkers is how many events (of distinct subjects) are handled at once.
+const dispatchWorkers = 32
+
 // sweepInterval is how often abandoned consent flows and expired sessions
 // are removed.
 const sweepInterval = 5 * time.Minute
@@ -145,8 +148,11 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		Handlers:    []events.Handler{p.admin.Metrics().InstrumentHandler(p.lifecycle.Handler())},
 		Registry:    registry,
 		MaxAttempts: c.RISC.MaxAttempts,
-		Now:         m.Now,
-		Logger:      m.Logger.With("component", "dispatcher"),
+		// Many workers let concurrent events of distinct subjects share
+		// the store's commits; one subject's events still run in order.
+		Workers: dispatchWorkers,
+		Now:     m.Now,
+		Logger:  m.Logger.With("component", "dispatcher"),
 	})
 	if err != nil {
 		return nil, err

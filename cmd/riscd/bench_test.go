@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/store"
+)
+
+// BenchmarkEventToEffect measures, through the whole daemon, the time from
+// the receiver's 202 to the grant's status change: Google-format
+// account-disabled (hijacking) SETs for distinct subjects, each with an
+// active grant, pushed over HTTP at a fixed 1,000 SETs/s. The effect time is
+// the inbox entry's DoneAt, stamped after the lifecycle's transaction (grant
+// held, sessions ended, audit, webhook job) committed, so the figure is an
+// upper bound. RISCD_BENCH_SECONDS sets the length of the run (default 1).
+func BenchmarkEventToEffect(b *testing.B) {
+	const rate = 1000 // SETs per second
+	seconds := 1
+	if s, err := strconv.Atoi(os.Getenv("RISCD_BENCH_SECONDS")); err == nil && s > 0 {
+		seconds = s
+	}
+	n := rate * seconds
+	ctx := context.Background()
+	sim := startSim(b)
+	m := mustRunMainTB(b, simConfig(b, sim))
+	waitReadyTB(b, "http://"+m.InternalAddr())
+
+	tr := sim.Transmitter()
+	tokens := make([]string, n)
+	for i := range n {
+		sub := fmt.Sprintf("bench-%06d", i)
+		if _, err := m.DB().CreateGrant(ctx, store.Grant{
+			Sub: sub, Scopes: []string{"openid", "email"}, Status: store.GrantActive,
+			RefreshToken: store.Secret(fmt.Sprintf("1//0bench-refresh-%06d", i)), AccessToken: "ya29.bench",
+		}); err != nil {
+			b.Fatal(err)
+		}
+		tok, err := tr.Sign(googlesim.AccountDisabled(sub, googlesim.ReasonHijacking), googlesim.WithJTI(fmt.Sprintf("bench-jti-%06d", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens[i] = tok
+	}
+
+	target := "http://" + m.PublicAddr() + "/risc"
+	acked := make([]time.Time, n)
+	var wg sync.WaitGroup
+	var failed sync.Once
+	b.ResetTimer()
+	tick := time.NewTicker(time.Second / rate)
+	for i := range n {
+		<-tick.C
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, _, err := tr.Send(ctx, target, tokens[i])
+			acked[i] = time.Now()
+			if err != nil || code != http.StatusAccepted {
+				failed.Do(func() { b.Errorf("SET %d: %d %v", i, code, err) })
+			}
+		}()
+	}
+	tick.Stop()
+	wg.Wait()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		done, err := m.DB().CountInbox(ctx, store.InboxDone)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if done == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d events done after 60 s", done, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.StopTimer()
+
+	lat := make([]time.Duration, 0, n)
+	for i := range n {
+		e, err := m.DB().InboxByJTI(ctx, sim.URL(), fmt.Sprintf("bench-jti-%06d", i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		g, err := m.DB().GrantsBySub(ctx, fmt.Sprintf("bench-%06d", i))
+		if err != nil || len(g) != 1 || g[0].Status != store.GrantHeld {
+			b.Fatalf("grant of subject %d not held: %v %+v", i, err, g)
+		}
+		lat = append(lat, max(e.DoneAt.Sub(acked[i]), 0))
+	}
+	slices.Sort(lat)
+	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+	b.ReportMetric(float64(n), "events")
+}
