@@ -38,7 +38,7 @@ type failure struct {
 }
 
 func newBroker(cfg Config) *broker {
-	b := &broker{sched: newSchedule(cfg.RefreshLeadTime, cfg.RecentUseWindow), failing: map[string]*failure{}}
+	b := &broker{sched: newSchedule(cfg.RefreshLeadTime, cfg.RecentUseWindow, cfg.TokenURL != ""), failing: map[string]*failure{}}
 	if cfg.TokenURL != "" {
 		b.oauth = &oauth2.Config{
 			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret.Reveal(),

@@ -25,9 +25,12 @@ func keepAliveRescan(interval time.Duration) time.Duration {
 // walk reads every active grant once, then again every keepAliveRescan
 // while keep-alive is on, until ctx is done.
 func (l *Lifecycle) walk(ctx context.Context) {
+	if l.tokens.oauth == nil {
+		return // nothing to schedule or keep alive
+	}
 	for {
 		l.walkOnce(ctx)
-		if l.cfg.KeepAliveInterval == 0 || l.tokens.oauth == nil {
+		if l.cfg.KeepAliveInterval == 0 {
 			return
 		}
 		if !sleep(ctx, keepAliveRescan(l.cfg.KeepAliveInterval)) {
@@ -76,7 +79,7 @@ func (l *Lifecycle) walkOnce(ctx context.Context) {
 
 // keepAliveDue reports whether keep-alive should refresh g now.
 func (l *Lifecycle) keepAliveDue(g store.Grant, now time.Time) bool {
-	return l.cfg.KeepAliveInterval > 0 && l.tokens.oauth != nil && !g.RefreshToken.IsZero() &&
+	return l.cfg.KeepAliveInterval > 0 && !g.RefreshToken.IsZero() &&
 		now.Sub(lastRefresh(g)) >= l.cfg.KeepAliveInterval
 }
 

@@ -132,7 +132,7 @@ func TestRefreshUpstreamDown(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newSimWorld(t, 1, func(c *lifecycle.Config) { c.RefreshTimeout = 300 * time.Millisecond })
+			w := newSimWorld(t, 1, func(c *lifecycle.Config) { c.RefreshTimeout = 1500 * time.Millisecond })
 			sub := w.subs[0]
 			g := w.simGrant(sub, w.clock.Now().Add(tc.expiresIn))
 			if err := w.sim.SetFault(googlesim.EndpointToken, tc.fault); err != nil {
@@ -158,7 +158,7 @@ func TestRefreshUpstreamDown(t *testing.T) {
 				t.Fatalf("token requests = %d, want 1", got)
 			}
 			// Within the backoff: the same answer, no new request.
-			w.clock.Advance(400 * time.Millisecond)
+			w.clock.Advance(400 * time.Millisecond) // less than the first backoff's 500ms
 			call()
 			call()
 			if got := w.tokenRequests(); got != 1 {

@@ -31,8 +31,9 @@ const (
 // It writes the LastUsedAt values the broker collected, in batches, on each
 // round and once more when it stops. Refreshes share the broker's single
 // flight and backoff, so a grant is never refreshed twice at once. Failures
-// are logged and retried, never fatal. ErrRunning if another RunRefresher
-// of this Lifecycle runs.
+// are logged and retried, never fatal. Without a token endpoint in Config
+// it only writes LastUsedAt. ErrRunning if another RunRefresher of this
+// Lifecycle runs.
 func (l *Lifecycle) RunRefresher(ctx context.Context) error {
 	if !l.tokens.running.CompareAndSwap(false, true) {
 		return ErrRunning

@@ -24,6 +24,7 @@ func maxJitter(lead time.Duration) time.Duration { return lead / 5 }
 // It is safe for concurrent use.
 type schedule struct {
 	lead, window time.Duration
+	planning     bool // false when nothing can be refreshed: only LastUsedAt is kept
 
 	mu    sync.Mutex
 	slots map[string]*slot
@@ -40,8 +41,8 @@ type slot struct {
 	index    int       // in queue; -1 when not queued
 }
 
-func newSchedule(lead, window time.Duration) *schedule {
-	return &schedule{lead: lead, window: window, slots: map[string]*slot{}, dirty: map[string]time.Time{}}
+func newSchedule(lead, window time.Duration, planning bool) *schedule {
+	return &schedule{lead: lead, window: window, planning: planning, slots: map[string]*slot{}, dirty: map[string]time.Time{}}
 }
 
 // used records that g's token was served at now.
@@ -52,6 +53,9 @@ func (s *schedule) used(g store.Grant, now time.Time) {
 		if t, ok := s.dirty[g.ID]; !ok || t.Before(now) {
 			s.dirty[g.ID] = now
 		}
+	}
+	if !s.planning {
+		return
 	}
 	sl := s.slots[g.ID]
 	if sl == nil {
@@ -68,7 +72,7 @@ func (s *schedule) used(g store.Grant, now time.Time) {
 
 // seed adds a grant the store says was used recently (after a restart).
 func (s *schedule) seed(g store.Grant, now time.Time) {
-	if now.Sub(g.LastUsedAt) > s.window || g.RefreshToken.IsZero() {
+	if !s.planning || now.Sub(g.LastUsedAt) > s.window || g.RefreshToken.IsZero() {
 		return
 	}
 	s.mu.Lock()
@@ -174,13 +178,6 @@ func (s *schedule) putDirty(d map[string]time.Time) {
 			s.dirty[id] = t
 		}
 	}
-}
-
-// size reports how many grants the schedule holds.
-func (s *schedule) size() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.slots)
 }
 
 // slotQueue is a min-heap of slots by due time (container/heap).
