@@ -111,8 +111,9 @@ type Config struct {
 	// is a sensible value; at least 24h, at most 2160h (90 days). Default 0:
 	// off.
 	KeepAliveInterval time.Duration
-	// RefreshTimeout bounds one upstream refresh and its store write.
-	// Default 20s.
+	// RefreshTimeout bounds one upstream refresh. Keep it below the
+	// companion API's request timeout, so that a caller whose refresh hangs
+	// still gets the stored token while it is valid. Default 10s.
 	RefreshTimeout time.Duration
 	// RefreshBackoffBase is how long, after a failed refresh, the broker
 	// makes no new upstream call for that grant; doubled per consecutive
@@ -222,7 +223,7 @@ func New(cfg Config) (*Lifecycle, error) {
 	def(&cfg.RescanInterval, time.Minute)
 	def(&cfg.RefreshLeadTime, 5*time.Minute)
 	def(&cfg.RecentUseWindow, time.Hour)
-	def(&cfg.RefreshTimeout, 20*time.Second)
+	def(&cfg.RefreshTimeout, 10*time.Second)
 	def(&cfg.RefreshBackoffBase, 2*time.Second)
 	def(&cfg.RefreshBackoffMax, 2*time.Minute)
 	def(&cfg.RefreshInterval, 15*time.Second)
