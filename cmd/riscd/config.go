@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -32,10 +33,14 @@ type Config struct {
 	Log       LogConfig       `yaml:"log"`
 }
 
-// CompanionConfig is what riscd tells the app it runs beside.
+// CompanionConfig is what riscd does for the app it runs beside: webhooks,
+// and the token broker behind POST /v1/token.
 type CompanionConfig struct {
-	WebhookURL        string `yaml:"webhook_url"`
-	WebhookSecretFile string `yaml:"webhook_secret_file"`
+	WebhookURL        string   `yaml:"webhook_url"`
+	WebhookSecretFile string   `yaml:"webhook_secret_file"`
+	RefreshLeadTime   Duration `yaml:"refresh_lead_time"`
+	RecentUseWindow   Duration `yaml:"recent_use_window"`
+	KeepaliveInterval Duration `yaml:"keepalive_interval"`
 }
 
 // InternalConfig is the internal listener: admin and companion APIs, metrics.
@@ -128,7 +133,11 @@ func defaultConfig() Config {
 			JWKSURL:   defaultIDTokenJWKSURL,
 		},
 		RISC: RISCConfig{Path: "/risc", ConfigurationURL: defaultRISCConfigURL, Algorithms: []string{"RS256"}, MaxAttempts: 10},
-		Log:  LogConfig{Format: "text", Level: "info"},
+		Companion: CompanionConfig{
+			RefreshLeadTime: Duration(5 * time.Minute),
+			RecentUseWindow: Duration(time.Hour),
+		},
+		Log: LogConfig{Format: "text", Level: "info"},
 	}
 }
 
@@ -449,6 +458,15 @@ func (c *Config) Validate(file string) error {
 				bad(fmt.Sprintf("risc.actions.%s[%d]", k, i), "unknown action %q; actions are %s", a, strings.Join(lifecycle.Actions(), ", "))
 			}
 		}
+	}
+	if d := time.Duration(c.Companion.RefreshLeadTime); d < time.Minute || d > 30*time.Minute {
+		bad("companion.refresh_lead_time", "must be between 1m and 30m")
+	}
+	if d := time.Duration(c.Companion.RecentUseWindow); d < time.Minute {
+		bad("companion.recent_use_window", "must be at least 1m")
+	}
+	if d := time.Duration(c.Companion.KeepaliveInterval); d != 0 && (d < 24*time.Hour || d > 2160*time.Hour) {
+		bad("companion.keepalive_interval", "must be 0 (off) or between 24h and 2160h (Google expires refresh tokens unused for 6 months)")
 	}
 	if c.Companion.WebhookURL != "" && !isHTTPURL(c.Companion.WebhookURL) {
 		bad("companion.webhook_url", "must be an absolute http or https URL")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding"
 	"reflect"
 	"sort"
 	"strconv"
@@ -59,6 +60,12 @@ func applyEnv(cfg *Config, environ []string) ConfigErrors {
 	for _, v := range envOverrides(cfg) {
 		raw, ok := env[v.name]
 		if !ok {
+			continue
+		}
+		if tu, ok := v.value.Addr().Interface().(encoding.TextUnmarshaler); ok {
+			if err := tu.UnmarshalText([]byte(strings.TrimSpace(raw))); err != nil {
+				errs = append(errs, ConfigError{File: v.name, Key: v.key, Msg: err.Error()})
+			}
 			continue
 		}
 		switch v.value.Kind() {

@@ -75,6 +75,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 
   riscd (public)      http://%[1]s
   riscd (internal)    http://%[2]s   admin token: %[3]s
+                                         app token:   %[8]s
   Google stand-in     %[4]s   (users: %[5]s, %[6]s)
   config and store    %[7]s
 
@@ -84,11 +85,16 @@ Try it:
      feature, then ask for it again from riscd's page.
   2. Back on riscd, call the Drive feature, revoke the grant, or sign out.
   3. Google's security events reach riscd at http://%[1]s/risc.
+  4. The app's side: fresh access tokens and the account's state,
+       curl -H 'Authorization: Bearer %[8]s' -H 'Content-Type: application/json' \
+            -d '{"sub": "%[9]s", "scopes": ["openid"]}' http://%[2]s/v1/token
+       curl -H 'Authorization: Bearer %[8]s' http://%[2]s/v1/subjects/%[9]s
+     and the operator's: curl -H 'Authorization: Bearer %[3]s' http://%[2]s/admin/grants
 
 riscd is wired to the stand-in exactly as it would be to Google: the config
 file in the folder above is an ordinary riscd config. Press Ctrl-C to stop.
 `, m.PublicAddr(), m.InternalAddr(), l.secrets.AdminToken.Reveal(), sim.URL(),
-		users[0].Email, users[1].Email, workDir)
+		users[0].Email, users[1].Email, workDir, l.secrets.AppToken.Reveal(), users[0].Sub)
 
 	select {
 	case <-ctx.Done():
@@ -132,14 +138,16 @@ func writeDemoFiles(dir string, sim *googlesim.Server, publicURL, internalAddr s
 	if err != nil {
 		return "", err
 	}
-	tokenBytes := make([]byte, 24)
-	if _, err := rand.Read(tokenBytes); err != nil {
-		return "", err
+	token := func(prefix string) []byte {
+		b := make([]byte, 24)
+		rand.Read(b)
+		return []byte(prefix + base64.RawURLEncoding.EncodeToString(b) + "\n")
 	}
 	files := map[string][]byte{
 		"client_secret.json": secrets,
 		"store.key":          append(keyText, '\n'),
-		"admin.token":        []byte("demo-admin-" + base64.RawURLEncoding.EncodeToString(tokenBytes) + "\n"),
+		"admin.token":        token("demo-admin-"),
+		"app.token":          token("demo-app-"),
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
@@ -154,6 +162,7 @@ func writeDemoFiles(dir string, sim *googlesim.Server, publicURL, internalAddr s
 		"internal:",
 		"  listen: " + internalAddr,
 		"  admin_token_file: " + filepath.Join(dir, "admin.token"),
+		"  app_token_file: " + filepath.Join(dir, "app.token"),
 		"store:",
 		"  path: " + filepath.Join(dir, "riscd.db"),
 		"  key_file: " + filepath.Join(dir, "store.key"),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -19,7 +20,8 @@ import (
 func TestConsentThenEvent(t *testing.T) {
 	ctx := context.Background()
 	sim := startSim(t)
-	m := MustRunMain(t, simConfig(t, sim))
+	cfgPath := simConfig(t, sim)
+	m := MustRunMain(t, cfgPath)
 	public := "http://" + m.PublicAddr()
 	waitReady(t, "http://"+m.InternalAddr())
 	alice := sim.Users()[0]
@@ -49,6 +51,26 @@ func TestConsentThenEvent(t *testing.T) {
 	grants, err := m.DB().GrantsBySub(ctx, alice.Sub)
 	if err != nil || len(grants) != 1 || grants[0].Status != store.GrantActive || grants[0].RefreshToken.IsZero() {
 		t.Fatalf("grants of %s: %v %+v, want one active grant with a refresh token", alice.Sub, err, grants)
+	}
+
+	// The app gets a fresh access token for the user, never a refresh token.
+	l, err := load(cfgPath, nil, secretsOptions{needKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+m.InternalAddr()+"/v1/token",
+		strings.NewReader(`{"sub": "`+alice.Sub+`", "scopes": ["openid", "email"]}`))
+	req.Header.Set("Authorization", "Bearer "+l.secrets.AppToken.Reveal())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), grants[0].AccessToken.Reveal()) ||
+		strings.Contains(string(body), grants[0].RefreshToken.Reveal()) || strings.Contains(string(body), "refresh_token") {
+		t.Fatalf("POST /v1/token = %d %s, want 200 with the access token and no refresh token", resp.StatusCode, body)
 	}
 
 	tr := sim.Transmitter()

@@ -46,6 +46,23 @@ func (o operator) ReleaseAccount(ctx context.Context, sub, actor string) error {
 
 var _ admin.Operator = operator{}
 
+// broker serves the companion API's POST /v1/token from the lifecycle's
+// token broker. Errors pass through: admin recognises them by behaviour.
+type broker struct{ l *lifecycle.Lifecycle }
+
+func (b broker) Token(ctx context.Context, sub string, scopes []string) (admin.Token, error) {
+	t, err := b.l.Token(ctx, sub, scopes)
+	if err != nil {
+		return admin.Token{}, err
+	}
+	return admin.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, Expiry: t.Expiry, Scopes: t.Scopes}, nil
+}
+
+var (
+	_ admin.TokenBroker   = broker{}
+	_ flowweb.TokenSource = (*lifecycle.Lifecycle)(nil)
+)
+
 // build translates the config into each package's Config and builds them.
 // ctx lives as long as the daemon: key caches and background loops use it.
 func (m *Main) build(ctx context.Context) (*parts, error) {
@@ -53,6 +70,35 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	client := &http.Client{Timeout: upstreamTimeout}
 	registry := events.NewRegistry()
 
+	p := &parts{}
+	var err error
+	subjectIssuers := map[string][]string{}
+	for _, t := range c.RISC.Transmitters {
+		// Grants are keyed on Google's sub: another transmitter's subjects
+		// name no grant, so its events are recorded and forwarded only.
+		subjectIssuers[t.Name] = []string{}
+	}
+	p.lifecycle, err = lifecycle.New(lifecycle.Config{
+		Store:          m.db,
+		Actions:        c.RISC.Actions,
+		DryRun:         c.RISC.DryRun,
+		SubjectIssuers: subjectIssuers,
+		RevokeURL:      c.Google.RevokeURL,
+		WebhookURL:     c.Companion.WebhookURL,
+		WebhookSecret:  s.WebhookSecret,
+		ClientID:       s.ClientID,
+		ClientSecret:   s.ClientSecret,
+		TokenURL:       s.TokenURI,
+
+		RefreshLeadTime:   time.Duration(c.Companion.RefreshLeadTime),
+		RecentUseWindow:   time.Duration(c.Companion.RecentUseWindow),
+		KeepAliveInterval: time.Duration(c.Companion.KeepaliveInterval),
+		Now:               m.Now,
+		Logger:            m.Logger.With("component", "lifecycle"),
+	})
+	if err != nil {
+		return nil, err
+	}
 	features := make(map[string]flowweb.Feature, len(c.Google.Features))
 	for name, f := range c.Google.Features {
 		features[name] = flowweb.Feature{Scope: f.Scope, TestURL: f.TestURL}
@@ -61,7 +107,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	if c.Google.Issuer == defaultIDTokenIssuer {
 		issuers = flowweb.GoogleIDTokenIssuers()
 	}
-	flow, err := flowweb.New(ctx, flowweb.Config{
+	p.flow, err = flowweb.New(ctx, flowweb.Config{
 		PublicURL:      c.PublicURL,
 		ClientID:       s.ClientID,
 		ClientSecret:   s.ClientSecret,
@@ -73,6 +119,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		Scopes:         c.Google.Scopes,
 		Features:       features,
 		Store:          m.db,
+		Tokens:         p.lifecycle,
 		HTTPClient:     client,
 		Now:            m.Now,
 		Logger:         m.Logger.With("component", "flowweb"),
@@ -102,27 +149,6 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		})
 	}
 
-	p := &parts{flow: flow}
-	subjectIssuers := map[string][]string{}
-	for _, t := range c.RISC.Transmitters {
-		// Grants are keyed on Google's sub: another transmitter's subjects
-		// name no grant, so its events are recorded and forwarded only.
-		subjectIssuers[t.Name] = []string{}
-	}
-	p.lifecycle, err = lifecycle.New(lifecycle.Config{
-		Store:          m.db,
-		Actions:        c.RISC.Actions,
-		DryRun:         c.RISC.DryRun,
-		SubjectIssuers: subjectIssuers,
-		RevokeURL:      c.Google.RevokeURL,
-		WebhookURL:     c.Companion.WebhookURL,
-		WebhookSecret:  s.WebhookSecret,
-		Now:            m.Now,
-		Logger:         m.Logger.With("component", "lifecycle"),
-	})
-	if err != nil {
-		return nil, err
-	}
 	featureScopes := make(map[string]string, len(features))
 	for name, f := range features {
 		featureScopes[name] = f.Scope
@@ -130,6 +156,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	p.admin, err = admin.New(admin.Config{
 		Store:      m.db,
 		Operator:   operator{p.lifecycle},
+		Broker:     broker{p.lifecycle},
 		AdminToken: s.AdminToken,
 		AppToken:   s.AppToken,
 		Features:   featureScopes,
@@ -184,6 +211,11 @@ func (m *Main) startLoops(ctx context.Context) {
 	m.goLoop(func() {
 		if err := m.parts.lifecycle.RunOutbox(ctx); err != nil {
 			m.Logger.Error("outbox stopped", "err", err)
+		}
+	})
+	m.goLoop(func() {
+		if err := m.parts.lifecycle.RunRefresher(ctx); err != nil {
+			m.Logger.Error("token refresher stopped", "err", err)
 		}
 	})
 	m.goLoop(func() {
