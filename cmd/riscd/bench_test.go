@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -55,6 +56,16 @@ func BenchmarkEventToEffect(b *testing.B) {
 	acked := make([]time.Time, n)
 	var wg sync.WaitGroup
 	var failed sync.Once
+	if path := os.Getenv("RISCD_BENCH_CPUPROFILE"); path != "" { // the measured window only
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	b.ResetTimer()
 	tick := time.NewTicker(time.Second / rate)
 	for i := range n {
