@@ -1,15 +1,17 @@
 package events
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 )
 
 // maxDepth bounds the nesting of objects and arrays CheckJSON accepts. Real
 // SETs nest a handful of levels (complex subject, aliases, claims).
 const maxDepth = 64
+
+// dupMapAfter is the number of members after which an object's names are
+// checked for duplicates through a map instead of a linear search, so a
+// hostile object with many members costs linear time.
+const dupMapAfter = 16
 
 // CheckJSON reports whether b is exactly one JSON object, with nothing but
 // white space after it, no object holding the same member name twice at any
@@ -17,62 +19,160 @@ const maxDepth = 64
 // levels of nesting. The receiver applies it to the JWS protected header as
 // well as to the payload: encoding/json would silently keep the last of two
 // duplicate members, which lets two parsers disagree about one token. Errors
-// match ErrMalformed.
+// match ErrMalformed; the first fault in document order decides the
+// description.
 func CheckJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
+	i := skipSpace(b, 0)
+	if i == len(b) {
 		return malformed("not valid JSON")
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	switch b[i] {
+	case '{':
+	case '[':
 		return malformed("not a JSON object")
+	default:
+		// Another value, or not JSON at all: only the description differs.
+		if end, ok := scanScalar(b, i); ok && end > i {
+			return malformed("not a JSON object")
+		}
+		return malformed("not valid JSON")
 	}
-	if err := checkValue(dec, '{', 1); err != nil {
+	var names [dupMapAfter][]byte
+	c := checker{b: b, dups: true, maxDepth: maxDepth, names: names[:0]}
+	end, err := c.object(i+1, 1)
+	if err != nil {
 		return err
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if skipSpace(b, end) != len(b) {
 		return malformed("data after the JSON object")
 	}
 	return nil
 }
 
-// checkValue walks the members of the object or the elements of the array
-// whose opening delimiter open was just read, through the matching closing
-// delimiter.
-func checkValue(dec *json.Decoder, open json.Delim, depth int) error {
-	if depth > maxDepth {
-		return malformed("JSON nested too deeply")
+// checker walks JSON text byte by byte, validating it as encoding/json
+// does. With dups set it also refuses duplicate member names.
+type checker struct {
+	b        []byte
+	dups     bool
+	maxDepth int
+	names    [][]byte // member names of the objects being walked, innermost last
+}
+
+// errNotJSON is the description of every syntax error.
+func errNotJSON() error { return malformed("not valid JSON") }
+
+// value validates the value starting at c.b[i] (white space already
+// skipped), which sits at nesting depth depth, and returns the index just
+// past it.
+func (c *checker) value(i, depth int) (int, error) {
+	if i >= len(c.b) {
+		return 0, errNotJSON()
 	}
+	switch c.b[i] {
+	case '{':
+		return c.object(i+1, depth+1)
+	case '[':
+		return c.array(i+1, depth+1)
+	}
+	end, ok := scanScalar(c.b, i)
+	if !ok || end == i {
+		return 0, errNotJSON()
+	}
+	return end, nil
+}
+
+// object validates the members of an object whose '{' ends at c.b[i-1].
+func (c *checker) object(i, depth int) (int, error) {
+	if depth > c.maxDepth {
+		return 0, malformed("JSON nested too deeply")
+	}
+	b := c.b
+	base := len(c.names)
+	defer func() { c.names = c.names[:base] }()
 	var seen map[string]struct{}
-	if open == '{' {
-		seen = make(map[string]struct{})
+	i = skipSpace(b, i)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
 	}
 	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return malformed("not valid JSON")
+		if i >= len(b) || b[i] != '"' {
+			return 0, errNotJSON()
 		}
-		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
-			return nil
+		end, plain, ok := scanString(b, i)
+		if !ok {
+			return 0, errNotJSON()
 		}
-		if open == '{' {
-			name, ok := tok.(string)
-			if !ok {
-				return malformed("not valid JSON")
+		if c.dups {
+			name := b[i+1 : end-1]
+			if !plain {
+				name = []byte(tokenText(b[i:end], false))
 			}
-			if _, dup := seen[name]; dup {
-				return malformed("duplicate member %s", quote(name))
+			if seen == nil && len(c.names)-base >= dupMapAfter {
+				seen = make(map[string]struct{}, 2*dupMapAfter)
+				for _, n := range c.names[base:] {
+					seen[string(n)] = struct{}{}
+				}
 			}
-			seen[name] = struct{}{}
-			if tok, err = dec.Token(); err != nil {
-				return malformed("not valid JSON")
+			var dup bool
+			if seen != nil {
+				_, dup = seen[string(name)]
+				seen[string(name)] = struct{}{}
+			} else {
+				for _, n := range c.names[base:] {
+					if string(n) == string(name) {
+						dup = true
+						break
+					}
+				}
+				c.names = append(c.names, name)
+			}
+			if dup {
+				return 0, malformed("duplicate member %s", quote(string(name)))
 			}
 		}
-		if d, ok := tok.(json.Delim); ok {
-			if err := checkValue(dec, d, depth+1); err != nil {
-				return err
-			}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return 0, errNotJSON()
+		}
+		var err error
+		if i, err = c.value(skipSpace(b, i+1), depth); err != nil {
+			return 0, err
+		}
+		i = skipSpace(b, i)
+		switch {
+		case i < len(b) && b[i] == ',':
+			i = skipSpace(b, i+1)
+		case i < len(b) && b[i] == '}':
+			return i + 1, nil
+		default:
+			return 0, errNotJSON()
+		}
+	}
+}
+
+// array validates the elements of an array whose '[' ends at c.b[i-1].
+func (c *checker) array(i, depth int) (int, error) {
+	if depth > c.maxDepth {
+		return 0, malformed("JSON nested too deeply")
+	}
+	b := c.b
+	i = skipSpace(b, i)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, nil
+	}
+	for {
+		var err error
+		if i, err = c.value(i, depth); err != nil {
+			return 0, err
+		}
+		i = skipSpace(b, i)
+		switch {
+		case i < len(b) && b[i] == ',':
+			i = skipSpace(b, i+1)
+		case i < len(b) && b[i] == ']':
+			return i + 1, nil
+		default:
+			return 0, errNotJSON()
 		}
 	}
 }
@@ -84,31 +184,18 @@ type member struct {
 }
 
 // orderedMembers returns the members of the JSON object raw in document
-// order. raw must already have passed CheckJSON (as part of a payload), so
-// names are unique.
+// order, each value without surrounding white space. raw must already have
+// passed CheckJSON (as part of a payload), so names are unique.
 func orderedMembers(raw json.RawMessage, where string) ([]member, error) {
 	if !isKind(raw, '{') {
 		return nil, malformed("%s is not an object", where)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil {
-		return nil, malformed("%s is not valid JSON", where)
-	}
 	var out []member
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, malformed("%s is not valid JSON", where)
-		}
-		name, ok := tok.(string)
-		if !ok {
-			return nil, malformed("%s is not valid JSON", where)
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, malformed("%s is not valid JSON", where)
-		}
+	err := eachMember(raw, func(name string, v json.RawMessage) {
 		out = append(out, member{name: name, value: v})
+	})
+	if err != nil {
+		return nil, malformed("%s is not valid JSON", where)
 	}
 	return out, nil
 }

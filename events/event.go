@@ -135,8 +135,8 @@ func parseReason(o object, where, name string) (Reason, error) {
 	}
 	r := make(Reason, len(inner))
 	for tag, raw := range inner {
-		var s string
-		if !isKind(raw, '"') || json.Unmarshal(raw, &s) != nil {
+		s, ok := decodeString(raw)
+		if !isKind(raw, '"') || !ok {
 			return nil, malformed("%s: %s holds a value that is not a string", where, name)
 		}
 		r[tag] = s

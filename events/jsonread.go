@@ -20,6 +20,14 @@ func isKind(raw json.RawMessage, kind byte) bool {
 	return len(raw) > 0 && raw[0] == kind
 }
 
+// arrayItems returns the elements of the JSON array raw, as json.Unmarshal
+// into a []json.RawMessage does (but sharing raw's bytes).
+func arrayItems(raw json.RawMessage) ([]json.RawMessage, error) {
+	var items []json.RawMessage
+	err := eachElement(raw, func(v json.RawMessage) { items = append(items, v) })
+	return items, err
+}
+
 // isNull reports whether raw is the JSON literal null.
 func isNull(raw json.RawMessage) bool {
 	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
@@ -30,8 +38,8 @@ func asObject(raw json.RawMessage, where string) (object, error) {
 	if !isKind(raw, '{') {
 		return nil, malformed("%s is not an object", where)
 	}
-	var o object
-	if err := json.Unmarshal(raw, &o); err != nil {
+	o := make(object)
+	if err := eachMember(raw, func(name string, v json.RawMessage) { o[name] = v }); err != nil {
 		return nil, malformed("%s is not valid JSON", where)
 	}
 	return o, nil
@@ -57,7 +65,8 @@ func (o object) str(where, name string) (s string, present bool, err error) {
 	if !isKind(v, '"') {
 		return "", false, malformed("%s: %s is not a string", where, name)
 	}
-	if err := json.Unmarshal(v, &s); err != nil {
+	s, ok = decodeString(v)
+	if !ok {
 		return "", false, malformed("%s: %s is not a string", where, name)
 	}
 	return s, true, nil
@@ -104,8 +113,11 @@ func (o object) number(where, name string) (f float64, present bool, err error) 
 	if !ok {
 		return 0, false, nil
 	}
-	var n json.Number
-	if isKind(v, '"') || json.Unmarshal(v, &n) != nil {
+	if isKind(v, '"') {
+		return 0, false, malformed("%s: %s is not a number", where, name)
+	}
+	n, ok := decodeNumber(v)
+	if !ok {
 		return 0, false, malformed("%s: %s is not a number", where, name)
 	}
 	f, err = n.Float64()
@@ -141,8 +153,8 @@ func (o object) strings(where, name string) (out []string, present bool, err err
 		return nil, false, nil
 	}
 	if isKind(v, '"') {
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
+		s, ok := decodeString(v)
+		if !ok {
 			return nil, false, malformed("%s: %s is not a string", where, name)
 		}
 		return []string{s}, true, nil
@@ -150,14 +162,14 @@ func (o object) strings(where, name string) (out []string, present bool, err err
 	if !isKind(v, '[') {
 		return nil, false, malformed("%s: %s is neither a string nor an array of strings", where, name)
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(v, &items); err != nil {
+	items, err := arrayItems(v)
+	if err != nil {
 		return nil, false, malformed("%s: %s is not valid JSON", where, name)
 	}
 	out = make([]string, 0, len(items))
 	for _, it := range items {
-		var s string
-		if !isKind(it, '"') || json.Unmarshal(it, &s) != nil {
+		s, ok := decodeString(it)
+		if !isKind(it, '"') || !ok {
 			return nil, false, malformed("%s: %s holds a value that is not a string", where, name)
 		}
 		out = append(out, s)

@@ -159,8 +159,11 @@ func parseAliases(o object, where string, n subjectNesting) (Subject, error) {
 	if !ok {
 		return nil, malformed("%s: identifiers is missing", where)
 	}
-	var items []json.RawMessage
-	if !isKind(v, '[') || json.Unmarshal(v, &items) != nil {
+	if !isKind(v, '[') {
+		return nil, malformed("%s: identifiers is not an array", where)
+	}
+	items, err := arrayItems(v)
+	if err != nil {
 		return nil, malformed("%s: identifiers is not an array", where)
 	}
 	if len(items) == 0 {
