@@ -1,11 +1,11 @@
 package store
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // inboxRecord is a received SET on disk, keyed by its id.
@@ -96,11 +96,21 @@ func (t *Tx) PutInbox(e InboxEntry) (InboxEntry, bool, error) {
 	if e.Iss == "" || e.JTI == "" {
 		return InboxEntry{}, false, fmt.Errorf("store: put inbox: iss and jti are required: %w", ErrInvalid)
 	}
+	return t.putInbox(e, nil)
+}
+
+// putInbox is PutInbox for e, which p holds encoded unless p is nil.
+func (t *Tx) putInbox(e InboxEntry, p *PreparedInbox) (InboxEntry, bool, error) {
 	bs, err := t.buckets(bucketInbox, bucketInboxByJTI)
 	if err != nil {
 		return InboxEntry{}, false, err
 	}
-	jk := jtiKey(e.Iss, e.JTI)
+	var jk []byte
+	if p != nil {
+		jk = p.jti
+	} else {
+		jk = jtiKey(e.Iss, e.JTI)
+	}
 	if v := bs[1].Get(jk); v != nil {
 		old, err := t.InboxEntry(binary.BigEndian.Uint64(v))
 		if err != nil {
@@ -112,15 +122,18 @@ func (t *Tx) PutInbox(e InboxEntry) (InboxEntry, bool, error) {
 	if err != nil {
 		return InboxEntry{}, false, fmt.Errorf("store: put inbox: %w", err)
 	}
+	if p == nil {
+		e = inboxDefaults(e, t.now)
+	}
 	e.ID = id
-	if e.ReceivedAt.IsZero() {
-		e.ReceivedAt = t.now()
-	}
-	if e.Status == "" {
-		e.Status = InboxPending
-	}
 	if err := bs[1].Put(jk, u64Key(id)); err != nil {
 		return InboxEntry{}, false, fmt.Errorf("store: put inbox: %w", err)
+	}
+	if p != nil {
+		if err := t.writeInboxRecord(e, p.rec, nil); err != nil {
+			return InboxEntry{}, false, err
+		}
+		return p.stored(id), true, nil
 	}
 	r, err := t.writeInbox(e, nil)
 	if err != nil {
@@ -129,51 +142,84 @@ func (t *Tx) PutInbox(e InboxEntry) (InboxEntry, bool, error) {
 	return r.entry(id), true, nil
 }
 
+// inboxDefaults gives a new entry its ReceivedAt (now) and Status (pending)
+// when they are unset.
+func inboxDefaults(e InboxEntry, now func() time.Time) InboxEntry {
+	if e.ReceivedAt.IsZero() {
+		e.ReceivedAt = now()
+	}
+	if e.Status == "" {
+		e.Status = InboxPending
+	}
+	return e
+}
+
+// encodeInbox returns the record of e and its encoding. The record's Claims
+// are e's, compacted. Errors wrap ErrInvalid (claims that are not JSON) and
+// want a prefix naming the entry.
+func encodeInbox(e InboxEntry) (inboxRecord, []byte, error) {
+	r := inboxToRecord(e)
+	size := 160 + len(e.Transmitter) + len(e.Iss) + len(e.JTI) + len(e.Subject) + len(e.Raw) +
+		len(e.LastError) + len(e.Claims) + len(e.Claims)/8
+	for _, t := range e.Types {
+		size += len(t) + 3
+	}
+	if len(e.Claims) > 0 {
+		claims, err := appendCompactJSON(make([]byte, 0, len(e.Claims)), e.Claims)
+		if err != nil {
+			return inboxRecord{}, nil, fmt.Errorf("claims: %v: %w", err, ErrInvalid)
+		}
+		r.Claims = claims
+	}
+	return r, appendInboxRecord(make([]byte, 0, size), &r), nil
+}
+
 // writeInbox writes an entry and moves its index entries from old (nil for
 // a new entry).
 func (t *Tx) writeInbox(e InboxEntry, old *InboxEntry) (inboxRecord, error) {
-	bs, err := t.buckets(bucketInbox, bucketInboxByStatus, bucketInboxBySubject)
+	r, data, err := encodeInbox(e)
 	if err != nil {
+		return inboxRecord{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
+	}
+	if err := t.writeInboxRecord(e, data, old); err != nil {
 		return inboxRecord{}, err
 	}
-	r := inboxToRecord(e)
-	if len(e.Claims) > 0 {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, e.Claims); err != nil {
-			return inboxRecord{}, fmt.Errorf("store: inbox entry %d: claims: %v: %w", e.ID, err, ErrInvalid)
-		}
-		r.Claims = buf.Bytes()
-	}
-	data, err := json.Marshal(&r)
+	return r, nil
+}
+
+// writeInboxRecord writes the encoded record data of e and moves its index
+// entries from old (nil for a new entry).
+func (t *Tx) writeInboxRecord(e InboxEntry, data []byte, old *InboxEntry) error {
+	bs, err := t.buckets(bucketInbox, bucketInboxByStatus, bucketInboxBySubject)
 	if err != nil {
-		return inboxRecord{}, fmt.Errorf("store: inbox entry %d: encode: %v: %w", e.ID, err, ErrInvalid)
+		return err
 	}
 	if err := bs[0].Put(u64Key(e.ID), data); err != nil {
-		return inboxRecord{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
+		return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 	}
 	if old == nil || old.Status != e.Status {
 		if old != nil {
 			if err := bs[1].Delete(inboxStatusKey(old.Status, e.ID)); err != nil {
-				return inboxRecord{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
+				return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 			}
 		}
 		if err := bs[1].Put(inboxStatusKey(e.Status, e.ID), nil); err != nil {
-			return inboxRecord{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
+			return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 		}
 	}
 	if old == nil || old.Subject != e.Subject {
 		if old != nil && old.Subject != "" {
 			if err := bs[2].Delete(inboxSubjectKey(old.Subject, e.ID)); err != nil {
-				return inboxRecord{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
+				return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 			}
 		}
 		if e.Subject != "" {
 			if err := bs[2].Put(inboxSubjectKey(e.Subject, e.ID), nil); err != nil {
-				return inboxRecord{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
+				return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 			}
 		}
 	}
-	return r, nil
+	return nil
 }
 
 // InboxEntry returns the entry with this ID. ErrNotFound if there is none.
