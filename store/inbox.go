@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // inboxRecord is a received SET on disk, keyed by its id.
@@ -101,10 +103,11 @@ func (t *Tx) PutInbox(e InboxEntry) (InboxEntry, bool, error) {
 
 // putInbox is PutInbox for e, which p holds encoded unless p is nil.
 func (t *Tx) putInbox(e InboxEntry, p *PreparedInbox) (InboxEntry, bool, error) {
-	bs, err := t.buckets(bucketInbox, bucketInboxByJTI)
+	bs, err := t.buckets(bucketInbox, bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject)
 	if err != nil {
 		return InboxEntry{}, false, err
 	}
+	idx := inboxIndexes{bs[0], bs[2], bs[3]}
 	var jk []byte
 	if p != nil {
 		jk = p.jti
@@ -130,13 +133,16 @@ func (t *Tx) putInbox(e InboxEntry, p *PreparedInbox) (InboxEntry, bool, error) 
 		return InboxEntry{}, false, fmt.Errorf("store: put inbox: %w", err)
 	}
 	if p != nil {
-		if err := t.writeInboxRecord(e, p.rec, nil); err != nil {
+		if err := idx.write(e, p.rec, nil); err != nil {
 			return InboxEntry{}, false, err
 		}
 		return p.stored(id), true, nil
 	}
-	r, err := t.writeInbox(e, nil)
+	r, data, err := encodeInbox(e)
 	if err != nil {
+		return InboxEntry{}, false, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
+	}
+	if err := idx.write(e, data, nil); err != nil {
 		return InboxEntry{}, false, err
 	}
 	return r.entry(id), true, nil
@@ -181,40 +187,45 @@ func (t *Tx) writeInbox(e InboxEntry, old *InboxEntry) (inboxRecord, error) {
 	if err != nil {
 		return inboxRecord{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 	}
-	if err := t.writeInboxRecord(e, data, old); err != nil {
+	bs, err := t.buckets(bucketInbox, bucketInboxByStatus, bucketInboxBySubject)
+	if err != nil {
+		return inboxRecord{}, err
+	}
+	if err := (inboxIndexes{bs[0], bs[1], bs[2]}).write(e, data, old); err != nil {
 		return inboxRecord{}, err
 	}
 	return r, nil
 }
 
-// writeInboxRecord writes the encoded record data of e and moves its index
-// entries from old (nil for a new entry).
-func (t *Tx) writeInboxRecord(e InboxEntry, data []byte, old *InboxEntry) error {
-	bs, err := t.buckets(bucketInbox, bucketInboxByStatus, bucketInboxBySubject)
-	if err != nil {
-		return err
-	}
-	if err := bs[0].Put(u64Key(e.ID), data); err != nil {
+// inboxIndexes are the buckets an entry's record and its index entries go to.
+type inboxIndexes struct {
+	records, byStatus, bySubject *bolt.Bucket
+}
+
+// write stores the encoded record data of e and moves its index entries
+// from old (nil for a new entry).
+func (x inboxIndexes) write(e InboxEntry, data []byte, old *InboxEntry) error {
+	if err := x.records.Put(u64Key(e.ID), data); err != nil {
 		return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 	}
 	if old == nil || old.Status != e.Status {
 		if old != nil {
-			if err := bs[1].Delete(inboxStatusKey(old.Status, e.ID)); err != nil {
+			if err := x.byStatus.Delete(inboxStatusKey(old.Status, e.ID)); err != nil {
 				return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 			}
 		}
-		if err := bs[1].Put(inboxStatusKey(e.Status, e.ID), nil); err != nil {
+		if err := x.byStatus.Put(inboxStatusKey(e.Status, e.ID), nil); err != nil {
 			return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 		}
 	}
 	if old == nil || old.Subject != e.Subject {
 		if old != nil && old.Subject != "" {
-			if err := bs[2].Delete(inboxSubjectKey(old.Subject, e.ID)); err != nil {
+			if err := x.bySubject.Delete(inboxSubjectKey(old.Subject, e.ID)); err != nil {
 				return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 			}
 		}
 		if e.Subject != "" {
-			if err := bs[2].Put(inboxSubjectKey(e.Subject, e.ID), nil); err != nil {
+			if err := x.bySubject.Put(inboxSubjectKey(e.Subject, e.ID), nil); err != nil {
 				return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 			}
 		}
