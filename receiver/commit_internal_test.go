@@ -115,6 +115,43 @@ func TestCommitterSharesOneTransaction(t *testing.T) {
 	}
 }
 
+func TestCommitterLingersOnlyWhenBusy(t *testing.T) {
+	const maxLinger = time.Hour
+	db := &gatedDB{DB: mustDB(t)}
+	var mu sync.Mutex
+	var lingers []time.Duration
+	c := &committer{db: db, maxLinger: maxLinger, sleep: func(d time.Duration) {
+		mu.Lock()
+		lingers = append(lingers, d)
+		mu.Unlock()
+	}}
+	if _, created, err := c.put(context.Background(), entry("idle")); err != nil || !created {
+		t.Fatalf("put on an idle committer = %v, %v", created, err)
+	}
+	if len(lingers) != 0 {
+		t.Fatalf("an idle committer lingered %v, want no linger", lingers)
+	}
+	db.gate = make(chan struct{})
+	db.updates.Store(0)
+	entries := make([]store.InboxEntry, 10)
+	for i := range entries {
+		entries[i] = entry(fmt.Sprint("busy", i))
+	}
+	for i, r := range putAll(t, db, c, entries) {
+		if r.err != nil || !r.created {
+			t.Errorf("put %d = %+v", i, r)
+		}
+	}
+	if got := db.updates.Load(); got != 2 {
+		t.Errorf("transactions = %d, want 2 (the leader's, then the queue's)", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lingers) != 1 || lingers[0] <= 0 || lingers[0] >= maxLinger {
+		t.Errorf("lingers = %v, want one, as long as the commit before it (under %v)", lingers, maxLinger)
+	}
+}
+
 func TestCommitterDuplicateInOneBatch(t *testing.T) {
 	db := &gatedDB{DB: mustDB(t), gate: make(chan struct{})}
 	c := &committer{db: db}
@@ -135,21 +172,55 @@ func TestCommitterDuplicateInOneBatch(t *testing.T) {
 }
 
 func TestCommitterIsolatesABadEntry(t *testing.T) {
-	db := &gatedDB{DB: mustDB(t), gate: make(chan struct{})}
+	db := &gatedDB{DB: mustDB(t)}
 	c := &committer{db: db}
-	bad := entry("")
-	out := putAll(t, db, c, []store.InboxEntry{entry("a"), entry("b"), bad, entry("c")})
-	for i, r := range out {
-		wantErr := i == 2
+	prepare := func(e store.InboxEntry) *commitReq {
+		p, err := db.PrepareInbox(e)
+		if err != nil {
+			t.Fatalf("PrepareInbox: %v", err)
+		}
+		return newCommitReq(p)
+	}
+	// A PreparedInbox the store refuses inside the transaction.
+	bad := newCommitReq(store.PreparedInbox{})
+	batch := []*commitReq{prepare(entry("a")), prepare(entry("b")), bad, prepare(entry("c"))}
+	c.commit(context.Background(), batch)
+	for i, r := range batch {
+		select {
+		case lead := <-r.wake:
+			if lead {
+				t.Fatalf("request %d told to lead, want its result", i)
+			}
+		default:
+			t.Fatalf("request %d not released", i)
+		}
+		wantErr := r == bad
 		if (r.err != nil) != wantErr || (!wantErr && !r.created) {
-			t.Errorf("put %d: created %v, err %v; want error %v", i, r.created, r.err, wantErr)
+			t.Errorf("request %d: created %v, err %v; want error %v", i, r.created, r.err, wantErr)
 		}
 	}
-	if !errors.Is(out[2].err, store.ErrInvalid) {
-		t.Errorf("bad entry's error = %v, want store.ErrInvalid", out[2].err)
+	if !errors.Is(bad.err, store.ErrInvalid) {
+		t.Errorf("bad entry's error = %v, want store.ErrInvalid", bad.err)
 	}
 	if n, _ := db.CountInbox(context.Background(), store.InboxPending); n != 3 {
 		t.Errorf("entries stored = %d, want 3", n)
+	}
+	if got := db.updates.Load(); got != 5 {
+		t.Errorf("transactions = %d, want 5 (the failed batch, then each entry alone)", got)
+	}
+}
+
+func TestCommitterRefusesAnEntryBeforeQueueing(t *testing.T) {
+	db := &gatedDB{DB: mustDB(t)}
+	c := &committer{db: db}
+	if _, created, err := c.put(context.Background(), entry("")); !errors.Is(err, store.ErrInvalid) || created {
+		t.Errorf("put without jti = %v, %v; want store.ErrInvalid", created, err)
+	}
+	if got := db.updates.Load(); got != 0 {
+		t.Errorf("transactions = %d, want 0", got)
+	}
+	if _, created, err := c.put(context.Background(), entry("ok")); err != nil || !created {
+		t.Errorf("next put = %v, %v; want a new entry (the committer is not stuck)", created, err)
 	}
 }
 

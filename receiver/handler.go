@@ -32,22 +32,25 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.answer(w, req, errMethod)
 		return
 	}
-	token, err := r.readBody(w, req)
+	body, err := r.readBody(w, req)
 	if err != nil {
 		r.answer(w, req, err)
 		return
 	}
-	v, err := r.verify(req.Context(), token)
+	v, err := r.verify(req.Context(), body)
 	if err != nil {
 		r.answer(w, req, err)
 		return
 	}
-	created, err := r.commit(req.Context(), token, v)
+	created, err := r.commit(req.Context(), string(body), v)
 	if err != nil {
 		r.answer(w, req, err)
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+	if !r.log.Enabled(req.Context(), slog.LevelInfo) {
+		return
+	}
 	attrs := []any{"transmitter", v.route.name, "jti", clip(v.set.JTI), "types", shortNames(v.set.Types()), "new", created}
 	if ct := req.Header.Get("Content-Type"); !isSETContentType(ct) {
 		attrs = append(attrs, "content_type", clip(ct))
@@ -57,23 +60,36 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // readBody returns the body, which must hold at most MaxBody bytes, without
 // surrounding white space. Errors are rejections (invalid_request).
-func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) (string, error) {
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, error) {
 	if req.ContentLength > r.cfg.MaxBody {
-		return "", reject(CodeInvalidRequest, "body is too large")
+		return nil, reject(CodeInvalidRequest, "body is too large")
 	}
-	var buf bytes.Buffer
+	// One spare byte lets the read that meets the end of a body of the
+	// announced length find room without growing the buffer.
+	size := int64(512)
 	if req.ContentLength > 0 {
-		buf.Grow(int(req.ContentLength))
+		size = req.ContentLength + 1
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, req.Body, r.cfg.MaxBody))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return "", reject(CodeInvalidRequest, "body is too large")
-	case err != nil:
-		return "", &rejection{code: CodeInvalidRequest, desc: "body could not be read", cause: err}
+	buf := make([]byte, 0, size)
+	body := http.MaxBytesReader(w, req.Body, r.cfg.MaxBody)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		var tooLarge *http.MaxBytesError
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, io.EOF):
+			return bytes.TrimSpace(buf), nil
+		case errors.As(err, &tooLarge):
+			return nil, reject(CodeInvalidRequest, "body is too large")
+		default:
+			return nil, &rejection{code: CodeInvalidRequest, desc: "body could not be read", cause: err}
+		}
 	}
-	return strings.TrimSpace(buf.String()), nil
 }
 
 // commit stores a verified SET in the inbox and, when it is new, wakes the

@@ -22,14 +22,15 @@ type compact struct {
 
 // splitCompact splits a compact JWS. Only the base64url alphabet and exactly
 // two dots are accepted (base64's decoder would skip line breaks; padding is
-// not base64url's). Errors are rejections (invalid_request).
-func splitCompact(tok string) (compact, error) {
-	if tok == "" {
+// not base64url's). The parts are decoded into one new buffer; signingInput
+// shares tok. Errors are rejections (invalid_request).
+func splitCompact(tok []byte) (compact, error) {
+	if len(tok) == 0 {
 		return compact{}, reject(CodeInvalidRequest, "empty body")
 	}
 	dots := 0
-	for i := 0; i < len(tok); i++ {
-		switch c := tok[i]; {
+	for _, c := range tok {
+		switch {
 		case c == '.':
 			dots++
 		case !isB64URL(c):
@@ -39,19 +40,27 @@ func splitCompact(tok string) (compact, error) {
 	if dots != 2 {
 		return compact{}, reject(CodeInvalidRequest, "not a compact JWS")
 	}
-	i, j := strings.IndexByte(tok, '.'), strings.LastIndexByte(tok, '.')
+	i, j := bytes.IndexByte(tok, '.'), bytes.LastIndexByte(tok, '.')
+	buf := make([]byte, b64.DecodedLen(i)+b64.DecodedLen(j-i-1)+b64.DecodedLen(len(tok)-j-1))
+	// decode decodes src into the front of buf and cuts it off.
+	decode := func(src []byte) ([]byte, error) {
+		n, err := b64.Decode(buf, src)
+		part := buf[:n:n]
+		buf = buf[n:]
+		return part, err
+	}
 	var c compact
 	var err error
-	if c.header, err = b64.DecodeString(tok[:i]); err != nil || len(c.header) == 0 {
+	if c.header, err = decode(tok[:i]); err != nil || len(c.header) == 0 {
 		return compact{}, reject(CodeInvalidRequest, "header is not base64url")
 	}
-	if c.payload, err = b64.DecodeString(tok[i+1 : j]); err != nil || len(c.payload) == 0 {
+	if c.payload, err = decode(tok[i+1 : j]); err != nil || len(c.payload) == 0 {
 		return compact{}, reject(CodeInvalidRequest, "payload is not base64url")
 	}
-	if c.signature, err = b64.DecodeString(tok[j+1:]); err != nil {
+	if c.signature, err = decode(tok[j+1:]); err != nil {
 		return compact{}, reject(CodeInvalidRequest, "signature is not base64url")
 	}
-	c.signingInput = []byte(tok[:j])
+	c.signingInput = tok[:j:j]
 	return c, nil
 }
 

@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg Config) (*Receiver, error) {
 		put:     cfg.Inbox.PutInbox,
 	}
 	if tx, ok := cfg.Inbox.(TxInbox); ok {
-		r.put = (&committer{db: tx}).put
+		r.put = (&committer{db: tx, maxLinger: defaultMaxLinger}).put
 	}
 	errSink := func(err error) { r.log.WarnContext(ctx, "key set refresh failed; keeping the loaded keys", "err", err) }
 	r.cache = jwk.NewCache(ctx, jwk.WithRefreshWindow(refreshWindow(cfg.MinRefresh)),

@@ -18,7 +18,7 @@ type verified struct {
 
 // verify runs every check on a compact JWS. Its errors are rejections
 // (400), transient faults (503, see transient), or, for a bug, anything else.
-func (r *Receiver) verify(ctx context.Context, token string) (*verified, error) {
+func (r *Receiver) verify(ctx context.Context, token []byte) (*verified, error) {
 	c, err := splitCompact(token)
 	if err != nil {
 		return nil, err
