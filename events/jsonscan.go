@@ -31,7 +31,11 @@ func skipSpace(b []byte, i int) int {
 func scanString(b []byte, i int) (end int, plain, ok bool) {
 	plain = true
 	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
+		c := b[j]
+		if ' ' <= c && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			continue // the common case first
+		}
+		switch {
 		case c == '"':
 			return j + 1, plain, true
 		case c == '\\':
