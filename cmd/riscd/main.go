@@ -53,6 +53,10 @@ func commands() []command {
 		{"config", "check a configuration file (config check)", cmdConfig},
 		{"demo", "run riscd with a local Google stand-in, no Google account needed", cmdDemo},
 		{"store", "store maintenance (store rotate-key)", cmdStore},
+		{"stream", "manage Google's RISC stream (show, update, enable, disable, status, verify)", cmdStream},
+		{"grants", "list, show or revoke grants through the admin API", cmdGrants},
+		{"events", "list, show or retry received events through the admin API", cmdEvents},
+		{"accounts", "show an account or release its hold through the admin API", cmdAccounts},
 		{"version", "print the version", cmdVersion},
 	}
 }
