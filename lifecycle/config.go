@@ -129,11 +129,42 @@ type Config struct {
 	// Default 4.
 	RefreshWorkers int
 
+	// Observer hears of every upstream refresh and every outbox attempt,
+	// for metrics (admin.Metrics satisfies it). Nil: nobody is told.
+	Observer Observer
+
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives the lifecycle's log lines. Default: discard.
 	Logger *slog.Logger
 }
+
+// Observer is told what the lifecycle did upstream. Its methods are called
+// on the lifecycle's goroutines: they must be cheap and safe for
+// concurrent use.
+type Observer interface {
+	// TokenRefreshed reports one call of the token endpoint with one of
+	// the Refresh* outcomes.
+	TokenRefreshed(outcome string)
+	// OutboxAttempt reports one attempt at an outbox job of kind "revoke"
+	// or "webhook" with one of the Outbox* outcomes.
+	OutboxAttempt(kind, outcome string)
+}
+
+// Outcomes an Observer hears of a refresh.
+const (
+	RefreshOK           = "ok"            // a new access token was granted
+	RefreshInvalidGrant = "invalid_grant" // the refresh token is dead
+	RefreshInvalidRAPT  = "invalid_rapt"  // Google demands re-authentication
+	RefreshError        = "error"         // anything else: network, 5xx, refusal
+)
+
+// Outcomes an Observer hears of an outbox attempt.
+const (
+	OutboxDone   = "done"   // the job succeeded
+	OutboxRetry  = "retry"  // it failed and will be tried again
+	OutboxFailed = "failed" // it failed for good
+)
 
 // Errors of New, RunOutbox and the operator calls; check them with
 // errors.Is.

@@ -76,9 +76,10 @@ func (l *Lifecycle) record(ctx context.Context, o outcome, job store.OutboxJob, 
 	var p jobPayload
 	_ = json.Unmarshal(job.Payload, &p) // best effort: the audit entry names what it can
 	var j store.OutboxJob
+	recorded := false // the attempt was stored on a pending job
 	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
 		var err error
-		o.final, o.next = false, time.Time{}
+		o.final, o.next, recorded = false, time.Time{}, false
 		if j, err = tx.OutboxJob(job.ID); err != nil {
 			return err
 		}
@@ -108,6 +109,7 @@ func (l *Lifecycle) record(ctx context.Context, o outcome, job store.OutboxJob, 
 		if err := tx.PutOutboxJob(j); err != nil {
 			return err
 		}
+		recorded = true
 		if auditOutcome == "" {
 			return nil
 		}
@@ -123,6 +125,9 @@ func (l *Lifecycle) record(ctx context.Context, o outcome, job store.OutboxJob, 
 		l.log.ErrorContext(ctx, "outbox: recording an attempt failed", "job", job.ID, "err", err)
 		o.final, o.next = false, now.Add(l.cfg.PollInterval)
 		return o
+	}
+	if recorded {
+		l.observeOutbox(j)
 	}
 	switch {
 	case j.Status == store.OutboxFailed:

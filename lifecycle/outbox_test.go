@@ -20,7 +20,9 @@ import (
 // token is revoked exactly once and each revocation is audited.
 func TestUpstreamRevokeThroughOutage(t *testing.T) {
 	sim, tokens := startSim(t, 4)
+	obs := newCountingObserver()
 	w := newWorld(t, func(c *lifecycle.Config) {
+		c.Observer = obs
 		c.RevokeURL = sim.URL() + googlesim.PathRevoke
 		c.AttemptTimeout = 200 * time.Millisecond
 		c.Actions = map[string][]string{"account-disabled/hijacking": {"end_sessions", "revoke_upstream", "revoke_grants", "notify"}}
@@ -84,6 +86,7 @@ func TestUpstreamRevokeThroughOutage(t *testing.T) {
 			t.Errorf("%s: %d revoke audit entries, want 1", sub, revoked[sub])
 		}
 	}
+	revokeAttempts := 0
 	for _, j := range w.outbox() {
 		if j.Status != store.OutboxDone || j.Token != "" {
 			t.Errorf("job %d (%s): status %s, token kept %v", j.ID, j.Kind, j.Status, j.Token != "")
@@ -91,6 +94,14 @@ func TestUpstreamRevokeThroughOutage(t *testing.T) {
 		if j.Kind == store.OutboxRevoke && j.Attempts < 2 {
 			t.Errorf("revoke job %d: %d attempts, want retries through the outage", j.ID, j.Attempts)
 		}
+		if j.Kind == store.OutboxRevoke {
+			revokeAttempts += j.Attempts
+		}
+	}
+	// The observer heard of every attempt the jobs record.
+	done, retry := obs.attemptCount("revoke", lifecycle.OutboxDone), obs.attemptCount("revoke", lifecycle.OutboxRetry)
+	if done != len(tokens) || done+retry != revokeAttempts || obs.attemptCount("revoke", lifecycle.OutboxFailed) != 0 {
+		t.Errorf("observer: %d revokes done, %d retried, want %d done and %d attempts in all", done, retry, len(tokens), revokeAttempts)
 	}
 }
 

@@ -121,6 +121,7 @@ func (l *Lifecycle) refreshGrant(ctx context.Context, id string, req refreshReq)
 	if err != nil {
 		return l.refreshFailed(ctx, g, err)
 	}
+	l.observeRefresh(RefreshOK)
 	return l.saveRefresh(context.WithoutCancel(ctx), g, tok, req)
 }
 

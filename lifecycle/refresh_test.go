@@ -27,23 +27,25 @@ func TestRefreshRefused(t *testing.T) {
 		reconsent  bool
 		audit      []string
 		hook       string
+		observed   string
 	}{
 		{
 			name: "invalid_grant", tokenError: googlesim.TokenError{Code: "invalid_grant", Description: "Token has been expired or revoked."},
 			want: "state reconsent_required (invalid_grant)", status: store.GrantRevoked, reason: "invalid_grant", reconsent: true,
 			audit: []string{"record: recorded", "revoke_grants: revoked 1 grants", "mark_reconsent: set", "notify: webhook queued"},
-			hook:  "refresh:invalid_grant revoke_grants,mark_reconsent",
+			hook:  "refresh:invalid_grant revoke_grants,mark_reconsent", observed: lifecycle.RefreshInvalidGrant,
 		},
 		{
 			name: "invalid_rapt", tokenError: googlesim.InvalidRAPT(),
 			want: "state reauth_required (invalid_rapt)", status: store.GrantReauthRequired, reason: "invalid_rapt", tokensKept: true,
 			audit: []string{"record: recorded", "require_reauth: 1 grants need re-authentication", "notify: webhook queued"},
-			hook:  "refresh:invalid_rapt require_reauth",
+			hook:  "refresh:invalid_rapt require_reauth", observed: lifecycle.RefreshInvalidRAPT,
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newSimWorld(t, 1, nil)
+			obs := newCountingObserver()
+			w := newSimWorld(t, 1, func(c *lifecycle.Config) { c.Observer = obs })
 			sub := w.subs[0]
 			w.account(store.Account{Sub: sub, Email: "user0@example.com"})
 			g := w.simGrant(sub, w.clock.Now().Add(-time.Second))
@@ -91,6 +93,9 @@ func TestRefreshRefused(t *testing.T) {
 			if got := w.refreshRequests(); got != 1 {
 				t.Errorf("refresh requests = %d, want 1", got)
 			}
+			if got := obs.refreshCount(tc.observed); got != 1 || len(obs.refreshes) != 1 {
+				t.Errorf("observer heard %v, want one %s", obs.refreshes, tc.observed)
+			}
 
 			jobs := w.outbox()
 			if len(jobs) != 1 || jobs[0].Kind != store.OutboxWebhook || jobs[0].Status != store.OutboxPending {
@@ -132,7 +137,8 @@ func TestRefreshUpstreamDown(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newSimWorld(t, 1, func(c *lifecycle.Config) { c.RefreshTimeout = 1500 * time.Millisecond })
+			obs := newCountingObserver()
+			w := newSimWorld(t, 1, func(c *lifecycle.Config) { c.RefreshTimeout, c.Observer = 1500*time.Millisecond, obs })
 			sub := w.subs[0]
 			g := w.simGrant(sub, w.clock.Now().Add(tc.expiresIn))
 			if err := w.sim.SetFault(googlesim.EndpointToken, tc.fault); err != nil {
@@ -177,6 +183,9 @@ func TestRefreshUpstreamDown(t *testing.T) {
 			}
 			if got := w.sim.RefreshCount(w.rts[sub]); got != 1 {
 				t.Errorf("refreshes after recovery = %d, want 1", got)
+			}
+			if ok, failed := obs.refreshCount(lifecycle.RefreshOK), obs.refreshCount(lifecycle.RefreshError); ok != 1 || failed != 1 {
+				t.Errorf("observer heard %d refreshes ok and %d failed, want 1 and 1", ok, failed)
 			}
 			if got := w.getGrant(g.ID).AccessToken; got != tok.AccessToken {
 				t.Errorf("the refreshed token was not stored")

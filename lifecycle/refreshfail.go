@@ -38,12 +38,18 @@ func (l *Lifecycle) refreshFailed(ctx context.Context, g store.Grant, err error)
 			Subtype string `json:"error_subtype"`
 		}
 		_ = json.Unmarshal(re.Body, &body)
+		if body.Subtype == "invalid_rapt" {
+			l.observeRefresh(RefreshInvalidRAPT)
+		} else {
+			l.observeRefresh(RefreshInvalidGrant)
+		}
 		return l.refused(context.WithoutCancel(ctx), g, body.Subtype == "invalid_rapt")
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		// The refresher is stopping: not the endpoint's fault.
 		return store.Grant{}, fmt.Errorf("lifecycle: token: refresh of grant %s: %w", g.ID, ctx.Err())
 	}
+	l.observeRefresh(RefreshError)
 	ue := upstreamError(g.ID, err)
 	l.tokens.fail(ue, l.now(), l.cfg.RefreshBackoffBase, l.cfg.RefreshBackoffMax)
 	l.tokens.sched.retry(g.ID, ue.RetryAt)

@@ -78,7 +78,11 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		// name no grant, so its events are recorded and forwarded only.
 		subjectIssuers[t.Name] = []string{}
 	}
+	// The lifecycle reports to the admin server's metrics, which are made
+	// after it: obs gets them before any loop runs.
+	obs := &metricsObserver{}
 	p.lifecycle, err = lifecycle.New(lifecycle.Config{
+		Observer:       obs,
 		Store:          m.db,
 		Actions:        c.RISC.Actions,
 		DryRun:         c.RISC.DryRun,
@@ -169,6 +173,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	if err != nil {
 		return nil, err
 	}
+	obs.m = p.admin.Metrics()
 
 	p.dispatcher, err = events.NewDispatcher(events.DispatcherConfig{
 		Queue:       &inboxQueue{db: m.db, formats: formats, now: m.Now},
@@ -249,3 +254,11 @@ func (m *Main) goLoop(fn func()) {
 
 var _ receiver.Inbox = (*store.DB)(nil)
 var _ flowweb.Store = (*store.DB)(nil)
+
+// metricsObserver forwards the lifecycle's reports to the admin server's
+// metrics once they exist (admin.Metrics ignores calls on nil).
+type metricsObserver struct{ m *admin.Metrics }
+
+func (o *metricsObserver) TokenRefreshed(outcome string) { o.m.TokenRefreshed(outcome) }
+
+func (o *metricsObserver) OutboxAttempt(kind, outcome string) { o.m.OutboxAttempt(kind, outcome) }

@@ -1,0 +1,26 @@
+package lifecycle
+
+import "github.com/riscd/riscd/store"
+
+// observeRefresh tells the Observer, if any, of one token endpoint call.
+func (l *Lifecycle) observeRefresh(outcome string) {
+	if l.cfg.Observer != nil {
+		l.cfg.Observer.TokenRefreshed(outcome)
+	}
+}
+
+// observeOutbox tells the Observer, if any, of one recorded attempt at j,
+// by the status the attempt left it in.
+func (l *Lifecycle) observeOutbox(j store.OutboxJob) {
+	if l.cfg.Observer == nil {
+		return
+	}
+	outcome := OutboxRetry
+	switch j.Status {
+	case store.OutboxDone:
+		outcome = OutboxDone
+	case store.OutboxFailed:
+		outcome = OutboxFailed
+	}
+	l.cfg.Observer.OutboxAttempt(string(j.Kind), outcome)
+}
