@@ -172,20 +172,30 @@ func cmdConfig(_ context.Context, env *cliEnv, args []string) error {
 }
 
 func cmdStore(ctx context.Context, env *cliEnv, args []string) error {
-	if len(args) == 0 || args[0] != "rotate-key" {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			fmt.Fprintln(env.stdout, "Usage: riscd store rotate-key --config FILE --new-key-file FILE")
-			return flag.ErrHelp
-		}
-		return usageError{errors.New("usage: riscd store rotate-key --config FILE --new-key-file FILE")}
+	const usage = "usage: riscd store rotate-key|check --config FILE ..."
+	if len(args) == 0 {
+		return usageError{errors.New(usage)}
 	}
+	switch args[0] {
+	case "rotate-key":
+		return cmdStoreRotateKey(ctx, env, args[1:])
+	case "check":
+		return cmdStoreCheck(ctx, env, args[1:])
+	case "--help", "-h":
+		fmt.Fprintln(env.stdout, "Usage: riscd store rotate-key --config FILE --new-key-file FILE\n       riscd store check --config FILE")
+		return flag.ErrHelp
+	}
+	return usageError{fmt.Errorf("unknown store command %q (%s)", args[0], usage)}
+}
+
+func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "store rotate-key", "store rotate-key --config FILE --new-key-file FILE\n\n"+
 		"Re-encrypts every secret in the store under the key in --new-key-file (made, mode 0600, if the file\n"+
 		"does not exist). riscd must be stopped. Afterwards point store.key_file at the new key; keep the old\n"+
 		"one in store.previous_key_files while backups made under it may be restored.")
 	path := fs.String("config", "riscd.yaml", "configuration file")
 	newKeyFile := fs.String("new-key-file", "", "file holding the new key (created if missing)")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *newKeyFile == "" {
