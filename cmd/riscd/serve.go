@@ -192,6 +192,7 @@ func (m *Main) Close() error {
 // receiver.
 func (m *Main) publicHandler() http.Handler {
 	e := newEcho()
+	e.Use(publicRequestLog(m.Logger.With("component", "http")))
 	m.parts.flow.Register(e)
 	m.parts.receiver.Register(e, m.Config.RISC.Path)
 	return e

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"crypto/rand"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// requestIDHeader carries a request's id in and out, as on the internal
+// listener.
+const requestIDHeader = "X-Request-Id"
+
+// goodRequestID is a caller's request id riscd accepts and repeats.
+var goodRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// publicRequestLog logs one line per request of the public listener: its
+// id (the caller's X-Request-Id when well-formed, else a random one, sent
+// back either way), method, route template, status, size and duration.
+// Never the path as sent, the query (the consent callback carries the
+// authorization code there), a header or a body.
+func publicRequestLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			req := c.Request()
+			id := req.Header.Get(requestIDHeader)
+			if !goodRequestID.MatchString(id) {
+				id = rand.Text()
+			}
+			c.Response().Header().Set(requestIDHeader, id)
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			route := c.Path()
+			if route == "" || route == "/*" {
+				route = "(no route)"
+			}
+			log.LogAttrs(req.Context(), slog.LevelInfo, "request",
+				slog.String("request_id", id), slog.String("method", req.Method), slog.String("route", route),
+				slog.Int("status", c.Response().Status), slog.Int64("bytes", c.Response().Size),
+				slog.Duration("duration", time.Since(start)), slog.String("remote", req.RemoteAddr))
+			return nil
+		}
+	}
+}
