@@ -71,6 +71,18 @@ type Config struct {
 	// Notify, when set, is called after a new entry commits (not for a
 	// redelivery), to wake the dispatcher. It must not block.
 	Notify func()
+	// Observe, when set, is called once per request, just before the
+	// answer is written, with what the receiver did (see Observation); for
+	// metrics.
+	// It runs on the request's goroutine, so it must be cheap and must not
+	// block. Nil: nothing is observed.
+	Observe func(Observation)
+	// ObserveJWKS, when set, is called after every fetch of a key set (the
+	// first load, scheduled refreshes, unknown-kid refetches), once for
+	// each transmitter using that set, with the fetch's error or nil. A
+	// fetch is an error when the request fails, the answer is not a 200,
+	// or the set does not parse or has no usable key. It must not block.
+	ObserveJWKS func(transmitter string, err error)
 	// HTTPClient fetches discovery documents and key sets. Default: a new
 	// http.Client. Each fetch is bounded by FetchTimeout whatever the
 	// client says, and each document by 1 MiB.

@@ -91,6 +91,7 @@ func (r *Receiver) loadLoop(ctx context.Context, s *keySource) {
 		}
 		_, err := r.cache.Refresh(ctx, s.url)
 		if err != nil {
+			s.fetched(err) // a success was reported by install
 			r.log.WarnContext(ctx, "key set fetch failed; retrying", "jwks_url", s.url, "attempt", attempt, "err", err)
 			return false
 		}

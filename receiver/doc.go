@@ -58,6 +58,13 @@
 // the keys already loaded. The request path does no JWKS work beyond a map
 // lookup.
 //
+// # Observation
+//
+// Config.Observe, when set, hears of every request once (transmitter,
+// outcome, RFC 8935 err code, time to verify and store), and
+// Config.ObserveJWKS of every key set fetch and its error, so that metrics
+// can be kept without the receiver knowing of them.
+//
 // Nothing here acts on an event: the dispatcher (package events) does, after
 // the receiver's 202.
 package receiver

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/store"
@@ -25,29 +26,47 @@ var errMethod = errors.New("receiver: method not allowed")
 // ServeHTTP implements http.Handler: it answers a POSTed SET with 202 once
 // the SET is verified and committed to the inbox, 400 with an RFC 8935 error
 // when it is refused, 503 with Retry-After when riscd cannot judge or store
-// it now, and 405 to other methods.
+// it now, and 405 to other methods. Each request is reported to
+// Config.Observe, when set, just before its answer is written.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if req.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		r.answer(w, req, errMethod)
-		return
+	var start time.Time
+	if r.cfg.Observe != nil {
+		start = r.cfg.Now()
 	}
-	body, err := r.readBody(w, req)
-	if err != nil {
-		r.answer(w, req, err)
-		return
+	v, created, err := r.accept(req.Context(), w, req)
+	if r.cfg.Observe != nil {
+		r.observe(start, v.route, created, err)
 	}
-	v, err := r.verify(req.Context(), body)
-	if err != nil {
-		r.answer(w, req, err)
-		return
-	}
-	created, err := r.commit(req.Context(), string(body), v)
 	if err != nil {
 		r.answer(w, req, err)
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+	r.logAccepted(req, v, created)
+}
+
+// accept reads, verifies and stores one SET. It returns what it verified
+// (its route set as soon as the transmitter is known, even on error) and
+// whether the SET was new; its errors are answered by answer.
+func (r *Receiver) accept(ctx context.Context, w http.ResponseWriter, req *http.Request) (verified, bool, error) {
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return verified{}, false, errMethod
+	}
+	body, err := r.readBody(w, req)
+	if err != nil {
+		return verified{}, false, err
+	}
+	var v verified
+	if err := r.verify(ctx, body, &v); err != nil {
+		return v, false, err
+	}
+	created, err := r.commit(ctx, string(body), &v)
+	return v, created, err
+}
+
+// logAccepted logs an accepted SET at info level.
+func (r *Receiver) logAccepted(req *http.Request, v verified, created bool) {
 	if !r.log.Enabled(req.Context(), slog.LevelInfo) {
 		return
 	}

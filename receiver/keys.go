@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,9 +44,38 @@ type keySource struct {
 
 	keys atomic.Pointer[keyMap] // nil until the first successful fetch
 
+	// names are the transmitters using this key set, replaced (never
+	// modified) when one is installed.
+	names atomic.Pointer[[]string]
+	// report, when set, is told the outcome of every fetch of the set.
+	report func(err error)
+
 	mu          sync.Mutex // serialises unknown-kid refetches
 	lastRefetch time.Time  // guarded by mu
 	lastErr     error      // outcome of the last refetch; guarded by mu
+}
+
+// owners returns the names of the transmitters using s.
+func (s *keySource) owners() []string {
+	if p := s.names.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// addOwner records that the transmitter name uses s.
+func (s *keySource) addOwner(name string) {
+	names := append([]string(nil), s.owners()...)
+	if !slices.Contains(names, name) {
+		s.names.Store(new(append(names, name)))
+	}
+}
+
+// fetched reports the outcome of one fetch of the set.
+func (s *keySource) fetched(err error) {
+	if s.report != nil {
+		s.report(err)
+	}
 }
 
 // loaded reports whether a key set has been fetched.
@@ -80,6 +110,7 @@ func (s *keySource) lookup(ctx context.Context, kid string) (verifyKey, error) {
 	_, err := s.cache.Refresh(ctx, s.url)
 	s.lastErr = err
 	if err != nil {
+		s.fetched(err) // a success was reported by install
 		s.log.WarnContext(ctx, "key set refetch failed", "jwks_url", s.url, "err", err)
 		return verifyKey{}, fmt.Errorf("%w: refetch: %w", errKeysUnavailable, err)
 	}
@@ -115,6 +146,7 @@ func (s *keySource) install(vs map[string]*verifier) jwk.PostFetchFunc {
 			return nil, fmt.Errorf("key set at %s has no usable key (%d skipped)", u, skipped)
 		}
 		s.keys.Store(&m)
+		s.fetched(nil)
 		s.log.Info("key set loaded", "jwks_url", u, "keys", len(m), "skipped", skipped)
 		return set, nil
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/lestrrat-go/httprc"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/riscd/riscd/events"
@@ -89,7 +90,10 @@ func New(ctx context.Context, cfg Config) (*Receiver, error) {
 	if tx, ok := cfg.Inbox.(TxInbox); ok {
 		r.put = (&committer{db: tx, maxLinger: defaultMaxLinger}).put
 	}
-	errSink := func(err error) { r.log.WarnContext(ctx, "key set refresh failed; keeping the loaded keys", "err", err) }
+	errSink := func(err error) {
+		r.log.WarnContext(ctx, "key set refresh failed; keeping the loaded keys", "err", err)
+		r.refreshFailed(err)
+	}
 	r.cache = jwk.NewCache(ctx, jwk.WithRefreshWindow(refreshWindow(cfg.MinRefresh)),
 		jwk.WithErrSink(httprcErrSink(errSink)))
 	r.routes.Store(&routeTable{byIss: map[string]*route{}, pending: len(cfg.Transmitters)})
@@ -127,12 +131,18 @@ func (r *Receiver) install(ctx context.Context, t *transmitterState, issuer, jwk
 	src, ok := r.sources[jwksURL]
 	if !ok {
 		src = &keySource{url: jwksURL, cache: r.cache, now: r.cfg.Now, every: r.cfg.UnknownKidRefetch, log: r.log}
+		if r.cfg.ObserveJWKS != nil {
+			src.report = func(err error) { r.observeJWKS(src, err) }
+		}
 		err := r.cache.Register(jwksURL, jwk.WithMinRefreshInterval(r.cfg.MinRefresh),
 			jwk.WithHTTPClient(r.fetch), jwk.WithPostFetcher(src.install(r.verifiers)))
 		if err != nil {
 			return fmt.Errorf("receiver: register key set %s: %w", jwksURL, err)
 		}
 		r.sources[jwksURL] = src
+	}
+	src.addOwner(t.cfg.Name) // before the first fetch, so that it is reported
+	if !ok {
 		go r.loadLoop(ctx, src)
 	}
 	t.route.Store(&route{
@@ -191,6 +201,21 @@ func (r *Receiver) Handler() http.Handler { return r }
 // than POST are answered 405 by the receiver itself).
 func (r *Receiver) Register(e *echo.Echo, path string) {
 	e.Any(path, echo.WrapHandler(r))
+}
+
+// refreshFailed reports a failed background refresh of the jwk.Cache (an
+// *httprc.RefreshError, which names the key set) to its source.
+func (r *Receiver) refreshFailed(err error) {
+	var re *httprc.RefreshError
+	if !errors.As(err, &re) {
+		return
+	}
+	r.mu.Lock()
+	src := r.sources[re.URL]
+	r.mu.Unlock()
+	if src != nil {
+		src.fetched(err)
+	}
 }
 
 // httprcErrSink adapts a function to the jwk.Cache's error sink.

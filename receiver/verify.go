@@ -16,43 +16,46 @@ type verified struct {
 	payload []byte // the verified payload JSON, as signed
 }
 
-// verify runs every check on a compact JWS. Its errors are rejections
-// (400), transient faults (503, see transient), or, for a bug, anything else.
-func (r *Receiver) verify(ctx context.Context, token []byte) (*verified, error) {
+// verify runs every check on a compact JWS and fills v. v.route is set as
+// soon as the transmitter is picked, so that it is known (for the observer)
+// even when a later check fails. Its errors are rejections (400), transient
+// faults (503, see transient), or, for a bug, anything else.
+func (r *Receiver) verify(ctx context.Context, token []byte, v *verified) error {
 	c, err := splitCompact(token)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	h, err := parseHeader(c.header)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	v, ok := r.verifiers[h.alg]
+	alg, ok := r.verifiers[h.alg]
 	if !ok {
-		return nil, reject(CodeInvalidKey, "alg is not accepted")
+		return reject(CodeInvalidKey, "alg is not accepted")
 	}
 	rt, err := r.pick(c.payload)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	v.route = rt
 	if rt.format == events.FormatSSF && !h.hasTyp {
-		return nil, reject(CodeInvalidRequest, "header: typ secevent+jwt is required")
+		return reject(CodeInvalidRequest, "header: typ secevent+jwt is required")
 	}
 	if h.kid == "" {
-		return nil, reject(CodeInvalidKey, "header: kid is required")
+		return reject(CodeInvalidKey, "header: kid is required")
 	}
 	key, err := rt.keys.lookup(ctx, h.kid)
 	switch {
 	case errors.Is(err, errUnknownKid):
-		return nil, reject(CodeInvalidKey, "unknown kid")
+		return reject(CodeInvalidKey, "unknown kid")
 	case err != nil:
-		return nil, fmt.Errorf("receiver: transmitter %q: %w", rt.name, err)
+		return fmt.Errorf("receiver: transmitter %q: %w", rt.name, err)
 	}
-	if (key.alg != "" && key.alg != h.alg) || !v.keyFits(key.key) {
-		return nil, reject(CodeInvalidKey, "alg does not match the key")
+	if (key.alg != "" && key.alg != h.alg) || !alg.keyFits(key.key) {
+		return reject(CodeInvalidKey, "alg does not match the key")
 	}
-	if err := v.verifier.Verify(c.signingInput, c.signature, key.key); err != nil {
-		return nil, &rejection{code: CodeInvalidKey, desc: "signature does not verify", cause: err}
+	if err := alg.verifier.Verify(c.signingInput, c.signature, key.key); err != nil {
+		return &rejection{code: CodeInvalidKey, desc: "signature does not verify", cause: err}
 	}
 	// Everything below is about a payload the transmitter signed.
 	set, err := r.checkClaims(c.payload, rt)
@@ -61,9 +64,10 @@ func (r *Receiver) verify(ctx context.Context, token []byte) (*verified, error) 
 		if errors.As(err, &rej) {
 			rej.signed = true
 		}
-		return nil, err
+		return err
 	}
-	return &verified{route: rt, set: set, payload: c.payload}, nil
+	v.set, v.payload = set, c.payload
+	return nil
 }
 
 // checkClaims parses a verified payload and checks it against its
