@@ -182,7 +182,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 			p.kill()
 		}
 		if t.Failed() {
-			t.Logf("riscd log (last lines of %s):\n%s", r.logPath, tail(r.logPath, 40))
+			t.Logf("riscd log (last lines of %s):\n%s", r.logPath, tail(r.logPath, 25))
 		}
 	})
 	return r
