@@ -32,6 +32,7 @@ type Server struct {
 	faults    map[Endpoint]*faultState
 	switches  switches
 	stats     Stats
+	stream    streamSim
 }
 
 // New builds a Server from cfg. It does not listen: call Start, or serve
@@ -78,6 +79,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET "+PathRISCConfiguration, s.fault(EndpointRISCConfiguration, s.handleRISCConfiguration))
 	mux.Handle("GET "+PathUserinfo, s.fault(EndpointUserinfo, s.handleUserinfo))
 	mux.Handle("GET "+PathDriveFiles, s.fault(EndpointDrive, s.handleDriveFiles))
+	s.streamRoutes(mux)
+	if s.cfg.Demo {
+		s.demoRoutes(mux)
+	}
 	return mux
 }
 
@@ -184,6 +189,7 @@ func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		close(s.done)
+		defer s.waitStreamPushes()
 		s.mu.Lock()
 		srv := s.srv
 		s.mu.Unlock()
