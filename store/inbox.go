@@ -197,13 +197,25 @@ func (t *Tx) writeInbox(e InboxEntry, old *InboxEntry) (inboxRecord, error) {
 	return r, nil
 }
 
+// subjectIndexed reports whether e belongs in the subject index: it has a
+// subject and is no longer pending. A new entry is pending, so storing a
+// received SET makes no random insert into the subject index; the entry is
+// indexed by the write that ends its pending state (the dispatcher's), and
+// until then ListInbox finds it through the pending entries of the status
+// index. Stores of schema 1 also indexed pending entries; such leftovers
+// are tolerated, read once, and removed when their entry is next written.
+func subjectIndexed(e InboxEntry) bool {
+	return e.Subject != "" && e.Status != InboxPending
+}
+
 // inboxIndexes are the buckets an entry's record and its index entries go to.
 type inboxIndexes struct {
 	records, byStatus, bySubject *bolt.Bucket
 }
 
 // write stores the encoded record data of e and moves its index entries
-// from old (nil for a new entry).
+// from old (nil for a new entry). The subject index holds only the entries
+// subjectIndexed accepts.
 func (x inboxIndexes) write(e InboxEntry, data []byte, old *InboxEntry) error {
 	if err := x.records.Put(u64Key(e.ID), data); err != nil {
 		return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
@@ -218,16 +230,16 @@ func (x inboxIndexes) write(e InboxEntry, data []byte, old *InboxEntry) error {
 			return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 		}
 	}
-	if old == nil || old.Subject != e.Subject {
-		if old != nil && old.Subject != "" {
-			if err := x.bySubject.Delete(inboxSubjectKey(old.Subject, e.ID)); err != nil {
-				return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
-			}
+	if old != nil && old.Subject != "" && !(subjectIndexed(e) && old.Subject == e.Subject) {
+		// A missing key deletes nothing: a pending entry has none, unless
+		// a schema 1 store wrote it.
+		if err := x.bySubject.Delete(inboxSubjectKey(old.Subject, e.ID)); err != nil {
+			return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 		}
-		if e.Subject != "" {
-			if err := x.bySubject.Put(inboxSubjectKey(e.Subject, e.ID), nil); err != nil {
-				return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
-			}
+	}
+	if subjectIndexed(e) && !(old != nil && subjectIndexed(*old) && old.Subject == e.Subject) {
+		if err := x.bySubject.Put(inboxSubjectKey(e.Subject, e.ID), nil); err != nil {
+			return fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 		}
 	}
 	return nil

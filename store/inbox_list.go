@@ -49,46 +49,25 @@ func (t *Tx) CountInbox(status InboxStatus) (int, error) {
 
 // ListInbox returns a page of matching entries, newest first, and the
 // cursor of the next page ("" after the last). Status and Subject use
-// indexes; Type is filtered while reading. ErrInvalid for a malformed
-// cursor.
+// indexes (a Subject query also reads the pending entries, which the
+// subject index does not hold); Type is filtered while reading. ErrInvalid
+// for a malformed cursor.
 func (t *Tx) ListInbox(q InboxQuery) ([]InboxEntry, string, error) {
 	limit := pageLimit(q.Limit)
-	var cursor []byte
+	var before uint64
 	if q.Cursor != "" {
 		id, err := strconv.ParseUint(q.Cursor, 10, 64)
 		if err != nil {
 			return nil, "", fmt.Errorf("store: list inbox: bad cursor: %w", ErrInvalid)
 		}
-		cursor = u64Key(id)
-	}
-	index, prefix := bucketInbox, []byte(nil)
-	switch {
-	case q.Subject != "":
-		index, prefix = bucketInboxBySubject, appendString(nil, q.Subject)
-	case q.Status != "":
-		index, prefix = bucketInboxByStatus, appendString(nil, string(q.Status))
-	}
-	b, err := t.bucket(index)
-	if err != nil {
-		return nil, "", err
-	}
-	var before []byte
-	if cursor != nil {
-		before = append(clone(prefix), cursor...)
+		if id == 0 {
+			return nil, "", nil // nothing comes before the first ID
+		}
+		before = id
 	}
 	var out []InboxEntry
 	next := ""
-	err = scanDesc(b, prefix, before, func(k, v []byte) (bool, error) {
-		var e InboxEntry
-		var err error
-		if index == bucketInbox {
-			e, err = decodeInbox(k, v)
-		} else if e, err = t.InboxEntry(binary.BigEndian.Uint64(k[len(prefix):])); err != nil {
-			err = fmt.Errorf("store: index %s: %w", index, err)
-		}
-		if err != nil {
-			return false, err
-		}
+	err := t.eachInboxDesc(q, before, func(e InboxEntry) (bool, error) {
 		if (q.Status != "" && e.Status != q.Status) || (q.Type != "" && !slices.Contains(e.Types, q.Type)) {
 			return true, nil
 		}
@@ -103,4 +82,41 @@ func (t *Tx) ListInbox(q InboxQuery) ([]InboxEntry, string, error) {
 		return nil, "", err
 	}
 	return out, next, nil
+}
+
+// eachInboxDesc calls fn with the entries q's Subject or Status selects
+// (every entry when neither is set) whose ID is below before (all when
+// before is 0), newest first, until fn returns false or an error. Entries
+// may not match q's other fields.
+func (t *Tx) eachInboxDesc(q InboxQuery, before uint64, fn func(InboxEntry) (bool, error)) error {
+	if q.Subject != "" {
+		withPending := q.Status == "" || q.Status == InboxPending
+		return t.eachSubjectDesc(q.Subject, before, withPending, fn)
+	}
+	index, prefix := bucketInbox, []byte(nil)
+	if q.Status != "" {
+		index, prefix = bucketInboxByStatus, appendString(nil, string(q.Status))
+	}
+	b, err := t.bucket(index)
+	if err != nil {
+		return err
+	}
+	var from []byte
+	if before != 0 {
+		from = append(clone(prefix), u64Key(before)...)
+	}
+	return scanDesc(b, prefix, from, func(k, v []byte) (bool, error) {
+		if index == bucketInbox {
+			e, err := decodeInbox(k, v)
+			if err != nil {
+				return false, err
+			}
+			return fn(e)
+		}
+		e, err := t.InboxEntry(binary.BigEndian.Uint64(k[len(prefix):]))
+		if err != nil {
+			return false, fmt.Errorf("store: index %s: %w", index, err)
+		}
+		return fn(e)
+	})
 }

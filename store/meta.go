@@ -19,7 +19,10 @@ import (
 const (
 	formatName = "riscd-store"
 	// SchemaVersion is the newest store schema this riscd reads and writes.
-	SchemaVersion = 1
+	// Schema 2 leaves pending inbox entries out of the subject index (see
+	// subjectIndexed); it only relaxes schema 1, so a schema 1 file is
+	// upgraded at open by marking it 2 (upgradeSchema).
+	SchemaVersion = 2
 	// recordVersion is the version of every on-disk record this riscd writes.
 	recordVersion = 1
 
@@ -90,6 +93,21 @@ func checkMeta(btx *bolt.Tx, path string) error {
 			msg:  fmt.Sprintf("%s was written by a newer riscd (schema %d, this riscd reads up to %d)", path, schema, SchemaVersion),
 			kind: ErrNewerSchema,
 		}
+	}
+	return nil
+}
+
+// upgradeSchema marks a file of an older schema, which checkMeta accepted,
+// as SchemaVersion, so that the riscd that wrote it, which would miss
+// entries the newer schema no longer indexes, refuses it from now on.
+// Every older schema is valid as the current one; nothing else is rewritten.
+func upgradeSchema(btx *bolt.Tx) error {
+	m := btx.Bucket([]byte(bucketMeta))
+	if schema, _ := strconv.Atoi(string(m.Get([]byte(metaSchema)))); schema >= SchemaVersion {
+		return nil
+	}
+	if err := m.Put([]byte(metaSchema), []byte(strconv.Itoa(SchemaVersion))); err != nil {
+		return fmt.Errorf("store: upgrade schema: %w", err)
 	}
 	return nil
 }

@@ -104,6 +104,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		if err := checkMeta(btx, path); err != nil {
 			return err
 		}
+		if err := upgradeSchema(btx); err != nil {
+			return err
+		}
 		if err := checkKeys(btx, keys, path); err != nil {
 			return err
 		}
