@@ -89,17 +89,12 @@ func (s *Server) account(ctx context.Context, sub string) (a store.Account, know
 	return a, known, grants, nil
 }
 
-// showAccount is GET /admin/accounts/{sub}: state, grants and a timeline of
-// the events received about the subject and the actions taken.
-func (s *Server) showAccount(c echo.Context) error {
-	ctx := c.Request().Context()
-	sub, err := pathParam(c, "sub")
-	if err != nil {
-		return err
-	}
+// accountDetail reads a subject's account, grants and timeline. A subject
+// riscd knows nothing of is a 404 apiError.
+func (s *Server) accountDetail(ctx context.Context, sub string) (accountView, error) {
 	a, known, grants, err := s.account(ctx, sub)
 	if err != nil {
-		return err
+		return accountView{}, err
 	}
 	out := accountView{
 		accountState: stateOf(a), Known: known, Email: a.Email, Flags: nonNil(a.Flags),
@@ -110,6 +105,20 @@ func (s *Server) showAccount(c echo.Context) error {
 		out.Grants[i] = s.viewGrant(g)
 	}
 	if out.Timeline, err = s.timeline(ctx, sub); err != nil {
+		return accountView{}, err
+	}
+	return out, nil
+}
+
+// showAccount is GET /admin/accounts/{sub}: state, grants and a timeline of
+// the events received about the subject and the actions taken.
+func (s *Server) showAccount(c echo.Context) error {
+	sub, err := pathParam(c, "sub")
+	if err != nil {
+		return err
+	}
+	out, err := s.accountDetail(c.Request().Context(), sub)
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
@@ -149,10 +158,26 @@ func (s *Server) timeline(ctx context.Context, sub string) ([]timelineItem, erro
 	return items, nil
 }
 
+// release has the Operator lift the subject's hold and returns the
+// account and grants afterwards. Errors: errNoOperator without one, a 404
+// apiError for a subject riscd knows nothing of, else a failure.
+func (s *Server) release(ctx context.Context, sub string) (store.Account, []store.Grant, error) {
+	if s.cfg.Operator == nil {
+		return store.Account{}, nil, errNoOperator
+	}
+	if _, _, _, err := s.account(ctx, sub); err != nil {
+		return store.Account{}, nil, err
+	}
+	if err := s.cfg.Operator.ReleaseAccount(ctx, sub, ActorOperator); err != nil {
+		return store.Account{}, nil, orNotFound(err, "account")
+	}
+	a, _, grants, err := s.account(ctx, sub)
+	return a, grants, err
+}
+
 // releaseAccount is POST /admin/accounts/{sub}/release: the Operator lifts
 // the hold; the answer is the account's state afterwards.
 func (s *Server) releaseAccount(c echo.Context) error {
-	ctx := c.Request().Context()
 	if s.cfg.Operator == nil {
 		return errNoOperator
 	}
@@ -160,13 +185,7 @@ func (s *Server) releaseAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, _, _, err := s.account(ctx, sub); err != nil {
-		return err
-	}
-	if err := s.cfg.Operator.ReleaseAccount(ctx, sub, ActorOperator); err != nil {
-		return orNotFound(err, "account")
-	}
-	a, _, grants, err := s.account(ctx, sub)
+	a, grants, err := s.release(c.Request().Context(), sub)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -38,23 +39,41 @@ func viewAudit(e store.AuditEntry) auditView {
 	}
 }
 
-// listAudit is GET /admin/audit?sub=&cursor=&limit=.
-func (s *Server) listAudit(c echo.Context) error {
+// auditQuery reads the sub filter and the page of an audit list.
+func auditQuery(c echo.Context) (store.AuditQuery, error) {
 	p, err := pageParams(c)
 	if err != nil {
-		return err
+		return store.AuditQuery{}, err
 	}
 	q := store.AuditQuery{Cursor: p.cursor, Limit: p.limit}
 	if q.Sub, err = queryParam(c, "sub"); err != nil {
-		return err
+		return store.AuditQuery{}, err
 	}
-	entries, next, err := s.store.ListAudit(c.Request().Context(), q)
+	return q, nil
+}
+
+// auditPage is one page of the audit log, as views.
+func (s *Server) auditPage(ctx context.Context, q store.AuditQuery) (auditList, error) {
+	entries, next, err := s.store.ListAudit(ctx, q)
 	if err != nil {
-		return err
+		return auditList{}, err
 	}
 	out := auditList{Entries: make([]auditView, len(entries)), NextCursor: next}
 	for i, e := range entries {
 		out.Entries[i] = viewAudit(e)
+	}
+	return out, nil
+}
+
+// listAudit is GET /admin/audit?sub=&cursor=&limit=.
+func (s *Server) listAudit(c echo.Context) error {
+	q, err := auditQuery(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.auditPage(c.Request().Context(), q)
+	if err != nil {
+		return err
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -28,6 +28,8 @@ const (
 	DefaultGrantCountInterval = 5 * time.Minute
 	// DefaultTokenTimeout bounds one POST /v1/token, upstream refresh included.
 	DefaultTokenTimeout = 20 * time.Second
+	// DefaultUISessionTTL is how long an admin page sign-in lasts.
+	DefaultUISessionTTL = 8 * time.Hour
 )
 
 // GoogleIssuer is the issuer whose subjects the admin API's sub filters name
@@ -103,6 +105,20 @@ type Config struct {
 	GrantCountInterval time.Duration
 	// TokenTimeout bounds one POST /v1/token. Default DefaultTokenTimeout.
 	TokenTimeout time.Duration
+	// Stream reads the Google RISC stream's state for the admin page's
+	// stream section (cmd/riscd wires the stream management client and the
+	// health loop's last results) at each view of that page, with a
+	// 10-second deadline. Its error text is shown on the page: keep it free
+	// of secrets. Nil: the page says stream management is not configured.
+	Stream func(ctx context.Context) (StreamView, error)
+	// UISessionTTL is how long an admin page sign-in lasts. Default
+	// DefaultUISessionTTL.
+	UISessionTTL time.Duration
+	// UISecureCookies marks the admin page's session cookie Secure even on
+	// plain HTTP requests: set it when a TLS-terminating proxy sits in
+	// front of the internal listener. Requests that arrive over TLS always
+	// get a Secure cookie.
+	UISecureCookies bool
 	// Registry receives riscd's metrics. Default: a new registry holding
 	// them and the Go runtime and process collectors. A registry given here
 	// gets riscd's metrics only.
@@ -130,6 +146,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.TokenTimeout == 0 {
 		cfg.TokenTimeout = DefaultTokenTimeout
+	}
+	if cfg.UISessionTTL == 0 {
+		cfg.UISessionTTL = DefaultUISessionTTL
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -174,7 +193,10 @@ func (cfg Config) validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"InboxStuckAfter", cfg.InboxStuckAfter}, {"GrantCountInterval", cfg.GrantCountInterval}, {"TokenTimeout", cfg.TokenTimeout}} {
+	}{
+		{"InboxStuckAfter", cfg.InboxStuckAfter}, {"GrantCountInterval", cfg.GrantCountInterval},
+		{"TokenTimeout", cfg.TokenTimeout}, {"UISessionTTL", cfg.UISessionTTL},
+	} {
 		if d.v < 0 {
 			bad("%s must not be negative", d.name)
 		}

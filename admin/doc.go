@@ -19,6 +19,7 @@
 //	GET    /admin/openapi.json            the OpenAPI document
 //	POST   /v1/token                      a fresh access token for a subject and scopes (TokenBroker)
 //	GET    /v1/subjects/:sub              the account state an app needs to end its own sessions
+//	GET    /admin/ui/...                  the admin page (HTML; see below)
 //	GET    /metrics                       Prometheus exposition (no token)
 //	GET    /healthz                       the process is alive (no token)
 //	GET    /readyz                        the store answers, the inbox is moving, Config.Ready passes (no token)
@@ -31,9 +32,43 @@
 // challenge. Without an admin token the admin API answers 503
 // (admin_disabled); without either token the companion API does too.
 //
+// # The admin page
+//
+// /admin/ui is a plain HTML view of the same data for a browser
+// (html/template, one embedded stylesheet, no script, nothing fetched from
+// elsewhere): grants with filters and a grant page with a revoke button;
+// held and flagged accounts and an account page with its timeline and a
+// release button; events, parked ones with a retry button, and an event
+// page with its redacted claims; the outbox; the audit log; the Google
+// stream (Config.Stream and the stream metrics' last values). Its routes
+// are not part of the JSON API and not in the OpenAPI document:
+//
+//	GET  /admin/ui/login                   sign-in form; POST it with the admin token
+//	POST /admin/ui/logout                  sign out
+//	GET  /admin/ui/grants[/:id]            grants, one grant
+//	POST /admin/ui/grants/:id/revoke       revoke (confirm=yes required)
+//	GET  /admin/ui/accounts[/:sub]         held and flagged accounts, one account
+//	POST /admin/ui/accounts/:sub/release   lift a hold
+//	GET  /admin/ui/events[/:id]            events (?status=parked), one event
+//	POST /admin/ui/events/:id/retry        retry a parked event
+//	GET  /admin/ui/outbox, /admin/ui/audit, /admin/ui/stream
+//
+// Signing in compares the admin token in constant time and starts a
+// server-side session (in memory, Config.UISessionTTL) named by a random id
+// in an HttpOnly, SameSite=Strict cookie scoped to /admin/ui, Secure over
+// TLS or with Config.UISecureCookies. Failed sign-ins are limited per
+// client address (5 a minute). Without a session every page redirects to
+// the sign-in form and every action answers 403; each action also needs
+// the session's CSRF token (compared in constant time) and is refused when
+// Origin or Sec-Fetch-Site name another site. Pages carry a strict
+// Content-Security-Policy, X-Frame-Options: DENY and Cache-Control:
+// no-store, show tokens only as fingerprints, and pass every value through
+// html/template's escaping. Actions go through the same code as the API's
+// (Operator, the retry transaction) and are audited the same way.
+//
 // # Answers
 //
-// Every answer is JSON. Errors are {"error": code, "detail": ...}, where code
+// Every API answer is JSON. Errors are {"error": code, "detail": ...}, where code
 // is one of the Code* constants and detail a human sentence or, for a few
 // codes, an object (the missing scopes, a grant's state). One function maps
 // errors to answers; only unexpected failures are logged at error level, and

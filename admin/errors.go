@@ -39,6 +39,8 @@ type apiError struct {
 	cause  error
 	// challenge is the WWW-Authenticate header of a 401.
 	challenge string
+	// retryAfter is the Retry-After header (seconds), if any.
+	retryAfter string
 }
 
 func (e *apiError) Error() string {
@@ -64,11 +66,20 @@ func notFound(what string) error {
 	return &apiError{status: http.StatusNotFound, code: CodeNotFound, detail: what + " not found"}
 }
 
-// answer is the one place that turns a handler's error into an answer. It
-// returns the answer's code and whether the error was unexpected (and so
-// logged at error level by the caller). Nothing of err's text reaches the
-// answer unless err is an apiError, whose detail was written to be shown.
-func answer(c echo.Context, err error) (code string, unexpected bool) {
+// verdict is what an error becomes: a status, a body safe to show, the
+// headers that go with it, and whether the error was unexpected (and so
+// logged at error level).
+type verdict struct {
+	status     int
+	body       errorBody
+	header     http.Header
+	unexpected bool
+}
+
+// classify is the one place that decides what a handler's error becomes.
+// Nothing of err's text reaches the body unless err is an apiError, whose
+// detail was written to be shown.
+func classify(err error) verdict {
 	var (
 		ae        *apiError
 		he        *echo.HTTPError
@@ -76,55 +87,73 @@ func answer(c echo.Context, err error) (code string, unexpected bool) {
 		stateErr  interface{ GrantState() (string, string) }
 		temporary interface{ Temporary() bool }
 	)
-	body, status := errorBody{Error: CodeInternal, Detail: "riscd failed; the log has the cause"}, http.StatusInternalServerError
+	v := verdict{
+		status: http.StatusInternalServerError,
+		body:   errorBody{Error: CodeInternal, Detail: "riscd failed; the log has the cause"},
+		header: http.Header{},
+	}
 	switch {
 	case errors.As(err, &ae):
-		body, status = errorBody{Error: ae.code, Detail: ae.detail}, ae.status
+		v.body, v.status = errorBody{Error: ae.code, Detail: ae.detail}, ae.status
 		if ae.challenge != "" {
-			c.Response().Header().Set("WWW-Authenticate", ae.challenge)
+			v.header.Set("WWW-Authenticate", ae.challenge)
+		}
+		if ae.retryAfter != "" {
+			v.header.Set("Retry-After", ae.retryAfter)
 		}
 	case errors.As(err, &scopeErr):
 		missing := slices.Clone(scopeErr.MissingScopes())
 		if missing == nil {
 			missing = []string{}
 		}
-		body = errorBody{Error: CodeMissingScopes, Detail: map[string][]string{"missing_scopes": missing}}
-		status = http.StatusForbidden
+		v.body = errorBody{Error: CodeMissingScopes, Detail: map[string][]string{"missing_scopes": missing}}
+		v.status = http.StatusForbidden
 	case errors.As(err, &stateErr):
 		state, reason := stateErr.GrantState()
-		body = errorBody{Error: CodeGrantUnavailable, Detail: map[string]string{"state": state, "reason": reason}}
-		status = http.StatusConflict
+		v.body = errorBody{Error: CodeGrantUnavailable, Detail: map[string]string{"state": state, "reason": reason}}
+		v.status = http.StatusConflict
 	case errors.Is(err, store.ErrNotFound):
-		body, status = errorBody{Error: CodeNotFound, Detail: "not found"}, http.StatusNotFound
+		v.body, v.status = errorBody{Error: CodeNotFound, Detail: "not found"}, http.StatusNotFound
 	case errors.Is(err, store.ErrInvalid):
-		body, status = errorBody{Error: CodeBadRequest, Detail: "invalid argument (a malformed cursor?)"}, http.StatusBadRequest
+		v.body, v.status = errorBody{Error: CodeBadRequest, Detail: "invalid argument (a malformed cursor?)"}, http.StatusBadRequest
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, store.ErrClosed):
-		body, status = errorBody{Error: CodeUnavailable, Detail: "the request could not finish in time or riscd is stopping; retry"}, http.StatusServiceUnavailable
-		c.Response().Header().Set("Retry-After", "1")
+		v.body, v.status = errorBody{Error: CodeUnavailable, Detail: "the request could not finish in time or riscd is stopping; retry"}, http.StatusServiceUnavailable
+		v.header.Set("Retry-After", "1")
 	// context.DeadlineExceeded is Temporary too: it is matched above.
 	case errors.As(err, &temporary) && temporary.Temporary():
-		body, status = errorBody{Error: CodeUpstreamUnavailable, Detail: "the token endpoint failed; retry later"}, http.StatusServiceUnavailable
-		c.Response().Header().Set("Retry-After", "5")
+		v.body, v.status = errorBody{Error: CodeUpstreamUnavailable, Detail: "the token endpoint failed; retry later"}, http.StatusServiceUnavailable
+		v.header.Set("Retry-After", "5")
 	case errors.As(err, &he):
-		status = he.Code
-		body = errorBody{Error: CodeBadRequest, Detail: http.StatusText(he.Code)}
+		v.status = he.Code
+		v.body = errorBody{Error: CodeBadRequest, Detail: http.StatusText(he.Code)}
 		if he.Code >= 500 {
-			body.Error = CodeInternal
+			v.body.Error = CodeInternal
 		}
 	default:
-		unexpected = true
+		v.unexpected = true
 	}
-	if status >= 500 && status != http.StatusServiceUnavailable && status != http.StatusNotImplemented {
-		unexpected = true
+	if v.status >= 500 && v.status != http.StatusServiceUnavailable && v.status != http.StatusNotImplemented {
+		v.unexpected = true
+	}
+	return v
+}
+
+// answer turns a handler's error into the JSON answer the API routes give.
+// It returns the answer's code and whether the error was unexpected (and so
+// logged at error level by the caller).
+func answer(c echo.Context, err error) (code string, unexpected bool) {
+	v := classify(err)
+	for k, vs := range v.header {
+		c.Response().Header()[k] = vs
 	}
 	switch {
 	case c.Response().Committed:
 	case c.Request().Method == http.MethodHead:
-		c.NoContent(status)
+		c.NoContent(v.status)
 	default:
-		c.JSON(status, body)
+		c.JSON(v.status, v.body)
 	}
-	return body.Error, unexpected
+	return v.body.Error, v.unexpected
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -104,25 +104,27 @@ func (s *Server) subOfKey(key string) string {
 	return ""
 }
 
-// listEvents is GET /admin/events?sub=&subject=&type=&status=&cursor=&limit=.
-// sub is a plain subject (matched under every configured issuer); subject
-// an inbox subject key as event views show it; type an event-type URI or
-// its short name.
-func (s *Server) listEvents(c echo.Context) error {
+// eventQuery reads the filters of an event list from the query string,
+// as GET /admin/events and the admin page's event list take them: sub is a
+// plain subject (matched under every configured issuer); subject an inbox
+// subject key as event views show it; type an event-type URI or its short
+// name; status, cursor and limit. It returns the query and the subject keys
+// to run it for ([""]: any subject).
+func (s *Server) eventQuery(c echo.Context) (store.InboxQuery, []string, error) {
 	p, err := pageParams(c)
 	if err != nil {
-		return err
+		return store.InboxQuery{}, nil, err
 	}
 	q := store.InboxQuery{Limit: p.limit, Cursor: p.cursor}
 	if st := c.QueryParam("status"); st != "" {
 		if !slices.Contains(inboxStatuses, store.InboxStatus(st)) {
-			return badRequest("status must be one of %s", joinStatuses(inboxStatuses))
+			return store.InboxQuery{}, nil, badRequest("status must be one of %s", joinStatuses(inboxStatuses))
 		}
 		q.Status = store.InboxStatus(st)
 	}
 	typ, err := queryParam(c, "type")
 	if err != nil {
-		return err
+		return store.InboxQuery{}, nil, err
 	}
 	if uri, ok := events.TypeForName(typ); ok {
 		typ = uri
@@ -130,26 +132,44 @@ func (s *Server) listEvents(c echo.Context) error {
 	q.Type = typ
 	sub, err := queryParam(c, "sub")
 	if err != nil {
-		return err
+		return store.InboxQuery{}, nil, err
 	}
 	subject, err := queryParam(c, "subject")
 	if err != nil {
-		return err
+		return store.InboxQuery{}, nil, err
 	}
 	if sub != "" && subject != "" {
-		return badRequest("give sub or subject, not both")
+		return store.InboxQuery{}, nil, badRequest("give sub or subject, not both")
 	}
 	keys := []string{subject}
 	if sub != "" {
 		keys = s.subjectKeys(sub)
 	}
-	entries, next, err := s.listInbox(c.Request().Context(), q, keys)
+	return q, keys, nil
+}
+
+// eventPage is one page of events, as views.
+func (s *Server) eventPage(ctx context.Context, q store.InboxQuery, keys []string) (eventList, error) {
+	entries, next, err := s.listInbox(ctx, q, keys)
 	if err != nil {
-		return err
+		return eventList{}, err
 	}
 	out := eventList{Events: make([]eventView, len(entries)), NextCursor: next}
 	for i, e := range entries {
 		out.Events[i] = viewEvent(e)
+	}
+	return out, nil
+}
+
+// listEvents is GET /admin/events?sub=&subject=&type=&status=&cursor=&limit=.
+func (s *Server) listEvents(c echo.Context) error {
+	q, keys, err := s.eventQuery(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.eventPage(c.Request().Context(), q, keys)
+	if err != nil {
+		return err
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -195,17 +215,26 @@ func cmpU64(a, b uint64) int {
 	return 0
 }
 
+// eventOf reads one event as a view; a missing one is a 404 apiError.
+func (s *Server) eventOf(ctx context.Context, id uint64) (eventView, error) {
+	e, err := s.store.InboxEntry(ctx, id)
+	if err != nil {
+		return eventView{}, orNotFound(err, "event")
+	}
+	return viewEvent(e), nil
+}
+
 // showEvent is GET /admin/events/{id}.
 func (s *Server) showEvent(c echo.Context) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	e, err := s.store.InboxEntry(c.Request().Context(), id)
+	out, err := s.eventOf(c.Request().Context(), id)
 	if err != nil {
-		return orNotFound(err, "event")
+		return err
 	}
-	return c.JSON(http.StatusOK, viewEvent(e))
+	return c.JSON(http.StatusOK, out)
 }
 
 // errNotParked is the refusal to retry an event that is pending or done.
@@ -213,17 +242,14 @@ type errNotParked struct{ status store.InboxStatus }
 
 func (e errNotParked) Error() string { return fmt.Sprintf("event is %s, not parked", e.status) }
 
-// retryEvent is POST /admin/events/{id}/retry: a parked entry goes back to
-// pending with a fresh budget of attempts, due now, and the retry is
-// audited in the same transaction; then the dispatcher is woken.
-func (s *Server) retryEvent(c echo.Context) error {
-	ctx := c.Request().Context()
-	id, err := idParam(c, "id")
-	if err != nil {
-		return err
-	}
+// retry returns parked event id to pending with a fresh budget of
+// attempts, due now, and audits it (Actor ActorOperator, Detail detail) in
+// the same transaction; then it wakes the dispatcher. Errors: a 409
+// apiError (CodeNotParked) when the event is not parked, a 404 apiError
+// when there is none, else a store failure.
+func (s *Server) retry(ctx context.Context, id uint64, detail string) (store.InboxEntry, error) {
 	var stored store.InboxEntry
-	err = s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx *store.Tx) error {
 		e, err := tx.InboxEntry(id)
 		if err != nil {
 			return err
@@ -239,19 +265,33 @@ func (s *Server) retryEvent(c echo.Context) error {
 		_, err = tx.AppendAudit(store.AuditEntry{
 			At: s.now(), Transmitter: e.Transmitter, EventJTI: e.JTI, EventType: firstOf(e.Types),
 			Sub: s.subOfKey(e.Subject), Action: "retry_event", Outcome: "pending",
-			Detail: "request " + requestID(c), Actor: ActorOperator,
+			Detail: detail, Actor: ActorOperator,
 		})
 		return err
 	})
 	var np errNotParked
 	switch {
 	case errors.As(err, &np):
-		return &apiError{status: http.StatusConflict, code: CodeNotParked, detail: fmt.Sprintf("event %d is %s; only a parked event can be retried", id, np.status)}
+		return store.InboxEntry{}, &apiError{status: http.StatusConflict, code: CodeNotParked, detail: fmt.Sprintf("event %d is %s; only a parked event can be retried", id, np.status)}
 	case err != nil:
-		return orNotFound(err, "event")
+		return store.InboxEntry{}, orNotFound(err, "event")
 	}
 	if s.cfg.Rescan != nil {
 		s.cfg.Rescan()
+	}
+	return stored, nil
+}
+
+// retryEvent is POST /admin/events/{id}/retry: a parked entry goes back to
+// pending (see retry).
+func (s *Server) retryEvent(c echo.Context) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	stored, err := s.retry(c.Request().Context(), id, "request "+requestID(c))
+	if err != nil {
+		return err
 	}
 	return c.JSON(http.StatusOK, viewEvent(stored))
 }

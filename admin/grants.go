@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -78,60 +79,76 @@ func (s *Server) featuresOf(scopes []string) []string {
 	return out
 }
 
-// listGrants is GET /admin/grants?sub=&status=&feature=&scope=&cursor=&limit=.
-func (s *Server) listGrants(c echo.Context) error {
+// grantQuery reads the filters of a grant list (sub, status, feature,
+// scope) and its page from the query string, as GET /admin/grants and the
+// admin page's grant list take them.
+func (s *Server) grantQuery(c echo.Context) (store.GrantQuery, error) {
 	p, err := pageParams(c)
 	if err != nil {
-		return err
+		return store.GrantQuery{}, err
 	}
 	q := store.GrantQuery{Cursor: p.cursor, Limit: p.limit}
 	if q.Sub, err = queryParam(c, "sub"); err != nil {
-		return err
+		return store.GrantQuery{}, err
 	}
 	if st := c.QueryParam("status"); st != "" {
 		if !slices.Contains(grantStatuses, store.GrantStatus(st)) {
-			return badRequest("status must be one of %s", joinStatuses(grantStatuses))
+			return store.GrantQuery{}, badRequest("status must be one of %s", joinStatuses(grantStatuses))
 		}
 		q.Status = store.GrantStatus(st)
 	}
 	if q.Scope, err = queryParam(c, "scope"); err != nil {
-		return err
+		return store.GrantQuery{}, err
 	}
 	if f := c.QueryParam("feature"); f != "" {
 		scope, ok := s.cfg.Features[f]
 		if !ok {
-			return badRequest("feature must be one of: %s", strings.Join(s.features, ", "))
+			return store.GrantQuery{}, badRequest("feature must be one of: %s", strings.Join(s.features, ", "))
 		}
 		if q.Scope != "" && q.Scope != scope {
-			return badRequest("feature %s needs scope %s, which contradicts the scope filter", f, scope)
+			return store.GrantQuery{}, badRequest("feature %s needs scope %s, which contradicts the scope filter", f, scope)
 		}
 		q.Scope = scope
 	}
-	grants, next, err := s.store.ListGrants(c.Request().Context(), q)
+	return q, nil
+}
+
+// grantPage is one page of grants, as views.
+func (s *Server) grantPage(ctx context.Context, q store.GrantQuery) (grantList, error) {
+	grants, next, err := s.store.ListGrants(ctx, q)
 	if err != nil {
-		return err
+		return grantList{}, err
 	}
 	out := grantList{Grants: make([]grantView, len(grants)), NextCursor: next}
 	for i, g := range grants {
 		out.Grants[i] = s.viewGrant(g)
 	}
+	return out, nil
+}
+
+// listGrants is GET /admin/grants?sub=&status=&feature=&scope=&cursor=&limit=.
+func (s *Server) listGrants(c echo.Context) error {
+	q, err := s.grantQuery(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.grantPage(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, out)
 }
 
-// showGrant is GET /admin/grants/{id}.
-func (s *Server) showGrant(c echo.Context) error {
-	ctx := c.Request().Context()
-	id, err := pathParam(c, "id")
-	if err != nil {
-		return err
-	}
+// grantDetailOf reads grant id and the audit entries that name it. A
+// missing grant is a 404 apiError.
+func (s *Server) grantDetailOf(ctx context.Context, id string) (grantDetail, error) {
 	g, err := s.store.Grant(ctx, id)
 	if err != nil {
-		return orNotFound(err, "grant")
+		return grantDetail{}, orNotFound(err, "grant")
 	}
 	entries, _, err := s.store.ListAudit(ctx, store.AuditQuery{Sub: g.Sub, Limit: historyScan})
 	if err != nil {
-		return err
+		return grantDetail{}, err
 	}
 	out := grantDetail{grantView: s.viewGrant(g), History: []auditView{}}
 	for _, e := range entries {
@@ -139,7 +156,33 @@ func (s *Server) showGrant(c echo.Context) error {
 			out.History = append(out.History, viewAudit(e))
 		}
 	}
+	return out, nil
+}
+
+// showGrant is GET /admin/grants/{id}.
+func (s *Server) showGrant(c echo.Context) error {
+	id, err := pathParam(c, "id")
+	if err != nil {
+		return err
+	}
+	out, err := s.grantDetailOf(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// revoke has the Operator discard grant id and queue its upstream
+// revocation. Errors: errNoOperator without one, a 404 apiError for an
+// unknown grant, else the Operator's failure.
+func (s *Server) revoke(ctx context.Context, id string) error {
+	if s.cfg.Operator == nil {
+		return errNoOperator
+	}
+	if err := s.cfg.Operator.RevokeGrant(ctx, id, ActorOperator); err != nil {
+		return orNotFound(err, "grant")
+	}
+	return nil
 }
 
 // revokeGrant is DELETE /admin/grants/{id}: the Operator discards the grant
@@ -153,8 +196,8 @@ func (s *Server) revokeGrant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Operator.RevokeGrant(c.Request().Context(), id, ActorOperator); err != nil {
-		return orNotFound(err, "grant")
+	if err := s.revoke(c.Request().Context(), id); err != nil {
+		return err
 	}
 	return c.JSON(http.StatusAccepted, map[string]string{"id": id, "status": "revoked", "upstream_revocation": "queued"})
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -32,30 +33,36 @@ type outboxList struct {
 	Truncated bool `json:"truncated"`
 }
 
-// listOutbox is GET /admin/outbox?kind=&limit=: pending jobs, oldest first,
-// with their age.
-func (s *Server) listOutbox(c echo.Context) error {
+// outboxParams reads the kind filter ("", "revoke", "webhook") and the
+// limit (1 to store.MaxLimit, default store.MaxLimit) of an outbox list.
+func outboxParams(c echo.Context) (store.OutboxKind, int, error) {
 	limit := store.MaxLimit
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > store.MaxLimit {
-			return badRequest("limit must be a whole number from 1 to %d", store.MaxLimit)
+			return "", 0, badRequest("limit must be a whole number from 1 to %d", store.MaxLimit)
 		}
 		limit = n
 	}
 	kind := store.OutboxKind(c.QueryParam("kind"))
 	if kind != "" && kind != store.OutboxRevoke && kind != store.OutboxWebhook {
-		return badRequest("kind must be %s or %s", store.OutboxRevoke, store.OutboxWebhook)
+		return "", 0, badRequest("kind must be %s or %s", store.OutboxRevoke, store.OutboxWebhook)
 	}
+	return kind, limit, nil
+}
+
+// outboxJobs lists up to limit pending jobs of kind ("" for any), oldest
+// first, with their age.
+func (s *Server) outboxJobs(ctx context.Context, kind store.OutboxKind, limit int) (outboxList, error) {
 	// One job more than the limit tells whether more are pending; the store
 	// cannot filter by kind, so a kind filter looks through the largest page.
 	fetch := min(limit+1, store.MaxLimit)
 	if kind != "" {
 		fetch = store.MaxLimit
 	}
-	jobs, err := s.store.PendingOutbox(c.Request().Context(), fetch)
+	jobs, err := s.store.PendingOutbox(ctx, fetch)
 	if err != nil {
-		return err
+		return outboxList{}, err
 	}
 	now := s.now()
 	out := outboxList{Jobs: []outboxView{}}
@@ -75,6 +82,20 @@ func (s *Server) listOutbox(c echo.Context) error {
 	}
 	if fetch == store.MaxLimit && len(jobs) == fetch {
 		out.Truncated = true // the store may hold more than one page
+	}
+	return out, nil
+}
+
+// listOutbox is GET /admin/outbox?kind=&limit=: pending jobs, oldest first,
+// with their age.
+func (s *Server) listOutbox(c echo.Context) error {
+	kind, limit, err := outboxParams(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.outboxJobs(c.Request().Context(), kind, limit)
+	if err != nil {
+		return err
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -22,10 +22,18 @@ var goodRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 // scrapes come every few seconds.
 var quietRoutes = map[string]bool{"/metrics": true, "/healthz": true, "/readyz": true}
 
-// serve wraps every route: it gives the request an id, turns the handler's
-// error into the JSON answer (the one place: answer), and logs one line per
-// request with the route template, never the query, a header or a body.
+// serve wraps every API route: it gives the request an id, turns the
+// handler's error into the JSON answer (the one place: answer), and logs
+// one line per request with the route template, never the query, a header
+// or a body.
 func (s *Server) serve(next echo.HandlerFunc) echo.HandlerFunc {
+	return s.serveWith(answer, next)
+}
+
+// serveWith is serve with the function that turns a handler's error into
+// an answer (JSON for the API, an HTML page for the admin page); it returns
+// the answer's code and whether the error was unexpected.
+func (s *Server) serveWith(answer func(echo.Context, error) (string, bool), next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		req := c.Request()

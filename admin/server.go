@@ -26,6 +26,7 @@ type Server struct {
 	registry   *prometheus.Registry
 	metrics    *Metrics
 	grants     *grantCounts
+	ui         *adminUI
 }
 
 // New checks cfg, fills its defaults and builds a Server, registering
@@ -50,6 +51,10 @@ func New(cfg Config) (*Server, error) {
 		metrics:    newMetrics(cfg.Now),
 		grants:     &grantCounts{},
 	}
+	var err error
+	if s.ui, err = newAdminUI(s); err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 		if err := s.registry.Register(collectors.NewGoCollector()); err != nil {
@@ -67,13 +72,18 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Register mounts every route of the internal listener on e, each with the
-// request log, the JSON error answers and its token check. It installs no
-// global middleware and no catch-all route.
+// Register mounts every route of the internal listener on e: the API
+// routes with the request log, the JSON error answers and their token
+// check; the admin page's routes (below /admin/ui) with the request log,
+// HTML error pages, the page's security headers and its session (pages) or
+// session and CSRF checks (actions). It installs no global middleware and
+// no catch-all route.
 func (s *Server) Register(e *echo.Echo) {
 	admin := []echo.MiddlewareFunc{s.serve, s.requireAdmin}
 	app := []echo.MiddlewareFunc{s.serve, s.requireApp}
 	open := []echo.MiddlewareFunc{s.serve}
+	page := []echo.MiddlewareFunc{s.serveUI, s.uiPage}
+	action := []echo.MiddlewareFunc{s.serveUI, s.uiAction}
 
 	e.GET("/admin/grants", s.listGrants, admin...)
 	e.GET("/admin/grants/:id", s.showGrant, admin...)
@@ -89,6 +99,25 @@ func (s *Server) Register(e *echo.Echo) {
 
 	e.POST("/v1/token", s.token, app...)
 	e.GET("/v1/subjects/:sub", s.subject, app...)
+
+	e.GET(uiBase, s.uiHome, s.serveUI)
+	e.GET(uiBase+"/", s.uiHome, s.serveUI)
+	e.GET(uiBase+"/static/ui.css", s.uiStylesheet, s.serveUI)
+	e.GET(uiBase+"/login", s.uiLogin, s.serveUI)
+	e.POST(uiBase+"/login", s.uiSignin, s.serveUI)
+	e.POST(uiBase+"/logout", s.uiSignout, action...)
+	e.GET(uiBase+"/grants", s.uiGrants, page...)
+	e.GET(uiBase+"/grants/:id", s.uiGrant, page...)
+	e.POST(uiBase+"/grants/:id/revoke", s.uiRevoke, action...)
+	e.GET(uiBase+"/accounts", s.uiAccounts, page...)
+	e.GET(uiBase+"/accounts/:sub", s.uiAccount, page...)
+	e.POST(uiBase+"/accounts/:sub/release", s.uiRelease, action...)
+	e.GET(uiBase+"/events", s.uiEvents, page...)
+	e.GET(uiBase+"/events/:id", s.uiEvent, page...)
+	e.POST(uiBase+"/events/:id/retry", s.uiRetry, action...)
+	e.GET(uiBase+"/outbox", s.uiOutbox, page...)
+	e.GET(uiBase+"/audit", s.uiAudit, page...)
+	e.GET(uiBase+"/stream", s.uiStream, page...)
 
 	e.GET("/metrics", s.metricsHandler(), open...)
 	e.GET("/healthz", s.healthz, open...)

@@ -1,0 +1,165 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/riscd/riscd/store"
+)
+
+// Bounds of the held and flagged list. The store keeps no index of
+// accounts by state, so the list is gathered from the grants held (up to
+// heldScanPages pages of store.MaxLimit) and the subjects of the latest
+// flaggedAuditScan audit entries (every action that flags an account is
+// audited), at most maxListedSubjects subjects in all.
+const (
+	heldScanPages     = 10
+	flaggedAuditScan  = store.MaxLimit
+	maxListedSubjects = 500
+)
+
+// uiAccountRow is an account in the held and flagged list.
+type uiAccountRow struct {
+	accountState
+	Known      bool // riscd holds an account record
+	Email      string
+	Flags      []string // the account's free-form flags
+	HeldGrants int
+	UpdatedAt  time.Time
+}
+
+// uiAccountsView is the held and flagged list.
+type uiAccountsView struct {
+	Held      []uiAccountRow
+	Flagged   []uiAccountRow
+	Truncated bool // a bound was reached: the list may miss accounts
+}
+
+// flagged reports whether a's state asks for an operator's attention
+// beyond a hold.
+func flagged(a store.Account) bool {
+	return a.Review || a.SigninDisabled || a.ReconsentRequired || a.CredentialChangeRequired || a.Purged || len(a.Flags) > 0
+}
+
+// heldAndFlagged gathers the accounts that are held (the account, or one
+// of its grants) or flagged, from the held grants and the latest audit
+// entries (see heldScanPages).
+func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
+	var v uiAccountsView
+	var subs []string
+	heldGrants := map[string]int{}
+	add := func(sub string) {
+		if sub == "" || slices.Contains(subs, sub) {
+			return
+		}
+		if len(subs) == maxListedSubjects {
+			v.Truncated = true
+			return
+		}
+		subs = append(subs, sub)
+	}
+	q := store.GrantQuery{Status: store.GrantHeld, Limit: store.MaxLimit}
+	for range heldScanPages {
+		grants, next, err := s.store.ListGrants(ctx, q)
+		if err != nil {
+			return uiAccountsView{}, err
+		}
+		for _, g := range grants {
+			heldGrants[g.Sub]++
+			add(g.Sub)
+		}
+		if q.Cursor = next; next == "" {
+			break
+		}
+	}
+	if q.Cursor != "" {
+		v.Truncated = true
+	}
+	entries, _, err := s.store.ListAudit(ctx, store.AuditQuery{Limit: flaggedAuditScan})
+	if err != nil {
+		return uiAccountsView{}, err
+	}
+	for _, e := range entries {
+		add(e.Sub)
+	}
+	for _, sub := range subs {
+		a, err := s.store.Account(ctx, sub)
+		known := err == nil
+		switch {
+		case isNotFound(err):
+			a = store.Account{Sub: sub}
+		case err != nil:
+			return uiAccountsView{}, err
+		}
+		row := uiAccountRow{accountState: stateOf(a), Known: known, Email: a.Email, Flags: a.Flags, HeldGrants: heldGrants[sub], UpdatedAt: a.UpdatedAt}
+		switch {
+		case a.Held || row.HeldGrants > 0:
+			v.Held = append(v.Held, row)
+		case flagged(a):
+			v.Flagged = append(v.Flagged, row)
+		}
+	}
+	return v, nil
+}
+
+// uiAccounts is GET /admin/ui/accounts: held and flagged accounts; with
+// ?sub= it goes to that account's page.
+func (s *Server) uiAccounts(c echo.Context) error {
+	sub, err := queryParam(c, "sub")
+	if err != nil {
+		return err
+	}
+	if sub != "" {
+		return c.Redirect(http.StatusSeeOther, uiBase+"/accounts/"+url.PathEscape(sub))
+	}
+	v, err := s.heldAndFlagged(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "accounts", uiLayout{Title: "Accounts", Body: v})
+}
+
+// uiAccountView is the account page.
+type uiAccountView struct {
+	accountView
+	CanRelease bool // an Operator is wired and something is held
+	Operator   bool // an Operator is wired
+}
+
+// uiAccount is GET /admin/ui/accounts/{sub}: state, grants, timeline and
+// the release button.
+func (s *Server) uiAccount(c echo.Context) error {
+	sub, err := pathParam(c, "sub")
+	if err != nil {
+		return err
+	}
+	d, err := s.accountDetail(c.Request().Context(), sub)
+	if err != nil {
+		return err
+	}
+	v := uiAccountView{accountView: d, Operator: s.cfg.Operator != nil}
+	held := d.Held || d.SigninDisabled
+	for _, g := range d.Grants {
+		held = held || g.Status == string(store.GrantHeld)
+	}
+	v.CanRelease = v.Operator && held
+	return s.render(c, http.StatusOK, "account", uiLayout{Title: "Account " + sub, Page: "account", Body: v})
+}
+
+// uiRelease is POST /admin/ui/accounts/{sub}/release: the Operator lifts
+// the hold, as POST /admin/accounts/{sub}/release.
+func (s *Server) uiRelease(c echo.Context) error {
+	sub, err := pathParam(c, "sub")
+	if err != nil {
+		return err
+	}
+	if _, _, err := s.release(c.Request().Context(), sub); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, uiBase+"/accounts/"+url.PathEscape(sub)+"?notice=released")
+}

@@ -1,0 +1,166 @@
+package admin_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/store"
+)
+
+func TestUIRetry(t *testing.T) {
+	e, _ := newUIEnv(t, nil)
+	ev := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
+	e.setStatus(ev.ID, store.InboxParked, 10, "handler: store unavailable", e.clock.Now().Add(time.Hour))
+	b := newBrowser(t, e)
+	b.signIn()
+	csrf := b.csrf()
+
+	p := b.post(idPath("/admin/ui/events/%d/retry", ev.ID), url.Values{"csrf": {csrf}}, nil)
+	if want := idPath("/admin/ui/events/%d?notice=retried", ev.ID); p.status != http.StatusSeeOther || p.location() != want {
+		t.Fatalf("retry: status %d Location %q, want 303 to %s: %s", p.status, p.location(), want, p.body)
+	}
+	got := mustEntry(t, e.db, ev.ID)
+	if got.Status != store.InboxPending || got.Attempts != 0 || !got.NextAttemptAt.IsZero() {
+		t.Errorf("after retry: status %s attempts %d next %v, want pending, 0, now", got.Status, got.Attempts, got.NextAttemptAt)
+	}
+	if e.rescans.get() != 1 {
+		t.Errorf("dispatcher woken %d times, want 1", e.rescans.get())
+	}
+	entries, _, err := e.db.ListAudit(context.Background(), store.AuditQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Action != "retry_event" || entries[0].Actor != admin.ActorOperator ||
+		entries[0].Sub != "alice" || entries[0].EventJTI != "j1" || !strings.HasPrefix(entries[0].Detail, "admin page, request ") {
+		t.Errorf("audit %+v, want one retry_event by the operator from the admin page", entries)
+	}
+	mustContain(t, b.mustGet(idPath("/admin/ui/events/%d?notice=retried", ev.ID)).body,
+		`id="notice"`, "pending again", `id="event-status">pending<`)
+
+	t.Run("again", func(t *testing.T) {
+		p := b.post(idPath("/admin/ui/events/%d/retry", ev.ID), url.Values{"csrf": {csrf}}, nil)
+		if p.status != http.StatusConflict {
+			t.Fatalf("retry of a pending event: status %d, want 409", p.status)
+		}
+		mustContain(t, p.body, "only a parked event can be retried")
+		if got := auditActions(t, e.db); len(got) != 1 {
+			t.Errorf("audit %v, want still one entry", got)
+		}
+	})
+	t.Run("unknown event", func(t *testing.T) {
+		if p := b.post("/admin/ui/events/999/retry", url.Values{"csrf": {csrf}}, nil); p.status != http.StatusNotFound {
+			t.Errorf("status %d, want 404", p.status)
+		}
+	})
+}
+
+func TestUIRelease(t *testing.T) {
+	e, op := newUIEnv(t, nil)
+	e.mustAccount(store.Account{Sub: "alice", Held: true, SigninDisabled: true})
+	held := e.mustGrant(grantSpec{sub: "alice", status: store.GrantHeld, reason: "hijacking"})
+	revoked := e.mustGrant(grantSpec{sub: "alice", status: store.GrantRevoked, reason: "token-revoked"})
+	b := newBrowser(t, e)
+	b.signIn()
+
+	p := b.post("/admin/ui/accounts/alice/release", url.Values{"csrf": {b.csrf()}}, nil)
+	if p.status != http.StatusSeeOther || p.location() != "/admin/ui/accounts/alice?notice=released" {
+		t.Fatalf("release: status %d Location %q: %s", p.status, p.location(), p.body)
+	}
+	if a := mustAccountOf(t, e.db, "alice"); a.Held || a.SigninDisabled {
+		t.Errorf("account after release: held %v signin disabled %v, want neither", a.Held, a.SigninDisabled)
+	}
+	if g := mustGrantOf(t, e.db, held.ID); g.Status != store.GrantActive {
+		t.Errorf("held grant is %s after release, want active", g.Status)
+	}
+	if g := mustGrantOf(t, e.db, revoked.ID); g.Status != store.GrantRevoked {
+		t.Errorf("revoked grant is %s after release, want revoked", g.Status)
+	}
+	if got := auditActions(t, e.db); !slices.Equal(got, []string{"release_holds/operator"}) {
+		t.Errorf("audit %v, want the release by the operator", got)
+	}
+	page := b.mustGet("/admin/ui/accounts/alice?notice=released")
+	mustContain(t, page.body, "The hold is lifted", `class="timeline-action"`, "release_holds")
+	if strings.Contains(page.body, `id="release"`) {
+		t.Errorf("a released account still offers release")
+	}
+	if op.calls() != 1 {
+		t.Errorf("operator called %d times, want 1", op.calls())
+	}
+	if p := b.post("/admin/ui/accounts/nobody/release", url.Values{"csrf": {b.csrf()}}, nil); p.status != http.StatusNotFound {
+		t.Errorf("release of an unknown account: status %d, want 404", p.status)
+	}
+}
+
+func TestUIRevoke(t *testing.T) {
+	e, op := newUIEnv(t, nil)
+	g := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}})
+	b := newBrowser(t, e)
+	b.signIn()
+	csrf := b.csrf()
+
+	t.Run("unconfirmed", func(t *testing.T) {
+		for _, form := range []url.Values{{"csrf": {csrf}}, {"csrf": {csrf}, "confirm": {"no"}}} {
+			p := b.post("/admin/ui/grants/"+g.ID+"/revoke", form, nil)
+			if p.status != http.StatusBadRequest {
+				t.Errorf("revoke without confirmation: status %d, want 400", p.status)
+			}
+			mustContain(t, p.body, "tick the confirmation box")
+		}
+		if op.calls() != 0 || mustGrantOf(t, e.db, g.ID).Status != store.GrantActive || len(auditActions(t, e.db)) != 0 {
+			t.Errorf("an unconfirmed revoke changed something")
+		}
+	})
+
+	p := b.post("/admin/ui/grants/"+g.ID+"/revoke", url.Values{"csrf": {csrf}, "confirm": {"yes"}}, nil)
+	if p.status != http.StatusSeeOther || p.location() != "/admin/ui/accounts/alice?notice=revoked" {
+		t.Fatalf("revoke: status %d Location %q: %s", p.status, p.location(), p.body)
+	}
+	after := mustGrantOf(t, e.db, g.ID)
+	if after.Status != store.GrantRevoked || !after.RefreshToken.IsZero() {
+		t.Errorf("grant after revoke: %s, refresh token kept %v; want revoked without tokens", after.Status, !after.RefreshToken.IsZero())
+	}
+	jobs, err := e.db.PendingOutbox(context.Background(), 10)
+	if err != nil || len(jobs) != 1 || jobs[0].Kind != store.OutboxRevoke || jobs[0].GrantID != g.ID {
+		t.Errorf("outbox %+v (%v), want the upstream revocation", jobs, err)
+	}
+	if got := auditActions(t, e.db); !slices.Equal(got, []string{"revoke_grants/operator"}) {
+		t.Errorf("audit %v, want the revoke by the operator", got)
+	}
+	mustContain(t, b.mustGet("/admin/ui/accounts/alice?notice=revoked").body, "upstream revocation is queued", `data-status="revoked"`)
+	mustContain(t, b.mustGet("/admin/ui/outbox").body, `data-kind="revoke"`, `href="/admin/ui/grants/`+g.ID+`"`)
+
+	if p := b.post("/admin/ui/grants/000000000000000000000000/revoke", url.Values{"csrf": {csrf}, "confirm": {"yes"}}, nil); p.status != http.StatusNotFound {
+		t.Errorf("revoke of an unknown grant: status %d, want 404", p.status)
+	}
+}
+
+func TestUIWithoutOperator(t *testing.T) {
+	e, _ := newUIEnv(t, func(cfg *admin.Config) { cfg.Operator = nil })
+	e.mustAccount(store.Account{Sub: "alice", Held: true})
+	g := e.mustGrant(grantSpec{sub: "alice", status: store.GrantHeld})
+	b := newBrowser(t, e)
+	b.signIn()
+	csrf := b.csrf()
+
+	for _, path := range []string{"/admin/ui/accounts/alice", "/admin/ui/grants/" + g.ID} {
+		p := b.mustGet(path)
+		mustContain(t, p.body, "Operator actions are not available")
+		if strings.Contains(p.body, `id="release"`) || strings.Contains(p.body, `id="revoke"`) {
+			t.Errorf("%s offers an action no operator can carry out", path)
+		}
+	}
+	for _, path := range []string{"/admin/ui/accounts/alice/release", "/admin/ui/grants/" + g.ID + "/revoke"} {
+		if p := b.post(path, url.Values{"csrf": {csrf}, "confirm": {"yes"}}, nil); p.status != http.StatusNotImplemented {
+			t.Errorf("%s: status %d, want 501", path, p.status)
+		}
+	}
+	if a := mustAccountOf(t, e.db, "alice"); !a.Held {
+		t.Errorf("the account was released without an operator")
+	}
+}

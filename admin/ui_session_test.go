@@ -1,0 +1,327 @@
+package admin_test
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/store"
+)
+
+// sessionCookie returns the riscd_admin cookie a sign-in answer sets.
+func sessionCookie(tb testing.TB, h http.Header) *http.Cookie {
+	tb.Helper()
+	resp := http.Response{Header: h}
+	for _, c := range resp.Cookies() {
+		if c.Name == "riscd_admin" {
+			return c
+		}
+	}
+	tb.Fatalf("no riscd_admin cookie in %q", h.Values("Set-Cookie"))
+	return nil
+}
+
+func TestUISignIn(t *testing.T) {
+	e, _ := newUIEnv(t, nil)
+	b := newBrowser(t, e)
+
+	if p := b.get("/admin/ui/grants"); p.status != http.StatusSeeOther || p.location() != "/admin/ui/login" {
+		t.Fatalf("before sign-in: status %d Location %q, want 303 to the sign-in page", p.status, p.location())
+	}
+	login := b.mustGet("/admin/ui/login")
+	mustContain(t, login.body, `name="token"`, `type="password"`, `action="/admin/ui/login"`)
+
+	p := b.post("/admin/ui/login", url.Values{"token": {adminToken}}, nil)
+	if p.status != http.StatusSeeOther || p.location() != "/admin/ui/grants" {
+		t.Fatalf("sign-in: status %d Location %q, want 303 to /admin/ui/grants", p.status, p.location())
+	}
+	ck := sessionCookie(t, p.header)
+	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/admin/ui" || ck.Secure {
+		t.Errorf("cookie HttpOnly=%v SameSite=%v Path=%q Secure=%v; want HttpOnly, Strict, /admin/ui, not Secure over plain HTTP",
+			ck.HttpOnly, ck.SameSite, ck.Path, ck.Secure)
+	}
+	if ck.MaxAge != int(admin.DefaultUISessionTTL/time.Second) {
+		t.Errorf("cookie Max-Age = %d, want %d", ck.MaxAge, int(admin.DefaultUISessionTTL/time.Second))
+	}
+	if strings.Contains(ck.Value, adminToken) || len(ck.Value) < 43 {
+		t.Errorf("cookie value %q: want a random id of at least 256 bits, unrelated to the token", ck.Value)
+	}
+	b.mustGet("/admin/ui/grants")
+	if p := b.get("/admin/ui/login"); p.status != http.StatusSeeOther || p.location() != "/admin/ui/grants" {
+		t.Errorf("sign-in page when signed in: status %d Location %q, want 303 to the grants", p.status, p.location())
+	}
+
+	t.Run("sign-out ends the session", func(t *testing.T) {
+		stolen := ck.Value
+		p := b.post("/admin/ui/logout", url.Values{"csrf": {b.csrf()}}, nil)
+		if p.status != http.StatusSeeOther || p.location() != "/admin/ui/login?notice=signed_out" {
+			t.Fatalf("sign-out: status %d Location %q", p.status, p.location())
+		}
+		if c := sessionCookie(t, p.header); c.MaxAge >= 0 || c.Value != "" {
+			t.Errorf("sign-out cookie %v, want it cleared", c)
+		}
+		mustContain(t, b.mustGet("/admin/ui/login?notice=signed_out").body, "Signed out.")
+		// The old cookie, replayed, no longer opens anything.
+		req := httptest.NewRequest(http.MethodGet, "/admin/ui/grants", nil)
+		req.AddCookie(&http.Cookie{Name: "riscd_admin", Value: stolen})
+		rec := httptest.NewRecorder()
+		e.handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusSeeOther {
+			t.Errorf("old session cookie after sign-out: status %d, want 303 to sign-in", rec.Code)
+		}
+	})
+}
+
+func TestUISignInRefusals(t *testing.T) {
+	tests := []struct {
+		name   string
+		token  string
+		header map[string]string
+		want   int
+	}{
+		{"wrong token", "not-the-admin-token", nil, http.StatusUnauthorized},
+		{"empty token", "", nil, http.StatusUnauthorized},
+		{"token with a suffix", adminToken + "x", nil, http.StatusUnauthorized},
+		{"app token", appToken, nil, http.StatusUnauthorized},
+		{"right token, foreign origin", adminToken, map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
+		{"right token, cross-site fetch", adminToken, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _ := newUIEnv(t, nil)
+			b := newBrowser(t, e)
+			p := b.post("/admin/ui/login", url.Values{"token": {tc.token}}, func(r *http.Request) {
+				for k, v := range tc.header {
+					r.Header.Set(k, v)
+				}
+			})
+			if p.status != tc.want {
+				t.Fatalf("status %d, want %d: %s", p.status, tc.want, p.body)
+			}
+			if len(p.header.Values("Set-Cookie")) != 0 {
+				t.Errorf("a refused sign-in set a cookie: %q", p.header.Values("Set-Cookie"))
+			}
+			if tc.want == http.StatusUnauthorized {
+				mustContain(t, p.body, `id="error"`, `name="token"`)
+			}
+			if p := b.get("/admin/ui/grants"); p.status != http.StatusSeeOther {
+				t.Errorf("after a refused sign-in the grants answer %d, want 303 to sign-in", p.status)
+			}
+		})
+	}
+}
+
+func TestUISignInIsRateLimited(t *testing.T) {
+	e, _ := newUIEnv(t, nil)
+	b := newBrowser(t, e)
+	for i := range 5 {
+		if p := b.post("/admin/ui/login", url.Values{"token": {"guess"}}, nil); p.status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: status %d, want 401", i+1, p.status)
+		}
+	}
+	p := b.post("/admin/ui/login", url.Values{"token": {adminToken}}, nil)
+	if p.status != http.StatusTooManyRequests {
+		t.Fatalf("after 5 failures the right token got status %d, want 429", p.status)
+	}
+	if ra := p.header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Errorf("Retry-After = %q, want the seconds to wait", ra)
+	}
+	mustContain(t, p.body, "too many failed sign-ins")
+
+	e.clock.Advance(time.Minute)
+	b.signIn()
+	// A success forgets the failures: four more are allowed again.
+	other := newBrowser(t, e)
+	for i := range 4 {
+		if p := other.post("/admin/ui/login", url.Values{"token": {"guess"}}, nil); p.status != http.StatusUnauthorized {
+			t.Fatalf("failure %d after a success: status %d, want 401", i+1, p.status)
+		}
+	}
+	other.signIn()
+}
+
+func TestUISessionExpires(t *testing.T) {
+	e, _ := newUIEnv(t, func(cfg *admin.Config) { cfg.UISessionTTL = time.Hour })
+	b := newBrowser(t, e)
+	b.signIn()
+	e.clock.Advance(59 * time.Minute)
+	b.mustGet("/admin/ui/grants")
+	e.clock.Advance(time.Minute)
+	if p := b.get("/admin/ui/grants"); p.status != http.StatusSeeOther || p.location() != "/admin/ui/login" {
+		t.Errorf("after the TTL: status %d Location %q, want 303 to sign-in", p.status, p.location())
+	}
+}
+
+func TestUISecureCookie(t *testing.T) {
+	tests := []struct {
+		name   string
+		tls    bool
+		config bool
+	}{
+		{"over TLS", true, false},
+		{"behind a TLS proxy (UISecureCookies)", false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _ := newUIEnv(t, func(cfg *admin.Config) { cfg.UISecureCookies = tc.config })
+			req := httptest.NewRequest(http.MethodPost, "/admin/ui/login", strings.NewReader(url.Values{"token": {adminToken}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tc.tls {
+				req.TLS = &tls.ConnectionState{}
+			}
+			rec := httptest.NewRecorder()
+			e.handler.ServeHTTP(rec, req)
+			if rec.Code != http.StatusSeeOther {
+				t.Fatalf("sign-in: status %d", rec.Code)
+			}
+			if ck := sessionCookie(t, rec.Header()); !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
+				t.Errorf("cookie Secure=%v HttpOnly=%v SameSite=%v, want all set", ck.Secure, ck.HttpOnly, ck.SameSite)
+			}
+		})
+	}
+}
+
+func TestUIWithoutAdminToken(t *testing.T) {
+	e, _ := newUIEnv(t, func(cfg *admin.Config) { cfg.AdminToken = "" })
+	b := newBrowser(t, e)
+	p := b.get("/admin/ui/login")
+	if p.status != http.StatusServiceUnavailable {
+		t.Fatalf("sign-in page: status %d, want 503", p.status)
+	}
+	mustContain(t, p.body, `id="disabled"`)
+	if p := b.post("/admin/ui/login", url.Values{"token": {""}}, nil); p.status != http.StatusServiceUnavailable || len(p.header.Values("Set-Cookie")) != 0 {
+		t.Errorf("sign-in without an admin token: status %d cookies %q, want 503 and none", p.status, p.header.Values("Set-Cookie"))
+	}
+}
+
+// TestUICSRF posts every action with a bad CSRF token or origin: each is
+// answered 403 and changes nothing.
+func TestUICSRF(t *testing.T) {
+	e, op := newUIEnv(t, nil)
+	e.mustAccount(store.Account{Sub: "alice", Held: true})
+	g := e.mustGrant(grantSpec{sub: "alice", status: store.GrantHeld, reason: "hijacking"})
+	ev := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
+	e.setStatus(ev.ID, store.InboxParked, 10, "store unavailable", time.Time{})
+	b := newBrowser(t, e)
+	b.signIn()
+	good := b.csrf()
+
+	actions := []struct {
+		path string
+		form url.Values
+	}{
+		{idPath("/admin/ui/events/%d/retry", ev.ID), url.Values{}},
+		{"/admin/ui/accounts/alice/release", url.Values{}},
+		{"/admin/ui/grants/" + g.ID + "/revoke", url.Values{"confirm": {"yes"}}},
+		{"/admin/ui/logout", url.Values{}},
+	}
+	bad := []struct {
+		name string
+		csrf string
+		edit func(*http.Request)
+		anon bool // sent by a browser that never signed in
+	}{
+		{"missing token", "", nil, false},
+		{"wrong token", good[:len(good)-1] + "A", nil, false},
+		{"token of another session", otherSessionCSRF(t, e), nil, false},
+		{"foreign origin", good, func(r *http.Request) { r.Header.Set("Origin", "https://evil.example") }, false},
+		{"cross-site fetch", good, func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "cross-site") }, false},
+		{"same-site fetch", good, func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "same-site") }, false},
+		{"no session", good, nil, true},
+		{"forged session", good, func(r *http.Request) { r.Header.Set("Cookie", "riscd_admin=forged") }, true},
+	}
+	for _, a := range actions {
+		for _, c := range bad {
+			t.Run(a.path+"/"+c.name, func(t *testing.T) {
+				form := url.Values{}
+				for k, v := range a.form {
+					form[k] = v
+				}
+				if c.csrf != "" {
+					form.Set("csrf", c.csrf)
+				}
+				from := b
+				if c.anon {
+					from = newBrowser(t, e)
+				}
+				p := from.post(a.path, form, c.edit)
+				if p.status != http.StatusForbidden {
+					t.Errorf("status %d, want 403: %s", p.status, p.body)
+				}
+			})
+		}
+	}
+	if n := op.calls(); n != 0 {
+		t.Errorf("the operator was called %d times, want 0", n)
+	}
+	if got := mustEntry(t, e.db, ev.ID); got.Status != store.InboxParked {
+		t.Errorf("event status %s, want parked", got.Status)
+	}
+	if got := mustGrantOf(t, e.db, g.ID); got.Status != store.GrantHeld {
+		t.Errorf("grant status %s, want held", got.Status)
+	}
+	if got := auditActions(t, e.db); len(got) != 0 {
+		t.Errorf("audit %v, want nothing", got)
+	}
+	if e.rescans.get() != 0 {
+		t.Errorf("the dispatcher was woken %d times", e.rescans.get())
+	}
+	b.mustGet("/admin/ui/grants") // still signed in: the refused sign-out did nothing
+}
+
+// otherSessionCSRF signs in a second browser and returns its CSRF token.
+func otherSessionCSRF(tb testing.TB, e *env) string {
+	tb.Helper()
+	b := newBrowser(tb, e)
+	b.signIn()
+	return b.csrf()
+}
+
+func TestUISecurityHeaders(t *testing.T) {
+	e, _ := newUIEnv(t, nil)
+	b := newBrowser(t, e)
+	check := func(t *testing.T, p page) {
+		t.Helper()
+		want := map[string]string{
+			"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+			"X-Frame-Options":         "DENY",
+			"Cache-Control":           "no-store",
+			"X-Content-Type-Options":  "nosniff",
+		}
+		for k, v := range want {
+			if got := p.header.Get(k); got != v {
+				t.Errorf("%s = %q, want %q", k, got, v)
+			}
+		}
+	}
+	t.Run("sign-in page", func(t *testing.T) { check(t, b.mustGet("/admin/ui/login")) })
+	t.Run("redirect", func(t *testing.T) { check(t, b.get("/admin/ui/grants")) })
+	t.Run("refused action", func(t *testing.T) { check(t, b.post("/admin/ui/logout", nil, nil)) })
+	b.signIn()
+	t.Run("page", func(t *testing.T) {
+		p := b.mustGet("/admin/ui/grants")
+		check(t, p)
+		if ct := p.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+			t.Errorf("Content-Type = %q, want text/html", ct)
+		}
+		for _, banned := range []string{"<script", " style=", "<style", "http://", "https://"} {
+			if strings.Contains(p.body, banned) {
+				t.Errorf("page holds %q: no script, no inline style, no external asset", banned)
+			}
+		}
+	})
+	t.Run("stylesheet", func(t *testing.T) {
+		p := b.mustGet("/admin/ui/static/ui.css")
+		if ct := p.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
+			t.Errorf("Content-Type = %q, want text/css", ct)
+		}
+		if strings.Contains(p.body, "url(") || strings.Contains(p.body, "@import") {
+			t.Errorf("the stylesheet loads something else")
+		}
+	})
+}
