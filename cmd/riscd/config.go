@@ -16,6 +16,7 @@ import (
 
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/lifecycle"
+	"github.com/riscd/riscd/stream"
 )
 
 // Config is riscd's configuration file, decoded strictly: every key below is
@@ -87,6 +88,12 @@ type RISCConfig struct {
 	MaxAttempts      int                 `yaml:"max_attempts"`
 	Actions          map[string][]string `yaml:"actions"`
 	DryRun           bool                `yaml:"dry_run"`
+
+	// The Google stream (riscd stream, and the health loop).
+	ServiceAccountFile  string   `yaml:"service_account_file"`
+	ManagementURL       string   `yaml:"management_url"`
+	Events              []string `yaml:"events"`
+	StreamCheckInterval Duration `yaml:"stream_check_interval"`
 }
 
 // TransmitterConfig is one more trusted transmitter of security event tokens.
@@ -132,7 +139,10 @@ func defaultConfig() Config {
 			Issuer:    defaultIDTokenIssuer,
 			JWKSURL:   defaultIDTokenJWKSURL,
 		},
-		RISC: RISCConfig{Path: "/risc", ConfigurationURL: defaultRISCConfigURL, Algorithms: []string{"RS256"}, MaxAttempts: 10},
+		RISC: RISCConfig{
+			Path: "/risc", ConfigurationURL: defaultRISCConfigURL, Algorithms: []string{"RS256"}, MaxAttempts: 10,
+			ManagementURL: stream.DefaultBaseURL, Events: defaultStreamEvents(),
+		},
 		Companion: CompanionConfig{
 			RefreshLeadTime: Duration(5 * time.Minute),
 			RecentUseWindow: Duration(time.Hour),
@@ -459,6 +469,7 @@ func (c *Config) Validate(file string) error {
 			}
 		}
 	}
+	errs = append(errs, c.validateStream(file)...)
 	if d := time.Duration(c.Companion.RefreshLeadTime); d < time.Minute || d > 30*time.Minute {
 		bad("companion.refresh_lead_time", "must be between 1m and 30m")
 	}
@@ -486,6 +497,94 @@ func (c *Config) Validate(file string) error {
 		return errs
 	}
 	return nil
+}
+
+// defaultStreamEvents are the event types riscd asks Google's stream for by
+// default: those Google sends (REFERENCE §2) and account-purged, as
+// events.ShortName spells them.
+func defaultStreamEvents() []string {
+	return []string{
+		"sessions-revoked", "tokens-revoked", "token-revoked", "account-disabled", "account-enabled",
+		"account-credential-change-required", "account-purged", "verification",
+	}
+}
+
+// misplacedTokenEvents are token-event URIs in the risc namespace, a
+// mistake production receivers made: Google's token events live in the
+// oauth namespace.
+var misplacedTokenEvents = map[string]string{
+	"https://schemas.openid.net/secevent/risc/event-type/tokens-revoked": "tokens-revoked",
+	"https://schemas.openid.net/secevent/risc/event-type/token-revoked":  "token-revoked",
+}
+
+// validateStream checks the stream keys of the risc section.
+func (c *Config) validateStream(file string) ConfigErrors {
+	var errs ConfigErrors
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, ConfigError{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if !isHTTPURL(c.RISC.ManagementURL) {
+		bad("risc.management_url", "must be an absolute http or https URL (Google's is %s)", stream.DefaultBaseURL)
+	}
+	if len(c.RISC.Events) == 0 {
+		bad("risc.events", "must name at least one event type (short names such as account-disabled, or URIs)")
+	}
+	seen := map[string]bool{}
+	for i, e := range c.RISC.Events {
+		key := fmt.Sprintf("risc.events[%d]", i)
+		uri, ok := streamEventURI(e)
+		switch {
+		case misplacedTokenEvents[e] != "":
+			bad(key, "%s is not an event type: Google's token events live in the oauth namespace; write %s", e, misplacedTokenEvents[e])
+		case !ok:
+			bad(key, "%q is neither an event short name (such as account-disabled or verification) nor an absolute URI", e)
+		case seen[uri]:
+			bad(key, "%s is listed twice", e)
+		}
+		seen[uri] = true
+	}
+	if d := time.Duration(c.RISC.StreamCheckInterval); d != 0 {
+		if d < time.Minute {
+			bad("risc.stream_check_interval", "must be 0 (off) or at least 1m: every check makes Google send a verification event")
+		}
+		if c.RISC.ServiceAccountFile == "" {
+			bad("risc.stream_check_interval", "needs risc.service_account_file: the check reads the stream's status from Google")
+		}
+		if !seen[events.TypeRISCVerification] && len(c.RISC.Events) > 0 {
+			bad("risc.stream_check_interval", "needs verification among risc.events: Google sends verification events only to a stream that requests them")
+		}
+	}
+	return errs
+}
+
+// streamEventURI resolves an entry of risc.events: an event short name
+// (events.TypeForName) or an absolute URI taken as it is.
+func streamEventURI(e string) (string, bool) {
+	if uri, ok := events.TypeForName(e); ok {
+		return uri, true
+	}
+	u, err := url.Parse(e)
+	if err != nil || u.Scheme == "" || strings.ContainsAny(e, " \t\n") || (u.Opaque == "" && u.Host == "") {
+		return "", false
+	}
+	return e, true
+}
+
+// StreamEvents returns the event-type URIs risc.events asks Google's stream
+// for, in the file's order. Call it on a validated Config.
+func (c *Config) StreamEvents() []string {
+	out := make([]string, 0, len(c.RISC.Events))
+	for _, e := range c.RISC.Events {
+		if uri, ok := streamEventURI(e); ok {
+			out = append(out, uri)
+		}
+	}
+	return out
+}
+
+// DeliveryURL is where Google's stream pushes events: public_url + risc.path.
+func (c *Config) DeliveryURL() string {
+	return strings.TrimSuffix(c.PublicURL, "/") + c.RISC.Path
 }
 
 // knownActionKey reports whether k names an event in risc.actions.

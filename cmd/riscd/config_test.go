@@ -8,6 +8,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/stream"
 )
 
 // testFiles writes a valid configuration and the files it names into a temp
@@ -496,5 +500,102 @@ companion:
 		if !slices.Contains(got, k) {
 			t.Errorf("no error for %s; got %q", k, got)
 		}
+	}
+}
+
+func TestStreamConfig(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
+		f := writeTestFiles(t, "")
+		l, err := load(f.config, nil, secretsOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := l.cfg
+		if c.RISC.ManagementURL != stream.DefaultBaseURL || c.RISC.ServiceAccountFile != "" || c.RISC.StreamCheckInterval != 0 {
+			t.Errorf("stream defaults = %q %q %v", c.RISC.ManagementURL, c.RISC.ServiceAccountFile, c.RISC.StreamCheckInterval)
+		}
+		want := []string{
+			events.TypeSessionsRevoked, events.TypeTokensRevoked, events.TypeTokenRevoked, events.TypeAccountDisabled,
+			events.TypeAccountEnabled, events.TypeAccountCredentialChangeRequired, events.TypeAccountPurged, events.TypeRISCVerification,
+		}
+		if got := c.StreamEvents(); !slices.Equal(got, want) {
+			t.Errorf("StreamEvents() = %q, want %q", got, want)
+		}
+		if got := c.DeliveryURL(); got != "https://riscd.example.com/risc" {
+			t.Errorf("DeliveryURL() = %q", got)
+		}
+	})
+	t.Run("file and environment", func(t *testing.T) {
+		f := writeTestFiles(t, `risc:
+  path: /events/risc
+  service_account_file: /etc/riscd/sa.json
+  management_url: http://127.0.0.1:9/v1beta
+  events: [account-disabled, "https://schemas.openid.net/secevent/risc/event-type/verification", "urn:example:custom"]
+  stream_check_interval: 1h
+`)
+		l, err := load(f.config, nil, secretsOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := l.cfg
+		if got, want := c.StreamEvents(), []string{events.TypeAccountDisabled, events.TypeRISCVerification, "urn:example:custom"}; !slices.Equal(got, want) {
+			t.Errorf("StreamEvents() = %q, want %q", got, want)
+		}
+		if c.RISC.ServiceAccountFile != "/etc/riscd/sa.json" || c.RISC.ManagementURL != "http://127.0.0.1:9/v1beta" ||
+			time.Duration(c.RISC.StreamCheckInterval) != time.Hour || c.DeliveryURL() != "https://riscd.example.com/events/risc" {
+			t.Errorf("stream keys = %+v, delivery %s", c.RISC, c.DeliveryURL())
+		}
+		l, err = load(f.config, []string{
+			"RISCD_RISC_EVENTS=verification, sessions-revoked",
+			"RISCD_RISC_STREAM_CHECK_INTERVAL=90m",
+			"RISCD_RISC_SERVICE_ACCOUNT_FILE=/other.json",
+			"RISCD_RISC_MANAGEMENT_URL=https://risc.example.com/v1beta",
+		}, secretsOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = l.cfg
+		if got, want := c.StreamEvents(), []string{events.TypeRISCVerification, events.TypeSessionsRevoked}; !slices.Equal(got, want) {
+			t.Errorf("env StreamEvents() = %q, want %q", got, want)
+		}
+		if time.Duration(c.RISC.StreamCheckInterval) != 90*time.Minute || c.RISC.ServiceAccountFile != "/other.json" || c.RISC.ManagementURL != "https://risc.example.com/v1beta" {
+			t.Errorf("env overrides not applied: %+v", c.RISC)
+		}
+		if len(l.warnings) != 0 {
+			t.Errorf("warnings %q: the stream variables must be known", l.warnings)
+		}
+	})
+	for _, tc := range []struct {
+		name, yaml string
+		environ    []string
+		keys       []string
+		want       string
+	}{
+		{"bad management url", "risc:\n  management_url: risc.googleapis.com\n", nil, []string{"risc.management_url"}, "absolute"},
+		{"no events", "risc:\n  events: []\n", nil, []string{"risc.events"}, "at least one"},
+		{"unknown short name", "risc:\n  events: [account-disabld]\n", nil, []string{"risc.events[0]"}, "neither"},
+		{"risc namespace token event", "risc:\n  events: [verification, 'https://schemas.openid.net/secevent/risc/event-type/tokens-revoked']\n", nil, []string{"risc.events[1]"}, "oauth namespace"},
+		{"twice", "risc:\n  events: [verification, 'https://schemas.openid.net/secevent/risc/event-type/verification']\n", nil, []string{"risc.events[1]"}, "twice"},
+		{"interval too short", "risc:\n  service_account_file: /sa.json\n  stream_check_interval: 30s\n", nil, []string{"risc.stream_check_interval"}, "at least 1m"},
+		{"interval without key", "risc:\n  stream_check_interval: 1h\n", nil, []string{"risc.stream_check_interval"}, "service_account_file"},
+		{"interval without verification", "risc:\n  service_account_file: /sa.json\n  stream_check_interval: 1h\n  events: [account-disabled]\n", nil, []string{"risc.stream_check_interval"}, "verification"},
+		{"interval not a duration", "", []string{"RISCD_RISC_STREAM_CHECK_INTERVAL=hourly"}, []string{"risc.stream_check_interval"}, "not a duration"},
+		{"events wrong type", "risc:\n  events: {a: b}\n", nil, []string{""}, "cannot unmarshal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := writeTestFiles(t, tc.yaml)
+			_, err := load(f.config, tc.environ, secretsOptions{})
+			var errs ConfigErrors
+			if !errors.As(err, &errs) {
+				t.Fatalf("load = %v, want ConfigErrors", err)
+			}
+			var got []string
+			for _, e := range errs {
+				got = append(got, e.Key)
+			}
+			if !slices.Equal(got, tc.keys) || !strings.Contains(errs.Error(), tc.want) {
+				t.Fatalf("got %q (%v), want keys %q and %q", got, errs, tc.keys, tc.want)
+			}
+		})
 	}
 }
