@@ -197,7 +197,7 @@ var errConfirm = &apiError{
 }
 
 // confirmed reports whether the action's form carried confirm=yes.
-func confirmed(c echo.Context) bool { return c.FormValue("confirm") == "yes" }
+func confirmed(c echo.Context) bool { return c.Request().PostFormValue("confirm") == "yes" }
 
 // formatTime is a time as the page shows it, in UTC to the second; "—" for
 // the zero time.

@@ -160,7 +160,7 @@ func (s *Server) uiAction(next echo.HandlerFunc) echo.HandlerFunc {
 			return forbidden("you are not signed in (or your session ended); sign in and try again")
 		}
 		c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, maxFormBody)
-		got := c.FormValue("csrf")
+		got := c.Request().PostFormValue("csrf")
 		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) != 1 {
 			return forbidden("the form's security token is missing or out of date; reload the page and try again")
 		}
@@ -232,7 +232,7 @@ func (s *Server) uiSignin(c echo.Context) error {
 		}
 	}
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBody)
-	presented := sha256.Sum256([]byte(c.FormValue("token")))
+	presented := sha256.Sum256([]byte(r.PostFormValue("token")))
 	if !s.adminToken.matches(presented[:]) {
 		s.ui.limiter.failed(client, s.now())
 		return s.render(c, http.StatusUnauthorized, "login", uiLayout{Title: "Sign in", Body: uiLoginView{Error: "That is not the admin token."}})

@@ -79,23 +79,29 @@ func TestUISignIn(t *testing.T) {
 
 func TestUISignInRefusals(t *testing.T) {
 	tests := []struct {
-		name   string
-		token  string
-		header map[string]string
-		want   int
+		name    string
+		token   string
+		header  map[string]string
+		want    int
+		inQuery bool // the token rides in the URL instead of the form
 	}{
-		{"wrong token", "not-the-admin-token", nil, http.StatusUnauthorized},
-		{"empty token", "", nil, http.StatusUnauthorized},
-		{"token with a suffix", adminToken + "x", nil, http.StatusUnauthorized},
-		{"app token", appToken, nil, http.StatusUnauthorized},
-		{"right token, foreign origin", adminToken, map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
-		{"right token, cross-site fetch", adminToken, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"token in the query string", adminToken, nil, http.StatusUnauthorized, true},
+		{"wrong token", "not-the-admin-token", nil, http.StatusUnauthorized, false},
+		{"empty token", "", nil, http.StatusUnauthorized, false},
+		{"token with a suffix", adminToken + "x", nil, http.StatusUnauthorized, false},
+		{"app token", appToken, nil, http.StatusUnauthorized, false},
+		{"right token, foreign origin", adminToken, map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden, false},
+		{"right token, cross-site fetch", adminToken, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e, _ := newUIEnv(t, nil)
 			b := newBrowser(t, e)
-			p := b.post("/admin/ui/login", url.Values{"token": {tc.token}}, func(r *http.Request) {
+			form, path := url.Values{"token": {tc.token}}, "/admin/ui/login"
+			if tc.inQuery {
+				form, path = url.Values{}, path+"?"+form.Encode()
+			}
+			p := b.post(path, form, func(r *http.Request) {
 				for k, v := range tc.header {
 					r.Header.Set(k, v)
 				}

@@ -1,0 +1,245 @@
+package admin_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/store"
+)
+
+// findChromium returns the Chromium binary. Its absence fails the test: CI
+// installs Debian's chromium.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "chromium-headless-shell", "/usr/bin/chromium", "/usr/lib/chromium/chromium"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("chromium not found in PATH: install Debian's chromium (apt-get install chromium); .ci/run does")
+	return ""
+}
+
+// artifactDir is where screenshots go: $RISCD_TEST_ARTIFACTS, or a
+// temporary folder.
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("RISCD_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(t.TempDir(), "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("artifact folder: %v", err)
+	}
+	return dir
+}
+
+// TestBrowserAdminPage drives headless Chromium through the admin page:
+// sign in with the admin token, walk every page, release a held account,
+// retry a parked event, revoke a grant, sign out; a screenshot of each
+// page is kept.
+func TestBrowserAdminPage(t *testing.T) {
+	chromium := findChromium(t)
+	e, _ := newUIEnv(t, func(cfg *admin.Config) {
+		cfg.Stream = func(context.Context) (admin.StreamView, error) {
+			return admin.StreamView{
+				Status: "enabled", DeliveryURL: "https://riscd.example.com/risc",
+				EventsRequested:  []string{events.TypeAccountDisabled, events.TypeSessionsRevoked, events.TypeTokensRevoked, events.TypeRISCVerification},
+				LastVerification: t0.Add(-3 * time.Minute), LastCheckAt: t0.Add(-time.Minute),
+			}, nil
+		}
+	})
+	dir := artifactDir(t)
+
+	// Alice's account was disabled for hijacking: held, with a held grant.
+	e.mustAccount(store.Account{Sub: "110169484474386276334", Email: "alice@example.com", Held: true, SigninDisabled: true})
+	aliceGrant := e.mustGrant(grantSpec{sub: "110169484474386276334", scopes: []string{"openid", features["drive"]}, status: store.GrantHeld, reason: "hijacking"})
+	done := e.mustInbox(disabledEvent("jti-alice-1", "110169484474386276334", "hijacking"))
+	e.setStatus(done.ID, store.InboxDone, 1, "", time.Time{})
+	e.mustAudit(store.AuditEntry{At: t0, Sub: "110169484474386276334", GrantIDs: []string{aliceGrant.ID}, Action: "hold_grants", Outcome: "held",
+		Actor: "event", EventType: events.TypeAccountDisabled, EventJTI: "jti-alice-1"})
+	// Bob has an active grant and an event riscd gave up on.
+	e.clock.Advance(time.Minute)
+	bobGrant := e.mustGrant(grantSpec{sub: "104729384756102938475", scopes: []string{"openid", features["calendar"]}})
+	parked := e.mustInbox(disabledEvent("jti-bob-1", "104729384756102938475", "bulk-account"))
+	e.setStatus(parked.ID, store.InboxParked, 10, "handler: store unavailable", time.Time{})
+	e.mustAccount(store.Account{Sub: "104729384756102938475", Email: "bob@example.com", Review: true})
+	e.mustAudit(store.AuditEntry{At: e.clock.Now(), Sub: "104729384756102938475", Action: "mark_review", Outcome: "flagged", Actor: "event"})
+	e.clock.Advance(time.Minute)
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
+		t.Fatalf("start chromium %s: %v", chromium, err)
+	}
+	tctx, tcancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer tcancel()
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(tctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	location := func() string {
+		t.Helper()
+		loc, err := chromedp.Run(tctx, chromedp.Location())
+		if err != nil {
+			t.Fatalf("location: %v", err)
+		}
+		return loc
+	}
+	shots := 0
+	screenshot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		path := filepath.Join(dir, "admin-"+name+".png")
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatalf("write screenshot: %v", err)
+		}
+		shots++
+		t.Logf("screenshot of the admin page %s: %s", name, path)
+		// What the browser shows joins the answers newEnv's check reads
+		// for tokens and secrets when the test ends.
+		dom, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+		if err != nil {
+			t.Fatalf("read the page: %v", err)
+		}
+		e.mu.Lock()
+		e.answered = append(e.answered, dom)
+		e.mu.Unlock()
+	}
+	visit := func(name, path, sel string) {
+		t.Helper()
+		do("open "+name, chromedp.Navigate(e.url+path), chromedp.WaitVisible(chromedp.CSS(sel)))
+		screenshot(name)
+	}
+
+	do("open the admin page", chromedp.Navigate(e.url+"/admin/ui/"), chromedp.WaitVisible(chromedp.ID("token")))
+	if loc := location(); loc != e.url+"/admin/ui/login" {
+		t.Errorf("without a session the browser is at %s, want the sign-in page", loc)
+	}
+	screenshot("login")
+	do("sign in with a wrong token",
+		chromedp.SendKeys(chromedp.ID("token"), "not-the-token"),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("error")),
+	)
+	do("sign in",
+		chromedp.SendKeys(chromedp.ID("token"), adminToken),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("grant-list")),
+	)
+	rows, err := chromedp.Run(tctx, chromedp.AttributesAll(chromedp.CSSAll("tr.grant")))
+	if err != nil || len(rows) != 2 || rows[0]["data-id"] != bobGrant.ID || rows[1]["data-id"] != aliceGrant.ID {
+		t.Errorf("grant rows %v (%v), want Bob's then Alice's", rows, err)
+	}
+	// The stylesheet loaded under the Content-Security-Policy.
+	bg, err := chromedp.Run(tctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector(".bar")).backgroundColor`))
+	if err != nil || bg != "rgb(43, 47, 54)" {
+		t.Errorf("header background %q (%v): the stylesheet did not apply", bg, err)
+	}
+	screenshot("grants")
+
+	visit("grants-filtered", "/admin/ui/grants?status=held&feature=drive", "#grant-list")
+	visit("grant", "/admin/ui/grants/"+aliceGrant.ID, "#revoke")
+	visit("accounts", "/admin/ui/accounts", "table.accounts")
+	visit("events", "/admin/ui/events", "#event-list")
+	visit("event", "/admin/ui/events/"+strconv.FormatUint(done.ID, 10), "#claims")
+	visit("audit", "/admin/ui/audit", "#audit-list")
+	visit("stream", "/admin/ui/stream", "#stream-config")
+	if got := text("#stream-status"); got != "enabled" {
+		t.Errorf("stream status %q, want enabled", got)
+	}
+
+	// Release Alice's account.
+	visit("account", "/admin/ui/accounts/110169484474386276334", "#release")
+	do("release", chromedp.Click(chromedp.ID("release-button")), chromedp.WaitVisible(chromedp.ID("notice")))
+	if got := text("#account-held"); got != "no" {
+		t.Errorf("after release the page shows held = %q, want no", got)
+	}
+	if a := mustAccountOf(t, e.db, "110169484474386276334"); a.Held {
+		t.Errorf("the account is still held after release")
+	}
+	if g := mustGrantOf(t, e.db, aliceGrant.ID); g.Status != store.GrantActive {
+		t.Errorf("Alice's grant is %s after release, want active", g.Status)
+	}
+	screenshot("account-released")
+
+	// Retry Bob's parked event from the parked list.
+	visit("parked", "/admin/ui/events?status=parked", "#event-list")
+	do("retry", chromedp.Click(chromedp.ID("retry-"+strconv.FormatUint(parked.ID, 10))), chromedp.WaitVisible(chromedp.ID("notice")))
+	if got := text("#event-status"); got != "pending" {
+		t.Errorf("after retry the event shows %q, want pending", got)
+	}
+	if got := mustEntry(t, e.db, parked.ID); got.Status != store.InboxPending {
+		t.Errorf("the event is %s after retry, want pending", got.Status)
+	}
+	screenshot("event-retried")
+
+	// Revoke Bob's grant: the box must be ticked first.
+	do("open Bob's grant", chromedp.Navigate(e.url+"/admin/ui/grants/"+bobGrant.ID), chromedp.WaitVisible(chromedp.ID("revoke")))
+	do("revoke unconfirmed", chromedp.Click(chromedp.ID("revoke-button")))
+	if g := mustGrantOf(t, e.db, bobGrant.ID); g.Status != store.GrantActive {
+		t.Fatalf("the grant was revoked without the confirmation box")
+	}
+	do("revoke",
+		chromedp.Click(chromedp.ID("revoke-confirm")),
+		chromedp.Click(chromedp.ID("revoke-button")),
+		chromedp.WaitVisible(chromedp.ID("notice")),
+	)
+	if g := mustGrantOf(t, e.db, bobGrant.ID); g.Status != store.GrantRevoked {
+		t.Errorf("Bob's grant is %s after revoke, want revoked", g.Status)
+	}
+	screenshot("account-revoked")
+	visit("outbox", "/admin/ui/outbox", "#outbox-list")
+
+	actions := auditActions(t, e.db)
+	for _, want := range []string{"release_holds/operator", "retry_event/operator", "revoke_grants/operator"} {
+		if !slices.Contains(actions, want) {
+			t.Errorf("audit %v lacks %s", actions, want)
+		}
+	}
+
+	do("sign out", chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("token")))
+	do("the pages are closed again", chromedp.Navigate(e.url+"/admin/ui/grants"), chromedp.WaitVisible(chromedp.ID("token")))
+	if shots < 14 {
+		t.Errorf("%d screenshots, want one per page", shots)
+	}
+}
