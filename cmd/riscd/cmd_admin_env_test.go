@@ -54,7 +54,7 @@ func (c *adminClock) Advance(d time.Duration) {
 // adminEnv is a real admin server over a real store, with the lifecycle
 // carrying out operator actions, served on 127.0.0.1.
 type adminEnv struct {
-	t         *testing.T
+	t         testing.TB
 	db        *store.DB
 	clock     *adminClock
 	url       string
@@ -66,7 +66,7 @@ type adminEnv struct {
 // adminEnvConfig changes the admin server's Config before it is built.
 type adminEnvConfig func(*admin.Config)
 
-func newAdminEnv(t *testing.T, edits ...adminEnvConfig) *adminEnv {
+func newAdminEnv(t testing.TB, edits ...adminEnvConfig) *adminEnv {
 	t.Helper()
 	e := &adminEnv{t: t, clock: &adminClock{t: adminT0}}
 	key, _, err := store.GenerateKey()
@@ -108,7 +108,7 @@ func newAdminEnv(t *testing.T, edits ...adminEnvConfig) *adminEnv {
 }
 
 // writeAdminTestFile writes a file (mode 0600) in a temporary directory.
-func writeAdminTestFile(t *testing.T, name, content string) string {
+func writeAdminTestFile(t testing.TB, name, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {

@@ -173,6 +173,15 @@ func TestAdminOtherAnswers(t *testing.T) {
 		e.runWith([]string{envAdminToken + "=" + adminTestToken}, "grants", "list", "--internal-url", hs.URL).
 			fails(t, exitFailure, hs.URL+" does not answer like riscd's admin API (HTTP 404", "text/html", "not the public one")
 	})
+	t.Run("no answer in time", func(t *testing.T) {
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done() // answers only when the client gives up
+		}))
+		defer hs.Close()
+		e := &adminEnv{t: t}
+		e.runWith([]string{envAdminToken + "=" + adminTestToken}, "events", "show", "1", "--internal-url", hs.URL, "--timeout", "50ms").
+			fails(t, exitFailure, "no answer from riscd's admin API at "+hs.URL+" within 50ms (--timeout)")
+	})
 	t.Run("admin API off", func(t *testing.T) {
 		e := newAdminEnv(t, func(c *admin.Config) { c.AdminToken = "" })
 		e.run("grants", "list").fails(t, exitFailure, "the admin API of the riscd at "+e.url+" is off", "internal.admin_token_file")
