@@ -21,8 +21,10 @@ const (
 	EventParked  EventStatus = "parked" // gave up after its attempts; RetryEvent sends it back
 )
 
-// EventStatuses are every event state, in the API's order.
-var EventStatuses = []EventStatus{EventPending, EventDone, EventParked}
+// EventStatuses returns every event state, in the API's order (a new slice).
+func EventStatuses() []EventStatus {
+	return []EventStatus{EventPending, EventDone, EventParked}
+}
 
 // Event is a received security event token as the admin API shows it: its
 // processing state and decoded claims, with every token identifier

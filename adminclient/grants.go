@@ -20,8 +20,10 @@ const (
 	GrantReauthRequired GrantStatus = "reauth_required"
 )
 
-// GrantStatuses are every grant state, in the API's order.
-var GrantStatuses = []GrantStatus{GrantActive, GrantHeld, GrantRevoked, GrantReauthRequired}
+// GrantStatuses returns every grant state, in the API's order (a new slice).
+func GrantStatuses() []GrantStatus {
+	return []GrantStatus{GrantActive, GrantHeld, GrantRevoked, GrantReauthRequired}
+}
 
 // Grant is a grant as the admin API shows it: no token, only short
 // fingerprints of the refresh token.

@@ -21,7 +21,7 @@ func eventsList(fs *flag.FlagSet) func(context.Context, *adminSession, string) e
 	p := addAdminPageFlags(fs, "events")
 	return func(ctx context.Context, s *adminSession, _ string) error {
 		f.Status, f.Limit, f.Cursor = adminclient.EventStatus(*status), p.limit, p.cursor
-		if err := errors.Join(p.check(), checkStatusFlag(f.Status, adminclient.EventStatuses)); err != nil {
+		if err := errors.Join(p.check(), checkStatusFlag(f.Status, adminclient.EventStatuses())); err != nil {
 			return err
 		}
 		var page adminclient.EventPage

@@ -19,7 +19,7 @@ func grantsList(fs *flag.FlagSet) func(context.Context, *adminSession, string) e
 	p := addAdminPageFlags(fs, "grants")
 	return func(ctx context.Context, s *adminSession, _ string) error {
 		f.Status, f.Limit, f.Cursor = adminclient.GrantStatus(*status), p.limit, p.cursor
-		if err := errors.Join(p.check(), checkStatusFlag(f.Status, adminclient.GrantStatuses)); err != nil {
+		if err := errors.Join(p.check(), checkStatusFlag(f.Status, adminclient.GrantStatuses())); err != nil {
 			return err
 		}
 		var page adminclient.GrantPage
