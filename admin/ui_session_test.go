@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"crypto/tls"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -330,4 +331,11 @@ func TestUISecurityHeaders(t *testing.T) {
 			t.Errorf("the stylesheet loads something else")
 		}
 	})
+}
+
+func TestUIConfigRefusesNegativeSessionTTL(t *testing.T) {
+	_, err := admin.New(admin.Config{Store: mustOpenStore(t, time.Now), UISessionTTL: -time.Second})
+	if !errors.Is(err, admin.ErrInvalidConfig) || !strings.Contains(err.Error(), "UISessionTTL") {
+		t.Errorf("New with a negative UISessionTTL: %v, want ErrInvalidConfig naming it", err)
+	}
 }
