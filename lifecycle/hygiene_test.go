@@ -165,7 +165,7 @@ func TestReleaseHolds(t *testing.T) {
 	for _, h := range w.hooks.delivered() {
 		types = append(types, h.payload.Type+":"+h.payload.Action)
 	}
-	if want := "account-disabled:end_sessions,set_sessions_revoked_at,hold_grants operator:release-holds:release_holds"; strings.Join(types, " ") != want {
+	if want := "account-disabled:end_sessions,set_sessions_revoked_at,hold_grants operator:release-holds:enable_signin,release_holds"; strings.Join(types, " ") != want {
 		t.Errorf("webhooks %q, want %q", types, want)
 	}
 }

@@ -35,12 +35,12 @@ func (l *Lifecycle) DiscardGrant(ctx context.Context, grantID string, op Op) err
 }
 
 // ReleaseHolds is an operator's release of a subject's holds: held grants
-// become active again (revoked ones stay revoked) and the account's hold is
-// cleared, audited, with a webhook. Calling it again changes nothing and
+// become active again (revoked ones stay revoked), the account's hold is
+// cleared and sign-in is allowed again, audited, with a webhook. Calling it again changes nothing and
 // queues nothing. Errors: store.ErrNotFound (wrapped) when riscd has never
 // seen the subject, or a store failure.
 func (l *Lifecycle) ReleaseHolds(ctx context.Context, sub string, op Op) error {
-	return l.operate(ctx, op, "release-holds", []string{ActionReleaseHolds},
+	return l.operate(ctx, op, "release-holds", []string{ActionEnableSignin, ActionReleaseHolds},
 		func(tx *store.Tx) (*target, error) {
 			t, known, err := loadTarget(tx, sub, nil)
 			if err == nil && !known {
