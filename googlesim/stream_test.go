@@ -457,7 +457,9 @@ func TestStreamVerifyPushesVerification(t *testing.T) {
 func TestCloseEndsVerificationPush(t *testing.T) {
 	s := newStreamSim(t, nil)
 	sink := newSETSink(t)
+	sink.mu.Lock()
 	sink.hang = true
+	sink.mu.Unlock()
 	tok := saToken(t, s)
 	s.call(t, http.MethodPost, PathStreamUpdate, tok, updateBody(sink.URL+"/risc", EventVerification))
 	s.call(t, http.MethodPost, PathStreamVerify, tok, map[string]string{"state": "s"})

@@ -118,32 +118,45 @@ func runStream(ctx context.Context, env *cliEnv, name string, l *loaded, client 
 }
 
 // streamClient loads the configuration and builds the management API
-// client from risc.service_account_file. Problems with the file are
-// ConfigErrors naming the key; the key itself is never printed.
+// client from risc.service_account_file.
 func streamClient(ctx context.Context, env *cliEnv, path string) (*loaded, *stream.Client, error) {
 	l, err := load(path, env.environ, secretsOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
-	bad := func(msg string) ConfigErrors {
-		return ConfigErrors{{File: path, Key: "risc.service_account_file", Msg: msg}}
-	}
 	p := l.cfg.RISC.ServiceAccountFile
+	if fi, err := os.Stat(p); p != "" && err == nil && fi.Mode().Perm()&0o044 != 0 {
+		fmt.Fprintf(env.stderr, "warning: %s: risc.service_account_file: %s is readable by group or others (mode %04o); run chmod 600 %s\n", path, p, fi.Mode().Perm(), p)
+	}
+	client, err := newStreamAPIClient(ctx, path, l.cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, client, nil
+}
+
+// newStreamAPIClient reads risc.service_account_file and returns a client
+// of the management API at risc.management_url, for the stream commands and
+// the daemon's health check. Problems with the key file are ConfigErrors
+// naming file (the config file) and the key; the key itself is never
+// printed.
+func newStreamAPIClient(ctx context.Context, file string, c *Config) (*stream.Client, error) {
+	bad := func(msg string) ConfigErrors {
+		return ConfigErrors{{File: file, Key: "risc.service_account_file", Msg: msg}}
+	}
+	p := c.RISC.ServiceAccountFile
 	if p == "" {
-		return nil, nil, bad("required by riscd stream: the JSON key of a service account with the RISC Configuration Admin role (roles/riscconfigs.admin)")
+		return nil, bad("required for stream management: the JSON key of a service account with the RISC Configuration Admin role (roles/riscconfigs.admin)")
 	}
 	key, err := os.ReadFile(p)
 	if err != nil {
-		return nil, nil, bad(p + ": " + fileProblem(err))
+		return nil, bad(p + ": " + fileProblem(err))
 	}
-	if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o044 != 0 {
-		fmt.Fprintf(env.stderr, "warning: %s: risc.service_account_file: %s is readable by group or others (mode %04o); run chmod 600 %s\n", path, p, fi.Mode().Perm(), p)
-	}
-	client, err := stream.New(ctx, key, stream.Options{BaseURL: l.cfg.RISC.ManagementURL})
+	client, err := stream.New(ctx, key, stream.Options{BaseURL: c.RISC.ManagementURL})
 	if err != nil {
-		return nil, nil, bad(p + ": " + strings.TrimPrefix(err.Error(), "stream: "))
+		return nil, bad(p + ": " + strings.TrimPrefix(err.Error(), "stream: "))
 	}
-	return l, client, nil
+	return client, nil
 }
 
 // streamOutput prints a command's result as text or JSON.

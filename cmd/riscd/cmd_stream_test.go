@@ -153,7 +153,7 @@ func TestStreamCommandErrors(t *testing.T) {
 		code    int
 		want    string
 	}{
-		{"no key file configured", func(string) string { return "" }, nil, nil, []string{"show"}, exitUsage, "risc.service_account_file: required by riscd stream"},
+		{"no key file configured", func(string) string { return "" }, nil, nil, []string{"show"}, exitUsage, "risc.service_account_file: required for stream management"},
 		{"key file missing", func(dir string) string { return streamConfigYAML(sim, filepath.Join(dir, "gone.json")) }, nil, nil, []string{"show"}, exitUsage, "gone.json: no such file"},
 		{"client secrets as key", func(dir string) string {
 			p := filepath.Join(dir, "client_secret.json")
