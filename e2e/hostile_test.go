@@ -21,6 +21,7 @@ import (
 // at the end the grants, the account, the inbox and the audit log are as
 // they were, and the store passes its check.
 func TestHostileHTTP(t *testing.T) {
+	t.Parallel() // mostly waiting: it overlaps the other waiting suites
 	ctx := context.Background()
 	r := newRig(t, rigOptions{})
 	r.start()
