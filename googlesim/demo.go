@@ -181,7 +181,7 @@ func (s *Server) handleDemoPush(w http.ResponseWriter, r *http.Request) {
 	req := DemoRequest{Event: event, Sub: r.PostForm.Get("sub"), Reason: reason, State: r.PostForm.Get("state")}
 	if _, err := s.demoSend(r.Context(), req); err != nil && !s.pushRecorded(err) {
 		s.mu.Lock()
-		s.recordPushLocked(PushResult{At: s.now(), Event: event, Name: event, Sub: req.Sub, Error: err.Error()})
+		s.recordPushLocked(PushResult{At: s.now(), Name: event, Sub: req.Sub, Error: err.Error()})
 		s.mu.Unlock()
 	}
 	http.Redirect(w, r, PathDemo+"#pushes", http.StatusSeeOther)

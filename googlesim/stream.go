@@ -3,6 +3,7 @@ package googlesim
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -39,8 +40,8 @@ func StreamEventTypes() []string {
 	}
 }
 
-// streamSim is the project's one RISC stream and its service account.
-// Fields below saMu are guarded by Server.mu.
+// streamSim is the project's one RISC stream and its service account. saMu
+// guards sa; the fields from closed on are guarded by Server.mu.
 type streamSim struct {
 	saMu sync.Mutex
 	sa   *serviceAccount
@@ -288,7 +289,7 @@ func (s *Server) handleStreamVerify(r *http.Request) (any, *streamError) {
 
 // decodeStreamBody reads a JSON body of at most 64 KiB.
 func decodeStreamBody(r *http.Request, v any) *streamError {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	if err := dec.Decode(v); err != nil {
 		return &streamError{http.StatusBadRequest, msgInvalidJSON}
 	}

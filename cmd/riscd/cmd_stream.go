@@ -21,14 +21,19 @@ import (
 	"github.com/riscd/riscd/stream"
 )
 
-// streamSubcommands are the stream commands, in usage order.
-var streamSubcommands = []struct{ name, summary string }{
-	{"show", "print the stream's delivery URL, events and status"},
-	{"update", "point the stream at public_url + risc.path and request risc.events"},
-	{"enable", "let Google deliver events"},
-	{"disable", "stop delivery (Google neither sends nor buffers events meanwhile)"},
-	{"status", "print enabled or disabled"},
-	{"verify", "have Google send a verification event and wait until the running riscd reports it"},
+// streamCommand is one stream subcommand.
+type streamCommand struct{ name, summary string }
+
+// streamCommands returns the stream subcommands, in usage order.
+func streamCommands() []streamCommand {
+	return []streamCommand{
+		{"show", "print the stream's delivery URL, events and status"},
+		{"update", "point the stream at public_url + risc.path and request risc.events"},
+		{"enable", "let Google deliver events"},
+		{"disable", "stop delivery (Google neither sends nor buffers events meanwhile)"},
+		{"status", "print enabled or disabled"},
+		{"verify", "have Google send a verification event and wait until the running riscd reports it"},
+	}
 }
 
 // Defaults of riscd stream verify.
@@ -40,7 +45,7 @@ const (
 func streamUsage() string {
 	var b strings.Builder
 	b.WriteString("Usage: riscd stream <command> --config FILE [--json]\n\nManages Google's RISC event stream for the project of risc.service_account_file.\n\nCommands:\n")
-	for _, s := range streamSubcommands {
+	for _, s := range streamCommands() {
 		fmt.Fprintf(&b, "  %-8s %s\n", s.name, s.summary)
 	}
 	b.WriteString("\nRun riscd stream <command> --help for its flags.")
@@ -56,7 +61,7 @@ func cmdStream(ctx context.Context, env *cliEnv, args []string) error {
 		return flag.ErrHelp
 	}
 	name := args[0]
-	if !slices.ContainsFunc(streamSubcommands, func(s struct{ name, summary string }) bool { return s.name == name }) {
+	if !slices.ContainsFunc(streamCommands(), func(s streamCommand) bool { return s.name == name }) {
 		return usageError{fmt.Errorf("unknown command %q: want show, update, enable, disable, status or verify", name)}
 	}
 	synopsis := "stream " + name + " --config FILE [--json]"

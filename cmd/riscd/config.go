@@ -509,12 +509,17 @@ func defaultStreamEvents() []string {
 	}
 }
 
-// misplacedTokenEvents are token-event URIs in the risc namespace, a
-// mistake production receivers made: Google's token events live in the
-// oauth namespace.
-var misplacedTokenEvents = map[string]string{
-	"https://schemas.openid.net/secevent/risc/event-type/tokens-revoked": "tokens-revoked",
-	"https://schemas.openid.net/secevent/risc/event-type/token-revoked":  "token-revoked",
+// misplacedTokenEvent returns the short name to write for a token-event URI
+// in the risc namespace, a mistake production receivers made (Google's
+// token events live in the oauth namespace), and "" for any other entry.
+func misplacedTokenEvent(e string) string {
+	switch e {
+	case "https://schemas.openid.net/secevent/risc/event-type/tokens-revoked":
+		return "tokens-revoked"
+	case "https://schemas.openid.net/secevent/risc/event-type/token-revoked":
+		return "token-revoked"
+	}
+	return ""
 }
 
 // validateStream checks the stream keys of the risc section.
@@ -534,8 +539,8 @@ func (c *Config) validateStream(file string) ConfigErrors {
 		key := fmt.Sprintf("risc.events[%d]", i)
 		uri, ok := streamEventURI(e)
 		switch {
-		case misplacedTokenEvents[e] != "":
-			bad(key, "%s is not an event type: Google's token events live in the oauth namespace; write %s", e, misplacedTokenEvents[e])
+		case misplacedTokenEvent(e) != "":
+			bad(key, "%s is not an event type: Google's token events live in the oauth namespace; write %s", e, misplacedTokenEvent(e))
 		case !ok:
 			bad(key, "%q is neither an event short name (such as account-disabled or verification) nor an absolute URI", e)
 		case seen[uri]:
