@@ -126,7 +126,7 @@ func cmdServe(ctx context.Context, env *cliEnv, args []string) error {
 	for _, w := range l.warnings {
 		logger.Warn(w)
 	}
-	m := &Main{Config: l.cfg, Secrets: l.secrets, Logger: logger}
+	m := &Main{Config: l.cfg, Secrets: l.secrets, Logger: logger, ConfigPath: l.path}
 	if err := m.Run(ctx); err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	logger := newLogger(env.stderr, "text", "info")
-	m := &Main{Config: l.cfg, Secrets: l.secrets, Logger: logger}
+	m := &Main{Config: l.cfg, Secrets: l.secrets, Logger: logger, ConfigPath: l.path}
 	if err := m.Run(ctx); err != nil {
 		return err
 	}

@@ -256,6 +256,26 @@ func TestEveryEventEndToEnd(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	})
+	t.Run("metrics count what happened", func(t *testing.T) {
+		// One forged token more: a rejection with its err code.
+		code, _, err := tr.Send(ctx, target, "not.a-set.at-all")
+		if err != nil || code != http.StatusBadRequest {
+			t.Fatalf("push of garbage: %d %v", code, err)
+		}
+		got := scrape(t, "http://"+m.InternalAddr()+"/metrics")
+		for _, want := range []string{
+			`riscd_sets_received_total{err="",outcome="accepted",transmitter="google"}`,
+			`riscd_sets_received_total{err="invalid_request",outcome="rejected",transmitter=""} 1`,
+			`riscd_set_verification_duration_seconds_count{transmitter="google"}`,
+			`riscd_jwks_refreshes_total{outcome="ok",transmitter="google"}`,
+			`riscd_outbox_attempts_total{kind="webhook",outcome="done"}`,
+			`riscd_event_processing_duration_seconds_count{type="account-disabled"}`,
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("/metrics lacks %s:\n%s", want, grepLines(got, "riscd_"))
+			}
+		}
+	})
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
 	if sink.bad != 0 {

@@ -28,6 +28,9 @@ type Main struct {
 	Secrets *Secrets
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// ConfigPath names the configuration file in start-up errors; ""
+	// when the Config was built in code.
+	ConfigPath string
 
 	db         *store.DB
 	parts      *parts

@@ -31,6 +31,7 @@ type parts struct {
 	dispatcher *events.Dispatcher
 	admin      *admin.Server
 	lifecycle  *lifecycle.Lifecycle
+	stream     *streamHealth // nil without risc.service_account_file
 }
 
 // operator carries out the admin API's actions through the lifecycle.
@@ -157,7 +158,19 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	for name, f := range features {
 		featureScopes[name] = f.Scope
 	}
+	var streamView func(context.Context) (admin.StreamView, error)
+	if c.RISC.ServiceAccountFile != "" {
+		p.stream, err = newStreamHealth(ctx, m, func(status string, healthy bool) {
+			obs.m.StreamStatus(status)
+			obs.m.StreamCheck(healthy)
+		})
+		if err != nil {
+			return nil, err
+		}
+		streamView = p.stream.view
+	}
 	p.admin, err = admin.New(admin.Config{
+		Stream:     streamView,
 		Store:      m.db,
 		Operator:   operator{p.lifecycle},
 		Broker:     broker{p.lifecycle},
@@ -190,15 +203,23 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 
+	metrics := p.admin.Metrics()
 	p.receiver, err = receiver.New(ctx, receiver.Config{
 		Transmitters: transmitters,
 		Algorithms:   c.RISC.Algorithms,
 		Inbox:        m.db,
 		Registry:     registry,
 		Notify:       p.dispatcher.Notify,
-		HTTPClient:   client,
-		Now:          m.Now,
-		Logger:       m.Logger.With("component", "receiver"),
+		Observe: func(o receiver.Observation) {
+			metrics.SETReceived(o.Transmitter, string(o.Outcome), o.ErrCode)
+			if o.Transmitter != "" {
+				metrics.SETVerified(o.Transmitter, o.Duration)
+			}
+		},
+		ObserveJWKS: metrics.JWKSRefreshed,
+		HTTPClient:  client,
+		Now:         m.Now,
+		Logger:      m.Logger.With("component", "receiver"),
 	})
 	if err != nil {
 		return nil, err
@@ -223,6 +244,9 @@ func (m *Main) startLoops(ctx context.Context) {
 			m.Logger.Error("token refresher stopped", "err", err)
 		}
 	})
+	if m.parts.stream != nil {
+		m.goLoop(func() { m.parts.stream.run(ctx, m.parts.receiver.Ready) })
+	}
 	m.goLoop(func() {
 		if err := m.parts.admin.Run(ctx); err != nil {
 			m.Logger.Error("grant counter stopped", "err", err)
