@@ -18,33 +18,61 @@ import (
 // demoDriveScope is the scope of the demo's one optional feature.
 const demoDriveScope = "https://www.googleapis.com/auth/drive.metadata.readonly"
 
+// Demo listener defaults: the internal one is riscd's usual internal.listen,
+// so the operator commands find it without flags; a busy default port gives
+// way to a free one.
+const (
+	demoPublicAddr   = "127.0.0.1:8080"
+	demoInternalAddr = "127.0.0.1:9090"
+	demoGoogleAddr   = "127.0.0.1:8090"
+)
+
 func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "demo", "demo [--listen ADDR] [--internal-listen ADDR] [--google-listen ADDR] [--dir DIR]\n\n"+
+	if len(args) > 0 && args[0] == "send" {
+		return cmdDemoSend(ctx, env, args[1:])
+	}
+	fs := newFlagSet(env, "demo", "demo [--listen ADDR] [--internal-listen ADDR] [--google-listen ADDR] [--dir DIR]\n"+
+		"       riscd demo send EVENT [--sub SUB|EMAIL] [--reason REASON] [--google-url URL]\n\n"+
 		"Starts a local stand-in for Google and riscd wired to it, on loopback, with a temporary store and\n"+
-		"generated keys, and prints what to open. Stop it with Ctrl-C.")
-	listenAddr := fs.String("listen", "127.0.0.1:8080", "riscd's public listener (port 0 picks a free port)")
-	internalAddr := fs.String("internal-listen", "127.0.0.1:0", "riscd's internal listener")
-	googleAddr := fs.String("google-listen", "127.0.0.1:0", "the Google stand-in's listener (loopback only)")
+		"generated keys, registers riscd's stream with the stand-in, and prints what to open. Stop it with\n"+
+		"Ctrl-C. `riscd demo send` (in another terminal) makes the stand-in push a security event.")
+	listenAddr := fs.String("listen", demoPublicAddr, "riscd's public listener (port 0 picks a free port)")
+	internalAddr := fs.String("internal-listen", demoInternalAddr, "riscd's internal listener")
+	googleAddr := fs.String("google-listen", demoGoogleAddr, "the Google stand-in's listener (loopback only)")
 	dir := fs.String("dir", "", "keep the demo's config, keys and store here instead of a temporary folder")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-
-	sim, err := googlesim.New(googlesim.Config{})
+	pick := func(name, addr string) (string, error) {
+		got, err := freeAddr(addr)
+		if err != nil && !flagSet(fs, name) {
+			got, err = freeAddr("127.0.0.1:0") // the default port is taken: any free one will do
+		}
+		if err != nil {
+			return "", usageError{fmt.Errorf("--%s: %w (try --%s 127.0.0.1:0)", name, err, name)}
+		}
+		return got, nil
+	}
+	googleListen, err := pick("google-listen", *googleAddr)
+	if err != nil {
+		return err
+	}
+	sim, err := googlesim.New(googlesim.Config{Demo: true, AllowHTTPDelivery: true})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if err := sim.Start(*googleAddr); err != nil {
+	if err := sim.Start(googleListen); err != nil {
 		return usageError{fmt.Errorf("--google-listen: %w", err)}
 	}
 	defer sim.Close()
 
-	public, err := freeAddr(*listenAddr)
-	if err != nil && !flagSet(fs, "listen") {
-		public, err = freeAddr("127.0.0.1:0") // the default port is taken: any free one will do
-	}
+	public, err := pick("listen", *listenAddr)
 	if err != nil {
-		return usageError{fmt.Errorf("--listen: %w (try --listen 127.0.0.1:0)", err)}
+		return err
+	}
+	internal, err := pick("internal-listen", *internalAddr)
+	if err != nil {
+		return err
 	}
 	workDir := *dir
 	if workDir == "" {
@@ -55,8 +83,11 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	} else if err := os.MkdirAll(workDir, 0o700); err != nil {
 		return err
 	}
-	configPath, err := writeDemoFiles(workDir, sim, "http://"+public, *internalAddr)
+	configPath, err := writeDemoFiles(workDir, sim, "http://"+public, internal)
 	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := writeDemoStreamFiles(workDir, sim, configPath); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	l, err := load(configPath, nil, secretsOptions{needKey: true})
@@ -69,32 +100,49 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer m.Close()
+	// Register riscd's stream with the stand-in the way riscd stream update
+	// and enable do with Google.
+	if err := registerDemoStream(ctx, l); err != nil {
+		return fmt.Errorf("demo: registering the stream: %w", err)
+	}
 
 	users := sim.Users()
 	fmt.Fprintf(env.stdout, `riscd demo is running.
 
-  riscd (public)      http://%[1]s
-  riscd (internal)    http://%[2]s   admin token: %[3]s
-                                         app token:   %[8]s
-  Google stand-in     %[4]s   (users: %[5]s, %[6]s)
+  riscd (public)      http://%[1]s   consent pages; Google's events arrive at /risc
+  riscd (internal)    http://%[2]s   admin page, admin and companion APIs, /metrics
+  Google stand-in     %[4]s   users: %[5]s, %[6]s
   config and store    %[7]s
 
-Try it:
-  1. Open http://%[1]s/ and press Connect. The stand-in's consent page asks
-     which account and which scopes to grant; untick "drive" to see a declined
-     feature, then ask for it again from riscd's page.
-  2. Back on riscd, call the Drive feature, revoke the grant, or sign out.
-  3. Google's security events reach riscd at http://%[1]s/risc.
-  4. The app's side: fresh access tokens and the account's state,
+  admin token         %[3]s
+  app token           %[8]s
+
+Watch a grant go from active to held to revoked:
+  1. Open http://%[1]s/ and press Connect. On the stand-in's consent page pick
+     %[5]s and grant access.
+  2. Open the admin page, http://%[2]s/admin/ui, and sign in with the admin
+     token above: the grant is active.
+  3. Send Google's security events: the stand-in's page %[4]s/demo has a
+     button per event type, or from another terminal
+       riscd demo send account-disabled --reason hijacking --sub %[5]s
+     Reload the admin page: the grant and the account are held.
+       riscd demo send tokens-revoked --sub %[5]s
+     Now the grant is revoked and its tokens are gone.
+  4. The operator's commands, through the admin API:
+       export RISCD_INTERNAL_ADMIN_TOKEN=%[3]s
+       riscd grants list --internal-url http://%[2]s
+       riscd events list --internal-url http://%[2]s
+       riscd accounts show %[9]s --internal-url http://%[2]s
+  5. The app's side: fresh access tokens and the account's state,
        curl -H 'Authorization: Bearer %[8]s' -H 'Content-Type: application/json' \
             -d '{"sub": "%[9]s", "scopes": ["openid"]}' http://%[2]s/v1/token
        curl -H 'Authorization: Bearer %[8]s' http://%[2]s/v1/subjects/%[9]s
-     and the operator's: curl -H 'Authorization: Bearer %[3]s' http://%[2]s/admin/grants
 
 riscd is wired to the stand-in exactly as it would be to Google: the config
-file in the folder above is an ordinary riscd config. Press Ctrl-C to stop.
+file in the folder above is an ordinary riscd config, and riscd stream show
+--config %[10]s reads the stand-in's stream. Press Ctrl-C to stop.
 `, m.PublicAddr(), m.InternalAddr(), l.secrets.AdminToken.Reveal(), sim.URL(),
-		users[0].Email, users[1].Email, workDir, l.secrets.AppToken.Reveal(), users[0].Sub)
+		users[0].Email, users[1].Email, workDir, l.secrets.AppToken.Reveal(), users[0].Sub, configPath)
 
 	select {
 	case <-ctx.Done():
@@ -103,6 +151,37 @@ file in the folder above is an ordinary riscd config. Press Ctrl-C to stop.
 	}
 	fmt.Fprintln(env.stdout, "stopping")
 	return m.Close()
+}
+
+// registerDemoStream points the stand-in's stream at riscd and enables it,
+// through the stream management API as riscd stream update and enable do.
+func registerDemoStream(ctx context.Context, l *loaded) error {
+	client, err := newStreamAPIClient(ctx, l.path, l.cfg)
+	if err != nil {
+		return err
+	}
+	if _, _, err := client.Update(ctx, l.cfg.DeliveryURL(), l.cfg.StreamEvents()); err != nil {
+		return err
+	}
+	return client.SetStatus(ctx, true)
+}
+
+// writeDemoStreamFiles writes the stand-in's service account key and adds
+// the stream management keys to the demo's config.
+func writeDemoStreamFiles(dir string, sim *googlesim.Server, configPath string) error {
+	keyFile := filepath.Join(dir, "service_account.json")
+	if err := os.WriteFile(keyFile, sim.ServiceAccountJSON(), 0o600); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(configPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(f, "  service_account_file: %s\n  management_url: %s\n", keyFile, sim.ManagementURL())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // flagSet reports whether the flag was given on the command line.
