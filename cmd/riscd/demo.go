@@ -123,7 +123,8 @@ Watch a grant go from active to held to revoked:
   2. Open the admin page, http://%[2]s/admin/ui, and sign in with the admin
      token above: the grant is active.
   3. Send Google's security events: the stand-in's page %[4]s/demo has a
-     button per event type, or from another terminal
+     button per event type, or from another terminal (riscd here is
+     go run ./cmd/riscd until you go install ./cmd/riscd):
        riscd demo send account-disabled --reason hijacking --sub %[5]s
      Reload the admin page: the grant and the account are held.
        riscd demo send tokens-revoked --sub %[5]s
