@@ -228,44 +228,58 @@ func tail(path string, n int) string {
 // riscURL is the RFC 8935 push endpoint.
 func (r *rig) riscURL() string { return r.public + "/risc" }
 
-// start runs riscd serve and waits until /readyz answers 200.
+// start runs riscd serve and waits until /readyz answers 200. A port
+// another process took while riscd was down (an outgoing connection's
+// ephemeral port) is waited out: riscd is started again, up to 20 times.
 func (r *rig) start() {
 	r.t.Helper()
-	r.mu.Lock()
-	if r.proc != nil {
+	for attempt := 1; ; attempt++ {
+		r.mu.Lock()
+		if r.proc != nil {
+			r.mu.Unlock()
+			r.t.Fatal("start: riscd is already running")
+		}
+		r.starts++
+		p, err := startProc(r.logPath, r.starts, riscdBinary, "serve", "--config", r.cfgPath)
+		r.proc = p
 		r.mu.Unlock()
-		r.t.Fatal("start: riscd is already running")
+		if err != nil {
+			r.t.Fatalf("start riscd: %v", err)
+		}
+		err = r.waitReady(p)
+		if err == nil {
+			return
+		}
+		r.mu.Lock()
+		r.proc = nil
+		r.mu.Unlock()
+		if !strings.Contains(tail(r.logPath, 3), "already in use") || attempt == 20 {
+			r.t.Fatalf("%v; log:\n%s", err, tail(r.logPath, 30))
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
-	r.starts++
-	p, err := startProc(r.logPath, r.starts, riscdBinary, "serve", "--config", r.cfgPath)
-	r.proc = p
-	r.mu.Unlock()
-	if err != nil {
-		r.t.Fatalf("start riscd: %v", err)
-	}
-	r.waitReady(p)
 }
 
-// waitReady polls /readyz until 200; the process dying first, or 60 s
-// passing, fails the test.
-func (r *rig) waitReady(p *proc) {
-	r.t.Helper()
+// waitReady polls /readyz until 200. The process exiting first, or 60 s
+// passing, is an error.
+func (r *rig) waitReady(p *proc) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		select {
 		case <-p.done:
-			r.t.Fatalf("riscd exited during start-up (%v); log:\n%s", p.err, tail(r.logPath, 30))
+			return fmt.Errorf("riscd exited during start-up (%v)", p.err)
 		default:
 		}
 		resp, err := r.client.Get(r.internal + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("riscd not ready after 60 s (last: %v); log:\n%s", err, tail(r.logPath, 30))
+			p.kill()
+			return fmt.Errorf("riscd not ready after 60 s (last: %v)", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
