@@ -122,7 +122,7 @@ func TestUpstreamAndWebhookFaults(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}()
-	fault := func(ep googlesim.Endpoint, f googlesim.Fault, d time.Duration) {
+	fault := func(t *testing.T, ep googlesim.Endpoint, f googlesim.Fault, d time.Duration) {
 		t.Helper()
 		if err := r.sim.SetFault(ep, f); err != nil {
 			t.Fatal(err)
@@ -134,7 +134,7 @@ func TestUpstreamAndWebhookFaults(t *testing.T) {
 	}
 	// recovered waits until every token user gets a token googlesim has
 	// just refreshed: the broker is past its backoff.
-	recovered := func(what string) {
+	recovered := func(t *testing.T, what string) {
 		t.Helper()
 		for _, u := range tokenUsers {
 			n := r.sim.RefreshCount(refresh[u.Sub])
@@ -143,6 +143,7 @@ func TestUpstreamAndWebhookFaults(t *testing.T) {
 	}
 
 	t.Run("token endpoint", func(t *testing.T) {
+		r := r.as(t)
 		faulty.Store(true)
 		if err := r.sim.SetFault(googlesim.EndpointToken, googlesim.Fault{Status: http.StatusInternalServerError}); err != nil {
 			t.Fatal(err)
@@ -153,14 +154,14 @@ func TestUpstreamAndWebhookFaults(t *testing.T) {
 			t.Errorf("a consent finished while the token endpoint answered 500")
 		}
 		time.Sleep(s.outage)
-		fault(googlesim.EndpointToken, googlesim.Fault{Delay: 2 * time.Second}, s.outage)
+		fault(t, googlesim.EndpointToken, googlesim.Fault{Delay: 2 * time.Second}, s.outage)
 		hang := googlesim.Fault{Hang: true, Count: 2}
 		if s.long {
 			hang.Count = 0
 		}
-		fault(googlesim.EndpointToken, hang, s.outage)
+		fault(t, googlesim.EndpointToken, hang, s.outage)
 		r.sim.ClearFaults()
-		recovered("after token endpoint faults")
+		recovered(t, "after token endpoint faults")
 		faulty.Store(false)
 		if gs := r.grantsOf(ctx, victim.Sub); len(gs) != 1 || gs[0].Status != "active" {
 			t.Errorf("grants of %s after a failed re-consent: %+v, want the one active grant", victim.Sub, gs)
@@ -171,6 +172,7 @@ func TestUpstreamAndWebhookFaults(t *testing.T) {
 	})
 
 	t.Run("revoke endpoint", func(t *testing.T) {
+		r := r.as(t)
 		if err := r.sim.SetFault(googlesim.EndpointRevoke, googlesim.Fault{Status: http.StatusInternalServerError}); err != nil {
 			t.Fatal(err)
 		}
@@ -187,9 +189,9 @@ func TestUpstreamAndWebhookFaults(t *testing.T) {
 			t.Fatalf("DELETE /admin/grants/%s = %d %s %v, want 202", g.ID, code, body, err)
 		}
 		time.Sleep(s.outage)
-		fault(googlesim.EndpointRevoke, googlesim.Fault{Delay: 2 * time.Second}, s.outage)
+		fault(t, googlesim.EndpointRevoke, googlesim.Fault{Delay: 2 * time.Second}, s.outage)
 		if s.long {
-			fault(googlesim.EndpointRevoke, googlesim.Fault{Hang: true}, s.outage)
+			fault(t, googlesim.EndpointRevoke, googlesim.Fault{Hang: true}, s.outage)
 		}
 		r.sim.ClearFaults()
 		for _, u := range revokeUsers {
@@ -200,6 +202,7 @@ func TestUpstreamAndWebhookFaults(t *testing.T) {
 	})
 
 	t.Run("key rotation and JWKS faults, webhooks down", func(t *testing.T) {
+		r := r.as(t)
 		// The app's webhook receiver goes down for a while.
 		r.hooks.down()
 		// Google rotates its keys (dropping the old ones) while its JWKS
@@ -214,7 +217,7 @@ func TestUpstreamAndWebhookFaults(t *testing.T) {
 		if err := r.sim.SetFault(googlesim.EndpointJWKS, googlesim.Fault{Delay: 2 * time.Second, Count: 1}); err != nil {
 			t.Fatal(err)
 		}
-		r.hooks.up()
+		r.hooks.up(t)
 		waitAcked(t, &led, &senderDone)
 		if s.long {
 			// A rotation whose JWKS fetch hangs until riscd gives up,

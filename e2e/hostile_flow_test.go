@@ -74,6 +74,7 @@ func startFlow(t *testing.T, r *rig, b *http.Client, user googlesim.User) *url.U
 // from a forged callback.
 func testFlowTampering(t *testing.T, r *rig, aliceBrowser *http.Client, alice, bob googlesim.User) {
 	ctx := context.Background()
+	r = r.as(t)
 	code, body := page(t, aliceBrowser, r.public+"/")
 	m := csrfField.FindStringSubmatch(body)
 	if code != http.StatusOK || m == nil {

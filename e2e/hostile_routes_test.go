@@ -21,6 +21,7 @@ type openAPIRoute struct {
 // returns every operation that needs a token.
 func fetchRoutes(t *testing.T, r *rig) []openAPIRoute {
 	t.Helper()
+	r = r.as(t)
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Security []map[string][]string `json:"security"`
@@ -52,6 +53,7 @@ func fetchRoutes(t *testing.T, r *rig) []openAPIRoute {
 // nothing. The right token still works on the reading routes.
 func testRouteAuth(t *testing.T, r *rig, sub, grantID string) {
 	ctx := context.Background()
+	r = r.as(t)
 	routes := fetchRoutes(t, r)
 	if len(routes) < 10 {
 		t.Fatalf("openapi.json lists %d authenticated routes, want the admin and companion APIs", len(routes))

@@ -63,6 +63,7 @@ func TestHostileHTTP(t *testing.T) {
 		})
 		t.Run("slow body", func(t *testing.T) {
 			t.Parallel()
+			r := r.as(t)
 			addr := strings.TrimPrefix(r.public, "http://")
 			got := cutOff(t, addr, 120*time.Second, func(c net.Conn, i int) error {
 				if i == 0 {
@@ -79,6 +80,7 @@ func TestHostileHTTP(t *testing.T) {
 		})
 		t.Run("requests", func(t *testing.T) {
 			t.Parallel()
+			r := r.as(t)
 			t.Run("refused tokens", func(t *testing.T) { testHostileTokens(t, h) })
 			t.Run("oversized headers", func(t *testing.T) { testOversizedHeaders(t, r) })
 			t.Run("unauthenticated routes", func(t *testing.T) { testRouteAuth(t, r, alice.Sub, grant.ID) })
@@ -145,15 +147,17 @@ func firstLine(s string) string {
 // RFC 8935 error shape, and no new inbox entry.
 func testHostileTokens(t *testing.T, h *hostileEnv) {
 	ctx := context.Background()
+	r := h.r.as(t)
 	cases := hostileTokens()
 	if len(cases) < 50 {
 		t.Fatalf("only %d hostile tokens", len(cases))
 	}
-	newest := h.r.newestEventID(ctx)
+	newest := r.newestEventID(ctx)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			r := r.as(t)
 			tok := tc.token(t, h)
-			code, body, err := h.r.tr.Send(ctx, h.r.riscURL(), tok)
+			code, body, err := r.tr.Send(ctx, r.riscURL(), tok)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -167,7 +171,7 @@ func testHostileTokens(t *testing.T, h *hostileEnv) {
 			if answer.Description == "" || len(answer.Description) > 160 {
 				t.Errorf("description %q, want a short text", answer.Description)
 			}
-			if got := h.r.newestEventID(ctx); got != newest {
+			if got := r.newestEventID(ctx); got != newest {
 				t.Errorf("newest inbox entry %d after a refused token, want %d", got, newest)
 			}
 		})
@@ -200,6 +204,7 @@ func testOversizedHeaders(t *testing.T, r *rig) {
 // get through.
 func testManyConnections(t *testing.T, r *rig) {
 	ctx := context.Background()
+	r = r.as(t)
 	var conns []net.Conn
 	defer func() {
 		for _, c := range conns {

@@ -56,10 +56,22 @@ type rig struct {
 	adminToken string
 	appToken   string
 	client     *http.Client
+	ps         *procState // shared by the copies as makes
+}
 
+// procState is the riscd process of a rig, shared by its copies.
+type procState struct {
 	mu     sync.Mutex
 	proc   *proc
 	starts int
+}
+
+// as returns a copy of r that reports failures to t: a subtest must not
+// fail its parent's t.
+func (r *rig) as(t testing.TB) *rig {
+	c := *r
+	c.t = t
+	return &c
 }
 
 // newRig starts googlesim (and the webhook sink) and writes riscd's config
@@ -87,7 +99,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	t.Cleanup(func() { sim.Close() })
 
 	r := &rig{
-		t: t, sim: sim, tr: sim.Transmitter(), dir: t.TempDir(),
+		t: t, sim: sim, tr: sim.Transmitter(), dir: t.TempDir(), ps: &procState{},
 		client: &http.Client{
 			Timeout: 60 * time.Second,
 			Transport: &http.Transport{
@@ -175,9 +187,9 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	}
 	r.cfgPath = filepath.Join(r.dir, "riscd.yaml")
 	t.Cleanup(func() {
-		r.mu.Lock()
-		p := r.proc
-		r.mu.Unlock()
+		r.ps.mu.Lock()
+		p := r.ps.proc
+		r.ps.mu.Unlock()
 		if p != nil {
 			p.kill()
 		}
@@ -234,15 +246,15 @@ func (r *rig) riscURL() string { return r.public + "/risc" }
 func (r *rig) start() {
 	r.t.Helper()
 	for attempt := 1; ; attempt++ {
-		r.mu.Lock()
-		if r.proc != nil {
-			r.mu.Unlock()
+		r.ps.mu.Lock()
+		if r.ps.proc != nil {
+			r.ps.mu.Unlock()
 			r.t.Fatal("start: riscd is already running")
 		}
-		r.starts++
-		p, err := startProc(r.logPath, r.starts, riscdBinary, "serve", "--config", r.cfgPath)
-		r.proc = p
-		r.mu.Unlock()
+		r.ps.starts++
+		p, err := startProc(r.logPath, r.ps.starts, riscdBinary, "serve", "--config", r.cfgPath)
+		r.ps.proc = p
+		r.ps.mu.Unlock()
 		if err != nil {
 			r.t.Fatalf("start riscd: %v", err)
 		}
@@ -250,9 +262,9 @@ func (r *rig) start() {
 		if err == nil {
 			return
 		}
-		r.mu.Lock()
-		r.proc = nil
-		r.mu.Unlock()
+		r.ps.mu.Lock()
+		r.ps.proc = nil
+		r.ps.mu.Unlock()
 		if !strings.Contains(tail(r.logPath, 3), "already in use") || attempt == 20 {
 			r.t.Fatalf("%v; log:\n%s", err, tail(r.logPath, 30))
 		}
@@ -288,10 +300,10 @@ func (r *rig) waitReady(p *proc) error {
 // kill sends SIGKILL and waits for the process to go.
 func (r *rig) kill() {
 	r.t.Helper()
-	r.mu.Lock()
-	p := r.proc
-	r.proc = nil
-	r.mu.Unlock()
+	r.ps.mu.Lock()
+	p := r.ps.proc
+	r.ps.proc = nil
+	r.ps.mu.Unlock()
 	if p == nil {
 		r.t.Fatal("kill: riscd is not running")
 	}
@@ -302,10 +314,10 @@ func (r *rig) kill() {
 // stop sends SIGTERM and waits for a clean exit (status 0).
 func (r *rig) stop() {
 	r.t.Helper()
-	r.mu.Lock()
-	p := r.proc
-	r.proc = nil
-	r.mu.Unlock()
+	r.ps.mu.Lock()
+	p := r.ps.proc
+	r.ps.proc = nil
+	r.ps.mu.Unlock()
 	if p == nil {
 		r.t.Fatal("stop: riscd is not running")
 	}
@@ -317,12 +329,12 @@ func (r *rig) stop() {
 
 // pid is the running riscd's process id.
 func (r *rig) pid() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.proc == nil {
+	r.ps.mu.Lock()
+	defer r.ps.mu.Unlock()
+	if r.ps.proc == nil {
 		return 0
 	}
-	return r.proc.cmd.Process.Pid
+	return r.ps.proc.cmd.Process.Pid
 }
 
 // openStore opens the store file of a stopped riscd and closes it at the

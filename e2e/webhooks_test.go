@@ -31,7 +31,6 @@ type webhook struct {
 // riscd's), records it by webhook-id, and can go down (its port refuses
 // connections) and come back on the same port.
 type webhookSink struct {
-	t      testing.TB
 	secret []byte
 	addr   string
 
@@ -45,7 +44,7 @@ type webhookSink struct {
 
 func startWebhookSink(t testing.TB, secret []byte) *webhookSink {
 	t.Helper()
-	s := &webhookSink{t: t, secret: secret, byID: map[string][]webhook{}}
+	s := &webhookSink{secret: secret, byID: map[string][]webhook{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -85,8 +84,8 @@ func (s *webhookSink) down() {
 }
 
 // up listens on the sink's port again.
-func (s *webhookSink) up() {
-	s.t.Helper()
+func (s *webhookSink) up(tb testing.TB) {
+	tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ln, err := net.Listen("tcp", s.addr)
@@ -95,7 +94,7 @@ func (s *webhookSink) up() {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("webhook sink: listen on %s again: %v", s.addr, err)
+			tb.Fatalf("webhook sink: listen on %s again: %v", s.addr, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
