@@ -71,8 +71,6 @@ func TestUpstreamAndWebhookFaults(t *testing.T) {
 		defer wg.Done()
 		defer senderDone.Store(true)
 		rng := rand.New(rand.NewPCG(7, 7))
-		sendCtx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-		defer cancel()
 		for bg.Err() == nil {
 			var p plannedSET
 			if rng.IntN(2) == 0 {
@@ -85,7 +83,10 @@ func TestUpstreamAndWebhookFaults(t *testing.T) {
 			} else {
 				p = unknownSubjectSET(jtis, rng, "fault")
 			}
+			// Each SET gets as long as the longest outage to go through.
+			sendCtx, cancel := context.WithTimeout(ctx, 10*time.Minute+3*s.outage)
 			res, err := r.deliverPlanned(sendCtx, p)
+			cancel()
 			if err != nil {
 				report("SET: %v", err)
 				return
