@@ -15,11 +15,16 @@ import (
 
 // Key lookup outcomes, mapped to answers by answerFor.
 var (
-	// errUnknownKid: the key set, fresh enough, has no key with the
-	// token's kid. The token is refused (invalid_key).
+	// errUnknownKid: the key set, refetched for this token, has no key
+	// with its kid. The token is refused (invalid_key).
 	errUnknownKid = errors.New("receiver: unknown kid")
+	// errUnusableKey: the key set lists the token's kid, but under a key
+	// riscd does not verify with (see install). The token is refused
+	// (invalid_key) without a refetch.
+	errUnusableKey = errors.New("receiver: key not usable")
 	// errKeysUnavailable: no key set could be loaded, or a refetch for an
-	// unknown kid failed. riscd cannot judge the token yet (503).
+	// unknown kid failed or is not allowed yet. riscd cannot judge the
+	// token yet (503).
 	errKeysUnavailable = errors.New("receiver: keys unavailable")
 )
 
@@ -27,6 +32,9 @@ var (
 type verifyKey struct {
 	alg string // the JWK's alg, "" when it names none
 	key any    // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+	// unusable: the set lists this kid, but its key is skipped (see
+	// install); alg and key are unset.
+	unusable bool
 }
 
 // keyMap is an immutable snapshot of a key set, by kid.
@@ -84,27 +92,32 @@ func (s *keySource) loaded() bool { return s.keys.Load() != nil }
 // lookup returns the key named kid. When the snapshot lacks it, lookup
 // refetches the key set once (unless another refetch for an unknown kid
 // happened less than s.every ago) and looks again. Errors: errUnknownKid
-// when the set, known fresh, lacks kid; errKeysUnavailable when no set is
-// loaded or the refetch failed.
+// when the set, refetched for this very lookup, lacks kid;
+// errKeysUnavailable when no set is loaded, the refetch failed, or a refetch
+// is not allowed yet (the kid may be a key published since the last one).
 func (s *keySource) lookup(ctx context.Context, kid string) (verifyKey, error) {
 	m := s.keys.Load()
 	if m == nil {
 		return verifyKey{}, fmt.Errorf("%w: key set not loaded yet", errKeysUnavailable)
 	}
 	if k, ok := (*m)[kid]; ok {
-		return k, nil
+		return k.found()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if k, ok := (*s.keys.Load())[kid]; ok { // another request refetched meanwhile
-		return k, nil
+		return k.found()
 	}
 	now := s.now()
 	if !s.lastRefetch.IsZero() && now.Before(s.lastRefetch.Add(s.every)) {
+		// The set may have changed since the last refetch (a rotation at
+		// the transmitter a moment after it): refusing the token would make
+		// the transmitter drop the event, so it is asked to retry once a
+		// refetch is allowed again.
 		if s.lastErr != nil {
 			return verifyKey{}, fmt.Errorf("%w: last refetch failed", errKeysUnavailable)
 		}
-		return verifyKey{}, errUnknownKid
+		return verifyKey{}, fmt.Errorf("%w: unknown kid, key set refetched %s ago", errKeysUnavailable, now.Sub(s.lastRefetch).Round(time.Second))
 	}
 	s.lastRefetch = now
 	_, err := s.cache.Refresh(ctx, s.url)
@@ -115,9 +128,17 @@ func (s *keySource) lookup(ctx context.Context, kid string) (verifyKey, error) {
 		return verifyKey{}, fmt.Errorf("%w: refetch: %w", errKeysUnavailable, err)
 	}
 	if k, ok := (*s.keys.Load())[kid]; ok {
-		return k, nil
+		return k.found()
 	}
 	return verifyKey{}, errUnknownKid
+}
+
+// found is lookup's answer for a kid the set lists.
+func (k verifyKey) found() (verifyKey, error) {
+	if k.unusable {
+		return verifyKey{}, errUnusableKey
+	}
+	return k, nil
 }
 
 // install is the jwk.Cache PostFetcher: it turns a freshly fetched set into
@@ -126,28 +147,36 @@ func (s *keySource) lookup(ctx context.Context, kid string) (verifyKey, error) {
 func (s *keySource) install(vs map[string]*verifier) jwk.PostFetchFunc {
 	return func(u string, set jwk.Set) (jwk.Set, error) {
 		m := keyMap{}
-		skipped := 0
+		skipped, usableKeys := 0, 0
 		for i := range set.Len() {
 			k, _ := set.Key(i)
+			kid := k.KeyID()
 			vk, ok := convertKey(k)
 			if !ok || !usable(vs, vk) {
 				skipped++
+				if _, listed := m[kid]; !listed && kid != "" {
+					m[kid] = verifyKey{unusable: true}
+				}
 				continue
 			}
-			if _, dup := m[k.KeyID()]; dup {
+			if prev, dup := m[kid]; dup {
 				// Two keys under one kid: the kid cannot say which signed.
-				delete(m, k.KeyID())
+				if !prev.unusable {
+					usableKeys--
+				}
+				m[kid] = verifyKey{unusable: true}
 				skipped++
 				continue
 			}
-			m[k.KeyID()] = vk
+			m[kid] = vk
+			usableKeys++
 		}
-		if len(m) == 0 {
+		if usableKeys == 0 {
 			return nil, fmt.Errorf("key set at %s has no usable key (%d skipped)", u, skipped)
 		}
 		s.keys.Store(&m)
 		s.fetched(nil)
-		s.log.Info("key set loaded", "jwks_url", u, "keys", len(m), "skipped", skipped)
+		s.log.Info("key set loaded", "jwks_url", u, "keys", usableKeys, "skipped", skipped)
 		return set, nil
 	}
 }

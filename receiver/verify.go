@@ -48,6 +48,8 @@ func (r *Receiver) verify(ctx context.Context, token []byte, v *verified) error 
 	switch {
 	case errors.Is(err, errUnknownKid):
 		return reject(CodeInvalidKey, "unknown kid")
+	case errors.Is(err, errUnusableKey):
+		return reject(CodeInvalidKey, "the key set's key for this kid is not usable")
 	case err != nil:
 		return fmt.Errorf("receiver: transmitter %q: %w", rt.name, err)
 	}
