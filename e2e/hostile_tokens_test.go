@@ -149,22 +149,22 @@ func hostileTokens() []hostileToken {
 			return a[0] + "." + b[1] + "." + a[2]
 		}, errKey},
 		{"empty signature", mangle(func(tok string) string { return tok[:strings.LastIndexByte(tok, '.')+1] }), errKey},
-		{"jku pointing at the attacker's keys", func(tb testing.TB, h *hostileEnv) string {
-			return h.sign(tb, googlesim.WithSigningKey(h.attacker), googlesim.WithKeyID("attacker"),
+		{"jku pointing at the attacker's keys, under Google's kid", func(tb testing.TB, h *hostileEnv) string {
+			return h.sign(tb, googlesim.WithSigningKey(h.attacker),
 				googlesim.WithHeader("jku", h.attackerJWKS))
 		}, errKey},
-		{"x5u pointing at the attacker's keys", func(tb testing.TB, h *hostileEnv) string {
-			return h.sign(tb, googlesim.WithSigningKey(h.attacker), googlesim.WithKeyID("attacker"),
+		{"x5u pointing at the attacker's keys, under Google's kid", func(tb testing.TB, h *hostileEnv) string {
+			return h.sign(tb, googlesim.WithSigningKey(h.attacker),
 				googlesim.WithHeader("x5u", h.attackerJWKS))
 		}, errKey},
-		{"embedded jwk of the attacker", func(tb testing.TB, h *hostileEnv) string {
+		{"embedded jwk of the attacker, under Google's kid", func(tb testing.TB, h *hostileEnv) string {
 			pub, err := jwk.FromRaw(&h.attacker.PublicKey)
 			if err != nil {
 				tb.Fatal(err)
 			}
 			_ = pub.Set(jwk.KeyIDKey, "attacker")
 			_ = pub.Set(jwk.AlgorithmKey, jwa.RS256)
-			return h.sign(tb, googlesim.WithSigningKey(h.attacker), googlesim.WithKeyID("attacker"), googlesim.WithHeader("jwk", pub))
+			return h.sign(tb, googlesim.WithSigningKey(h.attacker), googlesim.WithHeader("jwk", pub))
 		}, errKey},
 		{"crit header", with(googlesim.WithHeader("crit", []string{"exp"}), googlesim.WithHeader("exp", 1)), errRequest},
 
