@@ -15,10 +15,10 @@ import (
 	"github.com/riscd/riscd/store"
 )
 
-// Compile-time checks: the store is an Inbox, and a TxInbox.
+// Compile-time checks: the store is an Inbox, and a JournalInbox.
 var (
-	_ receiver.Inbox   = (*store.DB)(nil)
-	_ receiver.TxInbox = (*store.DB)(nil)
+	_ receiver.Inbox        = (*store.DB)(nil)
+	_ receiver.JournalInbox = (*store.DB)(nil)
 )
 
 func TestAcceptStoresTheVerifiedSET(t *testing.T) {

@@ -8,38 +8,44 @@ import (
 	"github.com/riscd/riscd/store"
 )
 
-// TxInbox is an Inbox that can also encode entries ahead of their
-// transaction and run several writes in one transaction, as *store.DB does.
-// The receiver then commits through its own group commit instead of calling
+// JournalInbox is an Inbox that can also encode entries ahead of their
+// write and append many at once to a journal, as *store.DB does
+// (store.DB.AppendInbox: one contiguous write and one fdatasync). The
+// receiver then commits through its own group commit instead of calling
 // PutInbox once per SET.
-type TxInbox interface {
+type JournalInbox interface {
 	Inbox
-	// PrepareInbox validates and encodes e outside any transaction, for
-	// store.Tx.PutPreparedInbox. Errors match store.ErrInvalid.
+	// PrepareInbox validates and encodes e outside any lock, for
+	// AppendInbox. Errors match store.ErrInvalid.
 	PrepareInbox(e store.InboxEntry) (store.PreparedInbox, error)
-	// Update runs fn in one read-write transaction, committed (durably)
-	// if fn returns nil and rolled back otherwise.
-	Update(ctx context.Context, fn func(*store.Tx) error) error
+	// AppendInbox makes the entries durable, in order, and says for each
+	// whether it is new; an error means none was acknowledged.
+	AppendInbox(ctx context.Context, ps []store.PreparedInbox) ([]store.Appended, error)
 }
 
 // defaultMaxLinger bounds how long a busy committer lets its queue grow
-// before committing it (see committer).
-const defaultMaxLinger = time.Millisecond
+// before committing it, and lingerMinBatch is how many SETs the last commit
+// must have held for the committer to count as busy (see committer).
+const (
+	defaultMaxLinger = time.Millisecond
+	lingerMinBatch   = 16
+)
 
-// committer is a leader/follower group commit. The first SET to arrive
-// while no commit is running commits at once, alone: an idle receiver
-// answers after one fsync. SETs that arrive during a commit queue up; when
-// it ends, the first of them becomes the leader, lingers as long as the
-// commit just made took (at most maxLinger) so that more SETs join, and
-// commits the whole queue in one transaction. Under load a bbolt commit
-// costs far more CPU than the SETs in it (the pages of four trees written
-// and synced twice, whatever their number), so fewer, larger commits leave
-// more CPU to verify SETs: that is what the linger buys, for at most
-// maxLinger of latency when the receiver is busy and none when it is idle.
-// Each request encodes its entry (store.DB.PrepareInbox) before it queues,
-// in parallel with the others, so the transaction only indexes and writes.
+// committer is a leader/follower group commit over the store's inbox
+// journal (store.DB.AppendInbox). The first SET to arrive while no commit
+// is running commits at once, alone: an idle receiver answers after one
+// write and one fdatasync. SETs that arrive during a commit queue up; when
+// it ends, the first of them becomes the leader and commits the whole
+// queue in one append. When the commit just made held at least
+// lingerMinBatch SETs (the receiver is saturated), the new leader first
+// lingers as long as that commit took, at most maxLinger, so that more SETs
+// join: fewer, larger appends leave more CPU to verify SETs. A receiver
+// below saturation never lingers, so its SETs wait for no more than the
+// commit in progress and their own. Each request encodes its entry
+// (store.DB.PrepareInbox) before it queues, in parallel with the others, so
+// the leader only dedupes and writes.
 type committer struct {
-	db        TxInbox
+	db        JournalInbox
 	maxLinger time.Duration         // 0: no linger
 	sleep     func(d time.Duration) // time.Sleep when nil; tests record instead
 
@@ -47,6 +53,7 @@ type committer struct {
 	pending []*commitReq  // guarded by mu
 	running bool          // a leader is committing; guarded by mu
 	last    time.Duration // the last commit's duration; guarded by mu
+	lastN   int           // how many SETs it held; guarded by mu
 }
 
 // commitReq is one SET waiting for its commit.
@@ -85,6 +92,9 @@ func (c *committer) put(ctx context.Context, e store.InboxEntry) (store.InboxEnt
 		}
 		c.mu.Lock()
 		linger := min(c.last, c.maxLinger)
+		if c.lastN < lingerMinBatch {
+			linger = 0
+		}
 		c.mu.Unlock()
 		if linger > 0 {
 			if c.sleep != nil {
@@ -105,6 +115,7 @@ func (c *committer) put(ctx context.Context, e store.InboxEntry) (store.InboxEnt
 
 	c.mu.Lock()
 	c.last = took
+	c.lastN = len(batch)
 	if len(c.pending) > 0 {
 		c.pending[0].wake <- true // hand the next commit over
 	} else {
@@ -114,28 +125,19 @@ func (c *committer) put(ctx context.Context, e store.InboxEntry) (store.InboxEnt
 	return req.out, req.created, req.err
 }
 
-// commit writes batch in one transaction and releases its requests. When
-// the transaction fails, each entry is retried alone, so one bad entry
-// cannot fail the others.
+// commit appends batch to the journal in one write and releases its
+// requests.
 func (c *committer) commit(ctx context.Context, batch []*commitReq) {
-	err := c.db.Update(ctx, func(tx *store.Tx) error {
-		for _, r := range batch {
-			var err error
-			if r.out, r.created, err = tx.PutPreparedInbox(r.p); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil && len(batch) > 1 {
-		for _, r := range batch {
-			c.commit(ctx, []*commitReq{r})
-		}
-		return
+	ps := make([]store.PreparedInbox, len(batch))
+	for i, r := range batch {
+		ps[i] = r.p
 	}
-	for _, r := range batch {
+	res, err := c.db.AppendInbox(ctx, ps)
+	for i, r := range batch {
 		if err != nil {
 			r.out, r.created, r.err = store.InboxEntry{}, false, err
+		} else {
+			r.out, r.created = res[i].Entry, res[i].Created
 		}
 		r.wake <- false
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,18 +14,25 @@ import (
 	"github.com/riscd/riscd/store"
 )
 
-// gatedDB counts transactions and can hold the first one until released.
+// gatedDB counts appends and can hold some of them until released.
 type gatedDB struct {
 	*store.DB
-	updates atomic.Int32
-	gate    chan struct{} // the first Update waits for it to close; nil: no wait
+	appends atomic.Int32
+	gates   map[int32]chan struct{} // append number (from 1) -> wait for it to close
 }
 
-func (g *gatedDB) Update(ctx context.Context, fn func(*store.Tx) error) error {
-	if g.updates.Add(1) == 1 && g.gate != nil {
-		<-g.gate
+func (g *gatedDB) AppendInbox(ctx context.Context, ps []store.PreparedInbox) ([]store.Appended, error) {
+	if gate := g.gates[g.appends.Add(1)]; gate != nil {
+		<-gate
 	}
-	return g.DB.Update(ctx, fn)
+	return g.DB.AppendInbox(ctx, ps)
+}
+
+// holdFirst makes the next append wait until putAll releases it.
+func (g *gatedDB) holdFirst() *gatedDB {
+	g.appends.Store(0)
+	g.gates = map[int32]chan struct{}{1: make(chan struct{})}
+	return g
 }
 
 func mustDB(t *testing.T) *store.DB {
@@ -52,8 +60,8 @@ type putResult struct {
 	err     error
 }
 
-// putAll runs one put per entry concurrently while the first commit is held,
-// and releases it once every other put has queued.
+// putAll runs one put per entry concurrently while the first append is
+// held (db.holdFirst), and releases it once every other put has queued.
 func putAll(t *testing.T, db *gatedDB, c *committer, entries []store.InboxEntry) []putResult {
 	t.Helper()
 	out := make([]putResult, len(entries))
@@ -61,61 +69,90 @@ func putAll(t *testing.T, db *gatedDB, c *committer, entries []store.InboxEntry)
 	wg.Go(func() {
 		out[0].e, out[0].created, out[0].err = c.put(context.Background(), entries[0])
 	})
-	for db.updates.Load() == 0 {
-		time.Sleep(time.Millisecond) // the first put is now the leader, holding its commit
-	}
+	waitAppends(t, db, 1) // the first put is now the leader, holding its append
 	for i := 1; i < len(entries); i++ {
 		wg.Go(func() { out[i].e, out[i].created, out[i].err = c.put(context.Background(), entries[i]) })
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c.mu.Lock()
-		n := len(c.pending)
-		c.mu.Unlock()
-		if n == len(entries)-1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d puts queued", n, len(entries)-1)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	close(db.gate)
+	waitQueued(t, c, len(entries)-1)
+	close(db.gates[1])
 	wg.Wait()
 	return out
 }
 
-func TestCommitterSharesOneTransaction(t *testing.T) {
-	db := &gatedDB{DB: mustDB(t), gate: make(chan struct{})}
+// waitAppends waits until db has started n appends.
+func waitAppends(t *testing.T, db *gatedDB, n int32) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for db.appends.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d appends, want %d", db.appends.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitQueued waits until n puts wait in c's queue.
+func waitQueued(t *testing.T, c *committer, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c.mu.Lock()
+		got := len(c.pending)
+		c.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d puts queued, want %d", got, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// stored flushes the store's journal and returns the pending entries.
+func stored(t *testing.T, db *store.DB) []store.InboxEntry {
+	t.Helper()
+	if err := db.FlushInbox(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	es, err := db.PendingInbox(context.Background(), 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+func TestCommitterSharesOneAppend(t *testing.T) {
+	db := (&gatedDB{DB: mustDB(t)}).holdFirst()
 	c := &committer{db: db}
 	entries := make([]store.InboxEntry, 100)
 	for i := range entries {
 		entries[i] = entry(fmt.Sprint("J", i))
 	}
 	out := putAll(t, db, c, entries)
-	ids := map[uint64]bool{}
 	for i, r := range out {
-		if r.err != nil || !r.created || r.e.JTI != entries[i].JTI || r.e.ID == 0 {
+		if r.err != nil || !r.created || r.e.JTI != entries[i].JTI {
 			t.Errorf("put %d = %+v", i, r)
 		}
-		ids[r.e.ID] = true
 	}
-	if len(ids) != len(entries) {
-		t.Errorf("distinct IDs = %d, want %d", len(ids), len(entries))
+	if got := db.appends.Load(); got != 2 {
+		t.Errorf("appends = %d, want 2 (the leader's, then all the others in one)", got)
 	}
-	if got := db.updates.Load(); got != 2 {
-		t.Errorf("transactions = %d, want 2 (the leader's, then all the others in one)", got)
+	es := stored(t, db.DB)
+	jtis := map[string]bool{}
+	for _, e := range es {
+		jtis[e.JTI] = true
 	}
-	if n, err := db.CountInbox(context.Background(), store.InboxPending); err != nil || n != len(entries) {
-		t.Errorf("entries stored = %d, %v; want %d", n, err, len(entries))
+	if len(es) != len(entries) || len(jtis) != len(entries) {
+		t.Errorf("entries stored = %d (%d distinct jti), want %d", len(es), len(jtis), len(entries))
 	}
 	// Idle again: the next put commits at once, alone.
-	if _, created, err := c.put(context.Background(), entry("after")); err != nil || !created || db.updates.Load() != 3 {
-		t.Errorf("put after the burst: created %v, err %v, transactions %d; want true, nil, 3", created, err, db.updates.Load())
+	if _, created, err := c.put(context.Background(), entry("after")); err != nil || !created || db.appends.Load() != 3 {
+		t.Errorf("put after the burst: created %v, err %v, appends %d; want true, nil, 3", created, err, db.appends.Load())
 	}
 }
 
-func TestCommitterLingersOnlyWhenBusy(t *testing.T) {
+func TestCommitterLingersOnlyWhenSaturated(t *testing.T) {
 	const maxLinger = time.Hour
 	db := &gatedDB{DB: mustDB(t)}
 	var mu sync.Mutex
@@ -125,38 +162,55 @@ func TestCommitterLingersOnlyWhenBusy(t *testing.T) {
 		lingers = append(lingers, d)
 		mu.Unlock()
 	}}
+	lingered := func() []time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(lingers)
+	}
 	if _, created, err := c.put(context.Background(), entry("idle")); err != nil || !created {
 		t.Fatalf("put on an idle committer = %v, %v", created, err)
 	}
-	if len(lingers) != 0 {
-		t.Fatalf("an idle committer lingered %v, want no linger", lingers)
+	if got := lingered(); len(got) != 0 {
+		t.Fatalf("an idle committer lingered %v", got)
 	}
-	db.gate = make(chan struct{})
-	db.updates.Store(0)
-	entries := make([]store.InboxEntry, 10)
-	for i := range entries {
-		entries[i] = entry(fmt.Sprint("busy", i))
+
+	// Append 1 (one SET) is held while lingerMinBatch SETs queue; their
+	// leader follows a commit of one, so it does not linger, and commits
+	// them as append 2, held in turn while one more SET queues. That SET's
+	// leader follows a commit of lingerMinBatch: the receiver is saturated,
+	// so it lingers as long as that commit took.
+	db.appends.Store(0)
+	db.gates = map[int32]chan struct{}{1: make(chan struct{}), 2: make(chan struct{})}
+	var wg sync.WaitGroup
+	put := func(jti string) { wg.Go(func() { _, _, _ = c.put(context.Background(), entry(jti)) }) }
+	put("lead")
+	waitAppends(t, db, 1)
+	for i := range lingerMinBatch {
+		put(fmt.Sprint("burst", i))
 	}
-	for i, r := range putAll(t, db, c, entries) {
-		if r.err != nil || !r.created {
-			t.Errorf("put %d = %+v", i, r)
-		}
+	waitQueued(t, c, lingerMinBatch)
+	close(db.gates[1])
+	waitAppends(t, db, 2)
+	if got := lingered(); len(got) != 0 {
+		t.Fatalf("the leader after a commit of one lingered %v, want no linger", got)
 	}
-	if got := db.updates.Load(); got != 2 {
-		t.Errorf("transactions = %d, want 2 (the leader's, then the queue's)", got)
+	put("extra")
+	waitQueued(t, c, 1)
+	close(db.gates[2])
+	wg.Wait()
+	if got := lingered(); len(got) != 1 || got[0] <= 0 || got[0] >= maxLinger {
+		t.Errorf("lingers = %v, want one, as long as the commit before it (under %v)", got, maxLinger)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(lingers) != 1 || lingers[0] <= 0 || lingers[0] >= maxLinger {
-		t.Errorf("lingers = %v, want one, as long as the commit before it (under %v)", lingers, maxLinger)
+	if got := db.appends.Load(); got != 3 {
+		t.Errorf("appends = %d, want 3", got)
 	}
 }
 
 func TestCommitterDuplicateInOneBatch(t *testing.T) {
-	db := &gatedDB{DB: mustDB(t), gate: make(chan struct{})}
+	db := (&gatedDB{DB: mustDB(t)}).holdFirst()
 	c := &committer{db: db}
 	out := putAll(t, db, c, []store.InboxEntry{entry("first"), entry("dup"), entry("dup"), entry("dup")})
-	created, ids := 0, map[uint64]bool{}
+	created := 0
 	for _, r := range out[1:] {
 		if r.err != nil {
 			t.Fatalf("put: %v", r.err)
@@ -164,49 +218,12 @@ func TestCommitterDuplicateInOneBatch(t *testing.T) {
 		if r.created {
 			created++
 		}
-		ids[r.e.ID] = true
 	}
-	if created != 1 || len(ids) != 1 {
-		t.Errorf("one jti three times in one batch: %d created, %d IDs; want 1, 1", created, len(ids))
+	if created != 1 {
+		t.Errorf("one jti three times in one batch: %d created, want 1", created)
 	}
-}
-
-func TestCommitterIsolatesABadEntry(t *testing.T) {
-	db := &gatedDB{DB: mustDB(t)}
-	c := &committer{db: db}
-	prepare := func(e store.InboxEntry) *commitReq {
-		p, err := db.PrepareInbox(e)
-		if err != nil {
-			t.Fatalf("PrepareInbox: %v", err)
-		}
-		return newCommitReq(p)
-	}
-	// A PreparedInbox the store refuses inside the transaction.
-	bad := newCommitReq(store.PreparedInbox{})
-	batch := []*commitReq{prepare(entry("a")), prepare(entry("b")), bad, prepare(entry("c"))}
-	c.commit(context.Background(), batch)
-	for i, r := range batch {
-		select {
-		case lead := <-r.wake:
-			if lead {
-				t.Fatalf("request %d told to lead, want its result", i)
-			}
-		default:
-			t.Fatalf("request %d not released", i)
-		}
-		wantErr := r == bad
-		if (r.err != nil) != wantErr || (!wantErr && !r.created) {
-			t.Errorf("request %d: created %v, err %v; want error %v", i, r.created, r.err, wantErr)
-		}
-	}
-	if !errors.Is(bad.err, store.ErrInvalid) {
-		t.Errorf("bad entry's error = %v, want store.ErrInvalid", bad.err)
-	}
-	if n, _ := db.CountInbox(context.Background(), store.InboxPending); n != 3 {
-		t.Errorf("entries stored = %d, want 3", n)
-	}
-	if got := db.updates.Load(); got != 5 {
-		t.Errorf("transactions = %d, want 5 (the failed batch, then each entry alone)", got)
+	if n := len(stored(t, db.DB)); n != 2 {
+		t.Errorf("entries stored = %d, want 2", n)
 	}
 }
 
@@ -216,8 +233,8 @@ func TestCommitterRefusesAnEntryBeforeQueueing(t *testing.T) {
 	if _, created, err := c.put(context.Background(), entry("")); !errors.Is(err, store.ErrInvalid) || created {
 		t.Errorf("put without jti = %v, %v; want store.ErrInvalid", created, err)
 	}
-	if got := db.updates.Load(); got != 0 {
-		t.Errorf("transactions = %d, want 0", got)
+	if got := db.appends.Load(); got != 0 {
+		t.Errorf("appends = %d, want 0", got)
 	}
 	if _, created, err := c.put(context.Background(), entry("ok")); err != nil || !created {
 		t.Errorf("next put = %v, %v; want a new entry (the committer is not stuck)", created, err)

@@ -17,13 +17,14 @@
 // transmitter retries instead of dropping the event. Other methods than POST
 // get 405.
 //
-// When the Inbox is a *store.DB (a TxInbox), concurrent SETs share commits:
+// When the Inbox is a *store.DB (a JournalInbox), concurrent SETs share
+// commits to the store's inbox journal (one write and one fdatasync each):
 // each request encodes its entry, the first to arrive while no commit runs
 // commits at once, and those that arrive meanwhile are committed together
-// when it ends, after the new leader has let the queue grow for as long as
-// the previous commit took, at most a millisecond. An idle receiver answers
-// after one commit; a busy one spends its fsyncs and bbolt's per-commit work
-// on many SETs at a time.
+// when it ends. A saturated receiver (the last commit held 16 SETs or more)
+// first lets the queue grow for as long as the previous commit took, at
+// most a millisecond. The store moves journaled entries into the inbox in
+// the background, in large bbolt transactions.
 //
 // The inbox entry records the transmitter's name, its issuer as configured
 // or discovered (so a redelivery under the other trailing-slash spelling is

@@ -241,6 +241,9 @@ func wantUnavailable(tb testing.TB, a answer) {
 // inboxCount returns the number of inbox entries.
 func inboxCount(tb testing.TB, db *store.DB) int {
 	tb.Helper()
+	if err := db.FlushInbox(context.Background()); err != nil {
+		tb.Fatalf("flush inbox: %v", err)
+	}
 	st, err := db.Stats(context.Background())
 	if err != nil {
 		tb.Fatalf("store stats: %v", err)

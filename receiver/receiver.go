@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg Config) (*Receiver, error) {
 		sources: map[string]*keySource{},
 		put:     cfg.Inbox.PutInbox,
 	}
-	if tx, ok := cfg.Inbox.(TxInbox); ok {
+	if tx, ok := cfg.Inbox.(JournalInbox); ok {
 		r.put = (&committer{db: tx, maxLinger: defaultMaxLinger}).put
 	}
 	errSink := func(err error) {

@@ -25,16 +25,24 @@ type DB struct {
 
 	rotateChunk int    // records per rotation transaction
 	afterChunk  func() // test hook, called after each rotation transaction
+
+	journal *inboxJournal // the inbox journal (AppendInbox)
+	noSync  bool          // Options.NoSync
 }
 
 // Path returns the store file's path as given in Options.
 func (db *DB) Path() string { return db.path }
 
-// Close releases the file. It waits for running transactions and is safe to
-// call more than once.
+// Close releases the file. It first moves what the inbox journal holds into
+// the inbox (what it cannot is kept for the next Open), waits for running
+// transactions, and is safe to call more than once.
 func (db *DB) Close() error {
+	jerr := db.journal.close()
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", db.path, err)
+	}
+	if jerr != nil {
+		return fmt.Errorf("store: close %s: %w", JournalPath(db.path), jerr)
 	}
 	return nil
 }

@@ -32,6 +32,9 @@ var (
 	// ErrClosed: the DB was closed, or a Tx was used outside the function it
 	// was handed to.
 	ErrClosed = errors.New("store closed")
+	// ErrBusy: the store cannot take more now (its inbox journal is far
+	// ahead of the inbox); try again later.
+	ErrBusy = errors.New("store busy")
 )
 
 // fileError is an error about the store file whose message is written out in

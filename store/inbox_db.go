@@ -22,13 +22,28 @@ func (db *DB) PutInbox(ctx context.Context, e InboxEntry) (InboxEntry, bool, err
 	return out, created, nil
 }
 
+// The DB-level reads of single entries, counts and listings below first
+// let the inbox journal's applier catch up (see readInbox), so that they
+// see every entry AppendInbox acknowledged. Tx reads, and PendingInbox and
+// PendingInboxAfter (the dispatcher's, woken by OnInboxApplied), see the
+// inbox buckets as they are.
+
+// readInbox waits, briefly and at best, for the journal to be applied. A
+// failing applier (a full disk) does not fail the read: entries it could
+// not apply yet are simply not seen.
+func (db *DB) readInbox(ctx context.Context) {
+	_ = db.FlushInbox(ctx)
+}
+
 // InboxEntry runs Tx.InboxEntry in its own transaction.
 func (db *DB) InboxEntry(ctx context.Context, id uint64) (InboxEntry, error) {
+	db.readInbox(ctx)
 	return view(ctx, db, func(t *Tx) (InboxEntry, error) { return t.InboxEntry(id) })
 }
 
 // InboxByJTI runs Tx.InboxByJTI in its own transaction.
 func (db *DB) InboxByJTI(ctx context.Context, iss, jti string) (InboxEntry, error) {
+	db.readInbox(ctx)
 	return view(ctx, db, func(t *Tx) (InboxEntry, error) { return t.InboxByJTI(iss, jti) })
 }
 
@@ -44,11 +59,13 @@ func (db *DB) PendingInbox(ctx context.Context, limit int) ([]InboxEntry, error)
 
 // CountInbox runs Tx.CountInbox in its own transaction.
 func (db *DB) CountInbox(ctx context.Context, status InboxStatus) (int, error) {
+	db.readInbox(ctx)
 	return view(ctx, db, func(t *Tx) (int, error) { return t.CountInbox(status) })
 }
 
 // ListInbox runs Tx.ListInbox in its own transaction.
 func (db *DB) ListInbox(ctx context.Context, q InboxQuery) ([]InboxEntry, string, error) {
+	db.readInbox(ctx)
 	var out []InboxEntry
 	var next string
 	err := db.View(ctx, func(t *Tx) error {

@@ -99,7 +99,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, openErr(path, err)
 	}
-	db := &DB{bolt: bdb, path: path, now: opts.Now, log: opts.Logger, keys: keys, rotateChunk: 500}
+	db := &DB{bolt: bdb, path: path, now: opts.Now, log: opts.Logger, keys: keys, rotateChunk: 500, noSync: opts.NoSync}
 	err = bdb.Update(func(btx *bolt.Tx) error {
 		if err := checkMeta(btx, path); err != nil {
 			return err
@@ -121,6 +121,12 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
+	jf, err := db.replayJournal()
+	if err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
+	db.journal = newInboxJournal(db, jf)
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		opts.Logger.WarnContext(ctx, "store file is readable by other users", "path", path, "mode", fi.Mode().Perm().String())
 	}

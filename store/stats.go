@@ -30,6 +30,7 @@ type Stats struct {
 // Stats counts the store's records. It reads every bucket's pages, so it
 // costs time in proportion to the store's size; ctx's error if ctx is done.
 func (db *DB) Stats(ctx context.Context) (Stats, error) {
+	db.readInbox(ctx) // count every acknowledged entry
 	var s Stats
 	err := db.View(ctx, func(t *Tx) error {
 		count := func(name string) (int, error) {

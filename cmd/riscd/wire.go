@@ -203,13 +203,16 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 
+	// The receiver acknowledges a SET once it is in the store's inbox
+	// journal; the dispatcher can read it once the journal's applier has
+	// moved it into the inbox.
+	m.db.OnInboxApplied(p.dispatcher.Notify)
 	metrics := p.admin.Metrics()
 	p.receiver, err = receiver.New(ctx, receiver.Config{
 		Transmitters: transmitters,
 		Algorithms:   c.RISC.Algorithms,
 		Inbox:        m.db,
 		Registry:     registry,
-		Notify:       p.dispatcher.Notify,
 		Observe: func(o receiver.Observation) {
 			metrics.SETReceived(o.Transmitter, string(o.Outcome), o.ErrCode)
 			if o.Transmitter != "" {

@@ -1,0 +1,194 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// The inbox journal is an append-only file beside the store file
+// (JournalPath) that makes a received SET durable with one contiguous write
+// and one fdatasync, where a bbolt commit writes pages scattered over four
+// trees and syncs twice. AppendInbox writes there; a background applier
+// moves the records into the inbox buckets in large transactions; Open
+// replays whatever the last process left unapplied. Records are idempotent
+// (the (iss, jti) index dedupes them), so replaying one that was applied
+// already changes nothing.
+//
+// Layout: a header, then records.
+//
+//	header: "riscdJ01" | generation u64 | crc32c(first 16 bytes) u32
+//	record: generation u64 | length u32 | crc32c(generation, length, payload) u32 | payload
+//
+// The payload is the inbox record as PrepareInbox encoded it. Once every
+// record is applied, the journal is reset: the header gets the next
+// generation and records are written from the start again, over the old
+// ones. Replay reads records of the header's generation up to the first
+// that is torn, corrupt or older: a record is acknowledged only after the
+// fdatasync that follows its write, so nothing acknowledged lies beyond.
+
+const (
+	journalMagic      = "riscdJ01"
+	journalHeaderSize = 64
+	journalRecHeader  = 16
+	// journalMaxRecord bounds a record's payload: an inbox record holds a
+	// SET of at most 64 KiB, its claims and a few fields.
+	journalMaxRecord = 1 << 20
+)
+
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// JournalPath is where the inbox journal of the store at path lives. A copy
+// of a stopped store needs both files; see README's backup section.
+func JournalPath(path string) string { return path + "-journal" }
+
+// journalFile is the journal's file and write position. Its methods are not
+// safe for concurrent use: the journal's mutex guards them.
+type journalFile struct {
+	f      *os.File
+	gen    uint64
+	off    int64 // where the next record goes
+	noSync bool  // Options.NoSync: no fdatasync (benchmarks only)
+}
+
+// openJournalFile opens (creating if missing) the journal at path and
+// returns it with the payloads of its current generation, in order.
+func openJournalFile(path string, noSync bool) (*journalFile, [][]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: journal %s: %w", path, err)
+	}
+	j := &journalFile{f: f, noSync: noSync}
+	payloads, err := j.load()
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, fmt.Errorf("store: journal %s: %w", path, err)
+	}
+	if j.gen == 0 { // new (or a header that never reached the disk)
+		if err := j.reset(1); err != nil {
+			_ = f.Close()
+			return nil, nil, fmt.Errorf("store: journal %s: %w", path, err)
+		}
+		syncDir(filepath.Dir(path))
+	}
+	return j, payloads, nil
+}
+
+// load reads the header and the current generation's records. A header
+// that does not check (torn while a reset rewrote it) is replaced by the
+// generation of the first record, if one is whole: replaying records that
+// were applied already changes nothing. A file with neither is a journal
+// never written past its creation: its generation stays 0.
+func (j *journalFile) load() ([][]byte, error) {
+	data, err := io.ReadAll(io.NewSectionReader(j.f, 0, 1<<62))
+	if err != nil {
+		return nil, err
+	}
+	gen, ok := parseJournalHeader(data)
+	if !ok && len(data) >= journalHeaderSize+journalRecHeader {
+		gen = binary.BigEndian.Uint64(data[journalHeaderSize:])
+	}
+	if gen == 0 {
+		return nil, nil
+	}
+	var out [][]byte
+	off := journalHeaderSize
+	for off < len(data) {
+		p, n, ok := parseJournalRecord(data[off:], gen)
+		if !ok {
+			break
+		}
+		out = append(out, p)
+		off += n
+	}
+	if len(out) == 0 && !ok {
+		return nil, nil
+	}
+	j.gen, j.off = gen, int64(off)
+	return out, nil
+}
+
+func parseJournalHeader(b []byte) (uint64, bool) {
+	if len(b) < journalHeaderSize || string(b[:8]) != journalMagic {
+		return 0, false
+	}
+	if crc32.Checksum(b[:16], crc32c) != binary.BigEndian.Uint32(b[16:20]) {
+		return 0, false
+	}
+	gen := binary.BigEndian.Uint64(b[8:16])
+	return gen, gen != 0
+}
+
+// parseJournalRecord returns the payload of the record at the start of b
+// and the record's size, if a whole record of generation gen is there.
+func parseJournalRecord(b []byte, gen uint64) ([]byte, int, bool) {
+	if len(b) < journalRecHeader || binary.BigEndian.Uint64(b) != gen {
+		return nil, 0, false
+	}
+	n := binary.BigEndian.Uint32(b[8:12])
+	if n == 0 || n > journalMaxRecord || len(b) < journalRecHeader+int(n) {
+		return nil, 0, false
+	}
+	sum := crc32.Update(crc32.Checksum(b[:12], crc32c), crc32c, b[journalRecHeader:journalRecHeader+n])
+	if sum != binary.BigEndian.Uint32(b[12:16]) {
+		return nil, 0, false
+	}
+	return b[journalRecHeader : journalRecHeader+n], journalRecHeader + int(n), true
+}
+
+// appendJournalRecord appends payload as a record of generation gen.
+func appendJournalRecord(dst []byte, gen uint64, payload []byte) []byte {
+	start := len(dst)
+	dst = binary.BigEndian.AppendUint64(dst, gen)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)))
+	sum := crc32.Update(crc32.Checksum(dst[start:start+12], crc32c), crc32c, payload)
+	dst = binary.BigEndian.AppendUint32(dst, sum)
+	return append(dst, payload...)
+}
+
+// write appends records (encoded by appendJournalRecord with j.gen) and
+// makes them durable. On error the position does not move: the next write
+// goes over whatever part of records reached the file.
+func (j *journalFile) write(records []byte) error {
+	if _, err := j.f.WriteAt(records, j.off); err != nil {
+		return err
+	}
+	if err := j.sync(); err != nil {
+		return err
+	}
+	j.off += int64(len(records))
+	return nil
+}
+
+// reset starts generation gen: the header is rewritten and synced, and the
+// next record goes right after it. Every record of older generations must
+// be applied already: replay will not read them again.
+func (j *journalFile) reset(gen uint64) error {
+	var h [journalHeaderSize]byte
+	copy(h[:], journalMagic)
+	binary.BigEndian.PutUint64(h[8:], gen)
+	binary.BigEndian.PutUint32(h[16:], crc32.Checksum(h[:16], crc32c))
+	if _, err := j.f.WriteAt(h[:], 0); err != nil {
+		return err
+	}
+	if err := j.sync(); err != nil {
+		return err
+	}
+	j.gen, j.off = gen, journalHeaderSize
+	return nil
+}
+
+func (j *journalFile) sync() error {
+	if j.noSync {
+		return nil
+	}
+	return fdatasync(j.f)
+}
+
+// size is how far the journal's records reach.
+func (j *journalFile) size() int64 { return j.off - journalHeaderSize }
+
+func (j *journalFile) close() error { return j.f.Close() }

@@ -1,0 +1,385 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func openJournalTestDB(t *testing.T, path string, key Key) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), Options{Path: path, Key: key, LockTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func journalEntry(jti string) InboxEntry {
+	return InboxEntry{Transmitter: "google", Iss: "https://accounts.google.com", JTI: jti, Subject: "iss-sub:x",
+		Types: []string{"https://schemas.openid.net/secevent/risc/event-type/account-disabled"},
+		Raw: "header.payload-" + jti + ".sig", Claims: []byte(`{"jti": "` + jti + `", "events": {}}`)}
+}
+
+func mustAppend(t *testing.T, db *DB, jtis ...string) []Appended {
+	t.Helper()
+	ps := make([]PreparedInbox, len(jtis))
+	for i, jti := range jtis {
+		p, err := db.PrepareInbox(journalEntry(jti))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps[i] = p
+	}
+	out, err := db.AppendInbox(t.Context(), ps)
+	if err != nil {
+		t.Fatalf("AppendInbox: %v", err)
+	}
+	return out
+}
+
+// holdApplier stops db's applier before its next apply; the returned
+// function lets it go on.
+func holdApplier(db *DB) (release func()) {
+	gate := make(chan struct{})
+	db.journal.mu.Lock()
+	db.journal.beforeApply = func() { <-gate }
+	db.journal.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(gate) }) }
+}
+
+// crashCopy copies the store file and its journal to a new directory, as a
+// crash at this moment would leave them, and returns the copy's path. The
+// applier must be held: bbolt's file is then between transactions.
+func crashCopy(t *testing.T, path string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "riscd.db")
+	for _, p := range [][2]string{{path, dst}, {JournalPath(path), JournalPath(dst)}} {
+		in, err := os.Open(p[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := os.OpenFile(p[1], os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			t.Fatal(err)
+		}
+		in.Close()
+		if err := out.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func inboxJTIs(t *testing.T, db *DB) map[string]uint64 {
+	t.Helper()
+	es, err := db.PendingInbox(t.Context(), 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]uint64{}
+	for _, e := range es {
+		if _, dup := out[e.JTI]; dup {
+			t.Fatalf("jti %s stored twice", e.JTI)
+		}
+		out[e.JTI] = e.ID
+	}
+	return out
+}
+
+func TestAppendInboxDedupesAndApplies(t *testing.T) {
+	key, _, _ := GenerateKey()
+	db := openJournalTestDB(t, filepath.Join(t.TempDir(), "riscd.db"), key)
+	defer db.Close()
+	var applied atomic.Int32
+	db.OnInboxApplied(func() { applied.Add(1) })
+
+	out := mustAppend(t, db, "a", "b", "a")
+	if !out[0].Created || !out[1].Created || out[2].Created {
+		t.Fatalf("created = %v %v %v, want true true false (a twice in one append)", out[0].Created, out[1].Created, out[2].Created)
+	}
+	if out[2].Entry.JTI != "a" || out[2].Entry.Raw != journalEntry("a").Raw {
+		t.Errorf("duplicate's entry = %+v, want the first a", out[2].Entry)
+	}
+	// Still journaled or already applied: either way, a duplicate.
+	if again := mustAppend(t, db, "b"); again[0].Created {
+		t.Error("b appended again: created, want a duplicate")
+	}
+	if err := db.FlushInbox(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := inboxJTIs(t, db)
+	if len(got) != 2 || got["a"] == 0 || got["b"] == 0 || got["a"] >= got["b"] {
+		t.Fatalf("inbox = %v, want a then b", got)
+	}
+	if applied.Load() == 0 {
+		t.Error("OnInboxApplied not called")
+	}
+	// Applied: a duplicate now comes back with its ID.
+	if again := mustAppend(t, db, "a"); again[0].Created || again[0].Entry.ID != got["a"] {
+		t.Errorf("a appended after it was applied = %+v, want a duplicate with ID %d", again[0], got["a"])
+	}
+	if st, err := db.Stats(t.Context()); err != nil || st.Inbox != 2 {
+		t.Errorf("inbox entries = %d, %v; want 2", st.Inbox, err)
+	}
+}
+
+func TestAppendInboxRefusesUnpreparedEntries(t *testing.T) {
+	key, _, _ := GenerateKey()
+	path := filepath.Join(t.TempDir(), "riscd.db")
+	db := openJournalTestDB(t, path, key)
+	defer db.Close()
+	p, err := db.PrepareInbox(journalEntry("ok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(JournalPath(path))
+	if _, err := db.AppendInbox(t.Context(), []PreparedInbox{p, {}}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("AppendInbox with a zero PreparedInbox = %v, want ErrInvalid", err)
+	}
+	after, _ := os.ReadFile(JournalPath(path))
+	if string(before) != string(after) {
+		t.Error("a refused append changed the journal")
+	}
+	if err := db.FlushInbox(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := inboxJTIs(t, db); len(got) != 0 {
+		t.Errorf("inbox = %v after a refused append, want empty", got)
+	}
+}
+
+// A crash after the append and before the apply: the next Open replays the
+// journal, in order, and only once.
+func TestJournalReplayAfterCrash(t *testing.T) {
+	key, _, _ := GenerateKey()
+	path := filepath.Join(t.TempDir(), "riscd.db")
+	db := openJournalTestDB(t, path, key)
+	mustAppend(t, db, "before")
+	if err := db.FlushInbox(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	release := holdApplier(db)
+	mustAppend(t, db, "j1", "j2")
+	mustAppend(t, db, "j3", "before") // "before" is applied already: not journaled again
+	crashed := crashCopy(t, path)
+	release()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	re := openJournalTestDB(t, crashed, key)
+	got := inboxJTIs(t, re)
+	if len(got) != 4 || !(got["before"] < got["j1"] && got["j1"] < got["j2"] && got["j2"] < got["j3"]) {
+		t.Fatalf("inbox after replay = %v, want before, j1, j2, j3 in that order", got)
+	}
+	if err := re.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Replayed once: the journal starts a new generation, and opening
+	// again changes nothing.
+	re = openJournalTestDB(t, crashed, key)
+	defer re.Close()
+	if again := inboxJTIs(t, re); len(again) != 4 {
+		t.Fatalf("inbox after a second open = %v, want the same 4", again)
+	}
+	if err := re.Check(t.Context()); err != nil {
+		t.Fatalf("Check after replay: %v", err)
+	}
+}
+
+// A record torn by the crash (its write never completed, so its SET was
+// never acknowledged) ends the replay; everything before it is applied.
+func TestJournalReplayStopsAtATornRecord(t *testing.T) {
+	key, _, _ := GenerateKey()
+	for _, tc := range []struct {
+		name string
+		tear func(t *testing.T, journal string)
+	}{
+		{"truncated", func(t *testing.T, journal string) {
+			fi, err := os.Stat(journal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(journal, fi.Size()-7); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"last byte flipped", func(t *testing.T, journal string) {
+			b, err := os.ReadFile(journal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[len(b)-1] ^= 0xff
+			if err := os.WriteFile(journal, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"zeros appended", func(t *testing.T, journal string) {
+			f, err := os.OpenFile(journal, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = f.Write(make([]byte, 4096))
+			f.Close()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "riscd.db")
+			db := openJournalTestDB(t, path, key)
+			release := holdApplier(db)
+			mustAppend(t, db, "whole-1", "whole-2")
+			mustAppend(t, db, "torn")
+			crashed := crashCopy(t, path)
+			release()
+			db.Close()
+			tc.tear(t, JournalPath(crashed))
+
+			re := openJournalTestDB(t, crashed, key)
+			defer re.Close()
+			got := inboxJTIs(t, re)
+			wantTorn := tc.name == "zeros appended" // the record itself is whole
+			if len(got) != 2+map[bool]int{true: 1}[wantTorn] || got["whole-1"] == 0 || got["whole-2"] == 0 || (got["torn"] != 0) != wantTorn {
+				t.Fatalf("inbox after replay = %v", got)
+			}
+		})
+	}
+}
+
+// Once everything is applied, the journal starts over; records of the old
+// generation left behind the new ones are not read again.
+func TestJournalResetsAndIgnoresOldGenerations(t *testing.T) {
+	key, _, _ := GenerateKey()
+	path := filepath.Join(t.TempDir(), "riscd.db")
+	db := openJournalTestDB(t, path, key)
+	defer db.Close()
+	db.journal.mu.Lock()
+	db.journal.resetSize = 1 // start over after every apply
+	gen := db.journal.file.gen
+	db.journal.mu.Unlock()
+
+	for i := range 20 {
+		mustAppend(t, db, fmt.Sprint("old-", i))
+	}
+	if err := db.FlushInbox(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	release := holdApplier(db)
+	defer release()
+	mustAppend(t, db, "new")
+	db.journal.mu.Lock()
+	newGen := db.journal.file.gen
+	db.journal.mu.Unlock()
+	if newGen <= gen {
+		t.Fatalf("generation %d after applied appends, want past %d", newGen, gen)
+	}
+	f, payloads, err := openJournalFile(JournalPath(crashCopy(t, path)), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.close()
+	if len(payloads) != 1 {
+		t.Fatalf("journal holds %d records, want 1 (the new generation's)", len(payloads))
+	}
+}
+
+// A header torn while a reset rewrote it does not lose the records after
+// it: the first record's generation stands in for it.
+func TestJournalTornHeader(t *testing.T) {
+	key, _, _ := GenerateKey()
+	path := filepath.Join(t.TempDir(), "riscd.db")
+	db := openJournalTestDB(t, path, key)
+	release := holdApplier(db)
+	mustAppend(t, db, "r1", "r2")
+	crashed := crashCopy(t, path)
+	release()
+	db.Close()
+	b, err := os.ReadFile(JournalPath(crashed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(b[8:20], make([]byte, 12)) // generation and checksum gone
+	if err := os.WriteFile(JournalPath(crashed), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	re := openJournalTestDB(t, crashed, key)
+	defer re.Close()
+	if got := inboxJTIs(t, re); len(got) != 2 {
+		t.Fatalf("inbox = %v, want r1 and r2", got)
+	}
+}
+
+// Close moves what the journal holds into the inbox.
+func TestCloseAppliesTheJournal(t *testing.T) {
+	key, _, _ := GenerateKey()
+	path := filepath.Join(t.TempDir(), "riscd.db")
+	db := openJournalTestDB(t, path, key)
+	release := holdApplier(db)
+	mustAppend(t, db, "c1", "c2", "c3")
+	go func() { time.Sleep(10 * time.Millisecond); release() }()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AppendInbox(context.Background(), nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("AppendInbox after Close = %v, want ErrClosed", err)
+	}
+	f, payloads, err := openJournalFile(JournalPath(path), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.close()
+	if len(payloads) != 3 {
+		t.Fatalf("journal after Close holds %d records, want the 3 (applied, harmless to replay)", len(payloads))
+	}
+	re := openJournalTestDB(t, path, key)
+	defer re.Close()
+	if got := inboxJTIs(t, re); len(got) != 3 {
+		t.Fatalf("inbox = %v, want c1..c3", got)
+	}
+}
+
+// Many appenders at once: every SET stored exactly once, each told
+// "created" exactly once.
+func TestAppendInboxConcurrent(t *testing.T) {
+	key, _, _ := GenerateKey()
+	db := openJournalTestDB(t, filepath.Join(t.TempDir(), "riscd.db"), key)
+	defer db.Close()
+	const writers, each = 8, 60
+	var created atomic.Int32
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				// Every jti is sent by two writers.
+				out := mustAppend(t, db, fmt.Sprint("c-", (w/2)*each+i))
+				if out[0].Created {
+					created.Add(1)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 20 {
+			_, _ = db.PendingInbox(context.Background(), 10)
+		}
+	})
+	wg.Wait()
+	if err := db.FlushInbox(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := writers / 2 * each
+	if got := inboxJTIs(t, db); len(got) != want || int(created.Load()) != want {
+		t.Fatalf("stored %d, created %d; want %d each", len(got), created.Load(), want)
+	}
+}
