@@ -25,7 +25,7 @@ func openJournalTestDB(t *testing.T, path string, key Key) *DB {
 func journalEntry(jti string) InboxEntry {
 	return InboxEntry{Transmitter: "google", Iss: "https://accounts.google.com", JTI: jti, Subject: "iss-sub:x",
 		Types: []string{"https://schemas.openid.net/secevent/risc/event-type/account-disabled"},
-		Raw: "header.payload-" + jti + ".sig", Claims: []byte(`{"jti": "` + jti + `", "events": {}}`)}
+		Raw:   "header.payload-" + jti + ".sig", Claims: []byte(`{"jti": "` + jti + `", "events": {}}`)}
 }
 
 func mustAppend(t *testing.T, db *DB, jtis ...string) []Appended {
