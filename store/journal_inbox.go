@@ -22,7 +22,7 @@ const (
 // applyInterval is the least time between two applies: a busy receiver's
 // entries gather meanwhile and share one bbolt commit. An entry waits at
 // most this long for the dispatcher to see it.
-const applyInterval = 100 * time.Millisecond
+const applyInterval = 50 * time.Millisecond
 
 // Appended is what AppendInbox did with one entry.
 type Appended struct {
