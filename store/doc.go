@@ -27,11 +27,18 @@
 // kept in index buckets updated in the same transaction as the grant. Session
 // and flow IDs are bearer secrets too: records are keyed by their SHA-256.
 //
+// Received SETs take a faster way in: AppendInbox makes a group of them
+// durable with one contiguous write and one fdatasync of the inbox journal,
+// a file beside the store (JournalPath), and a background applier moves them
+// into the inbox buckets in large transactions. Open replays what a crash
+// left in the journal; duplicates are dropped by (iss, jti). See journal.go.
+//
 // Errors: ErrNotFound when a record does not exist, ErrExists when a unique key
 // is taken, ErrInvalid for arguments the store cannot accept, ErrLocked when
 // another process holds the file, ErrNotStore and ErrNewerSchema when the file
 // is not one this riscd can open, ErrWrongKey when none of the configured keys
 // opens the store's secrets, ErrCorrupt when a record fails to decode or
-// authenticate, ErrClosed after Close. All are wrapped with context and are
+// authenticate, ErrClosed after Close, ErrBusy when the inbox journal is too
+// far ahead of the inbox to take more. All are wrapped with context and are
 // meant to be checked with errors.Is. No error message contains a secret.
 package store
