@@ -173,7 +173,8 @@ func (j *inboxJournal) append(ps []PreparedInbox) ([]Appended, error) {
 		if !fresh[i] {
 			continue
 		}
-		p := &ps[i]
+		p := new(PreparedInbox)
+		*p = ps[i] // the caller's slice is the caller's
 		j.pending[string(p.jti)] = p
 		j.queue = append(j.queue, p)
 		j.appended++
@@ -252,6 +253,9 @@ func (j *inboxJournal) apply() bool {
 
 	j.mu.Lock()
 	if err != nil {
+		// Nothing in the batch is specific to one entry (each was
+		// validated when prepared), so the batch is retried whole; until
+		// an apply succeeds, AppendInbox refuses new entries.
 		j.applyErr = err
 		j.queue = append(batch, j.queue...)
 		j.cond.Broadcast()
