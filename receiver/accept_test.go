@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -188,4 +190,34 @@ func mustClaims(tb testing.TB, tok string, v any) {
 	if err := json.Unmarshal(mustB64(tb, parts[1]), v); err != nil {
 		tb.Fatalf("payload: %v", err)
 	}
+}
+
+// failingBody yields part of a token, then fails as a read that timed out.
+type failingBody struct{ part []byte }
+
+func (b *failingBody) Read(p []byte) (int, error) {
+	if len(b.part) == 0 {
+		return 0, os.ErrDeadlineExceeded
+	}
+	n := copy(p, b.part)
+	b.part = b.part[n:]
+	return n, nil
+}
+
+// A body that cannot be read to its end (a read timeout, a broken
+// connection) says nothing about the SET: the answer is 503, so the
+// transmitter retries, never 400, which would make it drop the event.
+func TestBodyReadFailureIsTemporary(t *testing.T) {
+	h := mustGoogleReceiver(t, mustRSAKeys(t, 1), nil)
+	tok := mustSign(t, h.g, googlesim.SessionsRevoked(googlesim.DefaultUsers()[0].Sub))
+	req := httptest.NewRequest(http.MethodPost, "/risc", &failingBody{part: []byte(tok[:len(tok)/2])})
+	req.Header.Set("Content-Type", receiver.ContentTypeSET)
+	rec := httptest.NewRecorder()
+	h.r.ServeHTTP(rec, req)
+	wantUnavailable(t, answer{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()})
+	if got := inboxCount(t, h.db); got != 0 {
+		t.Fatalf("inbox entries = %d, want 0", got)
+	}
+	// The transmitter's retry, whole this time, is accepted.
+	wantAccepted(t, post(t, h.url, tok))
 }

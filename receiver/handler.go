@@ -106,7 +106,10 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, e
 		case errors.As(err, &tooLarge):
 			return nil, reject(CodeInvalidRequest, "body is too large")
 		default:
-			return nil, &rejection{code: CodeInvalidRequest, desc: "body could not be read", cause: err}
+			// A read that times out or a connection that breaks says
+			// nothing about the SET: refusing it (400) would make the
+			// transmitter drop its event, so it is asked to retry.
+			return nil, fmt.Errorf("%w: body could not be read: %w", errUnavailable, err)
 		}
 	}
 }
