@@ -9,14 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd/adminclient"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/stream"
 )
@@ -298,19 +296,24 @@ func streamVerify(ctx context.Context, env *cliEnv, l *loaded, client *stream.Cl
 	defer cancel()
 	tick := time.NewTicker(verifyPollInterval)
 	defer tick.Stop()
-	httpc := &http.Client{Timeout: 10 * time.Second}
+	admin, err := adminclient.New(adminclient.Config{BaseURL: base, Token: adminclient.Token(token)})
+	if err != nil {
+		return usageError{err}
+	}
 	var last error
 	for {
-		id, at, err := findVerification(wait, httpc, base, token, state)
+		e, err := findVerification(wait, admin, state)
 		switch {
-		case errors.Is(err, errAdminRefused):
+		case errors.Is(err, adminclient.ErrUnauthorized):
+			return errAdminRefused
+		case errors.Is(err, adminclient.ErrAdminDisabled):
 			return err
 		case err != nil:
 			last = err
-		case id != 0:
+		case e != nil:
 			rt := time.Since(start)
-			v := verifyView{State: state, EventID: id, ReceivedAt: at, RoundTripMS: rt.Milliseconds()}
-			return out.print(v, fmt.Sprintf("verification event received (event %d, state %s): round trip %s", id, state, rt.Round(time.Millisecond)))
+			v := verifyView{State: state, EventID: e.ID, ReceivedAt: e.ReceivedAt, RoundTripMS: rt.Milliseconds()}
+			return out.print(v, fmt.Sprintf("verification event received (event %d, state %s): round trip %s", e.ID, state, rt.Round(time.Millisecond)))
 		}
 		select {
 		case <-ctx.Done():
@@ -326,8 +329,8 @@ func streamVerify(ctx context.Context, env *cliEnv, l *loaded, client *stream.Cl
 	}
 }
 
-// streamAdminURL is --internal-url, or http:// + internal.listen with a
-// wildcard host made loopback.
+// streamAdminURL is --internal-url, or the URL the admin commands use for
+// internal.listen (a wildcard host made loopback).
 func streamAdminURL(l *loaded, flagURL string) (string, error) {
 	if flagURL != "" {
 		if !isHTTPURL(flagURL) {
@@ -335,65 +338,39 @@ func streamAdminURL(l *loaded, flagURL string) (string, error) {
 		}
 		return strings.TrimRight(flagURL, "/"), nil
 	}
-	host, port, err := net.SplitHostPort(l.cfg.Internal.Listen)
-	if err != nil || port == "0" {
+	u, err := internalURLOf(l.cfg.Internal.Listen)
+	if err != nil {
 		return "", usageError{fmt.Errorf("%s: internal.listen %q gives no fixed address: pass --internal-url", l.path, l.cfg.Internal.Listen)}
 	}
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port), nil
+	return u, nil
 }
 
 // errAdminRefused: the admin API refused the token; waiting will not help.
 var errAdminRefused = errors.New("riscd's admin API refused the admin token: use the running riscd's internal.admin_token_file or " + envAdminToken)
 
-// adminEventList is the part of GET /admin/events that verify reads.
-type adminEventList struct {
-	Events []struct {
-		ID         uint64    `json:"id"`
-		ReceivedAt time.Time `json:"received_at"`
-		Claims     struct {
-			Events map[string]json.RawMessage `json:"events"`
-		} `json:"claims"`
-	} `json:"events"`
-}
-
 // findVerification looks for a received verification event carrying
-// state among the newest ones; id 0 means not yet.
-func findVerification(ctx context.Context, c *http.Client, base, token, state string) (uint64, time.Time, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/admin/events?"+url.Values{"type": {"verification"}, "limit": {"50"}}.Encode(), nil)
+// state among the newest ones; nil means not yet.
+func findVerification(ctx context.Context, admin *adminclient.Client, state string) (*adminclient.Event, error) {
+	page, err := admin.ListEvents(ctx, adminclient.EventFilter{Type: "verification", Limit: 50})
 	if err != nil {
-		return 0, time.Time{}, err
+		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("admin API: %w", err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return 0, time.Time{}, errAdminRefused
-	case resp.StatusCode != http.StatusOK:
-		return 0, time.Time{}, fmt.Errorf("GET %s/admin/events: HTTP %d", base, resp.StatusCode)
-	}
-	var list adminEventList
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&list); err != nil {
-		return 0, time.Time{}, fmt.Errorf("GET %s/admin/events: not the admin API's answer: %w", base, err)
-	}
-	for _, e := range list.Events {
-		for _, raw := range e.Claims.Events {
-			var ev struct {
+	for _, e := range page.Events {
+		var claims struct {
+			Events map[string]struct {
 				State string `json:"state"`
-			}
-			if json.Unmarshal(raw, &ev) == nil && ev.State == state {
-				return e.ID, e.ReceivedAt, nil
+			} `json:"events"`
+		}
+		if json.Unmarshal(e.Claims, &claims) != nil {
+			continue
+		}
+		for _, ev := range claims.Events {
+			if ev.State == state {
+				return &e, nil
 			}
 		}
 	}
-	return 0, time.Time{}, nil
+	return nil, nil
 }
 
 // randomStreamHex returns n random bytes as hex text.
