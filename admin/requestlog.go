@@ -2,6 +2,7 @@ package admin
 
 import (
 	"crypto/rand"
+	"net/http"
 	"regexp"
 	"strconv"
 	"time"
@@ -9,14 +10,24 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// requestIDHeader carries the request id in and out.
-const requestIDHeader = "X-Request-Id"
+// RequestIDHeader carries the request id in and out, on both listeners.
+const RequestIDHeader = "X-Request-Id"
 
 // requestIDKey is where the request id is kept in the echo.Context.
 const requestIDKey = "riscd.request_id"
 
 // goodRequestID is a caller's request id riscd accepts and repeats.
 var goodRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// IncomingRequestID is the id to log and send back for req: the caller's
+// X-Request-Id when it is well-formed (1 to 64 letters, digits, dots,
+// underscores, hyphens), else a new random one.
+func IncomingRequestID(req *http.Request) string {
+	if id := req.Header.Get(RequestIDHeader); goodRequestID.MatchString(id) {
+		return id
+	}
+	return rand.Text()
+}
 
 // quietRoutes are logged at debug level when they succeed: probes and
 // scrapes come every few seconds.
@@ -37,13 +48,10 @@ func (s *Server) serveWith(answer func(echo.Context, error) (string, bool), next
 	return func(c echo.Context) error {
 		start := time.Now()
 		req := c.Request()
-		id := req.Header.Get(requestIDHeader)
-		if !goodRequestID.MatchString(id) {
-			id = rand.Text()
-		}
+		id := IncomingRequestID(req)
 		c.Set(requestIDKey, id)
 		h := c.Response().Header()
-		h.Set(requestIDHeader, id)
+		h.Set(RequestIDHeader, id)
 		commonHeaders(h)
 
 		err := next(c)

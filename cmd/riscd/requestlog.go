@@ -1,20 +1,13 @@
 package main
 
 import (
-	"crypto/rand"
 	"log/slog"
-	"regexp"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/riscd/riscd/admin"
 )
-
-// requestIDHeader carries a request's id in and out, as on the internal
-// listener.
-const requestIDHeader = "X-Request-Id"
-
-// goodRequestID is a caller's request id riscd accepts and repeats.
-var goodRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // publicRequestLog logs one line per request of the public listener: its
 // id (the caller's X-Request-Id when well-formed, else a random one, sent
@@ -26,11 +19,8 @@ func publicRequestLog(log *slog.Logger) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			req := c.Request()
-			id := req.Header.Get(requestIDHeader)
-			if !goodRequestID.MatchString(id) {
-				id = rand.Text()
-			}
-			c.Response().Header().Set(requestIDHeader, id)
+			id := admin.IncomingRequestID(req) // as on the internal listener
+			c.Response().Header().Set(admin.RequestIDHeader, id)
 			if err := next(c); err != nil {
 				c.Error(err)
 			}
