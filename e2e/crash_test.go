@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -150,6 +152,11 @@ func TestCrashSafety(t *testing.T) {
 	verifyAcked(t, ctx, db, r.hooks, acked)
 	ids, deliveries := r.hooks.counts()
 	t.Logf("webhooks: %d ids, %d deliveries (%d duplicates)", ids, deliveries, deliveries-ids)
+	replays, recovered := journalReplays(t, r.logPath)
+	t.Logf("inbox journal: replayed at %d starts; %d acknowledged SETs reached the inbox only through a replay", replays, recovered)
+	if s.kills >= 10 && recovered == 0 {
+		t.Errorf("no kill caught a SET between its 202 and its move into the inbox: the journal's replay went untested")
+	}
 
 	// Every grant made before the crashes is there once, in its script's state.
 	bySub := map[string][]store.Grant{}
@@ -193,4 +200,26 @@ func fillerSET(j *jtiSource, rng *rand.Rand, mine []*script) plannedSET {
 		}
 	}
 	return unknownSubjectSET(j, rng, "crash")
+}
+
+// journalReplays reads riscd's JSON log: how many starts replayed the inbox
+// journal, and how many entries those replays added to the inbox (SETs
+// acknowledged, then killed before the applier moved them).
+func journalReplays(t *testing.T, logPath string) (starts, added int) {
+	t.Helper()
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		var rec struct {
+			Msg string `json:"msg"`
+			New int    `json:"new"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "inbox journal replayed" {
+			starts++
+			added += rec.New
+		}
+	}
+	return starts, added
 }
