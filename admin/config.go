@@ -64,7 +64,17 @@ type GrantCounter interface {
 	CountGrants(ctx context.Context) (map[store.GrantStatus]int, error)
 }
 
-var _ Store = (*store.DB)(nil)
+// JournalChecker is an optional Store method: the error that keeps the
+// store's inbox journal from moving received SETs into the inbox (a full
+// disk), nil when it moves. /readyz reports it.
+type JournalChecker interface {
+	InboxJournalErr() error
+}
+
+var (
+	_ Store          = (*store.DB)(nil)
+	_ JournalChecker = (*store.DB)(nil)
+)
 
 // Config is everything the internal listener needs. Zero values get the
 // defaults documented on each field; New reports every field it cannot use.

@@ -29,7 +29,8 @@ func (s *Server) healthz(c echo.Context) error {
 }
 
 // readyz is GET /readyz: 200 when the store answers, the inbox is moving
-// and Config.Ready passes; 503 naming what failed otherwise.
+// (entries are taken, and the inbox journal is applied) and Config.Ready
+// passes; 503 naming what failed otherwise.
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
 	defer cancel()
@@ -45,6 +46,12 @@ func (s *Server) readyz(c echo.Context) error {
 		fail("inbox", "unknown")
 	case stuck != "":
 		fail("inbox", stuck)
+	}
+	if jc, ok := s.cfg.Store.(JournalChecker); ok {
+		if err := jc.InboxJournalErr(); err != nil {
+			s.log.ErrorContext(ctx, "admin: readiness: the inbox journal cannot be applied", "err", err, "request_id", requestID(c))
+			fail("inbox", "received SETs cannot be moved into the inbox (see the log); new SETs are answered 503")
+		}
 	}
 	if s.cfg.Ready != nil {
 		out.Checks["ready"] = "ok"

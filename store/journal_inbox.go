@@ -312,6 +312,15 @@ func (db *DB) FlushInbox(ctx context.Context) error {
 	return nil
 }
 
+// InboxJournalErr is the error of the journal's last apply when it failed:
+// entries wait in the journal and AppendInbox refuses new ones until an
+// apply succeeds. Nil when the journal moves.
+func (db *DB) InboxJournalErr() error {
+	db.journal.mu.Lock()
+	defer db.journal.mu.Unlock()
+	return db.journal.applyErr
+}
+
 // OnInboxApplied sets fn to be called (from the applier's goroutine, so it
 // must not block) each time journaled entries have reached the inbox: the
 // moment the dispatcher can read them.

@@ -126,6 +126,9 @@ func TestAppendInboxDedupesAndApplies(t *testing.T) {
 	if applied.Load() == 0 {
 		t.Error("OnInboxApplied not called")
 	}
+	if err := db.InboxJournalErr(); err != nil {
+		t.Errorf("InboxJournalErr = %v, want nil", err)
+	}
 	// Applied: a duplicate now comes back with its ID.
 	if again := mustAppend(t, db, "a"); again[0].Created || again[0].Entry.ID != got["a"] {
 		t.Errorf("a appended after it was applied = %+v, want a duplicate with ID %d", again[0], got["a"])
