@@ -51,6 +51,7 @@ type inboxJournal struct {
 	onApplied func()                    // called after entries were applied
 	buf       []byte                    // records being written; reused
 	resetSize int64                     // journalResetSize; tests set less
+	needReset bool                      // a reset failed: append must reset first
 
 	// beforeApply, when set (tests, under mu), runs before each apply: a
 	// test holds the applier there to leave entries in the journal alone.
@@ -105,10 +106,14 @@ func (j *inboxJournal) append(ps []PreparedInbox) ([]Appended, error) {
 	if j.applyErr != nil {
 		return nil, fmt.Errorf("store: append inbox: the inbox cannot be written: %w", j.applyErr)
 	}
-	if len(j.pending) == 0 && j.file.size() > j.resetSize {
+	if j.needReset || (len(j.pending) == 0 && j.file.size() > j.resetSize) {
+		// A failed reset may have left the next generation's header on
+		// disk: no record may be written until a reset succeeds.
 		if err := j.file.reset(j.file.gen + 1); err != nil {
+			j.needReset = true
 			return nil, fmt.Errorf("store: append inbox: reset journal: %w", err)
 		}
+		j.needReset = false
 	}
 	if j.file.size() > journalMaxSize {
 		return nil, fmt.Errorf("store: append inbox: journal holds %d bytes not yet applied: %w", j.file.size(), ErrBusy)
@@ -273,7 +278,10 @@ func (j *inboxJournal) apply() bool {
 	j.applied += uint64(len(batch))
 	if len(j.pending) == 0 && j.file != nil && j.file.size() > j.resetSize {
 		if err := j.file.reset(j.file.gen + 1); err != nil {
-			j.db.log.Warn("inbox journal: reset failed; the journal keeps growing", "err", err)
+			j.needReset = true // the next append tries again first
+			j.db.log.Warn("inbox journal: reset failed", "err", err)
+		} else {
+			j.needReset = false
 		}
 	}
 	hook := j.onApplied
