@@ -123,8 +123,11 @@ func TestAppendInboxDedupesAndApplies(t *testing.T) {
 	if len(got) != 2 || got["a"] == 0 || got["b"] == 0 || got["a"] >= got["b"] {
 		t.Fatalf("inbox = %v, want a then b", got)
 	}
-	if applied.Load() == 0 {
-		t.Error("OnInboxApplied not called")
+	// The hook runs after the applier has released FlushInbox.
+	for deadline := time.Now().Add(10 * time.Second); applied.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("OnInboxApplied not called")
+		}
 	}
 	if err := db.InboxJournalErr(); err != nil {
 		t.Errorf("InboxJournalErr = %v, want nil", err)
