@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -67,8 +68,10 @@ func openJournalFile(path string, noSync bool) (*journalFile, [][]byte, error) {
 		_ = f.Close()
 		return nil, nil, fmt.Errorf("store: journal %s: %w", path, err)
 	}
-	if j.gen == 0 { // new (or a header that never reached the disk)
-		if err := j.reset(1); err != nil {
+	if j.gen == 0 { // new, or neither header nor first record readable
+		// A random first generation: records an unreadable header leaves
+		// behind (applied long ago) cannot pass for the new ones.
+		if err := j.reset(randomGeneration()); err != nil {
 			_ = f.Close()
 			return nil, nil, fmt.Errorf("store: journal %s: %w", path, err)
 		}
@@ -109,6 +112,14 @@ func (j *journalFile) load() ([][]byte, error) {
 	}
 	j.gen, j.off = gen, int64(off)
 	return out, nil
+}
+
+// randomGeneration is a non-zero generation no earlier journal is likely
+// to have used.
+func randomGeneration() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return binary.BigEndian.Uint64(b[:])>>1 | 1
 }
 
 func parseJournalHeader(b []byte) (uint64, bool) {
