@@ -358,8 +358,9 @@ func (j *inboxJournal) close() error {
 }
 
 // replayJournal opens the store's journal and applies what it holds, in
-// one transaction, then starts its next generation. It runs in Open, before
-// anything else reads the inbox.
+// one transaction, then starts its next generation (always: nothing a
+// previous run left in the file is read after this run's records). It runs
+// in Open, before anything else reads the inbox.
 func (db *DB) replayJournal() (*journalFile, error) {
 	path := JournalPath(db.path)
 	f, payloads, err := openJournalFile(path, db.noSync)
@@ -367,6 +368,12 @@ func (db *DB) replayJournal() (*journalFile, error) {
 		return nil, err
 	}
 	if len(payloads) == 0 {
+		// A new generation even so: records beyond the point where the
+		// last one stopped reading cannot be read after this run's.
+		if err := f.reset(f.gen + 1); err != nil {
+			_ = f.close()
+			return nil, fmt.Errorf("store: journal %s: %w", path, err)
+		}
 		return f, nil
 	}
 	ps := make([]PreparedInbox, len(payloads))
