@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func openJournalTestDB(t *testing.T, path string, key Key) *DB {
@@ -20,6 +22,32 @@ func openJournalTestDB(t *testing.T, path string, key Key) *DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// newJournalTestDB opens a new store in a temporary directory.
+func newJournalTestDB(t *testing.T) (db *DB, path string, key Key) {
+	t.Helper()
+	key, _, _ = GenerateKey()
+	path = filepath.Join(t.TempDir(), "riscd.db")
+	return openJournalTestDB(t, path, key), path, key
+}
+
+// crashedStore is a new store as a crash would leave it after these
+// appends (each one AppendInbox call) and before any apply: the copy's path.
+func crashedStore(t *testing.T, key Key, appends ...[]string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "riscd.db")
+	db := openJournalTestDB(t, path, key)
+	release := holdApplier(db)
+	for _, jtis := range appends {
+		mustAppend(t, db, jtis...)
+	}
+	crashed := crashCopy(t, path)
+	release()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return crashed
 }
 
 func journalEntry(jti string) InboxEntry {
@@ -99,8 +127,7 @@ func inboxJTIs(t *testing.T, db *DB) map[string]uint64 {
 }
 
 func TestAppendInboxDedupesAndApplies(t *testing.T) {
-	key, _, _ := GenerateKey()
-	db := openJournalTestDB(t, filepath.Join(t.TempDir(), "riscd.db"), key)
+	db, _, _ := newJournalTestDB(t)
 	defer db.Close()
 	var applied atomic.Int32
 	db.OnInboxApplied(func() { applied.Add(1) })
@@ -142,9 +169,7 @@ func TestAppendInboxDedupesAndApplies(t *testing.T) {
 }
 
 func TestAppendInboxRefusesUnpreparedEntries(t *testing.T) {
-	key, _, _ := GenerateKey()
-	path := filepath.Join(t.TempDir(), "riscd.db")
-	db := openJournalTestDB(t, path, key)
+	db, path, _ := newJournalTestDB(t)
 	defer db.Close()
 	p, err := db.PrepareInbox(journalEntry("ok"))
 	if err != nil {
@@ -169,9 +194,7 @@ func TestAppendInboxRefusesUnpreparedEntries(t *testing.T) {
 // A crash after the append and before the apply: the next Open replays the
 // journal, in order, and only once.
 func TestJournalReplayAfterCrash(t *testing.T) {
-	key, _, _ := GenerateKey()
-	path := filepath.Join(t.TempDir(), "riscd.db")
-	db := openJournalTestDB(t, path, key)
+	db, path, key := newJournalTestDB(t)
 	mustAppend(t, db, "before")
 	if err := db.FlushInbox(t.Context()); err != nil {
 		t.Fatal(err)
@@ -242,14 +265,7 @@ func TestJournalReplayStopsAtATornRecord(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "riscd.db")
-			db := openJournalTestDB(t, path, key)
-			release := holdApplier(db)
-			mustAppend(t, db, "whole-1", "whole-2")
-			mustAppend(t, db, "torn")
-			crashed := crashCopy(t, path)
-			release()
-			db.Close()
+			crashed := crashedStore(t, key, []string{"whole-1", "whole-2"}, []string{"torn"})
 			tc.tear(t, JournalPath(crashed))
 
 			re := openJournalTestDB(t, crashed, key)
@@ -266,9 +282,7 @@ func TestJournalReplayStopsAtATornRecord(t *testing.T) {
 // Once everything is applied, the journal starts over; records of the old
 // generation left behind the new ones are not read again.
 func TestJournalResetsAndIgnoresOldGenerations(t *testing.T) {
-	key, _, _ := GenerateKey()
-	path := filepath.Join(t.TempDir(), "riscd.db")
-	db := openJournalTestDB(t, path, key)
+	db, path, _ := newJournalTestDB(t)
 	defer db.Close()
 	db.journal.mu.Lock()
 	db.journal.resetSize = 1 // start over after every apply
@@ -304,13 +318,7 @@ func TestJournalResetsAndIgnoresOldGenerations(t *testing.T) {
 // it: the first record's generation stands in for it.
 func TestJournalTornHeader(t *testing.T) {
 	key, _, _ := GenerateKey()
-	path := filepath.Join(t.TempDir(), "riscd.db")
-	db := openJournalTestDB(t, path, key)
-	release := holdApplier(db)
-	mustAppend(t, db, "r1", "r2")
-	crashed := crashCopy(t, path)
-	release()
-	db.Close()
+	crashed := crashedStore(t, key, []string{"r1", "r2"})
 	b, err := os.ReadFile(JournalPath(crashed))
 	if err != nil {
 		t.Fatal(err)
@@ -328,9 +336,7 @@ func TestJournalTornHeader(t *testing.T) {
 
 // Close moves what the journal holds into the inbox.
 func TestCloseAppliesTheJournal(t *testing.T) {
-	key, _, _ := GenerateKey()
-	path := filepath.Join(t.TempDir(), "riscd.db")
-	db := openJournalTestDB(t, path, key)
+	db, path, key := newJournalTestDB(t)
 	release := holdApplier(db)
 	mustAppend(t, db, "c1", "c2", "c3")
 	go func() { time.Sleep(10 * time.Millisecond); release() }()
@@ -348,6 +354,20 @@ func TestCloseAppliesTheJournal(t *testing.T) {
 	if len(payloads) != 3 {
 		t.Fatalf("journal after Close holds %d records, want the 3 (applied, harmless to replay)", len(payloads))
 	}
+	// In the bbolt file itself, before any replay could add them.
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	err = bdb.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket([]byte(bucketInbox)).Stats().KeyN
+		return nil
+	})
+	bdb.Close()
+	if err != nil || n != 3 {
+		t.Fatalf("inbox entries in the closed store's file = %d, %v; want 3", n, err)
+	}
 	re := openJournalTestDB(t, path, key)
 	defer re.Close()
 	if got := inboxJTIs(t, re); len(got) != 3 {
@@ -358,8 +378,7 @@ func TestCloseAppliesTheJournal(t *testing.T) {
 // Many appenders at once: every SET stored exactly once, each told
 // "created" exactly once.
 func TestAppendInboxConcurrent(t *testing.T) {
-	key, _, _ := GenerateKey()
-	db := openJournalTestDB(t, filepath.Join(t.TempDir(), "riscd.db"), key)
+	db, _, _ := newJournalTestDB(t)
 	defer db.Close()
 	const writers, each = 8, 60
 	var created atomic.Int32
