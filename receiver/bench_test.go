@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,33 +106,6 @@ func riscdServer(b *testing.B, jwksURL string) (string, *store.DB) {
 	return serveBench(b, r), db
 }
 
-// loadClient is a keep-alive client for up to 4*benchWorkers connections
-// to one server, closed when the benchmark ends.
-func loadClient(b *testing.B) *http.Client {
-	const conns = 4 * benchWorkers
-	c := &http.Client{Transport: &http.Transport{
-		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, IdleConnTimeout: time.Minute,
-	}}
-	b.Cleanup(c.CloseIdleConnections)
-	return c
-}
-
-// send POSTs one SET and returns the status.
-func send(c *http.Client, url, tok string) (int, error) {
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewBufferString(tok))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", receiver.ContentTypeSET)
-	res, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	return res.StatusCode, nil
-}
-
 // loadResult is what one load phase measured.
 type loadResult struct {
 	rate     float64 // SETs per second
@@ -165,76 +137,14 @@ func (r loadRun) summarize() loadResult {
 	return loadResult{rate: float64(len(lat)) / r.elapsed.Seconds(), p50: at(50), p99: at(99)}
 }
 
-// closedLoop sends every token once from benchWorkers workers, each sending
-// its next token as soon as the previous is answered.
-func closedLoop(b *testing.B, c *http.Client, url string, toks []string) loadRun {
-	b.Helper()
-	lat := make([]time.Duration, len(toks))
-	var next atomic.Int64
-	var bad atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range min(benchWorkers, len(toks)) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(toks) {
-					return
-				}
-				t := time.Now()
-				if st, err := send(c, url, toks[i]); err != nil || st != http.StatusAccepted {
-					bad.Add(1)
-				}
-				lat[i] = time.Since(t)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if n := bad.Load(); n > 0 {
-		b.Fatalf("%d of %d SETs not answered 202", n, len(toks))
-	}
-	return loadRun{lat: lat, elapsed: elapsed}
-}
-
-// openLoop sends the tokens at a fixed rate whatever the answers, and
-// measures each latency from the moment the request was due, so a stall
-// shows in full (no coordinated omission).
-func openLoop(b *testing.B, c *http.Client, url string, toks []string, rate float64) loadRun {
-	b.Helper()
-	interval := time.Duration(float64(time.Second) / rate)
-	lat := make([]time.Duration, len(toks))
-	var bad atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i, tok := range toks {
-		due := start.Add(time.Duration(i) * interval)
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
-		}
-		wg.Go(func() {
-			if st, err := send(c, url, tok); err != nil || st != http.StatusAccepted {
-				bad.Add(1)
-			}
-			lat[i] = time.Since(due)
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if n := bad.Load(); n > 0 {
-		b.Fatalf("%d of %d SETs not answered 202", n, len(toks))
-	}
-	return loadRun{lat: lat, elapsed: elapsed}
-}
-
 // benchRounds is how many turns the ceiling and riscd take at the load, so
 // that a change in the machine's load while the benchmark runs (other
 // processes share the CPU and the disk) weighs on both alike.
 const benchRounds = 4
 
-// BenchmarkReceiver measures, in one process and under the same load of
-// pre-signed distinct SETs (b.N of them, benchWorkers in flight on
-// keep-alive connections, one load generator and client for every phase):
+// BenchmarkReceiver measures, under the same load of pre-signed distinct
+// SETs (b.N of them, benchWorkers in flight on keep-alive connections, sent
+// by load generator processes: see loadgen_test.go):
 //
 //	ceiling-*: a minimal net/http server that reads the body, does one
 //	           crypto/rsa RS256 verification and answers 202;
@@ -253,37 +163,39 @@ func BenchmarkReceiver(b *testing.B) {
 	key := mustRSAKeys(b, 1)[0]
 	warm := benchTokens(b, key, "W", 2*benchWorkers)
 	toks := benchTokens(b, key, "T", b.N)
+	tokFile := writeTokens(b, warm, toks) // warm-up tokens first, then toks
+	nw := len(warm)
 	jwksURL := serveJWKS(b, benchKid, &key.PublicKey)
-	// One client per server, so that the connections of a server not under
-	// load can be closed: idle keep-alive connections cost goroutines the
-	// garbage collector scans, in the process it measures.
-	ceilingClient, riscdClient, halfClient := loadClient(b), loadClient(b), loadClient(b)
 
 	ceilingURL := serveBench(b, ceilingHandler(&key.PublicKey))
 	riscdURL, db := riscdServer(b, jwksURL)
 	halfURL, halfDB := riscdServer(b, jwksURL)
+	// One generator process per server, each with its own connections.
+	ceilingLoad := startLoadGen(b, tokFile, ceilingURL)
+	riscdLoad := startLoadGen(b, tokFile, riscdURL)
+	halfLoad := startLoadGen(b, tokFile, halfURL)
 	b.ResetTimer()
 
-	closedLoop(b, ceilingClient, ceilingURL, warm)
-	closedLoop(b, riscdClient, riscdURL, warm)
+	ceilingLoad.closed(0, nw)
+	riscdLoad.closed(0, nw)
 	var ceilingRun, riscdRun loadRun
 	for r := range benchRounds {
-		chunk := toks[len(toks)*r/benchRounds : len(toks)*(r+1)/benchRounds]
-		if len(chunk) == 0 {
+		from, to := nw+len(toks)*r/benchRounds, nw+len(toks)*(r+1)/benchRounds
+		if from == to {
 			continue
 		}
-		ceilingRun.add(closedLoop(b, ceilingClient, ceilingURL, chunk))
-		riscdRun.add(closedLoop(b, riscdClient, riscdURL, chunk))
+		ceilingRun.add(ceilingLoad.closed(from, to))
+		riscdRun.add(riscdLoad.closed(from, to))
 	}
 	ceiling, riscd := ceilingRun.summarize(), riscdRun.summarize()
-	ceilingClient.CloseIdleConnections()
-	riscdClient.CloseIdleConnections()
+	ceilingLoad.closeIdle()
+	riscdLoad.closeIdle()
 
-	closedLoop(b, halfClient, halfURL, warm)
-	half := openLoop(b, halfClient, halfURL, toks, riscd.rate/2).summarize()
-	halfClient.CloseIdleConnections()
-	closedLoop(b, ceilingClient, ceilingURL, warm)
-	floor := openLoop(b, ceilingClient, ceilingURL, toks, riscd.rate/2).summarize()
+	halfLoad.closed(0, nw)
+	half := halfLoad.open(nw, nw+len(toks), riscd.rate/2).summarize()
+	halfLoad.closeIdle()
+	ceilingLoad.closed(0, nw)
+	floor := ceilingLoad.open(nw, nw+len(toks), riscd.rate/2).summarize()
 	b.StopTimer()
 
 	for _, d := range []*store.DB{db, halfDB} {
