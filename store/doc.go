@@ -29,8 +29,9 @@
 //
 // Received SETs take a faster way in: AppendInbox makes a group of them
 // durable with one contiguous write and one fdatasync of the inbox journal,
-// a file beside the store (JournalPath), and a background applier moves them
-// into the inbox buckets in large transactions. Open replays what a crash
+// two files beside the store (JournalPaths) written in turn, and a
+// background applier moves them into the inbox buckets in large
+// transactions. Open replays what a crash
 // left in the journal; duplicates are dropped by (iss, jti). See journal.go.
 //
 // Errors: ErrNotFound when a record does not exist, ErrExists when a unique key

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,11 +12,12 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Journal sizes: once every record is applied and the journal holds more
-// than journalResetSize bytes, it starts over; past journalMaxSize (the
-// applier far behind) AppendInbox refuses new entries.
+// Journal sizes: once the file appends go to holds more than
+// journalResetSize bytes, appends move to the other file as soon as all its
+// records are applied; past journalMaxSize (the applier far behind)
+// AppendInbox refuses new entries.
 const (
-	journalResetSize = 8 << 20
+	journalResetSize = 4 << 20
 	journalMaxSize   = 256 << 20
 )
 
@@ -36,22 +38,23 @@ type Appended struct {
 }
 
 // inboxJournal is the journal and the entries appended to it that the
-// inbox buckets do not hold yet. See journal.go for the file.
+// inbox buckets do not hold yet. See journal.go for the files.
 type inboxJournal struct {
 	db *DB
 
 	mu        sync.Mutex
-	cond      *sync.Cond                // broadcast after each apply attempt and at close
-	file      *journalFile              // nil once closed
-	pending   map[string]*PreparedInbox // appended, not yet applied, by dedupe key
-	queue     []*PreparedInbox          // pending entries the applier has not taken, in order
-	appended  uint64                    // entries ever appended
-	applied   uint64                    // entries ever applied
-	applyErr  error                     // the last apply's failure, nil after a success
-	onApplied func()                    // called after entries were applied
-	buf       []byte                    // records being written; reused
-	resetSize int64                     // journalResetSize; tests set less
-	needReset bool                      // a reset failed: append must reset first
+	cond      *sync.Cond            // broadcast after each apply attempt and at close
+	files     [2]*journalFile       // nil once closed
+	cur       int                   // the file appends go to
+	unapplied [2]int                // entries in each file not applied yet
+	pending   map[string]*journaled // appended, not yet applied, by dedupe key
+	queue     []*journaled          // pending entries the applier has not taken, in order
+	appended  uint64                // entries ever appended
+	applied   uint64                // entries ever applied
+	applyErr  error                 // the last apply's failure, nil after a success
+	onApplied func()                // called after entries were applied
+	buf       []byte                // records being written; reused
+	resetSize int64                 // journalResetSize; tests set less
 
 	// beforeApply, when set (tests, under mu), runs before each apply: a
 	// test holds the applier there to leave entries in the journal alone.
@@ -63,9 +66,15 @@ type inboxJournal struct {
 	done  chan struct{} // closed when the applier has returned
 }
 
-func newInboxJournal(db *DB, f *journalFile) *inboxJournal {
+// journaled is an appended entry and the journal file that holds it.
+type journaled struct {
+	PreparedInbox
+	file int
+}
+
+func newInboxJournal(db *DB, files [2]*journalFile, cur int) *inboxJournal {
 	j := &inboxJournal{
-		db: db, file: f, pending: map[string]*PreparedInbox{}, resetSize: journalResetSize,
+		db: db, files: files, cur: cur, pending: map[string]*journaled{}, resetSize: journalResetSize,
 		wake: make(chan struct{}, 1), flush: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	j.cond = sync.NewCond(&j.mu)
@@ -100,23 +109,16 @@ func (db *DB) AppendInbox(ctx context.Context, ps []PreparedInbox) ([]Appended, 
 func (j *inboxJournal) append(ps []PreparedInbox) ([]Appended, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.file == nil {
+	if j.files[j.cur] == nil {
 		return nil, fmt.Errorf("store: append inbox: %w", ErrClosed)
 	}
 	if j.applyErr != nil {
 		return nil, fmt.Errorf("store: append inbox: the inbox cannot be written: %w", j.applyErr)
 	}
-	if j.needReset || (len(j.pending) == 0 && j.file.size() > j.resetSize) {
-		// A failed reset may have left the next generation's header on
-		// disk: no record may be written until a reset succeeds.
-		if err := j.file.reset(j.file.gen + 1); err != nil {
-			j.needReset = true
-			return nil, fmt.Errorf("store: append inbox: reset journal: %w", err)
-		}
-		j.needReset = false
-	}
-	if j.file.size() > journalMaxSize {
-		return nil, fmt.Errorf("store: append inbox: journal holds %d bytes not yet applied: %w", j.file.size(), ErrBusy)
+	j.maybeSwitch()
+	f := j.files[j.cur]
+	if f.records() > journalMaxSize {
+		return nil, fmt.Errorf("store: append inbox: journal holds %d bytes not yet applied: %w", f.records(), ErrBusy)
 	}
 
 	out := make([]Appended, len(ps))
@@ -164,24 +166,24 @@ func (j *inboxJournal) append(ps []PreparedInbox) ([]Appended, error) {
 	buf := j.buf[:0]
 	for i := range ps {
 		if fresh[i] {
-			buf = appendJournalRecord(buf, j.file.gen, ps[i].rec)
+			buf = appendJournalRecord(buf, f.gen, ps[i].rec)
 		}
 	}
 	j.buf = buf
 	if len(buf) == 0 {
 		return out, nil
 	}
-	if err := j.file.write(buf); err != nil {
+	if err := f.write(buf); err != nil {
 		return nil, fmt.Errorf("store: append inbox: write journal: %w", err)
 	}
 	for i := range ps {
 		if !fresh[i] {
 			continue
 		}
-		p := new(PreparedInbox)
-		*p = ps[i] // the caller's slice is the caller's
+		p := &journaled{PreparedInbox: ps[i], file: j.cur} // the caller's slice is the caller's
 		j.pending[string(p.jti)] = p
 		j.queue = append(j.queue, p)
+		j.unapplied[j.cur]++
 		j.appended++
 		out[i] = Appended{Entry: p.stored(0), Created: true}
 	}
@@ -190,6 +192,23 @@ func (j *inboxJournal) append(ps []PreparedInbox) ([]Appended, error) {
 	default:
 	}
 	return out, nil
+}
+
+// maybeSwitch moves appends to the other file once the current one holds
+// more than resetSize bytes and every record of the other is applied: the
+// other file starts the next generation, past both files'. If that reset
+// fails, appends stay where they are (nothing is written to a file whose
+// header may be torn) and the next append tries again. Called with mu held.
+func (j *inboxJournal) maybeSwitch() {
+	other := 1 - j.cur
+	if j.files[j.cur].records() <= j.resetSize || j.unapplied[other] > 0 {
+		return
+	}
+	if err := j.files[other].reset(max(j.files[0].gen, j.files[1].gen) + 1); err != nil {
+		j.db.log.Warn("inbox journal: cannot start over in the other file; appending on", "path", j.files[other].path, "err", err)
+		return
+	}
+	j.cur = other
 }
 
 // run is the applier: it moves journaled entries into the inbox, all that
@@ -249,7 +268,7 @@ func (j *inboxJournal) apply() bool {
 	}
 	err := j.db.Update(context.Background(), func(t *Tx) error {
 		for _, p := range batch {
-			if _, _, err := t.PutPreparedInbox(*p); err != nil {
+			if _, _, err := t.PutPreparedInbox(p.PreparedInbox); err != nil {
 				return err
 			}
 		}
@@ -274,16 +293,9 @@ func (j *inboxJournal) apply() bool {
 	j.applyErr = nil
 	for _, p := range batch {
 		delete(j.pending, string(p.jti))
+		j.unapplied[p.file]--
 	}
 	j.applied += uint64(len(batch))
-	if len(j.pending) == 0 && j.file != nil && j.file.size() > j.resetSize {
-		if err := j.file.reset(j.file.gen + 1); err != nil {
-			j.needReset = true // the next append tries again first
-			j.db.log.Warn("inbox journal: reset failed", "err", err)
-		} else {
-			j.needReset = false
-		}
-	}
 	hook := j.onApplied
 	j.cond.Broadcast()
 	j.mu.Unlock()
@@ -305,7 +317,7 @@ func (db *DB) FlushInbox(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if j.file == nil {
+		if j.files[j.cur] == nil {
 			return fmt.Errorf("store: flush inbox: %w", ErrClosed)
 		}
 		if j.applyErr != nil {
@@ -339,10 +351,10 @@ func (db *DB) OnInboxApplied(fn func()) {
 }
 
 // close stops the applier after it applied what it could, and closes the
-// file. Entries it could not apply stay in the file for the next Open.
+// files. Entries it could not apply stay in the files for the next Open.
 func (j *inboxJournal) close() error {
 	j.mu.Lock()
-	if j.file == nil {
+	if j.files[j.cur] == nil {
 		j.mu.Unlock()
 		return nil
 	}
@@ -351,64 +363,86 @@ func (j *inboxJournal) close() error {
 	<-j.done
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	err := j.file.close()
-	j.file = nil
+	err := errors.Join(j.files[0].close(), j.files[1].close())
+	j.files = [2]*journalFile{}
 	j.cond.Broadcast()
 	return err
 }
 
-// replayJournal opens the store's journal and applies what it holds, in
-// one transaction, then starts its next generation (always: nothing a
-// previous run left in the file is read after this run's records). It runs
-// in Open, before anything else reads the inbox.
-func (db *DB) replayJournal() (*journalFile, error) {
-	path := JournalPath(db.path)
-	f, payloads, err := openJournalFile(path, db.noSync)
-	if err != nil {
-		return nil, err
-	}
-	if len(payloads) == 0 {
-		// A new generation even so: records beyond the point where the
-		// last one stopped reading cannot be read after this run's.
-		if err := f.reset(f.gen + 1); err != nil {
-			_ = f.close()
-			return nil, fmt.Errorf("store: journal %s: %w", path, err)
+// replayJournal opens the store's journal files and applies what they
+// hold, the older generation's first, in one transaction, then starts both
+// on new generations (always: nothing a previous run left in them is read
+// after this run's records). It returns the files and the one to append
+// to. It runs in Open, before anything else reads the inbox.
+func (db *DB) replayJournal() ([2]*journalFile, int, error) {
+	var files [2]*journalFile
+	var loaded [2][][]byte
+	fail := func(err error) ([2]*journalFile, int, error) {
+		for _, f := range files {
+			if f != nil {
+				_ = f.close()
+			}
 		}
-		return f, nil
+		return [2]*journalFile{}, 0, err
 	}
-	ps := make([]PreparedInbox, len(payloads))
-	for i, b := range payloads {
-		var r inboxRecord
-		if err := json.Unmarshal(b, &r); err != nil || r.V < 1 || r.V > recordVersion || r.Iss == "" || r.JTI == "" {
-			_ = f.close()
-			return nil, fmt.Errorf("store: journal %s: record %d is not an inbox entry: %w", path, i, ErrCorrupt)
+	for i, path := range JournalPaths(db.path) {
+		f, payloads, err := openJournalFile(path, db.noSync)
+		if err != nil {
+			return fail(err)
 		}
-		e := r.entry(0)
-		ps[i] = PreparedInbox{e: e, rec: b, jti: jtiKey(e.Iss, e.JTI)}
+		files[i], loaded[i] = f, payloads
+	}
+	first := 0 // the file whose records were written first
+	if files[1].gen != 0 && (files[0].gen == 0 || files[1].gen < files[0].gen) {
+		first = 1
+	}
+	var ps []PreparedInbox
+	for _, i := range []int{first, 1 - first} {
+		for n, b := range loaded[i] {
+			var r inboxRecord
+			if err := json.Unmarshal(b, &r); err != nil || r.V < 1 || r.V > recordVersion || r.Iss == "" || r.JTI == "" {
+				return fail(fmt.Errorf("store: journal %s: record %d is not an inbox entry: %w", files[i].path, n, ErrCorrupt))
+			}
+			e := r.entry(0)
+			ps = append(ps, PreparedInbox{e: e, rec: b, jti: jtiKey(e.Iss, e.JTI)})
+		}
 	}
 	created := 0
-	err = db.bolt.Update(func(btx *bolt.Tx) error {
-		return db.run(btx, func(t *Tx) error {
-			for _, p := range ps {
-				_, ok, err := t.PutPreparedInbox(p)
-				if err != nil {
-					return err
+	if len(ps) > 0 {
+		err := db.bolt.Update(func(btx *bolt.Tx) error {
+			return db.run(btx, func(t *Tx) error {
+				for _, p := range ps {
+					_, ok, err := t.PutPreparedInbox(p)
+					if err != nil {
+						return err
+					}
+					if ok {
+						created++
+					}
 				}
-				if ok {
-					created++
-				}
-			}
-			return nil
+				return nil
+			})
 		})
-	})
-	if err != nil {
-		_ = f.close()
-		return nil, fmt.Errorf("store: journal %s: replay: %w", path, err)
+		if err != nil {
+			return fail(fmt.Errorf("store: journal %s: replay: %w", JournalPath(db.path), err))
+		}
 	}
-	if err := f.reset(f.gen + 1); err != nil {
-		_ = f.close()
-		return nil, fmt.Errorf("store: journal %s: %w", path, err)
+	// New generations past both files': records beyond the point where
+	// the last run stopped reading cannot be read after this run's. A
+	// journal never written starts at a random generation, so that records
+	// an unreadable header leaves behind cannot pass for new ones. Appends
+	// go to the first file, whose generation is the newer.
+	gen := max(files[0].gen, files[1].gen)
+	if gen == 0 {
+		gen = randomGeneration()
 	}
-	db.log.Info("inbox journal replayed", "path", path, "records", len(ps), "new", created)
-	return f, nil
+	for i, g := range []uint64{gen + 2, gen + 1} {
+		if err := files[i].reset(g); err != nil {
+			return fail(fmt.Errorf("store: journal %s: %w", files[i].path, err))
+		}
+	}
+	if len(ps) > 0 {
+		db.log.Info("inbox journal replayed", "path", JournalPath(db.path), "records", len(ps), "new", created)
+	}
+	return files, 0, nil
 }

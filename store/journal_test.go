@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -90,7 +91,8 @@ func holdApplier(db *DB) (release func()) {
 func crashCopy(t *testing.T, path string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "riscd.db")
-	for _, p := range [][2]string{{path, dst}, {JournalPath(path), JournalPath(dst)}} {
+	from, to := JournalPaths(path), JournalPaths(dst)
+	for _, p := range [][2]string{{path, dst}, {from[0], to[0]}, {from[1], to[1]}} {
 		in, err := os.Open(p[0])
 		if err != nil {
 			t.Fatal(err)
@@ -228,6 +230,18 @@ func TestJournalReplayAfterCrash(t *testing.T) {
 	}
 }
 
+// recordsEnd is where the records of the journal file at path end (zeros
+// the file grew by follow).
+func recordsEnd(t *testing.T, path string) int64 {
+	t.Helper()
+	f, payloads, err := openJournalFile(path, true)
+	if err != nil || len(payloads) == 0 {
+		t.Fatalf("journal %s: %d records, %v", path, len(payloads), err)
+	}
+	f.close()
+	return f.off
+}
+
 // A record torn by the crash (its write never completed, so its SET was
 // never acknowledged) ends the replay; everything before it is applied.
 func TestJournalReplayStopsAtATornRecord(t *testing.T) {
@@ -237,11 +251,7 @@ func TestJournalReplayStopsAtATornRecord(t *testing.T) {
 		tear func(t *testing.T, journal string)
 	}{
 		{"truncated", func(t *testing.T, journal string) {
-			fi, err := os.Stat(journal)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Truncate(journal, fi.Size()-7); err != nil {
+			if err := os.Truncate(journal, recordsEnd(t, journal)-7); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -250,18 +260,20 @@ func TestJournalReplayStopsAtATornRecord(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b[len(b)-1] ^= 0xff
+			b[recordsEnd(t, journal)-1] ^= 0xff
 			if err := os.WriteFile(journal, b, 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"zeros appended", func(t *testing.T, journal string) {
-			f, err := os.OpenFile(journal, os.O_APPEND|os.O_WRONLY, 0)
-			if err != nil {
+			// As a file grown before its records were written leaves them.
+			end := recordsEnd(t, journal)
+			if err := os.Truncate(journal, end); err != nil {
 				t.Fatal(err)
 			}
-			_, _ = f.Write(make([]byte, 4096))
-			f.Close()
+			if err := os.Truncate(journal, end+4096); err != nil {
+				t.Fatal(err)
+			}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -281,36 +293,87 @@ func TestJournalReplayStopsAtATornRecord(t *testing.T) {
 
 // Once everything is applied, the journal starts over; records of the old
 // generation left behind the new ones are not read again.
-func TestJournalResetsAndIgnoresOldGenerations(t *testing.T) {
+func TestJournalSwitchesFilesAndIgnoresOldGenerations(t *testing.T) {
 	db, path, _ := newJournalTestDB(t)
 	defer db.Close()
 	db.journal.mu.Lock()
-	db.journal.resetSize = 1 // start over after every apply
-	gen := db.journal.file.gen
+	db.journal.resetSize = 1 // switch files whenever the other is applied
+	gen := max(db.journal.files[0].gen, db.journal.files[1].gen)
 	db.journal.mu.Unlock()
 
 	for i := range 20 {
 		mustAppend(t, db, fmt.Sprint("old-", i))
-	}
-	if err := db.FlushInbox(t.Context()); err != nil {
-		t.Fatal(err)
+		if err := db.FlushInbox(t.Context()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	release := holdApplier(db)
 	defer release()
 	mustAppend(t, db, "new")
 	db.journal.mu.Lock()
-	newGen := db.journal.file.gen
+	cur := db.journal.cur
+	newGen := db.journal.files[cur].gen
 	db.journal.mu.Unlock()
-	if newGen <= gen {
-		t.Fatalf("generation %d after applied appends, want past %d", newGen, gen)
+	// The first append went to the file Open chose; each later one found
+	// the other file applied and started it over.
+	if newGen != gen+20 {
+		t.Fatalf("generation %d after 21 appends, want %d", newGen, gen+20)
 	}
-	f, payloads, err := openJournalFile(JournalPath(crashCopy(t, path)), true)
-	if err != nil {
+	crashed := JournalPaths(crashCopy(t, path))
+	for i, want := range map[int]string{cur: "new", 1 - cur: "old-19"} {
+		f, payloads, err := openJournalFile(crashed[i], true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.close()
+		if len(payloads) != 1 || !strings.Contains(string(payloads[0]), `"`+want+`"`) {
+			t.Errorf("%s holds %d records, want only %s", filepath.Base(crashed[i]), len(payloads), want)
+		}
+	}
+}
+
+// Under appends that never pause, the journal still starts over: the
+// other file's records are applied while the current one fills. (One file
+// could start over only at a moment with nothing unapplied.)
+func TestJournalStartsOverUnderSteadyLoad(t *testing.T) {
+	db, _, _ := newJournalTestDB(t)
+	defer db.Close()
+	const resetSize = 16 << 10
+	db.journal.mu.Lock()
+	db.journal.resetSize = resetSize
+	gen := max(db.journal.files[0].gen, db.journal.files[1].gen)
+	db.journal.mu.Unlock()
+
+	var written, biggest atomic.Int64
+	var n atomic.Int32
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for written.Load() < 40*resetSize {
+				jti := fmt.Sprint("steady-", n.Add(1))
+				out := mustAppend(t, db, jti)
+				written.Add(int64(len(out[0].Entry.Raw) + 250))
+				db.journal.mu.Lock()
+				size := db.journal.files[db.journal.cur].records()
+				db.journal.mu.Unlock()
+				for b := biggest.Load(); size > b && !biggest.CompareAndSwap(b, size); b = biggest.Load() {
+				}
+			}
+		})
+	}
+	wg.Wait()
+	db.journal.mu.Lock()
+	newGen := max(db.journal.files[0].gen, db.journal.files[1].gen)
+	db.journal.mu.Unlock()
+	if newGen-gen < 10 || biggest.Load() > 10*resetSize {
+		t.Fatalf("%d appends: %d new generations, largest file %d bytes; want the files to take turns (at most %d bytes)",
+			n.Load(), newGen-gen, biggest.Load(), 10*resetSize)
+	}
+	if err := db.FlushInbox(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	f.close()
-	if len(payloads) != 1 {
-		t.Fatalf("journal holds %d records, want 1 (the new generation's)", len(payloads))
+	if got, err := db.CountInbox(t.Context(), InboxPending); err != nil || got != int(n.Load()) {
+		t.Fatalf("inbox holds %d entries (%v), want %d", got, err, n.Load())
 	}
 }
 

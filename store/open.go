@@ -121,12 +121,12 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
-	jf, err := db.replayJournal()
+	jfs, cur, err := db.replayJournal()
 	if err != nil {
 		_ = bdb.Close()
 		return nil, err
 	}
-	db.journal = newInboxJournal(db, jf)
+	db.journal = newInboxJournal(db, jfs, cur)
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		opts.Logger.WarnContext(ctx, "store file is readable by other users", "path", path, "mode", fi.Mode().Perm().String())
 	}

@@ -90,13 +90,15 @@ func TestOpenCreatesPrivateFileAndReopens(t *testing.T) {
 	if got := fi.Mode().Perm(); got != 0o600 {
 		t.Fatalf("file mode %v, want 0600", got)
 	}
-	if files := dirState(t, dir); len(files) != 2 || files["riscd.db"] == nil || files["riscd.db-journal"] == nil {
-		t.Fatalf("directory holds %d files, want only riscd.db and its journal", len(files))
+	if files := dirState(t, dir); len(files) != 3 || files["riscd.db"] == nil || files["riscd.db-journal"] == nil || files["riscd.db-journal.1"] == nil {
+		t.Fatalf("directory holds %d files, want only riscd.db and its journal's two", len(files))
 	}
-	if fi, err := os.Stat(store.JournalPath(path)); err != nil {
-		t.Fatal(err)
-	} else if got := fi.Mode().Perm(); got != 0o600 {
-		t.Fatalf("journal mode %v, want 0600", got)
+	for _, jp := range store.JournalPaths(path) {
+		if fi, err := os.Stat(jp); err != nil {
+			t.Fatal(err)
+		} else if got := fi.Mode().Perm(); got != 0o600 {
+			t.Fatalf("journal %s mode %v, want 0600", jp, got)
+		}
 	}
 
 	db = mustOpen(t, store.Options{Path: path, Key: key})
