@@ -22,9 +22,8 @@ import (
 )
 
 // benchWorkers is the number of requests in flight in the closed-loop
-// phases: enough for bbolt's group commit to gather many SETs per fsync
-// while the CPU verifies the next ones. (With 64, bbolt's default 10 ms
-// MaxBatchDelay caps riscd at about 64 SETs per 11 ms.)
+// phases: enough for the receiver's group commit to gather many SETs per
+// journal write and fdatasync while the CPU verifies the next ones.
 const benchWorkers = 256
 
 const (

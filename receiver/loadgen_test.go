@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -188,7 +189,7 @@ func writeTokens(b *testing.B, toks ...[]string) string {
 			buf.WriteByte('\n')
 		}
 	}
-	path := b.TempDir() + "/tokens"
+	path := filepath.Join(b.TempDir(), "tokens")
 	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		b.Fatal(err)
 	}

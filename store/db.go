@@ -42,7 +42,7 @@ func (db *DB) Close() error {
 		return fmt.Errorf("store: close %s: %w", db.path, err)
 	}
 	if jerr != nil {
-		return fmt.Errorf("store: close %s: %w", JournalPath(db.path), jerr)
+		return fmt.Errorf("store: close inbox journal: %w", jerr) // the file's error names it
 	}
 	return nil
 }
