@@ -30,10 +30,10 @@ func splitCompact(tok []byte) (compact, error) {
 	}
 	dots := 0
 	for _, c := range tok {
-		switch {
-		case c == '.':
+		switch jwsOctet[c] {
+		case octetDot:
 			dots++
-		case !isB64URL(c):
+		case octetOther:
 			return compact{}, reject(CodeInvalidRequest, "not a compact JWS")
 		}
 	}
@@ -67,6 +67,25 @@ func splitCompact(tok []byte) (compact, error) {
 func isB64URL(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }
+
+// The classes of octet in a compact JWS, and each octet's class: a table
+// lookup per octet instead of isB64URL's comparisons (the scan is most of
+// splitCompact's time).
+const (
+	octetOther = iota // neither: the token is refused
+	octetB64          // the base64url alphabet
+	octetDot          // the separator
+)
+
+var jwsOctet = func() (t [256]uint8) {
+	for c := range 256 {
+		if isB64URL(byte(c)) {
+			t[c] = octetB64
+		}
+	}
+	t['.'] = octetDot
+	return t
+}()
 
 // header is what the receiver reads of a JWS protected header. jku, x5u,
 // jwk and x5c are never read: keys come from the transmitter's key set only.

@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,8 +31,9 @@ var (
 
 // verifyKey is one usable public key of a key set.
 type verifyKey struct {
-	alg string // the JWK's alg, "" when it names none
-	key any    // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+	alg string  // the JWK's alg, "" when it names none
+	key any     // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+	rsa *rsaKey // key prepared for RS*; nil when key is not RSA or crypto/rsa would refuse it
 	// unusable: the set lists this kid, but its key is skipped (see
 	// install); alg and key are unset.
 	unusable bool
@@ -195,7 +197,11 @@ func convertKey(k jwk.Key) (verifyKey, bool) {
 	if err := k.Raw(&raw); err != nil {
 		return verifyKey{}, false
 	}
-	return verifyKey{alg: k.Algorithm().String(), key: raw}, true
+	vk := verifyKey{alg: k.Algorithm().String(), key: raw}
+	if pub, ok := raw.(*rsa.PublicKey); ok {
+		vk.rsa, _ = newRSAKey(pub) // nil: jwx and crypto/rsa refuse its signatures
+	}
+	return vk, true
 }
 
 func hasVerifyOp(ops jwk.KeyOperationList) bool {

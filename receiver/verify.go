@@ -56,7 +56,7 @@ func (r *Receiver) verify(ctx context.Context, token []byte, v *verified) error 
 	if (key.alg != "" && key.alg != h.alg) || !alg.keyFits(key.key) {
 		return reject(CodeInvalidKey, "alg does not match the key")
 	}
-	if err := alg.verifier.Verify(c.signingInput, c.signature, key.key); err != nil {
+	if err := alg.check(c.signingInput, c.signature, key); err != nil {
 		return &rejection{code: CodeInvalidKey, desc: "signature does not verify", cause: err}
 	}
 	// Everything below is about a payload the transmitter signed.
