@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"fmt"
 )
 
@@ -54,21 +53,4 @@ func (t *Tx) PutPreparedInbox(p PreparedInbox) (InboxEntry, bool, error) {
 		return InboxEntry{}, false, fmt.Errorf("store: put inbox: entry not prepared: %w", ErrInvalid)
 	}
 	return t.putInbox(p.e, &p)
-}
-
-// PutPreparedInbox runs Tx.PutPreparedInbox through Batch: concurrent
-// callers share one commit. When it returns without error the entry (new or
-// existing) is durable.
-func (db *DB) PutPreparedInbox(ctx context.Context, p PreparedInbox) (InboxEntry, bool, error) {
-	var out InboxEntry
-	var created bool
-	err := db.Batch(ctx, func(t *Tx) error {
-		var err error
-		out, created, err = t.PutPreparedInbox(p)
-		return err
-	})
-	if err != nil {
-		return InboxEntry{}, false, err
-	}
-	return out, created, nil
 }

@@ -141,22 +141,3 @@ func TestPreparedInboxErrors(t *testing.T) {
 		}
 	})
 }
-
-func TestPutPreparedInboxThroughBatch(t *testing.T) {
-	db := openInternal(t, time.Now())
-	p, err := db.PrepareInbox(InboxEntry{Iss: "i", JTI: "j", Raw: "r"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, created, err := db.PutPreparedInbox(t.Context(), p)
-	if err != nil || !created || first.ID == 0 {
-		t.Fatalf("PutPreparedInbox = %+v, %v, %v; want a new entry", first, created, err)
-	}
-	again, created, err := db.PutPreparedInbox(t.Context(), p)
-	if err != nil || created || !reflect.DeepEqual(again, first) {
-		t.Errorf("PutPreparedInbox again = %+v, %v, %v; want %+v, false", again, created, err, first)
-	}
-	if n, err := db.CountInbox(t.Context(), InboxPending); err != nil || n != 1 {
-		t.Errorf("CountInbox = %d, %v; want 1", n, err)
-	}
-}
