@@ -94,7 +94,11 @@ type handlerTimes struct {
 	lat []time.Duration
 }
 
+// wrap returns h timed by t; a nil t times nothing.
 func (t *handlerTimes) wrap(h http.Handler) http.Handler {
+	if t == nil {
+		return h
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		h.ServeHTTP(w, r)
@@ -121,7 +125,8 @@ func (t *handlerTimes) record(on bool) loadRun {
 }
 
 // riscdServer is the real receiver with a real store (fsync on) in a
-// temporary directory, served by net/http; times records its handler.
+// temporary directory, served by net/http; times, if not nil, records its
+// handler.
 func riscdServer(b *testing.B, jwksURL string, times *handlerTimes) (string, *store.DB) {
 	b.Helper()
 	db := mustStore(b)
@@ -204,7 +209,7 @@ func BenchmarkReceiver(b *testing.B) {
 	jwksURL := serveJWKS(b, benchKid, &key.PublicKey)
 
 	ceilingURL := serveBench(b, ceilingHandler(&key.PublicKey))
-	riscdURL, db := riscdServer(b, jwksURL, &handlerTimes{})
+	riscdURL, db := riscdServer(b, jwksURL, nil)
 	var halfTimes handlerTimes
 	halfURL, halfDB := riscdServer(b, jwksURL, &halfTimes)
 	// One generator process per server, each with its own connections.
