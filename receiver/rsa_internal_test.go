@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"fmt"
 	"math/big"
 	"sync"
 	"testing"
@@ -266,7 +265,7 @@ func BenchmarkRS256(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := c.verify(); err != nil {
-					b.Fatal(fmt.Errorf("verify: %w", err))
+					b.Fatalf("verify: %v", err)
 				}
 			}
 		})
@@ -318,6 +317,12 @@ func TestRSAKeysVerifyThroughPKCS1v15(t *testing.T) {
 		}
 		if err := v.check([]byte("h.q"), sig, vk); err == nil {
 			t.Errorf("%s: signature over another message accepted", alg)
+		}
+		// Without the raw key only the prepared one can verify: RS* must
+		// take the pkcs1v15 path, PS256 (jwx) must fail.
+		prepared := verifyKey{rsa: vk.rsa}
+		if err := v.check(msg, sig, prepared); (err == nil) != (v.pkcs1 != nil) {
+			t.Errorf("%s: with only the prepared key, check error = %v", alg, err)
 		}
 	}
 }
