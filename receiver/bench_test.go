@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -56,20 +58,127 @@ func benchTokens(b *testing.B, key *rsa.PrivateKey, prefix string, n int) []stri
 // RS256 signature with crypto/rsa, answer 202.
 func ceilingHandler(pub *rsa.PublicKey) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-		i := bytes.LastIndexByte(body, '.')
-		if err != nil || i < 0 {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		sig, err := base64.RawURLEncoding.DecodeString(string(body[i+1:]))
-		sum := sha256.Sum256(body[:i])
-		if err != nil || rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) != nil {
+		if _, ok := ceilingVerify(pub, r); !ok {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
 		w.WriteHeader(http.StatusAccepted)
 	})
+}
+
+// ceilingVerify reads r's body and verifies it as an RS256 compact JWS
+// with crypto/rsa, nothing else.
+func ceilingVerify(pub *rsa.PublicKey, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	i := bytes.LastIndexByte(body, '.')
+	if err != nil || i < 0 {
+		return nil, false
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(string(body[i+1:]))
+	sum := sha256.Sum256(body[:i])
+	return body, err == nil && rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) == nil
+}
+
+// durableHandler is ceilingHandler plus the least a durable receiver must
+// add: each verified SET is appended to the file at path and fdatasynced,
+// by a leader/follower group commit, before its 202. It is what the
+// machine's disk costs a receiver by itself. The file is first filled with
+// size bytes of zeros, so that appends land on blocks it has, as the store
+// journal's do.
+func durableHandler(b *testing.B, pub *rsa.PublicKey, path string, size int64) http.Handler {
+	b.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = f.Close() })
+	if _, err := f.WriteAt(make([]byte, size), 0); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	g := &groupAppender{f: f}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := ceilingVerify(pub, r)
+		if !ok {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if err := g.append(body); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+}
+
+// groupAppender appends records to f and makes them durable: the first
+// caller while no commit runs writes and syncs its record at once; callers
+// that come meanwhile queue, and the first of them commits the whole queue
+// in one write and one fdatasync when the commit in progress ends.
+type groupAppender struct {
+	f *os.File
+
+	mu      sync.Mutex
+	off     int64           // where the next write goes; the committing caller owns it
+	pending []*appendWaiter // guarded by mu
+	running bool            // guarded by mu
+}
+
+type appendWaiter struct {
+	rec  []byte
+	err  error
+	done chan struct{}
+}
+
+func (g *groupAppender) append(rec []byte) error {
+	w := &appendWaiter{rec: rec, done: make(chan struct{})}
+	g.mu.Lock()
+	g.pending = append(g.pending, w)
+	if g.running {
+		g.mu.Unlock()
+		<-w.done
+		return w.err
+	}
+	g.running = true
+	for len(g.pending) > 0 {
+		batch := g.pending
+		g.pending = nil
+		g.mu.Unlock()
+		var buf []byte
+		for _, x := range batch {
+			buf = append(buf, x.rec...)
+		}
+		_, err := g.f.WriteAt(buf, g.off)
+		if err == nil {
+			err = fdatasync(g.f)
+		}
+		if err == nil {
+			g.off += int64(len(buf))
+		}
+		for _, x := range batch {
+			x.err = err
+			close(x.done)
+		}
+		g.mu.Lock()
+	}
+	g.running = false
+	g.mu.Unlock()
+	return w.err
+}
+
+// tokensSize is how many bytes durableHandler appends for the benchmark's
+// tokens: the warm-up ones twice, the others once.
+func tokensSize(warm, toks []string) int64 {
+	var n int64
+	for _, t := range warm {
+		n += 2 * int64(len(t))
+	}
+	for _, t := range toks {
+		n += int64(len(t))
+	}
+	return n
 }
 
 // serveBench serves h on 127.0.0.1:0 with a plain net/http server.
@@ -196,7 +305,11 @@ const benchRounds = 4
 //	riscd-halfpeak-handler-p99-ms: the p99 of its handler's own time in
 //	           that phase, from the request's headers to the 202;
 //	ceiling-halfpeak-p99-ms: the ceiling's under the same open-loop load:
-//	           what the machine and the load generator cost by themselves.
+//	           what the machine and the load generator cost by themselves;
+//	durable-halfpeak-*: the same for the ceiling plus a group-committed
+//	           append and fdatasync of each SET before its 202
+//	           (durableHandler): what the disk adds to any receiver that
+//	           acknowledges only what is durable.
 //
 // CI runs it with -benchtime 1x (one SET per phase: it only proves the
 // benchmark works); measure with e.g. -benchtime 20000x.
@@ -216,6 +329,8 @@ func BenchmarkReceiver(b *testing.B) {
 	ceilingLoad := startLoadGen(b, tokFile, ceilingURL)
 	riscdLoad := startLoadGen(b, tokFile, riscdURL)
 	halfLoad := startLoadGen(b, tokFile, halfURL)
+	durableURL := serveBench(b, durableHandler(b, &key.PublicKey, filepath.Join(b.TempDir(), "durable"), tokensSize(warm, toks)))
+	durableLoad := startLoadGen(b, tokFile, durableURL)
 	b.ResetTimer()
 
 	ceilingLoad.closed(0, nw)
@@ -240,6 +355,9 @@ func BenchmarkReceiver(b *testing.B) {
 	halfLoad.closeIdle()
 	ceilingLoad.closed(0, nw)
 	floor := ceilingLoad.open(nw, nw+len(toks), riscd.rate/2).summarize()
+	ceilingLoad.closeIdle()
+	durableLoad.closed(0, nw)
+	durable := durableLoad.open(nw, nw+len(toks), riscd.rate/2).summarize()
 	b.StopTimer()
 
 	for _, d := range []*store.DB{db, halfDB} {
@@ -254,6 +372,8 @@ func BenchmarkReceiver(b *testing.B) {
 	b.ReportMetric(float64(half.p50.Microseconds())/1000, "riscd-halfpeak-p50-ms")
 	b.ReportMetric(float64(halfServer.p99.Microseconds())/1000, "riscd-halfpeak-handler-p99-ms")
 	b.ReportMetric(float64(floor.p99.Microseconds())/1000, "ceiling-halfpeak-p99-ms")
+	b.ReportMetric(float64(durable.p99.Microseconds())/1000, "durable-halfpeak-p99-ms")
+	b.ReportMetric(float64(durable.p50.Microseconds())/1000, "durable-halfpeak-p50-ms")
 	b.ReportMetric(1e9/riscd.rate, "ns/op")
 }
 
