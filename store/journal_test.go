@@ -471,3 +471,60 @@ func TestAppendInboxConcurrent(t *testing.T) {
 		t.Fatalf("stored %d, created %d; want %d each", len(got), created.Load(), want)
 	}
 }
+
+// The store opens bbolt with the hash map freelist; files whose free pages
+// were last written with bbolt's default array freelist (earlier riscd
+// versions) open, check and take writes, and the other way round.
+func TestFreelistTypesShareTheFile(t *testing.T) {
+	db, path, key := newJournalTestDB(t)
+	if db.bolt.FreelistType != bolt.FreelistMapType {
+		t.Fatalf("freelist type %q, want %q", db.bolt.FreelistType, bolt.FreelistMapType)
+	}
+	mustAppend(t, db, "a", "b")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 3 {
+		// Free pages under the array freelist, as an earlier riscd would.
+		bdb, err := bolt.Open(path, 0o600, &bolt.Options{FreelistType: bolt.FreelistArrayType})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			err := bdb.Update(func(btx *bolt.Tx) error {
+				b := btx.Bucket([]byte(bucketMarks))
+				for k := range 200 {
+					key := fmt.Appendf(nil, "scratch-%d-%d", round, k)
+					if i == 0 {
+						if err := b.Put(key, make([]byte, 512)); err != nil {
+							return err
+						}
+					} else if err := b.Delete(key); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := bdb.Close(); err != nil {
+			t.Fatal(err)
+		}
+		db := openJournalTestDB(t, path, key)
+		mustAppend(t, db, fmt.Sprintf("r%d-1", round), fmt.Sprintf("r%d-2", round))
+		if err := db.FlushInbox(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Check(t.Context()); err != nil {
+			t.Fatalf("round %d: Check: %v", round, err)
+		}
+		if got := len(inboxJTIs(t, db)); got != 2+2*(round+1) {
+			t.Fatalf("round %d: %d inbox entries, want %d", round, got, 2+2*(round+1))
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
