@@ -25,6 +25,7 @@ const (
 
 	bucketOutbox        = "outbox"         // id (8) -> outboxRecord
 	bucketOutboxPending = "outbox.pending" // id -> ""
+	bucketOutboxFailed  = "outbox.failed"  // id -> "" (schema 3)
 
 	bucketAudit      = "audit"        // id (8) -> auditRecord
 	bucketAuditBySub = "audit.by_sub" // len|sub|id -> ""
@@ -40,7 +41,7 @@ func bucketNames() []string {
 		bucketSessions, bucketSessionsBySub,
 		bucketFlows,
 		bucketInbox, bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject,
-		bucketOutbox, bucketOutboxPending,
+		bucketOutbox, bucketOutboxPending, bucketOutboxFailed,
 		bucketAudit, bucketAuditBySub,
 		bucketMarks,
 	}

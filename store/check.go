@@ -139,8 +139,11 @@ func (t *Tx) checkRecords() error {
 		if err != nil {
 			return err
 		}
-		if j.Status == OutboxPending {
+		switch j.Status {
+		case OutboxPending:
 			c.want(bucketOutboxPending, k, nil)
+		case OutboxFailed:
+			c.want(bucketOutboxFailed, k, nil)
 		}
 		return nil
 	})
@@ -157,7 +160,7 @@ func (t *Tx) checkRecords() error {
 	c.checkMarks()
 	for _, index := range []string{
 		bucketGrantsBySub, bucketGrantsByDigest, bucketGrantsByPrefix, bucketSessionsBySub,
-		bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject, bucketOutboxPending, bucketAuditBySub,
+		bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject, bucketOutboxPending, bucketOutboxFailed, bucketAuditBySub,
 	} {
 		b, err := t.bucket(index)
 		if err != nil {

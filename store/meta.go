@@ -20,9 +20,10 @@ const (
 	formatName = "riscd-store"
 	// SchemaVersion is the newest store schema this riscd reads and writes.
 	// Schema 2 leaves pending inbox entries out of the subject index (see
-	// subjectIndexed); it only relaxes schema 1, so a schema 1 file is
-	// upgraded at open by marking it 2 (upgradeSchema).
-	SchemaVersion = 2
+	// subjectIndexed); it only relaxes schema 1. Schema 3 adds the index of
+	// failed outbox jobs (outbox.failed), which an older riscd would not
+	// keep. An older file is upgraded at open (upgradeSchema).
+	SchemaVersion = 3
 	// recordVersion is the version of every on-disk record this riscd writes.
 	recordVersion = 1
 
@@ -97,19 +98,38 @@ func checkMeta(btx *bolt.Tx, path string) error {
 	return nil
 }
 
-// upgradeSchema marks a file of an older schema, which checkMeta accepted,
-// as SchemaVersion, so that the riscd that wrote it, which would miss
-// entries the newer schema no longer indexes, refuses it from now on.
-// Every older schema is valid as the current one; nothing else is rewritten.
+// upgradeSchema brings a file of an older schema, which checkMeta accepted,
+// to SchemaVersion, once every bucket exists. Before schema 3 it indexes
+// the failed outbox jobs. It then marks the file, so that the riscd that
+// wrote it, which would not keep the newer indexes, refuses it from now on.
+// Every older schema is otherwise valid as the current one.
 func upgradeSchema(btx *bolt.Tx) error {
 	m := btx.Bucket([]byte(bucketMeta))
-	if schema, _ := strconv.Atoi(string(m.Get([]byte(metaSchema)))); schema >= SchemaVersion {
+	schema, _ := strconv.Atoi(string(m.Get([]byte(metaSchema))))
+	if schema >= SchemaVersion {
 		return nil
+	}
+	if schema < 3 {
+		if err := indexFailedOutbox(btx); err != nil {
+			return fmt.Errorf("store: upgrade schema: %w", err)
+		}
 	}
 	if err := m.Put([]byte(metaSchema), []byte(strconv.Itoa(SchemaVersion))); err != nil {
 		return fmt.Errorf("store: upgrade schema: %w", err)
 	}
 	return nil
+}
+
+// indexFailedOutbox puts every failed outbox job in outbox.failed.
+func indexFailedOutbox(btx *bolt.Tx) error {
+	idx := btx.Bucket([]byte(bucketOutboxFailed))
+	return btx.Bucket([]byte(bucketOutbox)).ForEach(func(k, v []byte) error {
+		r, err := decodeOutbox(k, v)
+		if err != nil || r.Status != string(OutboxFailed) {
+			return err
+		}
+		return idx.Put(k, nil)
+	})
 }
 
 // checkKeys verifies that every key that sealed something in the store is

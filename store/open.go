@@ -116,9 +116,6 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		if err := checkMeta(btx, path); err != nil {
 			return err
 		}
-		if err := upgradeSchema(btx); err != nil {
-			return err
-		}
 		if err := checkKeys(btx, keys, path); err != nil {
 			return err
 		}
@@ -126,6 +123,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 			if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return fmt.Errorf("store: create bucket %s: %w", name, err)
 			}
+		}
+		if err := upgradeSchema(btx); err != nil {
+			return err
 		}
 		return registerKey(btx, keys)
 	})

@@ -77,10 +77,10 @@ func (t *Tx) EnqueueOutbox(j OutboxJob) (OutboxJob, error) {
 	return t.writeOutbox(j, "")
 }
 
-// writeOutbox writes a job and keeps the pending index in step with its
-// status (old is the stored status, "" for a new job).
+// writeOutbox writes a job and keeps the pending and failed indexes in step
+// with its status (old is the stored status, "" for a new job).
 func (t *Tx) writeOutbox(j OutboxJob, old OutboxStatus) (OutboxJob, error) {
-	bs, err := t.buckets(bucketOutbox, bucketOutboxPending)
+	bs, err := t.buckets(bucketOutbox, bucketOutboxPending, bucketOutboxFailed)
 	if err != nil {
 		return OutboxJob{}, err
 	}
@@ -113,11 +113,14 @@ func (t *Tx) writeOutbox(j OutboxJob, old OutboxStatus) (OutboxJob, error) {
 	if err := bs[0].Put(key, data); err != nil {
 		return OutboxJob{}, fmt.Errorf("store: outbox job %d: %w", j.ID, err)
 	}
-	if (old == OutboxPending) != (j.Status == OutboxPending) {
-		if j.Status == OutboxPending {
-			err = bs[1].Put(key, nil)
+	for i, st := range []OutboxStatus{OutboxPending, OutboxFailed} {
+		if (old == st) == (j.Status == st) {
+			continue
+		}
+		if j.Status == st {
+			err = bs[1+i].Put(key, nil)
 		} else {
-			err = bs[1].Delete(key)
+			err = bs[1+i].Delete(key)
 		}
 		if err != nil {
 			return OutboxJob{}, fmt.Errorf("store: outbox job %d: %w", j.ID, err)
@@ -197,6 +200,26 @@ func (t *Tx) PendingOutbox(limit int) ([]OutboxJob, error) {
 	return out, err
 }
 
+// FailedOutbox returns up to limit failed jobs (those given up on), newest
+// first (DefaultLimit if limit <= 0, at most MaxLimit).
+func (t *Tx) FailedOutbox(limit int) ([]OutboxJob, error) {
+	limit = pageLimit(limit)
+	idx, err := t.bucket(bucketOutboxFailed)
+	if err != nil {
+		return nil, err
+	}
+	var out []OutboxJob
+	err = scanDesc(idx, nil, nil, func(k, _ []byte) (bool, error) {
+		j, err := t.OutboxJob(binary.BigEndian.Uint64(k))
+		if err != nil {
+			return false, fmt.Errorf("store: index %s: %w", bucketOutboxFailed, err)
+		}
+		out = append(out, j)
+		return len(out) < limit, nil
+	})
+	return out, err
+}
+
 // EnqueueOutbox runs Tx.EnqueueOutbox in its own transaction.
 func (db *DB) EnqueueOutbox(ctx context.Context, j OutboxJob) (OutboxJob, error) {
 	return update(ctx, db, func(t *Tx) (OutboxJob, error) { return t.EnqueueOutbox(j) })
@@ -215,6 +238,11 @@ func (db *DB) PutOutboxJob(ctx context.Context, j OutboxJob) error {
 // PendingOutbox runs Tx.PendingOutbox in its own transaction.
 func (db *DB) PendingOutbox(ctx context.Context, limit int) ([]OutboxJob, error) {
 	return view(ctx, db, func(t *Tx) ([]OutboxJob, error) { return t.PendingOutbox(limit) })
+}
+
+// FailedOutbox runs Tx.FailedOutbox in its own transaction.
+func (db *DB) FailedOutbox(ctx context.Context, limit int) ([]OutboxJob, error) {
+	return view(ctx, db, func(t *Tx) ([]OutboxJob, error) { return t.FailedOutbox(limit) })
 }
 
 // UpdateOutbox applies fn to the job with this ID and stores the result, in

@@ -69,13 +69,57 @@ func outboxCases() []tcase {
 			if n := len(must(e.db.PendingOutbox(e.ctx, 0))(e.t)); n != 0 {
 				e.t.Fatalf("PendingOutbox after failure returned %d jobs", n)
 			}
+			if got := must(e.db.FailedOutbox(e.ctx, 0))(e.t); len(got) != 1 || got[0].ID != j.ID || got[0].Token != "t" {
+				e.t.Fatalf("FailedOutbox after failure = %v, want job %d with its token", outboxIDs(got), j.ID)
+			}
 			j.Status = store.OutboxPending
 			noErr(e.t, e.db.PutOutboxJob(e.ctx, j))
 			return func(e *env) {
 				if got := must(e.db.PendingOutbox(e.ctx, 0))(e.t); len(got) != 1 || got[0].Token != "t" {
 					e.t.Fatalf("PendingOutbox after retry: %d jobs", len(got))
 				}
+				if got := must(e.db.FailedOutbox(e.ctx, 0))(e.t); len(got) != 0 {
+					e.t.Fatalf("FailedOutbox after retry = %v, want none", outboxIDs(got))
+				}
+			}
+		}},
+		{"failed jobs are listed newest first", func(e *env) func(*env) {
+			var ids []uint64
+			for i, st := range []store.OutboxStatus{store.OutboxFailed, store.OutboxDone, store.OutboxFailed, store.OutboxPending, store.OutboxFailed} {
+				j := must(e.db.EnqueueOutbox(e.ctx, store.OutboxJob{Kind: store.OutboxWebhook, Key: fmt.Sprint("k", i)}))(e.t)
+				if st != store.OutboxPending {
+					j.Status, j.LastError = st, "webhook: 500"
+					noErr(e.t, e.db.PutOutboxJob(e.ctx, j))
+				}
+				ids = append(ids, j.ID)
+			}
+			// A failed job that fails again stays listed once; a job put
+			// straight from pending to done never is.
+			again := must(e.db.UpdateOutbox(e.ctx, ids[2], func(j store.OutboxJob) (store.OutboxJob, error) {
+				j.Attempts++
+				return j, nil
+			}))(e.t)
+			if again.Status != store.OutboxFailed {
+				e.t.Fatalf("status %s after an update that kept it", again.Status)
+			}
+			return func(e *env) {
+				want := fmt.Sprint([]uint64{ids[4], ids[2], ids[0]})
+				if got := fmt.Sprint(outboxIDs(must(e.db.FailedOutbox(e.ctx, 0))(e.t))); got != want {
+					e.t.Errorf("FailedOutbox = %s, want %s", got, want)
+				}
+				if got, want := fmt.Sprint(outboxIDs(must(e.db.FailedOutbox(e.ctx, 2))(e.t))), fmt.Sprint([]uint64{ids[4], ids[2]}); got != want {
+					e.t.Errorf("FailedOutbox(2) = %s, want %s", got, want)
+				}
 			}
 		}},
 	}
+}
+
+// outboxIDs lists the jobs' IDs, in order.
+func outboxIDs(jobs []store.OutboxJob) []uint64 {
+	ids := make([]uint64, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	return ids
 }

@@ -1,0 +1,115 @@
+package store_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/riscd/riscd/store"
+)
+
+// TestSchema2OutboxGainsFailedIndex opens a file as schema 2 left it, with
+// failed outbox jobs and no outbox.failed bucket: the open indexes them,
+// marks the file schema 3, and the store passes its check.
+func TestSchema2OutboxGainsFailedIndex(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	key := mustKey(t)
+	db := mustOpen(t, store.Options{Path: path, Key: key})
+	var failed []uint64
+	for i, st := range []store.OutboxStatus{store.OutboxFailed, store.OutboxPending, store.OutboxDone, store.OutboxFailed} {
+		j, err := db.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxRevoke, Key: fmt.Sprint("k", i), Token: "tok"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st != store.OutboxPending {
+			j.Status = st
+			if err := db.PutOutboxJob(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st == store.OutboxFailed {
+			failed = append(failed, j.ID)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeBolt(t, path, func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket([]byte("outbox.failed")); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("2"))
+	})
+
+	db = mustOpen(t, store.Options{Path: path, Key: key})
+	if err := db.Check(ctx); err != nil {
+		t.Errorf("Check after the upgrade: %v", err)
+	}
+	jobs, err := db.FailedOutbox(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for _, j := range jobs {
+		got = append(got, j.ID)
+	}
+	if want := []uint64{failed[1], failed[0]}; !slices.Equal(got, want) {
+		t.Errorf("FailedOutbox = %v, want %v", got, want)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var schema string
+	writeBolt(t, path, func(tx *bolt.Tx) error {
+		schema = string(tx.Bucket([]byte("meta")).Get([]byte("schema")))
+		return nil
+	})
+	if schema != "3" {
+		t.Errorf("schema after open = %q, want 3", schema)
+	}
+}
+
+// TestCheckFindsFailedIndexOutOfStep: a failed job missing from the index,
+// or an index entry for a job that is not failed, fails Check.
+func TestCheckFindsFailedIndexOutOfStep(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		edit func(idx *bolt.Bucket, failedKey, doneKey []byte) error
+	}{
+		{"failed job not indexed", func(idx *bolt.Bucket, failedKey, _ []byte) error { return idx.Delete(failedKey) }},
+		{"done job indexed", func(idx *bolt.Bucket, _, doneKey []byte) error { return idx.Put(doneKey, nil) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "s.db")
+			key := mustKey(t)
+			db := mustOpen(t, store.Options{Path: path, Key: key})
+			var keys [][]byte
+			for _, st := range []store.OutboxStatus{store.OutboxFailed, store.OutboxDone} {
+				j, err := db.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxWebhook})
+				if err != nil {
+					t.Fatal(err)
+				}
+				j.Status = st
+				if err := db.PutOutboxJob(ctx, j); err != nil {
+					t.Fatal(err)
+				}
+				keys = append(keys, binary.BigEndian.AppendUint64(nil, j.ID))
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			writeBolt(t, path, func(tx *bolt.Tx) error { return tc.edit(tx.Bucket([]byte("outbox.failed")), keys[0], keys[1]) })
+			db = mustOpen(t, store.Options{Path: path, Key: key})
+			if err := db.Check(ctx); err == nil {
+				t.Error("Check passed")
+			}
+		})
+	}
+}
