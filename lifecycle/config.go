@@ -86,7 +86,7 @@ type Config struct {
 	// called NotifyOutbox. Default 5s.
 	PollInterval time.Duration
 	// RescanInterval is how often the outbox re-reads every pending job
-	// (to pick up jobs an operator returned to pending). Default 1m.
+	// (to pick up jobs returned to pending without RescanOutbox). Default 1m.
 	RescanInterval time.Duration
 
 	// ClientID, ClientSecret and TokenURL (Google's token endpoint) let the
@@ -185,6 +185,7 @@ type Lifecycle struct {
 	now     func() time.Time
 	log     *slog.Logger
 	notify  chan struct{}
+	rescanR atomic.Bool // RescanOutbox asked for a full read
 	running atomic.Bool
 	tokens  *broker
 }
@@ -322,4 +323,14 @@ func (l *Lifecycle) NotifyOutbox() {
 	case l.notify <- struct{}{}:
 	default:
 	}
+}
+
+// RescanOutbox tells the outbox worker to read every pending job again at
+// once, as it does every RescanInterval: NotifyOutbox reads only jobs
+// queued since its last read, so a job an operator returned to pending
+// would otherwise wait for the next rescan. It never blocks; calls
+// coalesce.
+func (l *Lifecycle) RescanOutbox() {
+	l.rescanR.Store(true)
+	l.NotifyOutbox()
 }

@@ -92,7 +92,7 @@ func (l *Lifecycle) RunOutbox(ctx context.Context) error {
 		case <-l.notify:
 		case <-timer.C:
 		}
-		if !loaded || l.now().Sub(lastRescan) >= l.cfg.RescanInterval {
+		if l.rescanR.Swap(false) || !loaded || l.now().Sub(lastRescan) >= l.cfg.RescanInterval {
 			loaded = l.rescan(ctx, s)
 			lastRescan = l.now()
 		} else {

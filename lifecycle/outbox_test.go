@@ -255,6 +255,49 @@ func TestWebhookDeadline(t *testing.T) {
 	}
 }
 
+// A failed job an operator returns to pending is tried again at once after
+// RescanOutbox: NotifyOutbox alone reads only newer jobs, and the clock
+// never reaches the next rescan.
+func TestRescanOutboxPicksUpRetriedJob(t *testing.T) {
+	w := newWorld(t, func(cfg *lifecycle.Config) { cfg.RescanInterval = time.Hour })
+	w.grant(subA, refreshToken(1))
+	w.hooks.setAnswer(func(lifecycle.WebhookPayload) int { return http.StatusInternalServerError })
+	w.deliver(googleSET(t, "late", events.TypeSessionsRevoked, issSub(subA), ""))
+	w.clock.Advance(24*time.Hour + time.Second)
+	stop := w.runOutbox()
+	defer stop()
+	w.waitJobs()
+	jobs := w.outbox()
+	if len(jobs) != 1 || jobs[0].Status != store.OutboxFailed {
+		t.Fatalf("jobs %+v, want one failed", jobs)
+	}
+	w.hooks.setAnswer(nil)
+	// A newer job, read by NotifyOutbox, shows the worker is awake.
+	w.deliver(googleSET(t, "next", events.TypeAccountCredentialChangeRequired, issSub(subA), ""))
+	waitFor(t, "the newer webhook", func() bool { return len(w.hooks.delivered()) == 1 })
+
+	_, err := w.db.UpdateOutbox(w.ctx, jobs[0].ID, func(j store.OutboxJob) (store.OutboxJob, error) {
+		j.Status, j.Attempts, j.Deadline = store.OutboxPending, 0, w.clock.Now().Add(time.Hour)
+		return j, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.lc.NotifyOutbox()
+	time.Sleep(100 * time.Millisecond) // five polls
+	if n := len(w.hooks.delivered()); n != 1 {
+		t.Fatalf("%d webhooks delivered after NotifyOutbox alone, want the newer one only", n)
+	}
+	w.lc.RescanOutbox()
+	waitFor(t, "the retried webhook", func() bool { return len(w.hooks.delivered()) == 2 })
+	if got := w.hooks.delivered()[1].payload.EventJTI; got != "late" {
+		t.Errorf("second webhook delivered for %s, want late", got)
+	}
+	if j := w.outbox()[0]; j.Status != store.OutboxDone {
+		t.Errorf("retried job is %s, want done", j.Status)
+	}
+}
+
 // A new Lifecycle over the reopened store delivers what the first left.
 func TestOutboxResumesAfterRestart(t *testing.T) {
 	w := newWorld(t, nil)
