@@ -94,7 +94,7 @@ func (l *Lifecycle) record(ctx context.Context, o outcome, job store.OutboxJob, 
 			j.Status, j.DoneAt, j.LastError, j.NextAttemptAt, j.Token = store.OutboxDone, now, "", time.Time{}, ""
 			auditOutcome = res.outcome
 		case res.permanent, !j.Deadline.IsZero() && !now.Before(j.Deadline):
-			j.Status, j.LastError, j.NextAttemptAt = store.OutboxFailed, res.err, time.Time{}
+			j.Status, j.DoneAt, j.LastError, j.NextAttemptAt = store.OutboxFailed, now, res.err, time.Time{}
 			auditOutcome = fmt.Sprintf("failed after %d attempts", j.Attempts)
 			if !res.permanent {
 				auditOutcome += ": deadline passed"

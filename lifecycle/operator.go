@@ -2,6 +2,8 @@ package lifecycle
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -117,3 +119,80 @@ func (l *Lifecycle) perform(ctx context.Context, newOC func(now time.Time) *occu
 // changedAnything reports whether the run changed a grant, the account, or
 // queued a job.
 func (r *run) changedAnything() bool { return len(r.changed) > 0 || r.acctDirty || r.queuedJobs > 0 }
+
+// auditRetryOutbox is the audit action of RetryOutboxJob.
+const auditRetryOutbox = "retry_outbox"
+
+// JobStateError is RetryOutboxJob's refusal of a job that has not failed.
+type JobStateError struct {
+	ID     uint64
+	Status store.OutboxStatus
+}
+
+func (e *JobStateError) Error() string {
+	return fmt.Sprintf("lifecycle: outbox job %d is %s, not failed", e.ID, e.Status)
+}
+
+// JobStatus is the job's status: pending or done.
+func (e *JobStateError) JobStatus() string { return string(e.Status) }
+
+// RetryOutboxJob is an operator's retry of an outbox job that failed for
+// good: in one transaction it returns to pending with no attempts, due
+// now, with as long again to its deadline as it had when queued, and the
+// retry is audited (action retry_outbox, naming the job's event, subject
+// and grant). The outbox worker then reads it at once (RescanOutbox). A
+// retried job runs after the jobs of its key already done: a webhook may
+// reach the app after later ones. Errors: store.ErrNotFound (wrapped) for
+// an unknown job, a *JobStateError when it is pending or done, or a store
+// failure.
+func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (store.OutboxJob, error) {
+	if op.Actor == "" {
+		op.Actor = "operator"
+	}
+	var out store.OutboxJob
+	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		j, err := tx.OutboxJob(id)
+		if err != nil {
+			return err
+		}
+		if j.Status != store.OutboxFailed {
+			return &JobStateError{ID: id, Status: j.Status}
+		}
+		now := l.now()
+		if !j.Deadline.IsZero() {
+			j.Deadline = now.Add(max(j.Deadline.Sub(j.CreatedAt), 0))
+		}
+		lastErr := j.LastError
+		j.Status, j.Attempts, j.LastError, j.NextAttemptAt, j.DoneAt = store.OutboxPending, 0, "", time.Time{}, time.Time{}
+		if err := tx.PutOutboxJob(j); err != nil {
+			return err
+		}
+		var p jobPayload
+		_ = json.Unmarshal(j.Payload, &p) // best effort, as for the job's own audit entry
+		e := jobAudit(j, p, now, "pending")
+		e.Action, e.Actor = auditRetryOutbox, op.Actor
+		e.Detail = joinDetail(joinDetail(op.Reason, fmt.Sprintf("outbox job %d (%s)", j.ID, j.Kind)), joinDetail(webhookIDDetail(p), "last error: "+lastErr))
+		if _, err := tx.AppendAudit(e); err != nil {
+			return err
+		}
+		out = j
+		return nil
+	})
+	if err != nil {
+		var se *JobStateError
+		if errors.As(err, &se) {
+			return store.OutboxJob{}, se
+		}
+		return store.OutboxJob{}, fmt.Errorf("lifecycle: retry outbox job %d: %w", id, err)
+	}
+	l.RescanOutbox()
+	return out, nil
+}
+
+// webhookIDDetail names a webhook job's webhook-id, "" for other jobs.
+func webhookIDDetail(p jobPayload) string {
+	if p.WebhookID == "" {
+		return ""
+	}
+	return "webhook-id " + p.WebhookID
+}

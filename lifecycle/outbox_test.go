@@ -298,6 +298,74 @@ func TestRescanOutboxPicksUpRetriedJob(t *testing.T) {
 	}
 }
 
+// An operator's retry of a failed webhook: the job is pending again with a
+// fresh deadline and no attempts, the retry is audited with the job's
+// event, and the worker delivers it at once. A job that has not failed, or
+// none, is refused and nothing changes.
+func TestRetryOutboxJob(t *testing.T) {
+	w := newWorld(t, func(cfg *lifecycle.Config) { cfg.RescanInterval = time.Hour })
+	w.grant(subA, refreshToken(1))
+	w.hooks.setAnswer(func(lifecycle.WebhookPayload) int { return http.StatusInternalServerError })
+	w.deliver(googleSET(t, "late", events.TypeSessionsRevoked, issSub(subA), ""))
+	w.clock.Advance(24*time.Hour + time.Second)
+	stop := w.runOutbox()
+	defer stop()
+	w.waitJobs()
+	failed := w.outbox()[0]
+	if failed.Status != store.OutboxFailed || !failed.DoneAt.Equal(w.clock.Now()) {
+		t.Fatalf("job %s ended at %v, want failed at %v", failed.Status, failed.DoneAt, w.clock.Now())
+	}
+	w.hooks.setAnswer(nil)
+	w.clock.Advance(time.Hour)
+
+	j, err := w.lc.RetryOutboxJob(w.ctx, failed.ID, lifecycle.Op{Actor: "operator", Reason: "request r-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != store.OutboxPending || j.Attempts != 0 || j.LastError != "" || !j.DoneAt.IsZero() {
+		t.Errorf("retried job %+v, want pending with no attempts, error or end", j)
+	}
+	if want := w.clock.Now().Add(24 * time.Hour); !j.Deadline.Equal(want) {
+		t.Errorf("deadline %v, want %v (the job's 24h again)", j.Deadline, want)
+	}
+	waitFor(t, "the retried webhook", func() bool { return len(w.hooks.delivered()) == 1 })
+	if got := w.hooks.delivered()[0].payload.EventJTI; got != "late" {
+		t.Errorf("delivered the webhook of %s, want late", got)
+	}
+	w.waitJobs()
+
+	var retries []store.AuditEntry
+	for _, e := range w.audit() {
+		if e.Action == "retry_outbox" {
+			retries = append(retries, e)
+		}
+	}
+	if len(retries) != 1 {
+		t.Fatalf("audit has %d retry_outbox entries, want 1", len(retries))
+	}
+	e := retries[0]
+	if e.Actor != "operator" || e.Outcome != "pending" || e.Sub != subA || e.EventJTI != "late" ||
+		!strings.Contains(e.Detail, "request r-1") || !strings.Contains(e.Detail, "last error: webhook: HTTP 500") {
+		t.Errorf("retry audit %+v: want the operator, the subject, the event, the reason and the last error", e)
+	}
+
+	done := w.outbox()[0]
+	_, err = w.lc.RetryOutboxJob(w.ctx, done.ID, lifecycle.Op{})
+	var se *lifecycle.JobStateError
+	if !errors.As(err, &se) || se.JobStatus() != "done" {
+		t.Errorf("retry of a done job: %v, want a JobStateError naming done", err)
+	}
+	if _, err := w.lc.RetryOutboxJob(w.ctx, 999, lifecycle.Op{}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("retry of an unknown job: %v, want ErrNotFound", err)
+	}
+	if got := w.outbox()[0]; got.Status != store.OutboxDone || got.Attempts != done.Attempts {
+		t.Errorf("the refused retry changed the job: %+v", got)
+	}
+	if n := len(w.hooks.delivered()); n != 1 {
+		t.Errorf("%d webhooks delivered, want 1", n)
+	}
+}
+
 // A new Lifecycle over the reopened store delivers what the first left.
 func TestOutboxResumesAfterRestart(t *testing.T) {
 	w := newWorld(t, nil)

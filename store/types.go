@@ -144,7 +144,7 @@ type OutboxJob struct {
 	Attempts      int
 	LastError     string
 	NextAttemptAt time.Time
-	DoneAt        time.Time
+	DoneAt        time.Time // when it ended, done or failed
 }
 
 // AuditEntry records one action taken (or, in dry-run, that would have been
