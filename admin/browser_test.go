@@ -230,8 +230,17 @@ func TestBrowserAdminPage(t *testing.T) {
 	screenshot("account-revoked")
 	visit("outbox", "/admin/ui/outbox", "#outbox-list")
 
+	// Retry Bob's failed webhook from the failed list.
+	failed := e.failJob(t, store.OutboxWebhook, "bob")
+	visit("outbox-failed", "/admin/ui/outbox?status=failed", "#outbox-list")
+	do("retry job", chromedp.Click(chromedp.ID("retry-job-"+strconv.FormatUint(failed.ID, 10))), chromedp.WaitVisible(chromedp.ID("notice")))
+	if j, err := e.db.OutboxJob(t.Context(), failed.ID); err != nil || j.Status != store.OutboxPending {
+		t.Errorf("the failed job is %+v (%v) after retry, want pending", j, err)
+	}
+	screenshot("outbox-retried")
+
 	actions := auditActions(t, e.db)
-	for _, want := range []string{"release_holds/operator", "retry_event/operator", "revoke_grants/operator"} {
+	for _, want := range []string{"release_holds/operator", "retry_event/operator", "revoke_grants/operator", "retry_outbox/operator"} {
 		if !slices.Contains(actions, want) {
 			t.Errorf("audit %v lacks %s", actions, want)
 		}

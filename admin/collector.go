@@ -27,6 +27,8 @@ var (
 		"Pending outbox jobs by kind (counted among the oldest 1000 pending jobs).", []string{"kind"}, nil)
 	descOutboxOldest = prometheus.NewDesc("riscd_outbox_oldest_pending_age_seconds",
 		"Age of the oldest pending outbox job by kind (0 when none is pending).", []string{"kind"}, nil)
+	descOutboxFailed = prometheus.NewDesc("riscd_outbox_failed",
+		"Outbox jobs riscd gave up on, by kind, not retried since (counted among the newest 1000 failed jobs).", []string{"kind"}, nil)
 	descGrants = prometheus.NewDesc("riscd_grants",
 		"Grants by status, as of riscd_grants_counted_timestamp_seconds.", []string{"status"}, nil)
 	descGrantsCounted = prometheus.NewDesc("riscd_grants_counted_timestamp_seconds",
@@ -35,13 +37,13 @@ var (
 
 // storeCollector reads the store's gauges at scrape time. Each read is
 // cheap: counts from the inbox status index, the first pending entry, one
-// page of pending outbox jobs; grants by status come from the store's own
+// page each of pending and of failed outbox jobs; grants by status come from the store's own
 // counters (GrantCounter) or from the last count Run made.
 type storeCollector struct{ s *Server }
 
 // Describe implements prometheus.Collector.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descStoreUp, descInboxPending, descInboxParked, descInboxOldest, descOutboxPending, descOutboxOldest, descGrants, descGrantsCounted} {
+	for _, d := range []*prometheus.Desc{descStoreUp, descInboxPending, descInboxParked, descInboxOldest, descOutboxPending, descOutboxOldest, descOutboxFailed, descGrants, descGrantsCounted} {
 		ch <- d
 	}
 }
@@ -85,6 +87,10 @@ func (c *storeCollector) collectQueues(ctx context.Context, gauge func(*promethe
 	if err != nil {
 		return err
 	}
+	failed, err := s.store.FailedOutbox(ctx, store.MaxLimit)
+	if err != nil {
+		return err
+	}
 	oldest := 0.0
 	if len(first) > 0 {
 		oldest = max(0, now.Sub(first[0].ReceivedAt).Seconds())
@@ -101,9 +107,14 @@ func (c *storeCollector) collectQueues(ctx context.Context, gauge func(*promethe
 		}
 		count[k]++
 	}
+	nfailed := map[string]int{}
+	for _, j := range failed {
+		nfailed[oneOf(string(j.Kind), outboxKinds)]++
+	}
 	for _, k := range outboxKinds {
 		gauge(descOutboxPending, float64(count[k]), k)
 		gauge(descOutboxOldest, age[k], k)
+		gauge(descOutboxFailed, float64(nfailed[k]), k)
 	}
 	return nil
 }

@@ -51,6 +51,7 @@ type Store interface {
 	CountInbox(ctx context.Context, status store.InboxStatus) (int, error)
 	ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, string, error)
 	PendingOutbox(ctx context.Context, limit int) ([]store.OutboxJob, error)
+	FailedOutbox(ctx context.Context, limit int) ([]store.OutboxJob, error)
 	// Update runs fn in one read-write transaction: an event's retry and its
 	// audit entry are written together.
 	Update(ctx context.Context, fn func(*store.Tx) error) error

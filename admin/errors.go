@@ -23,6 +23,7 @@ const (
 	CodeMissingScopes       = "missing_scopes"       // 403: /v1/token: detail {"missing_scopes": [...]}
 	CodeGrantUnavailable    = "grant_unavailable"    // 409: /v1/token: detail {"state": ..., "reason": ...}
 	CodeNotParked           = "not_parked"           // 409: retry of an event that is not parked
+	CodeNotFailed           = "not_failed"           // 409: retry of an outbox job that has not failed
 	CodeUnsupportedMedia    = "unsupported_media"    // 415: a body that is not JSON
 	CodeNotImplemented      = "not_implemented"      // 501: the action is not wired in this riscd
 	CodeUpstreamUnavailable = "upstream_unavailable" // 503: the token endpoint failed; retry later

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -109,6 +110,43 @@ func (f *fakeOperator) ReleaseAccount(ctx context.Context, sub, actor string) er
 		return a, nil
 	})
 	return err
+}
+
+func (f *fakeOperator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (store.OutboxJob, error) {
+	if err := f.record(opCall{"RetryOutboxJob", fmt.Sprint(id), actor}); err != nil {
+		return store.OutboxJob{}, err
+	}
+	return retryJob(ctx, f.db, id, actor, reason)
+}
+
+// jobStateErr is the refusal to retry a job that has not failed, known by
+// its JobStatus method as the lifecycle package's is.
+type jobStateErr struct{ status store.OutboxStatus }
+
+func (e jobStateErr) Error() string     { return "job is " + string(e.status) }
+func (e jobStateErr) JobStatus() string { return string(e.status) }
+
+// retryJob returns a failed job to pending and audits it in one
+// transaction, as the lifecycle package does.
+func retryJob(ctx context.Context, db *store.DB, id uint64, actor, reason string) (store.OutboxJob, error) {
+	var out store.OutboxJob
+	err := db.Update(ctx, func(tx *store.Tx) error {
+		j, err := tx.OutboxJob(id)
+		if err != nil {
+			return err
+		}
+		if j.Status != store.OutboxFailed {
+			return jobStateErr{j.Status}
+		}
+		j.Status, j.Attempts, j.LastError, j.DoneAt = store.OutboxPending, 0, "", time.Time{}
+		if err := tx.PutOutboxJob(j); err != nil {
+			return err
+		}
+		out = j
+		_, err = tx.AppendAudit(store.AuditEntry{GrantIDs: []string{j.GrantID}, Action: "retry_outbox", Outcome: "pending", Detail: reason, Actor: actor})
+		return err
+	})
+	return out, err
 }
 
 // brokerCall is one call the fake TokenBroker received.

@@ -104,6 +104,8 @@ func TestMetricsReadFromTheStore(t *testing.T) {
 		}
 		e.clock.Advance(10 * time.Second)
 	}
+	e.failJob(t, store.OutboxWebhook, "bob")
+	e.failJob(t, store.OutboxWebhook, "carol")
 	e.mustGrant(grantSpec{sub: "alice"})
 	e.mustGrant(grantSpec{sub: "bob"})
 	e.mustGrant(grantSpec{sub: "carol", status: store.GrantHeld})
@@ -130,6 +132,8 @@ func TestMetricsReadFromTheStore(t *testing.T) {
 		`riscd_outbox_pending{kind="webhook"} 2`,
 		`riscd_outbox_oldest_pending_age_seconds{kind="revoke"} 30`,
 		`riscd_outbox_oldest_pending_age_seconds{kind="webhook"} 20`,
+		`riscd_outbox_failed{kind="revoke"} 0`,
+		`riscd_outbox_failed{kind="webhook"} 2`,
 		`riscd_grants{status="active"} 2`,
 		`riscd_grants{status="held"} 1`,
 		`riscd_grants{status="revoked"} 0`,

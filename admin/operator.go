@@ -1,10 +1,14 @@
 package admin
 
-import "context"
+import (
+	"context"
+
+	"github.com/riscd/riscd/store"
+)
 
 // Operator carries out the actions an operator takes through the admin API.
 // cmd/riscd passes it in Config.Operator, adapting the lifecycle package's
-// DiscardGrant and ReleaseHolds (whose lifecycle.Op carries the actor). Each
+// DiscardGrant, ReleaseHolds and RetryOutboxJob (whose lifecycle.Op carries the actor). Each
 // method writes its audit entry (Actor = actor) in the same transaction as
 // its effect.
 //
@@ -23,6 +27,12 @@ type Operator interface {
 	// again (revoked ones stay revoked). It is idempotent: releasing an
 	// account that is not held succeeds and changes nothing.
 	ReleaseAccount(ctx context.Context, sub, actor string) error
+	// RetryOutboxJob returns outbox job id, which failed for good, to
+	// pending with a fresh budget of attempts and time, audits it (reason
+	// in the entry's detail) and has the outbox take it up at once. It
+	// returns the job as stored. A job that has not failed is refused with
+	// an error whose JobStatus() string method names its status (409).
+	RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (store.OutboxJob, error)
 }
 
 // ActorOperator is the actor the admin API passes to Operator and writes in

@@ -2,6 +2,9 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,12 +14,13 @@ import (
 	"github.com/riscd/riscd/store"
 )
 
-// outboxView is a pending outbox job as the admin API shows it: never its
-// token, never its payload.
+// outboxView is an outbox job as the admin API shows it: never its token,
+// never its payload (only the subject the payload names).
 type outboxView struct {
 	ID            uint64     `json:"id"`
 	Kind          string     `json:"kind"`
 	Key           string     `json:"key,omitempty"`
+	Sub           string     `json:"sub,omitempty"`
 	GrantID       string     `json:"grant_id,omitempty"`
 	Status        string     `json:"status"`
 	CreatedAt     time.Time  `json:"created_at"`
@@ -25,60 +29,77 @@ type outboxView struct {
 	Attempts      int        `json:"attempts"`
 	LastError     string     `json:"last_error,omitempty"`
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	FailedAt      *time.Time `json:"failed_at,omitempty"`
 }
 
 type outboxList struct {
 	Jobs []outboxView `json:"jobs"`
-	// Truncated: more jobs are pending than the limit shows.
+	// Truncated: more jobs of the status asked for exist than the limit
+	// shows.
 	Truncated bool `json:"truncated"`
 }
 
-// outboxParams reads the kind filter ("", "revoke", "webhook") and the
-// limit (1 to store.MaxLimit, default store.MaxLimit) of an outbox list.
-func outboxParams(c echo.Context) (store.OutboxKind, int, error) {
-	limit := store.MaxLimit
+// outboxQuery is what an outbox list asks for.
+type outboxQuery struct {
+	status store.OutboxStatus // pending (oldest first) or failed (newest first)
+	kind   store.OutboxKind   // "" for any
+	limit  int
+}
+
+// outboxParams reads the status (pending, the default, or failed), the
+// kind filter ("", "revoke", "webhook") and the limit (1 to
+// store.MaxLimit, default store.MaxLimit) of an outbox list.
+func outboxParams(c echo.Context) (outboxQuery, error) {
+	q := outboxQuery{status: store.OutboxPending, limit: store.MaxLimit}
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > store.MaxLimit {
-			return "", 0, badRequest("limit must be a whole number from 1 to %d", store.MaxLimit)
+			return outboxQuery{}, badRequest("limit must be a whole number from 1 to %d", store.MaxLimit)
 		}
-		limit = n
+		q.limit = n
 	}
-	kind := store.OutboxKind(c.QueryParam("kind"))
-	if kind != "" && kind != store.OutboxRevoke && kind != store.OutboxWebhook {
-		return "", 0, badRequest("kind must be %s or %s", store.OutboxRevoke, store.OutboxWebhook)
+	switch st := store.OutboxStatus(c.QueryParam("status")); st {
+	case "", store.OutboxPending:
+	case store.OutboxFailed:
+		q.status = st
+	default:
+		return outboxQuery{}, badRequest("status must be %s or %s", store.OutboxPending, store.OutboxFailed)
 	}
-	return kind, limit, nil
+	q.kind = store.OutboxKind(c.QueryParam("kind"))
+	if q.kind != "" && q.kind != store.OutboxRevoke && q.kind != store.OutboxWebhook {
+		return outboxQuery{}, badRequest("kind must be %s or %s", store.OutboxRevoke, store.OutboxWebhook)
+	}
+	return q, nil
 }
 
-// outboxJobs lists up to limit pending jobs of kind ("" for any), oldest
-// first, with their age.
-func (s *Server) outboxJobs(ctx context.Context, kind store.OutboxKind, limit int) (outboxList, error) {
-	// One job more than the limit tells whether more are pending; the store
+// outboxJobs lists up to q.limit jobs of q's status and kind: pending ones
+// oldest first, failed ones newest first.
+func (s *Server) outboxJobs(ctx context.Context, q outboxQuery) (outboxList, error) {
+	// One job more than the limit tells whether there are more; the store
 	// cannot filter by kind, so a kind filter looks through the largest page.
-	fetch := min(limit+1, store.MaxLimit)
-	if kind != "" {
+	fetch := min(q.limit+1, store.MaxLimit)
+	if q.kind != "" {
 		fetch = store.MaxLimit
 	}
-	jobs, err := s.store.PendingOutbox(ctx, fetch)
+	list := s.store.PendingOutbox
+	if q.status == store.OutboxFailed {
+		list = s.store.FailedOutbox
+	}
+	jobs, err := list(ctx, fetch)
 	if err != nil {
 		return outboxList{}, err
 	}
 	now := s.now()
 	out := outboxList{Jobs: []outboxView{}}
 	for _, j := range jobs {
-		if kind != "" && j.Kind != kind {
+		if q.kind != "" && j.Kind != q.kind {
 			continue
 		}
-		if len(out.Jobs) == limit {
+		if len(out.Jobs) == q.limit {
 			out.Truncated = true
 			break
 		}
-		out.Jobs = append(out.Jobs, outboxView{
-			ID: j.ID, Kind: string(j.Kind), Key: j.Key, GrantID: j.GrantID, Status: string(j.Status),
-			CreatedAt: j.CreatedAt, AgeSeconds: now.Sub(j.CreatedAt).Seconds(), Deadline: optTime(j.Deadline),
-			Attempts: j.Attempts, LastError: j.LastError, NextAttemptAt: optTime(j.NextAttemptAt),
-		})
+		out.Jobs = append(out.Jobs, viewOutbox(j, now))
 	}
 	if fetch == store.MaxLimit && len(jobs) == fetch {
 		out.Truncated = true // the store may hold more than one page
@@ -86,16 +107,76 @@ func (s *Server) outboxJobs(ctx context.Context, kind store.OutboxKind, limit in
 	return out, nil
 }
 
-// listOutbox is GET /admin/outbox?kind=&limit=: pending jobs, oldest first,
-// with their age.
+// viewOutbox is j as the admin API shows it at now.
+func viewOutbox(j store.OutboxJob, now time.Time) outboxView {
+	v := outboxView{
+		ID: j.ID, Kind: string(j.Kind), Key: j.Key, Sub: payloadSub(j.Payload), GrantID: j.GrantID, Status: string(j.Status),
+		CreatedAt: j.CreatedAt, AgeSeconds: now.Sub(j.CreatedAt).Seconds(), Deadline: optTime(j.Deadline),
+		Attempts: j.Attempts, LastError: j.LastError, NextAttemptAt: optTime(j.NextAttemptAt),
+	}
+	if j.Status == store.OutboxFailed {
+		v.FailedAt = optTime(j.DoneAt)
+	}
+	return v
+}
+
+// payloadSub is the subject a job's payload names (the lifecycle package
+// writes it as "sub"), "" when it names none. The job's key is an ordering
+// key, not a subject.
+func payloadSub(payload json.RawMessage) string {
+	var p struct {
+		Sub string `json:"sub"`
+	}
+	if json.Unmarshal(payload, &p) != nil {
+		return ""
+	}
+	return p.Sub
+}
+
+// listOutbox is GET /admin/outbox?status=&kind=&limit=: pending jobs,
+// oldest first, with their age; or failed ones, newest first.
 func (s *Server) listOutbox(c echo.Context) error {
-	kind, limit, err := outboxParams(c)
+	q, err := outboxParams(c)
 	if err != nil {
 		return err
 	}
-	out, err := s.outboxJobs(c.Request().Context(), kind, limit)
+	out, err := s.outboxJobs(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// retryOutbox has the Operator return failed job id to pending (reason
+// goes to the audit entry). Errors: errNoOperator without one, a 409
+// apiError (CodeNotFailed) when the job is pending or done, a 404 apiError
+// when there is none, else the Operator's failure.
+func (s *Server) retryOutbox(ctx context.Context, id uint64, reason string) (store.OutboxJob, error) {
+	if s.cfg.Operator == nil {
+		return store.OutboxJob{}, errNoOperator
+	}
+	j, err := s.cfg.Operator.RetryOutboxJob(ctx, id, ActorOperator, reason)
+	var state interface{ JobStatus() string }
+	switch {
+	case errors.As(err, &state):
+		return store.OutboxJob{}, &apiError{status: http.StatusConflict, code: CodeNotFailed,
+			detail: fmt.Sprintf("outbox job %d is %s; only a failed job can be retried", id, state.JobStatus())}
+	case err != nil:
+		return store.OutboxJob{}, orNotFound(err, "outbox job")
+	}
+	return j, nil
+}
+
+// retryOutboxJob is POST /admin/outbox/{id}/retry: a failed job goes back
+// to pending (see retryOutbox) and is answered as it now stands.
+func (s *Server) retryOutboxJob(c echo.Context) error {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return err
+	}
+	j, err := s.retryOutbox(c.Request().Context(), id, "request "+requestID(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, viewOutbox(j, s.now()))
 }

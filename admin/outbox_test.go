@@ -2,24 +2,33 @@ package admin_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/store"
 )
 
+type outboxJobJSON struct {
+	ID         uint64     `json:"id"`
+	Kind       string     `json:"kind"`
+	Key        string     `json:"key"`
+	Sub        string     `json:"sub"`
+	GrantID    string     `json:"grant_id"`
+	Status     string     `json:"status"`
+	AgeSeconds float64    `json:"age_seconds"`
+	Deadline   *time.Time `json:"deadline"`
+	Attempts   int        `json:"attempts"`
+	LastError  string     `json:"last_error"`
+	FailedAt   *time.Time `json:"failed_at"`
+}
+
 type outboxJSON struct {
-	Jobs []struct {
-		ID         uint64  `json:"id"`
-		Kind       string  `json:"kind"`
-		Key        string  `json:"key"`
-		GrantID    string  `json:"grant_id"`
-		AgeSeconds float64 `json:"age_seconds"`
-		Attempts   int     `json:"attempts"`
-		LastError  string  `json:"last_error"`
-	} `json:"jobs"`
-	Truncated bool `json:"truncated"`
+	Jobs      []outboxJobJSON `json:"jobs"`
+	Truncated bool            `json:"truncated"`
 }
 
 func TestListOutbox(t *testing.T) {
@@ -86,8 +95,162 @@ func TestListOutbox(t *testing.T) {
 		}
 	})
 	t.Run("bad parameters", func(t *testing.T) {
-		for _, q := range []string{"kind=email", "limit=0", "limit=5000"} {
+		for _, q := range []string{"kind=email", "limit=0", "limit=5000", "status=done", "status=FAILED"} {
 			e.get("/admin/outbox?"+q, http.StatusBadRequest)
 		}
 	})
+}
+
+// failJob enqueues a webhook job about sub and marks it failed at the
+// env's clock, as the outbox worker does.
+func (e *env) failJob(t *testing.T, kind store.OutboxKind, sub string) store.OutboxJob {
+	t.Helper()
+	j, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{
+		Kind: kind, Key: string(kind) + ":" + sub, GrantID: "g-" + sub,
+		Payload:  json.RawMessage(fmt.Sprintf(`{"sub":%q,"event_jti":"j-%s"}`, sub, sub)),
+		Deadline: e.clock.Now().Add(24 * time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err = e.db.UpdateOutbox(t.Context(), j.ID, func(j store.OutboxJob) (store.OutboxJob, error) {
+		j.Status, j.Attempts, j.LastError, j.DoneAt = store.OutboxFailed, 7, "webhook: HTTP 500", e.clock.Now()
+		return j, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func TestListFailedOutbox(t *testing.T) {
+	e := newEnv(t, nil)
+	first := e.failJob(t, store.OutboxWebhook, "alice")
+	failedAt := e.clock.Now()
+	e.clock.Advance(time.Minute)
+	revoke := e.failJob(t, store.OutboxRevoke, "bob")
+	e.clock.Advance(time.Minute)
+	last := e.failJob(t, store.OutboxWebhook, "carol")
+	if _, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{Kind: store.OutboxWebhook, Key: "webhook:dave"}); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		query     string
+		want      []uint64
+		truncated bool
+	}{
+		{"status=failed", []uint64{last.ID, revoke.ID, first.ID}, false},
+		{"status=failed&kind=webhook", []uint64{last.ID, first.ID}, false},
+		{"status=failed&limit=2", []uint64{last.ID, revoke.ID}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.query, func(t *testing.T) {
+			var got outboxJSON
+			e.get("/admin/outbox?"+tc.query, http.StatusOK).json(t, &got)
+			var ids []uint64
+			for _, j := range got.Jobs {
+				ids = append(ids, j.ID)
+				if j.Status != "failed" {
+					t.Errorf("job %d is %s in the failed list", j.ID, j.Status)
+				}
+			}
+			if !slices.Equal(ids, tc.want) || got.Truncated != tc.truncated {
+				t.Errorf("ids %v truncated %v, want %v %v", ids, got.Truncated, tc.want, tc.truncated)
+			}
+		})
+	}
+	var got outboxJSON
+	e.get("/admin/outbox?status=failed", http.StatusOK).json(t, &got)
+	j := got.Jobs[2]
+	if j.Sub != "alice" || j.Key != "webhook:alice" || j.Attempts != 7 || j.LastError != "webhook: HTTP 500" ||
+		j.FailedAt == nil || !j.FailedAt.Equal(failedAt) || j.AgeSeconds != 120 {
+		t.Errorf("failed job %+v: want its subject, key, attempts, last error, failure time and age", j)
+	}
+	var pending outboxJSON
+	e.get("/admin/outbox", http.StatusOK).json(t, &pending)
+	if len(pending.Jobs) != 1 || pending.Jobs[0].FailedAt != nil || pending.Jobs[0].Status != "pending" {
+		t.Errorf("pending list %+v, want the one pending job", pending.Jobs)
+	}
+}
+
+func TestRetryOutbox(t *testing.T) {
+	e := newEnv(t, nil)
+	failed := e.failJob(t, store.OutboxWebhook, "alice")
+	pending, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{Kind: store.OutboxWebhook, Key: "webhook:bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := e.failJob(t, store.OutboxRevoke, "carol")
+	if _, err := e.db.UpdateOutbox(t.Context(), done.ID, func(j store.OutboxJob) (store.OutboxJob, error) {
+		j.Status = store.OutboxDone
+		return j, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	r := e.do(http.MethodPost, fmt.Sprintf("/admin/outbox/%d/retry", failed.ID), adminToken, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", r.status, r.body)
+	}
+	var got outboxJobJSON
+	r.json(t, &got)
+	if got.ID != failed.ID || got.Status != "pending" || got.Attempts != 0 || got.LastError != "" || got.FailedAt != nil || got.Sub != "alice" {
+		t.Errorf("answer %+v, want the job pending with no attempts", got)
+	}
+	if calls := e.op.calls(); len(calls) != 1 || calls[0] != (opCall{"RetryOutboxJob", fmt.Sprint(failed.ID), admin.ActorOperator}) {
+		t.Errorf("operator calls %+v, want one RetryOutboxJob by the operator", calls)
+	}
+	audit, _, err := e.db.ListAudit(t.Context(), store.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.header.Get("X-Request-Id") == "" {
+		t.Fatal("no X-Request-Id")
+	}
+	if len(audit) != 1 || audit[0].Action != "retry_outbox" || audit[0].Detail != "request "+r.header.Get("X-Request-Id") {
+		t.Errorf("audit %+v, want one retry_outbox naming the request %q", audit, r.header.Get("X-Request-Id"))
+	}
+
+	tests := []struct {
+		name   string
+		path   string
+		status int
+		code   string
+	}{
+		{"again", fmt.Sprintf("/admin/outbox/%d/retry", failed.ID), http.StatusConflict, admin.CodeNotFailed},
+		{"pending", fmt.Sprintf("/admin/outbox/%d/retry", pending.ID), http.StatusConflict, admin.CodeNotFailed},
+		{"done", fmt.Sprintf("/admin/outbox/%d/retry", done.ID), http.StatusConflict, admin.CodeNotFailed},
+		{"unknown", "/admin/outbox/999/retry", http.StatusNotFound, admin.CodeNotFound},
+		{"not a number", "/admin/outbox/x/retry", http.StatusBadRequest, admin.CodeBadRequest},
+		{"zero", "/admin/outbox/0/retry", http.StatusBadRequest, admin.CodeBadRequest},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(http.MethodPost, tc.path, adminToken, nil)
+			if r.status != tc.status || r.errorCode(t) != tc.code {
+				t.Errorf("got %d %s, want %d %s", r.status, r.body, tc.status, tc.code)
+			}
+		})
+	}
+	t.Run("without the admin token", func(t *testing.T) {
+		if r := e.do(http.MethodPost, fmt.Sprintf("/admin/outbox/%d/retry", done.ID), "", nil); r.status != http.StatusUnauthorized {
+			t.Errorf("status %d, want 401", r.status)
+		}
+	})
+	if j, err := e.db.OutboxJob(t.Context(), done.ID); err != nil || j.Status != store.OutboxDone {
+		t.Errorf("done job after refusals: %+v %v", j, err)
+	}
+}
+
+func TestRetryOutboxWithoutOperator(t *testing.T) {
+	e := newEnv(t, func(cfg *admin.Config) { cfg.Operator = nil })
+	failed := e.failJob(t, store.OutboxWebhook, "alice")
+	r := e.do(http.MethodPost, fmt.Sprintf("/admin/outbox/%d/retry", failed.ID), adminToken, nil)
+	if r.status != http.StatusNotImplemented || r.errorCode(t) != admin.CodeNotImplemented {
+		t.Errorf("got %d %s, want 501 not_implemented", r.status, r.body)
+	}
+	if j, err := e.db.OutboxJob(t.Context(), failed.ID); err != nil || j.Status != store.OutboxFailed {
+		t.Errorf("job %+v %v, want still failed", j, err)
+	}
 }

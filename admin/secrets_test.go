@@ -27,6 +27,10 @@ func TestNoTokenInAnyAnswer(t *testing.T) {
 	if _, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{Kind: store.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID}); err != nil {
 		t.Fatal(err)
 	}
+	failed, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{Kind: store.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID, Status: store.OutboxFailed, LastError: "revoke: HTTP 400"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.mustAudit(store.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants"})
 	if err := e.srv.CountGrants(t.Context()); err != nil {
 		t.Fatal(err)
@@ -54,10 +58,13 @@ func TestNoTokenInAnyAnswer(t *testing.T) {
 	if called < 10 {
 		t.Errorf("called %d GET routes, want every one of them (at least 10)", called)
 	}
-	for _, q := range []string{"/admin/grants?sub=alice", "/admin/events?sub=alice", "/admin/audit?sub=alice", "/v1/subjects/alice"} {
+	for _, q := range []string{"/admin/grants?sub=alice", "/admin/events?sub=alice", "/admin/audit?sub=alice", "/v1/subjects/alice", "/admin/outbox?status=failed"} {
 		e.get(q, http.StatusOK)
 	}
 	// The POST answers too.
+	if r := e.do(http.MethodPost, "/admin/outbox/"+strconv.FormatUint(failed.ID, 10)+"/retry", adminToken, nil); r.status != http.StatusOK {
+		t.Errorf("retry outbox job: status %d", r.status)
+	}
 	if r := e.do(http.MethodPost, "/admin/accounts/alice/release", adminToken, nil); r.status != http.StatusOK {
 		t.Errorf("release: status %d", r.status)
 	}

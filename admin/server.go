@@ -95,6 +95,7 @@ func (s *Server) Register(e *echo.Echo) {
 	e.POST("/admin/events/:id/retry", s.retryEvent, admin...)
 	e.GET("/admin/audit", s.listAudit, admin...)
 	e.GET("/admin/outbox", s.listOutbox, admin...)
+	e.POST("/admin/outbox/:id/retry", s.retryOutboxJob, admin...)
 	e.GET("/admin/openapi.json", s.openAPI, admin...)
 
 	e.POST("/v1/token", s.token, app...)
@@ -116,6 +117,7 @@ func (s *Server) Register(e *echo.Echo) {
 	e.GET(uiBase+"/events/:id", s.uiEvent, page...)
 	e.POST(uiBase+"/events/:id/retry", s.uiRetry, action...)
 	e.GET(uiBase+"/outbox", s.uiOutbox, page...)
+	e.POST(uiBase+"/outbox/:id/retry", s.uiRetryOutbox, action...)
 	e.GET(uiBase+"/audit", s.uiAudit, page...)
 	e.GET(uiBase+"/stream", s.uiStream, page...)
 

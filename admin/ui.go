@@ -88,10 +88,11 @@ type uiLayout struct {
 // uiNotices are the confirmations a redirect after an action may ask a
 // page to show (?notice=...). Only these texts are ever shown.
 var uiNotices = map[string]string{
-	"signed_out": "Signed out.",
-	"retried":    "The event is pending again; the dispatcher will take it up.",
-	"released":   "The hold is lifted: held grants are active again.",
-	"revoked":    "The grant is revoked; its upstream revocation is queued in the outbox.",
+	"signed_out":  "Signed out.",
+	"retried":     "The event is pending again; the dispatcher will take it up.",
+	"released":    "The hold is lifted: held grants are active again.",
+	"revoked":     "The grant is revoked; its upstream revocation is queued in the outbox.",
+	"job_retried": "The job is pending again; the outbox will take it up now.",
 }
 
 // render executes page name with the signed-in session's CSRF token and

@@ -165,3 +165,50 @@ func TestUIWithoutOperator(t *testing.T) {
 		t.Errorf("the account was released without an operator")
 	}
 }
+
+func TestUIRetryOutbox(t *testing.T) {
+	e, op := newUIEnv(t, nil)
+	failed := e.failJob(t, store.OutboxWebhook, "alice")
+	b := newBrowser(t, e)
+	b.signIn()
+	csrf := b.csrf()
+
+	p := b.mustGet("/admin/ui/outbox?status=failed")
+	if got := attrs(p.body, "job", "data-id"); !slices.Equal(got, []string{idPath("%d", failed.ID)}) {
+		t.Fatalf("failed jobs %v, want the failed webhook", got)
+	}
+	mustContain(t, p.body, `data-status="failed"`, `href="/admin/ui/accounts/alice"`, "webhook: HTTP 500",
+		idPath(`action="/admin/ui/outbox/%d/retry"`, failed.ID), idPath(`id="retry-job-%d"`, failed.ID))
+	if p := b.mustGet("/admin/ui/outbox"); !strings.Contains(p.body, `id="empty"`) {
+		t.Errorf("the pending list shows the failed job")
+	}
+
+	p = b.post(idPath("/admin/ui/outbox/%d/retry", failed.ID), url.Values{"csrf": {csrf}}, nil)
+	if want := "/admin/ui/outbox?notice=job_retried"; p.status != http.StatusSeeOther || p.location() != want {
+		t.Fatalf("retry: status %d Location %q, want 303 to %s: %s", p.status, p.location(), want, p.body)
+	}
+	if j, err := e.db.OutboxJob(context.Background(), failed.ID); err != nil || j.Status != store.OutboxPending {
+		t.Errorf("job after retry: %+v %v, want pending", j, err)
+	}
+	entries, _, err := e.db.ListAudit(context.Background(), store.AuditQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Action != "retry_outbox" || entries[0].Actor != admin.ActorOperator || !strings.HasPrefix(entries[0].Detail, "admin page, request ") {
+		t.Errorf("audit %+v, want one retry_outbox by the operator from the admin page", entries)
+	}
+	p = b.mustGet("/admin/ui/outbox?notice=job_retried")
+	mustContain(t, p.body, `id="notice"`, "pending again", idPath(`id="job-%d"`, failed.ID), `data-status="pending"`)
+
+	p = b.post(idPath("/admin/ui/outbox/%d/retry", failed.ID), url.Values{"csrf": {csrf}}, nil)
+	if p.status != http.StatusConflict {
+		t.Fatalf("retry of a pending job: status %d, want 409", p.status)
+	}
+	mustContain(t, p.body, "only a failed job can be retried")
+	if p := b.post("/admin/ui/outbox/999/retry", url.Values{"csrf": {csrf}}, nil); p.status != http.StatusNotFound {
+		t.Errorf("unknown job: status %d, want 404", p.status)
+	}
+	if n := op.calls(); n != 3 {
+		t.Errorf("operator called %d times, want 3", n)
+	}
+}

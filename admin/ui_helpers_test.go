@@ -89,6 +89,11 @@ func (o *storeOperator) ReleaseAccount(ctx context.Context, sub, actor string) e
 	})
 }
 
+func (o *storeOperator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (store.OutboxJob, error) {
+	o.count()
+	return retryJob(ctx, o.db, id, actor, reason)
+}
+
 // newUIEnv is newEnv with a storeOperator; edit may change the Config
 // further.
 func newUIEnv(t testing.TB, edit func(*admin.Config)) (*env, *storeOperator) {

@@ -214,6 +214,7 @@ func TestUICSRF(t *testing.T) {
 	g := e.mustGrant(grantSpec{sub: "alice", status: store.GrantHeld, reason: "hijacking"})
 	ev := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
 	e.setStatus(ev.ID, store.InboxParked, 10, "store unavailable", time.Time{})
+	job := e.failJob(t, store.OutboxWebhook, "alice")
 	b := newBrowser(t, e)
 	b.signIn()
 	good := b.csrf()
@@ -224,6 +225,7 @@ func TestUICSRF(t *testing.T) {
 	}{
 		{idPath("/admin/ui/events/%d/retry", ev.ID), url.Values{}},
 		{"/admin/ui/accounts/alice/release", url.Values{}},
+		{idPath("/admin/ui/outbox/%d/retry", job.ID), url.Values{}},
 		{"/admin/ui/grants/" + g.ID + "/revoke", url.Values{"confirm": {"yes"}}},
 		{"/admin/ui/logout", url.Values{}},
 	}
@@ -268,6 +270,9 @@ func TestUICSRF(t *testing.T) {
 	}
 	if got := mustEntry(t, e.db, ev.ID); got.Status != store.InboxParked {
 		t.Errorf("event status %s, want parked", got.Status)
+	}
+	if got, err := e.db.OutboxJob(t.Context(), job.ID); err != nil || got.Status != store.OutboxFailed {
+		t.Errorf("outbox job %+v %v, want still failed", got, err)
 	}
 	if got := mustGrantOf(t, e.db, g.ID); got.Status != store.GrantHeld {
 		t.Errorf("grant status %s, want held", got.Status)

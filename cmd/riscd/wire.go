@@ -45,6 +45,10 @@ func (o operator) ReleaseAccount(ctx context.Context, sub, actor string) error {
 	return o.l.ReleaseHolds(ctx, sub, lifecycle.Op{Actor: actor})
 }
 
+func (o operator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (store.OutboxJob, error) {
+	return o.l.RetryOutboxJob(ctx, id, lifecycle.Op{Actor: actor, Reason: reason})
+}
+
 var _ admin.Operator = operator{}
 
 // broker serves the companion API's POST /v1/token from the lifecycle's
