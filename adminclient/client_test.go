@@ -178,6 +178,12 @@ func TestRequests(t *testing.T) {
 			_, err := c.Outbox(ctx, adminclient.OutboxFilter{Kind: "revoke", Limit: 5})
 			return err
 		}, "GET", "/admin/outbox", "kind=revoke&limit=5"},
+		{"failed outbox jobs", "", func(c *adminclient.Client) error {
+			_, err := c.Outbox(ctx, adminclient.OutboxFilter{Status: adminclient.OutboxFailed})
+			return err
+		}, "GET", "/admin/outbox", "status=failed"},
+		{"retry outbox job", "", func(c *adminclient.Client) error { _, err := c.RetryOutboxJob(ctx, 7); return err },
+			"POST", "/admin/outbox/7/retry", ""},
 		{"behind a proxy prefix", "/riscd/", func(c *adminclient.Client) error { _, err := c.Event(ctx, 1); return err },
 			"GET", "/riscd/admin/events/1", ""},
 	}
@@ -205,12 +211,13 @@ func TestInvalidArgumentsSendNothing(t *testing.T) {
 	c := mustClient(t, f.srv.URL)
 	ctx := context.Background()
 	calls := map[string]func() error{
-		"grant":   func() error { _, err := c.Grant(ctx, ""); return err },
-		"revoke":  func() error { _, err := c.RevokeGrant(ctx, ""); return err },
-		"account": func() error { _, err := c.Account(ctx, ""); return err },
-		"release": func() error { _, err := c.ReleaseAccount(ctx, ""); return err },
-		"event":   func() error { _, err := c.Event(ctx, 0); return err },
-		"retry":   func() error { _, err := c.RetryEvent(ctx, 0); return err },
+		"grant":     func() error { _, err := c.Grant(ctx, ""); return err },
+		"revoke":    func() error { _, err := c.RevokeGrant(ctx, ""); return err },
+		"account":   func() error { _, err := c.Account(ctx, ""); return err },
+		"release":   func() error { _, err := c.ReleaseAccount(ctx, ""); return err },
+		"event":     func() error { _, err := c.Event(ctx, 0); return err },
+		"retry":     func() error { _, err := c.RetryEvent(ctx, 0); return err },
+		"retry job": func() error { _, err := c.RetryOutboxJob(ctx, 0); return err },
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {

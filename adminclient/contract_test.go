@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -68,6 +69,10 @@ func (o operator) RevokeGrant(ctx context.Context, id, actor string) error {
 
 func (o operator) ReleaseAccount(ctx context.Context, sub, actor string) error {
 	return o.l.ReleaseHolds(ctx, sub, lifecycle.Op{Actor: actor})
+}
+
+func (o operator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (store.OutboxJob, error) {
+	return o.l.RetryOutboxJob(ctx, id, lifecycle.Op{Actor: actor, Reason: reason})
 }
 
 // contract is a real admin server over a real store, and a Client of it
@@ -213,6 +218,24 @@ func TestAgainstTheAdminServer(t *testing.T) {
 	c.matchesAnswer(t, "Outbox", out)
 	if !slices.ContainsFunc(out.Jobs, func(j adminclient.OutboxJob) bool { return j.Kind == "revoke" && j.GrantID == bob.ID }) {
 		t.Errorf("Outbox: no revoke job for %s: %+v", bob.ID, out.Jobs)
+	}
+	// Bob's revocation fails for good; the operator retries it.
+	must[store.OutboxJob](t)(c.db.UpdateOutbox(ctx, out.Jobs[0].ID, func(j store.OutboxJob) (store.OutboxJob, error) {
+		j.Status, j.Attempts, j.LastError, j.DoneAt = store.OutboxFailed, 12, "revoke: HTTP 503", time.Now()
+		return j, nil
+	}))
+	failed := must[adminclient.OutboxList](t)(c.client.Outbox(ctx, adminclient.OutboxFilter{Status: adminclient.OutboxFailed}))
+	c.matchesAnswer(t, "Outbox failed", failed)
+	if len(failed.Jobs) != 1 || failed.Jobs[0].Status != adminclient.OutboxFailed || failed.Jobs[0].FailedAt == nil || failed.Jobs[0].Sub != "bob" {
+		t.Errorf("Outbox failed: got %+v", failed.Jobs)
+	}
+	job := must[adminclient.OutboxJob](t)(c.client.RetryOutboxJob(ctx, failed.Jobs[0].ID))
+	c.matchesAnswer(t, "RetryOutboxJob", job)
+	if job.Status != adminclient.OutboxPending || job.Attempts != 0 || job.FailedAt != nil {
+		t.Errorf("RetryOutboxJob: got %+v", job)
+	}
+	if _, err := c.client.RetryOutboxJob(ctx, job.ID); !errors.Is(err, adminclient.ErrNotFailed) {
+		t.Errorf("RetryOutboxJob of a pending job: %v, want ErrNotFailed", err)
 	}
 	audit := must[adminclient.AuditPage](t)(c.client.ListAudit(ctx, adminclient.AuditFilter{}))
 	c.matchesAnswer(t, "ListAudit", audit)

@@ -25,7 +25,8 @@
 //     with a status other than 2xx. Its Code is the admin API's error code
 //     ("not_found", "unauthorized", ...) and errors.Is matches it against
 //     the sentinels ErrNotFound, ErrUnauthorized, ErrAdminDisabled,
-//     ErrNotParked, ErrBadRequest, ErrNotImplemented and ErrUnavailable.
+//     ErrNotParked, ErrNotFailed, ErrBadRequest, ErrNotImplemented and
+//     ErrUnavailable.
 //     Code is "" when the answer is not an admin API error at all (a proxy's
 //     page, the public listener, a redirect);
 //   - an error wrapping ErrUnexpectedAnswer when a 2xx answer is not the

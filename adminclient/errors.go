@@ -31,6 +31,8 @@ var (
 	ErrNotFound = &APIError{Code: CodeNotFound}
 	// ErrNotParked: 409, only a parked event can be retried.
 	ErrNotParked = &APIError{Code: CodeNotParked}
+	// ErrNotFailed: 409, only a failed outbox job can be retried.
+	ErrNotFailed = &APIError{Code: CodeNotFailed}
 	// ErrNotImplemented: 501, operator actions are not wired in this riscd.
 	ErrNotImplemented = &APIError{Code: CodeNotImplemented}
 	// ErrUnavailable: 503, riscd is stopping or the request timed out there.
@@ -44,6 +46,7 @@ const (
 	CodeBadRequest     = "bad_request"
 	CodeNotFound       = "not_found"
 	CodeNotParked      = "not_parked"
+	CodeNotFailed      = "not_failed"
 	CodeNotImplemented = "not_implemented"
 	CodeUnavailable    = "unavailable"
 	CodeInternal       = "internal"

@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// The grants, events and accounts commands are clients of the admin API of
+// The grants, events, outbox and accounts commands are clients of the admin API of
 // a running riscd (adminclient). Each has subcommands; each subcommand has
 // the connection flags of adminConn and its own.
 
@@ -40,6 +40,14 @@ func cmdEvents(ctx context.Context, env *cliEnv, args []string) error {
 			"List received security events with their processing state, newest first.", eventsList},
 		{"show", "ID", "", "Show one event and its decoded claims (token identifiers appear as fingerprints).", eventsShow},
 		{"retry", "ID", "", "Send a parked event back to the dispatcher with a fresh budget of attempts.", eventsRetry},
+	})
+}
+
+func cmdOutbox(ctx context.Context, env *cliEnv, args []string) error {
+	return runAdmin(ctx, env, "outbox", args, []adminSub{
+		{"list", "", "[--status pending|failed] [--kind revoke|webhook] [--limit N]",
+			"List upstream revocations and webhooks: pending ones oldest first, or failed ones (given up on) newest first.", outboxList},
+		{"retry", "ID", "", "Start a failed job over with a fresh budget of attempts and time; riscd tries it at once.", outboxRetry},
 	})
 }
 

@@ -56,6 +56,7 @@ func commands() []command {
 		{"stream", "manage Google's RISC stream (show, update, enable, disable, status, verify)", cmdStream},
 		{"grants", "list, show or revoke grants through the admin API", cmdGrants},
 		{"events", "list, show or retry received events through the admin API", cmdEvents},
+		{"outbox", "list pending or failed upstream revocations and webhooks, or retry a failed one, through the admin API", cmdOutbox},
 		{"accounts", "show an account or release its hold through the admin API", cmdAccounts},
 		{"version", "print the version", cmdVersion},
 	}

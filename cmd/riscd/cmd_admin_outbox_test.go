@@ -1,0 +1,114 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riscd/riscd/adminclient"
+	"github.com/riscd/riscd/store"
+)
+
+// job queues an outbox job about sub as the lifecycle does and, for
+// store.OutboxFailed, marks it failed.
+func (e *adminEnv) job(kind store.OutboxKind, sub string, status store.OutboxStatus) store.OutboxJob {
+	e.t.Helper()
+	j, err := e.db.EnqueueOutbox(e.t.Context(), store.OutboxJob{
+		Kind: kind, Key: string(kind) + ":" + sub, Token: store.Secret("1//0outbox-job-token-" + sub), GrantID: "g-" + sub,
+		Payload: json.RawMessage(fmt.Sprintf(`{"sub":%q}`, sub)), Deadline: e.clock.Now().Add(24 * time.Hour),
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if status == store.OutboxFailed {
+		j, err = e.db.UpdateOutbox(e.t.Context(), j.ID, func(j store.OutboxJob) (store.OutboxJob, error) {
+			j.Status, j.Attempts, j.LastError, j.DoneAt = store.OutboxFailed, 9, "revoke: HTTP 503", e.clock.Now()
+			return j, nil
+		})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	e.clock.Advance(time.Second)
+	return j
+}
+
+func TestOutboxList(t *testing.T) {
+	e := newAdminEnv(t)
+	pending := e.job(store.OutboxWebhook, "alice", store.OutboxPending)
+	failedRevoke := e.job(store.OutboxRevoke, "bob", store.OutboxFailed)
+	failedHook := e.job(store.OutboxWebhook, "carol", store.OutboxFailed)
+	id := func(j store.OutboxJob) string { return strconv.FormatUint(j.ID, 10) }
+
+	tbl := parseAdminTable(t, e.run("outbox", "list").ok(t).stdout, "ID")
+	if got := tbl.column(t, "ID"); !slices.Equal(got, []string{id(pending)}) {
+		t.Errorf("pending ids %v, want %v", got, id(pending))
+	}
+	if want := []string{"ID", "KIND", "SUBJECT", "GRANT", "CREATED", "ATTEMPTS", "NEXT_ATTEMPT", "LAST_ERROR"}; !slices.Equal(tbl.header, want) {
+		t.Errorf("header %v, want %v", tbl.header, want)
+	}
+
+	tbl = parseAdminTable(t, e.run("outbox", "list", "--status", "failed").ok(t).stdout, "ID")
+	if got := tbl.column(t, "ID"); !slices.Equal(got, []string{id(failedHook), id(failedRevoke)}) {
+		t.Errorf("failed ids %v, want newest first", got)
+	}
+	if want := []string{id(failedRevoke), "revoke", "bob", "g-bob", "2026-03-01T12:00:01Z", "9", "2026-03-01T12:00:01Z", "revoke: HTTP 503"}; !slices.Equal(tbl.rows[1], want) {
+		t.Errorf("failed row %q, want %q", tbl.rows[1], want)
+	}
+	tbl = parseAdminTable(t, e.run("outbox", "list", "--status", "failed", "--kind", "revoke").ok(t).stdout, "ID")
+	if got := tbl.column(t, "ID"); !slices.Equal(got, []string{id(failedRevoke)}) {
+		t.Errorf("failed revoke ids %v", got)
+	}
+	r := e.run("outbox", "list", "--status", "failed", "--limit", "1").ok(t)
+	if got := parseAdminTable(t, r.stdout, "ID").column(t, "ID"); !slices.Equal(got, []string{id(failedHook)}) || !strings.Contains(r.stderr, "more failed jobs than shown") {
+		t.Errorf("--limit 1: ids %v, stderr %q", got, r.stderr)
+	}
+	var list adminclient.OutboxList
+	e.run("outbox", "list", "--status", "failed", "--json").ok(t).decode(t, &list)
+	if len(list.Jobs) != 2 || list.Jobs[0].FailedAt == nil || list.Jobs[1].Sub != "bob" {
+		t.Errorf("--json: %+v", list.Jobs)
+	}
+	for _, args := range [][]string{{"--status", "done"}, {"--kind", "email"}, {"--limit", "1001"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			e.run(append([]string{"outbox", "list"}, args...)...).fails(t, exitUsage, args[0])
+		})
+	}
+	for _, out := range []string{e.run("outbox", "list").stdout, e.run("outbox", "list", "--status", "failed", "--json").stdout} {
+		if strings.Contains(out, "outbox-job-token") {
+			t.Errorf("a job's token is shown:\n%s", out)
+		}
+	}
+}
+
+func TestOutboxRetry(t *testing.T) {
+	e := newAdminEnv(t)
+	failed := e.job(store.OutboxRevoke, "bob", store.OutboxFailed)
+	pending := e.job(store.OutboxWebhook, "alice", store.OutboxPending)
+	id := strconv.FormatUint(failed.ID, 10)
+
+	r := e.run("outbox", "retry", id).ok(t)
+	if want := "outbox job " + id + " (revoke): pending again, with a fresh budget of attempts; riscd tries it now\n"; r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+	got, err := e.db.OutboxJob(t.Context(), failed.ID)
+	if err != nil || got.Status != store.OutboxPending || got.Attempts != 0 || got.Token != failed.Token {
+		t.Errorf("stored: status %s attempts %d, %v; want pending 0 with its token", got.Status, got.Attempts, err)
+	}
+	e.run("outbox", "retry", id).fails(t, exitFailure, "outbox job "+id+" is pending; only a failed job can be retried (HTTP 409 not_failed)")
+	e.run("outbox", "retry", strconv.FormatUint(pending.ID, 10)).fails(t, exitFailure, "HTTP 409 not_failed")
+	e.run("outbox", "retry", "999").fails(t, exitFailure, "outbox job not found (HTTP 404 not_found)")
+	e.run("outbox", "retry", "x").fails(t, exitUsage, `job id "x"`)
+
+	t.Run("json", func(t *testing.T) {
+		again := e.job(store.OutboxWebhook, "carol", store.OutboxFailed)
+		var out adminclient.OutboxJob
+		e.run("outbox", "retry", "--json", strconv.FormatUint(again.ID, 10)).ok(t).decode(t, &out)
+		if out.ID != again.ID || out.Status != adminclient.OutboxPending || out.Sub != "carol" {
+			t.Errorf("got %+v", out)
+		}
+	})
+}
