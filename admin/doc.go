@@ -15,7 +15,8 @@
 //	GET    /admin/events/:id              one event
 //	POST   /admin/events/:id/retry        return a parked event to the dispatcher
 //	GET    /admin/audit                   the audit log, newest first; cursor paging
-//	GET    /admin/outbox                  pending upstream revocations and webhooks with their age
+//	GET    /admin/outbox                  pending upstream revocations and webhooks with their age; ?status=failed: those given up on
+//	POST   /admin/outbox/:id/retry        start a failed outbox job over (Operator)
 //	GET    /admin/openapi.json            the OpenAPI document
 //	POST   /v1/token                      a fresh access token for a subject and scopes (TokenBroker)
 //	GET    /v1/subjects/:sub              the account state an app needs to end its own sessions
@@ -39,9 +40,10 @@
 // elsewhere): grants with filters and a grant page with a revoke button;
 // held and flagged accounts and an account page with its timeline and a
 // release button; events, parked ones with a retry button, and an event
-// page with its redacted claims; the outbox; the audit log; the Google
-// stream (Config.Stream and the stream metrics' last values). Its routes
-// are not part of the JSON API and not in the OpenAPI document:
+// page with its redacted claims; the outbox, failed jobs with a retry
+// button; the audit log; the Google stream (Config.Stream and the stream
+// metrics' last values). Its routes are not part of the JSON API and not
+// in the OpenAPI document:
 //
 //	GET  /admin/ui/login                   sign-in form; POST it with the admin token
 //	POST /admin/ui/logout                  sign out
@@ -51,7 +53,9 @@
 //	POST /admin/ui/accounts/:sub/release   lift a hold
 //	GET  /admin/ui/events[/:id]            events (?status=parked), one event
 //	POST /admin/ui/events/:id/retry        retry a parked event
-//	GET  /admin/ui/outbox, /admin/ui/audit, /admin/ui/stream
+//	GET  /admin/ui/outbox                  pending jobs (?status=failed: failed ones)
+//	POST /admin/ui/outbox/:id/retry        retry a failed job
+//	GET  /admin/ui/audit, /admin/ui/stream
 //
 // Signing in compares the admin token in constant time and starts a
 // server-side session (in memory, Config.UISessionTTL) named by a random id
