@@ -255,18 +255,26 @@ func TestWebhookDeadline(t *testing.T) {
 	}
 }
 
-// A failed job an operator returns to pending is tried again at once after
-// RescanOutbox: NotifyOutbox alone reads only newer jobs, and the clock
-// never reaches the next rescan.
-func TestRescanOutboxPicksUpRetriedJob(t *testing.T) {
+// newFailedWebhookWorld is a world whose outbox runs (until the test ends,
+// rescanning only hourly) and holds one webhook, for event "late" about
+// subA, that failed when its deadline passed; webhooks still answer 500.
+func newFailedWebhookWorld(t *testing.T) *world {
+	t.Helper()
 	w := newWorld(t, func(cfg *lifecycle.Config) { cfg.RescanInterval = time.Hour })
 	w.grant(subA, refreshToken(1))
 	w.hooks.setAnswer(func(lifecycle.WebhookPayload) int { return http.StatusInternalServerError })
 	w.deliver(googleSET(t, "late", events.TypeSessionsRevoked, issSub(subA), ""))
 	w.clock.Advance(24*time.Hour + time.Second)
-	stop := w.runOutbox()
-	defer stop()
+	w.runOutbox() // stopped when the test ends
 	w.waitJobs()
+	return w
+}
+
+// A failed job an operator returns to pending is tried again at once after
+// RescanOutbox: NotifyOutbox alone reads only newer jobs, and the clock
+// never reaches the next rescan.
+func TestRescanOutboxPicksUpRetriedJob(t *testing.T) {
+	w := newFailedWebhookWorld(t)
 	jobs := w.outbox()
 	if len(jobs) != 1 || jobs[0].Status != store.OutboxFailed {
 		t.Fatalf("jobs %+v, want one failed", jobs)
@@ -303,14 +311,7 @@ func TestRescanOutboxPicksUpRetriedJob(t *testing.T) {
 // event, and the worker delivers it at once. A job that has not failed, or
 // none, is refused and nothing changes.
 func TestRetryOutboxJob(t *testing.T) {
-	w := newWorld(t, func(cfg *lifecycle.Config) { cfg.RescanInterval = time.Hour })
-	w.grant(subA, refreshToken(1))
-	w.hooks.setAnswer(func(lifecycle.WebhookPayload) int { return http.StatusInternalServerError })
-	w.deliver(googleSET(t, "late", events.TypeSessionsRevoked, issSub(subA), ""))
-	w.clock.Advance(24*time.Hour + time.Second)
-	stop := w.runOutbox()
-	defer stop()
-	w.waitJobs()
+	w := newFailedWebhookWorld(t)
 	failed := w.outbox()[0]
 	if failed.Status != store.OutboxFailed || !failed.DoneAt.Equal(w.clock.Now()) {
 		t.Fatalf("job %s ended at %v, want failed at %v", failed.Status, failed.DoneAt, w.clock.Now())

@@ -172,12 +172,7 @@ func TestSchema1StoreIsUpgradedAndRead(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var schema string
-	writeBolt(t, path, func(tx *bolt.Tx) error {
-		schema = string(tx.Bucket([]byte("meta")).Get([]byte("schema")))
-		return nil
-	})
-	if want := fmt.Sprint(store.SchemaVersion); schema != want {
+	if schema, want := storedSchema(t, path), fmt.Sprint(store.SchemaVersion); schema != want {
 		t.Errorf("schema after open = %q, want %q", schema, want)
 	}
 	got := subjectIndexKeys(t, path)

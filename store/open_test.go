@@ -47,6 +47,17 @@ func sameDir(tb testing.TB, dir string, before map[string][]byte) {
 	}
 }
 
+// storedSchema reads the schema version a closed store file records.
+func storedSchema(tb testing.TB, path string) string {
+	tb.Helper()
+	var schema string
+	writeBolt(tb, path, func(tx *bolt.Tx) error {
+		schema = string(tx.Bucket([]byte("meta")).Get([]byte("schema")))
+		return nil
+	})
+	return schema
+}
+
 // writeBolt makes a bbolt file and lets fn fill it.
 func writeBolt(tb testing.TB, path string, fn func(*bolt.Tx) error) {
 	tb.Helper()

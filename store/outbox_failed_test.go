@@ -65,12 +65,7 @@ func TestSchema2OutboxGainsFailedIndex(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var schema string
-	writeBolt(t, path, func(tx *bolt.Tx) error {
-		schema = string(tx.Bucket([]byte("meta")).Get([]byte("schema")))
-		return nil
-	})
-	if schema != "3" {
+	if schema := storedSchema(t, path); schema != "3" {
 		t.Errorf("schema after open = %q, want 3", schema)
 	}
 }
