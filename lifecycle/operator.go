@@ -162,7 +162,10 @@ func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (store
 		if !j.Deadline.IsZero() {
 			j.Deadline = now.Add(max(j.Deadline.Sub(j.CreatedAt), 0))
 		}
-		lastErr := j.LastError
+		lastErr := ""
+		if j.LastError != "" {
+			lastErr = "last error: " + j.LastError
+		}
 		j.Status, j.Attempts, j.LastError, j.NextAttemptAt, j.DoneAt = store.OutboxPending, 0, "", time.Time{}, time.Time{}
 		if err := tx.PutOutboxJob(j); err != nil {
 			return err
@@ -171,7 +174,7 @@ func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (store
 		_ = json.Unmarshal(j.Payload, &p) // best effort, as for the job's own audit entry
 		e := jobAudit(j, p, now, "pending")
 		e.Action, e.Actor = auditRetryOutbox, op.Actor
-		e.Detail = joinDetail(joinDetail(op.Reason, fmt.Sprintf("outbox job %d (%s)", j.ID, j.Kind)), joinDetail(webhookIDDetail(p), "last error: "+lastErr))
+		e.Detail = joinDetail(joinDetail(op.Reason, fmt.Sprintf("outbox job %d (%s)", j.ID, j.Kind)), joinDetail(webhookIDDetail(p), lastErr))
 		if _, err := tx.AppendAudit(e); err != nil {
 			return err
 		}
