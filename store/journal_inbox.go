@@ -47,6 +47,7 @@ type inboxJournal struct {
 	files     [2]*journalFile       // nil once closed
 	cur       int                   // the file appends go to
 	unapplied [2]int                // entries in each file not applied yet
+	oldest    [2]time.Time          // the earliest ReceivedAt of each file's records (zero: none)
 	pending   map[string]*journaled // appended, not yet applied, by dedupe key
 	queue     []*journaled          // pending entries the applier has not taken, in order
 	appended  uint64                // entries ever appended
@@ -181,6 +182,9 @@ func (j *inboxJournal) append(ps []PreparedInbox) ([]Appended, error) {
 			continue
 		}
 		p := &journaled{PreparedInbox: ps[i], file: j.cur} // the caller's slice is the caller's
+		if at := p.e.ReceivedAt; j.oldest[j.cur].IsZero() || at.Before(j.oldest[j.cur]) {
+			j.oldest[j.cur] = at
+		}
 		j.pending[string(p.jti)] = p
 		j.queue = append(j.queue, p)
 		j.unapplied[j.cur]++
@@ -208,7 +212,37 @@ func (j *inboxJournal) maybeSwitch() {
 		j.db.log.Warn("inbox journal: cannot start over in the other file; appending on", "path", j.files[other].path, "err", err)
 		return
 	}
+	j.oldest[other] = time.Time{}
 	j.cur = other
+}
+
+// pruneFloor starts over every journal file whose records are all applied
+// (the other file first, so that the one appends go to stays the newest
+// generation) and returns the earliest ReceivedAt among the records left
+// in the files, zero when none is. Replay at open puts every record of the
+// files back unless the inbox holds its (iss, jti): an inbox entry pruned
+// while its record is still in a file would come back. So Prune removes
+// only entries received before the floor.
+func (j *inboxJournal) pruneFloor() (time.Time, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.files[j.cur] == nil {
+		return time.Time{}, fmt.Errorf("store: prune: %w", ErrClosed)
+	}
+	var floor time.Time
+	for _, i := range []int{1 - j.cur, j.cur} {
+		if j.unapplied[i] == 0 && j.files[i].records() > 0 {
+			if err := j.files[i].reset(max(j.files[0].gen, j.files[1].gen) + 1); err != nil {
+				j.db.log.Warn("inbox journal: cannot start over; records stay until the next switch", "path", j.files[i].path, "err", err)
+			} else {
+				j.oldest[i] = time.Time{}
+			}
+		}
+		if at := j.oldest[i]; !at.IsZero() && (floor.IsZero() || at.Before(floor)) {
+			floor = at
+		}
+	}
+	return floor, nil
 }
 
 // run is the applier: it moves journaled entries into the inbox, all that
