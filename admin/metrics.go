@@ -41,6 +41,8 @@ type Metrics struct {
 	streamStatus    *prometheus.GaugeVec
 	streamHealthy   prometheus.Gauge
 	httpRequests    *prometheus.CounterVec
+	pruned          *prometheus.CounterVec
+	lastPrune       prometheus.Gauge
 }
 
 // Outcomes of SETReceived.
@@ -123,6 +125,14 @@ func newMetrics(now func() time.Time) *Metrics {
 			Name: "riscd_internal_http_requests_total",
 			Help: "Requests to the internal listener, by route template, method and status code.",
 		}, []string{"route", "method", "code"}),
+		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riscd_store_pruned_total",
+			Help: "Records removed by store.retention: done events and done outbox jobs.",
+		}, []string{"kind"}),
+		lastPrune: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "riscd_store_last_prune_timestamp_seconds",
+			Help: "When the store was last pruned to store.retention without error (Unix time; 0 before the first).",
+		}),
 	}
 }
 
@@ -130,6 +140,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		m.setsReceived, m.verification, m.processing, m.handlerFailures, m.refreshes,
 		m.outboxAttempts, m.jwksRefreshes, m.streamStatus, m.streamHealthy, m.httpRequests,
+		m.pruned, m.lastPrune,
 	}
 }
 
@@ -192,6 +203,19 @@ func (m *Metrics) TokenRefreshed(outcome string) {
 		return
 	}
 	m.refreshes.WithLabelValues(oneOf(outcome, refreshOutcomes)).Inc()
+}
+
+// Pruned counts what one pass of store.retention removed, and records when
+// it finished (err nil) or leaves that time alone (err not nil).
+func (m *Metrics) Pruned(events, jobs int, err error) {
+	if m == nil {
+		return
+	}
+	m.pruned.WithLabelValues("events").Add(float64(events))
+	m.pruned.WithLabelValues("jobs").Add(float64(jobs))
+	if err == nil {
+		m.lastPrune.Set(float64(m.now().Unix()))
+	}
 }
 
 // OutboxAttempt counts one attempt at an outbox job of kind "revoke" or

@@ -56,6 +56,9 @@ type StoreConfig struct {
 	Path             string   `yaml:"path"`
 	KeyFile          string   `yaml:"key_file"`
 	PreviousKeyFiles []string `yaml:"previous_key_files"`
+	// Retention is how long processed events and finished outbox jobs are
+	// kept; 0 keeps them for ever.
+	Retention Duration `yaml:"retention"`
 }
 
 // GoogleConfig is the OAuth client and Google's endpoints.
@@ -126,6 +129,10 @@ const (
 	envPrefix               = "RISCD_"
 	minInternalTokenLength  = 16
 	defaultPublicListenAddr = "127.0.0.1:8080"
+	// defaultRetention keeps processed events and finished outbox jobs 90
+	// days; minRetention is the shortest store.retention riscd accepts.
+	defaultRetention = 90 * 24 * time.Hour
+	minRetention     = 7 * 24 * time.Hour
 )
 
 // defaultConfig returns the configuration used for every key the file leaves out.
@@ -133,7 +140,7 @@ func defaultConfig() Config {
 	return Config{
 		Listen:   defaultPublicListenAddr,
 		Internal: InternalConfig{Listen: "127.0.0.1:9090"},
-		Store:    StoreConfig{Path: "riscd.db"},
+		Store:    StoreConfig{Path: "riscd.db", Retention: Duration(defaultRetention)},
 		Google: GoogleConfig{
 			RevokeURL: defaultRevokeURL,
 			Issuer:    defaultIDTokenIssuer,
@@ -357,6 +364,9 @@ func (c *Config) Validate(file string) error {
 	}
 	if c.Store.Path == "" {
 		bad("store.path", "required")
+	}
+	if r := time.Duration(c.Store.Retention); r != 0 && r < minRetention {
+		bad("store.retention", "must be 0 (keep everything) or at least 168h (a week): Google redelivers events for days, and the inbox recognises a redelivery only while it keeps the event")
 	}
 	if c.Google.ClientSecretsFile == "" {
 		bad("google.client_secrets_file", "required: the client_secret.json downloaded from the Google Cloud console")

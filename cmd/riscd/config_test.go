@@ -599,3 +599,41 @@ func TestStreamConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestStoreRetention(t *testing.T) {
+	tests := []struct {
+		name      string
+		retention string // the store.retention line's value; "" for none
+		environ   []string
+		want      time.Duration
+		bad       bool
+	}{
+		{"default", "", nil, 90 * 24 * time.Hour, false},
+		{"keep everything", "0s", nil, 0, false},
+		{"a year", "8760h", nil, 8760 * time.Hour, false},
+		{"from the environment", "", []string{"RISCD_STORE_RETENTION=720h"}, 720 * time.Hour, false},
+		{"under a week", "24h", nil, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := writeTestFiles(t, "")
+			if tc.retention != "" {
+				mustWrite(t, f.config, strings.Replace(readFile(t, f.config), "store:\n", "store:\n  retention: "+tc.retention+"\n", 1))
+			}
+			l, err := load(f.config, tc.environ, secretsOptions{needKey: true})
+			if tc.bad {
+				var ce ConfigErrors
+				if !errors.As(err, &ce) || len(ce) != 1 || ce[0].Key != "store.retention" || !strings.Contains(err.Error(), f.config) {
+					t.Fatalf("load = %v, want one error naming %s and store.retention", err, f.config)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := time.Duration(l.cfg.Store.Retention); got != tc.want {
+				t.Errorf("retention %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -24,6 +24,10 @@ const dispatchWorkers = 32
 // are removed.
 const sweepInterval = 5 * time.Minute
 
+// pruneInterval is how often the store is pruned to store.retention (the
+// first time at start-up).
+const pruneInterval = time.Hour
+
 // parts are the packages Main wires together.
 type parts struct {
 	flow       *flowweb.Handler
@@ -259,6 +263,20 @@ func (m *Main) startLoops(ctx context.Context) {
 			m.Logger.Error("grant counter stopped", "err", err)
 		}
 	})
+	if m.Config.Store.Retention != 0 {
+		m.goLoop(func() {
+			t := time.NewTicker(pruneInterval)
+			defer t.Stop()
+			for {
+				m.prune(ctx)
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		})
+	}
 	m.goLoop(func() {
 		t := time.NewTicker(sweepInterval)
 		defer t.Stop()
@@ -273,6 +291,24 @@ func (m *Main) startLoops(ctx context.Context) {
 			}
 		}
 	})
+}
+
+// prune removes the events and outbox jobs store.retention no longer
+// keeps, then logs and counts what went.
+func (m *Main) prune(ctx context.Context) {
+	r := time.Duration(m.Config.Store.Retention)
+	if r == 0 {
+		return
+	}
+	cutoff := m.Now().Add(-r)
+	n, err := m.db.Prune(ctx, cutoff)
+	m.parts.admin.Metrics().Pruned(n.Events, n.Jobs, err)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		m.Logger.Error("store: pruning to store.retention failed; retried in an hour", "err", err, "events", n.Events, "jobs", n.Jobs)
+	case n.Events > 0 || n.Jobs > 0:
+		m.Logger.Info("store: pruned to store.retention", "done_before", cutoff.UTC(), "events", n.Events, "jobs", n.Jobs)
+	}
 }
 
 func (m *Main) goLoop(fn func()) {

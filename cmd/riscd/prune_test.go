@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riscd/riscd/store"
+)
+
+// TestMainPrunesToRetention: at start-up riscd removes the events and
+// outbox jobs done before store.retention (90 days by default), keeps the
+// newer ones, and reports it in its metrics.
+func TestMainPrunesToRetention(t *testing.T) {
+	sim := startSim(t)
+	cfg := simConfig(t, sim)
+	l, err := load(cfg, nil, secretsOptions{needKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Duration(l.cfg.Store.Retention); got != 90*24*time.Hour {
+		t.Fatalf("default store.retention %s, want 2160h", got)
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	put := func(jti string, doneAgo time.Duration) {
+		t.Helper()
+		e, _, err := db.PutInbox(ctx, store.InboxEntry{Iss: "https://accounts.google.com", JTI: jti, Raw: "raw", ReceivedAt: now.Add(-doneAgo - time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Status, e.DoneAt = store.InboxDone, now.Add(-doneAgo)
+		if err := db.PutInboxEntry(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("old", 91*24*time.Hour)
+	put("recent", 24*time.Hour)
+	job, err := db.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxWebhook, Key: "k", CreatedAt: now.Add(-100 * 24 * time.Hour), Status: store.OutboxDone, DoneAt: now.Add(-99 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	m := MustRunMain(t, cfg)
+	metrics := "http://" + m.InternalAddr() + "/metrics"
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(scrape(t, metrics), `riscd_store_pruned_total{kind="events"} 1`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no prune reported after 30 s:\n%s", scrape(t, metrics))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if out := scrape(t, metrics); !strings.Contains(out, `riscd_store_pruned_total{kind="jobs"} 1`) || strings.Contains(out, "riscd_store_last_prune_timestamp_seconds 0\n") {
+		t.Errorf("metrics after the prune:\n%s", out)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err = store.Open(ctx, store.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.InboxByJTI(ctx, "https://accounts.google.com", "old"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("old event: %v, want pruned", err)
+	}
+	if _, err := db.InboxByJTI(ctx, "https://accounts.google.com", "recent"); err != nil {
+		t.Errorf("recent event: %v, want kept", err)
+	}
+	if _, err := db.OutboxJob(ctx, job.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("old job: %v, want pruned", err)
+	}
+	if err := db.Check(ctx); err != nil {
+		t.Error(err)
+	}
+}
