@@ -45,6 +45,7 @@ type Store interface {
 	Grant(ctx context.Context, id string) (store.Grant, error)
 	GrantsBySub(ctx context.Context, sub string) ([]store.Grant, error)
 	Account(ctx context.Context, sub string) (store.Account, error)
+	AccountsNeedingAttention(ctx context.Context, after string, limit int) ([]store.Account, error)
 	ListInbox(ctx context.Context, q store.InboxQuery) ([]store.InboxEntry, string, error)
 	InboxEntry(ctx context.Context, id uint64) (store.InboxEntry, error)
 	PendingInbox(ctx context.Context, limit int) ([]store.InboxEntry, error)

@@ -12,14 +12,11 @@ import (
 	"github.com/riscd/riscd/store"
 )
 
-// Bounds of the held and flagged list. The store keeps no index of
-// accounts by state, so the list is gathered from the grants held (up to
-// heldScanPages pages of store.MaxLimit) and the subjects of the latest
-// flaggedAuditScan audit entries (every action that flags an account is
-// audited), at most maxListedSubjects subjects in all.
+// Bounds of the held and flagged list, gathered from the grants held (up
+// to heldScanPages pages of store.MaxLimit) and the accounts the store
+// indexes as needing attention: at most maxListedSubjects subjects in all.
 const (
 	heldScanPages     = 10
-	flaggedAuditScan  = store.MaxLimit
 	maxListedSubjects = 500
 )
 
@@ -40,28 +37,23 @@ type uiAccountsView struct {
 	Truncated bool // a bound was reached: the list may miss accounts
 }
 
-// flagged reports whether a's state asks for an operator's attention
-// beyond a hold.
-func flagged(a store.Account) bool {
-	return a.Review || a.SigninDisabled || a.ReconsentRequired || a.CredentialChangeRequired || a.Purged || len(a.Flags) > 0
-}
-
 // heldAndFlagged gathers the accounts that are held (the account, or one
-// of its grants) or flagged, from the held grants and the latest audit
-// entries (see heldScanPages).
+// of its grants) or flagged, from the held grants and the store's index of
+// accounts that need attention (see heldScanPages).
 func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 	var v uiAccountsView
 	var subs []string
 	heldGrants := map[string]int{}
-	add := func(sub string) {
+	add := func(sub string) bool {
 		if sub == "" || slices.Contains(subs, sub) {
-			return
+			return true
 		}
 		if len(subs) == maxListedSubjects {
 			v.Truncated = true
-			return
+			return false
 		}
 		subs = append(subs, sub)
+		return true
 	}
 	q := store.GrantQuery{Status: store.GrantHeld, Limit: store.MaxLimit}
 	for range heldScanPages {
@@ -80,12 +72,20 @@ func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 	if q.Cursor != "" {
 		v.Truncated = true
 	}
-	entries, _, err := s.store.ListAudit(ctx, store.AuditQuery{Limit: flaggedAuditScan})
-	if err != nil {
-		return uiAccountsView{}, err
-	}
-	for _, e := range entries {
-		add(e.Sub)
+	for after := ""; ; {
+		accounts, err := s.store.AccountsNeedingAttention(ctx, after, store.MaxLimit)
+		if err != nil {
+			return uiAccountsView{}, err
+		}
+		for _, a := range accounts {
+			if !add(a.Sub) {
+				break
+			}
+		}
+		if len(accounts) < store.MaxLimit || v.Truncated {
+			break
+		}
+		after = accounts[len(accounts)-1].Sub
 	}
 	for _, sub := range subs {
 		a, err := s.store.Account(ctx, sub)
@@ -100,7 +100,7 @@ func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 		switch {
 		case a.Held || row.HeldGrants > 0:
 			v.Held = append(v.Held, row)
-		case flagged(a):
+		case a.NeedsAttention():
 			v.Flagged = append(v.Flagged, row)
 		}
 	}

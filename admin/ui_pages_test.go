@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -119,10 +120,18 @@ func TestUIAccountsPage(t *testing.T) {
 	e.mustAccount(store.Account{Sub: "flags", Flags: []string{"credential-change"}})
 	e.mustAccount(store.Account{Sub: "plain"})
 	e.mustGrant(grantSpec{sub: "plain"})
-	// Every action that holds or flags an account is audited: the list
-	// finds accounts through the audit log and the held grants.
-	for _, sub := range []string{"held-account", "review", "flags", "plain"} {
-		e.mustAudit(store.AuditEntry{Sub: sub, Action: "mark_review", Actor: "event"})
+	// Far more audit entries since the accounts were flagged than any page
+	// of the audit log holds: the list still finds them.
+	err := e.db.Update(context.Background(), func(tx *store.Tx) error {
+		for i := range 2 * store.MaxLimit {
+			if _, err := tx.AppendAudit(store.AuditEntry{Sub: fmt.Sprint("other-", i), Action: "end_sessions", Actor: "event"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	b := newBrowser(t, e)
 	b.signIn()
@@ -147,6 +156,30 @@ func TestUIAccountsPage(t *testing.T) {
 			t.Errorf("status %d Location %q, want 303 to the escaped account path", p.status, p.location())
 		}
 	})
+}
+
+// TestUIAccountsPageBounded: more flagged accounts than the page lists are
+// cut at its bound, with a note saying so.
+func TestUIAccountsPageBounded(t *testing.T) {
+	e, _ := newUIEnv(t, nil)
+	err := e.db.Update(context.Background(), func(tx *store.Tx) error {
+		for i := range 600 {
+			if err := tx.PutAccount(store.Account{Sub: fmt.Sprintf("flagged-%03d", i), Review: true}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, e)
+	b.signIn()
+	p := b.mustGet("/admin/ui/accounts")
+	if got := attrs(p.body, "account", "data-sub"); len(got) != 500 || got[0] != "flagged-000" || got[499] != "flagged-499" {
+		t.Errorf("%d accounts listed (%v ...), want the first 500", len(got), got[:min(3, len(got))])
+	}
+	mustContain(t, p.body, `id="truncated"`)
 }
 
 func TestUIAccountPage(t *testing.T) {

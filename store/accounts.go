@@ -67,6 +67,10 @@ func (t *Tx) Account(sub string) (Account, error) {
 	if v == nil {
 		return Account{}, fmt.Errorf("store: account %q: %w", sub, ErrNotFound)
 	}
+	return decodeAccount(sub, v)
+}
+
+func decodeAccount(sub string, v []byte) (Account, error) {
 	var r accountRecord
 	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
 		return Account{}, fmt.Errorf("store: account %q: undecodable record: %w", sub, ErrCorrupt)
@@ -96,6 +100,20 @@ func (t *Tx) putAccount(a Account) (Account, error) {
 	default:
 		return Account{}, err
 	}
+	if was, is := old.NeedsAttention(), a.NeedsAttention(); was != is {
+		idx, err := t.bucket(bucketAccountsAttention)
+		if err != nil {
+			return Account{}, err
+		}
+		if is {
+			err = idx.Put([]byte(a.Sub), nil)
+		} else {
+			err = idx.Delete([]byte(a.Sub))
+		}
+		if err != nil {
+			return Account{}, fmt.Errorf("store: account %q: %w", a.Sub, err)
+		}
+	}
 	a.UpdatedAt = now
 	r := accountToRecord(a)
 	data, err := json.Marshal(&r)
@@ -110,6 +128,37 @@ func (t *Tx) putAccount(a Account) (Account, error) {
 		return Account{}, fmt.Errorf("store: account %q: %w", a.Sub, err)
 	}
 	return r.account(a.Sub), nil
+}
+
+// AccountsNeedingAttention returns up to limit accounts that NeedsAttention,
+// in order of Sub, starting after the Sub after ("" for the first)
+// (DefaultLimit if limit <= 0, at most MaxLimit).
+func (t *Tx) AccountsNeedingAttention(after string, limit int) ([]Account, error) {
+	limit = pageLimit(limit)
+	idx, err := t.bucket(bucketAccountsAttention)
+	if err != nil {
+		return nil, err
+	}
+	var out []Account
+	c := idx.Cursor()
+	k, _ := c.Seek([]byte(after))
+	if k != nil && after != "" && string(k) == after {
+		k, _ = c.Next()
+	}
+	for ; k != nil && len(out) < limit; k, _ = c.Next() {
+		a, err := t.Account(string(k))
+		if err != nil {
+			return nil, fmt.Errorf("store: index %s: %w", bucketAccountsAttention, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// AccountsNeedingAttention runs Tx.AccountsNeedingAttention in its own
+// transaction.
+func (db *DB) AccountsNeedingAttention(ctx context.Context, after string, limit int) ([]Account, error) {
+	return view(ctx, db, func(t *Tx) ([]Account, error) { return t.AccountsNeedingAttention(after, limit) })
 }
 
 // Account runs Tx.Account in its own transaction.

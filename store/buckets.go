@@ -11,7 +11,8 @@ const (
 	bucketGrantsByDigest = "grants.by_rt_digest" // SHA-512(SHA-512(rt)) -> grant key
 	bucketGrantsByPrefix = "grants.by_rt_prefix" // SHA-256(rt[:16])|grant key -> ""
 
-	bucketAccounts = "accounts" // sub -> accountRecord
+	bucketAccounts          = "accounts"           // sub -> accountRecord
+	bucketAccountsAttention = "accounts.attention" // sub -> "", for each account that NeedsAttention (schema 3)
 
 	bucketSessions      = "sessions"        // SHA-256(id) -> sessionRecord
 	bucketSessionsBySub = "sessions.by_sub" // len|sub|created (8)|SHA-256(id) -> ""
@@ -37,7 +38,7 @@ func bucketNames() []string {
 	return []string{
 		bucketMeta, bucketKeys,
 		bucketGrants, bucketGrantsBySub, bucketGrantsByDigest, bucketGrantsByPrefix,
-		bucketAccounts,
+		bucketAccounts, bucketAccountsAttention,
 		bucketSessions, bucketSessionsBySub,
 		bucketFlows,
 		bucketInbox, bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject,

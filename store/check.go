@@ -91,7 +91,10 @@ func (t *Tx) checkRecords() error {
 		return nil
 	})
 	c.each(bucketAccounts, func(k, _ []byte) error {
-		_, err := t.Account(string(k))
+		a, err := t.Account(string(k))
+		if err == nil && a.NeedsAttention() {
+			c.want(bucketAccountsAttention, k, nil)
+		}
 		return err
 	})
 	c.each(bucketSessions, func(k, v []byte) error {
@@ -159,7 +162,7 @@ func (t *Tx) checkRecords() error {
 	})
 	c.checkMarks()
 	for _, index := range []string{
-		bucketGrantsBySub, bucketGrantsByDigest, bucketGrantsByPrefix, bucketSessionsBySub,
+		bucketAccountsAttention, bucketGrantsBySub, bucketGrantsByDigest, bucketGrantsByPrefix, bucketSessionsBySub,
 		bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject, bucketOutboxPending, bucketOutboxFailed, bucketAuditBySub,
 	} {
 		b, err := t.bucket(index)

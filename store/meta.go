@@ -20,9 +20,10 @@ const (
 	formatName = "riscd-store"
 	// SchemaVersion is the newest store schema this riscd reads and writes.
 	// Schema 2 leaves pending inbox entries out of the subject index (see
-	// subjectIndexed); it only relaxes schema 1. Schema 3 adds the index of
-	// failed outbox jobs (outbox.failed), which an older riscd would not
-	// keep. An older file is upgraded at open (upgradeSchema).
+	// subjectIndexed); it only relaxes schema 1. Schema 3 adds the indexes
+	// of failed outbox jobs (outbox.failed) and of the accounts that need
+	// attention (accounts.attention), which an older riscd would not keep.
+	// An older file is upgraded at open (upgradeSchema).
 	SchemaVersion = 3
 	// recordVersion is the version of every on-disk record this riscd writes.
 	recordVersion = 1
@@ -100,7 +101,8 @@ func checkMeta(btx *bolt.Tx, path string) error {
 
 // upgradeSchema brings a file of an older schema, which checkMeta accepted,
 // to SchemaVersion, once every bucket exists. Before schema 3 it indexes
-// the failed outbox jobs. It then marks the file, so that the riscd that
+// the failed outbox jobs and the accounts that need attention. It then
+// marks the file, so that the riscd that
 // wrote it, which would not keep the newer indexes, refuses it from now on.
 // Every older schema is otherwise valid as the current one.
 func upgradeSchema(btx *bolt.Tx) error {
@@ -111,6 +113,9 @@ func upgradeSchema(btx *bolt.Tx) error {
 	}
 	if schema < 3 {
 		if err := indexFailedOutbox(btx); err != nil {
+			return fmt.Errorf("store: upgrade schema: %w", err)
+		}
+		if err := indexAccountsNeedingAttention(btx); err != nil {
 			return fmt.Errorf("store: upgrade schema: %w", err)
 		}
 	}
@@ -126,6 +131,19 @@ func indexFailedOutbox(btx *bolt.Tx) error {
 	return btx.Bucket([]byte(bucketOutbox)).ForEach(func(k, v []byte) error {
 		r, err := decodeOutbox(k, v)
 		if err != nil || r.Status != string(OutboxFailed) {
+			return err
+		}
+		return idx.Put(k, nil)
+	})
+}
+
+// indexAccountsNeedingAttention puts every account that NeedsAttention in
+// accounts.attention.
+func indexAccountsNeedingAttention(btx *bolt.Tx) error {
+	idx := btx.Bucket([]byte(bucketAccountsAttention))
+	return btx.Bucket([]byte(bucketAccounts)).ForEach(func(k, v []byte) error {
+		a, err := decodeAccount(string(k), v)
+		if err != nil || !a.NeedsAttention() {
 			return err
 		}
 		return idx.Put(k, nil)

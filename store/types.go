@@ -55,6 +55,13 @@ type Account struct {
 	UpdatedAt                time.Time
 }
 
+// NeedsAttention reports whether the account's state asks for an
+// operator's eye: held, under review, sign-in disabled, re-consent or a
+// credential change required, purged, or flagged.
+func (a Account) NeedsAttention() bool {
+	return a.Held || a.Review || a.SigninDisabled || a.ReconsentRequired || a.CredentialChangeRequired || a.Purged || len(a.Flags) > 0
+}
+
 // Session is a browser session of riscd's own consent pages. The ID is a
 // bearer secret: the store keeps only its SHA-256.
 type Session struct {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/riscd/riscd/store"
@@ -29,6 +30,48 @@ func accountCases() []tcase {
 				same(e.t, "Account", must(e.db.Account(e.ctx, "s"))(e.t), want)
 				_, err := e.db.Account(e.ctx, "t")
 				wantErr(e.t, "other account", err, store.ErrNotFound)
+			}
+		}},
+		{"accounts needing attention", func(e *env) func(*env) {
+			for _, a := range []store.Account{
+				{Sub: "a-held", Held: true},
+				{Sub: "b-plain", Email: "b@example.com"},
+				{Sub: "c-flagged", Flags: []string{"credential-change"}},
+				{Sub: "d-review", Review: true},
+				{Sub: "e-released", Held: true, SigninDisabled: true},
+				{Sub: "f-purged", Purged: true},
+			} {
+				noErr(e.t, e.db.PutAccount(e.ctx, a))
+			}
+			must(e.db.UpdateAccount(e.ctx, "e-released", func(a store.Account, _ bool) (store.Account, error) {
+				a.Held, a.SigninDisabled = false, false
+				return a, nil
+			}))(e.t)
+			must(e.db.UpdateAccount(e.ctx, "b-plain", func(a store.Account, _ bool) (store.Account, error) {
+				a.ReconsentRequired = true
+				return a, nil
+			}))(e.t)
+			return func(e *env) {
+				subs := func(after string, limit int) []string {
+					var out []string
+					for _, a := range must(e.db.AccountsNeedingAttention(e.ctx, after, limit))(e.t) {
+						if !a.NeedsAttention() {
+							e.t.Errorf("%s listed but needs no attention: %+v", a.Sub, a)
+						}
+						out = append(out, a.Sub)
+					}
+					return out
+				}
+				all := []string{"a-held", "b-plain", "c-flagged", "d-review", "f-purged"}
+				if got := subs("", 0); !slices.Equal(got, all) {
+					e.t.Errorf("AccountsNeedingAttention = %q, want %q", got, all)
+				}
+				if got := subs("b-plain", 2); !slices.Equal(got, all[2:4]) {
+					e.t.Errorf("AccountsNeedingAttention after b-plain, 2 = %q, want %q", got, all[2:4])
+				}
+				if got := subs("c", 0); !slices.Equal(got, all[2:]) {
+					e.t.Errorf("AccountsNeedingAttention after c = %q, want %q", got, all[2:])
+				}
 			}
 		}},
 		{"update creates then modifies", func(e *env) func(*env) {

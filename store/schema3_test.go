@@ -13,10 +13,11 @@ import (
 	"github.com/riscd/riscd/store"
 )
 
-// TestSchema2OutboxGainsFailedIndex opens a file as schema 2 left it, with
-// failed outbox jobs and no outbox.failed bucket: the open indexes them,
-// marks the file schema 3, and the store passes its check.
-func TestSchema2OutboxGainsFailedIndex(t *testing.T) {
+// TestSchema2GainsItsIndexes opens a file as schema 2 left it, with failed
+// outbox jobs, held and flagged accounts, and neither outbox.failed nor
+// accounts.attention: the open indexes them, marks the file schema 3, and
+// the store passes its check.
+func TestSchema2GainsItsIndexes(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "s.db")
 	key := mustKey(t)
@@ -37,12 +38,19 @@ func TestSchema2OutboxGainsFailedIndex(t *testing.T) {
 			failed = append(failed, j.ID)
 		}
 	}
+	for _, a := range []store.Account{{Sub: "held", Held: true}, {Sub: "plain"}, {Sub: "flagged", Flags: []string{"credential-change"}}} {
+		if err := db.PutAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	writeBolt(t, path, func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket([]byte("outbox.failed")); err != nil {
-			return err
+		for _, b := range []string{"outbox.failed", "accounts.attention"} {
+			if err := tx.DeleteBucket([]byte(b)); err != nil {
+				return err
+			}
 		}
 		return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("2"))
 	})
@@ -61,6 +69,17 @@ func TestSchema2OutboxGainsFailedIndex(t *testing.T) {
 	}
 	if want := []uint64{failed[1], failed[0]}; !slices.Equal(got, want) {
 		t.Errorf("FailedOutbox = %v, want %v", got, want)
+	}
+	accounts, err := db.AccountsNeedingAttention(ctx, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subs []string
+	for _, a := range accounts {
+		subs = append(subs, a.Sub)
+	}
+	if want := []string{"flagged", "held"}; !slices.Equal(subs, want) {
+		t.Errorf("AccountsNeedingAttention = %q, want %q", subs, want)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
