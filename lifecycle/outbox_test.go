@@ -301,6 +301,7 @@ func TestRescanOutboxPicksUpRetriedJob(t *testing.T) {
 	if got := w.hooks.delivered()[1].payload.EventJTI; got != "late" {
 		t.Errorf("second webhook delivered for %s, want late", got)
 	}
+	w.waitJobs() // the attempt is recorded after the answer
 	if j := w.outbox()[0]; j.Status != store.OutboxDone {
 		t.Errorf("retried job is %s, want done", j.Status)
 	}
