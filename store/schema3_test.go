@@ -70,6 +70,9 @@ func TestSchema2GainsItsIndexes(t *testing.T) {
 	if want := []uint64{failed[1], failed[0]}; !slices.Equal(got, want) {
 		t.Errorf("FailedOutbox = %v, want %v", got, want)
 	}
+	if st, err := db.Stats(ctx); err != nil || st.OutboxFailed != 2 || st.OutboxPending != 1 {
+		t.Errorf("Stats: failed %d pending %d (%v), want 2 and 1", st.OutboxFailed, st.OutboxPending, err)
+	}
 	accounts, err := db.AccountsNeedingAttention(ctx, "", 0)
 	if err != nil {
 		t.Fatal(err)

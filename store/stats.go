@@ -19,6 +19,7 @@ type Stats struct {
 	InboxParked   int
 	Inbox         int // all entries
 	OutboxPending int
+	OutboxFailed  int
 	Outbox        int // all jobs
 	Audit         int
 	FileBytes     int64    // size of the file, including space bbolt has allocated ahead
@@ -46,7 +47,7 @@ func (db *DB) Stats(ctx context.Context) (Stats, error) {
 		}{
 			{bucketGrants, &s.Grants}, {bucketAccounts, &s.Accounts}, {bucketSessions, &s.Sessions},
 			{bucketFlows, &s.Flows}, {bucketInbox, &s.Inbox}, {bucketOutbox, &s.Outbox},
-			{bucketOutboxPending, &s.OutboxPending}, {bucketAudit, &s.Audit},
+			{bucketOutboxPending, &s.OutboxPending}, {bucketOutboxFailed, &s.OutboxFailed}, {bucketAudit, &s.Audit},
 		} {
 			n, err := count(c.bucket)
 			if err != nil {

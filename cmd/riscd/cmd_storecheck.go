@@ -42,8 +42,8 @@ func cmdStoreCheck(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "store %s\n", l.cfg.Store.Path)
 	fmt.Fprintf(env.stdout, "  grants %d, accounts %d, sessions %d, consent flows %d\n", st.Grants, st.Accounts, st.Sessions, st.Flows)
-	fmt.Fprintf(env.stdout, "  inbox %d (pending %d, parked %d), outbox %d (pending %d), audit entries %d\n",
-		st.Inbox, st.InboxPending, st.InboxParked, st.Outbox, st.OutboxPending, st.Audit)
+	fmt.Fprintf(env.stdout, "  inbox %d (pending %d, parked %d), outbox %d (pending %d, failed %d), audit entries %d\n",
+		st.Inbox, st.InboxPending, st.InboxParked, st.Outbox, st.OutboxPending, st.OutboxFailed, st.Audit)
 	fmt.Fprintf(env.stdout, "  file %d bytes, %d in use; keys %s\n", st.FileBytes, st.LiveBytes, strings.Join(st.KeyIDs, ", "))
 	if checkErr != nil {
 		for _, line := range strings.Split(checkErr.Error(), "\n") {
