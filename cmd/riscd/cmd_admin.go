@@ -48,6 +48,8 @@ func cmdOutbox(ctx context.Context, env *cliEnv, args []string) error {
 		{"list", "", "[--status pending|failed] [--kind revoke|webhook] [--limit N]",
 			"List upstream revocations and webhooks: pending ones oldest first, or failed ones (given up on) newest first.", outboxList},
 		{"retry", "ID", "", "Start a failed job over with a fresh budget of attempts and time; riscd tries it at once.", outboxRetry},
+		{"retry-failed", "", "[--kind revoke|webhook]",
+			"Start every failed job (of one kind) over, oldest first: after an outage of Google's revoke endpoint or the app's webhook receiver.", outboxRetryFailed},
 	})
 }
 

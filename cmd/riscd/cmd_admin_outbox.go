@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/riscd/riscd/adminclient"
@@ -84,6 +85,56 @@ func outboxRetry(fs *flag.FlagSet) func(context.Context, *adminSession, string) 
 			return writeAdminJSON(s.stdout, j)
 		}
 		fmt.Fprintf(s.stdout, "outbox job %d (%s): %s again, with a fresh budget of attempts; riscd tries it now\n", j.ID, j.Kind, j.Status)
+		return nil
+	}
+}
+
+func outboxRetryFailed(fs *flag.FlagSet) func(context.Context, *adminSession, string) error {
+	kind := fs.String("kind", "", "only jobs of this kind: revoke or webhook")
+	return func(ctx context.Context, s *adminSession, _ string) error {
+		if err := checkKindFlag(*kind); err != nil {
+			return err
+		}
+		// Each retry takes a job off the failed list, so the list is read
+		// again until it holds only jobs tried here already: one that fails
+		// again at once is not retried twice.
+		tried := map[uint64]bool{}
+		retried := []adminclient.OutboxJob{}
+		for {
+			list, err := s.client.Outbox(ctx, adminclient.OutboxFilter{Status: adminclient.OutboxFailed, Kind: *kind})
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, j := range slices.Backward(list.Jobs) { // oldest first
+				if tried[j.ID] {
+					continue
+				}
+				tried[j.ID] = true
+				n++
+				job, err := s.client.RetryOutboxJob(ctx, j.ID)
+				if errors.Is(err, adminclient.ErrNotFailed) {
+					continue // retried meanwhile by someone else
+				}
+				if err != nil {
+					return fmt.Errorf("after %d jobs retried: %w", len(retried), err)
+				}
+				retried = append(retried, job)
+			}
+			if !list.Truncated {
+				break
+			}
+			if n == 0 {
+				// The newest failed jobs are all ones retried here that
+				// failed again; older ones lie beyond the listing.
+				fmt.Fprintln(s.stderr, "more failed jobs remain than one listing shows; run riscd outbox retry-failed again")
+				break
+			}
+		}
+		if s.json {
+			return writeAdminJSON(s.stdout, adminclient.OutboxList{Jobs: retried})
+		}
+		fmt.Fprintf(s.stdout, "failed jobs now pending again: %d; riscd tries them now\n", len(retried))
 		return nil
 	}
 }

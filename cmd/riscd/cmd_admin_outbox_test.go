@@ -112,3 +112,66 @@ func TestOutboxRetry(t *testing.T) {
 		}
 	})
 }
+
+func TestOutboxRetryFailed(t *testing.T) {
+	e := newAdminEnv(t)
+	var revokes, hooks []store.OutboxJob
+	for i := range 3 {
+		revokes = append(revokes, e.job(store.OutboxRevoke, fmt.Sprint("r", i), store.OutboxFailed))
+		hooks = append(hooks, e.job(store.OutboxWebhook, fmt.Sprint("w", i), store.OutboxFailed))
+	}
+	pending := e.job(store.OutboxWebhook, "p", store.OutboxPending)
+	status := func(j store.OutboxJob) store.OutboxStatus {
+		t.Helper()
+		got, err := e.db.OutboxJob(t.Context(), j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Status
+	}
+
+	r := e.run("outbox", "retry-failed", "--kind", "revoke").ok(t)
+	if want := "failed jobs now pending again: 3; riscd tries them now\n"; r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+	for _, j := range revokes {
+		if st := status(j); st != store.OutboxPending {
+			t.Errorf("revoke job %d is %s, want pending", j.ID, st)
+		}
+	}
+	for _, j := range hooks {
+		if st := status(j); st != store.OutboxFailed {
+			t.Errorf("webhook job %d is %s, want still failed", j.ID, st)
+		}
+	}
+
+	var out adminclient.OutboxList
+	e.run("outbox", "retry-failed", "--json").ok(t).decode(t, &out)
+	var ids []uint64
+	for _, j := range out.Jobs {
+		ids = append(ids, j.ID)
+	}
+	if want := []uint64{hooks[0].ID, hooks[1].ID, hooks[2].ID}; !slices.Equal(ids, want) {
+		t.Errorf("retried %v, want the webhooks oldest first %v", ids, want)
+	}
+	if st := status(pending); st != store.OutboxPending {
+		t.Errorf("the pending job is %s", st)
+	}
+	if r := e.run("outbox", "retry-failed").ok(t); r.stdout != "failed jobs now pending again: 0; riscd tries them now\n" {
+		t.Errorf("with nothing failed: %q", r.stdout)
+	}
+	audit, _, err := e.db.ListAudit(t.Context(), store.AuditQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, a := range audit {
+		if a.Action == "retry_outbox" && a.Actor == "operator" {
+			n++
+		}
+	}
+	if n != 6 {
+		t.Errorf("%d retry_outbox audit entries, want 6", n)
+	}
+	e.run("outbox", "retry-failed", "--kind", "email").fails(t, exitUsage, "--kind")
+}
