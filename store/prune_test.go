@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -126,5 +127,103 @@ func TestPrune(t *testing.T) {
 	cancel()
 	if _, err := db.Prune(cctx, cutoff); !errors.Is(err, context.Canceled) {
 		t.Errorf("Prune with a cancelled context: %v", err)
+	}
+}
+
+// TestPruneRandomized prunes stores of random events and jobs at random
+// cutoffs: exactly the entries and jobs done before the cutoff go, every
+// other record stays, and the store passes its check after each pass.
+func TestPruneRandomized(t *testing.T) {
+	ctx := context.Background()
+	for seed := range uint64(20) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 1))
+			t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			db := mustOpen(t, store.Options{Path: filepath.Join(t.TempDir(), "s.db"), Key: mustKey(t), Now: func() time.Time { return t0 }})
+			statuses := []store.InboxStatus{store.InboxDone, store.InboxDone, store.InboxDone, store.InboxPending, store.InboxParked}
+			jobStatuses := []store.OutboxStatus{store.OutboxDone, store.OutboxDone, store.OutboxPending, store.OutboxFailed}
+			type rec struct {
+				id       uint64
+				done     bool
+				doneAt   time.Time
+				received time.Time
+			}
+			var events, jobs []rec
+			at := t0
+			err := db.Update(ctx, func(tx *store.Tx) error {
+				for i := range 300 + rng.IntN(900) {
+					at = at.Add(time.Duration(rng.IntN(120)) * time.Minute)
+					st := statuses[rng.IntN(len(statuses))]
+					e := store.InboxEntry{Iss: "https://accounts.google.com", JTI: fmt.Sprint("j", i), Subject: fmt.Sprint("iss-sub:", rng.IntN(20)), Raw: "raw", ReceivedAt: at, Status: st}
+					if st == store.InboxDone && rng.IntN(10) > 0 {
+						e.DoneAt = at.Add(time.Duration(rng.IntN(72)) * time.Hour)
+					}
+					stored, _, err := tx.PutInbox(e)
+					if err != nil {
+						return err
+					}
+					done := e.DoneAt
+					if done.IsZero() {
+						done = at
+					}
+					events = append(events, rec{stored.ID, st == store.InboxDone, done, at})
+					js := jobStatuses[rng.IntN(len(jobStatuses))]
+					j := store.OutboxJob{Kind: store.OutboxWebhook, Key: "k", CreatedAt: at, Status: js}
+					if js != store.OutboxPending {
+						j.DoneAt = at.Add(time.Duration(rng.IntN(48)) * time.Hour)
+					}
+					sj, err := tx.EnqueueOutbox(j)
+					if err != nil {
+						return err
+					}
+					jobs = append(jobs, rec{sj.ID, js == store.OutboxDone, j.DoneAt, at})
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			span := at.Sub(t0)
+			gone := map[uint64]bool{}
+			goneJobs := map[uint64]bool{}
+			for pass := range 3 {
+				cutoff := t0.Add(time.Duration(rng.Int64N(int64(span))) * time.Duration(pass+1) / 3)
+				n, err := db.Prune(ctx, cutoff)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := store.Pruned{}
+				for _, e := range events {
+					if !gone[e.id] && e.done && e.doneAt.Before(cutoff) {
+						gone[e.id] = true
+						want.Events++
+					}
+				}
+				for _, j := range jobs {
+					if !goneJobs[j.id] && j.done && j.doneAt.Before(cutoff) {
+						goneJobs[j.id] = true
+						want.Jobs++
+					}
+				}
+				if n != want {
+					t.Errorf("pass %d (cutoff %s): Prune = %+v, want %+v", pass, cutoff.Sub(t0), n, want)
+				}
+				if err := db.Check(ctx); err != nil {
+					t.Fatalf("pass %d: Check: %v", pass, err)
+				}
+			}
+			for _, e := range events {
+				_, err := db.InboxByJTI(ctx, "https://accounts.google.com", fmt.Sprint("j", e.id-1))
+				if errors.Is(err, store.ErrNotFound) != gone[e.id] {
+					t.Errorf("event %d: lookup %v, want gone=%v", e.id, err, gone[e.id])
+				}
+			}
+			for _, j := range jobs {
+				_, err := db.OutboxJob(ctx, j.id)
+				if errors.Is(err, store.ErrNotFound) != goneJobs[j.id] {
+					t.Errorf("job %d: lookup %v, want gone=%v", j.id, err, goneJobs[j.id])
+				}
+			}
+		})
 	}
 }
