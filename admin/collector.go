@@ -37,8 +37,9 @@ var (
 
 // storeCollector reads the store's gauges at scrape time. Each read is
 // cheap: counts from the inbox status index, the first pending entry, one
-// page each of pending and of failed outbox jobs; grants by status come from the store's own
-// counters (GrantCounter) or from the last count Run made.
+// page each of pending and of failed outbox jobs; grants by status come
+// from the store's own counters (GrantCounter) or from the last count Run
+// made.
 type storeCollector struct{ s *Server }
 
 // Describe implements prometheus.Collector.
