@@ -3,9 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,4 +177,53 @@ func TestOutboxRetryFailed(t *testing.T) {
 		t.Errorf("%d retry_outbox audit entries, want 6", n)
 	}
 	e.run("outbox", "retry-failed", "--kind", "email").fails(t, exitUsage, "--kind")
+}
+
+// TestOutboxRetryFailedStopsOnJobsThatFailAgain runs retry-failed against
+// an admin API whose jobs fail again the moment they are retried, with
+// more failed jobs than one listing shows: each listed job is retried once,
+// the command stops, and it says that older failed jobs remain.
+func TestOutboxRetryFailedStopsOnJobsThatFailAgain(t *testing.T) {
+	const failed = 1200
+	var mu sync.Mutex
+	retries := map[uint64]int{}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodGet && r.URL.Path == "/admin/outbox" {
+			list := adminclient.OutboxList{Jobs: []adminclient.OutboxJob{}, Truncated: true}
+			for id := uint64(failed); id > failed-adminclient.MaxLimit; id-- { // newest first
+				list.Jobs = append(list.Jobs, adminclient.OutboxJob{ID: id, Kind: "webhook", Status: adminclient.OutboxFailed})
+			}
+			json.NewEncoder(w).Encode(list)
+			return
+		}
+		var id uint64
+		if _, err := fmt.Sscanf(r.URL.Path, "/admin/outbox/%d/retry", &id); err != nil || r.Method != http.MethodPost {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		mu.Lock()
+		retries[id]++
+		mu.Unlock()
+		json.NewEncoder(w).Encode(adminclient.OutboxJob{ID: id, Kind: "webhook", Status: adminclient.OutboxPending})
+	}))
+	defer hs.Close()
+	e := &adminEnv{t: t}
+	r := e.runWith([]string{envAdminToken + "=" + adminTestToken}, "outbox", "retry-failed", "--internal-url", hs.URL).ok(t)
+	if want := "failed jobs now pending again: 1000; riscd tries them now\n"; r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+	if !strings.Contains(r.stderr, "more failed jobs remain") {
+		t.Errorf("stderr %q, want the note that older failed jobs remain", r.stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(retries) != adminclient.MaxLimit {
+		t.Errorf("%d jobs retried, want %d", len(retries), adminclient.MaxLimit)
+	}
+	for id, n := range retries {
+		if n != 1 {
+			t.Errorf("job %d retried %d times, want once", id, n)
+		}
+	}
 }
