@@ -10,6 +10,7 @@ const (
 	bucketGrantsBySub    = "grants.by_sub"       // len|sub|grant key -> ""
 	bucketGrantsByDigest = "grants.by_rt_digest" // SHA-512(SHA-512(rt)) -> grant key
 	bucketGrantsByPrefix = "grants.by_rt_prefix" // SHA-256(rt[:16])|grant key -> ""
+	bucketGrantsByStatus = "grants.by_status"    // len|status|grant key -> "" (schema 3)
 
 	bucketAccounts          = "accounts"           // sub -> accountRecord
 	bucketAccountsAttention = "accounts.attention" // sub -> "", for each account that NeedsAttention (schema 3)
@@ -37,7 +38,7 @@ const (
 func bucketNames() []string {
 	return []string{
 		bucketMeta, bucketKeys,
-		bucketGrants, bucketGrantsBySub, bucketGrantsByDigest, bucketGrantsByPrefix,
+		bucketGrants, bucketGrantsBySub, bucketGrantsByDigest, bucketGrantsByPrefix, bucketGrantsByStatus,
 		bucketAccounts, bucketAccountsAttention,
 		bucketSessions, bucketSessionsBySub,
 		bucketFlows,
@@ -50,12 +51,13 @@ func bucketNames() []string {
 
 // fillPercent is how full bbolt fills a page when it splits one. Buckets
 // keyed by increasing ids grow at the end only, so their pages are split
-// full; those whose records are rewritten (grants, inbox, outbox) keep a
-// little room. Indexes keyed by hashes take random inserts; bbolt's default
+// full; so does each status's range of grants.by_status, keyed by grant
+// keys that increase with creation time. Those whose records are rewritten
+// (grants, inbox, outbox) keep a little room. Indexes keyed by hashes take random inserts; bbolt's default
 // of one half wastes space when they are filled in large transactions.
 func fillPercent(bucket string) float64 {
 	switch bucket {
-	case bucketAudit, bucketOutboxPending:
+	case bucketAudit, bucketOutboxPending, bucketGrantsByStatus:
 		return 1.0
 	case bucketGrants, bucketInbox, bucketOutbox:
 		return 0.95

@@ -82,6 +82,7 @@ func (t *Tx) checkRecords() error {
 			return err
 		}
 		c.want(bucketGrantsBySub, subIndexKey(g.Sub, k), nil)
+		c.want(bucketGrantsByStatus, statusIndexKey(r.Status, k), nil)
 		if g.RefreshToken != "" {
 			c.want(bucketGrantsByDigest, RefreshTokenDigest(g.RefreshToken.Reveal()), k)
 			if len(g.RefreshToken) >= RefreshPrefixLen {
@@ -162,7 +163,7 @@ func (t *Tx) checkRecords() error {
 	})
 	c.checkMarks()
 	for _, index := range []string{
-		bucketAccountsAttention, bucketGrantsBySub, bucketGrantsByDigest, bucketGrantsByPrefix, bucketSessionsBySub,
+		bucketAccountsAttention, bucketGrantsBySub, bucketGrantsByStatus, bucketGrantsByDigest, bucketGrantsByPrefix, bucketSessionsBySub,
 		bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject, bucketOutboxPending, bucketOutboxFailed, bucketAuditBySub,
 	} {
 		b, err := t.bucket(index)

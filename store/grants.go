@@ -176,6 +176,9 @@ func (t *Tx) CreateGrant(g Grant) (Grant, error) {
 	if err := t.indexGrant(key, g.Sub, g.RefreshToken); err != nil {
 		return Grant{}, err
 	}
+	if err := t.indexGrantStatus(key, "", string(g.Status)); err != nil {
+		return Grant{}, err
+	}
 	r := t.grantRecord(g, key)
 	if err := t.putGrantRecord(key, &r); err != nil {
 		return Grant{}, err
@@ -231,6 +234,9 @@ func (t *Tx) putGrant(g Grant) (Grant, error) {
 			return Grant{}, err
 		}
 	}
+	if err := t.indexGrantStatus(key, old.Status, string(g.Status)); err != nil {
+		return Grant{}, err
+	}
 	g.CreatedAt = old.CreatedAt.time()
 	g.UpdatedAt = t.now()
 	r := t.grantRecord(g, key)
@@ -256,6 +262,9 @@ func (t *Tx) DeleteGrant(id string) error {
 		return fmt.Errorf("store: grant %s: %w", id, err)
 	}
 	if err := t.unindexGrant(key, r.Sub, Secret(rt)); err != nil {
+		return err
+	}
+	if err := t.indexGrantStatus(key, r.Status, ""); err != nil {
 		return err
 	}
 	b, err := t.bucket(bucketGrants)

@@ -31,6 +31,34 @@ func subIndexKey(sub string, key []byte) []byte {
 	return append(appendString(make([]byte, 0, len(sub)+2+len(key)), sub), key...)
 }
 
+// statusIndexKey is a grant's key in the status index.
+func statusIndexKey(status string, key []byte) []byte {
+	return append(appendString(make([]byte, 0, len(status)+2+len(key)), status), key...)
+}
+
+// indexGrantStatus moves a grant's status index entry from old ("" for a
+// new grant) to status ("" for a deleted grant).
+func (t *Tx) indexGrantStatus(key []byte, old, status string) error {
+	if old == status {
+		return nil
+	}
+	b, err := t.bucket(bucketGrantsByStatus)
+	if err != nil {
+		return err
+	}
+	if old != "" {
+		if err := b.Delete(statusIndexKey(old, key)); err != nil {
+			return fmt.Errorf("store: index grant %x: %w", key, err)
+		}
+	}
+	if status != "" {
+		if err := b.Put(statusIndexKey(status, key), nil); err != nil {
+			return fmt.Errorf("store: index grant %x: %w", key, err)
+		}
+	}
+	return nil
+}
+
 // indexGrant adds a grant's index entries: subject, refresh-token digest
 // (unique: ErrExists if another grant holds it) and refresh-token prefix
 // (tokens shorter than RefreshPrefixLen are not prefix-indexed).

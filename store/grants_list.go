@@ -14,8 +14,9 @@ type GrantQuery struct {
 }
 
 // ListGrants returns a page of matching grants, newest first, and the cursor
-// of the next page ("" after the last). Sub uses an index; Status and Scope
-// are filtered while reading. Errors: ErrInvalid for a malformed cursor.
+// of the next page ("" after the last). Sub uses an index, and so does
+// Status without Sub; the other filters are applied while reading. Errors:
+// ErrInvalid for a malformed cursor.
 func (t *Tx) ListGrants(q GrantQuery) ([]Grant, string, error) {
 	limit := pageLimit(q.Limit)
 	var after []byte
@@ -27,8 +28,11 @@ func (t *Tx) ListGrants(q GrantQuery) ([]Grant, string, error) {
 		after = k
 	}
 	index, prefix := bucketGrants, []byte(nil)
-	if q.Sub != "" {
+	switch {
+	case q.Sub != "":
 		index, prefix = bucketGrantsBySub, appendString(nil, q.Sub)
+	case q.Status != "":
+		index, prefix = bucketGrantsByStatus, appendString(nil, string(q.Status))
 	}
 	b, err := t.bucket(index)
 	if err != nil {

@@ -21,8 +21,9 @@ const (
 	// SchemaVersion is the newest store schema this riscd reads and writes.
 	// Schema 2 leaves pending inbox entries out of the subject index (see
 	// subjectIndexed); it only relaxes schema 1. Schema 3 adds the indexes
-	// of failed outbox jobs (outbox.failed) and of the accounts that need
-	// attention (accounts.attention), which an older riscd would not keep.
+	// of failed outbox jobs (outbox.failed), of the accounts that need
+	// attention (accounts.attention) and of grants by status
+	// (grants.by_status), which an older riscd would not keep.
 	// An older file is upgraded at open (upgradeSchema).
 	SchemaVersion = 3
 	// recordVersion is the version of every on-disk record this riscd writes.
@@ -101,7 +102,8 @@ func checkMeta(btx *bolt.Tx, path string) error {
 
 // upgradeSchema brings a file of an older schema, which checkMeta accepted,
 // to SchemaVersion, once every bucket exists. Before schema 3 it indexes
-// the failed outbox jobs and the accounts that need attention. It then
+// the failed outbox jobs, the accounts that need attention and the grants
+// by status. It then
 // marks the file, so that the riscd that
 // wrote it, which would not keep the newer indexes, refuses it from now on.
 // Every older schema is otherwise valid as the current one.
@@ -116,6 +118,9 @@ func upgradeSchema(btx *bolt.Tx) error {
 			return fmt.Errorf("store: upgrade schema: %w", err)
 		}
 		if err := indexAccountsNeedingAttention(btx); err != nil {
+			return fmt.Errorf("store: upgrade schema: %w", err)
+		}
+		if err := indexGrantsByStatus(btx); err != nil {
 			return fmt.Errorf("store: upgrade schema: %w", err)
 		}
 	}
@@ -147,6 +152,18 @@ func indexAccountsNeedingAttention(btx *bolt.Tx) error {
 			return err
 		}
 		return idx.Put(k, nil)
+	})
+}
+
+// indexGrantsByStatus puts every grant in grants.by_status.
+func indexGrantsByStatus(btx *bolt.Tx) error {
+	idx := btx.Bucket([]byte(bucketGrantsByStatus))
+	return btx.Bucket([]byte(bucketGrants)).ForEach(func(k, v []byte) error {
+		r, err := decodeGrant(k, v)
+		if err != nil {
+			return err
+		}
+		return idx.Put(statusIndexKey(r.Status, k), nil)
 	})
 }
 

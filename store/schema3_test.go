@@ -14,9 +14,9 @@ import (
 )
 
 // TestSchema2GainsItsIndexes opens a file as schema 2 left it, with failed
-// outbox jobs, held and flagged accounts, and neither outbox.failed nor
-// accounts.attention: the open indexes them, marks the file schema 3, and
-// the store passes its check.
+// outbox jobs, held and flagged accounts, held grants, and none of
+// outbox.failed, accounts.attention and grants.by_status: the open indexes
+// them, marks the file schema 3, and the store passes its check.
 func TestSchema2GainsItsIndexes(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "s.db")
@@ -43,11 +43,21 @@ func TestSchema2GainsItsIndexes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var held []string
+	for i, st := range []store.GrantStatus{store.GrantHeld, store.GrantActive, store.GrantHeld, store.GrantRevoked} {
+		g, err := db.CreateGrant(ctx, store.Grant{Sub: fmt.Sprint("g", i), Status: st, RefreshToken: store.Secret(fmt.Sprint("1//0schema-three-", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st == store.GrantHeld {
+			held = append([]string{g.ID}, held...) // newest first
+		}
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	writeBolt(t, path, func(tx *bolt.Tx) error {
-		for _, b := range []string{"outbox.failed", "accounts.attention"} {
+		for _, b := range []string{"outbox.failed", "accounts.attention", "grants.by_status"} {
 			if err := tx.DeleteBucket([]byte(b)); err != nil {
 				return err
 			}
@@ -83,6 +93,17 @@ func TestSchema2GainsItsIndexes(t *testing.T) {
 	}
 	if want := []string{"flagged", "held"}; !slices.Equal(subs, want) {
 		t.Errorf("AccountsNeedingAttention = %q, want %q", subs, want)
+	}
+	grants, _, err := db.ListGrants(ctx, store.GrantQuery{Status: store.GrantHeld})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, g := range grants {
+		ids = append(ids, g.ID)
+	}
+	if !slices.Equal(ids, held) {
+		t.Errorf("held grants %q, want %q", ids, held)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)

@@ -253,6 +253,47 @@ func grantCases() []tcase {
 				wantErr(e.t, "bad cursor", err, store.ErrInvalid)
 			}
 		}},
+		{"status filter follows updates and deletes", func(e *env) func(*env) {
+			var ids []string // creation order
+			for i := range 5 {
+				e.clock.Advance(time.Second)
+				ids = append(ids, must(e.db.CreateGrant(e.ctx, newGrant("s", uint64(i))))(e.t).ID)
+			}
+			for _, i := range []int{0, 2, 3} {
+				must(e.db.UpdateGrant(e.ctx, ids[i], func(g store.Grant) (store.Grant, error) {
+					g.Status = store.GrantHeld
+					return g, nil
+				}))(e.t)
+			}
+			must(e.db.UpdateGrant(e.ctx, ids[2], func(g store.Grant) (store.Grant, error) {
+				g.Status = store.GrantRevoked
+				return g, nil
+			}))(e.t)
+			noErr(e.t, e.db.DeleteGrant(e.ctx, ids[3]))
+			return func(e *env) {
+				for _, tc := range []struct {
+					status store.GrantStatus
+					want   []string
+				}{
+					{store.GrantHeld, []string{ids[0]}},
+					{store.GrantRevoked, []string{ids[2]}},
+					{store.GrantActive, []string{ids[4], ids[1]}},
+				} {
+					var got []store.Grant
+					cursor := ""
+					for {
+						gs, next, err := e.db.ListGrants(e.ctx, store.GrantQuery{Status: tc.status, Limit: 1, Cursor: cursor})
+						noErr(e.t, err)
+						got = append(got, gs...)
+						if next == "" {
+							break
+						}
+						cursor = next
+					}
+					sameIDs(e, "ListGrants status "+string(tc.status), got, tc.want...)
+				}
+			}
+		}},
 		{"update applies a function atomically", func(e *env) func(*env) {
 			g := must(e.db.CreateGrant(e.ctx, newGrant("s", 1)))(e.t)
 			e.clock.Advance(time.Minute)
