@@ -134,6 +134,26 @@ func BenchmarkGrants(b *testing.B) {
 					i++
 				}
 			})
+			// The admin page's held grants: 10 among n.
+			b.Run("ListHeld", func(b *testing.B) {
+				for i := range 10 {
+					g, _, err := db.ListGrants(ctx, store.GrantQuery{Sub: benchSub(i * 997 % n)})
+					if err != nil || len(g) == 0 {
+						b.Fatalf("ListGrants: %d, %v", len(g), err)
+					}
+					if _, err := db.UpdateGrant(ctx, g[0].ID, func(g store.Grant) (store.Grant, error) {
+						g.Status = store.GrantHeld
+						return g, nil
+					}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for b.Loop() {
+					if gs, _, err := db.ListGrants(ctx, store.GrantQuery{Status: store.GrantHeld, Limit: store.MaxLimit}); err != nil || len(gs) != 10 {
+						b.Fatalf("ListGrants held: %d grants, %v", len(gs), err)
+					}
+				}
+			})
 			// Last, as it closes the shared store: the time to open it.
 			b.Run("Open", func(b *testing.B) {
 				if err := db.Close(); err != nil {
