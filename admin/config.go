@@ -59,9 +59,9 @@ type Store interface {
 }
 
 // GrantCounter is an optional Store method: when the store can count grants
-// by status cheaply (from counters it keeps), the metrics collector calls it
-// at every scrape; otherwise Run recounts by listing every grant every
-// GrantCountInterval.
+// by status cheaply (store.DB reads its status index, keys only), the
+// metrics collector calls it at every scrape; otherwise Run recounts by
+// listing every grant every GrantCountInterval.
 type GrantCounter interface {
 	CountGrants(ctx context.Context) (map[store.GrantStatus]int, error)
 }
@@ -76,6 +76,7 @@ type JournalChecker interface {
 var (
 	_ Store          = (*store.DB)(nil)
 	_ JournalChecker = (*store.DB)(nil)
+	_ GrantCounter   = (*store.DB)(nil)
 )
 
 // Config is everything the internal listener needs. Zero values get the

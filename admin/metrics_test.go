@@ -91,8 +91,12 @@ func TestMetricsFedByOtherPackages(t *testing.T) {
 	}
 }
 
+// listingStore hides the store's optional methods (GrantCounter), as a
+// store that keeps no count of grants by status would.
+type listingStore struct{ admin.Store }
+
 func TestMetricsReadFromTheStore(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, func(c *admin.Config) { c.Store = listingStore{c.Store} })
 	first := e.mustInbox(disabledEvent("j1", "alice", ""))
 	e.clock.Advance(30 * time.Second)
 	e.mustInbox(disabledEvent("j2", "bob", ""))
@@ -159,6 +163,17 @@ type countingStore struct {
 func (c *countingStore) CountGrants(context.Context) (map[store.GrantStatus]int, error) {
 	c.calls.Add(1)
 	return map[store.GrantStatus]int{store.GrantActive: 7, store.GrantRevoked: 3}, nil
+}
+
+// TestMetricsCountGrantsFromTheStore: store.DB counts grants by status
+// from its index, at every scrape, without Run.
+func TestMetricsCountGrantsFromTheStore(t *testing.T) {
+	e := newEnv(t, nil)
+	e.mustGrant(grantSpec{sub: "alice"})
+	e.mustGrant(grantSpec{sub: "bob", status: store.GrantHeld})
+	wantLines(t, e.scrape(), `riscd_grants{status="active"} 1`, `riscd_grants{status="held"} 1`, `riscd_grants{status="revoked"} 0`)
+	e.mustGrant(grantSpec{sub: "carol", status: store.GrantHeld})
+	wantLines(t, e.scrape(), `riscd_grants{status="held"} 2`)
 }
 
 func TestMetricsUseTheStoresGrantCounter(t *testing.T) {

@@ -2,8 +2,10 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/binary"
 	"fmt"
 )
 
@@ -179,4 +181,28 @@ func (t *Tx) GrantsByRefreshPrefix(prefix string) ([]Grant, error) {
 		return nil, fmt.Errorf("store: refresh prefix is %d characters, want %d: %w", len(prefix), RefreshPrefixLen, ErrInvalid)
 	}
 	return t.grantsByIndex(bucketGrantsByPrefix, prefixHash(prefix))
+}
+
+// CountGrants counts grants by status from the status index: it reads
+// index keys only, no grant record.
+func (t *Tx) CountGrants() (map[GrantStatus]int, error) {
+	b, err := t.bucket(bucketGrantsByStatus)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[GrantStatus]int{}
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n, w := binary.Uvarint(k)
+		if w <= 0 || uint64(len(k)-w) < n {
+			return nil, fmt.Errorf("store: index %s: malformed key %x: %w", bucketGrantsByStatus, k, ErrCorrupt)
+		}
+		counts[GrantStatus(k[w:w+int(n)])]++
+	}
+	return counts, nil
+}
+
+// CountGrants runs Tx.CountGrants in its own read transaction.
+func (db *DB) CountGrants(ctx context.Context) (map[GrantStatus]int, error) {
+	return view(ctx, db, func(t *Tx) (map[GrantStatus]int, error) { return t.CountGrants() })
 }

@@ -292,6 +292,10 @@ func grantCases() []tcase {
 					}
 					sameIDs(e, "ListGrants status "+string(tc.status), got, tc.want...)
 				}
+				counts := must(e.db.CountGrants(e.ctx))(e.t)
+				if want := map[store.GrantStatus]int{store.GrantHeld: 1, store.GrantRevoked: 1, store.GrantActive: 2}; fmt.Sprint(counts) != fmt.Sprint(want) {
+					e.t.Errorf("CountGrants = %v, want %v", counts, want)
+				}
 			}
 		}},
 		{"update applies a function atomically", func(e *env) func(*env) {
