@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -43,15 +42,18 @@ type uiAccountsView struct {
 func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 	var v uiAccountsView
 	var subs []string
+	seen := map[string]bool{}
+	known := map[string]store.Account{} // read already, from the attention index
 	heldGrants := map[string]int{}
 	add := func(sub string) bool {
-		if sub == "" || slices.Contains(subs, sub) {
+		if sub == "" || seen[sub] {
 			return true
 		}
 		if len(subs) == maxListedSubjects {
 			v.Truncated = true
 			return false
 		}
+		seen[sub] = true
 		subs = append(subs, sub)
 		return true
 	}
@@ -78,6 +80,7 @@ func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 			return uiAccountsView{}, err
 		}
 		for _, a := range accounts {
+			known[a.Sub] = a
 			if !add(a.Sub) {
 				break
 			}
@@ -88,15 +91,19 @@ func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 		after = accounts[len(accounts)-1].Sub
 	}
 	for _, sub := range subs {
-		a, err := s.store.Account(ctx, sub)
-		known := err == nil
-		switch {
-		case isNotFound(err):
-			a = store.Account{Sub: sub}
-		case err != nil:
-			return uiAccountsView{}, err
+		a, found := known[sub]
+		if !found {
+			var err error
+			a, err = s.store.Account(ctx, sub)
+			found = err == nil
+			switch {
+			case isNotFound(err):
+				a = store.Account{Sub: sub}
+			case err != nil:
+				return uiAccountsView{}, err
+			}
 		}
-		row := uiAccountRow{accountState: stateOf(a), Known: known, Email: a.Email, Flags: a.Flags, HeldGrants: heldGrants[sub], UpdatedAt: a.UpdatedAt}
+		row := uiAccountRow{accountState: stateOf(a), Known: found, Email: a.Email, Flags: a.Flags, HeldGrants: heldGrants[sub], UpdatedAt: a.UpdatedAt}
 		switch {
 		case a.Held || row.HeldGrants > 0:
 			v.Held = append(v.Held, row)

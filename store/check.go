@@ -81,8 +81,8 @@ func (t *Tx) checkRecords() error {
 		if err != nil {
 			return err
 		}
-		c.want(bucketGrantsBySub, subIndexKey(g.Sub, k), nil)
-		c.want(bucketGrantsByStatus, statusIndexKey(r.Status, k), nil)
+		c.want(bucketGrantsBySub, grantIndexKey(g.Sub, k), nil)
+		c.want(bucketGrantsByStatus, grantIndexKey(r.Status, k), nil)
 		if g.RefreshToken != "" {
 			c.want(bucketGrantsByDigest, RefreshTokenDigest(g.RefreshToken.Reveal()), k)
 			if len(g.RefreshToken) >= RefreshPrefixLen {

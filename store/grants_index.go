@@ -29,13 +29,10 @@ func prefixHash(prefix string) []byte {
 	return h[:]
 }
 
-func subIndexKey(sub string, key []byte) []byte {
-	return append(appendString(make([]byte, 0, len(sub)+2+len(key)), sub), key...)
-}
-
-// statusIndexKey is a grant's key in the status index.
-func statusIndexKey(status string, key []byte) []byte {
-	return append(appendString(make([]byte, 0, len(status)+2+len(key)), status), key...)
+// grantIndexKey is a grant's key in an index by a string: its subject
+// (grants.by_sub) or its status (grants.by_status).
+func grantIndexKey(s string, key []byte) []byte {
+	return append(appendString(make([]byte, 0, len(s)+2+len(key)), s), key...)
 }
 
 // indexGrantStatus moves a grant's status index entry from old ("" for a
@@ -49,12 +46,12 @@ func (t *Tx) indexGrantStatus(key []byte, old, status string) error {
 		return err
 	}
 	if old != "" {
-		if err := b.Delete(statusIndexKey(old, key)); err != nil {
+		if err := b.Delete(grantIndexKey(old, key)); err != nil {
 			return fmt.Errorf("store: index grant %x: %w", key, err)
 		}
 	}
 	if status != "" {
-		if err := b.Put(statusIndexKey(status, key), nil); err != nil {
+		if err := b.Put(grantIndexKey(status, key), nil); err != nil {
 			return fmt.Errorf("store: index grant %x: %w", key, err)
 		}
 	}
@@ -69,7 +66,7 @@ func (t *Tx) indexGrant(key []byte, sub string, rt Secret) error {
 	if err != nil {
 		return err
 	}
-	if err := bs[0].Put(subIndexKey(sub, key), nil); err != nil {
+	if err := bs[0].Put(grantIndexKey(sub, key), nil); err != nil {
 		return fmt.Errorf("store: index grant %x: %w", key, err)
 	}
 	if rt == "" {
@@ -97,7 +94,7 @@ func (t *Tx) unindexGrant(key []byte, sub string, rt Secret) error {
 	if err != nil {
 		return err
 	}
-	if err := bs[0].Delete(subIndexKey(sub, key)); err != nil {
+	if err := bs[0].Delete(grantIndexKey(sub, key)); err != nil {
 		return fmt.Errorf("store: unindex grant %x: %w", key, err)
 	}
 	if rt == "" {

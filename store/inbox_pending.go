@@ -13,12 +13,17 @@ import (
 // seen lets a reader walk every pending entry even when one subject has a
 // long backlog.
 func (t *Tx) PendingInboxAfter(after uint64, limit int) ([]InboxEntry, error) {
-	limit = pageLimit(limit)
+	return t.inboxAfter(InboxPending, after, pageLimit(limit))
+}
+
+// inboxAfter returns up to limit entries of status st whose ID is greater
+// than after, in ID order, read through the status index.
+func (t *Tx) inboxAfter(st InboxStatus, after uint64, limit int) ([]InboxEntry, error) {
 	idx, err := t.bucket(bucketInboxByStatus)
 	if err != nil {
 		return nil, err
 	}
-	prefix := appendString(nil, string(InboxPending))
+	prefix := appendString(nil, string(st))
 	c := idx.Cursor()
 	var out []InboxEntry
 	for k, _ := c.Seek(append(clone(prefix), u64Key(after+1)...)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {

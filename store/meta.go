@@ -163,7 +163,7 @@ func indexGrantsByStatus(btx *bolt.Tx) error {
 		if err != nil {
 			return err
 		}
-		return idx.Put(statusIndexKey(r.Status, k), nil)
+		return idx.Put(grantIndexKey(r.Status, k), nil)
 	})
 }
 

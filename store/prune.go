@@ -63,35 +63,26 @@ func (db *DB) Prune(ctx context.Context, cutoff time.Time) (Pruned, error) {
 	return n, nil
 }
 
-// pruneInbox removes, in one transaction, up to pruneBatch done entries
-// with IDs above after that were done before cutoff and received before
-// received. It returns how many it removed and the ID to go on after, 0
-// when the scan is over: at the first entry received at or after received
-// (IDs follow arrival), or at the end of the done entries.
+// pruneInbox removes, in one transaction, the done entries among the next
+// pruneBatch with IDs above after that were done before cutoff and
+// received before received. It returns how many it removed and the ID to
+// go on after, 0 when the scan is over: at the first entry received at or
+// after received (IDs follow arrival), or at the end of the done entries.
 func (db *DB) pruneInbox(ctx context.Context, after uint64, cutoff, received time.Time) (int, uint64, error) {
 	removed, next := 0, uint64(0)
 	err := db.Update(ctx, func(t *Tx) error {
 		removed, next = 0, 0
-		bs, err := t.buckets(bucketInbox, bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject)
+		entries, err := t.inboxAfter(InboxDone, after, pruneBatch)
 		if err != nil {
 			return err
 		}
-		prefix := appendString(nil, string(InboxDone))
+		if len(entries) == pruneBatch {
+			next = entries[len(entries)-1].ID
+		}
 		var doomed []InboxEntry
-		scanned := 0
-		c := bs[2].Cursor()
-		for k, _ := c.Seek(inboxStatusKey(InboxDone, after+1)); k != nil && len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix); k, _ = c.Next() {
-			if scanned == pruneBatch {
-				next = binary.BigEndian.Uint64(k[len(prefix):]) - 1
-				break
-			}
-			scanned++
-			id := binary.BigEndian.Uint64(k[len(prefix):])
-			e, err := t.InboxEntry(id)
-			if err != nil {
-				return fmt.Errorf("index %s: %w", bucketInboxByStatus, err)
-			}
+		for _, e := range entries {
 			if !e.ReceivedAt.Before(received) {
+				next = 0
 				break
 			}
 			done := e.DoneAt
@@ -102,9 +93,12 @@ func (db *DB) pruneInbox(ctx context.Context, after uint64, cutoff, received tim
 				doomed = append(doomed, e)
 			}
 		}
+		bs, err := t.buckets(bucketInbox, bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject)
+		if err != nil {
+			return err
+		}
 		for _, e := range doomed {
-			key := u64Key(e.ID)
-			if err := bs[0].Delete(key); err != nil {
+			if err := bs[0].Delete(u64Key(e.ID)); err != nil {
 				return err
 			}
 			if v := bs[1].Get(jtiKey(e.Iss, e.JTI)); v != nil && binary.BigEndian.Uint64(v) == e.ID {

@@ -24,8 +24,12 @@ func addAdminPageFlags(fs *flag.FlagSet, what string) *adminPageFlags {
 	return p
 }
 
-func (p *adminPageFlags) check() error {
-	if p.limit < 0 || p.limit > adminclient.MaxLimit {
+func (p *adminPageFlags) check() error { return checkLimitFlag(p.limit) }
+
+// checkLimitFlag refuses a --limit the admin API would refuse (0: the
+// API's default).
+func checkLimitFlag(n int) error {
+	if n < 0 || n > adminclient.MaxLimit {
 		return usageError{fmt.Errorf("--limit must be from 1 to %d", adminclient.MaxLimit)}
 	}
 	return nil

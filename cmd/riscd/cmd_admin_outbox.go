@@ -63,14 +63,6 @@ func checkKindFlag(kind string) error {
 	return usageError{fmt.Errorf("--kind %q: must be revoke or webhook", kind)}
 }
 
-// checkLimitFlag refuses a --limit the admin API would refuse.
-func checkLimitFlag(n int) error {
-	if n < 0 || n > adminclient.MaxLimit {
-		return usageError{fmt.Errorf("--limit %d: must be from 1 to %d", n, adminclient.MaxLimit)}
-	}
-	return nil
-}
-
 func outboxRetry(fs *flag.FlagSet) func(context.Context, *adminSession, string) error {
 	return func(ctx context.Context, s *adminSession, arg string) error {
 		id, err := strconv.ParseUint(arg, 10, 64)
