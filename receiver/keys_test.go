@@ -41,48 +41,62 @@ func TestUnknownKidRefetchIsRateLimited(t *testing.T) {
 	sub := googlesim.DefaultUsers()[0].Sub
 	loads := jwksRequests(h.g)
 
-	// A flood of unknown kids costs one fetch per 30 s. The kid that
-	// caused the fetch is refused; the others, inside the 30 s, are asked to
-	// come back (503): the set may have changed since, and a refusal would
-	// make the transmitter drop its event.
+	// A flood of unknown kids, one every 2 s, costs a fetch after 2 s,
+	// 4 s, then every 5 s (UnknownKidRefetch): at 0, 2, 6, 12 and 18 s. A
+	// kid that caused a fetch is refused; the others, inside the gap, are
+	// asked to come back (503): the set may have changed since, and a
+	// refusal would make the transmitter drop its event.
 	for i := range 10 {
 		a := post(t, h.url, mustSign(t, h.g, googlesim.SessionsRevoked(sub), googlesim.WithKeyID("unknown")))
-		if i == 0 {
+		switch i {
+		case 0, 1, 3, 6, 9:
 			if a.status != http.StatusBadRequest || a.err != receiver.CodeInvalidKey {
 				t.Fatalf("unknown kid #%d: answer = %d %q, want 400 invalid_key", i, a.status, a.err)
 			}
-		} else {
+		default:
 			wantUnavailable(t, a)
 		}
 		h.clock.Advance(2 * time.Second)
 	}
-	if got := jwksRequests(h.g) - loads; got != 1 {
-		t.Fatalf("key set fetches for 10 unknown kids within 20 s = %d, want 1", got)
+	if got := jwksRequests(h.g) - loads; got != 5 {
+		t.Fatalf("key set fetches for 10 unknown kids within 20 s = %d, want 5", got)
 	}
 
-	// A rotation a moment after that fetch: its first token, inside the
-	// 30 s, is answered 503, not refused, and costs no fetch.
+	// A rotation a moment after the last fetch (18 s; the clock is at
+	// 20 s): its first token, inside the 5 s, is answered 503, not
+	// refused, and costs no fetch.
 	if _, err := h.g.RotateKeys(false); err != nil {
 		t.Fatal(err)
 	}
 	rotated := mustSign(t, h.g, googlesim.SessionsRevoked(sub))
 	wantUnavailable(t, post(t, h.url, rotated))
-	if got := jwksRequests(h.g) - loads; got != 1 {
-		t.Fatalf("key set fetches = %d, want still 1", got)
+	if got := jwksRequests(h.g) - loads; got != 5 {
+		t.Fatalf("key set fetches = %d, want still 5", got)
 	}
 	if got := inboxCount(t, h.db); got != 0 {
 		t.Fatalf("inbox entries = %d, want 0", got)
 	}
 
-	// Past 30 s since the last refetch, the transmitter's retry fetches
+	// Past 5 s since the last refetch, the transmitter's retry fetches
 	// again and is accepted: no event lost.
-	h.clock.Advance(10 * time.Second)
+	h.clock.Advance(3 * time.Second)
 	wantAccepted(t, post(t, h.url, rotated))
-	if got := jwksRequests(h.g) - loads; got != 2 {
-		t.Errorf("key set fetches = %d, want 2", got)
+	if got := jwksRequests(h.g) - loads; got != 6 {
+		t.Errorf("key set fetches = %d, want 6", got)
 	}
 	if got := inboxCount(t, h.db); got != 1 {
 		t.Errorf("inbox entries = %d, want 1", got)
+	}
+
+	// That fetch brought a new kid: the next rotation, a second later, is
+	// fetched at once.
+	h.clock.Advance(time.Second)
+	if _, err := h.g.RotateKeys(false); err != nil {
+		t.Fatal(err)
+	}
+	wantAccepted(t, post(t, h.url, mustSign(t, h.g, googlesim.SessionsRevoked(sub))))
+	if got := jwksRequests(h.g) - loads; got != 7 {
+		t.Errorf("key set fetches = %d, want 7", got)
 	}
 }
 
@@ -178,7 +192,7 @@ func TestJWKSOutageDuringRotationKeepsOldKeys(t *testing.T) {
 	wantAccepted(t, post(t, h.url, signedBefore))
 
 	h.g.ClearFaults()
-	h.clock.Advance(31 * time.Second)
+	h.clock.Advance(receiver.DefaultUnknownKidRefetch)
 	wantAccepted(t, post(t, h.url, rotated))
 	if got := inboxCount(t, h.db); got != 2 {
 		t.Errorf("inbox entries = %d, want 2: nothing lost", got)
