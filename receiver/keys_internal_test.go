@@ -412,3 +412,33 @@ func TestForcedFetchesAddNoBackgroundRefresh(t *testing.T) {
 		t.Errorf("background fetches in an hour after 10 failed first loads = %d, want %d as without", got, quiet)
 	}
 }
+
+// A fetch that ends after one that started later (a background refresh
+// slower than an unknown-kid refetch) does not bring back the older set.
+func TestSlowFetchKeepsTheLaterSet(t *testing.T) {
+	vs, err := newVerifiers([]string{"ES256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := newKeySource(context.Background(), "https://ssf.example/jwks", keysConfig("https://ssf.example/jwks").withDefaults(), nil, nil, vs)
+	srv := newJWKSServer(t, "k1")
+	old, err := jwk.Parse(srv.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.publish(t, "k1", "k2")
+	rotated, err := jwk.Parse(srv.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, fast := src.seq.Add(1), src.seq.Add(1) // started in this order
+	if err := src.installSet(fast, rotated); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.installSet(slow, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := (*src.keys.Load())["k2"]; !ok {
+		t.Error("k2 lost: the slow fetch's older set replaced the later one")
+	}
+}
