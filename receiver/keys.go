@@ -23,7 +23,7 @@ var (
 	// with its kid. The token is refused (invalid_key).
 	errUnknownKid = errors.New("receiver: unknown kid")
 	// errUnusableKey: the key set lists the token's kid, but under a key
-	// riscd does not verify with (see install). The token is refused
+	// riscd does not verify with (see installSet). The token is refused
 	// (invalid_key) without a refetch.
 	errUnusableKey = errors.New("receiver: key not usable")
 	// errKeysUnavailable: no key set could be loaded, or a refetch for an
@@ -38,7 +38,7 @@ type verifyKey struct {
 	key any     // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
 	rsa *rsaKey // key prepared for RS*; nil when key is not RSA or crypto/rsa would refuse it
 	// unusable: the set lists this kid, but its key is skipped (see
-	// install); alg and key are unset.
+	// installSet); alg and key are unset.
 	unusable bool
 }
 
@@ -50,8 +50,8 @@ type keyMap map[string]verifyKey
 // transmitter): a second rotation soon after the first is found at once.
 const refetchFloor = time.Second
 
-// keySource is one JWKS URL: its registration in the jwk.Cache and the
-// snapshot the request path reads. Transmitters with the same JWKS URL share
+// keySource is one JWKS URL: the jwk.Cache's client and post-fetcher for
+// it, its unknown-kid refetches and the snapshot the request path reads. Transmitters with the same JWKS URL share
 // one.
 //
 // The jwk.Cache refreshes the set in the background on the schedule its
@@ -63,7 +63,6 @@ const refetchFloor = time.Second
 // parses it with jwk.Parse and installs it, leaving the schedule alone.
 type keySource struct {
 	url   string
-	cache *jwk.Cache
 	fetch *fetcher
 	ctx   context.Context // the daemon's lifetime: refetches run on it, never on a request's
 	now   func() time.Time
@@ -103,9 +102,9 @@ type keySource struct {
 
 // newKeySource returns the keySource of the JWKS URL u. Its refetches live
 // as long as ctx.
-func newKeySource(ctx context.Context, u string, cfg Config, cache *jwk.Cache, f *fetcher, vs map[string]*verifier) *keySource {
+func newKeySource(ctx context.Context, u string, cfg Config, f *fetcher, vs map[string]*verifier) *keySource {
 	floor := min(refetchFloor, cfg.UnknownKidRefetch)
-	return &keySource{url: u, cache: cache, fetch: f, ctx: ctx, now: cfg.Now, floor: floor,
+	return &keySource{url: u, fetch: f, ctx: ctx, now: cfg.Now, floor: floor,
 		ceiling: cfg.UnknownKidRefetch, gap: floor, verifiers: vs, log: cfg.Logger}
 }
 

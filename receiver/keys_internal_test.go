@@ -420,7 +420,7 @@ func TestSlowFetchKeepsTheLaterSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := newKeySource(context.Background(), "https://ssf.example/jwks", keysConfig("https://ssf.example/jwks").withDefaults(), nil, nil, vs)
+	src := newKeySource(context.Background(), "https://ssf.example/jwks", keysConfig("https://ssf.example/jwks").withDefaults(), nil, vs)
 	srv := newJWKSServer(t, "k1")
 	old, err := jwk.Parse(srv.body)
 	if err != nil {

@@ -130,7 +130,7 @@ func (r *Receiver) install(ctx context.Context, t *transmitterState, issuer, jwk
 	}
 	src, ok := r.sources[jwksURL]
 	if !ok {
-		src = newKeySource(ctx, jwksURL, r.cfg, r.cache, r.fetch, r.verifiers)
+		src = newKeySource(ctx, jwksURL, r.cfg, r.fetch, r.verifiers)
 		if r.cfg.ObserveJWKS != nil {
 			src.report = func(err error) { r.observeJWKS(src, err) }
 		}
