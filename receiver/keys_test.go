@@ -1,8 +1,12 @@
 package receiver_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,4 +214,88 @@ func TestJWKSHangingDoesNotHangRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantUnavailable(t, post(t, h.url, mustSign(t, h.g, googlesim.SessionsRevoked("1"))))
+}
+
+// heldTransport holds back key set requests once armed: it tells started
+// of each and sends it when release closes.
+type heldTransport struct {
+	mu      sync.Mutex
+	armed   bool
+	started chan struct{}
+	release chan struct{}
+}
+
+func (h *heldTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	armed := h.armed && strings.HasSuffix(req.URL.Path, googlesim.PathJWKS)
+	h.mu.Unlock()
+	if armed {
+		h.started <- struct{}{}
+		<-h.release
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// A transmitter that hangs up while its SET's unknown kid is being
+// refetched does not stop the refetch: the key serves its retry, and no
+// JWKS error is reported.
+func TestHangUpDuringRefetch(t *testing.T) {
+	reports := &jwksReports{}
+	tr := &heldTransport{started: make(chan struct{}, 1), release: make(chan struct{})}
+	observed := make(chan receiver.Observation, 10)
+	h := mustGoogleReceiver(t, mustRSAKeys(t, 2), func(cfg *receiver.Config) {
+		cfg.ObserveJWKS = reports.observe
+		cfg.Observe = func(o receiver.Observation) { observed <- o }
+		cfg.HTTPClient = &http.Client{Transport: tr}
+	})
+	if _, err := h.g.RotateKeys(false); err != nil {
+		t.Fatal(err)
+	}
+	rotated := mustSign(t, h.g, googlesim.SessionsRevoked(googlesim.DefaultUsers()[0].Sub))
+	loads := jwksRequests(h.g)
+
+	tr.mu.Lock()
+	tr.armed = true
+	tr.mu.Unlock()
+	ctx, hangUp := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, strings.NewReader(rotated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", receiver.ContentTypeSET)
+	sent := make(chan error, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		sent <- err
+	}()
+	<-tr.started // the refetch is on its way to the transmitter
+	hangUp()
+	if err := <-sent; !errors.Is(err, context.Canceled) {
+		t.Fatalf("POST = %v, want the client's own cancellation", err)
+	}
+	if o := <-observed; o.Outcome != receiver.OutcomeUnavailable {
+		t.Fatalf("hung-up request observed as %q, want %q", o.Outcome, receiver.OutcomeUnavailable)
+	}
+	tr.mu.Lock()
+	tr.armed = false
+	tr.mu.Unlock()
+	close(tr.release)                            // the request has given up; the refetch goes on
+	deadline := time.Now().Add(20 * time.Second) // bounds a hang only
+	for len(reports.reports()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("JWKS reports = %q, want the refetch's", reports.reports())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	wantAccepted(t, post(t, h.url, rotated))
+	if got := jwksRequests(h.g) - loads; got != 1 {
+		t.Errorf("key set fetches = %d, want 1", got)
+	}
+	if got, want := reports.reports(), []string{"google ok", "google ok"}; !slices.Equal(got, want) {
+		t.Errorf("JWKS reports = %q, want %q: a hang-up is no JWKS error", got, want)
+	}
 }
