@@ -79,8 +79,13 @@ type keySource struct {
 	// names are the transmitters using this key set, replaced (never
 	// modified) when one is installed.
 	names atomic.Pointer[[]string]
-	// report, when set, is told the outcome of every fetch of the set.
-	report func(err error)
+	// report, when set, is told for each owner the outcome of every fetch
+	// of the set; an owner added after a fetch is told that fetch's
+	// outcome, so every owner hears of each set's state exactly once.
+	report   func(owner string, err error)
+	reportMu sync.Mutex // orders fetched and addOwner
+	reported bool       // a fetch outcome has been reported; guarded by reportMu
+	lastLoad error      // that outcome; guarded by reportMu
 
 	// seq numbers fetches in the order they start; installed is the
 	// number of the fetch whose set is in keys, so that a slow fetch never
@@ -118,16 +123,28 @@ func (s *keySource) owners() []string {
 
 // addOwner records that the transmitter name uses s.
 func (s *keySource) addOwner(name string) {
+	s.reportMu.Lock()
+	defer s.reportMu.Unlock()
 	names := append([]string(nil), s.owners()...)
-	if !slices.Contains(names, name) {
-		s.names.Store(new(append(names, name)))
+	if slices.Contains(names, name) {
+		return
+	}
+	s.names.Store(new(append(names, name)))
+	if s.reported && s.report != nil {
+		s.report(name, s.lastLoad)
 	}
 }
 
 // fetched reports the outcome of one fetch of the set.
 func (s *keySource) fetched(err error) {
-	if s.report != nil {
-		s.report(err)
+	if s.report == nil {
+		return
+	}
+	s.reportMu.Lock()
+	defer s.reportMu.Unlock()
+	s.reported, s.lastLoad = true, err
+	for _, name := range s.owners() {
+		s.report(name, err)
 	}
 }
 

@@ -132,7 +132,7 @@ func (r *Receiver) install(ctx context.Context, t *transmitterState, issuer, jwk
 	if !ok {
 		src = newKeySource(ctx, jwksURL, r.cfg, r.fetch, r.verifiers)
 		if r.cfg.ObserveJWKS != nil {
-			src.report = func(err error) { r.observeJWKS(src, err) }
+			src.report = r.cfg.ObserveJWKS
 		}
 		err := r.cache.Register(jwksURL, jwk.WithMinRefreshInterval(r.cfg.MinRefresh),
 			jwk.WithHTTPClient(src), jwk.WithPostFetcher(jwk.PostFetchFunc(src.postFetch)))
