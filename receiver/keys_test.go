@@ -73,7 +73,13 @@ func TestUnknownKidRefetchIsRateLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	rotated := mustSign(t, h.g, googlesim.SessionsRevoked(sub))
-	wantUnavailable(t, post(t, h.url, rotated))
+	a := post(t, h.url, rotated)
+	wantUnavailable(t, a)
+	// The transmitter is asked back when a refetch is allowed again, not
+	// after the 30 s other temporary faults ask for.
+	if got := a.header.Get("Retry-After"); got != "5" {
+		t.Errorf("Retry-After = %q, want 5 (UnknownKidRefetch)", got)
+	}
 	if got := jwksRequests(h.g) - loads; got != 5 {
 		t.Fatalf("key set fetches = %d, want still 5", got)
 	}
