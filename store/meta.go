@@ -2,10 +2,7 @@ package store
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -35,29 +32,6 @@ const (
 
 	keyCheckPlain = "riscd store key check"
 )
-
-// bboltMagic marks a bbolt meta page (page 0 starts with a 16-byte page
-// header followed by the meta's magic number, in the writer's byte order).
-const bboltMagic = 0xED0CDAED
-
-// looksLikeBbolt reads the first meta page's magic number without bbolt, so
-// a foreign file is refused before bbolt locks or maps it.
-func looksLikeBbolt(path string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	var head [20]byte
-	if _, err := io.ReadFull(f, head[:]); err != nil {
-		if err == io.ErrUnexpectedEOF || err == io.EOF {
-			return false, nil
-		}
-		return false, err
-	}
-	m := head[16:20]
-	return binary.LittleEndian.Uint32(m) == bboltMagic || binary.BigEndian.Uint32(m) == bboltMagic, nil
-}
 
 // initStore writes the metadata, the buckets and the key check of a new store.
 func initStore(btx *bolt.Tx, keys *keyring, now time.Time) error {
