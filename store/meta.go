@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ const (
 	metaFormat  = "format"
 	metaSchema  = "schema"
 	metaCreated = "created_at"
+	// metaRotating names the key (its id, hex) a RotateKey started and has
+	// not finished re-encrypting under.
+	metaRotating = "rotating_to"
 
 	keyCheckPlain = "riscd store key check"
 )
@@ -169,6 +173,10 @@ func checkKeys(btx *bolt.Tx, keys *keyring, path string) error {
 		for id := range keys.byID {
 			have = append(have, fmt.Sprintf("%x", id))
 		}
+		slices.Sort(have)
+		if to := string(btx.Bucket([]byte(bucketMeta)).Get([]byte(metaRotating))); to != "" {
+			return &RotationError{path: path, NewKeyID: to, have: have, missing: missing}
+		}
 		return &fileError{
 			msg: fmt.Sprintf("%s: none of the configured keys (%s) opens the secrets sealed with key %s",
 				path, strings.Join(have, ", "), strings.Join(missing, ", ")),
@@ -195,3 +203,25 @@ func registerKey(btx *bolt.Tx, keys *keyring) error {
 func notStore(path, reason string, cause error) error {
 	return &fileError{msg: path + " is not a riscd store: " + reason, kind: ErrNotStore, cause: cause}
 }
+
+// RotationError is the error Open returns (errors.Is ErrWrongKey) for a
+// store whose key rotation did not finish (RotateKey was interrupted: its
+// secrets are sealed under two keys) and whose secrets the configured keys
+// do not all open. Opening it with the new key among the keys, as
+// `riscd store rotate-key` does when given the new key again, lets
+// RotateKey finish the job.
+type RotationError struct {
+	// NewKeyID is the id of the key the rotation re-encrypts under.
+	NewKeyID string
+
+	path          string
+	have, missing []string
+}
+
+func (e *RotationError) Error() string {
+	return fmt.Sprintf("%s: a key rotation to key %s did not finish, and none of the configured keys (%s) opens the secrets sealed with key %s",
+		e.path, e.NewKeyID, strings.Join(e.have, ", "), strings.Join(e.missing, ", "))
+}
+
+// Unwrap returns ErrWrongKey.
+func (e *RotationError) Unwrap() error { return ErrWrongKey }

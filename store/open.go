@@ -48,8 +48,14 @@ type Options struct {
 // newer riscd (ErrNewerSchema) is refused and left byte for byte as it was. A
 // file another process holds fails with ErrLocked after opts.LockTimeout. A
 // store whose secrets were sealed with a key not among opts.Key and
-// opts.OldKeys fails with ErrWrongKey, also without being modified. A missing
-// directory is an error wrapping fs.ErrNotExist; it is not created.
+// opts.OldKeys fails with ErrWrongKey (a RotationError when a key rotation
+// did not finish), also without being modified. A file shorter than its
+// bbolt metadata says (truncated) fails with ErrDamaged, unmodified; one of
+// whose two bbolt meta pages is damaged opens from the other, which Open
+// then rewrites. An existing file is written only once everything that can
+// fail before the first write (keys, schema, the journal files) has passed,
+// so a failed Open leaves it as it was. A missing directory is an error
+// wrapping fs.ErrNotExist; it is not created.
 func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -43,7 +43,7 @@ func cmdStoreCheck(ctx context.Context, env *cliEnv, args []string) error {
 		OldKeys: l.secrets.OldKeys,
 	})
 	if err != nil {
-		return &StartupError{fmt.Errorf("store.path: %w", err)}
+		return storeOpenError(*path, err)
 	}
 	defer db.Close()
 	checkErr := db.Check(ctx)
