@@ -37,10 +37,13 @@ func cmdStoreCheck(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The store's warnings (a damaged bbolt meta page Open rewrote) go to
+	// stderr with the problems.
 	db, err := store.Open(ctx, store.Options{
 		Path:    l.cfg.Store.Path,
 		Key:     l.secrets.StoreKey,
 		OldKeys: l.secrets.OldKeys,
+		Logger:  newLogger(env.stderr, "text", "warn"),
 	})
 	if err != nil {
 		return storeOpenError(*path, err)

@@ -143,3 +143,15 @@ func TestServeRefusesTruncatedStore(t *testing.T) {
 		t.Error("serve modified the damaged store file")
 	}
 }
+
+func TestStoreCheckDamagedMetaPage(t *testing.T) {
+	cfg, path := damagedStoreConfig(t)
+	storetest.ZeroMetaPage0(t, path)
+	code, out, errOut := runCLI(t, nil, "store", "check", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "grants 300,") {
+		t.Errorf("store check: exit %d, stdout %q, stderr %q; want %d and every grant counted", code, out, errOut, exitOK)
+	}
+	if !strings.Contains(errOut, "meta page 0 is damaged") {
+		t.Errorf("store check: stderr %q; want the damaged meta page named", errOut)
+	}
+}
