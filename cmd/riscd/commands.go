@@ -193,7 +193,8 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "store rotate-key", "store rotate-key --config FILE --new-key-file FILE\n\n"+
 		"Re-encrypts every secret in the store under the key in --new-key-file (made, mode 0600, if the file\n"+
 		"does not exist). riscd must be stopped. Afterwards point store.key_file at the new key; keep the old\n"+
-		"one in store.previous_key_files while backups made under it may be restored.")
+		"one in store.previous_key_files while backups made under it may be restored. If it is interrupted, run\n"+
+		"it again with the same flags (and configuration) to finish.")
 	path := fs.String("config", "riscd.yaml", "configuration file")
 	newKeyFile := fs.String("new-key-file", "", "file holding the new key (created if missing)")
 	if err := parseFlags(fs, args); err != nil {
