@@ -93,6 +93,18 @@ func (db *DB) RotateKey(ctx context.Context, newKey Key) (int, error) {
 	return total, nil
 }
 
+// UnfinishedRotation returns the id of the key a RotateKey started
+// re-encrypting under and did not finish, or "" when there is none.
+func (db *DB) UnfinishedRotation(ctx context.Context) (string, error) {
+	return view(ctx, db, func(t *Tx) (string, error) {
+		b, err := t.bucket(bucketMeta)
+		if err != nil {
+			return "", err
+		}
+		return string(b.Get([]byte(metaRotating))), nil
+	})
+}
+
 // resealChunk rewrites up to limit records of bucket after the key after
 // (nil: from the start) whose secrets are not all sealed under the primary
 // key. It returns how many it rewrote and the last key it looked at, or nil

@@ -211,9 +211,6 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--new-key-file: %s: %w", *newKeyFile, err)}
 	}
-	if newKey.ID() == l.secrets.StoreKey.ID() {
-		return usageError{fmt.Errorf("--new-key-file: %s holds the key already in use", *newKeyFile)}
-	}
 	// The new key is among the keys the store opens with: a rotation to it
 	// that was interrupted left secrets sealed under it, and this run
 	// finishes that one.
@@ -224,6 +221,17 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 	})
 	if err != nil {
 		return storeOpenError(*path, err)
+	}
+	// The key in use is refused, unless the store is rotating to it (the
+	// configuration was moved to the new key before the rotation finished).
+	if newKey.ID() == l.secrets.StoreKey.ID() {
+		if to, err := db.UnfinishedRotation(ctx); err != nil || to != newKey.ID() {
+			_ = db.Close()
+			if err != nil {
+				return fmt.Errorf("rotate key: %w", err)
+			}
+			return usageError{fmt.Errorf("--new-key-file: %s holds the key already in use", *newKeyFile)}
+		}
 	}
 	n, err := db.RotateKey(ctx, newKey)
 	if cerr := db.Close(); err == nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -28,20 +30,21 @@ func (h cancelOn) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
-func TestRotateKeyCommandFinishesAnInterruptedRotation(t *testing.T) {
-	cfg := simConfig(t, startSim(t))
+// halfRotated makes a configuration whose store holds one grant and a key
+// rotation to a new key (in newKeyFile) stopped right after it made the new
+// key the store's primary: the grant is still sealed under the old key.
+func halfRotated(t *testing.T) (cfg, storePath, newKeyFile string, newKey store.Key, grantID string) {
+	t.Helper()
+	cfg = simConfig(t, startSim(t))
 	l, err := load(cfg, nil, secretsOptions{needKey: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	newKeyFile := filepath.Join(t.TempDir(), "new.key")
-	newKey, _, err := loadOrCreateKey(newKeyFile)
+	newKeyFile = filepath.Join(t.TempDir(), "new.key")
+	newKey, _, err = loadOrCreateKey(newKeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	// A rotation stopped right after it made the new key the store's
-	// primary: its records are still sealed under the old key.
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	db, err := store.Open(ctx, store.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey,
@@ -59,6 +62,29 @@ func TestRotateKeyCommandFinishesAnInterruptedRotation(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return cfg, l.cfg.Store.Path, newKeyFile, newKey, g.ID
+}
+
+// finishedRotation checks that the store opens with the new key alone and
+// its grant reads back.
+func finishedRotation(t *testing.T, storePath string, newKey store.Key, grantID string) {
+	t.Helper()
+	db, err := store.Open(t.Context(), store.Options{Path: storePath, Key: newKey})
+	if err != nil {
+		t.Fatalf("open with the new key alone after the rotation finished: %v", err)
+	}
+	defer db.Close()
+	got, err := db.Grant(t.Context(), grantID)
+	if err != nil || got.RefreshToken.Reveal() != "1//0rotate-me-refresh" {
+		t.Fatalf("grant after the rotation: %v", err)
+	}
+	if err := db.Check(t.Context()); err != nil {
+		t.Fatalf("check after the rotation: %v", err)
+	}
+}
+
+func TestRotateKeyCommandFinishesAnInterruptedRotation(t *testing.T) {
+	cfg, storePath, newKeyFile, newKey, grantID := halfRotated(t)
 
 	// The store no longer opens with the old key alone; the message says
 	// what to run.
@@ -73,16 +99,30 @@ func TestRotateKeyCommandFinishesAnInterruptedRotation(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "re-encrypted 1 records") {
 		t.Fatalf("rotate-key again: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	db, err = store.Open(t.Context(), store.Options{Path: l.cfg.Store.Path, Key: newKey})
+	finishedRotation(t, storePath, newKey, grantID)
+}
+
+// The configuration was moved to the new key (the old one listed as
+// previous) before the rotation finished: rotate-key to the key now in use
+// finishes it, where it otherwise refuses the key in use.
+func TestRotateKeyCommandFinishesWithTheNewKeyConfigured(t *testing.T) {
+	cfg, storePath, newKeyFile, newKey, grantID := halfRotated(t)
+	raw, err := os.ReadFile(cfg)
 	if err != nil {
-		t.Fatalf("open with the new key alone after the rotation finished: %v", err)
+		t.Fatal(err)
 	}
-	defer db.Close()
-	got, err := db.Grant(t.Context(), g.ID)
-	if err != nil || got.RefreshToken.Reveal() != "1//0rotate-me-refresh" {
-		t.Fatalf("grant after the rotation: %v", err)
+	old := regexp.MustCompile(`(?m)^  key_file: (.*)$`)
+	m := old.FindSubmatch(raw)
+	if m == nil {
+		t.Fatalf("no store key_file line in %s", cfg)
 	}
-	if err := db.Check(t.Context()); err != nil {
-		t.Fatalf("check after the rotation: %v", err)
+	moved := old.ReplaceAll(raw, []byte("  key_file: "+newKeyFile+"\n  previous_key_files: ["+string(m[1])+"]"))
+	if err := os.WriteFile(cfg, moved, 0o600); err != nil {
+		t.Fatal(err)
 	}
+	code, out, errOut := runCLI(t, nil, "store", "rotate-key", "--config", cfg, "--new-key-file", newKeyFile)
+	if code != exitOK || !strings.Contains(out, "re-encrypted 1 records") {
+		t.Fatalf("rotate-key to the configured key of an unfinished rotation: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	finishedRotation(t, storePath, newKey, grantID)
 }
