@@ -3,7 +3,6 @@ module github.com/riscd/riscd
 go 1.26.0
 
 require (
-	filippo.io/bigmod v0.1.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/labstack/echo/v4 v4.16.0
