@@ -3,10 +3,9 @@ package receiver
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"strings"
 
-	"github.com/riscd/riscd/events"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // b64 decodes JWS segments: base64url, no padding, no stray bits.
@@ -96,17 +95,15 @@ type header struct {
 }
 
 // parseHeader checks a protected header: one JSON object without duplicate
-// members; alg a string; kid and typ strings when present; typ, when present,
-// secevent+jwt; no crit (riscd understands no JWS extension). Errors are
-// rejections (invalid_request).
+// members (escaped spellings included) and in UTF-8, as jsontext reads it;
+// alg a string; kid and typ strings when present; typ, when present,
+// secevent+jwt; no crit (riscd understands no JWS extension, RFC 7515
+// §4.1.11). Errors are rejections (invalid_request).
 func parseHeader(b []byte) (header, error) {
-	if err := events.CheckJSON(b); err != nil {
-		return header{}, reject(CodeInvalidRequest, "header: "+events.Description(err))
-	}
 	var h header
 	var crit bool
 	var badName string
-	_ = eachMember(b, func(name string, v []byte) bool { // b passed CheckJSON
+	err := readObject(b, func(d *jsontext.Decoder, name string) error {
 		var dst *string
 		switch name {
 		case "crit":
@@ -119,17 +116,17 @@ func parseHeader(b []byte) (header, error) {
 			dst, h.hasTyp = &h.typ, true
 		}
 		if dst == nil {
-			return true
+			return d.SkipValue()
 		}
-		s, ok := jsonString(v)
-		if !ok {
+		ok, err := readString(d, dst)
+		if !ok && err == nil && badName == "" {
 			badName = name
-			return false
 		}
-		*dst = s
-		return true
+		return err
 	})
 	switch {
+	case err != nil:
+		return header{}, reject(CodeInvalidRequest, "header: "+describeJSON(err))
 	case crit:
 		return header{}, reject(CodeInvalidRequest, "crit header is not supported")
 	case badName != "":
@@ -141,21 +138,6 @@ func parseHeader(b []byte) (header, error) {
 		return header{}, reject(CodeInvalidRequest, "header: typ is not secevent+jwt")
 	}
 	return h, nil
-}
-
-// jsonString decodes the raw JSON value v, which must be a string.
-func jsonString(v []byte) (string, bool) {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return "", false
-	}
-	if bytes.IndexByte(v, '\\') < 0 {
-		return string(v[1 : len(v)-1]), true
-	}
-	var s string
-	if json.Unmarshal(v, &s) != nil {
-		return "", false
-	}
-	return s, true
 }
 
 // isSETType reports whether typ names the SET media type: secevent+jwt,
