@@ -55,3 +55,42 @@ func TestParseHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitCompact checks the compact serialisation (RFC 7515 §7.1):
+// three base64url segments without padding, line breaks or other octets.
+func TestSplitCompact(t *testing.T) {
+	const h, p, s = "eyJhIjoxfQ", "eyJiIjoyfQ", "c2ln" // {"a":1} {"b":2} sig
+	good, err := splitCompact([]byte(h + "." + p + "." + s))
+	if err != nil || string(good.header) != `{"a":1}` || string(good.payload) != `{"b":2}` ||
+		string(good.signature) != "sig" || string(good.signingInput) != h+"."+p {
+		t.Fatalf("splitCompact = %q, %q, %q, %q, %v", good.header, good.payload, good.signature, good.signingInput, err)
+	}
+	if c, err := splitCompact([]byte(h + "." + p + ".")); err != nil || len(c.signature) != 0 {
+		t.Errorf("empty signature: %q, %v; want it split, to fail verification", c.signature, err)
+	}
+	for _, bad := range []string{
+		"",
+		h,
+		h + "." + p,
+		h + "." + p + "." + s + ".",
+		h + "." + p + "." + s + ".c2ln",
+		"." + p + "." + s,
+		h + ".." + s,
+		h + "." + p + "." + s + "=",
+		h + "=." + p + "." + s,
+		h + "." + p + "." + s + "\n",
+		h[:4] + "\r\n" + h[4:] + "." + p + "." + s,
+		h + "." + p[:4] + "\n" + p[4:] + "." + s,
+		h + "." + p + "." + s + " ",
+		h + "." + p + ".c2l+",
+		h + "." + p + ".c2l/",
+		h + "." + p + ".c2lu\x00",
+		h + "." + p + ".c2m", // stray bits in the last character
+	} {
+		_, err := splitCompact([]byte(bad))
+		var rej *rejection
+		if !errors.As(err, &rej) || rej.code != CodeInvalidRequest {
+			t.Errorf("splitCompact(%q) error = %v, want an invalid_request rejection", bad, err)
+		}
+	}
+}
