@@ -183,6 +183,9 @@ func (t *Tx) CreateGrant(g Grant) (Grant, error) {
 		return Grant{}, err
 	}
 	r := t.grantRecord(g, key)
+	if err := t.indexGrantEmail(key, nil, &r); err != nil {
+		return Grant{}, err
+	}
 	if err := t.putGrantRecord(key, &r); err != nil {
 		return Grant{}, err
 	}
@@ -243,6 +246,9 @@ func (t *Tx) putGrant(g Grant) (Grant, error) {
 	g.CreatedAt = old.CreatedAt.time()
 	g.UpdatedAt = t.now()
 	r := t.grantRecord(g, key)
+	if err := t.indexGrantEmail(key, &old, &r); err != nil {
+		return Grant{}, err
+	}
 	if err := t.putGrantRecord(key, &r); err != nil {
 		return Grant{}, err
 	}
@@ -268,6 +274,9 @@ func (t *Tx) DeleteGrant(id string) error {
 		return err
 	}
 	if err := t.indexGrantStatus(key, r.Status, ""); err != nil {
+		return err
+	}
+	if err := t.indexGrantEmail(key, &r, nil); err != nil {
 		return err
 	}
 	b, err := t.bucket(bucketGrants)
