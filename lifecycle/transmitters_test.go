@@ -254,3 +254,38 @@ func jsonEqual(tb testing.TB, a, b []byte) bool {
 	}
 	return fmt.Sprint(x) == fmt.Sprint(y)
 }
+
+// TestOtherTransmitterAccountDisabled: a RISC account-disabled event (OpenID
+// RISC Profile 1.0 section 2.3) from another transmitter acts by its plain
+// "account-disabled" entry, whatever the reason, and only when configured.
+func TestOtherTransmitterAccountDisabled(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		actions map[string][]string
+		want    store.GrantStatus
+	}{
+		{"configured", map[string][]string{"account-disabled": {"hold_grants", "notify"}}, store.GrantHeld},
+		{"default", nil, store.GrantActive},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t, func(cfg *lifecycle.Config) {
+				cfg.Transmitters = map[string]lifecycle.Transmitter{"idp": {Subjects: []string{"iss_sub"}, Actions: c.actions}}
+			})
+			g := w.emailGrant(subA, "alice@idp.example.com", true, refreshToken(1))
+			payload := fmt.Sprintf(`{"iss": %q, "aud": "riscd", "iat": %d, "jti": "idp-3", "sub_id": {"format": "iss_sub", "iss": %q, "sub": %q}, "events": {%q: {"reason": "hijacking"}}}`,
+				idpIss, eventTime, idpIss, subA, events.TypeAccountDisabled)
+			set, err := events.NewRegistry().Parse([]byte(payload), events.FormatSSF)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.deliverFrom("idp", set, json.RawMessage(payload))
+			if got := w.getGrant(g.ID).Status; got != c.want {
+				t.Errorf("grant status %s, want %s", got, c.want)
+			}
+			jobs := w.outbox()
+			if len(jobs) != 1 || jobs[0].Kind != store.OutboxWebhook {
+				t.Errorf("outbox %+v, want one webhook", jobs)
+			}
+		})
+	}
+}
