@@ -207,8 +207,9 @@ type Lifecycle struct {
 // New checks cfg, fills its defaults and returns a Lifecycle. Errors match
 // ErrConfig and list every problem at once: no Store, no RevokeURL, a URL
 // that is not absolute http(s), a webhook URL without a usable secret, an
-// unknown action-table key or action name, two actions that undo each other
-// in one list, a negative duration or count, client credentials and token
+// unknown action-table key or action name (Actions', or a transmitter's),
+// two actions that undo each other in one list, an unknown subject mapping
+// of a transmitter, a negative duration or count, client credentials and token
 // URL given only in part, a refresh lead time over 30m, or a keep-alive
 // interval outside 24h..2160h. No error holds a secret.
 func New(cfg Config) (*Lifecycle, error) {
