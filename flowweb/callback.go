@@ -173,7 +173,7 @@ func (h *Handler) verifyAnswer(ctx context.Context, tok *oauth2.Token, flow stor
 		scopes = normScopes(strings.Join(flow.Scopes, " "))
 	}
 	return consent{
-		sub: id.Sub, email: id.Email, scopes: scopes,
+		sub: id.Sub, email: id.Email, emailOK: id.EmailVerified, scopes: scopes,
 		access: store.Secret(tok.AccessToken), refresh: store.Secret(tok.RefreshToken),
 		tokenType: tok.TokenType, expiry: h.expiry(tok), idTokenExpAt: id.Exp,
 	}, nil

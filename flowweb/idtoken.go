@@ -41,9 +41,10 @@ const (
 
 // idClaims is what riscd takes from a verified ID token.
 type idClaims struct {
-	Sub   string
-	Email string
-	Exp   time.Time
+	Sub           string
+	Email         string
+	EmailVerified bool // email_verified (OpenID Connect Core 1.0 section 5.1)
+	Exp           time.Time
 }
 
 // idTokenVerifier checks ID tokens against a cached JWKS.
@@ -124,7 +125,8 @@ func (v *idTokenVerifier) verify(ctx context.Context, raw string, nonce store.Se
 		return idClaims{}, fmt.Errorf("%w: sub is not 1 to 255 printable ASCII characters", errBadIDToken)
 	}
 	email, _ := stringClaim(tok, "email")
-	return idClaims{Sub: tok.Subject(), Email: email, Exp: tok.Expiration()}, nil
+	return idClaims{Sub: tok.Subject(), Email: email, EmailVerified: email != "" && trueClaim(tok, "email_verified"),
+		Exp: tok.Expiration()}, nil
 }
 
 // key finds the verification key for kid, refetching the JWKS once (at most
@@ -177,6 +179,19 @@ func stringClaim(tok jwt.Token, name string) (string, bool) {
 	}
 	s, ok := v.(string)
 	return s, ok
+}
+
+// trueClaim reports whether a claim is the boolean true (OpenID Connect
+// Core 1.0 section 5.1) or the string "true", which some Google ID tokens
+// carried.
+func trueClaim(tok jwt.Token, name string) bool {
+	switch v, _ := tok.Get(name); v := v.(type) {
+	case bool:
+		return v
+	case string:
+		return v == "true"
+	}
+	return false
 }
 
 // validSub: Google's sub is at most 255 ASCII characters.

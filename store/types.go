@@ -19,15 +19,19 @@ const (
 // Grant is one OAuth grant: what a user allowed riscd's client to do, and the
 // tokens that prove it. A user (Sub) may hold several grants.
 type Grant struct {
-	ID           string // assigned by CreateGrant: 24 hex characters, sortable by creation time
-	Sub          string // Google's permanent subject identifier
-	Email        string // display hint only
-	Scopes       []string
-	RefreshToken Secret
-	AccessToken  Secret
-	TokenType    string
-	Expiry       time.Time // of the access token; zero if unknown
-	IDTokenExp   time.Time // optional, informational
+	ID    string // assigned by CreateGrant: 24 hex characters, sortable by creation time
+	Sub   string // Google's permanent subject identifier
+	Email string // display hint only
+	// EmailVerified: the ID token that gave Email marked it verified
+	// (email_verified). Only such an email may identify the grant's user
+	// to another transmitter (GrantsByVerifiedEmail).
+	EmailVerified bool
+	Scopes        []string
+	RefreshToken  Secret
+	AccessToken   Secret
+	TokenType     string
+	Expiry        time.Time // of the access token; zero if unknown
+	IDTokenExp    time.Time // optional, informational
 
 	Status      GrantStatus
 	Reason      string    // why the status last changed ("invalid_grant", "token-revoked", ...)

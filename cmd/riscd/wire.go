@@ -82,11 +82,12 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 
 	p := &parts{}
 	var err error
-	subjectIssuers := map[string][]string{}
+	// Grants are keyed on Google's sub: another transmitter's subjects name
+	// an account only through the mappings its entry configures, and its
+	// events do only what its actions say (notify by default).
+	policies := map[string]lifecycle.Transmitter{}
 	for _, t := range c.RISC.Transmitters {
-		// Grants are keyed on Google's sub: another transmitter's subjects
-		// name no grant, so its events are recorded and forwarded only.
-		subjectIssuers[t.Name] = []string{}
+		policies[t.Name] = lifecycle.Transmitter{Subjects: t.Subjects, Actions: t.Actions}
 	}
 	// The lifecycle reports to the admin server's metrics, which are made
 	// after it: obs gets them before any loop runs.
@@ -102,17 +103,17 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 	p.lifecycle, err = lifecycle.New(lifecycle.Config{
-		Observer:       obs,
-		Store:          m.db,
-		Actions:        c.RISC.Actions,
-		DryRun:         c.RISC.DryRun,
-		SubjectIssuers: subjectIssuers,
-		Revoker:        revoker,
-		WebhookURL:     c.Companion.WebhookURL,
-		WebhookSecret:  s.WebhookSecret,
-		ClientID:       s.ClientID,
-		ClientSecret:   s.ClientSecret,
-		TokenURL:       s.TokenURI,
+		Observer:      obs,
+		Store:         m.db,
+		Actions:       c.RISC.Actions,
+		DryRun:        c.RISC.DryRun,
+		Transmitters:  policies,
+		Revoker:       revoker,
+		WebhookURL:    c.Companion.WebhookURL,
+		WebhookSecret: s.WebhookSecret,
+		ClientID:      s.ClientID,
+		ClientSecret:  s.ClientSecret,
+		TokenURL:      s.TokenURI,
 
 		RefreshLeadTime:   time.Duration(c.Companion.RefreshLeadTime),
 		RecentUseWindow:   time.Duration(c.Companion.RecentUseWindow),
@@ -153,14 +154,18 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	}
 
 	formats := map[string]events.Format{"google": events.FormatGoogle}
-	transmitters := []receiver.Transmitter{{
-		Name:             "google",
-		ConfigurationURL: c.RISC.ConfigurationURL,
-		Issuer:           c.RISC.Issuer,
-		JWKSURL:          c.RISC.JWKSURL,
-		Audiences:        c.RISC.Audiences,
-		Format:           events.FormatGoogle,
-	}}
+	var transmitters []receiver.Transmitter
+	if c.RISC.Google {
+		transmitters = append(transmitters, receiver.Transmitter{
+			Name:             "google",
+			ConfigurationURL: c.RISC.ConfigurationURL,
+			Issuer:           c.RISC.Issuer,
+			JWKSURL:          c.RISC.JWKSURL,
+			Audiences:        c.RISC.Audiences,
+			Format:           events.FormatGoogle,
+			Algorithms:       c.RISC.Algorithms,
+		})
+	}
 	for _, t := range c.RISC.Transmitters {
 		f, err := events.ParseFormat(t.Format)
 		if err != nil {
@@ -169,7 +174,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		formats[t.Name] = f
 		transmitters = append(transmitters, receiver.Transmitter{
 			Name: t.Name, ConfigurationURL: t.ConfigurationURL, Issuer: t.Issuer, JWKSURL: t.JWKSURL,
-			Audiences: t.Audiences, Format: f,
+			Audiences: t.Audiences, Format: f, Algorithms: c.TransmitterAlgorithms(t),
 		})
 	}
 
@@ -229,7 +234,6 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	metrics := p.admin.Metrics()
 	p.receiver, err = receiver.New(ctx, receiver.Config{
 		Transmitters: transmitters,
-		Algorithms:   c.RISC.Algorithms,
 		Inbox:        m.db,
 		Registry:     registry,
 		Observe: func(o receiver.Observation) {
