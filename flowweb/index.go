@@ -61,7 +61,7 @@ func (h *Handler) index(c echo.Context) error {
 			v.GrantState = string(g.Status)
 		}
 	}
-	v.StateText = grantStateText[v.GrantState]
+	v.StateText = h.named(grantStateText[v.GrantState])
 	for _, n := range h.features {
 		f := h.cfg.Features[n]
 		v.Features = append(v.Features, featureRow{
@@ -76,7 +76,7 @@ func (h *Handler) index(c echo.Context) error {
 	if signed {
 		who = displayName(s.Email, s.Sub)
 	}
-	return h.render(c, http.StatusOK, "index", layout{Title: "Your Google grant", Page: "index", Who: who, Body: v})
+	return h.render(c, http.StatusOK, "index", layout{Title: "Your " + h.cfg.ProviderName + " grant", Page: "index", Who: who, Body: v})
 }
 
 // displayName is the email when known, else the sub.
