@@ -9,8 +9,12 @@
 // development interactions: any login name and password, then Continue on
 // the consent page.
 import { createServer } from 'node:http';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import Provider from 'oidc-provider';
+import { generateKeyPairSync, randomBytes, webcrypto } from 'node:crypto';
+
+// Debian 12's Node 18 has Web Crypto only in node:crypto; oidc-provider's
+// dependencies use the global one, so it is set before they load.
+globalThis.crypto ??= webcrypto;
+const { default: Provider } = await import('oidc-provider');
 
 const env = (name) => {
   const v = process.env[name];
