@@ -189,7 +189,6 @@ func newOIDCFlow(t *testing.T, clientID, clientSecret string, provider string, f
 		AuthURL:           disc.AuthorizationEndpoint,
 		TokenURL:          disc.TokenEndpoint,
 		RevokeURL:         disc.RevocationEndpoint,
-		RevokeClientAuth:  true, // RFC 7009 §2.1
 		IDTokenIssuers:    []string{disc.Issuer},
 		IDTokenJWKSURL:    disc.JWKSURI,
 		IDTokenAlgorithms: algs,

@@ -10,6 +10,7 @@ import (
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/lifecycle"
+	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/receiver"
 	"github.com/riscd/riscd/store"
 )
@@ -94,13 +95,23 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	// The lifecycle reports to the admin server's metrics, which are made
 	// after it: obs gets them before any loop runs.
 	obs := &metricsObserver{}
+	// One revocation client for every path (a user's POST /revoke, the
+	// outbox's jobs for events, discards and replaced refresh tokens): it
+	// authenticates as riscd's client as at the token endpoint (RFC 7009
+	// §2.1).
+	revoker, err := oauthclient.NewRevoker(oauthclient.RevokerConfig{
+		URL: op.revokeURL, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
+	})
+	if err != nil {
+		return nil, err
+	}
 	p.lifecycle, err = lifecycle.New(lifecycle.Config{
 		Observer:       obs,
 		Store:          m.db,
 		Actions:        c.RISC.Actions,
 		DryRun:         c.RISC.DryRun,
 		SubjectIssuers: subjectIssuers,
-		RevokeURL:      op.revokeURL,
+		Revoker:        revoker,
 		WebhookURL:     c.Companion.WebhookURL,
 		WebhookSecret:  s.WebhookSecret,
 		ClientID:       s.ClientID,
@@ -131,8 +142,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		ClientSecret:      s.ClientSecret,
 		AuthURL:           op.authURL,
 		TokenURL:          op.tokenURL,
-		RevokeURL:         op.revokeURL,
-		RevokeClientAuth:  op.revokeClientAuth,
+		Revoker:           revoker,
 		IDTokenIssuers:    issuers,
 		IDTokenAlgorithms: op.algorithms,
 		IDTokenJWKSURL:    op.jwksURL,
@@ -342,9 +352,6 @@ func (o *metricsObserver) OutboxAttempt(kind, outcome string) { o.m.OutboxAttemp
 type authServer struct {
 	authURL, tokenURL, revokeURL, jwksURL string
 	algorithms                            []string
-	// revokeClientAuth: RFC 7009 §2.1 servers authenticate the client on
-	// revocation; Google's endpoint takes the token alone.
-	revokeClientAuth bool
 }
 
 // authorizationServer is Google's endpoints (the client secrets file's and
@@ -363,7 +370,7 @@ func (m *Main) authorizationServer(ctx context.Context, client *http.Client) (au
 	}
 	algs, _ := d.IDTokenAlgorithms() // Discover checked them
 	op := authServer{authURL: d.AuthorizationEndpoint, tokenURL: d.TokenEndpoint, revokeURL: d.RevocationEndpoint,
-		jwksURL: d.JWKSURI, algorithms: algs, revokeClientAuth: true}
+		jwksURL: d.JWKSURI, algorithms: algs}
 	if op.revokeURL == "" {
 		op.revokeURL = c.Google.RevokeURL
 		m.Logger.WarnContext(ctx, "the provider's discovery document names no revocation_endpoint; using google.revoke_url", "revoke_url", op.revokeURL)
