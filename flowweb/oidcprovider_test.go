@@ -213,9 +213,10 @@ func newOIDCFlow(t *testing.T, clientID, clientSecret string, provider string, f
 // TestNodeOIDCProvider runs the consent flow in a real browser against the
 // oidc-provider npm package, a certified OpenID provider that signs its ID
 // tokens ES256 and issues refresh tokens only for offline_access with
-// prompt=consent (OpenID Connect Core 1.0 §11): riscd's index, Connect, the
-// provider's login and consent pages, back on riscd with the grant; then a
-// refresh, and a revocation the provider honours.
+// prompt=consent (OpenID Connect Core 1.0 §11): first a silent request
+// (prompt=none) that comes back login_required; then riscd's index,
+// Connect, the provider's login and consent pages, back on riscd with the
+// grant; then a refresh, and a revocation the provider honours.
 func TestNodeOIDCProvider(t *testing.T) {
 	var issuer string
 	f := newOIDCFlow(t, nodeOPClientID, nodeOPClientSecret, flowweb.ProviderOIDC, map[string]string{"profile": "profile"},
@@ -229,6 +230,19 @@ func TestNodeOIDCProvider(t *testing.T) {
 		if err := chromedp.Do(ctx, steps...); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
+	}
+
+	// Not signed in at the provider, a silent request comes back with
+	// login_required (OpenID Connect Core 1.0 §3.1.2.6): its own page.
+	do("a silent sign-in",
+		chromedp.Navigate(f.srv.URL+"/authorize?prompt=none"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-page]`)),
+	)
+	if code, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("[data-code]")?.dataset.code ?? ""`)); err != nil || code != "login_required" {
+		t.Fatalf("prompt=none without a session at the provider: riscd's %q page (%v), want login_required", code, err)
+	}
+	if h1, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1"))); err != nil || h1 != "Please sign in to 127.0.0.1"+strings.TrimPrefix(issuer, "http://127.0.0.1")+" first" {
+		t.Errorf("login_required page heading %q (%v), want one that asks to sign in at the provider", h1, err)
 	}
 
 	do("open riscd and connect",
