@@ -330,3 +330,42 @@ func (e *env) assertNoSecrets(secrets ...string) {
 		}
 	}
 }
+
+// TestNodeOIDCProviderWithoutOfflineAccess: with google.provider google
+// against the same standard provider riscd asks for offline access Google's
+// way (access_type=offline), which the provider ignores: the grant comes
+// without a refresh token, and the index page says so from the start.
+func TestNodeOIDCProviderWithoutOfflineAccess(t *testing.T) {
+	f := newOIDCFlow(t, nodeOPClientID, nodeOPClientSecret, flowweb.ProviderGoogle, nil,
+		func(redirectURI string) string { return startNodeOP(t, redirectURI) })
+	ctx := chromium(t)
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	do("connect and sign in at the provider",
+		chromedp.Navigate(f.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("connect")),
+		chromedp.Click(chromedp.ID("connect")),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="login"]`), "bob"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "any password"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="prompt"][value="consent"] ~ button`)),
+		chromedp.Click(chromedp.CSS(`input[name="prompt"][value="consent"] ~ button`)),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-page]`)),
+	)
+	if g := f.onlyGrant(); g.Sub != "bob" || !g.RefreshToken.IsZero() || g.Status != store.GrantActive {
+		t.Fatalf("grant sub %q status %s refresh token present %v, want bob's active grant without one", g.Sub, g.Status, !g.RefreshToken.IsZero())
+	}
+	attr, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("account"), "data-refresh-token"))
+	if err != nil || attr.Value != "false" {
+		t.Errorf("index data-refresh-token %q (%v), want false", attr.Value, err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("grant-state")))
+	if err != nil || !strings.Contains(text, "no refresh token") {
+		t.Errorf("index grant state %q (%v), want it to say the grant has no refresh token", text, err)
+	}
+}
