@@ -59,6 +59,18 @@ func (h *Handler) authorize(c echo.Context) error {
 		if hint == "" {
 			hint = s.Sub
 		}
+		if h.cfg.Provider == ProviderOIDC {
+			// A standard provider has no include_granted_scopes: the
+			// grant it answers with holds what was asked, so riscd asks
+			// again for what the current grant holds.
+			g, live, err := h.currentGrant(c.Request().Context(), s.Sub)
+			if err != nil {
+				return h.internalError(c, "authorize: grant", err)
+			}
+			if live {
+				flow.Scopes = mergeScopes(flow.Scopes, g.Scopes)
+			}
+		}
 	}
 	if err := h.store.CreateFlow(c.Request().Context(), flow); err != nil {
 		return h.internalError(c, "authorize: create flow", err)
@@ -136,6 +148,17 @@ func (h *Handler) scopesFor(features []string) []string {
 	}
 	for _, n := range features {
 		add(h.cfg.Features[n].Scope)
+	}
+	return out
+}
+
+// mergeScopes is a followed by the scopes of b it lacks.
+func mergeScopes(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, sc := range b {
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
 	}
 	return out
 }

@@ -121,7 +121,7 @@ func startZitadelES256(t *testing.T, redirectURI string) string {
 // endpoints and the algorithm come from its discovery document, the
 // refresh token from offline_access; then a refresh.
 func TestZitadelES256(t *testing.T) {
-	f := newOIDCFlow(t, zitadelClientID, zitadelClientSecret, flowweb.ProviderOIDC, map[string]string{"phone": "phone"},
+	f := newOIDCFlow(t, zitadelClientID, zitadelClientSecret, flowweb.ProviderOIDC, map[string]string{"phone": "phone", "address": "address"},
 		func(redirectURI string) string { return startZitadelES256(t, redirectURI) })
 	if algs, _ := f.disc.IDTokenAlgorithms(); !slices.Equal(algs, []string{"ES256"}) {
 		t.Fatalf("discovery lists %v, want ES256 alone", algs)
@@ -133,10 +133,8 @@ func TestZitadelES256(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	do("open riscd and connect",
-		chromedp.Navigate(f.srv.URL+"/"),
-		chromedp.WaitVisible(chromedp.ID("connect")),
-		chromedp.Click(chromedp.ID("connect")),
+	do("open riscd and connect with phone",
+		chromedp.Navigate(f.srv.URL+"/authorize?features=phone"),
 		chromedp.WaitVisible(chromedp.ID("signin")),
 	)
 	do("sign in at the provider",
@@ -169,5 +167,31 @@ func TestZitadelES256(t *testing.T) {
 	}
 	if after, err := f.db.Grant(context.Background(), g.ID); err != nil || after.AccessToken == g.AccessToken || after.RefreshedAt.IsZero() {
 		t.Errorf("the refresh was not persisted (%v)", err)
+	}
+
+	// Asking for address alone keeps phone: the provider has no
+	// include_granted_scopes, so riscd asks again for what the grant holds.
+	do("ask for address",
+		chromedp.Navigate(f.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`li[data-feature="address"] a.button`)),
+		chromedp.Click(chromedp.CSS(`li[data-feature="address"] a.button`)),
+		chromedp.WaitVisible(chromedp.ID("signin")),
+		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), "test-user@127.0.0.1"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), zitadelPassword),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("features")),
+	)
+	rows, err := chromedp.Run(ctx, chromedp.AttributesAll(chromedp.CSSAll("li.feature")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enabled []string
+	for _, r := range rows {
+		if r["data-enabled"] == "true" {
+			enabled = append(enabled, r["data-feature"])
+		}
+	}
+	if g := f.onlyGrant(); !slices.Equal(enabled, []string{"address", "phone"}) || g.RefreshToken.IsZero() {
+		t.Errorf("after asking for address: enabled %v, scopes %v, refresh token present %v; want address and phone", enabled, g.Scopes, !g.RefreshToken.IsZero())
 	}
 }
