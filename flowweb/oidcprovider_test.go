@@ -231,6 +231,19 @@ func TestNodeOIDCProvider(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
+	dir := artifactDir(t)
+	screenshot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatalf("write screenshot: %v", err)
+		}
+		t.Logf("screenshot: %s", path)
+	}
 
 	// Not signed in at the provider, a silent request comes back with
 	// login_required (OpenID Connect Core 1.0 §3.1.2.6): its own page.
@@ -244,6 +257,7 @@ func TestNodeOIDCProvider(t *testing.T) {
 	if h1, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1"))); err != nil || h1 != "Please sign in to 127.0.0.1"+strings.TrimPrefix(issuer, "http://127.0.0.1")+" first" {
 		t.Errorf("login_required page heading %q (%v), want one that asks to sign in at the provider", h1, err)
 	}
+	screenshot("flowweb-oidc-login-required.png")
 
 	do("open riscd and connect",
 		chromedp.Navigate(f.srv.URL+"/"),
@@ -280,6 +294,7 @@ func TestNodeOIDCProvider(t *testing.T) {
 	if err != nil || state.Value != "active" {
 		t.Errorf("index grant state %q (%v), want active", state.Value, err)
 	}
+	screenshot("flowweb-oidc-index.png")
 	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
 	if err != nil || strings.Contains(body, "Google") {
 		t.Errorf("the index names Google for another provider (%v):\n%s", err, body)
