@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,11 +25,6 @@ var (
 	errKeysUnavailable = errors.New("id token keys unavailable")
 	errBadIDToken      = errors.New("id token rejected")
 )
-
-// idTokenAlg is the one accepted signature algorithm: Google signs ID tokens
-// with RS256. The token's own alg header is checked against it, never
-// trusted.
-const idTokenAlg = jwa.RS256
 
 // Clock skew tolerated on exp and iat; and how often an unknown kid may
 // force a JWKS refetch (Google rotates keys; a flood of bad kids must not
@@ -52,6 +48,7 @@ type idTokenVerifier struct {
 	cache    *jwk.Cache
 	url      string
 	issuers  []string
+	algs     []jwa.SignatureAlgorithm // Config.IDTokenAlgorithms
 	clientID string
 	now      func() time.Time
 
@@ -71,14 +68,21 @@ func newIDTokenVerifier(ctx context.Context, cfg Config) (*idTokenVerifier, erro
 	); err != nil {
 		return nil, fmt.Errorf("register id token jwks: %w", err)
 	}
+	algs := make([]jwa.SignatureAlgorithm, len(cfg.IDTokenAlgorithms))
+	for i, a := range cfg.IDTokenAlgorithms {
+		algs[i] = jwa.SignatureAlgorithm(a)
+	}
 	return &idTokenVerifier{
-		cache: cache, url: cfg.IDTokenJWKSURL, issuers: slices.Clone(cfg.IDTokenIssuers),
+		cache: cache, url: cfg.IDTokenJWKSURL, issuers: slices.Clone(cfg.IDTokenIssuers), algs: algs,
 		clientID: cfg.ClientID, now: cfg.Now,
 	}, nil
 }
 
-// verify checks raw: one RS256 signature by a key of the JWKS named by kid
-// (refetching the JWKS once when the kid is unknown), iss among the issuers,
+// verify checks raw: one signature, with an algorithm of Config's
+// IDTokenAlgorithms (the token's alg header is checked against that list,
+// never trusted alone), by a key of the JWKS named by kid (refetching the
+// JWKS once when the kid is unknown) whose own alg, when it has one, is the
+// header's (RFC 7517 §4.4), iss among the issuers,
 // aud holding the client ID (and azp naming it when there are several
 // audiences), exp and iat against the clock with a minute of skew, nonce
 // equal to the flow's, and a sub of 1 to 255 printable ASCII characters.
@@ -89,15 +93,19 @@ func (v *idTokenVerifier) verify(ctx context.Context, raw string, nonce store.Se
 		return idClaims{}, fmt.Errorf("%w: not a compact JWS", errBadIDToken)
 	}
 	hdr := msg.Signatures()[0].ProtectedHeaders()
-	if hdr.Algorithm() != idTokenAlg {
-		return idClaims{}, fmt.Errorf("%w: algorithm %q is not %s", errBadIDToken, hdr.Algorithm(), idTokenAlg)
+	alg := hdr.Algorithm()
+	if !slices.Contains(v.algs, alg) {
+		return idClaims{}, fmt.Errorf("%w: algorithm %q is not among the accepted %v", errBadIDToken, safeCode(strings.ToLower(alg.String())), v.algs)
 	}
 	key, err := v.key(ctx, hdr.KeyID())
 	if err != nil {
 		return idClaims{}, err
 	}
+	if ka := key.Algorithm().String(); ka != "" && ka != alg.String() {
+		return idClaims{}, fmt.Errorf("%w: the key named by kid is for %s, not %s", errBadIDToken, safeCode(strings.ToLower(ka)), alg)
+	}
 	tok, err := jwt.Parse([]byte(raw),
-		jwt.WithKey(idTokenAlg, key),
+		jwt.WithKey(alg, key),
 		jwt.WithValidate(true),
 		jwt.WithClock(jwt.ClockFunc(v.now)),
 		jwt.WithAcceptableSkew(idTokenSkew),

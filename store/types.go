@@ -42,6 +42,25 @@ type Grant struct {
 	RefreshedAt time.Time // last successful upstream refresh
 }
 
+// AccessTokenMargin: an access token that expires within this counts as
+// expired (the token broker and the consent pages refresh it first).
+const AccessTokenMargin = time.Minute
+
+// HasRefreshToken reports whether riscd holds a refresh token for g. A grant
+// without one (the provider issued none: OpenID Connect Core 1.0 §11 lets a
+// provider refuse offline access) serves its access token until that
+// expires, and then needs a new consent.
+func (g Grant) HasRefreshToken() bool { return !g.RefreshToken.IsZero() }
+
+// OutOfTokens reports whether g is active but can no longer serve: it has
+// no refresh token, and its access token is missing or expires within
+// AccessTokenMargin at now. The token broker answers reconsent_required for
+// it, and every report of the grant says so.
+func (g Grant) OutOfTokens(now time.Time) bool {
+	return g.Status == GrantActive && !g.HasRefreshToken() &&
+		(g.AccessToken.IsZero() || (!g.Expiry.IsZero() && !now.Add(AccessTokenMargin).Before(g.Expiry)))
+}
+
 // Account is riscd's view of one Google subject, created on first consent (or
 // by an event naming a known subject) and kept as a tombstone after a purge.
 type Account struct {

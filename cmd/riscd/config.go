@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/stream"
 )
@@ -61,8 +62,11 @@ type StoreConfig struct {
 	Retention Duration `yaml:"retention"`
 }
 
-// GoogleConfig is the OAuth client and Google's endpoints.
+// GoogleConfig is the OAuth client and its authorization server: Google's
+// endpoints, or (Provider "oidc") a standard OpenID provider found through
+// Issuer's discovery document.
 type GoogleConfig struct {
+	Provider          string             `yaml:"provider"`
 	ClientSecretsFile string             `yaml:"client_secrets_file"`
 	Scopes            []string           `yaml:"scopes"`
 	Features          map[string]Feature `yaml:"features"`
@@ -160,6 +164,7 @@ func defaultConfig() Config {
 		Internal: InternalConfig{Listen: "127.0.0.1:9090"},
 		Store:    StoreConfig{Path: "riscd.db", Retention: Duration(defaultRetention)},
 		Google: GoogleConfig{
+			Provider:  flowweb.ProviderGoogle,
 			RevokeURL: defaultRevokeURL,
 			Issuer:    defaultIDTokenIssuer,
 			JWKSURL:   defaultIDTokenJWKSURL,
@@ -385,6 +390,15 @@ func (c *Config) Validate(file string) error {
 	}
 	if r := time.Duration(c.Store.Retention); r != 0 && r < minRetention {
 		bad("store.retention", "must be 0 (keep everything) or at least 168h (a week): Google redelivers events for days, and the inbox recognises a redelivery only while it keeps the event")
+	}
+	switch c.Google.Provider {
+	case flowweb.ProviderGoogle:
+	case flowweb.ProviderOIDC:
+		if u, err := url.Parse(c.Google.Issuer); c.Google.Issuer != "" && (err != nil || !isHTTPURL(c.Google.Issuer) || u.RawQuery != "" || u.Fragment != "") {
+			bad("google.issuer", "must be an absolute http or https URL without query or fragment: with provider oidc riscd reads its /.well-known/openid-configuration")
+		}
+	default:
+		bad("google.provider", "must be google or oidc (a standard OpenID provider found through google.issuer's discovery document)")
 	}
 	if c.Google.ClientSecretsFile == "" {
 		bad("google.client_secrets_file", "required: the client_secret.json downloaded from the Google Cloud console")
