@@ -59,7 +59,9 @@ type inboxJournal struct {
 
 	// beforeApply, when set (tests, under mu), runs before each apply: a
 	// test holds the applier there to leave entries in the journal alone.
-	beforeApply func()
+	// afterTake, likewise, runs once an apply has taken its batch and
+	// before it commits: a test appends there to keep entries unapplied.
+	beforeApply, afterTake func()
 
 	wake  chan struct{} // cap 1: the applier has work
 	flush chan struct{} // cap 1: FlushInbox waits
@@ -296,9 +298,13 @@ func (j *inboxJournal) apply() bool {
 	j.mu.Lock()
 	batch := j.queue
 	j.queue = nil
+	taken := j.afterTake
 	j.mu.Unlock()
 	if len(batch) == 0 {
 		return true
+	}
+	if taken != nil {
+		taken()
 	}
 	err := j.db.Update(context.Background(), func(t *Tx) error {
 		for _, p := range batch {

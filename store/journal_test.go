@@ -131,8 +131,13 @@ func inboxJTIs(t *testing.T, db *DB) map[string]uint64 {
 func TestAppendInboxDedupesAndApplies(t *testing.T) {
 	db, _, _ := newJournalTestDB(t)
 	defer db.Close()
-	var applied atomic.Int32
-	db.OnInboxApplied(func() { applied.Add(1) })
+	applied := make(chan struct{}, 1)
+	db.OnInboxApplied(func() {
+		select {
+		case applied <- struct{}{}:
+		default:
+		}
+	})
 
 	out := mustAppend(t, db, "a", "b", "a")
 	if !out[0].Created || !out[1].Created || out[2].Created {
@@ -153,10 +158,10 @@ func TestAppendInboxDedupesAndApplies(t *testing.T) {
 		t.Fatalf("inbox = %v, want a then b", got)
 	}
 	// The hook runs after the applier has released FlushInbox.
-	for deadline := time.Now().Add(10 * time.Second); applied.Load() == 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("OnInboxApplied not called")
-		}
+	select {
+	case <-applied:
+	case <-t.Context().Done():
+		t.Fatal("OnInboxApplied not called")
 	}
 	if err := db.InboxJournalErr(); err != nil {
 		t.Errorf("InboxJournalErr = %v, want nil", err)
@@ -332,48 +337,102 @@ func TestJournalSwitchesFilesAndIgnoresOldGenerations(t *testing.T) {
 	}
 }
 
+// driveApplier parks db's background applier for the rest of the test (or
+// until release) so that the test runs each apply itself, with
+// db.journal.apply, at the moments it chooses.
+func driveApplier(t *testing.T, db *DB) (release func()) {
+	t.Helper()
+	parked, gate := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	j := db.journal
+	j.mu.Lock()
+	j.beforeApply = func() { once.Do(func() { close(parked) }); <-gate }
+	j.mu.Unlock()
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+	<-parked
+	j.mu.Lock()
+	j.beforeApply = nil
+	j.mu.Unlock()
+	var rel sync.Once
+	return func() { rel.Do(func() { close(gate) }) }
+}
+
 // Under appends that never pause, the journal still starts over: the
 // other file's records are applied while the current one fills. (One file
-// could start over only at a moment with nothing unapplied.)
+// could start over only at a moment with nothing unapplied.) The test runs
+// the applier itself and appends while each apply holds its batch, so
+// entries wait in the journal at every moment, whatever the machine's
+// speed.
 func TestJournalStartsOverUnderSteadyLoad(t *testing.T) {
 	db, _, _ := newJournalTestDB(t)
 	defer db.Close()
-	const resetSize = 16 << 10
-	db.journal.mu.Lock()
-	db.journal.resetSize = resetSize
-	gen := max(db.journal.files[0].gen, db.journal.files[1].gen)
-	db.journal.mu.Unlock()
+	release := driveApplier(t, db)
+	defer release()
+	j := db.journal
+	const resetSize, rounds, each = 16 << 10, 80, 10
+	taken, proceed := make(chan struct{}), make(chan struct{})
+	j.mu.Lock()
+	j.resetSize = resetSize
+	j.afterTake = func() { taken <- struct{}{}; <-proceed }
+	gen := max(j.files[0].gen, j.files[1].gen)
+	j.mu.Unlock()
 
-	var written, biggest atomic.Int64
-	var n atomic.Int32
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for written.Load() < 40*resetSize {
-				jti := fmt.Sprint("steady-", n.Add(1))
-				out := mustAppend(t, db, jti)
-				written.Add(int64(len(out[0].Entry.Raw) + 250))
-				db.journal.mu.Lock()
-				size := db.journal.files[db.journal.cur].records()
-				db.journal.mu.Unlock()
-				for b := biggest.Load(); size > b && !biggest.CompareAndSwap(b, size); b = biggest.Load() {
-				}
+	n, written, biggest, largestRecord := 0, int64(0), int64(0), int64(0)
+	appendSome := func() {
+		for range each {
+			n++
+			p, err := db.PrepareInbox(journalEntry(fmt.Sprint("steady-", n)))
+			if err != nil {
+				t.Fatal(err)
 			}
-		})
+			if _, err := db.AppendInbox(t.Context(), []PreparedInbox{p}); err != nil {
+				t.Fatal(err)
+			}
+			size := int64(journalRecHeader + len(p.rec))
+			written += size
+			largestRecord = max(largestRecord, size)
+			j.mu.Lock()
+			biggest = max(biggest, j.files[j.cur].records())
+			j.mu.Unlock()
+		}
 	}
-	wg.Wait()
-	db.journal.mu.Lock()
-	newGen := max(db.journal.files[0].gen, db.journal.files[1].gen)
-	db.journal.mu.Unlock()
-	if newGen-gen < 10 || biggest.Load() > 10*resetSize {
-		t.Fatalf("%d appends: %d new generations, largest file %d bytes; want the files to take turns (at most %d bytes)",
-			n.Load(), newGen-gen, biggest.Load(), 10*resetSize)
+	unapplied := func() int {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return j.unapplied[0] + j.unapplied[1]
 	}
-	if err := db.FlushInbox(t.Context()); err != nil {
-		t.Fatal(err)
+	appendSome()
+	for round := range rounds {
+		done := make(chan bool)
+		go func() { done <- j.apply() }()
+		<-taken
+		appendSome() // while the apply holds its batch
+		proceed <- struct{}{}
+		if !<-done {
+			t.Fatalf("round %d: apply failed: %v", round, db.InboxJournalErr())
+		}
+		if got := unapplied(); got != each {
+			t.Fatalf("round %d: %d entries unapplied after an apply, want the %d appended meanwhile", round, got, each)
+		}
 	}
-	if got, err := db.CountInbox(t.Context(), InboxPending); err != nil || got != int(n.Load()) {
-		t.Fatalf("inbox holds %d entries (%v), want %d", got, err, n.Load())
+	j.mu.Lock()
+	newGen := max(j.files[0].gen, j.files[1].gen)
+	j.afterTake = nil
+	j.mu.Unlock()
+	// A file takes appends until it holds more than resetSize bytes, and
+	// then the other (applied meanwhile) takes over at the next append.
+	if limit := resetSize + largestRecord; biggest > limit || int64(newGen-gen) < written/limit {
+		t.Fatalf("%d appends of %d bytes: %d new generations, largest file %d bytes; want the files to take turns (at least %d generations, at most %d bytes)",
+			n, written, newGen-gen, biggest, written/limit, limit)
+	}
+	if !j.apply() {
+		t.Fatal(db.InboxJournalErr())
+	}
+	if got, err := db.CountInbox(t.Context(), InboxPending); err != nil || got != n {
+		t.Fatalf("inbox holds %d entries (%v), want %d", got, err, n)
 	}
 }
 
@@ -402,7 +461,8 @@ func TestCloseAppliesTheJournal(t *testing.T) {
 	db, path, key := newJournalTestDB(t)
 	release := holdApplier(db)
 	mustAppend(t, db, "c1", "c2", "c3")
-	go func() { time.Sleep(10 * time.Millisecond); release() }()
+	// Close stops the applier and waits for it: let it go then.
+	go func() { <-db.journal.stop; release() }()
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
