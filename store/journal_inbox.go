@@ -428,6 +428,10 @@ func (db *DB) replayJournal() ([2]*journalFile, int, error) {
 	for i, path := range JournalPaths(db.path) {
 		f, payloads, err := openJournalFile(path, db.noSync)
 		if err != nil {
+			if d := (*journalDamage)(nil); errors.As(err, &d) {
+				db.log.Error("inbox journal damaged: the store is not opened, and the journal is left as it is",
+					"path", path, "offset", d.offset, "intact_records_after", d.intact)
+			}
 			return fail(err)
 		}
 		files[i], loaded[i] = f, payloads

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -586,5 +587,134 @@ func TestFreelistTypesShareTheFile(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// journalRecordOffsets are where the records of the journal file at path
+// start.
+func journalRecordOffsets(t *testing.T, path string) []int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, ok := parseJournalHeader(b)
+	if !ok {
+		t.Fatalf("%s: no header", path)
+	}
+	var offs []int
+	for off := journalHeaderSize; ; {
+		_, n, ok := parseJournalRecord(b[off:], gen)
+		if !ok {
+			return offs
+		}
+		offs = append(offs, off)
+		off += n
+	}
+}
+
+// A record damaged after it was written (a flipped bit) with acknowledged
+// records after it is not a torn tail: Open fails with ErrCorrupt and
+// leaves the journal as it was, where replay used to stop at the damage
+// and lose the records after it without a word.
+func TestJournalDamageInTheMiddleIsNotATornTail(t *testing.T) {
+	key, _, _ := GenerateKey()
+	var appends [][]string
+	for i := range 10 {
+		appends = append(appends, []string{fmt.Sprint("acked-", i)})
+	}
+	for _, tc := range []struct {
+		name string
+		at   func(rec, next int) int // the byte to flip, in the 5th record
+	}{
+		{"payload", func(rec, next int) int { return (rec + next) / 2 }},
+		{"checksum", func(rec, _ int) int { return rec + 13 }},
+		{"length", func(rec, _ int) int { return rec + 9 }},
+		{"generation", func(rec, _ int) int { return rec + 7 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			crashed := crashedStore(t, key, appends...)
+			journal := JournalPath(crashed)
+			offs := journalRecordOffsets(t, journal)
+			if len(offs) != 10 {
+				t.Fatalf("%d records in the journal, want 10", len(offs))
+			}
+			b, err := os.ReadFile(journal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[tc.at(offs[4], offs[5])] ^= 0x10
+			if err := os.WriteFile(journal, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before := [2][]byte{}
+			for i, p := range JournalPaths(crashed) {
+				before[i], _ = os.ReadFile(p)
+			}
+
+			db, err := Open(t.Context(), Options{Path: crashed, Key: key, LockTimeout: 50 * time.Millisecond})
+			if err == nil {
+				got := inboxJTIs(t, db)
+				db.Close()
+				t.Fatalf("Open of a journal damaged in its 5th of 10 records succeeded; inbox %v", got)
+			}
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), journal) || !strings.Contains(err.Error(), "5 whole records") {
+				t.Fatalf("Open = %v; want ErrCorrupt naming %s and the 5 records after the damage", err, journal)
+			}
+			for i, p := range JournalPaths(crashed) {
+				if after, _ := os.ReadFile(p); !bytes.Equal(after, before[i]) {
+					t.Errorf("%s changed by the refused Open", filepath.Base(p))
+				}
+			}
+		})
+	}
+}
+
+// A write that fails leaves whatever part of its records reached the file;
+// the next write covers them, so that they cannot pass for records after
+// damage once the file is read again.
+func TestJournalWriteCoversAFailedWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j")
+	j, _, err := openJournalFile(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { j.close() }()
+	if err := j.reset(5); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.write(appendJournalRecord(nil, 5, []byte("acked"))); err != nil {
+		t.Fatal(err)
+	}
+	// A write of three records that reached the file and then failed.
+	var failed []byte
+	for _, p := range []string{"failed-one-with-a-long-payload", "failed-two", "failed-three"} {
+		failed = appendJournalRecord(failed, 5, []byte(p))
+	}
+	if _, err := j.f.WriteAt(failed, j.off); err != nil {
+		t.Fatal(err)
+	}
+	f := j.f
+	closed, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	j.f = closed
+	if err := j.write(failed); err == nil {
+		t.Fatal("write to a closed file succeeded")
+	}
+	j.f = f
+	// The next write is shorter than the failed one.
+	if err := j.write(appendJournalRecord(nil, 5, []byte("next"))); err != nil {
+		t.Fatal(err)
+	}
+	j.close()
+	j, payloads, err := openJournalFile(path, true)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	if len(payloads) != 2 || string(payloads[0]) != "acked" || string(payloads[1]) != "next" {
+		t.Fatalf("reopen read %q, want acked and next", payloads)
 	}
 }
