@@ -447,8 +447,11 @@ func (db *DB) replayJournal() ([2]*journalFile, int, error) {
 			if err := json.Unmarshal(b, &r); err != nil || r.V < 1 || r.V > recordVersion || r.Iss == "" || r.JTI == "" {
 				return fail(fmt.Errorf("store: journal %s: record %d is not an inbox entry: %w", files[i].path, n, ErrCorrupt))
 			}
+			// Raw and Claims stay sealed: the entry serves its indexes,
+			// and putInbox opens the record only to seal it again.
 			e := r.entry(0)
-			ps = append(ps, PreparedInbox{e: e, rec: b, jti: jtiKey(e.Iss, e.JTI)})
+			key, secret := r.sealing()
+			ps = append(ps, PreparedInbox{e: e, rec: b, jti: jtiKey(e.Iss, e.JTI), key: key, secret: secret})
 		}
 	}
 	created := 0

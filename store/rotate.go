@@ -33,7 +33,7 @@ func (db *DB) RotateKey(ctx context.Context, newKey Key) (int, error) {
 	db.log.InfoContext(ctx, "store key rotation started", "key_id", newKey.ID())
 
 	total := 0
-	for _, bucket := range []string{bucketGrants, bucketSessions, bucketFlows, bucketOutbox} {
+	for _, bucket := range []string{bucketGrants, bucketSessions, bucketFlows, bucketOutbox, bucketInbox} {
 		var after []byte
 		for {
 			if err := ctx.Err(); err != nil {
@@ -165,6 +165,8 @@ func (t *Tx) reseal(bucket string, key, v []byte) ([]byte, bool, error) {
 		r := new(outboxRecord)
 		rec = r
 		add("tok", &r.Token)
+	case bucketInbox:
+		return t.resealInbox(key, v)
 	default:
 		return nil, false, fmt.Errorf("store: reseal: bucket %s holds no secrets", bucket)
 	}
