@@ -7,7 +7,9 @@ import (
 	"fmt"
 )
 
-// RotateKey re-encrypts every secret in the store under newKey. It first
+// RotateKey re-encrypts every secret in the store under newKey, the inbox's
+// SETs and claims included (and those an earlier riscd left in plaintext
+// sealed for the first time). It first
 // makes newKey the primary key (recorded in the store, so a later Open
 // demands it), then rewrites the records still sealed under other keys in
 // transactions of a few hundred records, so the store stays usable, and
