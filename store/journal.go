@@ -41,8 +41,12 @@ import (
 // after it was written (a flipped bit), and records acknowledged after the
 // damaged one would be lost if replay stopped there. load then refuses the
 // file (ErrCorrupt), and Open fails, leaving both files as they are, rather
-// than lose them silently. To keep a failed write's leftovers from passing
-// for that, the next write covers them with zeros (journalFile.dirty).
+// than lose them silently; SalvageJournal keeps every whole record. To keep
+// a failed write's leftovers from passing for that, the next write covers
+// them with zeros (journalFile.dirty). One tear looks the same: a power cut
+// that left a later record of the last write whole and an earlier one
+// torn (the disk need not write a write's blocks in order). It is refused
+// too, and salvaged the same way: none of its records was acknowledged.
 //
 // A file grows in journalGrowStep steps of zeros written ahead of the
 // records: a record written over blocks the file already has costs its

@@ -718,3 +718,62 @@ func TestJournalWriteCoversAFailedWrite(t *testing.T) {
 		t.Fatalf("reopen read %q, want acked and next", payloads)
 	}
 }
+
+// SalvageJournal keeps every whole record of a damaged journal, and the
+// damaged file beside it; Open then replays them.
+func TestSalvageJournalKeepsTheWholeRecords(t *testing.T) {
+	key, _, _ := GenerateKey()
+	var appends [][]string
+	for i := range 10 {
+		appends = append(appends, []string{fmt.Sprint("acked-", i)})
+	}
+	crashed := crashedStore(t, key, appends...)
+	journal := JournalPath(crashed)
+	offs := journalRecordOffsets(t, journal)
+	damaged, err := os.ReadFile(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged[(offs[4]+offs[5])/2] ^= 0x10
+	if err := os.WriteFile(journal, damaged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(t.Context(), Options{Path: crashed, Key: key}); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open before the salvage = %v, want ErrCorrupt", err)
+	}
+
+	// Not while the store is open elsewhere.
+	held, err := bolt.Open(crashed, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SalvageJournal(t.Context(), crashed, 50*time.Millisecond); !errors.Is(err, ErrLocked) {
+		t.Errorf("SalvageJournal of a store in use = %v, want ErrLocked", err)
+	}
+	held.Close()
+
+	got, err := SalvageJournal(t.Context(), crashed, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Path != journal || got[0].Records != 9 || got[0].SkippedBytes != int64(offs[5]-offs[4]) {
+		t.Fatalf("SalvageJournal = %+v, want %s with 9 records, %d bytes skipped", got, journal, offs[5]-offs[4])
+	}
+	if kept, err := os.ReadFile(got[0].Kept); err != nil || !bytes.Equal(kept, damaged) {
+		t.Errorf("the damaged file is not kept as it was in %s: %v", got[0].Kept, err)
+	}
+	if again, err := SalvageJournal(t.Context(), crashed, 0); err != nil || len(again) != 0 {
+		t.Errorf("SalvageJournal again = %+v, %v; want nothing to do", again, err)
+	}
+	db := openJournalTestDB(t, crashed, key)
+	defer db.Close()
+	inbox := inboxJTIs(t, db)
+	if len(inbox) != 9 || inbox["acked-4"] != 0 {
+		t.Fatalf("inbox after the salvage = %v, want every record but acked-4", inbox)
+	}
+	for i := range 10 {
+		if inbox[fmt.Sprint("acked-", i)] == 0 && i != 4 {
+			t.Errorf("acked-%d missing", i)
+		}
+	}
+}

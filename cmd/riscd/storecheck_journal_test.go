@@ -14,7 +14,8 @@ import (
 
 // A bit flipped in the middle of the inbox journal: store check reports it
 // and fails, and changes neither journal file (it used to replay up to the
-// damage, report the store sound and start the journal over).
+// damage, report the store sound and start the journal over); store
+// salvage-journal then keeps the whole records.
 func TestStoreCheckReportsJournalDamage(t *testing.T) {
 	sim := startSim(t)
 	cfg := simConfig(t, sim)
@@ -77,5 +78,15 @@ func TestStoreCheckReportsJournalDamage(t *testing.T) {
 		if after, _ := os.ReadFile(p); !bytes.Equal(after, before[i]) {
 			t.Errorf("store check changed %s", p)
 		}
+	}
+
+	// Salvaged: the whole records stay, and the store checks again.
+	code, out, errOut = runCLI(t, nil, "store", "salvage-journal", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "kept 5 whole records") || !strings.Contains(out, damaged+".damaged-") {
+		t.Fatalf("salvage-journal: exit %d, stdout %q, stderr %q; want the 5 whole records kept and the damaged file named", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, nil, "store", "check", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "inbox 6") {
+		t.Errorf("check after the salvage: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
