@@ -110,6 +110,20 @@ func TestInboxReadsPlaintextRecordsAndRotateSealsThem(t *testing.T) {
 	if err := db.Check(t.Context()); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
+	// The replayed plaintext record is stored sealed.
+	err = db.View(t.Context(), func(tx *Tx) error {
+		b, err := tx.buckets(bucketInboxByJTI, bucketInbox)
+		if err != nil {
+			return err
+		}
+		if v := b[1].Get(b[0].Get(jtiKey("https://accounts.google.com", "legacy-journal"))); bytes.Contains(v, []byte(sealTestSecret)) {
+			t.Errorf("the legacy journal record was applied in plaintext: %s", v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	n, err := db.RotateKey(t.Context(), k2)
 	if err != nil {
 		t.Fatal(err)
