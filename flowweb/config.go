@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/store"
 )
 
@@ -96,11 +97,17 @@ type Config struct {
 	ClientID     string
 	ClientSecret store.Secret
 	// AuthURL, TokenURL and RevokeURL default to Google's endpoints.
+	// RevokeURL is for the Revoker New builds; give it or Revoker.
 	AuthURL, TokenURL, RevokeURL string
-	// RevokeClientAuth sends the client's credentials (HTTP Basic, RFC 7009
-	// §2.1) with revocation requests. Google's revoke endpoint needs none and
-	// documents a body of token alone, so the default is off; standard
-	// RFC 7009 servers require it.
+	// Revoker revokes a user's token at POST /revoke, authenticated as
+	// riscd's OAuth client (RFC 7009 §2.1); cmd/riscd gives flowweb and
+	// lifecycle the same one. When nil, New builds one from RevokeURL,
+	// ClientID, ClientSecret and HTTPClient.
+	Revoker *oauthclient.Revoker
+	// RevokeClientAuth is ignored: every revocation request authenticates
+	// the client.
+	//
+	// Deprecated: the Revoker always sends the client's credentials.
 	RevokeClientAuth bool
 	// IDTokenIssuers are the accepted iss values of ID tokens. Default
 	// GoogleIDTokenIssuers().
@@ -143,7 +150,7 @@ func (cfg Config) withDefaults() Config {
 	if cfg.TokenURL == "" {
 		cfg.TokenURL = GoogleTokenURL
 	}
-	if cfg.RevokeURL == "" {
+	if cfg.RevokeURL == "" && cfg.Revoker == nil {
 		cfg.RevokeURL = GoogleRevokeURL
 	}
 	if len(cfg.IDTokenIssuers) == 0 {
@@ -190,6 +197,12 @@ func (cfg Config) validate() error {
 	for _, f := range []struct{ name, v string }{
 		{"AuthURL", cfg.AuthURL}, {"TokenURL", cfg.TokenURL}, {"RevokeURL", cfg.RevokeURL}, {"IDTokenJWKSURL", cfg.IDTokenJWKSURL},
 	} {
+		if f.name == "RevokeURL" && cfg.Revoker != nil {
+			if f.v != "" {
+				bad(f.name, "give it or Revoker, not both")
+			}
+			continue
+		}
 		if u, err := url.Parse(f.v); err != nil || !isHTTP(u) {
 			bad(f.name, "must be an absolute http or https URL")
 		}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/store"
 )
 
@@ -55,7 +56,13 @@ type Config struct {
 	// a transmitter's events from touching riscd's grants at all.
 	SubjectIssuers map[string][]string
 
-	// RevokeURL is Google's token revocation endpoint. Required.
+	// Revoker calls the token revocation endpoint for the outbox's revoke
+	// jobs, authenticated as riscd's OAuth client (RFC 7009 §2.1); cmd/riscd
+	// gives lifecycle and flowweb the same one. When nil, New builds one
+	// from RevokeURL, ClientID, ClientSecret and HTTPClient.
+	Revoker *oauthclient.Revoker
+	// RevokeURL is Google's token revocation endpoint, for the Revoker New
+	// builds. Required without Revoker; not allowed with it.
 	RevokeURL string
 	// WebhookURL receives the app's webhooks; "" sends none (ActionNotify
 	// then only audits that nothing was sent).
@@ -203,9 +210,13 @@ func New(cfg Config) (*Lifecycle, error) {
 	if cfg.Store == nil {
 		bad("store: required")
 	}
-	if cfg.RevokeURL == "" {
+	switch {
+	case cfg.Revoker != nil && cfg.RevokeURL != "":
+		bad("revoke_url: give it or a Revoker, not both")
+	case cfg.Revoker != nil:
+	case cfg.RevokeURL == "":
 		bad("revoke_url: required")
-	} else if !httpURL(cfg.RevokeURL) {
+	case !httpURL(cfg.RevokeURL):
 		bad("revoke_url: not an absolute http(s) URL")
 	}
 	var signer *webhookSigner
@@ -279,6 +290,15 @@ func New(cfg Config) (*Lifecycle, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Revoker == nil {
+		r, err := oauthclient.NewRevoker(oauthclient.RevokerConfig{
+			URL: cfg.RevokeURL, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, HTTPClient: cfg.HTTPClient,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		cfg.Revoker = r
 	}
 	return &Lifecycle{
 		cfg: cfg, table: t, signer: signer, now: cfg.Now, log: cfg.Logger,

@@ -103,8 +103,11 @@ type Config struct {
 	// the JWKS response's caching headers ask for. Default 5 minutes and
 	// 24 hours.
 	MinRefresh, MaxRefresh time.Duration
-	// UnknownKidRefetch is the least time between two refetches of one
-	// key set caused by tokens naming a kid it lacks. Default 30 seconds.
+	// UnknownKidRefetch bounds the least time between two refetches of
+	// one key set caused by tokens naming a kid it lacks: that time starts
+	// at one second (or UnknownKidRefetch when shorter), doubles after each
+	// refetch that brings no new kid, up to UnknownKidRefetch, and is one
+	// second again after a refetch that brings one. Default 5 seconds.
 	UnknownKidRefetch time.Duration
 	// RetryAfter is the Retry-After of 503 answers. Default 30 seconds.
 	RetryAfter time.Duration
@@ -122,7 +125,7 @@ const (
 	DefaultMaxIATSkew        = 5 * time.Minute
 	DefaultMinRefresh        = 5 * time.Minute
 	DefaultMaxRefresh        = 24 * time.Hour
-	DefaultUnknownKidRefetch = 30 * time.Second
+	DefaultUnknownKidRefetch = 5 * time.Second
 	DefaultRetryAfter        = 30 * time.Second
 	DefaultRetryBackoff      = time.Second
 	DefaultRetryBackoffMax   = 5 * time.Minute

@@ -130,12 +130,12 @@ func (r *Receiver) install(ctx context.Context, t *transmitterState, issuer, jwk
 	}
 	src, ok := r.sources[jwksURL]
 	if !ok {
-		src = &keySource{url: jwksURL, cache: r.cache, now: r.cfg.Now, every: r.cfg.UnknownKidRefetch, log: r.log}
+		src = newKeySource(ctx, jwksURL, r.cfg, r.fetch, r.verifiers)
 		if r.cfg.ObserveJWKS != nil {
-			src.report = func(err error) { r.observeJWKS(src, err) }
+			src.report = r.cfg.ObserveJWKS
 		}
 		err := r.cache.Register(jwksURL, jwk.WithMinRefreshInterval(r.cfg.MinRefresh),
-			jwk.WithHTTPClient(r.fetch), jwk.WithPostFetcher(src.install(r.verifiers)))
+			jwk.WithHTTPClient(src), jwk.WithPostFetcher(jwk.PostFetchFunc(src.postFetch)))
 		if err != nil {
 			return fmt.Errorf("receiver: register key set %s: %w", jwksURL, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/lifecycle"
+	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/receiver"
 	"github.com/riscd/riscd/store"
 )
@@ -90,13 +91,23 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	// The lifecycle reports to the admin server's metrics, which are made
 	// after it: obs gets them before any loop runs.
 	obs := &metricsObserver{}
+	// One revocation client for every path (a user's POST /revoke, the
+	// outbox's jobs for events, discards and replaced refresh tokens): it
+	// authenticates as riscd's client as at the token endpoint (RFC 7009
+	// §2.1).
+	revoker, err := oauthclient.NewRevoker(oauthclient.RevokerConfig{
+		URL: c.Google.RevokeURL, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
+	})
+	if err != nil {
+		return nil, err
+	}
 	p.lifecycle, err = lifecycle.New(lifecycle.Config{
 		Observer:       obs,
 		Store:          m.db,
 		Actions:        c.RISC.Actions,
 		DryRun:         c.RISC.DryRun,
 		SubjectIssuers: subjectIssuers,
-		RevokeURL:      c.Google.RevokeURL,
+		Revoker:        revoker,
 		WebhookURL:     c.Companion.WebhookURL,
 		WebhookSecret:  s.WebhookSecret,
 		ClientID:       s.ClientID,
@@ -126,7 +137,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		ClientSecret:   s.ClientSecret,
 		AuthURL:        s.AuthURI,
 		TokenURL:       s.TokenURI,
-		RevokeURL:      c.Google.RevokeURL,
+		Revoker:        revoker,
 		IDTokenIssuers: issuers,
 		IDTokenJWKSURL: c.Google.JWKSURL,
 		Scopes:         c.Google.Scopes,
