@@ -153,7 +153,7 @@ func (j *journalFile) load() ([][]byte, error) {
 // does not check. Its message names offsets and counts, never a record's
 // bytes.
 type journalDamage struct {
-	record      int   // the index of the record that does not check
+	record      int   // how many whole records come before it
 	offset      int   // where it starts
 	next        int   // where the first whole record after it starts
 	intact      int   // whole records of the generation after offset
@@ -161,9 +161,9 @@ type journalDamage struct {
 }
 
 func (d *journalDamage) Error() string {
-	return fmt.Sprintf("record %d (byte %d) does not check, but %d whole records (%d bytes) of the same generation follow it from byte %d: "+
+	return fmt.Sprintf("the record at byte %d (after %d whole ones) does not check, but %d whole records (%d bytes) of the same generation follow it from byte %d: "+
 		"the file was damaged after it was written, and replaying only the records before the damage would lose the later ones; "+
-		"the journal is left as it is", d.record, d.offset, d.intact, d.intactBytes, d.next)
+		"the journal is left as it is (riscd store salvage-journal keeps every whole record)", d.offset, d.record, d.intact, d.intactBytes, d.next)
 }
 
 func (d *journalDamage) Unwrap() error { return ErrCorrupt }
