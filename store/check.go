@@ -170,7 +170,7 @@ func (t *Tx) checkRecords() error {
 		return nil
 	})
 	c.each(bucketInbox, func(k, v []byte) error {
-		e, err := decodeInbox(k, v)
+		e, err := decodeInbox(t.keys, k, v)
 		if err != nil {
 			return err
 		}
