@@ -166,7 +166,9 @@ func (d *journalDamage) Error() string {
 		"the journal is left as it is (riscd store salvage-journal keeps every whole record)", d.offset, d.record, d.intact, d.intactBytes, d.next)
 }
 
-func (d *journalDamage) Unwrap() error { return ErrCorrupt }
+// Unwrap makes journal damage both ErrCorrupt and ErrDamaged: the file was
+// damaged below its records, as a damaged bbolt page is.
+func (d *journalDamage) Unwrap() []error { return []error{ErrCorrupt, ErrDamaged} }
 
 // findDamage looks past the end of the readable records, at off, for
 // whole records of generation gen: it returns nil when there are none (the

@@ -71,8 +71,8 @@ func TestStoreCheckReportsJournalDamage(t *testing.T) {
 		before[i], _ = os.ReadFile(p)
 	}
 	code, out, errOut := runCLI(t, nil, "store", "check", "--config", cfg)
-	if code == exitOK || strings.Contains(out, "ok:") || !strings.Contains(errOut, damaged) || !strings.Contains(errOut, "3 whole records") {
-		t.Errorf("check of a damaged journal: exit %d, stdout %q, stderr %q; want a failure naming %s and the 3 records after the damage", code, out, errOut, damaged)
+	if code != exitDamaged || strings.Contains(out, "ok:") || !strings.Contains(errOut, damaged) || !strings.Contains(errOut, "3 whole records") {
+		t.Errorf("check of a damaged journal: exit %d, stdout %q, stderr %q; want exit 3 naming %s and the 3 records after the damage", code, out, errOut, damaged)
 	}
 	for i, p := range paths {
 		if after, _ := os.ReadFile(p); !bytes.Equal(after, before[i]) {
