@@ -180,7 +180,7 @@ const (
 // defaultConfig returns the configuration used for every key the file leaves out.
 func defaultConfig() Config {
 	return Config{
-		Listen:   defaultPublicListenAddr,
+		Listen: defaultPublicListenAddr,
 		Public: PublicConfig{
 			MaxConnections: defaultPublicMaxConns, MaxConnectionsPerClient: defaultPublicMaxConnsClient,
 			IdleTimeout: Duration(defaultPublicIdleTimeout), ReadHeaderTimeout: Duration(defaultReadHeaderTimeout),
