@@ -190,6 +190,8 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		Rescan:     func() { p.dispatcher.Rescan() },
 		Now:        m.Now,
 		Logger:     m.Logger.With("component", "admin"),
+		// The sign-in limit's client, behind internal.trusted_proxies.
+		TrustedProxies: c.internalProxies(),
 	})
 	if err != nil {
 		return nil, err
