@@ -166,3 +166,26 @@ func TestLimitsConfigErrors(t *testing.T) {
 		t.Errorf("got %d errors, want %d: %v", len(errs), len(want), errs)
 	}
 }
+
+// public.consent_per_minute reaches the consent routes, and refusals are
+// counted in the metrics.
+func TestConsentRateFromConfig(t *testing.T) {
+	sim := startSim(t)
+	m := runMainEnv(t, simConfig(t, sim), "RISCD_PUBLIC_CONSENT_PER_MINUTE=2")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var got []int
+	for range 3 {
+		resp, err := noFollow.Get("http://" + m.PublicAddr() + "/authorize")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got = append(got, resp.StatusCode)
+	}
+	if got[0] != http.StatusFound || got[1] != http.StatusFound || got[2] != http.StatusTooManyRequests {
+		t.Fatalf("statuses %v, want 302 302 429", got)
+	}
+	if text := scrape(t, "http://"+m.InternalAddr()+"/metrics"); !strings.Contains(text, `riscd_http_requests_limited_total{what="authorize"} 1`) {
+		t.Errorf("the refusal is not counted:\n%s", grepLines(text, "limited"))
+	}
+}

@@ -136,6 +136,12 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		HTTPClient:     client,
 		Now:            m.Now,
 		Logger:         m.Logger.With("component", "flowweb"),
+		// The consent routes' bounds (public.*).
+		ConsentPerMinute:      c.Public.ConsentPerMinute,
+		ConsentPerMinuteTotal: c.Public.ConsentPerMinuteTotal,
+		MaxPendingFlows:       c.Public.MaxPendingFlows,
+		TrustedProxies:        c.publicProxies(),
+		Observer:              obs,
 	})
 	if err != nil {
 		return nil, err
@@ -331,3 +337,7 @@ type metricsObserver struct{ m *admin.Metrics }
 func (o *metricsObserver) TokenRefreshed(outcome string) { o.m.TokenRefreshed(outcome) }
 
 func (o *metricsObserver) OutboxAttempt(kind, outcome string) { o.m.OutboxAttempt(kind, outcome) }
+
+func (o *metricsObserver) Limited(what string) { o.m.Limited(what) }
+
+func (o *metricsObserver) RecordsSkipped(loop string, n int) { o.m.RecordsSkipped(loop, n) }
