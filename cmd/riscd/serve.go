@@ -72,11 +72,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	if m.publicLn, err = listen("listen", m.Config.Listen); err != nil {
-		return err
+	// A caller (the demo) may hand over listeners it bound already.
+	if m.publicLn == nil {
+		if m.publicLn, err = listen("listen", m.Config.Listen); err != nil {
+			return err
+		}
 	}
-	if m.internalLn, err = listen("internal.listen", m.Config.Internal.Listen); err != nil {
-		return err
+	if m.internalLn == nil {
+		if m.internalLn, err = listen("internal.listen", m.Config.Internal.Listen); err != nil {
+			return err
+		}
 	}
 
 	m.db, err = store.Open(ctx, store.Options{
