@@ -174,7 +174,7 @@ const (
 	defaultConsentPerMinute     = 30
 	defaultConsentPerMinuteAll  = 1200
 	defaultMaxPendingFlows      = 10000
-	defaultInternalMaxConns     = 256
+	defaultInternalMaxConns     = 1024
 )
 
 // defaultConfig returns the configuration used for every key the file leaves out.
