@@ -10,15 +10,15 @@ import (
 
 // Keyed is a token bucket per key (a client address), optionally under one
 // bucket shared by all keys. At most Size keys are tracked: a new key
-// evicts the least recently seen one, first looking past keys whose bucket
-// is still draining for one that has refilled (forgetting that one loses
-// nothing). No key shares another's bucket, so many addresses can neither
-// lock others out nor pool their attempts. It is safe for concurrent use.
+// evicts the least recently seen one, whose bucket has most likely refilled
+// (forgetting it then loses nothing). No key shares another's bucket, so
+// many addresses can neither lock others out nor pool their attempts; an
+// address forgotten early gets a full bucket again, which the shared
+// bucket (when set) still bounds. It is safe for concurrent use.
 type Keyed struct {
 	limit rate.Limit
 	burst int
 	total *rate.Limiter // nil: no shared bucket
-	size  int
 
 	mu  sync.Mutex
 	lru *simplelru.LRU[string, *rate.Limiter]
@@ -42,7 +42,7 @@ func NewKeyed(cfg KeyedConfig) *Keyed {
 	if cfg.Size <= 0 {
 		cfg.Size = 4096
 	}
-	k := &Keyed{limit: rate.Every(cfg.Every), burst: max(cfg.Burst, 1), size: cfg.Size}
+	k := &Keyed{limit: rate.Every(cfg.Every), burst: max(cfg.Burst, 1)}
 	if cfg.TotalBurst > 0 {
 		k.total = rate.NewLimiter(rate.Every(cfg.TotalEvery), cfg.TotalBurst)
 	}
@@ -57,9 +57,8 @@ func (k *Keyed) Reserve(key string, now time.Time) time.Duration {
 	k.mu.Lock()
 	lim, ok := k.lru.Get(key)
 	if !ok {
-		k.makeRoom(now)
 		lim = rate.NewLimiter(k.limit, k.burst)
-		k.lru.Add(key, lim)
+		k.lru.Add(key, lim) // evicts the least recently seen key when full
 	}
 	k.mu.Unlock()
 	r := lim.ReserveN(now, 1)
@@ -76,26 +75,6 @@ func (k *Keyed) Reserve(key string, now time.Time) time.Duration {
 		}
 	}
 	return 0
-}
-
-// makeRoom evicts a key when the table is full: the least recently seen
-// one whose bucket has refilled, among the oldest few, else the least
-// recently seen. Called with mu held.
-func (k *Keyed) makeRoom(now time.Time) {
-	if k.lru.Len() < k.size {
-		return
-	}
-	const look = 16
-	for i, key := range k.lru.Keys() {
-		if i == look {
-			break
-		}
-		if lim, ok := k.lru.Peek(key); ok && lim.TokensAt(now) >= float64(k.burst) {
-			k.lru.Remove(key)
-			return
-		}
-	}
-	k.lru.RemoveOldest()
 }
 
 // Forget drops key's bucket: its past attempts no longer count (a
