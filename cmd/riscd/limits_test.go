@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -187,5 +188,29 @@ func TestConsentRateFromConfig(t *testing.T) {
 	}
 	if text := scrape(t, "http://"+m.InternalAddr()+"/metrics"); !strings.Contains(text, `riscd_http_requests_limited_total{what="authorize"} 1`) {
 		t.Errorf("the refusal is not counted:\n%s", grepLines(text, "limited"))
+	}
+}
+
+// Connection bounds that would take the process's open files leave a
+// warning at start.
+func TestFileLimitWarning(t *testing.T) {
+	n := openFileLimit()
+	if n == 0 {
+		t.Fatal("the open-file limit is unknown on this platform")
+	}
+	sim := startSim(t)
+	max := fmt.Sprint(n) // with internal.max_connections and the reserve, past the limit
+	l, err := load(simConfig(t, sim), []string{"RISCD_PUBLIC_MAX_CONNECTIONS=" + max}, secretsOptions{needKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	m := &Main{Config: l.cfg, Secrets: l.secrets, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if !strings.Contains(logs.String(), "leave too few open files") || !strings.Contains(logs.String(), "open_file_limit="+max) {
+		t.Errorf("no warning about the open-file limit:\n%s", logs.String())
 	}
 }

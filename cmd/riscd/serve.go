@@ -102,6 +102,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.startLoops(bg)
 
+	m.checkFileLimit()
 	metrics := m.parts.admin.Metrics()
 	pub := m.Config.Public
 	m.serve(limit.Listener(m.publicLn, limit.ListenerConfig{
@@ -115,6 +116,22 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Logger.Info("riscd started",
 		"public", m.PublicAddr(), "internal", m.InternalAddr(), "store", m.Config.Store.Path)
 	return nil
+}
+
+// fileReserve is the open files riscd keeps for the store, its upstream
+// calls and its logs, besides the listeners' connections.
+const fileReserve = 256
+
+// checkFileLimit warns when the two listeners' connection bounds leave too
+// few of the process's open files for the rest: a flood could then take the
+// files the internal listener and the store need.
+func (m *Main) checkFileLimit() {
+	limit := openFileLimit()
+	need := uint64(m.Config.Public.MaxConnections + m.Config.Internal.MaxConnections + fileReserve)
+	if limit > 0 && limit < need {
+		m.Logger.Warn("public.max_connections plus internal.max_connections leave too few open files for the store and upstream calls; lower them or raise the open-file limit",
+			"open_file_limit", limit, "needed", need)
+	}
 }
 
 // listen binds addr synchronously. A busy port is a StartupError that names
