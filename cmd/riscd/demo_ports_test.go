@@ -86,3 +86,55 @@ func TestDemoBusyExplicitPortIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// Two demos started at once with the same free default ports both start:
+// a port one of them chose is held from then on, so the other sees it busy
+// and takes another, instead of choosing it too and failing to bind it.
+func TestTwoDemosAtOnce(t *testing.T) {
+	var free []string
+	for range 3 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		free = append(free, ln.Addr().String())
+		ln.Close()
+	}
+	defer func(p, i, g string) { demoPublicAddr, demoInternalAddr, demoGoogleAddr = p, i, g }(demoPublicAddr, demoInternalAddr, demoGoogleAddr)
+	demoPublicAddr, demoInternalAddr, demoGoogleAddr = free[0], free[1], free[2]
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type demo struct {
+		out, errOut syncBuffer
+		done        chan int
+	}
+	demos := []*demo{{done: make(chan int, 1)}, {done: make(chan int, 1)}}
+	start := make(chan struct{})
+	for _, d := range demos {
+		go func() {
+			<-start
+			d.done <- run(ctx, []string{"demo", "--dir", t.TempDir()}, nil, &d.out, &d.errOut)
+		}()
+	}
+	close(start)
+	deadline := time.Now().Add(90 * time.Second)
+	for i, d := range demos {
+		for !strings.Contains(d.out.String(), "Press Ctrl-C to stop") {
+			select {
+			case code := <-d.done:
+				t.Fatalf("demo %d exited %d: %s", i, code, d.errOut.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("demo %d did not start: %s %s", i, d.out.String(), d.errOut.String())
+			}
+		}
+	}
+	cancel()
+	for i, d := range demos {
+		if code := <-d.done; code != 0 {
+			t.Errorf("demo %d exited %d: %s", i, code, d.errOut.String())
+		}
+	}
+}

@@ -26,8 +26,12 @@ func allowedHosts(c *Config) map[string]bool {
 }
 
 // hostAllowed reports whether host (a Host header: name or IP, with or
-// without port) is in set or an IP literal.
+// without port) is in set or an IP literal. An HTTP/1.0 request may send
+// none; a browser always does, so none is allowed.
 func hostAllowed(set map[string]bool, host string) bool {
+	if host == "" {
+		return true
+	}
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
