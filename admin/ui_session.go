@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/riscd/riscd/limit"
 )
 
 // uiCookie holds the admin page's session id: 256 random bits, of which
@@ -227,7 +229,7 @@ func (s *Server) uiSignin(c echo.Context) error {
 	}
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBody)
 	token := r.PostFormValue("token")
-	client := s.clientIP(r)
+	client := limit.KeyOf(s.clientIP(r))
 	if wait := s.ui.limiter.Reserve(client, s.now()); wait > 0 {
 		s.metrics.Limited("admin_signin")
 		secs := int((wait + time.Second - 1) / time.Second)

@@ -54,7 +54,7 @@ func newConsentLimiter(cfg Config) *limit.Keyed {
 func (h *Handler) limitConsent(what string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			wait := h.consent.Reserve(h.clientIP(c.Request()), h.now())
+			wait := h.consent.Reserve(limit.KeyOf(h.clientIP(c.Request())), h.now())
 			if wait <= 0 {
 				return next(c)
 			}

@@ -56,3 +56,25 @@ func Trusted(trusted []netip.Prefix, addr netip.Addr) bool {
 	}
 	return false
 }
+
+// Key is the key a client address counts under: an IPv4 address itself,
+// an IPv6 address its /64, since one IPv6 host usually holds a whole /64
+// (RFC 4291 §2.5.4) and would otherwise count as countless clients.
+func Key(addr netip.Addr) netip.Addr {
+	addr = addr.Unmap()
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.Addr()
+	}
+	return addr
+}
+
+// KeyOf is Key of a textual address, such as ClientIP returns; text that is
+// not an address is its own key.
+func KeyOf(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	return Key(a).String()
+}

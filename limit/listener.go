@@ -14,8 +14,9 @@ type ListenerConfig struct {
 	// close (netutil.LimitListener), so the excess waits in the kernel's
 	// backlog and holds no file of riscd's. 0: no bound.
 	Total int
-	// PerClient bounds the open connections of one client address; a
-	// connection past it is closed at once, unanswered. 0: no bound.
+	// PerClient bounds the open connections of one client address (an
+	// IPv6 client's /64, see Key); a connection past it is closed at once,
+	// unanswered. 0: no bound.
 	PerClient int
 	// Exempt addresses (trusted proxies, which carry many clients'
 	// connections) count only in Total.
@@ -52,10 +53,10 @@ func (l *perClientListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return c, nil // not an IP connection: nothing to key on
 		}
-		addr := ap.Addr().Unmap()
-		if Trusted(l.cfg.Exempt, addr) {
+		if Trusted(l.cfg.Exempt, ap.Addr()) {
 			return c, nil
 		}
+		addr := Key(ap.Addr())
 		l.mu.Lock()
 		if l.open[addr] >= l.cfg.PerClient {
 			l.mu.Unlock()
