@@ -208,7 +208,7 @@ func TestUpstreamAndWebhookFaults(t *testing.T) {
 		r.hooks.down()
 		// Google rotates its keys (dropping the old ones) while its JWKS
 		// answers 500: SETs signed with the new key get 503 and are
-		// retried until riscd's next refetch (at most one per 30 s) loads
+		// retried until riscd's next refetch (at most one per 1 to 5 s) loads
 		// the keys, here slowly.
 		if err := r.sim.SetFault(googlesim.EndpointJWKS, googlesim.Fault{Status: http.StatusInternalServerError}); err != nil {
 			t.Fatal(err)

@@ -24,8 +24,8 @@ var loadRates = []struct {
 	{"set", 100}, {"token", 40}, {"subject", 20}, {"admin", 10}, {"consent", 2},
 }
 
-// maxInFlight bounds the load generator's concurrent requests; a tick that
-// finds it full counts as an error (the daemon fell behind).
+// maxInFlight bounds the load generator's concurrent requests; a request
+// that finds it full waits for a slot, and the wait is counted.
 const maxInFlight = 256
 
 // latencies collects request durations and errors per route.
@@ -62,7 +62,8 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
 
-// TestLoad drives riscd with mixed traffic at fixed rates for
+// TestLoad drives riscd with mixed traffic, a fixed number of requests of
+// each kind paced at fixed rates, for about
 // RISCD_E2E_LOAD_SECONDS (10 s by default, 60 s with RISCD_E2E_LONG=1):
 // SETs of every type, companion token and subject calls, admin reads and
 // whole consent flows. Every answer must be the expected one; it reports
@@ -87,11 +88,10 @@ func TestLoad(t *testing.T) {
 	sizeBefore := fileSize(t, r.storePath)
 
 	var (
-		led      ledger
-		lat      = &latencies{byKey: map[string][]time.Duration{}, errors: map[string]int{}}
-		jtis     = &jtiSource{prefix: "LOAD"}
-		inFlight atomic.Int64
-		wg       sync.WaitGroup
+		led  ledger
+		lat  = &latencies{byKey: map[string][]time.Duration{}, errors: map[string]int{}}
+		jtis = &jtiSource{prefix: "LOAD"}
+		wg   sync.WaitGroup
 	)
 	// timed runs one request and records its duration under route, or an
 	// error when it fails or answers other than want.
@@ -161,11 +161,19 @@ func TestLoad(t *testing.T) {
 		},
 	}
 
+	// Each kind sends a fixed number of requests, paced by its rate. A
+	// slow machine stretches the run rather than changing what is sent,
+	// so the assertions below hold on any machine; the rates achieved are
+	// figures to read, not pass/fail (speed targets live in benchmarks).
 	duration := time.Duration(s.loadSeconds) * time.Second
+	slots := make(chan struct{}, maxInFlight)
+	var behind atomic.Int64 // requests that waited for a free slot
+	planned := map[string]int{}
 	start := time.Now()
-	end := start.Add(duration)
 	for i, lr := range loadRates {
 		rate := lr.rate * s.loadScale
+		n := max(1, int(rate*duration.Seconds()))
+		planned[lr.kind] = n
 		run := kinds[lr.kind]
 		wg.Add(1)
 		go func() {
@@ -173,19 +181,18 @@ func TestLoad(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(i), 11))
 			tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
 			defer tick.Stop()
-			for now := range tick.C {
-				if now.After(end) {
-					return
-				}
-				if inFlight.Add(1) > maxInFlight {
-					inFlight.Add(-1)
-					lat.fail(lr.kind, "load generator saturated: riscd fell behind")
-					continue
+			for range n {
+				<-tick.C
+				select {
+				case slots <- struct{}{}:
+				default:
+					behind.Add(1)
+					slots <- struct{}{}
 				}
 				wg.Add(1)
 				go func(rng *rand.Rand) {
 					defer wg.Done()
-					defer inFlight.Add(-1)
+					defer func() { <-slots }()
 					run(rng)
 				}(rand.New(rand.NewPCG(rng.Uint64(), 0)))
 			}
@@ -241,9 +248,9 @@ func TestLoad(t *testing.T) {
 	}
 	lines = append(lines, fmt.Sprintf("E2E-LOAD total seconds=%.1f requests=%d rps=%.1f errors=%d sets=%d peak_rss_kib=%d "+
 		"store_bytes_before=%d store_bytes_after_load=%d store_bytes_after_drain=%d store_live_bytes=%d store_bytes_per_set=%d "+
-		"inbox=%d audit=%d outbox=%d drain_seconds=%.1f",
+		"inbox=%d audit=%d outbox=%d drain_seconds=%.1f waited_for_slot=%d",
 		elapsed.Seconds(), total, float64(total)/elapsed.Seconds(), totalErrs, sets, rss,
-		sizeBefore, sizeAfterLoad, sizeAfter, st.LiveBytes, perSet, st.Inbox, st.Audit, st.Outbox, drain.Seconds()))
+		sizeBefore, sizeAfterLoad, sizeAfter, st.LiveBytes, perSet, st.Inbox, st.Audit, st.Outbox, drain.Seconds(), behind.Load()))
 	for _, l := range lines {
 		t.Log(l)
 	}
@@ -255,10 +262,8 @@ func TestLoad(t *testing.T) {
 	if totalErrs > 0 {
 		t.Errorf("%d requests failed under load, first: %v", totalErrs, lat.first)
 	}
-	for _, lr := range loadRates {
-		if want := int(lr.rate * s.loadScale * duration.Seconds() * 0.8); lr.kind == "set" && sets < want {
-			t.Errorf("%d SETs sent in %s, want about %d: the generator did not keep its rate", sets, duration, want)
-		}
+	if sets != planned["set"] {
+		t.Errorf("%d SETs sent, want %d", sets, planned["set"])
 	}
 	verifyAcked(t, ctx, db, r.hooks, led.list())
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/store"
 )
 
@@ -31,6 +32,29 @@ func GoogleIDTokenIssuers() []string {
 	return []string{"https://accounts.google.com", "accounts.google.com"}
 }
 
+// Providers: Config.Provider says whose authorization server the flow talks
+// to, and with it how offline access is asked, which ID-token algorithms and
+// prompt values are accepted, and how the pages name the provider.
+const (
+	// ProviderGoogle is Google's OAuth 2.0 web-server flow: access_type=offline
+	// asks for a refresh token, ID tokens are RS256, prompt is Google's
+	// none/consent/select_account.
+	ProviderGoogle = "google"
+	// ProviderOIDC is a standard OpenID provider: the offline_access scope
+	// with prompt=consent asks for a refresh token (OpenID Connect Core 1.0
+	// §11), ID tokens may use any algorithm of IDTokenAlgorithms, prompt may
+	// also be login (§3.1.2.1).
+	ProviderOIDC = "oidc"
+)
+
+// AllowedIDTokenAlgorithms are the asymmetric JWS algorithms an ID token may
+// be signed with (RFC 7518 §3.1, RFC 8037 §3.1). "none" and the HMAC family
+// are never accepted: an HMAC key would be the client secret, shared with
+// every party that holds it.
+func AllowedIDTokenAlgorithms() []string {
+	return []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+}
+
 // Defaults and limits of the lifetimes in Config.
 const (
 	DefaultSessionTTL = 8 * time.Hour
@@ -41,6 +65,10 @@ const (
 
 // baseScopes are requested on every consent.
 var baseScopes = []string{"openid", "email"}
+
+// offlineAccessScope asks a standard OpenID provider for a refresh token
+// (OpenID Connect Core 1.0 §11).
+const offlineAccessScope = "offline_access"
 
 // Feature is an optional capability enabled by one more scope, with an API
 // call (GET TestURL with the grant's bearer token) that shows it works.
@@ -88,6 +116,11 @@ type TokenSource interface {
 // Config is everything the consent flow needs. Zero values get the defaults
 // documented on each field; New reports the fields it cannot use.
 type Config struct {
+	// Provider is ProviderGoogle (the default) or ProviderOIDC.
+	Provider string
+	// ProviderName names the provider on the pages. Default "Google" for
+	// ProviderGoogle, else the host of the first ID-token issuer.
+	ProviderName string
 	// PublicURL is riscd's external base URL (http or https, no query or
 	// fragment). The redirect URI is exactly PublicURL (without a trailing
 	// slash) + "/oauth2callback"; its path prefixes every route; https makes
@@ -97,20 +130,32 @@ type Config struct {
 	ClientID     string
 	ClientSecret store.Secret
 	// AuthURL, TokenURL and RevokeURL default to Google's endpoints.
+	// RevokeURL is for the Revoker New builds; give it or Revoker.
 	AuthURL, TokenURL, RevokeURL string
-	// RevokeClientAuth sends the client's credentials (HTTP Basic, RFC 7009
-	// §2.1) with revocation requests. Google's revoke endpoint needs none and
-	// documents a body of token alone, so the default is off; standard
-	// RFC 7009 servers require it.
+	// Revoker revokes a user's token at POST /revoke, authenticated as
+	// riscd's OAuth client (RFC 7009 §2.1); cmd/riscd gives flowweb and
+	// lifecycle the same one. When nil, New builds one from RevokeURL,
+	// ClientID, ClientSecret and HTTPClient.
+	Revoker *oauthclient.Revoker
+	// RevokeClientAuth is ignored: every revocation request authenticates
+	// the client.
+	//
+	// Deprecated: the Revoker always sends the client's credentials.
 	RevokeClientAuth bool
 	// IDTokenIssuers are the accepted iss values of ID tokens. Default
 	// GoogleIDTokenIssuers().
 	IDTokenIssuers []string
+	// IDTokenAlgorithms are the accepted ID-token signature algorithms,
+	// each one of AllowedIDTokenAlgorithms. Default RS256 for ProviderGoogle
+	// (Google signs with RS256 alone); for ProviderOIDC, what discovery's
+	// id_token_signing_alg_values_supported lists (Discover), else RS256,
+	// the default of OpenID Connect Discovery 1.0 §3.
+	IDTokenAlgorithms []string
 	// IDTokenJWKSURL serves the ID-token signing keys. Default Google's. It is
 	// fetched on first use, not by New, and cached.
 	IDTokenJWKSURL string
-	// Scopes are requested on every consent besides "openid email" (for
-	// instance offline_access for providers other than Google).
+	// Scopes are requested on every consent besides "openid email" (and
+	// offline_access, which ProviderOIDC always asks for).
 	Scopes []string
 	// Features by name (a-z, 0-9, '-', '_'): each needs its Scope granted.
 	Features map[string]Feature
@@ -156,13 +201,19 @@ type Config struct {
 
 // withDefaults returns cfg with its zero fields filled.
 func (cfg Config) withDefaults() Config {
+	if cfg.Provider == "" {
+		cfg.Provider = ProviderGoogle
+	}
+	if len(cfg.IDTokenAlgorithms) == 0 {
+		cfg.IDTokenAlgorithms = []string{"RS256"}
+	}
 	if cfg.AuthURL == "" {
 		cfg.AuthURL = GoogleAuthURL
 	}
 	if cfg.TokenURL == "" {
 		cfg.TokenURL = GoogleTokenURL
 	}
-	if cfg.RevokeURL == "" {
+	if cfg.RevokeURL == "" && cfg.Revoker == nil {
 		cfg.RevokeURL = GoogleRevokeURL
 	}
 	if len(cfg.IDTokenIssuers) == 0 {
@@ -170,6 +221,15 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.IDTokenJWKSURL == "" {
 		cfg.IDTokenJWKSURL = GoogleIDTokenJWKSURL
+	}
+	if cfg.ProviderName == "" {
+		cfg.ProviderName = "Google"
+		if cfg.Provider != ProviderGoogle {
+			cfg.ProviderName = "your identity provider"
+			if u, err := url.Parse(cfg.IDTokenIssuers[0]); err == nil && u.Host != "" {
+				cfg.ProviderName = u.Host
+			}
+		}
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
@@ -212,6 +272,14 @@ func (cfg Config) validate() error {
 	} else if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		bad("PublicURL", "must not carry a query, fragment or user info")
 	}
+	if cfg.Provider != ProviderGoogle && cfg.Provider != ProviderOIDC {
+		bad("Provider", "must be %q or %q", ProviderGoogle, ProviderOIDC)
+	}
+	for _, a := range cfg.IDTokenAlgorithms {
+		if !slices.Contains(AllowedIDTokenAlgorithms(), a) {
+			bad("IDTokenAlgorithms", "%q is not one of %s", a, strings.Join(AllowedIDTokenAlgorithms(), ", "))
+		}
+	}
 	if cfg.ClientID == "" {
 		bad("ClientID", "required")
 	}
@@ -221,6 +289,12 @@ func (cfg Config) validate() error {
 	for _, f := range []struct{ name, v string }{
 		{"AuthURL", cfg.AuthURL}, {"TokenURL", cfg.TokenURL}, {"RevokeURL", cfg.RevokeURL}, {"IDTokenJWKSURL", cfg.IDTokenJWKSURL},
 	} {
+		if f.name == "RevokeURL" && cfg.Revoker != nil {
+			if f.v != "" {
+				bad(f.name, "give it or Revoker, not both")
+			}
+			continue
+		}
 		if u, err := url.Parse(f.v); err != nil || !isHTTP(u) {
 			bad(f.name, "must be an absolute http or https URL")
 		}

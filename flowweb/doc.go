@@ -1,5 +1,9 @@
 // Package flowweb is riscd's consent flow: Google's OAuth 2.0 web-server flow
-// served as Echo v4 pages on the public listener.
+// served as Echo v4 pages on the public listener. Config.Provider
+// ProviderOIDC points it at a standard OpenID provider instead (Discover
+// reads its discovery document): offline_access with prompt=consent instead
+// of access_type=offline, the provider's ID-token algorithms from an
+// asymmetric allow-list, prompt=login, and the provider named on the pages.
 //
 // The routes, registered together by Handler.Register:
 //

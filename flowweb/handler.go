@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/riscd/riscd/limit"
+	"github.com/riscd/riscd/oauthclient"
 )
 
 // Handler serves the consent flow. Build it with New and mount it with
@@ -74,6 +75,14 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	if h.pages, err = parsePages(); err != nil {
 		return nil, fmt.Errorf("flowweb: %w", err)
 	}
+	if h.cfg.Revoker == nil {
+		h.cfg.Revoker, err = oauthclient.NewRevoker(oauthclient.RevokerConfig{
+			URL: cfg.RevokeURL, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, HTTPClient: cfg.HTTPClient,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("flowweb: %w: %w", ErrInvalidConfig, err)
+		}
+	}
 	return h, nil
 }
 
@@ -122,9 +131,8 @@ func (h *Handler) oauthConfig(scopes []string) *oauth2.Config {
 		Endpoint: oauth2.Endpoint{
 			AuthURL:  h.cfg.AuthURL,
 			TokenURL: h.cfg.TokenURL,
-			// client_secret_basic: one token request per code even when it
-			// fails (auto-detection would retry a refused code in the body).
-			AuthStyle: oauth2.AuthStyleInHeader,
+			// As at the revocation endpoint (RFC 7009 §2.1).
+			AuthStyle: oauthclient.AuthStyle,
 		},
 		RedirectURL: h.redirectURI,
 		Scopes:      scopes,

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -67,32 +64,24 @@ func (h *Handler) revoke(c echo.Context) error {
 	return h.message(c, http.StatusOK, who, v)
 }
 
-// revokeUpstream POSTs token=... to the revoke endpoint as a form. It
-// reports whether the endpoint answered 200, and a short outcome for the
-// page and audit (never the token).
+// revokeUpstream asks the revocation endpoint, through the Revoker, to
+// revoke token. It reports whether the endpoint answered 200, and a short
+// outcome for the page and audit (never the token).
 func (h *Handler) revokeUpstream(ctx context.Context, token store.Secret) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, revokeTimeout)
 	defer cancel()
-	form := url.Values{"token": {token.Reveal()}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.cfg.RevokeURL, strings.NewReader(form))
-	if err != nil {
-		return false, "request could not be built"
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if h.cfg.RevokeClientAuth {
-		req.SetBasicAuth(url.QueryEscape(h.cfg.ClientID), url.QueryEscape(h.cfg.ClientSecret.Reveal()))
-	}
-	resp, err := h.cfg.HTTPClient.Do(req)
+	a, err := h.cfg.Revoker.Revoke(ctx, token)
 	if err != nil {
 		h.log.WarnContext(ctx, "flowweb: revoke endpoint unreachable", "err", err)
 		return false, "the revoke endpoint could not be reached"
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode == http.StatusOK {
+	if a.Revoked() {
 		return true, "confirmed (HTTP 200)"
 	}
-	return false, fmt.Sprintf("the revoke endpoint answered HTTP %d", resp.StatusCode)
+	if a.Code != "" {
+		return false, fmt.Sprintf("the revoke endpoint answered HTTP %d, %s", a.Status, a.Code)
+	}
+	return false, fmt.Sprintf("the revoke endpoint answered HTTP %d", a.Status)
 }
 
 // discardGrants marks every live grant of sub revoked by the user, empties

@@ -55,14 +55,16 @@ type revokeRecorder struct {
 	contentType string
 	form        url.Values
 	basicAuth   bool
+	user, pass  string
 }
 
 func (r *revokeRecorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	form, _ := url.ParseQuery(string(body))
-	_, _, basic := req.BasicAuth()
+	user, pass, basic := req.BasicAuth()
 	r.mu.Lock()
 	r.method, r.contentType, r.form, r.basicAuth = req.Method, req.Header.Get("Content-Type"), form, basic
+	r.user, r.pass = user, pass
 	status := r.status
 	r.mu.Unlock()
 	w.WriteHeader(status)
@@ -81,8 +83,14 @@ func TestRevokeRequestAndUnconfirmed(t *testing.T) {
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	if rec.method != http.MethodPost || rec.contentType != "application/x-www-form-urlencoded" || rec.basicAuth {
-		t.Errorf("revoke request: %s %q basic=%v, want POST application/x-www-form-urlencoded without client auth", rec.method, rec.contentType, rec.basicAuth)
+	if rec.method != http.MethodPost || rec.contentType != "application/x-www-form-urlencoded" || !rec.basicAuth {
+		t.Errorf("revoke request: %s %q basic=%v, want POST application/x-www-form-urlencoded with client auth", rec.method, rec.contentType, rec.basicAuth)
+	}
+	// RFC 7009 §2.1: the client authenticates as at the token endpoint,
+	// here HTTP Basic with the form-urlencoded ID and secret (RFC 6749
+	// §2.3.1).
+	if user, _ := url.QueryUnescape(rec.user); user != e.sim.ClientID() || rec.pass != url.QueryEscape(e.sim.ClientSecret()) {
+		t.Error("revoke request: the Basic credentials are not the client's")
 	}
 	if len(rec.form) != 1 || rec.form.Get("token") != g.RefreshToken.Reveal() {
 		t.Errorf("revoke form has %d fields, want token=<refresh token> alone", len(rec.form))

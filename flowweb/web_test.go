@@ -13,6 +13,7 @@ import (
 
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/store"
 )
 
@@ -140,6 +141,19 @@ func TestNewConfig(t *testing.T) {
 	secret := flowweb.Config{PublicURL: "https://x.example.com?q=1", ClientID: "id", ClientSecret: "GOCSPX-very-secret", Store: db}
 	if _, err := flowweb.New(ctx, secret); err == nil || strings.Contains(err.Error(), "GOCSPX-very-secret") {
 		t.Errorf("New = %v, want an error that does not quote the secret", err)
+	}
+	revoker, err := oauthclient.NewRevoker(oauthclient.RevokerConfig{URL: flowweb.GoogleRevokeURL, ClientID: "id", ClientSecret: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := good
+	shared.Revoker = revoker
+	if _, err := flowweb.New(ctx, shared); err != nil {
+		t.Errorf("New(with a Revoker and no RevokeURL): %v", err)
+	}
+	shared.RevokeURL = flowweb.GoogleRevokeURL
+	if _, err := flowweb.New(ctx, shared); !errors.Is(err, flowweb.ErrInvalidConfig) || !strings.Contains(err.Error(), "RevokeURL:") {
+		t.Errorf("New(with a Revoker and a RevokeURL) = %v, want ErrInvalidConfig naming RevokeURL", err)
 	}
 }
 

@@ -12,8 +12,10 @@
 //   - the token endpoint (/token) for the authorization_code and
 //     refresh_token grants, with client_secret_post and client_secret_basic,
 //     RS256 ID tokens and Google-shaped refresh tokens (1//...);
-//   - the revocation endpoint (/revoke): revoking any token of a grant ends
-//     the whole grant;
+//   - the revocation endpoint (/revoke), which authenticates the client as
+//     the token endpoint does and refuses a request without its credentials
+//     (401 invalid_client, as RFC 7009 servers do): revoking any token of a
+//     grant ends the whole grant;
 //   - the ID-token and SET keys (/oauth2/v3/certs), the OpenID and RISC
 //     discovery documents, a userinfo endpoint and a fake Drive file list
 //     (/drive/v3/files) for a feature call;

@@ -239,6 +239,9 @@ func (s sim) refresh(tb testing.TB, rt string) answer {
 	}, nil)
 }
 
+// basic is the client's credentials for client_secret_basic.
+func (s sim) basic() *[2]string { return &[2]string{s.ClientID(), s.ClientSecret()} }
+
 // grantFlow runs consent (allow all) and exchange, returning the tokens.
 func (s sim) grantFlow(tb testing.TB, client *http.Client, edit map[string]string, c Choice) answer {
 	tb.Helper()

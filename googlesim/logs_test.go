@@ -39,13 +39,14 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	s.exchange(t, code, verifier) // replay
 	s.refresh(t, a.str("refresh_token"))
 	s.post(t, PathToken, url.Values{"grant_type": {"refresh_token"}, "client_id": {s.ClientID()}, "client_secret": {"GOCSPX-wrong-secret"}}, nil)
-	s.post(t, PathRevoke, url.Values{"token": {a.str("access_token")}}, nil)
+	s.post(t, PathRevoke, url.Values{"token": {a.str("access_token")}}, &[2]string{s.ClientID(), "GOCSPX-wrong-revoke-secret"})
+	s.post(t, PathRevoke, url.Values{"token": {a.str("access_token")}}, s.basic())
 	if logs.String() == "" {
 		t.Fatal("nothing was logged: the test proves nothing")
 	}
 	for name, secret := range map[string]string{
 		"code": code, "access token": a.str("access_token"), "refresh token": a.str("refresh_token"),
-		"id token": a.str("id_token"), "client secret": s.ClientSecret(), "wrong secret": "GOCSPX-wrong-secret", "verifier": verifier,
+		"id token": a.str("id_token"), "client secret": s.ClientSecret(), "wrong secret": "GOCSPX-wrong-secret", "wrong revoke secret": "GOCSPX-wrong-revoke-secret", "verifier": verifier,
 	} {
 		if secret == "" {
 			t.Fatalf("%s is empty", name)

@@ -27,9 +27,9 @@ func TestRevokeAnyTokenKillsGrant(t *testing.T) {
 			tok := tc.pick(first, second)
 			var a answer
 			if tc.query {
-				a = s.post(t, PathRevoke+"?token="+url.QueryEscape(tok), url.Values{}, nil)
+				a = s.post(t, PathRevoke+"?token="+url.QueryEscape(tok), url.Values{}, s.basic())
 			} else {
-				a = s.post(t, PathRevoke, url.Values{"token": {tok}}, nil)
+				a = s.post(t, PathRevoke, url.Values{"token": {tok}}, s.basic())
 			}
 			if a.status != http.StatusOK {
 				t.Fatalf("revoke: %d %v, want 200", a.status, a.body)
@@ -73,17 +73,17 @@ func TestRevokeRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := s.post(t, PathRevoke, tc.form, nil)
+			got := s.post(t, PathRevoke, tc.form, s.basic())
 			wantError(t, got, http.StatusBadRequest, tc.code, tc.desc)
 		})
 	}
 	if _, ok := s.Grant("alice@example.com"); !ok {
 		t.Fatal("refused revocations ended the grant")
 	}
-	if got := s.post(t, PathRevoke, url.Values{"token": {a.str("refresh_token")}}, nil); got.status != http.StatusOK {
+	if got := s.post(t, PathRevoke, url.Values{"token": {a.str("refresh_token")}}, s.basic()); got.status != http.StatusOK {
 		t.Fatalf("revoke refresh token: %d", got.status)
 	}
-	wantError(t, s.post(t, PathRevoke, url.Values{"token": {a.str("refresh_token")}}, nil), 400, "invalid_token", "Token expired or revoked")
+	wantError(t, s.post(t, PathRevoke, url.Values{"token": {a.str("refresh_token")}}, s.basic()), 400, "invalid_token", "Token expired or revoked")
 }
 
 func TestRevokeGrantAPI(t *testing.T) {
@@ -114,5 +114,43 @@ func TestMaxRefreshTokens(t *testing.T) {
 	}
 	if g, _ := s.Grant("alice@example.com"); len(g.RefreshTokens) != 2 {
 		t.Errorf("live refresh tokens = %d, want 2", len(g.RefreshTokens))
+	}
+}
+
+// TestRevokeAuthenticatesClient: like an RFC 7009 server (§2.1, §2.2.1),
+// the revocation endpoint authenticates the confidential client as the
+// token endpoint does, and a refused request leaves the grant alone.
+func TestRevokeAuthenticatesClient(t *testing.T) {
+	s := newSim(t, nil)
+	a := s.grantFlow(t, browser(t), nil, Choice{})
+	rt := a.str("refresh_token")
+	refused := []struct {
+		name   string
+		form   url.Values
+		basic  *[2]string
+		status int
+		code   string
+	}{
+		{"no client authentication", url.Values{"token": {rt}}, nil, http.StatusUnauthorized, "invalid_client"},
+		{"wrong secret in Basic", url.Values{"token": {rt}}, &[2]string{s.ClientID(), "GOCSPX-wrong"}, http.StatusUnauthorized, "invalid_client"},
+		{"wrong secret in the form", url.Values{"token": {rt}, "client_id": {s.ClientID()}, "client_secret": {"GOCSPX-wrong"}}, nil, http.StatusUnauthorized, "invalid_client"},
+		{"another client", url.Values{"token": {rt}}, &[2]string{"other.apps.googleusercontent.com", s.ClientSecret()}, http.StatusUnauthorized, "invalid_client"},
+		{"client ID without its secret", url.Values{"token": {rt}, "client_id": {s.ClientID()}}, nil, http.StatusUnauthorized, "invalid_client"},
+		{"two methods at once", url.Values{"token": {rt}, "client_secret": {s.ClientSecret()}}, s.basic(), http.StatusBadRequest, "invalid_request"},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			wantError(t, s.post(t, PathRevoke, tc.form, tc.basic), tc.status, tc.code, "")
+		})
+	}
+	if s.IsRevoked(rt) || s.Stats().Revocations != 0 {
+		t.Fatal("a refused revocation revoked the token")
+	}
+	post := url.Values{"token": {rt}, "client_id": {s.ClientID()}, "client_secret": {s.ClientSecret()}}
+	if got := s.post(t, PathRevoke, post, nil); got.status != http.StatusOK {
+		t.Fatalf("revoke with client_secret_post: %d %v, want 200", got.status, got.body)
+	}
+	if !s.IsRevoked(rt) {
+		t.Error("the refresh token is still live")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/store"
 )
 
@@ -42,9 +43,8 @@ func newBroker(cfg Config) *broker {
 	if cfg.TokenURL != "" {
 		b.oauth = &oauth2.Config{
 			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret.Reveal(),
-			// client_secret_basic: one request per refresh even when it is
-			// refused (auto-detection would send a refused one again).
-			Endpoint: oauth2.Endpoint{TokenURL: cfg.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
+			// As at the revocation endpoint (RFC 7009 §2.1).
+			Endpoint: oauth2.Endpoint{TokenURL: cfg.TokenURL, AuthStyle: oauthclient.AuthStyle},
 		}
 	}
 	return b

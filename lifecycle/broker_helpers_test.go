@@ -33,8 +33,7 @@ func newSimWorld(t *testing.T, n int, edit func(*lifecycle.Config)) *simWorld {
 	t.Helper()
 	sim, rts := startSim(t, n)
 	w := newWorld(t, func(c *lifecycle.Config) {
-		c.ClientID, c.ClientSecret, c.TokenURL = sim.ClientID(), store.Secret(sim.ClientSecret()), sim.URL()+googlesim.PathToken
-		c.RevokeURL = sim.URL() + googlesim.PathRevoke
+		useSim(c, sim)
 		c.RefreshTimeout = 20 * time.Second
 		c.RefreshBackoffBase, c.RefreshBackoffMax = time.Second, 4*time.Second
 		c.RefreshInterval = 5 * time.Millisecond

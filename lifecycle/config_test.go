@@ -10,6 +10,7 @@ import (
 
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/lifecycle"
+	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/store"
 )
 
@@ -27,6 +28,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"no store", func(c *lifecycle.Config) { c.Store = nil }, []string{"store: required"}},
 		{"no revoke URL", func(c *lifecycle.Config) { c.RevokeURL = "" }, []string{"revoke_url: required"}},
 		{"relative revoke URL", func(c *lifecycle.Config) { c.RevokeURL = "/revoke" }, []string{"revoke_url: not an absolute"}},
+		{"revoke URL and a Revoker", func(c *lifecycle.Config) {
+			c.Revoker, _ = oauthclient.NewRevoker(oauthclient.RevokerConfig{URL: c.RevokeURL, ClientID: "id", ClientSecret: "GOCSPX-x"})
+		}, []string{"revoke_url: give it or a Revoker, not both"}},
 		{"webhook URL without secret", func(c *lifecycle.Config) { c.WebhookSecret = "" }, []string{"webhook_secret: required"}},
 		{"secret not base64", func(c *lifecycle.Config) { c.WebhookSecret = "whsec_not base64!" }, []string{"webhook_secret: not"}},
 		{"secret too short", func(c *lifecycle.Config) { c.WebhookSecret = "whsec_c2hvcnQ=" }, []string{"webhook_secret: 5 bytes"}},

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -163,42 +162,34 @@ func jobAudit(j store.OutboxJob, p jobPayload, now time.Time, outcome string) st
 	return e
 }
 
-// oauthErrorCode matches the error codes an answer may be quoted by.
-var oauthErrorCode = regexp.MustCompile(`^[a-z_]{1,64}$`)
-
-// revoke calls Google's revoke endpoint with the job's token: 200 is done,
-// 400 invalid_token is done too (the token is dead already), 408, 429, 5xx
-// and transport failures are retried, other answers fail the job.
+// revoke asks the revocation endpoint, through the Revoker, to revoke the
+// job's token: 200 is done, 400 invalid_token is done too (Google's answer
+// for a token already dead), 408, 429, 5xx and transport failures are
+// retried, other answers fail the job (401 invalid_client and 400
+// invalid_request, a refusal of riscd's client authentication, are fixed by
+// the configuration, then by riscd outbox retry-failed).
 func (l *Lifecycle) revoke(ctx context.Context, job store.OutboxJob) result {
 	if job.Token == "" {
 		return result{permanent: true, err: "revoke: the job holds no token"}
 	}
-	form := url.Values{"token": {job.Token.Reveal()}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.cfg.RevokeURL, strings.NewReader(form))
+	a, err := l.cfg.Revoker.Revoke(ctx, job.Token)
 	if err != nil {
-		return result{permanent: true, err: "revoke: bad request: " + err.Error()}
+		return result{err: err.Error()}
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	status, body, err := l.do(req)
-	if err != nil {
-		return result{err: "revoke: " + err.Error()}
-	}
+	status := a.Status
 	switch {
-	case status == http.StatusOK:
+	case a.Revoked():
 		return result{ok: true, outcome: "revoked"}
+	case status == http.StatusBadRequest && a.Code == "invalid_token":
+		return result{ok: true, outcome: "already revoked: Google answered invalid_token"}
 	case status == http.StatusBadRequest:
-		var answer struct {
-			Error string `json:"error"`
-		}
-		_ = json.Unmarshal(body, &answer)
-		if answer.Error == "invalid_token" {
-			return result{ok: true, outcome: "already revoked: Google answered invalid_token"}
-		}
 		code := "no error code"
-		if oauthErrorCode.MatchString(answer.Error) {
-			code = answer.Error
+		if a.Code != "" {
+			code = a.Code
 		}
 		return result{permanent: true, err: "revoke: HTTP 400 (" + code + ")"}
+	case status == http.StatusUnauthorized && a.Code != "":
+		return result{permanent: true, err: "revoke: HTTP 401 (" + a.Code + ")"}
 	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests, status >= 500, status < 400:
 		return result{err: "revoke: HTTP " + strconv.Itoa(status)}
 	default:

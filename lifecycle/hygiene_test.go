@@ -95,7 +95,7 @@ func TestTokensNeverLeak(t *testing.T) {
 // trusted without configuration.
 func TestSignedSETsFromGooglesim(t *testing.T) {
 	sim, tokens := startSim(t, 2)
-	w := newWorld(t, func(c *lifecycle.Config) { c.RevokeURL = sim.URL() + googlesim.PathRevoke })
+	w := newWorld(t, func(c *lifecycle.Config) { useSim(c, sim) })
 	var subs []string
 	grants := map[string]store.Grant{}
 	for sub, rt := range tokens {

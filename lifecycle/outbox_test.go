@@ -23,7 +23,7 @@ func TestUpstreamRevokeThroughOutage(t *testing.T) {
 	obs := newCountingObserver()
 	w := newWorld(t, func(c *lifecycle.Config) {
 		c.Observer = obs
-		c.RevokeURL = sim.URL() + googlesim.PathRevoke
+		useSim(c, sim)
 		c.AttemptTimeout = 200 * time.Millisecond
 		c.Actions = map[string][]string{"account-disabled/hijacking": {"end_sessions", "revoke_upstream", "revoke_grants", "notify"}}
 	})
@@ -108,7 +108,7 @@ func TestUpstreamRevokeThroughOutage(t *testing.T) {
 // Revoking a token Google no longer knows is done, not retried.
 func TestUpstreamRevokeOfDeadToken(t *testing.T) {
 	sim, tokens := startSim(t, 1)
-	w := newWorld(t, func(c *lifecycle.Config) { c.RevokeURL = sim.URL() + googlesim.PathRevoke })
+	w := newWorld(t, func(c *lifecycle.Config) { useSim(c, sim) })
 	var g store.Grant
 	for sub, rt := range tokens {
 		g = w.grant(sub, rt)

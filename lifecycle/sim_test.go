@@ -14,6 +14,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/lifecycle"
+	"github.com/riscd/riscd/store"
 )
 
 // simKey is generated once per test binary: RSA key generation is slow.
@@ -29,6 +31,13 @@ const simRedirect = "http://127.0.0.1:9/oauth2/callback"
 
 // startSim starts a googlesim with n users on 127.0.0.1 and has each of
 // them consent, returning the server and each user's refresh token by sub.
+// useSim points c at sim as riscd's OAuth client: revocations (which sim
+// authenticates, as RFC 7009 §2.1 has it) and refreshes.
+func useSim(c *lifecycle.Config, sim *googlesim.Server) {
+	c.RevokeURL = sim.URL() + googlesim.PathRevoke
+	c.ClientID, c.ClientSecret, c.TokenURL = sim.ClientID(), store.Secret(sim.ClientSecret()), sim.URL()+googlesim.PathToken
+}
+
 func startSim(t *testing.T, n int) (*googlesim.Server, map[string]string) {
 	t.Helper()
 	var users []googlesim.User

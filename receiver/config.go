@@ -41,6 +41,11 @@ type Transmitter struct {
 	// Format is the payload shape: events.FormatGoogle (the default when
 	// zero) or events.FormatSSF. SSF SETs must also carry typ secevent+jwt.
 	Format events.Format
+	// Algorithms is this transmitter's JWS alg allow-list, from the same
+	// asymmetric algorithms as Config.Algorithms. Default:
+	// Config.Algorithms. A SET signed with an algorithm allowed for
+	// another transmitter only is refused (invalid_key).
+	Algorithms []string
 }
 
 // Inbox is where verified SETs go. *store.DB satisfies it, and JournalInbox
@@ -60,7 +65,8 @@ type Inbox interface {
 type Config struct {
 	// Transmitters are the trusted senders; at least one.
 	Transmitters []Transmitter
-	// Algorithms is the JWS alg allow-list. Default ["RS256"]. Only
+	// Algorithms is the JWS alg allow-list of every transmitter that does
+	// not give its own (Transmitter.Algorithms). Default ["RS256"]. Only
 	// asymmetric algorithms are accepted: RS256, RS384, RS512, PS256,
 	// PS384, PS512, ES256, ES384, ES512 and EdDSA; "none" and the HMAC
 	// family are refused by New.
@@ -103,8 +109,11 @@ type Config struct {
 	// the JWKS response's caching headers ask for. Default 5 minutes and
 	// 24 hours.
 	MinRefresh, MaxRefresh time.Duration
-	// UnknownKidRefetch is the least time between two refetches of one
-	// key set caused by tokens naming a kid it lacks. Default 30 seconds.
+	// UnknownKidRefetch bounds the least time between two refetches of
+	// one key set caused by tokens naming a kid it lacks: that time starts
+	// at one second (or UnknownKidRefetch when shorter), doubles after each
+	// refetch that brings no new kid, up to UnknownKidRefetch, and is one
+	// second again after a refetch that brings one. Default 5 seconds.
 	UnknownKidRefetch time.Duration
 	// RetryAfter is the Retry-After of 503 answers. Default 30 seconds.
 	RetryAfter time.Duration
@@ -122,7 +131,7 @@ const (
 	DefaultMaxIATSkew        = 5 * time.Minute
 	DefaultMinRefresh        = 5 * time.Minute
 	DefaultMaxRefresh        = 24 * time.Hour
-	DefaultUnknownKidRefetch = 30 * time.Second
+	DefaultUnknownKidRefetch = 5 * time.Second
 	DefaultRetryAfter        = 30 * time.Second
 	DefaultRetryBackoff      = time.Second
 	DefaultRetryBackoffMax   = 5 * time.Minute
@@ -159,6 +168,9 @@ func (cfg Config) withDefaults() Config {
 	for i, t := range cfg.Transmitters {
 		if t.Format == 0 {
 			t.Format = events.FormatGoogle
+		}
+		if len(t.Algorithms) == 0 {
+			t.Algorithms = cfg.Algorithms
 		}
 		ts[i] = t
 	}
@@ -264,6 +276,11 @@ func (t Transmitter) problems() []string {
 	}
 	if t.Format != events.FormatGoogle && t.Format != events.FormatSSF {
 		out = append(out, "unknown format")
+	}
+	for _, a := range t.Algorithms {
+		if _, ok := algorithms[a]; !ok {
+			out = append(out, fmt.Sprintf("algorithm %q is not an accepted asymmetric JWS algorithm", a))
+		}
 	}
 	return out
 }

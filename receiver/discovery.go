@@ -83,19 +83,23 @@ func (r *Receiver) discoverLoop(ctx context.Context, t *transmitterState) {
 }
 
 // loadLoop fetches s's key set until the first success or until ctx ends.
-// Later refreshes are the jwk.Cache's.
+// The first attempt goes through the jwk.Cache, which starts its refresh
+// schedule whatever the outcome; the others are s's own fetches, which add
+// no schedule (see keySource). Later refreshes are the jwk.Cache's.
 func (r *Receiver) loadLoop(ctx context.Context, s *keySource) {
 	retry(ctx, r.cfg.RetryBackoff, r.cfg.RetryBackoffMax, func(attempt int) bool {
 		if s.loaded() {
-			return true // an unknown-kid refetch got there first
+			return true
 		}
-		_, err := r.cache.Refresh(ctx, s.url)
-		if err != nil {
-			s.fetched(err) // a success was reported by install
-			r.log.WarnContext(ctx, "key set fetch failed; retrying", "jwks_url", s.url, "attempt", attempt, "err", err)
-			return false
+		if attempt == 1 {
+			_, err := r.cache.Refresh(ctx, s.url)
+			if err != nil && ctx.Err() == nil {
+				s.fetched(err) // a success was reported by install
+				r.log.WarnContext(ctx, "key set fetch failed; retrying", "jwks_url", s.url, "attempt", attempt, "err", err)
+			}
+			return err == nil
 		}
-		return true
+		return s.refetch(ctx) == nil
 	})
 }
 

@@ -35,9 +35,9 @@
 //
 // The transmitter is picked by the SET's iss, read from the unverified
 // payload for that purpose only. Then: the protected header is one JSON
-// object without duplicate members; alg is in the configured allow-list
-// (asymmetric algorithms only, RS256 by default) and, when the JWK names an
-// alg, equal to it; a crit header is refused; kid is required and names a key
+// object without duplicate members; alg is in the transmitter's allow-list
+// (Transmitter.Algorithms, else Config.Algorithms; asymmetric algorithms
+// only, RS256 by default) and, when the JWK names an alg, equal to it; a crit header is refused; kid is required and names a key
 // of the transmitter's JWKS; typ, when present (always, for SSF
 // transmitters), is secevent+jwt; jku, x5u, jwk and x5c are ignored. The
 // signature is verified with the allow-listed algorithm, never the one a key
@@ -56,10 +56,17 @@
 // the lifetime of New's context, retried with backoff; until they succeed the
 // receiver answers 503. Key sets live in a jwk.Cache, refreshed as the JWKS
 // response's caching headers say, clamped to Config.MinRefresh ..
-// Config.MaxRefresh; a token naming an unknown kid triggers at most one
-// refetch per Config.UnknownKidRefetch per key set, and a failed refetch keeps
-// the keys already loaded. The request path does no JWKS work beyond a map
-// lookup.
+// Config.MaxRefresh. A token naming an unknown kid triggers a refetch of
+// the key set unless the last one is too recent: the least time between
+// two starts at one second, doubles after each refetch that brings no new
+// kid up to Config.UnknownKidRefetch (5 seconds) and is one second again
+// after one that brings a new kid, so a flood of made-up kids delays a
+// rotated key by at most that bound. Concurrent lookups share the refetch,
+// which runs on New's context: a request that ends stops waiting, not the
+// fetch. Refetches bypass the jwk.Cache (fetching through it adds a refresh
+// schedule each time), and a failed one keeps the keys already loaded.
+// Beyond a map lookup, the request path does JWKS work only for an
+// unknown kid.
 //
 // # Observation
 //

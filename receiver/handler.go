@@ -168,7 +168,13 @@ func (r *Receiver) answer(w http.ResponseWriter, req *http.Request, err error) {
 			level = slog.LevelError // the store failed
 		}
 		r.log.Log(ctx, level, "set not accepted: temporary fault", "err", err.Error())
-		w.Header().Set("Retry-After", fmt.Sprint(int64(r.cfg.RetryAfter.Seconds())))
+		retry := r.cfg.RetryAfter
+		if errors.Is(err, errKeysUnavailable) {
+			// A key set is refetched again within UnknownKidRefetch: a
+			// rotated key can be found on the retry that soon.
+			retry = min(retry, r.cfg.UnknownKidRefetch)
+		}
+		w.Header().Set("Retry-After", fmt.Sprint(max(1, int64(retry.Seconds()))))
 		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again later")
 	default:
 		r.log.ErrorContext(ctx, "set not accepted: internal error", "err", err.Error())

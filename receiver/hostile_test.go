@@ -285,7 +285,7 @@ func hostileCases() []hostileCase {
 func TestHostileTokensAreRefused(t *testing.T) {
 	keys := mustRSAKeys(t, 2)
 	// Every unknown kid may refetch Google's keys, so that each is refused
-	// on its own merits: inside the usual 30 s between refetches a second
+	// on its own merits: inside the usual gap between refetches a second
 	// unknown kid is answered 503 (TestUnknownKidRefetchIsRateLimited).
 	noLimit := func(cfg *receiver.Config) { cfg.UnknownKidRefetch = time.Nanosecond }
 	h := hostileEnv{googleReceiver: mustGoogleReceiver(t, keys[:1], noLimit), attacker: keys[1]}

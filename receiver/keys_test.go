@@ -1,8 +1,12 @@
 package receiver_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,48 +45,68 @@ func TestUnknownKidRefetchIsRateLimited(t *testing.T) {
 	sub := googlesim.DefaultUsers()[0].Sub
 	loads := jwksRequests(h.g)
 
-	// A flood of unknown kids costs one fetch per 30 s. The kid that
-	// caused the fetch is refused; the others, inside the 30 s, are asked to
-	// come back (503): the set may have changed since, and a refusal would
-	// make the transmitter drop its event.
+	// A flood of unknown kids, one every 2 s, costs a fetch after 2 s,
+	// 4 s, then every 5 s (UnknownKidRefetch): at 0, 2, 6, 12 and 18 s. A
+	// kid that caused a fetch is refused; the others, inside the gap, are
+	// asked to come back (503): the set may have changed since, and a
+	// refusal would make the transmitter drop its event.
 	for i := range 10 {
 		a := post(t, h.url, mustSign(t, h.g, googlesim.SessionsRevoked(sub), googlesim.WithKeyID("unknown")))
-		if i == 0 {
+		switch i {
+		case 0, 1, 3, 6, 9:
 			if a.status != http.StatusBadRequest || a.err != receiver.CodeInvalidKey {
 				t.Fatalf("unknown kid #%d: answer = %d %q, want 400 invalid_key", i, a.status, a.err)
 			}
-		} else {
+		default:
 			wantUnavailable(t, a)
 		}
 		h.clock.Advance(2 * time.Second)
 	}
-	if got := jwksRequests(h.g) - loads; got != 1 {
-		t.Fatalf("key set fetches for 10 unknown kids within 20 s = %d, want 1", got)
+	if got := jwksRequests(h.g) - loads; got != 5 {
+		t.Fatalf("key set fetches for 10 unknown kids within 20 s = %d, want 5", got)
 	}
 
-	// A rotation a moment after that fetch: its first token, inside the
-	// 30 s, is answered 503, not refused, and costs no fetch.
+	// A rotation a moment after the last fetch (18 s; the clock is at
+	// 20 s): its first token, inside the 5 s, is answered 503, not
+	// refused, and costs no fetch.
 	if _, err := h.g.RotateKeys(false); err != nil {
 		t.Fatal(err)
 	}
 	rotated := mustSign(t, h.g, googlesim.SessionsRevoked(sub))
-	wantUnavailable(t, post(t, h.url, rotated))
-	if got := jwksRequests(h.g) - loads; got != 1 {
-		t.Fatalf("key set fetches = %d, want still 1", got)
+	a := post(t, h.url, rotated)
+	wantUnavailable(t, a)
+	// The transmitter is asked back when a refetch is allowed again, not
+	// after the 30 s other temporary faults ask for.
+	if got := a.header.Get("Retry-After"); got != "5" {
+		t.Errorf("Retry-After = %q, want 5 (UnknownKidRefetch)", got)
+	}
+	if got := jwksRequests(h.g) - loads; got != 5 {
+		t.Fatalf("key set fetches = %d, want still 5", got)
 	}
 	if got := inboxCount(t, h.db); got != 0 {
 		t.Fatalf("inbox entries = %d, want 0", got)
 	}
 
-	// Past 30 s since the last refetch, the transmitter's retry fetches
+	// Past 5 s since the last refetch, the transmitter's retry fetches
 	// again and is accepted: no event lost.
-	h.clock.Advance(10 * time.Second)
+	h.clock.Advance(3 * time.Second)
 	wantAccepted(t, post(t, h.url, rotated))
-	if got := jwksRequests(h.g) - loads; got != 2 {
-		t.Errorf("key set fetches = %d, want 2", got)
+	if got := jwksRequests(h.g) - loads; got != 6 {
+		t.Errorf("key set fetches = %d, want 6", got)
 	}
 	if got := inboxCount(t, h.db); got != 1 {
 		t.Errorf("inbox entries = %d, want 1", got)
+	}
+
+	// That fetch brought a new kid: the next rotation, a second later, is
+	// fetched at once.
+	h.clock.Advance(time.Second)
+	if _, err := h.g.RotateKeys(false); err != nil {
+		t.Fatal(err)
+	}
+	wantAccepted(t, post(t, h.url, mustSign(t, h.g, googlesim.SessionsRevoked(sub))))
+	if got := jwksRequests(h.g) - loads; got != 7 {
+		t.Errorf("key set fetches = %d, want 7", got)
 	}
 }
 
@@ -178,7 +202,7 @@ func TestJWKSOutageDuringRotationKeepsOldKeys(t *testing.T) {
 	wantAccepted(t, post(t, h.url, signedBefore))
 
 	h.g.ClearFaults()
-	h.clock.Advance(31 * time.Second)
+	h.clock.Advance(receiver.DefaultUnknownKidRefetch)
 	wantAccepted(t, post(t, h.url, rotated))
 	if got := inboxCount(t, h.db); got != 2 {
 		t.Errorf("inbox entries = %d, want 2: nothing lost", got)
@@ -196,4 +220,88 @@ func TestJWKSHangingDoesNotHangRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantUnavailable(t, post(t, h.url, mustSign(t, h.g, googlesim.SessionsRevoked("1"))))
+}
+
+// heldTransport holds back key set requests once armed: it tells started
+// of each and sends it when release closes.
+type heldTransport struct {
+	mu      sync.Mutex
+	armed   bool
+	started chan struct{}
+	release chan struct{}
+}
+
+func (h *heldTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	armed := h.armed && strings.HasSuffix(req.URL.Path, googlesim.PathJWKS)
+	h.mu.Unlock()
+	if armed {
+		h.started <- struct{}{}
+		<-h.release
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// A transmitter that hangs up while its SET's unknown kid is being
+// refetched does not stop the refetch: the key serves its retry, and no
+// JWKS error is reported.
+func TestHangUpDuringRefetch(t *testing.T) {
+	reports := &jwksReports{}
+	tr := &heldTransport{started: make(chan struct{}, 1), release: make(chan struct{})}
+	observed := make(chan receiver.Observation, 10)
+	h := mustGoogleReceiver(t, mustRSAKeys(t, 2), func(cfg *receiver.Config) {
+		cfg.ObserveJWKS = reports.observe
+		cfg.Observe = func(o receiver.Observation) { observed <- o }
+		cfg.HTTPClient = &http.Client{Transport: tr}
+	})
+	if _, err := h.g.RotateKeys(false); err != nil {
+		t.Fatal(err)
+	}
+	rotated := mustSign(t, h.g, googlesim.SessionsRevoked(googlesim.DefaultUsers()[0].Sub))
+	loads := jwksRequests(h.g)
+
+	tr.mu.Lock()
+	tr.armed = true
+	tr.mu.Unlock()
+	ctx, hangUp := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, strings.NewReader(rotated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", receiver.ContentTypeSET)
+	sent := make(chan error, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		sent <- err
+	}()
+	<-tr.started // the refetch is on its way to the transmitter
+	hangUp()
+	if err := <-sent; !errors.Is(err, context.Canceled) {
+		t.Fatalf("POST = %v, want the client's own cancellation", err)
+	}
+	if o := <-observed; o.Outcome != receiver.OutcomeUnavailable {
+		t.Fatalf("hung-up request observed as %q, want %q", o.Outcome, receiver.OutcomeUnavailable)
+	}
+	tr.mu.Lock()
+	tr.armed = false
+	tr.mu.Unlock()
+	close(tr.release)                            // the request has given up; the refetch goes on
+	deadline := time.Now().Add(20 * time.Second) // bounds a hang only
+	for len(reports.reports()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("JWKS reports = %q, want the refetch's", reports.reports())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	wantAccepted(t, post(t, h.url, rotated))
+	if got := jwksRequests(h.g) - loads; got != 1 {
+		t.Errorf("key set fetches = %d, want 1", got)
+	}
+	if got, want := reports.reports(), []string{"google ok", "google ok"}; !slices.Equal(got, want) {
+		t.Errorf("JWKS reports = %q, want %q: a hang-up is no JWKS error", got, want)
+	}
 }

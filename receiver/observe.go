@@ -65,14 +65,3 @@ func (r *Receiver) observe(start time.Time, rt *route, created bool, err error) 
 	}
 	r.cfg.Observe(o)
 }
-
-// observeJWKS reports one fetch of the key set at src to
-// Config.ObserveJWKS, once for each transmitter using it.
-func (r *Receiver) observeJWKS(src *keySource, err error) {
-	if r.cfg.ObserveJWKS == nil {
-		return
-	}
-	for _, name := range src.owners() {
-		r.cfg.ObserveJWKS(name, err)
-	}
-}

@@ -1,7 +1,9 @@
 package receiver_test
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -172,9 +174,49 @@ func TestObserveJWKSReportsFetches(t *testing.T) {
 		cfg.ObserveJWKS = reports.observe
 		ep := mustReceiver(t, cfg)
 		waitReady(t, ep.r)
+		// The keys are in place before the fetch is reported.
+		waitReport(t, reports, "a ok")
+		waitReport(t, reports, "b ok")
 		got := reports.reports()
 		slices.Sort(got)
 		if want := []string{"a ok", "b ok"}; !slices.Equal(got, want) {
+			t.Errorf("reports = %q, want %q", got, want)
+		}
+	})
+	t.Run("a transmitter that joins a key set already loaded", func(t *testing.T) {
+		// b's discovery answers only after a's keys are reported loaded,
+		// so b joins the shared set after its first fetch: b must still
+		// be told that fetch's outcome, once.
+		c := newClock()
+		g := mustGoogle(t, c, mustRSAKeys(t, 1))
+		reports := &jwksReports{}
+		aLoaded := make(chan struct{})
+		var once sync.Once
+		disco := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-aLoaded:
+			case <-r.Context().Done():
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"issuer":"https://other.example","jwks_uri":%q}`, g.URL()+googlesim.PathJWKS)
+		}))
+		t.Cleanup(disco.Close)
+		cfg := baseConfig(t, c)
+		cfg.Transmitters = []receiver.Transmitter{
+			{Name: "a", Issuer: g.URL(), JWKSURL: g.URL() + googlesim.PathJWKS, Audiences: []string{"x"}},
+			{Name: "b", ConfigurationURL: disco.URL, Audiences: []string{"x"}},
+		}
+		cfg.Inbox = newFakeInbox()
+		cfg.ObserveJWKS = func(transmitter string, err error) {
+			reports.observe(transmitter, err)
+			if transmitter == "a" && err == nil {
+				once.Do(func() { close(aLoaded) })
+			}
+		}
+		ep := mustReceiver(t, cfg)
+		waitReady(t, ep.r)
+		if got, want := reports.reports(), []string{"a ok", "b ok"}; !slices.Equal(got, want) {
 			t.Errorf("reports = %q, want %q", got, want)
 		}
 	})

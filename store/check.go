@@ -2,11 +2,54 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	bolt "go.etcd.io/bbolt"
 )
+
+// Check checks the whole file. First its bbolt meta pages: the file is as
+// long as they say, and a damaged one (bbolt reads the other, and the next
+// write rewrites it) is reported. Then bbolt's consistency check (every
+// page readable, reachable or free, none twice), and, only if that passed,
+// riscd's own: every record decodes and opens with the configured keys, and
+// every index entry matches a record and the reverse. It returns all
+// problems found, joined, or nil; the problems wrap ErrDamaged when the
+// pages are damaged, in which case the records were not read (bbolt cannot
+// walk them safely). It holds the write lock while it runs (bbolt's check
+// is not safe beside a writer otherwise) and reads the whole file.
+func (db *DB) Check(ctx context.Context) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	btx, err := db.bolt.Begin(true)
+	if err != nil {
+		return boltErr(err)
+	}
+	defer btx.Rollback()
+	defer recovered(db.path, db.log, &err)
+	var errs []error
+	bf, err := readBoltFile(db.path)
+	if err != nil {
+		return err
+	}
+	for _, d := range bf.damaged {
+		errs = append(errs, fmt.Errorf("store: check: bbolt %s; bbolt reads the other, and the next write rewrites it", d))
+	}
+	var pages []error
+	for err := range btx.Check(bolt.WithKVStringer(hexKV{})) {
+		pages = append(pages, fmt.Errorf("store: bbolt check: %w", err))
+	}
+	if len(pages) > 0 {
+		pages = append(pages, damaged(db.path, "bbolt's page check failed, so its records were not checked"))
+		return joinErrs(append(errs, pages...))
+	}
+	errs = append(errs, db.run(btx, func(t *Tx) error { return t.checkRecords() }))
+	return joinErrs(errs)
+}
 
 // maxCheckErrors bounds the problems Check reports.
 const maxCheckErrors = 20
@@ -83,6 +126,9 @@ func (t *Tx) checkRecords() error {
 		}
 		c.want(bucketGrantsBySub, grantIndexKey(g.Sub, k), nil)
 		c.want(bucketGrantsByStatus, grantIndexKey(r.Status, k), nil)
+		if r.emailIndexed() {
+			c.want(bucketGrantsByEmail, grantEmailKey(r.Email, k), nil)
+		}
 		if g.RefreshToken != "" {
 			c.want(bucketGrantsByDigest, RefreshTokenDigest(g.RefreshToken.Reveal()), k)
 			if len(g.RefreshToken) >= RefreshPrefixLen {
@@ -163,7 +209,7 @@ func (t *Tx) checkRecords() error {
 	})
 	c.checkMarks()
 	for _, index := range []string{
-		bucketAccountsAttention, bucketGrantsBySub, bucketGrantsByStatus, bucketGrantsByDigest, bucketGrantsByPrefix, bucketSessionsBySub,
+		bucketAccountsAttention, bucketGrantsBySub, bucketGrantsByStatus, bucketGrantsByEmail, bucketGrantsByDigest, bucketGrantsByPrefix, bucketSessionsBySub,
 		bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject, bucketOutboxPending, bucketOutboxFailed, bucketAuditBySub,
 	} {
 		b, err := t.bucket(index)

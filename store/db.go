@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -98,29 +99,52 @@ func (t *Tx) buckets(names ...string) ([]*bolt.Bucket, error) {
 	return out, nil
 }
 
-// run hands fn a Tx wrapping btx and closes the Tx when fn returns.
-func (db *DB) run(btx *bolt.Tx, fn func(*Tx) error) error {
+// run hands fn a Tx wrapping btx and closes the Tx when fn returns. A
+// panic in fn becomes an error (recovered).
+func (db *DB) run(btx *bolt.Tx, fn func(*Tx) error) (err error) {
 	t := db.newTx(btx)
 	defer func() { t.btx = nil }()
+	defer recovered(db.path, db.log, &err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	return fn(t)
 }
 
+// recovered turns a panic into an ErrDamaged error in *err, and logs it
+// with its stack. bbolt trusts the pages it maps: a damaged page makes it
+// panic (an invalid page type, an element out of bounds), or fault, which
+// SetPanicOnFault turns into a panic. The transaction is rolled back, and
+// only the work that reached the page fails, not the process. Call it
+// deferred.
+func recovered(path string, log *slog.Logger, err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	log.Error("store transaction panicked", "path", path, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	*err = damaged(path, fmt.Sprintf("reading it panicked (%v); stop riscd and run riscd store check", r))
+}
+
 // View runs fn in a read-only transaction. It returns ctx's error if ctx is
-// done before it starts, ErrClosed after Close, or fn's error.
-func (db *DB) View(ctx context.Context, fn func(*Tx) error) error {
+// done before it starts, ErrClosed after Close, fn's error, or ErrDamaged
+// when the transaction panicked (a damaged page; see recovered).
+func (db *DB) View(ctx context.Context, fn func(*Tx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer recovered(db.path, db.log, &err)
 	return boltErr(db.bolt.View(func(btx *bolt.Tx) error { return db.run(btx, fn) }))
 }
 
 // Update runs fn in a read-write transaction, committed if fn returns nil and
 // rolled back otherwise. It returns ctx's error if ctx is done before it
-// starts, ErrClosed after Close, fn's error, or a commit failure.
-func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+// starts, ErrClosed after Close, fn's error, a commit failure, or
+// ErrDamaged when the transaction panicked (a damaged page; see recovered).
+func (db *DB) Update(ctx context.Context, fn func(*Tx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer recovered(db.path, db.log, &err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	return boltErr(db.bolt.Update(func(btx *bolt.Tx) error { return db.run(btx, fn) }))
 }
 

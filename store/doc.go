@@ -40,6 +40,10 @@
 // is not one this riscd can open, ErrWrongKey when none of the configured keys
 // opens the store's secrets, ErrCorrupt when a record fails to decode or
 // authenticate, ErrClosed after Close, ErrBusy when the inbox journal is too
-// far ahead of the inbox to take more. All are wrapped with context and are
+// far ahead of the inbox to take more, ErrDamaged when the file is damaged
+// below its records (truncated, or a page bbolt cannot read; bbolt panics
+// on such a page, and the store turns that into this error). A key
+// rotation left unfinished is a RotationError (ErrWrongKey) naming the new
+// key. All are wrapped with context and are
 // meant to be checked with errors.Is. No error message contains a secret.
 package store

@@ -35,6 +35,12 @@ var (
 	// ErrBusy: the store cannot take more now (its inbox journal is far
 	// ahead of the inbox); try again later.
 	ErrBusy = errors.New("store busy")
+	// ErrDamaged: the store file is damaged below the records: shorter than
+	// its bbolt metadata says (truncated), or holding a page bbolt cannot
+	// read. The message reads "<path> is damaged: <reason>; ..." and says
+	// what to do. Open refuses such a file without modifying it; a
+	// transaction that meets a damaged page fails with it.
+	ErrDamaged = errors.New("store file damaged")
 )
 
 // fileError is an error about the store file whose message is written out in

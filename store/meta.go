@@ -2,10 +2,8 @@ package store
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
-	"io"
-	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,41 +21,22 @@ const (
 	// subjectIndexed); it only relaxes schema 1. Schema 3 adds the indexes
 	// of failed outbox jobs (outbox.failed), of the accounts that need
 	// attention (accounts.attention) and of grants by status
-	// (grants.by_status), which an older riscd would not keep.
+	// (grants.by_status), which an older riscd would not keep. Schema 4
+	// adds the index of grants by verified email (grants.by_email).
 	// An older file is upgraded at open (upgradeSchema).
-	SchemaVersion = 3
+	SchemaVersion = 4
 	// recordVersion is the version of every on-disk record this riscd writes.
 	recordVersion = 1
 
 	metaFormat  = "format"
 	metaSchema  = "schema"
 	metaCreated = "created_at"
+	// metaRotating names the key (its id, hex) a RotateKey started and has
+	// not finished re-encrypting under.
+	metaRotating = "rotating_to"
 
 	keyCheckPlain = "riscd store key check"
 )
-
-// bboltMagic marks a bbolt meta page (page 0 starts with a 16-byte page
-// header followed by the meta's magic number, in the writer's byte order).
-const bboltMagic = 0xED0CDAED
-
-// looksLikeBbolt reads the first meta page's magic number without bbolt, so
-// a foreign file is refused before bbolt locks or maps it.
-func looksLikeBbolt(path string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	var head [20]byte
-	if _, err := io.ReadFull(f, head[:]); err != nil {
-		if err == io.ErrUnexpectedEOF || err == io.EOF {
-			return false, nil
-		}
-		return false, err
-	}
-	m := head[16:20]
-	return binary.LittleEndian.Uint32(m) == bboltMagic || binary.BigEndian.Uint32(m) == bboltMagic, nil
-}
 
 // initStore writes the metadata, the buckets and the key check of a new store.
 func initStore(btx *bolt.Tx, keys *keyring, now time.Time) error {
@@ -103,7 +82,7 @@ func checkMeta(btx *bolt.Tx, path string) error {
 // upgradeSchema brings a file of an older schema, which checkMeta accepted,
 // to SchemaVersion, once every bucket exists. Before schema 3 it indexes
 // the failed outbox jobs, the accounts that need attention and the grants
-// by status. It then
+// by status; before schema 4 the grants by verified email. It then
 // marks the file, so that the riscd that
 // wrote it, which would not keep the newer indexes, refuses it from now on.
 // Every older schema is otherwise valid as the current one.
@@ -121,6 +100,11 @@ func upgradeSchema(btx *bolt.Tx) error {
 			return fmt.Errorf("store: upgrade schema: %w", err)
 		}
 		if err := indexGrantsByStatus(btx); err != nil {
+			return fmt.Errorf("store: upgrade schema: %w", err)
+		}
+	}
+	if schema < 4 {
+		if err := indexGrantsByEmail(btx); err != nil {
 			return fmt.Errorf("store: upgrade schema: %w", err)
 		}
 	}
@@ -167,6 +151,19 @@ func indexGrantsByStatus(btx *bolt.Tx) error {
 	})
 }
 
+// indexGrantsByEmail puts every grant with a verified email in
+// grants.by_email.
+func indexGrantsByEmail(btx *bolt.Tx) error {
+	idx := btx.Bucket([]byte(bucketGrantsByEmail))
+	return btx.Bucket([]byte(bucketGrants)).ForEach(func(k, v []byte) error {
+		r, err := decodeGrant(k, v)
+		if err != nil || !r.emailIndexed() {
+			return err
+		}
+		return idx.Put(grantEmailKey(r.Email, k), nil)
+	})
+}
+
 // checkKeys verifies that every key that sealed something in the store is
 // configured and really is that key.
 func checkKeys(btx *bolt.Tx, keys *keyring, path string) error {
@@ -195,6 +192,10 @@ func checkKeys(btx *bolt.Tx, keys *keyring, path string) error {
 		for id := range keys.byID {
 			have = append(have, fmt.Sprintf("%x", id))
 		}
+		slices.Sort(have)
+		if to := string(btx.Bucket([]byte(bucketMeta)).Get([]byte(metaRotating))); to != "" {
+			return &RotationError{path: path, NewKeyID: to, have: have, missing: missing}
+		}
 		return &fileError{
 			msg: fmt.Sprintf("%s: none of the configured keys (%s) opens the secrets sealed with key %s",
 				path, strings.Join(have, ", "), strings.Join(missing, ", ")),
@@ -221,3 +222,25 @@ func registerKey(btx *bolt.Tx, keys *keyring) error {
 func notStore(path, reason string, cause error) error {
 	return &fileError{msg: path + " is not a riscd store: " + reason, kind: ErrNotStore, cause: cause}
 }
+
+// RotationError is the error Open returns (errors.Is ErrWrongKey) for a
+// store whose key rotation did not finish (RotateKey was interrupted: its
+// secrets are sealed under two keys) and whose secrets the configured keys
+// do not all open. Opening it with the new key among the keys, as
+// `riscd store rotate-key` does when given the new key again, lets
+// RotateKey finish the job.
+type RotationError struct {
+	// NewKeyID is the id of the key the rotation re-encrypts under.
+	NewKeyID string
+
+	path          string
+	have, missing []string
+}
+
+func (e *RotationError) Error() string {
+	return fmt.Sprintf("%s: a key rotation to key %s did not finish, and none of the configured keys (%s) opens the secrets sealed with key %s",
+		e.path, e.NewKeyID, strings.Join(e.have, ", "), strings.Join(e.missing, ", "))
+}
+
+// Unwrap returns ErrWrongKey.
+func (e *RotationError) Unwrap() error { return ErrWrongKey }

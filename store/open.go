@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -46,8 +48,14 @@ type Options struct {
 // newer riscd (ErrNewerSchema) is refused and left byte for byte as it was. A
 // file another process holds fails with ErrLocked after opts.LockTimeout. A
 // store whose secrets were sealed with a key not among opts.Key and
-// opts.OldKeys fails with ErrWrongKey, also without being modified. A missing
-// directory is an error wrapping fs.ErrNotExist; it is not created.
+// opts.OldKeys fails with ErrWrongKey (a RotationError when a key rotation
+// did not finish), also without being modified. A file shorter than its
+// bbolt metadata says (truncated) fails with ErrDamaged, unmodified; one of
+// whose two bbolt meta pages is damaged opens from the other, which Open
+// then rewrites. An existing file is written only once everything that can
+// fail before the first write (keys, schema, the journal files) has passed,
+// so a failed Open leaves it as it was. A missing directory is an error
+// wrapping fs.ErrNotExist; it is not created.
 func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -91,7 +99,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, notStore(path, "the file is empty", nil)
 	}
 
-	if err := inspect(path, keys, opts.LockTimeout); err != nil {
+	bf, err := inspect(path, keys, opts.LockTimeout)
+	if err != nil {
 		return nil, err
 	}
 
@@ -107,66 +116,156 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	// only what was freed; with it, the receiver's p99 at half peak fell
 	// from a median of 37 ms to 22 (README, Performance). The file format
 	// is the same either way; etcd uses the map by default.
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync, FreelistType: bolt.FreelistMapType})
+	bdb, err := openBolt(path, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync, FreelistType: bolt.FreelistMapType})
 	if err != nil {
-		return nil, openErr(path, err)
+		return nil, err
 	}
 	db := &DB{bolt: bdb, path: path, now: opts.Now, log: opts.Logger, keys: keys, rotateChunk: 500, noSync: opts.NoSync}
-	err = bdb.Update(func(btx *bolt.Tx) error {
-		if err := checkMeta(btx, path); err != nil {
-			return err
-		}
-		if err := checkKeys(btx, keys, path); err != nil {
-			return err
-		}
-		for _, name := range bucketNames() {
-			if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
-				return fmt.Errorf("store: create bucket %s: %w", name, err)
-			}
-		}
-		if err := upgradeSchema(btx); err != nil {
-			return err
-		}
-		return registerKey(btx, keys)
-	})
-	if err != nil {
+	if err := db.prepare(ctx, bf.damaged); err != nil {
 		_ = bdb.Close()
 		return nil, err
 	}
-	jfs, cur, err := db.replayJournal()
-	if err != nil {
-		_ = bdb.Close()
-		return nil, err
-	}
-	db.journal = newInboxJournal(db, jfs, cur)
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		opts.Logger.WarnContext(ctx, "store file is readable by other users", "path", path, "mode", fi.Mode().Perm().String())
 	}
 	return db, nil
 }
 
-// inspect opens an existing file read-only (a shared lock, no writes) and
-// refuses it unless it is a riscd store of a schema this riscd reads, whose
-// secrets the configured keys open.
-func inspect(path string, keys *keyring, timeout time.Duration) error {
-	ok, err := looksLikeBbolt(path)
+// inspect reads an existing file's bbolt meta pages (readBoltFile), then
+// opens it read-only (a shared lock, no writes) and refuses it unless it is
+// a riscd store of a schema this riscd reads, whose secrets the configured
+// keys open.
+func inspect(path string, keys *keyring, timeout time.Duration) (_ *boltFile, err error) {
+	bf, err := readBoltFile(path)
 	if err != nil {
-		return fmt.Errorf("store: open %s: %w", path, err)
+		return nil, err
 	}
-	if !ok {
-		return notStore(path, "not a bbolt database", nil)
-	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: timeout})
+	bdb, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: timeout})
 	if err != nil {
-		return openErr(path, err)
+		return nil, err
 	}
 	defer bdb.Close()
-	return bdb.View(func(btx *bolt.Tx) error {
+	defer recovered(path, slog.New(slog.DiscardHandler), &err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	err = bdb.View(func(btx *bolt.Tx) error {
 		if err := checkMeta(btx, path); err != nil {
 			return err
 		}
 		return checkKeys(btx, keys, path)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return bf, nil
+}
+
+// openBolt opens the file with bbolt. Opening for writing reads the free
+// list: a panic there (a damaged page) is an ErrDamaged error.
+func openBolt(path string, opts *bolt.Options) (_ *bolt.DB, err error) {
+	defer recovered(path, slog.New(slog.DiscardHandler), &err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	bdb, err := bolt.Open(path, 0o600, opts)
+	if err != nil {
+		return nil, openErr(path, err)
+	}
+	return bdb, nil
+}
+
+// prepare makes an opened store ready: it checks it again (under the
+// write lock now), brings it up to date (missing buckets, an older schema,
+// the primary key's check value, a damaged meta page) and replays the inbox
+// journal. Everything that can fail is checked before the first write, so
+// that a failed Open leaves the file as it was: a transaction commits only
+// when there is something to write (bbolt writes a meta page on every
+// commit), and only after the journal files have been read.
+//
+// damagedMeta lists the meta pages readBoltFile found damaged. bbolt reads
+// the other one, and rewrites the damaged one on the next commit (each
+// commit writes the meta page of its transaction ID's parity, the one
+// older than the page in use); until then bbolt's page check fails on it,
+// so Open commits at once.
+func (db *DB) prepare(ctx context.Context, damagedMeta []string) (err error) {
+	defer recovered(db.path, db.log, &err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	keys := db.keyring()
+	var stale bool
+	err = db.bolt.View(func(btx *bolt.Tx) error {
+		if err := checkMeta(btx, db.path); err != nil {
+			return err
+		}
+		if err := checkKeys(btx, keys, db.path); err != nil {
+			return err
+		}
+		stale = len(damagedMeta) > 0 || needsUpdate(btx, keys)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if stale {
+		if err := preflightJournal(db.path); err != nil {
+			return err
+		}
+		err = db.bolt.Update(func(btx *bolt.Tx) error {
+			for _, name := range bucketNames() {
+				if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
+					return fmt.Errorf("store: create bucket %s: %w", name, err)
+				}
+			}
+			if err := upgradeSchema(btx); err != nil {
+				return err
+			}
+			return registerKey(btx, keys)
+		})
+		if err != nil {
+			return err
+		}
+		for _, d := range damagedMeta {
+			db.log.WarnContext(ctx, "store file: bbolt "+d+"; rewritten from the other", "path", db.path)
+		}
+	}
+	jfs, cur, err := db.replayJournal()
+	if err != nil {
+		return err
+	}
+	db.journal = newInboxJournal(db, jfs, cur)
+	return nil
+}
+
+// needsUpdate reports whether Open has to write to bring the store up to
+// date: a bucket missing, an older schema, or the primary key's check value
+// not yet recorded.
+func needsUpdate(btx *bolt.Tx, keys *keyring) bool {
+	for _, name := range bucketNames() {
+		if btx.Bucket([]byte(name)) == nil {
+			return true
+		}
+	}
+	schema, _ := strconv.Atoi(string(btx.Bucket([]byte(bucketMeta)).Get([]byte(metaSchema))))
+	return schema < SchemaVersion || btx.Bucket([]byte(bucketKeys)).Get(keys.primary.k.id[:]) == nil
+}
+
+// preflightJournal opens and reads the inbox journal's files as the replay
+// will, and closes them, so that a journal the replay could not open fails
+// Open before it writes to the store. A journal file it had to create is
+// removed again if another one fails.
+func preflightJournal(path string) error {
+	var made []string
+	for _, jp := range JournalPaths(path) {
+		_, serr := os.Lstat(jp)
+		f, _, err := openJournalFile(jp, true)
+		if err != nil {
+			for _, m := range made {
+				_ = os.Remove(m)
+			}
+			return err
+		}
+		_ = f.close()
+		if errors.Is(serr, fs.ErrNotExist) {
+			made = append(made, jp)
+		}
+	}
+	return nil
 }
 
 // pageSize is the page size of new stores. Grant records are large (two

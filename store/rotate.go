@@ -15,7 +15,8 @@ import (
 // with newKey alone. Old keys remain accepted in memory until Close.
 //
 // It returns how many records it rewrote. If it is interrupted (ctx done,
-// crash), the store holds secrets under both keys and opens only with both;
+// crash), the store holds secrets under both keys, opens only with both
+// (Open fails with a RotationError naming the new key otherwise), and
 // running RotateKey again with the same key finishes the job. Errors:
 // ErrInvalid for the zero Key, ctx's error (with the count so far), or a
 // storage error.
@@ -24,7 +25,13 @@ func (db *DB) RotateKey(ctx context.Context, newKey Key) (int, error) {
 		return 0, fmt.Errorf("store: rotate key: zero key: %w", ErrInvalid)
 	}
 	next := db.keyring().withPrimary(newKey)
-	if err := db.Update(ctx, func(t *Tx) error { return registerKey(t.btx, next) }); err != nil {
+	err := db.Update(ctx, func(t *Tx) error {
+		if err := registerKey(t.btx, next); err != nil {
+			return err
+		}
+		return t.btx.Bucket([]byte(bucketMeta)).Put([]byte(metaRotating), []byte(newKey.ID()))
+	})
+	if err != nil {
 		return 0, fmt.Errorf("store: rotate key: %w", err)
 	}
 	// Writers that committed before this line sealed with the old key; the
@@ -60,7 +67,7 @@ func (db *DB) RotateKey(ctx context.Context, newKey Key) (int, error) {
 		}
 	}
 
-	err := db.Update(ctx, func(t *Tx) error {
+	err = db.Update(ctx, func(t *Tx) error {
 		b, err := t.bucket(bucketKeys)
 		if err != nil {
 			return err
@@ -77,13 +84,25 @@ func (db *DB) RotateKey(ctx context.Context, newKey Key) (int, error) {
 				return err
 			}
 		}
-		return nil
+		return t.btx.Bucket([]byte(bucketMeta)).Delete([]byte(metaRotating))
 	})
 	if err != nil {
 		return total, fmt.Errorf("store: rotate key: forget old keys: %w", err)
 	}
 	db.log.InfoContext(ctx, "store key rotation finished", "key_id", newKey.ID(), "records", total)
 	return total, nil
+}
+
+// UnfinishedRotation returns the id of the key a RotateKey started
+// re-encrypting under and did not finish, or "" when there is none.
+func (db *DB) UnfinishedRotation(ctx context.Context) (string, error) {
+	return view(ctx, db, func(t *Tx) (string, error) {
+		b, err := t.bucket(bucketMeta)
+		if err != nil {
+			return "", err
+		}
+		return string(b.Get([]byte(metaRotating))), nil
+	})
 }
 
 // resealChunk rewrites up to limit records of bucket after the key after

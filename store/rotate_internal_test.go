@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,11 +37,18 @@ func TestRotateKeyInterrupted(t *testing.T) {
 	db.Close()
 
 	for name, keys := range map[string][]Key{"old key": {k1}, "new key": {k2}} {
-		if _, err := open(t, keys[0]); !errors.Is(err, ErrWrongKey) {
+		_, err := open(t, keys[0])
+		if !errors.Is(err, ErrWrongKey) {
 			t.Fatalf("Open with the %s alone: got %v, want ErrWrongKey", name, err)
 		}
+		var re *RotationError
+		if !errors.As(err, &re) || re.NewKeyID != k2.ID() || !strings.Contains(err.Error(), "a key rotation to key "+k2.ID()+" did not finish") {
+			t.Fatalf("Open with the %s alone: %v; want a RotationError naming key %s", name, err, k2.ID())
+		}
 	}
-	db, err = open(t, k2, k1)
+	// As riscd store rotate-key opens it when given the new key again:
+	// the configured key first, the new one beside it.
+	db, err = open(t, k1, k2)
 	if err != nil {
 		t.Fatalf("Open with both keys: %v", err)
 	}

@@ -87,29 +87,6 @@ func (db *DB) Stats(ctx context.Context) (Stats, error) {
 	return s, nil
 }
 
-// Check runs bbolt's consistency check (every page reachable or free, none
-// twice) and then riscd's own: every record decodes and opens with the
-// configured keys, and every index entry matches a record and the reverse.
-// It returns all problems found, joined, or nil. It holds the write lock
-// while it runs (bbolt's check is not safe beside a writer otherwise) and
-// reads the whole file.
-func (db *DB) Check(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	btx, err := db.bolt.Begin(true)
-	if err != nil {
-		return boltErr(err)
-	}
-	defer btx.Rollback()
-	var errs []error
-	for err := range btx.Check(bolt.WithKVStringer(hexKV{})) {
-		errs = append(errs, fmt.Errorf("store: bbolt check: %w", err))
-	}
-	errs = append(errs, db.run(btx, func(t *Tx) error { return t.checkRecords() }))
-	return joinErrs(errs)
-}
-
 // hexKV keeps bbolt's check messages free of record contents.
 type hexKV struct{}
 

@@ -13,11 +13,22 @@ import (
 // problems; they are printed before.
 var errStoreDamaged = errors.New("the store failed its check")
 
+// errStorePages is returned (exit status 3, as store.ErrDamaged) when
+// bbolt's page check fails: the records were not read.
+var errStorePages = damagedError("the store file's pages are damaged: restore it from a backup")
+
+// damagedError is a message that errors.Is finds as store.ErrDamaged.
+type damagedError string
+
+func (e damagedError) Error() string { return string(e) }
+func (e damagedError) Unwrap() error { return store.ErrDamaged }
+
 func cmdStoreCheck(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "store check", "store check --config FILE\n\n"+
 		"Checks the store file offline: bbolt's page check, then every record decodes and opens with the\n"+
 		"configured keys and every index matches its records. riscd must be stopped (the file is locked\n"+
-		"while it runs). Prints the counts of what the store holds; exit status 1 when a problem is found.")
+		"while it runs). Prints the counts of what the store holds; exit status 1 when a problem is found, 3\n"+
+		"when the file itself is damaged (truncated, or pages bbolt cannot read).")
 	path := fs.String("config", "riscd.yaml", "configuration file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -26,16 +37,24 @@ func cmdStoreCheck(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The store's warnings (a damaged bbolt meta page Open rewrote) go to
+	// stderr with the problems.
 	db, err := store.Open(ctx, store.Options{
 		Path:    l.cfg.Store.Path,
 		Key:     l.secrets.StoreKey,
 		OldKeys: l.secrets.OldKeys,
+		Logger:  newLogger(env.stderr, "text", "warn"),
 	})
 	if err != nil {
-		return &StartupError{fmt.Errorf("store.path: %w", err)}
+		return storeOpenError(*path, err)
 	}
 	defer db.Close()
 	checkErr := db.Check(ctx)
+	if errors.Is(checkErr, store.ErrDamaged) {
+		// The records cannot be walked safely: no counts.
+		printProblems(env, checkErr)
+		return errStorePages
+	}
 	st, err := db.Stats(ctx)
 	if err != nil {
 		return fmt.Errorf("store check: %w", err)
@@ -46,11 +65,16 @@ func cmdStoreCheck(ctx context.Context, env *cliEnv, args []string) error {
 		st.Inbox, st.InboxPending, st.InboxParked, st.Outbox, st.OutboxPending, st.OutboxFailed, st.Audit)
 	fmt.Fprintf(env.stdout, "  file %d bytes, %d in use; keys %s\n", st.FileBytes, st.LiveBytes, strings.Join(st.KeyIDs, ", "))
 	if checkErr != nil {
-		for _, line := range strings.Split(checkErr.Error(), "\n") {
-			fmt.Fprintf(env.stderr, "problem: %s\n", line)
-		}
+		printProblems(env, checkErr)
 		return errStoreDamaged
 	}
 	fmt.Fprintln(env.stdout, "ok: every page, record and index checked")
 	return nil
+}
+
+// printProblems writes each of a check's problems on a line of its own.
+func printProblems(env *cliEnv, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(env.stderr, "problem: %s\n", line)
+	}
 }

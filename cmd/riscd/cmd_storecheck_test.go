@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/storetest"
 )
 
 func TestStoreCheckCommand(t *testing.T) {
@@ -61,5 +65,93 @@ func TestStoreCheckCommand(t *testing.T) {
 	code, _, errOut = runCLI(t, nil, "store", "check", "--config", cfg)
 	if code != exitFailure || !strings.Contains(errOut, "problem:") {
 		t.Errorf("check of a damaged store: exit %d, stderr %q; want %d and the problem named", code, errOut, exitFailure)
+	}
+}
+
+// damagedStoreConfig makes a configuration whose store holds a few hundred
+// grants (a file of many pages), with subjects "damage-sub-N".
+func damagedStoreConfig(t *testing.T) (cfg, path string) {
+	t.Helper()
+	cfg = simConfig(t, startSim(t))
+	l, err := load(cfg, nil, secretsOptions{needKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(t.Context(), store.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(t.Context(), func(tx *store.Tx) error {
+		for i := range 300 {
+			g := store.Grant{Sub: fmt.Sprint("damage-sub-", i), RefreshToken: store.Secret(fmt.Sprint("1//0damage-refresh-", i)), Status: store.GrantActive}
+			if _, err := tx.CreateGrant(g); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, l.cfg.Store.Path
+}
+
+func TestStoreCheckDamagedFile(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, path string)
+		want   []string // in stderr
+	}{
+		{"truncated to half", func(t *testing.T, p string) { storetest.TruncateHalf(t, p) }, []string{"is damaged: the file is ", "truncated"}},
+		{"zeroed leaf page", func(t *testing.T, p string) { storetest.ZeroLeafHolding(t, p, []byte("damage-sub-150")) },
+			[]string{"problem: store: bbolt check: ", "records were not checked", "pages are damaged"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, path := damagedStoreConfig(t)
+			tc.damage(t, path)
+			code, out, errOut := runCLI(t, nil, "store", "check", "--config", cfg)
+			if code != exitDamaged {
+				t.Errorf("store check: exit %d, want %d", code, exitDamaged)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("store check: stderr %q, want %q in it", errOut, w)
+				}
+			}
+			if strings.Contains(out+errOut, "damage-refresh") {
+				t.Errorf("check output shows a token: %q %q", out, errOut)
+			}
+		})
+	}
+}
+
+func TestServeRefusesTruncatedStore(t *testing.T) {
+	cfg, path := damagedStoreConfig(t)
+	storetest.TruncateHalf(t, path)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, nil, "serve", "--config", cfg)
+	if code != exitDamaged || !strings.Contains(errOut, "store.path: "+path+" is damaged: ") {
+		t.Errorf("serve on a truncated store: exit %d, stderr %q; want %d and the file named as damaged", code, errOut, exitDamaged)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+		t.Error("serve modified the damaged store file")
+	}
+}
+
+func TestStoreCheckDamagedMetaPage(t *testing.T) {
+	cfg, path := damagedStoreConfig(t)
+	storetest.ZeroMetaPage0(t, path)
+	code, out, errOut := runCLI(t, nil, "store", "check", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "grants 300,") {
+		t.Errorf("store check: exit %d, stdout %q, stderr %q; want %d and every grant counted", code, out, errOut, exitOK)
+	}
+	if !strings.Contains(errOut, "meta page 0 is damaged") {
+		t.Errorf("store check: stderr %q; want the damaged meta page named", errOut)
 	}
 }

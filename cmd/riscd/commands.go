@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/riscd/riscd/store"
@@ -192,7 +193,8 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "store rotate-key", "store rotate-key --config FILE --new-key-file FILE\n\n"+
 		"Re-encrypts every secret in the store under the key in --new-key-file (made, mode 0600, if the file\n"+
 		"does not exist). riscd must be stopped. Afterwards point store.key_file at the new key; keep the old\n"+
-		"one in store.previous_key_files while backups made under it may be restored.")
+		"one in store.previous_key_files while backups made under it may be restored. If it is interrupted, run\n"+
+		"it again with the same flags (and configuration) to finish.")
 	path := fs.String("config", "riscd.yaml", "configuration file")
 	newKeyFile := fs.String("new-key-file", "", "file holding the new key (created if missing)")
 	if err := parseFlags(fs, args); err != nil {
@@ -209,23 +211,34 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--new-key-file: %s: %w", *newKeyFile, err)}
 	}
-	if newKey.ID() == l.secrets.StoreKey.ID() {
-		return usageError{fmt.Errorf("--new-key-file: %s holds the key already in use", *newKeyFile)}
-	}
+	// The new key is among the keys the store opens with: a rotation to it
+	// that was interrupted left secrets sealed under it, and this run
+	// finishes that one.
 	db, err := store.Open(ctx, store.Options{
 		Path:    l.cfg.Store.Path,
 		Key:     l.secrets.StoreKey,
-		OldKeys: l.secrets.OldKeys,
+		OldKeys: append(slices.Clone(l.secrets.OldKeys), newKey),
 	})
 	if err != nil {
-		return &StartupError{fmt.Errorf("store.path: %w", err)}
+		return storeOpenError(*path, err)
+	}
+	// The key in use is refused, unless the store is rotating to it (the
+	// configuration was moved to the new key before the rotation finished).
+	if newKey.ID() == l.secrets.StoreKey.ID() {
+		if to, err := db.UnfinishedRotation(ctx); err != nil || to != newKey.ID() {
+			_ = db.Close()
+			if err != nil {
+				return fmt.Errorf("rotate key: %w", err)
+			}
+			return usageError{fmt.Errorf("--new-key-file: %s holds the key already in use", *newKeyFile)}
+		}
 	}
 	n, err := db.RotateKey(ctx, newKey)
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("rotate key: %w", err)
+		return fmt.Errorf("rotate key: %w; run the same command again to finish the rotation", err)
 	}
 	if created {
 		fmt.Fprintf(env.stdout, "made a new key in %s\n", *newKeyFile)
@@ -233,6 +246,21 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 	fmt.Fprintf(env.stdout, "re-encrypted %d records under key %s\n", n, newKey.ID())
 	fmt.Fprintf(env.stdout, "next: set store.key_file to %s and add the old key file to store.previous_key_files\n", *newKeyFile)
 	return nil
+}
+
+// storeOpenError is the start-up error for a store that did not open,
+// under configuration file configPath. For a key rotation left unfinished
+// it says how to finish it.
+func storeOpenError(configPath string, err error) error {
+	var re *store.RotationError
+	if errors.As(err, &re) {
+		if configPath == "" {
+			configPath = "FILE"
+		}
+		err = fmt.Errorf("%w; to finish it, run riscd store rotate-key --config %s --new-key-file NEW, with store.key_file still naming the key the rotation started from and NEW the file holding key %s",
+			err, configPath, re.NewKeyID)
+	}
+	return &StartupError{fmt.Errorf("store.path: %w", err)}
 }
 
 // loadOrCreateKey reads a key file, or makes a new random key there (mode

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/riscd/riscd/store"
 )
 
 // Exit statuses.
@@ -18,6 +20,7 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // a runtime failure
 	exitUsage   = 2 // bad arguments, bad configuration, or start-up failure
+	exitDamaged = 3 // the store file is damaged (truncated, or pages bbolt cannot read)
 )
 
 func main() {
@@ -87,6 +90,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			var ue usageError
 			var se *StartupError
 			var ce ConfigErrors
+			if errors.Is(err, store.ErrDamaged) {
+				return exitDamaged
+			}
 			if errors.As(err, &ue) || errors.As(err, &se) || errors.As(err, &ce) {
 				return exitUsage
 			}

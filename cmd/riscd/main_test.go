@@ -161,13 +161,16 @@ func TestRotateKeyCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open with the new key only: %v", err)
 	}
-	defer db.Close()
 	got, err := db.Grant(context.Background(), g.ID)
 	if err != nil || got.RefreshToken.Reveal() != "1//0rotate-me-refresh" {
 		t.Fatalf("grant after rotation: %v, refresh token readable: %v", err, err == nil && got.RefreshToken.Reveal() == "1//0rotate-me-refresh")
 	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 
-	// Rotating to the key already in use is refused.
+	// Rotating to the key already in use is refused (no rotation to it is
+	// unfinished).
 	code, _, errOut = runCLI(t, []string{"RISCD_STORE_KEY_FILE=" + newKey}, "store", "rotate-key", "--config", cfg, "--new-key-file", newKey)
 	if code != exitUsage || !strings.Contains(errOut, "already in use") {
 		t.Errorf("rotate to the same key: exit %d, stderr %q", code, errOut)

@@ -92,7 +92,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Logger:  m.Logger.With("component", "store"),
 	})
 	if err != nil {
-		return &StartupError{fmt.Errorf("store.path: %w", err)}
+		return storeOpenError(m.ConfigPath, err)
 	}
 
 	bg, cancel := context.WithCancel(context.Background())
