@@ -27,6 +27,7 @@ import (
 type Config struct {
 	PublicURL string          `yaml:"public_url"`
 	Listen    string          `yaml:"listen"`
+	Public    PublicConfig    `yaml:"public"`
 	Internal  InternalConfig  `yaml:"internal"`
 	Store     StoreConfig     `yaml:"store"`
 	Google    GoogleConfig    `yaml:"google"`
@@ -50,6 +51,35 @@ type InternalConfig struct {
 	Listen         string `yaml:"listen"`
 	AdminTokenFile string `yaml:"admin_token_file"`
 	AppTokenFile   string `yaml:"app_token_file"`
+	// MaxConnections bounds the internal listener's open connections, apart
+	// from the public listener's, so a flood there leaves room here.
+	MaxConnections int `yaml:"max_connections"`
+	// AllowedHosts are the host names the internal listener answers to
+	// besides the one of Listen, localhost and IP literals (a DNS-rebinding
+	// page reaches it under a name of the attacker's).
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// TrustedProxies (addresses or CIDR prefixes) may name the client in
+	// X-Forwarded-For, for the admin page's sign-in limit.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// PublicConfig bounds the public listener: connections, timeouts, and the
+// rate of the consent routes.
+type PublicConfig struct {
+	MaxConnections          int      `yaml:"max_connections"`
+	MaxConnectionsPerClient int      `yaml:"max_connections_per_client"`
+	IdleTimeout             Duration `yaml:"idle_timeout"`
+	ReadHeaderTimeout       Duration `yaml:"read_header_timeout"`
+	// TrustedProxies (addresses or CIDR prefixes) may name the client in
+	// X-Forwarded-For; their connections count only in MaxConnections.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ConsentPerMinute bounds GET /authorize and /oauth2callback per client
+	// address; ConsentPerMinuteTotal bounds them for all clients together.
+	ConsentPerMinute      int `yaml:"consent_per_minute"`
+	ConsentPerMinuteTotal int `yaml:"consent_per_minute_total"`
+	// MaxPendingFlows bounds the consent flows started within the flow
+	// lifetime (10 minutes) that the store keeps.
+	MaxPendingFlows int `yaml:"max_pending_flows"`
 }
 
 // StoreConfig locates the bbolt file and the keys that encrypt its secrets.
@@ -157,11 +187,29 @@ const (
 	minRetention     = 7 * 24 * time.Hour
 )
 
+// Defaults of the listeners' bounds (public.* and internal.*).
+const (
+	defaultPublicMaxConns       = 1024
+	defaultPublicMaxConnsClient = 64
+	defaultPublicIdleTimeout    = 15 * time.Second
+	defaultReadHeaderTimeout    = 10 * time.Second
+	defaultConsentPerMinute     = 30
+	defaultConsentPerMinuteAll  = 1200
+	defaultMaxPendingFlows      = 10000
+	defaultInternalMaxConns     = 1024
+)
+
 // defaultConfig returns the configuration used for every key the file leaves out.
 func defaultConfig() Config {
 	return Config{
-		Listen:   defaultPublicListenAddr,
-		Internal: InternalConfig{Listen: "127.0.0.1:9090"},
+		Listen: defaultPublicListenAddr,
+		Public: PublicConfig{
+			MaxConnections: defaultPublicMaxConns, MaxConnectionsPerClient: defaultPublicMaxConnsClient,
+			IdleTimeout: Duration(defaultPublicIdleTimeout), ReadHeaderTimeout: Duration(defaultReadHeaderTimeout),
+			ConsentPerMinute: defaultConsentPerMinute, ConsentPerMinuteTotal: defaultConsentPerMinuteAll,
+			MaxPendingFlows: defaultMaxPendingFlows,
+		},
+		Internal: InternalConfig{Listen: "127.0.0.1:9090", MaxConnections: defaultInternalMaxConns},
 		Store:    StoreConfig{Path: "riscd.db", Retention: Duration(defaultRetention)},
 		Google: GoogleConfig{
 			Provider:  flowweb.ProviderGoogle,
@@ -385,6 +433,7 @@ func (c *Config) Validate(file string) error {
 	if c.Listen == c.Internal.Listen && !strings.HasSuffix(c.Listen, ":0") {
 		bad("internal.listen", "must differ from listen: the internal APIs must not share the public listener")
 	}
+	errs = append(errs, c.validateLimits(file)...)
 	if c.Store.Path == "" {
 		bad("store.path", "required")
 	}

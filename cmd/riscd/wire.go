@@ -154,6 +154,12 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		HTTPClient:        client,
 		Now:               m.Now,
 		Logger:            m.Logger.With("component", "flowweb"),
+		// The consent routes' bounds (public.*).
+		ConsentPerMinute:      c.Public.ConsentPerMinute,
+		ConsentPerMinuteTotal: c.Public.ConsentPerMinuteTotal,
+		MaxPendingFlows:       c.Public.MaxPendingFlows,
+		TrustedProxies:        c.publicProxies(),
+		Observer:              obs,
 	})
 	if err != nil {
 		return nil, err
@@ -212,6 +218,8 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		Rescan:     func() { p.dispatcher.Rescan() },
 		Now:        m.Now,
 		Logger:     m.Logger.With("component", "admin"),
+		// The sign-in limit's client, behind internal.trusted_proxies.
+		TrustedProxies: c.internalProxies(),
 	})
 	if err != nil {
 		return nil, err
@@ -350,6 +358,10 @@ type metricsObserver struct{ m *admin.Metrics }
 func (o *metricsObserver) TokenRefreshed(outcome string) { o.m.TokenRefreshed(outcome) }
 
 func (o *metricsObserver) OutboxAttempt(kind, outcome string) { o.m.OutboxAttempt(kind, outcome) }
+
+func (o *metricsObserver) Limited(what string) { o.m.Limited(what) }
+
+func (o *metricsObserver) RecordsSkipped(loop string, n int) { o.m.RecordsSkipped(loop, n) }
 
 // authServer is where the consent flow and the token broker send the
 // client: Google's endpoints, or a standard OpenID provider's.
