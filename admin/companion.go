@@ -44,18 +44,36 @@ type subjectView struct {
 	Grants []grantSummary `json:"grants"`
 }
 
-// grantSummary is a grant in a subject view.
+// grantSummary is a grant in a subject view. An active grant without a
+// refresh token says so (has_refresh_token false, and when its access token
+// expires), and once that token has expired its status is
+// reconsent_required, as POST /v1/token answers.
 type grantSummary struct {
-	ID     string   `json:"id"`
-	Scopes []string `json:"scopes"`
-	Status string   `json:"status"`
-	Reason string   `json:"reason,omitempty"`
+	ID                string     `json:"id"`
+	Scopes            []string   `json:"scopes"`
+	Status            string     `json:"status"`
+	Reason            string     `json:"reason,omitempty"`
+	HasRefreshToken   bool       `json:"has_refresh_token"`
+	AccessTokenExpiry *time.Time `json:"access_token_expiry,omitempty"`
 }
+
+// reasonNoRefreshToken is the reason reported with reconsent_required for
+// an active grant out of tokens, the token broker's.
+const reasonNoRefreshToken = "no refresh token"
 
 func (s *Server) subjectView(a store.Account, grants []store.Grant) subjectView {
 	v := subjectView{accountState: stateOf(a), Grants: make([]grantSummary, len(grants))}
+	now := s.now()
 	for i, g := range grants {
-		v.Grants[i] = grantSummary{ID: g.ID, Scopes: nonNil(g.Scopes), Status: string(g.Status), Reason: g.Reason}
+		gs := grantSummary{ID: g.ID, Scopes: nonNil(g.Scopes), Status: string(g.Status), Reason: g.Reason,
+			HasRefreshToken: g.HasRefreshToken()}
+		if !gs.HasRefreshToken && g.Status == store.GrantActive {
+			gs.AccessTokenExpiry = optTime(g.Expiry)
+		}
+		if g.OutOfTokens(now) {
+			gs.Status, gs.Reason = StateReconsentRequired, reasonNoRefreshToken
+		}
+		v.Grants[i] = gs
 	}
 	return v
 }

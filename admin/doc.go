@@ -60,8 +60,11 @@
 // Signing in compares the admin token in constant time and starts a
 // server-side session (in memory, Config.UISessionTTL) named by a random id
 // in an HttpOnly, SameSite=Strict cookie scoped to /admin/ui, Secure over
-// TLS or with Config.UISecureCookies. Failed sign-ins are limited per
-// client address (5 a minute). Without a session every page redirects to
+// TLS or with Config.UISecureCookies. Sign-ins are limited per client
+// address (5 at once, then one every 12 seconds; a success forgets the
+// address), the attempt taken when it is judged, after the body is read;
+// behind Config.TrustedProxies the client is the one X-Forwarded-For names.
+// Without a session every page redirects to
 // the sign-in form and every action answers 403; each action also needs
 // the session's CSRF token (compared in constant time) and is refused when
 // Origin or Sec-Fetch-Site name another site. Pages carry a strict

@@ -15,22 +15,27 @@ import (
 // grantView is a grant as the admin API shows it: never a token, only
 // fingerprints of the refresh token.
 type grantView struct {
-	ID                       string     `json:"id"`
-	Sub                      string     `json:"sub"`
-	Email                    string     `json:"email,omitempty"`
-	Scopes                   []string   `json:"scopes"`
-	Features                 []string   `json:"features"`
-	Status                   string     `json:"status"`
-	Reason                   string     `json:"reason,omitempty"`
-	ChangedBy                string     `json:"changed_by,omitempty"`
-	RefreshTokenFingerprint  string     `json:"refresh_token_fingerprint,omitempty"`
-	RefreshPrefixFingerprint string     `json:"refresh_prefix_fingerprint,omitempty"`
-	HasAccessToken           bool       `json:"has_access_token"`
-	AccessTokenExpiry        *time.Time `json:"access_token_expiry,omitempty"`
-	CreatedAt                time.Time  `json:"created_at"`
-	UpdatedAt                time.Time  `json:"updated_at"`
-	LastUsedAt               *time.Time `json:"last_used_at,omitempty"`
-	RefreshedAt              *time.Time `json:"refreshed_at,omitempty"`
+	ID                       string   `json:"id"`
+	Sub                      string   `json:"sub"`
+	Email                    string   `json:"email,omitempty"`
+	Scopes                   []string `json:"scopes"`
+	Features                 []string `json:"features"`
+	Status                   string   `json:"status"`
+	Reason                   string   `json:"reason,omitempty"`
+	ChangedBy                string   `json:"changed_by,omitempty"`
+	RefreshTokenFingerprint  string   `json:"refresh_token_fingerprint,omitempty"`
+	RefreshPrefixFingerprint string   `json:"refresh_prefix_fingerprint,omitempty"`
+	HasRefreshToken          bool     `json:"has_refresh_token"`
+	HasAccessToken           bool     `json:"has_access_token"`
+	// ReconsentRequired: the grant is active but out of tokens (no
+	// refresh token, access token expired); POST /v1/token answers
+	// reconsent_required for it.
+	ReconsentRequired bool       `json:"reconsent_required"`
+	AccessTokenExpiry *time.Time `json:"access_token_expiry,omitempty"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+	LastUsedAt        *time.Time `json:"last_used_at,omitempty"`
+	RefreshedAt       *time.Time `json:"refreshed_at,omitempty"`
 }
 
 // grantDetail is GET /admin/grants/{id}: the grant and the audit entries
@@ -61,7 +66,9 @@ func (s *Server) viewGrant(g store.Grant) grantView {
 		Status: string(g.Status), Reason: g.Reason, ChangedBy: g.ChangedBy,
 		RefreshTokenFingerprint:  refreshFingerprint(g.RefreshToken),
 		RefreshPrefixFingerprint: prefixFingerprint(g.RefreshToken),
+		HasRefreshToken:          g.HasRefreshToken(),
 		HasAccessToken:           !g.AccessToken.IsZero(),
+		ReconsentRequired:        g.OutOfTokens(s.now()),
 		AccessTokenExpiry:        optTime(g.Expiry),
 		CreatedAt:                g.CreatedAt, UpdatedAt: g.UpdatedAt,
 		LastUsedAt: optTime(g.LastUsedAt), RefreshedAt: optTime(g.RefreshedAt),

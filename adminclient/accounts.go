@@ -63,11 +63,17 @@ type Subject struct {
 }
 
 // GrantSummary is a grant in a Subject.
+// Status is "reconsent_required" (reason "no refresh token") for an active
+// grant out of tokens, as POST /v1/token answers for it.
 type GrantSummary struct {
 	ID     string      `json:"id"`
 	Scopes []string    `json:"scopes"`
 	Status GrantStatus `json:"status"`
 	Reason string      `json:"reason,omitempty"`
+	// HasRefreshToken is false when the provider issued no refresh token;
+	// AccessTokenExpiry is then when the grant stops serving.
+	HasRefreshToken   bool       `json:"has_refresh_token"`
+	AccessTokenExpiry *time.Time `json:"access_token_expiry,omitempty"`
 }
 
 // Account returns subject sub's account (GET /admin/accounts/{sub}). A

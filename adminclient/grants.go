@@ -41,13 +41,18 @@ type Grant struct {
 	RefreshTokenFingerprint string `json:"refresh_token_fingerprint,omitempty"`
 	// RefreshPrefixFingerprint equals the token_fingerprint of a
 	// token-revoked event naming the refresh token by prefix.
-	RefreshPrefixFingerprint string     `json:"refresh_prefix_fingerprint,omitempty"`
-	HasAccessToken           bool       `json:"has_access_token"`
-	AccessTokenExpiry        *time.Time `json:"access_token_expiry,omitempty"`
-	CreatedAt                time.Time  `json:"created_at"`
-	UpdatedAt                time.Time  `json:"updated_at"`
-	LastUsedAt               *time.Time `json:"last_used_at,omitempty"`
-	RefreshedAt              *time.Time `json:"refreshed_at,omitempty"`
+	RefreshPrefixFingerprint string `json:"refresh_prefix_fingerprint,omitempty"`
+	// HasRefreshToken is false when riscd holds no refresh token.
+	HasRefreshToken bool `json:"has_refresh_token"`
+	HasAccessToken  bool `json:"has_access_token"`
+	// ReconsentRequired: active but out of tokens (no refresh token, the
+	// access token expired); POST /v1/token answers reconsent_required.
+	ReconsentRequired bool       `json:"reconsent_required"`
+	AccessTokenExpiry *time.Time `json:"access_token_expiry,omitempty"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+	LastUsedAt        *time.Time `json:"last_used_at,omitempty"`
+	RefreshedAt       *time.Time `json:"refreshed_at,omitempty"`
 }
 
 // GrantDetail is one grant with the audit entries that name it, newest

@@ -31,11 +31,15 @@ func (h *Handler) authorize(c echo.Context) error {
 		return h.badAuthorize(c, "The link names a feature riscd does not have.")
 	}
 	prompt, hint := q.Get("prompt"), q.Get("login_hint")
-	if err := ValidatePrompt(prompt); err != nil {
+	if h.cfg.Provider == ProviderOIDC {
+		if err := ValidateOIDCPrompt(prompt); err != nil {
+			return h.badAuthorize(c, "The prompt parameter is not valid: use none alone, or login, consent and select_account separated by spaces.")
+		}
+	} else if err := ValidatePrompt(prompt); err != nil {
 		return h.badAuthorize(c, "The prompt parameter is not valid: use none alone, or consent and select_account separated by a space.")
 	}
 	if err := ValidateLoginHint(hint); err != nil {
-		return h.badAuthorize(c, "The login_hint parameter is not a valid email address or Google ID.")
+		return h.badAuthorize(c, "The login_hint parameter is not a valid email address or "+h.cfg.ProviderName+" account ID.")
 	}
 	s, signed, err := h.currentSession(c)
 	if err != nil {
@@ -55,6 +59,24 @@ func (h *Handler) authorize(c echo.Context) error {
 		if hint == "" {
 			hint = s.Sub
 		}
+		if h.cfg.Provider == ProviderOIDC {
+			// A standard provider has no include_granted_scopes: the
+			// grant it answers with holds what was asked, so riscd asks
+			// again for what the current grant holds.
+			g, live, err := h.currentGrant(c.Request().Context(), s.Sub)
+			if err != nil {
+				return h.internalError(c, "authorize: grant", err)
+			}
+			if live {
+				flow.Scopes = mergeScopes(flow.Scopes, g.Scopes)
+			}
+		}
+	}
+	if wait := h.flows.take(flow.CreatedAt); wait > 0 {
+		h.obs.Limited("flows")
+		h.log.WarnContext(c.Request().Context(), "flowweb: too many consent flows pending; refused a new one", "max_pending_flows", h.cfg.MaxPendingFlows)
+		return h.tooBusy(c, http.StatusServiceUnavailable, wait, "too_many_flows",
+			"riscd has too many sign-ins in progress right now.")
 	}
 	if err := h.store.CreateFlow(c.Request().Context(), flow); err != nil {
 		return h.internalError(c, "authorize: create flow", err)
@@ -63,13 +85,24 @@ func (h *Handler) authorize(c echo.Context) error {
 	return c.Redirect(http.StatusFound, h.authCodeURL(flow, hint, prompt))
 }
 
-// authCodeURL builds the authorization request of flow.
+// authCodeURL builds the authorization request of flow. Google is asked
+// for a refresh token with access_type=offline and keeps earlier grants with
+// include_granted_scopes; a standard OpenID provider is asked with the
+// offline_access scope (scopesFor adds it), which OpenID Connect Core 1.0
+// §11 lets a provider ignore unless prompt holds consent: consent is added
+// to every prompt but none (a silent request cannot show consent).
 func (h *Handler) authCodeURL(flow store.Flow, hint, prompt string) string {
 	opts := []oauth2.AuthCodeOption{
-		oauth2.AccessTypeOffline,
 		oauth2.S256ChallengeOption(flow.PKCEVerifier.Reveal()),
-		oauth2.SetAuthURLParam("include_granted_scopes", "true"),
 		oauth2.SetAuthURLParam("nonce", flow.Nonce.Reveal()),
+	}
+	if h.cfg.Provider == ProviderOIDC {
+		if prompt != "none" && !slices.Contains(strings.Fields(prompt), "consent") {
+			prompt = strings.TrimSpace(prompt + " consent")
+		}
+	} else {
+		opts = append(opts, oauth2.AccessTypeOffline,
+			oauth2.SetAuthURLParam("include_granted_scopes", "true"))
 	}
 	if hint != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", hint))
@@ -104,10 +137,13 @@ func (h *Handler) parseFeatures(q url.Values) ([]string, bool) {
 	return out, true
 }
 
-// scopesFor is "openid email", the configured scopes, then the features'
-// scopes, without duplicates.
+// scopesFor is "openid email" (and offline_access for ProviderOIDC), the
+// configured scopes, then the features' scopes, without duplicates.
 func (h *Handler) scopesFor(features []string) []string {
 	out := slices.Clone(baseScopes)
+	if h.cfg.Provider == ProviderOIDC {
+		out = append(out, offlineAccessScope)
+	}
 	add := func(sc string) {
 		if !slices.Contains(out, sc) {
 			out = append(out, sc)
@@ -118,6 +154,17 @@ func (h *Handler) scopesFor(features []string) []string {
 	}
 	for _, n := range features {
 		add(h.cfg.Features[n].Scope)
+	}
+	return out
+}
+
+// mergeScopes is a followed by the scopes of b it lacks.
+func mergeScopes(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, sc := range b {
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
 	}
 	return out
 }

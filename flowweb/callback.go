@@ -173,7 +173,7 @@ func (h *Handler) verifyAnswer(ctx context.Context, tok *oauth2.Token, flow stor
 		scopes = normScopes(strings.Join(flow.Scopes, " "))
 	}
 	return consent{
-		sub: id.Sub, email: id.Email, scopes: scopes,
+		sub: id.Sub, email: id.Email, emailOK: id.EmailVerified, scopes: scopes,
 		access: store.Secret(tok.AccessToken), refresh: store.Secret(tok.RefreshToken),
 		tokenType: tok.TokenType, expiry: h.expiry(tok), idTokenExpAt: id.Exp,
 	}, nil
@@ -194,11 +194,17 @@ func (h *Handler) answerRejected(c echo.Context, err error) error {
 		})
 	}
 	h.log.WarnContext(ctx, "flowweb: token answer rejected", "err", err)
+	operator := "Check google.issuer, google.jwks_url and the client ID, and that riscd's clock is right; riscd's log names the failed check."
+	if h.cfg.Provider == ProviderOIDC {
+		operator = "Check google.issuer and the client ID, that the provider's discovery document lists the algorithm it signs ID tokens with " +
+			"(id_token_signing_alg_values_supported; riscd accepts " + strings.Join(h.cfg.IDTokenAlgorithms, ", ") +
+			"), and that riscd's clock is right; riscd's log names the failed check."
+	}
 	return h.message(c, http.StatusBadGateway, "", messageView{
 		Code: "bad_id_token", Heading: "riscd could not confirm who you are",
-		What:        "The identity token that came with the grant did not pass riscd's checks (signature, issuer, audience, expiry or nonce). Nothing was stored.",
+		What:        "The identity token that came with the grant did not pass riscd's checks (signature algorithm, signature, issuer, audience, expiry or nonce). Nothing was stored.",
 		UserCan:     "Try again. If it keeps failing, tell the operator.",
-		OperatorCan: "Check google.issuer, google.jwks_url and the client ID, and that riscd's clock is right; riscd's log names the failed check.",
+		OperatorCan: operator,
 		Actions:     retry,
 	})
 }

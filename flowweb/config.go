@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -31,6 +32,29 @@ func GoogleIDTokenIssuers() []string {
 	return []string{"https://accounts.google.com", "accounts.google.com"}
 }
 
+// Providers: Config.Provider says whose authorization server the flow talks
+// to, and with it how offline access is asked, which ID-token algorithms and
+// prompt values are accepted, and how the pages name the provider.
+const (
+	// ProviderGoogle is Google's OAuth 2.0 web-server flow: access_type=offline
+	// asks for a refresh token, ID tokens are RS256, prompt is Google's
+	// none/consent/select_account.
+	ProviderGoogle = "google"
+	// ProviderOIDC is a standard OpenID provider: the offline_access scope
+	// with prompt=consent asks for a refresh token (OpenID Connect Core 1.0
+	// §11), ID tokens may use any algorithm of IDTokenAlgorithms, prompt may
+	// also be login (§3.1.2.1).
+	ProviderOIDC = "oidc"
+)
+
+// AllowedIDTokenAlgorithms are the asymmetric JWS algorithms an ID token may
+// be signed with (RFC 7518 §3.1, RFC 8037 §3.1). "none" and the HMAC family
+// are never accepted: an HMAC key would be the client secret, shared with
+// every party that holds it.
+func AllowedIDTokenAlgorithms() []string {
+	return []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+}
+
 // Defaults and limits of the lifetimes in Config.
 const (
 	DefaultSessionTTL = 8 * time.Hour
@@ -41,6 +65,10 @@ const (
 
 // baseScopes are requested on every consent.
 var baseScopes = []string{"openid", "email"}
+
+// offlineAccessScope asks a standard OpenID provider for a refresh token
+// (OpenID Connect Core 1.0 §11).
+const offlineAccessScope = "offline_access"
 
 // Feature is an optional capability enabled by one more scope, with an API
 // call (GET TestURL with the grant's bearer token) that shows it works.
@@ -61,7 +89,7 @@ type Store interface {
 	Grant(ctx context.Context, id string) (store.Grant, error)
 	GrantsBySub(ctx context.Context, sub string) ([]store.Grant, error)
 	UpdateGrant(ctx context.Context, id string, fn func(store.Grant) (store.Grant, error)) (store.Grant, error)
-	DeleteFlowsBefore(ctx context.Context, before time.Time) (int, error)
+	SweepFlows(ctx context.Context, before time.Time) (store.FlowSweep, error)
 	DeleteExpiredSessions(ctx context.Context) (int, error)
 	// Update runs fn in one read-write transaction: the callback saves the
 	// grant, its outbox job and audit entry, the account and the session
@@ -88,6 +116,11 @@ type TokenSource interface {
 // Config is everything the consent flow needs. Zero values get the defaults
 // documented on each field; New reports the fields it cannot use.
 type Config struct {
+	// Provider is ProviderGoogle (the default) or ProviderOIDC.
+	Provider string
+	// ProviderName names the provider on the pages. Default "Google" for
+	// ProviderGoogle, else the host of the first ID-token issuer.
+	ProviderName string
 	// PublicURL is riscd's external base URL (http or https, no query or
 	// fragment). The redirect URI is exactly PublicURL (without a trailing
 	// slash) + "/oauth2callback"; its path prefixes every route; https makes
@@ -112,11 +145,17 @@ type Config struct {
 	// IDTokenIssuers are the accepted iss values of ID tokens. Default
 	// GoogleIDTokenIssuers().
 	IDTokenIssuers []string
+	// IDTokenAlgorithms are the accepted ID-token signature algorithms,
+	// each one of AllowedIDTokenAlgorithms. Default RS256 for ProviderGoogle
+	// (Google signs with RS256 alone); for ProviderOIDC, what discovery's
+	// id_token_signing_alg_values_supported lists (Discover), else RS256,
+	// the default of OpenID Connect Discovery 1.0 §3.
+	IDTokenAlgorithms []string
 	// IDTokenJWKSURL serves the ID-token signing keys. Default Google's. It is
 	// fetched on first use, not by New, and cached.
 	IDTokenJWKSURL string
-	// Scopes are requested on every consent besides "openid email" (for
-	// instance offline_access for providers other than Google).
+	// Scopes are requested on every consent besides "openid email" (and
+	// offline_access, which ProviderOIDC always asks for).
 	Scopes []string
 	// Features by name (a-z, 0-9, '-', '_'): each needs its Scope granted.
 	Features map[string]Feature
@@ -140,10 +179,34 @@ type Config struct {
 	// FlowTTL is how long an authorization request may take. Default and
 	// maximum 10 minutes.
 	FlowTTL time.Duration
+	// ConsentPerMinute bounds GET /authorize and /oauth2callback per client
+	// address: that many at once, then one every minute/ConsentPerMinute.
+	// ConsentPerMinuteTotal bounds them for all clients together. Past
+	// either the answer is 429. Defaults DefaultConsentPerMinute and
+	// DefaultConsentPerMinuteTotal.
+	ConsentPerMinute      int
+	ConsentPerMinuteTotal int
+	// MaxPendingFlows bounds the flows started within one FlowTTL; past it
+	// /authorize answers 503 until the oldest expires. Default
+	// DefaultMaxPendingFlows.
+	MaxPendingFlows int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client
+	// the consent limit counts against (limit.ClientIP). Default none: the
+	// connection's address.
+	TrustedProxies []netip.Prefix
+	// Observer is told of refused requests and of records the sweep
+	// skipped. Default: none.
+	Observer Observer
 }
 
 // withDefaults returns cfg with its zero fields filled.
 func (cfg Config) withDefaults() Config {
+	if cfg.Provider == "" {
+		cfg.Provider = ProviderGoogle
+	}
+	if len(cfg.IDTokenAlgorithms) == 0 {
+		cfg.IDTokenAlgorithms = []string{"RS256"}
+	}
 	if cfg.AuthURL == "" {
 		cfg.AuthURL = GoogleAuthURL
 	}
@@ -158,6 +221,15 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.IDTokenJWKSURL == "" {
 		cfg.IDTokenJWKSURL = GoogleIDTokenJWKSURL
+	}
+	if cfg.ProviderName == "" {
+		cfg.ProviderName = "Google"
+		if cfg.Provider != ProviderGoogle {
+			cfg.ProviderName = "your identity provider"
+			if u, err := url.Parse(cfg.IDTokenIssuers[0]); err == nil && u.Host != "" {
+				cfg.ProviderName = u.Host
+			}
+		}
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
@@ -174,6 +246,18 @@ func (cfg Config) withDefaults() Config {
 	if cfg.FlowTTL == 0 {
 		cfg.FlowTTL = DefaultFlowTTL
 	}
+	if cfg.ConsentPerMinute == 0 {
+		cfg.ConsentPerMinute = DefaultConsentPerMinute
+	}
+	if cfg.ConsentPerMinuteTotal == 0 {
+		cfg.ConsentPerMinuteTotal = max(DefaultConsentPerMinuteTotal, cfg.ConsentPerMinute)
+	}
+	if cfg.MaxPendingFlows == 0 {
+		cfg.MaxPendingFlows = DefaultMaxPendingFlows
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	return cfg
 }
 
@@ -187,6 +271,14 @@ func (cfg Config) validate() error {
 		bad("PublicURL", "must be an absolute http or https URL")
 	} else if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		bad("PublicURL", "must not carry a query, fragment or user info")
+	}
+	if cfg.Provider != ProviderGoogle && cfg.Provider != ProviderOIDC {
+		bad("Provider", "must be %q or %q", ProviderGoogle, ProviderOIDC)
+	}
+	for _, a := range cfg.IDTokenAlgorithms {
+		if !slices.Contains(AllowedIDTokenAlgorithms(), a) {
+			bad("IDTokenAlgorithms", "%q is not one of %s", a, strings.Join(AllowedIDTokenAlgorithms(), ", "))
+		}
 	}
 	if cfg.ClientID == "" {
 		bad("ClientID", "required")
@@ -237,6 +329,12 @@ func (cfg Config) validate() error {
 	}
 	if cfg.SessionTTL < 0 {
 		bad("SessionTTL", "must be positive")
+	}
+	if cfg.ConsentPerMinute < 0 || cfg.ConsentPerMinuteTotal < cfg.ConsentPerMinute {
+		bad("ConsentPerMinute", "must be positive and at most ConsentPerMinuteTotal")
+	}
+	if cfg.MaxPendingFlows < 0 {
+		bad("MaxPendingFlows", "must be positive")
 	}
 	if cfg.FlowTTL < 0 || cfg.FlowTTL > MaxFlowTTL {
 		bad("FlowTTL", "must be between 0 and %s", MaxFlowTTL)

@@ -1,5 +1,9 @@
 // Package flowweb is riscd's consent flow: Google's OAuth 2.0 web-server flow
-// served as Echo v4 pages on the public listener.
+// served as Echo v4 pages on the public listener. Config.Provider
+// ProviderOIDC points it at a standard OpenID provider instead (Discover
+// reads its discovery document): offline_access with prompt=consent instead
+// of access_type=offline, the provider's ID-token algorithms from an
+// asymmetric allow-list, prompt=login, and the provider named on the pages.
 //
 // The routes, registered together by Handler.Register:
 //
@@ -20,6 +24,14 @@
 // server-side session, which a security event can end). Tokens, codes, the
 // client secret, PKCE verifiers and state values never reach a log line, an
 // error string or a page.
+//
+// GET /authorize writes a flow record and GET /oauth2callback with a live
+// flow calls the token endpoint with the client secret, so both are
+// rate-limited per client address and for all clients together
+// (Config.ConsentPerMinute, ConsentPerMinuteTotal; 429 past them), and at
+// most Config.MaxPendingFlows flows are started within one FlowTTL (503
+// past it). Sweep removes abandoned flows in small transactions and skips,
+// logs and counts a record it cannot decode.
 //
 // Errors: New reports every configuration problem at once, wrapped around
 // ErrInvalidConfig. Handlers answer with an HTML page for every failure and

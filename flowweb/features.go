@@ -72,10 +72,14 @@ func (h *Handler) feature(c echo.Context) error {
 	case !live || g.Status == store.GrantReauthRequired:
 		return h.reconnect(c, who, name)
 	case !slices.Contains(g.Scopes, f.Scope):
+		userCan := "Ask for it now: Google will show only this permission; what you granted before is kept."
+		if h.cfg.Provider == ProviderOIDC {
+			userCan = "Ask for it now: Google will ask for it together with what you granted before."
+		}
 		return h.message(c, http.StatusForbidden, who, messageView{
 			Code: "not_enabled", Heading: name + " is not enabled",
 			What:    "You have not allowed riscd the permission " + name + " needs (" + f.Scope + ").",
-			UserCan: "Ask for it now: Google will show only this permission; what you granted before is kept.",
+			UserCan: userCan,
 			Actions: []link{{Href: ask, Label: "Enable " + name, Primary: true}},
 			Back:    true,
 		})

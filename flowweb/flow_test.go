@@ -2,6 +2,7 @@ package flowweb_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -270,5 +271,26 @@ func TestPromptConsentReplacesRefreshToken(t *testing.T) {
 	st, _ := e.db.Stats(ctx)
 	if st.Sessions != 1 {
 		t.Errorf("sessions = %d, want 1 (the previous one replaced)", st.Sessions)
+	}
+}
+
+// TestEmailVerifiedKept: a grant's email counts as verified only when the ID
+// token said email_verified true (OpenID Connect Core 1.0 section 5.1), so
+// that another transmitter's email subject can name only its owner.
+func TestEmailVerifiedKept(t *testing.T) {
+	for _, verified := range []bool{true, false} {
+		t.Run(fmt.Sprint("verified=", verified), func(t *testing.T) {
+			e := newEnv(t, envOptions{users: []googlesim.User{
+				{Sub: "110248495921238986420", Email: "alice@example.com", Name: "Alice", EmailUnverified: !verified},
+			}})
+			p := e.get(e.consent(e.startAuth(""), googlesim.Choice{}).String())
+			if p.status != http.StatusSeeOther {
+				t.Fatalf("callback status %d (%s), want 303", p.status, p.code())
+			}
+			g := e.onlyGrant()
+			if g.Email != "alice@example.com" || g.EmailVerified != verified {
+				t.Errorf("grant email %q verified %v, want alice@example.com verified %v", g.Email, g.EmailVerified, verified)
+			}
+		})
 	}
 }

@@ -47,6 +47,7 @@ func pickGrant(gs []store.Grant) (store.Grant, bool, error) {
 // consent is a verified answer of the token endpoint.
 type consent struct {
 	sub, email   string
+	emailOK      bool     // the ID token marked email verified
 	scopes       []string // granted, sorted
 	access       store.Secret
 	refresh      store.Secret // empty when none came
@@ -131,7 +132,7 @@ func (h *Handler) putConsentGrant(tx *store.Tx, gs []store.Grant, cs consent, he
 		Detail: "scopes: " + strings.Join(cs.scopes, " ")}
 	if cur == nil {
 		g, err := tx.CreateGrant(store.Grant{
-			Sub: cs.sub, Email: cs.email, Scopes: cs.scopes,
+			Sub: cs.sub, Email: cs.email, EmailVerified: cs.emailOK, Scopes: cs.scopes,
 			RefreshToken: cs.refresh, AccessToken: cs.access, TokenType: cs.tokenType,
 			Expiry: cs.expiry, IDTokenExp: cs.idTokenExpAt,
 			Status: status, Reason: "consent", ChangedBy: "user",
@@ -172,7 +173,7 @@ func (h *Handler) putConsentGrant(tx *store.Tx, gs []store.Grant, cs consent, he
 		g.RefreshToken = cs.refresh
 	}
 	if cs.email != "" {
-		g.Email = cs.email
+		g.Email, g.EmailVerified = cs.email, cs.emailOK
 	}
 	g.Scopes, g.AccessToken, g.TokenType, g.Expiry = cs.scopes, cs.access, cs.tokenType, cs.expiry
 	g.IDTokenExp = cs.idTokenExpAt

@@ -117,6 +117,8 @@ type envOptions struct {
 	config func(*flowweb.Config)
 	// beforeNew runs after googlesim starts, before New.
 	beforeNew func(*googlesim.Server)
+	// users replaces googlesim's default users; the first signs in.
+	users []googlesim.User
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -126,7 +128,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		t.Fatalf("generate keys: %v", err)
 	}
 	e := &env{t: t, clock: newTestClock(), logs: &syncBuffer{}}
-	e.sim, err = googlesim.New(googlesim.Config{Keys: keys, Now: e.clock.Now})
+	e.sim, err = googlesim.New(googlesim.Config{Keys: keys, Now: e.clock.Now, Users: opts.users})
 	if err != nil {
 		t.Fatalf("googlesim.New: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,11 +26,6 @@ var (
 	errBadIDToken      = errors.New("id token rejected")
 )
 
-// idTokenAlg is the one accepted signature algorithm: Google signs ID tokens
-// with RS256. The token's own alg header is checked against it, never
-// trusted.
-const idTokenAlg = jwa.RS256
-
 // Clock skew tolerated on exp and iat; and how often an unknown kid may
 // force a JWKS refetch (Google rotates keys; a flood of bad kids must not
 // turn into a flood of fetches).
@@ -41,9 +37,10 @@ const (
 
 // idClaims is what riscd takes from a verified ID token.
 type idClaims struct {
-	Sub   string
-	Email string
-	Exp   time.Time
+	Sub           string
+	Email         string
+	EmailVerified bool // email_verified (OpenID Connect Core 1.0 section 5.1)
+	Exp           time.Time
 }
 
 // idTokenVerifier checks ID tokens against a cached JWKS.
@@ -51,6 +48,7 @@ type idTokenVerifier struct {
 	cache    *jwk.Cache
 	url      string
 	issuers  []string
+	algs     []jwa.SignatureAlgorithm // Config.IDTokenAlgorithms
 	clientID string
 	now      func() time.Time
 
@@ -70,14 +68,21 @@ func newIDTokenVerifier(ctx context.Context, cfg Config) (*idTokenVerifier, erro
 	); err != nil {
 		return nil, fmt.Errorf("register id token jwks: %w", err)
 	}
+	algs := make([]jwa.SignatureAlgorithm, len(cfg.IDTokenAlgorithms))
+	for i, a := range cfg.IDTokenAlgorithms {
+		algs[i] = jwa.SignatureAlgorithm(a)
+	}
 	return &idTokenVerifier{
-		cache: cache, url: cfg.IDTokenJWKSURL, issuers: slices.Clone(cfg.IDTokenIssuers),
+		cache: cache, url: cfg.IDTokenJWKSURL, issuers: slices.Clone(cfg.IDTokenIssuers), algs: algs,
 		clientID: cfg.ClientID, now: cfg.Now,
 	}, nil
 }
 
-// verify checks raw: one RS256 signature by a key of the JWKS named by kid
-// (refetching the JWKS once when the kid is unknown), iss among the issuers,
+// verify checks raw: one signature, with an algorithm of Config's
+// IDTokenAlgorithms (the token's alg header is checked against that list,
+// never trusted alone), by a key of the JWKS named by kid (refetching the
+// JWKS once when the kid is unknown) whose own alg, when it has one, is the
+// header's (RFC 7517 §4.4), iss among the issuers,
 // aud holding the client ID (and azp naming it when there are several
 // audiences), exp and iat against the clock with a minute of skew, nonce
 // equal to the flow's, and a sub of 1 to 255 printable ASCII characters.
@@ -88,15 +93,19 @@ func (v *idTokenVerifier) verify(ctx context.Context, raw string, nonce store.Se
 		return idClaims{}, fmt.Errorf("%w: not a compact JWS", errBadIDToken)
 	}
 	hdr := msg.Signatures()[0].ProtectedHeaders()
-	if hdr.Algorithm() != idTokenAlg {
-		return idClaims{}, fmt.Errorf("%w: algorithm %q is not %s", errBadIDToken, hdr.Algorithm(), idTokenAlg)
+	alg := hdr.Algorithm()
+	if !slices.Contains(v.algs, alg) {
+		return idClaims{}, fmt.Errorf("%w: algorithm %q is not among the accepted %v", errBadIDToken, safeCode(strings.ToLower(alg.String())), v.algs)
 	}
 	key, err := v.key(ctx, hdr.KeyID())
 	if err != nil {
 		return idClaims{}, err
 	}
+	if ka := key.Algorithm().String(); ka != "" && ka != alg.String() {
+		return idClaims{}, fmt.Errorf("%w: the key named by kid is for %s, not %s", errBadIDToken, safeCode(strings.ToLower(ka)), alg)
+	}
 	tok, err := jwt.Parse([]byte(raw),
-		jwt.WithKey(idTokenAlg, key),
+		jwt.WithKey(alg, key),
 		jwt.WithValidate(true),
 		jwt.WithClock(jwt.ClockFunc(v.now)),
 		jwt.WithAcceptableSkew(idTokenSkew),
@@ -124,7 +133,8 @@ func (v *idTokenVerifier) verify(ctx context.Context, raw string, nonce store.Se
 		return idClaims{}, fmt.Errorf("%w: sub is not 1 to 255 printable ASCII characters", errBadIDToken)
 	}
 	email, _ := stringClaim(tok, "email")
-	return idClaims{Sub: tok.Subject(), Email: email, Exp: tok.Expiration()}, nil
+	return idClaims{Sub: tok.Subject(), Email: email, EmailVerified: email != "" && trueClaim(tok, "email_verified"),
+		Exp: tok.Expiration()}, nil
 }
 
 // key finds the verification key for kid, refetching the JWKS once (at most
@@ -177,6 +187,19 @@ func stringClaim(tok jwt.Token, name string) (string, bool) {
 	}
 	s, ok := v.(string)
 	return s, ok
+}
+
+// trueClaim reports whether a claim is the boolean true (OpenID Connect
+// Core 1.0 section 5.1) or the string "true", which some Google ID tokens
+// carried.
+func trueClaim(tok jwt.Token, name string) bool {
+	switch v, _ := tok.Get(name); v := v.(type) {
+	case bool:
+		return v
+	case string:
+		return v == "true"
+	}
+	return false
 }
 
 // validSub: Google's sub is at most 255 ASCII characters.

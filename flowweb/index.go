@@ -12,15 +12,17 @@ import (
 
 // indexView is the index page: who is signed in, the grant, the features.
 type indexView struct {
-	SignedIn    bool
-	Email, Sub  string
-	GrantState  string // "none", or the grant's status
-	StateText   string
-	Scopes      []string
-	Features    []featureRow
-	ConnectHref string
-	CanRevoke   bool
-	CSRF        string
+	SignedIn   bool
+	Email, Sub string
+	GrantState string // "none", the grant's status, or "reconsent_required" when it is out of tokens
+	StateText  string
+	// RefreshToken is false for a live grant riscd holds no refresh token for.
+	RefreshToken bool
+	Scopes       []string
+	Features     []featureRow
+	ConnectHref  string
+	CanRevoke    bool
+	CSRF         string
 }
 
 // featureRow is one feature on the index page.
@@ -37,7 +39,12 @@ var grantStateText = map[string]string{
 	string(store.GrantHeld):           "Your grant is on hold after a security event from Google. riscd keeps it but does not use it until an operator releases it.",
 	string(store.GrantReauthRequired): "Google asks you to sign in again before this grant can be used. Connect again.",
 	string(store.GrantRevoked):        "Your grant was revoked. Connect again to use the features.",
+	stateReconsentRequired:            "Your grant's access token has expired, and Google gave riscd no refresh token to renew it, so riscd can no longer use the grant. Connect again.",
 }
+
+// stateReconsentRequired is shown for an active grant out of tokens (no
+// refresh token, access token expired), as the companion API reports it.
+const stateReconsentRequired = "reconsent_required"
 
 // index shows the signed-in account, its grant and the features.
 func (h *Handler) index(c echo.Context) error {
@@ -56,18 +63,30 @@ func (h *Handler) index(c echo.Context) error {
 		}
 		if live {
 			v.GrantState, v.Scopes = string(g.Status), g.Scopes
-			v.CanRevoke = true
+			v.CanRevoke, v.RefreshToken = true, g.HasRefreshToken()
 		} else if g.ID != "" {
 			v.GrantState = string(g.Status)
 		}
 	}
-	v.StateText = grantStateText[v.GrantState]
+	v.StateText = h.named(grantStateText[v.GrantState])
+	switch {
+	case live && g.OutOfTokens(h.now()):
+		v.GrantState = stateReconsentRequired
+		v.StateText = h.named(grantStateText[v.GrantState])
+	case live && g.Status == store.GrantActive && !v.RefreshToken:
+		until := "its access token expires"
+		if !g.Expiry.IsZero() {
+			until = "its access token expires at " + g.Expiry.UTC().Format("15:04 UTC on 2 January")
+		}
+		v.StateText = h.named("Your grant is active, but Google gave riscd no refresh token: riscd can use it only until " +
+			until + ", then you must connect again.")
+	}
 	for _, n := range h.features {
 		f := h.cfg.Features[n]
 		v.Features = append(v.Features, featureRow{
 			Name:    n,
 			Scope:   f.Scope,
-			Enabled: live && g.Status == store.GrantActive && slices.Contains(g.Scopes, f.Scope),
+			Enabled: live && v.GrantState == string(store.GrantActive) && slices.Contains(g.Scopes, f.Scope),
 			Href:    h.base + "/features/" + url.PathEscape(n),
 			AskHref: h.base + "/authorize?features=" + url.QueryEscape(n),
 		})
@@ -76,7 +95,7 @@ func (h *Handler) index(c echo.Context) error {
 	if signed {
 		who = displayName(s.Email, s.Sub)
 	}
-	return h.render(c, http.StatusOK, "index", layout{Title: "Your Google grant", Page: "index", Who: who, Body: v})
+	return h.render(c, http.StatusOK, "index", layout{Title: "Your " + h.cfg.ProviderName + " grant", Page: "index", Who: who, Body: v})
 }
 
 // displayName is the email when known, else the sub.

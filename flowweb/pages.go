@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 )
@@ -45,7 +46,9 @@ type layout struct {
 	Page  string // the main element's id and data-page, for tests and styling
 	Base  string // path prefix for links
 	Who   string // signed-in account, shown in the header
-	Body  any
+	// Provider names the authorization server ("Google" by default).
+	Provider string
+	Body     any
 }
 
 // link is an action shown as a button-styled link.
@@ -69,7 +72,7 @@ type messageView struct {
 // render executes page name into a buffer, then answers status. A template
 // failure is a bug: it is logged and answered 500 without details.
 func (h *Handler) render(c echo.Context, status int, name string, v layout) error {
-	v.Base = h.base
+	v.Base, v.Provider = h.base, h.cfg.ProviderName
 	var buf bytes.Buffer
 	if err := h.pages.t[name].ExecuteTemplate(&buf, "layout", v); err != nil {
 		h.log.ErrorContext(c.Request().Context(), "flowweb: render page", "page", name, "err", err)
@@ -78,8 +81,14 @@ func (h *Handler) render(c echo.Context, status int, name string, v layout) erro
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// message renders a messageView.
+// message renders a messageView, naming the provider where its text says
+// Google.
 func (h *Handler) message(c echo.Context, status int, who string, m messageView) error {
+	m.Heading, m.What, m.UserCan, m.OperatorCan = h.named(m.Heading), h.named(m.What), h.named(m.UserCan), h.named(m.OperatorCan)
+	m.Actions = slices.Clone(m.Actions)
+	for i := range m.Actions {
+		m.Actions[i].Label = h.named(m.Actions[i].Label)
+	}
 	return h.render(c, status, "message", layout{Title: m.Heading, Page: "message", Who: who, Body: m})
 }
 

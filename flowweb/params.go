@@ -3,6 +3,7 @@ package flowweb
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -21,18 +22,31 @@ const maxLoginHint = 320
 // valid. The error wraps ErrInvalidParam and quotes the offending word only
 // when it is one of a few known shapes, never arbitrary input.
 func ValidatePrompt(prompt string) error {
+	return validatePrompt(prompt, "none, consent and select_account", "consent", "select_account")
+}
+
+// ValidateOIDCPrompt checks a prompt value as OpenID Connect Core 1.0
+// §3.1.2.1 defines it: a space-separated, case-sensitive list of none,
+// login, consent and select_account, each at most once, with none only
+// alone. The empty string is valid. Errors as ValidatePrompt's.
+func ValidateOIDCPrompt(prompt string) error {
+	return validatePrompt(prompt, "none, login, consent and select_account", "login", "consent", "select_account")
+}
+
+// validatePrompt accepts none alone, or words of allowed, each once.
+func validatePrompt(prompt, list string, allowed ...string) error {
 	if prompt == "" {
 		return nil
 	}
 	words := strings.Split(prompt, " ")
 	seen := map[string]bool{}
 	for _, w := range words {
-		switch w {
-		case "none", "consent", "select_account":
-		case "":
+		switch {
+		case w == "none" || slices.Contains(allowed, w):
+		case w == "":
 			return fmt.Errorf("prompt: %w: values are separated by single spaces", ErrInvalidParam)
 		default:
-			return fmt.Errorf("prompt: %w: only none, consent and select_account are allowed (case-sensitive)", ErrInvalidParam)
+			return fmt.Errorf("prompt: %w: only %s are allowed (case-sensitive)", ErrInvalidParam, list)
 		}
 		if seen[w] {
 			return fmt.Errorf("prompt: %w: %s is repeated", ErrInvalidParam, w)

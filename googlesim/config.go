@@ -31,6 +31,9 @@ type User struct {
 	Sub   string
 	Email string
 	Name  string
+	// EmailUnverified makes ID tokens and userinfo say email_verified
+	// false.
+	EmailUnverified bool
 }
 
 // Config describes one simulated Google project with one OAuth web client.

@@ -32,7 +32,7 @@ func (s *Server) idTokenLocked(sub string, scopes []string, nonce, accessToken s
 	}
 	if slices.Contains(scopes, "email") || slices.Contains(scopes, "https://www.googleapis.com/auth/userinfo.email") {
 		claims["email"] = u.Email
-		claims["email_verified"] = true
+		claims["email_verified"] = !u.EmailUnverified
 	}
 	if slices.Contains(scopes, "profile") || slices.Contains(scopes, "https://www.googleapis.com/auth/userinfo.profile") {
 		claims["name"] = u.Name

@@ -15,7 +15,7 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	u, _ := s.lookupUser(t.sub)
 	out := map[string]any{"sub": u.Sub}
 	if slices.Contains(t.scopes, "email") || slices.Contains(t.scopes, "https://www.googleapis.com/auth/userinfo.email") {
-		out["email"], out["email_verified"] = u.Email, true
+		out["email"], out["email_verified"] = u.Email, !u.EmailUnverified
 	}
 	if slices.Contains(t.scopes, "profile") || slices.Contains(t.scopes, "https://www.googleapis.com/auth/userinfo.profile") {
 		out["name"] = u.Name

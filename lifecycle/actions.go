@@ -120,14 +120,15 @@ func conflicting() [][2]string {
 	return [][2]string{{ActionHoldGrants, ActionReleaseHolds}, {ActionDisableSignin, ActionEnableSignin}}
 }
 
-// buildTable merges overrides into the defaults and checks every key and
-// action name, reporting all problems at once.
-func buildTable(overrides map[string][]string) (table, []string) {
-	merged := DefaultActions()
+// buildTable merges overrides into base (DefaultActions for Google's events,
+// an empty map for another transmitter's) and checks every key and action
+// name, reporting all problems at once, each prefixed with where.
+func buildTable(where string, base, overrides map[string][]string) (table, []string) {
+	merged := base
 	var problems []string
 	for _, key := range slices.Sorted(maps.Keys(overrides)) {
 		if !validKey(key) {
-			problems = append(problems, fmt.Sprintf("actions: %q is not an event short name, an account-disabled/<reason> key or \"unknown\"", key))
+			problems = append(problems, fmt.Sprintf("%s: %q is not an event short name, an account-disabled/<reason> key or \"unknown\"", where, key))
 			continue
 		}
 		merged[key] = overrides[key]
@@ -148,12 +149,12 @@ func buildTable(overrides map[string][]string) (table, []string) {
 			}
 		}
 		if len(bad) > 0 {
-			problems = append(problems, fmt.Sprintf("actions[%s]: unknown action %s (known: %s)", key, strings.Join(bad, ", "), strings.Join(vocab, ", ")))
+			problems = append(problems, fmt.Sprintf("%s[%s]: unknown action %s (known: %s)", where, key, strings.Join(bad, ", "), strings.Join(vocab, ", ")))
 			continue
 		}
 		for _, c := range conflicting() {
 			if slices.Contains(list, c[0]) && slices.Contains(list, c[1]) {
-				problems = append(problems, fmt.Sprintf("actions[%s]: %s and %s undo each other", key, c[0], c[1]))
+				problems = append(problems, fmt.Sprintf("%s[%s]: %s and %s undo each other", where, key, c[0], c[1]))
 			}
 		}
 		var ordered []string
@@ -184,7 +185,8 @@ func tableKey(ev events.Event) string {
 	return name
 }
 
-// lookup returns the actions for an event, in the order they run.
+// lookup returns the actions for an event, in the order they run: its
+// entry, else record and notify.
 func (t table) lookup(ev events.Event) []string {
 	if list, ok := t[tableKey(ev)]; ok {
 		return list

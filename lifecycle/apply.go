@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -45,6 +46,12 @@ type target struct {
 	grants       []store.Grant   // every grant of the subject, oldest first
 	scope        map[string]bool // IDs of the grants the occurrence is about; nil means all
 	detail       string          // how the target was found, for the record entry
+	// unmatched: another transmitter's subject that names no account of
+	// riscd's; sub is "", only ActionNotify acts, and its webhook carries
+	// subject, the subject as received.
+	unmatched  bool
+	subject    json.RawMessage
+	subjectKey string // events.SubjectKey of the subject, orders its webhooks
 }
 
 // run is one occurrence applied to one target inside one transaction.
@@ -102,9 +109,17 @@ func (r *run) discardTokens(i int) bool {
 // the grants and account they changed. The audit entries to write collect
 // in r.entries: the record entry first, then one per action.
 func (r *run) apply(actions []string) error {
-	r.audit(ActionRecord, "recorded", joinDetail(r.oc.detail, r.t.detail), nil)
+	outcome := "recorded"
+	if r.t.unmatched {
+		outcome = "recorded: the subject names no account of riscd's"
+	}
+	r.audit(ActionRecord, outcome, joinDetail(r.oc.detail, r.t.detail), nil)
 	for _, a := range actions {
 		if a == ActionRecord {
+			continue
+		}
+		if r.t.unmatched && a != ActionNotify {
+			r.audit(a, "skipped: the subject names no account of riscd's", "", nil)
 			continue
 		}
 		if r.t.sub == "" && a != ActionNotify {

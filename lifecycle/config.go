@@ -56,6 +56,12 @@ type Config struct {
 	// a transmitter's events from touching riscd's grants at all.
 	SubjectIssuers map[string][]string
 
+	// Transmitters says, per transmitter name, how another transmitter's
+	// subjects map to riscd's accounts and what its events do; it takes
+	// the place of SubjectIssuers and Actions for that transmitter. Google's
+	// transmitter has no entry: its subjects are Google's own.
+	Transmitters map[string]Transmitter
+
 	// Revoker calls the token revocation endpoint for the outbox's revoke
 	// jobs, authenticated as riscd's OAuth client (RFC 7009 §2.1); cmd/riscd
 	// gives lifecycle and flowweb the same one. When nil, New builds one
@@ -156,6 +162,9 @@ type Observer interface {
 	// OutboxAttempt reports one attempt at an outbox job of kind "revoke"
 	// or "webhook" with one of the Outbox* outcomes.
 	OutboxAttempt(kind, outcome string)
+	// RecordsSkipped reports n store records a background loop ("refresher")
+	// could not decode and skipped.
+	RecordsSkipped(loop string, n int)
 }
 
 // Outcomes an Observer hears of a refresh.
@@ -186,22 +195,24 @@ var (
 // Lifecycle turns events into actions and works through the outbox. Build it
 // with New. It is safe for concurrent use.
 type Lifecycle struct {
-	cfg     Config
-	table   table
-	signer  *webhookSigner
-	now     func() time.Time
-	log     *slog.Logger
-	notify  chan struct{}
-	rescanR atomic.Bool // RescanOutbox asked for a full read
-	running atomic.Bool
-	tokens  *broker
+	cfg      Config
+	table    table
+	policies map[string]*policy // by transmitter name
+	signer   *webhookSigner
+	now      func() time.Time
+	log      *slog.Logger
+	notify   chan struct{}
+	rescanR  atomic.Bool // RescanOutbox asked for a full read
+	running  atomic.Bool
+	tokens   *broker
 }
 
 // New checks cfg, fills its defaults and returns a Lifecycle. Errors match
 // ErrConfig and list every problem at once: no Store, no RevokeURL, a URL
 // that is not absolute http(s), a webhook URL without a usable secret, an
-// unknown action-table key or action name, two actions that undo each other
-// in one list, a negative duration or count, client credentials and token
+// unknown action-table key or action name (Actions', or a transmitter's),
+// two actions that undo each other in one list, an unknown subject mapping
+// of a transmitter, a negative duration or count, client credentials and token
 // URL given only in part, a refresh lead time over 30m, or a keep-alive
 // interval outside 24h..2160h. No error holds a secret.
 func New(cfg Config) (*Lifecycle, error) {
@@ -231,8 +242,10 @@ func New(cfg Config) (*Lifecycle, error) {
 		signer = s
 	}
 	problems = append(problems, brokerProblems(cfg)...)
-	t, tableProblems := buildTable(cfg.Actions)
+	t, tableProblems := buildTable("actions", DefaultActions(), cfg.Actions)
 	problems = append(problems, tableProblems...)
+	policies, policyProblems := buildPolicies(cfg.Transmitters)
+	problems = append(problems, policyProblems...)
 	for name, d := range map[string]time.Duration{
 		"outbox_max_age": cfg.OutboxMaxAge, "backoff_base": cfg.BackoffBase, "backoff_max": cfg.BackoffMax,
 		"attempt_timeout": cfg.AttemptTimeout, "poll_interval": cfg.PollInterval, "rescan_interval": cfg.RescanInterval,
@@ -301,7 +314,7 @@ func New(cfg Config) (*Lifecycle, error) {
 		cfg.Revoker = r
 	}
 	return &Lifecycle{
-		cfg: cfg, table: t, signer: signer, now: cfg.Now, log: cfg.Logger,
+		cfg: cfg, table: t, policies: policies, signer: signer, now: cfg.Now, log: cfg.Logger,
 		notify: make(chan struct{}, 1), tokens: newBroker(cfg),
 	}, nil
 }

@@ -29,6 +29,19 @@
 // whose issuer is not trusted for the transmitter that sent it, or about a
 // subject riscd has never seen, is audited and otherwise ignored.
 //
+// # Other transmitters
+//
+// A transmitter other than Google (Config.Transmitters) names users by its
+// own identifiers. Its subject mappings say which of them name an account of
+// riscd's: SubjectIssSub (an iss_sub subject of the transmitter's own
+// issuer, its sub being the account's) and SubjectEmail (an email subject
+// equal, ignoring case, to a grant's email that the ID token marked
+// verified), tried on the subject, a complex subject's user facet and
+// each alias. Its own action table starts empty: an event without an entry
+// gets ActionNotify only. An event whose subject names no account is still
+// recorded and forwarded: only ActionNotify runs, its webhook's sub is
+// empty and its subject member carries the subject as received.
+//
 // # Outbox
 //
 // RunOutbox works through the store's outbox: jobs of one key (a subject's

@@ -40,6 +40,9 @@ var errRollback = errors.New("lifecycle: dry run rollback")
 func (l *Lifecycle) handleEvent(ctx context.Context, d events.Delivery, i int, ev events.Event) error {
 	oc := l.occurrenceOf(d, i, ev)
 	actions := l.table.lookup(ev)
+	if p, ok := l.policies[d.Entry.Transmitter]; ok {
+		actions = p.table.lookup(ev)
+	}
 	mark := eventMark(d.SET.Iss, d.SET.JTI, i, l.cfg.DryRun)
 	if l.cfg.DryRun {
 		return l.dryRun(ctx, d, ev, oc, actions, mark)

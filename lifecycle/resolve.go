@@ -17,12 +17,16 @@ type noTarget struct {
 	detail  string
 }
 
-// resolve finds the subjects an event acts on. An event that names no
-// subject gets one target with an empty sub (only record and notify act on
-// it). None, with the reason, when the subject cannot be mapped to Google's
+// resolve finds the subjects an event acts on. The events of a transmitter
+// in Config.Transmitters are resolved by its mappings (resolveMapped). An
+// event that names no subject gets one target with an empty sub (only
+// record and notify act on it). None, with the reason, when the subject cannot be mapped to Google's
 // sub, its issuer is not trusted for the transmitter, riscd has never seen
 // it, or no stored token matches a token-revoked identifier.
 func (l *Lifecycle) resolve(tx *store.Tx, d events.Delivery, ev events.Event) ([]*target, noTarget, error) {
+	if p, ok := l.policies[d.Entry.Transmitter]; ok {
+		return l.resolveMapped(tx, d, ev, p)
+	}
 	switch s := ev.Subject().(type) {
 	case nil:
 		return []*target{{}}, noTarget{}, nil

@@ -22,8 +22,16 @@ type WebhookPayload struct {
 	// user must re-authenticate).
 	Type string `json:"type"`
 	// Sub is Google's subject identifier of the user; "" for an event that
-	// names no subject.
+	// names no subject, or whose subject names no account of riscd's.
 	Sub string `json:"sub"`
+	// Transmitter is the configured name of the transmitter that sent the
+	// event ("google", or a name from risc.transmitters); absent for an
+	// operator's call or a refresh.
+	Transmitter string `json:"transmitter,omitempty"`
+	// Subject is the subject of another transmitter's event that names no
+	// account of riscd's, as the transmitter sent it (an RFC 9493 subject
+	// identifier, or Google's subject object); absent otherwise.
+	Subject json.RawMessage `json:"subject,omitempty"`
 	// EventJTI is the security event's jti; "" for an operator's call.
 	EventJTI string `json:"event_jti"`
 	// GrantIDs are the grants whose status or tokens riscd changed (never
@@ -97,15 +105,18 @@ func (r *run) notify() (string, []string, error) {
 		done = []string{ActionRecord}
 	}
 	body := WebhookPayload{
-		Type: r.oc.name, Sub: r.t.sub, EventJTI: r.oc.jti, GrantIDs: append([]string{}, r.changed...),
-		Action: strings.Join(done, ","), At: r.oc.at.UTC(), Reason: r.oc.whReason,
+		Type: r.oc.name, Sub: r.t.sub, Transmitter: r.oc.transmitter, Subject: r.t.subject, EventJTI: r.oc.jti,
+		GrantIDs: append([]string{}, r.changed...), Action: strings.Join(done, ","), At: r.oc.at.UTC(), Reason: r.oc.whReason,
 	}
 	data, err := json.Marshal(body)
 	if err != nil {
 		return "", nil, fmt.Errorf("webhook body: %w", err)
 	}
-	id := webhookID(r.oc.webhookID, r.t.sub)
-	if err := r.enqueue(store.OutboxJob{Kind: store.OutboxWebhook, Key: webhookKey(r.t.sub)}, jobPayload{WebhookID: id, Body: data}); err != nil {
+	id, key := webhookID(r.oc.webhookID, r.t.sub), webhookKey(r.t.sub)
+	if r.t.unmatched {
+		key = webhookKey("subject " + r.t.subjectKey)
+	}
+	if err := r.enqueue(store.OutboxJob{Kind: store.OutboxWebhook, Key: key}, jobPayload{WebhookID: id, Body: data}); err != nil {
 		return "", nil, err
 	}
 	return "webhook queued (" + id + ")", nil, nil

@@ -41,6 +41,11 @@ type Transmitter struct {
 	// Format is the payload shape: events.FormatGoogle (the default when
 	// zero) or events.FormatSSF. SSF SETs must also carry typ secevent+jwt.
 	Format events.Format
+	// Algorithms is this transmitter's JWS alg allow-list, from the same
+	// asymmetric algorithms as Config.Algorithms. Default:
+	// Config.Algorithms. A SET signed with an algorithm allowed for
+	// another transmitter only is refused (invalid_key).
+	Algorithms []string
 }
 
 // Inbox is where verified SETs go. *store.DB satisfies it, and JournalInbox
@@ -60,7 +65,8 @@ type Inbox interface {
 type Config struct {
 	// Transmitters are the trusted senders; at least one.
 	Transmitters []Transmitter
-	// Algorithms is the JWS alg allow-list. Default ["RS256"]. Only
+	// Algorithms is the JWS alg allow-list of every transmitter that does
+	// not give its own (Transmitter.Algorithms). Default ["RS256"]. Only
 	// asymmetric algorithms are accepted: RS256, RS384, RS512, PS256,
 	// PS384, PS512, ES256, ES384, ES512 and EdDSA; "none" and the HMAC
 	// family are refused by New.
@@ -162,6 +168,9 @@ func (cfg Config) withDefaults() Config {
 	for i, t := range cfg.Transmitters {
 		if t.Format == 0 {
 			t.Format = events.FormatGoogle
+		}
+		if len(t.Algorithms) == 0 {
+			t.Algorithms = cfg.Algorithms
 		}
 		ts[i] = t
 	}
@@ -267,6 +276,11 @@ func (t Transmitter) problems() []string {
 	}
 	if t.Format != events.FormatGoogle && t.Format != events.FormatSSF {
 		out = append(out, "unknown format")
+	}
+	for _, a := range t.Algorithms {
+		if _, ok := algorithms[a]; !ok {
+			out = append(out, fmt.Sprintf("algorithm %q is not an accepted asymmetric JWS algorithm", a))
+		}
 	}
 	return out
 }

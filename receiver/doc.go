@@ -36,8 +36,9 @@
 // The transmitter is picked by the SET's iss, read from the unverified
 // payload for that purpose only. Then: the protected header is one JSON
 // object in UTF-8 without duplicate members (read with jsontext); alg is in
-// the configured allow-list (asymmetric algorithms only, RS256 by default)
-// and, when the JWK names an alg, equal to it; a crit header is refused; kid is required and names a key
+// the transmitter's allow-list (Transmitter.Algorithms, else
+// Config.Algorithms; asymmetric algorithms only, RS256 by default) and, when
+// the JWK names an alg, equal to it; a crit header is refused; kid is required and names a key
 // of the transmitter's JWKS; typ, when present (always, for SSF
 // transmitters), is secevent+jwt; jku, x5u, jwk and x5c are ignored. The
 // signature is verified with the allow-listed algorithm, never the one a key

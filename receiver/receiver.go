@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,7 +29,7 @@ var ErrNotReady = errors.New("receiver: not ready")
 type Receiver struct {
 	cfg       Config
 	log       *slog.Logger
-	verifiers map[string]*verifier
+	verifiers map[string]*verifier // every transmitter's algorithms
 	cache     *jwk.Cache
 	fetch     *fetcher
 	put       func(context.Context, store.InboxEntry) (store.InboxEntry, bool, error)
@@ -54,6 +55,7 @@ type route struct {
 	spellings [2]string // the issuer without and with one trailing slash
 	audiences []string
 	format    events.Format
+	algs      []string // the transmitter's alg allow-list
 	keys      *keySource
 }
 
@@ -74,7 +76,7 @@ func New(ctx context.Context, cfg Config) (*Receiver, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	vs, err := newVerifiers(cfg.Algorithms)
+	vs, err := newVerifiers(allAlgorithms(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +112,20 @@ func New(ctx context.Context, cfg Config) (*Receiver, error) {
 		go r.discoverLoop(ctx, t)
 	}
 	return r, nil
+}
+
+// allAlgorithms is the union of every transmitter's allow-list: a key set
+// keeps the keys usable under one of them, and each route checks its own.
+func allAlgorithms(cfg Config) []string {
+	var out []string
+	for _, t := range cfg.Transmitters {
+		for _, a := range t.Algorithms {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // refreshWindow is how often the jwk.Cache looks for due refreshes: a fifth
@@ -151,6 +167,7 @@ func (r *Receiver) install(ctx context.Context, t *transmitterState, issuer, jwk
 		spellings: [2]string{base, base + "/"},
 		audiences: append([]string(nil), t.cfg.Audiences...),
 		format:    t.cfg.Format,
+		algs:      slices.Clone(t.cfg.Algorithms),
 		keys:      src,
 	})
 	table := &routeTable{byIss: map[string]*route{}}

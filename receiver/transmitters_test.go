@@ -5,7 +5,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,5 +195,45 @@ func TestSSFFormatFromGoogleSimulator(t *testing.T) {
 	}
 	if got := inboxCount(t, h.db); got != 1 {
 		t.Errorf("inbox entries = %d, want 1", got)
+	}
+}
+
+// TestAlgorithmsPerTransmitter: each transmitter has its own alg
+// allow-list (RFC 8725 section 3.1: a recipient accepts only the algorithms
+// it expects of that sender). Two SSF transmitters sign with ES256; only
+// the one whose list holds ES256 is accepted, even though ES256 is allowed
+// for the receiver as a whole.
+func TestAlgorithmsPerTransmitter(t *testing.T) {
+	ecOK, ecRefused := newSSFTransmitter(t), newSSFTransmitter(t)
+	ecRefused.issuer = "https://other-ssf.example.com"
+	h := mustGoogleReceiver(t, mustRSAKeys(t, 1), func(cfg *receiver.Config) {
+		ok := ecOK.config()
+		ok.Algorithms = []string{"ES256"}
+		refused := ecRefused.config()
+		refused.Name, refused.Algorithms = "other-ssf", []string{"RS256"}
+		cfg.Transmitters = append(cfg.Transmitters, ok, refused)
+	})
+
+	wantAccepted(t, post(t, h.url, ecOK.sign(t, mustJSON(t, ecOK.claims("es-1")), "")))
+	a := post(t, h.url, ecRefused.sign(t, mustJSON(t, ecRefused.claims("es-2")), ""))
+	if a.status != http.StatusBadRequest || a.err != receiver.CodeInvalidKey {
+		t.Errorf("ES256 from a transmitter allowing RS256 only: answer = %d %q (%s), want 400 invalid_key", a.status, a.err, a.desc)
+	}
+	// Google's transmitter keeps the receiver's default, RS256.
+	wantAccepted(t, post(t, h.url, mustSign(t, h.g, googlesim.SessionsRevoked("1"))))
+	if got := inboxCount(t, h.db); got != 2 {
+		t.Errorf("inbox entries = %d, want 2", got)
+	}
+}
+
+func TestAlgorithmsPerTransmitterValidated(t *testing.T) {
+	cfg := baseConfig(t, newClock())
+	cfg.Inbox = mustStore(t)
+	tr := newSSFTransmitter(t).config()
+	tr.Algorithms = []string{"HS256"}
+	cfg.Transmitters = []receiver.Transmitter{tr}
+	_, err := receiver.New(t.Context(), cfg)
+	if !errors.Is(err, receiver.ErrConfig) || !strings.Contains(err.Error(), `transmitter "ssf": algorithm "HS256"`) {
+		t.Errorf("New with HS256 for one transmitter: %v, want ErrConfig naming it", err)
 	}
 }

@@ -40,6 +40,9 @@ func (r *Receiver) verify(ctx context.Context, token []byte, v *verified) error 
 		return err
 	}
 	v.route = rt
+	if !slices.Contains(rt.algs, h.alg) {
+		return reject(CodeInvalidKey, "alg is not accepted")
+	}
 	if rt.format == events.FormatSSF && !h.hasTyp {
 		return reject(CodeInvalidRequest, "header: typ secevent+jwt is required")
 	}

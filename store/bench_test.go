@@ -39,15 +39,16 @@ func benchStart() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC
 func benchGrant(i int) store.Grant {
 	sub := benchSub(i)
 	return store.Grant{
-		Sub:          sub,
-		Email:        "user" + sub[12:] + "@example.com",
-		Scopes:       []string{"openid", "email", "https://www.googleapis.com/auth/gmail.readonly"},
-		RefreshToken: store.Secret(storetest.RefreshToken(uint64(i))),
-		AccessToken:  store.Secret(storetest.AccessToken(uint64(i))),
-		TokenType:    "Bearer",
-		Expiry:       benchStart().Add(3599 * time.Second),
-		Status:       store.GrantActive,
-		RefreshedAt:  benchStart(),
+		Sub:           sub,
+		Email:         "user" + sub[12:] + "@example.com",
+		EmailVerified: true,
+		Scopes:        []string{"openid", "email", "https://www.googleapis.com/auth/gmail.readonly"},
+		RefreshToken:  store.Secret(storetest.RefreshToken(uint64(i))),
+		AccessToken:   store.Secret(storetest.AccessToken(uint64(i))),
+		TokenType:     "Bearer",
+		Expiry:        benchStart().Add(3599 * time.Second),
+		Status:        store.GrantActive,
+		RefreshedAt:   benchStart(),
 	}
 }
 
@@ -120,6 +121,17 @@ func BenchmarkGrants(b *testing.B) {
 				for b.Loop() {
 					if gs, err := db.GrantsBySub(ctx, subs[i%sample]); err != nil || len(gs) == 0 {
 						b.Fatalf("GrantsBySub: %d grants, %v", len(gs), err)
+					}
+					i++
+				}
+				reportSize(b, db, n)
+			})
+			b.Run("ByVerifiedEmail", func(b *testing.B) {
+				// The lookup of one email subject of another transmitter.
+				i := 0
+				for b.Loop() {
+					if _, err := db.GrantsByVerifiedEmail(ctx, "user"+subs[i%sample][12:]+"@example.com"); err != nil {
+						b.Fatal(err)
 					}
 					i++
 				}

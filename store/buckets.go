@@ -11,6 +11,7 @@ const (
 	bucketGrantsByDigest = "grants.by_rt_digest" // SHA-512(SHA-512(rt)) -> grant key
 	bucketGrantsByPrefix = "grants.by_rt_prefix" // SHA-256(rt[:16])|grant key -> ""
 	bucketGrantsByStatus = "grants.by_status"    // len|status|grant key -> "" (schema 3)
+	bucketGrantsByEmail  = "grants.by_email"     // len|lower-cased verified email|grant key -> "" (schema 4)
 
 	bucketAccounts          = "accounts"           // sub -> accountRecord
 	bucketAccountsAttention = "accounts.attention" // sub -> "", for each account that NeedsAttention (schema 3)
@@ -39,6 +40,7 @@ func bucketNames() []string {
 	return []string{
 		bucketMeta, bucketKeys,
 		bucketGrants, bucketGrantsBySub, bucketGrantsByDigest, bucketGrantsByPrefix, bucketGrantsByStatus,
+		bucketGrantsByEmail,
 		bucketAccounts, bucketAccountsAttention,
 		bucketSessions, bucketSessionsBySub,
 		bucketFlows,

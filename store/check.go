@@ -126,6 +126,9 @@ func (t *Tx) checkRecords() error {
 		}
 		c.want(bucketGrantsBySub, grantIndexKey(g.Sub, k), nil)
 		c.want(bucketGrantsByStatus, grantIndexKey(r.Status, k), nil)
+		if r.emailIndexed() {
+			c.want(bucketGrantsByEmail, grantEmailKey(r.Email, k), nil)
+		}
 		if g.RefreshToken != "" {
 			c.want(bucketGrantsByDigest, RefreshTokenDigest(g.RefreshToken.Reveal()), k)
 			if len(g.RefreshToken) >= RefreshPrefixLen {
@@ -167,7 +170,7 @@ func (t *Tx) checkRecords() error {
 		return nil
 	})
 	c.each(bucketInbox, func(k, v []byte) error {
-		e, err := decodeInbox(k, v)
+		e, err := decodeInbox(t.keys, k, v)
 		if err != nil {
 			return err
 		}
@@ -206,7 +209,7 @@ func (t *Tx) checkRecords() error {
 	})
 	c.checkMarks()
 	for _, index := range []string{
-		bucketAccountsAttention, bucketGrantsBySub, bucketGrantsByStatus, bucketGrantsByDigest, bucketGrantsByPrefix, bucketSessionsBySub,
+		bucketAccountsAttention, bucketGrantsBySub, bucketGrantsByStatus, bucketGrantsByEmail, bucketGrantsByDigest, bucketGrantsByPrefix, bucketSessionsBySub,
 		bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject, bucketOutboxPending, bucketOutboxFailed, bucketAuditBySub,
 	} {
 		b, err := t.bucket(index)

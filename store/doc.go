@@ -21,8 +21,10 @@
 // AES-256-GCM. Each ciphertext names the key that sealed it and is bound to
 // its bucket, record and field, so a store can be re-encrypted under a new key
 // (RotateKey) while records sealed under an older key stay readable, and a
-// ciphertext copied elsewhere does not open. Plaintext tokens are never
-// written to disk; the lookups Google's token-revoked events need use hashes
+// ciphertext copied elsewhere does not open. Received SETs and their claims
+// are sealed too (a token-revoked event's claims carry a prefix of the
+// refresh token), bound to the entry's (iss, jti); see inbox_seal.go.
+// Plaintext tokens are never written to disk; the lookups Google's token-revoked events need use hashes
 // (SHA-512 twice of the refresh token; SHA-256 of its 16-character prefix)
 // kept in index buckets updated in the same transaction as the grant. Session
 // and flow IDs are bearer secrets too: records are keyed by their SHA-256.

@@ -17,6 +17,7 @@ type grantRecord struct {
 	V            int      `json:"v"`
 	Sub          string   `json:"sub"`
 	Email        string   `json:"email,omitempty"`
+	EmailOK      bool     `json:"ev,omitempty"` // Grant.EmailVerified
 	Scopes       []string `json:"scopes,omitempty"`
 	RefreshToken []byte   `json:"rt,omitempty"`
 	AccessToken  []byte   `json:"at,omitempty"`
@@ -64,6 +65,7 @@ func (t *Tx) grantRecord(g Grant, key []byte) grantRecord {
 		V:            recordVersion,
 		Sub:          g.Sub,
 		Email:        g.Email,
+		EmailOK:      g.EmailVerified,
 		Scopes:       g.Scopes,
 		RefreshToken: t.keys.seal(g.RefreshToken.Reveal(), bucketGrants, key, "rt"),
 		AccessToken:  t.keys.seal(g.AccessToken.Reveal(), bucketGrants, key, "at"),
@@ -83,22 +85,23 @@ func (t *Tx) grantRecord(g Grant, key []byte) grantRecord {
 // grant converts a record to a Grant with the given (already opened) tokens.
 func (r *grantRecord) grant(key []byte, rt, at Secret) Grant {
 	return Grant{
-		ID:           hex.EncodeToString(key),
-		Sub:          r.Sub,
-		Email:        r.Email,
-		Scopes:       r.Scopes,
-		RefreshToken: rt,
-		AccessToken:  at,
-		TokenType:    r.TokenType,
-		Expiry:       r.Expiry.time(),
-		IDTokenExp:   r.IDTokenExp.time(),
-		Status:       GrantStatus(r.Status),
-		Reason:       r.Reason,
-		ChangedBy:    r.ChangedBy,
-		CreatedAt:    r.CreatedAt.time(),
-		UpdatedAt:    r.UpdatedAt.time(),
-		LastUsedAt:   r.LastUsedAt.time(),
-		RefreshedAt:  r.RefreshedAt.time(),
+		ID:            hex.EncodeToString(key),
+		Sub:           r.Sub,
+		Email:         r.Email,
+		EmailVerified: r.EmailOK,
+		Scopes:        r.Scopes,
+		RefreshToken:  rt,
+		AccessToken:   at,
+		TokenType:     r.TokenType,
+		Expiry:        r.Expiry.time(),
+		IDTokenExp:    r.IDTokenExp.time(),
+		Status:        GrantStatus(r.Status),
+		Reason:        r.Reason,
+		ChangedBy:     r.ChangedBy,
+		CreatedAt:     r.CreatedAt.time(),
+		UpdatedAt:     r.UpdatedAt.time(),
+		LastUsedAt:    r.LastUsedAt.time(),
+		RefreshedAt:   r.RefreshedAt.time(),
 	}
 }
 
@@ -180,6 +183,9 @@ func (t *Tx) CreateGrant(g Grant) (Grant, error) {
 		return Grant{}, err
 	}
 	r := t.grantRecord(g, key)
+	if err := t.indexGrantEmail(key, nil, &r); err != nil {
+		return Grant{}, err
+	}
 	if err := t.putGrantRecord(key, &r); err != nil {
 		return Grant{}, err
 	}
@@ -240,6 +246,9 @@ func (t *Tx) putGrant(g Grant) (Grant, error) {
 	g.CreatedAt = old.CreatedAt.time()
 	g.UpdatedAt = t.now()
 	r := t.grantRecord(g, key)
+	if err := t.indexGrantEmail(key, &old, &r); err != nil {
+		return Grant{}, err
+	}
 	if err := t.putGrantRecord(key, &r); err != nil {
 		return Grant{}, err
 	}
@@ -265,6 +274,9 @@ func (t *Tx) DeleteGrant(id string) error {
 		return err
 	}
 	if err := t.indexGrantStatus(key, r.Status, ""); err != nil {
+		return err
+	}
+	if err := t.indexGrantEmail(key, &r, nil); err != nil {
 		return err
 	}
 	b, err := t.bucket(bucketGrants)

@@ -10,22 +10,27 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// inboxRecord is a received SET on disk, keyed by its id.
+// inboxRecord is a received SET on disk, keyed by its id. The SET (Raw)
+// and its claims are sealed (SealedRaw, SealedClaims; see inbox_seal.go):
+// a token-revoked event's claims hold a prefix of the refresh token. Raw
+// and Claims are the plaintext an earlier riscd wrote, still read.
 type inboxRecord struct {
-	V           int             `json:"v"`
-	Transmitter string          `json:"tx,omitempty"`
-	Iss         string          `json:"iss"`
-	JTI         string          `json:"jti"`
-	Subject     string          `json:"subj,omitempty"`
-	Types       []string        `json:"types,omitempty"`
-	Raw         string          `json:"raw,omitempty"`
-	Claims      json.RawMessage `json:"claims,omitempty"`
-	ReceivedAt  stamp           `json:"ra,omitzero"`
-	Status      string          `json:"st"`
-	Attempts    int             `json:"n,omitempty"`
-	LastError   string          `json:"err,omitempty"`
-	NextAttempt stamp           `json:"next,omitzero"`
-	DoneAt      stamp           `json:"done,omitzero"`
+	V            int             `json:"v"`
+	Transmitter  string          `json:"tx,omitempty"`
+	Iss          string          `json:"iss"`
+	JTI          string          `json:"jti"`
+	Subject      string          `json:"subj,omitempty"`
+	Types        []string        `json:"types,omitempty"`
+	Raw          string          `json:"raw,omitempty"`
+	Claims       json.RawMessage `json:"claims,omitempty"`
+	SealedRaw    []byte          `json:"sraw,omitempty"`
+	SealedClaims []byte          `json:"sclaims,omitempty"`
+	ReceivedAt   stamp           `json:"ra,omitzero"`
+	Status       string          `json:"st"`
+	Attempts     int             `json:"n,omitempty"`
+	LastError    string          `json:"err,omitempty"`
+	NextAttempt  stamp           `json:"next,omitzero"`
+	DoneAt       stamp           `json:"done,omitzero"`
 }
 
 func inboxToRecord(e InboxEntry) inboxRecord {
@@ -66,11 +71,16 @@ func (r *inboxRecord) entry(id uint64) InboxEntry {
 	}
 }
 
-func decodeInbox(k, v []byte) (InboxEntry, error) {
+// decodeInbox reads the record v stored under k, opening its sealed fields
+// with keys.
+func decodeInbox(keys *keyring, k, v []byte) (InboxEntry, error) {
 	id := binary.BigEndian.Uint64(k)
 	var r inboxRecord
 	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
 		return InboxEntry{}, fmt.Errorf("store: inbox entry %d: undecodable record: %w", id, ErrCorrupt)
+	}
+	if err := r.open(keys); err != nil {
+		return InboxEntry{}, fmt.Errorf("store: inbox entry %d: %w", id, err)
 	}
 	return r.entry(id), nil
 }
@@ -132,20 +142,30 @@ func (t *Tx) putInbox(e InboxEntry, p *PreparedInbox) (InboxEntry, bool, error) 
 	if err := bs[1].Put(jk, u64Key(id)); err != nil {
 		return InboxEntry{}, false, fmt.Errorf("store: put inbox: %w", err)
 	}
-	if p != nil {
+	if p != nil && !p.stale(t.keys) {
 		if err := idx.write(e, p.rec, nil); err != nil {
 			return InboxEntry{}, false, err
 		}
 		return p.stored(id), true, nil
 	}
-	r, data, err := encodeInbox(e)
+	if p != nil {
+		// Sealed under a key that is no longer the primary one (a key
+		// rotation since it was prepared), or plaintext from an earlier
+		// riscd's journal: sealed again here.
+		if e, err = decodeInbox(t.keys, u64Key(id), p.rec); err != nil {
+			return InboxEntry{}, false, err
+		}
+		e.ID = id
+	}
+	stored, data, err := encodeInbox(t.keys, e)
 	if err != nil {
 		return InboxEntry{}, false, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 	}
 	if err := idx.write(e, data, nil); err != nil {
 		return InboxEntry{}, false, err
 	}
-	return r.entry(id), true, nil
+	stored.ID = id
+	return stored, true, nil
 }
 
 // inboxDefaults gives a new entry its ReceivedAt (now) and Status (pending)
@@ -160,41 +180,41 @@ func inboxDefaults(e InboxEntry, now func() time.Time) InboxEntry {
 	return e
 }
 
-// encodeInbox returns the record of e and its encoding. The record's Claims
-// are e's, compacted. Errors wrap ErrInvalid (claims that are not JSON) and
-// want a prefix naming the entry.
-func encodeInbox(e InboxEntry) (inboxRecord, []byte, error) {
-	r := inboxToRecord(e)
-	size := 160 + len(e.Transmitter) + len(e.Iss) + len(e.JTI) + len(e.Subject) + len(e.Raw) +
-		len(e.LastError) + len(e.Claims) + len(e.Claims)/8
+// encodeInbox returns e as stored (as decodeInbox will read it: Claims
+// compacted, times in UTC; ID 0) and its record's encoding, with Raw and
+// Claims sealed under keys' primary key. Errors wrap ErrInvalid (claims
+// that are not JSON) and want a prefix naming the entry.
+func encodeInbox(keys *keyring, e InboxEntry) (InboxEntry, []byte, error) {
+	r, err := sealedInboxRecord(keys, e)
+	if err != nil {
+		return InboxEntry{}, nil, err
+	}
+	size := 200 + len(e.Transmitter) + len(e.Iss) + len(e.JTI) + len(e.Subject) + 4*(len(e.Raw)+len(r.claims))/3 +
+		len(e.LastError)
 	for _, t := range e.Types {
 		size += len(t) + 3
 	}
-	if len(e.Claims) > 0 {
-		claims, err := appendCompactJSON(make([]byte, 0, len(e.Claims)), e.Claims)
-		if err != nil {
-			return inboxRecord{}, nil, fmt.Errorf("claims: %v: %w", err, ErrInvalid)
-		}
-		r.Claims = claims
-	}
-	return r, appendInboxRecord(make([]byte, 0, size), &r), nil
+	stored := r.entry(0)
+	stored.Raw, stored.Claims = e.Raw, r.claims
+	return stored, appendInboxRecord(make([]byte, 0, size), &r.inboxRecord), nil
 }
 
 // writeInbox writes an entry and moves its index entries from old (nil for
 // a new entry).
-func (t *Tx) writeInbox(e InboxEntry, old *InboxEntry) (inboxRecord, error) {
-	r, data, err := encodeInbox(e)
+func (t *Tx) writeInbox(e InboxEntry, old *InboxEntry) (InboxEntry, error) {
+	stored, data, err := encodeInbox(t.keys, e)
 	if err != nil {
-		return inboxRecord{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
+		return InboxEntry{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 	}
 	bs, err := t.buckets(bucketInbox, bucketInboxByStatus, bucketInboxBySubject)
 	if err != nil {
-		return inboxRecord{}, err
+		return InboxEntry{}, err
 	}
 	if err := (inboxIndexes{bs[0], bs[1], bs[2]}).write(e, data, old); err != nil {
-		return inboxRecord{}, err
+		return InboxEntry{}, err
 	}
-	return r, nil
+	stored.ID = e.ID
+	return stored, nil
 }
 
 // subjectIndexed reports whether e belongs in the subject index: it has a
@@ -256,7 +276,7 @@ func (t *Tx) InboxEntry(id uint64) (InboxEntry, error) {
 	if v == nil {
 		return InboxEntry{}, fmt.Errorf("store: inbox entry %d: %w", id, ErrNotFound)
 	}
-	return decodeInbox(k, v)
+	return decodeInbox(t.keys, k, v)
 }
 
 // InboxByJTI returns the entry for (iss, jti). ErrNotFound if there is none.
@@ -292,9 +312,5 @@ func (t *Tx) putInboxEntry(e InboxEntry) (InboxEntry, error) {
 	if e.Status == "" {
 		return InboxEntry{}, fmt.Errorf("store: inbox entry %d: empty status: %w", e.ID, ErrInvalid)
 	}
-	r, err := t.writeInbox(e, &old)
-	if err != nil {
-		return InboxEntry{}, err
-	}
-	return r.entry(e.ID), nil
+	return t.writeInbox(e, &old)
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/base64"
 	"errors"
 	"strconv"
 	"unicode/utf8"
@@ -47,6 +48,12 @@ func appendInboxRecord(dst []byte, r *inboxRecord) []byte {
 	}
 	if len(r.Claims) > 0 {
 		dst = appendHTMLEscaped(append(dst, `,"claims":`...), r.Claims)
+	}
+	if len(r.SealedRaw) > 0 {
+		dst = append(base64.StdEncoding.AppendEncode(append(dst, `,"sraw":"`...), r.SealedRaw), '"')
+	}
+	if len(r.SealedClaims) > 0 {
+		dst = append(base64.StdEncoding.AppendEncode(append(dst, `,"sclaims":"`...), r.SealedClaims), '"')
 	}
 	dst = appendStamp(dst, `,"ra":`, r.ReceivedAt)
 	dst = appendJSONString(append(dst, `,"st":`...), r.Status)

@@ -67,14 +67,29 @@ func TestAppendCompactJSONMatchesCompact(t *testing.T) {
 	}
 }
 
-// recordOf builds a record as encodeInbox does (claims compacted).
-func recordOf(tb testing.TB, e InboxEntry) inboxRecord {
+// testKeyring is a keyring of one new key.
+func testKeyring(tb testing.TB) *keyring {
 	tb.Helper()
-	r, _, err := encodeInbox(e)
+	k, _, err := GenerateKey()
 	if err != nil {
-		tb.Fatalf("encodeInbox: %v", err)
+		tb.Fatal(err)
 	}
-	return r
+	keys, err := newKeyring(k, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return keys
+}
+
+// recordOf builds a record as encodeInbox does (claims compacted, Raw and
+// Claims sealed).
+func recordOf(tb testing.TB, keys *keyring, e InboxEntry) inboxRecord {
+	tb.Helper()
+	r, err := sealedInboxRecord(keys, e)
+	if err != nil {
+		tb.Fatalf("sealedInboxRecord: %v", err)
+	}
+	return r.inboxRecord
 }
 
 func TestAppendInboxRecordMatchesMarshal(t *testing.T) {
@@ -109,9 +124,10 @@ func TestAppendInboxRecordMatchesMarshal(t *testing.T) {
 			e    InboxEntry
 		}{"odd string " + string(rune('a'+i)), e})
 	}
+	keys := testKeyring(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := recordOf(t, tt.e)
+			r := recordOf(t, keys, tt.e)
 			want, err := json.Marshal(&r)
 			if err != nil {
 				t.Fatal(err)
@@ -119,13 +135,24 @@ func TestAppendInboxRecordMatchesMarshal(t *testing.T) {
 			if got := appendInboxRecord(nil, &r); !bytes.Equal(got, want) {
 				t.Errorf("appendInboxRecord =\n%s\nwant (json.Marshal)\n%s", got, want)
 			}
-			_, data, _ := encodeInbox(tt.e)
-			if !bytes.Equal(data, want) {
+			stored, data, _ := encodeInbox(keys, tt.e)
+			var written inboxRecord
+			if err := json.Unmarshal(data, &written); err != nil {
+				t.Fatal(err)
+			}
+			r.SealedRaw, r.SealedClaims = written.SealedRaw, written.SealedClaims // new nonces
+			if want, _ := json.Marshal(&r); !bytes.Equal(data, want) {
 				t.Errorf("encodeInbox =\n%s\nwant\n%s", data, want)
 			}
-			back, err := decodeInbox(u64Key(tt.e.ID), data)
+			if written.Raw != "" || written.Claims != nil || (tt.e.Raw != "") != (written.SealedRaw != nil) {
+				t.Errorf("encodeInbox wrote raw %q, claims %q, sealed raw %d bytes: want them sealed", written.Raw, written.Claims, len(written.SealedRaw))
+			}
+			back, err := decodeInbox(keys, u64Key(tt.e.ID), data)
 			if err != nil {
 				t.Fatalf("decodeInbox: %v", err)
+			}
+			if back.Raw != stored.Raw || !bytes.Equal(back.Claims, stored.Claims) || (len(tt.e.Claims) > 0) != (len(back.Claims) > 0) {
+				t.Errorf("decodeInbox gives raw %q, claims %q; want %q, %q", back.Raw, back.Claims, stored.Raw, stored.Claims)
 			}
 			var wantJTI string // the jti as a JSON round trip gives it (invalid UTF-8 replaced)
 			if err := json.Unmarshal(appendJSONString(nil, tt.e.JTI), &wantJTI); err != nil {
@@ -144,6 +171,7 @@ func FuzzInboxRecord(f *testing.F) {
 	for i, s := range odd() {
 		f.Add(s, "j", []byte(compactInputs()[i%len(compactInputs())]), int64(i), int64(i)*1e17)
 	}
+	keys := testKeyring(f)
 	f.Fuzz(func(t *testing.T, s, jti string, claims []byte, attempts, nanos int64) {
 		checkCompact(t, claims)
 		e := InboxEntry{
@@ -154,7 +182,7 @@ func FuzzInboxRecord(f *testing.F) {
 		if json.Valid(claims) {
 			e.Claims = claims
 		}
-		r := recordOf(t, e)
+		r := recordOf(t, keys, e)
 		want, err := json.Marshal(&r)
 		if err != nil {
 			t.Fatal(err)

@@ -107,7 +107,7 @@ func (t *Tx) eachInboxDesc(q InboxQuery, before uint64, fn func(InboxEntry) (boo
 	}
 	return scanDesc(b, prefix, from, func(k, v []byte) (bool, error) {
 		if index == bucketInbox {
-			e, err := decodeInbox(k, v)
+			e, err := decodeInbox(t.keys, k, v)
 			if err != nil {
 				return false, err
 			}

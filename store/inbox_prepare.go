@@ -9,9 +9,18 @@ import (
 // write lock only looks up, indexes and stores it. It is immutable; the zero
 // value is not a prepared entry.
 type PreparedInbox struct {
-	e   InboxEntry // with its defaults and compacted Claims, ID unset
-	rec []byte     // the record as stored
-	jti []byte     // its key in the dedupe index
+	e      InboxEntry // with its defaults and compacted Claims, ID unset
+	rec    []byte     // the record as stored
+	jti    []byte     // its key in the dedupe index
+	key    [keyIDSize]byte
+	secret bool // rec holds Raw or Claims, sealed under key (zero: plaintext)
+}
+
+// stale reports whether p's record must be sealed again before it is
+// stored: under a key that is not keys' primary one (a rotation since
+// PrepareInbox), or not at all (an earlier riscd's journal).
+func (p *PreparedInbox) stale(keys *keyring) bool {
+	return p.secret && p.key != keys.primary.k.id
 }
 
 // Entry returns the entry as PutPreparedInbox will store it, without its
@@ -35,12 +44,13 @@ func (db *DB) PrepareInbox(e InboxEntry) (PreparedInbox, error) {
 	}
 	e = inboxDefaults(e, db.now)
 	e.ID = 0
-	r, data, err := encodeInbox(e)
+	keys := db.keyring()
+	stored, data, err := encodeInbox(keys, e)
 	if err != nil {
 		return PreparedInbox{}, fmt.Errorf("store: prepare inbox: %w", err)
 	}
-	e.Claims = r.Claims
-	return PreparedInbox{e: e, rec: data, jti: jtiKey(e.Iss, e.JTI)}, nil
+	e.Claims = stored.Claims
+	return PreparedInbox{e: e, rec: data, jti: jtiKey(e.Iss, e.JTI), key: keys.primary.k.id, secret: e.Raw != "" || len(e.Claims) > 0}, nil
 }
 
 // PutPreparedInbox is PutInbox for an entry PrepareInbox encoded: when an

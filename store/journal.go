@@ -32,9 +32,21 @@ import (
 // still moving the last records: one file would have to wait for a moment
 // with nothing unapplied, which steady traffic never gives. Replay reads
 // each file's records of its header's generation up to the first that is
-// torn, corrupt or older (a record is acknowledged only after the fdatasync
-// that follows its write, so nothing acknowledged lies beyond), the older
-// generation's file first.
+// torn or older, the older generation's file first. A record is
+// acknowledged only after the fdatasync that follows its write, and each
+// write starts after the previous one's fdatasync returned, so a crash
+// tears only the records of the last write: nothing acknowledged lies
+// beyond them. A record that does not check but is followed by whole
+// records of the same generation is not such a tail: the file was damaged
+// after it was written (a flipped bit), and records acknowledged after the
+// damaged one would be lost if replay stopped there. load then refuses the
+// file (ErrCorrupt), and Open fails, leaving both files as they are, rather
+// than lose them silently; SalvageJournal keeps every whole record. To keep
+// a failed write's leftovers from passing for that, the next write covers
+// them with zeros (journalFile.dirty). One tear looks the same: a power cut
+// that left a later record of the last write whole and an earlier one
+// torn (the disk need not write a write's blocks in order). It is refused
+// too, and salvaged the same way: none of its records was acknowledged.
 //
 // A file grows in journalGrowStep steps of zeros written ahead of the
 // records: a record written over blocks the file already has costs its
@@ -73,6 +85,7 @@ type journalFile struct {
 	off    int64  // where the next record goes
 	size   int64  // the file's size: records up to here need no extension
 	step   int64  // journalGrowStep; tests set less
+	dirty  int64  // the end of the farthest write that failed since the position last moved
 	noSync bool   // Options.NoSync: no fdatasync (benchmarks only)
 }
 
@@ -98,7 +111,10 @@ func openJournalFile(path string, noSync bool) (*journalFile, [][]byte, error) {
 // that does not check (torn while a reset rewrote it) is replaced by the
 // generation of the first record, if one is whole: replaying records that
 // were applied already changes nothing. A file with neither is a journal
-// never written past its creation: its generation stays 0.
+// never written past its creation: its generation stays 0. Records end at
+// the first one that does not check, unless whole records of the
+// generation follow it: then the file is damaged and load fails with
+// ErrCorrupt (see the top of this file).
 func (j *journalFile) load() ([][]byte, error) {
 	data, err := io.ReadAll(io.NewSectionReader(j.f, 0, 1<<62))
 	if err != nil {
@@ -122,11 +138,61 @@ func (j *journalFile) load() ([][]byte, error) {
 		out = append(out, p)
 		off += n
 	}
+	if d := findDamage(data, off, gen); d != nil {
+		d.record = len(out)
+		return nil, d
+	}
 	if len(out) == 0 && !ok {
 		return nil, nil
 	}
 	j.gen, j.off = gen, int64(off)
 	return out, nil
+}
+
+// journalDamage describes a journal file whose records go on past one that
+// does not check. Its message names offsets and counts, never a record's
+// bytes.
+type journalDamage struct {
+	record      int   // how many whole records come before it
+	offset      int   // where it starts
+	next        int   // where the first whole record after it starts
+	intact      int   // whole records of the generation after offset
+	intactBytes int64 // their size
+}
+
+func (d *journalDamage) Error() string {
+	return fmt.Sprintf("the record at byte %d (after %d whole ones) does not check, but %d whole records (%d bytes) of the same generation follow it from byte %d: "+
+		"the file was damaged after it was written, and replaying only the records before the damage would lose the later ones; "+
+		"the journal is left as it is (riscd store salvage-journal keeps every whole record)", d.offset, d.record, d.intact, d.intactBytes, d.next)
+}
+
+// Unwrap makes journal damage both ErrCorrupt and ErrDamaged: the file was
+// damaged below its records, as a damaged bbolt page is.
+func (d *journalDamage) Unwrap() []error { return []error{ErrCorrupt, ErrDamaged} }
+
+// findDamage looks past the end of the readable records, at off, for
+// whole records of generation gen: it returns nil when there are none (the
+// end of the records, or a torn tail).
+func findDamage(data []byte, off int, gen uint64) *journalDamage {
+	var d *journalDamage
+	for at := off + 1; at+journalRecHeader <= len(data); {
+		if binary.BigEndian.Uint64(data[at:]) != gen {
+			at++
+			continue
+		}
+		_, n, ok := parseJournalRecord(data[at:], gen)
+		if !ok {
+			at++
+			continue
+		}
+		if d == nil {
+			d = &journalDamage{offset: off, next: at}
+		}
+		d.intact++
+		d.intactBytes += int64(n)
+		at += n
+	}
+	return d
 }
 
 // randomGeneration is a non-zero generation no earlier journal is likely
@@ -177,26 +243,32 @@ func appendJournalRecord(dst []byte, gen uint64, payload []byte) []byte {
 
 // write appends records (encoded by appendJournalRecord with j.gen) and
 // makes them durable. On error the position does not move: the next write
-// goes over whatever part of records reached the file. Records that would
-// reach past the file's end go after zeros that grow it to the next
-// journalGrowStep boundary, all in one write.
+// goes over whatever part of records reached the file, and zeros follow its
+// records over the rest (dirty), so no whole record of a write that failed
+// stays behind the records that replay reads. Records that would reach past
+// the file's end go after zeros that grow it to the next journalGrowStep
+// boundary, all in one write.
 func (j *journalFile) write(records []byte) error {
 	end := j.off + int64(len(records))
-	if end > j.size {
-		grown := (end + j.step - 1) / j.step * j.step
-		buf := make([]byte, grown-j.off)
+	buf, size := records, j.size
+	if covered := max(end, j.dirty); covered > j.size {
+		size = (covered + j.step - 1) / j.step * j.step
+		buf = make([]byte, size-j.off)
 		copy(buf, records)
-		if _, err := j.f.WriteAt(buf, j.off); err != nil {
-			return err
-		}
-		j.size = grown
-	} else if _, err := j.f.WriteAt(records, j.off); err != nil {
+	} else if covered > end {
+		buf = make([]byte, covered-j.off)
+		copy(buf, records)
+	}
+	if _, err := j.f.WriteAt(buf, j.off); err != nil {
+		j.dirty = max(j.dirty, end)
 		return err
 	}
+	j.size = size
 	if err := j.sync(); err != nil {
+		j.dirty = max(j.dirty, end)
 		return err
 	}
-	j.off += int64(len(records))
+	j.off, j.dirty = end, 0
 	return nil
 }
 
@@ -224,7 +296,7 @@ func (j *journalFile) reset(gen uint64) error {
 		j.size = j.step
 		syncDir(filepath.Dir(j.path))
 	}
-	j.gen, j.off = gen, journalHeaderSize
+	j.gen, j.off, j.dirty = gen, journalHeaderSize, 0
 	return nil
 }
 

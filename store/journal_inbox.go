@@ -59,7 +59,9 @@ type inboxJournal struct {
 
 	// beforeApply, when set (tests, under mu), runs before each apply: a
 	// test holds the applier there to leave entries in the journal alone.
-	beforeApply func()
+	// afterTake, likewise, runs once an apply has taken its batch and
+	// before it commits: a test appends there to keep entries unapplied.
+	beforeApply, afterTake func()
 
 	wake  chan struct{} // cap 1: the applier has work
 	flush chan struct{} // cap 1: FlushInbox waits
@@ -296,9 +298,13 @@ func (j *inboxJournal) apply() bool {
 	j.mu.Lock()
 	batch := j.queue
 	j.queue = nil
+	taken := j.afterTake
 	j.mu.Unlock()
 	if len(batch) == 0 {
 		return true
+	}
+	if taken != nil {
+		taken()
 	}
 	err := j.db.Update(context.Background(), func(t *Tx) error {
 		for _, p := range batch {
@@ -422,6 +428,10 @@ func (db *DB) replayJournal() ([2]*journalFile, int, error) {
 	for i, path := range JournalPaths(db.path) {
 		f, payloads, err := openJournalFile(path, db.noSync)
 		if err != nil {
+			if d := (*journalDamage)(nil); errors.As(err, &d) {
+				db.log.Error("inbox journal damaged: the store is not opened, and the journal is left as it is",
+					"path", path, "offset", d.offset, "intact_records_after", d.intact)
+			}
 			return fail(err)
 		}
 		files[i], loaded[i] = f, payloads
@@ -437,8 +447,11 @@ func (db *DB) replayJournal() ([2]*journalFile, int, error) {
 			if err := json.Unmarshal(b, &r); err != nil || r.V < 1 || r.V > recordVersion || r.Iss == "" || r.JTI == "" {
 				return fail(fmt.Errorf("store: journal %s: record %d is not an inbox entry: %w", files[i].path, n, ErrCorrupt))
 			}
+			// Raw and Claims stay sealed: the entry serves its indexes,
+			// and putInbox opens the record only to seal it again.
 			e := r.entry(0)
-			ps = append(ps, PreparedInbox{e: e, rec: b, jti: jtiKey(e.Iss, e.JTI)})
+			key, secret := r.sealing()
+			ps = append(ps, PreparedInbox{e: e, rec: b, jti: jtiKey(e.Iss, e.JTI), key: key, secret: secret})
 		}
 	}
 	created := 0

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -131,8 +132,13 @@ func inboxJTIs(t *testing.T, db *DB) map[string]uint64 {
 func TestAppendInboxDedupesAndApplies(t *testing.T) {
 	db, _, _ := newJournalTestDB(t)
 	defer db.Close()
-	var applied atomic.Int32
-	db.OnInboxApplied(func() { applied.Add(1) })
+	applied := make(chan struct{}, 1)
+	db.OnInboxApplied(func() {
+		select {
+		case applied <- struct{}{}:
+		default:
+		}
+	})
 
 	out := mustAppend(t, db, "a", "b", "a")
 	if !out[0].Created || !out[1].Created || out[2].Created {
@@ -153,10 +159,10 @@ func TestAppendInboxDedupesAndApplies(t *testing.T) {
 		t.Fatalf("inbox = %v, want a then b", got)
 	}
 	// The hook runs after the applier has released FlushInbox.
-	for deadline := time.Now().Add(10 * time.Second); applied.Load() == 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("OnInboxApplied not called")
-		}
+	select {
+	case <-applied:
+	case <-t.Context().Done():
+		t.Fatal("OnInboxApplied not called")
 	}
 	if err := db.InboxJournalErr(); err != nil {
 		t.Errorf("InboxJournalErr = %v, want nil", err)
@@ -332,48 +338,102 @@ func TestJournalSwitchesFilesAndIgnoresOldGenerations(t *testing.T) {
 	}
 }
 
+// driveApplier parks db's background applier for the rest of the test (or
+// until release) so that the test runs each apply itself, with
+// db.journal.apply, at the moments it chooses.
+func driveApplier(t *testing.T, db *DB) (release func()) {
+	t.Helper()
+	parked, gate := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	j := db.journal
+	j.mu.Lock()
+	j.beforeApply = func() { once.Do(func() { close(parked) }); <-gate }
+	j.mu.Unlock()
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+	<-parked
+	j.mu.Lock()
+	j.beforeApply = nil
+	j.mu.Unlock()
+	var rel sync.Once
+	return func() { rel.Do(func() { close(gate) }) }
+}
+
 // Under appends that never pause, the journal still starts over: the
 // other file's records are applied while the current one fills. (One file
-// could start over only at a moment with nothing unapplied.)
+// could start over only at a moment with nothing unapplied.) The test runs
+// the applier itself and appends while each apply holds its batch, so
+// entries wait in the journal at every moment, whatever the machine's
+// speed.
 func TestJournalStartsOverUnderSteadyLoad(t *testing.T) {
 	db, _, _ := newJournalTestDB(t)
 	defer db.Close()
-	const resetSize = 16 << 10
-	db.journal.mu.Lock()
-	db.journal.resetSize = resetSize
-	gen := max(db.journal.files[0].gen, db.journal.files[1].gen)
-	db.journal.mu.Unlock()
+	release := driveApplier(t, db)
+	defer release()
+	j := db.journal
+	const resetSize, rounds, each = 16 << 10, 80, 10
+	taken, proceed := make(chan struct{}), make(chan struct{})
+	j.mu.Lock()
+	j.resetSize = resetSize
+	j.afterTake = func() { taken <- struct{}{}; <-proceed }
+	gen := max(j.files[0].gen, j.files[1].gen)
+	j.mu.Unlock()
 
-	var written, biggest atomic.Int64
-	var n atomic.Int32
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for written.Load() < 40*resetSize {
-				jti := fmt.Sprint("steady-", n.Add(1))
-				out := mustAppend(t, db, jti)
-				written.Add(int64(len(out[0].Entry.Raw) + 250))
-				db.journal.mu.Lock()
-				size := db.journal.files[db.journal.cur].records()
-				db.journal.mu.Unlock()
-				for b := biggest.Load(); size > b && !biggest.CompareAndSwap(b, size); b = biggest.Load() {
-				}
+	n, written, biggest, largestRecord := 0, int64(0), int64(0), int64(0)
+	appendSome := func() {
+		for range each {
+			n++
+			p, err := db.PrepareInbox(journalEntry(fmt.Sprint("steady-", n)))
+			if err != nil {
+				t.Fatal(err)
 			}
-		})
+			if _, err := db.AppendInbox(t.Context(), []PreparedInbox{p}); err != nil {
+				t.Fatal(err)
+			}
+			size := int64(journalRecHeader + len(p.rec))
+			written += size
+			largestRecord = max(largestRecord, size)
+			j.mu.Lock()
+			biggest = max(biggest, j.files[j.cur].records())
+			j.mu.Unlock()
+		}
 	}
-	wg.Wait()
-	db.journal.mu.Lock()
-	newGen := max(db.journal.files[0].gen, db.journal.files[1].gen)
-	db.journal.mu.Unlock()
-	if newGen-gen < 10 || biggest.Load() > 10*resetSize {
-		t.Fatalf("%d appends: %d new generations, largest file %d bytes; want the files to take turns (at most %d bytes)",
-			n.Load(), newGen-gen, biggest.Load(), 10*resetSize)
+	unapplied := func() int {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return j.unapplied[0] + j.unapplied[1]
 	}
-	if err := db.FlushInbox(t.Context()); err != nil {
-		t.Fatal(err)
+	appendSome()
+	for round := range rounds {
+		done := make(chan bool)
+		go func() { done <- j.apply() }()
+		<-taken
+		appendSome() // while the apply holds its batch
+		proceed <- struct{}{}
+		if !<-done {
+			t.Fatalf("round %d: apply failed: %v", round, db.InboxJournalErr())
+		}
+		if got := unapplied(); got != each {
+			t.Fatalf("round %d: %d entries unapplied after an apply, want the %d appended meanwhile", round, got, each)
+		}
 	}
-	if got, err := db.CountInbox(t.Context(), InboxPending); err != nil || got != int(n.Load()) {
-		t.Fatalf("inbox holds %d entries (%v), want %d", got, err, n.Load())
+	j.mu.Lock()
+	newGen := max(j.files[0].gen, j.files[1].gen)
+	j.afterTake = nil
+	j.mu.Unlock()
+	// A file takes appends until it holds more than resetSize bytes, and
+	// then the other (applied meanwhile) takes over at the next append.
+	if limit := resetSize + largestRecord; biggest > limit || int64(newGen-gen) < written/limit {
+		t.Fatalf("%d appends of %d bytes: %d new generations, largest file %d bytes; want the files to take turns (at least %d generations, at most %d bytes)",
+			n, written, newGen-gen, biggest, written/limit, limit)
+	}
+	if !j.apply() {
+		t.Fatal(db.InboxJournalErr())
+	}
+	if got, err := db.CountInbox(t.Context(), InboxPending); err != nil || got != n {
+		t.Fatalf("inbox holds %d entries (%v), want %d", got, err, n)
 	}
 }
 
@@ -402,7 +462,8 @@ func TestCloseAppliesTheJournal(t *testing.T) {
 	db, path, key := newJournalTestDB(t)
 	release := holdApplier(db)
 	mustAppend(t, db, "c1", "c2", "c3")
-	go func() { time.Sleep(10 * time.Millisecond); release() }()
+	// Close stops the applier and waits for it: let it go then.
+	go func() { <-db.journal.stop; release() }()
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -525,6 +586,194 @@ func TestFreelistTypesShareTheFile(t *testing.T) {
 		}
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// journalRecordOffsets are where the records of the journal file at path
+// start.
+func journalRecordOffsets(t *testing.T, path string) []int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, ok := parseJournalHeader(b)
+	if !ok {
+		t.Fatalf("%s: no header", path)
+	}
+	var offs []int
+	for off := journalHeaderSize; ; {
+		_, n, ok := parseJournalRecord(b[off:], gen)
+		if !ok {
+			return offs
+		}
+		offs = append(offs, off)
+		off += n
+	}
+}
+
+// A record damaged after it was written (a flipped bit) with acknowledged
+// records after it is not a torn tail: Open fails with ErrCorrupt and
+// leaves the journal as it was, where replay used to stop at the damage
+// and lose the records after it without a word.
+func TestJournalDamageInTheMiddleIsNotATornTail(t *testing.T) {
+	key, _, _ := GenerateKey()
+	var appends [][]string
+	for i := range 10 {
+		appends = append(appends, []string{fmt.Sprint("acked-", i)})
+	}
+	for _, tc := range []struct {
+		name string
+		at   func(rec, next int) int // the byte to flip, in the 5th record
+	}{
+		{"payload", func(rec, next int) int { return (rec + next) / 2 }},
+		{"checksum", func(rec, _ int) int { return rec + 13 }},
+		{"length", func(rec, _ int) int { return rec + 9 }},
+		{"generation", func(rec, _ int) int { return rec + 7 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			crashed := crashedStore(t, key, appends...)
+			journal := JournalPath(crashed)
+			offs := journalRecordOffsets(t, journal)
+			if len(offs) != 10 {
+				t.Fatalf("%d records in the journal, want 10", len(offs))
+			}
+			b, err := os.ReadFile(journal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[tc.at(offs[4], offs[5])] ^= 0x10
+			if err := os.WriteFile(journal, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before := [2][]byte{}
+			for i, p := range JournalPaths(crashed) {
+				before[i], _ = os.ReadFile(p)
+			}
+
+			db, err := Open(t.Context(), Options{Path: crashed, Key: key, LockTimeout: 50 * time.Millisecond})
+			if err == nil {
+				got := inboxJTIs(t, db)
+				db.Close()
+				t.Fatalf("Open of a journal damaged in its 5th of 10 records succeeded; inbox %v", got)
+			}
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), journal) || !strings.Contains(err.Error(), "5 whole records") {
+				t.Fatalf("Open = %v; want ErrCorrupt naming %s and the 5 records after the damage", err, journal)
+			}
+			for i, p := range JournalPaths(crashed) {
+				if after, _ := os.ReadFile(p); !bytes.Equal(after, before[i]) {
+					t.Errorf("%s changed by the refused Open", filepath.Base(p))
+				}
+			}
+		})
+	}
+}
+
+// A write that fails leaves whatever part of its records reached the file;
+// the next write covers them, so that they cannot pass for records after
+// damage once the file is read again.
+func TestJournalWriteCoversAFailedWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j")
+	j, _, err := openJournalFile(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { j.close() }()
+	if err := j.reset(5); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.write(appendJournalRecord(nil, 5, []byte("acked"))); err != nil {
+		t.Fatal(err)
+	}
+	// A write of three records that reached the file and then failed.
+	var failed []byte
+	for _, p := range []string{"failed-one-with-a-long-payload", "failed-two", "failed-three"} {
+		failed = appendJournalRecord(failed, 5, []byte(p))
+	}
+	if _, err := j.f.WriteAt(failed, j.off); err != nil {
+		t.Fatal(err)
+	}
+	f := j.f
+	closed, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	j.f = closed
+	if err := j.write(failed); err == nil {
+		t.Fatal("write to a closed file succeeded")
+	}
+	j.f = f
+	// The next write is shorter than the failed one.
+	if err := j.write(appendJournalRecord(nil, 5, []byte("next"))); err != nil {
+		t.Fatal(err)
+	}
+	j.close()
+	j, payloads, err := openJournalFile(path, true)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	if len(payloads) != 2 || string(payloads[0]) != "acked" || string(payloads[1]) != "next" {
+		t.Fatalf("reopen read %q, want acked and next", payloads)
+	}
+}
+
+// SalvageJournal keeps every whole record of a damaged journal, and the
+// damaged file beside it; Open then replays them.
+func TestSalvageJournalKeepsTheWholeRecords(t *testing.T) {
+	key, _, _ := GenerateKey()
+	var appends [][]string
+	for i := range 10 {
+		appends = append(appends, []string{fmt.Sprint("acked-", i)})
+	}
+	crashed := crashedStore(t, key, appends...)
+	journal := JournalPath(crashed)
+	offs := journalRecordOffsets(t, journal)
+	damaged, err := os.ReadFile(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged[(offs[4]+offs[5])/2] ^= 0x10
+	if err := os.WriteFile(journal, damaged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(t.Context(), Options{Path: crashed, Key: key}); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open before the salvage = %v, want ErrCorrupt", err)
+	}
+
+	// Not while the store is open elsewhere.
+	held, err := bolt.Open(crashed, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SalvageJournal(t.Context(), crashed, 50*time.Millisecond); !errors.Is(err, ErrLocked) {
+		t.Errorf("SalvageJournal of a store in use = %v, want ErrLocked", err)
+	}
+	held.Close()
+
+	got, err := SalvageJournal(t.Context(), crashed, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Path != journal || got[0].Records != 9 || got[0].SkippedBytes != int64(offs[5]-offs[4]) {
+		t.Fatalf("SalvageJournal = %+v, want %s with 9 records, %d bytes skipped", got, journal, offs[5]-offs[4])
+	}
+	if kept, err := os.ReadFile(got[0].Kept); err != nil || !bytes.Equal(kept, damaged) {
+		t.Errorf("the damaged file is not kept as it was in %s: %v", got[0].Kept, err)
+	}
+	if again, err := SalvageJournal(t.Context(), crashed, 0); err != nil || len(again) != 0 {
+		t.Errorf("SalvageJournal again = %+v, %v; want nothing to do", again, err)
+	}
+	db := openJournalTestDB(t, crashed, key)
+	defer db.Close()
+	inbox := inboxJTIs(t, db)
+	if len(inbox) != 9 || inbox["acked-4"] != 0 {
+		t.Fatalf("inbox after the salvage = %v, want every record but acked-4", inbox)
+	}
+	for i := range 10 {
+		if inbox[fmt.Sprint("acked-", i)] == 0 && i != 4 {
+			t.Errorf("acked-%d missing", i)
 		}
 	}
 }

@@ -21,9 +21,10 @@ const (
 	// subjectIndexed); it only relaxes schema 1. Schema 3 adds the indexes
 	// of failed outbox jobs (outbox.failed), of the accounts that need
 	// attention (accounts.attention) and of grants by status
-	// (grants.by_status), which an older riscd would not keep.
+	// (grants.by_status), which an older riscd would not keep. Schema 4
+	// adds the index of grants by verified email (grants.by_email).
 	// An older file is upgraded at open (upgradeSchema).
-	SchemaVersion = 3
+	SchemaVersion = 4
 	// recordVersion is the version of every on-disk record this riscd writes.
 	recordVersion = 1
 
@@ -81,7 +82,7 @@ func checkMeta(btx *bolt.Tx, path string) error {
 // upgradeSchema brings a file of an older schema, which checkMeta accepted,
 // to SchemaVersion, once every bucket exists. Before schema 3 it indexes
 // the failed outbox jobs, the accounts that need attention and the grants
-// by status. It then
+// by status; before schema 4 the grants by verified email. It then
 // marks the file, so that the riscd that
 // wrote it, which would not keep the newer indexes, refuses it from now on.
 // Every older schema is otherwise valid as the current one.
@@ -99,6 +100,11 @@ func upgradeSchema(btx *bolt.Tx) error {
 			return fmt.Errorf("store: upgrade schema: %w", err)
 		}
 		if err := indexGrantsByStatus(btx); err != nil {
+			return fmt.Errorf("store: upgrade schema: %w", err)
+		}
+	}
+	if schema < 4 {
+		if err := indexGrantsByEmail(btx); err != nil {
 			return fmt.Errorf("store: upgrade schema: %w", err)
 		}
 	}
@@ -142,6 +148,19 @@ func indexGrantsByStatus(btx *bolt.Tx) error {
 			return err
 		}
 		return idx.Put(grantIndexKey(r.Status, k), nil)
+	})
+}
+
+// indexGrantsByEmail puts every grant with a verified email in
+// grants.by_email.
+func indexGrantsByEmail(btx *bolt.Tx) error {
+	idx := btx.Bucket([]byte(bucketGrantsByEmail))
+	return btx.Bucket([]byte(bucketGrants)).ForEach(func(k, v []byte) error {
+		r, err := decodeGrant(k, v)
+		if err != nil || !r.emailIndexed() {
+			return err
+		}
+		return idx.Put(grantEmailKey(r.Email, k), nil)
 	})
 }
 

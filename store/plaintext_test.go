@@ -88,3 +88,74 @@ func TestNoPlaintextSecretOnDisk(t *testing.T) {
 		}
 	}
 }
+
+// A token-revoked event names the refresh token by its first characters
+// (token_identifier_alg "prefix",
+// https://developers.google.com/identity/protocols/risc#token-revoked):
+// they are in the SET's payload and in its claims, which the inbox keeps
+// sealed, in the bbolt file and in the journal alike.
+func TestNoTokenPrefixOnDiskAfterTokenRevoked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "riscd.db")
+	key := mustKey(t)
+	db := mustOpen(t, store.Options{Path: path, Key: key})
+	ctx := t.Context()
+	prefix := storetest.RefreshToken(2001)[:store.RefreshPrefixLen]
+	set := func(jti string) store.InboxEntry {
+		claims := `{"iss":"https://accounts.google.com","aud":"client-1","iat":1767268800,"jti":"` + jti + `","events":{` +
+			`"https://schemas.openid.net/secevent/oauth/event-type/token-revoked":{"subject":{"subject_type":"oauth_token",` +
+			`"token_type":"refresh_token","token_identifier_alg":"prefix","token":"` + prefix + `"}}}}`
+		b64 := base64.RawURLEncoding.EncodeToString
+		return store.InboxEntry{Transmitter: "google", Iss: "https://accounts.google.com", JTI: jti,
+			Types: []string{"https://schemas.openid.net/secevent/oauth/event-type/token-revoked"},
+			Raw:   b64([]byte(`{"alg":"RS256","kid":"k1"}`)) + "." + b64([]byte(claims)) + ".c2lnbmF0dXJl", Claims: []byte(claims)}
+	}
+	// The receiver's way in: the journal, then the applier.
+	p, err := db.PrepareInbox(set("revoked-journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AppendInbox(ctx, []store.PreparedInbox{p}); err != nil {
+		t.Fatal(err)
+	}
+	// And the transaction's, then a rewrite as the dispatcher's.
+	direct, _, err := db.PutInbox(ctx, set("revoked-direct"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpdateInbox(ctx, direct.ID, func(e store.InboxEntry) (store.InboxEntry, error) {
+		e.Status = store.InboxDone
+		return e, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, jti := range []string{"revoked-journal", "revoked-direct"} {
+		e, err := db.InboxByJTI(ctx, "https://accounts.google.com", jti)
+		if want := set(jti); err != nil || e.Raw != want.Raw || string(e.Claims) != string(want.Claims) {
+			t.Fatalf("%s read back: raw %q, claims %s, %v; want them as received", jti, e.Raw, e.Claims, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	journals := store.JournalPaths(path)
+	for _, f := range []string{path, journals[0], journals[1]} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Base(f)] = b
+	}
+	// The journal keeps the applied record until the file starts over.
+	if !bytes.Contains(files[filepath.Base(path)], []byte(`"jti":"revoked-direct"`)) ||
+		!bytes.Contains(append(files[filepath.Base(path)+"-journal"], files[filepath.Base(path)+"-journal.1"]...), []byte(`"jti":"revoked-journal"`)) {
+		t.Fatal("the files do not hold the records just written")
+	}
+	for name, b := range files {
+		for form, needle := range encodings(prefix) {
+			if bytes.Contains(b, []byte(needle)) {
+				t.Errorf("the refresh token's prefix is in %s (%s)", name, form)
+			}
+		}
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 )
 
-// RotateKey re-encrypts every secret in the store under newKey. It first
+// RotateKey re-encrypts every secret in the store under newKey, the inbox's
+// SETs and claims included (and those an earlier riscd left in plaintext
+// sealed for the first time). It first
 // makes newKey the primary key (recorded in the store, so a later Open
 // demands it), then rewrites the records still sealed under other keys in
 // transactions of a few hundred records, so the store stays usable, and
@@ -40,7 +42,7 @@ func (db *DB) RotateKey(ctx context.Context, newKey Key) (int, error) {
 	db.log.InfoContext(ctx, "store key rotation started", "key_id", newKey.ID())
 
 	total := 0
-	for _, bucket := range []string{bucketGrants, bucketSessions, bucketFlows, bucketOutbox} {
+	for _, bucket := range []string{bucketGrants, bucketSessions, bucketFlows, bucketOutbox, bucketInbox} {
 		var after []byte
 		for {
 			if err := ctx.Err(); err != nil {
@@ -184,6 +186,8 @@ func (t *Tx) reseal(bucket string, key, v []byte) ([]byte, bool, error) {
 		r := new(outboxRecord)
 		rec = r
 		add("tok", &r.Token)
+	case bucketInbox:
+		return t.resealInbox(key, v)
 	default:
 		return nil, false, fmt.Errorf("store: reseal: bucket %s holds no secrets", bucket)
 	}

@@ -108,8 +108,8 @@ func TestSchema2GainsItsIndexes(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if schema := storedSchema(t, path); schema != "3" {
-		t.Errorf("schema after open = %q, want 3", schema)
+	if schema, want := storedSchema(t, path), fmt.Sprint(store.SchemaVersion); schema != want {
+		t.Errorf("schema after open = %q, want %s", schema, want)
 	}
 }
 

@@ -173,7 +173,7 @@ func cmdConfig(_ context.Context, env *cliEnv, args []string) error {
 }
 
 func cmdStore(ctx context.Context, env *cliEnv, args []string) error {
-	const usage = "usage: riscd store rotate-key|check --config FILE ..."
+	const usage = "usage: riscd store rotate-key|check|salvage-journal --config FILE ..."
 	if len(args) == 0 {
 		return usageError{errors.New(usage)}
 	}
@@ -182,8 +182,11 @@ func cmdStore(ctx context.Context, env *cliEnv, args []string) error {
 		return cmdStoreRotateKey(ctx, env, args[1:])
 	case "check":
 		return cmdStoreCheck(ctx, env, args[1:])
+	case "salvage-journal":
+		return cmdStoreSalvageJournal(ctx, env, args[1:])
 	case "--help", "-h":
-		fmt.Fprintln(env.stdout, "Usage: riscd store rotate-key --config FILE --new-key-file FILE\n       riscd store check --config FILE")
+		fmt.Fprintln(env.stdout, "Usage: riscd store rotate-key --config FILE --new-key-file FILE\n       riscd store check --config FILE\n"+
+			"       riscd store salvage-journal --config FILE")
 		return flag.ErrHelp
 	}
 	return usageError{fmt.Errorf("unknown store command %q (%s)", args[0], usage)}

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/stream"
 )
@@ -26,6 +27,7 @@ import (
 type Config struct {
 	PublicURL string          `yaml:"public_url"`
 	Listen    string          `yaml:"listen"`
+	Public    PublicConfig    `yaml:"public"`
 	Internal  InternalConfig  `yaml:"internal"`
 	Store     StoreConfig     `yaml:"store"`
 	Google    GoogleConfig    `yaml:"google"`
@@ -49,6 +51,35 @@ type InternalConfig struct {
 	Listen         string `yaml:"listen"`
 	AdminTokenFile string `yaml:"admin_token_file"`
 	AppTokenFile   string `yaml:"app_token_file"`
+	// MaxConnections bounds the internal listener's open connections, apart
+	// from the public listener's, so a flood there leaves room here.
+	MaxConnections int `yaml:"max_connections"`
+	// AllowedHosts are the host names the internal listener answers to
+	// besides the one of Listen, localhost and IP literals (a DNS-rebinding
+	// page reaches it under a name of the attacker's).
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// TrustedProxies (addresses or CIDR prefixes) may name the client in
+	// X-Forwarded-For, for the admin page's sign-in limit.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// PublicConfig bounds the public listener: connections, timeouts, and the
+// rate of the consent routes.
+type PublicConfig struct {
+	MaxConnections          int      `yaml:"max_connections"`
+	MaxConnectionsPerClient int      `yaml:"max_connections_per_client"`
+	IdleTimeout             Duration `yaml:"idle_timeout"`
+	ReadHeaderTimeout       Duration `yaml:"read_header_timeout"`
+	// TrustedProxies (addresses or CIDR prefixes) may name the client in
+	// X-Forwarded-For; their connections count only in MaxConnections.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ConsentPerMinute bounds GET /authorize and /oauth2callback per client
+	// address; ConsentPerMinuteTotal bounds them for all clients together.
+	ConsentPerMinute      int `yaml:"consent_per_minute"`
+	ConsentPerMinuteTotal int `yaml:"consent_per_minute_total"`
+	// MaxPendingFlows bounds the consent flows started within the flow
+	// lifetime (10 minutes) that the store keeps.
+	MaxPendingFlows int `yaml:"max_pending_flows"`
 }
 
 // StoreConfig locates the bbolt file and the keys that encrypt its secrets.
@@ -61,8 +92,11 @@ type StoreConfig struct {
 	Retention Duration `yaml:"retention"`
 }
 
-// GoogleConfig is the OAuth client and Google's endpoints.
+// GoogleConfig is the OAuth client and its authorization server: Google's
+// endpoints, or (Provider "oidc") a standard OpenID provider found through
+// Issuer's discovery document.
 type GoogleConfig struct {
+	Provider          string             `yaml:"provider"`
 	ClientSecretsFile string             `yaml:"client_secrets_file"`
 	Scopes            []string           `yaml:"scopes"`
 	Features          map[string]Feature `yaml:"features"`
@@ -81,7 +115,10 @@ type Feature struct {
 // RISCConfig is the security event receiver. The top-level keys describe
 // Google; Transmitters adds others (SSF 1.0 transmitters such as Okta).
 type RISCConfig struct {
-	Path             string              `yaml:"path"`
+	Path string `yaml:"path"`
+	// Google trusts Google's RISC transmitter (the keys below). False: an
+	// SSF-only deployment, ready without Google's discovery document.
+	Google           bool                `yaml:"google"`
 	ConfigurationURL string              `yaml:"configuration_url"`
 	Issuer           string              `yaml:"issuer"`
 	JWKSURL          string              `yaml:"jwks_url"`
@@ -99,14 +136,29 @@ type RISCConfig struct {
 	StreamCheckInterval Duration `yaml:"stream_check_interval"`
 }
 
-// TransmitterConfig is one more trusted transmitter of security event tokens.
+// TransmitterConfig is one more trusted transmitter of security event
+// tokens: where its keys are, which of its subjects name riscd's accounts
+// (lifecycle.SubjectMappings) and what its events do (by default, notify
+// only).
 type TransmitterConfig struct {
-	Name             string   `yaml:"name"`
-	ConfigurationURL string   `yaml:"configuration_url"`
-	Issuer           string   `yaml:"issuer"`
-	JWKSURL          string   `yaml:"jwks_url"`
-	Audiences        []string `yaml:"audiences"`
-	Format           string   `yaml:"format"`
+	Name             string              `yaml:"name"`
+	ConfigurationURL string              `yaml:"configuration_url"`
+	Issuer           string              `yaml:"issuer"`
+	JWKSURL          string              `yaml:"jwks_url"`
+	Audiences        []string            `yaml:"audiences"`
+	Format           string              `yaml:"format"`
+	Algorithms       []string            `yaml:"algorithms"`
+	Subjects         []string            `yaml:"subjects"`
+	Actions          map[string][]string `yaml:"actions"`
+}
+
+// TransmitterAlgorithms returns t's JWS algorithms: its own, else
+// risc.algorithms.
+func (c *Config) TransmitterAlgorithms(t TransmitterConfig) []string {
+	if len(t.Algorithms) > 0 {
+		return t.Algorithms
+	}
+	return c.RISC.Algorithms
 }
 
 // acceptedAlgorithms are the asymmetric JWS algorithms risc.algorithms may
@@ -135,19 +187,38 @@ const (
 	minRetention     = 7 * 24 * time.Hour
 )
 
+// Defaults of the listeners' bounds (public.* and internal.*).
+const (
+	defaultPublicMaxConns       = 1024
+	defaultPublicMaxConnsClient = 64
+	defaultPublicIdleTimeout    = 15 * time.Second
+	defaultReadHeaderTimeout    = 10 * time.Second
+	defaultConsentPerMinute     = 30
+	defaultConsentPerMinuteAll  = 1200
+	defaultMaxPendingFlows      = 10000
+	defaultInternalMaxConns     = 1024
+)
+
 // defaultConfig returns the configuration used for every key the file leaves out.
 func defaultConfig() Config {
 	return Config{
-		Listen:   defaultPublicListenAddr,
-		Internal: InternalConfig{Listen: "127.0.0.1:9090"},
+		Listen: defaultPublicListenAddr,
+		Public: PublicConfig{
+			MaxConnections: defaultPublicMaxConns, MaxConnectionsPerClient: defaultPublicMaxConnsClient,
+			IdleTimeout: Duration(defaultPublicIdleTimeout), ReadHeaderTimeout: Duration(defaultReadHeaderTimeout),
+			ConsentPerMinute: defaultConsentPerMinute, ConsentPerMinuteTotal: defaultConsentPerMinuteAll,
+			MaxPendingFlows: defaultMaxPendingFlows,
+		},
+		Internal: InternalConfig{Listen: "127.0.0.1:9090", MaxConnections: defaultInternalMaxConns},
 		Store:    StoreConfig{Path: "riscd.db", Retention: Duration(defaultRetention)},
 		Google: GoogleConfig{
+			Provider:  flowweb.ProviderGoogle,
 			RevokeURL: defaultRevokeURL,
 			Issuer:    defaultIDTokenIssuer,
 			JWKSURL:   defaultIDTokenJWKSURL,
 		},
 		RISC: RISCConfig{
-			Path: "/risc", ConfigurationURL: defaultRISCConfigURL, Algorithms: []string{"RS256"}, MaxAttempts: 10,
+			Path: "/risc", Google: true, ConfigurationURL: defaultRISCConfigURL, Algorithms: []string{"RS256"}, MaxAttempts: 10,
 			ManagementURL: stream.DefaultBaseURL, Events: defaultStreamEvents(),
 		},
 		Companion: CompanionConfig{
@@ -362,11 +433,21 @@ func (c *Config) Validate(file string) error {
 	if c.Listen == c.Internal.Listen && !strings.HasSuffix(c.Listen, ":0") {
 		bad("internal.listen", "must differ from listen: the internal APIs must not share the public listener")
 	}
+	errs = append(errs, c.validateLimits(file)...)
 	if c.Store.Path == "" {
 		bad("store.path", "required")
 	}
 	if r := time.Duration(c.Store.Retention); r != 0 && r < minRetention {
 		bad("store.retention", "must be 0 (keep everything) or at least 168h (a week): Google redelivers events for days, and the inbox recognises a redelivery only while it keeps the event")
+	}
+	switch c.Google.Provider {
+	case flowweb.ProviderGoogle:
+	case flowweb.ProviderOIDC:
+		if u, err := url.Parse(c.Google.Issuer); c.Google.Issuer != "" && (err != nil || !isHTTPURL(c.Google.Issuer) || u.RawQuery != "" || u.Fragment != "") {
+			bad("google.issuer", "must be an absolute http or https URL without query or fragment: with provider oidc riscd reads its /.well-known/openid-configuration")
+		}
+	default:
+		bad("google.provider", "must be google or oidc (a standard OpenID provider found through google.issuer's discovery document)")
 	}
 	if c.Google.ClientSecretsFile == "" {
 		bad("google.client_secrets_file", "required: the client_secret.json downloaded from the Google Cloud console")
@@ -463,22 +544,22 @@ func (c *Config) Validate(file string) error {
 		default:
 			bad(key+".format", "must be google or ssf")
 		}
-	}
-	keys := make([]string, 0, len(c.RISC.Actions))
-	for k := range c.RISC.Actions {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !knownActionKey(k) {
-			bad("risc.actions."+k, "unknown event name; use an event short name such as sessions-revoked, caep:session-revoked, account-disabled/hijacking, or unknown")
-		}
-		for i, a := range c.RISC.Actions[k] {
-			if !slices.Contains(lifecycle.Actions(), a) {
-				bad(fmt.Sprintf("risc.actions.%s[%d]", k, i), "unknown action %q; actions are %s", a, strings.Join(lifecycle.Actions(), ", "))
+		for j, a := range t.Algorithms {
+			if !slices.Contains(acceptedAlgorithms, a) {
+				bad(fmt.Sprintf("%s.algorithms[%d]", key, j), "%q is not accepted; use asymmetric algorithms only: %s", a, strings.Join(acceptedAlgorithms, ", "))
 			}
 		}
+		for j, m := range t.Subjects {
+			if !slices.Contains(lifecycle.SubjectMappings(), m) {
+				bad(fmt.Sprintf("%s.subjects[%d]", key, j), "unknown subject mapping %q; mappings are %s", m, strings.Join(lifecycle.SubjectMappings(), ", "))
+			}
+		}
+		errs = append(errs, actionErrors(file, key+".actions", t.Actions)...)
 	}
+	if !c.RISC.Google && len(c.RISC.Transmitters) == 0 {
+		bad("risc.google", "false needs at least one entry in risc.transmitters: riscd would trust no transmitter")
+	}
+	errs = append(errs, actionErrors(file, "risc.actions", c.RISC.Actions)...)
 	errs = append(errs, c.validateStream(file)...)
 	if d := time.Duration(c.Companion.RefreshLeadTime); d < time.Minute || d > 30*time.Minute {
 		bad("companion.refresh_lead_time", "must be between 1m and 30m")
@@ -565,6 +646,9 @@ func (c *Config) validateStream(file string) ConfigErrors {
 		if c.RISC.ServiceAccountFile == "" {
 			bad("risc.stream_check_interval", "needs risc.service_account_file: the check reads the stream's status from Google")
 		}
+		if !c.RISC.Google {
+			bad("risc.stream_check_interval", "needs risc.google: the check is of Google's stream, whose events riscd would refuse")
+		}
 		if !seen[events.TypeRISCVerification] && len(c.RISC.Events) > 0 {
 			bad("risc.stream_check_interval", "needs verification among risc.events: Google sends verification events only to a stream that requests them")
 		}
@@ -600,6 +684,31 @@ func (c *Config) StreamEvents() []string {
 // DeliveryURL is where Google's stream pushes events: public_url + risc.path.
 func (c *Config) DeliveryURL() string {
 	return strings.TrimSuffix(c.PublicURL, "/") + c.RISC.Path
+}
+
+// actionErrors checks an action table (risc.actions, or a transmitter's
+// actions) found at key.
+func actionErrors(file, key string, actions map[string][]string) ConfigErrors {
+	var errs ConfigErrors
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, ConfigError{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	keys := make([]string, 0, len(actions))
+	for k := range actions {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !knownActionKey(k) {
+			bad(key+"."+k, "unknown event name; use an event short name such as sessions-revoked, caep:session-revoked, account-disabled/hijacking, or unknown")
+		}
+		for i, a := range actions[k] {
+			if !slices.Contains(lifecycle.Actions(), a) {
+				bad(fmt.Sprintf("%s.%s[%d]", key, k, i), "unknown action %q; actions are %s", a, strings.Join(lifecycle.Actions(), ", "))
+			}
+		}
+	}
+	return errs
 }
 
 // knownActionKey reports whether k names an event in risc.actions.

@@ -410,6 +410,82 @@ func TestTransmittersAndAlgorithms(t *testing.T) {
 	})
 }
 
+func TestTransmitterPolicyConfig(t *testing.T) {
+	t.Run("valid", func(t *testing.T) {
+		f := writeTestFiles(t, `risc:
+  google: false
+  algorithms: [PS256]
+  transmitters:
+    - name: idp
+      issuer: https://idp.example.com
+      jwks_url: https://idp.example.com/jwks
+      audiences: [riscd]
+      format: ssf
+      algorithms: [ES256]
+      subjects: [email, iss_sub]
+      actions:
+        caep:session-revoked: [end_sessions, notify]
+    - name: other
+      issuer: https://other.example.com
+      jwks_url: https://other.example.com/jwks
+      audiences: [riscd]
+      format: ssf
+`)
+		l, err := load(f.config, nil, secretsOptions{needKey: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := l.cfg
+		if c.RISC.Google || !slices.Equal(c.TransmitterAlgorithms(c.RISC.Transmitters[0]), []string{"ES256"}) ||
+			!slices.Equal(c.TransmitterAlgorithms(c.RISC.Transmitters[1]), []string{"PS256"}) {
+			t.Errorf("google %v, algorithms %q and %q; want false, ES256, the default PS256", c.RISC.Google,
+				c.TransmitterAlgorithms(c.RISC.Transmitters[0]), c.TransmitterAlgorithms(c.RISC.Transmitters[1]))
+		}
+		if d := defaultConfig(); !d.RISC.Google {
+			t.Errorf("risc.google defaults to false, want true")
+		}
+	})
+	t.Run("every problem", func(t *testing.T) {
+		f := writeTestFiles(t, `risc:
+  google: false
+  service_account_file: /nonexistent/sa.json
+  stream_check_interval: 1h
+  transmitters:
+    - name: idp
+      issuer: https://idp.example.com
+      jwks_url: https://idp.example.com/jwks
+      audiences: [riscd]
+      format: ssf
+      algorithms: [HS256]
+      subjects: [phone_number]
+      actions:
+        caep:session-revokd: [notify]
+        caep:session-revoked: [explode]
+`)
+		errs := configErrors(t, f.config, nil)
+		var got []string
+		for _, e := range errs {
+			got = append(got, e.Key)
+		}
+		for _, k := range []string{
+			"risc.transmitters[0].algorithms[0]", "risc.transmitters[0].subjects[0]",
+			"risc.transmitters[0].actions.caep:session-revokd", "risc.transmitters[0].actions.caep:session-revoked[0]",
+			"risc.stream_check_interval",
+		} {
+			if !slices.Contains(got, k) {
+				t.Errorf("no error for %s; got %q", k, got)
+			}
+		}
+	})
+	t.Run("google off without transmitters", func(t *testing.T) {
+		f := writeTestFiles(t, "risc:\n  google: false\n")
+		errs := configErrors(t, f.config, nil)
+		if len(errs) != 1 || errs[0].Key != "risc.google" || !strings.Contains(errs[0].Msg, "risc.transmitters") {
+			t.Errorf("got %v, want one error for risc.google naming risc.transmitters", errs)
+		}
+	})
+}
+
 func TestEnvOverridesStructuredValues(t *testing.T) {
 	f := writeTestFiles(t, "")
 	l, err := load(f.config, []string{

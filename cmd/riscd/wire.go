@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -81,12 +82,16 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	registry := events.NewRegistry()
 
 	p := &parts{}
-	var err error
-	subjectIssuers := map[string][]string{}
+	op, err := m.authorizationServer(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	// Grants are keyed on Google's sub: another transmitter's subjects name
+	// an account only through the mappings its entry configures, and its
+	// events do only what its actions say (notify by default).
+	policies := map[string]lifecycle.Transmitter{}
 	for _, t := range c.RISC.Transmitters {
-		// Grants are keyed on Google's sub: another transmitter's subjects
-		// name no grant, so its events are recorded and forwarded only.
-		subjectIssuers[t.Name] = []string{}
+		policies[t.Name] = lifecycle.Transmitter{Subjects: t.Subjects, Actions: t.Actions}
 	}
 	// The lifecycle reports to the admin server's metrics, which are made
 	// after it: obs gets them before any loop runs.
@@ -96,23 +101,23 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	// authenticates as riscd's client as at the token endpoint (RFC 7009
 	// §2.1).
 	revoker, err := oauthclient.NewRevoker(oauthclient.RevokerConfig{
-		URL: c.Google.RevokeURL, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
+		URL: op.revokeURL, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
 	})
 	if err != nil {
 		return nil, err
 	}
 	p.lifecycle, err = lifecycle.New(lifecycle.Config{
-		Observer:       obs,
-		Store:          m.db,
-		Actions:        c.RISC.Actions,
-		DryRun:         c.RISC.DryRun,
-		SubjectIssuers: subjectIssuers,
-		Revoker:        revoker,
-		WebhookURL:     c.Companion.WebhookURL,
-		WebhookSecret:  s.WebhookSecret,
-		ClientID:       s.ClientID,
-		ClientSecret:   s.ClientSecret,
-		TokenURL:       s.TokenURI,
+		Observer:      obs,
+		Store:         m.db,
+		Actions:       c.RISC.Actions,
+		DryRun:        c.RISC.DryRun,
+		Transmitters:  policies,
+		Revoker:       revoker,
+		WebhookURL:    c.Companion.WebhookURL,
+		WebhookSecret: s.WebhookSecret,
+		ClientID:      s.ClientID,
+		ClientSecret:  s.ClientSecret,
+		TokenURL:      op.tokenURL,
 
 		RefreshLeadTime:   time.Duration(c.Companion.RefreshLeadTime),
 		RecentUseWindow:   time.Duration(c.Companion.RecentUseWindow),
@@ -132,35 +137,47 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		issuers = flowweb.GoogleIDTokenIssuers()
 	}
 	p.flow, err = flowweb.New(ctx, flowweb.Config{
-		PublicURL:      c.PublicURL,
-		ClientID:       s.ClientID,
-		ClientSecret:   s.ClientSecret,
-		AuthURL:        s.AuthURI,
-		TokenURL:       s.TokenURI,
-		Revoker:        revoker,
-		IDTokenIssuers: issuers,
-		IDTokenJWKSURL: c.Google.JWKSURL,
-		Scopes:         c.Google.Scopes,
-		Features:       features,
-		Store:          m.db,
-		Tokens:         p.lifecycle,
-		HTTPClient:     client,
-		Now:            m.Now,
-		Logger:         m.Logger.With("component", "flowweb"),
+		Provider:          c.Google.Provider,
+		PublicURL:         c.PublicURL,
+		ClientID:          s.ClientID,
+		ClientSecret:      s.ClientSecret,
+		AuthURL:           op.authURL,
+		TokenURL:          op.tokenURL,
+		Revoker:           revoker,
+		IDTokenIssuers:    issuers,
+		IDTokenAlgorithms: op.algorithms,
+		IDTokenJWKSURL:    op.jwksURL,
+		Scopes:            c.Google.Scopes,
+		Features:          features,
+		Store:             m.db,
+		Tokens:            p.lifecycle,
+		HTTPClient:        client,
+		Now:               m.Now,
+		Logger:            m.Logger.With("component", "flowweb"),
+		// The consent routes' bounds (public.*).
+		ConsentPerMinute:      c.Public.ConsentPerMinute,
+		ConsentPerMinuteTotal: c.Public.ConsentPerMinuteTotal,
+		MaxPendingFlows:       c.Public.MaxPendingFlows,
+		TrustedProxies:        c.publicProxies(),
+		Observer:              obs,
 	})
 	if err != nil {
 		return nil, err
 	}
 
 	formats := map[string]events.Format{"google": events.FormatGoogle}
-	transmitters := []receiver.Transmitter{{
-		Name:             "google",
-		ConfigurationURL: c.RISC.ConfigurationURL,
-		Issuer:           c.RISC.Issuer,
-		JWKSURL:          c.RISC.JWKSURL,
-		Audiences:        c.RISC.Audiences,
-		Format:           events.FormatGoogle,
-	}}
+	var transmitters []receiver.Transmitter
+	if c.RISC.Google {
+		transmitters = append(transmitters, receiver.Transmitter{
+			Name:             "google",
+			ConfigurationURL: c.RISC.ConfigurationURL,
+			Issuer:           c.RISC.Issuer,
+			JWKSURL:          c.RISC.JWKSURL,
+			Audiences:        c.RISC.Audiences,
+			Format:           events.FormatGoogle,
+			Algorithms:       c.RISC.Algorithms,
+		})
+	}
 	for _, t := range c.RISC.Transmitters {
 		f, err := events.ParseFormat(t.Format)
 		if err != nil {
@@ -169,7 +186,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		formats[t.Name] = f
 		transmitters = append(transmitters, receiver.Transmitter{
 			Name: t.Name, ConfigurationURL: t.ConfigurationURL, Issuer: t.Issuer, JWKSURL: t.JWKSURL,
-			Audiences: t.Audiences, Format: f,
+			Audiences: t.Audiences, Format: f, Algorithms: c.TransmitterAlgorithms(t),
 		})
 	}
 
@@ -201,6 +218,8 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		Rescan:     func() { p.dispatcher.Rescan() },
 		Now:        m.Now,
 		Logger:     m.Logger.With("component", "admin"),
+		// The sign-in limit's client, behind internal.trusted_proxies.
+		TrustedProxies: c.internalProxies(),
 	})
 	if err != nil {
 		return nil, err
@@ -229,7 +248,6 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	metrics := p.admin.Metrics()
 	p.receiver, err = receiver.New(ctx, receiver.Config{
 		Transmitters: transmitters,
-		Algorithms:   c.RISC.Algorithms,
 		Inbox:        m.db,
 		Registry:     registry,
 		Observe: func(o receiver.Observation) {
@@ -340,3 +358,39 @@ type metricsObserver struct{ m *admin.Metrics }
 func (o *metricsObserver) TokenRefreshed(outcome string) { o.m.TokenRefreshed(outcome) }
 
 func (o *metricsObserver) OutboxAttempt(kind, outcome string) { o.m.OutboxAttempt(kind, outcome) }
+
+func (o *metricsObserver) Limited(what string) { o.m.Limited(what) }
+
+func (o *metricsObserver) RecordsSkipped(loop string, n int) { o.m.RecordsSkipped(loop, n) }
+
+// authServer is where the consent flow and the token broker send the
+// client: Google's endpoints, or a standard OpenID provider's.
+type authServer struct {
+	authURL, tokenURL, revokeURL, jwksURL string
+	algorithms                            []string
+}
+
+// authorizationServer is Google's endpoints (the client secrets file's and
+// the google section's) for google.provider google; for oidc, what
+// google.issuer's discovery document names (OpenID Connect Discovery 1.0),
+// with google.revoke_url only when the document names no revocation
+// endpoint. An unreachable or unusable document stops start-up.
+func (m *Main) authorizationServer(ctx context.Context, client *http.Client) (authServer, error) {
+	c, s := m.Config, m.Secrets
+	if c.Google.Provider != flowweb.ProviderOIDC {
+		return authServer{authURL: s.AuthURI, tokenURL: s.TokenURI, revokeURL: c.Google.RevokeURL, jwksURL: c.Google.JWKSURL}, nil
+	}
+	d, err := flowweb.Discover(ctx, client, c.Google.Issuer)
+	if err != nil {
+		return authServer{}, fmt.Errorf("google.issuer (google.provider oidc): %w", err)
+	}
+	algs, _ := d.IDTokenAlgorithms() // Discover checked them
+	op := authServer{authURL: d.AuthorizationEndpoint, tokenURL: d.TokenEndpoint, revokeURL: d.RevocationEndpoint,
+		jwksURL: d.JWKSURI, algorithms: algs}
+	if op.revokeURL == "" {
+		op.revokeURL = c.Google.RevokeURL
+		m.Logger.WarnContext(ctx, "the provider's discovery document names no revocation_endpoint; using google.revoke_url", "revoke_url", op.revokeURL)
+	}
+	m.Logger.InfoContext(ctx, "openid provider discovered", "issuer", d.Issuer, "id_token_algorithms", algs)
+	return op, nil
+}

@@ -12,19 +12,20 @@ import (
 // newGrant is a grant with every field set, tokens derived from seed.
 func newGrant(sub string, seed uint64) store.Grant {
 	return store.Grant{
-		Sub:          sub,
-		Email:        sub + "@example.com",
-		Scopes:       []string{"openid", "email", "https://www.googleapis.com/auth/gmail.readonly"},
-		RefreshToken: store.Secret(RefreshToken(seed)),
-		AccessToken:  store.Secret(AccessToken(seed)),
-		TokenType:    "Bearer",
-		Expiry:       time.Date(2026, 3, 1, 13, 0, 0, 987654321, time.UTC),
-		IDTokenExp:   time.Date(2026, 3, 1, 13, 0, 1, 0, time.FixedZone("CET", 3600)),
-		Status:       store.GrantActive,
-		Reason:       "consent",
-		ChangedBy:    "user",
-		LastUsedAt:   time.Date(2026, 2, 28, 10, 0, 0, 1, time.UTC),
-		RefreshedAt:  time.Date(2026, 2, 28, 11, 0, 0, 2, time.UTC),
+		Sub:           sub,
+		Email:         sub + "@example.com",
+		EmailVerified: true,
+		Scopes:        []string{"openid", "email", "https://www.googleapis.com/auth/gmail.readonly"},
+		RefreshToken:  store.Secret(RefreshToken(seed)),
+		AccessToken:   store.Secret(AccessToken(seed)),
+		TokenType:     "Bearer",
+		Expiry:        time.Date(2026, 3, 1, 13, 0, 0, 987654321, time.UTC),
+		IDTokenExp:    time.Date(2026, 3, 1, 13, 0, 1, 0, time.FixedZone("CET", 3600)),
+		Status:        store.GrantActive,
+		Reason:        "consent",
+		ChangedBy:     "user",
+		LastUsedAt:    time.Date(2026, 2, 28, 10, 0, 0, 1, time.UTC),
+		RefreshedAt:   time.Date(2026, 2, 28, 11, 0, 0, 2, time.UTC),
 	}
 }
 
@@ -85,6 +86,23 @@ func grantCases() []tcase {
 			}
 			return func(e *env) {
 				sameIDs(e, "GrantsBySub", must(e.db.GrantsBySub(e.ctx, "s"))(e.t), ids...)
+			}
+		}},
+		{"by verified email, ignoring case", func(e *env) func(*env) {
+			a := must(e.db.CreateGrant(e.ctx, newGrant("sub-a", 1)))(e.t)
+			unverified := newGrant("sub-b", 2)
+			unverified.Email, unverified.EmailVerified = "Sub-A@Example.com", false
+			must(e.db.CreateGrant(e.ctx, unverified))(e.t)
+			other := newGrant("sub-c", 3)
+			other.Email = "sub-a@example.com.evil"
+			must(e.db.CreateGrant(e.ctx, other))(e.t)
+			a2 := newGrant("sub-d", 4)
+			a2.Email = "SUB-A@example.COM"
+			d := must(e.db.CreateGrant(e.ctx, a2))(e.t)
+			return func(e *env) {
+				sameIDs(e, "GrantsByVerifiedEmail", must(e.db.GrantsByVerifiedEmail(e.ctx, "Sub-A@example.com"))(e.t), a.ID, d.ID)
+				sameIDs(e, "GrantsByVerifiedEmail(nobody)", must(e.db.GrantsByVerifiedEmail(e.ctx, "nobody@example.com"))(e.t))
+				sameIDs(e, "GrantsByVerifiedEmail(empty)", must(e.db.GrantsByVerifiedEmail(e.ctx, ""))(e.t))
 			}
 		}},
 		{"missing grants", func(e *env) func(*env) {
