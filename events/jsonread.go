@@ -2,52 +2,155 @@ package events
 
 import (
 	"bytes"
-	"encoding/json"
+	"errors"
 	"math"
+	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
+// The readers in this file take apart JSON that CheckJSON accepted, through
+// github.com/go-json-experiment/json (the code that became Go's
+// encoding/json/v2). Its defaults refuse duplicate member names and invalid
+// UTF-8, so the readers see exactly the text CheckJSON judged.
+
 // object is a decoded JSON object whose values are still raw. Members are
-// looked up by exact name: encoding/json's case-insensitive struct matching
-// would let "ISS" stand in for "iss".
-type object map[string]json.RawMessage
+// looked up by exact name, never case-insensitively: "ISS" is not "iss".
+type object map[string]jsontext.Value
+
+// member is one name/value pair of a JSON object, in document order.
+type member struct {
+	name  string
+	value jsontext.Value
+}
 
 // isKind reports whether raw, after white space, starts with the byte that
 // opens a JSON value of that kind ('{', '[', '"').
-func isKind(raw json.RawMessage, kind byte) bool {
-	raw = bytes.TrimLeft(raw, " \t\r\n")
-	return len(raw) > 0 && raw[0] == kind
-}
-
-// arrayItems returns the elements of the JSON array raw, as json.Unmarshal
-// into a []json.RawMessage does (but sharing raw's bytes).
-func arrayItems(raw json.RawMessage) ([]json.RawMessage, error) {
-	var items []json.RawMessage
-	err := eachElement(raw, func(v json.RawMessage) { items = append(items, v) })
-	return items, err
-}
+func isKind(raw jsontext.Value, kind jsontext.Kind) bool { return raw.Kind() == kind }
 
 // isNull reports whether raw is the JSON literal null.
-func isNull(raw json.RawMessage) bool {
+func isNull(raw jsontext.Value) bool {
 	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }
 
+// walker reads one JSON object or array through the library, handing each
+// member or element to a callback with its value sharing raw's bytes.
+type walker struct {
+	raw      []byte
+	open     jsontext.Kind
+	onMember func(name string, v jsontext.Value)
+	onItem   func(v jsontext.Value)
+}
+
+var errWrongKind = errors.New("events: unexpected JSON kind")
+
+// UnmarshalJSONFrom implements json.UnmarshalerFrom.
+func (w *walker) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	tok, err := d.ReadToken()
+	if err != nil {
+		return err
+	}
+	if tok.Kind() != w.open {
+		return errWrongKind
+	}
+	for d.PeekKind() != w.open+2 { // '}' is '{'+2, ']' is '['+2
+		var name string
+		if w.open == '{' {
+			tok, err := d.ReadToken()
+			if err != nil {
+				return err
+			}
+			name = tok.String()
+		}
+		v, err := d.ReadValue()
+		if err != nil {
+			return err
+		}
+		// The value as it sits in raw: InputOffset ends right after it.
+		end := int(d.InputOffset())
+		v = jsontext.Value(w.raw[end-len(v) : end])
+		if w.open == '{' {
+			w.onMember(name, v)
+		} else {
+			w.onItem(v)
+		}
+	}
+	_, err = d.ReadToken()
+	return err
+}
+
+// eachMember calls fn with every member of the JSON object raw, in document
+// order. It returns an error for anything but one valid object, possibly
+// after some calls to fn.
+func eachMember(raw []byte, fn func(name string, v jsontext.Value)) error {
+	return json.Unmarshal(raw, &walker{raw: raw, open: '{', onMember: fn})
+}
+
+// arrayItems returns the elements of the JSON array raw, sharing its bytes.
+func arrayItems(raw jsontext.Value) ([]jsontext.Value, error) {
+	var items []jsontext.Value
+	err := json.Unmarshal(raw, &walker{raw: raw, open: '[', onItem: func(v jsontext.Value) { items = append(items, v) }})
+	return items, err
+}
+
 // asObject decodes raw, which must be a JSON object; where names it in errors.
-func asObject(raw json.RawMessage, where string) (object, error) {
+func asObject(raw jsontext.Value, where string) (object, error) {
 	if !isKind(raw, '{') {
 		return nil, malformed("%s is not an object", where)
 	}
 	o := make(object)
-	if err := eachMember(raw, func(name string, v json.RawMessage) { o[name] = v }); err != nil {
+	if err := eachMember(raw, func(name string, v jsontext.Value) { o[name] = v }); err != nil {
 		return nil, malformed("%s is not valid JSON", where)
 	}
 	return o, nil
 }
 
+// orderedMembers returns the members of the JSON object raw in document
+// order.
+func orderedMembers(raw jsontext.Value, where string) ([]member, error) {
+	if !isKind(raw, '{') {
+		return nil, malformed("%s is not an object", where)
+	}
+	var out []member
+	if err := eachMember(raw, func(name string, v jsontext.Value) { out = append(out, member{name, v}) }); err != nil {
+		return nil, malformed("%s is not valid JSON", where)
+	}
+	return out, nil
+}
+
+// decodeString decodes v, which must be exactly one JSON string token
+// holding valid UTF-8.
+func decodeString(v jsontext.Value) (string, bool) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", false
+	}
+	if inner := v[1 : len(v)-1]; v[len(v)-1] == '"' && plainASCII(inner) {
+		return string(inner), true
+	}
+	b, err := jsontext.AppendUnquote(nil, v)
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}
+
+// plainASCII reports whether b, the inside of a string token, needs no
+// unescaping: printable ASCII without quote or backslash.
+func plainASCII(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
 // value returns the member name unless it is absent or null: riscd treats an
 // explicit null like an absent member.
-func (o object) value(name string) (json.RawMessage, bool) {
+func (o object) value(name string) (jsontext.Value, bool) {
 	v, ok := o[name]
 	if !ok || isNull(v) {
 		return nil, false
@@ -61,9 +164,6 @@ func (o object) str(where, name string) (s string, present bool, err error) {
 	v, ok := o.value(name)
 	if !ok {
 		return "", false, nil
-	}
-	if !isKind(v, '"') {
-		return "", false, malformed("%s: %s is not a string", where, name)
 	}
 	s, ok = decodeString(v)
 	if !ok {
@@ -106,21 +206,17 @@ func (o object) firstStr(where string, names ...string) (string, error) {
 	return "", malformed("%s: %s is missing", where, names[0])
 }
 
-// number returns the numeric member name (integer or fraction); present is
-// false when it is absent or null.
+// number returns the numeric member name (integer, fraction or exponent, as
+// RFC 8259 section 6 allows); present is false when it is absent or null.
 func (o object) number(where, name string) (f float64, present bool, err error) {
 	v, ok := o.value(name)
 	if !ok {
 		return 0, false, nil
 	}
-	if isKind(v, '"') {
+	if v.Kind() != '0' {
 		return 0, false, malformed("%s: %s is not a number", where, name)
 	}
-	n, ok := decodeNumber(v)
-	if !ok {
-		return 0, false, malformed("%s: %s is not a number", where, name)
-	}
-	f, err = n.Float64()
+	f, err = strconv.ParseFloat(string(v), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, false, malformed("%s: %s is out of range", where, name)
 	}
@@ -131,8 +227,9 @@ func (o object) number(where, name string) (f float64, present bool, err error) 
 // arithmetic callers do with them.
 const maxNumericDate = 253402300799
 
-// date returns the NumericDate member name (seconds since the epoch, maybe
-// fractional) in UTC, or the zero time when it is absent.
+// date returns the NumericDate member name (RFC 7519 section 2: seconds
+// since the epoch, maybe fractional) in UTC, or the zero time when it is
+// absent.
 func (o object) date(where, name string) (time.Time, bool, error) {
 	f, ok, err := o.number(where, name)
 	if err != nil || !ok {
@@ -169,7 +266,7 @@ func (o object) strings(where, name string) (out []string, present bool, err err
 	out = make([]string, 0, len(items))
 	for _, it := range items {
 		s, ok := decodeString(it)
-		if !isKind(it, '"') || !ok {
+		if !ok {
 			return nil, false, malformed("%s: %s holds a value that is not a string", where, name)
 		}
 		out = append(out, s)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // maxJTI is the longest jti riscd accepts, in characters.
@@ -182,7 +184,7 @@ func (r *Registry) parseEvents(c object, set *SET) error {
 }
 
 // decodeEvent decodes one member of the events claim.
-func (r *Registry) decodeEvent(uri string, raw json.RawMessage, subID Subject) (Event, error) {
+func (r *Registry) decodeEvent(uri string, raw jsontext.Value, subID Subject) (Event, error) {
 	t, known := r.types[uri]
 	where := t.name
 	if !known {
@@ -214,7 +216,7 @@ func (r *Registry) decodeEvent(uri string, raw json.RawMessage, subID Subject) (
 // metadata are read when they parse; when they do not, the event is still
 // kept (with sub_id as subject and empty metadata): riscd cannot judge the
 // members of a type it does not know.
-func decodeUnknown(uri string, raw json.RawMessage, o object, subID Subject) Event {
+func decodeUnknown(uri string, raw jsontext.Value, o object, subID Subject) Event {
 	b := base{uri: uri, subject: subID}
 	if v, ok := o.value("subject"); ok {
 		if s, err := parseSubject(v, "subject", subjectNesting{}); err == nil {

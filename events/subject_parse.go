@@ -3,6 +3,8 @@ package events
 import (
 	"encoding/json"
 	"sort"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // subjectNesting says where a subject sits, to enforce RFC 9493's and SSF's
@@ -17,7 +19,7 @@ func complexNames() []string {
 // parseSubject decodes a subject object in either spelling: Google's
 // "subject_type" or RFC 9493's "format". A complex subject may also come
 // without a format (SSF drafts). where names the member in errors.
-func parseSubject(raw json.RawMessage, where string, n subjectNesting) (Subject, error) {
+func parseSubject(raw jsontext.Value, where string, n subjectNesting) (Subject, error) {
 	o, err := asObject(raw, where)
 	if err != nil {
 		return nil, err
