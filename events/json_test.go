@@ -1,0 +1,148 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// RFC 8259 section 8.1 requires UTF-8. A decoder that replaced invalid bytes
+// (or an escaped lone surrogate) with U+FFFD would read two different signed
+// payloads as one jti, so one could pass for the other in replay checks.
+func TestParseRefusesInvalidUTF8(t *testing.T) {
+	ev := `{"` + TypeSessionsRevoked + `": {"subject": ` + issSubJSON + `}}`
+	set := func(jti string) []byte {
+		return []byte(`{"iss": "https://accounts.google.com/", "iat": 1508184845, "jti": "` + jti + `", "events": ` + ev + `}`)
+	}
+	// The honest token whose jti the others would collapse onto.
+	if got := mustParse(t, set(`a\ufffd`), FormatGoogle).JTI; got != "a\uFFFD" {
+		t.Fatalf("jti = %q, want %q", got, "a\uFFFD")
+	}
+	for name, payload := range map[string][]byte{
+		"jti byte ff":              set("a\xff"),
+		"jti byte fe":              set("a\xfe"),
+		"jti truncated sequence":   set("a\xc3"),
+		"jti escaped surrogate":    set(`a\udc00`),
+		"jti unpaired high escape": set(`a\ud800`),
+		"member name":              []byte("{\"iss\": \"i\", \"iat\": 1, \"jti\": \"j\", \"x\xff\": 1, \"events\": " + ev + "}"),
+		"deep in an event":         []byte(`{"iss": "i", "iat": 1, "jti": "j", "events": {"urn:x": {"a": ["` + "\xff" + `"]}}}`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, f := range []Format{FormatGoogle, FormatSSF} {
+				if d := mustMalformed(t, payload, f); d != "not valid JSON" {
+					t.Errorf("%v: description = %q, want %q", f, d, "not valid JSON")
+				}
+			}
+			if err := CheckJSON(payload); !errors.Is(err, ErrMalformed) {
+				t.Errorf("CheckJSON = %v, want ErrMalformed", err)
+			}
+		})
+	}
+}
+
+// NumericDate is a JSON number of seconds (RFC 7519 section 2), which RFC
+// 8259 section 6 lets carry a fraction and an exponent.
+func TestParseNumericDates(t *testing.T) {
+	ev := `{"` + TypeSessionsRevoked + `": {"subject": ` + issSubJSON + `}}`
+	set := func(iat string) []byte {
+		return []byte(`{"iss": "i", "iat": ` + iat + `, "jti": "j", "events": ` + ev + `}`)
+	}
+	for iat, want := range map[string]time.Time{
+		"1508184845":       time.Unix(1508184845, 0),
+		"1.5e9":            time.Unix(1500000000, 0),
+		"15E8":             time.Unix(1500000000, 0),
+		"1508184845.5":     time.Unix(1508184845, 500_000_000),
+		"0":                time.Unix(0, 0),
+		"-0":               time.Unix(0, 0),
+		"253402300799":     time.Unix(maxNumericDate, 0),
+		"2.53402300799e11": time.Unix(maxNumericDate, 0),
+	} {
+		if got := mustParse(t, set(iat), FormatGoogle).IAT; !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("iat %s: got %v, want %v in UTC", iat, got, want)
+		}
+	}
+	for iat, desc := range map[string]string{
+		"-1":           "claims: iat is out of range",
+		"-0.5":         "claims: iat is out of range",
+		"253402300800": "claims: iat is out of range",
+		"1e300":        "claims: iat is out of range",
+		"1e400":        "claims: iat is out of range",
+		"-1e400":       "claims: iat is out of range",
+		`"1"`:          "claims: iat is not a number",
+		"[1]":          "claims: iat is not a number",
+		"01":           "not valid JSON",
+		"1.":           "not valid JSON",
+		"+1":           "not valid JSON",
+		"0x10":         "not valid JSON",
+		"NaN":          "not valid JSON",
+		"Infinity":     "not valid JSON",
+	} {
+		if got := mustMalformed(t, set(iat), FormatGoogle); got != desc {
+			t.Errorf("iat %s: description = %q, want %q", iat, got, desc)
+		}
+	}
+}
+
+// FuzzCheckJSON checks that CheckJSON and the readers Parse uses never
+// panic, and that what CheckJSON accepts encoding/json reads the same way:
+// valid JSON, one object, the same members with the same values.
+func FuzzCheckJSON(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"a":1,"b":[true,null,"x"],"c":{"d":-1.5e3}}`, `{"a":1,"a":2}`,
+		`{"a":1,"\u0061":2}`, `{"\ud83d\ude00":"\u00e9"}`, "{\"a\":\"\xff\"}",
+		`{"a":"\udc00"}`, `{} {}`, `[1]`, `"x"`, ` {"a" : [ ] } `,
+		`{"a":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		err := CheckJSON(in)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) || Description(err) == "" {
+				t.Fatalf("CheckJSON error %v is not ErrMalformed with a description", err)
+			}
+			return
+		}
+		if !json.Valid(in) || !utf8.Valid(in) {
+			t.Fatalf("CheckJSON accepted %q, which encoding/json or UTF-8 refuses", in)
+		}
+		o, err := asObject(in, "x")
+		if err != nil {
+			t.Fatalf("asObject refused what CheckJSON accepted: %v", err)
+		}
+		var ref map[string]json.RawMessage
+		if err := json.Unmarshal(in, &ref); err != nil {
+			t.Fatalf("encoding/json: %v", err)
+		}
+		if len(o) != len(ref) {
+			t.Fatalf("%d members, encoding/json reads %d", len(o), len(ref))
+		}
+		for name, v := range o {
+			if !bytes.Equal(v, ref[name]) {
+				t.Fatalf("member %q = %s, encoding/json reads %s", name, v, ref[name])
+			}
+			if s, ok := decodeString(v); ok {
+				var want string
+				if json.Unmarshal(v, &want) != nil || s != want {
+					t.Fatalf("string %s = %q, encoding/json reads %q", v, s, want)
+				}
+			}
+			if v.Kind() == '[' {
+				items, err := arrayItems(v)
+				var want []json.RawMessage
+				if err != nil || json.Unmarshal(v, &want) != nil || len(items) != len(want) {
+					t.Fatalf("array %s: %d items (%v), encoding/json reads %d", v, len(items), err, len(want))
+				}
+				for i := range items {
+					if !bytes.Equal(items[i], want[i]) {
+						t.Fatalf("item %d = %s, encoding/json reads %s", i, items[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
