@@ -1,9 +1,9 @@
 package events
 
 import (
-	"bytes"
 	"errors"
 
+	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
@@ -21,26 +21,52 @@ const maxDepth = 64
 // two different signed tokens) agree on one reading. Errors match
 // ErrMalformed; the first fault in document order decides the description.
 func CheckJSON(b []byte) error {
-	d := jsontext.NewDecoder(bytes.NewBuffer(b))
-	tok, err := d.ReadToken()
-	if err != nil {
+	// json.Unmarshal reuses pooled decoders and refuses anything after the
+	// value but white space; the walker below judges the value itself.
+	var c checker
+	err := json.Unmarshal(b, &c)
+	switch {
+	case c.err != nil:
+		return c.err
+	case err != nil && c.done:
+		return malformed("data after the JSON object")
+	case err != nil:
 		return errNotJSON()
 	}
-	if tok.Kind() != '{' {
-		return malformed("not a JSON object")
+	return nil
+}
+
+// checker walks one JSON object token by token, enforcing maxDepth; the
+// decoder refuses syntax errors, invalid UTF-8 and duplicate names.
+type checker struct {
+	err  error // the fault found, described for the transmitter
+	done bool  // the whole object was read
+}
+
+// UnmarshalJSONFrom implements json.UnmarshalerFrom.
+func (c *checker) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	tok, err := d.ReadToken()
+	if err != nil {
+		c.err = errNotJSON()
+		return c.err
 	}
-	for d.StackDepth() > 0 {
+	if tok.Kind() != '{' {
+		c.err = malformed("not a JSON object")
+		return c.err
+	}
+	base := d.StackDepth() - 1
+	for d.StackDepth() > base {
 		tok, err := d.ReadToken()
 		if err != nil {
-			return describeSyntax(err)
+			c.err = describeSyntax(err)
+			return c.err
 		}
-		if k := tok.Kind(); (k == '{' || k == '[') && d.StackDepth() > maxDepth {
-			return malformed("JSON nested too deeply")
+		if k := tok.Kind(); (k == '{' || k == '[') && d.StackDepth()-base > maxDepth {
+			c.err = malformed("JSON nested too deeply")
+			return c.err
 		}
 	}
-	if len(bytes.TrimLeft(b[d.InputOffset():], " \t\r\n")) > 0 {
-		return malformed("data after the JSON object")
-	}
+	c.done = true
 	return nil
 }
 
