@@ -20,10 +20,15 @@ const maxDepth = 64
 // members, or replaced invalid bytes with U+FFFD, would let two parsers (or
 // two different signed tokens) agree on one reading. Errors match
 // ErrMalformed; the first fault in document order decides the description.
-func CheckJSON(b []byte) error {
+func CheckJSON(b []byte) error { return checkJSON(b, nil) }
+
+// checkJSON is CheckJSON that also hands each member of the top-level object
+// to onMember (when not nil), in document order, its value sharing b's
+// bytes: Parse reads the claims in the same pass that checks the payload.
+func checkJSON(b []byte, onMember func(name string, v jsontext.Value)) error {
 	// json.Unmarshal reuses pooled decoders and refuses anything after the
 	// value but white space; the walker below judges the value itself.
-	var c checker
+	c := checker{raw: b, onMember: onMember}
 	err := json.Unmarshal(b, &c)
 	switch {
 	case c.err != nil:
@@ -39,8 +44,10 @@ func CheckJSON(b []byte) error {
 // checker walks one JSON object token by token, enforcing maxDepth; the
 // decoder refuses syntax errors, invalid UTF-8 and duplicate names.
 type checker struct {
-	err  error // the fault found, described for the transmitter
-	done bool  // the whole object was read
+	raw      []byte
+	onMember func(name string, v jsontext.Value)
+	err      error // the fault found, described for the transmitter
+	done     bool  // the whole object was read
 }
 
 // UnmarshalJSONFrom implements json.UnmarshalerFrom.
@@ -54,20 +61,46 @@ func (c *checker) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		c.err = malformed("not a JSON object")
 		return c.err
 	}
-	base := d.StackDepth() - 1
-	for d.StackDepth() > base {
+	top := d.StackDepth() // the depth of the object's members
+	var name string       // the top-level member being read
+	var nameEnd int       // where its name ends in c.raw
+	inMember := false
+	for d.StackDepth() >= top {
+		atTop := d.StackDepth() == top
 		tok, err := d.ReadToken()
 		if err != nil {
 			c.err = describeSyntax(err)
 			return c.err
 		}
-		if k := tok.Kind(); (k == '{' || k == '[') && d.StackDepth()-base > maxDepth {
+		k := tok.Kind()
+		if (k == '{' || k == '[') && d.StackDepth()-top+1 > maxDepth {
 			c.err = malformed("JSON nested too deeply")
 			return c.err
+		}
+		switch {
+		case c.onMember == nil:
+		case atTop && !inMember && k == '"':
+			name, nameEnd, inMember = tok.String(), int(d.InputOffset()), true
+		case inMember && d.StackDepth() == top:
+			// The value ended: it starts after the name's ':' and
+			// white space, and ends where the decoder stands.
+			start := nameEnd + skipSeparator(c.raw[nameEnd:])
+			c.onMember(name, jsontext.Value(c.raw[start:d.InputOffset()]))
+			inMember = false
 		}
 	}
 	c.done = true
 	return nil
+}
+
+// skipSeparator returns the length of the white space and ':' that the
+// decoder accepted between a member name and its value.
+func skipSeparator(b []byte) int {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r' || b[i] == ':') {
+		i++
+	}
+	return i
 }
 
 // errNotJSON is the description of every syntax error but a duplicate name.

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // RFC 8259 section 8.1 requires UTF-8. A decoder that replaced invalid bytes
@@ -94,7 +97,7 @@ func FuzzCheckJSON(f *testing.F) {
 	for _, s := range []string{
 		`{}`, `{"a":1,"b":[true,null,"x"],"c":{"d":-1.5e3}}`, `{"a":1,"a":2}`,
 		`{"a":1,"\u0061":2}`, `{"\ud83d\ude00":"\u00e9"}`, "{\"a\":\"\xff\"}",
-		`{"a":"\udc00"}`, `{} {}`, `[1]`, `"x"`, ` {"a" : [ ] } `,
+		`{"a":"\udc00"}`, `{} {}`, `[1]`, `"x"`, ` {"a" : [ ] } `, "{\"a\"\t:\n\"b\" ,\r\"c\": { \"d\" : [ 1 , {} ] } }",
 		`{"a":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`,
 	} {
 		f.Add([]byte(s))
@@ -113,6 +116,13 @@ func FuzzCheckJSON(f *testing.F) {
 		o, err := asObject(in, "x")
 		if err != nil {
 			t.Fatalf("asObject refused what CheckJSON accepted: %v", err)
+		}
+		top := make(object)
+		if err := checkJSON(in, func(name string, v jsontext.Value) { top[name] = v }); err != nil {
+			t.Fatalf("checkJSON with members: %v", err)
+		}
+		if !maps.EqualFunc(o, top, func(a, b jsontext.Value) bool { return bytes.Equal(a, b) }) {
+			t.Fatalf("members read while checking %q differ from asObject's %q", top, o)
 		}
 		var ref map[string]json.RawMessage
 		if err := json.Unmarshal(in, &ref); err != nil {

@@ -94,11 +94,8 @@ func (r *Registry) Parse(payload []byte, f Format) (*SET, error) {
 	if f != FormatGoogle && f != FormatSSF {
 		return nil, fmt.Errorf("%w: %v", ErrUnknownFormat, f)
 	}
-	if err := CheckJSON(payload); err != nil {
-		return nil, err
-	}
-	claims, err := asObject(payload, "payload")
-	if err != nil {
+	claims := make(object)
+	if err := checkJSON(payload, func(name string, v jsontext.Value) { claims[name] = v }); err != nil {
 		return nil, err
 	}
 	set := &SET{Format: f}
