@@ -36,13 +36,15 @@ func isNull(raw jsontext.Value) bool {
 	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }
 
-// walker reads one JSON object or array through the library, handing each
-// member or element to a callback with its value sharing raw's bytes.
+// walker reads one JSON object or array through the library into obj,
+// members or items, each value sharing raw's bytes.
 type walker struct {
-	raw      []byte
-	open     jsontext.Kind
-	onMember func(name string, v jsontext.Value)
-	onItem   func(v jsontext.Value)
+	raw     []byte
+	open    jsontext.Kind // '{' or '['
+	ordered bool          // an object's members go to members, not obj
+	obj     object
+	members []member
+	items   []jsontext.Value
 }
 
 var errWrongKind = errors.New("events: unexpected JSON kind")
@@ -72,28 +74,24 @@ func (w *walker) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		// The value as it sits in raw: InputOffset ends right after it.
 		end := int(d.InputOffset())
 		v = jsontext.Value(w.raw[end-len(v) : end])
-		if w.open == '{' {
-			w.onMember(name, v)
-		} else {
-			w.onItem(v)
+		switch {
+		case w.open == '[':
+			w.items = append(w.items, v)
+		case w.ordered:
+			w.members = append(w.members, member{name, v})
+		default:
+			w.obj[name] = v
 		}
 	}
 	_, err = d.ReadToken()
 	return err
 }
 
-// eachMember calls fn with every member of the JSON object raw, in document
-// order. It returns an error for anything but one valid object, possibly
-// after some calls to fn.
-func eachMember(raw []byte, fn func(name string, v jsontext.Value)) error {
-	return json.Unmarshal(raw, &walker{raw: raw, open: '{', onMember: fn})
-}
-
 // arrayItems returns the elements of the JSON array raw, sharing its bytes.
 func arrayItems(raw jsontext.Value) ([]jsontext.Value, error) {
-	var items []jsontext.Value
-	err := json.Unmarshal(raw, &walker{raw: raw, open: '[', onItem: func(v jsontext.Value) { items = append(items, v) }})
-	return items, err
+	w := walker{raw: raw, open: '['}
+	err := json.Unmarshal(raw, &w)
+	return w.items, err
 }
 
 // asObject decodes raw, which must be a JSON object; where names it in errors.
@@ -101,11 +99,11 @@ func asObject(raw jsontext.Value, where string) (object, error) {
 	if !isKind(raw, '{') {
 		return nil, malformed("%s is not an object", where)
 	}
-	o := make(object)
-	if err := eachMember(raw, func(name string, v jsontext.Value) { o[name] = v }); err != nil {
+	w := walker{raw: raw, open: '{', obj: make(object)}
+	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, malformed("%s is not valid JSON", where)
 	}
-	return o, nil
+	return w.obj, nil
 }
 
 // orderedMembers returns the members of the JSON object raw in document
@@ -114,11 +112,11 @@ func orderedMembers(raw jsontext.Value, where string) ([]member, error) {
 	if !isKind(raw, '{') {
 		return nil, malformed("%s is not an object", where)
 	}
-	var out []member
-	if err := eachMember(raw, func(name string, v jsontext.Value) { out = append(out, member{name, v}) }); err != nil {
+	w := walker{raw: raw, open: '{', ordered: true}
+	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, malformed("%s is not valid JSON", where)
 	}
-	return out, nil
+	return w.members, nil
 }
 
 // decodeString decodes v, which must be exactly one JSON string token
