@@ -22,8 +22,9 @@
 // knowing every type in this package; there is no package-level registry.
 // Registry.Parse validates the structure of a payload whose signature,
 // issuer and audience the receiver has already checked (or is about to):
-// claims of the right JSON types, no duplicate member names at any depth,
-// every event decoded by its decoder. It never panics on a missing or
+// claims of the right JSON types, no duplicate member names at any depth, no
+// invalid UTF-8, every event decoded by its decoder. The JSON itself is read
+// by github.com/go-json-experiment/json, never by hand. It never panics on a missing or
 // mistyped member; it returns an error for which errors.Is(err, ErrMalformed)
 // holds and whose Description is safe to show the transmitter. Policy (which
 // issuers, audiences and clock skew are acceptable) is the receiver's job.

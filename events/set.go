@@ -74,7 +74,7 @@ func (s *SET) Types() []string {
 
 // Parse decodes a verified SET payload (the JWS payload, as JSON) in format
 // f. It checks structure only: the payload is one JSON object with no
-// duplicate member names at any depth; iss is a string; aud, when present, a
+// duplicate member names at any depth and no invalid UTF-8; iss is a string; aud, when present, a
 // string or an array of strings; iat a number (integer or fraction) between
 // 0 and year 9999; jti a non-empty string of at most 256 characters; txn a
 // string and toe a number when present; events an object with at least one
