@@ -23,11 +23,12 @@
 // Registry.Parse validates the structure of a payload whose signature,
 // issuer and audience the receiver has already checked (or is about to):
 // claims of the right JSON types, no duplicate member names at any depth, no
-// invalid UTF-8, every event decoded by its decoder. The JSON itself is read
-// by github.com/go-json-experiment/json, never by hand. It never panics on a missing or
-// mistyped member; it returns an error for which errors.Is(err, ErrMalformed)
-// holds and whose Description is safe to show the transmitter. Policy (which
-// issuers, audiences and clock skew are acceptable) is the receiver's job.
+// invalid UTF-8, every event decoded by its decoder. The JSON text itself is
+// read by github.com/go-json-experiment/json, never by hand. Parse never
+// panics on a missing or mistyped member; it returns an error for which
+// errors.Is(err, ErrMalformed) holds and whose Description is safe to show
+// the transmitter. Policy (which issuers, audiences and clock skew are
+// acceptable) is the receiver's job.
 //
 // FormatGoogle is Google's legacy shape, where each event carries its own
 // "subject" with a "subject_type"; FormatSSF is the Shared Signals shape,
