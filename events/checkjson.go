@@ -20,34 +20,61 @@ const maxDepth = 64
 // members, or replaced invalid bytes with U+FFFD, would let two parsers (or
 // two different signed tokens) agree on one reading. Errors match
 // ErrMalformed; the first fault in document order decides the description.
-func CheckJSON(b []byte) error { return checkJSON(b, nil) }
+func CheckJSON(b []byte) error {
+	_, err := checkJSON(b, false)
+	return err
+}
 
-// checkJSON is CheckJSON that also hands each member of the top-level object
-// to onMember (when not nil), in document order, its value sharing b's
-// bytes: Parse reads the claims in the same pass that checks the payload.
-func checkJSON(b []byte, onMember func(name string, v jsontext.Value)) error {
+// checkJSON is CheckJSON that, with record set, also returns the top-level
+// object with every nested object and array recorded in its index, their
+// values sharing b's bytes: Parse reads the payload in the pass that checks
+// it.
+func checkJSON(b []byte, record bool) (object, error) {
+	c := checker{}
+	if record {
+		c.ix = &index{base: b, objects: make(map[int][]member), arrays: make(map[int][]jsontext.Value)}
+	}
 	// json.Unmarshal reuses pooled decoders and refuses anything after the
 	// value but white space; the walker below judges the value itself.
-	c := checker{raw: b, onMember: onMember}
 	err := json.Unmarshal(b, &c)
 	switch {
 	case c.err != nil:
-		return c.err
+		return object{}, c.err
 	case err != nil && c.done:
-		return malformed("data after the JSON object")
+		return object{}, malformed("data after the JSON object")
 	case err != nil:
-		return errNotJSON()
+		return object{}, errNotJSON()
 	}
-	return nil
+	return object{c.top, c.ix}, nil
 }
 
 // checker walks one JSON object token by token, enforcing maxDepth; the
 // decoder refuses syntax errors, invalid UTF-8 and duplicate names.
 type checker struct {
-	raw      []byte
-	onMember func(name string, v jsontext.Value)
-	err      error // the fault found, described for the transmitter
-	done     bool  // the whole object was read
+	ix   *index   // nil, or where to record objects and arrays
+	top  []member // the members of the object, when recording
+	err  error    // the fault found, described for the transmitter
+	done bool     // the whole object was read
+}
+
+// frame is an object or array being recorded.
+type frame struct {
+	start   int // offset of its '{' or '['
+	kind    jsontext.Kind
+	members []member
+	items   []jsontext.Value
+	name    string // an object's member whose value comes next
+	named   bool
+}
+
+// add appends v, the next value, to f.
+func (f *frame) add(v jsontext.Value) {
+	if f.kind == '[' {
+		f.items = append(f.items, v)
+		return
+	}
+	f.members = append(f.members, member{f.name, v})
+	f.named = false
 }
 
 // UnmarshalJSONFrom implements json.UnmarshalerFrom.
@@ -62,11 +89,12 @@ func (c *checker) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		return c.err
 	}
 	top := d.StackDepth() // the depth of the object's members
-	var name string       // the top-level member being read
-	var nameEnd int       // where its name ends in c.raw
-	inMember := false
+	var stack []frame
+	if c.ix != nil {
+		stack = append(make([]frame, 0, 8), frame{start: int(d.InputOffset()) - 1, kind: '{'})
+	}
 	for d.StackDepth() >= top {
-		atTop := d.StackDepth() == top
+		prevEnd := int(d.InputOffset())
 		tok, err := d.ReadToken()
 		if err != nil {
 			c.err = describeSyntax(err)
@@ -77,27 +105,43 @@ func (c *checker) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 			c.err = malformed("JSON nested too deeply")
 			return c.err
 		}
+		if c.ix == nil {
+			continue
+		}
+		f := &stack[len(stack)-1]
+		end := int(d.InputOffset())
 		switch {
-		case c.onMember == nil:
-		case atTop && !inMember && k == '"':
-			name, nameEnd, inMember = tok.String(), int(d.InputOffset()), true
-		case inMember && d.StackDepth() == top:
-			// The value ended: it starts after the name's ':' and
-			// white space, and ends where the decoder stands.
-			start := nameEnd + skipSeparator(c.raw[nameEnd:])
-			c.onMember(name, jsontext.Value(c.raw[start:d.InputOffset()]))
-			inMember = false
+		case f.kind == '{' && !f.named && k == '"':
+			f.name, f.named = tok.String(), true
+		case k == '{' || k == '[':
+			stack = append(stack, frame{start: end - 1, kind: k})
+		case k == '}' || k == ']':
+			stack = stack[:len(stack)-1]
+			if k == '}' {
+				c.ix.objects[f.start] = f.members
+			} else {
+				c.ix.arrays[f.start] = f.items
+			}
+			if len(stack) == 0 {
+				c.top = f.members
+			} else {
+				stack[len(stack)-1].add(jsontext.Value(c.ix.base[f.start:end]))
+			}
+		default:
+			// A scalar starts after the white space, ':' or ',' that
+			// the decoder accepted since the previous token.
+			f.add(jsontext.Value(c.ix.base[prevEnd+skipSeparator(c.ix.base[prevEnd:end]) : end]))
 		}
 	}
 	c.done = true
 	return nil
 }
 
-// skipSeparator returns the length of the white space and ':' that the
-// decoder accepted between a member name and its value.
+// skipSeparator returns the length of the white space, ':' and ',' that
+// the decoder accepted between two tokens.
 func skipSeparator(b []byte) int {
 	i := 0
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r' || b[i] == ':') {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r' || b[i] == ':' || b[i] == ',') {
 		i++
 	}
 	return i

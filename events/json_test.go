@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,46 +113,77 @@ func FuzzCheckJSON(f *testing.F) {
 		if !json.Valid(in) || !utf8.Valid(in) {
 			t.Fatalf("CheckJSON accepted %q, which encoding/json or UTF-8 refuses", in)
 		}
-		o, err := asObject(in, "x")
+		top, err := checkJSON(in, true)
 		if err != nil {
-			t.Fatalf("asObject refused what CheckJSON accepted: %v", err)
+			t.Fatalf("checkJSON recording refused what CheckJSON accepted: %v", err)
 		}
-		top := make(object)
-		if err := checkJSON(in, func(name string, v jsontext.Value) { top[name] = v }); err != nil {
-			t.Fatalf("checkJSON with members: %v", err)
+		fresh, err := (*index)(nil).asObject(in, "x")
+		if err != nil || !slices.Equal(names(top), names(fresh)) {
+			t.Fatalf("top-level members %q recorded, %q read anew (%v)", names(top), names(fresh), err)
 		}
-		if !maps.EqualFunc(o, top, func(a, b jsontext.Value) bool { return bytes.Equal(a, b) }) {
-			t.Fatalf("members read while checking %q differ from asObject's %q", top, o)
-		}
-		var ref map[string]json.RawMessage
-		if err := json.Unmarshal(in, &ref); err != nil {
-			t.Fatalf("encoding/json: %v", err)
-		}
-		if len(o) != len(ref) {
-			t.Fatalf("%d members, encoding/json reads %d", len(o), len(ref))
-		}
-		for name, v := range o {
-			if !bytes.Equal(v, ref[name]) {
-				t.Fatalf("member %q = %s, encoding/json reads %s", name, v, ref[name])
-			}
-			if s, ok := decodeString(v); ok {
-				var want string
-				if json.Unmarshal(v, &want) != nil || s != want {
-					t.Fatalf("string %s = %q, encoding/json reads %q", v, s, want)
-				}
-			}
-			if v.Kind() == '[' {
-				items, err := arrayItems(v)
-				var want []json.RawMessage
-				if err != nil || json.Unmarshal(v, &want) != nil || len(items) != len(want) {
-					t.Fatalf("array %s: %d items (%v), encoding/json reads %d", v, len(items), err, len(want))
-				}
-				for i := range items {
-					if !bytes.Equal(items[i], want[i]) {
-						t.Fatalf("item %d = %s, encoding/json reads %s", i, items[i], want[i])
-					}
-				}
-			}
-		}
+		agree(t, top.ix, bytes.TrimSpace(in))
 	})
+}
+
+func names(o object) []string {
+	var out []string
+	for _, m := range o.members {
+		out = append(out, m.name)
+	}
+	return out
+}
+
+// agree checks that v reads the same from the index checkJSON recorded,
+// read anew, and through encoding/json, at every depth.
+func agree(t *testing.T, ix *index, v jsontext.Value) {
+	t.Helper()
+	off, inBase := ix.offset(v)
+	if !inBase {
+		t.Fatalf("value %q is not a slice of the payload", v)
+	}
+	switch v.Kind() {
+	case '{':
+		if _, ok := ix.objects[off]; !ok {
+			t.Fatalf("object %q was not recorded", v)
+		}
+		got, err1 := ix.asObject(v, "x")
+		fresh, err2 := (*index)(nil).asObject(v, "x")
+		var ref map[string]json.RawMessage
+		if err1 != nil || err2 != nil || json.Unmarshal(v, &ref) != nil {
+			t.Fatalf("object %q: %v, %v", v, err1, err2)
+		}
+		if len(got.members) != len(ref) || !slices.EqualFunc(got.members, fresh.members, func(a, b member) bool {
+			return a.name == b.name && bytes.Equal(a.value, b.value)
+		}) {
+			t.Fatalf("object %q: members %q recorded, %q read anew, encoding/json reads %d", v, names(got), names(fresh), len(ref))
+		}
+		for _, m := range got.members {
+			if !bytes.Equal(m.value, ref[m.name]) {
+				t.Fatalf("member %q = %s, encoding/json reads %s", m.name, m.value, ref[m.name])
+			}
+			agree(t, ix, m.value)
+		}
+	case '[':
+		if _, ok := ix.arrays[off]; !ok {
+			t.Fatalf("array %q was not recorded", v)
+		}
+		got, err1 := ix.arrayItems(v)
+		fresh, err2 := (*index)(nil).arrayItems(v)
+		var ref []json.RawMessage
+		if err1 != nil || err2 != nil || json.Unmarshal(v, &ref) != nil || len(got) != len(ref) || len(fresh) != len(ref) {
+			t.Fatalf("array %q: %d items recorded, %d read anew (%v, %v), encoding/json reads %d", v, len(got), len(fresh), err1, err2, len(ref))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], ref[i]) || !bytes.Equal(fresh[i], ref[i]) {
+				t.Fatalf("item %d = %s recorded, %s read anew, encoding/json reads %s", i, got[i], fresh[i], ref[i])
+			}
+			agree(t, ix, got[i])
+		}
+	case '"':
+		s, ok := decodeString(v)
+		var want string
+		if !ok || json.Unmarshal(v, &want) != nil || s != want {
+			t.Fatalf("string %s = %q, encoding/json reads %q", v, s, want)
+		}
+	}
 }

@@ -17,14 +17,40 @@ import (
 // encoding/json/v2). Its defaults refuse duplicate member names and invalid
 // UTF-8, so the readers see exactly the text CheckJSON judged.
 
-// object is a decoded JSON object whose values are still raw. Members are
-// looked up by exact name, never case-insensitively: "ISS" is not "iss".
-type object map[string]jsontext.Value
+// object is a decoded JSON object whose values are still raw, in document
+// order. Members are looked up by exact name, never case-insensitively:
+// "ISS" is not "iss". Parsing never yields two members of one name.
+type object struct {
+	members []member
+	ix      *index // where the nested objects and arrays were recorded, or nil
+}
 
-// member is one name/value pair of a JSON object, in document order.
+// member is one name/value pair of a JSON object.
 type member struct {
 	name  string
 	value jsontext.Value
+}
+
+// index holds every object and array of a payload checkJSON read, by the
+// offset of its first byte, so that reading a nested value does not decode
+// it again. A nil *index records nothing: values are then decoded anew.
+type index struct {
+	base    []byte
+	objects map[int][]member
+	arrays  map[int][]jsontext.Value
+}
+
+// offset returns where raw starts in ix.base, when raw is a slice of it.
+func (ix *index) offset(raw []byte) (int, bool) {
+	if ix == nil || len(raw) == 0 {
+		return 0, false
+	}
+	// Slices of base end where base's capacity ends.
+	off := cap(ix.base) - cap(raw)
+	if off < 0 || off >= len(ix.base) || &ix.base[off] != &raw[0] {
+		return 0, false
+	}
+	return off, true
 }
 
 // isKind reports whether raw, after white space, starts with the byte that
@@ -36,13 +62,12 @@ func isNull(raw jsontext.Value) bool {
 	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }
 
-// walker reads one JSON object or array through the library into obj,
-// members or items, each value sharing raw's bytes.
+// walker reads one JSON object or array through the library into members
+// or items, each value sharing raw's bytes. It reads values ix did not
+// record.
 type walker struct {
 	raw     []byte
 	open    jsontext.Kind // '{' or '['
-	ordered bool          // an object's members go to members, not obj
-	obj     object
 	members []member
 	items   []jsontext.Value
 }
@@ -74,13 +99,10 @@ func (w *walker) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		// The value as it sits in raw: InputOffset ends right after it.
 		end := int(d.InputOffset())
 		v = jsontext.Value(w.raw[end-len(v) : end])
-		switch {
-		case w.open == '[':
+		if w.open == '[' {
 			w.items = append(w.items, v)
-		case w.ordered:
+		} else {
 			w.members = append(w.members, member{name, v})
-		default:
-			w.obj[name] = v
 		}
 	}
 	_, err = d.ReadToken()
@@ -88,35 +110,47 @@ func (w *walker) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 }
 
 // arrayItems returns the elements of the JSON array raw, sharing its bytes.
-func arrayItems(raw jsontext.Value) ([]jsontext.Value, error) {
+func (ix *index) arrayItems(raw jsontext.Value) ([]jsontext.Value, error) {
+	if off, ok := ix.offset(raw); ok {
+		if items, ok := ix.arrays[off]; ok {
+			return items, nil
+		}
+	}
 	w := walker{raw: raw, open: '['}
 	err := json.Unmarshal(raw, &w)
 	return w.items, err
 }
 
 // asObject decodes raw, which must be a JSON object; where names it in errors.
-func asObject(raw jsontext.Value, where string) (object, error) {
+func (ix *index) asObject(raw jsontext.Value, where string) (object, error) {
 	if !isKind(raw, '{') {
-		return nil, malformed("%s is not an object", where)
+		return object{}, malformed("%s is not an object", where)
 	}
-	w := walker{raw: raw, open: '{', obj: make(object)}
+	if off, ok := ix.offset(raw); ok {
+		if members, ok := ix.objects[off]; ok {
+			return object{members, ix}, nil
+		}
+	}
+	w := walker{raw: raw, open: '{'}
 	if err := json.Unmarshal(raw, &w); err != nil {
-		return nil, malformed("%s is not valid JSON", where)
+		return object{}, malformed("%s is not valid JSON", where)
 	}
-	return w.obj, nil
+	return object{w.members, ix}, nil
 }
 
-// orderedMembers returns the members of the JSON object raw in document
-// order.
-func orderedMembers(raw jsontext.Value, where string) ([]member, error) {
-	if !isKind(raw, '{') {
-		return nil, malformed("%s is not an object", where)
+// asObject decodes raw, a value of o, as ix.asObject does.
+func (o object) asObject(raw jsontext.Value, where string) (object, error) {
+	return o.ix.asObject(raw, where)
+}
+
+// has reports whether o has a member name, even a null one.
+func (o object) has(name string) bool {
+	for i := range o.members {
+		if o.members[i].name == name {
+			return true
+		}
 	}
-	w := walker{raw: raw, open: '{', ordered: true}
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return nil, malformed("%s is not valid JSON", where)
-	}
-	return w.members, nil
+	return false
 }
 
 // decodeString decodes v, which must be exactly one JSON string token
@@ -149,11 +183,15 @@ func plainASCII(b []byte) bool {
 // value returns the member name unless it is absent or null: riscd treats an
 // explicit null like an absent member.
 func (o object) value(name string) (jsontext.Value, bool) {
-	v, ok := o[name]
-	if !ok || isNull(v) {
-		return nil, false
+	for i := range o.members {
+		if m := &o.members[i]; m.name == name {
+			if isNull(m.value) {
+				return nil, false
+			}
+			return m.value, true
+		}
 	}
-	return v, true
+	return nil, false
 }
 
 // str returns the string member name; present is false when it is absent or
@@ -257,7 +295,7 @@ func (o object) strings(where, name string) (out []string, present bool, err err
 	if !isKind(v, '[') {
 		return nil, false, malformed("%s: %s is neither a string nor an array of strings", where, name)
 	}
-	items, err := arrayItems(v)
+	items, err := o.ix.arrayItems(v)
 	if err != nil {
 		return nil, false, malformed("%s: %s is not valid JSON", where, name)
 	}

@@ -94,8 +94,8 @@ func (r *Registry) Parse(payload []byte, f Format) (*SET, error) {
 	if f != FormatGoogle && f != FormatSSF {
 		return nil, fmt.Errorf("%w: %v", ErrUnknownFormat, f)
 	}
-	claims := make(object)
-	if err := checkJSON(payload, func(name string, v jsontext.Value) { claims[name] = v }); err != nil {
+	claims, err := checkJSON(payload, true)
+	if err != nil {
 		return nil, err
 	}
 	set := &SET{Format: f}
@@ -137,14 +137,14 @@ func parseClaims(c object, f Format, set *SET) error {
 		return err
 	}
 	if f == FormatSSF {
-		if _, present := c["sub"]; present {
+		if c.has("sub") {
 			return malformed("claims: sub is not allowed in an SSF SET")
 		}
 	}
 	raw, ok := c.value("sub_id")
 	switch {
 	case ok:
-		if set.SubID, err = parseSubject(raw, "sub_id", subjectNesting{}); err != nil {
+		if set.SubID, err = parseSubject(c.ix, raw, "sub_id", subjectNesting{}); err != nil {
 			return err
 		}
 		if _, unknown := set.SubID.(UnknownSubject); unknown && f == FormatSSF {
@@ -162,16 +162,17 @@ func (r *Registry) parseEvents(c object, set *SET) error {
 	if !ok {
 		return malformed("claims: events is missing")
 	}
-	members, err := orderedMembers(raw, "claims: events")
+	evs, err := c.asObject(raw, "claims: events")
 	if err != nil {
 		return err
 	}
+	members := evs.members
 	if len(members) == 0 {
 		return malformed("claims: events is empty")
 	}
 	set.Events = make([]Event, 0, len(members))
 	for _, m := range members {
-		e, err := r.decodeEvent(m.name, m.value, set.SubID)
+		e, err := r.decodeEvent(c.ix, m.name, m.value, set.SubID)
 		if err != nil {
 			return err
 		}
@@ -181,7 +182,7 @@ func (r *Registry) parseEvents(c object, set *SET) error {
 }
 
 // decodeEvent decodes one member of the events claim.
-func (r *Registry) decodeEvent(uri string, raw jsontext.Value, subID Subject) (Event, error) {
+func (r *Registry) decodeEvent(ix *index, uri string, raw jsontext.Value, subID Subject) (Event, error) {
 	t, known := r.types[uri]
 	where := t.name
 	if !known {
@@ -190,7 +191,7 @@ func (r *Registry) decodeEvent(uri string, raw jsontext.Value, subID Subject) (E
 	if uri == "" {
 		return nil, malformed("events: empty event type")
 	}
-	o, err := asObject(raw, where)
+	o, err := ix.asObject(raw, where)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +200,7 @@ func (r *Registry) decodeEvent(uri string, raw jsontext.Value, subID Subject) (E
 	}
 	b := base{uri: uri, subject: subID}
 	if v, ok := o.value("subject"); ok {
-		if b.subject, err = parseSubject(v, where+": subject", subjectNesting{}); err != nil {
+		if b.subject, err = parseSubject(ix, v, where+": subject", subjectNesting{}); err != nil {
 			return nil, err
 		}
 	}
@@ -216,7 +217,7 @@ func (r *Registry) decodeEvent(uri string, raw jsontext.Value, subID Subject) (E
 func decodeUnknown(uri string, raw jsontext.Value, o object, subID Subject) Event {
 	b := base{uri: uri, subject: subID}
 	if v, ok := o.value("subject"); ok {
-		if s, err := parseSubject(v, "subject", subjectNesting{}); err == nil {
+		if s, err := parseSubject(o.ix, v, "subject", subjectNesting{}); err == nil {
 			b.subject = s
 		}
 	}
