@@ -32,7 +32,7 @@ func CheckJSON(b []byte) error {
 func checkJSON(b []byte, record bool) (object, error) {
 	c := checker{}
 	if record {
-		c.ix = &index{base: b, objects: make(map[int][]member), arrays: make(map[int][]jsontext.Value)}
+		c.ix = &index{base: b}
 	}
 	// json.Unmarshal reuses pooled decoders and refuses anything after the
 	// value but white space; the walker below judges the value itself.
@@ -67,6 +67,21 @@ type frame struct {
 	named   bool
 }
 
+// record keeps the object or array f read.
+func (ix *index) record(f *frame) {
+	if f.kind == '[' {
+		if ix.arrays == nil {
+			ix.arrays = make(map[int][]jsontext.Value)
+		}
+		ix.arrays[f.start] = f.items
+		return
+	}
+	if ix.objects == nil {
+		ix.objects = make(map[int][]member)
+	}
+	ix.objects[f.start] = f.members
+}
+
 // add appends v, the next value, to f.
 func (f *frame) add(v jsontext.Value) {
 	if f.kind == '[' {
@@ -89,9 +104,10 @@ func (c *checker) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		return c.err
 	}
 	top := d.StackDepth() // the depth of the object's members
-	var stack []frame
+	var frames [8]frame   // most payloads nest less deeply
+	stack := frames[:0]
 	if c.ix != nil {
-		stack = append(make([]frame, 0, 8), frame{start: int(d.InputOffset()) - 1, kind: '{'})
+		stack = append(stack, frame{start: int(d.InputOffset()) - 1, kind: '{'})
 	}
 	for d.StackDepth() >= top {
 		prevEnd := int(d.InputOffset())
@@ -117,16 +133,12 @@ func (c *checker) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 			stack = append(stack, frame{start: end - 1, kind: k})
 		case k == '}' || k == ']':
 			stack = stack[:len(stack)-1]
-			if k == '}' {
-				c.ix.objects[f.start] = f.members
-			} else {
-				c.ix.arrays[f.start] = f.items
-			}
 			if len(stack) == 0 {
 				c.top = f.members
-			} else {
-				stack[len(stack)-1].add(jsontext.Value(c.ix.base[f.start:end]))
+				break
 			}
+			c.ix.record(f)
+			stack[len(stack)-1].add(jsontext.Value(c.ix.base[f.start:end]))
 		default:
 			// A scalar starts after the white space, ':' or ',' that
 			// the decoder accepted since the previous token.
