@@ -2,6 +2,8 @@ package events
 
 import (
 	"errors"
+	"slices"
+	"sync"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -59,37 +61,69 @@ type checker struct {
 
 // frame is an object or array being recorded.
 type frame struct {
-	start   int // offset of its '{' or '['
-	kind    jsontext.Kind
-	members []member
-	items   []jsontext.Value
-	name    string // an object's member whose value comes next
-	named   bool
+	start int // offset of its '{' or '['
+	kind  jsontext.Kind
+	mark  int    // where its members or items start in the memberStack
+	name  string // an object's member whose value comes next
+	named bool
 }
 
-// record keeps the object or array f read.
-func (ix *index) record(f *frame) {
-	if f.kind == '[' {
-		if ix.arrays == nil {
-			ix.arrays = make(map[int][]jsontext.Value)
-		}
-		ix.arrays[f.start] = f.items
-		return
-	}
-	if ix.objects == nil {
-		ix.objects = make(map[int][]member)
-	}
-	ix.objects[f.start] = f.members
+// memberStack keeps the members and items of the frames being read on two
+// stacks: a frame's own sit on top of its parent's until it closes, when
+// they move to one slice of their exact size.
+type memberStack struct {
+	members []member
+	items   []jsontext.Value
+}
+
+// memberStacks keeps memberStacks between payloads, so that their stacks
+// grow once.
+var memberStacks = sync.Pool{New: func() any { return new(memberStack) }}
+
+// release empties r, so that it holds on to no payload, and pools it.
+func (r *memberStack) release() {
+	clear(r.members[:cap(r.members)])
+	clear(r.items[:cap(r.items)])
+	r.members, r.items = r.members[:0], r.items[:0]
+	memberStacks.Put(r)
 }
 
 // add appends v, the next value, to f.
-func (f *frame) add(v jsontext.Value) {
+func (r *memberStack) add(f *frame, v jsontext.Value) {
 	if f.kind == '[' {
-		f.items = append(f.items, v)
+		r.items = append(r.items, v)
 		return
 	}
-	f.members = append(f.members, member{f.name, v})
+	r.members = append(r.members, member{f.name, v})
 	f.named = false
+}
+
+// close records f, which just ended, in ix and returns its members.
+func (r *memberStack) close(ix *index, f *frame) []member {
+	if f.kind == '[' {
+		items := slices.Clone(r.items[f.mark:])
+		r.items = r.items[:f.mark]
+		if ix.arrays == nil {
+			ix.arrays = make(map[int][]jsontext.Value)
+		}
+		ix.arrays[f.start] = items
+		return nil
+	}
+	members := slices.Clone(r.members[f.mark:])
+	r.members = r.members[:f.mark]
+	if ix.objects == nil {
+		ix.objects = make(map[int][]member)
+	}
+	ix.objects[f.start] = members
+	return members
+}
+
+// mark returns where a frame of kind k opened now starts on r's stacks.
+func (r *memberStack) mark(k jsontext.Kind) int {
+	if k == '[' {
+		return len(r.items)
+	}
+	return len(r.members)
 }
 
 // UnmarshalJSONFrom implements json.UnmarshalerFrom.
@@ -106,6 +140,8 @@ func (c *checker) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 	top := d.StackDepth() // the depth of the object's members
 	var frames [8]frame   // most payloads nest less deeply
 	stack := frames[:0]
+	rec := memberStacks.Get().(*memberStack)
+	defer rec.release()
 	if c.ix != nil {
 		stack = append(stack, frame{start: int(d.InputOffset()) - 1, kind: '{'})
 	}
@@ -130,19 +166,19 @@ func (c *checker) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		case f.kind == '{' && !f.named && k == '"':
 			f.name, f.named = tok.String(), true
 		case k == '{' || k == '[':
-			stack = append(stack, frame{start: end - 1, kind: k})
+			stack = append(stack, frame{start: end - 1, kind: k, mark: rec.mark(k)})
 		case k == '}' || k == ']':
 			stack = stack[:len(stack)-1]
+			members := rec.close(c.ix, f)
 			if len(stack) == 0 {
-				c.top = f.members
+				c.top = members
 				break
 			}
-			c.ix.record(f)
-			stack[len(stack)-1].add(jsontext.Value(c.ix.base[f.start:end]))
+			rec.add(&stack[len(stack)-1], jsontext.Value(c.ix.base[f.start:end]))
 		default:
 			// A scalar starts after the white space, ':' or ',' that
 			// the decoder accepted since the previous token.
-			f.add(jsontext.Value(c.ix.base[prevEnd+skipSeparator(c.ix.base[prevEnd:end]) : end]))
+			rec.add(f, jsontext.Value(c.ix.base[prevEnd+skipSeparator(c.ix.base[prevEnd:end]):end]))
 		}
 	}
 	c.done = true
