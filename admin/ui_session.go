@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd/httplog"
 	"github.com/riscd/riscd/limit"
 )
 
@@ -245,7 +246,7 @@ func (s *Server) uiSignin(c echo.Context) error {
 	}
 	id, _ := s.ui.sessions.create()
 	s.setSessionCookie(c, id, s.cfg.UISessionTTL)
-	s.log.InfoContext(r.Context(), "admin: signed in to the admin page", "request_id", requestID(c), "remote", r.RemoteAddr, "client", client)
+	s.log.InfoContext(r.Context(), "admin: signed in to the admin page", "request_id", httplog.RequestID(c), "remote", r.RemoteAddr, "client", client)
 	return c.Redirect(http.StatusSeeOther, uiBase+"/grants")
 }
 
