@@ -67,7 +67,9 @@
 // Without a session every page redirects to
 // the sign-in form and every action answers 403; each action also needs
 // the session's CSRF token (compared in constant time) and is refused when
-// Origin or Sec-Fetch-Site name another site. Pages carry a strict
+// Origin or Sec-Fetch-Site name another site (net/http.CrossOriginProtection:
+// Sec-Fetch-Site decides, else Origin against Host; "Origin: null" is
+// another site). Pages carry a strict
 // Content-Security-Policy, X-Frame-Options: DENY and Cache-Control:
 // no-store, show tokens only as fingerprints, and pass every value through
 // html/template's escaping. Actions go through the same code as the API's

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd/httplog"
 	"github.com/riscd/riscd/limit"
 	"github.com/riscd/riscd/store"
 )
@@ -235,7 +236,7 @@ func (m *Main) Close() error {
 // receiver.
 func (m *Main) publicHandler() http.Handler {
 	e := newEcho()
-	e.Use(publicRequestLog(m.Logger.With("component", "http")))
+	e.Use(httplog.Middleware(httplog.Config{Logger: m.Logger.With("component", "http")}))
 	m.parts.flow.Register(e)
 	m.parts.receiver.Register(e, m.Config.RISC.Path)
 	return e
