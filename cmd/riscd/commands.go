@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/store"
 )
 
@@ -161,7 +162,7 @@ func cmdConfig(_ context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkRedirectURI(l.cfg.RedirectURI()); err != nil {
+	if err := flowweb.CheckRedirectURI(l.cfg.RedirectURI()); err != nil {
 		return ConfigErrors{{File: *path, Key: "public_url",
 			Msg: fmt.Sprintf("the redirect URI %s breaks Google's rules: %v", l.cfg.RedirectURI(), err)}}
 	}
