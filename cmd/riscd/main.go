@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/store"
 )
 
@@ -89,7 +90,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stderr, "riscd %s: %v\n", c.name, err)
 			var ue usageError
 			var se *StartupError
-			var ce ConfigErrors
+			var ce config.Errors
 			if errors.Is(err, store.ErrDamaged) {
 				return exitDamaged
 			}
