@@ -36,7 +36,7 @@ type Config struct {
 	Log       Log       `yaml:"log"`
 }
 
-// CompanionConfig is what riscd does for the app it runs beside: webhooks,
+// Companion is what riscd does for the app it runs beside: webhooks,
 // and the token broker behind POST /v1/token.
 type Companion struct {
 	WebhookURL        string   `yaml:"webhook_url"`
@@ -46,7 +46,7 @@ type Companion struct {
 	KeepaliveInterval Duration `yaml:"keepalive_interval"`
 }
 
-// InternalConfig is the internal listener: admin and companion APIs, metrics.
+// Internal is the internal listener: admin and companion APIs, metrics.
 type Internal struct {
 	Listen         string `yaml:"listen"`
 	AdminTokenFile string `yaml:"admin_token_file"`
@@ -63,7 +63,7 @@ type Internal struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
-// PublicConfig bounds the public listener: connections, timeouts, and the
+// Public bounds the public listener: connections, timeouts, and the
 // rate of the consent routes.
 type Public struct {
 	MaxConnections          int      `yaml:"max_connections"`
@@ -82,7 +82,7 @@ type Public struct {
 	MaxPendingFlows int `yaml:"max_pending_flows"`
 }
 
-// StoreConfig locates the bbolt file and the keys that encrypt its secrets.
+// Store locates the bbolt file and the keys that encrypt its secrets.
 type Store struct {
 	Path             string   `yaml:"path"`
 	KeyFile          string   `yaml:"key_file"`
@@ -92,7 +92,7 @@ type Store struct {
 	Retention Duration `yaml:"retention"`
 }
 
-// GoogleConfig is the OAuth client and its authorization server: Google's
+// Google is the OAuth client and its authorization server: Google's
 // endpoints, or (Provider "oidc") a standard OpenID provider found through
 // Issuer's discovery document.
 type Google struct {
@@ -112,7 +112,7 @@ type Feature struct {
 	TestURL string `yaml:"test_url"`
 }
 
-// RISCConfig is the security event receiver. The top-level keys describe
+// RISC is the security event receiver. The top-level keys describe
 // Google; Transmitters adds others (SSF 1.0 transmitters such as Okta).
 type RISC struct {
 	Path string `yaml:"path"`
@@ -136,7 +136,7 @@ type RISC struct {
 	StreamCheckInterval Duration `yaml:"stream_check_interval"`
 }
 
-// TransmitterConfig is one more trusted transmitter of security event
+// Transmitter is one more trusted transmitter of security event
 // tokens: where its keys are, which of its subjects name riscd's accounts
 // (lifecycle.SubjectMappings) and what its events do (by default, notify
 // only).
@@ -165,7 +165,7 @@ func (c *Config) TransmitterAlgorithms(t Transmitter) []string {
 // name. "none" and the HMAC family are never accepted for a SET.
 var acceptedAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
-// LogConfig chooses the log format and level.
+// Log chooses the log format and level.
 type Log struct {
 	Format string `yaml:"format"`
 	Level  string `yaml:"level"`
@@ -268,6 +268,7 @@ func (e Error) Error() string {
 // error. Error gives one line per problem.
 type Errors []Error
 
+// Error joins the problems' texts, one line each.
 func (es Errors) Error() string {
 	lines := make([]string, len(es))
 	for i, e := range es {
