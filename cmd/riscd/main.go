@@ -1,5 +1,7 @@
 // Command riscd is the riscd daemon and its tools: serve, config check, demo,
-// store rotate-key and version. See README.md.
+// store rotate-key and version. Package config reads and checks the
+// configuration; this command holds the subcommands and the wiring that
+// builds each package's Config from it. See README.md.
 package main
 
 import (
