@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/store"
 )
 
@@ -97,20 +96,41 @@ type Store interface {
 	Update(ctx context.Context, fn func(*store.Tx) error) error
 }
 
-// TokenSource hands out usable access tokens of a grant, so that one party
-// refreshes each grant, once at a time, whoever asks: the lifecycle
-// package's token broker satisfies it. GrantToken returns the grant's access
-// token, refreshed first when it is missing, expires within a minute, or
-// equals stale (a token an API has just refused), and stored before it is
-// returned; refreshed reports whether it differs from the one the grant held
-// when the call began. Its errors are recognised by behaviour: a method
-// GrantState() (state, reason string) when the grant can no longer be used
-// (state "held", "revoked", "reconsent_required" or "reauth_required"); a
-// method Temporary() bool returning true when the token endpoint failed and
-// no valid token is left; store.ErrNotFound when the grant is gone. No error
-// text may hold a token.
-type TokenSource interface {
+// Grants is riscd's grants service (the lifecycle package's *Lifecycle
+// satisfies it): it owns what the consent flow does to grants, so that one
+// party writes and refreshes them whoever asks.
+//
+// SaveConsent stores a consent's result in one transaction: g carries Sub,
+// Email, EmailVerified, Scopes (sorted), AccessToken, RefreshToken (zero
+// when none came), TokenType, Expiry and IDTokenExp; the subject's current
+// grant is updated (a replaced refresh token queued for upstream
+// revocation) or a grant created, the account updated, sess created and
+// the session oldSession (if any) deleted. It returns the grant as stored.
+// An error with a method SigninDisabled() bool returning true means the
+// account's sign-in is disabled by a security event; nothing is written
+// on error.
+//
+// GrantToken returns the grant's access token, refreshed first when it is
+// missing, expires within a minute, or equals stale (a token an API has
+// just refused), and stored before it is returned; refreshed reports
+// whether it differs from the one the grant held when the call began. Its
+// errors are recognised by behaviour: a method GrantState() (state, reason
+// string) when the grant can no longer be used (state "held", "revoked",
+// "reconsent_required" or "reauth_required"); a method Temporary() bool
+// returning true when the token endpoint failed and no valid token is
+// left; store.ErrNotFound when the grant is gone.
+//
+// RevokeUserGrants sends the token of sub's newest live grant to the
+// revoke endpoint, then marks every live grant of sub revoked and discards
+// their tokens, with an audit entry, whatever the answer. confirmed
+// reports a 200; outcome is a short phrase for the page. store.ErrNotFound
+// (wrapped) when sub has no live grant: nothing was sent or written.
+//
+// No error text may hold a token.
+type Grants interface {
+	SaveConsent(ctx context.Context, g store.Grant, sess store.Session, oldSession store.Secret) (store.Grant, error)
 	GrantToken(ctx context.Context, grantID string, stale store.Secret) (token store.Secret, refreshed bool, err error)
+	RevokeUserGrants(ctx context.Context, sub string) (confirmed bool, outcome string, err error)
 }
 
 // Config is everything the consent flow needs. Zero values get the defaults
@@ -129,19 +149,8 @@ type Config struct {
 	// ClientID and ClientSecret of the OAuth web client. Required.
 	ClientID     string
 	ClientSecret store.Secret
-	// AuthURL, TokenURL and RevokeURL default to Google's endpoints.
-	// RevokeURL is for the Revoker New builds; give it or Revoker.
-	AuthURL, TokenURL, RevokeURL string
-	// Revoker revokes a user's token at POST /revoke, authenticated as
-	// riscd's OAuth client (RFC 7009 §2.1); cmd/riscd gives flowweb and
-	// lifecycle the same one. When nil, New builds one from RevokeURL,
-	// ClientID, ClientSecret and HTTPClient.
-	Revoker *oauthclient.Revoker
-	// RevokeClientAuth is ignored: every revocation request authenticates
-	// the client.
-	//
-	// Deprecated: the Revoker always sends the client's credentials.
-	RevokeClientAuth bool
+	// AuthURL and TokenURL default to Google's endpoints.
+	AuthURL, TokenURL string
 	// IDTokenIssuers are the accepted iss values of ID tokens. Default
 	// GoogleIDTokenIssuers().
 	IDTokenIssuers []string
@@ -161,12 +170,10 @@ type Config struct {
 	Features map[string]Feature
 	// Store keeps flows, sessions, grants, accounts, outbox and audit. Required.
 	Store Store
-	// Tokens, when set, gives feature calls their access tokens instead of
-	// flowweb's own refresh (which then never runs): set it to the token
-	// broker that serves the companion API, so that a grant is never
-	// refreshed by two parties at once. Default nil: flowweb refreshes.
-	Tokens TokenSource
-	// HTTPClient calls the token, revoke, JWKS and feature endpoints.
+	// Grants saves consents, hands out access tokens (refreshing them)
+	// and revokes a user's grants. Required.
+	Grants Grants
+	// HTTPClient calls the token, JWKS and feature endpoints.
 	// Default: a client with a 30-second timeout.
 	HTTPClient *http.Client
 	// Now is the clock. Default time.Now.
@@ -212,9 +219,6 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.TokenURL == "" {
 		cfg.TokenURL = GoogleTokenURL
-	}
-	if cfg.RevokeURL == "" && cfg.Revoker == nil {
-		cfg.RevokeURL = GoogleRevokeURL
 	}
 	if len(cfg.IDTokenIssuers) == 0 {
 		cfg.IDTokenIssuers = GoogleIDTokenIssuers()
@@ -287,14 +291,8 @@ func (cfg Config) validate() error {
 		bad("ClientSecret", "required")
 	}
 	for _, f := range []struct{ name, v string }{
-		{"AuthURL", cfg.AuthURL}, {"TokenURL", cfg.TokenURL}, {"RevokeURL", cfg.RevokeURL}, {"IDTokenJWKSURL", cfg.IDTokenJWKSURL},
+		{"AuthURL", cfg.AuthURL}, {"TokenURL", cfg.TokenURL}, {"IDTokenJWKSURL", cfg.IDTokenJWKSURL},
 	} {
-		if f.name == "RevokeURL" && cfg.Revoker != nil {
-			if f.v != "" {
-				bad(f.name, "give it or Revoker, not both")
-			}
-			continue
-		}
 		if u, err := url.Parse(f.v); err != nil || !isHTTP(u) {
 			bad(f.name, "must be an absolute http or https URL")
 		}
@@ -326,6 +324,9 @@ func (cfg Config) validate() error {
 	}
 	if cfg.Store == nil {
 		bad("Store", "required")
+	}
+	if cfg.Grants == nil {
+		bad("Grants", "required")
 	}
 	if cfg.SessionTTL < 0 {
 		bad("SessionTTL", "must be positive")

@@ -94,7 +94,7 @@ func (h *Handler) feature(c echo.Context) error {
 	}
 	v, err := h.callFeature(ctx, name, f, g)
 	switch {
-	case errors.Is(err, errGrantDead), errors.Is(err, errReauth), errors.Is(err, errNoRefreshToken), errors.Is(err, errNotActive):
+	case errors.Is(err, errGrantDead), errors.Is(err, errReauth), errors.Is(err, errNotActive):
 		return h.reconnect(c, who, name)
 	case errors.Is(err, errRefreshFailed):
 		return h.upstreamFailed(c, who, "Google did not renew riscd's access token for you.")

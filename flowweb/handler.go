@@ -11,7 +11,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/riscd/riscd/limit"
 	"github.com/riscd/riscd/oauthclient"
@@ -32,7 +31,7 @@ type Handler struct {
 	features    []string // names, sorted
 	idTokens    *idTokenVerifier
 	pages       *pages
-	refreshes   singleflight.Group
+	grants      Grants
 	consent     *limit.Keyed               // rate of /authorize and /oauth2callback
 	flows       *flowWindow                // cap of pending flows
 	clientIP    func(*http.Request) string // the address the limits count against
@@ -54,6 +53,7 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	h := &Handler{
 		cfg:         cfg,
 		store:       cfg.Store,
+		grants:      cfg.Grants,
 		log:         cfg.Logger,
 		now:         cfg.Now,
 		base:        basePath(cfg.PublicURL),
@@ -74,14 +74,6 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	}
 	if h.pages, err = parsePages(); err != nil {
 		return nil, fmt.Errorf("flowweb: %w", err)
-	}
-	if h.cfg.Revoker == nil {
-		h.cfg.Revoker, err = oauthclient.NewRevoker(oauthclient.RevokerConfig{
-			URL: cfg.RevokeURL, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, HTTPClient: cfg.HTTPClient,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("flowweb: %w: %w", ErrInvalidConfig, err)
-		}
 	}
 	return h, nil
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/store"
 )
 
@@ -99,6 +100,7 @@ type env struct {
 	clock   *testClock
 	sim     *googlesim.Server
 	db      *store.DB
+	lc      *lifecycle.Lifecycle // the grants service
 	h       *flowweb.Handler
 	echo    *echo.Echo
 	srv     *httptest.Server
@@ -119,6 +121,8 @@ type envOptions struct {
 	beforeNew func(*googlesim.Server)
 	// users replaces googlesim's default users; the first signs in.
 	users []googlesim.User
+	// revokeURL replaces googlesim's revoke endpoint for the grants service.
+	revokeURL string
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -164,13 +168,31 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		opts.beforeNew(e.sim)
 	}
 	g := e.sim.URL()
+	revokeURL := g + googlesim.PathRevoke
+	if opts.revokeURL != "" {
+		revokeURL = opts.revokeURL
+	}
+	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	httpClient := &http.Client{Timeout: 20 * time.Second}
+	e.lc, err = lifecycle.New(lifecycle.Config{
+		Store:        e.db,
+		RevokeURL:    revokeURL,
+		ClientID:     e.sim.ClientID(),
+		ClientSecret: store.Secret(e.sim.ClientSecret()),
+		TokenURL:     g + googlesim.PathToken,
+		HTTPClient:   httpClient,
+		Now:          e.clock.Now,
+		Logger:       logger,
+	})
+	if err != nil {
+		t.Fatalf("lifecycle.New: %v", err)
+	}
 	cfg := flowweb.Config{
 		PublicURL:      public,
 		ClientID:       e.sim.ClientID(),
 		ClientSecret:   store.Secret(e.sim.ClientSecret()),
 		AuthURL:        g + googlesim.PathAuthorize,
 		TokenURL:       g + googlesim.PathToken,
-		RevokeURL:      g + googlesim.PathRevoke,
 		IDTokenIssuers: []string{g},
 		IDTokenJWKSURL: g + googlesim.PathJWKS,
 		Features: map[string]flowweb.Feature{
@@ -178,9 +200,10 @@ func newEnv(t testing.TB, opts envOptions) *env {
 			"calendar": {Scope: calendarScope, TestURL: g + googlesim.PathUserinfo},
 		},
 		Store:      e.db,
-		HTTPClient: &http.Client{Timeout: 20 * time.Second},
+		Grants:     e.lc,
+		HTTPClient: httpClient,
 		Now:        e.clock.Now,
-		Logger:     slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:     logger,
 	}
 	if opts.config != nil {
 		opts.config(&cfg)

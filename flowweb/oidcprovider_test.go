@@ -22,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/riscd/riscd/flowweb"
+	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/store"
 )
 
@@ -181,6 +182,15 @@ func newOIDCFlow(t *testing.T, clientID, clientSecret string, provider string, f
 	for name, scope := range features {
 		fs[name] = flowweb.Feature{Scope: scope, TestURL: disc.UserinfoEndpoint}
 	}
+	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.lc, err = lifecycle.New(lifecycle.Config{
+		Store: e.db, RevokeURL: disc.RevocationEndpoint,
+		ClientID: clientID, ClientSecret: store.Secret(clientSecret), TokenURL: disc.TokenEndpoint,
+		Now: e.clock.Now, Logger: logger,
+	})
+	if err != nil {
+		t.Fatalf("lifecycle.New: %v", err)
+	}
 	e.h, err = flowweb.New(ctx, flowweb.Config{
 		Provider:          provider,
 		PublicURL:         e.srv.URL,
@@ -188,14 +198,14 @@ func newOIDCFlow(t *testing.T, clientID, clientSecret string, provider string, f
 		ClientSecret:      store.Secret(clientSecret),
 		AuthURL:           disc.AuthorizationEndpoint,
 		TokenURL:          disc.TokenEndpoint,
-		RevokeURL:         disc.RevocationEndpoint,
 		IDTokenIssuers:    []string{disc.Issuer},
 		IDTokenJWKSURL:    disc.JWKSURI,
 		IDTokenAlgorithms: algs,
 		Features:          fs,
 		Store:             e.db,
+		Grants:            e.lc,
 		Now:               e.clock.Now,
-		Logger:            slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:            logger,
 	})
 	if err != nil {
 		t.Fatalf("flowweb.New: %v", err)

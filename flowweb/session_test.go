@@ -74,7 +74,7 @@ func TestRevokeRequestAndUnconfirmed(t *testing.T) {
 	rec := &revokeRecorder{status: http.StatusBadRequest}
 	rs := httptest.NewServer(rec)
 	t.Cleanup(rs.Close)
-	e := newEnv(t, envOptions{config: func(c *flowweb.Config) { c.RevokeURL = rs.URL + "/revoke" }})
+	e := newEnv(t, envOptions{revokeURL: rs.URL + "/revoke"})
 	e.connect("", googlesim.Choice{})
 	g := e.onlyGrant()
 	p := e.post("/revoke", url.Values{"csrf": {e.index().csrf()}}, nil)

@@ -84,12 +84,11 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 		ClientSecret:   zitadelClientSecret,
 		AuthURL:        z.discovery.Authorization,
 		TokenURL:       z.discovery.Token,
-		Revoker:        revoker,
 		IDTokenIssuers: []string{z.issuer},
 		IDTokenJWKSURL: z.discovery.JWKS,
 		Scopes:         []string{"offline_access"},
 		Store:          db,
-		Tokens:         lc,
+		Grants:         lc,
 		Logger:         logger,
 	})
 	if err != nil {

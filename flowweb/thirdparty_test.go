@@ -24,6 +24,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/riscd/riscd/flowweb"
+	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/store"
 )
 
@@ -124,24 +125,32 @@ func TestThirdPartyProvider(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	lc, err := lifecycle.New(lifecycle.Config{
+		Store: db, RevokeURL: z.discovery.Revocation, // RFC 7009 servers authenticate the client
+		ClientID: zitadelClientID, ClientSecret: zitadelClientSecret, TokenURL: z.discovery.Token,
+		Now: clock.Now, Logger: logger,
+	})
+	if err != nil {
+		t.Fatalf("lifecycle.New: %v", err)
+	}
 	h, err := flowweb.New(ctx, flowweb.Config{
-		PublicURL:        riscd.URL,
-		ClientID:         zitadelClientID,
-		ClientSecret:     zitadelClientSecret,
-		AuthURL:          z.discovery.Authorization,
-		TokenURL:         z.discovery.Token,
-		RevokeURL:        z.discovery.Revocation,
-		RevokeClientAuth: true, // RFC 7009 servers authenticate the client
-		IDTokenIssuers:   []string{z.issuer},
-		IDTokenJWKSURL:   z.discovery.JWKS,
-		Scopes:           []string{"offline_access"}, // how standard servers grant refresh tokens
+		PublicURL:      riscd.URL,
+		ClientID:       zitadelClientID,
+		ClientSecret:   zitadelClientSecret,
+		AuthURL:        z.discovery.Authorization,
+		TokenURL:       z.discovery.Token,
+		IDTokenIssuers: []string{z.issuer},
+		IDTokenJWKSURL: z.discovery.JWKS,
+		Scopes:         []string{"offline_access"}, // how standard servers grant refresh tokens
 		Features: map[string]flowweb.Feature{
 			"phone":   {Scope: "phone", TestURL: z.discovery.Userinfo},
 			"address": {Scope: "address", TestURL: z.discovery.Userinfo},
 		},
 		Store:  db,
+		Grants: lc,
 		Now:    clock.Now,
-		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		Logger: logger,
 	})
 	if err != nil {
 		t.Fatalf("flowweb.New: %v", err)

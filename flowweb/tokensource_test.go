@@ -13,9 +13,10 @@ import (
 	"github.com/riscd/riscd/store"
 )
 
-// fakeTokens is a flowweb.TokenSource that answers as its test says and
-// records what it was asked.
+// fakeTokens is a flowweb.Grants whose GrantToken answers as its test says
+// and records what it was asked; the rest is the real grants service.
 type fakeTokens struct {
+	flowweb.Grants
 	mu     sync.Mutex
 	asked  []string // "grantID stale"
 	answer func(n int, stored, stale store.Secret) (store.Secret, bool, error)
@@ -40,9 +41,9 @@ func (e grantStateError) GrantState() (state, reason string) { return string(e),
 func (temporaryError) Error() string                         { return "token endpoint down" }
 func (temporaryError) Temporary() bool                       { return true }
 
-// With Config.Tokens set, feature calls take their tokens from it (passing
-// on a token the API refused) and flowweb never refreshes by itself; the
-// source's errors become flowweb's pages.
+// Feature calls take their tokens from the grants service (passing on a
+// token the API refused) and flowweb never refreshes by itself; the
+// service's errors become flowweb's pages.
 func TestFeatureCallWithTokenSource(t *testing.T) {
 	const refused = store.Secret("ya29.refused-by-the-api")
 	tests := []struct {
@@ -75,7 +76,7 @@ func TestFeatureCallWithTokenSource(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			src := &fakeTokens{answer: tc.answer}
-			e := newEnv(t, envOptions{config: func(c *flowweb.Config) { c.Tokens = src }})
+			e := newEnv(t, envOptions{config: func(c *flowweb.Config) { src.Grants, c.Grants = c.Grants, src }})
 			e.connect("", googlesim.Choice{})
 			g := e.onlyGrant()
 			src.mu.Lock()

@@ -13,7 +13,7 @@ import (
 
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/googlesim"
-	"github.com/riscd/riscd/oauthclient"
+	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/store"
 )
 
@@ -116,7 +116,11 @@ func TestSecureCookiesOverHTTPS(t *testing.T) {
 func TestNewConfig(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t)
-	good := flowweb.Config{PublicURL: "https://riscd.example.com", ClientID: "id", ClientSecret: "secret", Store: db}
+	grants, err := lifecycle.New(lifecycle.Config{Store: db, RevokeURL: flowweb.GoogleRevokeURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := flowweb.Config{PublicURL: "https://riscd.example.com", ClientID: "id", ClientSecret: "secret", Store: db, Grants: grants}
 	if _, err := flowweb.New(ctx, good); err != nil {
 		t.Fatalf("New(minimal config with Google defaults): %v", err)
 	}
@@ -128,12 +132,12 @@ func TestNewConfig(t *testing.T) {
 		Features:       map[string]flowweb.Feature{"Bad Name": {Scope: "", TestURL: "/relative"}},
 		FlowTTL:        time.Hour,
 	}
-	_, err := flowweb.New(ctx, bad)
+	_, err = flowweb.New(ctx, bad)
 	if !errors.Is(err, flowweb.ErrInvalidConfig) {
 		t.Fatalf("New(bad) = %v, want ErrInvalidConfig", err)
 	}
 	for _, field := range []string{"PublicURL", "ClientID", "ClientSecret", "AuthURL", "IDTokenIssuers", "Scopes",
-		"Features", "Features.Bad Name.Scope", "Features.Bad Name.TestURL", "Store", "FlowTTL"} {
+		"Features", "Features.Bad Name.Scope", "Features.Bad Name.TestURL", "Store", "Grants", "FlowTTL"} {
 		if !strings.Contains(err.Error(), field+":") {
 			t.Errorf("error does not name %s: %v", field, err)
 		}
@@ -141,19 +145,6 @@ func TestNewConfig(t *testing.T) {
 	secret := flowweb.Config{PublicURL: "https://x.example.com?q=1", ClientID: "id", ClientSecret: "GOCSPX-very-secret", Store: db}
 	if _, err := flowweb.New(ctx, secret); err == nil || strings.Contains(err.Error(), "GOCSPX-very-secret") {
 		t.Errorf("New = %v, want an error that does not quote the secret", err)
-	}
-	revoker, err := oauthclient.NewRevoker(oauthclient.RevokerConfig{URL: flowweb.GoogleRevokeURL, ClientID: "id", ClientSecret: "secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	shared := good
-	shared.Revoker = revoker
-	if _, err := flowweb.New(ctx, shared); err != nil {
-		t.Errorf("New(with a Revoker and no RevokeURL): %v", err)
-	}
-	shared.RevokeURL = flowweb.GoogleRevokeURL
-	if _, err := flowweb.New(ctx, shared); !errors.Is(err, flowweb.ErrInvalidConfig) || !strings.Contains(err.Error(), "RevokeURL:") {
-		t.Errorf("New(with a Revoker and a RevokeURL) = %v, want ErrInvalidConfig naming RevokeURL", err)
 	}
 }
 

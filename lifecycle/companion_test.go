@@ -20,7 +20,7 @@ import (
 )
 
 // The broker is what flowweb's feature calls take their tokens from.
-var _ flowweb.TokenSource = (*lifecycle.Lifecycle)(nil)
+var _ flowweb.Grants = (*lifecycle.Lifecycle)(nil)
 
 // companionBroker adapts the broker to admin.TokenBroker, as cmd/riscd
 // does: the errors pass through unchanged.

@@ -59,6 +59,17 @@
 // WebhookPayload. No token ever appears in a webhook, a log line, an error or
 // an audit entry.
 //
+// # Grants service
+//
+// Besides security events, the Lifecycle owns what else happens to a
+// grant: a consent's result is saved by SaveConsent (a grant created, or
+// the current one updated, a refresh token it replaces queued for upstream
+// revocation), the broker below refreshes it, a user's revoke is sent to
+// the revoke endpoint at once and the user's grants discarded
+// (RevokeUserGrants), and an operator discards one (DiscardGrant, the
+// upstream revocation queued). flowweb and admin call these through
+// interfaces of their own, over store types.
+//
 // # Token broker
 //
 // Token hands an app (through the companion API) an access token of a

@@ -71,8 +71,8 @@ func (b broker) Token(ctx context.Context, sub string, scopes []string) (admin.T
 }
 
 var (
-	_ admin.TokenBroker   = broker{}
-	_ flowweb.TokenSource = (*lifecycle.Lifecycle)(nil)
+	_ admin.TokenBroker = broker{}
+	_ flowweb.Grants    = (*lifecycle.Lifecycle)(nil)
 )
 
 // build translates the config into each package's Config and builds them.
@@ -97,8 +97,9 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	// The lifecycle reports to the admin server's metrics, which are made
 	// after it: obs gets them before any loop runs.
 	obs := &metricsObserver{}
-	// One revocation client for every path (a user's POST /revoke, the
-	// outbox's jobs for events, discards and replaced refresh tokens): it
+	// The lifecycle's revocation client serves every path (a user's POST
+	// /revoke, the outbox's jobs for events, discards and replaced refresh
+	// tokens): it
 	// authenticates as riscd's client as at the token endpoint (RFC 7009
 	// §2.1).
 	revoker, err := oauthclient.NewRevoker(oauthclient.RevokerConfig{
@@ -144,14 +145,13 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		ClientSecret:      s.ClientSecret,
 		AuthURL:           op.authURL,
 		TokenURL:          op.tokenURL,
-		Revoker:           revoker,
 		IDTokenIssuers:    issuers,
 		IDTokenAlgorithms: op.algorithms,
 		IDTokenJWKSURL:    op.jwksURL,
 		Scopes:            c.Google.Scopes,
 		Features:          features,
 		Store:             m.db,
-		Tokens:            p.lifecycle,
+		Grants:            p.lifecycle,
 		HTTPClient:        client,
 		Now:               m.Now,
 		Logger:            m.Logger.With("component", "flowweb"),

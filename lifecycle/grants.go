@@ -1,0 +1,283 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riscd/riscd/store"
+)
+
+// The grants service: what happens to a grant besides security events. A
+// consent creates or replaces one (SaveConsent), the broker refreshes it
+// (GrantToken, Token), the user revokes it upstream (RevokeUserGrants) and
+// an operator discards it (DiscardGrant). flowweb and admin call these
+// through interfaces of their own over store types.
+
+// replacedRevokeDeadline is how long the outbox may keep trying to revoke a
+// refresh token a new consent replaced.
+const replacedRevokeDeadline = 7 * 24 * time.Hour
+
+// userRevokeTimeout bounds a user's revocation call to the revoke endpoint.
+const userRevokeTimeout = 15 * time.Second
+
+// ErrSigninDisabled is SaveConsent's refusal of a consent of an account
+// whose sign-in a security event disabled. It has a method
+// SigninDisabled() bool returning true, by which packages that do not
+// import this one recognise it.
+var ErrSigninDisabled error = signinDisabledError{}
+
+type signinDisabledError struct{}
+
+func (signinDisabledError) Error() string        { return "lifecycle: sign-in disabled for this account" }
+func (signinDisabledError) SigninDisabled() bool { return true }
+
+// liveGrant reports whether a grant still holds tokens riscd may use again.
+func liveGrant(s store.GrantStatus) bool {
+	return s == store.GrantActive || s == store.GrantHeld || s == store.GrantReauthRequired
+}
+
+// SaveConsent stores the result of a consent in one transaction. c carries
+// what the token endpoint and the ID token gave: Sub, Email, EmailVerified,
+// Scopes (sorted), AccessToken, RefreshToken (zero when none came),
+// TokenType, Expiry and IDTokenExp; its other fields are ignored. The
+// subject's newest active or reauth_required grant (or held grant, when
+// the account is held) is updated, else a grant is created; it is held
+// when the account is held, since a consent does not lift a hold. A
+// refresh token the consent replaces is queued in the outbox for upstream
+// revocation (RFC 7009), audited. The account's email is updated and its
+// reconsent_required mark cleared. sess, unless its ID is zero, is created,
+// and the session oldSession (if any) deleted, in the same transaction. It
+// returns the grant as stored. Errors: ErrSigninDisabled when the
+// account's sign-in is disabled, else a store failure; on error nothing is
+// written.
+func (l *Lifecycle) SaveConsent(ctx context.Context, c store.Grant, sess store.Session, oldSession store.Secret) (store.Grant, error) {
+	now := l.now()
+	var saved store.Grant
+	queued := false
+	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		acct, err := tx.Account(c.Sub)
+		if errors.Is(err, store.ErrNotFound) {
+			acct, err = store.Account{Sub: c.Sub}, nil
+		}
+		if err != nil {
+			return fmt.Errorf("read account: %w", err)
+		}
+		if acct.SigninDisabled {
+			return ErrSigninDisabled
+		}
+		gs, err := tx.GrantsBySub(c.Sub)
+		if err != nil {
+			return fmt.Errorf("grants of subject: %w", err)
+		}
+		if saved, queued, err = putConsentGrant(tx, gs, c, acct.Held, now); err != nil {
+			return err
+		}
+		if c.Email != "" {
+			acct.Email = c.Email
+		}
+		acct.ReconsentRequired = false
+		if err := tx.PutAccount(acct); err != nil {
+			return fmt.Errorf("put account: %w", err)
+		}
+		if !oldSession.IsZero() {
+			if err := tx.DeleteSession(oldSession); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("delete previous session: %w", err)
+			}
+		}
+		if !sess.ID.IsZero() {
+			if err := tx.CreateSession(sess); err != nil {
+				return fmt.Errorf("create session: %w", err)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, ErrSigninDisabled) {
+		return store.Grant{}, ErrSigninDisabled
+	}
+	if err != nil {
+		return store.Grant{}, fmt.Errorf("lifecycle: save consent: %w", err)
+	}
+	if queued {
+		l.NotifyOutbox()
+	}
+	return saved, nil
+}
+
+// putConsentGrant updates the subject's newest active or reauth_required
+// grant (or held grant, when held) or creates one, inside tx, with the
+// audit entries of what it did. queued reports an outbox job.
+func putConsentGrant(tx *store.Tx, gs []store.Grant, c store.Grant, held bool, now time.Time) (saved store.Grant, queued bool, err error) {
+	status := store.GrantActive
+	if held {
+		status = store.GrantHeld
+	}
+	var cur *store.Grant
+	for i := len(gs) - 1; i >= 0; i-- {
+		st := gs[i].Status
+		if st == store.GrantActive || st == store.GrantReauthRequired || (held && st == store.GrantHeld) {
+			cur = &gs[i]
+			break
+		}
+	}
+	audit := store.AuditEntry{At: now, Sub: c.Sub, Action: "consent", Actor: "user",
+		Detail: "scopes: " + strings.Join(c.Scopes, " ")}
+	if cur == nil {
+		g, err := tx.CreateGrant(store.Grant{
+			Sub: c.Sub, Email: c.Email, EmailVerified: c.EmailVerified, Scopes: c.Scopes,
+			RefreshToken: c.RefreshToken, AccessToken: c.AccessToken, TokenType: c.TokenType,
+			Expiry: c.Expiry, IDTokenExp: c.IDTokenExp,
+			Status: status, Reason: "consent", ChangedBy: "user",
+		})
+		if err != nil {
+			return store.Grant{}, false, fmt.Errorf("create grant: %w", err)
+		}
+		audit.GrantIDs, audit.Outcome = []string{g.ID}, "grant created"
+		if c.RefreshToken.IsZero() {
+			audit.Outcome += " without a refresh token"
+		}
+		if held {
+			audit.Outcome += "; held (the account is on hold)"
+		}
+		if _, err := tx.AppendAudit(audit); err != nil {
+			return store.Grant{}, false, fmt.Errorf("audit: %w", err)
+		}
+		return g, false, nil
+	}
+	g := *cur
+	if !c.RefreshToken.IsZero() && c.RefreshToken != g.RefreshToken {
+		if !g.RefreshToken.IsZero() {
+			// The replaced token still works at Google until revoked.
+			job, err := tx.EnqueueOutbox(store.OutboxJob{
+				Kind: store.OutboxRevoke, Key: c.Sub, Token: g.RefreshToken, GrantID: g.ID,
+				CreatedAt: now, Deadline: now.Add(replacedRevokeDeadline),
+			})
+			if err != nil {
+				return store.Grant{}, false, fmt.Errorf("queue revocation of the replaced refresh token: %w", err)
+			}
+			queued = true
+			if _, err := tx.AppendAudit(store.AuditEntry{
+				At: now, Sub: c.Sub, GrantIDs: []string{g.ID}, Action: "replace-refresh-token", Actor: "user",
+				Outcome: "old token queued for upstream revocation",
+				Detail:  fmt.Sprintf("outbox job %d", job.ID),
+			}); err != nil {
+				return store.Grant{}, false, fmt.Errorf("audit: %w", err)
+			}
+		}
+		g.RefreshToken = c.RefreshToken
+	}
+	if c.Email != "" {
+		g.Email, g.EmailVerified = c.Email, c.EmailVerified
+	}
+	g.Scopes, g.AccessToken, g.TokenType, g.Expiry = c.Scopes, c.AccessToken, c.TokenType, c.Expiry
+	g.IDTokenExp = c.IDTokenExp
+	g.Status, g.Reason, g.ChangedBy = status, "consent", "user"
+	if err := tx.PutGrant(g); err != nil {
+		return store.Grant{}, false, fmt.Errorf("update grant: %w", err)
+	}
+	audit.GrantIDs, audit.Outcome = []string{g.ID}, "grant updated"
+	if held {
+		audit.Outcome += "; held (the account is on hold)"
+	}
+	if _, err := tx.AppendAudit(audit); err != nil {
+		return store.Grant{}, false, fmt.Errorf("audit: %w", err)
+	}
+	return g, queued, nil
+}
+
+// RevokeUserGrants is a user's revocation of their own grant: the token of
+// sub's newest live grant (its refresh token, or its access token when it
+// has none) is sent to the revoke endpoint at once (RFC 7009 §2.1), then,
+// whatever the answer, every live grant of sub is marked revoked
+// (reason user-revoked) and its tokens discarded, with one audit entry, in
+// one transaction: revoking one token of a grant ends the whole grant at
+// Google. confirmed reports whether the endpoint answered 200; outcome
+// says so in a short phrase for a page and the audit log, never holding a
+// token. Errors: store.ErrNotFound (wrapped) when sub has no live grant
+// (nothing is sent or written), else a store failure.
+func (l *Lifecycle) RevokeUserGrants(ctx context.Context, sub string) (confirmed bool, outcome string, err error) {
+	var gs []store.Grant
+	err = l.cfg.Store.View(ctx, func(tx *store.Tx) error {
+		var err error
+		gs, err = tx.GrantsBySub(sub)
+		return err
+	})
+	if err != nil {
+		return false, "", fmt.Errorf("lifecycle: revoke: grants of subject: %w", err)
+	}
+	var token store.Secret
+	found := false
+	for i := len(gs) - 1; i >= 0 && !found; i-- {
+		if liveGrant(gs[i].Status) {
+			found, token = true, gs[i].RefreshToken
+			if token.IsZero() {
+				token = gs[i].AccessToken
+			}
+		}
+	}
+	if !found {
+		return false, "", fmt.Errorf("lifecycle: revoke: no live grant: %w", store.ErrNotFound)
+	}
+	outcome = "no token to send"
+	if !token.IsZero() {
+		confirmed, outcome = l.revokeNow(ctx, token)
+	}
+	if err := l.discardUserGrants(ctx, sub, confirmed, outcome); err != nil {
+		return confirmed, outcome, fmt.Errorf("lifecycle: revoke: discard grants: %w", err)
+	}
+	return confirmed, outcome, nil
+}
+
+// revokeNow asks the revoke endpoint to revoke token and reports whether it
+// answered 200, with a short outcome (never the token).
+func (l *Lifecycle) revokeNow(ctx context.Context, token store.Secret) (bool, string) {
+	ctx, cancel := context.WithTimeout(ctx, userRevokeTimeout)
+	defer cancel()
+	a, err := l.cfg.Revoker.Revoke(ctx, token)
+	if err != nil {
+		l.log.WarnContext(ctx, "lifecycle: revoke endpoint unreachable", "err", err)
+		return false, "the revoke endpoint could not be reached"
+	}
+	if a.Revoked() {
+		return true, "confirmed (HTTP 200)"
+	}
+	if a.Code != "" {
+		return false, fmt.Sprintf("the revoke endpoint answered HTTP %d, %s", a.Status, a.Code)
+	}
+	return false, fmt.Sprintf("the revoke endpoint answered HTTP %d", a.Status)
+}
+
+// discardUserGrants marks every live grant of sub revoked by the user,
+// empties their tokens and appends one audit entry, in one transaction.
+func (l *Lifecycle) discardUserGrants(ctx context.Context, sub string, confirmed bool, outcome string) error {
+	now := l.now()
+	return l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		gs, err := tx.GrantsBySub(sub)
+		if err != nil {
+			return fmt.Errorf("grants of subject: %w", err)
+		}
+		var ids []string
+		for _, g := range gs {
+			if !liveGrant(g.Status) {
+				continue
+			}
+			g.Status, g.Reason, g.ChangedBy = store.GrantRevoked, "user-revoked", "user"
+			g.RefreshToken, g.AccessToken = "", ""
+			if err := tx.PutGrant(g); err != nil {
+				return fmt.Errorf("put grant: %w", err)
+			}
+			ids = append(ids, g.ID)
+		}
+		result := "unconfirmed upstream"
+		if confirmed {
+			result = "confirmed upstream"
+		}
+		_, err = tx.AppendAudit(store.AuditEntry{
+			At: now, Sub: sub, GrantIDs: ids, Action: "revoke", Actor: "user",
+			Outcome: "revoked; " + result, Detail: outcome,
+		})
+		return err
+	})
+}
