@@ -186,7 +186,7 @@ func (s *Server) revoke(ctx context.Context, id string) error {
 	if s.cfg.Operator == nil {
 		return errNoOperator
 	}
-	if err := s.cfg.Operator.RevokeGrant(ctx, id, ActorOperator); err != nil {
+	if err := s.cfg.Operator.DiscardGrant(ctx, id, ActorOperator); err != nil {
 		return orNotFound(err, "grant")
 	}
 	return nil

@@ -210,7 +210,7 @@ func TestRevokeGrant(t *testing.T) {
 	if body["id"] != g.ID || body["upstream_revocation"] != "queued" {
 		t.Errorf("answer %v, want the id and upstream_revocation queued", body)
 	}
-	if want := []opCall{{"RevokeGrant", g.ID, admin.ActorOperator}}; !slices.Equal(e.op.calls(), want) {
+	if want := []opCall{{"DiscardGrant", g.ID, admin.ActorOperator}}; !slices.Equal(e.op.calls(), want) {
 		t.Errorf("operator calls %v, want %v", e.op.calls(), want)
 	}
 

@@ -94,8 +94,8 @@ func (f *fakeOperator) calls() []opCall {
 	return append([]opCall(nil), f.got...)
 }
 
-func (f *fakeOperator) RevokeGrant(ctx context.Context, id, actor string) error {
-	if err := f.record(opCall{"RevokeGrant", id, actor}); err != nil {
+func (f *fakeOperator) DiscardGrant(ctx context.Context, id, actor string) error {
+	if err := f.record(opCall{"DiscardGrant", id, actor}); err != nil {
 		return err
 	}
 	return f.db.DeleteGrant(ctx, id)

@@ -6,22 +6,29 @@ import (
 	"github.com/riscd/riscd/store"
 )
 
+// Grants is what the admin API needs of riscd's grants service (the
+// lifecycle package's *Lifecycle satisfies it): an operator's discard of a
+// grant. DiscardGrant discards grant id's tokens and queues the upstream
+// revocation of its refresh token (or its access token when it has no
+// refresh token) in the outbox, so the call never waits for Google. Then
+// the grant is gone (deleted, or kept as a revoked record without tokens:
+// the implementation's choice). It writes its audit entry (Actor = actor)
+// in the same transaction. Errors are Operator's.
+type Grants interface {
+	DiscardGrant(ctx context.Context, id, actor string) error
+}
+
 // Operator carries out the actions an operator takes through the admin API.
-// cmd/riscd passes it in Config.Operator, adapting the lifecycle package's
-// DiscardGrant, ReleaseHolds and RetryOutboxJob (whose lifecycle.Op carries the actor). Each
-// method writes its audit entry (Actor = actor) in the same transaction as
-// its effect.
+// cmd/riscd passes it in Config.Operator: the grants service, with the
+// lifecycle package's ReleaseHolds and RetryOutboxJob adapted (their
+// lifecycle.Op carries the actor). Each method writes its audit entry
+// (Actor = actor) in the same transaction as its effect.
 //
 // Errors: one matching store.ErrNotFound (errors.Is) when the grant or
 // account does not exist (404); anything else is a failure of riscd (500,
 // logged). Error texts are logged, never shown; they must not carry tokens.
 type Operator interface {
-	// RevokeGrant discards grant id's tokens and queues the upstream
-	// revocation of its refresh token (or its access token when it has no
-	// refresh token) in the outbox, so the call never waits for Google.
-	// Then the grant is gone (deleted, or kept as a revoked record without
-	// tokens: the implementation's choice).
-	RevokeGrant(ctx context.Context, id, actor string) error
+	Grants
 	// ReleaseAccount lifts a hold on the subject: the account's held and
 	// signin-disabled marks are cleared and its held grants become active
 	// again (revoked ones stay revoked). It is idempotent: releasing an

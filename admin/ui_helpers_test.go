@@ -39,7 +39,7 @@ func (o *storeOperator) count() {
 	o.mu.Unlock()
 }
 
-func (o *storeOperator) RevokeGrant(ctx context.Context, id, actor string) error {
+func (o *storeOperator) DiscardGrant(ctx context.Context, id, actor string) error {
 	o.count()
 	return o.db.Update(ctx, func(tx *store.Tx) error {
 		g, err := tx.Grant(id)

@@ -63,8 +63,8 @@ func (r *recorder) last() []byte {
 // operator carries out the admin API's actions through a real lifecycle.
 type operator struct{ l *lifecycle.Lifecycle }
 
-func (o operator) RevokeGrant(ctx context.Context, id, actor string) error {
-	return o.l.DiscardGrant(ctx, id, lifecycle.Op{Actor: actor})
+func (o operator) DiscardGrant(ctx context.Context, id, actor string) error {
+	return o.l.DiscardGrant(ctx, id, actor)
 }
 
 func (o operator) ReleaseAccount(ctx context.Context, sub, actor string) error {

@@ -162,7 +162,7 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 	zitadelConsent(t, b, z, riscd.URL)
 	waitRevokeJobsDone(2)
 	current := onlyLiveGrant(t, db)
-	if err := lc.DiscardGrant(ctx, current.ID, lifecycle.Op{Actor: "operator", Reason: "test"}); err != nil {
+	if err := lc.DiscardGrant(ctx, current.ID, "operator"); err != nil {
 		t.Fatalf("DiscardGrant: %v", err)
 	}
 	waitRevokeJobsDone(3)

@@ -281,3 +281,22 @@ func (l *Lifecycle) discardUserGrants(ctx context.Context, sub string, confirmed
 		return err
 	})
 }
+
+// DiscardGrant is an operator's (or a policy's) delete of one grant, actor
+// naming who asks ("operator" when empty): in one transaction the grant is
+// revoked and its tokens discarded, a call to Google's revoke endpoint is
+// queued in the outbox (Google still honours the token), the change is
+// audited, and a webhook is queued. Calling it again changes nothing and
+// queues nothing. It is not subject to DryRun. Errors: store.ErrNotFound
+// (wrapped) for an unknown grant, or a store failure.
+func (l *Lifecycle) DiscardGrant(ctx context.Context, grantID, actor string) error {
+	return l.operate(ctx, Op{Actor: actor}, "discard-grant", []string{ActionRevokeUpstream, ActionRevokeGrants},
+		func(tx *store.Tx) (*target, error) {
+			g, err := tx.Grant(grantID)
+			if err != nil {
+				return nil, err
+			}
+			t, _, err := loadTarget(tx, g.Sub, map[string]bool{g.ID: true})
+			return t, err
+		})
+}

@@ -18,24 +18,6 @@ type Op struct {
 	Reason string // free text for the audit entry; default the operation's name
 }
 
-// DiscardGrant is an operator's (or a policy's) delete of one grant: in one
-// transaction the grant is revoked and its tokens discarded, a call to
-// Google's revoke endpoint is queued in the outbox (Google still honours the
-// token), the change is audited, and a webhook is queued. Calling it again
-// changes nothing and queues nothing. It is not subject to DryRun. Errors:
-// store.ErrNotFound (wrapped) for an unknown grant, or a store failure.
-func (l *Lifecycle) DiscardGrant(ctx context.Context, grantID string, op Op) error {
-	return l.operate(ctx, op, "discard-grant", []string{ActionRevokeUpstream, ActionRevokeGrants},
-		func(tx *store.Tx) (*target, error) {
-			g, err := tx.Grant(grantID)
-			if err != nil {
-				return nil, err
-			}
-			t, _, err := loadTarget(tx, g.Sub, map[string]bool{g.ID: true})
-			return t, err
-		})
-}
-
 // ReleaseHolds is an operator's release of a subject's holds: held grants
 // become active again (revoked ones stay revoked), the account's hold is
 // cleared and sign-in is allowed again, audited, with a webhook. Calling it again changes nothing and

@@ -40,7 +40,7 @@ func TestUpstreamRevokeThroughOutage(t *testing.T) {
 		i++
 		if i%2 == 0 {
 			// An operator's delete takes the same path.
-			if err := w.lc.DiscardGrant(w.ctx, grants[sub].ID, lifecycle.Op{Reason: "test"}); err != nil {
+			if err := w.lc.DiscardGrant(w.ctx, grants[sub].ID, ""); err != nil {
 				t.Fatalf("DiscardGrant: %v", err)
 			}
 			continue
@@ -116,13 +116,13 @@ func TestUpstreamRevokeOfDeadToken(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := w.lc.DiscardGrant(w.ctx, g.ID, lifecycle.Op{}); err != nil {
+	if err := w.lc.DiscardGrant(w.ctx, g.ID, ""); err != nil {
 		t.Fatalf("DiscardGrant: %v", err)
 	}
-	if err := w.lc.DiscardGrant(w.ctx, g.ID, lifecycle.Op{}); err != nil {
+	if err := w.lc.DiscardGrant(w.ctx, g.ID, ""); err != nil {
 		t.Fatalf("DiscardGrant again: %v", err)
 	}
-	if err := w.lc.DiscardGrant(w.ctx, "000000000000000000000000", lifecycle.Op{}); !errors.Is(err, store.ErrNotFound) {
+	if err := w.lc.DiscardGrant(w.ctx, "000000000000000000000000", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DiscardGrant of an unknown grant: %v, want ErrNotFound", err)
 	}
 	stop := w.runOutbox()

@@ -42,7 +42,7 @@ func TestRevocationRefusedForClientAuthIsRetried(t *testing.T) {
 			for sub, tok := range tokens {
 				g, rt = w.grant(sub, tok), tok
 			}
-			if err := w.lc.DiscardGrant(w.ctx, g.ID, lifecycle.Op{Reason: "test"}); err != nil {
+			if err := w.lc.DiscardGrant(w.ctx, g.ID, ""); err != nil {
 				t.Fatalf("DiscardGrant: %v", err)
 			}
 			stop := w.runOutbox()

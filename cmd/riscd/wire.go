@@ -41,22 +41,22 @@ type parts struct {
 	stream     *streamHealth // nil without risc.service_account_file
 }
 
-// operator carries out the admin API's actions through the lifecycle.
-type operator struct{ l *lifecycle.Lifecycle }
-
-func (o operator) RevokeGrant(ctx context.Context, id, actor string) error {
-	return o.l.DiscardGrant(ctx, id, lifecycle.Op{Actor: actor})
-}
+// operator carries out the admin API's actions through the lifecycle: its
+// grants service discards grants (admin.Grants).
+type operator struct{ *lifecycle.Lifecycle }
 
 func (o operator) ReleaseAccount(ctx context.Context, sub, actor string) error {
-	return o.l.ReleaseHolds(ctx, sub, lifecycle.Op{Actor: actor})
+	return o.ReleaseHolds(ctx, sub, lifecycle.Op{Actor: actor})
 }
 
 func (o operator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (store.OutboxJob, error) {
-	return o.l.RetryOutboxJob(ctx, id, lifecycle.Op{Actor: actor, Reason: reason})
+	return o.Lifecycle.RetryOutboxJob(ctx, id, lifecycle.Op{Actor: actor, Reason: reason})
 }
 
-var _ admin.Operator = operator{}
+var (
+	_ admin.Operator = operator{}
+	_ admin.Grants   = (*lifecycle.Lifecycle)(nil)
+)
 
 // broker serves the companion API's POST /v1/token from the lifecycle's
 // token broker. Errors pass through: admin recognises them by behaviour.
