@@ -2,8 +2,6 @@ package admin
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/riscd/riscd/store"
@@ -21,13 +19,14 @@ import (
 //
 //   - an error matching store.ErrNotFound (errors.Is): riscd holds no grant
 //     for sub (404 no_grant);
-//   - an error with a method MissingScopes() []string (errors.As; ScopeError
-//     is one): sub has an active grant but none covers scopes; the method
+//   - an error with a method MissingScopes() []string (errors.As;
+//     lifecycle.ScopeError is one): sub has an active grant but none covers scopes; the method
 //     returns the scopes missing from the grant that covers the most (403
 //     missing_scopes);
 //   - an error with a method GrantState() (state, reason string) (errors.As;
-//     StateError is one): the grant that would serve is not usable: state is
-//     StateHeld, StateRevoked, StateReconsentRequired or StateReauthRequired,
+//     lifecycle.StateError is one): the grant that would serve is not
+//     usable: state is lifecycle.StateHeld, StateRevoked,
+//     StateReconsentRequired or StateReauthRequired,
 //     reason the event or cause behind it, e.g. "hijacking" (409
 //     grant_unavailable);
 //   - an error with a method Temporary() bool returning true: the upstream
@@ -51,41 +50,3 @@ type Token struct {
 	// Scopes the token carries (the grant's scopes, a superset of those asked).
 	Scopes []string
 }
-
-// Grant states a TokenBroker reports through GrantState.
-const (
-	StateHeld              = "held"               // grants held after an account event until released
-	StateRevoked           = "revoked"            // tokens discarded; the user must consent again
-	StateReconsentRequired = "reconsent_required" // the account must consent again
-	StateReauthRequired    = "reauth_required"    // Google demands re-authentication (invalid_rapt)
-)
-
-// ScopeError is a TokenBroker error: the subject's active grants lack
-// Missing. It satisfies the MissingScopes contract of TokenBroker.
-type ScopeError struct {
-	Missing []string
-}
-
-// Error names the missing scopes.
-func (e *ScopeError) Error() string {
-	return "grant lacks scopes: " + strings.Join(e.Missing, " ")
-}
-
-// MissingScopes returns e.Missing.
-func (e *ScopeError) MissingScopes() []string { return e.Missing }
-
-// StateError is a TokenBroker error: the grant that would serve is in State
-// (one of the State* constants) because of Reason. It satisfies the
-// GrantState contract of TokenBroker.
-type StateError struct {
-	State  string
-	Reason string
-}
-
-// Error names the state and reason.
-func (e *StateError) Error() string {
-	return fmt.Sprintf("grant is %s (%s)", e.State, e.Reason)
-}
-
-// GrantState returns e.State and e.Reason.
-func (e *StateError) GrantState() (state, reason string) { return e.State, e.Reason }

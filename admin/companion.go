@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/store"
 )
 
@@ -57,10 +58,6 @@ type grantSummary struct {
 	AccessTokenExpiry *time.Time `json:"access_token_expiry,omitempty"`
 }
 
-// reasonNoRefreshToken is the reason reported with reconsent_required for
-// an active grant out of tokens, the token broker's.
-const reasonNoRefreshToken = "no refresh token"
-
 func (s *Server) subjectView(a store.Account, grants []store.Grant) subjectView {
 	v := subjectView{accountState: stateOf(a), Grants: make([]grantSummary, len(grants))}
 	now := s.now()
@@ -71,7 +68,7 @@ func (s *Server) subjectView(a store.Account, grants []store.Grant) subjectView 
 			gs.AccessTokenExpiry = optTime(g.Expiry)
 		}
 		if g.OutOfTokens(now) {
-			gs.Status, gs.Reason = StateReconsentRequired, reasonNoRefreshToken
+			gs.Status, gs.Reason = lifecycle.StateReconsentRequired, lifecycle.ReasonNoRefreshToken
 		}
 		v.Grants[i] = gs
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/store"
 )
 
@@ -69,12 +70,12 @@ func TestTokenServesTheBrokersAccessToken(t *testing.T) {
 
 func TestTokenRefusals(t *testing.T) {
 	e := newEnv(t, nil)
-	e.broker.answers["scopes"] = brokerAnswer{err: &admin.ScopeError{Missing: []string{"https://www.googleapis.com/auth/calendar"}}}
+	e.broker.answers["scopes"] = brokerAnswer{err: &lifecycle.ScopeError{Missing: []string{"https://www.googleapis.com/auth/calendar"}}}
 	e.broker.answers["foreign-scopes"] = brokerAnswer{err: fmt.Errorf("broker: %w", foreignScopeError{})}
-	e.broker.answers["held"] = brokerAnswer{err: &admin.StateError{State: admin.StateHeld, Reason: "hijacking"}}
-	e.broker.answers["revoked"] = brokerAnswer{err: fmt.Errorf("broker: %w", &admin.StateError{State: admin.StateRevoked, Reason: "token-revoked"})}
-	e.broker.answers["reconsent"] = brokerAnswer{err: &admin.StateError{State: admin.StateReconsentRequired, Reason: "invalid_grant"}}
-	e.broker.answers["reauth"] = brokerAnswer{err: &admin.StateError{State: admin.StateReauthRequired, Reason: "invalid_rapt"}}
+	e.broker.answers["held"] = brokerAnswer{err: &lifecycle.StateError{State: lifecycle.StateHeld, Reason: "hijacking"}}
+	e.broker.answers["revoked"] = brokerAnswer{err: fmt.Errorf("broker: %w", &lifecycle.StateError{State: lifecycle.StateRevoked, Reason: "token-revoked"})}
+	e.broker.answers["reconsent"] = brokerAnswer{err: &lifecycle.StateError{State: lifecycle.StateReconsentRequired, Reason: "invalid_grant"}}
+	e.broker.answers["reauth"] = brokerAnswer{err: &lifecycle.StateError{State: lifecycle.StateReauthRequired, Reason: "invalid_rapt"}}
 	e.broker.answers["gone"] = brokerAnswer{err: fmt.Errorf("lifecycle: grant: %w", store.ErrNotFound)}
 	e.broker.answers["upstream"] = brokerAnswer{err: foreignTemporary{}}
 	e.broker.answers["broken"] = brokerAnswer{err: errBoom}

@@ -281,7 +281,7 @@ func (l *Lifecycle) usable(ctx context.Context, g store.Grant, stale store.Secre
 		var ue *UpstreamError
 		var se *StateError
 		fallback := errors.As(err, &ue) || errors.Is(err, ErrNoRefresh) ||
-			(errors.As(err, &se) && se.Reason == reasonNoRefreshToken)
+			(errors.As(err, &se) && se.Reason == ReasonNoRefreshToken)
 		if !fallback || isStale || !fresh(g, l.now(), 0) {
 			return store.Grant{}, false, err
 		}

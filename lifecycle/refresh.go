@@ -12,9 +12,9 @@ import (
 	"github.com/riscd/riscd/store"
 )
 
-// reasonNoRefreshToken is the StateError reason of an active grant whose
+// ReasonNoRefreshToken is the StateError reason of an active grant whose
 // access token is used up and that has no refresh token.
-const reasonNoRefreshToken = "no refresh token"
+const ReasonNoRefreshToken = "no refresh token"
 
 // refreshWhy says who asks for a refresh, which decides whether one is due.
 type refreshWhy int
@@ -106,7 +106,7 @@ func (l *Lifecycle) refreshGrant(ctx context.Context, id string, req refreshReq)
 	}
 	if g.RefreshToken.IsZero() {
 		l.tokens.sched.drop(id)
-		return store.Grant{}, &StateError{GrantID: id, State: StateReconsentRequired, Reason: reasonNoRefreshToken}
+		return store.Grant{}, &StateError{GrantID: id, State: StateReconsentRequired, Reason: ReasonNoRefreshToken}
 	}
 	if ue := l.tokens.backingOff(id, now); ue != nil {
 		return store.Grant{}, ue
