@@ -7,18 +7,10 @@ import "encoding/json"
 // its members. Meta.EventTimestamp, when set, is when.
 type SessionRevoked struct{ base }
 
-// Credential change types (CAEP credential-change change_type).
-const (
-	ChangeCreate = "create"
-	ChangeRevoke = "revoke"
-	ChangeUpdate = "update"
-	ChangeDelete = "delete"
-)
-
 // CredentialChange (CAEP credential-change): a credential was created,
 // revoked, updated or deleted. CredentialType ("password", "fido2-roaming",
-// ...) and ChangeType (ChangeCreate, ...) are required; the rest are "" when
-// absent.
+// ...) and ChangeType ("create", "revoke", "update" or "delete", as CAEP's
+// change_type) are required; the rest are "" when absent.
 type CredentialChange struct {
 	base
 	CredentialType string

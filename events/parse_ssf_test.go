@@ -23,7 +23,7 @@ func TestParseSSFEvents(t *testing.T) {
 		{"caep session-revoked", TypeSessionRevoked, `{}`, SessionRevoked{b(TypeSessionRevoked)}},
 		{"caep credential-change", TypeCredentialChange,
 			`{"credential_type": "fido2-roaming", "change_type": "create", "fido2_aaguid": "accced6a-63f5-490a-9eea-e59bc1896cfc", "friendly_name": "Jane's USB authenticator", "x509_issuer": "CN=ca", "x509_serial": "01"}`,
-			CredentialChange{base: b(TypeCredentialChange), CredentialType: "fido2-roaming", ChangeType: ChangeCreate,
+			CredentialChange{base: b(TypeCredentialChange), CredentialType: "fido2-roaming", ChangeType: "create",
 				FIDO2AAGUID: "accced6a-63f5-490a-9eea-e59bc1896cfc", FriendlyName: "Jane's USB authenticator", X509Issuer: "CN=ca", X509Serial: "01"}},
 		{"caep token-claims-change", TypeTokenClaimsChange, `{"claims": {"role": "ro-admin"}}`,
 			TokenClaimsChange{base: b(TypeTokenClaimsChange), Claims: json.RawMessage(`{"role": "ro-admin"}`)}},
