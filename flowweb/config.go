@@ -22,7 +22,6 @@ var ErrInvalidConfig = errors.New("invalid flowweb config")
 const (
 	GoogleAuthURL        = "https://accounts.google.com/o/oauth2/v2/auth"
 	GoogleTokenURL       = "https://oauth2.googleapis.com/token"
-	GoogleRevokeURL      = "https://oauth2.googleapis.com/revoke"
 	GoogleIDTokenJWKSURL = "https://www.googleapis.com/oauth2/v3/certs"
 )
 

@@ -116,7 +116,7 @@ func TestSecureCookiesOverHTTPS(t *testing.T) {
 func TestNewConfig(t *testing.T) {
 	ctx := context.Background()
 	db := openStore(t)
-	grants, err := lifecycle.New(lifecycle.Config{Store: db, RevokeURL: flowweb.GoogleRevokeURL})
+	grants, err := lifecycle.New(lifecycle.Config{Store: db, RevokeURL: "http://127.0.0.1:1/revoke"})
 	if err != nil {
 		t.Fatal(err)
 	}
