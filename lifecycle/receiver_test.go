@@ -24,7 +24,7 @@ type hook struct {
 	status        int // what the receiver answered
 }
 
-// receiver is an app's webhook endpoint on 127.0.0.1. It checks every
+// receiver is an app's webhook endpoint on 127.0.0.1 (or in process). It checks every
 // request's signature with its own implementation of the Standard Webhooks
 // scheme and answers what answer says (204 by default).
 type receiver struct {
@@ -74,6 +74,9 @@ func (r *receiver) client() *http.Client {
 type inProcess struct{ h http.Handler }
 
 func (p inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		defer req.Body.Close()
+	}
 	rec := httptest.NewRecorder()
 	p.h.ServeHTTP(rec, req)
 	return rec.Result(), nil
