@@ -121,9 +121,13 @@ func TestBrowserAdminPage(t *testing.T) {
 	if err != nil || len(rows) != 2 || rows[0]["data-id"] != bobGrant.ID || rows[1]["data-id"] != aliceGrant.ID {
 		t.Errorf("grant rows %v (%v), want Bob's then Alice's", rows, err)
 	}
-	// The stylesheet loaded under the Content-Security-Policy.
-	bg, err := chromedp.Run(tctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector(".bar")).backgroundColor`))
-	if err != nil || bg != "rgb(43, 47, 54)" {
+	// The stylesheet loaded under the Content-Security-Policy: wait for it
+	// to apply (a loaded machine may paint before it arrives), bounded by
+	// the poll's own timeout.
+	if _, err := chromedp.Run(tctx, chromedp.Poll[bool](
+		`getComputedStyle(document.querySelector(".bar")).backgroundColor === "rgb(43, 47, 54)"`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		bg, _ := chromedp.Run(tctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector(".bar")).backgroundColor`))
 		t.Errorf("header background %q (%v): the stylesheet did not apply", bg, err)
 	}
 	screenshot("grants")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"regexp"
 	"strings"
 	"time"
@@ -132,6 +133,10 @@ type Config struct {
 	// front of the internal listener. Requests that arrive over TLS always
 	// get a Secure cookie.
 	UISecureCookies bool
+	// TrustedProxies are the proxies in front of the internal listener whose
+	// X-Forwarded-For names the client the admin page's sign-ins count
+	// against (limit.ClientIP). Default none: the connection's address.
+	TrustedProxies []netip.Prefix
 	// Registry receives riscd's metrics. Default: a new registry holding
 	// them and the Go runtime and process collectors. A registry given here
 	// gets riscd's metrics only.

@@ -60,11 +60,16 @@
 // Signing in compares the admin token in constant time and starts a
 // server-side session (in memory, Config.UISessionTTL) named by a random id
 // in an HttpOnly, SameSite=Strict cookie scoped to /admin/ui, Secure over
-// TLS or with Config.UISecureCookies. Failed sign-ins are limited per
-// client address (5 a minute). Without a session every page redirects to
+// TLS or with Config.UISecureCookies. Sign-ins are limited per client
+// address (5 at once, then one every 12 seconds; a success forgets the
+// address), the attempt taken when it is judged, after the body is read;
+// behind Config.TrustedProxies the client is the one X-Forwarded-For names.
+// Without a session every page redirects to
 // the sign-in form and every action answers 403; each action also needs
 // the session's CSRF token (compared in constant time) and is refused when
-// Origin or Sec-Fetch-Site name another site. Pages carry a strict
+// Origin or Sec-Fetch-Site name another site (net/http.CrossOriginProtection:
+// Sec-Fetch-Site decides, else Origin against Host; "Origin: null" is
+// another site). Pages carry a strict
 // Content-Security-Policy, X-Frame-Options: DENY and Cache-Control:
 // no-store, show tokens only as fingerprints, and pass every value through
 // html/template's escaping. Actions go through the same code as the API's

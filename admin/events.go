@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/httplog"
 	"github.com/riscd/riscd/store"
 )
 
@@ -289,7 +290,7 @@ func (s *Server) retryEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	stored, err := s.retry(c.Request().Context(), id, "request "+requestID(c))
+	stored, err := s.retry(c.Request().Context(), id, "request "+httplog.RequestID(c))
 	if err != nil {
 		return err
 	}

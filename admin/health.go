@@ -8,6 +8,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/riscd/riscd/httplog"
 )
 
 // readyTimeout bounds the checks of one /readyz.
@@ -41,7 +43,7 @@ func (s *Server) readyz(c echo.Context) error {
 	stuck, err := s.inboxStuck(ctx)
 	switch {
 	case err != nil:
-		s.log.ErrorContext(ctx, "admin: readiness: store read failed", "err", err, "request_id", requestID(c))
+		s.log.ErrorContext(ctx, "admin: readiness: store read failed", "err", err, "request_id", httplog.RequestID(c))
 		fail("store", "the store cannot be read")
 		fail("inbox", "unknown")
 	case stuck != "":
@@ -49,7 +51,7 @@ func (s *Server) readyz(c echo.Context) error {
 	}
 	if jc, ok := s.cfg.Store.(JournalChecker); ok {
 		if err := jc.InboxJournalErr(); err != nil {
-			s.log.ErrorContext(ctx, "admin: readiness: the inbox journal cannot be applied", "err", err, "request_id", requestID(c))
+			s.log.ErrorContext(ctx, "admin: readiness: the inbox journal cannot be applied", "err", err, "request_id", httplog.RequestID(c))
 			fail("inbox", "received SETs cannot be moved into the inbox (see the log); new SETs are answered 503")
 		}
 	}

@@ -43,6 +43,9 @@ type Metrics struct {
 	httpRequests    *prometheus.CounterVec
 	pruned          *prometheus.CounterVec
 	lastPrune       prometheus.Gauge
+	connsRefused    *prometheus.CounterVec
+	limited         *prometheus.CounterVec
+	skipped         *prometheus.CounterVec
 }
 
 // Outcomes of SETReceived.
@@ -75,6 +78,9 @@ var (
 	outboxOutcomes  = []string{OutboxDone, OutboxRetry, OutboxFailed}
 	outboxKinds     = []string{"revoke", "webhook"}
 	streamStatuses  = []string{events.StreamEnabled, events.StreamPaused, events.StreamDisabled, "unknown"}
+	listeners       = []string{"public", "internal"}
+	limitedRoutes   = []string{"authorize", "callback", "flows", "admin_signin"}
+	skippingLoops   = []string{"flow_sweep", "refresher"}
 )
 
 // maxLabelLen bounds free-form label values (transmitter names).
@@ -133,6 +139,18 @@ func newMetrics(now func() time.Time) *Metrics {
 			Name: "riscd_store_last_prune_timestamp_seconds",
 			Help: "When the store was last pruned to store.retention without error (Unix time; 0 before the first).",
 		}),
+		connsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riscd_http_connections_refused_total",
+			Help: "Connections closed unanswered because their client address already had as many open as the listener allows, by listener.",
+		}, []string{"listener"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riscd_http_requests_limited_total",
+			Help: "Requests answered 429 or 503 by a rate limit or the cap on pending consent flows, by what was limited.",
+		}, []string{"what"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riscd_undecodable_records_skipped_total",
+			Help: "Store records a background loop could not decode and skipped (riscd store check names them), by loop.",
+		}, []string{"loop"}),
 	}
 }
 
@@ -140,7 +158,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		m.setsReceived, m.verification, m.processing, m.handlerFailures, m.refreshes,
 		m.outboxAttempts, m.jwksRefreshes, m.streamStatus, m.streamHealthy, m.httpRequests,
-		m.pruned, m.lastPrune,
+		m.pruned, m.lastPrune, m.connsRefused, m.limited, m.skipped,
 	}
 }
 
@@ -290,4 +308,32 @@ func (m *Metrics) InstrumentHandler(h events.Handler) events.Handler {
 		}
 		return err
 	})
+}
+
+// ConnectionRefused counts one connection the listener ("public" or
+// "internal") closed because its client address had too many open.
+func (m *Metrics) ConnectionRefused(listener string) {
+	if m == nil {
+		return
+	}
+	m.connsRefused.WithLabelValues(oneOf(listener, listeners)).Inc()
+}
+
+// Limited counts one request refused by a limit: "authorize" and
+// "callback" (the consent routes' rate limits), "flows" (the cap on
+// pending consent flows), "admin_signin".
+func (m *Metrics) Limited(what string) {
+	if m == nil {
+		return
+	}
+	m.limited.WithLabelValues(oneOf(what, limitedRoutes)).Inc()
+}
+
+// RecordsSkipped counts n undecodable store records a background loop
+// ("flow_sweep", "refresher") skipped.
+func (m *Metrics) RecordsSkipped(loop string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.skipped.WithLabelValues(oneOf(loop, skippingLoops)).Add(float64(n))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd/httplog"
 	"github.com/riscd/riscd/store"
 )
 
@@ -174,7 +175,7 @@ func (s *Server) retryOutboxJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	j, err := s.retryOutbox(c.Request().Context(), id, "request "+requestID(c))
+	j, err := s.retryOutbox(c.Request().Context(), id, "request "+httplog.RequestID(c))
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/riscd/riscd/limit"
 )
 
 // Server serves the internal listener. Build it with New and mount it with
@@ -27,6 +29,7 @@ type Server struct {
 	metrics    *Metrics
 	grants     *grantCounts
 	ui         *adminUI
+	clientIP   func(*http.Request) string // the address sign-ins count against
 }
 
 // New checks cfg, fills its defaults and builds a Server, registering
@@ -49,6 +52,7 @@ func New(cfg Config) (*Server, error) {
 		features:   slices.Sorted(maps.Keys(cfg.Features)),
 		registry:   cfg.Registry,
 		metrics:    newMetrics(cfg.Now),
+		clientIP:   limit.ClientIP(cfg.TrustedProxies),
 		grants:     &grantCounts{},
 	}
 	var err error

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/limit"
 )
 
 // uiAssets are the admin page's templates and its one stylesheet.
@@ -39,7 +40,7 @@ type adminUI struct {
 	pages    map[string]*template.Template
 	css      []byte
 	sessions *uiSessions
-	limiter  *signinLimiter
+	limiter  *limit.Keyed
 }
 
 // newAdminUI parses the templates with s's clock in their functions.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/riscd/riscd/httplog"
 )
 
 // uiEventsView is the event list page.
@@ -79,7 +81,7 @@ func (s *Server) uiRetry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.retry(c.Request().Context(), id, "admin page, request "+requestID(c)); err != nil {
+	if _, err := s.retry(c.Request().Context(), id, "admin page, request "+httplog.RequestID(c)); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, uiBase+"/events/"+strconv.FormatUint(id, 10)+"?notice=retried")

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/riscd/riscd/httplog"
 )
 
 // uiOutboxView is the outbox page.
@@ -36,7 +38,7 @@ func (s *Server) uiRetryOutbox(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.retryOutbox(c.Request().Context(), id, "admin page, request "+requestID(c)); err != nil {
+	if _, err := s.retryOutbox(c.Request().Context(), id, "admin page, request "+httplog.RequestID(c)); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, uiBase+"/outbox?notice=job_retried")

@@ -4,14 +4,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/riscd/riscd/httplog"
+	"github.com/riscd/riscd/limit"
 )
 
 // uiCookie holds the admin page's session id: 256 random bits, of which
@@ -173,23 +174,21 @@ func forbidden(detail string) error {
 	return &apiError{status: http.StatusForbidden, code: uiCodeForbidden, detail: detail}
 }
 
-// sameOrigin refuses a POST a browser says came from another site: a
-// Sec-Fetch-Site other than same-origin (or none: typed by the user), or
-// an Origin whose host is not the request's. "Origin: null" and absent
-// headers pass; the CSRF token decides then.
+// crossOrigin is net/http's check of a state-changing request's
+// Sec-Fetch-Site header (the Fetch Metadata Request Headers specification,
+// https://www.w3.org/TR/fetch-metadata/) or, from a browser that sends
+// none, its Origin against its Host (RFC 6454 section 7). No origin is
+// trusted beside the page's own.
+var crossOrigin = http.NewCrossOriginProtection()
+
+// sameOrigin refuses a POST a browser says came from another origin: a
+// Sec-Fetch-Site other than same-origin (or none: typed by the user), or,
+// without it, an Origin whose host is not the request's ("Origin: null"
+// included). A request with neither header passes; the CSRF token decides
+// then.
 func sameOrigin(r *http.Request) error {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
-	default:
+	if crossOrigin.Check(r) != nil {
 		return forbidden("the request came from another site")
-	}
-	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
-		return nil
-	}
-	u, err := url.Parse(o)
-	if err != nil || u.Host != r.Host {
-		return forbidden("the request came from another origin")
 	}
 	return nil
 }
@@ -213,8 +212,11 @@ func (s *Server) uiLogin(c echo.Context) error {
 }
 
 // uiSignin is POST /admin/ui/login: the admin token, compared in constant
-// time, starts a session. Failed attempts are limited per client address
-// (signinLimiter); a limited client is answered 429 whatever it sends.
+// time, starts a session. Attempts are limited per client address
+// (newSigninLimiter): the attempt is taken from the address's bucket when
+// it is judged, after the body is read, so attempts that arrive together
+// are counted one by one; a limited client is answered 429 whatever it
+// sends.
 func (s *Server) uiSignin(c echo.Context) error {
 	r := c.Request()
 	if err := sameOrigin(r); err != nil {
@@ -223,27 +225,28 @@ func (s *Server) uiSignin(c echo.Context) error {
 	if s.adminToken == nil {
 		return s.render(c, http.StatusServiceUnavailable, "login", uiLayout{Title: "Sign in", Body: uiLoginView{Disabled: true}})
 	}
-	client := clientAddr(r)
-	if wait := s.ui.limiter.wait(client, s.now()); wait > 0 {
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBody)
+	token := r.PostFormValue("token")
+	client := limit.KeyOf(s.clientIP(r))
+	if wait := s.ui.limiter.Reserve(client, s.now()); wait > 0 {
+		s.metrics.Limited("admin_signin")
 		secs := int((wait + time.Second - 1) / time.Second)
 		return &apiError{
 			status: http.StatusTooManyRequests, code: uiCodeTooMany, retryAfter: strconv.Itoa(secs),
 			detail: "too many failed sign-ins from your address; try again in " + roundDuration(time.Duration(secs)*time.Second),
 		}
 	}
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBody)
-	presented := sha256.Sum256([]byte(r.PostFormValue("token")))
+	presented := sha256.Sum256([]byte(token))
 	if !s.adminToken.matches(presented[:]) {
-		s.ui.limiter.failed(client, s.now())
 		return s.render(c, http.StatusUnauthorized, "login", uiLayout{Title: "Sign in", Body: uiLoginView{Error: "That is not the admin token."}})
 	}
-	s.ui.limiter.succeeded(client)
+	s.ui.limiter.Forget(client)
 	if _, old, ok := s.session(c); ok {
 		s.ui.sessions.end(old) // a new id at every sign-in
 	}
 	id, _ := s.ui.sessions.create()
 	s.setSessionCookie(c, id, s.cfg.UISessionTTL)
-	s.log.InfoContext(r.Context(), "admin: signed in to the admin page", "request_id", requestID(c), "remote", r.RemoteAddr)
+	s.log.InfoContext(r.Context(), "admin: signed in to the admin page", "request_id", httplog.RequestID(c), "remote", r.RemoteAddr, "client", client)
 	return c.Redirect(http.StatusSeeOther, uiBase+"/grants")
 }
 
@@ -254,14 +257,4 @@ func (s *Server) uiSignout(c echo.Context) error {
 	}
 	s.setSessionCookie(c, "", 0)
 	return c.Redirect(http.StatusSeeOther, uiBase+"/login?notice=signed_out")
-}
-
-// clientAddr is the address failed sign-ins are counted against: the
-// connection's, never a forwarded-for header a client could choose.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

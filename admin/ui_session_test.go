@@ -91,8 +91,9 @@ func TestUISignInRefusals(t *testing.T) {
 		{"empty token", "", nil, http.StatusUnauthorized, false},
 		{"token with a suffix", adminToken + "x", nil, http.StatusUnauthorized, false},
 		{"app token", appToken, nil, http.StatusUnauthorized, false},
-		{"right token, foreign origin", adminToken, map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden, false},
+		{"right token, foreign origin, no Sec-Fetch-Site", adminToken, map[string]string{"Sec-Fetch-Site": "", "Origin": "https://evil.example"}, http.StatusForbidden, false},
 		{"right token, cross-site fetch", adminToken, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden, false},
+		{"right token, opaque origin, no Sec-Fetch-Site", adminToken, map[string]string{"Sec-Fetch-Site": "", "Origin": "null"}, http.StatusForbidden, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,6 +207,32 @@ func TestUIWithoutAdminToken(t *testing.T) {
 	}
 }
 
+// oldBrowser makes a request look sent by a browser without Fetch
+// Metadata: no Sec-Fetch-Site, only an Origin.
+func oldBrowser(origin string) func(*http.Request) {
+	return func(r *http.Request) {
+		r.Header.Del("Sec-Fetch-Site")
+		r.Header.Set("Origin", origin)
+	}
+}
+
+// A browser that sends no Sec-Fetch-Site signs in when its Origin is the
+// page's, and so does a client that sends neither header.
+func TestUISignInWithoutFetchMetadata(t *testing.T) {
+	e, _ := newUIEnv(t, nil)
+	for name, edit := range map[string]func(*http.Request){
+		"same origin": oldBrowser(e.url),
+		"no origin":   func(r *http.Request) { r.Header.Del("Sec-Fetch-Site"); r.Header.Del("Origin") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := newBrowser(t, e).post("/admin/ui/login", url.Values{"token": {adminToken}}, edit)
+			if p.status != http.StatusSeeOther || p.location() != "/admin/ui/grants" {
+				t.Errorf("status %d Location %q, want 303 to /admin/ui/grants: %s", p.status, p.location(), p.body)
+			}
+		})
+	}
+}
+
 // TestUICSRF posts every action with a bad CSRF token or origin: each is
 // answered 403 and changes nothing.
 func TestUICSRF(t *testing.T) {
@@ -238,9 +265,10 @@ func TestUICSRF(t *testing.T) {
 		{"missing token", "", nil, false},
 		{"wrong token", alterLast(good), nil, false},
 		{"token of another session", otherSessionCSRF(t, e), nil, false},
-		{"foreign origin", good, func(r *http.Request) { r.Header.Set("Origin", "https://evil.example") }, false},
 		{"cross-site fetch", good, func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "cross-site") }, false},
 		{"same-site fetch", good, func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "same-site") }, false},
+		{"foreign origin, no Sec-Fetch-Site", good, oldBrowser("https://evil.example"), false},
+		{"opaque origin, no Sec-Fetch-Site", good, oldBrowser("null"), false},
 		{"no session", good, nil, true},
 		{"forged session", good, func(r *http.Request) { r.Header.Set("Cookie", "riscd_admin=forged") }, true},
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/riscd/riscd/httplog"
 )
 
 // uiStreamTimeout bounds one call of Config.Stream.
@@ -55,7 +57,7 @@ func (s *Server) uiStream(c echo.Context) error {
 		defer cancel()
 		sv, err := s.cfg.Stream(ctx)
 		if err != nil {
-			s.log.WarnContext(ctx, "admin: stream state unavailable", "request_id", requestID(c), "err", err)
+			s.log.WarnContext(ctx, "admin: stream state unavailable", "request_id", httplog.RequestID(c), "err", err)
 			v.Error = err.Error()
 		}
 		v.Stream = sv

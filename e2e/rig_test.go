@@ -163,6 +163,14 @@ func newRig(t testing.TB, o rigOptions) *rig {
 		"  revoke_url: " + g + googlesim.PathRevoke,
 		"  issuer: " + g,
 		"  jwks_url: " + g + googlesim.PathJWKS,
+		// Every client of the rig (users, Google, the attacks) comes from
+		// one loopback address: its per-client bounds are those of many.
+		"public:",
+		"  max_connections: 4096",
+		"  max_connections_per_client: 4096",
+		"  idle_timeout: 60s",
+		"  consent_per_minute: 100000",
+		"  consent_per_minute_total: 100000",
 		"risc:",
 		"  configuration_url: " + g + googlesim.PathRISCConfiguration,
 	}

@@ -22,11 +22,13 @@
 // knowing every type in this package; there is no package-level registry.
 // Registry.Parse validates the structure of a payload whose signature,
 // issuer and audience the receiver has already checked (or is about to):
-// claims of the right JSON types, no duplicate member names at any depth,
-// every event decoded by its decoder. It never panics on a missing or
-// mistyped member; it returns an error for which errors.Is(err, ErrMalformed)
-// holds and whose Description is safe to show the transmitter. Policy (which
-// issuers, audiences and clock skew are acceptable) is the receiver's job.
+// claims of the right JSON types, no duplicate member names at any depth, no
+// invalid UTF-8, every event decoded by its decoder. The JSON text itself is
+// read by github.com/go-json-experiment/json, never by hand. Parse never
+// panics on a missing or mistyped member; it returns an error for which
+// errors.Is(err, ErrMalformed) holds and whose Description is safe to show
+// the transmitter. Policy (which issuers, audiences and clock skew are
+// acceptable) is the receiver's job.
 //
 // FormatGoogle is Google's legacy shape, where each event carries its own
 // "subject" with a "subject_type"; FormatSSF is the Shared Signals shape,

@@ -129,17 +129,17 @@ func parseReason(o object, where, name string) (Reason, error) {
 	if !isKind(v, '{') {
 		return nil, malformed("%s: %s is neither a string nor an object", where, name)
 	}
-	inner, err := asObject(v, where+"."+name)
+	inner, err := o.asObject(v, where+"."+name)
 	if err != nil {
 		return nil, err
 	}
-	r := make(Reason, len(inner))
-	for tag, raw := range inner {
-		s, ok := decodeString(raw)
-		if !isKind(raw, '"') || !ok {
+	r := make(Reason, len(inner.members))
+	for _, m := range inner.members {
+		s, ok := decodeString(m.value)
+		if !ok {
 			return nil, malformed("%s: %s holds a value that is not a string", where, name)
 		}
-		r[tag] = s
+		r[m.name] = s
 	}
 	return r, nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // maxJTI is the longest jti riscd accepts, in characters.
@@ -72,7 +74,7 @@ func (s *SET) Types() []string {
 
 // Parse decodes a verified SET payload (the JWS payload, as JSON) in format
 // f. It checks structure only: the payload is one JSON object with no
-// duplicate member names at any depth; iss is a string; aud, when present, a
+// duplicate member names at any depth and no invalid UTF-8; iss is a string; aud, when present, a
 // string or an array of strings; iat a number (integer or fraction) between
 // 0 and year 9999; jti a non-empty string of at most 256 characters; txn a
 // string and toe a number when present; events an object with at least one
@@ -92,10 +94,7 @@ func (r *Registry) Parse(payload []byte, f Format) (*SET, error) {
 	if f != FormatGoogle && f != FormatSSF {
 		return nil, fmt.Errorf("%w: %v", ErrUnknownFormat, f)
 	}
-	if err := CheckJSON(payload); err != nil {
-		return nil, err
-	}
-	claims, err := asObject(payload, "payload")
+	claims, err := checkJSON(payload, true)
 	if err != nil {
 		return nil, err
 	}
@@ -138,14 +137,14 @@ func parseClaims(c object, f Format, set *SET) error {
 		return err
 	}
 	if f == FormatSSF {
-		if _, present := c["sub"]; present {
+		if c.has("sub") {
 			return malformed("claims: sub is not allowed in an SSF SET")
 		}
 	}
 	raw, ok := c.value("sub_id")
 	switch {
 	case ok:
-		if set.SubID, err = parseSubject(raw, "sub_id", subjectNesting{}); err != nil {
+		if set.SubID, err = parseSubject(c.ix, raw, "sub_id", subjectNesting{}); err != nil {
 			return err
 		}
 		if _, unknown := set.SubID.(UnknownSubject); unknown && f == FormatSSF {
@@ -163,16 +162,17 @@ func (r *Registry) parseEvents(c object, set *SET) error {
 	if !ok {
 		return malformed("claims: events is missing")
 	}
-	members, err := orderedMembers(raw, "claims: events")
+	evs, err := c.asObject(raw, "claims: events")
 	if err != nil {
 		return err
 	}
+	members := evs.members
 	if len(members) == 0 {
 		return malformed("claims: events is empty")
 	}
 	set.Events = make([]Event, 0, len(members))
 	for _, m := range members {
-		e, err := r.decodeEvent(m.name, m.value, set.SubID)
+		e, err := r.decodeEvent(c.ix, m.name, m.value, set.SubID)
 		if err != nil {
 			return err
 		}
@@ -182,7 +182,7 @@ func (r *Registry) parseEvents(c object, set *SET) error {
 }
 
 // decodeEvent decodes one member of the events claim.
-func (r *Registry) decodeEvent(uri string, raw json.RawMessage, subID Subject) (Event, error) {
+func (r *Registry) decodeEvent(ix *index, uri string, raw jsontext.Value, subID Subject) (Event, error) {
 	t, known := r.types[uri]
 	where := t.name
 	if !known {
@@ -191,7 +191,7 @@ func (r *Registry) decodeEvent(uri string, raw json.RawMessage, subID Subject) (
 	if uri == "" {
 		return nil, malformed("events: empty event type")
 	}
-	o, err := asObject(raw, where)
+	o, err := ix.asObject(raw, where)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func (r *Registry) decodeEvent(uri string, raw json.RawMessage, subID Subject) (
 	}
 	b := base{uri: uri, subject: subID}
 	if v, ok := o.value("subject"); ok {
-		if b.subject, err = parseSubject(v, where+": subject", subjectNesting{}); err != nil {
+		if b.subject, err = parseSubject(ix, v, where+": subject", subjectNesting{}); err != nil {
 			return nil, err
 		}
 	}
@@ -214,10 +214,10 @@ func (r *Registry) decodeEvent(uri string, raw json.RawMessage, subID Subject) (
 // metadata are read when they parse; when they do not, the event is still
 // kept (with sub_id as subject and empty metadata): riscd cannot judge the
 // members of a type it does not know.
-func decodeUnknown(uri string, raw json.RawMessage, o object, subID Subject) Event {
+func decodeUnknown(uri string, raw jsontext.Value, o object, subID Subject) Event {
 	b := base{uri: uri, subject: subID}
 	if v, ok := o.value("subject"); ok {
-		if s, err := parseSubject(v, "subject", subjectNesting{}); err == nil {
+		if s, err := parseSubject(o.ix, v, "subject", subjectNesting{}); err == nil {
 			b.subject = s
 		}
 	}

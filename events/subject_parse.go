@@ -2,7 +2,10 @@ package events
 
 import (
 	"encoding/json"
-	"sort"
+	"slices"
+	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // subjectNesting says where a subject sits, to enforce RFC 9493's and SSF's
@@ -17,8 +20,8 @@ func complexNames() []string {
 // parseSubject decodes a subject object in either spelling: Google's
 // "subject_type" or RFC 9493's "format". A complex subject may also come
 // without a format (SSF drafts). where names the member in errors.
-func parseSubject(raw json.RawMessage, where string, n subjectNesting) (Subject, error) {
-	o, err := asObject(raw, where)
+func parseSubject(ix *index, raw jsontext.Value, where string, n subjectNesting) (Subject, error) {
+	o, err := ix.asObject(raw, where)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +165,7 @@ func parseAliases(o object, where string, n subjectNesting) (Subject, error) {
 	if !isKind(v, '[') {
 		return nil, malformed("%s: identifiers is not an array", where)
 	}
-	items, err := arrayItems(v)
+	items, err := o.ix.arrayItems(v)
 	if err != nil {
 		return nil, malformed("%s: identifiers is not an array", where)
 	}
@@ -172,7 +175,7 @@ func parseAliases(o object, where string, n subjectNesting) (Subject, error) {
 	inner := subjectNesting{inAliases: true, inComplex: n.inComplex}
 	ids := make([]Subject, 0, len(items))
 	for _, it := range items {
-		s, err := parseSubject(it, where+".identifiers", inner)
+		s, err := parseSubject(o.ix, it, where+".identifiers", inner)
 		if err != nil {
 			return nil, err
 		}
@@ -192,14 +195,11 @@ func parseComplex(o object, where string, n subjectNesting) (Subject, error) {
 		"application": &c.Application, "tenant": &c.Tenant,
 		"org_unit": &c.OrgUnit, "group": &c.Group,
 	}
-	names := make([]string, 0, len(o))
-	for name := range o {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	members := slices.Clone(o.members)
+	slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.name, b.name) })
 	count := 0
-	for _, name := range names {
-		raw := o[name]
+	for _, m := range members {
+		name, raw := m.name, m.value
 		if name == "format" || name == "subject_type" || isNull(raw) {
 			continue
 		}
@@ -207,7 +207,7 @@ func parseComplex(o object, where string, n subjectNesting) (Subject, error) {
 		if !known && !isKind(raw, '{') {
 			continue // an extra member that is not a subject: not ours to judge
 		}
-		s, err := parseSubject(raw, where+"."+clipName(name), inner)
+		s, err := parseSubject(o.ix, raw, where+"."+clipName(name), inner)
 		if err != nil {
 			return nil, err
 		}

@@ -72,6 +72,12 @@ func (h *Handler) authorize(c echo.Context) error {
 			}
 		}
 	}
+	if wait := h.flows.take(flow.CreatedAt); wait > 0 {
+		h.obs.Limited("flows")
+		h.log.WarnContext(c.Request().Context(), "flowweb: too many consent flows pending; refused a new one", "max_pending_flows", h.cfg.MaxPendingFlows)
+		return h.tooBusy(c, http.StatusServiceUnavailable, wait, "too_many_flows",
+			"riscd has too many sign-ins in progress right now.")
+	}
 	if err := h.store.CreateFlow(c.Request().Context(), flow); err != nil {
 		return h.internalError(c, "authorize: create flow", err)
 	}

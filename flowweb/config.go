@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -88,7 +89,7 @@ type Store interface {
 	Grant(ctx context.Context, id string) (store.Grant, error)
 	GrantsBySub(ctx context.Context, sub string) ([]store.Grant, error)
 	UpdateGrant(ctx context.Context, id string, fn func(store.Grant) (store.Grant, error)) (store.Grant, error)
-	DeleteFlowsBefore(ctx context.Context, before time.Time) (int, error)
+	SweepFlows(ctx context.Context, before time.Time) (store.FlowSweep, error)
 	DeleteExpiredSessions(ctx context.Context) (int, error)
 	// Update runs fn in one read-write transaction: the callback saves the
 	// grant, its outbox job and audit entry, the account and the session
@@ -178,6 +179,24 @@ type Config struct {
 	// FlowTTL is how long an authorization request may take. Default and
 	// maximum 10 minutes.
 	FlowTTL time.Duration
+	// ConsentPerMinute bounds GET /authorize and /oauth2callback per client
+	// address: that many at once, then one every minute/ConsentPerMinute.
+	// ConsentPerMinuteTotal bounds them for all clients together. Past
+	// either the answer is 429. Defaults DefaultConsentPerMinute and
+	// DefaultConsentPerMinuteTotal.
+	ConsentPerMinute      int
+	ConsentPerMinuteTotal int
+	// MaxPendingFlows bounds the flows started within one FlowTTL; past it
+	// /authorize answers 503 until the oldest expires. Default
+	// DefaultMaxPendingFlows.
+	MaxPendingFlows int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client
+	// the consent limit counts against (limit.ClientIP). Default none: the
+	// connection's address.
+	TrustedProxies []netip.Prefix
+	// Observer is told of refused requests and of records the sweep
+	// skipped. Default: none.
+	Observer Observer
 }
 
 // withDefaults returns cfg with its zero fields filled.
@@ -226,6 +245,18 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.FlowTTL == 0 {
 		cfg.FlowTTL = DefaultFlowTTL
+	}
+	if cfg.ConsentPerMinute == 0 {
+		cfg.ConsentPerMinute = DefaultConsentPerMinute
+	}
+	if cfg.ConsentPerMinuteTotal == 0 {
+		cfg.ConsentPerMinuteTotal = max(DefaultConsentPerMinuteTotal, cfg.ConsentPerMinute)
+	}
+	if cfg.MaxPendingFlows == 0 {
+		cfg.MaxPendingFlows = DefaultMaxPendingFlows
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	return cfg
 }
@@ -298,6 +329,12 @@ func (cfg Config) validate() error {
 	}
 	if cfg.SessionTTL < 0 {
 		bad("SessionTTL", "must be positive")
+	}
+	if cfg.ConsentPerMinute < 0 || cfg.ConsentPerMinuteTotal < cfg.ConsentPerMinute {
+		bad("ConsentPerMinute", "must be positive and at most ConsentPerMinuteTotal")
+	}
+	if cfg.MaxPendingFlows < 0 {
+		bad("MaxPendingFlows", "must be positive")
 	}
 	if cfg.FlowTTL < 0 || cfg.FlowTTL > MaxFlowTTL {
 		bad("FlowTTL", "must be between 0 and %s", MaxFlowTTL)

@@ -25,6 +25,18 @@
 // client secret, PKCE verifiers and state values never reach a log line, an
 // error string or a page.
 //
+// GET /authorize writes a flow record and GET /oauth2callback with a live
+// flow calls the token endpoint with the client secret, so both are
+// rate-limited per client address and for all clients together
+// (Config.ConsentPerMinute, ConsentPerMinuteTotal; 429 past them), and at
+// most Config.MaxPendingFlows flows are started within one FlowTTL (503
+// past it). Sweep removes abandoned flows in small transactions and skips,
+// logs and counts a record it cannot decode.
+//
+// CheckRedirectURI applies Google's rules for an OAuth client's redirect
+// URIs to the URI the flow is served at; riscd config check reports a
+// public_url that breaks them.
+//
 // Errors: New reports every configuration problem at once, wrapped around
 // ErrInvalidConfig. Handlers answer with an HTML page for every failure and
 // log only what is unexpected (store failures, an unreachable upstream).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/riscd/riscd/limit"
 	"github.com/riscd/riscd/oauthclient"
 )
 
@@ -31,6 +33,10 @@ type Handler struct {
 	idTokens    *idTokenVerifier
 	pages       *pages
 	refreshes   singleflight.Group
+	consent     *limit.Keyed               // rate of /authorize and /oauth2callback
+	flows       *flowWindow                // cap of pending flows
+	clientIP    func(*http.Request) string // the address the limits count against
+	obs         Observer
 }
 
 // New checks cfg and builds a Handler. ctx must live as long as the daemon:
@@ -55,6 +61,10 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 		secure:      pub.Scheme == "https",
 		publicOrig:  pub.Scheme + "://" + pub.Host,
 		features:    featureNames(cfg.Features),
+		consent:     newConsentLimiter(cfg),
+		flows:       newFlowWindow(cfg.MaxPendingFlows, cfg.FlowTTL),
+		clientIP:    limit.ClientIP(cfg.TrustedProxies),
+		obs:         cfg.Observer,
 	}
 	h.csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' " +
 		auth.Scheme + "://" + auth.Host + "; frame-ancestors 'none'; base-uri 'none'"
@@ -88,8 +98,8 @@ const (
 func (h *Handler) Register(e *echo.Echo) {
 	b, mw := h.base, h.securityHeaders
 	e.GET(b+"/", h.index, mw)
-	e.GET(b+"/authorize", h.authorize, mw)
-	e.GET(b+callbackPath, h.callback, mw)
+	e.GET(b+"/authorize", h.authorize, mw, h.limitConsent("authorize"))
+	e.GET(b+callbackPath, h.callback, mw, h.limitConsent("callback"))
 	e.GET(b+"/features/:name", h.feature, mw)
 	e.POST(b+"/revoke", h.revoke, mw)
 	e.POST(b+"/clear", h.clear, mw)
@@ -136,14 +146,20 @@ func (h *Handler) oauthContext(ctx context.Context) context.Context {
 
 // Sweep deletes abandoned authorization flows (older than FlowTTL) and
 // expired sessions, and returns how many of each it removed. Call it now and
-// then (every few minutes); nothing else removes them. Errors are the
-// store's, wrapped.
+// then (every few minutes); nothing else removes them. Flow records that
+// cannot be decoded are logged, counted (Observer.RecordsSkipped) and
+// skipped. Errors are the store's, wrapped.
 func (h *Handler) Sweep(ctx context.Context) (flows, sessions int, err error) {
-	if flows, err = h.store.DeleteFlowsBefore(ctx, h.now().Add(-h.cfg.FlowTTL)); err != nil {
-		return 0, 0, fmt.Errorf("flowweb: sweep flows: %w", err)
+	sw, err := h.store.SweepFlows(ctx, h.now().Add(-h.cfg.FlowTTL))
+	if sw.Undecodable > 0 {
+		h.obs.RecordsSkipped("flow_sweep", sw.Undecodable)
+		h.log.WarnContext(ctx, "flowweb: sweep skipped undecodable flow records; riscd store check names them", "records", sw.Undecodable)
+	}
+	if err != nil {
+		return sw.Deleted, 0, fmt.Errorf("flowweb: sweep flows: %w", err)
 	}
 	if sessions, err = h.store.DeleteExpiredSessions(ctx); err != nil {
-		return flows, 0, fmt.Errorf("flowweb: sweep sessions: %w", err)
+		return sw.Deleted, 0, fmt.Errorf("flowweb: sweep sessions: %w", err)
 	}
-	return flows, sessions, nil
+	return sw.Deleted, sessions, nil
 }

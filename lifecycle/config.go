@@ -162,6 +162,9 @@ type Observer interface {
 	// OutboxAttempt reports one attempt at an outbox job of kind "revoke"
 	// or "webhook" with one of the Outbox* outcomes.
 	OutboxAttempt(kind, outcome string)
+	// RecordsSkipped reports n store records a background loop ("refresher")
+	// could not decode and skipped.
+	RecordsSkipped(loop string, n int)
 }
 
 // Outcomes an Observer hears of a refresh.

@@ -46,11 +46,23 @@ func (l *Lifecycle) walkOnce(ctx context.Context) {
 	for {
 		var page []store.Grant
 		var next string
+		type skipped struct {
+			id  string
+			err error
+		}
+		var bad []skipped
 		err := l.cfg.Store.View(ctx, func(tx *store.Tx) error {
 			var err error
-			page, next, err = tx.ListGrants(store.GrantQuery{Status: store.GrantActive, Cursor: cursor, Limit: walkPage})
+			bad = bad[:0]
+			page, next, err = tx.ListGrants(store.GrantQuery{
+				Status: store.GrantActive, Cursor: cursor, Limit: walkPage,
+				Skip: func(id string, err error) { bad = append(bad, skipped{id, err}) },
+			})
 			return err
 		})
+		for _, b := range bad {
+			l.skipUndecodable(ctx, b.id, b.err)
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				l.log.ErrorContext(ctx, "refresher: reading grants failed", "err", err)

@@ -1,6 +1,10 @@
 package lifecycle
 
-import "github.com/riscd/riscd/store"
+import (
+	"context"
+
+	"github.com/riscd/riscd/store"
+)
 
 // observeRefresh tells the Observer, if any, of one token endpoint call.
 func (l *Lifecycle) observeRefresh(outcome string) {
@@ -23,4 +27,17 @@ func (l *Lifecycle) observeOutbox(j store.OutboxJob) {
 		outcome = OutboxFailed
 	}
 	l.cfg.Observer.OutboxAttempt(string(j.Kind), outcome)
+}
+
+// skipUndecodable logs a grant record the refresher cannot decode (id ""
+// when err names it) and counts it; the loop goes on without it.
+func (l *Lifecycle) skipUndecodable(ctx context.Context, id string, err error) {
+	args := []any{"err", err}
+	if id != "" {
+		args = append(args, "grant", id)
+	}
+	l.log.ErrorContext(ctx, "refresher: skipped a grant that cannot be decoded; riscd store check reports it", args...)
+	if l.cfg.Observer != nil {
+		l.cfg.Observer.RecordsSkipped("refresher", 1)
+	}
 }

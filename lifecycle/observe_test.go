@@ -32,6 +32,12 @@ func (o *countingObserver) OutboxAttempt(kind, outcome string) {
 	o.attempts[kind+" "+outcome]++
 }
 
+func (o *countingObserver) RecordsSkipped(loop string, n int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.attempts["skipped "+loop] += n
+}
+
 func (o *countingObserver) refreshCount(outcome string) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -94,10 +94,16 @@ func (l *Lifecycle) flushUse(ctx context.Context) {
 	ids := slices.Sorted(maps.Keys(dirty))
 	for start := 0; start < len(ids); start += flushBatch {
 		batch := ids[start:min(start+flushBatch, len(ids))]
+		var bad []error
 		err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+			bad = bad[:0]
 			for _, id := range batch {
 				g, err := tx.Grant(id)
 				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if errors.Is(err, store.ErrCorrupt) {
+					bad = append(bad, err) // its last use is lost; the others are written
 					continue
 				}
 				if err != nil {
@@ -113,6 +119,11 @@ func (l *Lifecycle) flushUse(ctx context.Context) {
 			}
 			return nil
 		})
+		if err == nil {
+			for _, e := range bad {
+				l.skipUndecodable(ctx, "", e)
+			}
+		}
 		if err != nil {
 			rest := make(map[string]time.Time, len(ids)-start)
 			for _, id := range ids[start:] {

@@ -40,21 +40,16 @@ func isEd25519(key any) bool {
 	return ok && len(k) == ed25519.PublicKeySize
 }
 
-// verifier checks signatures under one allow-listed algorithm: RS256,
-// RS384 and RS512 with pkcs1 for keys prepared as rsaKey (see rsa.go), the
-// others with jwx.
+// verifier checks signatures under one allow-listed algorithm, through
+// jwx (which calls crypto/rsa, crypto/ecdsa or crypto/ed25519).
 type verifier struct {
 	alg      string
 	keyFits  func(any) bool
 	verifier jws.Verifier
-	pkcs1    *pkcs1v15 // nil for an algorithm that is not RS*
 }
 
 // check verifies sig over signingInput with key, which keyFits accepted.
 func (v *verifier) check(signingInput, sig []byte, key verifyKey) error {
-	if v.pkcs1 != nil && key.rsa != nil {
-		return v.pkcs1.verify(key.rsa, signingInput, sig)
-	}
 	return v.verifier.Verify(signingInput, sig, key.key)
 }
 
@@ -67,7 +62,7 @@ func newVerifiers(algs []string) (map[string]*verifier, error) {
 		if err != nil {
 			return nil, fmt.Errorf("receiver: verifier %s: %w", a, err)
 		}
-		out[a] = &verifier{alg: a, keyFits: algorithms[a], verifier: v, pkcs1: pkcs1v15Algs[a]}
+		out[a] = &verifier{alg: a, keyFits: algorithms[a], verifier: v}
 	}
 	return out, nil
 }

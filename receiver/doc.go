@@ -35,15 +35,15 @@
 //
 // The transmitter is picked by the SET's iss, read from the unverified
 // payload for that purpose only. Then: the protected header is one JSON
-// object without duplicate members; alg is in the transmitter's allow-list
-// (Transmitter.Algorithms, else Config.Algorithms; asymmetric algorithms
-// only, RS256 by default) and, when the JWK names an alg, equal to it; a crit header is refused; kid is required and names a key
+// object in UTF-8 without duplicate members (read with jsontext); alg is in
+// the transmitter's allow-list (Transmitter.Algorithms, else
+// Config.Algorithms; asymmetric algorithms only, RS256 by default) and, when
+// the JWK names an alg, equal to it; a crit header is refused; kid is required and names a key
 // of the transmitter's JWKS; typ, when present (always, for SSF
 // transmitters), is secevent+jwt; jku, x5u, jwk and x5c are ignored. The
 // signature is verified with the allow-listed algorithm, never the one a key
-// or a library infers: RS256, RS384 and RS512 with the key's modulus
-// prepared when its key set loads (rsa.go), the others through jwx. Then the
-// payload is parsed by the events package
+// or a library infers, through jwx (crypto/rsa for RS* and PS*, RSA keys of
+// 2048 bits or more). Then the payload is parsed by the events package
 // (structure, duplicate members, claim types, events) and checked against the
 // transmitter: iss equal to its issuer (the spelling with or without a
 // trailing slash), aud containing one of its audiences, iat not more than

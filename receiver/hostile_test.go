@@ -165,6 +165,12 @@ func hostileCases() []hostileCase {
 		{"header duplicate kid by escape", func(tb testing.TB, h hostileEnv) string {
 			return h.sign(tb, googlesim.WithRawHeader(fmt.Appendf(nil, `{"alg":"RS256","kid":%q,"\u006bid":"x"}`, h.g.CurrentKeyID())))
 		}, req},
+		{"header invalid UTF-8", func(tb testing.TB, h hostileEnv) string {
+			return h.sign(tb, googlesim.WithRawHeader(fmt.Appendf(nil, "{\"alg\":\"RS256\",\"kid\":%q,\"x\":\"\xff\"}", h.g.CurrentKeyID())))
+		}, req},
+		{"header with trailing data", func(tb testing.TB, h hostileEnv) string {
+			return h.sign(tb, googlesim.WithRawHeader(fmt.Appendf(nil, `{"alg":"RS256","kid":%q}{}`, h.g.CurrentKeyID())))
+		}, req},
 
 		// The payload's JSON.
 		{"payload a JSON array", raw(`[{"iss":"x"}]`), req},

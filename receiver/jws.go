@@ -3,10 +3,10 @@ package receiver
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"strings"
 
-	"github.com/riscd/riscd/events"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // b64 decodes JWS segments: base64url, no padding, no stray bits.
@@ -20,28 +20,20 @@ type compact struct {
 	signingInput []byte // BASE64URL(header) "." BASE64URL(payload), as received
 }
 
-// splitCompact splits a compact JWS. Only the base64url alphabet and exactly
-// two dots are accepted (base64's decoder would skip line breaks; padding is
-// not base64url's). The parts are decoded into one new buffer; signingInput
-// shares tok. Errors are rejections (invalid_request).
+// splitCompact splits a compact JWS (RFC 7515 §7.1) with jwx and decodes
+// its parts: exactly three segments, each base64url without padding (RFC
+// 7515 §2) and no line breaks, which base64's decoder would skip. The parts
+// are decoded into one new buffer; signingInput shares tok. Errors are
+// rejections (invalid_request).
 func splitCompact(tok []byte) (compact, error) {
 	if len(tok) == 0 {
 		return compact{}, reject(CodeInvalidRequest, "empty body")
 	}
-	dots := 0
-	for _, c := range tok {
-		switch jwsOctet[c] {
-		case octetDot:
-			dots++
-		case octetOther:
-			return compact{}, reject(CodeInvalidRequest, "not a compact JWS")
-		}
-	}
-	if dots != 2 {
+	h, p, s, err := jws.SplitCompact(tok)
+	if err != nil || bytes.ContainsAny(tok, "\r\n") {
 		return compact{}, reject(CodeInvalidRequest, "not a compact JWS")
 	}
-	i, j := bytes.IndexByte(tok, '.'), bytes.LastIndexByte(tok, '.')
-	buf := make([]byte, b64.DecodedLen(i)+b64.DecodedLen(j-i-1)+b64.DecodedLen(len(tok)-j-1))
+	buf := make([]byte, b64.DecodedLen(len(h))+b64.DecodedLen(len(p))+b64.DecodedLen(len(s)))
 	// decode decodes src into the front of buf and cuts it off.
 	decode := func(src []byte) ([]byte, error) {
 		n, err := b64.Decode(buf, src)
@@ -50,42 +42,19 @@ func splitCompact(tok []byte) (compact, error) {
 		return part, err
 	}
 	var c compact
-	var err error
-	if c.header, err = decode(tok[:i]); err != nil || len(c.header) == 0 {
+	if c.header, err = decode(h); err != nil || len(c.header) == 0 {
 		return compact{}, reject(CodeInvalidRequest, "header is not base64url")
 	}
-	if c.payload, err = decode(tok[i+1 : j]); err != nil || len(c.payload) == 0 {
+	if c.payload, err = decode(p); err != nil || len(c.payload) == 0 {
 		return compact{}, reject(CodeInvalidRequest, "payload is not base64url")
 	}
-	if c.signature, err = decode(tok[j+1:]); err != nil {
+	if c.signature, err = decode(s); err != nil {
 		return compact{}, reject(CodeInvalidRequest, "signature is not base64url")
 	}
-	c.signingInput = tok[:j:j]
+	n := len(h) + 1 + len(p)
+	c.signingInput = tok[:n:n]
 	return c, nil
 }
-
-func isB64URL(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
-}
-
-// The classes of octet in a compact JWS, and each octet's class: a table
-// lookup per octet instead of isB64URL's comparisons (the scan is most of
-// splitCompact's time).
-const (
-	octetOther = iota // neither: the token is refused
-	octetB64          // the base64url alphabet
-	octetDot          // the separator
-)
-
-var jwsOctet = func() (t [256]uint8) {
-	for c := range 256 {
-		if isB64URL(byte(c)) {
-			t[c] = octetB64
-		}
-	}
-	t['.'] = octetDot
-	return t
-}()
 
 // header is what the receiver reads of a JWS protected header. jku, x5u,
 // jwk and x5c are never read: keys come from the transmitter's key set only.
@@ -96,17 +65,15 @@ type header struct {
 }
 
 // parseHeader checks a protected header: one JSON object without duplicate
-// members; alg a string; kid and typ strings when present; typ, when present,
-// secevent+jwt; no crit (riscd understands no JWS extension). Errors are
-// rejections (invalid_request).
+// members (escaped spellings included) and in UTF-8, as jsontext reads it;
+// alg a string; kid and typ strings when present; typ, when present,
+// secevent+jwt; no crit (riscd understands no JWS extension, RFC 7515
+// §4.1.11). Errors are rejections (invalid_request).
 func parseHeader(b []byte) (header, error) {
-	if err := events.CheckJSON(b); err != nil {
-		return header{}, reject(CodeInvalidRequest, "header: "+events.Description(err))
-	}
 	var h header
 	var crit bool
 	var badName string
-	_ = eachMember(b, func(name string, v []byte) bool { // b passed CheckJSON
+	err := readObject(b, func(d *jsontext.Decoder, name string) error {
 		var dst *string
 		switch name {
 		case "crit":
@@ -119,17 +86,17 @@ func parseHeader(b []byte) (header, error) {
 			dst, h.hasTyp = &h.typ, true
 		}
 		if dst == nil {
-			return true
+			return d.SkipValue()
 		}
-		s, ok := jsonString(v)
-		if !ok {
+		ok, err := readString(d, dst)
+		if !ok && err == nil && badName == "" {
 			badName = name
-			return false
 		}
-		*dst = s
-		return true
+		return err
 	})
 	switch {
+	case err != nil:
+		return header{}, reject(CodeInvalidRequest, "header: "+describeJSON(err))
 	case crit:
 		return header{}, reject(CodeInvalidRequest, "crit header is not supported")
 	case badName != "":
@@ -141,21 +108,6 @@ func parseHeader(b []byte) (header, error) {
 		return header{}, reject(CodeInvalidRequest, "header: typ is not secevent+jwt")
 	}
 	return h, nil
-}
-
-// jsonString decodes the raw JSON value v, which must be a string.
-func jsonString(v []byte) (string, bool) {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return "", false
-	}
-	if bytes.IndexByte(v, '\\') < 0 {
-		return string(v[1 : len(v)-1]), true
-	}
-	var s string
-	if json.Unmarshal(v, &s) != nil {
-		return "", false
-	}
-	return s, true
 }
 
 // isSETType reports whether typ names the SET media type: secevent+jwt,

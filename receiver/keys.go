@@ -2,7 +2,6 @@ package receiver
 
 import (
 	"context"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,9 +33,8 @@ var (
 
 // verifyKey is one usable public key of a key set.
 type verifyKey struct {
-	alg string  // the JWK's alg, "" when it names none
-	key any     // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
-	rsa *rsaKey // key prepared for RS*; nil when key is not RSA or crypto/rsa would refuse it
+	alg string // the JWK's alg, "" when it names none
+	key any    // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
 	// unusable: the set lists this kid, but its key is skipped (see
 	// installSet); alg and key are unset.
 	unusable bool
@@ -357,11 +355,7 @@ func convertKey(k jwk.Key) (verifyKey, bool) {
 	if err := k.Raw(&raw); err != nil {
 		return verifyKey{}, false
 	}
-	vk := verifyKey{alg: k.Algorithm().String(), key: raw}
-	if pub, ok := raw.(*rsa.PublicKey); ok {
-		vk.rsa, _ = newRSAKey(pub) // nil: jwx and crypto/rsa refuse its signatures
-	}
-	return vk, true
+	return verifyKey{alg: k.Algorithm().String(), key: raw}, true
 }
 
 func hasVerifyOp(ops jwk.KeyOperationList) bool {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/riscd/riscd/events"
 )
 
@@ -99,31 +101,37 @@ func (r *Receiver) checkClaims(payload []byte, rt *route) (*events.SET, error) {
 
 // pick returns the route of the transmitter named by the payload's iss. The
 // payload is not verified yet: iss only chooses whose keys verify it, and
-// verify checks the parsed iss again. Errors: invalid_request for a payload
-// that is not an object with a string iss; errNotDiscovered while an
+// verify checks the parsed iss again. The payload is read with jsontext,
+// allowing duplicate names other than iss and invalid UTF-8, which the
+// events parser refuses once the signature is verified. Errors:
+// invalid_request for a payload that is not a JSON object with one string
+// iss; errNotDiscovered while an
 // unmatched iss might belong to a transmitter not discovered yet;
 // invalid_issuer otherwise.
 func (r *Receiver) pick(payload []byte) (*route, error) {
-	var raw []byte
-	twice := false
-	err := eachMember(payload, func(name string, v []byte) bool {
-		if name == "iss" {
-			twice = raw != nil
-			raw = v
+	var iss string
+	found, twice, isString := false, false, false
+	err := readObject(payload, func(d *jsontext.Decoder, name string) error {
+		switch {
+		case name != "iss":
+			return d.SkipValue()
+		case found:
+			twice = true
+			return errStopRead
 		}
-		return !twice
-	})
-	if err != nil {
-		return nil, reject(CodeInvalidRequest, "payload is not a JSON object")
-	}
-	if twice {
+		found = true
+		var err error
+		isString, err = readString(d, &iss)
+		return err
+	}, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	switch {
+	case twice:
 		return nil, reject(CodeInvalidRequest, `duplicate member "iss"`)
-	}
-	if raw == nil {
+	case err != nil:
+		return nil, reject(CodeInvalidRequest, "payload: "+describeJSON(err))
+	case !found:
 		return nil, reject(CodeInvalidRequest, "claims: iss is missing")
-	}
-	iss, ok := jsonString(raw)
-	if !ok {
+	case !isString:
 		return nil, reject(CodeInvalidRequest, "claims: iss is not a string")
 	}
 	table := r.routes.Load()

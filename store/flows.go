@@ -100,33 +100,74 @@ func (t *Tx) TakeFlow(id Secret) (Flow, error) {
 	return f, nil
 }
 
+// flowSweepBatch is how many flow records one transaction of SweepFlows
+// reads, so a sweep of many flows holds the writer for short turns.
+const flowSweepBatch = 500
+
+// FlowSweep is what SweepFlows did.
+type FlowSweep struct {
+	// Deleted is how many flows it removed.
+	Deleted int
+	// Undecodable is how many records it could not decode and left alone
+	// (riscd store check reports them).
+	Undecodable int
+}
+
 // DeleteFlowsBefore removes the flows created before t (abandoned consent
-// attempts) and returns how many it removed. It reads every flow.
+// attempts) and returns how many it removed. It reads every flow; a record
+// it cannot decode is left alone.
 func (t *Tx) DeleteFlowsBefore(before time.Time) (int, error) {
+	var n int
+	var from []byte
+	for {
+		sw, next, err := t.sweepFlows(before, from, 0)
+		n += sw.Deleted
+		if err != nil || next == nil {
+			return n, err
+		}
+		from = next
+	}
+}
+
+// sweepFlows deletes the flows created before t among at most limit
+// records (0: all) from the key from on, and returns where to go on (nil at
+// the end). Records it cannot decode are counted and left alone.
+func (t *Tx) sweepFlows(before time.Time, from []byte, limit int) (FlowSweep, []byte, error) {
+	var sw FlowSweep
 	b, err := t.bucket(bucketFlows)
 	if err != nil {
-		return 0, err
+		return sw, nil, err
 	}
 	var keys [][]byte
-	err = b.ForEach(func(k, v []byte) error {
+	var next []byte
+	c := b.Cursor()
+	k, v := c.First()
+	if from != nil {
+		k, v = c.Seek(from)
+	}
+	read := 0
+	for ; k != nil; k, v = c.Next() {
+		if limit > 0 && read == limit {
+			next = clone(k)
+			break
+		}
+		read++
 		r, err := decodeFlow(k, v)
 		if err != nil {
-			return err
+			sw.Undecodable++
+			continue
 		}
 		if r.CreatedAt.time().Before(before) {
 			keys = append(keys, clone(k))
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
 	}
 	for _, k := range keys {
 		if err := b.Delete(k); err != nil {
-			return 0, fmt.Errorf("store: delete flow: %w", err)
+			return sw, nil, fmt.Errorf("store: delete flow: %w", err)
 		}
 	}
-	return len(keys), nil
+	sw.Deleted = len(keys)
+	return sw, next, nil
 }
 
 // CreateFlow runs Tx.CreateFlow in its own transaction.
@@ -140,7 +181,36 @@ func (db *DB) TakeFlow(ctx context.Context, id Secret) (Flow, error) {
 	return update(ctx, db, func(t *Tx) (Flow, error) { return t.TakeFlow(id) })
 }
 
-// DeleteFlowsBefore runs Tx.DeleteFlowsBefore in its own transaction.
+// DeleteFlowsBefore runs SweepFlows and returns how many flows it removed.
 func (db *DB) DeleteFlowsBefore(ctx context.Context, before time.Time) (int, error) {
-	return update(ctx, db, func(t *Tx) (int, error) { return t.DeleteFlowsBefore(before) })
+	sw, err := db.SweepFlows(ctx, before)
+	return sw.Deleted, err
+}
+
+// SweepFlows removes the flows created before t, in transactions of at
+// most flowSweepBatch records each, so that other writers wait for one
+// batch at most. A record it cannot decode is logged, counted in
+// FlowSweep.Undecodable and left alone; the sweep goes on past it.
+func (db *DB) SweepFlows(ctx context.Context, before time.Time) (FlowSweep, error) {
+	var total FlowSweep
+	var from []byte
+	for {
+		type batch struct {
+			sw   FlowSweep
+			next []byte
+		}
+		got, err := update(ctx, db, func(t *Tx) (batch, error) {
+			sw, next, err := t.sweepFlows(before, from, flowSweepBatch)
+			return batch{sw, next}, err
+		})
+		if err != nil {
+			return total, err
+		}
+		total.Deleted += got.sw.Deleted
+		total.Undecodable += got.sw.Undecodable
+		if got.next == nil {
+			return total, nil
+		}
+		from = got.next
+	}
 }

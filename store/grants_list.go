@@ -1,6 +1,8 @@
 package store
 
 import (
+	"encoding/hex"
+	"errors"
 	"fmt"
 )
 
@@ -11,6 +13,11 @@ type GrantQuery struct {
 	Scope  string // grants whose Scopes include this scope
 	Cursor string // from a previous page; "" for the first
 	Limit  int    // DefaultLimit if <= 0, at most MaxLimit
+	// Skip, when set, is told of each grant that cannot be decoded or
+	// opened (an error wrapping ErrCorrupt), which is then left out of the
+	// page instead of failing the whole list: for loops that go through
+	// every grant and must not stop at one bad record.
+	Skip func(id string, err error)
 }
 
 // ListGrants returns a page of matching grants, newest first, and the cursor
@@ -54,7 +61,7 @@ func (t *Tx) ListGrants(q GrantQuery) ([]Grant, string, error) {
 			r, err = t.loadGrant(key)
 		}
 		if err != nil {
-			return false, err
+			return q.skip(key, err)
 		}
 		if (q.Status != "" && GrantStatus(r.Status) != q.Status) || (q.Scope != "" && !r.hasScope(q.Scope)) {
 			return true, nil
@@ -65,7 +72,7 @@ func (t *Tx) ListGrants(q GrantQuery) ([]Grant, string, error) {
 		}
 		g, err := t.openGrant(key, &r)
 		if err != nil {
-			return false, err
+			return q.skip(key, err)
 		}
 		out = append(out, g)
 		return true, nil
@@ -74,4 +81,14 @@ func (t *Tx) ListGrants(q GrantQuery) ([]Grant, string, error) {
 		return nil, "", err
 	}
 	return out, next, nil
+}
+
+// skip reports an undecodable grant to q.Skip and goes on, or stops the
+// scan with err when q.Skip is unset or err is not ErrCorrupt.
+func (q GrantQuery) skip(key []byte, err error) (bool, error) {
+	if q.Skip == nil || !errors.Is(err, ErrCorrupt) {
+		return false, err
+	}
+	q.Skip(hex.EncodeToString(key), err)
+	return true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/store"
 )
@@ -21,7 +23,7 @@ const demoDriveScope = "https://www.googleapis.com/auth/drive.metadata.readonly"
 // Demo listener defaults: the internal one is riscd's usual internal.listen,
 // so the operator commands find it without flags; a busy default port gives
 // way to a free one.
-const (
+var (
 	demoPublicAddr   = "127.0.0.1:8080"
 	demoInternalAddr = "127.0.0.1:9090"
 	demoGoogleAddr   = "127.0.0.1:8090"
@@ -43,37 +45,44 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	pick := func(name, addr string) (string, error) {
-		got, err := freeAddr(addr)
+	// Each listener is bound here and held until riscd serves on it: a
+	// port only probed would be free to whoever binds it first in between.
+	// A busy default port gives way to a free one; a port given on the
+	// command line does not.
+	bind := func(name, addr string) (net.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
 		if err != nil && !flagSet(fs, name) {
-			got, err = freeAddr("127.0.0.1:0") // the default port is taken: any free one will do
+			ln, err = net.Listen("tcp", "127.0.0.1:0") // the default port is taken: any free one will do
 		}
 		if err != nil {
-			return "", usageError{fmt.Errorf("--%s: %w (try --%s 127.0.0.1:0)", name, err, name)}
+			return nil, usageError{fmt.Errorf("--%s: %w (try --%s 127.0.0.1:0)", name, err, name)}
 		}
-		return got, nil
-	}
-	googleListen, err := pick("google-listen", *googleAddr)
-	if err != nil {
-		return err
+		return ln, nil
 	}
 	sim, err := googlesim.New(googlesim.Config{Demo: true, AllowHTTPDelivery: true})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if err := sim.Start(googleListen); err != nil {
-		return usageError{fmt.Errorf("--google-listen: %w", err)}
+	err = sim.Start(*googleAddr)
+	if err != nil && !errors.Is(err, googlesim.ErrNotLoopback) && !flagSet(fs, "google-listen") {
+		err = sim.Start("127.0.0.1:0") // the default port is taken: any free one will do
+	}
+	if err != nil {
+		return usageError{fmt.Errorf("--google-listen: %w (try --google-listen 127.0.0.1:0)", err)}
 	}
 	defer sim.Close()
 
-	public, err := pick("listen", *listenAddr)
+	publicLn, err := bind("listen", *listenAddr)
 	if err != nil {
 		return err
 	}
-	internal, err := pick("internal-listen", *internalAddr)
+	defer publicLn.Close() // riscd closes it first once it serves on it
+	internalLn, err := bind("internal-listen", *internalAddr)
 	if err != nil {
 		return err
 	}
+	defer internalLn.Close()
+	public, internal := publicLn.Addr().String(), internalLn.Addr().String()
 	workDir := *dir
 	if workDir == "" {
 		if workDir, err = os.MkdirTemp("", "riscd-demo-"); err != nil {
@@ -95,7 +104,8 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	logger := newLogger(env.stderr, "text", "info")
-	m := &Main{Config: l.cfg, Secrets: l.secrets, Logger: logger, ConfigPath: l.path}
+	m := &Main{Config: l.cfg, Secrets: l.secrets, Logger: logger, ConfigPath: l.path,
+		publicLn: publicLn, internalLn: internalLn}
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
@@ -206,7 +216,7 @@ func freeAddr(addr string) (string, error) {
 // writeDemoFiles writes a complete riscd configuration pointing at the
 // stand-in: client secrets, a new store key, an admin token, and the config.
 func writeDemoFiles(dir string, sim *googlesim.Server, publicURL, internalAddr string) (string, error) {
-	redirect := publicURL + callbackPath
+	redirect := publicURL + config.CallbackPath
 	if err := sim.AddRedirectURI(redirect); err != nil {
 		return "", err
 	}

@@ -14,6 +14,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd/config"
+	"github.com/riscd/riscd/httplog"
+	"github.com/riscd/riscd/limit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -24,8 +27,8 @@ const shutdownTimeout = 10 * time.Second
 // Secrets of their own (listen addresses on port 0, a temp-dir store); the
 // serve command loads them from the config file.
 type Main struct {
-	Config  *Config
-	Secrets *Secrets
+	Config  *config.Config
+	Secrets *config.Secrets
 	Logger  *slog.Logger
 	Now     func() time.Time
 	// ConfigPath names the configuration file in start-up errors; ""
@@ -71,11 +74,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	if m.publicLn, err = listen("listen", m.Config.Listen); err != nil {
-		return err
+	// A caller (the demo) may hand over listeners it bound already.
+	if m.publicLn == nil {
+		if m.publicLn, err = listen("listen", m.Config.Listen); err != nil {
+			return err
+		}
 	}
-	if m.internalLn, err = listen("internal.listen", m.Config.Internal.Listen); err != nil {
-		return err
+	if m.internalLn == nil {
+		if m.internalLn, err = listen("internal.listen", m.Config.Internal.Listen); err != nil {
+			return err
+		}
 	}
 
 	m.db, err = store.Open(ctx, store.Options{
@@ -96,11 +104,36 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.startLoops(bg)
 
-	m.serve(m.publicLn, m.publicHandler())
-	m.serve(m.internalLn, m.internalHandler())
+	m.checkFileLimit()
+	metrics := m.parts.admin.Metrics()
+	pub := m.Config.Public
+	m.serve(limit.Listener(m.publicLn, limit.ListenerConfig{
+		Total: pub.MaxConnections, PerClient: pub.MaxConnectionsPerClient, Exempt: m.Config.PublicProxies(),
+		Refused: func() { metrics.ConnectionRefused("public") },
+	}), m.publicHandler(), serverTimeouts{
+		idle: time.Duration(pub.IdleTimeout), readHeader: time.Duration(pub.ReadHeaderTimeout),
+	})
+	m.serve(limit.Listener(m.internalLn, limit.ListenerConfig{Total: m.Config.Internal.MaxConnections}),
+		m.internalHandler(), serverTimeouts{idle: internalIdleTimeout, readHeader: config.DefaultReadHeaderTimeout})
 	m.Logger.Info("riscd started",
 		"public", m.PublicAddr(), "internal", m.InternalAddr(), "store", m.Config.Store.Path)
 	return nil
+}
+
+// fileReserve is the open files riscd keeps for the store, its upstream
+// calls and its logs, besides the listeners' connections.
+const fileReserve = 256
+
+// checkFileLimit warns when the two listeners' connection bounds leave too
+// few of the process's open files for the rest: a flood could then take the
+// files the internal listener and the store need.
+func (m *Main) checkFileLimit() {
+	limit := openFileLimit()
+	need := uint64(m.Config.Public.MaxConnections + m.Config.Internal.MaxConnections + fileReserve)
+	if limit > 0 && limit < need {
+		m.Logger.Warn("public.max_connections plus internal.max_connections leave too few open files for the store and upstream calls; lower them or raise the open-file limit",
+			"open_file_limit", limit, "needed", need)
+	}
 }
 
 // listen binds addr synchronously. A busy port is a StartupError that names
@@ -116,13 +149,22 @@ func listen(key, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-func (m *Main) serve(ln net.Listener, h http.Handler) {
+// internalIdleTimeout is how long the internal listener keeps an idle
+// keep-alive connection (the app's and the monitoring's).
+const internalIdleTimeout = 120 * time.Second
+
+// serverTimeouts are a listener's configurable timeouts.
+type serverTimeouts struct {
+	idle, readHeader time.Duration
+}
+
+func (m *Main) serve(ln net.Listener, h http.Handler, t serverTimeouts) {
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: t.readHeader,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       t.idle,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
@@ -195,7 +237,7 @@ func (m *Main) Close() error {
 // receiver.
 func (m *Main) publicHandler() http.Handler {
 	e := newEcho()
-	e.Use(publicRequestLog(m.Logger.With("component", "http")))
+	e.Use(httplog.Middleware(httplog.Config{Logger: m.Logger.With("component", "http")}))
 	m.parts.flow.Register(e)
 	m.parts.receiver.Register(e, m.Config.RISC.Path)
 	return e
@@ -205,6 +247,7 @@ func (m *Main) publicHandler() http.Handler {
 // metrics and health.
 func (m *Main) internalHandler() http.Handler {
 	e := newEcho()
+	e.Pre(checkHost(allowedHosts(m.Config)))
 	m.parts.admin.Register(e)
 	return e
 }

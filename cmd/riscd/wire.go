@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/lifecycle"
@@ -133,7 +134,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		features[name] = flowweb.Feature{Scope: f.Scope, TestURL: f.TestURL}
 	}
 	issuers := []string{c.Google.Issuer}
-	if c.Google.Issuer == defaultIDTokenIssuer {
+	if c.Google.Issuer == config.GoogleIssuer {
 		issuers = flowweb.GoogleIDTokenIssuers()
 	}
 	p.flow, err = flowweb.New(ctx, flowweb.Config{
@@ -154,6 +155,12 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		HTTPClient:        client,
 		Now:               m.Now,
 		Logger:            m.Logger.With("component", "flowweb"),
+		// The consent routes' bounds (public.*).
+		ConsentPerMinute:      c.Public.ConsentPerMinute,
+		ConsentPerMinuteTotal: c.Public.ConsentPerMinuteTotal,
+		MaxPendingFlows:       c.Public.MaxPendingFlows,
+		TrustedProxies:        c.PublicProxies(),
+		Observer:              obs,
 	})
 	if err != nil {
 		return nil, err
@@ -212,6 +219,8 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		Rescan:     func() { p.dispatcher.Rescan() },
 		Now:        m.Now,
 		Logger:     m.Logger.With("component", "admin"),
+		// The sign-in limit's client, behind internal.trusted_proxies.
+		TrustedProxies: c.InternalProxies(),
 	})
 	if err != nil {
 		return nil, err
@@ -350,6 +359,10 @@ type metricsObserver struct{ m *admin.Metrics }
 func (o *metricsObserver) TokenRefreshed(outcome string) { o.m.TokenRefreshed(outcome) }
 
 func (o *metricsObserver) OutboxAttempt(kind, outcome string) { o.m.OutboxAttempt(kind, outcome) }
+
+func (o *metricsObserver) Limited(what string) { o.m.Limited(what) }
+
+func (o *metricsObserver) RecordsSkipped(loop string, n int) { o.m.RecordsSkipped(loop, n) }
 
 // authServer is where the consent flow and the token broker send the
 // client: Google's endpoints, or a standard OpenID provider's.
