@@ -24,6 +24,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/riscd/riscd/flowweb"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/store"
 )
@@ -124,7 +125,7 @@ func TestThirdPartyProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	lc, err := lifecycle.New(lifecycle.Config{
 		Store: db, RevokeURL: z.discovery.Revocation, // RFC 7009 servers authenticate the client
