@@ -18,7 +18,10 @@
 // Every route sits below the path of Config.PublicURL, so a public URL of
 // https://example.com/riscd serves /riscd/authorize and so on.
 //
-// Grants are kept in the store, encrypted, keyed by the ID token's sub. The
+// Grants are kept in the store, encrypted, keyed by the ID token's sub.
+// Saving a consent, getting a grant's access token (refreshed when due) and
+// revoking a user's grants go through Config.Grants, riscd's grants service
+// (package lifecycle), so flowweb never writes or refreshes a grant itself. The
 // browser holds only two opaque cookies: riscd_flow (one authorization request
 // in progress, single use, at most FlowTTL old) and riscd_session (riscd's own
 // server-side session, which a security event can end). Tokens, codes, the
