@@ -84,15 +84,9 @@ type Store interface {
 	Session(ctx context.Context, id store.Secret) (store.Session, error)
 	DeleteSession(ctx context.Context, id store.Secret) error
 	Account(ctx context.Context, sub string) (store.Account, error)
-	Grant(ctx context.Context, id string) (store.Grant, error)
 	GrantsBySub(ctx context.Context, sub string) ([]store.Grant, error)
-	UpdateGrant(ctx context.Context, id string, fn func(store.Grant) (store.Grant, error)) (store.Grant, error)
 	SweepFlows(ctx context.Context, before time.Time) (store.FlowSweep, error)
 	DeleteExpiredSessions(ctx context.Context) (int, error)
-	// Update runs fn in one read-write transaction: the callback saves the
-	// grant, its outbox job and audit entry, the account and the session
-	// together, or nothing.
-	Update(ctx context.Context, fn func(*store.Tx) error) error
 }
 
 // Grants is riscd's grants service (the lifecycle package's *Lifecycle
@@ -167,7 +161,8 @@ type Config struct {
 	Scopes []string
 	// Features by name (a-z, 0-9, '-', '_'): each needs its Scope granted.
 	Features map[string]Feature
-	// Store keeps flows, sessions, grants, accounts, outbox and audit. Required.
+	// Store keeps flows and sessions; flowweb reads accounts and grants
+	// from it. Required.
 	Store Store
 	// Grants saves consents, hands out access tokens (refreshing them)
 	// and revokes a user's grants. Required.
