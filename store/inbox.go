@@ -103,7 +103,7 @@ func inboxSubjectKey(subject string, id uint64) []byte {
 // the same pair exists, PutInbox returns it and false and writes nothing.
 // Otherwise it assigns the ID (arrival order), sets ReceivedAt to now if
 // zero and Status to InboxPending if empty, and returns the new entry and
-// true. ErrInvalid without Iss or JTI, or with Claims that are not JSON.
+// true. ErrInvalid without Iss or JTI, or with Claims that are not JSON in UTF-8.
 func (t *Tx) PutInbox(e InboxEntry) (InboxEntry, bool, error) {
 	if e.Iss == "" || e.JTI == "" {
 		return InboxEntry{}, false, fmt.Errorf("store: put inbox: iss and jti are required: %w", ErrInvalid)
@@ -183,20 +183,19 @@ func inboxDefaults(e InboxEntry, now func() time.Time) InboxEntry {
 // encodeInbox returns e as stored (as decodeInbox will read it: Claims
 // compacted, times in UTC; ID 0) and its record's encoding, with Raw and
 // Claims sealed under keys' primary key. Errors wrap ErrInvalid (claims
-// that are not JSON) and want a prefix naming the entry.
+// that are not JSON in UTF-8) and want a prefix naming the entry.
 func encodeInbox(keys *keyring, e InboxEntry) (InboxEntry, []byte, error) {
 	r, err := sealedInboxRecord(keys, e)
 	if err != nil {
 		return InboxEntry{}, nil, err
 	}
-	size := 200 + len(e.Transmitter) + len(e.Iss) + len(e.JTI) + len(e.Subject) + 4*(len(e.Raw)+len(r.claims))/3 +
-		len(e.LastError)
-	for _, t := range e.Types {
-		size += len(t) + 3
+	data, err := marshalInboxRecord(&r.inboxRecord)
+	if err != nil {
+		return InboxEntry{}, nil, err
 	}
 	stored := r.entry(0)
 	stored.Raw, stored.Claims = e.Raw, r.claims
-	return stored, appendInboxRecord(make([]byte, 0, size), &r.inboxRecord), nil
+	return stored, data, nil
 }
 
 // writeInbox writes an entry and moves its index entries from old (nil for

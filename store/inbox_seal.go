@@ -25,7 +25,7 @@ type sealedRecord struct {
 }
 
 // sealedInboxRecord is the record of e with Raw and Claims sealed under
-// keys' primary key. Errors wrap ErrInvalid (claims that are not JSON).
+// keys' primary key. Errors wrap ErrInvalid (claims that are not JSON in UTF-8).
 func sealedInboxRecord(keys *keyring, e InboxEntry) (sealedRecord, error) {
 	r := inboxToRecord(e)
 	var claims []byte
