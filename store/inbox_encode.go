@@ -35,10 +35,22 @@ func marshalInboxRecord(r *inboxRecord) ([]byte, error) {
 // the byte offset of the fault, never the bytes themselves (claims may
 // carry a token's prefix).
 func appendCompactJSON(dst, src []byte) ([]byte, error) {
+	return compactJSON(dst, src, false)
+}
+
+// appendStoredJSON is appendCompactJSON for claims the store already
+// holds: an earlier riscd accepted invalid UTF-8 in them (as json.Compact
+// does), and such an entry must stay writable (a new status, a key
+// rotation, the replay of its journal).
+func appendStoredJSON(dst, src []byte) ([]byte, error) {
+	return compactJSON(dst, src, true)
+}
+
+func compactJSON(dst, src []byte, invalidUTF8 bool) ([]byte, error) {
 	n := len(dst)
 	dst = append(dst, src...)
 	v := jsontext.Value(dst[n:]) // compacted in place, src untouched
-	if err := v.Compact(jsontext.AllowInvalidUTF8(false)); err != nil {
+	if err := v.Compact(jsontext.AllowInvalidUTF8(invalidUTF8)); err != nil {
 		var se *jsontext.SyntacticError
 		if errors.As(err, &se) {
 			return dst[:n], fmt.Errorf("%w (byte offset %d)", errNotJSON, se.ByteOffset)

@@ -31,7 +31,7 @@ func BenchmarkEncodeInbox(b *testing.B) {
 	keys := testKeyring(b)
 	e := benchInboxEntry()
 	for b.Loop() {
-		if _, _, err := encodeInbox(keys, e); err != nil {
+		if _, _, err := encodeInbox(keys, e, nil); err != nil {
 			b.Fatal(fmt.Errorf("encodeInbox: %w", err))
 		}
 	}
@@ -41,7 +41,7 @@ func BenchmarkEncodeInbox(b *testing.B) {
 // compacting the claims and encoding the sealed record.
 func BenchmarkInboxJSON(b *testing.B) {
 	e := benchInboxEntry()
-	r, err := sealedInboxRecord(testKeyring(b), e)
+	r, err := sealedInboxRecord(testKeyring(b), e, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

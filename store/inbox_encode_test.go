@@ -203,7 +203,7 @@ func asRead(t *testing.T, s string) string {
 // encoding it again gives the same bytes.
 func checkRoundTrip(t *testing.T, keys *keyring, e InboxEntry) {
 	t.Helper()
-	stored, data, err := encodeInbox(keys, e)
+	stored, data, err := encodeInbox(keys, e, nil)
 	if err != nil {
 		t.Fatalf("encodeInbox: %v", err)
 	}
@@ -292,7 +292,7 @@ func TestEncodeInboxRefusesBadClaims(t *testing.T) {
 	keys := testKeyring(t)
 	for _, claims := range []string{`{"a":`, `{} {}`, "{\"a\":\"\xff\"}", `{"a":"\ud800"}`} {
 		e := InboxEntry{Iss: "i", JTI: "j", Status: InboxPending, Claims: json.RawMessage(claims)}
-		if _, data, err := encodeInbox(keys, e); !errors.Is(err, ErrInvalid) || data != nil {
+		if _, data, err := encodeInbox(keys, e, nil); !errors.Is(err, ErrInvalid) || data != nil {
 			t.Errorf("encodeInbox with claims %q = %q, %v; want ErrInvalid", claims, data, err)
 		}
 	}

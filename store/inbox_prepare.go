@@ -45,7 +45,7 @@ func (db *DB) PrepareInbox(e InboxEntry) (PreparedInbox, error) {
 	e = inboxDefaults(e, db.now)
 	e.ID = 0
 	keys := db.keyring()
-	stored, data, err := encodeInbox(keys, e)
+	stored, data, err := encodeInbox(keys, e, nil)
 	if err != nil {
 		return PreparedInbox{}, fmt.Errorf("store: prepare inbox: %w", err)
 	}
