@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/store"
 )
 
@@ -67,7 +67,7 @@ func reportLatency(b *testing.B, d []time.Duration) {
 // decoding, the answer, the request log) on top of the broker's.
 func BenchmarkTokenRoute(b *testing.B) {
 	e := newEnv(b, nil)
-	e.broker.answers["alice"] = brokerAnswer{tok: admin.Token{AccessToken: "ya29.cached", Expiry: t0.Add(time.Hour), Scopes: []string{"openid"}}}
+	e.broker.answers["alice"] = brokerAnswer{tok: companion.Token{AccessToken: "ya29.cached", Expiry: t0.Add(time.Hour), Scopes: []string{"openid"}}}
 	body := `{"sub":"alice","scopes":["openid"]}`
 	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
