@@ -20,6 +20,7 @@ import (
 
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/companion"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -32,42 +33,6 @@ const (
 
 // t0 is the test clock's start.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // brokerCall is one call the fake TokenBroker received.
 type brokerCall struct {
@@ -119,9 +84,9 @@ type env struct {
 	db       *store.DB
 	handler  http.Handler // the echo instance the routes are registered on
 	url      string
-	clock    *clock
+	clock    *testkit.Clock
 	broker   *fakeBroker
-	logs     *syncBuffer
+	logs     *testkit.SyncBuffer
 	mu       sync.Mutex
 	secrets  []string // must never appear in an answer or a log line
 	answered []string // every answer body
@@ -136,7 +101,7 @@ var features = map[string]string{
 // newEnv builds the test server. edit may change the Config before New.
 func newEnv(t testing.TB, edit func(*companion.Config)) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{t: t0}, logs: &syncBuffer{}}
+	e := &env{t: t, clock: testkit.NewClock(t0), logs: &testkit.SyncBuffer{}}
 	e.db = mustOpenStore(t, e.clock.Now)
 	e.broker = &fakeBroker{answers: map[string]brokerAnswer{}}
 	cfg := companion.Config{
