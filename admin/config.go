@@ -78,7 +78,8 @@ var (
 	_ GrantCounter   = (*store.DB)(nil)
 )
 
-// Config is everything the internal listener needs. Zero values get the
+// Config is everything the admin API, the admin page, the metrics and the
+// health probes need. Zero values get the
 // defaults documented on each field; New reports every field it cannot use.
 type Config struct {
 	// Store is riscd's store. Required.

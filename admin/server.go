@@ -15,8 +15,9 @@ import (
 	"github.com/riscd/riscd/limit"
 )
 
-// Server serves the internal listener. Build it with New and mount it with
-// Register. It is safe for concurrent use.
+// Server serves the internal listener's admin API, admin page, metrics and
+// health probes (the companion package serves the rest). Build it with New
+// and mount it with Register. It is safe for concurrent use.
 type Server struct {
 	cfg        Config
 	store      Store
@@ -74,7 +75,7 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Register mounts every route of the internal listener on e: the API
+// Register mounts every route of this package on e: the API
 // routes with the request log, the JSON error answers and their token
 // check; the admin page's routes (below /admin/ui) with the request log,
 // HTML error pages, the page's security headers and its session (pages) or
