@@ -1,4 +1,4 @@
-package admin
+package companion
 
 import (
 	"context"
@@ -20,9 +20,9 @@ import (
 //   - an error matching store.ErrNotFound (errors.Is): riscd holds no grant
 //     for sub (404 no_grant);
 //   - an error with a method MissingScopes() []string (errors.As;
-//     lifecycle.ScopeError is one): sub has an active grant but none covers scopes; the method
-//     returns the scopes missing from the grant that covers the most (403
-//     missing_scopes);
+//     lifecycle.ScopeError is one): sub has an active grant but none
+//     covers scopes; the method returns the scopes missing from the grant
+//     that covers the most (403 missing_scopes);
 //   - an error with a method GrantState() (state, reason string) (errors.As;
 //     lifecycle.StateError is one): the grant that would serve is not
 //     usable: state is lifecycle.StateHeld, StateRevoked,
