@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -52,12 +53,13 @@ type Token struct {
 	Scopes []string
 }
 
-// Grant states a TokenBroker reports through GrantState.
+// Grant states a TokenBroker reports through GrantState: package riscd's, under
+// their names in this package.
 const (
-	StateHeld              = "held"               // grants held after an account event until released
-	StateRevoked           = "revoked"            // tokens discarded; the user must consent again
-	StateReconsentRequired = "reconsent_required" // the account must consent again
-	StateReauthRequired    = "reauth_required"    // Google demands re-authentication (invalid_rapt)
+	StateHeld              = riscd.StateHeld
+	StateRevoked           = riscd.StateRevoked
+	StateReconsentRequired = riscd.StateReconsentRequired
+	StateReauthRequired    = riscd.StateReauthRequired
 )
 
 // ScopeError is a TokenBroker error: the subject's active grants lack

@@ -36,6 +36,10 @@
 // transactions. Open replays what a crash
 // left in the journal; duplicates are dropped by (iss, jti). See journal.go.
 //
+// The domain types the store keeps (Grant, Account, InboxEntry, ...), Secret
+// and the errors callers check are package riscd's; package store names
+// them too, through aliases of the same types and values.
+//
 // Errors: ErrNotFound when a record does not exist, ErrExists when a unique key
 // is taken, ErrInvalid for arguments the store cannot accept, ErrLocked when
 // another process holds the file, ErrNotStore and ErrNewerSchema when the file
