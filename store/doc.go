@@ -18,7 +18,8 @@
 // nanosecond precision.
 //
 // Refresh tokens, access tokens and other secrets are encrypted at rest with
-// AES-256-GCM. Each ciphertext names the key that sealed it and is bound to
+// AES-256-GCM by package seal (Key, ParseKey and GenerateKey here are
+// seal's). Each ciphertext names the key that sealed it and is bound to
 // its bucket, record and field, so a store can be re-encrypted under a new key
 // (RotateKey) while records sealed under an older key stay readable, and a
 // ciphertext copied elsewhere does not open. Received SETs and their claims
