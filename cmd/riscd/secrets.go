@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/riscd/riscd/seal"
 	"github.com/riscd/riscd/store"
 )
 
@@ -74,7 +75,7 @@ func loadSecrets(file string, c *Config, environ []string, opts secretsOptions) 
 		}
 		s.StoreKey, s.HaveKey = k, err == nil
 	case c.Store.KeyFile != "":
-		k, err := readKeyFile(c.Store.KeyFile)
+		k, err := seal.ReadKeyFile(c.Store.KeyFile)
 		if err != nil {
 			bad("store.key_file", "%s: %v", c.Store.KeyFile, err)
 		}
@@ -83,7 +84,7 @@ func loadSecrets(file string, c *Config, environ []string, opts secretsOptions) 
 		bad("store.key_file", "required (or set %s): 32 random bytes, base64; make one with: head -c 32 /dev/urandom | base64", envStoreKey)
 	}
 	for i, p := range c.Store.PreviousKeyFiles {
-		k, err := readKeyFile(p)
+		k, err := seal.ReadKeyFile(p)
 		if err != nil {
 			bad(fmt.Sprintf("store.previous_key_files[%d]", i), "%s: %v", p, err)
 			continue
@@ -138,14 +139,6 @@ func readClientSecrets(path string, s *Secrets) error {
 	s.ClientID, s.ClientSecret = w.ClientID, store.Secret(w.ClientSecret)
 	s.AuthURI, s.TokenURI, s.RedirectURIs = w.AuthURI, w.TokenURI, w.RedirectURIs
 	return nil
-}
-
-func readKeyFile(path string) (store.Key, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return store.Key{}, fmt.Errorf("%s", fileProblem(err))
-	}
-	return store.ParseKey(data)
 }
 
 // readToken takes an internal bearer token from its environment variable or
