@@ -16,7 +16,8 @@ const (
 	ssfIss     = "https://idp.example.com/123456789/"
 )
 
-// googleUser is the subject of REFERENCE.md's example.
+// googleUser is the subject of the example in Google's "Protect user
+// accounts with Cross-Account Protection" page.
 var googleUser = IssSub{Iss: googleIss, Sub: googleSub}
 
 // googleSET returns a payload in Google's legacy shape around one event.

@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// The examples of REFERENCE.md §2, one per event Google sends.
+// The examples of Google's "Protect user accounts with Cross-Account
+// Protection" page, one per event Google sends.
 func TestParseGoogleEvents(t *testing.T) {
 	tokenSubject := `{"subject_type": "oauth_token", "token_type": "refresh_token", "token_identifier_alg": "hash_base64_sha512_sha512", "token": "7375626A656374"}`
 	token := OAuthToken{TokenType: "refresh_token", Alg: AlgHashSHA512SHA512, Token: "7375626A656374"}
@@ -59,7 +60,8 @@ func TestParseGoogleEvents(t *testing.T) {
 	}
 }
 
-// The exact payload REFERENCE.md §2 shows, white space and all.
+// The exact payload Google's Cross-Account Protection page shows, white
+// space and all.
 func TestParseReferenceExample(t *testing.T) {
 	payload := []byte(`{"iss": "https://accounts.google.com/", "aud": "123-abc.apps.googleusercontent.com",
      "iat": 1508184845, "jti": "756E69717565206964656E746966696572",

@@ -33,6 +33,10 @@
 // past it). Sweep removes abandoned flows in small transactions and skips,
 // logs and counts a record it cannot decode.
 //
+// CheckRedirectURI applies Google's rules for an OAuth client's redirect
+// URIs to the URI the flow is served at; riscd config check reports a
+// public_url that breaks them.
+//
 // Errors: New reports every configuration problem at once, wrapped around
 // ErrInvalidConfig. Handlers answer with an HTML page for every failure and
 // log only what is unexpected (store failures, an unreachable upstream).

@@ -1,6 +1,7 @@
 package googlesim
 
-// Event type URIs of the events Google sends (REFERENCE §2), plus
+// Event type URIs of the events Google sends (Google's "Protect user accounts
+// with Cross-Account Protection" page), plus
 // account-purged, which other transmitters send. Note the oauth namespace of
 // the two token events.
 const (

@@ -13,10 +13,14 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/adminclient"
+	"github.com/riscd/riscd/config"
 )
 
 // defaultAdminTimeout bounds one request to the admin API.
 const defaultAdminTimeout = 30 * time.Second
+
+// envAdminToken is the variable holding the admin API's bearer token.
+const envAdminToken = config.EnvAdminToken
 
 // adminConn is the connection flags every admin subcommand takes.
 type adminConn struct {
@@ -40,7 +44,7 @@ func addConnFlags(fs *flag.FlagSet) *adminConn {
 // defaultInternalURL is the internal listener of a riscd run with the
 // default internal.listen.
 func defaultInternalURL() string {
-	listen := defaultConfig().Internal.Listen
+	listen := config.Default().Internal.Listen
 	u, err := internalURLOf(listen)
 	if err != nil {
 		return "http://" + listen // not reached: a test checks the default
@@ -80,22 +84,22 @@ type adminSession struct {
 }
 
 // connect resolves the URL and the token and builds the client. Every
-// problem is a usageError (exit 2) or a ConfigErrors: nothing is sent.
+// problem is a usageError (exit 2) or a config.Errors: nothing is sent.
 func (c *adminConn) connect(env *cliEnv) (*adminSession, error) {
 	if c.timeout <= 0 {
 		return nil, usageError{errors.New("--timeout must be positive")}
 	}
-	var cfg *Config
+	var cfg *config.Config
 	if c.config != "" {
 		var err error
-		if cfg, err = LoadConfig(c.config, env.environ); err != nil {
+		if cfg, err = config.Load(c.config, env.environ); err != nil {
 			return nil, err
 		}
 	}
 	base := c.internalURL
 	switch {
 	case base != "":
-		if !isHTTPURL(base) {
+		if !config.IsHTTPURL(base) {
 			return nil, usageError{fmt.Errorf("--internal-url %q: not an absolute http or https URL", base)}
 		}
 	case cfg != nil:
@@ -133,8 +137,8 @@ func (c *adminConn) connect(env *cliEnv) (*adminSession, error) {
 // token finds the admin token: the environment, else --admin-token-file,
 // else the config's internal.admin_token_file. source says where, for
 // messages.
-func (c *adminConn) token(env *cliEnv, cfg *Config) (tok adminclient.Token, source string, err error) {
-	if v := strings.TrimSpace(envMap(env.environ)[envAdminToken]); v != "" {
+func (c *adminConn) token(env *cliEnv, cfg *config.Config) (tok adminclient.Token, source string, err error) {
+	if v := strings.TrimSpace(config.Getenv(env.environ, envAdminToken)); v != "" {
 		return adminclient.Token(v), "the environment variable " + envAdminToken, nil
 	}
 	path, source := c.tokenFile, "--admin-token-file "+c.tokenFile
@@ -147,7 +151,7 @@ func (c *adminConn) token(env *cliEnv, cfg *Config) (tok adminclient.Token, sour
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", "", usageError{fmt.Errorf("the admin token from %s: %s", source, fileProblem(err))}
+		return "", "", usageError{fmt.Errorf("the admin token from %s: %s", source, config.FileProblem(err))}
 	}
 	if v := strings.TrimSpace(string(data)); v != "" {
 		return adminclient.Token(v), source, nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/adminclient"
+	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/store"
 )
 
@@ -214,7 +215,7 @@ func TestInternalURLOf(t *testing.T) {
 			}
 		})
 	}
-	if got, want := defaultInternalURL(), "http://"+defaultConfig().Internal.Listen; got != want {
+	if got, want := defaultInternalURL(), "http://"+config.Default().Internal.Listen; got != want {
 		t.Errorf("defaultInternalURL() = %q, want %q", got, want)
 	}
 }

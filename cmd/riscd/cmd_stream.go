@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/adminclient"
+	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/stream"
 )
@@ -140,12 +141,12 @@ func streamClient(ctx context.Context, env *cliEnv, path string) (*loaded, *stre
 
 // newStreamAPIClient reads risc.service_account_file and returns a client
 // of the management API at risc.management_url, for the stream commands and
-// the daemon's health check. Problems with the key file are ConfigErrors
+// the daemon's health check. Problems with the key file are config.Errors
 // naming file (the config file) and the key; the key itself is never
 // printed.
-func newStreamAPIClient(ctx context.Context, file string, c *Config) (*stream.Client, error) {
-	bad := func(msg string) ConfigErrors {
-		return ConfigErrors{{File: file, Key: "risc.service_account_file", Msg: msg}}
+func newStreamAPIClient(ctx context.Context, file string, c *config.Config) (*stream.Client, error) {
+	bad := func(msg string) config.Errors {
+		return config.Errors{{File: file, Key: "risc.service_account_file", Msg: msg}}
 	}
 	p := c.RISC.ServiceAccountFile
 	if p == "" {
@@ -153,7 +154,7 @@ func newStreamAPIClient(ctx context.Context, file string, c *Config) (*stream.Cl
 	}
 	key, err := os.ReadFile(p)
 	if err != nil {
-		return nil, bad(p + ": " + fileProblem(err))
+		return nil, bad(p + ": " + config.FileProblem(err))
 	}
 	client, err := stream.New(ctx, key, stream.Options{BaseURL: c.RISC.ManagementURL})
 	if err != nil {
@@ -333,7 +334,7 @@ func streamVerify(ctx context.Context, env *cliEnv, l *loaded, client *stream.Cl
 // internal.listen (a wildcard host made loopback).
 func streamAdminURL(l *loaded, flagURL string) (string, error) {
 	if flagURL != "" {
-		if !isHTTPURL(flagURL) {
+		if !config.IsHTTPURL(flagURL) {
 			return "", usageError{fmt.Errorf("--internal-url %q: not an absolute http or https URL", flagURL)}
 		}
 		return strings.TrimRight(flagURL, "/"), nil

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/googlesim"
 )
@@ -97,7 +98,7 @@ func TestStreamCommands(t *testing.T) {
 		t.Fatalf("update: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	info, ok := sim.Stream()
-	if !ok || info.DeliveryURL != "https://riscd.example.com/risc" || len(info.Events) != len(defaultStreamEvents()) ||
+	if !ok || info.DeliveryURL != "https://riscd.example.com/risc" || len(info.Events) != len(config.Default().RISC.Events) ||
 		!strings.Contains(strings.Join(info.Events, " "), events.TypeTokensRevoked) {
 		t.Fatalf("sim stream = %+v, want riscd's URL and every default event", info)
 	}

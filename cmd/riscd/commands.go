@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/seal"
 	"github.com/riscd/riscd/store"
 )
@@ -44,44 +45,27 @@ func buildVersion() string {
 	return v
 }
 
-// loaded is a configuration read, validated and resolved.
+// loaded is a configuration read, validated and resolved by config.Resolve.
 type loaded struct {
 	path     string
-	cfg      *Config
-	secrets  *Secrets
+	cfg      *config.Config
+	secrets  *config.Secrets
 	warnings []string
 }
 
-// load reads the config file, applies the environment, validates everything
-// and reads the files it points at; every problem is reported at once.
+// secretsOptions says which secrets a command needs (config.SecretsOptions).
+type secretsOptions struct {
+	needKey bool // serve and rotate-key need the store key; config check only checks it when set
+}
+
+// load is config.Resolve for the commands: every problem is reported at
+// once as config.Errors.
 func load(path string, environ []string, opts secretsOptions) (*loaded, error) {
-	cfg, err := LoadConfig(path, environ)
+	r, err := config.Resolve(path, environ, config.SecretsOptions{NeedKey: opts.needKey})
 	if err != nil {
 		return nil, err
 	}
-	var errs ConfigErrors
-	if err := cfg.Validate(path); err != nil {
-		errs = append(errs, err.(ConfigErrors)...)
-	}
-	secrets, err := loadSecrets(path, cfg, environ, opts)
-	if err != nil {
-		errs = append(errs, err.(ConfigErrors)...)
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	if len(cfg.RISC.Audiences) == 0 {
-		cfg.RISC.Audiences = []string{secrets.ClientID}
-	}
-	l := &loaded{path: path, cfg: cfg, secrets: secrets}
-	for _, name := range unknownEnv(environ) {
-		l.warnings = append(l.warnings, fmt.Sprintf("%s: riscd reads no such variable; it is ignored", name))
-	}
-	l.warnings = append(l.warnings, fileWarnings(path, cfg)...)
-	if secrets.AdminToken.IsZero() {
-		l.warnings = append(l.warnings, fmt.Sprintf("%s: internal.admin_token_file: not set (nor %s): the admin API is disabled", path, envAdminToken))
-	}
-	return l, nil
+	return &loaded{path: r.Path, cfg: r.Config, secrets: r.Secrets, warnings: r.Warnings}, nil
 }
 
 func newLogger(w io.Writer, format, level string) *slog.Logger {
@@ -160,9 +144,8 @@ func cmdConfig(_ context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkRedirectURI(l.cfg.RedirectURI()); err != nil {
-		return ConfigErrors{{File: *path, Key: "public_url",
-			Msg: fmt.Sprintf("the redirect URI %s breaks Google's rules: %v", l.cfg.RedirectURI(), err)}}
+	if err := l.cfg.CheckRedirectURI(*path); err != nil {
+		return err
 	}
 	for _, w := range l.warnings {
 		fmt.Fprintln(env.stderr, "warning:", w)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/store"
 )
@@ -215,7 +216,7 @@ func freeAddr(addr string) (string, error) {
 // writeDemoFiles writes a complete riscd configuration pointing at the
 // stand-in: client secrets, a new store key, an admin token, and the config.
 func writeDemoFiles(dir string, sim *googlesim.Server, publicURL, internalAddr string) (string, error) {
-	redirect := publicURL + callbackPath
+	redirect := publicURL + config.CallbackPath
 	if err := sim.AddRedirectURI(redirect); err != nil {
 		return "", err
 	}

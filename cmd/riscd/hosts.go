@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/riscd/riscd/config"
 )
 
 // allowedHosts is the set of names the internal listener answers to: the
@@ -14,7 +16,7 @@ import (
 // literals are always answered: DNS rebinding needs a name of the
 // attacker's that resolves to riscd, and a browser sends that name in Host
 // (RFC 9110 §7.2), so answering only known names shuts it out.
-func allowedHosts(c *Config) map[string]bool {
+func allowedHosts(c *config.Config) map[string]bool {
 	set := map[string]bool{"localhost": true}
 	if h, _, err := net.SplitHostPort(c.Internal.Listen); err == nil && h != "" {
 		set[strings.ToLower(h)] = true

@@ -1,5 +1,7 @@
 // Command riscd is the riscd daemon and its tools: serve, config check, demo,
-// store rotate-key and version. See README.md.
+// store rotate-key and version. Package config reads and checks the
+// configuration; this command holds the subcommands and the wiring that
+// builds each package's Config from it. See README.md.
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/store"
 )
 
@@ -89,7 +92,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stderr, "riscd %s: %v\n", c.name, err)
 			var ue usageError
 			var se *StartupError
-			var ce ConfigErrors
+			var ce config.Errors
 			if errors.Is(err, store.ErrDamaged) {
 				return exitDamaged
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/httplog"
 	"github.com/riscd/riscd/limit"
 	"github.com/riscd/riscd/store"
@@ -26,8 +27,8 @@ const shutdownTimeout = 10 * time.Second
 // Secrets of their own (listen addresses on port 0, a temp-dir store); the
 // serve command loads them from the config file.
 type Main struct {
-	Config  *Config
-	Secrets *Secrets
+	Config  *config.Config
+	Secrets *config.Secrets
 	Logger  *slog.Logger
 	Now     func() time.Time
 	// ConfigPath names the configuration file in start-up errors; ""
@@ -107,13 +108,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	metrics := m.parts.admin.Metrics()
 	pub := m.Config.Public
 	m.serve(limit.Listener(m.publicLn, limit.ListenerConfig{
-		Total: pub.MaxConnections, PerClient: pub.MaxConnectionsPerClient, Exempt: m.Config.publicProxies(),
+		Total: pub.MaxConnections, PerClient: pub.MaxConnectionsPerClient, Exempt: m.Config.PublicProxies(),
 		Refused: func() { metrics.ConnectionRefused("public") },
 	}), m.publicHandler(), serverTimeouts{
 		idle: time.Duration(pub.IdleTimeout), readHeader: time.Duration(pub.ReadHeaderTimeout),
 	})
 	m.serve(limit.Listener(m.internalLn, limit.ListenerConfig{Total: m.Config.Internal.MaxConnections}),
-		m.internalHandler(), serverTimeouts{idle: internalIdleTimeout, readHeader: defaultReadHeaderTimeout})
+		m.internalHandler(), serverTimeouts{idle: internalIdleTimeout, readHeader: config.DefaultReadHeaderTimeout})
 	m.Logger.Info("riscd started",
 		"public", m.PublicAddr(), "internal", m.InternalAddr(), "store", m.Config.Store.Path)
 	return nil

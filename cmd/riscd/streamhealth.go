@@ -30,7 +30,7 @@ type streamHealth struct {
 
 // newStreamHealth builds the stream view and, with an interval, the health
 // loop telling report each check's outcome. An unusable key file is a
-// ConfigErrors naming risc.service_account_file.
+// config.Errors naming risc.service_account_file.
 func newStreamHealth(ctx context.Context, m *Main, report func(status string, healthy bool)) (*streamHealth, error) {
 	c := m.Config
 	file := m.ConfigPath

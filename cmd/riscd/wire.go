@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/lifecycle"
@@ -133,7 +134,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		features[name] = flowweb.Feature{Scope: f.Scope, TestURL: f.TestURL}
 	}
 	issuers := []string{c.Google.Issuer}
-	if c.Google.Issuer == defaultIDTokenIssuer {
+	if c.Google.Issuer == config.GoogleIssuer {
 		issuers = flowweb.GoogleIDTokenIssuers()
 	}
 	p.flow, err = flowweb.New(ctx, flowweb.Config{
@@ -158,7 +159,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		ConsentPerMinute:      c.Public.ConsentPerMinute,
 		ConsentPerMinuteTotal: c.Public.ConsentPerMinuteTotal,
 		MaxPendingFlows:       c.Public.MaxPendingFlows,
-		TrustedProxies:        c.publicProxies(),
+		TrustedProxies:        c.PublicProxies(),
 		Observer:              obs,
 	})
 	if err != nil {
@@ -219,7 +220,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		Now:        m.Now,
 		Logger:     m.Logger.With("component", "admin"),
 		// The sign-in limit's client, behind internal.trusted_proxies.
-		TrustedProxies: c.internalProxies(),
+		TrustedProxies: c.InternalProxies(),
 	})
 	if err != nil {
 		return nil, err

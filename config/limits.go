@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -12,10 +12,10 @@ import (
 
 // validateLimits checks the listeners' bounds: public.* and the internal
 // listener's max_connections, allowed_hosts and trusted_proxies.
-func (c *Config) validateLimits(file string) ConfigErrors {
-	var errs ConfigErrors
+func (c *Config) validateLimits(file string) Errors {
+	var errs Errors
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, ConfigError{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, Error{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
 	p := c.Public
 	if p.MaxConnections < 1 {
@@ -56,14 +56,15 @@ func (c *Config) validateLimits(file string) ConfigErrors {
 	return errs
 }
 
-// publicProxies and internalProxies are the parsed trusted proxies of a
-// validated Config.
-func (c *Config) publicProxies() []netip.Prefix {
+// PublicProxies returns public.trusted_proxies parsed; c must be validated.
+func (c *Config) PublicProxies() []netip.Prefix {
 	p, _ := limit.ParseProxies(c.Public.TrustedProxies)
 	return p
 }
 
-func (c *Config) internalProxies() []netip.Prefix {
+// InternalProxies returns internal.trusted_proxies parsed; c must be
+// validated.
+func (c *Config) InternalProxies() []netip.Prefix {
 	p, _ := limit.ParseProxies(c.Internal.TrustedProxies)
 	return p
 }

@@ -1,4 +1,4 @@
-package main
+package flowweb
 
 import (
 	"strings"
@@ -46,14 +46,14 @@ func TestCheckRedirectURI(t *testing.T) {
 		{"not absolute", "/oauth2callback", "https://riscd.example.com/oauth2callback", "absolute"},
 	} {
 		t.Run(tc.rule, func(t *testing.T) {
-			err := checkRedirectURI(tc.reject)
+			err := CheckRedirectURI(tc.reject)
 			if err == nil {
-				t.Errorf("checkRedirectURI(%q) = nil, want an error about %q", tc.reject, tc.want)
+				t.Errorf("CheckRedirectURI(%q) = nil, want an error about %q", tc.reject, tc.want)
 			} else if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("checkRedirectURI(%q) = %q, want it to mention %q", tc.reject, err, tc.want)
+				t.Errorf("CheckRedirectURI(%q) = %q, want it to mention %q", tc.reject, err, tc.want)
 			}
-			if err := checkRedirectURI(tc.accept); err != nil {
-				t.Errorf("checkRedirectURI(%q) = %v, want nil", tc.accept, err)
+			if err := CheckRedirectURI(tc.accept); err != nil {
+				t.Errorf("CheckRedirectURI(%q) = %v, want nil", tc.accept, err)
 			}
 		})
 	}
@@ -64,7 +64,7 @@ func FuzzCheckRedirectURI(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		if checkRedirectURI(raw) != nil {
+		if CheckRedirectURI(raw) != nil {
 			return
 		}
 		// Whatever passes must be printable ASCII without fragment, userinfo or traversal.

@@ -1,4 +1,4 @@
-package main
+package flowweb
 
 import (
 	"errors"
@@ -15,10 +15,12 @@ var urlShorteners = []string{
 	"shorturl.at", "tiny.cc", "rb.gy", "bl.ink", "lnkd.in", "s.id", "t.ly", "v.gd", "shorte.st", "adf.ly",
 }
 
-// checkRedirectURI applies the rules Google enforces on an OAuth client's
-// redirect URIs (REFERENCE.md §1) and returns the first rule broken, as an
-// error a person can act on.
-func checkRedirectURI(raw string) error {
+// CheckRedirectURI applies the rules Google enforces on an OAuth client's
+// redirect URIs (Google's "Redirect URI validation rules",
+// https://developers.google.com/identity/protocols/oauth2/web-server#uri-validation)
+// and returns the first rule broken, as an error a person can act on; nil
+// means raw satisfies them all. It reads nothing but raw.
+func CheckRedirectURI(raw string) error {
 	for i := 0; i < len(raw); i++ {
 		if c := raw[i]; c < 0x21 || c > 0x7e {
 			return errors.New("contains a space, a non-printable or a non-ASCII character")

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"encoding/base64"
@@ -60,41 +60,41 @@ func mustWrite(t *testing.T, path, content string) {
 }
 
 // configErrors loads and validates path (as serve does) and returns the problems.
-func configErrors(t *testing.T, path string, environ []string) ConfigErrors {
+func configErrors(t *testing.T, path string, environ []string) Errors {
 	t.Helper()
-	_, err := load(path, environ, secretsOptions{needKey: true})
+	_, err := Resolve(path, environ, SecretsOptions{NeedKey: true})
 	if err == nil {
 		return nil
 	}
-	var ce ConfigErrors
+	var ce Errors
 	if !errors.As(err, &ce) {
-		t.Fatalf("load: got %T %v, want ConfigErrors", err, err)
+		t.Fatalf("Resolve: got %T %v, want Errors", err, err)
 	}
 	return ce
 }
 
 func TestLoadValidConfig(t *testing.T) {
 	f := writeTestFiles(t, "")
-	l, err := load(f.config, nil, secretsOptions{needKey: true})
+	l, err := Resolve(f.config, nil, SecretsOptions{NeedKey: true})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	if got, want := l.cfg.RedirectURI(), "https://riscd.example.com/oauth2callback"; got != want {
+	if got, want := l.Config.RedirectURI(), "https://riscd.example.com/oauth2callback"; got != want {
 		t.Errorf("RedirectURI = %q, want %q", got, want)
 	}
-	if got, want := l.cfg.RISC.Path, "/risc"; got != want {
+	if got, want := l.Config.RISC.Path, "/risc"; got != want {
 		t.Errorf("risc.path default = %q, want %q", got, want)
 	}
-	if got := l.cfg.RISC.Audiences; !slices.Equal(got, []string{testClientID}) {
+	if got := l.Config.RISC.Audiences; !slices.Equal(got, []string{testClientID}) {
 		t.Errorf("risc.audiences default = %q, want the client id", got)
 	}
-	if got, want := l.cfg.Google.RevokeURL, defaultRevokeURL; got != want {
+	if got, want := l.Config.Google.RevokeURL, defaultRevokeURL; got != want {
 		t.Errorf("google.revoke_url default = %q, want %q", got, want)
 	}
-	if got := l.secrets.ClientSecret.Reveal(); got != "GOCSPX-test-secret" {
+	if got := l.Secrets.ClientSecret.Reveal(); got != "GOCSPX-test-secret" {
 		t.Errorf("client secret not read")
 	}
-	if l.secrets.AdminToken.Reveal() != "admin-token-0123456789abcdef" {
+	if l.Secrets.AdminToken.Reveal() != "admin-token-0123456789abcdef" {
 		t.Errorf("admin token not read (trailing newline must be trimmed)")
 	}
 }
@@ -205,11 +205,11 @@ func TestEnvOverrides(t *testing.T) {
 		"RISCD_STORE_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 32)),
 		"PATH=/usr/bin",
 	}
-	l, err := load(f.config, environ, secretsOptions{needKey: true})
+	l, err := Resolve(f.config, environ, SecretsOptions{NeedKey: true})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	c := l.cfg
+	c := l.Config
 	if c.Store.Path != dbPath || c.Internal.Listen != "127.0.0.1:0" || c.PublicURL != "http://localhost:8080" {
 		t.Errorf("string overrides not applied: %+v", c)
 	}
@@ -222,7 +222,7 @@ func TestEnvOverrides(t *testing.T) {
 	if got := c.Google.Features["drive"]; got.Scope != "s1" || got.TestURL != "https://t.example.com/x" {
 		t.Errorf("features = %+v", c.Google.Features)
 	}
-	if l.secrets.AdminToken.Reveal() != "env-admin-token-0123456789" {
+	if l.Secrets.AdminToken.Reveal() != "env-admin-token-0123456789" {
 		t.Errorf("RISCD_INTERNAL_ADMIN_TOKEN must win over the file")
 	}
 }
@@ -246,12 +246,12 @@ func TestEnvOverrideErrors(t *testing.T) {
 
 func TestUnknownEnvIsWarned(t *testing.T) {
 	f := writeTestFiles(t, "")
-	l, err := load(f.config, []string{"RISCD_STORE_PAHT=x", "RISCD_STORE_PATH=" + filepath.Join(f.dir, "a.db")}, secretsOptions{needKey: true})
+	l, err := Resolve(f.config, []string{"RISCD_STORE_PAHT=x", "RISCD_STORE_PATH=" + filepath.Join(f.dir, "a.db")}, SecretsOptions{NeedKey: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(l.warnings, func(w string) bool { return strings.HasPrefix(w, "RISCD_STORE_PAHT:") }) {
-		t.Errorf("warnings = %q, want RISCD_STORE_PAHT reported", l.warnings)
+	if !slices.ContainsFunc(l.Warnings, func(w string) bool { return strings.HasPrefix(w, "RISCD_STORE_PAHT:") }) {
+		t.Errorf("warnings = %q, want RISCD_STORE_PAHT reported", l.Warnings)
 	}
 }
 
@@ -326,12 +326,12 @@ func TestFileWarnings(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(f.dir, ".git"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	l, err := load(f.config, nil, secretsOptions{needKey: true})
+	l, err := Resolve(f.config, nil, SecretsOptions{NeedKey: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var perm, git int
-	for _, w := range l.warnings {
+	for _, w := range l.Warnings {
 		if strings.Contains(w, "readable by group or others") {
 			perm++
 			if !strings.Contains(w, "google.client_secrets_file") {
@@ -343,10 +343,10 @@ func TestFileWarnings(t *testing.T) {
 		}
 	}
 	if perm != 1 {
-		t.Errorf("got %d permission warnings, want 1 (only the secrets file is 0644): %q", perm, l.warnings)
+		t.Errorf("got %d permission warnings, want 1 (only the secrets file is 0644): %q", perm, l.Warnings)
 	}
 	if git != 4 {
-		t.Errorf("got %d git warnings, want 4 (secrets, key, admin and app token files): %q", git, l.warnings)
+		t.Errorf("got %d git warnings, want 4 (secrets, key, admin and app token files): %q", git, l.Warnings)
 	}
 }
 
@@ -365,11 +365,11 @@ func TestTransmittersAndAlgorithms(t *testing.T) {
       audiences: [riscd]
       format: ssf
 `)
-		l, err := load(f.config, nil, secretsOptions{needKey: true})
+		l, err := Resolve(f.config, nil, SecretsOptions{NeedKey: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := len(l.cfg.RISC.Transmitters); got != 2 {
+		if got := len(l.Config.RISC.Transmitters); got != 2 {
 			t.Errorf("got %d transmitters, want 2", got)
 		}
 	})
@@ -431,17 +431,17 @@ func TestTransmitterPolicyConfig(t *testing.T) {
       audiences: [riscd]
       format: ssf
 `)
-		l, err := load(f.config, nil, secretsOptions{needKey: true})
+		l, err := Resolve(f.config, nil, SecretsOptions{NeedKey: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := l.cfg
+		c := l.Config
 		if c.RISC.Google || !slices.Equal(c.TransmitterAlgorithms(c.RISC.Transmitters[0]), []string{"ES256"}) ||
 			!slices.Equal(c.TransmitterAlgorithms(c.RISC.Transmitters[1]), []string{"PS256"}) {
 			t.Errorf("google %v, algorithms %q and %q; want false, ES256, the default PS256", c.RISC.Google,
 				c.TransmitterAlgorithms(c.RISC.Transmitters[0]), c.TransmitterAlgorithms(c.RISC.Transmitters[1]))
 		}
-		if d := defaultConfig(); !d.RISC.Google {
+		if d := Default(); !d.RISC.Google {
 			t.Errorf("risc.google defaults to false, want true")
 		}
 	})
@@ -488,18 +488,18 @@ func TestTransmitterPolicyConfig(t *testing.T) {
 
 func TestEnvOverridesStructuredValues(t *testing.T) {
 	f := writeTestFiles(t, "")
-	l, err := load(f.config, []string{
+	l, err := Resolve(f.config, []string{
 		"RISCD_RISC_MAX_ATTEMPTS=3",
 		"RISCD_RISC_TRANSMITTERS=[{name: okta, issuer: 'https://o.example.com', jwks_url: 'https://o.example.com/k', audiences: [r], format: ssf}]",
-	}, secretsOptions{needKey: true})
+	}, SecretsOptions{NeedKey: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.cfg.RISC.MaxAttempts != 3 {
-		t.Errorf("max_attempts = %d, want 3", l.cfg.RISC.MaxAttempts)
+	if l.Config.RISC.MaxAttempts != 3 {
+		t.Errorf("max_attempts = %d, want 3", l.Config.RISC.MaxAttempts)
 	}
-	if len(l.cfg.RISC.Transmitters) != 1 || l.cfg.RISC.Transmitters[0].Name != "okta" || l.cfg.RISC.Transmitters[0].Format != "ssf" {
-		t.Errorf("transmitters = %+v", l.cfg.RISC.Transmitters)
+	if len(l.Config.RISC.Transmitters) != 1 || l.Config.RISC.Transmitters[0].Name != "okta" || l.Config.RISC.Transmitters[0].Format != "ssf" {
+		t.Errorf("transmitters = %+v", l.Config.RISC.Transmitters)
 	}
 	errs := configErrors(t, f.config, []string{"RISCD_RISC_MAX_ATTEMPTS=many", "RISCD_RISC_TRANSMITTERS=[{nam: x}]"})
 	if len(errs) != 2 || errs[0].Key != "risc.transmitters.nam" || errs[1].Key != "risc.max_attempts" {
@@ -510,8 +510,8 @@ func TestEnvOverridesStructuredValues(t *testing.T) {
 // TestExampleConfig checks that config.example.yaml decodes strictly and
 // documents every key riscd reads.
 func TestExampleConfig(t *testing.T) {
-	path := filepath.Join("..", "..", "config.example.yaml")
-	cfg, err := LoadConfig(path, nil)
+	path := filepath.Join("..", "config.example.yaml")
+	cfg, err := Load(path, nil)
 	if err != nil {
 		t.Fatalf("config.example.yaml: %v", err)
 	}
@@ -541,12 +541,12 @@ companion:
 	if errs != nil {
 		t.Fatalf("valid actions and webhook config refused: %v", errs)
 	}
-	l, err := load(f.config, []string{"RISCD_COMPANION_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, secretsOptions{needKey: true})
+	l, err := Resolve(f.config, []string{"RISCD_COMPANION_WEBHOOK_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, SecretsOptions{NeedKey: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !l.cfg.RISC.DryRun || len(l.cfg.RISC.Actions["sessions-revoked"]) != 3 || l.secrets.WebhookSecret.IsZero() {
-		t.Errorf("dry_run %v, actions %v, webhook secret set %v", l.cfg.RISC.DryRun, l.cfg.RISC.Actions, !l.secrets.WebhookSecret.IsZero())
+	if !l.Config.RISC.DryRun || len(l.Config.RISC.Actions["sessions-revoked"]) != 3 || l.Secrets.WebhookSecret.IsZero() {
+		t.Errorf("dry_run %v, actions %v, webhook secret set %v", l.Config.RISC.DryRun, l.Config.RISC.Actions, !l.Secrets.WebhookSecret.IsZero())
 	}
 
 	f = writeTestFiles(t, `risc:
@@ -582,11 +582,11 @@ companion:
 func TestStreamConfig(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
 		f := writeTestFiles(t, "")
-		l, err := load(f.config, nil, secretsOptions{})
+		l, err := Resolve(f.config, nil, SecretsOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := l.cfg
+		c := l.Config
 		if c.RISC.ManagementURL != stream.DefaultBaseURL || c.RISC.ServiceAccountFile != "" || c.RISC.StreamCheckInterval != 0 {
 			t.Errorf("stream defaults = %q %q %v", c.RISC.ManagementURL, c.RISC.ServiceAccountFile, c.RISC.StreamCheckInterval)
 		}
@@ -609,11 +609,11 @@ func TestStreamConfig(t *testing.T) {
   events: [account-disabled, "https://schemas.openid.net/secevent/risc/event-type/verification", "urn:example:custom"]
   stream_check_interval: 1h
 `)
-		l, err := load(f.config, nil, secretsOptions{})
+		l, err := Resolve(f.config, nil, SecretsOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := l.cfg
+		c := l.Config
 		if got, want := c.StreamEvents(), []string{events.TypeAccountDisabled, events.TypeRISCVerification, "urn:example:custom"}; !slices.Equal(got, want) {
 			t.Errorf("StreamEvents() = %q, want %q", got, want)
 		}
@@ -621,24 +621,24 @@ func TestStreamConfig(t *testing.T) {
 			time.Duration(c.RISC.StreamCheckInterval) != time.Hour || c.DeliveryURL() != "https://riscd.example.com/events/risc" {
 			t.Errorf("stream keys = %+v, delivery %s", c.RISC, c.DeliveryURL())
 		}
-		l, err = load(f.config, []string{
+		l, err = Resolve(f.config, []string{
 			"RISCD_RISC_EVENTS=verification, sessions-revoked",
 			"RISCD_RISC_STREAM_CHECK_INTERVAL=90m",
 			"RISCD_RISC_SERVICE_ACCOUNT_FILE=/other.json",
 			"RISCD_RISC_MANAGEMENT_URL=https://risc.example.com/v1beta",
-		}, secretsOptions{})
+		}, SecretsOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c = l.cfg
+		c = l.Config
 		if got, want := c.StreamEvents(), []string{events.TypeRISCVerification, events.TypeSessionsRevoked}; !slices.Equal(got, want) {
 			t.Errorf("env StreamEvents() = %q, want %q", got, want)
 		}
 		if time.Duration(c.RISC.StreamCheckInterval) != 90*time.Minute || c.RISC.ServiceAccountFile != "/other.json" || c.RISC.ManagementURL != "https://risc.example.com/v1beta" {
 			t.Errorf("env overrides not applied: %+v", c.RISC)
 		}
-		if len(l.warnings) != 0 {
-			t.Errorf("warnings %q: the stream variables must be known", l.warnings)
+		if len(l.Warnings) != 0 {
+			t.Errorf("warnings %q: the stream variables must be known", l.Warnings)
 		}
 	})
 	for _, tc := range []struct {
@@ -660,10 +660,10 @@ func TestStreamConfig(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := writeTestFiles(t, tc.yaml)
-			_, err := load(f.config, tc.environ, secretsOptions{})
-			var errs ConfigErrors
+			_, err := Resolve(f.config, tc.environ, SecretsOptions{})
+			var errs Errors
 			if !errors.As(err, &errs) {
-				t.Fatalf("load = %v, want ConfigErrors", err)
+				t.Fatalf("Resolve = %v, want Errors", err)
 			}
 			var got []string
 			for _, e := range errs {
@@ -696,20 +696,39 @@ func TestStoreRetention(t *testing.T) {
 			if tc.retention != "" {
 				mustWrite(t, f.config, strings.Replace(readFile(t, f.config), "store:\n", "store:\n  retention: "+tc.retention+"\n", 1))
 			}
-			l, err := load(f.config, tc.environ, secretsOptions{needKey: true})
+			l, err := Resolve(f.config, tc.environ, SecretsOptions{NeedKey: true})
 			if tc.bad {
-				var ce ConfigErrors
+				var ce Errors
 				if !errors.As(err, &ce) || len(ce) != 1 || ce[0].Key != "store.retention" || !strings.Contains(err.Error(), f.config) {
-					t.Fatalf("load = %v, want one error naming %s and store.retention", err, f.config)
+					t.Fatalf("Resolve = %v, want one error naming %s and store.retention", err, f.config)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := time.Duration(l.cfg.Store.Retention); got != tc.want {
+			if got := time.Duration(l.Config.Store.Retention); got != tc.want {
 				t.Errorf("retention %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// The redirect URI breaking one of Google's rules is an error naming the
+// file and public_url, with the rule; a loopback http URI passes.
+func TestCheckRedirectURI(t *testing.T) {
+	f := writeTestFiles(t, "")
+	cfg, err := Load(f.config, []string{"RISCD_PUBLIC_URL=http://riscd.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.CheckRedirectURI(f.config)
+	var es Errors
+	if !errors.As(err, &es) || len(es) != 1 || es[0].File != f.config || es[0].Key != "public_url" || !strings.Contains(es[0].Msg, "https") {
+		t.Fatalf("CheckRedirectURI = %v, want one error naming the file, public_url and the https rule", err)
+	}
+	cfg.PublicURL = "http://localhost:8080"
+	if err := cfg.CheckRedirectURI(f.config); err != nil {
+		t.Errorf("loopback http: %v", err)
 	}
 }

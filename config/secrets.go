@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"encoding/json"
@@ -42,19 +42,23 @@ type clientSecretsFile struct {
 	Installed json.RawMessage `json:"installed"`
 }
 
-// secretsOptions says which secrets the command at hand needs.
-type secretsOptions struct {
-	needKey bool // serve and rotate-key need the store key; config check only checks it when set
+// SecretsOptions says which secrets the command at hand needs.
+type SecretsOptions struct {
+	NeedKey bool // serve and rotate-key need the store key; config check only checks it when set
 }
 
-// loadSecrets reads the client secrets file, the store keys and the internal
-// tokens, reporting every problem at once. Messages name the config file, the
-// key and the file read, never a secret value.
-func loadSecrets(file string, c *Config, environ []string, opts secretsOptions) (*Secrets, error) {
+// LoadSecrets reads the client secrets file, the store keys, the internal
+// tokens and the webhook secret that c names, or takes them from the
+// RISCD_* secret variables of environ (EnvStoreKey and the others). It
+// also checks that the client's redirect_uris hold c's redirect URI.
+//
+// Errors: every problem at once as Errors naming file (the config file),
+// the key and the file read, never a secret value.
+func LoadSecrets(file string, c *Config, environ []string, opts SecretsOptions) (*Secrets, error) {
 	env := envMap(environ)
-	var errs ConfigErrors
+	var errs Errors
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, ConfigError{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, Error{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
 	s := &Secrets{}
 
@@ -63,15 +67,15 @@ func loadSecrets(file string, c *Config, environ []string, opts secretsOptions) 
 			bad("google.client_secrets_file", "%s: %v", p, err)
 		} else if !slices.Contains(s.RedirectURIs, c.RedirectURI()) {
 			bad("public_url", "the redirect URI %s (public_url + %s) is not among the redirect_uris of %s; add it to the OAuth client in the Google Cloud console and download the file again",
-				c.RedirectURI(), callbackPath, p)
+				c.RedirectURI(), CallbackPath, p)
 		}
 	}
 
 	switch {
-	case env[envStoreKey] != "":
-		k, err := store.ParseKey([]byte(env[envStoreKey]))
+	case env[EnvStoreKey] != "":
+		k, err := store.ParseKey([]byte(env[EnvStoreKey]))
 		if err != nil {
-			bad(envStoreKey, "%v", err)
+			bad(EnvStoreKey, "%v", err)
 		}
 		s.StoreKey, s.HaveKey = k, err == nil
 	case c.Store.KeyFile != "":
@@ -80,8 +84,8 @@ func loadSecrets(file string, c *Config, environ []string, opts secretsOptions) 
 			bad("store.key_file", "%s: %v", c.Store.KeyFile, err)
 		}
 		s.StoreKey, s.HaveKey = k, err == nil
-	case opts.needKey:
-		bad("store.key_file", "required (or set %s): 32 random bytes, base64; make one with: head -c 32 /dev/urandom | base64", envStoreKey)
+	case opts.NeedKey:
+		bad("store.key_file", "required (or set %s): 32 random bytes, base64; make one with: head -c 32 /dev/urandom | base64", EnvStoreKey)
 	}
 	for i, p := range c.Store.PreviousKeyFiles {
 		k, err := seal.ReadKeyFile(p)
@@ -92,14 +96,14 @@ func loadSecrets(file string, c *Config, environ []string, opts secretsOptions) 
 		s.OldKeys = append(s.OldKeys, k)
 	}
 
-	s.AdminToken = readToken(env[envAdminToken], envAdminToken, c.Internal.AdminTokenFile, "internal.admin_token_file", bad)
-	s.AppToken = readToken(env[envAppToken], envAppToken, c.Internal.AppTokenFile, "internal.app_token_file", bad)
+	s.AdminToken = readToken(env[EnvAdminToken], EnvAdminToken, c.Internal.AdminTokenFile, "internal.admin_token_file", bad)
+	s.AppToken = readToken(env[EnvAppToken], EnvAppToken, c.Internal.AppTokenFile, "internal.app_token_file", bad)
 	if !s.AdminToken.IsZero() && s.AdminToken == s.AppToken {
 		bad("internal.app_token_file", "the app token must differ from the admin token")
 	}
-	s.WebhookSecret = readToken(env[envWebhookKey], envWebhookKey, c.Companion.WebhookSecretFile, "companion.webhook_secret_file", bad)
+	s.WebhookSecret = readToken(env[EnvWebhookKey], EnvWebhookKey, c.Companion.WebhookSecretFile, "companion.webhook_secret_file", bad)
 	if c.Companion.WebhookURL != "" && s.WebhookSecret.IsZero() {
-		bad("companion.webhook_secret_file", "required with companion.webhook_url (or set %s): a Standard Webhooks secret, whsec_ + base64 of 24 random bytes", envWebhookKey)
+		bad("companion.webhook_secret_file", "required with companion.webhook_url (or set %s): a Standard Webhooks secret, whsec_ + base64 of 24 random bytes", EnvWebhookKey)
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -110,7 +114,7 @@ func loadSecrets(file string, c *Config, environ []string, opts secretsOptions) 
 func readClientSecrets(path string, s *Secrets) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("%s", fileProblem(err))
+		return fmt.Errorf("%s", FileProblem(err))
 	}
 	var f clientSecretsFile
 	if err := json.Unmarshal(data, &f); err != nil {
@@ -133,7 +137,7 @@ func readClientSecrets(path string, s *Secrets) error {
 		slices.Sort(missing)
 		return fmt.Errorf("missing %s", strings.Join(missing, ", "))
 	}
-	if !isHTTPURL(w.AuthURI) || !isHTTPURL(w.TokenURI) {
+	if !IsHTTPURL(w.AuthURI) || !IsHTTPURL(w.TokenURI) {
 		return fmt.Errorf("web.auth_uri and web.token_uri must be absolute http or https URLs")
 	}
 	s.ClientID, s.ClientSecret = w.ClientID, store.Secret(w.ClientSecret)
@@ -148,7 +152,7 @@ func readToken(envValue, envName, path, key string, bad func(key, format string,
 	if tok == "" && path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			bad(key, "%s: %s", path, fileProblem(err))
+			bad(key, "%s: %s", path, FileProblem(err))
 			return ""
 		}
 		tok, where, whereKey = strings.TrimSpace(string(data)), path, key
@@ -164,9 +168,9 @@ func readToken(envValue, envName, path, key string, bad func(key, format string,
 	return store.Secret(tok)
 }
 
-// fileWarnings reports secret files that others can read or that lie inside
+// FileWarnings reports secret files that others can read or that lie inside
 // a git work tree, where they could be committed by mistake.
-func fileWarnings(file string, c *Config) []string {
+func FileWarnings(file string, c *Config) []string {
 	var out []string
 	check := func(key, path string) {
 		if path == "" {

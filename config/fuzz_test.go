@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -10,8 +10,8 @@ import (
 )
 
 // FuzzLoadConfig feeds arbitrary YAML and RISCD_* environment to
-// LoadConfig and then Validate: neither may panic, and every problem they
-// report is a ConfigError naming where it is: the file, or the environment
+// Load and then Validate: neither may panic, and every problem they
+// report is an Error naming where it is: the file, or the environment
 // variable whose value is wrong. The environment is one NAME=value per line.
 func FuzzLoadConfig(f *testing.F) {
 	// Small seeds: the fuzzer minimises every new input it finds, which is
@@ -35,9 +35,9 @@ func FuzzLoadConfig(f *testing.F) {
 			t.Fatal(err)
 		}
 		environ := strings.Split(env, "\n")
-		cfg, err := LoadConfig(path, environ)
+		cfg, err := Load(path, environ)
 		if err != nil {
-			wantNamesFile(t, "LoadConfig", path, environ, err)
+			wantNamesFile(t, "Load", path, environ, err)
 			return
 		}
 		if err := cfg.Validate(path); err != nil {
@@ -46,14 +46,14 @@ func FuzzLoadConfig(f *testing.F) {
 	})
 }
 
-// wantNamesFile checks that err is ConfigErrors whose every entry names
+// wantNamesFile checks that err is Errors whose every entry names
 // the file or a RISCD_ variable set in environ, and that the error's text
 // has one line per entry, starting with that name.
 func wantNamesFile(t *testing.T, what, path string, environ []string, err error) {
 	t.Helper()
-	var ces ConfigErrors
+	var ces Errors
 	if !errors.As(err, &ces) || len(ces) == 0 {
-		t.Fatalf("%s error %T %q, want ConfigErrors", what, err, err)
+		t.Fatalf("%s error %T %q, want Errors", what, err, err)
 	}
 	lines := strings.Split(err.Error(), "\n")
 	if len(lines) != len(ces) {

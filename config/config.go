@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -25,20 +25,20 @@ import (
 // can be overridden by an environment variable named RISCD_ followed by the
 // key's path upper-cased and joined with underscores (RISCD_STORE_PATH).
 type Config struct {
-	PublicURL string          `yaml:"public_url"`
-	Listen    string          `yaml:"listen"`
-	Public    PublicConfig    `yaml:"public"`
-	Internal  InternalConfig  `yaml:"internal"`
-	Store     StoreConfig     `yaml:"store"`
-	Google    GoogleConfig    `yaml:"google"`
-	RISC      RISCConfig      `yaml:"risc"`
-	Companion CompanionConfig `yaml:"companion"`
-	Log       LogConfig       `yaml:"log"`
+	PublicURL string    `yaml:"public_url"`
+	Listen    string    `yaml:"listen"`
+	Public    Public    `yaml:"public"`
+	Internal  Internal  `yaml:"internal"`
+	Store     Store     `yaml:"store"`
+	Google    Google    `yaml:"google"`
+	RISC      RISC      `yaml:"risc"`
+	Companion Companion `yaml:"companion"`
+	Log       Log       `yaml:"log"`
 }
 
-// CompanionConfig is what riscd does for the app it runs beside: webhooks,
+// Companion is what riscd does for the app it runs beside: webhooks,
 // and the token broker behind POST /v1/token.
-type CompanionConfig struct {
+type Companion struct {
 	WebhookURL        string   `yaml:"webhook_url"`
 	WebhookSecretFile string   `yaml:"webhook_secret_file"`
 	RefreshLeadTime   Duration `yaml:"refresh_lead_time"`
@@ -46,8 +46,8 @@ type CompanionConfig struct {
 	KeepaliveInterval Duration `yaml:"keepalive_interval"`
 }
 
-// InternalConfig is the internal listener: admin and companion APIs, metrics.
-type InternalConfig struct {
+// Internal is the internal listener: admin and companion APIs, metrics.
+type Internal struct {
 	Listen         string `yaml:"listen"`
 	AdminTokenFile string `yaml:"admin_token_file"`
 	AppTokenFile   string `yaml:"app_token_file"`
@@ -63,9 +63,9 @@ type InternalConfig struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
-// PublicConfig bounds the public listener: connections, timeouts, and the
+// Public bounds the public listener: connections, timeouts, and the
 // rate of the consent routes.
-type PublicConfig struct {
+type Public struct {
 	MaxConnections          int      `yaml:"max_connections"`
 	MaxConnectionsPerClient int      `yaml:"max_connections_per_client"`
 	IdleTimeout             Duration `yaml:"idle_timeout"`
@@ -82,8 +82,8 @@ type PublicConfig struct {
 	MaxPendingFlows int `yaml:"max_pending_flows"`
 }
 
-// StoreConfig locates the bbolt file and the keys that encrypt its secrets.
-type StoreConfig struct {
+// Store locates the bbolt file and the keys that encrypt its secrets.
+type Store struct {
 	Path             string   `yaml:"path"`
 	KeyFile          string   `yaml:"key_file"`
 	PreviousKeyFiles []string `yaml:"previous_key_files"`
@@ -92,10 +92,10 @@ type StoreConfig struct {
 	Retention Duration `yaml:"retention"`
 }
 
-// GoogleConfig is the OAuth client and its authorization server: Google's
+// Google is the OAuth client and its authorization server: Google's
 // endpoints, or (Provider "oidc") a standard OpenID provider found through
 // Issuer's discovery document.
-type GoogleConfig struct {
+type Google struct {
 	Provider          string             `yaml:"provider"`
 	ClientSecretsFile string             `yaml:"client_secrets_file"`
 	Scopes            []string           `yaml:"scopes"`
@@ -112,9 +112,9 @@ type Feature struct {
 	TestURL string `yaml:"test_url"`
 }
 
-// RISCConfig is the security event receiver. The top-level keys describe
+// RISC is the security event receiver. The top-level keys describe
 // Google; Transmitters adds others (SSF 1.0 transmitters such as Okta).
-type RISCConfig struct {
+type RISC struct {
 	Path string `yaml:"path"`
 	// Google trusts Google's RISC transmitter (the keys below). False: an
 	// SSF-only deployment, ready without Google's discovery document.
@@ -124,7 +124,7 @@ type RISCConfig struct {
 	JWKSURL          string              `yaml:"jwks_url"`
 	Audiences        []string            `yaml:"audiences"`
 	Algorithms       []string            `yaml:"algorithms"`
-	Transmitters     []TransmitterConfig `yaml:"transmitters"`
+	Transmitters     []Transmitter       `yaml:"transmitters"`
 	MaxAttempts      int                 `yaml:"max_attempts"`
 	Actions          map[string][]string `yaml:"actions"`
 	DryRun           bool                `yaml:"dry_run"`
@@ -136,11 +136,11 @@ type RISCConfig struct {
 	StreamCheckInterval Duration `yaml:"stream_check_interval"`
 }
 
-// TransmitterConfig is one more trusted transmitter of security event
+// Transmitter is one more trusted transmitter of security event
 // tokens: where its keys are, which of its subjects name riscd's accounts
 // (lifecycle.SubjectMappings) and what its events do (by default, notify
 // only).
-type TransmitterConfig struct {
+type Transmitter struct {
 	Name             string              `yaml:"name"`
 	ConfigurationURL string              `yaml:"configuration_url"`
 	Issuer           string              `yaml:"issuer"`
@@ -154,7 +154,7 @@ type TransmitterConfig struct {
 
 // TransmitterAlgorithms returns t's JWS algorithms: its own, else
 // risc.algorithms.
-func (c *Config) TransmitterAlgorithms(t TransmitterConfig) []string {
+func (c *Config) TransmitterAlgorithms(t Transmitter) []string {
 	if len(t.Algorithms) > 0 {
 		return t.Algorithms
 	}
@@ -165,19 +165,26 @@ func (c *Config) TransmitterAlgorithms(t TransmitterConfig) []string {
 // name. "none" and the HMAC family are never accepted for a SET.
 var acceptedAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
-// LogConfig chooses the log format and level.
-type LogConfig struct {
+// Log chooses the log format and level.
+type Log struct {
 	Format string `yaml:"format"`
 	Level  string `yaml:"level"`
 }
 
+// GoogleIssuer is the issuer of Google's ID tokens, google.issuer's default.
+const GoogleIssuer = "https://accounts.google.com"
+
+// CallbackPath is the consent flow's redirect path below public_url.
+const CallbackPath = "/oauth2callback"
+
+// DefaultReadHeaderTimeout is public.read_header_timeout's default.
+const DefaultReadHeaderTimeout = 10 * time.Second
+
 // Google's published endpoints, the defaults for the google and risc sections.
 const (
 	defaultRevokeURL        = "https://oauth2.googleapis.com/revoke"
-	defaultIDTokenIssuer    = "https://accounts.google.com"
 	defaultIDTokenJWKSURL   = "https://www.googleapis.com/oauth2/v3/certs"
 	defaultRISCConfigURL    = "https://accounts.google.com/.well-known/risc-configuration"
-	callbackPath            = "/oauth2callback"
 	envPrefix               = "RISCD_"
 	minInternalTokenLength  = 16
 	defaultPublicListenAddr = "127.0.0.1:8080"
@@ -192,53 +199,57 @@ const (
 	defaultPublicMaxConns       = 1024
 	defaultPublicMaxConnsClient = 64
 	defaultPublicIdleTimeout    = 15 * time.Second
-	defaultReadHeaderTimeout    = 10 * time.Second
 	defaultConsentPerMinute     = 30
 	defaultConsentPerMinuteAll  = 1200
 	defaultMaxPendingFlows      = 10000
 	defaultInternalMaxConns     = 1024
 )
 
-// defaultConfig returns the configuration used for every key the file leaves out.
-func defaultConfig() Config {
+// Default returns the configuration used for every key the file leaves out.
+// It is not valid by itself: public_url and google.client_secrets_file have
+// no default.
+func Default() Config {
 	return Config{
 		Listen: defaultPublicListenAddr,
-		Public: PublicConfig{
+		Public: Public{
 			MaxConnections: defaultPublicMaxConns, MaxConnectionsPerClient: defaultPublicMaxConnsClient,
-			IdleTimeout: Duration(defaultPublicIdleTimeout), ReadHeaderTimeout: Duration(defaultReadHeaderTimeout),
+			IdleTimeout: Duration(defaultPublicIdleTimeout), ReadHeaderTimeout: Duration(DefaultReadHeaderTimeout),
 			ConsentPerMinute: defaultConsentPerMinute, ConsentPerMinuteTotal: defaultConsentPerMinuteAll,
 			MaxPendingFlows: defaultMaxPendingFlows,
 		},
-		Internal: InternalConfig{Listen: "127.0.0.1:9090", MaxConnections: defaultInternalMaxConns},
-		Store:    StoreConfig{Path: "riscd.db", Retention: Duration(defaultRetention)},
-		Google: GoogleConfig{
+		Internal: Internal{Listen: "127.0.0.1:9090", MaxConnections: defaultInternalMaxConns},
+		Store:    Store{Path: "riscd.db", Retention: Duration(defaultRetention)},
+		Google: Google{
 			Provider:  flowweb.ProviderGoogle,
 			RevokeURL: defaultRevokeURL,
-			Issuer:    defaultIDTokenIssuer,
+			Issuer:    GoogleIssuer,
 			JWKSURL:   defaultIDTokenJWKSURL,
 		},
-		RISC: RISCConfig{
+		RISC: RISC{
 			Path: "/risc", Google: true, ConfigurationURL: defaultRISCConfigURL, Algorithms: []string{"RS256"}, MaxAttempts: 10,
 			ManagementURL: stream.DefaultBaseURL, Events: defaultStreamEvents(),
 		},
-		Companion: CompanionConfig{
+		Companion: Companion{
 			RefreshLeadTime: Duration(5 * time.Minute),
 			RecentUseWindow: Duration(time.Hour),
 		},
-		Log: LogConfig{Format: "text", Level: "info"},
+		Log: Log{Format: "text", Level: "info"},
 	}
 }
 
-// ConfigError is one problem found in a configuration, located by file, line
-// (0 when unknown) and key path.
-type ConfigError struct {
+// Error is one problem found in a configuration, located by file (the
+// config file, or the RISCD_* variable whose value is wrong), line (0 when
+// unknown) and key path ("" when the problem is the file's as a whole).
+type Error struct {
 	File string
 	Line int
 	Key  string
 	Msg  string
 }
 
-func (e ConfigError) Error() string {
+// Error formats the problem as "file:line: key: message", leaving out the
+// line and key when they are unknown.
+func (e Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Line > 0 {
@@ -253,10 +264,12 @@ func (e ConfigError) Error() string {
 	return b.String()
 }
 
-// ConfigErrors is every problem found at once. Error gives one line per problem.
-type ConfigErrors []ConfigError
+// Errors is every problem found at once, never empty when returned as an
+// error. Error gives one line per problem.
+type Errors []Error
 
-func (es ConfigErrors) Error() string {
+// Error joins the problems' texts, one line each.
+func (es Errors) Error() string {
 	lines := make([]string, len(es))
 	for i, e := range es {
 		lines[i] = e.Error()
@@ -264,25 +277,28 @@ func (es ConfigErrors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// LoadConfig reads the YAML file at path strictly, fills defaults and applies
-// RISCD_* overrides from environ (os.Environ's form). It reports unknown keys
-// with their line, type errors and bad overrides, all at once, as ConfigErrors.
-// It does not validate values: call Validate.
-func LoadConfig(path string, environ []string) (*Config, error) {
+// Load reads the YAML file at path strictly, fills defaults and applies
+// RISCD_* overrides from environ (os.Environ's form). It does not validate
+// values: call Validate (or use Resolve).
+//
+// Errors: an unreadable file, a YAML syntax error, unknown keys (with their
+// line and the valid keys beside them), type errors and bad overrides, all
+// at once, as Errors; the Config is nil then.
+func Load(path string, environ []string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, ConfigErrors{{File: path, Msg: fileProblem(err)}}
+		return nil, Errors{{File: path, Msg: FileProblem(err)}}
 	}
-	cfg := defaultConfig()
-	var errs ConfigErrors
+	cfg := Default()
+	var errs Errors
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, ConfigErrors{{File: path, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
+		return nil, Errors{{File: path, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
 	}
 	if len(root.Content) > 0 {
 		doc := root.Content[0]
 		if doc.Kind != yaml.MappingNode {
-			return nil, ConfigErrors{{File: path, Line: doc.Line, Msg: "the top level must be a mapping of keys"}}
+			return nil, Errors{{File: path, Line: doc.Line, Msg: "the top level must be a mapping of keys"}}
 		}
 		errs = append(errs, unknownKeys(path, doc, reflect.TypeOf(cfg), "")...)
 		if len(errs) == 0 {
@@ -302,8 +318,8 @@ func LoadConfig(path string, environ []string) (*Config, error) {
 
 // unknownKeys walks a mapping node against the struct type t and reports every
 // key that t has no field for, with its line.
-func unknownKeys(file string, node *yaml.Node, t reflect.Type, prefix string) ConfigErrors {
-	var errs ConfigErrors
+func unknownKeys(file string, node *yaml.Node, t reflect.Type, prefix string) Errors {
+	var errs Errors
 	switch t.Kind() {
 	case reflect.Struct:
 		if node.Kind != yaml.MappingNode {
@@ -314,7 +330,7 @@ func unknownKeys(file string, node *yaml.Node, t reflect.Type, prefix string) Co
 			k, v := node.Content[i], node.Content[i+1]
 			f, ok := fields[k.Value]
 			if !ok {
-				errs = append(errs, ConfigError{File: file, Line: k.Line, Key: join(prefix, k.Value),
+				errs = append(errs, Error{File: file, Line: k.Line, Key: join(prefix, k.Value),
 					Msg: "unknown key" + suggest(k.Value, fields)})
 				continue
 			}
@@ -371,25 +387,26 @@ func join(prefix, key string) string {
 }
 
 // yamlTypeErrors turns yaml.v3's "line N: cannot unmarshal ..." errors into
-// ConfigErrors.
-func yamlTypeErrors(file string, err error) ConfigErrors {
+// Errors.
+func yamlTypeErrors(file string, err error) Errors {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		return ConfigErrors{{File: file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
+		return Errors{{File: file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
 	}
-	var errs ConfigErrors
+	var errs Errors
 	for _, msg := range te.Errors {
 		var line int
 		if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
 			_, msg, _ = strings.Cut(msg, ": ")
 		}
-		errs = append(errs, ConfigError{File: file, Line: line, Msg: msg})
+		errs = append(errs, Error{File: file, Line: line, Msg: msg})
 	}
 	return errs
 }
 
-// fileProblem describes a file that cannot be read, without Go's op prefix.
-func fileProblem(err error) string {
+// FileProblem describes why a file cannot be read ("no such file",
+// "permission denied"), without Go's op prefix or the path.
+func FileProblem(err error) string {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return "no such file"
@@ -405,16 +422,18 @@ func fileProblem(err error) string {
 
 // RedirectURI is where Google sends the browser back: public_url + /oauth2callback.
 func (c *Config) RedirectURI() string {
-	return strings.TrimSuffix(c.PublicURL, "/") + callbackPath
+	return strings.TrimSuffix(c.PublicURL, "/") + CallbackPath
 }
 
 // Validate checks every value that can be checked without reading other
-// files and reports every problem at once. file names the config file in the
-// messages.
+// files. file names the config file in the messages.
+//
+// Errors: every problem at once as Errors, sorted by key; nil when c is
+// valid.
 func (c *Config) Validate(file string) error {
-	var errs ConfigErrors
+	var errs Errors
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, ConfigError{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, Error{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
 	if c.PublicURL == "" {
 		bad("public_url", "required: the external base URL riscd is reached at, e.g. https://riscd.example.com")
@@ -443,7 +462,7 @@ func (c *Config) Validate(file string) error {
 	switch c.Google.Provider {
 	case flowweb.ProviderGoogle:
 	case flowweb.ProviderOIDC:
-		if u, err := url.Parse(c.Google.Issuer); c.Google.Issuer != "" && (err != nil || !isHTTPURL(c.Google.Issuer) || u.RawQuery != "" || u.Fragment != "") {
+		if u, err := url.Parse(c.Google.Issuer); c.Google.Issuer != "" && (err != nil || !IsHTTPURL(c.Google.Issuer) || u.RawQuery != "" || u.Fragment != "") {
 			bad("google.issuer", "must be an absolute http or https URL without query or fragment: with provider oidc riscd reads its /.well-known/openid-configuration")
 		}
 	default:
@@ -471,7 +490,7 @@ func (c *Config) Validate(file string) error {
 		if f.Scope == "" || strings.ContainsAny(f.Scope, " \t\n") {
 			bad(key+".scope", "required: one OAuth scope")
 		}
-		if f.TestURL != "" && !isHTTPURL(f.TestURL) {
+		if f.TestURL != "" && !IsHTTPURL(f.TestURL) {
 			bad(key+".test_url", "must be an absolute http or https URL")
 		}
 	}
@@ -480,14 +499,14 @@ func (c *Config) Validate(file string) error {
 		"google.jwks_url":        c.Google.JWKSURL,
 		"risc.configuration_url": c.RISC.ConfigurationURL,
 	} {
-		if !isHTTPURL(v) {
+		if !IsHTTPURL(v) {
 			bad(key, "must be an absolute http or https URL")
 		}
 	}
 	if c.Google.Issuer == "" {
 		bad("google.issuer", "required")
 	}
-	if c.RISC.JWKSURL != "" && !isHTTPURL(c.RISC.JWKSURL) {
+	if c.RISC.JWKSURL != "" && !IsHTTPURL(c.RISC.JWKSURL) {
 		bad("risc.jwks_url", "must be an absolute http or https URL")
 	}
 	if (c.RISC.Issuer == "") != (c.RISC.JWKSURL == "") {
@@ -528,12 +547,12 @@ func (c *Config) Validate(file string) error {
 		case t.ConfigurationURL != "" && (t.Issuer != "" || t.JWKSURL != ""):
 			bad(key, "set configuration_url, or issuer and jwks_url, not both")
 		case t.ConfigurationURL != "":
-			if !isHTTPURL(t.ConfigurationURL) {
+			if !IsHTTPURL(t.ConfigurationURL) {
 				bad(key+".configuration_url", "must be an absolute http or https URL")
 			}
 		case t.Issuer == "" || t.JWKSURL == "":
 			bad(key, "needs configuration_url, or issuer and jwks_url")
-		case !isHTTPURL(t.JWKSURL):
+		case !IsHTTPURL(t.JWKSURL):
 			bad(key+".jwks_url", "must be an absolute http or https URL")
 		}
 		if len(t.Audiences) == 0 {
@@ -570,7 +589,7 @@ func (c *Config) Validate(file string) error {
 	if d := time.Duration(c.Companion.KeepaliveInterval); d != 0 && (d < 24*time.Hour || d > 2160*time.Hour) {
 		bad("companion.keepalive_interval", "must be 0 (off) or between 24h and 2160h (Google expires refresh tokens unused for 6 months)")
 	}
-	if c.Companion.WebhookURL != "" && !isHTTPURL(c.Companion.WebhookURL) {
+	if c.Companion.WebhookURL != "" && !IsHTTPURL(c.Companion.WebhookURL) {
 		bad("companion.webhook_url", "must be an absolute http or https URL")
 	}
 	switch c.Log.Format {
@@ -591,7 +610,8 @@ func (c *Config) Validate(file string) error {
 }
 
 // defaultStreamEvents are the event types riscd asks Google's stream for by
-// default: those Google sends (REFERENCE §2) and account-purged, as
+// default: those Google sends (https://developers.google.com/identity/protocols/risc,
+// "Supported event types") and account-purged, as
 // events.ShortName spells them.
 func defaultStreamEvents() []string {
 	return []string{
@@ -614,12 +634,12 @@ func misplacedTokenEvent(e string) string {
 }
 
 // validateStream checks the stream keys of the risc section.
-func (c *Config) validateStream(file string) ConfigErrors {
-	var errs ConfigErrors
+func (c *Config) validateStream(file string) Errors {
+	var errs Errors
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, ConfigError{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, Error{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
-	if !isHTTPURL(c.RISC.ManagementURL) {
+	if !IsHTTPURL(c.RISC.ManagementURL) {
 		bad("risc.management_url", "must be an absolute http or https URL (Google's is %s)", stream.DefaultBaseURL)
 	}
 	if len(c.RISC.Events) == 0 {
@@ -688,10 +708,10 @@ func (c *Config) DeliveryURL() string {
 
 // actionErrors checks an action table (risc.actions, or a transmitter's
 // actions) found at key.
-func actionErrors(file, key string, actions map[string][]string) ConfigErrors {
-	var errs ConfigErrors
+func actionErrors(file, key string, actions map[string][]string) Errors {
+	var errs Errors
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, ConfigError{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, Error{File: file, Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
 	keys := make([]string, 0, len(actions))
 	for k := range actions {
@@ -735,7 +755,9 @@ func validFeatureName(n string) bool {
 	return true
 }
 
-func isHTTPURL(s string) bool {
+// IsHTTPURL reports whether s is an absolute http or https URL with a host,
+// as every URL-valued key must be.
+func IsHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
@@ -743,7 +765,7 @@ func isHTTPURL(s string) bool {
 // reservedPublicPath reports whether p collides with the consent flow's routes.
 func reservedPublicPath(p string) bool {
 	switch p {
-	case "/", "/authorize", callbackPath, "/revoke", "/clear", "/healthz":
+	case "/", "/authorize", CallbackPath, "/revoke", "/clear", "/healthz":
 		return true
 	}
 	return strings.HasPrefix(p, "/features/") || p == "/features" || strings.HasPrefix(p, "/static/")

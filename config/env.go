@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"encoding"
@@ -11,12 +11,14 @@ import (
 )
 
 // Environment variables that carry secret values rather than override a key.
-// They are read by loadSecrets, never stored in Config.
+// They are read by LoadSecrets, never stored in Config: EnvAdminToken and
+// EnvAppToken are the internal listener's bearer tokens, EnvStoreKey the
+// store key, EnvWebhookKey the webhook signing secret.
 const (
-	envAdminToken = "RISCD_INTERNAL_ADMIN_TOKEN"
-	envAppToken   = "RISCD_INTERNAL_APP_TOKEN"
-	envStoreKey   = "RISCD_STORE_KEY"
-	envWebhookKey = "RISCD_COMPANION_WEBHOOK_SECRET"
+	EnvAdminToken = "RISCD_INTERNAL_ADMIN_TOKEN"
+	EnvAppToken   = "RISCD_INTERNAL_APP_TOKEN"
+	EnvStoreKey   = "RISCD_STORE_KEY"
+	EnvWebhookKey = "RISCD_COMPANION_WEBHOOK_SECRET"
 )
 
 // envOverrides lists the environment variable for every key of Config, in the
@@ -54,9 +56,9 @@ type envVar struct {
 // applyEnv sets every key whose RISCD_* variable is present in environ.
 // Strings are taken as they are; lists as a YAML flow sequence ("[a, b]") or
 // comma-separated; maps as a YAML flow mapping.
-func applyEnv(cfg *Config, environ []string) ConfigErrors {
+func applyEnv(cfg *Config, environ []string) Errors {
 	env := envMap(environ)
-	var errs ConfigErrors
+	var errs Errors
 	for _, v := range envOverrides(cfg) {
 		raw, ok := env[v.name]
 		if !ok {
@@ -64,7 +66,7 @@ func applyEnv(cfg *Config, environ []string) ConfigErrors {
 		}
 		if tu, ok := v.value.Addr().Interface().(encoding.TextUnmarshaler); ok {
 			if err := tu.UnmarshalText([]byte(strings.TrimSpace(raw))); err != nil {
-				errs = append(errs, ConfigError{File: v.name, Key: v.key, Msg: err.Error()})
+				errs = append(errs, Error{File: v.name, Key: v.key, Msg: err.Error()})
 			}
 			continue
 		}
@@ -74,14 +76,14 @@ func applyEnv(cfg *Config, environ []string) ConfigErrors {
 		case reflect.Bool:
 			b, err := strconv.ParseBool(strings.TrimSpace(raw))
 			if err != nil {
-				errs = append(errs, ConfigError{File: v.name, Key: v.key, Msg: "not true or false"})
+				errs = append(errs, Error{File: v.name, Key: v.key, Msg: "not true or false"})
 				continue
 			}
 			v.value.SetBool(b)
 		case reflect.Int:
 			n, err := strconv.Atoi(strings.TrimSpace(raw))
 			if err != nil {
-				errs = append(errs, ConfigError{File: v.name, Key: v.key, Msg: "not an integer"})
+				errs = append(errs, Error{File: v.name, Key: v.key, Msg: "not an integer"})
 				continue
 			}
 			v.value.SetInt(int64(n))
@@ -93,7 +95,7 @@ func applyEnv(cfg *Config, environ []string) ConfigErrors {
 			var list []string
 			if strings.HasPrefix(strings.TrimSpace(raw), "[") {
 				if err := yaml.Unmarshal([]byte(raw), &list); err != nil {
-					errs = append(errs, ConfigError{File: v.name, Key: v.key, Msg: "not a YAML list of strings"})
+					errs = append(errs, Error{File: v.name, Key: v.key, Msg: "not a YAML list of strings"})
 					continue
 				}
 			} else {
@@ -113,26 +115,26 @@ func applyEnv(cfg *Config, environ []string) ConfigErrors {
 
 // decodeEnvYAML sets a structured value from YAML text, as strictly as the
 // config file: unknown keys are errors.
-func decodeEnvYAML(v envVar, raw, what string) ConfigErrors {
+func decodeEnvYAML(v envVar, raw, what string) Errors {
 	var node yaml.Node
 	if err := yaml.Unmarshal([]byte(raw), &node); err != nil || len(node.Content) == 0 {
-		return ConfigErrors{{File: v.name, Key: v.key, Msg: "not " + what}}
+		return Errors{{File: v.name, Key: v.key, Msg: "not " + what}}
 	}
 	if ue := unknownKeys(v.name, node.Content[0], v.value.Type(), v.key); len(ue) > 0 {
 		return ue
 	}
 	p := reflect.New(v.value.Type())
 	if err := node.Content[0].Decode(p.Interface()); err != nil {
-		return ConfigErrors{{File: v.name, Key: v.key, Msg: "not " + what + " of the expected shape"}}
+		return Errors{{File: v.name, Key: v.key, Msg: "not " + what + " of the expected shape"}}
 	}
 	v.value.Set(p.Elem())
 	return nil
 }
 
-// unknownEnv returns the RISCD_* variables in environ that riscd does not
+// UnknownEnv returns the RISCD_* variables in environ that riscd does not
 // read, so a misspelt override is reported rather than silently ignored.
-func unknownEnv(environ []string) []string {
-	known := map[string]bool{envAdminToken: true, envAppToken: true, envStoreKey: true, envWebhookKey: true}
+func UnknownEnv(environ []string) []string {
+	known := map[string]bool{EnvAdminToken: true, EnvAppToken: true, EnvStoreKey: true, EnvWebhookKey: true}
 	var cfg Config
 	for _, v := range envOverrides(&cfg) {
 		known[v.name] = true
@@ -145,6 +147,12 @@ func unknownEnv(environ []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Getenv returns the value of the variable name in environ (os.Environ's
+// form), or "" when it is not set.
+func Getenv(environ []string, name string) string {
+	return envMap(environ)[name]
 }
 
 func envMap(environ []string) map[string]string {
