@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/riscd/riscd/seal"
 	"github.com/riscd/riscd/store"
 )
 
@@ -78,7 +79,7 @@ func LoadSecrets(file string, c *Config, environ []string, opts SecretsOptions) 
 		}
 		s.StoreKey, s.HaveKey = k, err == nil
 	case c.Store.KeyFile != "":
-		k, err := ReadKeyFile(c.Store.KeyFile)
+		k, err := seal.ReadKeyFile(c.Store.KeyFile)
 		if err != nil {
 			bad("store.key_file", "%s: %v", c.Store.KeyFile, err)
 		}
@@ -87,7 +88,7 @@ func LoadSecrets(file string, c *Config, environ []string, opts SecretsOptions) 
 		bad("store.key_file", "required (or set %s): 32 random bytes, base64; make one with: head -c 32 /dev/urandom | base64", EnvStoreKey)
 	}
 	for i, p := range c.Store.PreviousKeyFiles {
-		k, err := ReadKeyFile(p)
+		k, err := seal.ReadKeyFile(p)
 		if err != nil {
 			bad(fmt.Sprintf("store.previous_key_files[%d]", i), "%s: %v", p, err)
 			continue
@@ -142,16 +143,6 @@ func readClientSecrets(path string, s *Secrets) error {
 	s.ClientID, s.ClientSecret = w.ClientID, store.Secret(w.ClientSecret)
 	s.AuthURI, s.TokenURI, s.RedirectURIs = w.AuthURI, w.TokenURI, w.RedirectURIs
 	return nil
-}
-
-// ReadKeyFile reads a store key file (store.ParseKey's form). A file that
-// cannot be read is described by FileProblem, without the path.
-func ReadKeyFile(path string) (store.Key, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return store.Key{}, fmt.Errorf("%s", FileProblem(err))
-	}
-	return store.ParseKey(data)
 }
 
 // readToken takes an internal bearer token from its environment variable or

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -24,12 +25,13 @@ type Token struct {
 	GrantID string
 }
 
-// Grant states a StateError reports.
+// Grant states a StateError reports: package riscd's, under
+// their names in this package.
 const (
-	StateHeld              = "held"               // grants held after an account event until released
-	StateRevoked           = "revoked"            // tokens discarded; the user must consent again
-	StateReconsentRequired = "reconsent_required" // the account must consent again
-	StateReauthRequired    = "reauth_required"    // Google demands re-authentication (invalid_rapt)
+	StateHeld              = riscd.StateHeld
+	StateRevoked           = riscd.StateRevoked
+	StateReconsentRequired = riscd.StateReconsentRequired
+	StateReauthRequired    = riscd.StateReauthRequired
 )
 
 // Errors of the token broker besides its error types; check them with

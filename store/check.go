@@ -149,7 +149,7 @@ func (t *Tx) checkRecords() error {
 		if err := json.Unmarshal(v, &r); err != nil {
 			return err
 		}
-		if _, err := t.keys.open(r.CSRF, bucketSessions, k, "csrf"); err != nil {
+		if _, err := t.keys.Open(r.CSRF, bucketSessions, k, "csrf"); err != nil {
 			return err
 		}
 		if r.Sub != "" {
@@ -163,7 +163,7 @@ func (t *Tx) checkRecords() error {
 			return err
 		}
 		for f, ct := range map[string][]byte{"state": r.State, "pkce": r.PKCEVerifier, "nonce": r.Nonce} {
-			if _, err := t.keys.open(ct, bucketFlows, k, f); err != nil {
+			if _, err := t.keys.Open(ct, bucketFlows, k, f); err != nil {
 				return err
 			}
 		}

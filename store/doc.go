@@ -18,7 +18,8 @@
 // nanosecond precision.
 //
 // Refresh tokens, access tokens and other secrets are encrypted at rest with
-// AES-256-GCM. Each ciphertext names the key that sealed it and is bound to
+// AES-256-GCM by package seal (Key, ParseKey and GenerateKey here are
+// seal's). Each ciphertext names the key that sealed it and is bound to
 // its bucket, record and field, so a store can be re-encrypted under a new key
 // (RotateKey) while records sealed under an older key stay readable, and a
 // ciphertext copied elsewhere does not open. Received SETs and their claims
@@ -35,6 +36,10 @@
 // background applier moves them into the inbox buckets in large
 // transactions. Open replays what a crash
 // left in the journal; duplicates are dropped by (iss, jti). See journal.go.
+//
+// The domain types the store keeps (Grant, Account, InboxEntry, ...), Secret
+// and the errors callers check are package riscd's; package store names
+// them too, through aliases of the same types and values.
 //
 // Errors: ErrNotFound when a record does not exist, ErrExists when a unique key
 // is taken, ErrInvalid for arguments the store cannot accept, ErrLocked when

@@ -1,17 +1,26 @@
 package store
 
-import "errors"
+import (
+	"errors"
 
-// Sentinel errors. The store wraps them with context (the record, the file);
-// check them with errors.Is.
+	"github.com/riscd/riscd"
+)
+
+// The errors callers check are package riscd's; these are their names in
+// package store, the same values (errors.Is matches either name). The
+// store wraps them with context (the record, the file).
 var (
-	// ErrNotFound: the record does not exist (or, for a session, has expired).
-	ErrNotFound = errors.New("not found")
-	// ErrExists: a unique key (an ID, a refresh token, an (iss, jti) pair) is taken.
-	ErrExists = errors.New("already exists")
-	// ErrInvalid: the caller passed something the store cannot accept
-	// (an empty ID, a malformed cursor, a digest of the wrong size).
-	ErrInvalid = errors.New("invalid argument")
+	ErrNotFound = riscd.ErrNotFound
+	ErrExists   = riscd.ErrExists
+	ErrInvalid  = riscd.ErrInvalid
+	ErrWrongKey = riscd.ErrWrongKey
+	ErrCorrupt  = riscd.ErrCorrupt
+	ErrClosed   = riscd.ErrClosed
+	ErrBusy     = riscd.ErrBusy
+)
+
+// Errors about the store file, bbolt's: check them with errors.Is.
+var (
 	// ErrLocked: another process holds the store file. The message reads
 	// "store <path> is in use by another riscd".
 	ErrLocked = errors.New("store is in use by another riscd")
@@ -23,18 +32,6 @@ var (
 	// "<path> was written by a newer riscd (schema N, this riscd reads up to M)".
 	// The file is left untouched.
 	ErrNewerSchema = errors.New("store written by a newer riscd")
-	// ErrWrongKey: none of the configured keys opens some of the store's
-	// secrets. The message names key IDs, never key material.
-	ErrWrongKey = errors.New("wrong store key")
-	// ErrCorrupt: a record failed to decode or to authenticate (tampering,
-	// a ciphertext moved between records, or a bug).
-	ErrCorrupt = errors.New("corrupt record")
-	// ErrClosed: the DB was closed, or a Tx was used outside the function it
-	// was handed to.
-	ErrClosed = errors.New("store closed")
-	// ErrBusy: the store cannot take more now (its inbox journal is far
-	// ahead of the inbox); try again later.
-	ErrBusy = errors.New("store busy")
 	// ErrDamaged: the store file is damaged below the records: shorter than
 	// its bbolt metadata says (truncated), or holding a page bbolt cannot
 	// read. The message reads "<path> is damaged: <reason>; ..." and says

@@ -47,9 +47,9 @@ func (t *Tx) CreateFlow(f Flow) error {
 	}
 	r := flowRecord{
 		V:            recordVersion,
-		State:        t.keys.seal(f.State.Reveal(), bucketFlows, key, "state"),
-		PKCEVerifier: t.keys.seal(f.PKCEVerifier.Reveal(), bucketFlows, key, "pkce"),
-		Nonce:        t.keys.seal(f.Nonce.Reveal(), bucketFlows, key, "nonce"),
+		State:        t.keys.Seal(f.State.Reveal(), bucketFlows, key, "state"),
+		PKCEVerifier: t.keys.Seal(f.PKCEVerifier.Reveal(), bucketFlows, key, "pkce"),
+		Nonce:        t.keys.Seal(f.Nonce.Reveal(), bucketFlows, key, "nonce"),
 		Features:     f.Features,
 		Scopes:       f.Scopes,
 		Sub:          f.Sub,
@@ -88,7 +88,7 @@ func (t *Tx) TakeFlow(id Secret) (Flow, error) {
 		ct    []byte
 		dst   *Secret
 	}{{"state", r.State, &f.State}, {"pkce", r.PKCEVerifier, &f.PKCEVerifier}, {"nonce", r.Nonce, &f.Nonce}} {
-		plain, err := t.keys.open(s.ct, bucketFlows, key, s.field)
+		plain, err := t.keys.Open(s.ct, bucketFlows, key, s.field)
 		if err != nil {
 			return Flow{}, fmt.Errorf("store: flow %x: %w", key[:8], err)
 		}

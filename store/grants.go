@@ -67,8 +67,8 @@ func (t *Tx) grantRecord(g Grant, key []byte) grantRecord {
 		Email:        g.Email,
 		EmailOK:      g.EmailVerified,
 		Scopes:       g.Scopes,
-		RefreshToken: t.keys.seal(g.RefreshToken.Reveal(), bucketGrants, key, "rt"),
-		AccessToken:  t.keys.seal(g.AccessToken.Reveal(), bucketGrants, key, "at"),
+		RefreshToken: t.keys.Seal(g.RefreshToken.Reveal(), bucketGrants, key, "rt"),
+		AccessToken:  t.keys.Seal(g.AccessToken.Reveal(), bucketGrants, key, "at"),
 		TokenType:    g.TokenType,
 		Expiry:       stampOf(g.Expiry),
 		IDTokenExp:   stampOf(g.IDTokenExp),
@@ -118,11 +118,11 @@ func decodeGrant(key, data []byte) (grantRecord, error) {
 
 // openGrant decrypts a record's tokens.
 func (t *Tx) openGrant(key []byte, r *grantRecord) (Grant, error) {
-	rt, err := t.keys.open(r.RefreshToken, bucketGrants, key, "rt")
+	rt, err := t.keys.Open(r.RefreshToken, bucketGrants, key, "rt")
 	if err != nil {
 		return Grant{}, fmt.Errorf("store: grant %x: %w", key, err)
 	}
-	at, err := t.keys.open(r.AccessToken, bucketGrants, key, "at")
+	at, err := t.keys.Open(r.AccessToken, bucketGrants, key, "at")
 	if err != nil {
 		return Grant{}, fmt.Errorf("store: grant %x: %w", key, err)
 	}
@@ -228,7 +228,7 @@ func (t *Tx) putGrant(g Grant) (Grant, error) {
 	if err != nil {
 		return Grant{}, err
 	}
-	oldRT, err := t.keys.open(old.RefreshToken, bucketGrants, key, "rt")
+	oldRT, err := t.keys.Open(old.RefreshToken, bucketGrants, key, "rt")
 	if err != nil {
 		return Grant{}, fmt.Errorf("store: grant %s: %w", g.ID, err)
 	}
@@ -266,7 +266,7 @@ func (t *Tx) DeleteGrant(id string) error {
 	if err != nil {
 		return err
 	}
-	rt, err := t.keys.open(r.RefreshToken, bucketGrants, key, "rt")
+	rt, err := t.keys.Open(r.RefreshToken, bucketGrants, key, "rt")
 	if err != nil {
 		return fmt.Errorf("store: grant %s: %w", id, err)
 	}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+
+	"github.com/riscd/riscd/seal"
 )
 
 // PreparedInbox is an inbox entry validated and encoded by PrepareInbox
@@ -12,7 +14,7 @@ type PreparedInbox struct {
 	e      InboxEntry // with its defaults and compacted Claims, ID unset
 	rec    []byte     // the record as stored
 	jti    []byte     // its key in the dedupe index
-	key    [keyIDSize]byte
+	key    seal.ID
 	secret bool // rec holds Raw or Claims, sealed under key (zero: plaintext)
 }
 
@@ -20,7 +22,7 @@ type PreparedInbox struct {
 // stored: under a key that is not keys' primary one (a rotation since
 // PrepareInbox), or not at all (an earlier riscd's journal).
 func (p *PreparedInbox) stale(keys *keyring) bool {
-	return p.secret && p.key != keys.primary.k.id
+	return p.secret && p.key != keys.Primary().RawID()
 }
 
 // Entry returns the entry as PutPreparedInbox will store it, without its
@@ -50,7 +52,7 @@ func (db *DB) PrepareInbox(e InboxEntry) (PreparedInbox, error) {
 		return PreparedInbox{}, fmt.Errorf("store: prepare inbox: %w", err)
 	}
 	e.Claims = stored.Claims
-	return PreparedInbox{e: e, rec: data, jti: jtiKey(e.Iss, e.JTI), key: keys.primary.k.id, secret: e.Raw != "" || len(e.Claims) > 0}, nil
+	return PreparedInbox{e: e, rec: data, jti: jtiKey(e.Iss, e.JTI), key: keys.Primary().RawID(), secret: e.Raw != "" || len(e.Claims) > 0}, nil
 }
 
 // PutPreparedInbox is PutInbox for an entry PrepareInbox encoded: when an

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/riscd/riscd/seal"
 )
 
 // An inbox entry's SET (Raw, the compact JWS) and its claims are sealed
@@ -45,8 +47,8 @@ func sealedInboxRecord(keys *keyring, e InboxEntry, kept []byte) (sealedRecord, 
 	}
 	jk := inboxSealKey(r.Iss, r.JTI)
 	r.Raw, r.Claims = "", nil
-	r.SealedRaw = keys.seal(e.Raw, bucketInbox, jk, "raw")
-	r.SealedClaims = keys.seal(string(claims), bucketInbox, jk, "claims")
+	r.SealedRaw = keys.Seal(e.Raw, bucketInbox, jk, "raw")
+	r.SealedClaims = keys.Seal(string(claims), bucketInbox, jk, "claims")
 	return sealedRecord{r, claims}, nil
 }
 
@@ -70,11 +72,11 @@ func (r *inboxRecord) open(keys *keyring) error {
 		return nil
 	}
 	jk := inboxSealKey(r.Iss, r.JTI)
-	raw, err := keys.open(r.SealedRaw, bucketInbox, jk, "raw")
+	raw, err := keys.Open(r.SealedRaw, bucketInbox, jk, "raw")
 	if err != nil {
 		return err
 	}
-	claims, err := keys.open(r.SealedClaims, bucketInbox, jk, "claims")
+	claims, err := keys.Open(r.SealedClaims, bucketInbox, jk, "claims")
 	if err != nil {
 		return err
 	}
@@ -87,10 +89,10 @@ func (r *inboxRecord) open(keys *keyring) error {
 
 // sealing reports whether r holds Raw or Claims, and the id of the key
 // that sealed them: the zero id for the plaintext of an earlier riscd.
-func (r *inboxRecord) sealing() (id [keyIDSize]byte, secret bool) {
+func (r *inboxRecord) sealing() (id seal.ID, secret bool) {
 	for _, ct := range [][]byte{r.SealedRaw, r.SealedClaims} {
 		if len(ct) > 0 {
-			id, _ = sealedKeyID(ct)
+			id, _ = seal.SealedWith(ct)
 			return id, true
 		}
 	}
@@ -101,7 +103,7 @@ func (r *inboxRecord) sealing() (id [keyIDSize]byte, secret bool) {
 // primary key.
 func (r *inboxRecord) staleUnder(keys *keyring) bool {
 	id, secret := r.sealing()
-	return secret && id != keys.primary.k.id
+	return secret && id != keys.Primary().RawID()
 }
 
 // resealInbox is Tx.reseal for an inbox record (RotateKey): it seals Raw

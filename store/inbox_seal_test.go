@@ -235,8 +235,8 @@ func TestInboxKeepsClaimsAnEarlierRiscdAccepted(t *testing.T) {
 		r := record(jti)
 		if jti == "sealed" {
 			jk := inboxSealKey(r.Iss, r.JTI)
-			r.SealedRaw = db.keyring().seal(r.Raw, bucketInbox, jk, "raw")
-			r.SealedClaims = db.keyring().seal(string(bad), bucketInbox, jk, "claims")
+			r.SealedRaw = db.keyring().Seal(r.Raw, bucketInbox, jk, "raw")
+			r.SealedClaims = db.keyring().Seal(string(bad), bucketInbox, jk, "claims")
 			r.Raw, r.Claims = "", nil
 		}
 		data, err := json.Marshal(&r)

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -175,7 +174,7 @@ func checkKeys(btx *bolt.Tx, keys *keyring, path string) error {
 	n := 0
 	err := b.ForEach(func(id, check []byte) error {
 		n++
-		plain, err := keys.open(check, bucketKeys, id, "check")
+		plain, err := keys.Open(check, bucketKeys, id, "check")
 		if err != nil || plain != keyCheckPlain {
 			missing = append(missing, fmt.Sprintf("%x", id))
 		}
@@ -188,11 +187,7 @@ func checkKeys(btx *bolt.Tx, keys *keyring, path string) error {
 		return notStore(path, "no key check in its metadata", nil)
 	}
 	if len(missing) > 0 {
-		var have []string
-		for id := range keys.byID {
-			have = append(have, fmt.Sprintf("%x", id))
-		}
-		slices.Sort(have)
+		have := keys.KeyIDs()
 		if to := string(btx.Bucket([]byte(bucketMeta)).Get([]byte(metaRotating))); to != "" {
 			return &RotationError{path: path, NewKeyID: to, have: have, missing: missing}
 		}
@@ -209,12 +204,12 @@ func checkKeys(btx *bolt.Tx, keys *keyring, path string) error {
 // knows this key sealed secrets here.
 func registerKey(btx *bolt.Tx, keys *keyring) error {
 	b := btx.Bucket([]byte(bucketKeys))
-	id := keys.primary.k.id[:]
+	id := keys.Primary().RawID().Bytes()
 	if b.Get(id) != nil {
 		return nil
 	}
-	if err := b.Put(id, keys.seal(keyCheckPlain, bucketKeys, id, "check")); err != nil {
-		return fmt.Errorf("store: register key %s: %w", keys.primary.ID(), err)
+	if err := b.Put(id, keys.Seal(keyCheckPlain, bucketKeys, id, "check")); err != nil {
+		return fmt.Errorf("store: register key %s: %w", keys.Primary().ID(), err)
 	}
 	return nil
 }

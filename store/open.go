@@ -242,7 +242,7 @@ func needsUpdate(btx *bolt.Tx, keys *keyring) bool {
 		}
 	}
 	schema, _ := strconv.Atoi(string(btx.Bucket([]byte(bucketMeta)).Get([]byte(metaSchema))))
-	return schema < SchemaVersion || btx.Bucket([]byte(bucketKeys)).Get(keys.primary.k.id[:]) == nil
+	return schema < SchemaVersion || btx.Bucket([]byte(bucketKeys)).Get(keys.Primary().RawID().Bytes()) == nil
 }
 
 // preflightJournal opens and reads the inbox journal's files as the replay

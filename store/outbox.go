@@ -89,7 +89,7 @@ func (t *Tx) writeOutbox(j OutboxJob, old OutboxStatus) (OutboxJob, error) {
 		V:           recordVersion,
 		Kind:        string(j.Kind),
 		Key:         j.Key,
-		Token:       t.keys.seal(j.Token.Reveal(), bucketOutbox, key, "tok"),
+		Token:       t.keys.Seal(j.Token.Reveal(), bucketOutbox, key, "tok"),
 		GrantID:     j.GrantID,
 		CreatedAt:   stampOf(j.CreatedAt),
 		Deadline:    stampOf(j.Deadline),
@@ -145,7 +145,7 @@ func (t *Tx) OutboxJob(id uint64) (OutboxJob, error) {
 	if err != nil {
 		return OutboxJob{}, err
 	}
-	tok, err := t.keys.open(r.Token, bucketOutbox, key, "tok")
+	tok, err := t.keys.Open(r.Token, bucketOutbox, key, "tok")
 	if err != nil {
 		return OutboxJob{}, fmt.Errorf("store: outbox job %d: %w", id, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/riscd/riscd/seal"
 )
 
 // RotateKey re-encrypts every secret in the store under newKey, the inbox's
@@ -26,7 +28,7 @@ func (db *DB) RotateKey(ctx context.Context, newKey Key) (int, error) {
 	if newKey.IsZero() {
 		return 0, fmt.Errorf("store: rotate key: zero key: %w", ErrInvalid)
 	}
-	next := db.keyring().withPrimary(newKey)
+	next := db.keyring().WithPrimary(newKey)
 	err := db.Update(ctx, func(t *Tx) error {
 		if err := registerKey(t.btx, next); err != nil {
 			return err
@@ -76,7 +78,7 @@ func (db *DB) RotateKey(ctx context.Context, newKey Key) (int, error) {
 		}
 		var stale [][]byte
 		_ = b.ForEach(func(id, _ []byte) error {
-			if !bytes.Equal(id, newKey.k.id[:]) {
+			if !bytes.Equal(id, newKey.RawID().Bytes()) {
 				stale = append(stale, clone(id))
 			}
 			return nil
@@ -196,14 +198,14 @@ func (t *Tx) reseal(bucket string, key, v []byte) ([]byte, bool, error) {
 	}
 	changed := false
 	for _, f := range fields {
-		if sealedBy(*f.ct, t.keys.primary) {
+		if seal.SealedBy(*f.ct, t.keys.Primary()) {
 			continue
 		}
-		plain, err := t.keys.open(*f.ct, bucket, key, f.name)
+		plain, err := t.keys.Open(*f.ct, bucket, key, f.name)
 		if err != nil {
 			return nil, false, fmt.Errorf("store: reseal %s %x: %w", bucket, key, err)
 		}
-		*f.ct = t.keys.seal(plain, bucket, key, f.name)
+		*f.ct = t.keys.Seal(plain, bucket, key, f.name)
 		changed = true
 	}
 	if !changed {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd/seal"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -43,8 +44,8 @@ func TestCiphertextsAreBoundToTheirPlace(t *testing.T) {
 
 	var ra grantRecord
 	_ = db.bolt.View(func(tx *bolt.Tx) error { _, _, ra = rec(tx, a.ID); return nil })
-	if ct := ra.AccessToken; len(ct) != sealOverhead+len("ya29.a") || ct[0] != sealVersion || hex.EncodeToString(ct[1:1+keyIDSize]) != key.ID() {
-		t.Fatalf("ciphertext layout: %d bytes, version %d, key id %x", len(ct), ct[0], ct[1:1+keyIDSize])
+	if ct := ra.AccessToken; len(ct) != seal.Overhead+len("ya29.a") || ct[0] != seal.Version || hex.EncodeToString(ct[1:1+seal.IDSize]) != key.ID() {
+		t.Fatalf("ciphertext layout: %d bytes, version %d, key id %x", len(ct), ct[0], ct[1:1+seal.IDSize])
 	}
 
 	tests := []struct {

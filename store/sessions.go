@@ -76,7 +76,7 @@ func (t *Tx) CreateSession(s Session) error {
 		V:         recordVersion,
 		Sub:       s.Sub,
 		Email:     s.Email,
-		CSRF:      t.keys.seal(s.CSRF.Reveal(), bucketSessions, key, "csrf"),
+		CSRF:      t.keys.Seal(s.CSRF.Reveal(), bucketSessions, key, "csrf"),
 		CreatedAt: stampOf(s.CreatedAt),
 		ExpiresAt: stampOf(s.ExpiresAt),
 	}
@@ -106,7 +106,7 @@ func (t *Tx) Session(id Secret) (Session, error) {
 	if exp := r.ExpiresAt.time(); !exp.IsZero() && !t.now().Before(exp) {
 		return Session{}, fmt.Errorf("store: session expired: %w", ErrNotFound)
 	}
-	csrf, err := t.keys.open(r.CSRF, bucketSessions, key, "csrf")
+	csrf, err := t.keys.Open(r.CSRF, bucketSessions, key, "csrf")
 	if err != nil {
 		return Session{}, fmt.Errorf("store: session %x: %w", key[:8], err)
 	}

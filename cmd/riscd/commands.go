@@ -6,14 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
 
 	"github.com/riscd/riscd/config"
+	"github.com/riscd/riscd/seal"
 	"github.com/riscd/riscd/store"
 )
 
@@ -193,7 +192,7 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	newKey, created, err := loadOrCreateKey(*newKeyFile)
+	newKey, created, err := seal.LoadOrCreateKeyFile(*newKeyFile)
 	if err != nil {
 		return usageError{fmt.Errorf("--new-key-file: %s: %w", *newKeyFile, err)}
 	}
@@ -247,32 +246,4 @@ func storeOpenError(configPath string, err error) error {
 			err, configPath, re.NewKeyID)
 	}
 	return &StartupError{fmt.Errorf("store.path: %w", err)}
-}
-
-// loadOrCreateKey reads a key file, or makes a new random key there (mode
-// 0600, never overwriting) when it does not exist.
-func loadOrCreateKey(path string) (store.Key, bool, error) {
-	k, err := config.ReadKeyFile(path)
-	if err == nil {
-		return k, false, nil
-	}
-	if _, statErr := os.Stat(path); !errors.Is(statErr, fs.ErrNotExist) {
-		return store.Key{}, false, err
-	}
-	k, text, err := store.GenerateKey()
-	if err != nil {
-		return store.Key{}, false, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return store.Key{}, false, fmt.Errorf("%s", config.FileProblem(err))
-	}
-	if _, err := f.Write(append(text, '\n')); err != nil {
-		f.Close()
-		return store.Key{}, false, err
-	}
-	if err := f.Close(); err != nil {
-		return store.Key{}, false, err
-	}
-	return k, true, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riscd/riscd/seal"
 	"github.com/riscd/riscd/store"
 )
 
@@ -41,7 +42,7 @@ func halfRotated(t *testing.T) (cfg, storePath, newKeyFile string, newKey store.
 		t.Fatal(err)
 	}
 	newKeyFile = filepath.Join(t.TempDir(), "new.key")
-	newKey, _, err = loadOrCreateKey(newKeyFile)
+	newKey, _, err = seal.LoadOrCreateKeyFile(newKeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}

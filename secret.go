@@ -1,4 +1,4 @@
-package store
+package riscd
 
 import "log/slog"
 

@@ -1,4 +1,4 @@
-package store_test
+package riscd_test
 
 import (
 	"bytes"
@@ -9,13 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 func TestSecretNeverPrints(t *testing.T) {
 	const plain = "1//0-plaintext-refresh-token"
-	s := store.Secret(plain)
-	g := store.Grant{Sub: "s", RefreshToken: s, AccessToken: "ya29.plaintext-access"}
+	s := riscd.Secret(plain)
+	g := riscd.Grant{Sub: "s", RefreshToken: s, AccessToken: "ya29.plaintext-access"}
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "secret", s, "grant", g)
 	var tbuf bytes.Buffer
@@ -43,7 +43,7 @@ func TestSecretNeverPrints(t *testing.T) {
 	if s.Reveal() != plain {
 		t.Fatal("Reveal does not return the plaintext")
 	}
-	if got := fmt.Sprint(store.Secret("")); got != "" {
+	if got := fmt.Sprint(riscd.Secret("")); got != "" {
 		t.Fatalf("empty secret prints %q, want \"\"", got)
 	}
 }

@@ -1,4 +1,4 @@
-package store_test
+package seal_test
 
 import (
 	"bytes"
@@ -11,7 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/seal"
 )
 
 func TestParseKey(t *testing.T) {
@@ -19,7 +20,7 @@ func TestParseKey(t *testing.T) {
 	for i := range raw {
 		raw[i] = byte(250 - i) // bytes that differ between the std and URL alphabets
 	}
-	want, err := store.ParseKey([]byte(base64.StdEncoding.EncodeToString(raw)))
+	want, err := seal.ParseKey([]byte(base64.StdEncoding.EncodeToString(raw)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func TestParseKey(t *testing.T) {
 	}
 	for _, tc := range good {
 		t.Run(tc.name, func(t *testing.T) {
-			k, err := store.ParseKey([]byte(tc.text))
+			k, err := seal.ParseKey([]byte(tc.text))
 			if err != nil {
 				t.Fatalf("ParseKey: %v", err)
 			}
@@ -49,8 +50,8 @@ func TestParseKey(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := store.ParseKey([]byte(tc.text))
-			if !errors.Is(err, store.ErrInvalid) {
+			_, err := seal.ParseKey([]byte(tc.text))
+			if !errors.Is(err, riscd.ErrInvalid) {
 				t.Fatalf("ParseKey: got %v, want ErrInvalid", err)
 			}
 			if !strings.Contains(err.Error(), tc.says) {
@@ -64,42 +65,48 @@ func TestParseKey(t *testing.T) {
 }
 
 func TestGenerateKey(t *testing.T) {
-	k, text, err := store.GenerateKey()
+	k, text, err := seal.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(k.ID()) {
 		t.Fatalf("ID %q: want 16 hex characters", k.ID())
 	}
-	back, err := store.ParseKey(text)
+	back, err := seal.ParseKey(text)
 	if err != nil {
 		t.Fatalf("ParseKey of GenerateKey's text: %v", err)
 	}
 	if !back.Equal(k) {
 		t.Fatal("parsed key differs from the generated one")
 	}
-	other, _, _ := store.GenerateKey()
+	other, _, _ := seal.GenerateKey()
 	if other.Equal(k) || other.ID() == k.ID() {
 		t.Fatal("two generated keys are equal")
 	}
-	var zero store.Key
+	var zero seal.Key
 	if !zero.IsZero() || k.IsZero() || zero.ID() != "" {
 		t.Fatal("IsZero/ID wrong for the zero Key")
 	}
 }
 
+// holder is a struct that carries a key, as a store's options do.
+type holder struct {
+	Path string
+	Key  seal.Key
+}
+
 func TestKeyNeverPrintsMaterial(t *testing.T) {
-	k, text, err := store.GenerateKey()
+	k, text, err := seal.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := base64.StdEncoding.DecodeString(string(text))
 	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "key", k, "opts", store.Options{Key: k})
-	js, _ := json.Marshal(struct{ K store.Key }{k})
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "key", k, "opts", holder{Key: k})
+	js, _ := json.Marshal(struct{ K seal.Key }{k})
 	outputs := map[string]string{
 		"%v": fmt.Sprintf("%v", k), "%+v": fmt.Sprintf("%+v", k), "%#v": fmt.Sprintf("%#v", k),
-		"%s": fmt.Sprintf("%s", k), "%x": fmt.Sprintf("%x", k), "options %+v": fmt.Sprintf("%+v", store.Options{Key: k}),
+		"%s": fmt.Sprintf("%s", k), "%x": fmt.Sprintf("%x", k), "struct %+v": fmt.Sprintf("%+v", holder{Key: k}),
 		"slog": buf.String(), "json": string(js),
 	}
 	for name, out := range outputs {

@@ -1,0 +1,42 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store"
+)
+
+// Package store's names for the domain's errors are the same values, so
+// errors.Is matches a store error against either name.
+func TestErrorsAreTheDomainErrors(t *testing.T) {
+	pairs := []struct {
+		name         string
+		store, riscd error
+	}{
+		{"ErrNotFound", store.ErrNotFound, riscd.ErrNotFound},
+		{"ErrExists", store.ErrExists, riscd.ErrExists},
+		{"ErrInvalid", store.ErrInvalid, riscd.ErrInvalid},
+		{"ErrWrongKey", store.ErrWrongKey, riscd.ErrWrongKey},
+		{"ErrCorrupt", store.ErrCorrupt, riscd.ErrCorrupt},
+		{"ErrClosed", store.ErrClosed, riscd.ErrClosed},
+		{"ErrBusy", store.ErrBusy, riscd.ErrBusy},
+	}
+	for _, p := range pairs {
+		if p.store != p.riscd {
+			t.Errorf("store.%s is not riscd.%s", p.name, p.name)
+		}
+	}
+	db := mustOpen(t, store.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: mustKey(t)})
+	_, err := db.Grant(t.Context(), "0123456789abcdef01234567")
+	if !errors.Is(err, riscd.ErrNotFound) || !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Grant of a missing id: %v, want riscd.ErrNotFound", err)
+	}
+	var g riscd.Grant = store.Grant{Sub: "s"}
+	if fmt.Sprintf("%T", g) != "riscd.Grant" {
+		t.Fatalf("store.Grant is %T, want riscd.Grant", g)
+	}
+}
