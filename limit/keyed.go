@@ -1,6 +1,7 @@
 package limit
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -54,27 +55,39 @@ func NewKeyed(cfg KeyedConfig) *Keyed {
 // shared one, atomically: it returns 0 when the attempt is allowed (and
 // counted), else how long until key may try again (and counts nothing).
 func (k *Keyed) Reserve(key string, now time.Time) time.Duration {
+	// One lock around the check and the take: reserving then cancelling
+	// under contention cannot give every token back (rate.Reservation's
+	// CancelAt restores only what no later reservation has used), so
+	// refused attempts would drain the bucket ever further.
 	k.mu.Lock()
+	defer k.mu.Unlock()
 	lim, ok := k.lru.Get(key)
 	if !ok {
 		lim = rate.NewLimiter(k.limit, k.burst)
 		k.lru.Add(key, lim) // evicts the least recently seen key when full
 	}
-	k.mu.Unlock()
-	r := lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return d
-	}
+	wait := untilToken(lim, now)
 	if k.total != nil {
-		t := k.total.ReserveN(now, 1)
-		if d := t.DelayFrom(now); d > 0 {
-			t.CancelAt(now)
-			r.CancelAt(now)
-			return d
-		}
+		wait = max(wait, untilToken(k.total, now))
+	}
+	if wait > 0 {
+		return wait
+	}
+	lim.AllowN(now, 1)
+	if k.total != nil {
+		k.total.AllowN(now, 1)
 	}
 	return 0
+}
+
+// untilToken is how long from now until lim holds one whole token: 0 when
+// it holds one already.
+func untilToken(lim *rate.Limiter, now time.Time) time.Duration {
+	missing := 1 - lim.TokensAt(now)
+	if missing <= 0 {
+		return 0
+	}
+	return time.Duration(math.Ceil(missing / float64(lim.Limit()) * float64(time.Second)))
 }
 
 // Forget drops key's bucket: its past attempts no longer count (a
