@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"time"
 	"unicode/utf8"
+
+	"github.com/riscd/riscd/workqueue"
 )
 
 // storeTimeout bounds the Queue calls that record an outcome, which run even
@@ -64,7 +66,7 @@ func (s *scheduler) deliver(ctx context.Context, j job) result {
 		if err := s.cfg.Queue.Done(sctx, j.entry.ID); err != nil {
 			log.WarnContext(ctx, "events: recording a handled entry failed; will retry", "err", err)
 			r.outcome = outcomeUnrecorded
-			r.next = s.cfg.Now().Add(backoff(s.cfg.BackoffBase, s.cfg.BackoffMax, 1))
+			r.next = s.cfg.Now().Add(workqueue.Backoff(s.cfg.BackoffBase, s.cfg.BackoffMax, 1))
 			return r
 		}
 		log.DebugContext(ctx, "events: entry handled", "attempt", attempt)
@@ -77,7 +79,7 @@ func (s *scheduler) deliver(ctx context.Context, j job) result {
 	}
 	park := attempt >= s.cfg.MaxAttempts || errors.Is(herr, ErrPermanent)
 	r.attempts = attempt
-	r.next = s.cfg.Now().Add(backoff(s.cfg.BackoffBase, s.cfg.BackoffMax, attempt))
+	r.next = s.cfg.Now().Add(workqueue.Backoff(s.cfg.BackoffBase, s.cfg.BackoffMax, attempt))
 	msg := herr.Error()
 	if len(msg) > maxErrLen {
 		cut := maxErrLen

@@ -490,22 +490,6 @@ func TestDispatcherRunTwice(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	base, maxWait := time.Second, 10*time.Minute
-	for attempts := 1; attempts <= 40; attempts++ {
-		ceiling := base << min(attempts-1, 20)
-		if ceiling > maxWait {
-			ceiling = maxWait
-		}
-		for i := 0; i < 50; i++ {
-			got := backoff(base, maxWait, attempts)
-			if got < ceiling/2 || got > ceiling {
-				t.Fatalf("backoff(attempts=%d) = %v, want within [%v, %v]", attempts, got, ceiling/2, ceiling)
-			}
-		}
-	}
-}
-
 func TestPermanent(t *testing.T) {
 	inner := errors.New("x")
 	err := Permanent(inner)

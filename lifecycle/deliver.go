@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/workqueue"
 )
 
 // maxAnswer bounds how much of an answer body the outbox reads.
@@ -100,7 +101,7 @@ func (l *Lifecycle) record(ctx context.Context, o outcome, job store.OutboxJob, 
 			}
 		default:
 			j.LastError = res.err
-			j.NextAttemptAt = now.Add(backoff(l.cfg.BackoffBase, l.cfg.BackoffMax, j.Attempts))
+			j.NextAttemptAt = now.Add(workqueue.Backoff(l.cfg.BackoffBase, l.cfg.BackoffMax, j.Attempts))
 			if !j.Deadline.IsZero() && j.NextAttemptAt.After(j.Deadline) {
 				j.NextAttemptAt = j.Deadline
 			}

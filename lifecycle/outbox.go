@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -160,20 +159,4 @@ func (l *Lifecycle) read(ctx context.Context, s *scheduler, after uint64) error 
 			return nil
 		}
 	}
-}
-
-// backoff returns the wait after the given number of failed attempts (from
-// 1): base doubled per further attempt, capped at max, with "equal jitter"
-// so the result lies in [d/2, d] and retries of jobs that failed together
-// spread out.
-func backoff(base, max time.Duration, attempts int) time.Duration {
-	d := base
-	for i := 1; i < attempts && d < max; i++ {
-		d *= 2
-	}
-	if d > max || d <= 0 {
-		d = max
-	}
-	half := d / 2
-	return half + rand.N(d-half+1)
 }
