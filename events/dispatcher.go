@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/riscd/riscd/workqueue"
 )
 
 // DispatcherConfig configures a Dispatcher. Zero values get the defaults
@@ -53,8 +55,7 @@ var (
 // at least once.
 type Dispatcher struct {
 	cfg     DispatcherConfig
-	notify  chan struct{}
-	rescan  chan struct{}
+	q       *workqueue.Queue[held]
 	running atomic.Bool
 }
 
@@ -99,11 +100,24 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Dispatcher{
-		cfg:    cfg,
-		notify: make(chan struct{}, 1),
-		rescan: make(chan struct{}, 1),
-	}, nil
+	q, err := workqueue.New(workqueue.Config[held]{
+		Source:         inbox{cfg: cfg},
+		Name:           "events",
+		MaxAttempts:    cfg.MaxAttempts,
+		BackoffBase:    cfg.BackoffBase,
+		BackoffMax:     cfg.BackoffMax,
+		Workers:        cfg.Workers,
+		PollInterval:   cfg.PollInterval,
+		RescanInterval: cfg.RescanInterval,
+		PageSize:       cfg.PageSize,
+		LogAttrs:       logAttrs,
+		Now:            cfg.Now,
+		Logger:         cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return &Dispatcher{cfg: cfg, q: q}, nil
 }
 
 func setDefault[T int | time.Duration](v *T, def T) {
@@ -116,19 +130,12 @@ func setDefault[T int | time.Duration](v *T, def T) {
 // them at once instead of at the next poll. It never blocks, and calls that
 // come faster than the dispatcher reads coalesce. The receiver calls it after
 // each commit.
-func (d *Dispatcher) Notify() { signal(d.notify) }
+func (d *Dispatcher) Notify() { d.q.Notify() }
 
 // Rescan asks the dispatcher to re-read every pending entry, not only the
 // new ones: call it after returning a parked entry to pending (an operator's
 // retry). Without it such an entry is picked up within RescanInterval.
-func (d *Dispatcher) Rescan() { signal(d.rescan) }
-
-func signal(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
-	}
-}
+func (d *Dispatcher) Rescan() { d.q.Rescan() }
 
 // Run delivers entries until ctx is done, starting with every entry pending
 // in the queue (so a restart resumes what the previous run left). Queue
@@ -141,6 +148,5 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer d.running.Store(false)
-	newScheduler(d).run(ctx)
-	return nil
+	return d.q.Run(ctx)
 }

@@ -3,8 +3,9 @@ package events
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
+
+	"github.com/riscd/riscd/workqueue"
 )
 
 // Entry is one stored SET waiting to be processed, as the Queue hands it to
@@ -69,26 +70,10 @@ type HandlerFunc func(ctx context.Context, d Delivery) error
 func (f HandlerFunc) Handle(ctx context.Context, d Delivery) error { return f(ctx, d) }
 
 // ErrPermanent is matched by errors made with Permanent.
-var ErrPermanent = errors.New("events: permanent failure")
-
-// permanentError marks a handler error that retrying cannot fix.
-type permanentError struct{ err error }
-
-// Error returns the wrapped error's text unchanged.
-func (e *permanentError) Error() string { return e.err.Error() }
-
-// Unwrap exposes both the wrapped error and ErrPermanent to errors.Is/As.
-func (e *permanentError) Unwrap() []error {
-	return []error{e.err, ErrPermanent}
-}
+var ErrPermanent = workqueue.ErrPermanent
 
 // Permanent wraps err so that the dispatcher parks the entry instead of
 // retrying it: for failures no retry can fix. errors.Is(Permanent(err),
 // ErrPermanent) holds, and err stays reachable through errors.Is/As.
 // Permanent(nil) is nil.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &permanentError{err: err}
-}
+func Permanent(err error) error { return workqueue.Permanent(err) }
