@@ -8,6 +8,7 @@ import (
 
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/config"
+	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/lifecycle"
@@ -35,7 +36,7 @@ const pruneInterval = time.Hour
 type parts struct {
 	flow       *flowweb.Handler
 	receiver   *receiver.Receiver
-	dispatcher *events.Dispatcher
+	dispatcher *dispatch.Dispatcher
 	admin      *admin.Server
 	lifecycle  *lifecycle.Lifecycle
 	stream     *streamHealth // nil without risc.service_account_file
@@ -227,9 +228,9 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	}
 	obs.m = p.admin.Metrics()
 
-	p.dispatcher, err = events.NewDispatcher(events.DispatcherConfig{
+	p.dispatcher, err = dispatch.New(dispatch.Config{
 		Queue:       &inboxQueue{db: m.db, formats: formats, now: m.Now},
-		Handlers:    []events.Handler{p.admin.Metrics().InstrumentHandler(p.lifecycle.Handler())},
+		Handlers:    []dispatch.Handler{p.admin.Metrics().InstrumentHandler(p.lifecycle.Handler())},
 		Registry:    registry,
 		MaxAttempts: c.RISC.MaxAttempts,
 		// Many workers let concurrent events of distinct subjects share

@@ -1,20 +1,21 @@
-package events
+package dispatch
 
 import (
 	"context"
 	"encoding/json"
 	"time"
 
+	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/workqueue"
 )
 
 // Entry is one stored SET waiting to be processed, as the Queue hands it to
 // the dispatcher.
 type Entry struct {
-	ID          uint64 // arrival order: increasing in the order entries were committed
-	Subject     string // ordering key (SET.Key at receipt); "" orders the entry on its own
-	Transmitter string // configured name of the transmitter that sent it
-	Format      Format // how to parse Claims
+	ID          uint64        // arrival order: increasing in the order entries were committed
+	Subject     string        // ordering key (SET.Key at receipt); "" orders the entry on its own
+	Transmitter string        // configured name of the transmitter that sent it
+	Format      events.Format // how to parse Claims
 	// Claims is the verified payload (JSON). The dispatcher parses it with
 	// its Registry before the first delivery.
 	Claims      json.RawMessage
@@ -45,7 +46,7 @@ type Queue interface {
 // Delivery is what a Handler receives: the stored entry and its parsed SET.
 type Delivery struct {
 	Entry Entry
-	SET   *SET
+	SET   *events.SET
 	// Attempt counts deliveries of this entry, from 1. It is Entry.Attempts+1
 	// and grows across restarts.
 	Attempt int
@@ -57,7 +58,7 @@ type Delivery struct {
 // so Handle must be idempotent. A nil error means the handler is done with
 // the entry; any other error is retried with backoff, except one wrapped by
 // Permanent, which parks the entry at once. Handle must honour ctx, which
-// ends on shutdown and at DispatcherConfig.HandlerTimeout. Its errors are
+// ends on shutdown and at Config.HandlerTimeout. Its errors are
 // stored and logged, so they must not carry secrets.
 type Handler interface {
 	Handle(ctx context.Context, d Delivery) error

@@ -1,4 +1,4 @@
-package events
+package dispatch
 
 import (
 	"context"
@@ -9,15 +9,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/workqueue"
 )
 
-// DispatcherConfig configures a Dispatcher. Zero values get the defaults
-// named below.
-type DispatcherConfig struct {
-	Queue    Queue     // required
-	Handlers []Handler // required, at least one; run in order for each entry
-	Registry *Registry // parses Entry.Claims; default NewRegistry()
+// Config configures a Dispatcher. Zero values get the defaults named
+// below.
+type Config struct {
+	Queue    Queue            // required
+	Handlers []Handler        // required, at least one; run in order for each entry
+	Registry *events.Registry // parses Entry.Claims; default events.NewRegistry()
 
 	MaxAttempts    int           // failed attempts before an entry is parked; default 10
 	BackoffBase    time.Duration // wait after the first failure; default 1s
@@ -32,12 +33,12 @@ type DispatcherConfig struct {
 	Logger *slog.Logger     // default discards
 }
 
-// Errors of NewDispatcher and Run.
+// Errors of New and Run.
 var (
-	// ErrConfig is matched by NewDispatcher's errors for an unusable config.
-	ErrConfig = errors.New("events: invalid dispatcher config")
+	// ErrConfig is matched by New's errors for an unusable config.
+	ErrConfig = errors.New("dispatch: invalid dispatcher config")
 	// ErrRunning is returned by Run when the dispatcher is already running.
-	ErrRunning = errors.New("events: dispatcher already running")
+	ErrRunning = errors.New("dispatch: dispatcher already running")
 )
 
 // Dispatcher delivers inbox entries to handlers. Entries of one subject
@@ -54,15 +55,15 @@ var (
 // entry; after a restart every handler runs again. See Handler: delivery is
 // at least once.
 type Dispatcher struct {
-	cfg     DispatcherConfig
+	cfg     Config
 	q       *workqueue.Queue[held]
 	running atomic.Bool
 }
 
-// NewDispatcher checks cfg, fills its defaults and returns a dispatcher ready
+// New checks cfg, fills its defaults and returns a dispatcher ready
 // to Run. It fails, with an error matching ErrConfig, when Queue is nil, no
 // Handler is given, a Handler is nil, or a number or duration is negative.
-func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
+func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Queue == nil {
 		return nil, fmt.Errorf("%w: no queue", ErrConfig)
 	}
@@ -92,7 +93,7 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 		cfg.BackoffMax = cfg.BackoffBase
 	}
 	if cfg.Registry == nil {
-		cfg.Registry = NewRegistry()
+		cfg.Registry = events.NewRegistry()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

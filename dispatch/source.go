@@ -1,23 +1,24 @@
-package events
+package dispatch
 
 import (
 	"context"
 	"fmt"
 	"runtime"
 
+	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/workqueue"
 )
 
 // held is what the work queue keeps of an entry between attempts.
 type held struct {
 	entry Entry
-	set   *SET   // parsed claims, kept across retries
-	done  []bool // handlers that already succeeded for this entry in this run
+	set   *events.SET // parsed claims, kept across retries
+	done  []bool      // handlers that already succeeded for this entry in this run
 }
 
 // inbox is the dispatcher's workqueue.Source: the Queue, and the handlers
 // as the work of each item.
-type inbox struct{ cfg DispatcherConfig }
+type inbox struct{ cfg Config }
 
 var _ workqueue.Source[held] = inbox{}
 
@@ -45,7 +46,7 @@ func (s inbox) Handle(ctx context.Context, it *workqueue.Item[held]) error {
 	if h.set == nil {
 		set, err := s.cfg.Registry.Parse(h.entry.Claims, h.entry.Format)
 		if err != nil {
-			return Permanent(fmt.Errorf("events: parse entry: %w", err))
+			return Permanent(fmt.Errorf("dispatch: parse entry: %w", err))
 		}
 		h.set = set
 	}
@@ -55,7 +56,7 @@ func (s inbox) Handle(ctx context.Context, it *workqueue.Item[held]) error {
 			continue
 		}
 		if err := s.call(ctx, hd, d); err != nil {
-			return fmt.Errorf("events: handler %d: %w", i, err)
+			return fmt.Errorf("dispatch: handler %d: %w", i, err)
 		}
 		h.done[i] = true
 	}
