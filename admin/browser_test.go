@@ -3,7 +3,6 @@ package admin_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,42 +14,15 @@ import (
 
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
-
-// findChromium returns the Chromium binary. Its absence fails the test: CI
-// installs Debian's chromium.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "chromium-headless-shell", "/usr/bin/chromium", "/usr/lib/chromium/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("chromium not found in PATH: install Debian's chromium (apt-get install chromium); .ci/run does")
-	return ""
-}
-
-// artifactDir is where screenshots go: $RISCD_TEST_ARTIFACTS, or a
-// temporary folder.
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("RISCD_TEST_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join(t.TempDir(), "artifacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatalf("artifact folder: %v", err)
-	}
-	return dir
-}
 
 // TestBrowserAdminPage drives headless Chromium through the admin page:
 // sign in with the admin token, walk every page, release a held account,
 // retry a parked event, revoke a grant, sign out; a screenshot of each
 // page is kept.
 func TestBrowserAdminPage(t *testing.T) {
-	chromium := findChromium(t)
 	e, _ := newUIEnv(t, func(cfg *admin.Config) {
 		cfg.Stream = func(context.Context) (admin.StreamView, error) {
 			return admin.StreamView{
@@ -60,7 +32,7 @@ func TestBrowserAdminPage(t *testing.T) {
 			}, nil
 		}
 	})
-	dir := artifactDir(t)
+	dir := testkit.ArtifactDir(t)
 
 	// Alice's account was disabled for hijacking: held, with a held grant.
 	e.mustAccount(store.Account{Sub: "110169484474386276334", Email: "alice@example.com", Held: true, SigninDisabled: true})
@@ -78,28 +50,7 @@ func TestBrowserAdminPage(t *testing.T) {
 	e.mustAudit(store.AuditEntry{At: e.clock.Now(), Sub: "104729384756102938475", Action: "mark_review", Outcome: "flagged", Actor: "event"})
 	e.clock.Advance(time.Minute)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
-		t.Fatalf("start chromium %s: %v", chromium, err)
-	}
-	tctx, tcancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer tcancel()
+	tctx := testkit.Chromium(t)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(tctx, steps...); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -32,42 +33,6 @@ const (
 
 // t0 is the test clock's start.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // opCall is one call the fake Operator received.
 type opCall struct{ method, arg, actor string }
@@ -198,10 +163,10 @@ type env struct {
 	srv      *admin.Server
 	handler  http.Handler // the echo instance the routes are registered on
 	url      string
-	clock    *clock
+	clock    *testkit.Clock
 	op       *fakeOperator
 	broker   *fakeBroker
-	logs     *syncBuffer
+	logs     *testkit.SyncBuffer
 	rescans  *counter
 	mu       sync.Mutex
 	secrets  []string // must never appear in an answer or a log line
@@ -229,7 +194,7 @@ var features = map[string]string{
 // newEnv builds the test server. edit may change the Config before New.
 func newEnv(t testing.TB, edit func(*admin.Config)) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{t: t0}, logs: &syncBuffer{}, rescans: &counter{}}
+	e := &env{t: t, clock: testkit.NewClock(t0), logs: &testkit.SyncBuffer{}, rescans: &counter{}}
 	e.db = mustOpenStore(t, e.clock.Now)
 	e.op = &fakeOperator{db: e.db}
 	e.broker = &fakeBroker{answers: map[string]brokerAnswer{}}

@@ -16,6 +16,7 @@ import (
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -200,13 +201,9 @@ func TestRunCountsGrantsUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- e.srv.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(e.scrape(), `riscd_grants{status="active"} 1`) {
-		if time.Now().After(deadline) {
-			t.Fatal("Run did not count the grants")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, "Run to count the grants", func() bool {
+		return strings.Contains(e.scrape(), `riscd_grants{status="active"} 1`)
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v, want nil", err)

@@ -3,73 +3,24 @@ package flowweb_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/riscd/riscd/internal/testkit"
 )
-
-// findChromium returns the Chromium binary. Its absence fails the test: CI
-// installs Debian's chromium.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "chromium-headless-shell", "/usr/bin/chromium", "/usr/lib/chromium/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("chromium not found in PATH: install Debian's chromium (apt-get install chromium); .ci/run does")
-	return ""
-}
-
-// artifactDir is where screenshots go: $RISCD_TEST_ARTIFACTS, or a
-// temporary folder.
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("RISCD_TEST_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join(t.TempDir(), "artifacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatalf("artifact folder: %v", err)
-	}
-	return dir
-}
 
 // TestBrowserConsent drives headless Chromium through the consent flow:
 // riscd's index, Connect, googlesim's consent page with one feature
 // unticked, Allow, and back on riscd showing exactly the granted features.
 func TestBrowserConsent(t *testing.T) {
-	chromium := findChromium(t)
 	e := newEnv(t, envOptions{})
-	dir := artifactDir(t)
+	dir := testkit.ArtifactDir(t)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
-		t.Fatalf("start chromium %s: %v", chromium, err)
-	}
-	tctx, tcancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer tcancel()
+	tctx := testkit.Chromium(t)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(tctx, steps...); err != nil {

@@ -1,7 +1,6 @@
 package flowweb_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -51,59 +51,23 @@ var simKeys = sync.OnceValues(func() ([]*rsa.PrivateKey, error) {
 	return keys, nil
 })
 
-// testClock is a settable clock shared by riscd, its store and googlesim.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{t: time.Now().Truncate(time.Second)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// newTestClock is a settable clock shared by riscd, its store and
+// googlesim, reading the current second.
+func newTestClock() *testkit.Clock { return testkit.NewClock(time.Now().Truncate(time.Second)) }
 
 // env is riscd's consent flow wired to an in-process googlesim, with a real
 // store in a temp dir and a browser-like client (cookie jar, redirects not
 // followed).
 type env struct {
 	t       testing.TB
-	clock   *testClock
+	clock   *testkit.Clock
 	sim     *googlesim.Server
 	db      *store.DB
 	h       *flowweb.Handler
 	echo    *echo.Echo
 	srv     *httptest.Server
 	browser *http.Client
-	logs    *syncBuffer
+	logs    *testkit.SyncBuffer
 	user    googlesim.User
 }
 
@@ -127,7 +91,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatalf("generate keys: %v", err)
 	}
-	e := &env{t: t, clock: newTestClock(), logs: &syncBuffer{}}
+	e := &env{t: t, clock: newTestClock(), logs: &testkit.SyncBuffer{}}
 	e.sim, err = googlesim.New(googlesim.Config{Keys: keys, Now: e.clock.Now, Users: opts.users})
 	if err != nil {
 		t.Fatalf("googlesim.New: %v", err)

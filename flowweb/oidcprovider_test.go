@@ -22,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/riscd/riscd/flowweb"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -65,7 +66,7 @@ func startNodeOP(t *testing.T, redirectURI string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &testkit.SyncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start node: %v", err)
@@ -109,36 +110,6 @@ func startNodeOP(t *testing.T, redirectURI string) string {
 	return hello.Issuer
 }
 
-// chromium starts headless Chromium for one test and returns a context to
-// drive it with (two minutes at most).
-func chromium(t *testing.T) context.Context {
-	t.Helper()
-	path := findChromium(t)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium %s: %v", path, err)
-	}
-	tctx, tcancel := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(tcancel)
-	return tctx
-}
-
 // oidcFlow is riscd's consent flow set up from a provider's discovery
 // document, on its own loopback server.
 type oidcFlow struct {
@@ -153,7 +124,7 @@ func newOIDCFlow(t *testing.T, clientID, clientSecret string, provider string, f
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	e := &env{t: t, clock: newTestClock(), logs: &syncBuffer{}}
+	e := &env{t: t, clock: newTestClock(), logs: &testkit.SyncBuffer{}}
 	e.echo = echo.New()
 	e.echo.HideBanner, e.echo.HidePort = true, true
 	e.srv = httptest.NewServer(e.echo)
@@ -224,14 +195,14 @@ func TestNodeOIDCProvider(t *testing.T) {
 	if algs, _ := f.disc.IDTokenAlgorithms(); !slices.Equal(algs, []string{"ES256"}) {
 		t.Fatalf("the provider's discovery lists %v, want ES256 alone (the test's point)", algs)
 	}
-	ctx := chromium(t)
+	ctx := testkit.Chromium(t)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	dir := artifactDir(t)
+	dir := testkit.ArtifactDir(t)
 	screenshot := func(name string) {
 		t.Helper()
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -353,7 +324,7 @@ func (e *env) assertNoSecrets(secrets ...string) {
 func TestNodeOIDCProviderWithoutOfflineAccess(t *testing.T) {
 	f := newOIDCFlow(t, nodeOPClientID, nodeOPClientSecret, flowweb.ProviderGoogle, nil,
 		func(redirectURI string) string { return startNodeOP(t, redirectURI) })
-	ctx := chromium(t)
+	ctx := testkit.Chromium(t)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {

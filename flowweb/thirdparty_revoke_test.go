@@ -3,6 +3,7 @@ package flowweb_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/riscd/riscd/flowweb"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/store"
@@ -56,7 +58,7 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -119,8 +121,7 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 	}
 	waitRevokeJobsDone := func(n int) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		testkit.Eventually(t, fmt.Sprintf("%d revoke jobs done", n), func() bool {
 			done := 0
 			for id := uint64(1); ; id++ {
 				j, err := db.OutboxJob(ctx, id)
@@ -134,14 +135,8 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 					done++
 				}
 			}
-			if done >= n {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d revoke jobs done after 30 s, want %d", done, n)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return done >= n
+		})
 	}
 
 	zitadelConsent(t, b, z, riscd.URL)

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/riscd/riscd/flowweb"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -123,7 +124,7 @@ func TestThirdPartyProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	h, err := flowweb.New(ctx, flowweb.Config{
 		PublicURL:        riscd.URL,
 		ClientID:         zitadelClientID,

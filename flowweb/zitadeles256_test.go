@@ -21,6 +21,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/riscd/riscd/flowweb"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -126,7 +127,7 @@ func TestZitadelES256(t *testing.T) {
 	if algs, _ := f.disc.IDTokenAlgorithms(); !slices.Equal(algs, []string{"ES256"}) {
 		t.Fatalf("discovery lists %v, want ES256 alone", algs)
 	}
-	ctx := chromium(t)
+	ctx := testkit.Chromium(t)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {

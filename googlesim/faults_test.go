@@ -3,10 +3,13 @@ package googlesim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/riscd/riscd/internal/testkit"
 )
 
 func TestFaultStatus(t *testing.T) {
@@ -125,11 +128,8 @@ func TestSetFaultUnknownEndpoint(t *testing.T) {
 	}
 }
 
-// waitForRequest waits until the endpoint has seen n requests. It polls the
-// counters without a deadline of its own: the test binary's timeout bounds it.
+// waitForRequest waits until the endpoint has seen n requests.
 func waitForRequest(tb testing.TB, s sim, ep Endpoint, n int) {
 	tb.Helper()
-	for s.Stats().Requests[ep] < n {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(tb, fmt.Sprintf("%d requests to %s", n, ep), func() bool { return s.Stats().Requests[ep] >= n })
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/riscd/riscd/internal/testkit"
 )
 
 // testKeys are generated once per test binary: RSA key generation is slow,
@@ -38,28 +40,6 @@ func testKey(tb testing.TB, i int) *rsa.PrivateKey {
 	return testKeysVal[i]
 }
 
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{t: time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 const (
 	testRedirect = "http://127.0.0.1:9/oauth2/callback"
 	scopeDrive   = "https://www.googleapis.com/auth/drive.metadata.readonly"
@@ -69,14 +49,14 @@ const (
 // sim is a started Server with its test clock.
 type sim struct {
 	*Server
-	clock *testClock
+	clock *testkit.Clock
 }
 
 // newSim starts a Server on 127.0.0.1:0 with shared keys (key 0 current,
 // keys 1 and 2 spare), a pinned clock and one registered redirect URI.
 func newSim(tb testing.TB, edit func(*Config)) sim {
 	tb.Helper()
-	clk := newTestClock()
+	clk := testkit.NewClock(time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC))
 	cfg := Config{
 		ClientSecret: "GOCSPX-test-secret",
 		RedirectURIs: []string{testRedirect},

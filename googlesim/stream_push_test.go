@@ -3,11 +3,13 @@ package googlesim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/riscd/riscd/internal/testkit"
 )
 
 func TestStreamPushToStream(t *testing.T) {
@@ -133,15 +135,10 @@ func TestCloseEndsVerificationPush(t *testing.T) {
 // waitPushes waits until n pushes are recorded and returns them.
 func waitPushes(tb testing.TB, s sim, n int) []PushResult {
 	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		p := s.StreamPushes()
-		if len(p) >= n {
-			return p
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%d pushes recorded, want %d", len(p), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var p []PushResult
+	testkit.Eventually(tb, fmt.Sprintf("%d pushes recorded", n), func() bool {
+		p = s.StreamPushes()
+		return len(p) >= n
+	})
+	return p
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2/google"
+
+	"github.com/riscd/riscd/internal/testkit"
 )
 
 // streamSim starts a server whose clock is the system clock (x/oauth2 signs
@@ -141,17 +144,12 @@ func (k *setSink) got() []map[string]any {
 // waitFor waits until the sink has n SETs.
 func (k *setSink) waitFor(tb testing.TB, n int) []map[string]any {
 	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		got := k.got()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("sink got %d SETs, want %d", len(got), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var got []map[string]any
+	testkit.Eventually(tb, fmt.Sprintf("%d SETs at the sink", n), func() bool {
+		got = k.got()
+		return len(got) >= n
+	})
+	return got
 }
 
 // eventOf returns the one event of a SET's claims: its type and members.

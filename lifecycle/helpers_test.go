@@ -16,6 +16,7 @@ import (
 
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/store/storetest"
@@ -35,26 +36,6 @@ func t0() time.Time { return time.Unix(eventTime, 0).UTC() }
 // seconds, so session actions reach to the end of the event's second.
 func endOfSecond(t time.Time) time.Time { return t.Add(time.Second - time.Nanosecond) }
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: t0().Add(10 * time.Minute)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // world is one test's store, lifecycle, webhook receiver and log.
 type world struct {
 	t     *testing.T
@@ -62,10 +43,10 @@ type world struct {
 	path  string
 	key   store.Key
 	db    *store.DB
-	clock *clock
+	clock *testkit.Clock
 	hooks *receiver
 	lc    *lifecycle.Lifecycle
-	logs  *syncBuffer
+	logs  *testkit.SyncBuffer
 	cfg   lifecycle.Config
 }
 
@@ -73,23 +54,42 @@ type world struct {
 // whose webhooks go to a fresh receiver. edit may change the config.
 func newWorld(t *testing.T, edit func(*lifecycle.Config)) *world {
 	t.Helper()
+	return buildWorld(t, false, edit)
+}
+
+// newBubbleWorld is newWorld for a testing/synctest bubble: webhooks reach
+// the receiver in process rather than over a socket.
+func newBubbleWorld(t *testing.T, edit func(*lifecycle.Config)) *world {
+	t.Helper()
+	return buildWorld(t, true, edit)
+}
+
+func buildWorld(t *testing.T, inProcess bool, edit func(*lifecycle.Config)) *world {
+	t.Helper()
 	key, _, err := store.GenerateKey()
 	if err != nil {
 		t.Fatalf("GenerateKey: %v", err)
 	}
-	w := &world{t: t, ctx: t.Context(), path: filepath.Join(t.TempDir(), "riscd.db"), key: key, clock: newClock(), logs: &syncBuffer{}}
+	w := &world{t: t, ctx: t.Context(), path: filepath.Join(t.TempDir(), "riscd.db"), key: key, clock: testkit.NewClock(t0().Add(10 * time.Minute)), logs: &testkit.SyncBuffer{}}
 	w.open()
-	w.hooks = newReceiver(t, testSecret, w.clock.Now)
+	if inProcess {
+		w.hooks = newReceiverInProcess(t, testSecret, w.clock.Now)
+	} else {
+		w.hooks = newReceiver(t, testSecret, w.clock.Now)
+	}
 	w.cfg = lifecycle.Config{
 		Store:         w.db,
 		RevokeURL:     "http://127.0.0.1:1/revoke",
-		WebhookURL:    w.hooks.srv.URL + "/hooks",
+		WebhookURL:    w.hooks.url + "/hooks",
 		WebhookSecret: testSecret,
 		Now:           w.clock.Now,
 		Logger:        slog.New(slog.NewTextHandler(io.MultiWriter(w.logs, t.Output()), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		BackoffBase:   5 * time.Millisecond,
 		BackoffMax:    20 * time.Millisecond,
 		PollInterval:  20 * time.Millisecond,
+	}
+	if inProcess {
+		w.cfg.HTTPClient = w.hooks.client()
 	}
 	if edit != nil {
 		edit(&w.cfg)
@@ -253,18 +253,9 @@ func (w *world) deliver(set *events.SET) {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after a generous
-// bound (a hang, not a slow machine, is what it catches).
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+// waitFor is testkit.Eventually: it waits for cond, failing the test only
+// after a bound that a hang, not a slow machine, reaches.
+var waitFor = testkit.Eventually
 
 // waitJobs waits until no outbox job is pending.
 func (w *world) waitJobs() {
@@ -319,24 +310,6 @@ func ssfSET(tb testing.TB, jti, iss, uri, subID, event string) *events.SET {
 
 // refreshToken is a realistic Google refresh token from a seed.
 func refreshToken(seed uint64) string { return storetest.RefreshToken(seed) }
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // mustJSON decodes a webhook body.
 func mustJSON(tb testing.TB, b []byte) lifecycle.WebhookPayload {

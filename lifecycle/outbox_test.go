@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/riscd/riscd/events"
@@ -255,10 +256,11 @@ func TestWebhookDeadline(t *testing.T) {
 	}
 }
 
-// newFailedWebhookWorld is a world whose outbox runs (until the test ends,
-// rescanning only hourly) and holds one webhook, for event "late" about
-// subA, that failed when its deadline passed; webhooks still answer 500.
-func newFailedWebhookWorld(t *testing.T) *world {
+// newFailedWebhookWorld is a world (from newWorld or newBubbleWorld) whose
+// outbox runs (until the test ends, rescanning only hourly) and holds one
+// webhook, for event "late" about subA, that failed when its deadline
+// passed; webhooks still answer 500.
+func newFailedWebhookWorld(t *testing.T, newWorld func(*testing.T, func(*lifecycle.Config)) *world) *world {
 	t.Helper()
 	w := newWorld(t, func(cfg *lifecycle.Config) { cfg.RescanInterval = time.Hour })
 	w.grant(subA, refreshToken(1))
@@ -274,37 +276,43 @@ func newFailedWebhookWorld(t *testing.T) *world {
 // RescanOutbox: NotifyOutbox alone reads only newer jobs, and the clock
 // never reaches the next rescan.
 func TestRescanOutboxPicksUpRetriedJob(t *testing.T) {
-	w := newFailedWebhookWorld(t)
-	jobs := w.outbox()
-	if len(jobs) != 1 || jobs[0].Status != store.OutboxFailed {
-		t.Fatalf("jobs %+v, want one failed", jobs)
-	}
-	w.hooks.setAnswer(nil)
-	// A newer job, read by NotifyOutbox, shows the worker is awake.
-	w.deliver(googleSET(t, "next", events.TypeAccountCredentialChangeRequired, issSub(subA), ""))
-	waitFor(t, "the newer webhook", func() bool { return len(w.hooks.delivered()) == 1 })
+	// In a bubble the worker's polls run on the bubble's clock, and a sleep
+	// returns only once every goroutine waits: "five polls and nothing
+	// delivered" is then exact, not a guess about the machine's speed.
+	synctest.Test(t, func(t *testing.T) {
+		w := newFailedWebhookWorld(t, newBubbleWorld)
+		jobs := w.outbox()
+		if len(jobs) != 1 || jobs[0].Status != store.OutboxFailed {
+			t.Fatalf("jobs %+v, want one failed", jobs)
+		}
+		w.hooks.setAnswer(nil)
+		// A newer job, read by NotifyOutbox, shows the worker is awake.
+		w.deliver(googleSET(t, "next", events.TypeAccountCredentialChangeRequired, issSub(subA), ""))
+		waitFor(t, "the newer webhook", func() bool { return len(w.hooks.delivered()) == 1 })
 
-	_, err := w.db.UpdateOutbox(w.ctx, jobs[0].ID, func(j store.OutboxJob) (store.OutboxJob, error) {
-		j.Status, j.Attempts, j.Deadline = store.OutboxPending, 0, w.clock.Now().Add(time.Hour)
-		return j, nil
+		_, err := w.db.UpdateOutbox(w.ctx, jobs[0].ID, func(j store.OutboxJob) (store.OutboxJob, error) {
+			j.Status, j.Attempts, j.Deadline = store.OutboxPending, 0, w.clock.Now().Add(time.Hour)
+			return j, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.lc.NotifyOutbox()
+		time.Sleep(5 * w.cfg.PollInterval) // five polls
+		synctest.Wait()                    // and every attempt they started has ended
+		if n := len(w.hooks.delivered()); n != 1 {
+			t.Fatalf("%d webhooks delivered after NotifyOutbox alone, want the newer one only", n)
+		}
+		w.lc.RescanOutbox()
+		waitFor(t, "the retried webhook", func() bool { return len(w.hooks.delivered()) == 2 })
+		if got := w.hooks.delivered()[1].payload.EventJTI; got != "late" {
+			t.Errorf("second webhook delivered for %s, want late", got)
+		}
+		w.waitJobs() // the attempt is recorded after the answer
+		if j := w.outbox()[0]; j.Status != store.OutboxDone {
+			t.Errorf("retried job is %s, want done", j.Status)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.lc.NotifyOutbox()
-	time.Sleep(100 * time.Millisecond) // five polls
-	if n := len(w.hooks.delivered()); n != 1 {
-		t.Fatalf("%d webhooks delivered after NotifyOutbox alone, want the newer one only", n)
-	}
-	w.lc.RescanOutbox()
-	waitFor(t, "the retried webhook", func() bool { return len(w.hooks.delivered()) == 2 })
-	if got := w.hooks.delivered()[1].payload.EventJTI; got != "late" {
-		t.Errorf("second webhook delivered for %s, want late", got)
-	}
-	w.waitJobs() // the attempt is recorded after the answer
-	if j := w.outbox()[0]; j.Status != store.OutboxDone {
-		t.Errorf("retried job is %s, want done", j.Status)
-	}
 }
 
 // An operator's retry of a failed webhook: the job is pending again with a
@@ -312,7 +320,7 @@ func TestRescanOutboxPicksUpRetriedJob(t *testing.T) {
 // event, and the worker delivers it at once. A job that has not failed, or
 // none, is refused and nothing changes.
 func TestRetryOutboxJob(t *testing.T) {
-	w := newFailedWebhookWorld(t)
+	w := newFailedWebhookWorld(t, newWorld)
 	failed := w.outbox()[0]
 	if failed.Status != store.OutboxFailed || !failed.DoneAt.Equal(w.clock.Now()) {
 		t.Fatalf("job %s ended at %v, want failed at %v", failed.Status, failed.DoneAt, w.clock.Now())

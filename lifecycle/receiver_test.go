@@ -24,12 +24,13 @@ type hook struct {
 	status        int // what the receiver answered
 }
 
-// receiver is an app's webhook endpoint on 127.0.0.1. It checks every
+// receiver is an app's webhook endpoint on 127.0.0.1 (or in process). It checks every
 // request's signature with its own implementation of the Standard Webhooks
 // scheme and answers what answer says (204 by default).
 type receiver struct {
 	t      *testing.T
-	srv    *httptest.Server
+	srv    *httptest.Server // nil when requests arrive in process
+	url    string           // where webhooks go, without the path
 	key    []byte
 	now    func() time.Time
 	mu     sync.Mutex
@@ -39,15 +40,46 @@ type receiver struct {
 
 func newReceiver(t *testing.T, secret string, now func() time.Time) *receiver {
 	t.Helper()
+	r := newReceiverInProcess(t, secret, now)
+	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.srv.Close)
+	r.url = r.srv.URL
+	return r
+}
+
+// newReceiverInProcess is a receiver without a socket: requests reach it
+// through the HTTP client its client method returns, so it works inside a
+// synctest bubble (where a goroutine waiting on the network would keep the
+// bubble's clock from advancing).
+func newReceiverInProcess(t *testing.T, secret string, now func() time.Time) *receiver {
+	t.Helper()
 	// Standard Webhooks: the secret is "whsec_" then base64 of the key.
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	if err != nil {
 		t.Fatalf("test secret: %v", err)
 	}
-	r := &receiver{t: t, key: key, now: now}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
-	t.Cleanup(r.srv.Close)
-	return r
+	return &receiver{t: t, key: key, now: now, url: "http://webhooks.test"}
+}
+
+// client returns an HTTP client whose requests the receiver serves in
+// process, redirects not followed (as lifecycle's default client).
+func (r *receiver) client() *http.Client {
+	return &http.Client{
+		Transport:     inProcess{http.HandlerFunc(r.serve)},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// inProcess is an http.RoundTripper that serves requests with a handler.
+type inProcess struct{ h http.Handler }
+
+func (p inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		defer req.Body.Close()
+	}
+	rec := httptest.NewRecorder()
+	p.h.ServeHTTP(rec, req)
+	return rec.Result(), nil
 }
 
 // verify checks a request as a Standard Webhooks consumer must: the three

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 )
 
 // reports records what a Checker reports.
@@ -36,29 +36,11 @@ func (r *reports) list() []string {
 	return append([]string(nil), r.got...)
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // checkerFor builds a Checker on sim's stream with a fast poll.
-func checkerFor(tb testing.TB, sim *googlesim.Server, received func(context.Context, string) (bool, error), deadline time.Duration) (*Checker, *reports, *syncBuffer) {
+func checkerFor(tb testing.TB, sim *googlesim.Server, received func(context.Context, string) (bool, error), deadline time.Duration) (*Checker, *reports, *testkit.SyncBuffer) {
 	tb.Helper()
 	c, _ := newClient(tb, sim)
-	rep, logs := &reports{}, &syncBuffer{}
+	rep, logs := &reports{}, &testkit.SyncBuffer{}
 	k, err := NewChecker(c, CheckerConfig{
 		Interval: time.Hour, Deadline: deadline, PollInterval: 5 * time.Millisecond,
 		Received: received, Report: rep.report,
@@ -173,13 +155,7 @@ func TestCheckerRunRepeatsUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- k.Run(ctx) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for len(rep.list()) < 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("reports = %q, want 3 checks", rep.list())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, "3 checks reported", func() bool { return len(rep.list()) >= 3 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v, want nil after cancel", err)

@@ -9,12 +9,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 )
 
 // Keys are generated once per test binary: RSA key generation is slow.
@@ -147,14 +149,8 @@ func (rv *receiver) received(_ context.Context, state string) (bool, error) {
 // waitReceived waits until a verification with state arrives.
 func (rv *receiver) waitReceived(tb testing.TB, state string) {
 	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if ok, _ := rv.received(context.Background(), state); ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("verification %q never arrived", state)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(tb, "verification "+strconv.Quote(state), func() bool {
+		ok, _ := rv.received(context.Background(), state)
+		return ok
+	})
 }

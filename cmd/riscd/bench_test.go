@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -83,20 +84,13 @@ func BenchmarkEventToEffect(b *testing.B) {
 	tick.Stop()
 	wg.Wait()
 
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testkit.Eventually(b, fmt.Sprintf("%d events done", n), func() bool {
 		done, err := m.DB().CountInbox(ctx, store.InboxDone)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if done == n {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d events done after 60 s", done, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return done == n
+	})
 	b.StopTimer()
 
 	lat := make([]time.Duration, 0, n)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/store"
 )
@@ -33,30 +33,12 @@ const adminDriveScope = "https://www.googleapis.com/auth/drive.readonly"
 // adminT0 is the test clock's start.
 var adminT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// adminClock is a settable clock.
-type adminClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *adminClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *adminClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // adminEnv is a real admin server over a real store, with the lifecycle
 // carrying out operator actions, served on 127.0.0.1.
 type adminEnv struct {
 	t         testing.TB
 	db        *store.DB
-	clock     *adminClock
+	clock     *testkit.Clock
 	url       string
 	addr      string // host:port of the server
 	tokenFile string // holds adminTestToken
@@ -68,7 +50,7 @@ type adminEnvConfig func(*admin.Config)
 
 func newAdminEnv(t testing.TB, edits ...adminEnvConfig) *adminEnv {
 	t.Helper()
-	e := &adminEnv{t: t, clock: &adminClock{t: adminT0}}
+	e := &adminEnv{t: t, clock: testkit.NewClock(adminT0)}
 	key, _, err := store.GenerateKey()
 	if err != nil {
 		t.Fatal(err)

@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 )
 
 // Busy default ports give way to free ones, for the stand-in as for riscd,
@@ -28,20 +28,10 @@ func TestDemoBusyDefaultPortsGiveWay(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"demo", "--dir", t.TempDir()}, nil, &out, &errOut) }()
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(out.String(), "Press Ctrl-C to stop") {
-		select {
-		case code := <-done:
-			t.Fatalf("demo exited %d with the default ports busy: %s %s", code, out.String(), errOut.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("demo did not start: %s %s", out.String(), errOut.String())
-		}
-	}
+	waitDemoStarted(t, done, &out, &errOut, "Press Ctrl-C to stop")
 	printed := map[string]string{}
 	for line := range strings.SplitSeq(out.String(), "\n") {
 		f := strings.Fields(line)
@@ -80,7 +70,7 @@ func TestDemoBusyExplicitPortIsAnError(t *testing.T) {
 	for _, flag := range []string{"--google-listen", "--listen", "--internal-listen"} {
 		args := []string{"demo", "--dir", t.TempDir(), "--google-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0"}
 		args = append(args, flag, ln.Addr().String())
-		var out, errOut syncBuffer
+		var out, errOut testkit.SyncBuffer
 		if code := run(context.Background(), args, nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), flag+":") {
 			t.Errorf("%s busy: exit %d, stderr %q; want 2 naming the flag", flag, code, errOut.String())
 		}
@@ -106,7 +96,7 @@ func TestTwoDemosAtOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type demo struct {
-		out, errOut syncBuffer
+		out, errOut testkit.SyncBuffer
 		done        chan int
 	}
 	demos := []*demo{{done: make(chan int, 1)}, {done: make(chan int, 1)}}
@@ -118,18 +108,8 @@ func TestTwoDemosAtOnce(t *testing.T) {
 		}()
 	}
 	close(start)
-	deadline := time.Now().Add(90 * time.Second)
-	for i, d := range demos {
-		for !strings.Contains(d.out.String(), "Press Ctrl-C to stop") {
-			select {
-			case code := <-d.done:
-				t.Fatalf("demo %d exited %d: %s", i, code, d.errOut.String())
-			case <-time.After(20 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("demo %d did not start: %s %s", i, d.out.String(), d.errOut.String())
-			}
-		}
+	for _, d := range demos {
+		waitDemoStarted(t, d.done, &d.out, &d.errOut, "Press Ctrl-C to stop")
 	}
 	cancel()
 	for i, d := range demos {

@@ -7,9 +7,9 @@ import (
 	"net/http/cookiejar"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 )
 
 // TestDemoStory follows the demo's printed steps as a newcomer would: sign
@@ -19,23 +19,13 @@ import (
 func TestDemoStory(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0",
 			"--google-listen", "127.0.0.1:0", "--dir", t.TempDir()}, nil, &out, &errOut)
 	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(out.String(), "Press Ctrl-C to stop") {
-		select {
-		case code := <-done:
-			t.Fatalf("demo exited %d early: %s %s", code, out.String(), errOut.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("demo did not start: %s %s", out.String(), errOut.String())
-		}
-	}
+	waitDemoStarted(t, done, &out, &errOut, "Press Ctrl-C to stop")
 	printed := map[string]string{}
 	for line := range strings.SplitSeq(out.String(), "\n") {
 		f := strings.Fields(line)
@@ -93,13 +83,7 @@ func TestDemoStory(t *testing.T) {
 	}
 	waitStatus := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for got := grantStatus(); got != want; got = grantStatus() {
-			if time.Now().After(deadline) {
-				t.Fatalf("grant status %s, want %s", got, want)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		testkit.Eventually(t, "grant status "+want, func() bool { return grantStatus() == want })
 	}
 	waitStatus("active")
 

@@ -2,14 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -86,17 +87,10 @@ func TestConsentThenEvent(t *testing.T) {
 	}
 	// The event is handled once: the account records when sessions were
 	// revoked, riscd's session is gone, and each action is audited once.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.Eventually(t, "sessions_revoked_at to be set", func() bool {
 		a, err := m.DB().Account(ctx, alice.Sub)
-		if err == nil && !a.SessionsRevokedAt.IsZero() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sessions_revoked_at never set: %+v %v", a, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err == nil && !a.SessionsRevokedAt.IsZero()
+	})
 	waitInboxDone(t, m, 1)
 	entries, _, err := m.DB().ListAudit(ctx, store.AuditQuery{Sub: alice.Sub})
 	if err != nil {
@@ -124,18 +118,14 @@ func TestConsentThenEvent(t *testing.T) {
 // waitInboxDone waits until n inbox entries are done.
 func waitInboxDone(t *testing.T, m *Main, n int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.Eventually(t, fmt.Sprintf("%d done inbox entries", n), func() bool {
 		got, err := m.DB().CountInbox(context.Background(), store.InboxDone)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got == n {
-			return
-		}
-		if got > n || time.Now().After(deadline) {
+		if got > n {
 			t.Fatalf("done inbox entries = %d, want %d", got, n)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return got == n
+	})
 }

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -193,17 +193,13 @@ func TestEveryEventEndToEnd(t *testing.T) {
 					t.Fatalf("push: %d %s %v", code, body, err)
 				}
 			}
-			deadline := time.Now().Add(20 * time.Second)
 			var hook map[string]any
-			for hook == nil {
+			testkit.Eventually(t, fmt.Sprintf("a %s webhook for %s", tc.hook, sub), func() bool {
 				if hs := sink.find(sub); len(hs) > 0 && hs[len(hs)-1]["type"] == tc.hook {
 					hook = hs[len(hs)-1]
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("no %s webhook for %s; got %v", tc.hook, sub, sink.find(sub))
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+				return hook != nil
+			})
 			if !strings.Contains(fmt.Sprint(hook["action"]), tc.action) {
 				t.Errorf("webhook action %q, want it to include %s", hook["action"], tc.action)
 			}
@@ -237,8 +233,7 @@ func TestEveryEventEndToEnd(t *testing.T) {
 		if err != nil || code != http.StatusAccepted {
 			t.Fatalf("push: %d %v", code, err)
 		}
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		testkit.Eventually(t, "an audit entry with the verification state", func() bool {
 			entries, _, err := m.DB().ListAudit(ctx, store.AuditQuery{Limit: 1000})
 			if err != nil {
 				t.Fatal(err)
@@ -247,14 +242,8 @@ func TestEveryEventEndToEnd(t *testing.T) {
 			for _, e := range entries {
 				found = found || (strings.HasSuffix(e.EventType, "/verification") && strings.Contains(e.Detail, "state-e2e-42"))
 			}
-			if found {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("no audit entry with the verification state")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return found
+		})
 	})
 	t.Run("metrics count what happened", func(t *testing.T) {
 		// One forged token more: a rejection with its err code.

@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -18,7 +20,10 @@ const testClaims = `{"iss":"https://accounts.google.com/","aud":"x","iat":150818
   {"subject":{"subject_type":"iss-sub","iss":"https://accounts.google.com/","sub":"7375626A656374"}}}}`
 
 // runDispatcher runs a dispatcher over the store's inbox with one handler
-// until cond holds, lets it run for linger more, then stops it.
+// until cond holds, lets it run for linger more, then stops it. It runs in a
+// testing/synctest bubble: the linger passes on the bubble's clock and ends
+// only once every goroutine waits, so whatever the dispatcher would do in
+// that time it has done, however slow the machine.
 func runDispatcher(t *testing.T, db *store.DB, h dispatch.HandlerFunc, cond func() bool, linger time.Duration) {
 	t.Helper()
 	d, err := dispatch.New(dispatch.Config{
@@ -33,14 +38,9 @@ func runDispatcher(t *testing.T, db *store.DB, h dispatch.HandlerFunc, cond func
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, "the dispatcher's condition", cond)
 	time.Sleep(linger)
+	synctest.Wait()
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -52,66 +52,68 @@ func runDispatcher(t *testing.T, db *store.DB, h dispatch.HandlerFunc, cond func
 // store is closed and reopened, a new dispatcher runs) it is handled exactly
 // once and marked done.
 func TestFailedEventIsHandledOnceAfterRestart(t *testing.T) {
-	ctx := context.Background()
-	key, _, err := store.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "riscd.db")
-	open := func() *store.DB {
-		db, err := store.Open(ctx, store.Options{Path: path, Key: key})
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		key, _, err := store.GenerateKey()
 		if err != nil {
 			t.Fatal(err)
 		}
-		return db
-	}
-	db := open()
-	e, _, err := db.PutInbox(ctx, store.InboxEntry{
-		Transmitter: "google", Iss: "https://accounts.google.com/", JTI: "crash-1",
-		Subject: "s", Raw: "x.y.z", Claims: []byte(testClaims), ReceivedAt: time.Now(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attempted := func() bool {
-		got, err := db.InboxEntry(ctx, e.ID)
-		return err == nil && got.Attempts == 1
-	}
-	runDispatcher(t, db, func(context.Context, dispatch.Delivery) error { return errors.New("upstream down") }, attempted, 0)
-	got, _ := db.InboxEntry(ctx, e.ID)
-	if got.Status != store.InboxPending || got.LastError == "" {
-		t.Fatalf("after a failed attempt: status %s, last error %q; want pending with the error", got.Status, got.LastError)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db = open() // the restart
-	defer db.Close()
-	var calls atomic.Int32
-	isDone := func() bool {
-		got, err := db.InboxEntry(ctx, e.ID)
-		return err == nil && got.Status == store.InboxDone
-	}
-	// The retry is due in an hour: a restart resumes it at once only when
-	// due, so make it due, as the clock would.
-	if _, err := db.UpdateInbox(ctx, e.ID, func(x store.InboxEntry) (store.InboxEntry, error) {
-		x.NextAttemptAt = time.Time{}
-		return x, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	runDispatcher(t, db, func(_ context.Context, d dispatch.Delivery) error {
-		if d.SET.JTI != "crash-1" {
-			t.Errorf("delivered jti %q", d.SET.JTI)
+		path := filepath.Join(t.TempDir(), "riscd.db")
+		open := func() *store.DB {
+			db, err := store.Open(ctx, store.Options{Path: path, Key: key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db
 		}
-		calls.Add(1)
-		return nil
-	}, isDone, 200*time.Millisecond) // a second delivery would land in the lingering time
-	if n := calls.Load(); n != 1 {
-		t.Errorf("handler ran %d times after the restart, want exactly 1", n)
-	}
-	if err := db.Check(ctx); err != nil {
-		t.Errorf("store check: %v", err)
-	}
+		db := open()
+		e, _, err := db.PutInbox(ctx, store.InboxEntry{
+			Transmitter: "google", Iss: "https://accounts.google.com/", JTI: "crash-1",
+			Subject: "s", Raw: "x.y.z", Claims: []byte(testClaims), ReceivedAt: time.Now(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		attempted := func() bool {
+			got, err := db.InboxEntry(ctx, e.ID)
+			return err == nil && got.Attempts == 1
+		}
+		runDispatcher(t, db, func(context.Context, dispatch.Delivery) error { return errors.New("upstream down") }, attempted, 0)
+		got, _ := db.InboxEntry(ctx, e.ID)
+		if got.Status != store.InboxPending || got.LastError == "" {
+			t.Fatalf("after a failed attempt: status %s, last error %q; want pending with the error", got.Status, got.LastError)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+
+		db = open() // the restart
+		defer db.Close()
+		var calls atomic.Int32
+		isDone := func() bool {
+			got, err := db.InboxEntry(ctx, e.ID)
+			return err == nil && got.Status == store.InboxDone
+		}
+		// The retry is due in an hour: a restart resumes it at once only when
+		// due, so make it due, as the clock would.
+		if _, err := db.UpdateInbox(ctx, e.ID, func(x store.InboxEntry) (store.InboxEntry, error) {
+			x.NextAttemptAt = time.Time{}
+			return x, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		runDispatcher(t, db, func(_ context.Context, d dispatch.Delivery) error {
+			if d.SET.JTI != "crash-1" {
+				t.Errorf("delivered jti %q", d.SET.JTI)
+			}
+			calls.Add(1)
+			return nil
+		}, isDone, 200*time.Millisecond) // a second delivery would land in the lingering time
+		if n := calls.Load(); n != 1 {
+			t.Errorf("handler ran %d times after the restart, want exactly 1", n)
+		}
+		if err := db.Check(ctx); err != nil {
+			t.Errorf("store check: %v", err)
+		}
+	})
 }

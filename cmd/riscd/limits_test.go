@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riscd/riscd/internal/testkit"
 )
 
 // runMainEnv starts riscd from configPath with RISCD_* overrides.
@@ -171,7 +173,7 @@ func TestFileLimitWarning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	m := &Main{Config: l.cfg, Secrets: l.secrets, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)

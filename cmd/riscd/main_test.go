@@ -8,13 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -79,17 +80,23 @@ func waitReady(t *testing.T, internalURL string) { waitReadyTB(t, internalURL) }
 
 func waitReadyTB(t testing.TB, internalURL string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		code := getStatus(t, internalURL+"/readyz")
-		if code == http.StatusOK {
-			return
+	testkit.Eventually(t, internalURL+"/readyz to answer 200", func() bool {
+		return getStatus(t, internalURL+"/readyz") == http.StatusOK
+	})
+}
+
+// waitDemoStarted waits until the demo running in the background (its exit
+// code comes on done) prints banner, failing at once if it exits first.
+func waitDemoStarted(t *testing.T, done <-chan int, out, errOut *testkit.SyncBuffer, banner string) {
+	t.Helper()
+	testkit.Eventually(t, "the demo to print "+strconv.Quote(banner), func() bool {
+		select {
+		case code := <-done:
+			t.Fatalf("demo exited %d early: %s %s", code, out.String(), errOut.String())
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s/readyz still %d after 30 s", internalURL, code)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return strings.Contains(out.String(), banner)
+	})
 }
 
 func TestMainRunsAndStops(t *testing.T) {
@@ -177,43 +184,15 @@ func TestRotateKeyCommand(t *testing.T) {
 	}
 }
 
-// syncBuffer is a goroutine-safe writer whose lines can be awaited.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestDemoStartsWithNoArguments(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"demo"}, nil, &out, &errOut)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(out.String(), "riscd demo is running") {
-		select {
-		case code := <-done:
-			t.Fatalf("demo exited %d early: %s %s", code, out.String(), errOut.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("demo did not start: %s %s", out.String(), errOut.String())
-		}
-	}
+	waitDemoStarted(t, done, &out, &errOut, "riscd demo is running")
 	var internal string
 	for line := range strings.SplitSeq(out.String(), "\n") {
 		if f := strings.Fields(line); len(f) >= 3 && f[0] == "riscd" && f[1] == "(internal)" {

@@ -9,30 +9,12 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 )
-
-// settableClock is a clock a test moves by hand.
-type settableClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *settableClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *settableClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // runMain starts the daemon from configPath with environ and clock.
 func runMain(t *testing.T, configPath string, environ []string, clock func() time.Time) *Main {
@@ -75,7 +57,7 @@ func TestGrantWithoutRefreshToken(t *testing.T) {
 	ctx := context.Background()
 	sim := startSim(t)
 	cfgPath := simConfig(t, sim)
-	clock := &settableClock{t: time.Now()}
+	clock := testkit.NewClock(time.Now())
 	m := runMain(t, cfgPath, nil, clock.Now)
 	l, err := load(cfgPath, nil, secretsOptions{needKey: true})
 	if err != nil {

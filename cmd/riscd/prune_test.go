@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -55,19 +56,11 @@ func TestMainPrunesToRetention(t *testing.T) {
 	metrics := "http://" + m.InternalAddr() + "/metrics"
 	lastPrune := regexp.MustCompile(`(?m)^riscd_store_last_prune_timestamp_seconds [1-9]`)
 	pruned := lastPrune.MatchString
-	deadline := time.Now().Add(30 * time.Second)
-	out := scrape(t, metrics)
-	for !pruned(out) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no prune reported after 30 s:\n%s", out)
-		}
-		time.Sleep(20 * time.Millisecond)
-		out = scrape(t, metrics)
-	}
+	testkit.Eventually(t, "a prune reported in the metrics", func() bool { return pruned(scrape(t, metrics)) })
 	// One scrape collects its metrics one after another, so the one that
 	// saw the timestamp may have read the counters before they were
 	// added to; the next starts after both.
-	out = scrape(t, metrics)
+	out := scrape(t, metrics)
 	for _, want := range []string{`riscd_store_pruned_total{kind="events"} 1`, `riscd_store_pruned_total{kind="jobs"} 1`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics after the prune lack %s:\n%s", want, grepLines(out, "riscd_store_"))

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/riscd/riscd/internal/testkit"
 )
 
 // Every request on the public listener is logged once with an id, the
@@ -18,7 +20,7 @@ func TestPublicRequestLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	m := &Main{Config: l.cfg, Secrets: l.secrets, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -83,20 +84,16 @@ func TestRetryFailedRevocationAuthenticates(t *testing.T) {
 	if code != exitOK || !strings.Contains(out.String(), "failed jobs now pending again: 1") {
 		t.Fatalf("riscd outbox retry-failed: exit %d\n%s%s", code, out.String(), errb.String())
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testkit.Eventually(t, "the retried job to be done", func() bool {
 		j, err := m.DB().OutboxJob(ctx, job.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j.Status == store.OutboxDone {
-			break
-		}
-		if j.Status == store.OutboxFailed || time.Now().After(deadline) {
+		if j.Status == store.OutboxFailed {
 			t.Fatalf("retried job %s after %d attempts: %q, want done", j.Status, j.Attempts, j.LastError)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return j.Status == store.OutboxDone
+	})
 	if !sim.IsRevoked(g.RefreshToken.Reveal()) {
 		t.Error("the retried job is done but the refresh token is live at the stand-in")
 	}

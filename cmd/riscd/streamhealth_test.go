@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/stream"
 )
 
@@ -68,19 +68,11 @@ func TestStreamHealthLoop(t *testing.T) {
 			t.Cleanup(func() { m.Close() })
 
 			// The first check runs at start; wait for its result.
-			deadline := time.Now().Add(30 * time.Second)
-			for {
+			testkit.Eventually(t, "the stream check at start", func() bool {
 				m.parts.stream.mu.Lock()
-				checked := !m.parts.stream.lastCheckAt.IsZero()
-				m.parts.stream.mu.Unlock()
-				if checked {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("no stream check within 30s of start")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				defer m.parts.stream.mu.Unlock()
+				return !m.parts.stream.lastCheckAt.IsZero()
+			})
 			wantStatus := "disabled"
 			if tc.enabled {
 				wantStatus = "enabled"

@@ -21,6 +21,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/receiver"
 	"github.com/riscd/riscd/store"
 )
@@ -162,14 +163,10 @@ func TestSSFOnlyDeployment(t *testing.T) {
 // that only a hang reaches.
 func waitHook(t *testing.T, sink *webhookSink, sub string) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if got := sink.find(sub); len(got) > 0 {
-			return got[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no webhook about sub %q after 30 s", sub)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var got []map[string]any
+	testkit.Eventually(t, fmt.Sprintf("a webhook about sub %q", sub), func() bool {
+		got = sink.find(sub)
+		return len(got) > 0
+	})
+	return got[0]
 }

@@ -11,10 +11,10 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -23,29 +23,12 @@ import (
 // reopen a store it closed, so it must use the same keys every time.
 type OpenFunc func(t *testing.T, path string, now func() time.Time) *store.DB
 
-// Clock is a settable clock for stores under test. It is safe for
-// concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// Clock is a settable clock for stores under test, safe for concurrent
+// use: the one riscd's tests share.
+type Clock = testkit.Clock
 
 // NewClock returns a clock reading t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func NewClock(t time.Time) *Clock { return testkit.NewClock(t) }
 
 // start is the suite's initial clock reading: nanosecond precision, so a
 // store that truncates times fails.
