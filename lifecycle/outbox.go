@@ -86,7 +86,7 @@ func (o outbox) Pending(ctx context.Context, after uint64, limit int) ([]workque
 func (o outbox) Handle(ctx context.Context, it *workqueue.Item[attemptState]) error {
 	l := o.l
 	st := &it.Value
-	*st = attemptState{job: st.job}
+	st.forget()
 	var job store.OutboxJob
 	err := l.cfg.Store.View(ctx, func(tx *store.Tx) error {
 		var err error
@@ -134,6 +134,9 @@ func (o outbox) Done(ctx context.Context, it *workqueue.Item[attemptState]) erro
 		return nil
 	}
 	_, err := o.l.record(ctx, it.Value, workqueue.Failure{})
+	if err == nil {
+		it.Value.forget()
+	}
 	return err
 }
 
@@ -146,5 +149,13 @@ func (o outbox) Failed(ctx context.Context, it *workqueue.Item[attemptState], f 
 		f.Park, f.Next = false, o.l.now().Add(o.l.cfg.PollInterval)
 		return f, nil
 	}
-	return o.l.record(ctx, it.Value, f)
+	f, err := o.l.record(ctx, it.Value, f)
+	it.Value.forget()
+	return f, err
+}
+
+// forget drops what the attempt read (the job's token among it), keeping
+// only what names the job in log lines; the next attempt reads it again.
+func (st *attemptState) forget() {
+	*st = attemptState{job: store.OutboxJob{ID: st.job.ID, Kind: st.job.Kind}}
 }
