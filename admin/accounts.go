@@ -67,30 +67,13 @@ type eventSummary struct {
 	LastError   string   `json:"last_error,omitempty"`
 }
 
-// account reads a subject's account and grants. found is false when riscd
-// has neither.
+// account reads a subject's account and grants (ReadSubject).
 func (s *Server) account(ctx context.Context, sub string) (a store.Account, known bool, grants []store.Grant, err error) {
-	a, err = s.store.Account(ctx, sub)
-	switch {
-	case err == nil:
-		known = true
-	case isNotFound(err):
-		a = store.Account{Sub: sub}
-	default:
-		return store.Account{}, false, nil, err
-	}
-	if grants, err = s.store.GrantsBySub(ctx, sub); err != nil {
-		return store.Account{}, false, nil, err
-	}
-	slices.Reverse(grants) // newest first, as everywhere in the admin API
-	if !known && len(grants) == 0 {
-		return store.Account{}, false, nil, notFound("account")
-	}
-	return a, known, grants, nil
+	return ReadSubject(ctx, s.store, sub)
 }
 
 // accountDetail reads a subject's account, grants and timeline. A subject
-// riscd knows nothing of is a 404 apiError.
+// riscd knows nothing of is a 404 Error.
 func (s *Server) accountDetail(ctx context.Context, sub string) (accountView, error) {
 	a, known, grants, err := s.account(ctx, sub)
 	if err != nil {
@@ -113,7 +96,7 @@ func (s *Server) accountDetail(ctx context.Context, sub string) (accountView, er
 // showAccount is GET /admin/accounts/{sub}: state, grants and a timeline of
 // the events received about the subject and the actions taken.
 func (s *Server) showAccount(c echo.Context) error {
-	sub, err := pathParam(c, "sub")
+	sub, err := PathParam(c, "sub")
 	if err != nil {
 		return err
 	}
@@ -160,7 +143,7 @@ func (s *Server) timeline(ctx context.Context, sub string) ([]timelineItem, erro
 
 // release has the Operator lift the subject's hold and returns the
 // account and grants afterwards. Errors: errNoOperator without one, a 404
-// apiError for a subject riscd knows nothing of, else a failure.
+// Error for a subject riscd knows nothing of, else a failure.
 func (s *Server) release(ctx context.Context, sub string) (store.Account, []store.Grant, error) {
 	if s.cfg.Operator == nil {
 		return store.Account{}, nil, errNoOperator
@@ -181,7 +164,7 @@ func (s *Server) releaseAccount(c echo.Context) error {
 	if s.cfg.Operator == nil {
 		return errNoOperator
 	}
-	sub, err := pathParam(c, "sub")
+	sub, err := PathParam(c, "sub")
 	if err != nil {
 		return err
 	}
@@ -189,5 +172,5 @@ func (s *Server) releaseAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.subjectView(a, grants))
+	return c.JSON(http.StatusOK, SubjectOf(a, grants, s.now()))
 }

@@ -14,11 +14,12 @@ import (
 // bearerRealm names riscd in WWW-Authenticate challenges.
 const bearerRealm = "riscd"
 
-// tokenDigest is the SHA-256 of a configured token, so that comparisons run
+// TokenDigest is the SHA-256 of a configured token, so that comparisons run
 // in constant time whatever the lengths; nil when the token is not set.
-type tokenDigest []byte
+type TokenDigest []byte
 
-func digestOf(s store.Secret) tokenDigest {
+// DigestOf returns the digest of s; nil when s is empty.
+func DigestOf(s store.Secret) TokenDigest {
 	if s.IsZero() {
 		return nil
 	}
@@ -26,15 +27,15 @@ func digestOf(s store.Secret) tokenDigest {
 	return d[:]
 }
 
-// matches reports, in time independent of the content of either, whether
-// presented is the configured token.
-func (d tokenDigest) matches(presented []byte) bool {
+// Matches reports, in time independent of the content of either, whether
+// presented (a Bearer digest) is the configured token.
+func (d TokenDigest) Matches(presented []byte) bool {
 	return d != nil && subtle.ConstantTimeCompare(d, presented) == 1
 }
 
-// bearer returns the SHA-256 of the request's bearer token, and false when
+// Bearer returns the SHA-256 of the request's bearer token, and false when
 // the request carries none.
-func bearer(r *http.Request) ([]byte, bool) {
+func Bearer(r *http.Request) ([]byte, bool) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -48,28 +49,25 @@ func bearer(r *http.Request) ([]byte, bool) {
 	return d[:], true
 }
 
-// errMissingToken and errWrongToken are the two refusals, with the
-// challenges RFC 6750 §3 describes.
+// ErrMissingToken and ErrWrongToken are the two refusals of a bearer token
+// (401 unauthorized), with the challenges RFC 6750 §3 describes.
 var (
-	errMissingToken = &apiError{
-		status: http.StatusUnauthorized, code: CodeUnauthorized,
-		detail:    "this route needs an Authorization: Bearer token",
-		challenge: `Bearer realm="` + bearerRealm + `"`,
+	ErrMissingToken error = &Error{
+		Status: http.StatusUnauthorized, Code: CodeUnauthorized,
+		Detail:    "this route needs an Authorization: Bearer token",
+		Challenge: `Bearer realm="` + bearerRealm + `"`,
 	}
-	errWrongToken = &apiError{
-		status: http.StatusUnauthorized, code: CodeUnauthorized,
-		detail:    "the bearer token is not valid for this route",
-		challenge: `Bearer realm="` + bearerRealm + `", error="invalid_token"`,
-	}
-	errAdminDisabled = &apiError{
-		status: http.StatusServiceUnavailable, code: CodeAdminDisabled,
-		detail: "the admin API is off: configure an admin token (internal.admin_token_file or RISCD_INTERNAL_ADMIN_TOKEN)",
-	}
-	errCompanionDisabled = &apiError{
-		status: http.StatusServiceUnavailable, code: CodeCompanionDisabled,
-		detail: "the companion API is off: configure an app token (internal.app_token_file or RISCD_INTERNAL_APP_TOKEN)",
+	ErrWrongToken error = &Error{
+		Status: http.StatusUnauthorized, Code: CodeUnauthorized,
+		Detail:    "the bearer token is not valid for this route",
+		Challenge: `Bearer realm="` + bearerRealm + `", error="invalid_token"`,
 	}
 )
+
+var errAdminDisabled = &Error{
+	Status: http.StatusServiceUnavailable, Code: CodeAdminDisabled,
+	Detail: "the admin API is off: configure an admin token (internal.admin_token_file or RISCD_INTERNAL_ADMIN_TOKEN)",
+}
 
 // requireAdmin lets through requests carrying the admin token.
 func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
@@ -77,31 +75,12 @@ func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.adminToken == nil {
 			return errAdminDisabled
 		}
-		presented, ok := bearer(c.Request())
+		presented, ok := Bearer(c.Request())
 		if !ok {
-			return errMissingToken
+			return ErrMissingToken
 		}
-		if !s.adminToken.matches(presented) {
-			return errWrongToken
-		}
-		return next(c)
-	}
-}
-
-// requireApp lets through requests carrying the app token or the admin
-// token. Both comparisons always run.
-func (s *Server) requireApp(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if s.adminToken == nil && s.appToken == nil {
-			return errCompanionDisabled
-		}
-		presented, ok := bearer(c.Request())
-		if !ok {
-			return errMissingToken
-		}
-		app, admin := s.appToken.matches(presented), s.adminToken.matches(presented)
-		if !app && !admin {
-			return errWrongToken
+		if !s.adminToken.Matches(presented) {
+			return ErrWrongToken
 		}
 		return next(c)
 	}

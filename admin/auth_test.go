@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/companion"
 )
 
 // concretePath fills an OpenAPI path's parameters.
@@ -137,7 +138,7 @@ func TestDisabledAPIs(t *testing.T) {
 		}
 	})
 	t.Run("no app token", func(t *testing.T) {
-		e := newEnv(t, func(c *admin.Config) { c.AppToken = "" })
+		e := newEnvWith(t, nil, func(c *companion.Config) { c.AppToken = "" })
 		e.mustAccount(accountOf("sub-1"))
 		if r := e.do(http.MethodGet, "/v1/subjects/sub-1", adminToken, nil); r.status != http.StatusOK {
 			t.Errorf("admin token: got %d, want 200", r.status)
@@ -147,9 +148,9 @@ func TestDisabledAPIs(t *testing.T) {
 		}
 	})
 	t.Run("no token at all", func(t *testing.T) {
-		e := newEnv(t, func(c *admin.Config) { c.AdminToken, c.AppToken = "", "" })
+		e := newEnvWith(t, func(c *admin.Config) { c.AdminToken = "" }, func(c *companion.Config) { c.AppToken = "" })
 		r := e.do(http.MethodGet, "/v1/subjects/sub-1", "", nil)
-		if r.status != http.StatusServiceUnavailable || r.errorCode(t) != admin.CodeCompanionDisabled {
+		if r.status != http.StatusServiceUnavailable || r.errorCode(t) != companion.CodeCompanionDisabled {
 			t.Errorf("got %d %s, want 503 companion_disabled", r.status, r.body)
 		}
 		if r := e.do(http.MethodGet, "/healthz", "", nil); r.status != http.StatusOK {

@@ -27,8 +27,6 @@ const (
 	// DefaultGrantCountInterval is how often Run recounts grants by status
 	// when the store cannot count them cheaply.
 	DefaultGrantCountInterval = 5 * time.Minute
-	// DefaultTokenTimeout bounds one POST /v1/token, upstream refresh included.
-	DefaultTokenTimeout = 20 * time.Second
 	// DefaultUISessionTTL is how long an admin page sign-in lasts.
 	DefaultUISessionTTL = 8 * time.Hour
 )
@@ -80,7 +78,8 @@ var (
 	_ GrantCounter   = (*store.DB)(nil)
 )
 
-// Config is everything the internal listener needs. Zero values get the
+// Config is everything the admin API, the admin page, the metrics and the
+// health probes need. Zero values get the
 // defaults documented on each field; New reports every field it cannot use.
 type Config struct {
 	// Store is riscd's store. Required.
@@ -88,14 +87,9 @@ type Config struct {
 	// Operator carries out the operator actions DELETE /admin/grants/{id}
 	// and POST /admin/accounts/{sub}/release. Nil: those routes answer 501.
 	Operator Operator
-	// Broker serves POST /v1/token. Nil: that route answers 501.
-	Broker TokenBroker
 	// AdminToken guards /admin. Empty: the admin API answers 503
-	// (admin_disabled) and the companion API accepts the app token only.
+	// (admin_disabled).
 	AdminToken store.Secret
-	// AppToken guards /v1 beside the admin token. Empty: only the admin
-	// token works there. It must differ from AdminToken.
-	AppToken store.Secret
 	// Features maps feature names to the scope each needs, for the feature
 	// filter of GET /admin/grants and the features a grant view lists.
 	Features map[string]string
@@ -117,8 +111,6 @@ type Config struct {
 	// GrantCountInterval is how often Run recounts grants by status when
 	// Store is not a GrantCounter. Default DefaultGrantCountInterval.
 	GrantCountInterval time.Duration
-	// TokenTimeout bounds one POST /v1/token. Default DefaultTokenTimeout.
-	TokenTimeout time.Duration
 	// Stream reads the Google RISC stream's state for the admin page's
 	// stream section (cmd/riscd wires the stream management client and the
 	// health loop's last results) at each view of that page, with a
@@ -162,9 +154,6 @@ func (cfg Config) withDefaults() Config {
 	if cfg.GrantCountInterval == 0 {
 		cfg.GrantCountInterval = DefaultGrantCountInterval
 	}
-	if cfg.TokenTimeout == 0 {
-		cfg.TokenTimeout = DefaultTokenTimeout
-	}
 	if cfg.UISessionTTL == 0 {
 		cfg.UISessionTTL = DefaultUISessionTTL
 	}
@@ -184,16 +173,8 @@ func (cfg Config) validate() error {
 	if cfg.Store == nil {
 		bad("Store is required")
 	}
-	if !cfg.AppToken.IsZero() && cfg.AppToken == cfg.AdminToken {
-		bad("AppToken must differ from AdminToken")
-	}
-	for _, tok := range []struct {
-		name string
-		s    store.Secret
-	}{{"AdminToken", cfg.AdminToken}, {"AppToken", cfg.AppToken}} {
-		if strings.ContainsAny(tok.s.Reveal(), " \t\r\n") {
-			bad("%s must not contain white space", tok.name)
-		}
+	if strings.ContainsAny(cfg.AdminToken.Reveal(), " \t\r\n") {
+		bad("AdminToken must not contain white space")
 	}
 	for name, scope := range cfg.Features {
 		if !featureName.MatchString(name) {
@@ -213,7 +194,7 @@ func (cfg Config) validate() error {
 		v    time.Duration
 	}{
 		{"InboxStuckAfter", cfg.InboxStuckAfter}, {"GrantCountInterval", cfg.GrantCountInterval},
-		{"TokenTimeout", cfg.TokenTimeout}, {"UISessionTTL", cfg.UISessionTTL},
+		{"UISessionTTL", cfg.UISessionTTL},
 	} {
 		if d.v < 0 {
 			bad("%s must not be negative", d.name)

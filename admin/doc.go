@@ -1,8 +1,13 @@
 // Package admin is riscd's internal listener: the admin API operators and the
-// riscd CLI use, the companion API the app uses, Prometheus metrics and the
-// health probes. Every route is registered by Server.Register; the OpenAPI 3
-// document of the admin and companion APIs (openapi.json in this folder) is
-// embedded and served at /admin/openapi.json.
+// riscd CLI use, the admin page, Prometheus metrics and the health probes,
+// and what the companion API (package companion, which the app uses) shares
+// with them: the request log and request counter (Server.API), the one
+// mapping of errors to JSON answers (Error), the bearer token check
+// (Bearer, TokenDigest) and the subject view both APIs answer (Subject).
+// Server.Register mounts this package's routes; cmd/riscd mounts the
+// companion API's beside them. The OpenAPI 3 document of the admin and
+// companion APIs (openapi.json in this folder) is embedded and served at
+// /admin/openapi.json.
 //
 // The routes:
 //
@@ -18,8 +23,6 @@
 //	GET    /admin/outbox                  pending upstream revocations and webhooks with their age; ?status=failed: those given up on
 //	POST   /admin/outbox/:id/retry        start a failed outbox job over (Operator)
 //	GET    /admin/openapi.json            the OpenAPI document
-//	POST   /v1/token                      a fresh access token for a subject and scopes (TokenBroker)
-//	GET    /v1/subjects/:sub              the account state an app needs to end its own sessions
 //	GET    /admin/ui/...                  the admin page (HTML; see below)
 //	GET    /metrics                       Prometheus exposition (no token)
 //	GET    /healthz                       the process is alive (no token)
@@ -27,11 +30,11 @@
 //
 // # Authentication
 //
-// /admin routes take "Authorization: Bearer <admin token>"; /v1 routes take
-// the app token or the admin token. Tokens are compared in constant time.
-// A missing or wrong token is answered 401 with a WWW-Authenticate: Bearer
-// challenge. Without an admin token the admin API answers 503
-// (admin_disabled); without either token the companion API does too.
+// /admin routes take "Authorization: Bearer <admin token>" (the companion
+// API's /v1 routes take the app token or the admin token). Tokens are
+// compared in constant time. A missing or wrong token is answered 401 with
+// a WWW-Authenticate: Bearer challenge. Without an admin token the admin
+// API answers 503 (admin_disabled).
 //
 // # The admin page
 //
@@ -78,9 +81,10 @@
 // # Answers
 //
 // Every API answer is JSON. Errors are {"error": code, "detail": ...}, where code
-// is one of the Code* constants and detail a human sentence or, for a few
-// codes, an object (the missing scopes, a grant's state). One function maps
-// errors to answers; only unexpected failures are logged at error level, and
+// is one of the Code* constants (or the companion API's) and detail a human
+// sentence or, for a few codes, an object (the missing scopes, a grant's
+// state). One function maps errors to answers, for this package's routes
+// and the companion API's; only unexpected failures are logged at error level, and
 // no answer carries a store error's text, a token, a token identifier or a
 // key. Grants show a short fingerprint of their refresh token instead of the
 // token, and events show their decoded claims with every token identifier

@@ -5,53 +5,53 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/riscd/riscd/store"
 )
 
-// Error codes: the "error" member of every error answer.
+// Error codes: the "error" member of every error answer (the companion
+// package adds the codes of POST /v1/token).
 const (
-	CodeUnauthorized        = "unauthorized"         // 401: missing or wrong bearer token
-	CodeAdminDisabled       = "admin_disabled"       // 503: no admin token configured
-	CodeCompanionDisabled   = "companion_disabled"   // 503: neither an app nor an admin token configured
-	CodeBadRequest          = "bad_request"          // 400: a parameter or body riscd cannot use
-	CodeNotFound            = "not_found"            // 404: no such grant, account, event
-	CodeNoGrant             = "no_grant"             // 404: /v1/token: riscd holds no grant for the subject
-	CodeMissingScopes       = "missing_scopes"       // 403: /v1/token: detail {"missing_scopes": [...]}
-	CodeGrantUnavailable    = "grant_unavailable"    // 409: /v1/token: detail {"state": ..., "reason": ...}
-	CodeNotParked           = "not_parked"           // 409: retry of an event that is not parked
-	CodeNotFailed           = "not_failed"           // 409: retry of an outbox job that has not failed
-	CodeUnsupportedMedia    = "unsupported_media"    // 415: a body that is not JSON
-	CodeNotImplemented      = "not_implemented"      // 501: the action is not wired in this riscd
-	CodeUpstreamUnavailable = "upstream_unavailable" // 503: the token endpoint failed; retry later
-	CodeUnavailable         = "unavailable"          // 503: riscd is shutting down or a request timed out
-	CodeInternal            = "internal"             // 500: riscd failed; the log has the cause
+	CodeUnauthorized     = "unauthorized"      // 401: missing or wrong bearer token
+	CodeAdminDisabled    = "admin_disabled"    // 503: no admin token configured
+	CodeBadRequest       = "bad_request"       // 400: a parameter or body riscd cannot use
+	CodeNotFound         = "not_found"         // 404: no such grant, account, event
+	CodeNotParked        = "not_parked"        // 409: retry of an event that is not parked
+	CodeNotFailed        = "not_failed"        // 409: retry of an outbox job that has not failed
+	CodeUnsupportedMedia = "unsupported_media" // 415: a body that is not JSON
+	CodeNotImplemented   = "not_implemented"   // 501: the action is not wired in this riscd
+	CodeUnavailable      = "unavailable"       // 503: riscd is shutting down or a request timed out
+	CodeInternal         = "internal"          // 500: riscd failed; the log has the cause
 )
 
-// apiError is an answer decided by a handler: status, code and a detail
-// safe to show. cause goes to the log only.
-type apiError struct {
-	status int
-	code   string
-	detail any
-	cause  error
-	// challenge is the WWW-Authenticate header of a 401.
-	challenge string
-	// retryAfter is the Retry-After header (seconds), if any.
-	retryAfter string
+// Error is an answer decided by a handler of the internal listener (the
+// admin API's, the companion API's, the admin page's): Status, Code and a
+// Detail safe to show. Cause goes to the log only.
+type Error struct {
+	Status int
+	// Code is the "error" member of the answer: one of the Code* constants
+	// or a code of the API that decided the answer.
+	Code   string
+	Detail any
+	Cause  error
+	// Challenge is the WWW-Authenticate header of a 401.
+	Challenge string
+	// RetryAfter is the Retry-After header (seconds), if any.
+	RetryAfter string
 }
 
-func (e *apiError) Error() string {
-	if e.cause != nil {
-		return fmt.Sprintf("%s: %v", e.code, e.cause)
+// Error names the code and the cause.
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %v", e.Code, e.Cause)
 	}
-	return e.code
+	return e.Code
 }
 
-func (e *apiError) Unwrap() error { return e.cause }
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Cause }
 
 // errorBody is the JSON of every error answer.
 type errorBody struct {
@@ -59,12 +59,14 @@ type errorBody struct {
 	Detail any    `json:"detail,omitempty"`
 }
 
-func badRequest(format string, args ...any) error {
-	return &apiError{status: http.StatusBadRequest, code: CodeBadRequest, detail: fmt.Sprintf(format, args...)}
+// BadRequest is a 400 bad_request answer whose detail is the formatted
+// sentence.
+func BadRequest(format string, args ...any) error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Detail: fmt.Sprintf(format, args...)}
 }
 
 func notFound(what string) error {
-	return &apiError{status: http.StatusNotFound, code: CodeNotFound, detail: what + " not found"}
+	return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Detail: what + " not found"}
 }
 
 // verdict is what an error becomes: a status, a body safe to show, the
@@ -78,15 +80,12 @@ type verdict struct {
 }
 
 // classify is the one place that decides what a handler's error becomes.
-// Nothing of err's text reaches the body unless err is an apiError, whose
+// Nothing of err's text reaches the body unless err is an Error, whose
 // detail was written to be shown.
 func classify(err error) verdict {
 	var (
-		ae        *apiError
-		he        *echo.HTTPError
-		scopeErr  interface{ MissingScopes() []string }
-		stateErr  interface{ GrantState() (string, string) }
-		temporary interface{ Temporary() bool }
+		ae *Error
+		he *echo.HTTPError
 	)
 	v := verdict{
 		status: http.StatusInternalServerError,
@@ -95,24 +94,13 @@ func classify(err error) verdict {
 	}
 	switch {
 	case errors.As(err, &ae):
-		v.body, v.status = errorBody{Error: ae.code, Detail: ae.detail}, ae.status
-		if ae.challenge != "" {
-			v.header.Set("WWW-Authenticate", ae.challenge)
+		v.body, v.status = errorBody{Error: ae.Code, Detail: ae.Detail}, ae.Status
+		if ae.Challenge != "" {
+			v.header.Set("WWW-Authenticate", ae.Challenge)
 		}
-		if ae.retryAfter != "" {
-			v.header.Set("Retry-After", ae.retryAfter)
+		if ae.RetryAfter != "" {
+			v.header.Set("Retry-After", ae.RetryAfter)
 		}
-	case errors.As(err, &scopeErr):
-		missing := slices.Clone(scopeErr.MissingScopes())
-		if missing == nil {
-			missing = []string{}
-		}
-		v.body = errorBody{Error: CodeMissingScopes, Detail: map[string][]string{"missing_scopes": missing}}
-		v.status = http.StatusForbidden
-	case errors.As(err, &stateErr):
-		state, reason := stateErr.GrantState()
-		v.body = errorBody{Error: CodeGrantUnavailable, Detail: map[string]string{"state": state, "reason": reason}}
-		v.status = http.StatusConflict
 	case errors.Is(err, store.ErrNotFound):
 		v.body, v.status = errorBody{Error: CodeNotFound, Detail: "not found"}, http.StatusNotFound
 	case errors.Is(err, store.ErrInvalid):
@@ -120,10 +108,6 @@ func classify(err error) verdict {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, store.ErrClosed):
 		v.body, v.status = errorBody{Error: CodeUnavailable, Detail: "the request could not finish in time or riscd is stopping; retry"}, http.StatusServiceUnavailable
 		v.header.Set("Retry-After", "1")
-	// context.DeadlineExceeded is Temporary too: it is matched above.
-	case errors.As(err, &temporary) && temporary.Temporary():
-		v.body, v.status = errorBody{Error: CodeUpstreamUnavailable, Detail: "the token endpoint failed; retry later"}, http.StatusServiceUnavailable
-		v.header.Set("Retry-After", "5")
 	case errors.As(err, &he):
 		v.status = he.Code
 		v.body = errorBody{Error: CodeBadRequest, Detail: http.StatusText(he.Code)}

@@ -119,7 +119,7 @@ func (s *Server) eventQuery(c echo.Context) (store.InboxQuery, []string, error) 
 	q := store.InboxQuery{Limit: p.limit, Cursor: p.cursor}
 	if st := c.QueryParam("status"); st != "" {
 		if !slices.Contains(inboxStatuses, store.InboxStatus(st)) {
-			return store.InboxQuery{}, nil, badRequest("status must be one of %s", joinStatuses(inboxStatuses))
+			return store.InboxQuery{}, nil, BadRequest("status must be one of %s", joinStatuses(inboxStatuses))
 		}
 		q.Status = store.InboxStatus(st)
 	}
@@ -140,7 +140,7 @@ func (s *Server) eventQuery(c echo.Context) (store.InboxQuery, []string, error) 
 		return store.InboxQuery{}, nil, err
 	}
 	if sub != "" && subject != "" {
-		return store.InboxQuery{}, nil, badRequest("give sub or subject, not both")
+		return store.InboxQuery{}, nil, BadRequest("give sub or subject, not both")
 	}
 	keys := []string{subject}
 	if sub != "" {
@@ -216,7 +216,7 @@ func cmpU64(a, b uint64) int {
 	return 0
 }
 
-// eventOf reads one event as a view; a missing one is a 404 apiError.
+// eventOf reads one event as a view; a missing one is a 404 Error.
 func (s *Server) eventOf(ctx context.Context, id uint64) (eventView, error) {
 	e, err := s.store.InboxEntry(ctx, id)
 	if err != nil {
@@ -246,7 +246,7 @@ func (e errNotParked) Error() string { return fmt.Sprintf("event is %s, not park
 // retry returns parked event id to pending with a fresh budget of
 // attempts, due now, and audits it (Actor ActorOperator, Detail detail) in
 // the same transaction; then it wakes the dispatcher. Errors: a 409
-// apiError (CodeNotParked) when the event is not parked, a 404 apiError
+// Error (CodeNotParked) when the event is not parked, a 404 Error
 // when there is none, else a store failure.
 func (s *Server) retry(ctx context.Context, id uint64, detail string) (store.InboxEntry, error) {
 	var stored store.InboxEntry
@@ -273,7 +273,7 @@ func (s *Server) retry(ctx context.Context, id uint64, detail string) (store.Inb
 	var np errNotParked
 	switch {
 	case errors.As(err, &np):
-		return store.InboxEntry{}, &apiError{status: http.StatusConflict, code: CodeNotParked, detail: fmt.Sprintf("event %d is %s; only a parked event can be retried", id, np.status)}
+		return store.InboxEntry{}, &Error{Status: http.StatusConflict, Code: CodeNotParked, Detail: fmt.Sprintf("event %d is %s; only a parked event can be retried", id, np.status)}
 	case err != nil:
 		return store.InboxEntry{}, orNotFound(err, "event")
 	}

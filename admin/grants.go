@@ -100,7 +100,7 @@ func (s *Server) grantQuery(c echo.Context) (store.GrantQuery, error) {
 	}
 	if st := c.QueryParam("status"); st != "" {
 		if !slices.Contains(grantStatuses, store.GrantStatus(st)) {
-			return store.GrantQuery{}, badRequest("status must be one of %s", joinStatuses(grantStatuses))
+			return store.GrantQuery{}, BadRequest("status must be one of %s", joinStatuses(grantStatuses))
 		}
 		q.Status = store.GrantStatus(st)
 	}
@@ -110,10 +110,10 @@ func (s *Server) grantQuery(c echo.Context) (store.GrantQuery, error) {
 	if f := c.QueryParam("feature"); f != "" {
 		scope, ok := s.cfg.Features[f]
 		if !ok {
-			return store.GrantQuery{}, badRequest("feature must be one of: %s", strings.Join(s.features, ", "))
+			return store.GrantQuery{}, BadRequest("feature must be one of: %s", strings.Join(s.features, ", "))
 		}
 		if q.Scope != "" && q.Scope != scope {
-			return store.GrantQuery{}, badRequest("feature %s needs scope %s, which contradicts the scope filter", f, scope)
+			return store.GrantQuery{}, BadRequest("feature %s needs scope %s, which contradicts the scope filter", f, scope)
 		}
 		q.Scope = scope
 	}
@@ -147,7 +147,7 @@ func (s *Server) listGrants(c echo.Context) error {
 }
 
 // grantDetailOf reads grant id and the audit entries that name it. A
-// missing grant is a 404 apiError.
+// missing grant is a 404 Error.
 func (s *Server) grantDetailOf(ctx context.Context, id string) (grantDetail, error) {
 	g, err := s.store.Grant(ctx, id)
 	if err != nil {
@@ -168,7 +168,7 @@ func (s *Server) grantDetailOf(ctx context.Context, id string) (grantDetail, err
 
 // showGrant is GET /admin/grants/{id}.
 func (s *Server) showGrant(c echo.Context) error {
-	id, err := pathParam(c, "id")
+	id, err := PathParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func (s *Server) showGrant(c echo.Context) error {
 }
 
 // revoke has the Operator discard grant id and queue its upstream
-// revocation. Errors: errNoOperator without one, a 404 apiError for an
+// revocation. Errors: errNoOperator without one, a 404 Error for an
 // unknown grant, else the Operator's failure.
 func (s *Server) revoke(ctx context.Context, id string) error {
 	if s.cfg.Operator == nil {
@@ -199,7 +199,7 @@ func (s *Server) revokeGrant(c echo.Context) error {
 	if s.cfg.Operator == nil {
 		return errNoOperator
 	}
-	id, err := pathParam(c, "id")
+	id, err := PathParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -209,9 +209,9 @@ func (s *Server) revokeGrant(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, map[string]string{"id": id, "status": "revoked", "upstream_revocation": "queued"})
 }
 
-var errNoOperator = &apiError{
-	status: http.StatusNotImplemented, code: CodeNotImplemented,
-	detail: "operator actions are not available in this riscd",
+var errNoOperator = &Error{
+	Status: http.StatusNotImplemented, Code: CodeNotImplemented,
+	Detail: "operator actions are not available in this riscd",
 }
 
 // orNotFound turns store.ErrNotFound into a 404 naming what was missing;

@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
@@ -130,11 +131,11 @@ type fakeBroker struct {
 }
 
 type brokerAnswer struct {
-	tok admin.Token
+	tok companion.Token
 	err error
 }
 
-func (f *fakeBroker) Token(ctx context.Context, sub string, scopes []string) (admin.Token, error) {
+func (f *fakeBroker) Token(ctx context.Context, sub string, scopes []string) (companion.Token, error) {
 	f.mu.Lock()
 	f.got = append(f.got, brokerCall{sub, append([]string(nil), scopes...)})
 	a, ok := f.answers[sub]
@@ -142,10 +143,10 @@ func (f *fakeBroker) Token(ctx context.Context, sub string, scopes []string) (ad
 	f.mu.Unlock()
 	if block {
 		<-ctx.Done()
-		return admin.Token{}, ctx.Err()
+		return companion.Token{}, ctx.Err()
 	}
 	if !ok {
-		return admin.Token{}, store.ErrNotFound
+		return companion.Token{}, store.ErrNotFound
 	}
 	return a.tok, a.err
 }
@@ -156,7 +157,8 @@ func (f *fakeBroker) calls() []brokerCall {
 	return append([]brokerCall(nil), f.got...)
 }
 
-// env is a Server over a real store, served on 127.0.0.1 by httptest.
+// env is a Server over a real store, with the companion API mounted beside
+// it as cmd/riscd does, served on 127.0.0.1 by httptest.
 type env struct {
 	t        testing.TB
 	db       *store.DB
@@ -194,6 +196,13 @@ var features = map[string]string{
 // newEnv builds the test server. edit may change the Config before New.
 func newEnv(t testing.TB, edit func(*admin.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, edit, nil)
+}
+
+// newEnvWith is newEnv whose editApp may also change the companion API's
+// Config (which takes the admin Config's AdminToken) before its New.
+func newEnvWith(t testing.TB, edit func(*admin.Config), editApp func(*companion.Config)) *env {
+	t.Helper()
 	e := &env{t: t, clock: testkit.NewClock(t0), logs: &testkit.SyncBuffer{}, rescans: &counter{}}
 	e.db = mustOpenStore(t, e.clock.Now)
 	e.op = &fakeOperator{db: e.db}
@@ -201,9 +210,7 @@ func newEnv(t testing.TB, edit func(*admin.Config)) *env {
 	cfg := admin.Config{
 		Store:      e.db,
 		Operator:   e.op,
-		Broker:     e.broker,
 		AdminToken: adminToken,
-		AppToken:   appToken,
 		Features:   features,
 		Rescan:     e.rescans.inc,
 		Now:        e.clock.Now,
@@ -217,8 +224,20 @@ func newEnv(t testing.TB, edit func(*admin.Config)) *env {
 		t.Fatalf("admin.New: %v", err)
 	}
 	e.srv = srv
+	appCfg := companion.Config{
+		Store: e.db, Broker: e.broker, AdminToken: cfg.AdminToken, AppToken: appToken,
+		Now: e.clock.Now, Serve: srv.API(),
+	}
+	if editApp != nil {
+		editApp(&appCfg)
+	}
+	app, err := companion.New(appCfg)
+	if err != nil {
+		t.Fatalf("companion.New: %v", err)
+	}
 	ec := echo.New()
 	srv.Register(ec)
+	app.Register(ec)
 	e.handler = ec
 	hs := httptest.NewServer(ec)
 	t.Cleanup(hs.Close)

@@ -64,13 +64,13 @@ func isUIRoute(path string) bool {
 	return path == "/admin/ui" || strings.HasPrefix(path, "/admin/ui/")
 }
 
-// allRegisteredRoutes lists every route Register mounts, in OpenAPI
-// spelling, sorted.
+// allRegisteredRoutes lists every route of the internal listener (the
+// admin package's Register and the companion API's), in OpenAPI spelling,
+// sorted.
 func allRegisteredRoutes(tb testing.TB) []route {
 	tb.Helper()
 	e := newEnv(tb, nil)
-	ec := echo.New()
-	e.srv.Register(ec)
+	ec := e.handler.(*echo.Echo)
 	var out []route
 	for _, r := range ec.Routes() {
 		out = append(out, route{r.Method, echoParam.ReplaceAllString(r.Path, "{$1}")})

@@ -55,7 +55,7 @@ func outboxParams(c echo.Context) (outboxQuery, error) {
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > store.MaxLimit {
-			return outboxQuery{}, badRequest("limit must be a whole number from 1 to %d", store.MaxLimit)
+			return outboxQuery{}, BadRequest("limit must be a whole number from 1 to %d", store.MaxLimit)
 		}
 		q.limit = n
 	}
@@ -64,11 +64,11 @@ func outboxParams(c echo.Context) (outboxQuery, error) {
 	case store.OutboxFailed:
 		q.status = st
 	default:
-		return outboxQuery{}, badRequest("status must be %s or %s", store.OutboxPending, store.OutboxFailed)
+		return outboxQuery{}, BadRequest("status must be %s or %s", store.OutboxPending, store.OutboxFailed)
 	}
 	q.kind = store.OutboxKind(c.QueryParam("kind"))
 	if q.kind != "" && q.kind != store.OutboxRevoke && q.kind != store.OutboxWebhook {
-		return outboxQuery{}, badRequest("kind must be %s or %s", store.OutboxRevoke, store.OutboxWebhook)
+		return outboxQuery{}, BadRequest("kind must be %s or %s", store.OutboxRevoke, store.OutboxWebhook)
 	}
 	return q, nil
 }
@@ -150,7 +150,7 @@ func (s *Server) listOutbox(c echo.Context) error {
 
 // retryOutbox has the Operator return failed job id to pending (reason
 // goes to the audit entry). Errors: errNoOperator without one, a 409
-// apiError (CodeNotFailed) when the job is pending or done, a 404 apiError
+// Error (CodeNotFailed) when the job is pending or done, a 404 Error
 // when there is none, else the Operator's failure.
 func (s *Server) retryOutbox(ctx context.Context, id uint64, reason string) (store.OutboxJob, error) {
 	if s.cfg.Operator == nil {
@@ -160,8 +160,8 @@ func (s *Server) retryOutbox(ctx context.Context, id uint64, reason string) (sto
 	var state interface{ JobStatus() string }
 	switch {
 	case errors.As(err, &state):
-		return store.OutboxJob{}, &apiError{status: http.StatusConflict, code: CodeNotFailed,
-			detail: fmt.Sprintf("outbox job %d is %s; only a failed job can be retried", id, state.JobStatus())}
+		return store.OutboxJob{}, &Error{Status: http.StatusConflict, Code: CodeNotFailed,
+			Detail: fmt.Sprintf("outbox job %d is %s; only a failed job can be retried", id, state.JobStatus())}
 	case err != nil:
 		return store.OutboxJob{}, orNotFound(err, "outbox job")
 	}

@@ -30,7 +30,7 @@ func pageParams(c echo.Context) (page, error) {
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > store.MaxLimit {
-			return page{}, badRequest("limit must be a whole number from 1 to %d", store.MaxLimit)
+			return page{}, BadRequest("limit must be a whole number from 1 to %d", store.MaxLimit)
 		}
 		p.limit = n
 	}
@@ -39,32 +39,32 @@ func pageParams(c echo.Context) (page, error) {
 
 // queryParam returns a query parameter checked for length and encoding.
 func queryParam(c echo.Context, name string) (string, error) {
-	return checkParam(name, c.QueryParam(name))
+	return CheckParam(name, c.QueryParam(name))
 }
 
 // pathParam returns a path parameter, percent-decoded (Echo matches on the
 // raw path when the request has one), checked for length and encoding.
-func pathParam(c echo.Context, name string) (string, error) {
+func PathParam(c echo.Context, name string) (string, error) {
 	v, err := url.PathUnescape(c.Param(name))
 	if err != nil {
-		return "", badRequest("%s is not a valid path segment", name)
+		return "", BadRequest("%s is not a valid path segment", name)
 	}
 	if v == "" {
-		return "", badRequest("%s is required", name)
+		return "", BadRequest("%s is required", name)
 	}
-	return checkParam(name, v)
+	return CheckParam(name, v)
 }
 
-func checkParam(name, v string) (string, error) {
+func CheckParam(name, v string) (string, error) {
 	if len(v) > maxParamLen {
-		return "", badRequest("%s is longer than %d bytes", name, maxParamLen)
+		return "", BadRequest("%s is longer than %d bytes", name, maxParamLen)
 	}
 	if !utf8.ValidString(v) {
-		return "", badRequest("%s is not valid UTF-8", name)
+		return "", BadRequest("%s is not valid UTF-8", name)
 	}
 	for _, r := range v {
 		if r < 0x20 || r == 0x7f {
-			return "", badRequest("%s holds a control character", name)
+			return "", BadRequest("%s holds a control character", name)
 		}
 	}
 	return v, nil
@@ -72,13 +72,13 @@ func checkParam(name, v string) (string, error) {
 
 // idParam reads a numeric path parameter (event ids).
 func idParam(c echo.Context, name string) (uint64, error) {
-	v, err := pathParam(c, name)
+	v, err := PathParam(c, name)
 	if err != nil {
 		return 0, err
 	}
 	id, err := strconv.ParseUint(v, 10, 64)
 	if err != nil || id == 0 {
-		return 0, badRequest("%s must be a positive whole number", name)
+		return 0, BadRequest("%s must be a positive whole number", name)
 	}
 	return id, nil
 }

@@ -15,15 +15,15 @@ import (
 	"github.com/riscd/riscd/limit"
 )
 
-// Server serves the internal listener. Build it with New and mount it with
-// Register. It is safe for concurrent use.
+// Server serves the internal listener's admin API, admin page, metrics and
+// health probes (the companion package serves the rest). Build it with New
+// and mount it with Register. It is safe for concurrent use.
 type Server struct {
 	cfg        Config
 	store      Store
 	log        *slog.Logger
 	now        func() time.Time
-	adminToken tokenDigest
-	appToken   tokenDigest
+	adminToken TokenDigest
 	features   []string // names, sorted
 	registry   *prometheus.Registry
 	metrics    *Metrics
@@ -47,8 +47,7 @@ func New(cfg Config) (*Server, error) {
 		store:      cfg.Store,
 		log:        cfg.Logger,
 		now:        cfg.Now,
-		adminToken: digestOf(cfg.AdminToken),
-		appToken:   digestOf(cfg.AppToken),
+		adminToken: DigestOf(cfg.AdminToken),
 		features:   slices.Sorted(maps.Keys(cfg.Features)),
 		registry:   cfg.Registry,
 		metrics:    newMetrics(cfg.Now),
@@ -76,7 +75,7 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Register mounts every route of the internal listener on e: the API
+// Register mounts every route of this package on e: the API
 // routes with the request log, the JSON error answers and their token
 // check; the admin page's routes (below /admin/ui) with the request log,
 // HTML error pages, the page's security headers and its session (pages) or
@@ -84,7 +83,6 @@ func New(cfg Config) (*Server, error) {
 // no catch-all route.
 func (s *Server) Register(e *echo.Echo) {
 	admin := []echo.MiddlewareFunc{s.serve, s.requireAdmin}
-	app := []echo.MiddlewareFunc{s.serve, s.requireApp}
 	open := []echo.MiddlewareFunc{s.serve}
 	page := []echo.MiddlewareFunc{s.serveUI, s.uiPage}
 	action := []echo.MiddlewareFunc{s.serveUI, s.uiAction}
@@ -101,9 +99,6 @@ func (s *Server) Register(e *echo.Echo) {
 	e.GET("/admin/outbox", s.listOutbox, admin...)
 	e.POST("/admin/outbox/:id/retry", s.retryOutboxJob, admin...)
 	e.GET("/admin/openapi.json", s.openAPI, admin...)
-
-	e.POST("/v1/token", s.token, app...)
-	e.GET("/v1/subjects/:sub", s.subject, app...)
 
 	e.GET(uiBase, s.uiHome, s.serveUI)
 	e.GET(uiBase+"/", s.uiHome, s.serveUI)
@@ -129,6 +124,13 @@ func (s *Server) Register(e *echo.Echo) {
 	e.GET("/healthz", s.healthz, open...)
 	e.GET("/readyz", s.readyz, open...)
 }
+
+// API wraps a route of the internal listener's JSON APIs: the request id
+// and log line, the handler's error turned into its JSON answer (the one
+// place: Error and the errors of the store and of Echo), the request
+// counter and the headers every answer carries. The companion API's routes
+// are mounted with it.
+func (s *Server) API() echo.MiddlewareFunc { return s.serve }
 
 // Registry returns the Prometheus registry the metrics are registered on
 // (Config.Registry or the one New made).

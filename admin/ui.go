@@ -126,7 +126,7 @@ type uiMessage struct {
 
 // uiAnswer turns a page's or an action's error into an HTML page, as
 // answer does for the API: same classification (classify), same rule that
-// only an apiError's detail is shown.
+// only an Error's detail is shown.
 func (s *Server) uiAnswer(c echo.Context, err error) (string, bool) {
 	v := classify(err)
 	for k, vs := range v.header {
@@ -193,9 +193,9 @@ func pageURL(path string, q url.Values) string {
 
 // errConfirm refuses a destructive action whose confirmation box was not
 // ticked.
-var errConfirm = &apiError{
-	status: http.StatusBadRequest, code: CodeBadRequest,
-	detail: "tick the confirmation box to confirm the action; nothing was changed",
+var errConfirm = &Error{
+	Status: http.StatusBadRequest, Code: CodeBadRequest,
+	Detail: "tick the confirmation box to confirm the action; nothing was changed",
 }
 
 // confirmed reports whether the action's form carried confirm=yes.

@@ -141,7 +141,7 @@ type uiAccountView struct {
 // uiAccount is GET /admin/ui/accounts/{sub}: state, grants, timeline and
 // the release button.
 func (s *Server) uiAccount(c echo.Context) error {
-	sub, err := pathParam(c, "sub")
+	sub, err := PathParam(c, "sub")
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (s *Server) uiAccount(c echo.Context) error {
 // uiRelease is POST /admin/ui/accounts/{sub}/release: the Operator lifts
 // the hold, as POST /admin/accounts/{sub}/release.
 func (s *Server) uiRelease(c echo.Context) error {
-	sub, err := pathParam(c, "sub")
+	sub, err := PathParam(c, "sub")
 	if err != nil {
 		return err
 	}

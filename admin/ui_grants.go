@@ -52,7 +52,7 @@ type uiGrantView struct {
 // uiGrant is GET /admin/ui/grants/{id}: one grant, its history and the
 // revoke form.
 func (s *Server) uiGrant(c echo.Context) error {
-	id, err := pathParam(c, "id")
+	id, err := PathParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (s *Server) uiGrant(c echo.Context) error {
 // DELETE /admin/grants/{id}; then the account page shows the result.
 func (s *Server) uiRevoke(c echo.Context) error {
 	ctx := c.Request().Context()
-	id, err := pathParam(c, "id")
+	id, err := PathParam(c, "id")
 	if err != nil {
 		return err
 	}

@@ -171,7 +171,7 @@ func (s *Server) uiAction(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func forbidden(detail string) error {
-	return &apiError{status: http.StatusForbidden, code: uiCodeForbidden, detail: detail}
+	return &Error{Status: http.StatusForbidden, Code: uiCodeForbidden, Detail: detail}
 }
 
 // crossOrigin is net/http's check of a state-changing request's
@@ -231,13 +231,13 @@ func (s *Server) uiSignin(c echo.Context) error {
 	if wait := s.ui.limiter.Reserve(client, s.now()); wait > 0 {
 		s.metrics.Limited("admin_signin")
 		secs := int((wait + time.Second - 1) / time.Second)
-		return &apiError{
-			status: http.StatusTooManyRequests, code: uiCodeTooMany, retryAfter: strconv.Itoa(secs),
-			detail: "too many failed sign-ins from your address; try again in " + roundDuration(time.Duration(secs)*time.Second),
+		return &Error{
+			Status: http.StatusTooManyRequests, Code: uiCodeTooMany, RetryAfter: strconv.Itoa(secs),
+			Detail: "too many failed sign-ins from your address; try again in " + roundDuration(time.Duration(secs)*time.Second),
 		}
 	}
 	presented := sha256.Sum256([]byte(token))
-	if !s.adminToken.matches(presented[:]) {
+	if !s.adminToken.Matches(presented[:]) {
 		return s.render(c, http.StatusUnauthorized, "login", uiLayout{Title: "Sign in", Body: uiLoginView{Error: "That is not the admin token."}})
 	}
 	s.ui.limiter.Forget(client)

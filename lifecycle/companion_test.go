@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/lifecycle"
@@ -22,16 +23,16 @@ import (
 // The broker is what flowweb's feature calls take their tokens from.
 var _ flowweb.TokenSource = (*lifecycle.Lifecycle)(nil)
 
-// companionBroker adapts the broker to admin.TokenBroker, as cmd/riscd
+// companionBroker adapts the broker to companion.TokenBroker, as cmd/riscd
 // does: the errors pass through unchanged.
 type companionBroker struct{ l *lifecycle.Lifecycle }
 
-func (b companionBroker) Token(ctx context.Context, sub string, scopes []string) (admin.Token, error) {
+func (b companionBroker) Token(ctx context.Context, sub string, scopes []string) (companion.Token, error) {
 	t, err := b.l.Token(ctx, sub, scopes)
 	if err != nil {
-		return admin.Token{}, err
+		return companion.Token{}, err
 	}
-	return admin.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, Expiry: t.Expiry, Scopes: t.Scopes}, nil
+	return companion.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, Expiry: t.Expiry, Scopes: t.Scopes}, nil
 }
 
 // Through the companion API, the broker's answers become the statuses and
@@ -49,11 +50,16 @@ func TestCompanionTokenRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv, err := admin.New(admin.Config{Store: w.db, Broker: companionBroker{w.lc}, AppToken: appToken, Now: w.clock.Now})
+	adm, err := admin.New(admin.Config{Store: w.db, Now: w.clock.Now})
 	if err != nil {
 		t.Fatalf("admin.New: %v", err)
 	}
+	srv, err := companion.New(companion.Config{Store: w.db, Broker: companionBroker{w.lc}, AppToken: appToken, Serve: adm.API(), Now: w.clock.Now})
+	if err != nil {
+		t.Fatalf("companion.New: %v", err)
+	}
 	e := echo.New()
+	adm.Register(e)
 	srv.Register(e)
 	hs := httptest.NewServer(e)
 	t.Cleanup(hs.Close)

@@ -44,7 +44,7 @@ var (
 
 // ScopeError is the broker's answer when the subject has an active grant
 // but none covers the scopes asked. It satisfies the MissingScopes contract
-// of admin.TokenBroker.
+// of companion.TokenBroker.
 type ScopeError struct {
 	// GrantID is the active grant that covers the most of the scopes asked.
 	GrantID string
@@ -62,7 +62,7 @@ func (e *ScopeError) MissingScopes() []string { return e.Missing }
 
 // StateError is the broker's answer when the grant that would serve cannot:
 // it is held, revoked or needs re-authentication, or the account must
-// consent again. It satisfies the GrantState contract of admin.TokenBroker.
+// consent again. It satisfies the GrantState contract of companion.TokenBroker.
 type StateError struct {
 	// GrantID is the grant concerned; "" when the account decided.
 	GrantID string

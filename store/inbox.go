@@ -103,7 +103,7 @@ func inboxSubjectKey(subject string, id uint64) []byte {
 // the same pair exists, PutInbox returns it and false and writes nothing.
 // Otherwise it assigns the ID (arrival order), sets ReceivedAt to now if
 // zero and Status to InboxPending if empty, and returns the new entry and
-// true. ErrInvalid without Iss or JTI, or with Claims that are not JSON.
+// true. ErrInvalid without Iss or JTI, or with Claims that are not JSON in UTF-8.
 func (t *Tx) PutInbox(e InboxEntry) (InboxEntry, bool, error) {
 	if e.Iss == "" || e.JTI == "" {
 		return InboxEntry{}, false, fmt.Errorf("store: put inbox: iss and jti are required: %w", ErrInvalid)
@@ -148,16 +148,19 @@ func (t *Tx) putInbox(e InboxEntry, p *PreparedInbox) (InboxEntry, bool, error) 
 		}
 		return p.stored(id), true, nil
 	}
+	var kept []byte
 	if p != nil {
 		// Sealed under a key that is no longer the primary one (a key
 		// rotation since it was prepared), or plaintext from an earlier
-		// riscd's journal: sealed again here.
+		// riscd's journal: sealed again here, its claims as they were
+		// accepted.
 		if e, err = decodeInbox(t.keys, u64Key(id), p.rec); err != nil {
 			return InboxEntry{}, false, err
 		}
 		e.ID = id
+		kept = e.Claims
 	}
-	stored, data, err := encodeInbox(t.keys, e)
+	stored, data, err := encodeInbox(t.keys, e, kept)
 	if err != nil {
 		return InboxEntry{}, false, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 	}
@@ -182,27 +185,32 @@ func inboxDefaults(e InboxEntry, now func() time.Time) InboxEntry {
 
 // encodeInbox returns e as stored (as decodeInbox will read it: Claims
 // compacted, times in UTC; ID 0) and its record's encoding, with Raw and
-// Claims sealed under keys' primary key. Errors wrap ErrInvalid (claims
-// that are not JSON) and want a prefix naming the entry.
-func encodeInbox(keys *keyring, e InboxEntry) (InboxEntry, []byte, error) {
-	r, err := sealedInboxRecord(keys, e)
+// Claims sealed under keys' primary key. kept is the claims the store holds
+// for e already, nil for a new entry (see sealedInboxRecord). Errors wrap
+// ErrInvalid (claims that are not JSON in UTF-8) and want a prefix naming
+// the entry.
+func encodeInbox(keys *keyring, e InboxEntry, kept []byte) (InboxEntry, []byte, error) {
+	r, err := sealedInboxRecord(keys, e, kept)
 	if err != nil {
 		return InboxEntry{}, nil, err
 	}
-	size := 200 + len(e.Transmitter) + len(e.Iss) + len(e.JTI) + len(e.Subject) + 4*(len(e.Raw)+len(r.claims))/3 +
-		len(e.LastError)
-	for _, t := range e.Types {
-		size += len(t) + 3
+	data, err := marshalInboxRecord(&r.inboxRecord)
+	if err != nil {
+		return InboxEntry{}, nil, err
 	}
 	stored := r.entry(0)
 	stored.Raw, stored.Claims = e.Raw, r.claims
-	return stored, appendInboxRecord(make([]byte, 0, size), &r.inboxRecord), nil
+	return stored, data, nil
 }
 
 // writeInbox writes an entry and moves its index entries from old (nil for
 // a new entry).
 func (t *Tx) writeInbox(e InboxEntry, old *InboxEntry) (InboxEntry, error) {
-	stored, data, err := encodeInbox(t.keys, e)
+	var kept []byte
+	if old != nil {
+		kept = old.Claims
+	}
+	stored, data, err := encodeInbox(t.keys, e, kept)
 	if err != nil {
 		return InboxEntry{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 	}

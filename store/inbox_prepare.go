@@ -37,7 +37,7 @@ func (p PreparedInbox) stored(id uint64) InboxEntry {
 // any transaction (it touches no data and is safe for concurrent use). It
 // sets ReceivedAt to now if zero and Status to InboxPending if empty; the ID
 // is assigned by PutPreparedInbox. Errors: ErrInvalid without Iss or JTI,
-// or with Claims that are not JSON.
+// or with Claims that are not JSON in UTF-8.
 func (db *DB) PrepareInbox(e InboxEntry) (PreparedInbox, error) {
 	if e.Iss == "" || e.JTI == "" {
 		return PreparedInbox{}, fmt.Errorf("store: prepare inbox: iss and jti are required: %w", ErrInvalid)
@@ -45,7 +45,7 @@ func (db *DB) PrepareInbox(e InboxEntry) (PreparedInbox, error) {
 	e = inboxDefaults(e, db.now)
 	e.ID = 0
 	keys := db.keyring()
-	stored, data, err := encodeInbox(keys, e)
+	stored, data, err := encodeInbox(keys, e, nil)
 	if err != nil {
 		return PreparedInbox{}, fmt.Errorf("store: prepare inbox: %w", err)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
@@ -25,12 +26,18 @@ type sealedRecord struct {
 }
 
 // sealedInboxRecord is the record of e with Raw and Claims sealed under
-// keys' primary key. Errors wrap ErrInvalid (claims that are not JSON).
-func sealedInboxRecord(keys *keyring, e InboxEntry) (sealedRecord, error) {
+// keys' primary key. kept is the claims the store holds for e already (nil
+// for a new entry): claims equal to them are checked as appendStoredJSON
+// does. Errors wrap ErrInvalid (claims that are not JSON in UTF-8).
+func sealedInboxRecord(keys *keyring, e InboxEntry, kept []byte) (sealedRecord, error) {
 	r := inboxToRecord(e)
 	var claims []byte
 	if len(e.Claims) > 0 {
-		c, err := appendCompactJSON(make([]byte, 0, len(e.Claims)), e.Claims)
+		compact := appendCompactJSON
+		if bytes.Equal(e.Claims, kept) {
+			compact = appendStoredJSON
+		}
+		c, err := compact(make([]byte, 0, len(e.Claims)), e.Claims)
 		if err != nil {
 			return sealedRecord{}, fmt.Errorf("claims: %v: %w", err, ErrInvalid)
 		}
@@ -111,7 +118,7 @@ func (t *Tx) resealInbox(key, v []byte) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("store: reseal: %w", err)
 	}
-	_, data, err := encodeInbox(t.keys, e)
+	_, data, err := encodeInbox(t.keys, e, e.Claims)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: reseal %s %x: %w", bucketInbox, key, err)
 	}

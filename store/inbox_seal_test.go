@@ -212,3 +212,106 @@ func TestInboxSealBindsTheRecord(t *testing.T) {
 		}
 	}
 }
+
+// Claims with invalid UTF-8, which an earlier riscd stored (json.Compact,
+// which checked them, lets it through), stay writable: in a plaintext
+// record, sealed, or in a journal left by a crash, the entry replays, takes
+// a new status and is sealed again by RotateKey, its claims kept byte for
+// byte. Claims a caller hands in with invalid UTF-8 are refused.
+func TestInboxKeepsClaimsAnEarlierRiscdAccepted(t *testing.T) {
+	k1, _, _ := GenerateKey()
+	k2, _, _ := GenerateKey()
+	path := filepath.Join(t.TempDir(), "riscd.db")
+	db := openJournalTestDB(t, path, k1)
+	bad := json.RawMessage("{\"token\":\"" + sealTestSecret + "\xff\",\"s\":\"\\ud800\"}")
+	record := func(jti string) inboxRecord {
+		r := inboxToRecord(inboxDefaults(sealTestEntry(jti), time.Now))
+		r.Claims = bad
+		return r
+	}
+	ids := map[string]uint64{}
+	for _, jti := range []string{"plaintext", "sealed"} {
+		ids[jti] = putLegacyInbox(t, db, sealTestEntry(jti))
+		r := record(jti)
+		if jti == "sealed" {
+			jk := inboxSealKey(r.Iss, r.JTI)
+			r.SealedRaw = db.keyring().seal(r.Raw, bucketInbox, jk, "raw")
+			r.SealedClaims = db.keyring().seal(string(bad), bucketInbox, jk, "claims")
+			r.Raw, r.Claims = "", nil
+		}
+		data, err := json.Marshal(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Update(t.Context(), func(tx *Tx) error {
+			b, err := tx.bucket(bucketInbox)
+			if err != nil {
+				return err
+			}
+			return b.Put(u64Key(ids[jti]), data)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	jf, _, err := openJournalFile(JournalPath(path), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := record("journal")
+	payload, _ := json.Marshal(&r)
+	if err := jf.reset(jf.gen + 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := jf.write(appendJournalRecord(nil, jf.gen, payload)); err != nil {
+		t.Fatal(err)
+	}
+	jf.close()
+
+	db = openJournalTestDB(t, path, k1)
+	jtis := []string{"plaintext", "sealed", "journal"}
+	for _, jti := range jtis {
+		err := db.Update(t.Context(), func(tx *Tx) error {
+			e, err := tx.InboxByJTI("https://accounts.google.com", jti)
+			if err != nil {
+				return err
+			}
+			e.Status, e.DoneAt = InboxDone, time.Now()
+			return tx.PutInboxEntry(e)
+		})
+		if err != nil {
+			t.Fatalf("%s: a new status: %v", jti, err)
+		}
+	}
+	err = db.Update(t.Context(), func(tx *Tx) error {
+		e, err := tx.InboxEntry(ids["sealed"])
+		if err != nil {
+			return err
+		}
+		e.Claims = json.RawMessage("{\"token\":\"\xfe\"}")
+		return tx.PutInboxEntry(e)
+	})
+	if !errors.Is(err, ErrInvalid) {
+		t.Errorf("new claims with invalid UTF-8: error %v, want ErrInvalid", err)
+	}
+	if _, err := db.RotateKey(t.Context(), k2); err != nil {
+		t.Fatalf("RotateKey: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if inboxFileHolds(t, path, sealTestSecret) {
+		t.Error("an inbox record still holds plaintext after RotateKey")
+	}
+	db = openJournalTestDB(t, path, k2)
+	defer db.Close()
+	for _, jti := range jtis {
+		e, err := db.InboxByJTI(t.Context(), "https://accounts.google.com", jti)
+		if err != nil || !bytes.Equal(e.Claims, bad) || e.Status != InboxDone {
+			t.Errorf("%s with the new key alone: claims %q, status %s, %v; want %q, done", jti, e.Claims, e.Status, err, bad)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
@@ -38,6 +39,7 @@ type parts struct {
 	receiver   *receiver.Receiver
 	dispatcher *dispatch.Dispatcher
 	admin      *admin.Server
+	companion  *companion.Server
 	lifecycle  *lifecycle.Lifecycle
 	stream     *streamHealth // nil without risc.service_account_file
 }
@@ -60,20 +62,20 @@ func (o operator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason s
 var _ admin.Operator = operator{}
 
 // broker serves the companion API's POST /v1/token from the lifecycle's
-// token broker. Errors pass through: admin recognises them by behaviour.
+// token broker. Errors pass through: companion recognises them by behaviour.
 type broker struct{ l *lifecycle.Lifecycle }
 
-func (b broker) Token(ctx context.Context, sub string, scopes []string) (admin.Token, error) {
+func (b broker) Token(ctx context.Context, sub string, scopes []string) (companion.Token, error) {
 	t, err := b.l.Token(ctx, sub, scopes)
 	if err != nil {
-		return admin.Token{}, err
+		return companion.Token{}, err
 	}
-	return admin.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, Expiry: t.Expiry, Scopes: t.Scopes}, nil
+	return companion.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, Expiry: t.Expiry, Scopes: t.Scopes}, nil
 }
 
 var (
-	_ admin.TokenBroker   = broker{}
-	_ flowweb.TokenSource = (*lifecycle.Lifecycle)(nil)
+	_ companion.TokenBroker = broker{}
+	_ flowweb.TokenSource   = (*lifecycle.Lifecycle)(nil)
 )
 
 // build translates the config into each package's Config and builds them.
@@ -211,9 +213,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		Stream:     streamView,
 		Store:      m.db,
 		Operator:   operator{p.lifecycle},
-		Broker:     broker{p.lifecycle},
 		AdminToken: s.AdminToken,
-		AppToken:   s.AppToken,
 		Features:   featureScopes,
 		Issuers:    issuers,
 		Ready:      func(context.Context) error { return p.receiver.Ready() },
@@ -227,6 +227,17 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 	obs.m = p.admin.Metrics()
+	p.companion, err = companion.New(companion.Config{
+		Store:      m.db,
+		Broker:     broker{p.lifecycle},
+		AppToken:   s.AppToken,
+		AdminToken: s.AdminToken,
+		Serve:      p.admin.API(),
+		Now:        m.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
 
 	p.dispatcher, err = dispatch.New(dispatch.Config{
 		Queue:       &inboxQueue{db: m.db, formats: formats, now: m.Now},

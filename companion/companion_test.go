@@ -1,4 +1,4 @@
-package admin_test
+package companion_test
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/store"
 )
 
@@ -37,7 +38,7 @@ func (foreignTemporary) Temporary() bool { return true }
 func TestTokenServesTheBrokersAccessToken(t *testing.T) {
 	e := newEnv(t, nil)
 	expiry := t0.Add(50 * time.Minute)
-	e.broker.answers["alice"] = brokerAnswer{tok: admin.Token{
+	e.broker.answers["alice"] = brokerAnswer{tok: companion.Token{
 		AccessToken: "ya29.served-access-token", Expiry: expiry, Scopes: []string{"openid", features["drive"]},
 	}}
 	g := e.mustGrant(grantSpec{sub: "alice"}) // its stored tokens must not leak
@@ -69,16 +70,16 @@ func TestTokenServesTheBrokersAccessToken(t *testing.T) {
 
 func TestTokenRefusals(t *testing.T) {
 	e := newEnv(t, nil)
-	e.broker.answers["scopes"] = brokerAnswer{err: &admin.ScopeError{Missing: []string{"https://www.googleapis.com/auth/calendar"}}}
+	e.broker.answers["scopes"] = brokerAnswer{err: &companion.ScopeError{Missing: []string{"https://www.googleapis.com/auth/calendar"}}}
 	e.broker.answers["foreign-scopes"] = brokerAnswer{err: fmt.Errorf("broker: %w", foreignScopeError{})}
-	e.broker.answers["held"] = brokerAnswer{err: &admin.StateError{State: admin.StateHeld, Reason: "hijacking"}}
-	e.broker.answers["revoked"] = brokerAnswer{err: fmt.Errorf("broker: %w", &admin.StateError{State: admin.StateRevoked, Reason: "token-revoked"})}
-	e.broker.answers["reconsent"] = brokerAnswer{err: &admin.StateError{State: admin.StateReconsentRequired, Reason: "invalid_grant"}}
-	e.broker.answers["reauth"] = brokerAnswer{err: &admin.StateError{State: admin.StateReauthRequired, Reason: "invalid_rapt"}}
+	e.broker.answers["held"] = brokerAnswer{err: &companion.StateError{State: companion.StateHeld, Reason: "hijacking"}}
+	e.broker.answers["revoked"] = brokerAnswer{err: fmt.Errorf("broker: %w", &companion.StateError{State: companion.StateRevoked, Reason: "token-revoked"})}
+	e.broker.answers["reconsent"] = brokerAnswer{err: &companion.StateError{State: companion.StateReconsentRequired, Reason: "invalid_grant"}}
+	e.broker.answers["reauth"] = brokerAnswer{err: &companion.StateError{State: companion.StateReauthRequired, Reason: "invalid_rapt"}}
 	e.broker.answers["gone"] = brokerAnswer{err: fmt.Errorf("lifecycle: grant: %w", store.ErrNotFound)}
 	e.broker.answers["upstream"] = brokerAnswer{err: foreignTemporary{}}
 	e.broker.answers["broken"] = brokerAnswer{err: errBoom}
-	e.broker.answers["empty"] = brokerAnswer{tok: admin.Token{}}
+	e.broker.answers["empty"] = brokerAnswer{tok: companion.Token{}}
 
 	tests := []struct {
 		sub    string
@@ -86,15 +87,15 @@ func TestTokenRefusals(t *testing.T) {
 		code   string
 		detail string
 	}{
-		{"nobody", http.StatusNotFound, admin.CodeNoGrant, "no grant"},
-		{"gone", http.StatusNotFound, admin.CodeNoGrant, "no grant"},
-		{"scopes", http.StatusForbidden, admin.CodeMissingScopes, `"missing_scopes":["https://www.googleapis.com/auth/calendar"]`},
-		{"foreign-scopes", http.StatusForbidden, admin.CodeMissingScopes, `"missing_scopes":["https://www.googleapis.com/auth/drive"]`},
-		{"held", http.StatusConflict, admin.CodeGrantUnavailable, `{"reason":"hijacking","state":"held"}`},
-		{"revoked", http.StatusConflict, admin.CodeGrantUnavailable, `{"reason":"token-revoked","state":"revoked"}`},
-		{"reconsent", http.StatusConflict, admin.CodeGrantUnavailable, `"state":"reconsent_required"`},
-		{"reauth", http.StatusConflict, admin.CodeGrantUnavailable, `"state":"reauth_required"`},
-		{"upstream", http.StatusServiceUnavailable, admin.CodeUpstreamUnavailable, "retry later"},
+		{"nobody", http.StatusNotFound, companion.CodeNoGrant, "no grant"},
+		{"gone", http.StatusNotFound, companion.CodeNoGrant, "no grant"},
+		{"scopes", http.StatusForbidden, companion.CodeMissingScopes, `"missing_scopes":["https://www.googleapis.com/auth/calendar"]`},
+		{"foreign-scopes", http.StatusForbidden, companion.CodeMissingScopes, `"missing_scopes":["https://www.googleapis.com/auth/drive"]`},
+		{"held", http.StatusConflict, companion.CodeGrantUnavailable, `{"reason":"hijacking","state":"held"}`},
+		{"revoked", http.StatusConflict, companion.CodeGrantUnavailable, `{"reason":"token-revoked","state":"revoked"}`},
+		{"reconsent", http.StatusConflict, companion.CodeGrantUnavailable, `"state":"reconsent_required"`},
+		{"reauth", http.StatusConflict, companion.CodeGrantUnavailable, `"state":"reauth_required"`},
+		{"upstream", http.StatusServiceUnavailable, companion.CodeUpstreamUnavailable, "retry later"},
 		{"broken", http.StatusInternalServerError, admin.CodeInternal, "the log has the cause"},
 		{"empty", http.StatusInternalServerError, admin.CodeInternal, "the log has the cause"},
 	}
@@ -118,7 +119,7 @@ func TestTokenRefusals(t *testing.T) {
 }
 
 func TestTokenTimesOut(t *testing.T) {
-	e := newEnv(t, func(c *admin.Config) { c.TokenTimeout = 20 * time.Millisecond })
+	e := newEnv(t, func(c *companion.Config) { c.TokenTimeout = 20 * time.Millisecond })
 	e.broker.block = true
 	r := e.do(http.MethodPost, "/v1/token", appToken, map[string]any{"sub": "alice", "scopes": []string{"openid"}})
 	if r.status != http.StatusServiceUnavailable || r.errorCode(t) != admin.CodeUnavailable {
@@ -165,7 +166,7 @@ func TestTokenRefusesBadBodies(t *testing.T) {
 		t.Errorf("broker called %d times for refused bodies", n)
 	}
 	t.Run("not wired", func(t *testing.T) {
-		e := newEnv(t, func(c *admin.Config) { c.Broker = nil })
+		e := newEnv(t, func(c *companion.Config) { c.Broker = nil })
 		r := e.do(http.MethodPost, "/v1/token", appToken, map[string]any{"sub": "alice", "scopes": []string{"openid"}})
 		if r.status != http.StatusNotImplemented {
 			t.Errorf("status %d, want 501", r.status)

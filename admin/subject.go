@@ -1,0 +1,86 @@
+package admin
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/riscd/riscd/store"
+)
+
+// Subject is an account as the companion API's GET /v1/subjects/{sub} and
+// the admin API's POST /admin/accounts/{sub}/release answer it: what an app
+// needs to end its own sessions and know whether tokens will come.
+type Subject struct {
+	accountState
+	Grants []GrantSummary `json:"grants"`
+}
+
+// GrantSummary is a grant in a Subject. An active grant without a refresh
+// token says so (has_refresh_token false, and when its access token
+// expires), and once that token has expired its status is
+// reconsent_required, as POST /v1/token answers.
+type GrantSummary struct {
+	ID                string     `json:"id"`
+	Scopes            []string   `json:"scopes"`
+	Status            string     `json:"status"`
+	Reason            string     `json:"reason,omitempty"`
+	HasRefreshToken   bool       `json:"has_refresh_token"`
+	AccessTokenExpiry *time.Time `json:"access_token_expiry,omitempty"`
+}
+
+// Status and reason reported for an active grant out of tokens, the token
+// broker's.
+const (
+	statusReconsentRequired = "reconsent_required"
+	reasonNoRefreshToken    = "no refresh token"
+)
+
+// SubjectOf is the Subject of account a and its grants (newest first) at
+// time now.
+func SubjectOf(a store.Account, grants []store.Grant, now time.Time) Subject {
+	v := Subject{accountState: stateOf(a), Grants: make([]GrantSummary, len(grants))}
+	for i, g := range grants {
+		gs := GrantSummary{ID: g.ID, Scopes: nonNil(g.Scopes), Status: string(g.Status), Reason: g.Reason,
+			HasRefreshToken: g.HasRefreshToken()}
+		if !gs.HasRefreshToken && g.Status == store.GrantActive {
+			gs.AccessTokenExpiry = optTime(g.Expiry)
+		}
+		if g.OutOfTokens(now) {
+			gs.Status, gs.Reason = statusReconsentRequired, reasonNoRefreshToken
+		}
+		v.Grants[i] = gs
+	}
+	return v
+}
+
+// AccountReader is what reading a subject takes from the store; Store and
+// *store.DB satisfy it.
+type AccountReader interface {
+	Account(ctx context.Context, sub string) (store.Account, error)
+	GrantsBySub(ctx context.Context, sub string) ([]store.Grant, error)
+}
+
+// ReadSubject reads a subject's account and grants, newest first. known is
+// false when riscd holds grants of sub but no account record. A subject
+// riscd knows nothing of is a 404 Error (not_found); other errors are the
+// store's.
+func ReadSubject(ctx context.Context, st AccountReader, sub string) (a store.Account, known bool, grants []store.Grant, err error) {
+	a, err = st.Account(ctx, sub)
+	switch {
+	case err == nil:
+		known = true
+	case isNotFound(err):
+		a = store.Account{Sub: sub}
+	default:
+		return store.Account{}, false, nil, err
+	}
+	if grants, err = st.GrantsBySub(ctx, sub); err != nil {
+		return store.Account{}, false, nil, err
+	}
+	slices.Reverse(grants) // newest first, as everywhere in the admin API
+	if !known && len(grants) == 0 {
+		return store.Account{}, false, nil, notFound("account")
+	}
+	return a, known, grants, nil
+}

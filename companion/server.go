@@ -1,0 +1,104 @@
+package companion
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/store"
+)
+
+// ErrInvalidConfig is wrapped by New's error when the Config cannot be used.
+var ErrInvalidConfig = errors.New("invalid companion config")
+
+// DefaultTokenTimeout bounds one POST /v1/token, upstream refresh included.
+const DefaultTokenTimeout = 20 * time.Second
+
+// Config is everything the companion API needs.
+type Config struct {
+	// Store is riscd's store, read by GET /v1/subjects/{sub}. Required.
+	Store admin.AccountReader
+	// Broker serves POST /v1/token. Nil: that route answers 501.
+	Broker TokenBroker
+	// AppToken guards /v1 beside the admin token. Empty: only the admin
+	// token works there. It must differ from AdminToken.
+	AppToken store.Secret
+	// AdminToken is the admin API's token, which /v1 takes too. Empty:
+	// only the app token works there; with neither, the companion API
+	// answers 503 (companion_disabled).
+	AdminToken store.Secret
+	// TokenTimeout bounds one POST /v1/token. Default DefaultTokenTimeout.
+	TokenTimeout time.Duration
+	// Serve wraps every route: the internal listener's request log, JSON
+	// error answers, request counter and common headers
+	// (admin.Server.API). Required.
+	Serve echo.MiddlewareFunc
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Server serves the companion API. Build it with New and mount it with
+// Register. It is safe for concurrent use.
+type Server struct {
+	cfg        Config
+	adminToken admin.TokenDigest
+	appToken   admin.TokenDigest
+}
+
+// New checks cfg, fills its defaults and builds a Server. Errors wrap
+// ErrInvalidConfig and list every problem of cfg at once.
+func New(cfg Config) (*Server, error) {
+	if cfg.TokenTimeout == 0 {
+		cfg.TokenTimeout = DefaultTokenTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("companion: %w", err)
+	}
+	return &Server{cfg: cfg, adminToken: admin.DigestOf(cfg.AdminToken), appToken: admin.DigestOf(cfg.AppToken)}, nil
+}
+
+// validate reports every problem of cfg at once.
+func (cfg Config) validate() error {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if cfg.Store == nil {
+		bad("Store is required")
+	}
+	if cfg.Serve == nil {
+		bad("Serve is required")
+	}
+	if !cfg.AppToken.IsZero() && cfg.AppToken == cfg.AdminToken {
+		bad("AppToken must differ from AdminToken")
+	}
+	for _, tok := range []struct {
+		name string
+		s    store.Secret
+	}{{"AdminToken", cfg.AdminToken}, {"AppToken", cfg.AppToken}} {
+		if strings.ContainsAny(tok.s.Reveal(), " \t\r\n") {
+			bad("%s must not contain white space", tok.name)
+		}
+	}
+	if cfg.TokenTimeout < 0 {
+		bad("TokenTimeout must not be negative")
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidConfig, strings.Join(problems, "; "))
+}
+
+// Register mounts the companion API's routes on e, each wrapped by
+// Config.Serve and the token check. It installs no global middleware and
+// no catch-all route.
+func (s *Server) Register(e *echo.Echo) {
+	app := []echo.MiddlewareFunc{s.cfg.Serve, s.requireApp}
+	e.POST("/v1/token", s.token, app...)
+	e.GET("/v1/subjects/:sub", s.subject, app...)
+}
