@@ -102,7 +102,7 @@ type Config struct {
 	// free of secrets. Nil: no extra check.
 	Ready func(ctx context.Context) error
 	// Rescan wakes the dispatcher after an event is retried
-	// (events.Dispatcher.Rescan). Nil: the dispatcher finds the entry at its
+	// (dispatch.Dispatcher.Rescan). Nil: the dispatcher finds the entry at its
 	// next rescan.
 	Rescan func()
 	// InboxStuckAfter is how long a due pending inbox entry may wait before

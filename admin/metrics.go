@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 )
 
@@ -293,8 +294,8 @@ func (m *Metrics) StreamCheck(healthy bool) {
 // one Handler): each failed attempt counts in HandlerFailed for every event
 // type of the SET, and each success records EventProcessed with the time
 // since the entry's receipt. Errors pass through unchanged.
-func (m *Metrics) InstrumentHandler(h events.Handler) events.Handler {
-	return events.HandlerFunc(func(ctx context.Context, d events.Delivery) error {
+func (m *Metrics) InstrumentHandler(h dispatch.Handler) dispatch.Handler {
+	return dispatch.HandlerFunc(func(ctx context.Context, d dispatch.Delivery) error {
 		err := h.Handle(ctx, d)
 		if m == nil || d.SET == nil {
 			return err

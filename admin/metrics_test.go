@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
@@ -217,10 +218,10 @@ func TestInstrumentHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := events.Delivery{Entry: events.Entry{ID: 1, ReceivedAt: t0.Add(-2 * time.Second)}, SET: set, Attempt: 1}
+	d := dispatch.Delivery{Entry: dispatch.Entry{ID: 1, ReceivedAt: t0.Add(-2 * time.Second)}, SET: set, Attempt: 1}
 	fail := errors.New("handler failed")
 	calls := 0
-	h := e.srv.Metrics().InstrumentHandler(events.HandlerFunc(func(context.Context, events.Delivery) error {
+	h := e.srv.Metrics().InstrumentHandler(dispatch.HandlerFunc(func(context.Context, dispatch.Delivery) error {
 		calls++
 		if calls == 1 {
 			return fail
@@ -252,8 +253,8 @@ func TestNilMetricsAreSafe(t *testing.T) {
 	m.StreamStatus("enabled")
 	m.StreamCheck(true)
 	want := errors.New("x")
-	h := m.InstrumentHandler(events.HandlerFunc(func(context.Context, events.Delivery) error { return want }))
-	if err := h.Handle(t.Context(), events.Delivery{}); !errors.Is(err, want) {
+	h := m.InstrumentHandler(dispatch.HandlerFunc(func(context.Context, dispatch.Delivery) error { return want }))
+	if err := h.Handle(t.Context(), dispatch.Delivery{}); !errors.Is(err, want) {
 		t.Errorf("Handle = %v, want the handler's error", err)
 	}
 }

@@ -1,8 +1,9 @@
 // Package events says what a security event is in riscd: the typed events of
 // Google's Cross-Account Protection (RISC), of the OpenID RISC 1.0, CAEP 1.0
 // and Shared Signals Framework 1.0 profiles, the subjects they are about, the
-// parsing of a verified SET payload in both of the wire formats riscd meets,
-// and the dispatcher that hands stored events to riscd's handlers.
+// and the parsing of a verified SET payload in both of the wire formats riscd
+// meets. It imports nothing of riscd's: package dispatch hands stored events
+// to riscd's handlers.
 //
 // # Model
 //
@@ -37,15 +38,4 @@
 //
 // Nothing in this package builds, signs or verifies a SET: it only reads
 // payloads that the receiver verified.
-//
-// # Dispatching
-//
-// The Dispatcher drains the inbox through the small Queue interface the
-// store's adapter implements. Entries of one subject are handled strictly in
-// arrival order; different subjects proceed in parallel, and a failing
-// subject never blocks another. An entry is marked done only after every
-// Handler returned nil; a failure is retried with exponential backoff and,
-// after DispatcherConfig.MaxAttempts attempts, parked (kept, flagged, never
-// silently dropped) so that the subject's later entries proceed. Delivery is
-// at least once: handlers must be idempotent.
 package events

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/store"
@@ -68,7 +69,7 @@ func BenchmarkHandler(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		start := time.Now()
-		if err := h.Handle(ctx, events.Delivery{Entry: events.Entry{Transmitter: transmitter}, SET: sets[i], Attempt: 1}); err != nil {
+		if err := h.Handle(ctx, dispatch.Delivery{Entry: dispatch.Entry{Transmitter: transmitter}, SET: sets[i], Attempt: 1}); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(start))

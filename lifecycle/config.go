@@ -14,6 +14,7 @@ import (
 
 	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/workqueue"
 )
 
 // Store is what lifecycle needs of riscd's store: read and write
@@ -201,9 +202,8 @@ type Lifecycle struct {
 	signer   *webhookSigner
 	now      func() time.Time
 	log      *slog.Logger
-	notify   chan struct{}
-	rescanR  atomic.Bool // RescanOutbox asked for a full read
-	running  atomic.Bool
+	outbox   *workqueue.Queue[attemptState]
+	running  atomic.Bool // RunOutbox
 	tokens   *broker
 }
 
@@ -313,10 +313,16 @@ func New(cfg Config) (*Lifecycle, error) {
 		}
 		cfg.Revoker = r
 	}
-	return &Lifecycle{
+	l := &Lifecycle{
 		cfg: cfg, table: t, policies: policies, signer: signer, now: cfg.Now, log: cfg.Logger,
-		notify: make(chan struct{}, 1), tokens: newBroker(cfg),
-	}, nil
+		tokens: newBroker(cfg),
+	}
+	q, err := newOutboxQueue(l)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	l.outbox = q
+	return l, nil
 }
 
 // brokerProblems checks the token broker's part of cfg.
@@ -351,19 +357,11 @@ func httpURL(s string) bool {
 // NotifyOutbox tells the outbox worker that jobs were queued, so it reads
 // them at once instead of at the next poll. It never blocks; calls coalesce.
 // The Lifecycle calls it itself after each event that queued a job.
-func (l *Lifecycle) NotifyOutbox() {
-	select {
-	case l.notify <- struct{}{}:
-	default:
-	}
-}
+func (l *Lifecycle) NotifyOutbox() { l.outbox.Notify() }
 
 // RescanOutbox tells the outbox worker to read every pending job again at
 // once, as it does every RescanInterval: NotifyOutbox reads only jobs
 // queued since its last read, so a job an operator returned to pending
 // would otherwise wait for the next rescan. It never blocks; calls
 // coalesce.
-func (l *Lifecycle) RescanOutbox() {
-	l.rescanR.Store(true)
-	l.NotifyOutbox()
-}
+func (l *Lifecycle) RescanOutbox() { l.outbox.Rescan() }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/oauthclient"
@@ -157,7 +158,7 @@ func TestSubjectIssuers(t *testing.T) {
 	s := seed(w)
 	deliverAs := func(tx string, set *events.SET) {
 		t.Helper()
-		if err := w.lc.Handler().Handle(w.ctx, events.Delivery{Entry: events.Entry{Transmitter: tx}, SET: set, Attempt: 1}); err != nil {
+		if err := w.lc.Handler().Handle(w.ctx, dispatch.Delivery{Entry: dispatch.Entry{Transmitter: tx}, SET: set, Attempt: 1}); err != nil {
 			t.Fatalf("Handle: %v", err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/workqueue"
 )
 
 // maxAnswer bounds how much of an answer body the outbox reads.
@@ -26,81 +27,42 @@ type result struct {
 	err       string // the failure, without secrets
 }
 
-// attempt makes one attempt at job id and records it.
-func (l *Lifecycle) attempt(ctx context.Context, key string, id uint64) outcome {
-	o := outcome{key: key, id: id}
-	var job store.OutboxJob
-	err := l.cfg.Store.View(ctx, func(tx *store.Tx) error {
-		var err error
-		job, err = tx.OutboxJob(id)
-		return err
-	})
-	switch {
-	case ctx.Err() != nil:
-		o.abort = true
-		return o
-	case errors.Is(err, store.ErrNotFound):
-		o.final = true
-		return o
-	case err != nil:
-		l.log.ErrorContext(ctx, "outbox: reading a job failed", "job", id, "err", err)
-		o.next = l.now().Add(l.cfg.PollInterval)
-		return o
-	case job.Status != store.OutboxPending:
-		o.final = true
-		return o
-	}
-	actx, cancel := context.WithTimeout(ctx, l.cfg.AttemptTimeout)
-	var res result
-	switch job.Kind {
-	case store.OutboxRevoke:
-		res = l.revoke(actx, job)
-	case store.OutboxWebhook:
-		res = l.webhook(actx, job)
-	default:
-		res = result{permanent: true, err: "unknown job kind " + quote(string(job.Kind))}
-	}
-	cancel()
-	if ctx.Err() != nil {
-		o.abort = true
-		return o
-	}
-	return l.record(ctx, o, job, res)
-}
-
 // record stores an attempt's result on the job, with an audit entry when
-// the job ends, and says when to try again.
-func (l *Lifecycle) record(ctx context.Context, o outcome, job store.OutboxJob, res result) outcome {
+// the job ends: done when st.res is a success, else the failed attempt f,
+// retried at f.Next (never past the job's deadline) or, when f.Park is set
+// or the deadline has passed, failed. It returns f as recorded: Park when
+// the job left the queue (failed, or no longer pending), Next when it is
+// retried. On an error nothing was recorded and f.Next is the next poll.
+func (l *Lifecycle) record(ctx context.Context, st attemptState, f workqueue.Failure) (workqueue.Failure, error) {
 	now := l.now()
 	var p jobPayload
-	_ = json.Unmarshal(job.Payload, &p) // best effort: the audit entry names what it can
+	_ = json.Unmarshal(st.job.Payload, &p) // best effort: the audit entry names what it can
 	var j store.OutboxJob
 	recorded := false // the attempt was stored on a pending job
 	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
 		var err error
-		o.final, o.next, recorded = false, time.Time{}, false
-		if j, err = tx.OutboxJob(job.ID); err != nil {
+		recorded = false
+		if j, err = tx.OutboxJob(st.job.ID); err != nil {
 			return err
 		}
 		if j.Status != store.OutboxPending {
-			o.final = true
 			return nil
 		}
 		j.Attempts++
 		var auditOutcome string
 		switch {
-		case res.ok:
+		case st.res.ok:
 			j.Status, j.DoneAt, j.LastError, j.NextAttemptAt, j.Token = store.OutboxDone, now, "", time.Time{}, ""
-			auditOutcome = res.outcome
-		case res.permanent, !j.Deadline.IsZero() && !now.Before(j.Deadline):
-			j.Status, j.DoneAt, j.LastError, j.NextAttemptAt = store.OutboxFailed, now, res.err, time.Time{}
+			auditOutcome = st.res.outcome
+		case f.Park, !j.Deadline.IsZero() && !now.Before(j.Deadline):
+			j.Status, j.DoneAt, j.LastError, j.NextAttemptAt = store.OutboxFailed, now, f.Msg, time.Time{}
 			auditOutcome = fmt.Sprintf("failed after %d attempts", j.Attempts)
-			if !res.permanent {
+			if !errors.Is(f.Err, workqueue.ErrPermanent) {
 				auditOutcome += ": deadline passed"
 			}
 		default:
-			j.LastError = res.err
-			j.NextAttemptAt = now.Add(backoff(l.cfg.BackoffBase, l.cfg.BackoffMax, j.Attempts))
+			j.LastError = f.Msg
+			j.NextAttemptAt = f.Next
 			if !j.Deadline.IsZero() && j.NextAttemptAt.After(j.Deadline) {
 				j.NextAttemptAt = j.Deadline
 			}
@@ -112,33 +74,19 @@ func (l *Lifecycle) record(ctx context.Context, o outcome, job store.OutboxJob, 
 		if auditOutcome == "" {
 			return nil
 		}
-		o.final = true
 		_, err = tx.AppendAudit(jobAudit(j, p, now, auditOutcome))
 		return err
 	})
 	if err != nil {
-		if ctx.Err() != nil {
-			o.abort = true
-			return o
-		}
-		l.log.ErrorContext(ctx, "outbox: recording an attempt failed", "job", job.ID, "err", err)
-		o.final, o.next = false, now.Add(l.cfg.PollInterval)
-		return o
+		f.Next = now.Add(l.cfg.PollInterval)
+		return f, fmt.Errorf("lifecycle: outbox: recording an attempt at job %d: %w", st.job.ID, err)
 	}
 	if recorded {
 		l.observeOutbox(j)
 	}
-	switch {
-	case j.Status == store.OutboxFailed:
-		l.log.ErrorContext(ctx, "outbox: job failed", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts, "err", j.LastError)
-	case j.Status == store.OutboxPending:
-		o.next = j.NextAttemptAt
-		l.log.WarnContext(ctx, "outbox: attempt failed, will retry", "job", j.ID, "kind", j.Kind,
-			"attempts", j.Attempts, "retry_at", j.NextAttemptAt, "err", j.LastError)
-	default:
-		l.log.DebugContext(ctx, "outbox: job done", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts)
-	}
-	return o
+	f.Park = j.Status != store.OutboxPending
+	f.Next = j.NextAttemptAt
+	return f, nil
 }
 
 // jobAudit is the audit entry of a job's end.

@@ -50,7 +50,8 @@
 // retried with exponential backoff and jitter until the job's deadline
 // (Config.OutboxMaxAge after it was queued), after which the job is marked
 // failed and audited. Delivery is at least once. A new RunOutbox over the same
-// store resumes whatever is pending.
+// store resumes whatever is pending. The outbox is a source of a
+// workqueue.Queue, as the inbox dispatcher is.
 //
 // Webhooks follow Standard Webhooks (https://www.standardwebhooks.com): the
 // headers webhook-id (the same on every retry of one message),

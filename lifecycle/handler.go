@@ -9,22 +9,23 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/store"
 )
 
-// Handler returns the events.Handler the dispatcher calls with each
+// Handler returns the dispatch.Handler the dispatcher calls with each
 // delivered SET. It acts on every event of the SET in turn, each in its own
 // store transaction with its audit entries, its outbox jobs and the mark
 // that makes a redelivery do nothing. Its errors are store failures (the
 // dispatcher retries them) and carry no secret; an event it cannot act on
 // (unknown subject, untrusted issuer, no matching token) is audited and is
 // not an error.
-func (l *Lifecycle) Handler() events.Handler { return events.HandlerFunc(l.handle) }
+func (l *Lifecycle) Handler() dispatch.Handler { return dispatch.HandlerFunc(l.handle) }
 
-func (l *Lifecycle) handle(ctx context.Context, d events.Delivery) error {
+func (l *Lifecycle) handle(ctx context.Context, d dispatch.Delivery) error {
 	if d.SET == nil {
-		return events.Permanent(errors.New("lifecycle: delivery without a parsed SET"))
+		return dispatch.Permanent(errors.New("lifecycle: delivery without a parsed SET"))
 	}
 	for i, ev := range d.SET.Events {
 		if err := l.handleEvent(ctx, d, i, ev); err != nil {
@@ -37,7 +38,7 @@ func (l *Lifecycle) handle(ctx context.Context, d events.Delivery) error {
 // errRollback ends a dry run's first transaction.
 var errRollback = errors.New("lifecycle: dry run rollback")
 
-func (l *Lifecycle) handleEvent(ctx context.Context, d events.Delivery, i int, ev events.Event) error {
+func (l *Lifecycle) handleEvent(ctx context.Context, d dispatch.Delivery, i int, ev events.Event) error {
 	oc := l.occurrenceOf(d, i, ev)
 	actions := l.table.lookup(ev)
 	if p, ok := l.policies[d.Entry.Transmitter]; ok {
@@ -71,7 +72,7 @@ func (l *Lifecycle) handleEvent(ctx context.Context, d events.Delivery, i int, e
 
 // dryRun acts in a transaction it rolls back, then keeps only the audit
 // entries, flagged DryRun, and the dry-run mark.
-func (l *Lifecycle) dryRun(ctx context.Context, d events.Delivery, ev events.Event, oc *occurrence, actions []string, mark string) error {
+func (l *Lifecycle) dryRun(ctx context.Context, d dispatch.Delivery, ev events.Event, oc *occurrence, actions []string, mark string) error {
 	var entries []store.AuditEntry
 	seen := false
 	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
@@ -130,7 +131,7 @@ func commitEntries(tx *store.Tx, entries []store.AuditEntry, mark string, dry bo
 
 // act resolves the event's targets and applies the actions to each. An
 // event without a target gets one record entry saying why.
-func (l *Lifecycle) act(tx *store.Tx, d events.Delivery, ev events.Event, oc *occurrence, actions []string) ([]store.AuditEntry, int, error) {
+func (l *Lifecycle) act(tx *store.Tx, d dispatch.Delivery, ev events.Event, oc *occurrence, actions []string) ([]store.AuditEntry, int, error) {
 	targets, why, err := l.resolve(tx, d, ev)
 	if err != nil {
 		return nil, 0, err
@@ -154,7 +155,7 @@ func (l *Lifecycle) act(tx *store.Tx, d events.Delivery, ev events.Event, oc *oc
 }
 
 // occurrenceOf describes event i of a delivery.
-func (l *Lifecycle) occurrenceOf(d events.Delivery, i int, ev events.Event) *occurrence {
+func (l *Lifecycle) occurrenceOf(d dispatch.Delivery, i int, ev events.Event) *occurrence {
 	now := l.now()
 	at := d.SET.OccurredAt(ev)
 	if at.IsZero() || at.After(now) {

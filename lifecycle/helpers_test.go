@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
@@ -247,7 +248,7 @@ func (w *world) outbox() []store.OutboxJob {
 // deliver hands a SET to the lifecycle's handler as the dispatcher would.
 func (w *world) deliver(set *events.SET) {
 	w.t.Helper()
-	if err := w.lc.Handler().Handle(w.ctx, events.Delivery{Entry: events.Entry{ID: 1, Transmitter: transmitter}, SET: set, Attempt: 1}); err != nil {
+	if err := w.lc.Handler().Handle(w.ctx, dispatch.Delivery{Entry: dispatch.Entry{ID: 1, Transmitter: transmitter}, SET: set, Attempt: 1}); err != nil {
 		w.t.Fatalf("Handle: %v", err)
 	}
 }

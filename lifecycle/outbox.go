@@ -2,38 +2,47 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math/rand/v2"
-	"slices"
-	"time"
 
 	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/workqueue"
 )
 
 // outboxPage is how many jobs one store read returns.
 const outboxPage = store.MaxLimit
 
-// queued is one pending job as the worker tracks it: the store keeps the
-// rest, read again before each attempt.
-type queued struct {
-	id   uint64
-	next time.Time
+// attemptState is what the work queue keeps of a job between the steps of
+// one attempt: the store keeps the rest, read again before each attempt.
+type attemptState struct {
+	job     store.OutboxJob // as read for the attempt
+	res     result          // the call's result
+	gone    bool            // the job is no longer pending: nothing to do or record
+	readErr bool            // the job could not be read: nothing was called
 }
 
-// outcome is what one attempt at a job came to.
-type outcome struct {
-	key   string
-	id    uint64
-	final bool      // done or failed: the job leaves its queue
-	next  time.Time // retry: not before this
-	abort bool      // ctx ended during the attempt: nothing recorded
-}
+// outbox is the Lifecycle's outbox as a workqueue.Source.
+type outbox struct{ l *Lifecycle }
 
-// scheduler is RunOutbox's state, owned by its goroutine.
-type scheduler struct {
-	queues   map[string][]queued // key -> its pending jobs, in ID order
-	inflight map[string]bool
-	lastID   uint64 // highest job ID read
+var _ workqueue.Source[attemptState] = outbox{}
+
+// newOutboxQueue builds the work queue RunOutbox runs.
+func newOutboxQueue(l *Lifecycle) (*workqueue.Queue[attemptState], error) {
+	return workqueue.New(workqueue.Config[attemptState]{
+		Source:         outbox{l},
+		Name:           "outbox",
+		BackoffBase:    l.cfg.BackoffBase,
+		BackoffMax:     l.cfg.BackoffMax,
+		Workers:        l.cfg.Workers,
+		PollInterval:   l.cfg.PollInterval,
+		RescanInterval: l.cfg.RescanInterval,
+		PageSize:       outboxPage,
+		LogAttrs: func(it *workqueue.Item[attemptState]) []any {
+			return []any{"job", it.ID, "kind", it.Value.job.Kind}
+		},
+		Now:    l.now,
+		Logger: l.log,
+	})
 }
 
 // RunOutbox works through the outbox until ctx is done, starting with every
@@ -48,132 +57,105 @@ func (l *Lifecycle) RunOutbox(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer l.running.Store(false)
-	s := &scheduler{inflight: map[string]bool{}}
-	results := make(chan outcome, l.cfg.Workers)
-	running := 0
-	defer func() {
-		for ; running > 0; running-- {
-			<-results
-		}
-	}()
-	loaded := l.rescan(ctx, s)
-	lastRescan := l.now()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		now := l.now()
-		wait := l.cfg.PollInterval
-		if !loaded {
-			wait = min(wait, time.Second)
-		}
-		for key, q := range s.queues {
-			if running == l.cfg.Workers {
-				break // a result wakes the loop
-			}
-			if s.inflight[key] {
-				continue
-			}
-			if d := q[0].next.Sub(now); d > 0 {
-				wait = min(wait, d)
-				continue
-			}
-			s.inflight[key] = true
-			running++
-			go func(key string, id uint64) { results <- l.attempt(ctx, key, id) }(key, q[0].id)
-		}
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
-			return nil
-		case o := <-results:
-			running--
-			s.finish(o)
-			continue
-		case <-l.notify:
-		case <-timer.C:
-		}
-		if l.rescanR.Swap(false) || !loaded || l.now().Sub(lastRescan) >= l.cfg.RescanInterval {
-			loaded = l.rescan(ctx, s)
-			lastRescan = l.now()
-		} else {
-			l.readNew(ctx, s)
-		}
-	}
+	return l.outbox.Run(ctx)
 }
 
-// finish applies an attempt's outcome.
-func (s *scheduler) finish(o outcome) {
-	delete(s.inflight, o.key)
-	q := s.queues[o.key]
-	i := slices.IndexFunc(q, func(j queued) bool { return j.id == o.id })
+// Pending lists the pending jobs with IDs above after, keyed by their key.
+func (o outbox) Pending(ctx context.Context, after uint64, limit int) ([]workqueue.Item[attemptState], error) {
+	var jobs []store.OutboxJob
+	err := o.l.cfg.Store.View(ctx, func(tx *store.Tx) error {
+		var err error
+		jobs, err = tx.PendingOutboxAfter(after, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lifecycle: outbox: %w", err)
+	}
+	items := make([]workqueue.Item[attemptState], len(jobs))
+	for i, j := range jobs {
+		items[i] = workqueue.Item[attemptState]{
+			ID: j.ID, Key: j.Key, Attempts: j.Attempts, NextAttempt: j.NextAttemptAt,
+			Value: attemptState{job: store.OutboxJob{ID: j.ID, Kind: j.Kind}},
+		}
+	}
+	return items, nil
+}
+
+// Handle reads the job and makes one call: to the revoke endpoint or the
+// webhook. A job no longer pending is left alone.
+func (o outbox) Handle(ctx context.Context, it *workqueue.Item[attemptState]) error {
+	l := o.l
+	st := &it.Value
+	st.forget()
+	var job store.OutboxJob
+	err := l.cfg.Store.View(ctx, func(tx *store.Tx) error {
+		var err error
+		job, err = tx.OutboxJob(it.ID)
+		return err
+	})
 	switch {
-	case i < 0, o.abort:
-	case o.final:
-		s.queues[o.key] = slices.Delete(q, i, i+1)
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, store.ErrNotFound):
+		st.gone = true
+		return nil
+	case err != nil:
+		l.log.ErrorContext(ctx, "outbox: reading a job failed", "job", it.ID, "err", err)
+		st.readErr = true
+		return fmt.Errorf("outbox: reading the job: %w", err)
+	case job.Status != store.OutboxPending:
+		st.gone = true
+		return nil
+	}
+	st.job = job
+	actx, cancel := context.WithTimeout(ctx, l.cfg.AttemptTimeout)
+	defer cancel()
+	switch job.Kind {
+	case store.OutboxRevoke:
+		st.res = l.revoke(actx, job)
+	case store.OutboxWebhook:
+		st.res = l.webhook(actx, job)
 	default:
-		q[i].next = o.next
+		st.res = result{permanent: true, err: "unknown job kind " + quote(string(job.Kind))}
 	}
-	if len(s.queues[o.key]) == 0 {
-		delete(s.queues, o.key)
-	}
-}
-
-// rescan rebuilds the queues from every pending job in the store. A key in
-// flight keeps its mark, so its head is not started twice; the attempt's
-// outcome then applies to the fresh queue. It reports whether it could read
-// the store.
-func (l *Lifecycle) rescan(ctx context.Context, s *scheduler) bool {
-	fresh := &scheduler{queues: map[string][]queued{}}
-	if err := l.read(ctx, fresh, 0); err != nil {
-		l.log.ErrorContext(ctx, "outbox: reading pending jobs failed", "err", err)
-		return false
-	}
-	s.queues, s.lastID = fresh.queues, max(s.lastID, fresh.lastID)
-	return true
-}
-
-// readNew adds the jobs queued since the last read.
-func (l *Lifecycle) readNew(ctx context.Context, s *scheduler) {
-	if err := l.read(ctx, s, s.lastID); err != nil {
-		l.log.ErrorContext(ctx, "outbox: reading new jobs failed", "err", err)
+	switch {
+	case st.res.ok:
+		return nil
+	case st.res.permanent:
+		return workqueue.Permanent(errors.New(st.res.err))
+	default:
+		return errors.New(st.res.err)
 	}
 }
 
-// read appends the pending jobs with IDs above after to s's queues.
-func (l *Lifecycle) read(ctx context.Context, s *scheduler, after uint64) error {
-	for {
-		var jobs []store.OutboxJob
-		err := l.cfg.Store.View(ctx, func(tx *store.Tx) error {
-			var err error
-			jobs, err = tx.PendingOutboxAfter(after, outboxPage)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("lifecycle: outbox: %w", err)
-		}
-		for _, j := range jobs {
-			s.queues[j.Key] = append(s.queues[j.Key], queued{id: j.ID, next: j.NextAttemptAt})
-			after = j.ID
-		}
-		s.lastID = max(s.lastID, after)
-		if len(jobs) < outboxPage {
-			return nil
-		}
+// Done records the job done, with its audit entry.
+func (o outbox) Done(ctx context.Context, it *workqueue.Item[attemptState]) error {
+	if it.Value.gone {
+		return nil
 	}
+	_, err := o.l.record(ctx, it.Value, workqueue.Failure{})
+	if err == nil {
+		it.Value.forget()
+	}
+	return err
 }
 
-// backoff returns the wait after the given number of failed attempts (from
-// 1): base doubled per further attempt, capped at max, with "equal jitter"
-// so the result lies in [d/2, d] and retries of jobs that failed together
-// spread out.
-func backoff(base, max time.Duration, attempts int) time.Duration {
-	d := base
-	for i := 1; i < attempts && d < max; i++ {
-		d *= 2
+// Failed records a failed attempt: the job is retried after the backoff,
+// never past its deadline, and fails (audited) at the deadline or on an
+// error no retry can fix.
+func (o outbox) Failed(ctx context.Context, it *workqueue.Item[attemptState], f workqueue.Failure) (workqueue.Failure, error) {
+	if it.Value.readErr {
+		// Nothing was tried: look again at the next poll.
+		f.Park, f.Next = false, o.l.now().Add(o.l.cfg.PollInterval)
+		return f, nil
 	}
-	if d > max || d <= 0 {
-		d = max
-	}
-	half := d / 2
-	return half + rand.N(d-half+1)
+	f, err := o.l.record(ctx, it.Value, f)
+	it.Value.forget()
+	return f, err
+}
+
+// forget drops what the attempt read (the job's token among it), keeping
+// only what names the job in log lines; the next attempt reads it again.
+func (st *attemptState) forget() {
+	*st = attemptState{job: store.OutboxJob{ID: st.job.ID, Kind: st.job.Kind}}
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/workqueue"
 )
 
 // actionRequireReauth is what invalid_rapt does to a grant. It is not in
@@ -183,7 +184,7 @@ func (b *broker) fail(ue *UpstreamError, now time.Time, base, max time.Duration)
 		b.failing[ue.GrantID] = f
 	}
 	f.n++
-	ue.RetryAt = now.Add(backoff(base, max, f.n))
+	ue.RetryAt = now.Add(workqueue.Backoff(base, max, f.n))
 	f.err = ue
 }
 

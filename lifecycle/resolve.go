@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/store"
 )
@@ -23,7 +24,7 @@ type noTarget struct {
 // record and notify act on it). None, with the reason, when the subject cannot be mapped to Google's
 // sub, its issuer is not trusted for the transmitter, riscd has never seen
 // it, or no stored token matches a token-revoked identifier.
-func (l *Lifecycle) resolve(tx *store.Tx, d events.Delivery, ev events.Event) ([]*target, noTarget, error) {
+func (l *Lifecycle) resolve(tx *store.Tx, d dispatch.Delivery, ev events.Event) ([]*target, noTarget, error) {
 	if p, ok := l.policies[d.Entry.Transmitter]; ok {
 		return l.resolveMapped(tx, d, ev, p)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/store"
 )
@@ -74,7 +75,7 @@ func buildPolicies(ts map[string]Transmitter) (map[string]*policy, []string) {
 // through the transmitter's mappings. A subject that names none gets one
 // target that is not an account: its event is forwarded with the subject as
 // received, and only ActionNotify acts on it.
-func (l *Lifecycle) resolveMapped(tx *store.Tx, d events.Delivery, ev events.Event, p *policy) ([]*target, noTarget, error) {
+func (l *Lifecycle) resolveMapped(tx *store.Tx, d dispatch.Delivery, ev events.Event, p *policy) ([]*target, noTarget, error) {
 	subject := ev.Subject()
 	if subject == nil {
 		return []*target{{}}, noTarget{}, nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/store"
@@ -35,7 +36,7 @@ func idpSET(tb testing.TB, jti, subID string) (*events.SET, json.RawMessage) {
 // deliverFrom hands a SET of transmitter name to the handler.
 func (w *world) deliverFrom(name string, set *events.SET, claims json.RawMessage) {
 	w.t.Helper()
-	d := events.Delivery{Entry: events.Entry{ID: 1, Transmitter: name, Format: set.Format, Claims: claims}, SET: set, Attempt: 1}
+	d := dispatch.Delivery{Entry: dispatch.Entry{ID: 1, Transmitter: name, Format: set.Format, Claims: claims}, SET: set, Attempt: 1}
 	if err := w.lc.Handler().Handle(w.ctx, d); err != nil {
 		w.t.Fatalf("Handle: %v", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/riscd/riscd/store"
 )
@@ -65,24 +64,3 @@ func TestWebhookSecretForms(t *testing.T) {
 		}
 	}
 }
-
-func TestBackoff(t *testing.T) {
-	tests := []struct {
-		attempts int
-		lo, hi   int64 // seconds
-	}{
-		{1, 1, 2}, {2, 2, 4}, {3, 4, 8}, {10, 30, 60}, {100, 30, 60},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprint(tc.attempts), func(t *testing.T) {
-			for range 50 {
-				d := backoff(2e9, 60e9, tc.attempts)
-				if d < time1(tc.lo) || d > time1(tc.hi) {
-					t.Fatalf("backoff after %d attempts = %v, want within [%ds, %ds]", tc.attempts, d, tc.lo, tc.hi)
-				}
-			}
-		})
-	}
-}
-
-func time1(sec int64) time.Duration { return time.Duration(sec) * time.Second }

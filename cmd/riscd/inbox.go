@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/store"
 )
@@ -15,20 +16,20 @@ type inboxQueue struct {
 	now     func() time.Time
 }
 
-var _ events.Queue = (*inboxQueue)(nil)
+var _ dispatch.Queue = (*inboxQueue)(nil)
 
-func (q *inboxQueue) Pending(ctx context.Context, after uint64, limit int) ([]events.Entry, error) {
+func (q *inboxQueue) Pending(ctx context.Context, after uint64, limit int) ([]dispatch.Entry, error) {
 	entries, err := q.db.PendingInboxAfter(ctx, after, limit)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]events.Entry, len(entries))
+	out := make([]dispatch.Entry, len(entries))
 	for i, e := range entries {
 		f, ok := q.formats[e.Transmitter]
 		if !ok {
 			f = events.FormatGoogle
 		}
-		out[i] = events.Entry{
+		out[i] = dispatch.Entry{
 			ID:          e.ID,
 			Subject:     e.Subject,
 			Transmitter: e.Transmitter,

@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
@@ -23,11 +24,11 @@ const testClaims = `{"iss":"https://accounts.google.com/","aud":"x","iat":150818
 // testing/synctest bubble: the linger passes on the bubble's clock and ends
 // only once every goroutine waits, so whatever the dispatcher would do in
 // that time it has done, however slow the machine.
-func runDispatcher(t *testing.T, db *store.DB, h events.HandlerFunc, cond func() bool, linger time.Duration) {
+func runDispatcher(t *testing.T, db *store.DB, h dispatch.HandlerFunc, cond func() bool, linger time.Duration) {
 	t.Helper()
-	d, err := events.NewDispatcher(events.DispatcherConfig{
+	d, err := dispatch.New(dispatch.Config{
 		Queue:       &inboxQueue{db: db, formats: map[string]events.Format{"google": events.FormatGoogle}, now: time.Now},
-		Handlers:    []events.Handler{h},
+		Handlers:    []dispatch.Handler{h},
 		BackoffBase: time.Hour, // no retry within this run
 		BackoffMax:  time.Hour,
 	})
@@ -77,7 +78,7 @@ func TestFailedEventIsHandledOnceAfterRestart(t *testing.T) {
 			got, err := db.InboxEntry(ctx, e.ID)
 			return err == nil && got.Attempts == 1
 		}
-		runDispatcher(t, db, func(context.Context, events.Delivery) error { return errors.New("upstream down") }, attempted, 0)
+		runDispatcher(t, db, func(context.Context, dispatch.Delivery) error { return errors.New("upstream down") }, attempted, 0)
 		got, _ := db.InboxEntry(ctx, e.ID)
 		if got.Status != store.InboxPending || got.LastError == "" {
 			t.Fatalf("after a failed attempt: status %s, last error %q; want pending with the error", got.Status, got.LastError)
@@ -101,7 +102,7 @@ func TestFailedEventIsHandledOnceAfterRestart(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		runDispatcher(t, db, func(_ context.Context, d events.Delivery) error {
+		runDispatcher(t, db, func(_ context.Context, d dispatch.Delivery) error {
 			if d.SET.JTI != "crash-1" {
 				t.Errorf("delivered jti %q", d.SET.JTI)
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/config"
+	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/lifecycle"
@@ -36,7 +37,7 @@ const pruneInterval = time.Hour
 type parts struct {
 	flow       *flowweb.Handler
 	receiver   *receiver.Receiver
-	dispatcher *events.Dispatcher
+	dispatcher *dispatch.Dispatcher
 	admin      *admin.Server
 	companion  *companion.Server
 	lifecycle  *lifecycle.Lifecycle
@@ -238,9 +239,9 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 
-	p.dispatcher, err = events.NewDispatcher(events.DispatcherConfig{
+	p.dispatcher, err = dispatch.New(dispatch.Config{
 		Queue:       &inboxQueue{db: m.db, formats: formats, now: m.Now},
-		Handlers:    []events.Handler{p.admin.Metrics().InstrumentHandler(p.lifecycle.Handler())},
+		Handlers:    []dispatch.Handler{p.admin.Metrics().InstrumentHandler(p.lifecycle.Handler())},
 		Registry:    registry,
 		MaxAttempts: c.RISC.MaxAttempts,
 		// Many workers let concurrent events of distinct subjects share

@@ -1,16 +1,16 @@
-package events
+package workqueue
 
 import (
 	"math/rand/v2"
 	"time"
 )
 
-// backoff returns the wait before retrying after the given number of failed
+// Backoff returns the wait before retrying after the given number of failed
 // attempts (from 1): base doubled per further attempt, capped at max, with
-// "equal jitter" so that the result lies in [d/2, d]. Retries of entries that
+// "equal jitter" so that the result lies in [d/2, d]. Retries of items that
 // failed together spread out instead of hammering a recovering dependency at
 // the same instant.
-func backoff(base, max time.Duration, attempts int) time.Duration {
+func Backoff(base, max time.Duration, attempts int) time.Duration {
 	d := base
 	for i := 1; i < attempts && d < max; i++ {
 		d *= 2

@@ -1,19 +1,21 @@
-package events
+package dispatch
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
+
+	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/workqueue"
 )
 
 // Entry is one stored SET waiting to be processed, as the Queue hands it to
 // the dispatcher.
 type Entry struct {
-	ID          uint64 // arrival order: increasing in the order entries were committed
-	Subject     string // ordering key (SET.Key at receipt); "" orders the entry on its own
-	Transmitter string // configured name of the transmitter that sent it
-	Format      Format // how to parse Claims
+	ID          uint64        // arrival order: increasing in the order entries were committed
+	Subject     string        // ordering key (SET.Key at receipt); "" orders the entry on its own
+	Transmitter string        // configured name of the transmitter that sent it
+	Format      events.Format // how to parse Claims
 	// Claims is the verified payload (JSON). The dispatcher parses it with
 	// its Registry before the first delivery.
 	Claims      json.RawMessage
@@ -44,7 +46,7 @@ type Queue interface {
 // Delivery is what a Handler receives: the stored entry and its parsed SET.
 type Delivery struct {
 	Entry Entry
-	SET   *SET
+	SET   *events.SET
 	// Attempt counts deliveries of this entry, from 1. It is Entry.Attempts+1
 	// and grows across restarts.
 	Attempt int
@@ -56,7 +58,7 @@ type Delivery struct {
 // so Handle must be idempotent. A nil error means the handler is done with
 // the entry; any other error is retried with backoff, except one wrapped by
 // Permanent, which parks the entry at once. Handle must honour ctx, which
-// ends on shutdown and at DispatcherConfig.HandlerTimeout. Its errors are
+// ends on shutdown and at Config.HandlerTimeout. Its errors are
 // stored and logged, so they must not carry secrets.
 type Handler interface {
 	Handle(ctx context.Context, d Delivery) error
@@ -69,26 +71,10 @@ type HandlerFunc func(ctx context.Context, d Delivery) error
 func (f HandlerFunc) Handle(ctx context.Context, d Delivery) error { return f(ctx, d) }
 
 // ErrPermanent is matched by errors made with Permanent.
-var ErrPermanent = errors.New("events: permanent failure")
-
-// permanentError marks a handler error that retrying cannot fix.
-type permanentError struct{ err error }
-
-// Error returns the wrapped error's text unchanged.
-func (e *permanentError) Error() string { return e.err.Error() }
-
-// Unwrap exposes both the wrapped error and ErrPermanent to errors.Is/As.
-func (e *permanentError) Unwrap() []error {
-	return []error{e.err, ErrPermanent}
-}
+var ErrPermanent = workqueue.ErrPermanent
 
 // Permanent wraps err so that the dispatcher parks the entry instead of
 // retrying it: for failures no retry can fix. errors.Is(Permanent(err),
 // ErrPermanent) holds, and err stays reachable through errors.Is/As.
 // Permanent(nil) is nil.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &permanentError{err: err}
-}
+func Permanent(err error) error { return workqueue.Permanent(err) }

@@ -1,4 +1,4 @@
-package events
+package dispatch
 
 import (
 	"context"
@@ -8,14 +8,17 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/workqueue"
 )
 
-// DispatcherConfig configures a Dispatcher. Zero values get the defaults
-// named below.
-type DispatcherConfig struct {
-	Queue    Queue     // required
-	Handlers []Handler // required, at least one; run in order for each entry
-	Registry *Registry // parses Entry.Claims; default NewRegistry()
+// Config configures a Dispatcher. Zero values get the defaults named
+// below.
+type Config struct {
+	Queue    Queue            // required
+	Handlers []Handler        // required, at least one; run in order for each entry
+	Registry *events.Registry // parses Entry.Claims; default events.NewRegistry()
 
 	MaxAttempts    int           // failed attempts before an entry is parked; default 10
 	BackoffBase    time.Duration // wait after the first failure; default 1s
@@ -30,12 +33,12 @@ type DispatcherConfig struct {
 	Logger *slog.Logger     // default discards
 }
 
-// Errors of NewDispatcher and Run.
+// Errors of New and Run.
 var (
-	// ErrConfig is matched by NewDispatcher's errors for an unusable config.
-	ErrConfig = errors.New("events: invalid dispatcher config")
+	// ErrConfig is matched by New's errors for an unusable config.
+	ErrConfig = errors.New("dispatch: invalid dispatcher config")
 	// ErrRunning is returned by Run when the dispatcher is already running.
-	ErrRunning = errors.New("events: dispatcher already running")
+	ErrRunning = errors.New("dispatch: dispatcher already running")
 )
 
 // Dispatcher delivers inbox entries to handlers. Entries of one subject
@@ -52,16 +55,15 @@ var (
 // entry; after a restart every handler runs again. See Handler: delivery is
 // at least once.
 type Dispatcher struct {
-	cfg     DispatcherConfig
-	notify  chan struct{}
-	rescan  chan struct{}
+	cfg     Config
+	q       *workqueue.Queue[held]
 	running atomic.Bool
 }
 
-// NewDispatcher checks cfg, fills its defaults and returns a dispatcher ready
+// New checks cfg, fills its defaults and returns a dispatcher ready
 // to Run. It fails, with an error matching ErrConfig, when Queue is nil, no
 // Handler is given, a Handler is nil, or a number or duration is negative.
-func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
+func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Queue == nil {
 		return nil, fmt.Errorf("%w: no queue", ErrConfig)
 	}
@@ -91,7 +93,7 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 		cfg.BackoffMax = cfg.BackoffBase
 	}
 	if cfg.Registry == nil {
-		cfg.Registry = NewRegistry()
+		cfg.Registry = events.NewRegistry()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -99,11 +101,24 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Dispatcher{
-		cfg:    cfg,
-		notify: make(chan struct{}, 1),
-		rescan: make(chan struct{}, 1),
-	}, nil
+	q, err := workqueue.New(workqueue.Config[held]{
+		Source:         inbox{cfg: cfg},
+		Name:           "events",
+		MaxAttempts:    cfg.MaxAttempts,
+		BackoffBase:    cfg.BackoffBase,
+		BackoffMax:     cfg.BackoffMax,
+		Workers:        cfg.Workers,
+		PollInterval:   cfg.PollInterval,
+		RescanInterval: cfg.RescanInterval,
+		PageSize:       cfg.PageSize,
+		LogAttrs:       logAttrs,
+		Now:            cfg.Now,
+		Logger:         cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return &Dispatcher{cfg: cfg, q: q}, nil
 }
 
 func setDefault[T int | time.Duration](v *T, def T) {
@@ -116,19 +131,12 @@ func setDefault[T int | time.Duration](v *T, def T) {
 // them at once instead of at the next poll. It never blocks, and calls that
 // come faster than the dispatcher reads coalesce. The receiver calls it after
 // each commit.
-func (d *Dispatcher) Notify() { signal(d.notify) }
+func (d *Dispatcher) Notify() { d.q.Notify() }
 
 // Rescan asks the dispatcher to re-read every pending entry, not only the
 // new ones: call it after returning a parked entry to pending (an operator's
 // retry). Without it such an entry is picked up within RescanInterval.
-func (d *Dispatcher) Rescan() { signal(d.rescan) }
-
-func signal(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
-	}
-}
+func (d *Dispatcher) Rescan() { d.q.Rescan() }
 
 // Run delivers entries until ctx is done, starting with every entry pending
 // in the queue (so a restart resumes what the previous run left). Queue
@@ -141,6 +149,5 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer d.running.Store(false)
-	newScheduler(d).run(ctx)
-	return nil
+	return d.q.Run(ctx)
 }

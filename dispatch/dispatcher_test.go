@@ -1,4 +1,4 @@
-package events
+package dispatch
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/riscd/riscd/events"
 )
 
 func TestDispatcherOrderPerSubject(t *testing.T) {
@@ -41,7 +43,7 @@ func TestDispatcherOrderPerSubject(t *testing.T) {
 		mu.Unlock()
 		return nil
 	})
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{h}, Workers: 4})
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{h}, Workers: 4})
 	waitFor(t, "every entry done", func() bool {
 		for _, id := range want {
 			if q.status(id) != "done" {
@@ -78,7 +80,7 @@ func TestDispatcherParallelSubjects(t *testing.T) {
 			return ctx.Err()
 		}
 	})
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{h}, Workers: 2, HandlerTimeout: time.Hour})
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{h}, Workers: 2, HandlerTimeout: time.Hour})
 	waitFor(t, "both subjects handled together", func() bool { return q.status(a) == "done" && q.status(b) == "done" })
 }
 
@@ -91,7 +93,7 @@ func TestDispatcherRetryThenSuccess(t *testing.T) {
 		}
 		return nil
 	}}
-	d, _ := startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{rec}})
+	d, _ := startDispatcher(t, Config{Queue: q, Handlers: []Handler{rec}})
 	waitFor(t, "entry done", func() bool { return q.status(id) == "done" })
 
 	fails := q.failsFor(id)
@@ -138,7 +140,7 @@ func TestDispatcherRetrySkipsSucceededHandlers(t *testing.T) {
 		return nil
 	}}
 	third := &recorder{}
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{first, second, third}})
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{first, second, third}})
 	waitFor(t, "entry done", func() bool { return q.status(id) == "done" })
 	if got := []int{first.count(id), second.count(id), third.count(id)}; fmt.Sprint(got) != "[1 2 1]" {
 		t.Errorf("handler calls = %v, want [1 2 1]", got)
@@ -154,7 +156,7 @@ func TestDispatcherParksAfterMaxAttempts(t *testing.T) {
 		}
 		return nil
 	}}
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{rec}, MaxAttempts: 3})
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{rec}, MaxAttempts: 3})
 	waitFor(t, "later entry of the subject done", func() bool { return q.status(good) == "done" })
 	if got := q.status(bad); got != "parked" {
 		t.Errorf("failing entry status = %q, want parked", got)
@@ -188,7 +190,7 @@ func TestDispatcherFailingSubjectDoesNotBlockOthers(t *testing.T) {
 		}
 		return nil
 	}}
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{rec}, Workers: 1,
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{rec}, Workers: 1,
 		BackoffBase: time.Hour, BackoffMax: time.Hour})
 	waitFor(t, "other subjects done", func() bool {
 		for _, id := range others {
@@ -219,7 +221,7 @@ func TestDispatcherEmptySubjectsIndependent(t *testing.T) {
 		}
 		return nil
 	}}
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{rec}, Workers: 1,
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{rec}, Workers: 1,
 		BackoffBase: time.Hour, BackoffMax: time.Hour})
 	waitFor(t, "second entry done", func() bool { return q.status(second) == "done" })
 }
@@ -243,7 +245,7 @@ func TestDispatcherResumesAfterRestart(t *testing.T) {
 		}
 		return err
 	})
-	_, stop := startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{h1}, HandlerTimeout: time.Hour})
+	_, stop := startDispatcher(t, Config{Queue: q, Handlers: []Handler{h1}, HandlerTimeout: time.Hour})
 	waitFor(t, "first run reaches e3", func() bool { return q.status(e1) == "done" && q.status(e2) == "done" })
 	<-blocked
 	stop()
@@ -258,7 +260,7 @@ func TestDispatcherResumesAfterRestart(t *testing.T) {
 	}
 
 	rec2 := &recorder{}
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{rec2}})
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{rec2}})
 	waitFor(t, "second run finishes", func() bool { return q.status(e3) == "done" && q.status(e4) == "done" })
 	if ids := rec2.ids(); fmt.Sprint(ids) != fmt.Sprint([]uint64{e3, e4}) {
 		t.Errorf("second run delivered %v, want [%d %d]", ids, e3, e4)
@@ -268,10 +270,10 @@ func TestDispatcherResumesAfterRestart(t *testing.T) {
 // Attempts stored by an earlier run count towards MaxAttempts.
 func TestDispatcherResumesAttemptCount(t *testing.T) {
 	q := newFakeQueue()
-	q.addEntry(Entry{ID: 7, Subject: "opaque:a", Format: FormatSSF, Attempts: 2,
+	q.addEntry(Entry{ID: 7, Subject: "opaque:a", Format: events.FormatSSF, Attempts: 2,
 		Claims: []byte(`{"iss":"i","iat":1,"jti":"j","sub_id":{"format":"opaque","id":"a"},"events":{"urn:x":{}}}`)})
 	rec := &recorder{fail: func(Delivery, int) error { return errors.New("still down") }}
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{rec}, MaxAttempts: 3})
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{rec}, MaxAttempts: 3})
 	waitFor(t, "entry parked", func() bool { return q.status(7) == "parked" })
 	f := q.failsFor(7)
 	if len(f) != 1 || f[0].attempts != 3 || !f[0].park {
@@ -287,7 +289,7 @@ func TestDispatcherResumesAttemptCount(t *testing.T) {
 func TestDispatcherNotify(t *testing.T) {
 	q := newFakeQueue()
 	rec := &recorder{}
-	d, _ := startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{rec},
+	d, _ := startDispatcher(t, Config{Queue: q, Handlers: []Handler{rec},
 		PollInterval: time.Hour, RescanInterval: time.Hour})
 	waitFor(t, "initial read", func() bool { p, _ := q.calls(); return p >= 1 })
 	for i := 0; i < 3; i++ {
@@ -307,7 +309,7 @@ func TestDispatcherRescanPicksUpUnparked(t *testing.T) {
 		}
 		return nil
 	}}
-	d, _ := startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{rec},
+	d, _ := startDispatcher(t, Config{Queue: q, Handlers: []Handler{rec},
 		PollInterval: time.Hour, RescanInterval: time.Hour})
 	waitFor(t, "entry parked", func() bool { return q.status(id) == "parked" })
 	if f := q.failsFor(id); len(f) != 1 || !f[0].park || f[0].attempts != 1 {
@@ -329,7 +331,7 @@ func TestDispatcherRescanForgetsResolvedEntries(t *testing.T) {
 		}
 		return nil
 	}}
-	d, _ := startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{rec},
+	d, _ := startDispatcher(t, Config{Queue: q, Handlers: []Handler{rec},
 		BackoffBase: time.Hour, BackoffMax: time.Hour, PollInterval: time.Hour, RescanInterval: time.Hour})
 	waitFor(t, "first failure", func() bool { return len(q.failsFor(first)) == 1 })
 	q.resolve(first)
@@ -342,10 +344,10 @@ func TestDispatcherRescanForgetsResolvedEntries(t *testing.T) {
 
 func TestDispatcherUnparseableClaimsParked(t *testing.T) {
 	q := newFakeQueue()
-	q.addEntry(Entry{ID: 1, Subject: "opaque:a", Format: FormatSSF, Claims: []byte(`{"iss":`)})
-	q.addEntry(Entry{ID: 2, Subject: "opaque:a", Format: Format(0), Claims: []byte(`{}`)})
+	q.addEntry(Entry{ID: 1, Subject: "opaque:a", Format: events.FormatSSF, Claims: []byte(`{"iss":`)})
+	q.addEntry(Entry{ID: 2, Subject: "opaque:a", Format: events.Format(0), Claims: []byte(`{}`)})
 	rec := &recorder{}
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{rec}})
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{rec}})
 	waitFor(t, "entries parked", func() bool { return q.status(1) == "parked" && q.status(2) == "parked" })
 	if len(rec.ids()) != 0 {
 		t.Errorf("handler called for unparseable entries: %v", rec.ids())
@@ -364,7 +366,7 @@ func TestDispatcherHandlerPanic(t *testing.T) {
 		return nil
 	})
 	h2 := HandlerFunc(func(context.Context, Delivery) error { panic("secret-value-123") })
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{h}, MaxAttempts: 1})
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{h}, MaxAttempts: 1})
 	waitFor(t, "entry parked", func() bool { return q.status(id) == "parked" })
 	if f := q.failsFor(id); len(f) != 1 || !strings.Contains(f[0].lastErr, "panicked") {
 		t.Errorf("Failed calls = %+v, want a panic report", f)
@@ -372,7 +374,7 @@ func TestDispatcherHandlerPanic(t *testing.T) {
 
 	q2 := newFakeQueue()
 	id2 := q2.add("opaque:a")
-	startDispatcher(t, DispatcherConfig{Queue: q2, Handlers: []Handler{h2}, MaxAttempts: 1})
+	startDispatcher(t, Config{Queue: q2, Handlers: []Handler{h2}, MaxAttempts: 1})
 	waitFor(t, "entry parked", func() bool { return q2.status(id2) == "parked" })
 	if f := q2.failsFor(id2); len(f) != 1 || strings.Contains(f[0].lastErr, "secret-value") {
 		t.Errorf("Failed calls = %+v, want one that does not repeat the panic value", f)
@@ -386,7 +388,7 @@ func TestDispatcherRetriesDoneRecord(t *testing.T) {
 	q.doneErrs = 2
 	id := q.add("opaque:a")
 	rec := &recorder{}
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{rec}})
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{rec}})
 	waitFor(t, "entry done", func() bool { return q.status(id) == "done" })
 	if n := rec.count(id); n != 1 {
 		t.Errorf("handler called %d times, want 1", n)
@@ -397,7 +399,7 @@ func TestDispatcherSurvivesQueueErrors(t *testing.T) {
 	q := newFakeQueue()
 	q.pendingErrs = 3
 	id := q.add("opaque:a")
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{&recorder{}}, PollInterval: time.Millisecond})
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{&recorder{}}, PollInterval: time.Millisecond})
 	waitFor(t, "entry done", func() bool { return q.status(id) == "done" })
 }
 
@@ -407,7 +409,7 @@ func TestDispatcherPaging(t *testing.T) {
 	for i := 0; i < 25; i++ {
 		ids = append(ids, q.add(fmt.Sprintf("opaque:%d", i%7)))
 	}
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{&recorder{}}, PageSize: 4})
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{&recorder{}}, PageSize: 4})
 	waitFor(t, "every entry done", func() bool {
 		for _, id := range ids {
 			if q.status(id) != "done" {
@@ -424,7 +426,7 @@ func TestDispatcherRetryTimeUsesClock(t *testing.T) {
 	q := newFakeQueue()
 	id := q.add("opaque:a")
 	rec := &recorder{fail: func(Delivery, int) error { return errors.New("down") }}
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{rec},
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{rec},
 		Now: func() time.Time { return now }, BackoffBase: 10 * time.Second, BackoffMax: time.Minute})
 	waitFor(t, "first failure", func() bool { return len(q.failsFor(id)) == 1 })
 	f := q.failsFor(id)[0]
@@ -437,13 +439,13 @@ func TestDispatcherPassesParsedSET(t *testing.T) {
 	q := newFakeQueue()
 	id := q.add("opaque:x")
 	rec := &recorder{}
-	startDispatcher(t, DispatcherConfig{Queue: q, Handlers: []Handler{rec}})
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{rec}})
 	waitFor(t, "entry done", func() bool { return q.status(id) == "done" })
 	d := rec.all()[0]
 	if d.SET == nil || d.SET.JTI != fmt.Sprintf("j%d", id) || d.Entry.Transmitter != "test" || d.Attempt != 1 {
 		t.Fatalf("delivery = %+v", d)
 	}
-	if _, ok := d.SET.Events[0].(SessionRevoked); !ok {
+	if _, ok := d.SET.Events[0].(events.SessionRevoked); !ok {
 		t.Errorf("event is %T, want SessionRevoked", d.SET.Events[0])
 	}
 	if d.SET.Key() != "opaque:opaque:x" {
@@ -456,22 +458,22 @@ func TestNewDispatcherConfig(t *testing.T) {
 	h := &recorder{}
 	tests := []struct {
 		name string
-		cfg  DispatcherConfig
+		cfg  Config
 	}{
-		{"no queue", DispatcherConfig{Handlers: []Handler{h}}},
-		{"no handlers", DispatcherConfig{Queue: q}},
-		{"nil handler", DispatcherConfig{Queue: q, Handlers: []Handler{h, nil}}},
-		{"negative attempts", DispatcherConfig{Queue: q, Handlers: []Handler{h}, MaxAttempts: -1}},
-		{"negative backoff", DispatcherConfig{Queue: q, Handlers: []Handler{h}, BackoffBase: -time.Second}},
+		{"no queue", Config{Handlers: []Handler{h}}},
+		{"no handlers", Config{Queue: q}},
+		{"nil handler", Config{Queue: q, Handlers: []Handler{h, nil}}},
+		{"negative attempts", Config{Queue: q, Handlers: []Handler{h}, MaxAttempts: -1}},
+		{"negative backoff", Config{Queue: q, Handlers: []Handler{h}, BackoffBase: -time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := NewDispatcher(tt.cfg); !errors.Is(err, ErrConfig) {
-				t.Errorf("NewDispatcher err = %v, want ErrConfig", err)
+			if _, err := New(tt.cfg); !errors.Is(err, ErrConfig) {
+				t.Errorf("New err = %v, want ErrConfig", err)
 			}
 		})
 	}
-	d, err := NewDispatcher(DispatcherConfig{Queue: q, Handlers: []Handler{h}})
+	d, err := New(Config{Queue: q, Handlers: []Handler{h}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,26 +485,10 @@ func TestNewDispatcherConfig(t *testing.T) {
 }
 
 func TestDispatcherRunTwice(t *testing.T) {
-	d, _ := startDispatcher(t, DispatcherConfig{Queue: newFakeQueue(), Handlers: []Handler{&recorder{}}})
+	d, _ := startDispatcher(t, Config{Queue: newFakeQueue(), Handlers: []Handler{&recorder{}}})
 	waitFor(t, "first Run started", func() bool { return d.running.Load() })
 	if err := d.Run(context.Background()); !errors.Is(err, ErrRunning) {
 		t.Errorf("second Run = %v, want ErrRunning", err)
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	base, maxWait := time.Second, 10*time.Minute
-	for attempts := 1; attempts <= 40; attempts++ {
-		ceiling := base << min(attempts-1, 20)
-		if ceiling > maxWait {
-			ceiling = maxWait
-		}
-		for i := 0; i < 50; i++ {
-			got := backoff(base, maxWait, attempts)
-			if got < ceiling/2 || got > ceiling {
-				t.Fatalf("backoff(attempts=%d) = %v, want within [%v, %v]", attempts, got, ceiling/2, ceiling)
-			}
-		}
 	}
 }
 

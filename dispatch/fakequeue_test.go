@@ -1,4 +1,4 @@
-package events
+package dispatch
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/riscd/riscd/events"
 )
 
 // fakeQueue is an in-memory Queue with the semantics the store adapter
@@ -52,8 +54,8 @@ func (q *fakeQueue) add(subject string) uint64 {
 		opaque = "none"
 	}
 	claims := fmt.Appendf(nil, `{"iss":"https://idp.example.com/","iat":1,"jti":"j%d","sub_id":{"format":"opaque","id":%q},"events":{%q:{}}}`,
-		id, opaque, TypeSessionRevoked)
-	q.entries[id] = &fakeEntry{e: Entry{ID: id, Subject: subject, Transmitter: "test", Format: FormatSSF, Claims: claims}, status: "pending"}
+		id, opaque, events.TypeSessionRevoked)
+	q.entries[id] = &fakeEntry{e: Entry{ID: id, Subject: subject, Transmitter: "test", Format: events.FormatSSF, Claims: claims}, status: "pending"}
 	return id
 }
 
@@ -222,14 +224,14 @@ func (r *recorder) ids() []uint64 {
 
 // startDispatcher runs a dispatcher over cfg until the test ends (or stop
 // is called) and returns it with its stop function.
-func startDispatcher(tb testing.TB, cfg DispatcherConfig) (*Dispatcher, func()) {
+func startDispatcher(tb testing.TB, cfg Config) (*Dispatcher, func()) {
 	tb.Helper()
 	if cfg.BackoffBase == 0 {
 		cfg.BackoffBase, cfg.BackoffMax = time.Millisecond, 2*time.Millisecond
 	}
-	d, err := NewDispatcher(cfg)
+	d, err := New(cfg)
 	if err != nil {
-		tb.Fatalf("NewDispatcher: %v", err)
+		tb.Fatalf("New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
