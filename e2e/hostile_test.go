@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit/hostile"
 )
 
 // TestHostileHTTP attacks the running binary over real HTTP: refused
@@ -81,7 +82,7 @@ func TestHostileHTTP(t *testing.T) {
 		t.Run("requests", func(t *testing.T) {
 			t.Parallel()
 			r := r.as(t)
-			t.Run("refused tokens", func(t *testing.T) { testHostileTokens(t, h) })
+			t.Run("refused tokens", func(t *testing.T) { testHostileTokens(t, r, h) })
 			t.Run("oversized headers", func(t *testing.T) { testOversizedHeaders(t, r) })
 			t.Run("unauthenticated routes", func(t *testing.T) { testRouteAuth(t, r, alice.Sub, grant.ID) })
 			t.Run("consent flow tampering", func(t *testing.T) { testFlowTampering(t, r, aliceBrowser, alice, bob) })
@@ -145,18 +146,18 @@ func firstLine(s string) string {
 
 // testHostileTokens posts every hostile token: 400 with its err code, the
 // RFC 8935 error shape, and no new inbox entry.
-func testHostileTokens(t *testing.T, h *hostileEnv) {
+func testHostileTokens(t *testing.T, r *rig, h *hostile.Env) {
 	ctx := context.Background()
-	r := h.r.as(t)
+	r = r.as(t)
 	cases := hostileTokens()
 	if len(cases) < 50 {
 		t.Fatalf("only %d hostile tokens", len(cases))
 	}
 	newest := r.newestEventID(ctx)
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.Name, func(t *testing.T) {
 			r := r.as(t)
-			tok := tc.token(t, h)
+			tok := tc.Token(t, h)
 			code, body, err := r.tr.Send(ctx, r.riscURL(), tok)
 			if err != nil {
 				t.Fatal(err)
@@ -165,8 +166,8 @@ func testHostileTokens(t *testing.T, h *hostileEnv) {
 				Err         string `json:"err"`
 				Description string `json:"description"`
 			}
-			if code != http.StatusBadRequest || json.Unmarshal(body, &answer) != nil || answer.Err != tc.wantErr {
-				t.Errorf("answer = %d %s, want 400 %q", code, body, tc.wantErr)
+			if code != http.StatusBadRequest || json.Unmarshal(body, &answer) != nil || answer.Err != tc.Want {
+				t.Errorf("answer = %d %s, want 400 %q", code, body, tc.Want)
 			}
 			if answer.Description == "" || len(answer.Description) > 160 {
 				t.Errorf("description %q, want a short text", answer.Description)

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd/internal/testkit/hostile"
 	"github.com/riscd/riscd/receiver"
 	"github.com/riscd/riscd/store"
 )
@@ -319,7 +320,7 @@ func BenchmarkReceiver(b *testing.B) {
 	toks := benchTokens(b, key, "T", b.N)
 	tokFile := writeTokens(b, warm, toks) // warm-up tokens first, then toks
 	nw := len(warm)
-	jwksURL := serveJWKS(b, benchKid, &key.PublicKey)
+	jwksURL := hostile.ServeJWKS(b, benchKid, &key.PublicKey)
 
 	ceilingURL := serveBench(b, ceilingHandler(&key.PublicKey))
 	riscdURL, db := riscdServer(b, jwksURL, nil)
@@ -382,7 +383,7 @@ func BenchmarkReceiver(b *testing.B) {
 func BenchmarkServeHTTP(b *testing.B) {
 	key := mustRSAKeys(b, 1)[0]
 	toks := benchTokens(b, key, "T", 256)
-	jwksURL := serveJWKS(b, benchKid, &key.PublicKey)
+	jwksURL := hostile.ServeJWKS(b, benchKid, &key.PublicKey)
 	c := newClock()
 	cfg := baseConfig(b, c)
 	cfg.Logger = nil

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -82,31 +83,17 @@ func putAll(t *testing.T, db *gatedDB, c *committer, entries []store.InboxEntry)
 // waitAppends waits until db has started n appends.
 func waitAppends(t *testing.T, db *gatedDB, n int32) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for db.appends.Load() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d appends, want %d", db.appends.Load(), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, fmt.Sprintf("%d appends to start", n), func() bool { return db.appends.Load() >= n })
 }
 
 // waitQueued waits until n puts wait in c's queue.
 func waitQueued(t *testing.T, c *committer, n int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.Eventually(t, fmt.Sprintf("%d puts queued", n), func() bool {
 		c.mu.Lock()
-		got := len(c.pending)
-		c.mu.Unlock()
-		if got == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d puts queued, want %d", got, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer c.mu.Unlock()
+		return len(c.pending) == n
+	})
 }
 
 // stored flushes the store's journal and returns the pending entries.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/receiver"
 )
 
@@ -120,22 +121,15 @@ func TestTwoTransmittersDiscoveringOneIssuer(t *testing.T) {
 	ep := mustReceiver(t, cfg)
 	// One of them cannot be installed: the receiver never gets ready, and
 	// says which.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.Eventually(t, "Ready() to name exactly one transmitter not discovered", func() bool {
 		err := ep.r.Ready()
 		if err == nil {
 			t.Fatal("Ready() = nil with two transmitters claiming one issuer")
 		}
 		msg := err.Error()
-		if !strings.Contains(msg, "keys not loaded") && strings.Count(msg, "not discovered") == 1 &&
-			g.Stats().Requests[googlesim.EndpointRISCConfiguration] >= 4 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Ready() = %v, want exactly one transmitter not discovered", err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return !strings.Contains(msg, "keys not loaded") && strings.Count(msg, "not discovered") == 1 &&
+			g.Stats().Requests[googlesim.EndpointRISCConfiguration] >= 4
+	})
 }
 
 // closedURL returns an http URL on 127.0.0.1 that refuses connections.

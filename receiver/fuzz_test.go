@@ -13,6 +13,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/riscd/riscd/internal/testkit/hostile"
 	"github.com/riscd/riscd/receiver"
 )
 
@@ -24,7 +25,7 @@ import (
 func FuzzHandler(f *testing.F) {
 	key := mustRSAKeys(f, 1)[0]
 	const iss, aud, kid = "https://fuzz.example", "fuzz-aud", "fuzz"
-	jwksURL := serveJWKS(f, kid, &key.PublicKey)
+	jwksURL := hostile.ServeJWKS(f, kid, &key.PublicKey)
 	inbox := newFakeInbox()
 	c := newClock()
 	cfg := baseConfig(f, c)

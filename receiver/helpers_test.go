@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/receiver"
 	"github.com/riscd/riscd/store"
 )
@@ -24,25 +25,8 @@ import (
 // t0 is the pinned time every test starts at.
 var t0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 
-// clock is a pinned clock that tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock returns a clock pinned at t0 that tests move by hand.
+func newClock() *testkit.Clock { return testkit.NewClock(t0) }
 
 // mustRSAKeys generates n 2048-bit RSA keys in parallel.
 func mustRSAKeys(tb testing.TB, n int) []*rsa.PrivateKey {
@@ -71,7 +55,7 @@ func testLogger(tb testing.TB) *slog.Logger {
 
 // mustGoogle starts a Google stand-in on 127.0.0.1 with the given keys
 // (the first signs; RotateKeys takes the next) and clock.
-func mustGoogle(tb testing.TB, c *clock, keys []*rsa.PrivateKey) *googlesim.Server {
+func mustGoogle(tb testing.TB, c *testkit.Clock, keys []*rsa.PrivateKey) *googlesim.Server {
 	tb.Helper()
 	g, err := googlesim.New(googlesim.Config{Keys: keys, Now: c.Now})
 	if err != nil {
@@ -110,7 +94,7 @@ func mustStore(tb testing.TB) *store.DB {
 
 // baseConfig returns a Config with the test's clock and logger and quick
 // background retries; the caller adds transmitters and an inbox.
-func baseConfig(tb testing.TB, c *clock) receiver.Config {
+func baseConfig(tb testing.TB, c *testkit.Clock) receiver.Config {
 	tb.Helper()
 	return receiver.Config{
 		Now:             c.Now,
@@ -141,21 +125,10 @@ func mustReceiver(tb testing.TB, cfg receiver.Config) endpoint {
 	return endpoint{r: r, url: srv.URL + "/risc"}
 }
 
-// waitReady waits until every transmitter's keys are loaded. The deadline
-// is generous: it only bounds a test that would otherwise hang.
+// waitReady waits until every transmitter's keys are loaded.
 func waitReady(tb testing.TB, r *receiver.Receiver) {
 	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := r.Ready()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("receiver not ready: %v", err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(tb, "the receiver to be ready", func() bool { return r.Ready() == nil })
 }
 
 // answer is what the receiver said to one POST.
@@ -266,7 +239,7 @@ func jwksRequests(g *googlesim.Server) int { return g.Stats().Requests[googlesim
 // googleReceiver is the common setup: a Google stand-in, a store and a
 // ready receiver trusting the stand-in through discovery.
 type googleReceiver struct {
-	clock *clock
+	clock *testkit.Clock
 	g     *googlesim.Server
 	db    *store.DB
 	endpoint

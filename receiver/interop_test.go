@@ -35,7 +35,8 @@ func joseSign(t *testing.T, alg jose.SignatureAlgorithm, key any, kid string, ty
 
 func TestInteropGoJoseSignsLikeJWX(t *testing.T) {
 	keys := mustRSAKeys(t, 1)
-	h := hostileEnv{googleReceiver: mustGoogleReceiver(t, keys, nil)}
+	g := mustGoogleReceiver(t, keys, nil)
+	h := newHostileEnv(g, nil)
 	ssf := newSSFTransmitter(t)
 	// The receiver must also serve the SSF transmitter for the ES256 rows.
 	h2 := mustGoogleReceiver(t, mustRSAKeys(t, 1), func(cfg *receiver.Config) {
@@ -52,7 +53,7 @@ func TestInteropGoJoseSignsLikeJWX(t *testing.T) {
 	}
 	claims := func(edit func(map[string]any)) func(string) []byte {
 		return func(jti string) []byte {
-			c := h.claims()
+			c := h.Claims()
 			c["jti"] = jti
 			if edit != nil {
 				edit(c)
@@ -63,8 +64,8 @@ func TestInteropGoJoseSignsLikeJWX(t *testing.T) {
 	rows := []row{
 		{"sound", claims(nil), "", http.StatusAccepted, ""},
 		{"sound with typ", claims(nil), "secevent+jwt", http.StatusAccepted, ""},
-		{"issuer with slash", claims(func(c map[string]any) { c["iss"] = h.g.URL() + "/" }), "", http.StatusAccepted, ""},
-		{"audience array", claims(func(c map[string]any) { c["aud"] = []string{"x", h.g.ClientID()} }), "", http.StatusAccepted, ""},
+		{"issuer with slash", claims(func(c map[string]any) { c["iss"] = g.g.URL() + "/" }), "", http.StatusAccepted, ""},
+		{"audience array", claims(func(c map[string]any) { c["aud"] = []string{"x", g.g.ClientID()} }), "", http.StatusAccepted, ""},
 		{"wrong audience", claims(func(c map[string]any) { c["aud"] = "x" }), "", http.StatusBadRequest, receiver.CodeInvalidAudience},
 		{"wrong issuer", claims(func(c map[string]any) { c["iss"] = "https://evil.example" }), "", http.StatusBadRequest, receiver.CodeInvalidIssuer},
 		{"no events", claims(func(c map[string]any) { delete(c, "events") }), "", http.StatusBadRequest, receiver.CodeInvalidRequest},
@@ -77,8 +78,8 @@ func TestInteropGoJoseSignsLikeJWX(t *testing.T) {
 			if r.typ != "" {
 				opts = append(opts, googlesim.WithType(r.typ))
 			}
-			byJWX := post(t, h.url, h.signedPayload(t, string(r.claims("jwx-"+r.name)), opts...))
-			byJose := post(t, h.url, joseSign(t, jose.RS256, key, h.g.CurrentKeyID(), r.typ, r.claims("jose-"+r.name)))
+			byJWX := post(t, g.url, h.SignedPayload(t, string(r.claims("jwx-"+r.name)), opts...))
+			byJose := post(t, g.url, joseSign(t, jose.RS256, key, g.g.CurrentKeyID(), r.typ, r.claims("jose-"+r.name)))
 			for who, a := range map[string]answer{"jwx": byJWX, "go-jose": byJose} {
 				if a.status != r.wantStatus || a.err != r.wantCode {
 					t.Errorf("%s-signed: answer = %d %q, want %d %q", who, a.status, a.err, r.wantStatus, r.wantCode)
@@ -88,15 +89,15 @@ func TestInteropGoJoseSignsLikeJWX(t *testing.T) {
 	}
 
 	t.Run("go-jose token with a tampered payload", func(t *testing.T) {
-		tok := splitToken(joseSign(t, jose.RS256, key, h.g.CurrentKeyID(), "", claims(nil)("jose-tampered")))
-		other := splitToken(joseSign(t, jose.RS256, key, h.g.CurrentKeyID(), "", claims(nil)("jose-other")))
-		a := post(t, h.url, tok[0]+"."+other[1]+"."+tok[2])
+		tok := splitToken(joseSign(t, jose.RS256, key, g.g.CurrentKeyID(), "", claims(nil)("jose-tampered")))
+		other := splitToken(joseSign(t, jose.RS256, key, g.g.CurrentKeyID(), "", claims(nil)("jose-other")))
+		a := post(t, g.url, tok[0]+"."+other[1]+"."+tok[2])
 		if a.status != http.StatusBadRequest || a.err != receiver.CodeInvalidKey {
 			t.Errorf("answer = %d %q, want 400 invalid_key", a.status, a.err)
 		}
 	})
 	t.Run("go-jose PS256 outside the allow-list", func(t *testing.T) {
-		a := post(t, h.url, joseSign(t, jose.PS256, key, h.g.CurrentKeyID(), "", claims(nil)("jose-ps256")))
+		a := post(t, g.url, joseSign(t, jose.PS256, key, g.g.CurrentKeyID(), "", claims(nil)("jose-ps256")))
 		if a.status != http.StatusBadRequest || a.err != receiver.CodeInvalidKey {
 			t.Errorf("answer = %d %q, want 400 invalid_key", a.status, a.err)
 		}
@@ -108,10 +109,10 @@ func TestInteropGoJoseSignsLikeJWX(t *testing.T) {
 		wantAccepted(t, byJWX)
 	})
 	t.Run("crypto/rsa alone", func(t *testing.T) {
-		hdr := mustJSON(t, map[string]string{"alg": "RS256", "kid": h.g.CurrentKeyID()})
-		wantAccepted(t, post(t, h.url, signRS256Raw(t, key, hdr, claims(nil)("raw-rsa"))))
+		hdr := mustJSON(t, map[string]string{"alg": "RS256", "kid": g.g.CurrentKeyID()})
+		wantAccepted(t, post(t, g.url, signRS256Raw(t, key, hdr, claims(nil)("raw-rsa"))))
 	})
-	if got := inboxCount(t, h.db); got != 2*4+1 {
+	if got := inboxCount(t, g.db); got != 2*4+1 {
 		t.Errorf("inbox entries = %d, want %d", got, 2*4+1)
 	}
 }

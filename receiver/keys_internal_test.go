@@ -18,6 +18,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
 
@@ -97,24 +98,6 @@ func (nullInbox) PutInbox(_ context.Context, e store.InboxEntry) (store.InboxEnt
 	return e, true, nil
 }
 
-// testClock is a clock the test moves.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // keysConfig is a Config trusting one ES256 transmitter whose keys are at
 // jwksURL. Its HTTP client keeps no idle connection, so that a synctest
 // bubble has no goroutine waiting on the network between fetches.
@@ -136,13 +119,7 @@ func mustKeySource(t *testing.T, ctx context.Context, cfg Config) *keySource {
 		t.Fatalf("New: %v", err)
 	}
 	src := r.sources[cfg.Transmitters[0].JWKSURL]
-	deadline := time.Now().Add(20 * time.Second) // bounds a hang only
-	for !src.loaded() {
-		if time.Now().After(deadline) {
-			t.Fatal("key set not loaded")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, "the key set to load", src.loaded)
 	return src
 }
 
@@ -151,7 +128,7 @@ func mustKeySource(t *testing.T, ctx context.Context, cfg Config) *keySource {
 // has both new keys found.
 func TestRotationTwiceInQuickSuccession(t *testing.T) {
 	srv := newJWKSServer(t, "k1")
-	clk := &testClock{t: now0}
+	clk := testkit.NewClock(now0)
 	cfg := keysConfig(srv.url)
 	cfg.Now = clk.Now
 	ctx, cancel := context.WithCancel(context.Background())
@@ -192,7 +169,7 @@ func TestRotationTwiceInQuickSuccession(t *testing.T) {
 // a 503 (errKeysUnavailable), never a 400.
 func TestUnknownKidRefetchBacksOff(t *testing.T) {
 	srv := newJWKSServer(t, "k1")
-	clk := &testClock{t: now0}
+	clk := testkit.NewClock(now0)
 	cfg := keysConfig(srv.url)
 	cfg.Now = clk.Now
 	ctx, cancel := context.WithCancel(context.Background())
@@ -229,7 +206,7 @@ func TestUnknownKidRefetchBacksOff(t *testing.T) {
 // tries its new kid every second from the rotation on.
 func floodDelay(t *testing.T, floodEvery time.Duration) time.Duration {
 	srv := newJWKSServer(t, "k1")
-	clk := &testClock{t: now0}
+	clk := testkit.NewClock(now0)
 	cfg := keysConfig(srv.url)
 	cfg.Now = clk.Now
 	ctx, cancel := context.WithCancel(context.Background())
@@ -296,7 +273,7 @@ func TestUnknownKidFloodDelaysRotationBoundedly(t *testing.T) {
 // as no JWKS error.
 func TestRefetchOutlivesTheRequest(t *testing.T) {
 	srv := newJWKSServer(t, "k1")
-	clk := &testClock{t: now0}
+	clk := testkit.NewClock(now0)
 	cfg := keysConfig(srv.url)
 	cfg.Now = clk.Now
 	var (

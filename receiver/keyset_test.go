@@ -8,11 +8,11 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/receiver"
 )
 
@@ -127,13 +127,7 @@ func TestKeySetWithoutUsableKeyIsNotLoaded(t *testing.T) {
 	cfg.Inbox = newFakeInbox()
 	cfg.Transmitters = []receiver.Transmitter{{Name: "t", Issuer: "https://t.example", JWKSURL: ks.url, Audiences: []string{"aud"}}}
 	ep := mustReceiver(t, cfg)
-	deadline := time.Now().Add(20 * time.Second)
-	for ks.requests.Load() < 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("key set fetched %d times, want retries", ks.requests.Load())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, "the key set to be fetched three times", func() bool { return ks.requests.Load() >= 3 })
 	if err := ep.r.Ready(); !errors.Is(err, receiver.ErrNotReady) {
 		t.Errorf("Ready() = %v, want ErrNotReady for a key set without usable keys", err)
 	}

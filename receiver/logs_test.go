@@ -1,40 +1,21 @@
 package receiver_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/receiver"
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestLogsNeverHoldTokens(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	keys := mustRSAKeys(t, 2)
 	h := mustGoogleReceiver(t, keys[:1], func(cfg *receiver.Config) {
 		cfg.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

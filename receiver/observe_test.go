@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/receiver"
 )
 
@@ -130,17 +131,10 @@ func (j *jwksReports) reports() []string {
 	return slices.Clone(j.got)
 }
 
-// waitReport waits until want is among j's reports. The deadline only
-// bounds a test that would otherwise hang.
+// waitReport waits until want is among j's reports.
 func waitReport(tb testing.TB, j *jwksReports, want string) {
 	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !slices.Contains(j.reports(), want) {
-		if time.Now().After(deadline) {
-			tb.Fatalf("JWKS reports = %q, want %q among them", j.reports(), want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(tb, fmt.Sprintf("JWKS report %q", want), func() bool { return slices.Contains(j.reports(), want) })
 }
 
 func TestObserveJWKSReportsFetches(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit/hostile"
 	"github.com/riscd/riscd/receiver"
 )
 
@@ -95,7 +96,7 @@ func newSSFTransmitter(t *testing.T) ssfTransmitter {
 		t.Fatal(err)
 	}
 	s := ssfTransmitter{issuer: "https://ssf.example.com", audience: "https://riscd.example.com/risc", kid: "ssf-1", key: key}
-	s.jwksURL = serveJWKS(t, s.kid, &key.PublicKey)
+	s.jwksURL = hostile.ServeJWKS(t, s.kid, &key.PublicKey)
 	return s
 }
 
