@@ -9,3 +9,8 @@ const (
 	StateReconsentRequired = "reconsent_required" // the account must consent again
 	StateReauthRequired    = "reauth_required"    // Google demands re-authentication (invalid_rapt)
 )
+
+// ReasonNoRefreshToken is the reason reported with StateReconsentRequired
+// for an active grant whose access token is used up and that has no refresh
+// token (a provider that issued none).
+const ReasonNoRefreshToken = "no refresh token"

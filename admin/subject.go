@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/riscd/riscd/lifecycle"
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -42,7 +42,7 @@ func SubjectOf(a store.Account, grants []store.Grant, now time.Time) Subject {
 		}
 		if g.OutOfTokens(now) {
 			// As the token broker answers for it.
-			gs.Status, gs.Reason = lifecycle.StateReconsentRequired, lifecycle.ReasonNoRefreshToken
+			gs.Status, gs.Reason = riscd.StateReconsentRequired, riscd.ReasonNoRefreshToken
 		}
 		v.Grants[i] = gs
 	}

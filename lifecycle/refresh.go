@@ -9,12 +9,12 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
-// ReasonNoRefreshToken is the StateError reason of an active grant whose
-// access token is used up and that has no refresh token.
-const ReasonNoRefreshToken = "no refresh token"
+// ReasonNoRefreshToken is package riscd's, under its name in this package.
+const ReasonNoRefreshToken = riscd.ReasonNoRefreshToken
 
 // refreshWhy says who asks for a refresh, which decides whether one is due.
 type refreshWhy int
