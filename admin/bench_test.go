@@ -33,7 +33,7 @@ func fillStore(b *testing.B, db *store.DB, n int) {
 				if i%10 == 0 {
 					st = store.GrantHeld
 				}
-				_, err := tx.CreateGrant(store.Grant{
+				_, err := tx.CreateGrant(context.Background(), store.Grant{
 					Sub: fmt.Sprintf("sub-%d", i), Scopes: []string{"openid", "email"}, Status: st,
 					RefreshToken: store.Secret(fmt.Sprintf("1//0bench-refresh-%08d-%s", i, strings.Repeat("x", 80))),
 					AccessToken:  store.Secret(fmt.Sprintf("ya29.bench-access-%08d-%s", i, strings.Repeat("y", 150))),
@@ -71,12 +71,12 @@ func BenchmarkScrape(b *testing.B) {
 		for i := range 1000 {
 			en := disabledEvent(fmt.Sprintf("j%d", i), fmt.Sprintf("sub-%d", i), "")
 			en.Iss, en.Transmitter = googleIss, "google"
-			if _, _, err := tx.PutInbox(en); err != nil {
+			if _, _, err := tx.PutInbox(context.Background(), en); err != nil {
 				return err
 			}
 		}
 		for range 200 {
-			if _, err := tx.EnqueueOutbox(store.OutboxJob{Kind: store.OutboxWebhook, Key: "k"}); err != nil {
+			if _, err := tx.EnqueueOutbox(context.Background(), store.OutboxJob{Kind: store.OutboxWebhook, Key: "k"}); err != nil {
 				return err
 			}
 		}

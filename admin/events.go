@@ -251,7 +251,7 @@ func (e errNotParked) Error() string { return fmt.Sprintf("event is %s, not park
 func (s *Server) retry(ctx context.Context, id uint64, detail string) (store.InboxEntry, error) {
 	var stored store.InboxEntry
 	err := s.store.Update(ctx, func(tx *store.Tx) error {
-		e, err := tx.InboxEntry(id)
+		e, err := tx.InboxEntry(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -259,11 +259,11 @@ func (s *Server) retry(ctx context.Context, id uint64, detail string) (store.Inb
 			return errNotParked{e.Status}
 		}
 		e.Status, e.Attempts, e.NextAttemptAt = store.InboxPending, 0, time.Time{}
-		if err := tx.PutInboxEntry(e); err != nil {
+		if err := tx.PutInboxEntry(ctx, e); err != nil {
 			return err
 		}
 		stored = e
-		_, err = tx.AppendAudit(store.AuditEntry{
+		_, err = tx.AppendAudit(ctx, store.AuditEntry{
 			At: s.now(), Transmitter: e.Transmitter, EventJTI: e.JTI, EventType: firstOf(e.Types),
 			Sub: s.subOfKey(e.Subject), Action: "retry_event", Outcome: "pending",
 			Detail: detail, Actor: ActorOperator,

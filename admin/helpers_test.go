@@ -97,7 +97,7 @@ func (e jobStateErr) JobStatus() string { return string(e.status) }
 func retryJob(ctx context.Context, db *store.DB, id uint64, actor, reason string) (store.OutboxJob, error) {
 	var out store.OutboxJob
 	err := db.Update(ctx, func(tx *store.Tx) error {
-		j, err := tx.OutboxJob(id)
+		j, err := tx.OutboxJob(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -105,11 +105,11 @@ func retryJob(ctx context.Context, db *store.DB, id uint64, actor, reason string
 			return jobStateErr{j.Status}
 		}
 		j.Status, j.Attempts, j.LastError, j.DoneAt = store.OutboxPending, 0, "", time.Time{}
-		if err := tx.PutOutboxJob(j); err != nil {
+		if err := tx.PutOutboxJob(ctx, j); err != nil {
 			return err
 		}
 		out = j
-		_, err = tx.AppendAudit(store.AuditEntry{GrantIDs: []string{j.GrantID}, Action: "retry_outbox", Outcome: "pending", Detail: reason, Actor: actor})
+		_, err = tx.AppendAudit(ctx, store.AuditEntry{GrantIDs: []string{j.GrantID}, Action: "retry_outbox", Outcome: "pending", Detail: reason, Actor: actor})
 		return err
 	})
 	return out, err

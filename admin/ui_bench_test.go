@@ -35,7 +35,7 @@ func BenchmarkUIPages(b *testing.B) {
 	fillStore(b, e.db, benchGrants())
 	err := e.db.Update(b.Context(), func(tx *store.Tx) error {
 		for i := range 1000 {
-			if _, err := tx.AppendAudit(store.AuditEntry{Sub: fmt.Sprintf("sub-%d", i*7), Action: "hold_grants", Actor: "event"}); err != nil {
+			if _, err := tx.AppendAudit(b.Context(), store.AuditEntry{Sub: fmt.Sprintf("sub-%d", i*7), Action: "hold_grants", Actor: "event"}); err != nil {
 				return err
 			}
 		}

@@ -42,19 +42,19 @@ func (o *storeOperator) count() {
 func (o *storeOperator) DiscardGrant(ctx context.Context, id, actor string) error {
 	o.count()
 	return o.db.Update(ctx, func(tx *store.Tx) error {
-		g, err := tx.Grant(id)
+		g, err := tx.Grant(ctx, id)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.EnqueueOutbox(store.OutboxJob{Kind: store.OutboxRevoke, Key: g.Sub, Token: g.RefreshToken, GrantID: g.ID}); err != nil {
+		if _, err := tx.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxRevoke, Key: g.Sub, Token: g.RefreshToken, GrantID: g.ID}); err != nil {
 			return err
 		}
 		g.Status, g.Reason, g.ChangedBy = store.GrantRevoked, "operator", actor
 		g.RefreshToken, g.AccessToken = "", ""
-		if err := tx.PutGrant(g); err != nil {
+		if err := tx.PutGrant(ctx, g); err != nil {
 			return err
 		}
-		_, err = tx.AppendAudit(store.AuditEntry{Sub: g.Sub, GrantIDs: []string{g.ID}, Action: "revoke_grants", Outcome: "revoked", Actor: actor})
+		_, err = tx.AppendAudit(ctx, store.AuditEntry{Sub: g.Sub, GrantIDs: []string{g.ID}, Action: "revoke_grants", Outcome: "revoked", Actor: actor})
 		return err
 	})
 }
@@ -62,15 +62,15 @@ func (o *storeOperator) DiscardGrant(ctx context.Context, id, actor string) erro
 func (o *storeOperator) ReleaseAccount(ctx context.Context, sub, actor string) error {
 	o.count()
 	return o.db.Update(ctx, func(tx *store.Tx) error {
-		a, err := tx.Account(sub)
+		a, err := tx.Account(ctx, sub)
 		if err != nil {
 			return err
 		}
 		a.Held, a.SigninDisabled = false, false
-		if err := tx.PutAccount(a); err != nil {
+		if err := tx.PutAccount(ctx, a); err != nil {
 			return err
 		}
-		grants, err := tx.GrantsBySub(sub)
+		grants, err := tx.GrantsBySub(ctx, sub)
 		if err != nil {
 			return err
 		}
@@ -78,13 +78,13 @@ func (o *storeOperator) ReleaseAccount(ctx context.Context, sub, actor string) e
 		for _, g := range grants {
 			if g.Status == store.GrantHeld {
 				g.Status, g.Reason, g.ChangedBy = store.GrantActive, "released", actor
-				if err := tx.PutGrant(g); err != nil {
+				if err := tx.PutGrant(ctx, g); err != nil {
 					return err
 				}
 				released = append(released, g.ID)
 			}
 		}
-		_, err = tx.AppendAudit(store.AuditEntry{Sub: sub, GrantIDs: released, Action: "release_holds", Outcome: "released", Actor: actor})
+		_, err = tx.AppendAudit(ctx, store.AuditEntry{Sub: sub, GrantIDs: released, Action: "release_holds", Outcome: "released", Actor: actor})
 		return err
 	})
 }

@@ -124,7 +124,7 @@ func TestUIAccountsPage(t *testing.T) {
 	// of the audit log holds: the list still finds them.
 	err := e.db.Update(context.Background(), func(tx *store.Tx) error {
 		for i := range 2 * store.MaxLimit {
-			if _, err := tx.AppendAudit(store.AuditEntry{Sub: fmt.Sprint("other-", i), Action: "end_sessions", Actor: "event"}); err != nil {
+			if _, err := tx.AppendAudit(context.Background(), store.AuditEntry{Sub: fmt.Sprint("other-", i), Action: "end_sessions", Actor: "event"}); err != nil {
 				return err
 			}
 		}
@@ -164,7 +164,7 @@ func TestUIAccountsPageBounded(t *testing.T) {
 	e, _ := newUIEnv(t, nil)
 	err := e.db.Update(context.Background(), func(tx *store.Tx) error {
 		for i := range 600 {
-			if err := tx.PutAccount(store.Account{Sub: fmt.Sprintf("flagged-%03d", i), Review: true}); err != nil {
+			if err := tx.PutAccount(context.Background(), store.Account{Sub: fmt.Sprintf("flagged-%03d", i), Review: true}); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -57,6 +58,7 @@ type target struct {
 // run is one occurrence applied to one target inside one transaction.
 type run struct {
 	l          *Lifecycle
+	ctx        context.Context // the transaction's context, passed to tx's methods
 	tx         *store.Tx
 	oc         *occurrence
 	t          *target
@@ -68,8 +70,8 @@ type run struct {
 	queuedJobs int
 }
 
-func (l *Lifecycle) newRun(tx *store.Tx, oc *occurrence, t *target) *run {
-	return &run{l: l, tx: tx, oc: oc, t: t, now: l.now(), dirty: make([]bool, len(t.grants))}
+func (l *Lifecycle) newRun(ctx context.Context, tx *store.Tx, oc *occurrence, t *target) *run {
+	return &run{l: l, ctx: ctx, tx: tx, oc: oc, t: t, now: l.now(), dirty: make([]bool, len(t.grants))}
 }
 
 // audit adds an entry to the run's list (written by the caller).
@@ -140,7 +142,7 @@ func (r *run) do(action string) (string, []string, error) {
 	switch action {
 	case ActionEndSessions:
 		cutoff := r.oc.sessionCutoff()
-		n, err := r.tx.DeleteSessionsOf(r.t.sub, cutoff)
+		n, err := r.tx.DeleteSessionsOf(r.ctx, r.t.sub, cutoff)
 		if err != nil {
 			return "", nil, err
 		}
@@ -286,7 +288,7 @@ func (r *run) purge() (string, []string, error) {
 			ids = append(ids, g.ID)
 		}
 	}
-	n, err := r.tx.DeleteSessionsOf(r.t.sub, time.Time{})
+	n, err := r.tx.DeleteSessionsOf(r.ctx, r.t.sub, time.Time{})
 	if err != nil {
 		return "", nil, err
 	}
@@ -301,7 +303,7 @@ func (r *run) purge() (string, []string, error) {
 func (r *run) write() error {
 	for i, d := range r.dirty {
 		if d {
-			if err := r.tx.PutGrant(r.t.grants[i]); err != nil {
+			if err := r.tx.PutGrant(r.ctx, r.t.grants[i]); err != nil {
 				return err
 			}
 		}
@@ -318,7 +320,7 @@ func (r *run) write() error {
 			}
 		}
 	}
-	return r.tx.PutAccount(a)
+	return r.tx.PutAccount(r.ctx, a)
 }
 
 func joinDetail(a, b string) string {

@@ -124,14 +124,14 @@ func (l *Lifecycle) subject(ctx context.Context, sub string) (*store.Account, []
 	var acct *store.Account
 	var grants []store.Grant
 	err := l.cfg.Store.View(ctx, func(tx *store.Tx) error {
-		a, err := tx.Account(sub)
+		a, err := tx.Account(ctx, sub)
 		switch {
 		case err == nil:
 			acct = &a
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
-		grants, err = tx.GrantsBySub(sub)
+		grants, err = tx.GrantsBySub(ctx, sub)
 		return err
 	})
 	if err != nil {
@@ -146,10 +146,10 @@ func (l *Lifecycle) grantOf(ctx context.Context, id string) (*store.Account, sto
 	var g store.Grant
 	err := l.cfg.Store.View(ctx, func(tx *store.Tx) error {
 		var err error
-		if g, err = tx.Grant(id); err != nil {
+		if g, err = tx.Grant(ctx, id); err != nil {
 			return err
 		}
-		a, err := tx.Account(g.Sub)
+		a, err := tx.Account(ctx, g.Sub)
 		switch {
 		case err == nil:
 			acct = &a

@@ -42,7 +42,7 @@ func (l *Lifecycle) record(ctx context.Context, st attemptState, f workqueue.Fai
 	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
 		var err error
 		recorded = false
-		if j, err = tx.OutboxJob(st.job.ID); err != nil {
+		if j, err = tx.OutboxJob(ctx, st.job.ID); err != nil {
 			return err
 		}
 		if j.Status != store.OutboxPending {
@@ -67,14 +67,14 @@ func (l *Lifecycle) record(ctx context.Context, st attemptState, f workqueue.Fai
 				j.NextAttemptAt = j.Deadline
 			}
 		}
-		if err := tx.PutOutboxJob(j); err != nil {
+		if err := tx.PutOutboxJob(ctx, j); err != nil {
 			return err
 		}
 		recorded = true
 		if auditOutcome == "" {
 			return nil
 		}
-		_, err = tx.AppendAudit(jobAudit(j, p, now, auditOutcome))
+		_, err = tx.AppendAudit(ctx, jobAudit(j, p, now, auditOutcome))
 		return err
 	})
 	if err != nil {

@@ -58,7 +58,7 @@ func (l *Lifecycle) SaveConsent(ctx context.Context, c store.Grant, sess store.S
 	var saved store.Grant
 	queued := false
 	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
-		acct, err := tx.Account(c.Sub)
+		acct, err := tx.Account(ctx, c.Sub)
 		if errors.Is(err, store.ErrNotFound) {
 			acct, err = store.Account{Sub: c.Sub}, nil
 		}
@@ -68,27 +68,27 @@ func (l *Lifecycle) SaveConsent(ctx context.Context, c store.Grant, sess store.S
 		if acct.SigninDisabled {
 			return ErrSigninDisabled
 		}
-		gs, err := tx.GrantsBySub(c.Sub)
+		gs, err := tx.GrantsBySub(ctx, c.Sub)
 		if err != nil {
 			return fmt.Errorf("grants of subject: %w", err)
 		}
-		if saved, queued, err = putConsentGrant(tx, gs, c, acct.Held, now); err != nil {
+		if saved, queued, err = putConsentGrant(ctx, tx, gs, c, acct.Held, now); err != nil {
 			return err
 		}
 		if c.Email != "" {
 			acct.Email = c.Email
 		}
 		acct.ReconsentRequired = false
-		if err := tx.PutAccount(acct); err != nil {
+		if err := tx.PutAccount(ctx, acct); err != nil {
 			return fmt.Errorf("put account: %w", err)
 		}
 		if !oldSession.IsZero() {
-			if err := tx.DeleteSession(oldSession); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err := tx.DeleteSession(ctx, oldSession); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("delete previous session: %w", err)
 			}
 		}
 		if !sess.ID.IsZero() {
-			if err := tx.CreateSession(sess); err != nil {
+			if err := tx.CreateSession(ctx, sess); err != nil {
 				return fmt.Errorf("create session: %w", err)
 			}
 		}
@@ -109,7 +109,7 @@ func (l *Lifecycle) SaveConsent(ctx context.Context, c store.Grant, sess store.S
 // putConsentGrant updates the subject's newest active or reauth_required
 // grant (or held grant, when held) or creates one, inside tx, with the
 // audit entries of what it did. queued reports an outbox job.
-func putConsentGrant(tx *store.Tx, gs []store.Grant, c store.Grant, held bool, now time.Time) (saved store.Grant, queued bool, err error) {
+func putConsentGrant(ctx context.Context, tx *store.Tx, gs []store.Grant, c store.Grant, held bool, now time.Time) (saved store.Grant, queued bool, err error) {
 	status := store.GrantActive
 	if held {
 		status = store.GrantHeld
@@ -125,7 +125,7 @@ func putConsentGrant(tx *store.Tx, gs []store.Grant, c store.Grant, held bool, n
 	audit := store.AuditEntry{At: now, Sub: c.Sub, Action: "consent", Actor: "user",
 		Detail: "scopes: " + strings.Join(c.Scopes, " ")}
 	if cur == nil {
-		g, err := tx.CreateGrant(store.Grant{
+		g, err := tx.CreateGrant(ctx, store.Grant{
 			Sub: c.Sub, Email: c.Email, EmailVerified: c.EmailVerified, Scopes: c.Scopes,
 			RefreshToken: c.RefreshToken, AccessToken: c.AccessToken, TokenType: c.TokenType,
 			Expiry: c.Expiry, IDTokenExp: c.IDTokenExp,
@@ -141,7 +141,7 @@ func putConsentGrant(tx *store.Tx, gs []store.Grant, c store.Grant, held bool, n
 		if held {
 			audit.Outcome += "; held (the account is on hold)"
 		}
-		if _, err := tx.AppendAudit(audit); err != nil {
+		if _, err := tx.AppendAudit(ctx, audit); err != nil {
 			return store.Grant{}, false, fmt.Errorf("audit: %w", err)
 		}
 		return g, false, nil
@@ -150,7 +150,7 @@ func putConsentGrant(tx *store.Tx, gs []store.Grant, c store.Grant, held bool, n
 	if !c.RefreshToken.IsZero() && c.RefreshToken != g.RefreshToken {
 		if !g.RefreshToken.IsZero() {
 			// The replaced token still works at Google until revoked.
-			job, err := tx.EnqueueOutbox(store.OutboxJob{
+			job, err := tx.EnqueueOutbox(ctx, store.OutboxJob{
 				Kind: store.OutboxRevoke, Key: c.Sub, Token: g.RefreshToken, GrantID: g.ID,
 				CreatedAt: now, Deadline: now.Add(replacedRevokeDeadline),
 			})
@@ -158,7 +158,7 @@ func putConsentGrant(tx *store.Tx, gs []store.Grant, c store.Grant, held bool, n
 				return store.Grant{}, false, fmt.Errorf("queue revocation of the replaced refresh token: %w", err)
 			}
 			queued = true
-			if _, err := tx.AppendAudit(store.AuditEntry{
+			if _, err := tx.AppendAudit(ctx, store.AuditEntry{
 				At: now, Sub: c.Sub, GrantIDs: []string{g.ID}, Action: "replace-refresh-token", Actor: "user",
 				Outcome: "old token queued for upstream revocation",
 				Detail:  fmt.Sprintf("outbox job %d", job.ID),
@@ -174,14 +174,14 @@ func putConsentGrant(tx *store.Tx, gs []store.Grant, c store.Grant, held bool, n
 	g.Scopes, g.AccessToken, g.TokenType, g.Expiry = c.Scopes, c.AccessToken, c.TokenType, c.Expiry
 	g.IDTokenExp = c.IDTokenExp
 	g.Status, g.Reason, g.ChangedBy = status, "consent", "user"
-	if err := tx.PutGrant(g); err != nil {
+	if err := tx.PutGrant(ctx, g); err != nil {
 		return store.Grant{}, false, fmt.Errorf("update grant: %w", err)
 	}
 	audit.GrantIDs, audit.Outcome = []string{g.ID}, "grant updated"
 	if held {
 		audit.Outcome += "; held (the account is on hold)"
 	}
-	if _, err := tx.AppendAudit(audit); err != nil {
+	if _, err := tx.AppendAudit(ctx, audit); err != nil {
 		return store.Grant{}, false, fmt.Errorf("audit: %w", err)
 	}
 	return g, queued, nil
@@ -201,7 +201,7 @@ func (l *Lifecycle) RevokeUserGrants(ctx context.Context, sub string) (confirmed
 	var gs []store.Grant
 	err = l.cfg.Store.View(ctx, func(tx *store.Tx) error {
 		var err error
-		gs, err = tx.GrantsBySub(sub)
+		gs, err = tx.GrantsBySub(ctx, sub)
 		return err
 	})
 	if err != nil {
@@ -254,7 +254,7 @@ func (l *Lifecycle) revokeNow(ctx context.Context, token store.Secret) (bool, st
 func (l *Lifecycle) discardUserGrants(ctx context.Context, sub string, confirmed bool, outcome string) error {
 	now := l.now()
 	return l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
-		gs, err := tx.GrantsBySub(sub)
+		gs, err := tx.GrantsBySub(ctx, sub)
 		if err != nil {
 			return fmt.Errorf("grants of subject: %w", err)
 		}
@@ -265,7 +265,7 @@ func (l *Lifecycle) discardUserGrants(ctx context.Context, sub string, confirmed
 			}
 			g.Status, g.Reason, g.ChangedBy = store.GrantRevoked, "user-revoked", "user"
 			g.RefreshToken, g.AccessToken = "", ""
-			if err := tx.PutGrant(g); err != nil {
+			if err := tx.PutGrant(ctx, g); err != nil {
 				return fmt.Errorf("put grant: %w", err)
 			}
 			ids = append(ids, g.ID)
@@ -274,7 +274,7 @@ func (l *Lifecycle) discardUserGrants(ctx context.Context, sub string, confirmed
 		if confirmed {
 			result = "confirmed upstream"
 		}
-		_, err = tx.AppendAudit(store.AuditEntry{
+		_, err = tx.AppendAudit(ctx, store.AuditEntry{
 			At: now, Sub: sub, GrantIDs: ids, Action: "revoke", Actor: "user",
 			Outcome: "revoked; " + result, Detail: outcome,
 		})
@@ -292,11 +292,11 @@ func (l *Lifecycle) discardUserGrants(ctx context.Context, sub string, confirmed
 func (l *Lifecycle) DiscardGrant(ctx context.Context, grantID, actor string) error {
 	return l.operate(ctx, Op{Actor: actor}, "discard-grant", []string{ActionRevokeUpstream, ActionRevokeGrants},
 		func(tx *store.Tx) (*target, error) {
-			g, err := tx.Grant(grantID)
+			g, err := tx.Grant(ctx, grantID)
 			if err != nil {
 				return nil, err
 			}
-			t, _, err := loadTarget(tx, g.Sub, map[string]bool{g.ID: true})
+			t, _, err := loadTarget(ctx, tx, g.Sub, map[string]bool{g.ID: true})
 			return t, err
 		})
 }

@@ -51,15 +51,15 @@ func (l *Lifecycle) handleEvent(ctx context.Context, d dispatch.Delivery, i int,
 	queued := 0
 	err := l.cfg.Store.Batch(ctx, func(tx *store.Tx) error {
 		queued = 0
-		if done, err := marked(tx, mark); done || err != nil {
+		if done, err := marked(ctx, tx, mark); done || err != nil {
 			return err
 		}
-		entries, q, err := l.act(tx, d, ev, oc, actions)
+		entries, q, err := l.act(ctx, tx, d, ev, oc, actions)
 		if err != nil {
 			return err
 		}
 		queued = q
-		return commitEntries(tx, entries, mark, false)
+		return commitEntries(ctx, tx, entries, mark, false)
 	})
 	if err != nil {
 		return err
@@ -77,7 +77,7 @@ func (l *Lifecycle) dryRun(ctx context.Context, d dispatch.Delivery, ev events.E
 	seen := false
 	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
 		entries, seen = nil, false
-		done, err := marked(tx, mark)
+		done, err := marked(ctx, tx, mark)
 		if err != nil {
 			return err
 		}
@@ -85,7 +85,7 @@ func (l *Lifecycle) dryRun(ctx context.Context, d dispatch.Delivery, ev events.E
 			seen = true
 			return nil
 		}
-		if entries, _, err = l.act(tx, d, ev, oc, actions); err != nil {
+		if entries, _, err = l.act(ctx, tx, d, ev, oc, actions); err != nil {
 			return err
 		}
 		return errRollback
@@ -97,15 +97,15 @@ func (l *Lifecycle) dryRun(ctx context.Context, d dispatch.Delivery, ev events.E
 		return err
 	}
 	return l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
-		if done, err := marked(tx, mark); done || err != nil {
+		if done, err := marked(ctx, tx, mark); done || err != nil {
 			return err
 		}
-		return commitEntries(tx, entries, mark, true)
+		return commitEntries(ctx, tx, entries, mark, true)
 	})
 }
 
-func marked(tx *store.Tx, key string) (bool, error) {
-	_, err := tx.Mark(key)
+func marked(ctx context.Context, tx *store.Tx, key string) (bool, error) {
+	_, err := tx.Mark(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -113,11 +113,11 @@ func marked(tx *store.Tx, key string) (bool, error) {
 }
 
 // commitEntries appends the audit entries and the mark naming the first.
-func commitEntries(tx *store.Tx, entries []store.AuditEntry, mark string, dry bool) error {
+func commitEntries(ctx context.Context, tx *store.Tx, entries []store.AuditEntry, mark string, dry bool) error {
 	var first uint64
 	for _, e := range entries {
 		e.DryRun = dry
-		stored, err := tx.AppendAudit(e)
+		stored, err := tx.AppendAudit(ctx, e)
 		if err != nil {
 			return err
 		}
@@ -125,26 +125,26 @@ func commitEntries(tx *store.Tx, entries []store.AuditEntry, mark string, dry bo
 			first = stored.ID
 		}
 	}
-	_, _, err := tx.PutMark(store.Mark{Key: mark, AuditID: first})
+	_, _, err := tx.PutMark(ctx, store.Mark{Key: mark, AuditID: first})
 	return err
 }
 
 // act resolves the event's targets and applies the actions to each. An
 // event without a target gets one record entry saying why.
-func (l *Lifecycle) act(tx *store.Tx, d dispatch.Delivery, ev events.Event, oc *occurrence, actions []string) ([]store.AuditEntry, int, error) {
-	targets, why, err := l.resolve(tx, d, ev)
+func (l *Lifecycle) act(ctx context.Context, tx *store.Tx, d dispatch.Delivery, ev events.Event, oc *occurrence, actions []string) ([]store.AuditEntry, int, error) {
+	targets, why, err := l.resolve(ctx, tx, d, ev)
 	if err != nil {
 		return nil, 0, err
 	}
 	if len(targets) == 0 {
-		r := l.newRun(tx, oc, &target{sub: why.sub})
+		r := l.newRun(ctx, tx, oc, &target{sub: why.sub})
 		r.audit(ActionRecord, why.outcome, joinDetail(oc.detail, why.detail), nil)
 		return r.entries, 0, nil
 	}
 	var entries []store.AuditEntry
 	queued := 0
 	for _, t := range targets {
-		r := l.newRun(tx, oc, t)
+		r := l.newRun(ctx, tx, oc, t)
 		if err := r.apply(actions); err != nil {
 			return nil, 0, err
 		}

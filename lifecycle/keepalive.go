@@ -54,7 +54,7 @@ func (l *Lifecycle) walkOnce(ctx context.Context) {
 		err := l.cfg.Store.View(ctx, func(tx *store.Tx) error {
 			var err error
 			bad = bad[:0]
-			page, next, err = tx.ListGrants(store.GrantQuery{
+			page, next, err = tx.ListGrants(ctx, store.GrantQuery{
 				Status: store.GrantActive, Cursor: cursor, Limit: walkPage,
 				Skip: func(id string, err error) { bad = append(bad, skipped{id, err}) },
 			})

@@ -26,7 +26,7 @@ type Op struct {
 func (l *Lifecycle) ReleaseHolds(ctx context.Context, sub string, op Op) error {
 	return l.operate(ctx, op, "release-holds", []string{ActionEnableSignin, ActionReleaseHolds},
 		func(tx *store.Tx) (*target, error) {
-			t, known, err := loadTarget(tx, sub, nil)
+			t, known, err := loadTarget(ctx, tx, sub, nil)
 			if err == nil && !known {
 				err = fmt.Errorf("subject: %w", store.ErrNotFound)
 			}
@@ -69,7 +69,7 @@ func (l *Lifecycle) perform(ctx context.Context, newOC func(now time.Time) *occu
 		if err != nil {
 			return err
 		}
-		r := l.newRun(tx, newOC(l.now()), t)
+		r := l.newRun(ctx, tx, newOC(l.now()), t)
 		if err := act(r); err != nil {
 			return err
 		}
@@ -83,7 +83,7 @@ func (l *Lifecycle) perform(ctx context.Context, newOC func(now time.Time) *occu
 		r.audit(ActionNotify, outcome, "", nil)
 		queued = r.queuedJobs
 		for _, e := range r.entries {
-			if _, err := tx.AppendAudit(e); err != nil {
+			if _, err := tx.AppendAudit(ctx, e); err != nil {
 				return err
 			}
 		}
@@ -133,7 +133,7 @@ func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (store
 	}
 	var out store.OutboxJob
 	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
-		j, err := tx.OutboxJob(id)
+		j, err := tx.OutboxJob(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -149,7 +149,7 @@ func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (store
 			lastErr = "last error: " + j.LastError
 		}
 		j.Status, j.Attempts, j.LastError, j.NextAttemptAt, j.DoneAt = store.OutboxPending, 0, "", time.Time{}, time.Time{}
-		if err := tx.PutOutboxJob(j); err != nil {
+		if err := tx.PutOutboxJob(ctx, j); err != nil {
 			return err
 		}
 		var p jobPayload
@@ -157,7 +157,7 @@ func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (store
 		e := jobAudit(j, p, now, "pending")
 		e.Action, e.Actor = auditRetryOutbox, op.Actor
 		e.Detail = joinDetail(joinDetail(op.Reason, fmt.Sprintf("outbox job %d (%s)", j.ID, j.Kind)), joinDetail(webhookIDDetail(p), lastErr))
-		if _, err := tx.AppendAudit(e); err != nil {
+		if _, err := tx.AppendAudit(ctx, e); err != nil {
 			return err
 		}
 		out = j

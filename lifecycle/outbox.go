@@ -65,7 +65,7 @@ func (o outbox) Pending(ctx context.Context, after uint64, limit int) ([]workque
 	var jobs []store.OutboxJob
 	err := o.l.cfg.Store.View(ctx, func(tx *store.Tx) error {
 		var err error
-		jobs, err = tx.PendingOutboxAfter(after, limit)
+		jobs, err = tx.PendingOutboxAfter(ctx, after, limit)
 		return err
 	})
 	if err != nil {
@@ -90,7 +90,7 @@ func (o outbox) Handle(ctx context.Context, it *workqueue.Item[attemptState]) er
 	var job store.OutboxJob
 	err := l.cfg.Store.View(ctx, func(tx *store.Tx) error {
 		var err error
-		job, err = tx.OutboxJob(it.ID)
+		job, err = tx.OutboxJob(ctx, it.ID)
 		return err
 	})
 	switch {

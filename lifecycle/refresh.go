@@ -138,7 +138,7 @@ func (l *Lifecycle) saveRefresh(ctx context.Context, used store.Grant, tok *oaut
 	var changed error
 	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
 		changed = nil
-		g, err := tx.Grant(used.ID)
+		g, err := tx.Grant(ctx, used.ID)
 		if err != nil {
 			return err
 		}
@@ -161,7 +161,7 @@ func (l *Lifecycle) saveRefresh(ctx context.Context, used store.Grant, tok *oaut
 		if req.why == whyUse {
 			g.LastUsedAt = now
 		}
-		if err := tx.PutGrant(g); err != nil {
+		if err := tx.PutGrant(ctx, g); err != nil {
 			return err
 		}
 		saved = g

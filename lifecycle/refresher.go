@@ -98,7 +98,7 @@ func (l *Lifecycle) flushUse(ctx context.Context) {
 		err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
 			bad = bad[:0]
 			for _, id := range batch {
-				g, err := tx.Grant(id)
+				g, err := tx.Grant(ctx, id)
 				if errors.Is(err, store.ErrNotFound) {
 					continue
 				}
@@ -113,7 +113,7 @@ func (l *Lifecycle) flushUse(ctx context.Context) {
 					continue
 				}
 				g.LastUsedAt = dirty[id]
-				if err := tx.PutGrant(g); err != nil {
+				if err := tx.PutGrant(ctx, g); err != nil {
 					return err
 				}
 			}

@@ -111,14 +111,14 @@ func (l *Lifecycle) refused(ctx context.Context, g store.Grant, rapt bool) (stor
 		}
 	}
 	load := func(tx *store.Tx) (*target, error) {
-		cur, err := tx.Grant(g.ID)
+		cur, err := tx.Grant(ctx, g.ID)
 		if err != nil {
 			return nil, err
 		}
 		if cur.Status != store.GrantActive || cur.RefreshToken != g.RefreshToken {
 			return nil, errSuperseded
 		}
-		t, _, err := loadTarget(tx, cur.Sub, map[string]bool{cur.ID: true})
+		t, _, err := loadTarget(ctx, tx, cur.Sub, map[string]bool{cur.ID: true})
 		return t, err
 	}
 	act := func(r *run) error { return r.apply([]string{ActionRevokeGrants, ActionMarkReconsent}) }

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -24,9 +25,9 @@ type noTarget struct {
 // record and notify act on it). None, with the reason, when the subject cannot be mapped to Google's
 // sub, its issuer is not trusted for the transmitter, riscd has never seen
 // it, or no stored token matches a token-revoked identifier.
-func (l *Lifecycle) resolve(tx *store.Tx, d dispatch.Delivery, ev events.Event) ([]*target, noTarget, error) {
+func (l *Lifecycle) resolve(ctx context.Context, tx *store.Tx, d dispatch.Delivery, ev events.Event) ([]*target, noTarget, error) {
 	if p, ok := l.policies[d.Entry.Transmitter]; ok {
-		return l.resolveMapped(tx, d, ev, p)
+		return l.resolveMapped(ctx, tx, d, ev, p)
 	}
 	switch s := ev.Subject().(type) {
 	case nil:
@@ -35,7 +36,7 @@ func (l *Lifecycle) resolve(tx *store.Tx, d dispatch.Delivery, ev events.Event) 
 		if !l.trustedIssuer(d.Entry.Transmitter, d.SET.Iss, d.SET.Iss) {
 			return nil, noTarget{outcome: "ignored: token identifiers from this transmitter are not trusted"}, nil
 		}
-		return l.resolveToken(tx, s)
+		return l.resolveToken(ctx, tx, s)
 	default:
 		is, ok := events.IssSubOf(s)
 		if !ok {
@@ -48,7 +49,7 @@ func (l *Lifecycle) resolve(tx *store.Tx, d dispatch.Delivery, ev events.Event) 
 				detail:  "subject iss: " + quote(is.Iss),
 			}, nil
 		}
-		t, known, err := loadTarget(tx, is.Sub, nil)
+		t, known, err := loadTarget(ctx, tx, is.Sub, nil)
 		if err != nil {
 			return nil, noTarget{}, err
 		}
@@ -80,16 +81,16 @@ func (l *Lifecycle) trustedIssuer(transmitter, setIss, subIss string) bool {
 
 // loadTarget reads a subject's account and grants. known is false when
 // riscd has neither.
-func loadTarget(tx *store.Tx, sub string, scope map[string]bool) (*target, bool, error) {
+func loadTarget(ctx context.Context, tx *store.Tx, sub string, scope map[string]bool) (*target, bool, error) {
 	t := &target{sub: sub, scope: scope}
-	a, err := tx.Account(sub)
+	a, err := tx.Account(ctx, sub)
 	switch {
 	case err == nil:
 		t.account, t.accountFound = a, true
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, false, err
 	}
-	if t.grants, err = tx.GrantsBySub(sub); err != nil {
+	if t.grants, err = tx.GrantsBySub(ctx, sub); err != nil {
 		return nil, false, err
 	}
 	return t, t.accountFound || len(t.grants) > 0, nil
@@ -99,8 +100,8 @@ func loadTarget(tx *store.Tx, sub string, scope map[string]bool) (*target, bool,
 // (proof, tolerant of the base64 alphabet and padding), or by prefix (every
 // candidate). Each subject among them is one target, its scope the
 // matching grants.
-func (l *Lifecycle) resolveToken(tx *store.Tx, tok events.OAuthToken) ([]*target, noTarget, error) {
-	grants, how, err := matchToken(tx, tok)
+func (l *Lifecycle) resolveToken(ctx context.Context, tx *store.Tx, tok events.OAuthToken) ([]*target, noTarget, error) {
+	grants, how, err := matchToken(ctx, tx, tok)
 	if err != nil {
 		return nil, noTarget{}, err
 	}
@@ -114,7 +115,7 @@ func (l *Lifecycle) resolveToken(tx *store.Tx, tok events.OAuthToken) ([]*target
 			t.scope[g.ID] = true
 			continue
 		}
-		t, _, err := loadTarget(tx, g.Sub, map[string]bool{g.ID: true})
+		t, _, err := loadTarget(ctx, tx, g.Sub, map[string]bool{g.ID: true})
 		if err != nil {
 			return nil, noTarget{}, err
 		}
@@ -126,14 +127,14 @@ func (l *Lifecycle) resolveToken(tx *store.Tx, tok events.OAuthToken) ([]*target
 }
 
 // matchToken looks a token identifier up in the store's indexes.
-func matchToken(tx *store.Tx, tok events.OAuthToken) ([]store.Grant, string, error) {
+func matchToken(ctx context.Context, tx *store.Tx, tok events.OAuthToken) ([]store.Grant, string, error) {
 	switch tok.Alg {
 	case events.AlgHashSHA512SHA512:
 		digest, err := base64.RawStdEncoding.DecodeString(events.NormalizeTokenHash(tok.Token))
 		if err != nil || len(digest) != 64 {
 			return nil, "the hash identifier is not base64 of 64 bytes", nil
 		}
-		g, err := tx.GrantByRefreshDigest(digest)
+		g, err := tx.GrantByRefreshDigest(ctx, digest)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, "no stored refresh token has this hash", nil
 		}
@@ -145,7 +146,7 @@ func matchToken(tx *store.Tx, tok events.OAuthToken) ([]store.Grant, string, err
 		if len(tok.Token) < store.RefreshPrefixLen {
 			return nil, fmt.Sprintf("the prefix identifier is shorter than %d characters", store.RefreshPrefixLen), nil
 		}
-		cands, err := tx.GrantsByRefreshPrefix(tok.Token[:store.RefreshPrefixLen])
+		cands, err := tx.GrantsByRefreshPrefix(ctx, tok.Token[:store.RefreshPrefixLen])
 		if err != nil {
 			return nil, "", err
 		}

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -75,7 +76,7 @@ func buildPolicies(ts map[string]Transmitter) (map[string]*policy, []string) {
 // through the transmitter's mappings. A subject that names none gets one
 // target that is not an account: its event is forwarded with the subject as
 // received, and only ActionNotify acts on it.
-func (l *Lifecycle) resolveMapped(tx *store.Tx, d dispatch.Delivery, ev events.Event, p *policy) ([]*target, noTarget, error) {
+func (l *Lifecycle) resolveMapped(ctx context.Context, tx *store.Tx, d dispatch.Delivery, ev events.Event, p *policy) ([]*target, noTarget, error) {
 	subject := ev.Subject()
 	if subject == nil {
 		return []*target{{}}, noTarget{}, nil
@@ -93,7 +94,7 @@ func (l *Lifecycle) resolveMapped(tx *store.Tx, d dispatch.Delivery, ev events.E
 			}
 			return nil
 		}
-		t, known, err := loadTarget(tx, sub, scope)
+		t, known, err := loadTarget(ctx, tx, sub, scope)
 		if err != nil || !known {
 			return err
 		}
@@ -116,7 +117,7 @@ func (l *Lifecycle) resolveMapped(tx *store.Tx, d dispatch.Delivery, ev events.E
 				if m != SubjectEmail {
 					continue
 				}
-				grants, err := tx.GrantsByVerifiedEmail(v.Address)
+				grants, err := tx.GrantsByVerifiedEmail(ctx, v.Address)
 				if err != nil {
 					return nil, noTarget{}, err
 				}

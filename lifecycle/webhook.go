@@ -83,7 +83,7 @@ func (r *run) enqueue(j store.OutboxJob, p jobPayload) error {
 		return fmt.Errorf("outbox payload: %w", err)
 	}
 	j.Payload, j.CreatedAt, j.Deadline = data, r.now, r.now.Add(r.l.cfg.OutboxMaxAge)
-	if _, err := r.tx.EnqueueOutbox(j); err != nil {
+	if _, err := r.tx.EnqueueOutbox(r.ctx, j); err != nil {
 		return err
 	}
 	r.queuedJobs++

@@ -58,7 +58,13 @@ func (r *accountRecord) account(sub string) Account {
 
 // Account returns the account of a Google subject. ErrNotFound if riscd has
 // none.
-func (t *Tx) Account(sub string) (Account, error) {
+func (t *Tx) Account(ctx context.Context, sub string) (Account, error) {
+	return t.account(sub)
+}
+
+// account is Account without a context, for the store's own code
+// (integrity checks, journal replay, lookups inside other methods).
+func (t *Tx) account(sub string) (Account, error) {
 	b, err := t.bucket(bucketAccounts)
 	if err != nil {
 		return Account{}, err
@@ -81,7 +87,7 @@ func decodeAccount(sub string, v []byte) (Account, error) {
 // PutAccount creates or replaces an account. UpdatedAt is set to now;
 // CreatedAt keeps its stored value, or becomes now for a new account.
 // ErrInvalid without a Sub.
-func (t *Tx) PutAccount(a Account) error {
+func (t *Tx) PutAccount(ctx context.Context, a Account) error {
 	_, err := t.putAccount(a)
 	return err
 }
@@ -91,7 +97,7 @@ func (t *Tx) putAccount(a Account) (Account, error) {
 		return Account{}, fmt.Errorf("store: put account: no sub: %w", ErrInvalid)
 	}
 	now := t.now()
-	old, err := t.Account(a.Sub)
+	old, err := t.account(a.Sub)
 	switch {
 	case err == nil:
 		a.CreatedAt = old.CreatedAt
@@ -133,7 +139,7 @@ func (t *Tx) putAccount(a Account) (Account, error) {
 // AccountsNeedingAttention returns up to limit accounts that NeedsAttention,
 // in order of Sub, starting after the Sub after ("" for the first)
 // (DefaultLimit if limit <= 0, at most MaxLimit).
-func (t *Tx) AccountsNeedingAttention(after string, limit int) ([]Account, error) {
+func (t *Tx) AccountsNeedingAttention(ctx context.Context, after string, limit int) ([]Account, error) {
 	limit = pageLimit(limit)
 	idx, err := t.bucket(bucketAccountsAttention)
 	if err != nil {
@@ -146,7 +152,7 @@ func (t *Tx) AccountsNeedingAttention(after string, limit int) ([]Account, error
 		k, _ = c.Next()
 	}
 	for ; k != nil && len(out) < limit; k, _ = c.Next() {
-		a, err := t.Account(string(k))
+		a, err := t.Account(ctx, string(k))
 		if err != nil {
 			return nil, fmt.Errorf("store: index %s: %w", bucketAccountsAttention, err)
 		}
@@ -158,17 +164,17 @@ func (t *Tx) AccountsNeedingAttention(after string, limit int) ([]Account, error
 // AccountsNeedingAttention runs Tx.AccountsNeedingAttention in its own
 // transaction.
 func (db *DB) AccountsNeedingAttention(ctx context.Context, after string, limit int) ([]Account, error) {
-	return view(ctx, db, func(t *Tx) ([]Account, error) { return t.AccountsNeedingAttention(after, limit) })
+	return view(ctx, db, func(t *Tx) ([]Account, error) { return t.AccountsNeedingAttention(ctx, after, limit) })
 }
 
 // Account runs Tx.Account in its own transaction.
 func (db *DB) Account(ctx context.Context, sub string) (Account, error) {
-	return view(ctx, db, func(t *Tx) (Account, error) { return t.Account(sub) })
+	return view(ctx, db, func(t *Tx) (Account, error) { return t.Account(ctx, sub) })
 }
 
 // PutAccount runs Tx.PutAccount in its own transaction.
 func (db *DB) PutAccount(ctx context.Context, a Account) error {
-	return db.Update(ctx, func(t *Tx) error { return t.PutAccount(a) })
+	return db.Update(ctx, func(t *Tx) error { return t.PutAccount(ctx, a) })
 }
 
 // UpdateAccount applies fn to the subject's account and stores the result,
@@ -177,7 +183,7 @@ func (db *DB) PutAccount(ctx context.Context, a Account) error {
 // stored. Errors: fn's error (nothing is written) or PutAccount's.
 func (db *DB) UpdateAccount(ctx context.Context, sub string, fn func(a Account, found bool) (Account, error)) (Account, error) {
 	return update(ctx, db, func(t *Tx) (Account, error) {
-		a, err := t.Account(sub)
+		a, err := t.Account(ctx, sub)
 		found := err == nil
 		if err != nil && !isNotFound(err) {
 			return Account{}, err

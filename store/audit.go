@@ -43,7 +43,7 @@ func decodeAudit(k, v []byte) (AuditEntry, error) {
 
 // AppendAudit adds an entry to the audit log. It assigns the ID
 // (increasing), sets At to now if zero, and returns the entry as stored.
-func (t *Tx) AppendAudit(e AuditEntry) (AuditEntry, error) {
+func (t *Tx) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
 	bs, err := t.buckets(bucketAudit, bucketAuditBySub)
 	if err != nil {
 		return AuditEntry{}, err
@@ -84,7 +84,7 @@ type AuditQuery struct {
 
 // ListAudit returns a page of entries, newest first, and the cursor of the
 // next page ("" after the last). ErrInvalid for a malformed cursor.
-func (t *Tx) ListAudit(q AuditQuery) ([]AuditEntry, string, error) {
+func (t *Tx) ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, string, error) {
 	limit := pageLimit(q.Limit)
 	index, prefix := bucketAudit, []byte(nil)
 	if q.Sub != "" {
@@ -134,7 +134,7 @@ func (t *Tx) ListAudit(q AuditQuery) ([]AuditEntry, string, error) {
 
 // AppendAudit runs Tx.AppendAudit in its own transaction.
 func (db *DB) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
-	return update(ctx, db, func(t *Tx) (AuditEntry, error) { return t.AppendAudit(e) })
+	return update(ctx, db, func(t *Tx) (AuditEntry, error) { return t.AppendAudit(ctx, e) })
 }
 
 // ListAudit runs Tx.ListAudit in its own transaction.
@@ -143,7 +143,7 @@ func (db *DB) ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, string
 	var next string
 	err := db.View(ctx, func(t *Tx) error {
 		var err error
-		out, next, err = t.ListAudit(q)
+		out, next, err = t.ListAudit(ctx, q)
 		return err
 	})
 	return out, next, err

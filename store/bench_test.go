@@ -65,7 +65,7 @@ func populate(b *testing.B, n, batch int) (*store.DB, store.Options) {
 	for start := 0; start < n; start += batch {
 		err := db.Update(context.Background(), func(tx *store.Tx) error {
 			for i := start; i < min(start+batch, n); i++ {
-				if _, err := tx.CreateGrant(benchGrant(i)); err != nil {
+				if _, err := tx.CreateGrant(context.Background(), benchGrant(i)); err != nil {
 					return err
 				}
 			}

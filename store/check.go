@@ -138,7 +138,7 @@ func (t *Tx) checkRecords() error {
 		return nil
 	})
 	c.each(bucketAccounts, func(k, _ []byte) error {
-		a, err := t.Account(string(k))
+		a, err := t.account(string(k))
 		if err == nil && a.NeedsAttention() {
 			c.want(bucketAccountsAttention, k, nil)
 		}
@@ -185,7 +185,7 @@ func (t *Tx) checkRecords() error {
 		return nil
 	})
 	c.each(bucketOutbox, func(k, v []byte) error {
-		j, err := t.OutboxJob(binary.BigEndian.Uint64(k))
+		j, err := t.outboxJob(binary.BigEndian.Uint64(k))
 		if err != nil {
 			return err
 		}

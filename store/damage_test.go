@@ -24,7 +24,7 @@ func filledStore(t *testing.T, key store.Key) string {
 		for i := range 300 {
 			g := store.Grant{Sub: fmt.Sprint("damage-sub-", i), RefreshToken: store.Secret(storetest.RefreshToken(uint64(i))),
 				AccessToken: store.Secret(storetest.AccessToken(uint64(i))), Status: store.GrantActive}
-			if _, err := tx.CreateGrant(g); err != nil {
+			if _, err := tx.CreateGrant(t.Context(), g); err != nil {
 				return err
 			}
 		}

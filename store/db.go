@@ -62,7 +62,9 @@ func (db *DB) setKeyring(r *keyring) {
 
 // Tx is one store transaction. It is valid only inside the function it was
 // handed to; afterwards every method fails with ErrClosed. Write methods on
-// a Tx from View fail.
+// a Tx from View fail. Every method takes a context first, as every store
+// call may block or do I/O; pass the one given to Update, View or Batch.
+// bbolt does not use it: a transaction, once started, runs to its end.
 type Tx struct {
 	btx  *bolt.Tx
 	keys *keyring
@@ -126,7 +128,8 @@ func recovered(path string, log *slog.Logger, err *error) {
 
 // View runs fn in a read-only transaction. It returns ctx's error if ctx is
 // done before it starts, ErrClosed after Close, fn's error, or ErrDamaged
-// when the transaction panicked (a damaged page; see recovered).
+// when the transaction panicked (a damaged page; see recovered). Every
+// method of the Tx takes a context first: fn passes it ctx.
 func (db *DB) View(ctx context.Context, fn func(*Tx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -139,6 +142,7 @@ func (db *DB) View(ctx context.Context, fn func(*Tx) error) (err error) {
 // rolled back otherwise. It returns ctx's error if ctx is done before it
 // starts, ErrClosed after Close, fn's error, a commit failure, or
 // ErrDamaged when the transaction panicked (a damaged page; see recovered).
+// Every method of the Tx takes a context first: fn passes it ctx.
 func (db *DB) Update(ctx context.Context, fn func(*Tx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -30,7 +30,7 @@ func decodeFlow(key, v []byte) (flowRecord, error) {
 // CreateFlow stores a consent flow, keeping only the SHA-256 of its ID.
 // CreatedAt becomes now if zero. Errors: ErrInvalid for an empty ID,
 // ErrExists if the ID is taken.
-func (t *Tx) CreateFlow(f Flow) error {
+func (t *Tx) CreateFlow(ctx context.Context, f Flow) error {
 	if f.ID.IsZero() {
 		return fmt.Errorf("store: create flow: empty id: %w", ErrInvalid)
 	}
@@ -68,7 +68,7 @@ func (t *Tx) CreateFlow(f Flow) error {
 // TakeFlow returns the flow with this ID and deletes it: a flow is single
 // use. ErrNotFound if there is none (or it was already taken). The caller
 // judges the flow's age from CreatedAt.
-func (t *Tx) TakeFlow(id Secret) (Flow, error) {
+func (t *Tx) TakeFlow(ctx context.Context, id Secret) (Flow, error) {
 	b, err := t.bucket(bucketFlows)
 	if err != nil {
 		return Flow{}, err
@@ -116,7 +116,7 @@ type FlowSweep struct {
 // DeleteFlowsBefore removes the flows created before t (abandoned consent
 // attempts) and returns how many it removed. It reads every flow; a record
 // it cannot decode is left alone.
-func (t *Tx) DeleteFlowsBefore(before time.Time) (int, error) {
+func (t *Tx) DeleteFlowsBefore(ctx context.Context, before time.Time) (int, error) {
 	var n int
 	var from []byte
 	for {
@@ -172,13 +172,13 @@ func (t *Tx) sweepFlows(before time.Time, from []byte, limit int) (FlowSweep, []
 
 // CreateFlow runs Tx.CreateFlow in its own transaction.
 func (db *DB) CreateFlow(ctx context.Context, f Flow) error {
-	return db.Update(ctx, func(t *Tx) error { return t.CreateFlow(f) })
+	return db.Update(ctx, func(t *Tx) error { return t.CreateFlow(ctx, f) })
 }
 
 // TakeFlow runs Tx.TakeFlow in its own transaction: of concurrent callers
 // with the same ID, exactly one gets the flow.
 func (db *DB) TakeFlow(ctx context.Context, id Secret) (Flow, error) {
-	return update(ctx, db, func(t *Tx) (Flow, error) { return t.TakeFlow(id) })
+	return update(ctx, db, func(t *Tx) (Flow, error) { return t.TakeFlow(ctx, id) })
 }
 
 // DeleteFlowsBefore runs SweepFlows and returns how many flows it removed.

@@ -27,7 +27,7 @@ func TestSweepFlowsSkipsUndecodableInBatches(t *testing.T) {
 			if i >= old {
 				created = now
 			}
-			if err := tx.CreateFlow(Flow{ID: Secret(fmt.Sprint("flow-", i)), State: "s", PKCEVerifier: "p", Nonce: "n", CreatedAt: created}); err != nil {
+			if err := tx.CreateFlow(t.Context(), Flow{ID: Secret(fmt.Sprint("flow-", i)), State: "s", PKCEVerifier: "p", Nonce: "n", CreatedAt: created}); err != nil {
 				return err
 			}
 		}
@@ -102,7 +102,7 @@ func TestDeleteFlowsBeforeGoesPastUndecodable(t *testing.T) {
 		t.Fatalf("DeleteFlowsBefore = %d, %v; want 20 removed past the undecodable record", n, err)
 	}
 	if err := db.Update(t.Context(), func(tx *Tx) error {
-		_, err := tx.DeleteFlowsBefore(now)
+		_, err := tx.DeleteFlowsBefore(t.Context(), now)
 		return err
 	}); err != nil {
 		t.Fatalf("Tx.DeleteFlowsBefore: %v", err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -162,7 +163,7 @@ func (t *Tx) putGrantRecord(key []byte, r *grantRecord) error {
 // empty, and indexes the grant by subject and refresh token. It returns the
 // grant as stored. Errors: ErrInvalid without a Sub, ErrExists if another
 // grant holds the same refresh token.
-func (t *Tx) CreateGrant(g Grant) (Grant, error) {
+func (t *Tx) CreateGrant(ctx context.Context, g Grant) (Grant, error) {
 	if g.Sub == "" {
 		return Grant{}, fmt.Errorf("store: create grant: no sub: %w", ErrInvalid)
 	}
@@ -194,7 +195,7 @@ func (t *Tx) CreateGrant(g Grant) (Grant, error) {
 
 // Grant returns the grant with the given ID, tokens decrypted. ErrNotFound
 // if there is none (or the ID is malformed).
-func (t *Tx) Grant(id string) (Grant, error) {
+func (t *Tx) Grant(ctx context.Context, id string) (Grant, error) {
 	key, err := grantKey(id)
 	if err != nil {
 		return Grant{}, err
@@ -211,7 +212,7 @@ func (t *Tx) Grant(id string) (Grant, error) {
 // token changed, the indexes follow in the same transaction. Errors:
 // ErrNotFound if the grant does not exist, ErrInvalid without a Sub or a
 // Status, ErrExists if another grant holds the new refresh token.
-func (t *Tx) PutGrant(g Grant) error {
+func (t *Tx) PutGrant(ctx context.Context, g Grant) error {
 	_, err := t.putGrant(g)
 	return err
 }
@@ -257,7 +258,7 @@ func (t *Tx) putGrant(g Grant) (Grant, error) {
 
 // DeleteGrant removes a grant and its index entries. ErrNotFound if it does
 // not exist.
-func (t *Tx) DeleteGrant(id string) error {
+func (t *Tx) DeleteGrant(ctx context.Context, id string) error {
 	key, err := grantKey(id)
 	if err != nil {
 		return err

@@ -7,37 +7,37 @@ import (
 
 // CreateGrant runs Tx.CreateGrant in its own transaction.
 func (db *DB) CreateGrant(ctx context.Context, g Grant) (Grant, error) {
-	return update(ctx, db, func(t *Tx) (Grant, error) { return t.CreateGrant(g) })
+	return update(ctx, db, func(t *Tx) (Grant, error) { return t.CreateGrant(ctx, g) })
 }
 
 // Grant runs Tx.Grant in its own transaction.
 func (db *DB) Grant(ctx context.Context, id string) (Grant, error) {
-	return view(ctx, db, func(t *Tx) (Grant, error) { return t.Grant(id) })
+	return view(ctx, db, func(t *Tx) (Grant, error) { return t.Grant(ctx, id) })
 }
 
 // PutGrant runs Tx.PutGrant in its own transaction.
 func (db *DB) PutGrant(ctx context.Context, g Grant) error {
-	return db.Update(ctx, func(t *Tx) error { return t.PutGrant(g) })
+	return db.Update(ctx, func(t *Tx) error { return t.PutGrant(ctx, g) })
 }
 
 // DeleteGrant runs Tx.DeleteGrant in its own transaction.
 func (db *DB) DeleteGrant(ctx context.Context, id string) error {
-	return db.Update(ctx, func(t *Tx) error { return t.DeleteGrant(id) })
+	return db.Update(ctx, func(t *Tx) error { return t.DeleteGrant(ctx, id) })
 }
 
 // GrantsBySub runs Tx.GrantsBySub in its own transaction.
 func (db *DB) GrantsBySub(ctx context.Context, sub string) ([]Grant, error) {
-	return view(ctx, db, func(t *Tx) ([]Grant, error) { return t.GrantsBySub(sub) })
+	return view(ctx, db, func(t *Tx) ([]Grant, error) { return t.GrantsBySub(ctx, sub) })
 }
 
 // GrantByRefreshDigest runs Tx.GrantByRefreshDigest in its own transaction.
 func (db *DB) GrantByRefreshDigest(ctx context.Context, digest []byte) (Grant, error) {
-	return view(ctx, db, func(t *Tx) (Grant, error) { return t.GrantByRefreshDigest(digest) })
+	return view(ctx, db, func(t *Tx) (Grant, error) { return t.GrantByRefreshDigest(ctx, digest) })
 }
 
 // GrantsByRefreshPrefix runs Tx.GrantsByRefreshPrefix in its own transaction.
 func (db *DB) GrantsByRefreshPrefix(ctx context.Context, prefix string) ([]Grant, error) {
-	return view(ctx, db, func(t *Tx) ([]Grant, error) { return t.GrantsByRefreshPrefix(prefix) })
+	return view(ctx, db, func(t *Tx) ([]Grant, error) { return t.GrantsByRefreshPrefix(ctx, prefix) })
 }
 
 // ListGrants runs Tx.ListGrants in its own transaction.
@@ -46,7 +46,7 @@ func (db *DB) ListGrants(ctx context.Context, q GrantQuery) ([]Grant, string, er
 	var next string
 	err := db.View(ctx, func(t *Tx) error {
 		var err error
-		out, next, err = t.ListGrants(q)
+		out, next, err = t.ListGrants(ctx, q)
 		return err
 	})
 	return out, next, err
@@ -58,7 +58,7 @@ func (db *DB) ListGrants(ctx context.Context, q GrantQuery) ([]Grant, string, er
 // error (nothing is written), or PutGrant's.
 func (db *DB) UpdateGrant(ctx context.Context, id string, fn func(Grant) (Grant, error)) (Grant, error) {
 	return update(ctx, db, func(t *Tx) (Grant, error) {
-		g, err := t.Grant(id)
+		g, err := t.Grant(ctx, id)
 		if err != nil {
 			return Grant{}, err
 		}

@@ -49,7 +49,7 @@ func (t *Tx) indexGrantEmail(key []byte, old, r *grantRecord) error {
 // gave it (Grant.EmailVerified), from the grants.by_email index. An email
 // not marked verified never matches: it proves nothing about who holds the
 // account. None is not an error.
-func (t *Tx) GrantsByVerifiedEmail(email string) ([]Grant, error) {
+func (t *Tx) GrantsByVerifiedEmail(ctx context.Context, email string) ([]Grant, error) {
 	if email == "" {
 		return nil, nil
 	}
@@ -59,5 +59,5 @@ func (t *Tx) GrantsByVerifiedEmail(email string) ([]Grant, error) {
 // GrantsByVerifiedEmail runs Tx.GrantsByVerifiedEmail in its own
 // transaction.
 func (db *DB) GrantsByVerifiedEmail(ctx context.Context, email string) ([]Grant, error) {
-	return view(ctx, db, func(t *Tx) ([]Grant, error) { return t.GrantsByVerifiedEmail(email) })
+	return view(ctx, db, func(t *Tx) ([]Grant, error) { return t.GrantsByVerifiedEmail(ctx, email) })
 }

@@ -140,7 +140,7 @@ func (t *Tx) grantsByIndex(index string, prefix []byte) ([]Grant, error) {
 
 // GrantsBySub returns the subject's grants, oldest first; none is not an
 // error.
-func (t *Tx) GrantsBySub(sub string) ([]Grant, error) {
+func (t *Tx) GrantsBySub(ctx context.Context, sub string) ([]Grant, error) {
 	return t.grantsByIndex(bucketGrantsBySub, appendString(nil, sub))
 }
 
@@ -148,7 +148,7 @@ func (t *Tx) GrantsBySub(sub string) ([]Grant, error) {
 // digest (see RefreshTokenDigest; 64 raw bytes). A match is proof the grant
 // holds that token. Errors: ErrInvalid for a digest of another size,
 // ErrNotFound if no grant matches.
-func (t *Tx) GrantByRefreshDigest(digest []byte) (Grant, error) {
+func (t *Tx) GrantByRefreshDigest(ctx context.Context, digest []byte) (Grant, error) {
 	if len(digest) != sha512.Size {
 		return Grant{}, fmt.Errorf("store: refresh digest is %d bytes, want %d: %w", len(digest), sha512.Size, ErrInvalid)
 	}
@@ -173,7 +173,7 @@ func (t *Tx) GrantByRefreshDigest(digest []byte) (Grant, error) {
 // grants may share a prefix, so each is a candidate, not proof: compare the
 // whole token. None is not an error; a prefix of another length is
 // ErrInvalid.
-func (t *Tx) GrantsByRefreshPrefix(prefix string) ([]Grant, error) {
+func (t *Tx) GrantsByRefreshPrefix(ctx context.Context, prefix string) ([]Grant, error) {
 	if len(prefix) != RefreshPrefixLen {
 		return nil, fmt.Errorf("store: refresh prefix is %d characters, want %d: %w", len(prefix), RefreshPrefixLen, ErrInvalid)
 	}
@@ -182,7 +182,7 @@ func (t *Tx) GrantsByRefreshPrefix(prefix string) ([]Grant, error) {
 
 // CountGrants counts grants by status from the status index: it reads
 // index keys only, no grant record.
-func (t *Tx) CountGrants() (map[GrantStatus]int, error) {
+func (t *Tx) CountGrants(ctx context.Context) (map[GrantStatus]int, error) {
 	b, err := t.bucket(bucketGrantsByStatus)
 	if err != nil {
 		return nil, err
@@ -201,5 +201,5 @@ func (t *Tx) CountGrants() (map[GrantStatus]int, error) {
 
 // CountGrants runs Tx.CountGrants in its own read transaction.
 func (db *DB) CountGrants(ctx context.Context) (map[GrantStatus]int, error) {
-	return view(ctx, db, func(t *Tx) (map[GrantStatus]int, error) { return t.CountGrants() })
+	return view(ctx, db, func(t *Tx) (map[GrantStatus]int, error) { return t.CountGrants(ctx) })
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -24,7 +25,7 @@ type GrantQuery struct {
 // of the next page ("" after the last). Sub uses an index, and so does
 // Status without Sub; the other filters are applied while reading. Errors:
 // ErrInvalid for a malformed cursor.
-func (t *Tx) ListGrants(q GrantQuery) ([]Grant, string, error) {
+func (t *Tx) ListGrants(ctx context.Context, q GrantQuery) ([]Grant, string, error) {
 	limit := pageLimit(q.Limit)
 	var after []byte
 	if q.Cursor != "" {

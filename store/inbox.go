@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -104,7 +105,7 @@ func inboxSubjectKey(subject string, id uint64) []byte {
 // Otherwise it assigns the ID (arrival order), sets ReceivedAt to now if
 // zero and Status to InboxPending if empty, and returns the new entry and
 // true. ErrInvalid without Iss or JTI, or with Claims that are not JSON in UTF-8.
-func (t *Tx) PutInbox(e InboxEntry) (InboxEntry, bool, error) {
+func (t *Tx) PutInbox(ctx context.Context, e InboxEntry) (InboxEntry, bool, error) {
 	if e.Iss == "" || e.JTI == "" {
 		return InboxEntry{}, false, fmt.Errorf("store: put inbox: iss and jti are required: %w", ErrInvalid)
 	}
@@ -125,7 +126,7 @@ func (t *Tx) putInbox(e InboxEntry, p *PreparedInbox) (InboxEntry, bool, error) 
 		jk = jtiKey(e.Iss, e.JTI)
 	}
 	if v := bs[1].Get(jk); v != nil {
-		old, err := t.InboxEntry(binary.BigEndian.Uint64(v))
+		old, err := t.inboxEntry(binary.BigEndian.Uint64(v))
 		if err != nil {
 			return InboxEntry{}, false, fmt.Errorf("store: index %s: %w", bucketInboxByJTI, err)
 		}
@@ -274,7 +275,13 @@ func (x inboxIndexes) write(e InboxEntry, data []byte, old *InboxEntry) error {
 }
 
 // InboxEntry returns the entry with this ID. ErrNotFound if there is none.
-func (t *Tx) InboxEntry(id uint64) (InboxEntry, error) {
+func (t *Tx) InboxEntry(ctx context.Context, id uint64) (InboxEntry, error) {
+	return t.inboxEntry(id)
+}
+
+// inboxEntry is InboxEntry without a context, for the store's own code
+// (integrity checks, journal replay, lookups inside other methods).
+func (t *Tx) inboxEntry(id uint64) (InboxEntry, error) {
 	b, err := t.bucket(bucketInbox)
 	if err != nil {
 		return InboxEntry{}, err
@@ -288,7 +295,7 @@ func (t *Tx) InboxEntry(id uint64) (InboxEntry, error) {
 }
 
 // InboxByJTI returns the entry for (iss, jti). ErrNotFound if there is none.
-func (t *Tx) InboxByJTI(iss, jti string) (InboxEntry, error) {
+func (t *Tx) InboxByJTI(ctx context.Context, iss, jti string) (InboxEntry, error) {
 	b, err := t.bucket(bucketInboxByJTI)
 	if err != nil {
 		return InboxEntry{}, err
@@ -297,20 +304,20 @@ func (t *Tx) InboxByJTI(iss, jti string) (InboxEntry, error) {
 	if v == nil {
 		return InboxEntry{}, fmt.Errorf("store: inbox entry %q %q: %w", iss, jti, ErrNotFound)
 	}
-	return t.InboxEntry(binary.BigEndian.Uint64(v))
+	return t.InboxEntry(ctx, binary.BigEndian.Uint64(v))
 }
 
 // PutInboxEntry replaces an existing entry (matched by ID), typically to
 // record a processing attempt or a new status; indexes follow. Errors:
 // ErrNotFound if it does not exist, ErrInvalid if Iss or JTI differ from the
 // stored entry's or Status is empty.
-func (t *Tx) PutInboxEntry(e InboxEntry) error {
+func (t *Tx) PutInboxEntry(ctx context.Context, e InboxEntry) error {
 	_, err := t.putInboxEntry(e)
 	return err
 }
 
 func (t *Tx) putInboxEntry(e InboxEntry) (InboxEntry, error) {
-	old, err := t.InboxEntry(e.ID)
+	old, err := t.inboxEntry(e.ID)
 	if err != nil {
 		return InboxEntry{}, err
 	}

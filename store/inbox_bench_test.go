@@ -55,7 +55,7 @@ func BenchmarkPutInbox(b *testing.B) {
 			for range batch {
 				e := entries[n%len(entries)]
 				e.JTI = fmt.Sprintf("T%016X", n)
-				if _, created, err := tx.PutInbox(e); err != nil || !created {
+				if _, created, err := tx.PutInbox(context.Background(), e); err != nil || !created {
 					return fmt.Errorf("PutInbox: created %v, %v", created, err)
 				}
 				n++
@@ -99,7 +99,7 @@ func BenchmarkPutPreparedInbox(b *testing.B) {
 		start := time.Now()
 		err := db.Update(context.Background(), func(tx *store.Tx) error {
 			for _, p := range prepared {
-				if _, created, err := tx.PutPreparedInbox(p); err != nil || !created {
+				if _, created, err := tx.PutPreparedInbox(context.Background(), p); err != nil || !created {
 					return fmt.Errorf("PutPreparedInbox: created %v, %v", created, err)
 				}
 				n++
@@ -134,7 +134,7 @@ func BenchmarkPrune(b *testing.B) {
 			for i := range n {
 				e := benchInboxEntry(i)
 				e.Status, e.DoneAt = store.InboxDone, e.ReceivedAt.Add(time.Second)
-				if _, _, err := tx.PutInbox(e); err != nil {
+				if _, _, err := tx.PutInbox(context.Background(), e); err != nil {
 					return err
 				}
 			}

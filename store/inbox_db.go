@@ -13,7 +13,7 @@ func (db *DB) PutInbox(ctx context.Context, e InboxEntry) (InboxEntry, bool, err
 	var created bool
 	err := db.Batch(ctx, func(t *Tx) error {
 		var err error
-		out, created, err = t.PutInbox(e)
+		out, created, err = t.PutInbox(ctx, e)
 		return err
 	})
 	if err != nil {
@@ -38,29 +38,29 @@ func (db *DB) readInbox(ctx context.Context) {
 // InboxEntry runs Tx.InboxEntry in its own transaction.
 func (db *DB) InboxEntry(ctx context.Context, id uint64) (InboxEntry, error) {
 	db.readInbox(ctx)
-	return view(ctx, db, func(t *Tx) (InboxEntry, error) { return t.InboxEntry(id) })
+	return view(ctx, db, func(t *Tx) (InboxEntry, error) { return t.InboxEntry(ctx, id) })
 }
 
 // InboxByJTI runs Tx.InboxByJTI in its own transaction.
 func (db *DB) InboxByJTI(ctx context.Context, iss, jti string) (InboxEntry, error) {
 	db.readInbox(ctx)
-	return view(ctx, db, func(t *Tx) (InboxEntry, error) { return t.InboxByJTI(iss, jti) })
+	return view(ctx, db, func(t *Tx) (InboxEntry, error) { return t.InboxByJTI(ctx, iss, jti) })
 }
 
 // PutInboxEntry runs Tx.PutInboxEntry in its own transaction.
 func (db *DB) PutInboxEntry(ctx context.Context, e InboxEntry) error {
-	return db.Update(ctx, func(t *Tx) error { return t.PutInboxEntry(e) })
+	return db.Update(ctx, func(t *Tx) error { return t.PutInboxEntry(ctx, e) })
 }
 
 // PendingInbox runs Tx.PendingInbox in its own transaction.
 func (db *DB) PendingInbox(ctx context.Context, limit int) ([]InboxEntry, error) {
-	return view(ctx, db, func(t *Tx) ([]InboxEntry, error) { return t.PendingInbox(limit) })
+	return view(ctx, db, func(t *Tx) ([]InboxEntry, error) { return t.PendingInbox(ctx, limit) })
 }
 
 // CountInbox runs Tx.CountInbox in its own transaction.
 func (db *DB) CountInbox(ctx context.Context, status InboxStatus) (int, error) {
 	db.readInbox(ctx)
-	return view(ctx, db, func(t *Tx) (int, error) { return t.CountInbox(status) })
+	return view(ctx, db, func(t *Tx) (int, error) { return t.CountInbox(ctx, status) })
 }
 
 // ListInbox runs Tx.ListInbox in its own transaction.
@@ -70,7 +70,7 @@ func (db *DB) ListInbox(ctx context.Context, q InboxQuery) ([]InboxEntry, string
 	var next string
 	err := db.View(ctx, func(t *Tx) error {
 		var err error
-		out, next, err = t.ListInbox(q)
+		out, next, err = t.ListInbox(ctx, q)
 		return err
 	})
 	return out, next, err
@@ -82,7 +82,7 @@ func (db *DB) ListInbox(ctx context.Context, q InboxQuery) ([]InboxEntry, string
 // PutInboxEntry's.
 func (db *DB) UpdateInbox(ctx context.Context, id uint64, fn func(InboxEntry) (InboxEntry, error)) (InboxEntry, error) {
 	return update(ctx, db, func(t *Tx) (InboxEntry, error) {
-		e, err := t.InboxEntry(id)
+		e, err := t.InboxEntry(ctx, id)
 		if err != nil {
 			return InboxEntry{}, err
 		}

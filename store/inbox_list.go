@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -18,7 +19,7 @@ type InboxQuery struct {
 
 // PendingInbox returns up to limit pending entries in ID (arrival) order,
 // whatever their NextAttemptAt (DefaultLimit if limit <= 0, at most MaxLimit).
-func (t *Tx) PendingInbox(limit int) ([]InboxEntry, error) {
+func (t *Tx) PendingInbox(ctx context.Context, limit int) ([]InboxEntry, error) {
 	limit = pageLimit(limit)
 	idx, err := t.bucket(bucketInboxByStatus)
 	if err != nil {
@@ -27,7 +28,7 @@ func (t *Tx) PendingInbox(limit int) ([]InboxEntry, error) {
 	prefix := appendString(nil, string(InboxPending))
 	var out []InboxEntry
 	err = scanAsc(idx, prefix, func(k, _ []byte) (bool, error) {
-		e, err := t.InboxEntry(binary.BigEndian.Uint64(k[len(prefix):]))
+		e, err := t.inboxEntry(binary.BigEndian.Uint64(k[len(prefix):]))
 		if err != nil {
 			return false, fmt.Errorf("store: index %s: %w", bucketInboxByStatus, err)
 		}
@@ -39,7 +40,7 @@ func (t *Tx) PendingInbox(limit int) ([]InboxEntry, error) {
 
 // CountInbox returns how many entries have the given status. It reads the
 // status index, so its cost grows with that count.
-func (t *Tx) CountInbox(status InboxStatus) (int, error) {
+func (t *Tx) CountInbox(ctx context.Context, status InboxStatus) (int, error) {
 	idx, err := t.bucket(bucketInboxByStatus)
 	if err != nil {
 		return 0, err
@@ -52,7 +53,7 @@ func (t *Tx) CountInbox(status InboxStatus) (int, error) {
 // indexes (a Subject query also reads the pending entries, which the
 // subject index does not hold); Type is filtered while reading. ErrInvalid
 // for a malformed cursor.
-func (t *Tx) ListInbox(q InboxQuery) ([]InboxEntry, string, error) {
+func (t *Tx) ListInbox(ctx context.Context, q InboxQuery) ([]InboxEntry, string, error) {
 	limit := pageLimit(q.Limit)
 	var before uint64
 	if q.Cursor != "" {
@@ -113,7 +114,7 @@ func (t *Tx) eachInboxDesc(q InboxQuery, before uint64, fn func(InboxEntry) (boo
 			}
 			return fn(e)
 		}
-		e, err := t.InboxEntry(binary.BigEndian.Uint64(k[len(prefix):]))
+		e, err := t.inboxEntry(binary.BigEndian.Uint64(k[len(prefix):]))
 		if err != nil {
 			return false, fmt.Errorf("store: index %s: %w", index, err)
 		}

@@ -12,7 +12,7 @@ import (
 // (DefaultLimit if limit <= 0, at most MaxLimit). Paging with the last ID
 // seen lets a reader walk every pending entry even when one subject has a
 // long backlog.
-func (t *Tx) PendingInboxAfter(after uint64, limit int) ([]InboxEntry, error) {
+func (t *Tx) PendingInboxAfter(ctx context.Context, after uint64, limit int) ([]InboxEntry, error) {
 	return t.inboxAfter(InboxPending, after, pageLimit(limit))
 }
 
@@ -27,7 +27,7 @@ func (t *Tx) inboxAfter(st InboxStatus, after uint64, limit int) ([]InboxEntry, 
 	c := idx.Cursor()
 	var out []InboxEntry
 	for k, _ := c.Seek(append(clone(prefix), u64Key(after+1)...)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		e, err := t.InboxEntry(binary.BigEndian.Uint64(k[len(prefix):]))
+		e, err := t.inboxEntry(binary.BigEndian.Uint64(k[len(prefix):]))
 		if err != nil {
 			return nil, fmt.Errorf("store: index %s: %w", bucketInboxByStatus, err)
 		}
@@ -41,5 +41,5 @@ func (t *Tx) inboxAfter(st InboxStatus, after uint64, limit int) ([]InboxEntry, 
 
 // PendingInboxAfter is Tx.PendingInboxAfter in its own read transaction.
 func (db *DB) PendingInboxAfter(ctx context.Context, after uint64, limit int) ([]InboxEntry, error) {
-	return view(ctx, db, func(t *Tx) ([]InboxEntry, error) { return t.PendingInboxAfter(after, limit) })
+	return view(ctx, db, func(t *Tx) ([]InboxEntry, error) { return t.PendingInboxAfter(ctx, after, limit) })
 }

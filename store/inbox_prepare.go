@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/riscd/riscd/seal"
@@ -60,7 +61,13 @@ func (db *DB) PrepareInbox(e InboxEntry) (PreparedInbox, error) {
 // writes nothing; otherwise it stores p under the next ID and returns the
 // new entry and true. Errors: ErrInvalid for a PreparedInbox that did not
 // come from PrepareInbox, and those of the transaction.
-func (t *Tx) PutPreparedInbox(p PreparedInbox) (InboxEntry, bool, error) {
+func (t *Tx) PutPreparedInbox(ctx context.Context, p PreparedInbox) (InboxEntry, bool, error) {
+	return t.putPreparedInbox(p)
+}
+
+// putPreparedInbox is PutPreparedInbox without a context, for the store's own code
+// (integrity checks, journal replay, lookups inside other methods).
+func (t *Tx) putPreparedInbox(p PreparedInbox) (InboxEntry, bool, error) {
 	if p.rec == nil || p.jti == nil {
 		return InboxEntry{}, false, fmt.Errorf("store: put inbox: entry not prepared: %w", ErrInvalid)
 	}

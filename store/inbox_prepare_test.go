@@ -59,7 +59,7 @@ func TestPreparedInboxStoresWhatPutInboxStores(t *testing.T) {
 		var want, got InboxEntry
 		var wantNew, gotNew bool
 		err := plain.Update(t.Context(), func(tx *Tx) (err error) {
-			want, wantNew, err = tx.PutInbox(e)
+			want, wantNew, err = tx.PutInbox(t.Context(), e)
 			return err
 		})
 		if err != nil {
@@ -73,7 +73,7 @@ func TestPreparedInboxStoresWhatPutInboxStores(t *testing.T) {
 			t.Errorf("entry %d: Entry() = %+v, want defaults filled in and no ID", i, pe)
 		}
 		err = prepared.Update(t.Context(), func(tx *Tx) (err error) {
-			got, gotNew, err = tx.PutPreparedInbox(p)
+			got, gotNew, err = tx.PutPreparedInbox(t.Context(), p)
 			return err
 		})
 		if err != nil {
@@ -135,7 +135,7 @@ func TestPreparedInboxErrors(t *testing.T) {
 	}
 	t.Run("zero PreparedInbox", func(t *testing.T) {
 		err := db.Update(t.Context(), func(tx *Tx) error {
-			_, _, err := tx.PutPreparedInbox(PreparedInbox{})
+			_, _, err := tx.PutPreparedInbox(t.Context(), PreparedInbox{})
 			return err
 		})
 		if !errors.Is(err, ErrInvalid) {
@@ -149,7 +149,7 @@ func TestPreparedInboxErrors(t *testing.T) {
 		}
 		var kept *Tx
 		_ = db.Update(t.Context(), func(tx *Tx) error { kept = tx; return nil })
-		if _, _, err := kept.PutPreparedInbox(p); !errors.Is(err, ErrClosed) {
+		if _, _, err := kept.PutPreparedInbox(t.Context(), p); !errors.Is(err, ErrClosed) {
 			t.Errorf("PutPreparedInbox after the transaction: error = %v, want ErrClosed", err)
 		}
 	})

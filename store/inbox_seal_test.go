@@ -24,7 +24,7 @@ func putLegacyInbox(t *testing.T, db *DB, e InboxEntry) uint64 {
 	t.Helper()
 	var id uint64
 	err := db.Update(t.Context(), func(tx *Tx) error {
-		stored, _, err := tx.PutInbox(e)
+		stored, _, err := tx.PutInbox(t.Context(), e)
 		if err != nil {
 			return err
 		}
@@ -275,24 +275,24 @@ func TestInboxKeepsClaimsAnEarlierRiscdAccepted(t *testing.T) {
 	jtis := []string{"plaintext", "sealed", "journal"}
 	for _, jti := range jtis {
 		err := db.Update(t.Context(), func(tx *Tx) error {
-			e, err := tx.InboxByJTI("https://accounts.google.com", jti)
+			e, err := tx.InboxByJTI(t.Context(), "https://accounts.google.com", jti)
 			if err != nil {
 				return err
 			}
 			e.Status, e.DoneAt = InboxDone, time.Now()
-			return tx.PutInboxEntry(e)
+			return tx.PutInboxEntry(t.Context(), e)
 		})
 		if err != nil {
 			t.Fatalf("%s: a new status: %v", jti, err)
 		}
 	}
 	err = db.Update(t.Context(), func(tx *Tx) error {
-		e, err := tx.InboxEntry(ids["sealed"])
+		e, err := tx.InboxEntry(t.Context(), ids["sealed"])
 		if err != nil {
 			return err
 		}
 		e.Claims = json.RawMessage("{\"token\":\"\xfe\"}")
-		return tx.PutInboxEntry(e)
+		return tx.PutInboxEntry(t.Context(), e)
 	})
 	if !errors.Is(err, ErrInvalid) {
 		t.Errorf("new claims with invalid UTF-8: error %v, want ErrInvalid", err)

@@ -89,7 +89,7 @@ func (t *Tx) eachSubjectDesc(subject string, before uint64, withPending bool, fn
 		if b > a {
 			index = bucketInboxByStatus
 		}
-		e, err := t.InboxEntry(id)
+		e, err := t.inboxEntry(id)
 		if err != nil {
 			return fmt.Errorf("store: index %s: %w", index, err)
 		}

@@ -153,7 +153,7 @@ func (j *inboxJournal) append(ps []PreparedInbox) ([]Appended, error) {
 					fresh[i] = true
 					continue
 				}
-				old, err := t.InboxEntry(binary.BigEndian.Uint64(v))
+				old, err := t.InboxEntry(context.Background(), binary.BigEndian.Uint64(v))
 				if err != nil {
 					return fmt.Errorf("store: index %s: %w", bucketInboxByJTI, err)
 				}
@@ -308,7 +308,7 @@ func (j *inboxJournal) apply() bool {
 	}
 	err := j.db.Update(context.Background(), func(t *Tx) error {
 		for _, p := range batch {
-			if _, _, err := t.PutPreparedInbox(p.PreparedInbox); err != nil {
+			if _, _, err := t.PutPreparedInbox(context.Background(), p.PreparedInbox); err != nil {
 				return err
 			}
 		}
@@ -459,7 +459,7 @@ func (db *DB) replayJournal() ([2]*journalFile, int, error) {
 		err := db.bolt.Update(func(btx *bolt.Tx) error {
 			return db.run(btx, func(t *Tx) error {
 				for _, p := range ps {
-					_, ok, err := t.PutPreparedInbox(p)
+					_, ok, err := t.putPreparedInbox(p)
 					if err != nil {
 						return err
 					}

@@ -60,7 +60,7 @@ func decodeMark(k, v []byte) (Mark, error) {
 // mark as stored and true when it wrote it; when the key was taken it
 // writes nothing and returns the existing mark and false. At becomes now if
 // zero. ErrInvalid for an empty key or one longer than MaxMarkKey.
-func (t *Tx) PutMark(m Mark) (Mark, bool, error) {
+func (t *Tx) PutMark(ctx context.Context, m Mark) (Mark, bool, error) {
 	if err := checkMarkKey(m.Key); err != nil {
 		return Mark{}, false, err
 	}
@@ -89,7 +89,7 @@ func (t *Tx) PutMark(m Mark) (Mark, bool, error) {
 
 // Mark returns the mark with this key. ErrNotFound if there is none,
 // ErrInvalid for a key PutMark would refuse.
-func (t *Tx) Mark(key string) (Mark, error) {
+func (t *Tx) Mark(ctx context.Context, key string) (Mark, error) {
 	if err := checkMarkKey(key); err != nil {
 		return Mark{}, err
 	}
@@ -111,7 +111,7 @@ func (db *DB) PutMark(ctx context.Context, m Mark) (Mark, bool, error) {
 	var wrote bool
 	err := db.Update(ctx, func(t *Tx) error {
 		var err error
-		out, wrote, err = t.PutMark(m)
+		out, wrote, err = t.PutMark(ctx, m)
 		return err
 	})
 	return out, wrote, err
@@ -119,7 +119,7 @@ func (db *DB) PutMark(ctx context.Context, m Mark) (Mark, bool, error) {
 
 // Mark runs Tx.Mark in its own transaction.
 func (db *DB) Mark(ctx context.Context, key string) (Mark, error) {
-	return view(ctx, db, func(t *Tx) (Mark, error) { return t.Mark(key) })
+	return view(ctx, db, func(t *Tx) (Mark, error) { return t.Mark(ctx, key) })
 }
 
 // checkMarks verifies that every mark decodes, sits under the hash of its

@@ -55,7 +55,7 @@ func (r *outboxRecord) job(id uint64, token Secret) OutboxJob {
 // CreatedAt to now if zero and Status to OutboxPending if empty, and
 // returns the job as stored. ErrInvalid without a Kind or with a Payload
 // that is not JSON.
-func (t *Tx) EnqueueOutbox(j OutboxJob) (OutboxJob, error) {
+func (t *Tx) EnqueueOutbox(ctx context.Context, j OutboxJob) (OutboxJob, error) {
 	if j.Kind == "" {
 		return OutboxJob{}, fmt.Errorf("store: enqueue outbox: no kind: %w", ErrInvalid)
 	}
@@ -131,7 +131,13 @@ func (t *Tx) writeOutbox(j OutboxJob, old OutboxStatus) (OutboxJob, error) {
 
 // OutboxJob returns the job with this ID, token decrypted. ErrNotFound if
 // there is none.
-func (t *Tx) OutboxJob(id uint64) (OutboxJob, error) {
+func (t *Tx) OutboxJob(ctx context.Context, id uint64) (OutboxJob, error) {
+	return t.outboxJob(id)
+}
+
+// outboxJob is OutboxJob without a context, for the store's own code
+// (integrity checks, journal replay, lookups inside other methods).
+func (t *Tx) outboxJob(id uint64) (OutboxJob, error) {
 	b, err := t.bucket(bucketOutbox)
 	if err != nil {
 		return OutboxJob{}, err
@@ -155,7 +161,7 @@ func (t *Tx) OutboxJob(id uint64) (OutboxJob, error) {
 // PutOutboxJob replaces an existing job (matched by ID), typically to record
 // an attempt or its end. Errors: ErrNotFound if it does not exist,
 // ErrInvalid without Kind or Status.
-func (t *Tx) PutOutboxJob(j OutboxJob) error {
+func (t *Tx) PutOutboxJob(ctx context.Context, j OutboxJob) error {
 	_, err := t.putOutboxJob(j)
 	return err
 }
@@ -182,7 +188,7 @@ func (t *Tx) putOutboxJob(j OutboxJob) (OutboxJob, error) {
 
 // PendingOutbox returns up to limit pending jobs in ID order, whatever
 // their NextAttemptAt (DefaultLimit if limit <= 0, at most MaxLimit).
-func (t *Tx) PendingOutbox(limit int) ([]OutboxJob, error) {
+func (t *Tx) PendingOutbox(ctx context.Context, limit int) ([]OutboxJob, error) {
 	limit = pageLimit(limit)
 	idx, err := t.bucket(bucketOutboxPending)
 	if err != nil {
@@ -190,7 +196,7 @@ func (t *Tx) PendingOutbox(limit int) ([]OutboxJob, error) {
 	}
 	var out []OutboxJob
 	err = scanAsc(idx, nil, func(k, _ []byte) (bool, error) {
-		j, err := t.OutboxJob(binary.BigEndian.Uint64(k))
+		j, err := t.OutboxJob(ctx, binary.BigEndian.Uint64(k))
 		if err != nil {
 			return false, fmt.Errorf("store: index %s: %w", bucketOutboxPending, err)
 		}
@@ -202,7 +208,7 @@ func (t *Tx) PendingOutbox(limit int) ([]OutboxJob, error) {
 
 // FailedOutbox returns up to limit failed jobs (those given up on), newest
 // first (DefaultLimit if limit <= 0, at most MaxLimit).
-func (t *Tx) FailedOutbox(limit int) ([]OutboxJob, error) {
+func (t *Tx) FailedOutbox(ctx context.Context, limit int) ([]OutboxJob, error) {
 	limit = pageLimit(limit)
 	idx, err := t.bucket(bucketOutboxFailed)
 	if err != nil {
@@ -210,7 +216,7 @@ func (t *Tx) FailedOutbox(limit int) ([]OutboxJob, error) {
 	}
 	var out []OutboxJob
 	err = scanDesc(idx, nil, nil, func(k, _ []byte) (bool, error) {
-		j, err := t.OutboxJob(binary.BigEndian.Uint64(k))
+		j, err := t.OutboxJob(ctx, binary.BigEndian.Uint64(k))
 		if err != nil {
 			return false, fmt.Errorf("store: index %s: %w", bucketOutboxFailed, err)
 		}
@@ -222,27 +228,27 @@ func (t *Tx) FailedOutbox(limit int) ([]OutboxJob, error) {
 
 // EnqueueOutbox runs Tx.EnqueueOutbox in its own transaction.
 func (db *DB) EnqueueOutbox(ctx context.Context, j OutboxJob) (OutboxJob, error) {
-	return update(ctx, db, func(t *Tx) (OutboxJob, error) { return t.EnqueueOutbox(j) })
+	return update(ctx, db, func(t *Tx) (OutboxJob, error) { return t.EnqueueOutbox(ctx, j) })
 }
 
 // OutboxJob runs Tx.OutboxJob in its own transaction.
 func (db *DB) OutboxJob(ctx context.Context, id uint64) (OutboxJob, error) {
-	return view(ctx, db, func(t *Tx) (OutboxJob, error) { return t.OutboxJob(id) })
+	return view(ctx, db, func(t *Tx) (OutboxJob, error) { return t.OutboxJob(ctx, id) })
 }
 
 // PutOutboxJob runs Tx.PutOutboxJob in its own transaction.
 func (db *DB) PutOutboxJob(ctx context.Context, j OutboxJob) error {
-	return db.Update(ctx, func(t *Tx) error { return t.PutOutboxJob(j) })
+	return db.Update(ctx, func(t *Tx) error { return t.PutOutboxJob(ctx, j) })
 }
 
 // PendingOutbox runs Tx.PendingOutbox in its own transaction.
 func (db *DB) PendingOutbox(ctx context.Context, limit int) ([]OutboxJob, error) {
-	return view(ctx, db, func(t *Tx) ([]OutboxJob, error) { return t.PendingOutbox(limit) })
+	return view(ctx, db, func(t *Tx) ([]OutboxJob, error) { return t.PendingOutbox(ctx, limit) })
 }
 
 // FailedOutbox runs Tx.FailedOutbox in its own transaction.
 func (db *DB) FailedOutbox(ctx context.Context, limit int) ([]OutboxJob, error) {
-	return view(ctx, db, func(t *Tx) ([]OutboxJob, error) { return t.FailedOutbox(limit) })
+	return view(ctx, db, func(t *Tx) ([]OutboxJob, error) { return t.FailedOutbox(ctx, limit) })
 }
 
 // UpdateOutbox applies fn to the job with this ID and stores the result, in
@@ -250,7 +256,7 @@ func (db *DB) FailedOutbox(ctx context.Context, limit int) ([]OutboxJob, error) 
 // Errors: ErrNotFound, fn's error (nothing is written), or PutOutboxJob's.
 func (db *DB) UpdateOutbox(ctx context.Context, id uint64, fn func(OutboxJob) (OutboxJob, error)) (OutboxJob, error) {
 	return update(ctx, db, func(t *Tx) (OutboxJob, error) {
-		j, err := t.OutboxJob(id)
+		j, err := t.OutboxJob(ctx, id)
 		if err != nil {
 			return OutboxJob{}, err
 		}

@@ -11,7 +11,7 @@ import (
 // limit <= 0, at most MaxLimit). Paging with the last ID seen lets a worker
 // walk every pending job even when one key has a long backlog, and read
 // only the jobs enqueued since its last look.
-func (t *Tx) PendingOutboxAfter(after uint64, limit int) ([]OutboxJob, error) {
+func (t *Tx) PendingOutboxAfter(ctx context.Context, after uint64, limit int) ([]OutboxJob, error) {
 	limit = pageLimit(limit)
 	if after == ^uint64(0) {
 		return nil, nil
@@ -23,7 +23,7 @@ func (t *Tx) PendingOutboxAfter(after uint64, limit int) ([]OutboxJob, error) {
 	c := idx.Cursor()
 	var out []OutboxJob
 	for k, _ := c.Seek(u64Key(after + 1)); k != nil; k, _ = c.Next() {
-		j, err := t.OutboxJob(binary.BigEndian.Uint64(k))
+		j, err := t.OutboxJob(ctx, binary.BigEndian.Uint64(k))
 		if err != nil {
 			return nil, fmt.Errorf("store: index %s: %w", bucketOutboxPending, err)
 		}
@@ -37,5 +37,5 @@ func (t *Tx) PendingOutboxAfter(after uint64, limit int) ([]OutboxJob, error) {
 
 // PendingOutboxAfter runs Tx.PendingOutboxAfter in its own read transaction.
 func (db *DB) PendingOutboxAfter(ctx context.Context, after uint64, limit int) ([]OutboxJob, error) {
-	return view(ctx, db, func(t *Tx) ([]OutboxJob, error) { return t.PendingOutboxAfter(after, limit) })
+	return view(ctx, db, func(t *Tx) ([]OutboxJob, error) { return t.PendingOutboxAfter(ctx, after, limit) })
 }

@@ -46,12 +46,12 @@ func TestPrune(t *testing.T) {
 	slices.SortStableFunc(entries, func(a, b entry) int { return a.received.Compare(b.received) })
 	err := db.Update(ctx, func(tx *store.Tx) error {
 		for _, e := range entries {
-			stored, _, err := tx.PutInbox(store.InboxEntry{Iss: "https://accounts.google.com", JTI: e.jti, Subject: "iss-sub:alice", Raw: "raw-" + e.jti, ReceivedAt: e.received})
+			stored, _, err := tx.PutInbox(ctx, store.InboxEntry{Iss: "https://accounts.google.com", JTI: e.jti, Subject: "iss-sub:alice", Raw: "raw-" + e.jti, ReceivedAt: e.received})
 			if err != nil {
 				return err
 			}
 			stored.Status, stored.DoneAt = e.status, e.done
-			if err := tx.PutInboxEntry(stored); err != nil {
+			if err := tx.PutInboxEntry(ctx, stored); err != nil {
 				return err
 			}
 		}
@@ -158,7 +158,7 @@ func TestPruneRandomized(t *testing.T) {
 					if st == store.InboxDone && rng.IntN(10) > 0 {
 						e.DoneAt = at.Add(time.Duration(rng.IntN(72)) * time.Hour)
 					}
-					stored, _, err := tx.PutInbox(e)
+					stored, _, err := tx.PutInbox(ctx, e)
 					if err != nil {
 						return err
 					}
@@ -172,7 +172,7 @@ func TestPruneRandomized(t *testing.T) {
 					if js != store.OutboxPending {
 						j.DoneAt = at.Add(time.Duration(rng.IntN(48)) * time.Hour)
 					}
-					sj, err := tx.EnqueueOutbox(j)
+					sj, err := tx.EnqueueOutbox(ctx, j)
 					if err != nil {
 						return err
 					}

@@ -20,23 +20,23 @@ func fillSecrets(t *testing.T, db *store.DB, grants int) int {
 		for i := range grants {
 			g := store.Grant{Sub: fmt.Sprint("sub-", i%7), RefreshToken: store.Secret(storetest.RefreshToken(uint64(i))),
 				AccessToken: store.Secret(storetest.AccessToken(uint64(i)))}
-			if _, err := tx.CreateGrant(g); err != nil {
+			if _, err := tx.CreateGrant(ctx, g); err != nil {
 				return err
 			}
 		}
-		if err := tx.CreateSession(store.Session{ID: "sid", Sub: "sub-1", CSRF: "csrf"}); err != nil {
+		if err := tx.CreateSession(ctx, store.Session{ID: "sid", Sub: "sub-1", CSRF: "csrf"}); err != nil {
 			return err
 		}
-		if err := tx.CreateSession(store.Session{ID: "sid-no-csrf", Sub: "sub-1"}); err != nil {
+		if err := tx.CreateSession(ctx, store.Session{ID: "sid-no-csrf", Sub: "sub-1"}); err != nil {
 			return err
 		}
-		if err := tx.CreateFlow(store.Flow{ID: "fid", State: "st", PKCEVerifier: "pv", Nonce: "n"}); err != nil {
+		if err := tx.CreateFlow(ctx, store.Flow{ID: "fid", State: "st", PKCEVerifier: "pv", Nonce: "n"}); err != nil {
 			return err
 		}
-		if _, err := tx.EnqueueOutbox(store.OutboxJob{Kind: store.OutboxRevoke, Token: "tok"}); err != nil {
+		if _, err := tx.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxRevoke, Token: "tok"}); err != nil {
 			return err
 		}
-		_, err := tx.EnqueueOutbox(store.OutboxJob{Kind: store.OutboxWebhook})
+		_, err := tx.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxWebhook})
 		return err
 	})
 	if err != nil {

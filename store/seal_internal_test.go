@@ -73,7 +73,7 @@ func TestCiphertextsAreBoundToTheirPlace(t *testing.T) {
 					return err
 				}
 				tt := db.newTx(tx)
-				_, err := tt.Grant(tc.read)
+				_, err := tt.Grant(t.Context(), tc.read)
 				if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrWrongKey) {
 					t.Errorf("Grant after tampering: got %v, want ErrCorrupt or ErrWrongKey", err)
 				}

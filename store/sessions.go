@@ -57,7 +57,7 @@ func (t *Tx) loadSession(key []byte) (sessionRecord, error) {
 // CreateSession stores a new browser session, keeping only the SHA-256 of
 // its ID. CreatedAt becomes now if zero; a zero ExpiresAt never expires.
 // Errors: ErrInvalid for an empty ID, ErrExists if the ID is taken.
-func (t *Tx) CreateSession(s Session) error {
+func (t *Tx) CreateSession(ctx context.Context, s Session) error {
 	if s.ID.IsZero() {
 		return fmt.Errorf("store: create session: empty id: %w", ErrInvalid)
 	}
@@ -97,7 +97,7 @@ func (t *Tx) CreateSession(s Session) error {
 
 // Session returns the session with this ID. ErrNotFound if there is none or
 // it has expired (ExpiresAt at or before now).
-func (t *Tx) Session(id Secret) (Session, error) {
+func (t *Tx) Session(ctx context.Context, id Secret) (Session, error) {
 	key := secretKey(id)
 	r, err := t.loadSession(key)
 	if err != nil {
@@ -122,7 +122,7 @@ func (t *Tx) Session(id Secret) (Session, error) {
 
 // DeleteSession removes a session (expired or not). ErrNotFound if there is
 // none.
-func (t *Tx) DeleteSession(id Secret) error {
+func (t *Tx) DeleteSession(ctx context.Context, id Secret) error {
 	key := secretKey(id)
 	r, err := t.loadSession(key)
 	if err != nil {
@@ -150,7 +150,7 @@ func (t *Tx) deleteSession(key []byte, r *sessionRecord) error {
 // DeleteSessionsOf removes the subject's sessions created before
 // createdBefore (all of them if createdBefore is zero) and returns how many
 // it removed. It reads only that subject's sessions.
-func (t *Tx) DeleteSessionsOf(sub string, createdBefore time.Time) (int, error) {
+func (t *Tx) DeleteSessionsOf(ctx context.Context, sub string, createdBefore time.Time) (int, error) {
 	idx, err := t.bucket(bucketSessionsBySub)
 	if err != nil {
 		return 0, err
@@ -185,7 +185,7 @@ func (t *Tx) DeleteSessionsOf(sub string, createdBefore time.Time) (int, error) 
 
 // DeleteExpiredSessions removes the sessions whose ExpiresAt is at or
 // before now and returns how many it removed. It reads every session.
-func (t *Tx) DeleteExpiredSessions() (int, error) {
+func (t *Tx) DeleteExpiredSessions(ctx context.Context) (int, error) {
 	b, err := t.bucket(bucketSessions)
 	if err != nil {
 		return 0, err
@@ -216,25 +216,25 @@ func (t *Tx) DeleteExpiredSessions() (int, error) {
 
 // CreateSession runs Tx.CreateSession in its own transaction.
 func (db *DB) CreateSession(ctx context.Context, s Session) error {
-	return db.Update(ctx, func(t *Tx) error { return t.CreateSession(s) })
+	return db.Update(ctx, func(t *Tx) error { return t.CreateSession(ctx, s) })
 }
 
 // Session runs Tx.Session in its own transaction.
 func (db *DB) Session(ctx context.Context, id Secret) (Session, error) {
-	return view(ctx, db, func(t *Tx) (Session, error) { return t.Session(id) })
+	return view(ctx, db, func(t *Tx) (Session, error) { return t.Session(ctx, id) })
 }
 
 // DeleteSession runs Tx.DeleteSession in its own transaction.
 func (db *DB) DeleteSession(ctx context.Context, id Secret) error {
-	return db.Update(ctx, func(t *Tx) error { return t.DeleteSession(id) })
+	return db.Update(ctx, func(t *Tx) error { return t.DeleteSession(ctx, id) })
 }
 
 // DeleteSessionsOf runs Tx.DeleteSessionsOf in its own transaction.
 func (db *DB) DeleteSessionsOf(ctx context.Context, sub string, createdBefore time.Time) (int, error) {
-	return update(ctx, db, func(t *Tx) (int, error) { return t.DeleteSessionsOf(sub, createdBefore) })
+	return update(ctx, db, func(t *Tx) (int, error) { return t.DeleteSessionsOf(ctx, sub, createdBefore) })
 }
 
 // DeleteExpiredSessions runs Tx.DeleteExpiredSessions in its own transaction.
 func (db *DB) DeleteExpiredSessions(ctx context.Context) (int, error) {
-	return update(ctx, db, func(t *Tx) (int, error) { return t.DeleteExpiredSessions() })
+	return update(ctx, db, func(t *Tx) (int, error) { return t.DeleteExpiredSessions(ctx) })
 }

@@ -56,7 +56,7 @@ func (db *DB) Stats(ctx context.Context) (Stats, error) {
 			*c.dst = n
 		}
 		for st, dst := range map[InboxStatus]*int{InboxPending: &s.InboxPending, InboxDone: &s.InboxDone, InboxParked: &s.InboxParked} {
-			n, err := t.CountInbox(st)
+			n, err := t.CountInbox(ctx, st)
 			if err != nil {
 				return err
 			}

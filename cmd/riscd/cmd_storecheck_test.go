@@ -84,7 +84,7 @@ func damagedStoreConfig(t *testing.T) (cfg, path string) {
 	err = db.Update(t.Context(), func(tx *store.Tx) error {
 		for i := range 300 {
 			g := store.Grant{Sub: fmt.Sprint("damage-sub-", i), RefreshToken: store.Secret(fmt.Sprint("1//0damage-refresh-", i)), Status: store.GrantActive}
-			if _, err := tx.CreateGrant(g); err != nil {
+			if _, err := tx.CreateGrant(t.Context(), g); err != nil {
 				return err
 			}
 		}

@@ -46,12 +46,12 @@ func (q *inboxQueue) Pending(ctx context.Context, after uint64, limit int) ([]di
 // Done marks the entry done. Concurrent workers share the commit (Batch).
 func (q *inboxQueue) Done(ctx context.Context, id uint64) error {
 	return q.db.Batch(ctx, func(tx *store.Tx) error {
-		e, err := tx.InboxEntry(id)
+		e, err := tx.InboxEntry(ctx, id)
 		if err != nil || e.Status == store.InboxDone {
 			return err
 		}
 		e.Status, e.DoneAt = store.InboxDone, q.now()
-		return tx.PutInboxEntry(e)
+		return tx.PutInboxEntry(ctx, e)
 	})
 }
 

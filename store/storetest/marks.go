@@ -57,10 +57,10 @@ func markCases() []tcase {
 		{"a mark rolls back with its transaction", func(e *env) func(*env) {
 			boom := errors.New("boom")
 			err := e.db.Update(e.ctx, func(tx *store.Tx) error {
-				if _, _, err := tx.PutMark(store.Mark{Key: "k"}); err != nil {
+				if _, _, err := tx.PutMark(e.ctx, store.Mark{Key: "k"}); err != nil {
 					return err
 				}
-				if _, _, err := tx.PutMark(store.Mark{Key: "k"}); err != nil {
+				if _, _, err := tx.PutMark(e.ctx, store.Mark{Key: "k"}); err != nil {
 					return err
 				}
 				return boom

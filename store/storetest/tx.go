@@ -12,16 +12,16 @@ func txCases() []tcase {
 		{"update commits several writes together", func(e *env) func(*env) {
 			var id string
 			noErr(e.t, e.db.Update(e.ctx, func(tx *store.Tx) error {
-				g, err := tx.CreateGrant(newGrant("s", 1))
+				g, err := tx.CreateGrant(e.ctx, newGrant("s", 1))
 				if err != nil {
 					return err
 				}
 				id = g.ID
 				g.Status = store.GrantHeld
-				if err := tx.PutGrant(g); err != nil {
+				if err := tx.PutGrant(e.ctx, g); err != nil {
 					return err
 				}
-				_, err = tx.AppendAudit(store.AuditEntry{Sub: "s", Action: "hold", GrantIDs: []string{g.ID}})
+				_, err = tx.AppendAudit(e.ctx, store.AuditEntry{Sub: "s", Action: "hold", GrantIDs: []string{g.ID}})
 				return err
 			}))
 			return func(e *env) {
@@ -36,13 +36,13 @@ func txCases() []tcase {
 		{"a failing update writes nothing", func(e *env) func(*env) {
 			boom := errors.New("boom")
 			err := e.db.Update(e.ctx, func(tx *store.Tx) error {
-				if _, err := tx.CreateGrant(newGrant("s", 1)); err != nil {
+				if _, err := tx.CreateGrant(e.ctx, newGrant("s", 1)); err != nil {
 					return err
 				}
-				if err := tx.PutAccount(store.Account{Sub: "s"}); err != nil {
+				if err := tx.PutAccount(e.ctx, store.Account{Sub: "s"}); err != nil {
 					return err
 				}
-				if _, _, err := tx.PutInbox(newEntry("j", "s", eventDisabled)); err != nil {
+				if _, _, err := tx.PutInbox(e.ctx, newEntry("j", "s", eventDisabled)); err != nil {
 					return err
 				}
 				return boom
@@ -61,13 +61,13 @@ func txCases() []tcase {
 			var kept *store.Tx
 			err := e.db.View(e.ctx, func(tx *store.Tx) error {
 				kept = tx
-				_, err := tx.CreateGrant(newGrant("s", 1))
+				_, err := tx.CreateGrant(e.ctx, newGrant("s", 1))
 				return err
 			})
 			if err == nil {
 				e.t.Fatal("CreateGrant in View succeeded")
 			}
-			_, err = kept.Grant("0123456789abcdef01234567")
+			_, err = kept.Grant(e.ctx, "0123456789abcdef01234567")
 			wantErr(e.t, "Tx used after View", err, store.ErrClosed)
 			return func(e *env) {
 				if n := must(e.db.Stats(e.ctx))(e.t).Grants; n != 0 {
@@ -76,7 +76,7 @@ func txCases() []tcase {
 			}
 		}},
 		{"batch commits and a done context stops calls", func(e *env) func(*env) {
-			noErr(e.t, e.db.Batch(e.ctx, func(tx *store.Tx) error { return tx.PutAccount(store.Account{Sub: "b"}) }))
+			noErr(e.t, e.db.Batch(e.ctx, func(tx *store.Tx) error { return tx.PutAccount(e.ctx, store.Account{Sub: "b"}) }))
 			ctx, cancel := context.WithCancel(e.ctx)
 			cancel()
 			_, err := e.db.CreateGrant(ctx, newGrant("s", 1))
