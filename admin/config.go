@@ -65,17 +65,17 @@ type GrantCounter interface {
 	CountGrants(ctx context.Context) (map[store.GrantStatus]int, error)
 }
 
-// JournalChecker is an optional Store method: the error that keeps the
-// store's inbox journal from moving received SETs into the inbox (a full
-// disk), nil when it moves. /readyz reports it.
-type JournalChecker interface {
-	InboxJournalErr() error
+// HealthChecker is an optional Store method: nil when the store can accept
+// writes, else an error naming what is wrong (store.DB: received SETs
+// cannot be moved into the inbox, a full disk). /readyz reports it.
+type HealthChecker interface {
+	Health(ctx context.Context) error
 }
 
 var (
-	_ Store          = (*store.DB)(nil)
-	_ JournalChecker = (*store.DB)(nil)
-	_ GrantCounter   = (*store.DB)(nil)
+	_ Store         = (*store.DB)(nil)
+	_ HealthChecker = (*store.DB)(nil)
+	_ GrantCounter  = (*store.DB)(nil)
 )
 
 // Config is everything the admin API, the admin page, the metrics and the

@@ -31,7 +31,7 @@ func (s *Server) healthz(c echo.Context) error {
 }
 
 // readyz is GET /readyz: 200 when the store answers, the inbox is moving
-// (entries are taken, and the inbox journal is applied) and Config.Ready
+// (entries are taken, and the store accepts writes) and Config.Ready
 // passes; 503 naming what failed otherwise.
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), readyTimeout)
@@ -49,9 +49,11 @@ func (s *Server) readyz(c echo.Context) error {
 	case stuck != "":
 		fail("inbox", stuck)
 	}
-	if jc, ok := s.cfg.Store.(JournalChecker); ok {
-		if err := jc.InboxJournalErr(); err != nil {
-			s.log.ErrorContext(ctx, "admin: readiness: the inbox journal cannot be applied", "err", err, "request_id", httplog.RequestID(c))
+	// A store that cannot be read is already reported; its health would
+	// only say the same.
+	if hc, ok := s.cfg.Store.(HealthChecker); ok && err == nil {
+		if err := hc.Health(ctx); err != nil {
+			s.log.ErrorContext(ctx, "admin: readiness: the store cannot accept writes", "err", err, "request_id", httplog.RequestID(c))
 			fail("inbox", "received SETs cannot be moved into the inbox (see the log); new SETs are answered 503")
 		}
 	}

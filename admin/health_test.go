@@ -25,27 +25,27 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
-// failingJournal is the store with an inbox journal that cannot be applied.
-type failingJournal struct {
+// unhealthyStore is the store reporting that it cannot accept writes.
+type unhealthyStore struct {
 	admin.Store
 	err error
 }
 
-func (f failingJournal) InboxJournalErr() error { return f.err }
+func (f unhealthyStore) Health(context.Context) error { return f.err }
 
-func TestReadyzInboxJournalFailing(t *testing.T) {
+func TestReadyzStoreUnhealthy(t *testing.T) {
 	journalErr := errors.New("store: /var/lib/riscd/riscd.db: no space left on device")
-	e := newEnv(t, func(c *admin.Config) { c.Store = failingJournal{Store: c.Store, err: journalErr} })
+	e := newEnv(t, func(c *admin.Config) { c.Store = unhealthyStore{Store: c.Store, err: journalErr} })
 	var got readyJSON
 	e.get("/readyz", http.StatusServiceUnavailable).json(t, &got)
 	want := "received SETs cannot be moved into the inbox (see the log); new SETs are answered 503"
 	if got.Status != "not_ready" || got.Checks["inbox"] != want || got.Checks["store"] != "ok" {
 		t.Errorf("readyz = %+v, want not_ready with inbox %q", got, want)
 	}
-	e2 := newEnv(t, func(c *admin.Config) { c.Store = failingJournal{Store: c.Store} })
+	e2 := newEnv(t, func(c *admin.Config) { c.Store = unhealthyStore{Store: c.Store} })
 	e2.get("/readyz", http.StatusOK).json(t, &got)
 	if got.Checks["inbox"] != "ok" {
-		t.Errorf("readyz with a moving journal = %+v, want inbox ok", got)
+		t.Errorf("readyz with a healthy store = %+v, want inbox ok", got)
 	}
 }
 

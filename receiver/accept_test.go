@@ -17,10 +17,11 @@ import (
 	"github.com/riscd/riscd/store"
 )
 
-// Compile-time checks: the store is an Inbox, and a JournalInbox.
+// Compile-time checks: the store and its group-committing writer are
+// Inboxes.
 var (
-	_ receiver.Inbox        = (*store.DB)(nil)
-	_ receiver.JournalInbox = (*store.DB)(nil)
+	_ receiver.Inbox = (*store.DB)(nil)
+	_ receiver.Inbox = (*store.InboxWriter)(nil)
 )
 
 func TestAcceptStoresTheVerifiedSET(t *testing.T) {

@@ -25,8 +25,9 @@ import (
 )
 
 // benchWorkers is the number of requests in flight in the closed-loop
-// phases: enough for the receiver's group commit to gather many SETs per
-// journal write and fdatasync while the CPU verifies the next ones.
+// phases: enough for the store's group commit (store.InboxWriter) to
+// gather many SETs per write and fdatasync while the CPU verifies the next
+// ones.
 const benchWorkers = 256
 
 const (
@@ -84,8 +85,8 @@ func ceilingVerify(pub *rsa.PublicKey, r *http.Request) ([]byte, bool) {
 // add: each verified SET is appended to the file at path and fdatasynced,
 // by a leader/follower group commit, before its 202. It is what the
 // machine's disk costs a receiver by itself. The file is first filled with
-// size bytes of zeros, so that appends land on blocks it has, as the store
-// journal's do.
+// size bytes of zeros, so that appends land on blocks it has, as the
+// store's do.
 func durableHandler(b *testing.B, pub *rsa.PublicKey, path string, size int64) http.Handler {
 	b.Helper()
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
@@ -243,7 +244,7 @@ func riscdServer(b *testing.B, jwksURL string, times *handlerTimes) (string, *st
 	c := newClock()
 	cfg := baseConfig(b, c)
 	cfg.Logger = nil
-	cfg.Inbox = db
+	cfg.Inbox = db.InboxWriter()
 	cfg.Transmitters = []receiver.Transmitter{{Name: "google", Issuer: benchIssuer, JWKSURL: jwksURL, Audiences: []string{benchAud}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)

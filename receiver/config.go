@@ -48,10 +48,9 @@ type Transmitter struct {
 	Algorithms []string
 }
 
-// Inbox is where verified SETs go. *store.DB satisfies it, and JournalInbox
-// too: when the Inbox is also a JournalInbox, the receiver commits through
-// its own group commit on the store's inbox journal rather than through
-// PutInbox.
+// Inbox is where verified SETs go. *store.DB satisfies it, and so does
+// store.DB.InboxWriter, which riscd uses: there concurrent SETs share one
+// durable commit.
 type Inbox interface {
 	// PutInbox commits e durably under its unique (Iss, JTI) before it
 	// returns. It returns the stored entry and true for a new one, the
@@ -76,9 +75,9 @@ type Config struct {
 	// Registry parses payloads. Default events.NewRegistry().
 	Registry *events.Registry
 	// Notify, when set, is called after a new entry commits (not for a
-	// redelivery), to wake the dispatcher. It must not block. With a
-	// JournalInbox such as *store.DB the entry is then in the journal and
-	// reaches the inbox a moment later: store.DB.OnInboxApplied tells when.
+	// redelivery), to wake the dispatcher. It must not block. With
+	// store.DB.InboxWriter the entry is then durable and reaches the
+	// store's reads a moment later: store.DB.OnInboxApplied tells when.
 	Notify func()
 	// Observe, when set, is called once per request, just before the
 	// answer is written, with what the receiver did (see Observation); for

@@ -17,14 +17,9 @@
 // transmitter retries instead of dropping the event. Other methods than POST
 // get 405.
 //
-// When the Inbox is a *store.DB (a JournalInbox), concurrent SETs share
-// commits to the store's inbox journal (one write and one fdatasync each):
-// each request encodes its entry, the first to arrive while no commit runs
-// commits at once, and those that arrive meanwhile are committed together
-// when it ends. A saturated receiver (the last commit held 16 SETs or more)
-// first lets the queue grow for as long as the previous commit took, at
-// most a millisecond. The store moves journaled entries into the inbox in
-// the background, in large bbolt transactions.
+// Each SET is committed through the Inbox's PutInbox, which returns once
+// the entry is durable; with store.DB.InboxWriter (riscd's) concurrent SETs
+// share one durable commit.
 //
 // The inbox entry records the transmitter's name, its issuer as configured
 // or discovered (so a redelivery under the other trailing-slash spelling is

@@ -6,7 +6,7 @@ import (
 )
 
 // fdatasync makes f's data durable without its modification time, as the
-// store's journal does.
+// store does.
 func fdatasync(f *os.File) error {
 	for {
 		if err := syscall.Fdatasync(int(f.Fd())); err != syscall.EINTR {

@@ -252,7 +252,7 @@ func mustGoogleReceiver(tb testing.TB, keys []*rsa.PrivateKey, edit func(*receiv
 	db := mustStore(tb)
 	cfg := baseConfig(tb, c)
 	cfg.Transmitters = []receiver.Transmitter{googleTransmitter(g)}
-	cfg.Inbox = db
+	cfg.Inbox = db.InboxWriter()
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -120,7 +120,7 @@ func TestJWKSOutageAtStart(t *testing.T) {
 	db := mustStore(t)
 	cfg := baseConfig(t, c)
 	cfg.Transmitters = []receiver.Transmitter{googleTransmitter(g)}
-	cfg.Inbox = db
+	cfg.Inbox = db.InboxWriter()
 	ep := mustReceiver(t, cfg)
 
 	tok := mustSign(t, g, googlesim.SessionsRevoked(googlesim.DefaultUsers()[0].Sub))
@@ -151,7 +151,7 @@ func TestDiscoveryOutageAtStart(t *testing.T) {
 	db := mustStore(t)
 	cfg := baseConfig(t, c)
 	cfg.Transmitters = []receiver.Transmitter{googleTransmitter(g)}
-	cfg.Inbox = db
+	cfg.Inbox = db.InboxWriter()
 	ep := mustReceiver(t, cfg)
 
 	tok := mustSign(t, g, googlesim.SessionsRevoked(googlesim.DefaultUsers()[0].Sub))

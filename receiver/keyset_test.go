@@ -78,7 +78,7 @@ func TestKeySetQuirks(t *testing.T) {
 	c := newClock()
 	db := mustStore(t)
 	cfg := baseConfig(t, c)
-	cfg.Inbox = db
+	cfg.Inbox = db.InboxWriter()
 	cfg.Transmitters = []receiver.Transmitter{{Name: "t", Issuer: "https://t.example", JWKSURL: ks.url, Audiences: []string{"aud"}}}
 	ep := mustReceiver(t, cfg)
 	waitReady(t, ep.r)

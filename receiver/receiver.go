@@ -89,9 +89,6 @@ func New(ctx context.Context, cfg Config) (*Receiver, error) {
 		sources: map[string]*keySource{},
 		put:     cfg.Inbox.PutInbox,
 	}
-	if tx, ok := cfg.Inbox.(JournalInbox); ok {
-		r.put = (&committer{db: tx, maxLinger: defaultMaxLinger}).put
-	}
 	errSink := func(err error) {
 		r.log.WarnContext(ctx, "key set refresh failed; keeping the loaded keys", "err", err)
 		r.refreshFailed(err)

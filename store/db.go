@@ -28,7 +28,10 @@ type DB struct {
 	afterChunk  func() // test hook, called after each rotation transaction
 
 	journal *inboxJournal // the inbox journal (AppendInbox)
-	noSync  bool          // Options.NoSync
+
+	writerOnce sync.Once
+	writer     *InboxWriter // InboxWriter's; set once
+	noSync     bool         // Options.NoSync
 }
 
 // Path returns the store file's path as given in Options.

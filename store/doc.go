@@ -31,7 +31,8 @@
 // kept in index buckets updated in the same transaction as the grant. Session
 // and flow IDs are bearer secrets too: records are keyed by their SHA-256.
 //
-// Received SETs take a faster way in: AppendInbox makes a group of them
+// Received SETs take a faster way in: InboxWriter's PutInbox group-commits
+// concurrent calls (inbox_writer.go), and AppendInbox makes each group
 // durable with one contiguous write and one fdatasync of the inbox journal,
 // two files beside the store (JournalPaths) written in turn, and a
 // background applier moves them into the inbox buckets in large

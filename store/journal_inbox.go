@@ -372,13 +372,25 @@ func (db *DB) FlushInbox(ctx context.Context) error {
 	return nil
 }
 
-// InboxJournalErr is the error of the journal's last apply when it failed:
-// entries wait in the journal and AppendInbox refuses new ones until an
-// apply succeeds. Nil when the journal moves.
-func (db *DB) InboxJournalErr() error {
-	db.journal.mu.Lock()
-	defer db.journal.mu.Unlock()
-	return db.journal.applyErr
+// Health says whether the store can accept writes: nil when it can, else
+// an error naming what is wrong: ErrClosed once the store is closed, and
+// the background apply's last failure while it keeps failing (a full disk):
+// received entries wait in the journal and AppendInbox refuses new ones
+// until an apply succeeds. The error holds no secret.
+func (db *DB) Health(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j := db.journal
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.files[j.cur] == nil {
+		return fmt.Errorf("store: health: %w", ErrClosed)
+	}
+	if j.applyErr != nil {
+		return fmt.Errorf("store: health: received entries cannot be moved into the inbox: %w", j.applyErr)
+	}
+	return nil
 }
 
 // OnInboxApplied sets fn to be called (from the applier's goroutine, so it

@@ -164,8 +164,8 @@ func TestAppendInboxDedupesAndApplies(t *testing.T) {
 	case <-t.Context().Done():
 		t.Fatal("OnInboxApplied not called")
 	}
-	if err := db.InboxJournalErr(); err != nil {
-		t.Errorf("InboxJournalErr = %v, want nil", err)
+	if err := db.Health(t.Context()); err != nil {
+		t.Errorf("Health = %v, want nil", err)
 	}
 	// Applied: a duplicate now comes back with its ID.
 	if again := mustAppend(t, db, "a"); again[0].Created || again[0].Entry.ID != got["a"] {
@@ -173,6 +173,45 @@ func TestAppendInboxDedupesAndApplies(t *testing.T) {
 	}
 	if st, err := db.Stats(t.Context()); err != nil || st.Inbox != 2 {
 		t.Errorf("inbox entries = %d, %v; want 2", st.Inbox, err)
+	}
+}
+
+// Health is nil while the journal moves, names the apply's failure while
+// it fails (AppendInbox refuses then), and ErrClosed once closed.
+func TestHealth(t *testing.T) {
+	db, _, _ := newJournalTestDB(t)
+	if err := db.Health(t.Context()); err != nil {
+		t.Fatalf("Health of a new store = %v, want nil", err)
+	}
+	diskFull := errors.New("write riscd.db: no space left on device")
+	db.journal.mu.Lock()
+	db.journal.applyErr = diskFull // as apply leaves it when its commit fails
+	db.journal.mu.Unlock()
+	err := db.Health(t.Context())
+	if !errors.Is(err, diskFull) || !strings.Contains(err.Error(), "cannot be moved into the inbox") {
+		t.Errorf("Health with a failing apply = %v, want it to name the failure", err)
+	}
+	if p, perr := db.PrepareInbox(journalEntry("a")); perr != nil {
+		t.Fatal(perr)
+	} else if _, aerr := db.AppendInbox(t.Context(), []PreparedInbox{p}); !errors.Is(aerr, diskFull) {
+		t.Errorf("AppendInbox while Health fails = %v, want the apply's failure", aerr)
+	}
+	db.journal.mu.Lock()
+	db.journal.applyErr = nil
+	db.journal.mu.Unlock()
+	if err := db.Health(t.Context()); err != nil {
+		t.Errorf("Health after the apply recovered = %v, want nil", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := db.Health(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Health with a done context = %v, want context.Canceled", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Health(t.Context()); !errors.Is(err, ErrClosed) {
+		t.Errorf("Health after Close = %v, want ErrClosed", err)
 	}
 }
 
@@ -413,7 +452,7 @@ func TestJournalStartsOverUnderSteadyLoad(t *testing.T) {
 		appendSome() // while the apply holds its batch
 		proceed <- struct{}{}
 		if !<-done {
-			t.Fatalf("round %d: apply failed: %v", round, db.InboxJournalErr())
+			t.Fatalf("round %d: apply failed: %v", round, db.Health(t.Context()))
 		}
 		if got := unapplied(); got != each {
 			t.Fatalf("round %d: %d entries unapplied after an apply, want the %d appended meanwhile", round, got, each)
@@ -430,7 +469,7 @@ func TestJournalStartsOverUnderSteadyLoad(t *testing.T) {
 			n, written, newGen-gen, biggest, written/limit, limit)
 	}
 	if !j.apply() {
-		t.Fatal(db.InboxJournalErr())
+		t.Fatal(db.Health(t.Context()))
 	}
 	if got, err := db.CountInbox(t.Context(), InboxPending); err != nil || got != n {
 		t.Fatalf("inbox holds %d entries (%v), want %d", got, err, n)

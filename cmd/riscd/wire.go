@@ -254,14 +254,14 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 
-	// The receiver acknowledges a SET once it is in the store's inbox
-	// journal; the dispatcher can read it once the journal's applier has
-	// moved it into the inbox.
+	// The receiver acknowledges a SET once the store's InboxWriter has
+	// made it durable; the dispatcher can read it once the store has moved
+	// it into the inbox, which OnInboxApplied tells.
 	m.db.OnInboxApplied(p.dispatcher.Notify)
 	metrics := p.admin.Metrics()
 	p.receiver, err = receiver.New(ctx, receiver.Config{
 		Transmitters: transmitters,
-		Inbox:        m.db,
+		Inbox:        m.db.InboxWriter(),
 		Registry:     registry,
 		Observe: func(o receiver.Observation) {
 			metrics.SETReceived(o.Transmitter, string(o.Outcome), o.ErrCode)

@@ -1,26 +1,39 @@
-package receiver
+package store
 
 import (
 	"context"
 	"sync"
 	"time"
-
-	"github.com/riscd/riscd/store"
 )
 
-// JournalInbox is an Inbox that can also encode entries ahead of their
-// write and append many at once to a journal, as *store.DB does
-// (store.DB.AppendInbox: one contiguous write and one fdatasync). The
-// receiver then commits through its own group commit instead of calling
-// PutInbox once per SET.
-type JournalInbox interface {
-	Inbox
-	// PrepareInbox validates and encodes e outside any lock, for
-	// AppendInbox. Errors match store.ErrInvalid.
-	PrepareInbox(e store.InboxEntry) (store.PreparedInbox, error)
-	// AppendInbox makes the entries durable, in order, and says for each
-	// whether it is new; an error means none was acknowledged.
-	AppendInbox(ctx context.Context, ps []store.PreparedInbox) ([]store.Appended, error)
+// InboxWriter commits received entries for a receiver that acknowledges
+// each one only once it is durable. Its PutInbox has DB.PutInbox's
+// contract, but concurrent calls share one write and one fdatasync of the
+// store's inbox journal (a group commit, see committer) instead of one
+// bbolt commit each; the entries reach the inbox, where the DB's reads see
+// them, shortly after (FlushInbox waits for that, OnInboxApplied is told).
+type InboxWriter struct {
+	c *committer
+}
+
+// InboxWriter returns the store's one InboxWriter: every caller shares its
+// group commit.
+func (db *DB) InboxWriter() *InboxWriter {
+	db.writerOnce.Do(func() {
+		db.writer = &InboxWriter{c: &committer{db: db, maxLinger: defaultMaxLinger}}
+	})
+	return db.writer
+}
+
+// PutInbox commits e durably under its unique (Iss, JTI) before it
+// returns, sharing the commit with concurrent calls. It returns the stored
+// entry and true for a new one, the existing entry and false for a
+// duplicate (stored or still journaled), or an error when nothing was
+// committed. A new entry's ID is 0: IDs are given when the entry reaches
+// the inbox. Errors: ErrInvalid for an entry PrepareInbox refuses, and
+// AppendInbox's.
+func (w *InboxWriter) PutInbox(ctx context.Context, e InboxEntry) (InboxEntry, bool, error) {
+	return w.c.put(ctx, e)
 }
 
 // defaultMaxLinger bounds how long a busy committer lets its queue grow
@@ -32,7 +45,7 @@ const (
 )
 
 // committer is a leader/follower group commit over the store's inbox
-// journal (store.DB.AppendInbox). The first SET to arrive while no commit
+// journal (AppendInbox). The first SET to arrive while no commit
 // is running commits at once, alone: an idle receiver answers after one
 // write and one fdatasync. SETs that arrive during a commit queue up; when
 // it ends, the first of them becomes the leader and commits the whole
@@ -42,12 +55,13 @@ const (
 // join: fewer, larger appends leave more CPU to verify SETs. A receiver
 // below saturation never lingers, so its SETs wait for no more than the
 // commit in progress and their own. Each request encodes its entry
-// (store.DB.PrepareInbox) before it queues, in parallel with the others, so
+// (PrepareInbox) before it queues, in parallel with the others, so
 // the leader only dedupes and writes.
 type committer struct {
-	db        JournalInbox
-	maxLinger time.Duration         // 0: no linger
-	sleep     func(d time.Duration) // time.Sleep when nil; tests record instead
+	db        *DB
+	appendFn  func(ctx context.Context, ps []PreparedInbox) ([]Appended, error) // db.AppendInbox when nil; tests gate it
+	maxLinger time.Duration                                                     // 0: no linger
+	sleep     func(d time.Duration)                                             // time.Sleep when nil; tests record instead
 
 	mu      sync.Mutex
 	pending []*commitReq  // guarded by mu
@@ -58,8 +72,8 @@ type committer struct {
 
 // commitReq is one SET waiting for its commit.
 type commitReq struct {
-	p       store.PreparedInbox
-	out     store.InboxEntry
+	p       PreparedInbox
+	out     InboxEntry
 	created bool
 	err     error
 	// wake receives once: false when out, created and err are set, true
@@ -68,17 +82,17 @@ type commitReq struct {
 }
 
 // newCommitReq returns a request for p, not yet woken.
-func newCommitReq(p store.PreparedInbox) *commitReq {
+func newCommitReq(p PreparedInbox) *commitReq {
 	return &commitReq{p: p, wake: make(chan bool, 1)}
 }
 
 // put commits e with whatever else is queued, with PutInbox's contract:
 // the stored entry and whether it is new, once it is durable; an error when
 // nothing of it was committed.
-func (c *committer) put(ctx context.Context, e store.InboxEntry) (store.InboxEntry, bool, error) {
+func (c *committer) put(ctx context.Context, e InboxEntry) (InboxEntry, bool, error) {
 	p, err := c.db.PrepareInbox(e)
 	if err != nil {
-		return store.InboxEntry{}, false, err
+		return InboxEntry{}, false, err
 	}
 	req := newCommitReq(p)
 	c.mu.Lock()
@@ -128,14 +142,18 @@ func (c *committer) put(ctx context.Context, e store.InboxEntry) (store.InboxEnt
 // commit appends batch to the journal in one write and releases its
 // requests.
 func (c *committer) commit(ctx context.Context, batch []*commitReq) {
-	ps := make([]store.PreparedInbox, len(batch))
+	ps := make([]PreparedInbox, len(batch))
 	for i, r := range batch {
 		ps[i] = r.p
 	}
-	res, err := c.db.AppendInbox(ctx, ps)
+	appendInbox := c.db.AppendInbox
+	if c.appendFn != nil {
+		appendInbox = c.appendFn
+	}
+	res, err := appendInbox(ctx, ps)
 	for i, r := range batch {
 		if err != nil {
-			r.out, r.created, r.err = store.InboxEntry{}, false, err
+			r.out, r.created, r.err = InboxEntry{}, false, err
 		} else {
 			r.out, r.created = res[i].Entry, res[i].Created
 		}

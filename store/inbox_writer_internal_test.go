@@ -1,4 +1,4 @@
-package receiver
+package store
 
 import (
 	"context"
@@ -12,21 +12,25 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
 )
 
 // gatedDB counts appends and can hold some of them until released.
 type gatedDB struct {
-	*store.DB
+	*DB
 	appends atomic.Int32
 	gates   map[int32]chan struct{} // append number (from 1) -> wait for it to close
 }
 
-func (g *gatedDB) AppendInbox(ctx context.Context, ps []store.PreparedInbox) ([]store.Appended, error) {
+func (g *gatedDB) AppendInbox(ctx context.Context, ps []PreparedInbox) ([]Appended, error) {
 	if gate := g.gates[g.appends.Add(1)]; gate != nil {
 		<-gate
 	}
 	return g.DB.AppendInbox(ctx, ps)
+}
+
+// newCommitter is a committer over db whose appends go through db's gates.
+func newCommitter(db *gatedDB, maxLinger time.Duration, sleep func(time.Duration)) *committer {
+	return &committer{db: db.DB, appendFn: db.AppendInbox, maxLinger: maxLinger, sleep: sleep}
 }
 
 // holdFirst makes the next append wait until putAll releases it.
@@ -36,13 +40,13 @@ func (g *gatedDB) holdFirst() *gatedDB {
 	return g
 }
 
-func mustDB(t *testing.T) *store.DB {
+func mustDB(t *testing.T) *DB {
 	t.Helper()
-	key, _, err := store.GenerateKey()
+	key, _, err := GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key})
+	db, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,20 +54,20 @@ func mustDB(t *testing.T) *store.DB {
 	return db
 }
 
-func entry(jti string) store.InboxEntry {
-	return store.InboxEntry{Transmitter: "t", Iss: "https://t.example", JTI: jti, Subject: "s", Types: []string{"x"},
+func writerEntry(jti string) InboxEntry {
+	return InboxEntry{Transmitter: "t", Iss: "https://t.example", JTI: jti, Subject: "s", Types: []string{"x"},
 		Raw: "raw", Claims: []byte(`{"jti":"` + jti + `"}`)}
 }
 
 type putResult struct {
-	e       store.InboxEntry
+	e       InboxEntry
 	created bool
 	err     error
 }
 
 // putAll runs one put per entry concurrently while the first append is
 // held (db.holdFirst), and releases it once every other put has queued.
-func putAll(t *testing.T, db *gatedDB, c *committer, entries []store.InboxEntry) []putResult {
+func putAll(t *testing.T, db *gatedDB, c *committer, entries []InboxEntry) []putResult {
 	t.Helper()
 	out := make([]putResult, len(entries))
 	var wg sync.WaitGroup
@@ -97,7 +101,7 @@ func waitQueued(t *testing.T, c *committer, n int) {
 }
 
 // stored flushes the store's journal and returns the pending entries.
-func stored(t *testing.T, db *store.DB) []store.InboxEntry {
+func stored(t *testing.T, db *DB) []InboxEntry {
 	t.Helper()
 	if err := db.FlushInbox(context.Background()); err != nil {
 		t.Fatal(err)
@@ -111,10 +115,10 @@ func stored(t *testing.T, db *store.DB) []store.InboxEntry {
 
 func TestCommitterSharesOneAppend(t *testing.T) {
 	db := (&gatedDB{DB: mustDB(t)}).holdFirst()
-	c := &committer{db: db}
-	entries := make([]store.InboxEntry, 100)
+	c := newCommitter(db, 0, nil)
+	entries := make([]InboxEntry, 100)
 	for i := range entries {
-		entries[i] = entry(fmt.Sprint("J", i))
+		entries[i] = writerEntry(fmt.Sprint("J", i))
 	}
 	out := putAll(t, db, c, entries)
 	for i, r := range out {
@@ -134,7 +138,7 @@ func TestCommitterSharesOneAppend(t *testing.T) {
 		t.Errorf("entries stored = %d (%d distinct jti), want %d", len(es), len(jtis), len(entries))
 	}
 	// Idle again: the next put commits at once, alone.
-	if _, created, err := c.put(context.Background(), entry("after")); err != nil || !created || db.appends.Load() != 3 {
+	if _, created, err := c.put(context.Background(), writerEntry("after")); err != nil || !created || db.appends.Load() != 3 {
 		t.Errorf("put after the burst: created %v, err %v, appends %d; want true, nil, 3", created, err, db.appends.Load())
 	}
 }
@@ -144,17 +148,17 @@ func TestCommitterLingersOnlyWhenSaturated(t *testing.T) {
 	db := &gatedDB{DB: mustDB(t)}
 	var mu sync.Mutex
 	var lingers []time.Duration
-	c := &committer{db: db, maxLinger: maxLinger, sleep: func(d time.Duration) {
+	c := newCommitter(db, maxLinger, func(d time.Duration) {
 		mu.Lock()
 		lingers = append(lingers, d)
 		mu.Unlock()
-	}}
+	})
 	lingered := func() []time.Duration {
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Clone(lingers)
 	}
-	if _, created, err := c.put(context.Background(), entry("idle")); err != nil || !created {
+	if _, created, err := c.put(context.Background(), writerEntry("idle")); err != nil || !created {
 		t.Fatalf("put on an idle committer = %v, %v", created, err)
 	}
 	if got := lingered(); len(got) != 0 {
@@ -169,7 +173,7 @@ func TestCommitterLingersOnlyWhenSaturated(t *testing.T) {
 	db.appends.Store(0)
 	db.gates = map[int32]chan struct{}{1: make(chan struct{}), 2: make(chan struct{})}
 	var wg sync.WaitGroup
-	put := func(jti string) { wg.Go(func() { _, _, _ = c.put(context.Background(), entry(jti)) }) }
+	put := func(jti string) { wg.Go(func() { _, _, _ = c.put(context.Background(), writerEntry(jti)) }) }
 	put("lead")
 	waitAppends(t, db, 1)
 	for i := range lingerMinBatch {
@@ -195,8 +199,8 @@ func TestCommitterLingersOnlyWhenSaturated(t *testing.T) {
 
 func TestCommitterDuplicateInOneBatch(t *testing.T) {
 	db := (&gatedDB{DB: mustDB(t)}).holdFirst()
-	c := &committer{db: db}
-	out := putAll(t, db, c, []store.InboxEntry{entry("first"), entry("dup"), entry("dup"), entry("dup")})
+	c := newCommitter(db, 0, nil)
+	out := putAll(t, db, c, []InboxEntry{writerEntry("first"), writerEntry("dup"), writerEntry("dup"), writerEntry("dup")})
 	created := 0
 	for _, r := range out[1:] {
 		if r.err != nil {
@@ -216,26 +220,47 @@ func TestCommitterDuplicateInOneBatch(t *testing.T) {
 
 func TestCommitterRefusesAnEntryBeforeQueueing(t *testing.T) {
 	db := &gatedDB{DB: mustDB(t)}
-	c := &committer{db: db}
-	if _, created, err := c.put(context.Background(), entry("")); !errors.Is(err, store.ErrInvalid) || created {
-		t.Errorf("put without jti = %v, %v; want store.ErrInvalid", created, err)
+	c := newCommitter(db, 0, nil)
+	if _, created, err := c.put(context.Background(), writerEntry("")); !errors.Is(err, ErrInvalid) || created {
+		t.Errorf("put without jti = %v, %v; want ErrInvalid", created, err)
 	}
 	if got := db.appends.Load(); got != 0 {
 		t.Errorf("appends = %d, want 0", got)
 	}
-	if _, created, err := c.put(context.Background(), entry("ok")); err != nil || !created {
+	if _, created, err := c.put(context.Background(), writerEntry("ok")); err != nil || !created {
 		t.Errorf("next put = %v, %v; want a new entry (the committer is not stuck)", created, err)
 	}
 }
 
 func TestCommitterReportsAFailedCommit(t *testing.T) {
 	db := &gatedDB{DB: mustDB(t)}
-	c := &committer{db: db}
+	c := newCommitter(db, 0, nil)
 	_ = db.Close()
-	if _, created, err := c.put(context.Background(), entry("a")); !errors.Is(err, store.ErrClosed) || created {
+	if _, created, err := c.put(context.Background(), writerEntry("a")); !errors.Is(err, ErrClosed) || created {
 		t.Errorf("put on a closed store = %v, %v; want ErrClosed", created, err)
 	}
-	if _, _, err := c.put(context.Background(), entry("b")); !errors.Is(err, store.ErrClosed) {
+	if _, _, err := c.put(context.Background(), writerEntry("b")); !errors.Is(err, ErrClosed) {
 		t.Errorf("second put = %v, want ErrClosed (the committer is not stuck)", err)
+	}
+}
+
+func TestInboxWriterIsSharedAndDedupes(t *testing.T) {
+	db := mustDB(t)
+	w := db.InboxWriter()
+	if db.InboxWriter() != w {
+		t.Fatal("InboxWriter returned two writers: their callers would not share commits")
+	}
+	if e, created, err := w.PutInbox(t.Context(), writerEntry("a")); err != nil || !created || e.JTI != "a" {
+		t.Fatalf("first put = %+v, %v, %v; want a new entry", e, created, err)
+	}
+	if e, created, err := w.PutInbox(t.Context(), writerEntry("a")); err != nil || created || e.JTI != "a" {
+		t.Fatalf("redelivery = %+v, %v, %v; want the existing entry, not created", e, created, err)
+	}
+	if es := stored(t, db); len(es) != 1 || es[0].JTI != "a" {
+		t.Fatalf("inbox = %+v, want a once", es)
+	}
+	// Applied now: a redelivery still is one, with the entry's ID.
+	if e, created, err := w.PutInbox(t.Context(), writerEntry("a")); err != nil || created || e.ID == 0 {
+		t.Errorf("redelivery after the apply = %+v, %v, %v; want the stored entry", e, created, err)
 	}
 }
