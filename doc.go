@@ -2,7 +2,10 @@
 // accounts, browser sessions and consent flows, the inbox of received
 // security event tokens, the outbox of upstream revocations and webhooks,
 // the audit log), the Secret type that keeps tokens out of logs, and the
-// errors callers of a store check with errors.Is.
+// errors callers of a store check with errors.Is, and the store contract:
+// Store (the unit of work, View and Update), ReadTx and Tx (what a
+// transaction can read and write) and their query types, which consumers
+// depend on instead of an engine's own types.
 //
 // Field comments name the store operations that set a field (CreateGrant,
 // PutInbox, EnqueueOutbox, AppendAudit, ...): package store's methods.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -27,7 +28,7 @@ func benchGrants() int {
 func fillStore(b *testing.B, db *store.DB, n int) {
 	b.Helper()
 	for start := 0; start < n; start += 1000 {
-		err := db.Update(context.Background(), func(tx *store.Tx) error {
+		err := db.Update(context.Background(), func(tx riscd.Tx) error {
 			for i := start; i < min(start+1000, n); i++ {
 				st := store.GrantActive
 				if i%10 == 0 {
@@ -67,7 +68,7 @@ func reportLatency(b *testing.B, d []time.Duration) {
 func BenchmarkScrape(b *testing.B) {
 	e := newEnv(b, nil)
 	fillStore(b, e.db, benchGrants())
-	err := e.db.Update(context.Background(), func(tx *store.Tx) error {
+	err := e.db.Update(context.Background(), func(tx riscd.Tx) error {
 		for i := range 1000 {
 			en := disabledEvent(fmt.Sprintf("j%d", i), fmt.Sprintf("sub-%d", i), "")
 			en.Iss, en.Transmitter = googleIss, "google"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -40,21 +41,21 @@ const GoogleIssuer = "https://accounts.google.com"
 // record, store.ErrInvalid for a malformed cursor, anything else a storage
 // failure.
 type Store interface {
-	ListGrants(ctx context.Context, q store.GrantQuery) ([]store.Grant, string, error)
-	Grant(ctx context.Context, id string) (store.Grant, error)
-	GrantsBySub(ctx context.Context, sub string) ([]store.Grant, error)
-	Account(ctx context.Context, sub string) (store.Account, error)
-	AccountsNeedingAttention(ctx context.Context, after string, limit int) ([]store.Account, error)
-	ListInbox(ctx context.Context, q store.InboxQuery) ([]store.InboxEntry, string, error)
-	InboxEntry(ctx context.Context, id uint64) (store.InboxEntry, error)
-	PendingInbox(ctx context.Context, limit int) ([]store.InboxEntry, error)
-	CountInbox(ctx context.Context, status store.InboxStatus) (int, error)
-	ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, string, error)
-	PendingOutbox(ctx context.Context, limit int) ([]store.OutboxJob, error)
-	FailedOutbox(ctx context.Context, limit int) ([]store.OutboxJob, error)
+	ListGrants(ctx context.Context, q riscd.GrantQuery) ([]riscd.Grant, string, error)
+	Grant(ctx context.Context, id string) (riscd.Grant, error)
+	GrantsBySub(ctx context.Context, sub string) ([]riscd.Grant, error)
+	Account(ctx context.Context, sub string) (riscd.Account, error)
+	AccountsNeedingAttention(ctx context.Context, after string, limit int) ([]riscd.Account, error)
+	ListInbox(ctx context.Context, q riscd.InboxQuery) ([]riscd.InboxEntry, string, error)
+	InboxEntry(ctx context.Context, id uint64) (riscd.InboxEntry, error)
+	PendingInbox(ctx context.Context, limit int) ([]riscd.InboxEntry, error)
+	CountInbox(ctx context.Context, status riscd.InboxStatus) (int, error)
+	ListAudit(ctx context.Context, q riscd.AuditQuery) ([]riscd.AuditEntry, string, error)
+	PendingOutbox(ctx context.Context, limit int) ([]riscd.OutboxJob, error)
+	FailedOutbox(ctx context.Context, limit int) ([]riscd.OutboxJob, error)
 	// Update runs fn in one read-write transaction: an event's retry and its
 	// audit entry are written together.
-	Update(ctx context.Context, fn func(*store.Tx) error) error
+	Update(ctx context.Context, fn func(riscd.Tx) error) error
 }
 
 // GrantCounter is an optional Store method: when the store can count grants
@@ -62,7 +63,7 @@ type Store interface {
 // metrics collector calls it at every scrape; otherwise Run recounts by
 // listing every grant every GrantCountInterval.
 type GrantCounter interface {
-	CountGrants(ctx context.Context) (map[store.GrantStatus]int, error)
+	CountGrants(ctx context.Context) (map[riscd.GrantStatus]int, error)
 }
 
 // HealthChecker is an optional Store method: nil when the store can accept

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/httplog"
 	"github.com/riscd/riscd/store"
@@ -250,7 +251,7 @@ func (e errNotParked) Error() string { return fmt.Sprintf("event is %s, not park
 // when there is none, else a store failure.
 func (s *Server) retry(ctx context.Context, id uint64, detail string) (store.InboxEntry, error) {
 	var stored store.InboxEntry
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
+	err := s.store.Update(ctx, func(tx riscd.Tx) error {
 		e, err := tx.InboxEntry(ctx, id)
 		if err != nil {
 			return err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/internal/testkit"
@@ -96,7 +97,7 @@ func (e jobStateErr) JobStatus() string { return string(e.status) }
 // transaction, as the lifecycle package does.
 func retryJob(ctx context.Context, db *store.DB, id uint64, actor, reason string) (store.OutboxJob, error) {
 	var out store.OutboxJob
-	err := db.Update(ctx, func(tx *store.Tx) error {
+	err := db.Update(ctx, func(tx riscd.Tx) error {
 		j, err := tx.OutboxJob(ctx, id)
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -33,7 +34,7 @@ func uiCookieFor(b *testing.B, e *env) *http.Cookie {
 func BenchmarkUIPages(b *testing.B) {
 	e := newEnv(b, nil)
 	fillStore(b, e.db, benchGrants())
-	err := e.db.Update(b.Context(), func(tx *store.Tx) error {
+	err := e.db.Update(b.Context(), func(tx riscd.Tx) error {
 		for i := range 1000 {
 			if _, err := tx.AppendAudit(b.Context(), store.AuditEntry{Sub: fmt.Sprintf("sub-%d", i*7), Action: "hold_grants", Actor: "event"}); err != nil {
 				return err

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/store"
 )
@@ -41,7 +42,7 @@ func (o *storeOperator) count() {
 
 func (o *storeOperator) DiscardGrant(ctx context.Context, id, actor string) error {
 	o.count()
-	return o.db.Update(ctx, func(tx *store.Tx) error {
+	return o.db.Update(ctx, func(tx riscd.Tx) error {
 		g, err := tx.Grant(ctx, id)
 		if err != nil {
 			return err
@@ -61,7 +62,7 @@ func (o *storeOperator) DiscardGrant(ctx context.Context, id, actor string) erro
 
 func (o *storeOperator) ReleaseAccount(ctx context.Context, sub, actor string) error {
 	o.count()
-	return o.db.Update(ctx, func(tx *store.Tx) error {
+	return o.db.Update(ctx, func(tx riscd.Tx) error {
 		a, err := tx.Account(ctx, sub)
 		if err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/store"
@@ -122,7 +123,7 @@ func TestUIAccountsPage(t *testing.T) {
 	e.mustGrant(grantSpec{sub: "plain"})
 	// Far more audit entries since the accounts were flagged than any page
 	// of the audit log holds: the list still finds them.
-	err := e.db.Update(context.Background(), func(tx *store.Tx) error {
+	err := e.db.Update(context.Background(), func(tx riscd.Tx) error {
 		for i := range 2 * store.MaxLimit {
 			if _, err := tx.AppendAudit(context.Background(), store.AuditEntry{Sub: fmt.Sprint("other-", i), Action: "end_sessions", Actor: "event"}); err != nil {
 				return err
@@ -162,7 +163,7 @@ func TestUIAccountsPage(t *testing.T) {
 // cut at its bound, with a note saying so.
 func TestUIAccountsPageBounded(t *testing.T) {
 	e, _ := newUIEnv(t, nil)
-	err := e.db.Update(context.Background(), func(tx *store.Tx) error {
+	err := e.db.Update(context.Background(), func(tx riscd.Tx) error {
 		for i := range 600 {
 			if err := tx.PutAccount(context.Background(), store.Account{Sub: fmt.Sprintf("flagged-%03d", i), Review: true}); err != nil {
 				return err

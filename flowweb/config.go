@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -79,13 +80,13 @@ type Feature struct {
 // Errors are the store's: store.ErrNotFound for a missing (or expired)
 // session or flow, anything else is a storage failure.
 type Store interface {
-	CreateFlow(ctx context.Context, f store.Flow) error
-	TakeFlow(ctx context.Context, id store.Secret) (store.Flow, error)
-	Session(ctx context.Context, id store.Secret) (store.Session, error)
-	DeleteSession(ctx context.Context, id store.Secret) error
-	Account(ctx context.Context, sub string) (store.Account, error)
-	GrantsBySub(ctx context.Context, sub string) ([]store.Grant, error)
-	SweepFlows(ctx context.Context, before time.Time) (store.FlowSweep, error)
+	CreateFlow(ctx context.Context, f riscd.Flow) error
+	TakeFlow(ctx context.Context, id riscd.Secret) (riscd.Flow, error)
+	Session(ctx context.Context, id riscd.Secret) (riscd.Session, error)
+	DeleteSession(ctx context.Context, id riscd.Secret) error
+	Account(ctx context.Context, sub string) (riscd.Account, error)
+	GrantsBySub(ctx context.Context, sub string) ([]riscd.Grant, error)
+	SweepFlows(ctx context.Context, before time.Time) (riscd.FlowSweep, error)
 	DeleteExpiredSessions(ctx context.Context) (int, error)
 }
 
@@ -121,8 +122,8 @@ type Store interface {
 //
 // No error text may hold a token.
 type Grants interface {
-	SaveConsent(ctx context.Context, g store.Grant, sess store.Session, oldSession store.Secret) (store.Grant, error)
-	GrantToken(ctx context.Context, grantID string, stale store.Secret) (token store.Secret, refreshed bool, err error)
+	SaveConsent(ctx context.Context, g riscd.Grant, sess riscd.Session, oldSession riscd.Secret) (riscd.Grant, error)
+	GrantToken(ctx context.Context, grantID string, stale riscd.Secret) (token riscd.Secret, refreshed bool, err error)
 	RevokeUserGrants(ctx context.Context, sub string) (confirmed bool, outcome string, err error)
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -59,7 +60,7 @@ type target struct {
 type run struct {
 	l          *Lifecycle
 	ctx        context.Context // the transaction's context, passed to tx's methods
-	tx         *store.Tx
+	tx         riscd.Tx
 	oc         *occurrence
 	t          *target
 	now        time.Time
@@ -70,7 +71,7 @@ type run struct {
 	queuedJobs int
 }
 
-func (l *Lifecycle) newRun(ctx context.Context, tx *store.Tx, oc *occurrence, t *target) *run {
+func (l *Lifecycle) newRun(ctx context.Context, tx riscd.Tx, oc *occurrence, t *target) *run {
 	return &run{l: l, ctx: ctx, tx: tx, oc: oc, t: t, now: l.now(), dirty: make([]bool, len(t.grants))}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/lifecycle"
@@ -97,7 +98,7 @@ func populateBench(b *testing.B, path string, key store.Key, n int) []string {
 	tokens := make([]string, n)
 	const batch = 5000
 	for start := 0; start < n; start += batch {
-		err := db.Update(ctx, func(tx *store.Tx) error {
+		err := db.Update(ctx, func(tx riscd.Tx) error {
 			for i := start; i < min(start+batch, n); i++ {
 				tokens[i] = refreshToken(uint64(i) + 1_000_000)
 				sub := benchSub(i)

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/store"
 )
@@ -123,7 +124,7 @@ func (l *Lifecycle) GrantToken(ctx context.Context, grantID string, stale store.
 func (l *Lifecycle) subject(ctx context.Context, sub string) (*store.Account, []store.Grant, error) {
 	var acct *store.Account
 	var grants []store.Grant
-	err := l.cfg.Store.View(ctx, func(tx *store.Tx) error {
+	err := l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
 		a, err := tx.Account(ctx, sub)
 		switch {
 		case err == nil:
@@ -144,7 +145,7 @@ func (l *Lifecycle) subject(ctx context.Context, sub string) (*store.Account, []
 func (l *Lifecycle) grantOf(ctx context.Context, id string) (*store.Account, store.Grant, error) {
 	var acct *store.Account
 	var g store.Grant
-	err := l.cfg.Store.View(ctx, func(tx *store.Tx) error {
+	err := l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
 		var err error
 		if g, err = tx.Grant(ctx, id); err != nil {
 			return err

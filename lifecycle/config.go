@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/workqueue"
@@ -23,9 +24,10 @@ import (
 // function handed to Batch resets what it records outside the transaction,
 // since Batch may run it more than once.
 type Store interface {
-	Update(ctx context.Context, fn func(*store.Tx) error) error
-	Batch(ctx context.Context, fn func(*store.Tx) error) error
-	View(ctx context.Context, fn func(*store.Tx) error) error
+	riscd.Store
+	// Batch is Update for many concurrent callers, which may share one
+	// commit; fn may run more than once.
+	Batch(ctx context.Context, fn func(riscd.Tx) error) error
 }
 
 var _ Store = (*store.DB)(nil)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/workqueue"
 )
@@ -39,7 +40,7 @@ func (l *Lifecycle) record(ctx context.Context, st attemptState, f workqueue.Fai
 	_ = json.Unmarshal(st.job.Payload, &p) // best effort: the audit entry names what it can
 	var j store.OutboxJob
 	recorded := false // the attempt was stored on a pending job
-	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+	err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 		var err error
 		recorded = false
 		if j, err = tx.OutboxJob(ctx, st.job.ID); err != nil {

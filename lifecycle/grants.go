@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -57,7 +58,7 @@ func (l *Lifecycle) SaveConsent(ctx context.Context, c store.Grant, sess store.S
 	now := l.now()
 	var saved store.Grant
 	queued := false
-	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+	err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 		acct, err := tx.Account(ctx, c.Sub)
 		if errors.Is(err, store.ErrNotFound) {
 			acct, err = store.Account{Sub: c.Sub}, nil
@@ -109,7 +110,7 @@ func (l *Lifecycle) SaveConsent(ctx context.Context, c store.Grant, sess store.S
 // putConsentGrant updates the subject's newest active or reauth_required
 // grant (or held grant, when held) or creates one, inside tx, with the
 // audit entries of what it did. queued reports an outbox job.
-func putConsentGrant(ctx context.Context, tx *store.Tx, gs []store.Grant, c store.Grant, held bool, now time.Time) (saved store.Grant, queued bool, err error) {
+func putConsentGrant(ctx context.Context, tx riscd.Tx, gs []store.Grant, c store.Grant, held bool, now time.Time) (saved store.Grant, queued bool, err error) {
 	status := store.GrantActive
 	if held {
 		status = store.GrantHeld
@@ -199,7 +200,7 @@ func putConsentGrant(ctx context.Context, tx *store.Tx, gs []store.Grant, c stor
 // (nothing is sent or written), else a store failure.
 func (l *Lifecycle) RevokeUserGrants(ctx context.Context, sub string) (confirmed bool, outcome string, err error) {
 	var gs []store.Grant
-	err = l.cfg.Store.View(ctx, func(tx *store.Tx) error {
+	err = l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
 		var err error
 		gs, err = tx.GrantsBySub(ctx, sub)
 		return err
@@ -253,7 +254,7 @@ func (l *Lifecycle) revokeNow(ctx context.Context, token store.Secret) (bool, st
 // empties their tokens and appends one audit entry, in one transaction.
 func (l *Lifecycle) discardUserGrants(ctx context.Context, sub string, confirmed bool, outcome string) error {
 	now := l.now()
-	return l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+	return l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 		gs, err := tx.GrantsBySub(ctx, sub)
 		if err != nil {
 			return fmt.Errorf("grants of subject: %w", err)
@@ -291,7 +292,7 @@ func (l *Lifecycle) discardUserGrants(ctx context.Context, sub string, confirmed
 // (wrapped) for an unknown grant, or a store failure.
 func (l *Lifecycle) DiscardGrant(ctx context.Context, grantID, actor string) error {
 	return l.operate(ctx, Op{Actor: actor}, "discard-grant", []string{ActionRevokeUpstream, ActionRevokeGrants},
-		func(tx *store.Tx) (*target, error) {
+		func(tx riscd.Tx) (*target, error) {
 			g, err := tx.Grant(ctx, grantID)
 			if err != nil {
 				return nil, err

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/store"
@@ -49,7 +50,7 @@ func (l *Lifecycle) handleEvent(ctx context.Context, d dispatch.Delivery, i int,
 		return l.dryRun(ctx, d, ev, oc, actions, mark)
 	}
 	queued := 0
-	err := l.cfg.Store.Batch(ctx, func(tx *store.Tx) error {
+	err := l.cfg.Store.Batch(ctx, func(tx riscd.Tx) error {
 		queued = 0
 		if done, err := marked(ctx, tx, mark); done || err != nil {
 			return err
@@ -75,7 +76,7 @@ func (l *Lifecycle) handleEvent(ctx context.Context, d dispatch.Delivery, i int,
 func (l *Lifecycle) dryRun(ctx context.Context, d dispatch.Delivery, ev events.Event, oc *occurrence, actions []string, mark string) error {
 	var entries []store.AuditEntry
 	seen := false
-	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+	err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 		entries, seen = nil, false
 		done, err := marked(ctx, tx, mark)
 		if err != nil {
@@ -96,7 +97,7 @@ func (l *Lifecycle) dryRun(ctx context.Context, d dispatch.Delivery, ev events.E
 	if !errors.Is(err, errRollback) {
 		return err
 	}
-	return l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+	return l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 		if done, err := marked(ctx, tx, mark); done || err != nil {
 			return err
 		}
@@ -104,7 +105,7 @@ func (l *Lifecycle) dryRun(ctx context.Context, d dispatch.Delivery, ev events.E
 	})
 }
 
-func marked(ctx context.Context, tx *store.Tx, key string) (bool, error) {
+func marked(ctx context.Context, tx riscd.Tx, key string) (bool, error) {
 	_, err := tx.Mark(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -113,7 +114,7 @@ func marked(ctx context.Context, tx *store.Tx, key string) (bool, error) {
 }
 
 // commitEntries appends the audit entries and the mark naming the first.
-func commitEntries(ctx context.Context, tx *store.Tx, entries []store.AuditEntry, mark string, dry bool) error {
+func commitEntries(ctx context.Context, tx riscd.Tx, entries []store.AuditEntry, mark string, dry bool) error {
 	var first uint64
 	for _, e := range entries {
 		e.DryRun = dry
@@ -131,7 +132,7 @@ func commitEntries(ctx context.Context, tx *store.Tx, entries []store.AuditEntry
 
 // act resolves the event's targets and applies the actions to each. An
 // event without a target gets one record entry saying why.
-func (l *Lifecycle) act(ctx context.Context, tx *store.Tx, d dispatch.Delivery, ev events.Event, oc *occurrence, actions []string) ([]store.AuditEntry, int, error) {
+func (l *Lifecycle) act(ctx context.Context, tx riscd.Tx, d dispatch.Delivery, ev events.Event, oc *occurrence, actions []string) ([]store.AuditEntry, int, error) {
 	targets, why, err := l.resolve(ctx, tx, d, ev)
 	if err != nil {
 		return nil, 0, err

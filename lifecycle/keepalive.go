@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -51,7 +52,7 @@ func (l *Lifecycle) walkOnce(ctx context.Context) {
 			err error
 		}
 		var bad []skipped
-		err := l.cfg.Store.View(ctx, func(tx *store.Tx) error {
+		err := l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
 			var err error
 			bad = bad[:0]
 			page, next, err = tx.ListGrants(ctx, store.GrantQuery{

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -25,7 +26,7 @@ type Op struct {
 // seen the subject, or a store failure.
 func (l *Lifecycle) ReleaseHolds(ctx context.Context, sub string, op Op) error {
 	return l.operate(ctx, op, "release-holds", []string{ActionEnableSignin, ActionReleaseHolds},
-		func(tx *store.Tx) (*target, error) {
+		func(tx riscd.Tx) (*target, error) {
 			t, known, err := loadTarget(ctx, tx, sub, nil)
 			if err == nil && !known {
 				err = fmt.Errorf("subject: %w", store.ErrNotFound)
@@ -37,7 +38,7 @@ func (l *Lifecycle) ReleaseHolds(ctx context.Context, sub string, op Op) error {
 // operate runs an operator's actions (in vocabulary order, without notify)
 // on the target load finds, then queues the webhook. The audit entries and
 // the webhook are written only when something changed.
-func (l *Lifecycle) operate(ctx context.Context, op Op, name string, actions []string, load func(*store.Tx) (*target, error)) error {
+func (l *Lifecycle) operate(ctx context.Context, op Op, name string, actions []string, load func(riscd.Tx) (*target, error)) error {
 	if op.Actor == "" {
 		op.Actor = "operator"
 	}
@@ -61,9 +62,9 @@ func (l *Lifecycle) operate(ctx context.Context, op Op, name string, actions []s
 // operator's call, a refusal of the token endpoint) in one transaction: act
 // runs on the target load finds, then the webhook is queued. The audit
 // entries and the webhook are written only when something changed.
-func (l *Lifecycle) perform(ctx context.Context, newOC func(now time.Time) *occurrence, load func(*store.Tx) (*target, error), act func(*run) error) error {
+func (l *Lifecycle) perform(ctx context.Context, newOC func(now time.Time) *occurrence, load func(riscd.Tx) (*target, error), act func(*run) error) error {
 	queued := 0
-	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+	err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 		queued = 0
 		t, err := load(tx)
 		if err != nil {
@@ -132,7 +133,7 @@ func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (store
 		op.Actor = "operator"
 	}
 	var out store.OutboxJob
-	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+	err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 		j, err := tx.OutboxJob(ctx, id)
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/workqueue"
 )
@@ -63,7 +64,7 @@ func (l *Lifecycle) RunOutbox(ctx context.Context) error {
 // Pending lists the pending jobs with IDs above after, keyed by their key.
 func (o outbox) Pending(ctx context.Context, after uint64, limit int) ([]workqueue.Item[attemptState], error) {
 	var jobs []store.OutboxJob
-	err := o.l.cfg.Store.View(ctx, func(tx *store.Tx) error {
+	err := o.l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
 		var err error
 		jobs, err = tx.PendingOutboxAfter(ctx, after, limit)
 		return err
@@ -88,7 +89,7 @@ func (o outbox) Handle(ctx context.Context, it *workqueue.Item[attemptState]) er
 	st := &it.Value
 	st.forget()
 	var job store.OutboxJob
-	err := l.cfg.Store.View(ctx, func(tx *store.Tx) error {
+	err := l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
 		var err error
 		job, err = tx.OutboxJob(ctx, it.ID)
 		return err

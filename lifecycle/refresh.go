@@ -136,7 +136,7 @@ func (l *Lifecycle) saveRefresh(ctx context.Context, used store.Grant, tok *oaut
 	}
 	var saved store.Grant
 	var changed error
-	err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+	err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 		changed = nil
 		g, err := tx.Grant(ctx, used.ID)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -95,7 +96,7 @@ func (l *Lifecycle) flushUse(ctx context.Context) {
 	for start := 0; start < len(ids); start += flushBatch {
 		batch := ids[start:min(start+flushBatch, len(ids))]
 		var bad []error
-		err := l.cfg.Store.Update(ctx, func(tx *store.Tx) error {
+		err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 			bad = bad[:0]
 			for _, id := range batch {
 				g, err := tx.Grant(ctx, id)

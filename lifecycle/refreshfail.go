@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/workqueue"
 )
@@ -110,7 +111,7 @@ func (l *Lifecycle) refused(ctx context.Context, g store.Grant, rapt bool) (stor
 			webhookID: "lifecycle/refresh/" + g.ID + "/" + strconv.FormatInt(now.UnixNano(), 10),
 		}
 	}
-	load := func(tx *store.Tx) (*target, error) {
+	load := func(tx riscd.Tx) (*target, error) {
 		cur, err := tx.Grant(ctx, g.ID)
 		if err != nil {
 			return nil, err

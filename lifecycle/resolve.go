@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/store"
@@ -25,7 +26,7 @@ type noTarget struct {
 // record and notify act on it). None, with the reason, when the subject cannot be mapped to Google's
 // sub, its issuer is not trusted for the transmitter, riscd has never seen
 // it, or no stored token matches a token-revoked identifier.
-func (l *Lifecycle) resolve(ctx context.Context, tx *store.Tx, d dispatch.Delivery, ev events.Event) ([]*target, noTarget, error) {
+func (l *Lifecycle) resolve(ctx context.Context, tx riscd.Tx, d dispatch.Delivery, ev events.Event) ([]*target, noTarget, error) {
 	if p, ok := l.policies[d.Entry.Transmitter]; ok {
 		return l.resolveMapped(ctx, tx, d, ev, p)
 	}
@@ -81,7 +82,7 @@ func (l *Lifecycle) trustedIssuer(transmitter, setIss, subIss string) bool {
 
 // loadTarget reads a subject's account and grants. known is false when
 // riscd has neither.
-func loadTarget(ctx context.Context, tx *store.Tx, sub string, scope map[string]bool) (*target, bool, error) {
+func loadTarget(ctx context.Context, tx riscd.Tx, sub string, scope map[string]bool) (*target, bool, error) {
 	t := &target{sub: sub, scope: scope}
 	a, err := tx.Account(ctx, sub)
 	switch {
@@ -100,7 +101,7 @@ func loadTarget(ctx context.Context, tx *store.Tx, sub string, scope map[string]
 // (proof, tolerant of the base64 alphabet and padding), or by prefix (every
 // candidate). Each subject among them is one target, its scope the
 // matching grants.
-func (l *Lifecycle) resolveToken(ctx context.Context, tx *store.Tx, tok events.OAuthToken) ([]*target, noTarget, error) {
+func (l *Lifecycle) resolveToken(ctx context.Context, tx riscd.Tx, tok events.OAuthToken) ([]*target, noTarget, error) {
 	grants, how, err := matchToken(ctx, tx, tok)
 	if err != nil {
 		return nil, noTarget{}, err
@@ -127,7 +128,7 @@ func (l *Lifecycle) resolveToken(ctx context.Context, tx *store.Tx, tok events.O
 }
 
 // matchToken looks a token identifier up in the store's indexes.
-func matchToken(ctx context.Context, tx *store.Tx, tok events.OAuthToken) ([]store.Grant, string, error) {
+func matchToken(ctx context.Context, tx riscd.Tx, tok events.OAuthToken) ([]store.Grant, string, error) {
 	switch tok.Alg {
 	case events.AlgHashSHA512SHA512:
 		digest, err := base64.RawStdEncoding.DecodeString(events.NormalizeTokenHash(tok.Token))

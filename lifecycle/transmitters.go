@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 )
 
 // Subject mappings: how a subject of another transmitter may name one of
@@ -76,7 +76,7 @@ func buildPolicies(ts map[string]Transmitter) (map[string]*policy, []string) {
 // through the transmitter's mappings. A subject that names none gets one
 // target that is not an account: its event is forwarded with the subject as
 // received, and only ActionNotify acts on it.
-func (l *Lifecycle) resolveMapped(ctx context.Context, tx *store.Tx, d dispatch.Delivery, ev events.Event, p *policy) ([]*target, noTarget, error) {
+func (l *Lifecycle) resolveMapped(ctx context.Context, tx riscd.Tx, d dispatch.Delivery, ev events.Event, p *policy) ([]*target, noTarget, error) {
 	subject := ev.Subject()
 	if subject == nil {
 		return []*target{{}}, noTarget{}, nil

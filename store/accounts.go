@@ -174,7 +174,7 @@ func (db *DB) Account(ctx context.Context, sub string) (Account, error) {
 
 // PutAccount runs Tx.PutAccount in its own transaction.
 func (db *DB) PutAccount(ctx context.Context, a Account) error {
-	return db.Update(ctx, func(t *Tx) error { return t.PutAccount(ctx, a) })
+	return db.updateTx(ctx, func(t *Tx) error { return t.PutAccount(ctx, a) })
 }
 
 // UpdateAccount applies fn to the subject's account and stores the result,

@@ -75,13 +75,6 @@ func (t *Tx) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) 
 	return r.entry(id), nil
 }
 
-// AuditQuery selects entries for ListAudit. Empty fields match everything.
-type AuditQuery struct {
-	Sub    string
-	Cursor string // from a previous page; "" for the first
-	Limit  int    // DefaultLimit if <= 0, at most MaxLimit
-}
-
 // ListAudit returns a page of entries, newest first, and the cursor of the
 // next page ("" after the last). ErrInvalid for a malformed cursor.
 func (t *Tx) ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, string, error) {
@@ -141,7 +134,7 @@ func (db *DB) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
 func (db *DB) ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, string, error) {
 	var out []AuditEntry
 	var next string
-	err := db.View(ctx, func(t *Tx) error {
+	err := db.viewTx(ctx, func(t *Tx) error {
 		var err error
 		out, next, err = t.ListAudit(ctx, q)
 		return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/store/storetest"
 )
@@ -63,7 +64,7 @@ func populate(b *testing.B, n, batch int) (*store.DB, store.Options) {
 	}
 	b.Cleanup(func() { db.Close() })
 	for start := 0; start < n; start += batch {
-		err := db.Update(context.Background(), func(tx *store.Tx) error {
+		err := db.Update(context.Background(), func(tx riscd.Tx) error {
 			for i := start; i < min(start+batch, n); i++ {
 				if _, err := tx.CreateGrant(context.Background(), benchGrant(i)); err != nil {
 					return err

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/store/storetest"
 )
@@ -20,7 +21,7 @@ func filledStore(t *testing.T, key store.Key) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "riscd.db")
 	db := mustOpen(t, store.Options{Path: path, Key: key})
-	err := db.Update(t.Context(), func(tx *store.Tx) error {
+	err := db.Update(t.Context(), func(tx riscd.Tx) error {
 		for i := range 300 {
 			g := store.Grant{Sub: fmt.Sprint("damage-sub-", i), RefreshToken: store.Secret(storetest.RefreshToken(uint64(i))),
 				AccessToken: store.Secret(storetest.AccessToken(uint64(i))), Status: store.GrantActive}

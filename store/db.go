@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riscd/riscd"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -129,11 +130,13 @@ func recovered(path string, log *slog.Logger, err *error) {
 	*err = damaged(path, fmt.Sprintf("reading it panicked (%v); stop riscd and run riscd store check", r))
 }
 
+// viewTx is View with the concrete Tx, for the store's own callers.
+//
 // View runs fn in a read-only transaction. It returns ctx's error if ctx is
 // done before it starts, ErrClosed after Close, fn's error, or ErrDamaged
 // when the transaction panicked (a damaged page; see recovered). Every
 // method of the Tx takes a context first: fn passes it ctx.
-func (db *DB) View(ctx context.Context, fn func(*Tx) error) (err error) {
+func (db *DB) viewTx(ctx context.Context, fn func(*Tx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -141,12 +144,14 @@ func (db *DB) View(ctx context.Context, fn func(*Tx) error) (err error) {
 	return boltErr(db.bolt.View(func(btx *bolt.Tx) error { return db.run(btx, fn) }))
 }
 
+// updateTx is Update with the concrete Tx, for the store's own callers.
+//
 // Update runs fn in a read-write transaction, committed if fn returns nil and
 // rolled back otherwise. It returns ctx's error if ctx is done before it
 // starts, ErrClosed after Close, fn's error, a commit failure, or
 // ErrDamaged when the transaction panicked (a damaged page; see recovered).
 // Every method of the Tx takes a context first: fn passes it ctx.
-func (db *DB) Update(ctx context.Context, fn func(*Tx) error) (err error) {
+func (db *DB) updateTx(ctx context.Context, fn func(*Tx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -155,16 +160,38 @@ func (db *DB) Update(ctx context.Context, fn func(*Tx) error) (err error) {
 	return boltErr(db.bolt.Update(func(btx *bolt.Tx) error { return db.run(btx, fn) }))
 }
 
+// batchTx is Batch with the concrete Tx, for the store's own callers.
+//
 // Batch is Update for many concurrent callers: their functions share one
 // transaction and one commit (group commit), at the cost of a short wait.
 // fn may run more than once, so it must only write through its Tx and must
 // reset anything it records outside before doing so. If fn fails, the others'
 // work is retried without it, and its error is returned.
-func (db *DB) Batch(ctx context.Context, fn func(*Tx) error) error {
+func (db *DB) batchTx(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return boltErr(db.bolt.Batch(func(btx *bolt.Tx) error { return db.run(btx, fn) }))
+}
+
+// View runs fn in a read-only transaction; see viewTx. It is
+// riscd.Store's View.
+func (db *DB) View(ctx context.Context, fn func(riscd.ReadTx) error) error {
+	return db.viewTx(ctx, func(t *Tx) error { return fn(t) })
+}
+
+// Update runs fn in a read-write transaction, committed if fn returns nil and
+// rolled back otherwise; see updateTx. It is riscd.Store's Update. bbolt runs
+// fn once, but the contract lets an engine run it more than once: fn must
+// only touch tx and have no outside effects.
+func (db *DB) Update(ctx context.Context, fn func(riscd.Tx) error) error {
+	return db.updateTx(ctx, func(t *Tx) error { return fn(t) })
+}
+
+// Batch is Update for many concurrent callers, sharing one commit; see
+// batchTx. fn may run more than once.
+func (db *DB) Batch(ctx context.Context, fn func(riscd.Tx) error) error {
+	return db.batchTx(ctx, func(t *Tx) error { return fn(t) })
 }
 
 // boltErr maps bbolt's own errors to the store's sentinels.
@@ -181,7 +208,7 @@ func boltErr(err error) error {
 // view runs fn in a read-only transaction and returns its result.
 func view[T any](ctx context.Context, db *DB, fn func(*Tx) (T, error)) (T, error) {
 	var out T
-	err := db.View(ctx, func(t *Tx) error {
+	err := db.viewTx(ctx, func(t *Tx) error {
 		var err error
 		out, err = fn(t)
 		return err
@@ -196,7 +223,7 @@ func view[T any](ctx context.Context, db *DB, fn func(*Tx) (T, error)) (T, error
 // update runs fn in a read-write transaction and returns its result.
 func update[T any](ctx context.Context, db *DB, fn func(*Tx) (T, error)) (T, error) {
 	var out T
-	err := db.Update(ctx, func(t *Tx) error {
+	err := db.updateTx(ctx, func(t *Tx) error {
 		var err error
 		out, err = fn(t)
 		return err

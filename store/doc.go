@@ -8,7 +8,9 @@
 // ...), and DB.Update lets a caller group several writes, such as an action and
 // its audit entry, into one commit. No bbolt type leaves this package: callers
 // see *Tx, which wraps one transaction and is valid only inside the function it
-// was handed to. Everything a Tx returns is a copy that outlives it. Like
+// was handed to. *DB satisfies riscd.Store and *Tx riscd.Tx: DB.View hands fn
+// a riscd.ReadTx, DB.Update and DB.Batch a riscd.Tx, so callers depend on the
+// contract in package riscd and not on this engine. Everything a Tx returns is a copy that outlives it. Like
 // every DB method, every Tx method takes a context.Context first.
 //
 // On disk, each record is a versioned JSON document of its own (separate

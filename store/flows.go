@@ -104,15 +104,6 @@ func (t *Tx) TakeFlow(ctx context.Context, id Secret) (Flow, error) {
 // reads, so a sweep of many flows holds the writer for short turns.
 const flowSweepBatch = 500
 
-// FlowSweep is what SweepFlows did.
-type FlowSweep struct {
-	// Deleted is how many flows it removed.
-	Deleted int
-	// Undecodable is how many records it could not decode and left alone
-	// (riscd store check reports them).
-	Undecodable int
-}
-
 // DeleteFlowsBefore removes the flows created before t (abandoned consent
 // attempts) and returns how many it removed. It reads every flow; a record
 // it cannot decode is left alone.
@@ -172,7 +163,7 @@ func (t *Tx) sweepFlows(before time.Time, from []byte, limit int) (FlowSweep, []
 
 // CreateFlow runs Tx.CreateFlow in its own transaction.
 func (db *DB) CreateFlow(ctx context.Context, f Flow) error {
-	return db.Update(ctx, func(t *Tx) error { return t.CreateFlow(ctx, f) })
+	return db.updateTx(ctx, func(t *Tx) error { return t.CreateFlow(ctx, f) })
 }
 
 // TakeFlow runs Tx.TakeFlow in its own transaction: of concurrent callers

@@ -21,7 +21,7 @@ func TestSweepFlowsSkipsUndecodableInBatches(t *testing.T) {
 	}
 	defer db.Close()
 	const old, fresh = 2*flowSweepBatch + 7, 3
-	err = db.Update(t.Context(), func(tx *Tx) error {
+	err = db.updateTx(t.Context(), func(tx *Tx) error {
 		for i := range old + fresh {
 			created := now.Add(-time.Hour)
 			if i >= old {
@@ -49,7 +49,7 @@ func TestSweepFlowsSkipsUndecodableInBatches(t *testing.T) {
 	}
 	// One transaction reads one batch and says where the next begins.
 	errRollBack := errors.New("roll back")
-	err = db.Update(t.Context(), func(tx *Tx) error {
+	err = db.updateTx(t.Context(), func(tx *Tx) error {
 		sw, next, err := tx.sweepFlows(now.Add(-10*time.Minute), nil, flowSweepBatch)
 		if err != nil {
 			return err
@@ -101,7 +101,7 @@ func TestDeleteFlowsBeforeGoesPastUndecodable(t *testing.T) {
 	if err != nil || n != 20 {
 		t.Fatalf("DeleteFlowsBefore = %d, %v; want 20 removed past the undecodable record", n, err)
 	}
-	if err := db.Update(t.Context(), func(tx *Tx) error {
+	if err := db.updateTx(t.Context(), func(tx *Tx) error {
 		_, err := tx.DeleteFlowsBefore(t.Context(), now)
 		return err
 	}); err != nil {

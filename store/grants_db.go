@@ -17,12 +17,12 @@ func (db *DB) Grant(ctx context.Context, id string) (Grant, error) {
 
 // PutGrant runs Tx.PutGrant in its own transaction.
 func (db *DB) PutGrant(ctx context.Context, g Grant) error {
-	return db.Update(ctx, func(t *Tx) error { return t.PutGrant(ctx, g) })
+	return db.updateTx(ctx, func(t *Tx) error { return t.PutGrant(ctx, g) })
 }
 
 // DeleteGrant runs Tx.DeleteGrant in its own transaction.
 func (db *DB) DeleteGrant(ctx context.Context, id string) error {
-	return db.Update(ctx, func(t *Tx) error { return t.DeleteGrant(ctx, id) })
+	return db.updateTx(ctx, func(t *Tx) error { return t.DeleteGrant(ctx, id) })
 }
 
 // GrantsBySub runs Tx.GrantsBySub in its own transaction.
@@ -44,7 +44,7 @@ func (db *DB) GrantsByRefreshPrefix(ctx context.Context, prefix string) ([]Grant
 func (db *DB) ListGrants(ctx context.Context, q GrantQuery) ([]Grant, string, error) {
 	var out []Grant
 	var next string
-	err := db.View(ctx, func(t *Tx) error {
+	err := db.viewTx(ctx, func(t *Tx) error {
 		var err error
 		out, next, err = t.ListGrants(ctx, q)
 		return err

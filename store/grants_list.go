@@ -7,20 +7,6 @@ import (
 	"fmt"
 )
 
-// GrantQuery selects grants for ListGrants. Empty fields match everything.
-type GrantQuery struct {
-	Sub    string
-	Status GrantStatus
-	Scope  string // grants whose Scopes include this scope
-	Cursor string // from a previous page; "" for the first
-	Limit  int    // DefaultLimit if <= 0, at most MaxLimit
-	// Skip, when set, is told of each grant that cannot be decoded or
-	// opened (an error wrapping ErrCorrupt), which is then left out of the
-	// page instead of failing the whole list: for loops that go through
-	// every grant and must not stop at one bad record.
-	Skip func(id string, err error)
-}
-
 // ListGrants returns a page of matching grants, newest first, and the cursor
 // of the next page ("" after the last). Sub uses an index, and so does
 // Status without Sub; the other filters are applied while reading. Errors:
@@ -62,7 +48,7 @@ func (t *Tx) ListGrants(ctx context.Context, q GrantQuery) ([]Grant, string, err
 			r, err = t.loadGrant(key)
 		}
 		if err != nil {
-			return q.skip(key, err)
+			return skipGrant(q, key, err)
 		}
 		if (q.Status != "" && GrantStatus(r.Status) != q.Status) || (q.Scope != "" && !r.hasScope(q.Scope)) {
 			return true, nil
@@ -73,7 +59,7 @@ func (t *Tx) ListGrants(ctx context.Context, q GrantQuery) ([]Grant, string, err
 		}
 		g, err := t.openGrant(key, &r)
 		if err != nil {
-			return q.skip(key, err)
+			return skipGrant(q, key, err)
 		}
 		out = append(out, g)
 		return true, nil
@@ -84,9 +70,9 @@ func (t *Tx) ListGrants(ctx context.Context, q GrantQuery) ([]Grant, string, err
 	return out, next, nil
 }
 
-// skip reports an undecodable grant to q.Skip and goes on, or stops the
+// skipGrant reports an undecodable grant to q.Skip and goes on, or stops the
 // scan with err when q.Skip is unset or err is not ErrCorrupt.
-func (q GrantQuery) skip(key []byte, err error) (bool, error) {
+func skipGrant(q GrantQuery, key []byte, err error) (bool, error) {
 	if q.Skip == nil || !errors.Is(err, ErrCorrupt) {
 		return false, err
 	}

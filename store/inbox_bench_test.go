@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -51,7 +52,7 @@ func BenchmarkPutInbox(b *testing.B) {
 	}
 	n := 0
 	for b.Loop() {
-		err := db.Update(context.Background(), func(tx *store.Tx) error {
+		err := db.Update(context.Background(), func(tx riscd.Tx) error {
 			for range batch {
 				e := entries[n%len(entries)]
 				e.JTI = fmt.Sprintf("T%016X", n)
@@ -97,9 +98,10 @@ func BenchmarkPutPreparedInbox(b *testing.B) {
 			}
 		}
 		start := time.Now()
-		err := db.Update(context.Background(), func(tx *store.Tx) error {
+		err := db.Update(context.Background(), func(tx riscd.Tx) error {
 			for _, p := range prepared {
-				if _, created, err := tx.PutPreparedInbox(context.Background(), p); err != nil || !created {
+				// PutPreparedInbox is bbolt's own, not the riscd.Tx contract.
+				if _, created, err := tx.(*store.Tx).PutPreparedInbox(context.Background(), p); err != nil || !created {
 					return fmt.Errorf("PutPreparedInbox: created %v, %v", created, err)
 				}
 				n++
@@ -130,7 +132,7 @@ func BenchmarkPrune(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		err = db.Update(context.Background(), func(tx *store.Tx) error {
+		err = db.Update(context.Background(), func(tx riscd.Tx) error {
 			for i := range n {
 				e := benchInboxEntry(i)
 				e.Status, e.DoneAt = store.InboxDone, e.ReceivedAt.Add(time.Second)

@@ -11,7 +11,7 @@ import (
 func (db *DB) PutInbox(ctx context.Context, e InboxEntry) (InboxEntry, bool, error) {
 	var out InboxEntry
 	var created bool
-	err := db.Batch(ctx, func(t *Tx) error {
+	err := db.batchTx(ctx, func(t *Tx) error {
 		var err error
 		out, created, err = t.PutInbox(ctx, e)
 		return err
@@ -49,7 +49,7 @@ func (db *DB) InboxByJTI(ctx context.Context, iss, jti string) (InboxEntry, erro
 
 // PutInboxEntry runs Tx.PutInboxEntry in its own transaction.
 func (db *DB) PutInboxEntry(ctx context.Context, e InboxEntry) error {
-	return db.Update(ctx, func(t *Tx) error { return t.PutInboxEntry(ctx, e) })
+	return db.updateTx(ctx, func(t *Tx) error { return t.PutInboxEntry(ctx, e) })
 }
 
 // PendingInbox runs Tx.PendingInbox in its own transaction.
@@ -68,7 +68,7 @@ func (db *DB) ListInbox(ctx context.Context, q InboxQuery) ([]InboxEntry, string
 	db.readInbox(ctx)
 	var out []InboxEntry
 	var next string
-	err := db.View(ctx, func(t *Tx) error {
+	err := db.viewTx(ctx, func(t *Tx) error {
 		var err error
 		out, next, err = t.ListInbox(ctx, q)
 		return err

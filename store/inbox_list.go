@@ -8,15 +8,6 @@ import (
 	"strconv"
 )
 
-// InboxQuery selects entries for ListInbox. Empty fields match everything.
-type InboxQuery struct {
-	Status  InboxStatus
-	Subject string
-	Type    string // entries whose Types include this event-type URI
-	Cursor  string // from a previous page; "" for the first
-	Limit   int    // DefaultLimit if <= 0, at most MaxLimit
-}
-
 // PendingInbox returns up to limit pending entries in ID (arrival) order,
 // whatever their NextAttemptAt (DefaultLimit if limit <= 0, at most MaxLimit).
 func (t *Tx) PendingInbox(ctx context.Context, limit int) ([]InboxEntry, error) {

@@ -58,7 +58,7 @@ func TestPreparedInboxStoresWhatPutInboxStores(t *testing.T) {
 	for i, e := range entries {
 		var want, got InboxEntry
 		var wantNew, gotNew bool
-		err := plain.Update(t.Context(), func(tx *Tx) (err error) {
+		err := plain.updateTx(t.Context(), func(tx *Tx) (err error) {
 			want, wantNew, err = tx.PutInbox(t.Context(), e)
 			return err
 		})
@@ -72,7 +72,7 @@ func TestPreparedInboxStoresWhatPutInboxStores(t *testing.T) {
 		if pe := p.Entry(); pe.ReceivedAt.IsZero() || pe.Status == "" || pe.ID != 0 {
 			t.Errorf("entry %d: Entry() = %+v, want defaults filled in and no ID", i, pe)
 		}
-		err = prepared.Update(t.Context(), func(tx *Tx) (err error) {
+		err = prepared.updateTx(t.Context(), func(tx *Tx) (err error) {
 			got, gotNew, err = tx.PutPreparedInbox(t.Context(), p)
 			return err
 		})
@@ -134,7 +134,7 @@ func TestPreparedInboxErrors(t *testing.T) {
 		})
 	}
 	t.Run("zero PreparedInbox", func(t *testing.T) {
-		err := db.Update(t.Context(), func(tx *Tx) error {
+		err := db.updateTx(t.Context(), func(tx *Tx) error {
 			_, _, err := tx.PutPreparedInbox(t.Context(), PreparedInbox{})
 			return err
 		})
@@ -148,7 +148,7 @@ func TestPreparedInboxErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		var kept *Tx
-		_ = db.Update(t.Context(), func(tx *Tx) error { kept = tx; return nil })
+		_ = db.updateTx(t.Context(), func(tx *Tx) error { kept = tx; return nil })
 		if _, _, err := kept.PutPreparedInbox(t.Context(), p); !errors.Is(err, ErrClosed) {
 			t.Errorf("PutPreparedInbox after the transaction: error = %v, want ErrClosed", err)
 		}

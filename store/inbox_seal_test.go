@@ -23,7 +23,7 @@ func sealTestEntry(jti string) InboxEntry {
 func putLegacyInbox(t *testing.T, db *DB, e InboxEntry) uint64 {
 	t.Helper()
 	var id uint64
-	err := db.Update(t.Context(), func(tx *Tx) error {
+	err := db.updateTx(t.Context(), func(tx *Tx) error {
 		stored, _, err := tx.PutInbox(t.Context(), e)
 		if err != nil {
 			return err
@@ -111,7 +111,7 @@ func TestInboxReadsPlaintextRecordsAndRotateSealsThem(t *testing.T) {
 		t.Fatalf("Check: %v", err)
 	}
 	// The replayed plaintext record is stored sealed.
-	err = db.View(t.Context(), func(tx *Tx) error {
+	err = db.viewTx(t.Context(), func(tx *Tx) error {
 		b, err := tx.buckets(bucketInboxByJTI, bucketInbox)
 		if err != nil {
 			return err
@@ -243,7 +243,7 @@ func TestInboxKeepsClaimsAnEarlierRiscdAccepted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = db.Update(t.Context(), func(tx *Tx) error {
+		err = db.updateTx(t.Context(), func(tx *Tx) error {
 			b, err := tx.bucket(bucketInbox)
 			if err != nil {
 				return err
@@ -274,7 +274,7 @@ func TestInboxKeepsClaimsAnEarlierRiscdAccepted(t *testing.T) {
 	db = openJournalTestDB(t, path, k1)
 	jtis := []string{"plaintext", "sealed", "journal"}
 	for _, jti := range jtis {
-		err := db.Update(t.Context(), func(tx *Tx) error {
+		err := db.updateTx(t.Context(), func(tx *Tx) error {
 			e, err := tx.InboxByJTI(t.Context(), "https://accounts.google.com", jti)
 			if err != nil {
 				return err
@@ -286,7 +286,7 @@ func TestInboxKeepsClaimsAnEarlierRiscdAccepted(t *testing.T) {
 			t.Fatalf("%s: a new status: %v", jti, err)
 		}
 	}
-	err = db.Update(t.Context(), func(tx *Tx) error {
+	err = db.updateTx(t.Context(), func(tx *Tx) error {
 		e, err := tx.InboxEntry(t.Context(), ids["sealed"])
 		if err != nil {
 			return err

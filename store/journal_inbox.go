@@ -142,7 +142,7 @@ func (j *inboxJournal) append(ps []PreparedInbox) ([]Appended, error) {
 		lookup = append(lookup, i)
 	}
 	if len(lookup) > 0 {
-		err := j.db.View(context.Background(), func(t *Tx) error {
+		err := j.db.viewTx(context.Background(), func(t *Tx) error {
 			idx, err := t.bucket(bucketInboxByJTI)
 			if err != nil {
 				return err
@@ -306,7 +306,7 @@ func (j *inboxJournal) apply() bool {
 	if taken != nil {
 		taken()
 	}
-	err := j.db.Update(context.Background(), func(t *Tx) error {
+	err := j.db.updateTx(context.Background(), func(t *Tx) error {
 		for _, p := range batch {
 			if _, _, err := t.PutPreparedInbox(context.Background(), p.PreparedInbox); err != nil {
 				return err

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"time"
 )
 
 // bucketMarks holds the marks of work done at most once:
@@ -16,17 +15,6 @@ const bucketMarks = "marks"
 
 // MaxMarkKey is the longest Mark key the store accepts, in bytes.
 const MaxMarkKey = 1024
-
-// Mark records that one piece of at-least-once work was done, so that the
-// same work delivered again (a security event redelivered, a handler re-run
-// after a crash) is recognised and not done twice. Write it in the
-// transaction that does the work: then the work and its mark commit or roll
-// back together.
-type Mark struct {
-	Key     string    // unique, chosen by the caller; 1 to MaxMarkKey bytes
-	At      time.Time // when the work was done; now if zero at PutMark
-	AuditID uint64    // the audit entry describing the work; 0 if none
-}
 
 // markRecord is a mark on disk.
 type markRecord struct {
@@ -109,7 +97,7 @@ func (t *Tx) Mark(ctx context.Context, key string) (Mark, error) {
 func (db *DB) PutMark(ctx context.Context, m Mark) (Mark, bool, error) {
 	var out Mark
 	var wrote bool
-	err := db.Update(ctx, func(t *Tx) error {
+	err := db.updateTx(ctx, func(t *Tx) error {
 		var err error
 		out, wrote, err = t.PutMark(ctx, m)
 		return err

@@ -238,7 +238,7 @@ func (db *DB) OutboxJob(ctx context.Context, id uint64) (OutboxJob, error) {
 
 // PutOutboxJob runs Tx.PutOutboxJob in its own transaction.
 func (db *DB) PutOutboxJob(ctx context.Context, j OutboxJob) error {
-	return db.Update(ctx, func(t *Tx) error { return t.PutOutboxJob(ctx, j) })
+	return db.updateTx(ctx, func(t *Tx) error { return t.PutOutboxJob(ctx, j) })
 }
 
 // PendingOutbox runs Tx.PendingOutbox in its own transaction.

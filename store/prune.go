@@ -70,7 +70,7 @@ func (db *DB) Prune(ctx context.Context, cutoff time.Time) (Pruned, error) {
 // after received (IDs follow arrival), or at the end of the done entries.
 func (db *DB) pruneInbox(ctx context.Context, after uint64, cutoff, received time.Time) (int, uint64, error) {
 	removed, next := 0, uint64(0)
-	err := db.Update(ctx, func(t *Tx) error {
+	err := db.updateTx(ctx, func(t *Tx) error {
 		removed, next = 0, 0
 		entries, err := t.inboxAfter(InboxDone, after, pruneBatch)
 		if err != nil {
@@ -127,7 +127,7 @@ func (db *DB) pruneInbox(ctx context.Context, after uint64, cutoff, received tim
 // job created at or after cutoff (IDs follow creation), or at the end.
 func (db *DB) pruneOutbox(ctx context.Context, after uint64, cutoff time.Time) (int, uint64, error) {
 	removed, next := 0, uint64(0)
-	err := db.Update(ctx, func(t *Tx) error {
+	err := db.updateTx(ctx, func(t *Tx) error {
 		removed, next = 0, 0
 		b, err := t.bucket(bucketOutbox)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -44,7 +45,7 @@ func TestPrune(t *testing.T) {
 		entries = append(entries, entry{fmt.Sprint("bulk-", i), t0.Add(5 * time.Hour), store.InboxDone, t0.Add(6 * time.Hour), true})
 	}
 	slices.SortStableFunc(entries, func(a, b entry) int { return a.received.Compare(b.received) })
-	err := db.Update(ctx, func(tx *store.Tx) error {
+	err := db.Update(ctx, func(tx riscd.Tx) error {
 		for _, e := range entries {
 			stored, _, err := tx.PutInbox(ctx, store.InboxEntry{Iss: "https://accounts.google.com", JTI: e.jti, Subject: "iss-sub:alice", Raw: "raw-" + e.jti, ReceivedAt: e.received})
 			if err != nil {
@@ -150,7 +151,7 @@ func TestPruneRandomized(t *testing.T) {
 			}
 			var events, jobs []rec
 			at := t0
-			err := db.Update(ctx, func(tx *store.Tx) error {
+			err := db.Update(ctx, func(tx riscd.Tx) error {
 				for i := range 300 + rng.IntN(900) {
 					at = at.Add(time.Duration(rng.IntN(120)) * time.Minute)
 					st := statuses[rng.IntN(len(statuses))]

@@ -29,7 +29,7 @@ func (db *DB) RotateKey(ctx context.Context, newKey Key) (int, error) {
 		return 0, fmt.Errorf("store: rotate key: zero key: %w", ErrInvalid)
 	}
 	next := db.keyring().WithPrimary(newKey)
-	err := db.Update(ctx, func(t *Tx) error {
+	err := db.updateTx(ctx, func(t *Tx) error {
 		if err := registerKey(t.btx, next); err != nil {
 			return err
 		}
@@ -52,7 +52,7 @@ func (db *DB) RotateKey(ctx context.Context, newKey Key) (int, error) {
 			}
 			var n int
 			var last []byte
-			err := db.Update(ctx, func(t *Tx) error {
+			err := db.updateTx(ctx, func(t *Tx) error {
 				var err error
 				n, last, err = t.resealChunk(bucket, after, db.rotateChunk)
 				return err
@@ -71,7 +71,7 @@ func (db *DB) RotateKey(ctx context.Context, newKey Key) (int, error) {
 		}
 	}
 
-	err = db.Update(ctx, func(t *Tx) error {
+	err = db.updateTx(ctx, func(t *Tx) error {
 		b, err := t.bucket(bucketKeys)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/store/storetest"
 )
@@ -16,7 +17,7 @@ import (
 func fillSecrets(t *testing.T, db *store.DB, grants int) int {
 	t.Helper()
 	ctx := t.Context()
-	err := db.Update(ctx, func(tx *store.Tx) error {
+	err := db.Update(ctx, func(tx riscd.Tx) error {
 		for i := range grants {
 			g := store.Grant{Sub: fmt.Sprint("sub-", i%7), RefreshToken: store.Secret(storetest.RefreshToken(uint64(i))),
 				AccessToken: store.Secret(storetest.AccessToken(uint64(i)))}

@@ -216,7 +216,7 @@ func (t *Tx) DeleteExpiredSessions(ctx context.Context) (int, error) {
 
 // CreateSession runs Tx.CreateSession in its own transaction.
 func (db *DB) CreateSession(ctx context.Context, s Session) error {
-	return db.Update(ctx, func(t *Tx) error { return t.CreateSession(ctx, s) })
+	return db.updateTx(ctx, func(t *Tx) error { return t.CreateSession(ctx, s) })
 }
 
 // Session runs Tx.Session in its own transaction.
@@ -226,7 +226,7 @@ func (db *DB) Session(ctx context.Context, id Secret) (Session, error) {
 
 // DeleteSession runs Tx.DeleteSession in its own transaction.
 func (db *DB) DeleteSession(ctx context.Context, id Secret) error {
-	return db.Update(ctx, func(t *Tx) error { return t.DeleteSession(ctx, id) })
+	return db.updateTx(ctx, func(t *Tx) error { return t.DeleteSession(ctx, id) })
 }
 
 // DeleteSessionsOf runs Tx.DeleteSessionsOf in its own transaction.

@@ -33,7 +33,7 @@ type Stats struct {
 func (db *DB) Stats(ctx context.Context) (Stats, error) {
 	db.readInbox(ctx) // count every acknowledged entry
 	var s Stats
-	err := db.View(ctx, func(t *Tx) error {
+	err := db.viewTx(ctx, func(t *Tx) error {
 		count := func(name string) (int, error) {
 			b, err := t.bucket(name)
 			if err != nil {

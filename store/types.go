@@ -52,3 +52,20 @@ const (
 	OutboxDone    = riscd.OutboxDone
 	OutboxFailed  = riscd.OutboxFailed
 )
+
+// The store contract's query types, under their names in package store.
+type (
+	// AuditQuery is riscd.AuditQuery.
+	AuditQuery = riscd.AuditQuery
+	// GrantQuery is riscd.GrantQuery.
+	GrantQuery = riscd.GrantQuery
+	// InboxQuery is riscd.InboxQuery.
+	InboxQuery = riscd.InboxQuery
+	// Mark is riscd.Mark.
+	Mark = riscd.Mark
+	// FlowSweep is riscd.FlowSweep.
+	FlowSweep = riscd.FlowSweep
+)
+
+var _ riscd.Tx = (*Tx)(nil)
+var _ riscd.Store = (*DB)(nil)

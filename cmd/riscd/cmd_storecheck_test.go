@@ -10,6 +10,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/store/storetest"
 )
@@ -81,7 +82,7 @@ func damagedStoreConfig(t *testing.T) (cfg, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(t.Context(), func(tx *store.Tx) error {
+	err = db.Update(t.Context(), func(tx riscd.Tx) error {
 		for i := range 300 {
 			g := store.Grant{Sub: fmt.Sprint("damage-sub-", i), RefreshToken: store.Secret(fmt.Sprint("1//0damage-refresh-", i)), Status: store.GrantActive}
 			if _, err := tx.CreateGrant(t.Context(), g); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/store/storetest"
 )
@@ -43,7 +44,7 @@ func TestServeOnZeroedLeafPageKeepsRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(t.Context(), func(tx *store.Tx) error {
+	err = db.Update(t.Context(), func(tx riscd.Tx) error {
 		for i := range 300 {
 			f := store.Flow{ID: store.Secret(fmt.Sprint("flow-id-", i)), State: "st", PKCEVerifier: "pv", Nonce: "n", Sub: fmt.Sprint("damage-flow-", i)}
 			if err := tx.CreateFlow(t.Context(), f); err != nil {

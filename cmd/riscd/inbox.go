@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/store"
@@ -45,7 +46,7 @@ func (q *inboxQueue) Pending(ctx context.Context, after uint64, limit int) ([]di
 
 // Done marks the entry done. Concurrent workers share the commit (Batch).
 func (q *inboxQueue) Done(ctx context.Context, id uint64) error {
-	return q.db.Batch(ctx, func(tx *store.Tx) error {
+	return q.db.Batch(ctx, func(tx riscd.Tx) error {
 		e, err := tx.InboxEntry(ctx, id)
 		if err != nil || e.Status == store.InboxDone {
 			return err

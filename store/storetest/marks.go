@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -56,7 +57,7 @@ func markCases() []tcase {
 		}},
 		{"a mark rolls back with its transaction", func(e *env) func(*env) {
 			boom := errors.New("boom")
-			err := e.db.Update(e.ctx, func(tx *store.Tx) error {
+			err := e.db.Update(e.ctx, func(tx riscd.Tx) error {
 				if _, _, err := tx.PutMark(e.ctx, store.Mark{Key: "k"}); err != nil {
 					return err
 				}

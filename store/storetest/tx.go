@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -11,7 +12,7 @@ func txCases() []tcase {
 	return []tcase{
 		{"update commits several writes together", func(e *env) func(*env) {
 			var id string
-			noErr(e.t, e.db.Update(e.ctx, func(tx *store.Tx) error {
+			noErr(e.t, e.db.Update(e.ctx, func(tx riscd.Tx) error {
 				g, err := tx.CreateGrant(e.ctx, newGrant("s", 1))
 				if err != nil {
 					return err
@@ -35,7 +36,7 @@ func txCases() []tcase {
 		}},
 		{"a failing update writes nothing", func(e *env) func(*env) {
 			boom := errors.New("boom")
-			err := e.db.Update(e.ctx, func(tx *store.Tx) error {
+			err := e.db.Update(e.ctx, func(tx riscd.Tx) error {
 				if _, err := tx.CreateGrant(e.ctx, newGrant("s", 1)); err != nil {
 					return err
 				}
@@ -58,10 +59,14 @@ func txCases() []tcase {
 			}
 		}},
 		{"view refuses writes and a tx dies with its function", func(e *env) func(*env) {
-			var kept *store.Tx
-			err := e.db.View(e.ctx, func(tx *store.Tx) error {
+			var kept riscd.ReadTx
+			err := e.db.View(e.ctx, func(tx riscd.ReadTx) error {
 				kept = tx
-				_, err := tx.CreateGrant(e.ctx, newGrant("s", 1))
+				w, ok := tx.(riscd.Tx)
+				if !ok {
+					return errors.New("a View transaction has no write methods")
+				}
+				_, err := w.CreateGrant(e.ctx, newGrant("s", 1))
 				return err
 			})
 			if err == nil {
@@ -76,7 +81,7 @@ func txCases() []tcase {
 			}
 		}},
 		{"batch commits and a done context stops calls", func(e *env) func(*env) {
-			noErr(e.t, e.db.Batch(e.ctx, func(tx *store.Tx) error { return tx.PutAccount(e.ctx, store.Account{Sub: "b"}) }))
+			noErr(e.t, e.db.Batch(e.ctx, func(tx riscd.Tx) error { return tx.PutAccount(e.ctx, store.Account{Sub: "b"}) }))
 			ctx, cancel := context.WithCancel(e.ctx)
 			cancel()
 			_, err := e.db.CreateGrant(ctx, newGrant("s", 1))
