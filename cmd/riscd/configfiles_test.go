@@ -1,58 +1,31 @@
 package main
 
 import (
-	"encoding/base64"
 	"errors"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/riscd/riscd/config"
+	"github.com/riscd/riscd/internal/testkit"
 )
 
-// testFiles writes a valid configuration and the files it names into a temp
-// dir and returns the config path. Extra YAML is appended to the file.
+// testFiles are the files testkit.WriteConfigFiles writes, under the
+// names these tests use.
 type testFiles struct {
 	dir, config, secrets, key, admin, app string
 }
 
-const testClientID = "123-abc.apps.googleusercontent.com"
+const testClientID = testkit.ConfigClientID
 
 func writeTestFiles(t *testing.T, extraYAML string) testFiles {
 	t.Helper()
-	dir := t.TempDir()
-	f := testFiles{
-		dir:     dir,
-		config:  filepath.Join(dir, "riscd.yaml"),
-		secrets: filepath.Join(dir, "client_secret.json"),
-		key:     filepath.Join(dir, "store.key"),
-		admin:   filepath.Join(dir, "admin.token"),
-		app:     filepath.Join(dir, "app.token"),
-	}
-	mustWrite(t, f.secrets, `{"web":{"client_id":"`+testClientID+`","project_id":"p","auth_uri":"http://127.0.0.1:1/o/oauth2/v2/auth","token_uri":"http://127.0.0.1:1/token","client_secret":"GOCSPX-test-secret","redirect_uris":["https://riscd.example.com/oauth2callback","http://localhost:8080/oauth2callback"]}}`)
-	mustWrite(t, f.key, base64.StdEncoding.EncodeToString(make([]byte, 32))+"\n")
-	mustWrite(t, f.admin, "admin-token-0123456789abcdef\n")
-	mustWrite(t, f.app, "app-token-0123456789abcdef\n")
-	mustWrite(t, f.config, `public_url: https://riscd.example.com
-listen: 127.0.0.1:0
-internal:
-  listen: 127.0.0.1:0
-  admin_token_file: `+f.admin+`
-  app_token_file: `+f.app+`
-store:
-  path: `+filepath.Join(dir, "riscd.db")+`
-  key_file: `+f.key+`
-google:
-  client_secrets_file: `+f.secrets+`
-`+extraYAML)
-	return f
+	f := testkit.WriteConfigFiles(t, extraYAML)
+	return testFiles{dir: f.Dir, config: f.Config, secrets: f.Secrets, key: f.Key, admin: f.Admin, app: f.App}
 }
 
 func mustWrite(t *testing.T, path, content string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testkit.MustWrite(t, path, content)
 }
 
 func readFile(t *testing.T, path string) string {
