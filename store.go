@@ -109,8 +109,13 @@ type Tx interface {
 	DeleteExpiredSessions(ctx context.Context) (int, error)
 }
 
-// Store is the unit of work over riscd's persistent state, whatever engine
-// keeps it.
+// Store is riscd's persistent state, whatever engine keeps it: a unit of
+// work (View, Update, Batch) over the ReadTx and Tx methods, plus the few
+// operations that are the engine's own (accepting received SETs durably,
+// pruning, counting, checking). Every engine passes the behavioural suite in
+// package store/storetest, which is where this contract is specified in
+// full. Errors are the sentinels of this package (ErrNotFound, ErrInvalid,
+// ErrClosed, ...) wrapped; anything else is a storage failure.
 type Store interface {
 	// View runs fn in a read-only transaction and returns its error.
 	View(ctx context.Context, fn func(ReadTx) error) error
@@ -120,6 +125,89 @@ type Store interface {
 	// touch tx and have no outside effects; anything it records outside tx
 	// it must reset when it starts.
 	Update(ctx context.Context, fn func(Tx) error) error
+	// Batch is Update for many concurrent callers, which may share one
+	// commit (and one flush to disk). fn may run more than once, as for
+	// Update, and also when another caller's fn in the same commit fails.
+	Batch(ctx context.Context, fn func(Tx) error) error
+
+	// Inbox returns the writer received SETs are accepted through: its
+	// PutInbox returns only once the entry is durable, and concurrent
+	// calls share commits. An accepted entry becomes visible to View a
+	// moment later at most; OnInboxApplied is told when.
+	Inbox() InboxWriter
+	// OnInboxApplied sets fn to be called, without blocking, each time
+	// entries accepted through Inbox have become visible to View: the
+	// moment the dispatcher can read them.
+	OnInboxApplied(fn func())
+
+	// SweepFlows removes the consent flows created before before. A record
+	// it cannot decode is counted in FlowSweep.Undecodable and left alone.
+	SweepFlows(ctx context.Context, before time.Time) (FlowSweep, error)
+	// Prune removes the done inbox entries and done outbox jobs finished
+	// before cutoff, in short transactions.
+	Prune(ctx context.Context, cutoff time.Time) (Pruned, error)
+	// Count counts the store's records.
+	Count(ctx context.Context) (Counts, error)
+	// Check reads every record and index and returns an error naming the
+	// first inconsistency (an undecodable record, an index entry without
+	// its record, a ciphertext no key opens), or nil.
+	Check(ctx context.Context) error
+	// Health is nil when the store can accept writes, else an error naming
+	// what is wrong (closed, a full disk, the database unreachable). It
+	// holds no secret; /readyz reports it.
+	Health(ctx context.Context) error
+	// Close releases the store. Calls after Close fail with ErrClosed.
+	Close() error
+}
+
+// InboxWriter accepts received SETs.
+type InboxWriter interface {
+	// PutInbox commits e durably under its unique (Iss, JTI) before it
+	// returns. It returns the stored entry and true for a new one, the
+	// existing entry and false for a duplicate, or an error when nothing
+	// was committed.
+	PutInbox(ctx context.Context, e InboxEntry) (InboxEntry, bool, error)
+}
+
+// Pruned is what Store.Prune removed.
+type Pruned struct {
+	Events int // done inbox entries
+	Jobs   int // done outbox jobs
+}
+
+// Counts is how many records of each kind a store holds.
+type Counts struct {
+	Grants        int
+	Accounts      int
+	Sessions      int // including expired ones not yet deleted
+	Flows         int
+	InboxPending  int
+	InboxDone     int
+	InboxParked   int
+	Inbox         int // all entries
+	OutboxPending int
+	OutboxFailed  int
+	Outbox        int // all jobs
+	Audit         int
+}
+
+// Page sizes of the List* reads, the same on every engine.
+const (
+	// DefaultLimit is the page size when a query's Limit is zero or less.
+	DefaultLimit = 100
+	// MaxLimit caps a query's Limit.
+	MaxLimit = 1000
+)
+
+// PageLimit is the page size a query's Limit n asks for.
+func PageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
 }
 
 // AuditQuery selects a page of the audit log.

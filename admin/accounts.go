@@ -8,8 +8,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 )
 
 // timelineMax is how many items an account's timeline shows.
@@ -28,7 +28,7 @@ type accountState struct {
 	Purged                   bool       `json:"purged"`
 }
 
-func stateOf(a store.Account) accountState {
+func stateOf(a riscd.Account) accountState {
 	return accountState{
 		Sub: a.Sub, SessionsRevokedAt: optTime(a.SessionsRevokedAt), SigninDisabled: a.SigninDisabled,
 		Held: a.Held, Review: a.Review, ReconsentRequired: a.ReconsentRequired,
@@ -68,7 +68,7 @@ type eventSummary struct {
 }
 
 // account reads a subject's account and grants (ReadSubject).
-func (s *Server) account(ctx context.Context, sub string) (a store.Account, known bool, grants []store.Grant, err error) {
+func (s *Server) account(ctx context.Context, sub string) (a riscd.Account, known bool, grants []riscd.Grant, err error) {
 	return ReadSubject(ctx, s.store, sub)
 }
 
@@ -111,11 +111,11 @@ func (s *Server) showAccount(c echo.Context) error {
 // first. Events naming the subject only through a token identifier
 // (token-revoked) appear through the actions they caused.
 func (s *Server) timeline(ctx context.Context, sub string) ([]timelineItem, error) {
-	entries, _, err := s.listInbox(ctx, store.InboxQuery{Limit: timelineMax}, s.subjectKeys(sub))
+	entries, _, err := s.listInbox(ctx, riscd.InboxQuery{Limit: timelineMax}, s.subjectKeys(sub))
 	if err != nil {
 		return nil, err
 	}
-	audits, _, err := s.store.ListAudit(ctx, store.AuditQuery{Sub: sub, Limit: timelineMax})
+	audits, _, err := s.store.ListAudit(ctx, riscd.AuditQuery{Sub: sub, Limit: timelineMax})
 	if err != nil {
 		return nil, err
 	}
@@ -144,15 +144,15 @@ func (s *Server) timeline(ctx context.Context, sub string) ([]timelineItem, erro
 // release has the Operator lift the subject's hold and returns the
 // account and grants afterwards. Errors: errNoOperator without one, a 404
 // Error for a subject riscd knows nothing of, else a failure.
-func (s *Server) release(ctx context.Context, sub string) (store.Account, []store.Grant, error) {
+func (s *Server) release(ctx context.Context, sub string) (riscd.Account, []riscd.Grant, error) {
 	if s.cfg.Operator == nil {
-		return store.Account{}, nil, errNoOperator
+		return riscd.Account{}, nil, errNoOperator
 	}
 	if _, _, _, err := s.account(ctx, sub); err != nil {
-		return store.Account{}, nil, err
+		return riscd.Account{}, nil, err
 	}
 	if err := s.cfg.Operator.ReleaseAccount(ctx, sub, ActorOperator); err != nil {
-		return store.Account{}, nil, orNotFound(err, "account")
+		return riscd.Account{}, nil, orNotFound(err, "account")
 	}
 	a, _, grants, err := s.account(ctx, sub)
 	return a, grants, err

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
-	"github.com/riscd/riscd/store"
 )
 
 // accountJSON is GET /admin/accounts/{sub}'s answer.
@@ -50,18 +50,18 @@ type subjectJSON struct {
 func TestShowAccount(t *testing.T) {
 	e := newEnv(t, nil)
 	revokedAt := t0.Add(-time.Hour)
-	e.mustAccount(store.Account{Sub: "alice", Email: "alice@example.com", Held: true, SessionsRevokedAt: revokedAt, Flags: []string{"credential-change"}})
-	g1 := e.mustGrant(grantSpec{sub: "alice", status: store.GrantHeld, reason: "hijacking"})
+	e.mustAccount(riscd.Account{Sub: "alice", Email: "alice@example.com", Held: true, SessionsRevokedAt: revokedAt, Flags: []string{"credential-change"}})
+	g1 := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
 	e.clock.Advance(time.Second)
 	g2 := e.mustGrant(grantSpec{sub: "alice"})
 	e.mustGrant(grantSpec{sub: "bob"})
 
 	ev := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
 	e.clock.Advance(time.Second)
-	act := e.mustAudit(store.AuditEntry{Sub: "alice", EventJTI: "j1", Action: "hold_grants", GrantIDs: []string{g1.ID}, Actor: "event"})
+	act := e.mustAudit(riscd.AuditEntry{Sub: "alice", EventJTI: "j1", Action: "hold_grants", GrantIDs: []string{g1.ID}, Actor: "event"})
 	e.clock.Advance(time.Second)
 	e.mustInbox(disabledEvent("j2", "bob", ""))
-	e.mustAudit(store.AuditEntry{Sub: "bob", Action: "record"})
+	e.mustAudit(riscd.AuditEntry{Sub: "bob", Action: "record"})
 
 	var got accountJSON
 	e.get("/admin/accounts/alice", http.StatusOK).json(t, &got)
@@ -108,8 +108,8 @@ func TestShowAccount(t *testing.T) {
 
 func TestReleaseAccount(t *testing.T) {
 	e := newEnv(t, nil)
-	e.mustAccount(store.Account{Sub: "alice", Held: true, SigninDisabled: true})
-	g := e.mustGrant(grantSpec{sub: "alice", status: store.GrantHeld, reason: "hijacking"})
+	e.mustAccount(riscd.Account{Sub: "alice", Held: true, SigninDisabled: true})
+	g := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
 
 	r := e.do(http.MethodPost, "/admin/accounts/alice/release", adminToken, nil)
 	if r.status != http.StatusOK {

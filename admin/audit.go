@@ -6,8 +6,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // auditView is an audit entry as the admin API shows it.
@@ -31,7 +30,7 @@ type auditList struct {
 	NextCursor string      `json:"next_cursor,omitempty"`
 }
 
-func viewAudit(e store.AuditEntry) auditView {
+func viewAudit(e riscd.AuditEntry) auditView {
 	return auditView{
 		ID: e.ID, At: e.At, Transmitter: e.Transmitter, EventJTI: e.EventJTI, EventType: e.EventType,
 		Sub: e.Sub, GrantIDs: nonNil(e.GrantIDs), Action: e.Action, Outcome: e.Outcome, Detail: e.Detail,
@@ -40,20 +39,20 @@ func viewAudit(e store.AuditEntry) auditView {
 }
 
 // auditQuery reads the sub filter and the page of an audit list.
-func auditQuery(c echo.Context) (store.AuditQuery, error) {
+func auditQuery(c echo.Context) (riscd.AuditQuery, error) {
 	p, err := pageParams(c)
 	if err != nil {
-		return store.AuditQuery{}, err
+		return riscd.AuditQuery{}, err
 	}
-	q := store.AuditQuery{Cursor: p.cursor, Limit: p.limit}
+	q := riscd.AuditQuery{Cursor: p.cursor, Limit: p.limit}
 	if q.Sub, err = queryParam(c, "sub"); err != nil {
-		return store.AuditQuery{}, err
+		return riscd.AuditQuery{}, err
 	}
 	return q, nil
 }
 
 // auditPage is one page of the audit log, as views.
-func (s *Server) auditPage(ctx context.Context, q store.AuditQuery) (auditList, error) {
+func (s *Server) auditPage(ctx context.Context, q riscd.AuditQuery) (auditList, error) {
 	entries, next, err := s.store.ListAudit(ctx, q)
 	if err != nil {
 		return auditList{}, err

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // auditJSON is an audit entry as the admin API answers it.
@@ -35,7 +35,7 @@ func TestListAudit(t *testing.T) {
 	e := newEnv(t, nil)
 	var alice, all []uint64
 	for i, sub := range []string{"alice", "bob", "alice", "alice", "bob"} {
-		a := e.mustAudit(store.AuditEntry{Sub: sub, Action: "record", Outcome: "recorded", Actor: "event", EventJTI: "jti", DryRun: i == 0})
+		a := e.mustAudit(riscd.AuditEntry{Sub: sub, Action: "record", Outcome: "recorded", Actor: "event", EventJTI: "jti", DryRun: i == 0})
 		all = append(all, a.ID)
 		if sub == "alice" {
 			alice = append(alice, a.ID)

@@ -7,8 +7,7 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // bearerRealm names riscd in WWW-Authenticate challenges.
@@ -19,7 +18,7 @@ const bearerRealm = "riscd"
 type TokenDigest []byte
 
 // DigestOf returns the digest of s; nil when s is empty.
-func DigestOf(s store.Secret) TokenDigest {
+func DigestOf(s riscd.Secret) TokenDigest {
 	if s.IsZero() {
 		return nil
 	}

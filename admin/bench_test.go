@@ -30,14 +30,14 @@ func fillStore(b *testing.B, db *store.DB, n int) {
 	for start := 0; start < n; start += 1000 {
 		err := db.Update(context.Background(), func(tx riscd.Tx) error {
 			for i := start; i < min(start+1000, n); i++ {
-				st := store.GrantActive
+				st := riscd.GrantActive
 				if i%10 == 0 {
-					st = store.GrantHeld
+					st = riscd.GrantHeld
 				}
-				_, err := tx.CreateGrant(context.Background(), store.Grant{
+				_, err := tx.CreateGrant(context.Background(), riscd.Grant{
 					Sub: fmt.Sprintf("sub-%d", i), Scopes: []string{"openid", "email"}, Status: st,
-					RefreshToken: store.Secret(fmt.Sprintf("1//0bench-refresh-%08d-%s", i, strings.Repeat("x", 80))),
-					AccessToken:  store.Secret(fmt.Sprintf("ya29.bench-access-%08d-%s", i, strings.Repeat("y", 150))),
+					RefreshToken: riscd.Secret(fmt.Sprintf("1//0bench-refresh-%08d-%s", i, strings.Repeat("x", 80))),
+					AccessToken:  riscd.Secret(fmt.Sprintf("ya29.bench-access-%08d-%s", i, strings.Repeat("y", 150))),
 				})
 				if err != nil {
 					return err
@@ -77,7 +77,7 @@ func BenchmarkScrape(b *testing.B) {
 			}
 		}
 		for range 200 {
-			if _, err := tx.EnqueueOutbox(context.Background(), store.OutboxJob{Kind: store.OutboxWebhook, Key: "k"}); err != nil {
+			if _, err := tx.EnqueueOutbox(context.Background(), riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: "k"}); err != nil {
 				return err
 			}
 		}

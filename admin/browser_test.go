@@ -12,10 +12,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
 )
 
 // TestBrowserAdminPage drives headless Chromium through the admin page:
@@ -35,19 +35,19 @@ func TestBrowserAdminPage(t *testing.T) {
 	dir := testkit.ArtifactDir(t)
 
 	// Alice's account was disabled for hijacking: held, with a held grant.
-	e.mustAccount(store.Account{Sub: "110169484474386276334", Email: "alice@example.com", Held: true, SigninDisabled: true})
-	aliceGrant := e.mustGrant(grantSpec{sub: "110169484474386276334", scopes: []string{"openid", features["drive"]}, status: store.GrantHeld, reason: "hijacking"})
+	e.mustAccount(riscd.Account{Sub: "110169484474386276334", Email: "alice@example.com", Held: true, SigninDisabled: true})
+	aliceGrant := e.mustGrant(grantSpec{sub: "110169484474386276334", scopes: []string{"openid", features["drive"]}, status: riscd.GrantHeld, reason: "hijacking"})
 	done := e.mustInbox(disabledEvent("jti-alice-1", "110169484474386276334", "hijacking"))
-	e.setStatus(done.ID, store.InboxDone, 1, "", time.Time{})
-	e.mustAudit(store.AuditEntry{At: t0, Sub: "110169484474386276334", GrantIDs: []string{aliceGrant.ID}, Action: "hold_grants", Outcome: "held",
+	e.setStatus(done.ID, riscd.InboxDone, 1, "", time.Time{})
+	e.mustAudit(riscd.AuditEntry{At: t0, Sub: "110169484474386276334", GrantIDs: []string{aliceGrant.ID}, Action: "hold_grants", Outcome: "held",
 		Actor: "event", EventType: events.TypeAccountDisabled, EventJTI: "jti-alice-1"})
 	// Bob has an active grant and an event riscd gave up on.
 	e.clock.Advance(time.Minute)
 	bobGrant := e.mustGrant(grantSpec{sub: "104729384756102938475", scopes: []string{"openid", features["calendar"]}})
 	parked := e.mustInbox(disabledEvent("jti-bob-1", "104729384756102938475", "bulk-account"))
-	e.setStatus(parked.ID, store.InboxParked, 10, "handler: store unavailable", time.Time{})
-	e.mustAccount(store.Account{Sub: "104729384756102938475", Email: "bob@example.com", Review: true})
-	e.mustAudit(store.AuditEntry{At: e.clock.Now(), Sub: "104729384756102938475", Action: "mark_review", Outcome: "flagged", Actor: "event"})
+	e.setStatus(parked.ID, riscd.InboxParked, 10, "handler: store unavailable", time.Time{})
+	e.mustAccount(riscd.Account{Sub: "104729384756102938475", Email: "bob@example.com", Review: true})
+	e.mustAudit(riscd.AuditEntry{At: e.clock.Now(), Sub: "104729384756102938475", Action: "mark_review", Outcome: "flagged", Actor: "event"})
 	e.clock.Advance(time.Minute)
 
 	tctx := testkit.Chromium(t)
@@ -152,7 +152,7 @@ func TestBrowserAdminPage(t *testing.T) {
 	if a := mustAccountOf(t, e.db, "110169484474386276334"); a.Held {
 		t.Errorf("the account is still held after release")
 	}
-	if g := mustGrantOf(t, e.db, aliceGrant.ID); g.Status != store.GrantActive {
+	if g := mustGrantOf(t, e.db, aliceGrant.ID); g.Status != riscd.GrantActive {
 		t.Errorf("Alice's grant is %s after release, want active", g.Status)
 	}
 	screenshot("account-released")
@@ -163,7 +163,7 @@ func TestBrowserAdminPage(t *testing.T) {
 	if got := text("#event-status"); got != "pending" {
 		t.Errorf("after retry the event shows %q, want pending", got)
 	}
-	if got := mustEntry(t, e.db, parked.ID); got.Status != store.InboxPending {
+	if got := mustEntry(t, e.db, parked.ID); got.Status != riscd.InboxPending {
 		t.Errorf("the event is %s after retry, want pending", got.Status)
 	}
 	screenshot("event-retried")
@@ -171,7 +171,7 @@ func TestBrowserAdminPage(t *testing.T) {
 	// Revoke Bob's grant: the box must be ticked first.
 	do("open Bob's grant", chromedp.Navigate(e.url+"/admin/ui/grants/"+bobGrant.ID), chromedp.WaitVisible(chromedp.ID("revoke")))
 	do("revoke unconfirmed", chromedp.Click(chromedp.ID("revoke-button")))
-	if g := mustGrantOf(t, e.db, bobGrant.ID); g.Status != store.GrantActive {
+	if g := mustGrantOf(t, e.db, bobGrant.ID); g.Status != riscd.GrantActive {
 		t.Fatalf("the grant was revoked without the confirmation box")
 	}
 	do("revoke",
@@ -179,17 +179,17 @@ func TestBrowserAdminPage(t *testing.T) {
 		chromedp.Click(chromedp.ID("revoke-button")),
 		chromedp.WaitVisible(chromedp.ID("notice")),
 	)
-	if g := mustGrantOf(t, e.db, bobGrant.ID); g.Status != store.GrantRevoked {
+	if g := mustGrantOf(t, e.db, bobGrant.ID); g.Status != riscd.GrantRevoked {
 		t.Errorf("Bob's grant is %s after revoke, want revoked", g.Status)
 	}
 	screenshot("account-revoked")
 	visit("outbox", "/admin/ui/outbox", "#outbox-list")
 
 	// Retry Bob's failed webhook from the failed list.
-	failed := e.failJob(t, store.OutboxWebhook, "bob")
+	failed := e.failJob(t, riscd.OutboxWebhook, "bob")
 	visit("outbox-failed", "/admin/ui/outbox?status=failed", "#outbox-list")
 	do("retry job", chromedp.Click(chromedp.ID("retry-job-"+strconv.FormatUint(failed.ID, 10))), chromedp.WaitVisible(chromedp.ID("notice")))
-	if j, err := e.db.OutboxJob(t.Context(), failed.ID); err != nil || j.Status != store.OutboxPending {
+	if j, err := e.db.OutboxJob(t.Context(), failed.ID); err != nil || j.Status != riscd.OutboxPending {
 		t.Errorf("the failed job is %+v (%v) after retry, want pending", j, err)
 	}
 	screenshot("outbox-retried")

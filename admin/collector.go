@@ -6,8 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // scrapeTimeout bounds the store reads of one scrape.
@@ -72,11 +71,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 func (c *storeCollector) collectQueues(ctx context.Context, gauge func(*prometheus.Desc, float64, ...string)) error {
 	s := c.s
 	now := s.now()
-	pending, err := s.store.CountInbox(ctx, store.InboxPending)
+	pending, err := s.store.CountInbox(ctx, riscd.InboxPending)
 	if err != nil {
 		return err
 	}
-	parked, err := s.store.CountInbox(ctx, store.InboxParked)
+	parked, err := s.store.CountInbox(ctx, riscd.InboxParked)
 	if err != nil {
 		return err
 	}
@@ -84,11 +83,11 @@ func (c *storeCollector) collectQueues(ctx context.Context, gauge func(*promethe
 	if err != nil {
 		return err
 	}
-	jobs, err := s.store.PendingOutbox(ctx, store.MaxLimit)
+	jobs, err := s.store.PendingOutbox(ctx, riscd.MaxLimit)
 	if err != nil {
 		return err
 	}
-	failed, err := s.store.FailedOutbox(ctx, store.MaxLimit)
+	failed, err := s.store.FailedOutbox(ctx, riscd.MaxLimit)
 	if err != nil {
 		return err
 	}
@@ -143,17 +142,17 @@ func (c *storeCollector) collectGrants(ctx context.Context, gauge func(*promethe
 // grantCounts is the last count of grants by status that Run made.
 type grantCounts struct {
 	mu     sync.Mutex
-	counts map[store.GrantStatus]int
+	counts map[riscd.GrantStatus]int
 	at     time.Time
 }
 
-func (g *grantCounts) get() (map[store.GrantStatus]int, time.Time) {
+func (g *grantCounts) get() (map[riscd.GrantStatus]int, time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.counts, g.at
 }
 
-func (g *grantCounts) set(counts map[store.GrantStatus]int, at time.Time) {
+func (g *grantCounts) set(counts map[riscd.GrantStatus]int, at time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.counts, g.at = counts, at
@@ -186,8 +185,8 @@ func (s *Server) Run(ctx context.Context) error {
 // CountGrants counts grants by status once, for the riscd_grants gauge (Run
 // calls it on its schedule). It returns ctx's error or the store's.
 func (s *Server) CountGrants(ctx context.Context) error {
-	counts := map[store.GrantStatus]int{}
-	q := store.GrantQuery{Limit: store.MaxLimit}
+	counts := map[riscd.GrantStatus]int{}
+	q := riscd.GrantQuery{Limit: riscd.MaxLimit}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err

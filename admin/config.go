@@ -90,7 +90,7 @@ type Config struct {
 	Operator Operator
 	// AdminToken guards /admin. Empty: the admin API answers 503
 	// (admin_disabled).
-	AdminToken store.Secret
+	AdminToken riscd.Secret
 	// Features maps feature names to the scope each needs, for the feature
 	// filter of GET /admin/grants and the features a grant view lists.
 	Features map[string]string

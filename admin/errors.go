@@ -7,8 +7,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // Error codes: the "error" member of every error answer (the companion
@@ -101,11 +100,11 @@ func classify(err error) verdict {
 		if ae.RetryAfter != "" {
 			v.header.Set("Retry-After", ae.RetryAfter)
 		}
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, riscd.ErrNotFound):
 		v.body, v.status = errorBody{Error: CodeNotFound, Detail: "not found"}, http.StatusNotFound
-	case errors.Is(err, store.ErrInvalid):
+	case errors.Is(err, riscd.ErrInvalid):
 		v.body, v.status = errorBody{Error: CodeBadRequest, Detail: "invalid argument (a malformed cursor?)"}, http.StatusBadRequest
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, store.ErrClosed):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, riscd.ErrClosed):
 		v.body, v.status = errorBody{Error: CodeUnavailable, Detail: "the request could not finish in time or riscd is stopping; retry"}, http.StatusServiceUnavailable
 		v.header.Set("Retry-After", "1")
 	case errors.As(err, &he):
@@ -141,4 +140,4 @@ func answer(c echo.Context, err error) (code string, unexpected bool) {
 	return v.body.Error, v.unexpected
 }
 
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+func isNotFound(err error) bool { return errors.Is(err, riscd.ErrNotFound) }

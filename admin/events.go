@@ -17,7 +17,6 @@ import (
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/httplog"
-	"github.com/riscd/riscd/store"
 )
 
 // eventView is a received SET as the admin API shows it: its processing
@@ -46,9 +45,9 @@ type eventList struct {
 }
 
 // inboxStatuses are the values of the status filter.
-var inboxStatuses = []store.InboxStatus{store.InboxPending, store.InboxDone, store.InboxParked}
+var inboxStatuses = []riscd.InboxStatus{riscd.InboxPending, riscd.InboxDone, riscd.InboxParked}
 
-func viewEvent(e store.InboxEntry) eventView {
+func viewEvent(e riscd.InboxEntry) eventView {
 	v := eventView{
 		ID: e.ID, Transmitter: e.Transmitter, Iss: e.Iss, JTI: e.JTI, Subject: e.Subject,
 		Types: nonNil(e.Types), TypeNames: make([]string, len(e.Types)),
@@ -112,21 +111,21 @@ func (s *Server) subOfKey(key string) string {
 // subject key as event views show it; type an event-type URI or its short
 // name; status, cursor and limit. It returns the query and the subject keys
 // to run it for ([""]: any subject).
-func (s *Server) eventQuery(c echo.Context) (store.InboxQuery, []string, error) {
+func (s *Server) eventQuery(c echo.Context) (riscd.InboxQuery, []string, error) {
 	p, err := pageParams(c)
 	if err != nil {
-		return store.InboxQuery{}, nil, err
+		return riscd.InboxQuery{}, nil, err
 	}
-	q := store.InboxQuery{Limit: p.limit, Cursor: p.cursor}
+	q := riscd.InboxQuery{Limit: p.limit, Cursor: p.cursor}
 	if st := c.QueryParam("status"); st != "" {
-		if !slices.Contains(inboxStatuses, store.InboxStatus(st)) {
-			return store.InboxQuery{}, nil, BadRequest("status must be one of %s", joinStatuses(inboxStatuses))
+		if !slices.Contains(inboxStatuses, riscd.InboxStatus(st)) {
+			return riscd.InboxQuery{}, nil, BadRequest("status must be one of %s", joinStatuses(inboxStatuses))
 		}
-		q.Status = store.InboxStatus(st)
+		q.Status = riscd.InboxStatus(st)
 	}
 	typ, err := queryParam(c, "type")
 	if err != nil {
-		return store.InboxQuery{}, nil, err
+		return riscd.InboxQuery{}, nil, err
 	}
 	if uri, ok := events.TypeForName(typ); ok {
 		typ = uri
@@ -134,14 +133,14 @@ func (s *Server) eventQuery(c echo.Context) (store.InboxQuery, []string, error) 
 	q.Type = typ
 	sub, err := queryParam(c, "sub")
 	if err != nil {
-		return store.InboxQuery{}, nil, err
+		return riscd.InboxQuery{}, nil, err
 	}
 	subject, err := queryParam(c, "subject")
 	if err != nil {
-		return store.InboxQuery{}, nil, err
+		return riscd.InboxQuery{}, nil, err
 	}
 	if sub != "" && subject != "" {
-		return store.InboxQuery{}, nil, BadRequest("give sub or subject, not both")
+		return riscd.InboxQuery{}, nil, BadRequest("give sub or subject, not both")
 	}
 	keys := []string{subject}
 	if sub != "" {
@@ -151,7 +150,7 @@ func (s *Server) eventQuery(c echo.Context) (store.InboxQuery, []string, error) 
 }
 
 // eventPage is one page of events, as views.
-func (s *Server) eventPage(ctx context.Context, q store.InboxQuery, keys []string) (eventList, error) {
+func (s *Server) eventPage(ctx context.Context, q riscd.InboxQuery, keys []string) (eventList, error) {
 	entries, next, err := s.listInbox(ctx, q, keys)
 	if err != nil {
 		return eventList{}, err
@@ -179,12 +178,12 @@ func (s *Server) listEvents(c echo.Context) error {
 // listInbox runs q once per subject key and merges the pages, newest first.
 // Inbox cursors are entry IDs (a page holds entries older than its cursor),
 // so the merged page's cursor is the ID of its last entry.
-func (s *Server) listInbox(ctx context.Context, q store.InboxQuery, keys []string) ([]store.InboxEntry, string, error) {
+func (s *Server) listInbox(ctx context.Context, q riscd.InboxQuery, keys []string) ([]riscd.InboxEntry, string, error) {
 	if len(keys) == 1 {
 		q.Subject = keys[0]
 		return s.store.ListInbox(ctx, q)
 	}
-	var all []store.InboxEntry
+	var all []riscd.InboxEntry
 	more := false
 	for _, k := range keys {
 		q.Subject = k
@@ -195,7 +194,7 @@ func (s *Server) listInbox(ctx context.Context, q store.InboxQuery, keys []strin
 		all = append(all, page...)
 		more = more || next != ""
 	}
-	slices.SortFunc(all, func(a, b store.InboxEntry) int { return -cmpU64(a.ID, b.ID) })
+	slices.SortFunc(all, func(a, b riscd.InboxEntry) int { return -cmpU64(a.ID, b.ID) })
 	limit := q.Limit
 	if len(all) > limit {
 		all, more = all[:limit], true
@@ -240,7 +239,7 @@ func (s *Server) showEvent(c echo.Context) error {
 }
 
 // errNotParked is the refusal to retry an event that is pending or done.
-type errNotParked struct{ status store.InboxStatus }
+type errNotParked struct{ status riscd.InboxStatus }
 
 func (e errNotParked) Error() string { return fmt.Sprintf("event is %s, not parked", e.status) }
 
@@ -249,22 +248,22 @@ func (e errNotParked) Error() string { return fmt.Sprintf("event is %s, not park
 // the same transaction; then it wakes the dispatcher. Errors: a 409
 // Error (CodeNotParked) when the event is not parked, a 404 Error
 // when there is none, else a store failure.
-func (s *Server) retry(ctx context.Context, id uint64, detail string) (store.InboxEntry, error) {
-	var stored store.InboxEntry
+func (s *Server) retry(ctx context.Context, id uint64, detail string) (riscd.InboxEntry, error) {
+	var stored riscd.InboxEntry
 	err := s.store.Update(ctx, func(tx riscd.Tx) error {
 		e, err := tx.InboxEntry(ctx, id)
 		if err != nil {
 			return err
 		}
-		if e.Status != store.InboxParked {
+		if e.Status != riscd.InboxParked {
 			return errNotParked{e.Status}
 		}
-		e.Status, e.Attempts, e.NextAttemptAt = store.InboxPending, 0, time.Time{}
+		e.Status, e.Attempts, e.NextAttemptAt = riscd.InboxPending, 0, time.Time{}
 		if err := tx.PutInboxEntry(ctx, e); err != nil {
 			return err
 		}
 		stored = e
-		_, err = tx.AppendAudit(ctx, store.AuditEntry{
+		_, err = tx.AppendAudit(ctx, riscd.AuditEntry{
 			At: s.now(), Transmitter: e.Transmitter, EventJTI: e.JTI, EventType: firstOf(e.Types),
 			Sub: s.subOfKey(e.Subject), Action: "retry_event", Outcome: "pending",
 			Detail: detail, Actor: ActorOperator,
@@ -274,9 +273,9 @@ func (s *Server) retry(ctx context.Context, id uint64, detail string) (store.Inb
 	var np errNotParked
 	switch {
 	case errors.As(err, &np):
-		return store.InboxEntry{}, &Error{Status: http.StatusConflict, Code: CodeNotParked, Detail: fmt.Sprintf("event %d is %s; only a parked event can be retried", id, np.status)}
+		return riscd.InboxEntry{}, &Error{Status: http.StatusConflict, Code: CodeNotParked, Detail: fmt.Sprintf("event %d is %s; only a parked event can be retried", id, np.status)}
 	case err != nil:
-		return store.InboxEntry{}, orNotFound(err, "event")
+		return riscd.InboxEntry{}, orNotFound(err, "event")
 	}
 	if s.cfg.Rescan != nil {
 		s.cfg.Rescan()

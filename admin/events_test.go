@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 )
 
 // eventJSON is an event as the admin API answers it.
@@ -47,19 +47,19 @@ func googleKey(sub string) string {
 }
 
 // disabledEvent is an account-disabled inbox entry about sub.
-func disabledEvent(jti, sub, reason string) store.InboxEntry {
+func disabledEvent(jti, sub, reason string) riscd.InboxEntry {
 	claims := fmt.Sprintf(`{"iss":%q,"aud":"client-1","iat":1767268800,"jti":%q,"events":{%q:{"subject":{"subject_type":"iss-sub","iss":%q,"sub":%q},"reason":%q}}}`,
 		googleIss, jti, events.TypeAccountDisabled, googleIss, sub, reason)
-	return store.InboxEntry{JTI: jti, Subject: googleKey(sub), Types: []string{events.TypeAccountDisabled}, Claims: json.RawMessage(claims)}
+	return riscd.InboxEntry{JTI: jti, Subject: googleKey(sub), Types: []string{events.TypeAccountDisabled}, Claims: json.RawMessage(claims)}
 }
 
 // tokenRevokedEvent is a token-revoked inbox entry naming a refresh token
 // by identifier.
-func tokenRevokedEvent(jti, alg, identifier string) store.InboxEntry {
+func tokenRevokedEvent(jti, alg, identifier string) riscd.InboxEntry {
 	claims := fmt.Sprintf(`{"iss":%q,"aud":"client-1","iat":1767268800,"jti":%q,"events":{%q:{"subject":{"subject_type":"oauth_token","token_type":"refresh_token","token_identifier_alg":%q,"token":%q}}}}`,
 		googleIss, jti, events.TypeTokenRevoked, alg, identifier)
 	sub := events.OAuthToken{TokenType: "refresh_token", Alg: alg, Token: identifier}
-	return store.InboxEntry{JTI: jti, Subject: events.SubjectKey(sub), Types: []string{events.TypeTokenRevoked}, Claims: json.RawMessage(claims)}
+	return riscd.InboxEntry{JTI: jti, Subject: events.SubjectKey(sub), Types: []string{events.TypeTokenRevoked}, Claims: json.RawMessage(claims)}
 }
 
 // urlHashIdentifier is Google's hash identifier of token in the URL
@@ -84,8 +84,8 @@ func TestListEventsFilters(t *testing.T) {
 	b1 := e.mustInbox(disabledEvent("j2", "bob", ""))
 	tr := e.mustInbox(tokenRevokedEvent("j3", events.AlgPrefix, "1//0abcdefghijklmnop"))
 	a2 := e.mustInbox(disabledEvent("j4", "alice", "bulk-account"))
-	e.setStatus(a1.ID, store.InboxDone, 1, "", time.Time{})
-	e.setStatus(b1.ID, store.InboxParked, 10, "handler: store unavailable", time.Time{})
+	e.setStatus(a1.ID, riscd.InboxDone, 1, "", time.Time{})
+	e.setStatus(b1.ID, riscd.InboxParked, 10, "handler: store unavailable", time.Time{})
 
 	tests := []struct {
 		query string
@@ -207,7 +207,7 @@ func TestShowEventRedactsTokensAnywhere(t *testing.T) {
 	e := newEnv(t, nil)
 	secret := e.secret("ya29.leaked-access-token-in-claims")
 	claims := fmt.Sprintf(`{"iss":"https://idp.example","jti":"x1","iat":1,"events":{"https://example.com/custom":{"access_token":%q,"nested":[{"refresh_token":%q}]}}}`, secret, secret)
-	en := e.mustInbox(store.InboxEntry{Iss: "https://idp.example", JTI: "x1", Types: []string{"https://example.com/custom"}, Claims: json.RawMessage(claims)})
+	en := e.mustInbox(riscd.InboxEntry{Iss: "https://idp.example", JTI: "x1", Types: []string{"https://example.com/custom"}, Claims: json.RawMessage(claims)})
 	r := e.get(fmt.Sprintf("/admin/events/%d", en.ID), http.StatusOK)
 	if !strings.Contains(string(r.body), `"[redacted]"`) {
 		t.Errorf("answer %s does not show the redaction", r.body)
@@ -224,8 +224,8 @@ func TestRetryEvent(t *testing.T) {
 	parked := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
 	done := e.mustInbox(disabledEvent("j2", "alice", ""))
 	pending := e.mustInbox(disabledEvent("j3", "alice", ""))
-	e.setStatus(parked.ID, store.InboxParked, 10, "lifecycle: store unavailable", t0.Add(time.Hour))
-	e.setStatus(done.ID, store.InboxDone, 1, "", time.Time{})
+	e.setStatus(parked.ID, riscd.InboxParked, 10, "lifecycle: store unavailable", t0.Add(time.Hour))
+	e.setStatus(done.ID, riscd.InboxDone, 1, "", time.Time{})
 
 	r := e.do(http.MethodPost, fmt.Sprintf("/admin/events/%d/retry", parked.ID), adminToken, nil)
 	if r.status != http.StatusOK {
@@ -240,13 +240,13 @@ func TestRetryEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored.Status != store.InboxPending || stored.Attempts != 0 || !stored.NextAttemptAt.IsZero() {
+	if stored.Status != riscd.InboxPending || stored.Attempts != 0 || !stored.NextAttemptAt.IsZero() {
 		t.Errorf("stored %+v, want pending, 0 attempts, due now", stored)
 	}
 	if n := e.rescans.get(); n != 1 {
 		t.Errorf("Rescan called %d times, want 1", n)
 	}
-	audit, _, err := e.db.ListAudit(t.Context(), store.AuditQuery{Sub: "alice"})
+	audit, _, err := e.db.ListAudit(t.Context(), riscd.AuditQuery{Sub: "alice"})
 	if err != nil {
 		t.Fatal(err)
 	}

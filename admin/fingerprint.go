@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"strings"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 )
 
 // fingerprintLen is how many hex characters a fingerprint shows: enough to
@@ -19,23 +19,23 @@ const fingerprintLen = 12
 // hash_base64_sha512_sha512 identifier, so a token-revoked event's
 // token_fingerprint equals the fingerprint of the grant it names. "" for no
 // token.
-func refreshFingerprint(token store.Secret) string {
+func refreshFingerprint(token riscd.Secret) string {
 	if token.IsZero() {
 		return ""
 	}
-	return hex.EncodeToString(store.RefreshTokenDigest(token.Reveal()))[:fingerprintLen]
+	return hex.EncodeToString(riscd.RefreshTokenDigest(token.Reveal()))[:fingerprintLen]
 }
 
 // prefixFingerprint is the fingerprint of a refresh token's first
 // store.RefreshPrefixLen characters (SHA-256), equal to the fingerprint a
 // prefix identifier of Google's token-revoked event shows. "" when the token
 // is shorter.
-func prefixFingerprint(token store.Secret) string {
+func prefixFingerprint(token riscd.Secret) string {
 	t := token.Reveal()
-	if len(t) < store.RefreshPrefixLen {
+	if len(t) < riscd.RefreshPrefixLen {
 		return ""
 	}
-	return sha256Hex(t[:store.RefreshPrefixLen])
+	return sha256Hex(t[:riscd.RefreshPrefixLen])
 }
 
 // identifierFingerprint is the fingerprint shown for a token identifier of
@@ -50,8 +50,8 @@ func identifierFingerprint(alg, identifier string) string {
 			return hex.EncodeToString(raw)[:fingerprintLen]
 		}
 	case events.AlgPrefix:
-		if len(identifier) >= store.RefreshPrefixLen {
-			return sha256Hex(identifier[:store.RefreshPrefixLen])
+		if len(identifier) >= riscd.RefreshPrefixLen {
+			return sha256Hex(identifier[:riscd.RefreshPrefixLen])
 		}
 	}
 	return sha256Hex(identifier)

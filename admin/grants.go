@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // grantView is a grant as the admin API shows it: never a token, only
@@ -51,16 +50,16 @@ type grantList struct {
 }
 
 // grantStatuses are the values of the status filter.
-var grantStatuses = []store.GrantStatus{store.GrantActive, store.GrantHeld, store.GrantRevoked, store.GrantReauthRequired}
+var grantStatuses = []riscd.GrantStatus{riscd.GrantActive, riscd.GrantHeld, riscd.GrantRevoked, riscd.GrantReauthRequired}
 
 // historyScan bounds how many of a subject's audit entries a grant's
 // history looks through, and historyMax how many it shows.
 const (
-	historyScan = store.MaxLimit
+	historyScan = riscd.MaxLimit
 	historyMax  = 50
 )
 
-func (s *Server) viewGrant(g store.Grant) grantView {
+func (s *Server) viewGrant(g riscd.Grant) grantView {
 	return grantView{
 		ID: g.ID, Sub: g.Sub, Email: g.Email, Scopes: nonNil(g.Scopes), Features: s.featuresOf(g.Scopes),
 		Status: string(g.Status), Reason: g.Reason, ChangedBy: g.ChangedBy,
@@ -89,31 +88,31 @@ func (s *Server) featuresOf(scopes []string) []string {
 // grantQuery reads the filters of a grant list (sub, status, feature,
 // scope) and its page from the query string, as GET /admin/grants and the
 // admin page's grant list take them.
-func (s *Server) grantQuery(c echo.Context) (store.GrantQuery, error) {
+func (s *Server) grantQuery(c echo.Context) (riscd.GrantQuery, error) {
 	p, err := pageParams(c)
 	if err != nil {
-		return store.GrantQuery{}, err
+		return riscd.GrantQuery{}, err
 	}
-	q := store.GrantQuery{Cursor: p.cursor, Limit: p.limit}
+	q := riscd.GrantQuery{Cursor: p.cursor, Limit: p.limit}
 	if q.Sub, err = queryParam(c, "sub"); err != nil {
-		return store.GrantQuery{}, err
+		return riscd.GrantQuery{}, err
 	}
 	if st := c.QueryParam("status"); st != "" {
-		if !slices.Contains(grantStatuses, store.GrantStatus(st)) {
-			return store.GrantQuery{}, BadRequest("status must be one of %s", joinStatuses(grantStatuses))
+		if !slices.Contains(grantStatuses, riscd.GrantStatus(st)) {
+			return riscd.GrantQuery{}, BadRequest("status must be one of %s", joinStatuses(grantStatuses))
 		}
-		q.Status = store.GrantStatus(st)
+		q.Status = riscd.GrantStatus(st)
 	}
 	if q.Scope, err = queryParam(c, "scope"); err != nil {
-		return store.GrantQuery{}, err
+		return riscd.GrantQuery{}, err
 	}
 	if f := c.QueryParam("feature"); f != "" {
 		scope, ok := s.cfg.Features[f]
 		if !ok {
-			return store.GrantQuery{}, BadRequest("feature must be one of: %s", strings.Join(s.features, ", "))
+			return riscd.GrantQuery{}, BadRequest("feature must be one of: %s", strings.Join(s.features, ", "))
 		}
 		if q.Scope != "" && q.Scope != scope {
-			return store.GrantQuery{}, BadRequest("feature %s needs scope %s, which contradicts the scope filter", f, scope)
+			return riscd.GrantQuery{}, BadRequest("feature %s needs scope %s, which contradicts the scope filter", f, scope)
 		}
 		q.Scope = scope
 	}
@@ -121,7 +120,7 @@ func (s *Server) grantQuery(c echo.Context) (store.GrantQuery, error) {
 }
 
 // grantPage is one page of grants, as views.
-func (s *Server) grantPage(ctx context.Context, q store.GrantQuery) (grantList, error) {
+func (s *Server) grantPage(ctx context.Context, q riscd.GrantQuery) (grantList, error) {
 	grants, next, err := s.store.ListGrants(ctx, q)
 	if err != nil {
 		return grantList{}, err
@@ -153,7 +152,7 @@ func (s *Server) grantDetailOf(ctx context.Context, id string) (grantDetail, err
 	if err != nil {
 		return grantDetail{}, orNotFound(err, "grant")
 	}
-	entries, _, err := s.store.ListAudit(ctx, store.AuditQuery{Sub: g.Sub, Limit: historyScan})
+	entries, _, err := s.store.ListAudit(ctx, riscd.AuditQuery{Sub: g.Sub, Limit: historyScan})
 	if err != nil {
 		return grantDetail{}, err
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
-	"github.com/riscd/riscd/store"
 )
 
 // grantJSON is a grant as the admin API answers it.
@@ -95,9 +95,9 @@ func TestListGrantsPagesNewestFirst(t *testing.T) {
 func TestListGrantsFilters(t *testing.T) {
 	e := newEnv(t, nil)
 	drive := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}})
-	held := e.mustGrant(grantSpec{sub: "alice", status: store.GrantHeld, reason: "hijacking"})
+	held := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
 	cal := e.mustGrant(grantSpec{sub: "bob", scopes: []string{"openid", features["calendar"]}})
-	revoked := e.mustGrant(grantSpec{sub: "bob", status: store.GrantRevoked, reason: "token-revoked"})
+	revoked := e.mustGrant(grantSpec{sub: "bob", status: riscd.GrantRevoked, reason: "token-revoked"})
 
 	tests := []struct {
 		query string
@@ -160,9 +160,9 @@ func TestShowGrant(t *testing.T) {
 	e := newEnv(t, nil)
 	g := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}})
 	other := e.mustGrant(grantSpec{sub: "alice"})
-	e.mustAudit(store.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants", Outcome: "held", EventJTI: "jti-1", Actor: "event"})
-	e.mustAudit(store.AuditEntry{Sub: "alice", GrantIDs: []string{other.ID}, Action: "revoke_grants", Actor: "event"})
-	e.mustAudit(store.AuditEntry{Sub: "alice", GrantIDs: []string{other.ID, g.ID}, Action: "release_holds", Actor: "operator"})
+	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants", Outcome: "held", EventJTI: "jti-1", Actor: "event"})
+	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{other.ID}, Action: "revoke_grants", Actor: "event"})
+	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{other.ID, g.ID}, Action: "release_holds", Actor: "operator"})
 
 	var got grantJSON
 	e.get("/admin/grants/"+g.ID, http.StatusOK).json(t, &got)

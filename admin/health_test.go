@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
-	"github.com/riscd/riscd/store"
 )
 
 type readyJSON struct {
@@ -88,7 +88,7 @@ func TestReadyz(t *testing.T) {
 				first := e.mustInbox(disabledEvent("j1", "alice", ""))
 				e.mustInbox(disabledEvent("j2", "alice", ""))
 				e.clock.Advance(time.Hour)
-				e.setStatus(first.ID, store.InboxPending, 5, "x", e.clock.Now().Add(time.Minute))
+				e.setStatus(first.ID, riscd.InboxPending, 5, "x", e.clock.Now().Add(time.Minute))
 			},
 			checks: map[string]string{"store": "ok", "inbox": "ok", "ready": "ok"},
 		},
@@ -96,7 +96,7 @@ func TestReadyz(t *testing.T) {
 			name: "parked entries do not count", status: http.StatusOK,
 			setup: func(e *env) {
 				p := e.mustInbox(disabledEvent("j1", "alice", ""))
-				e.setStatus(p.ID, store.InboxParked, 10, "x", time.Time{})
+				e.setStatus(p.ID, riscd.InboxParked, 10, "x", time.Time{})
 				e.clock.Advance(time.Hour)
 			},
 			checks: map[string]string{"store": "ok", "inbox": "ok", "ready": "ok"},

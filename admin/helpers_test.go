@@ -72,45 +72,45 @@ func (f *fakeOperator) ReleaseAccount(ctx context.Context, sub, actor string) er
 	if err := f.record(opCall{"ReleaseAccount", sub, actor}); err != nil {
 		return err
 	}
-	_, err := f.db.UpdateAccount(ctx, sub, func(a store.Account, _ bool) (store.Account, error) {
+	_, err := f.db.UpdateAccount(ctx, sub, func(a riscd.Account, _ bool) (riscd.Account, error) {
 		a.Held, a.SigninDisabled = false, false
 		return a, nil
 	})
 	return err
 }
 
-func (f *fakeOperator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (store.OutboxJob, error) {
+func (f *fakeOperator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (riscd.OutboxJob, error) {
 	if err := f.record(opCall{"RetryOutboxJob", fmt.Sprint(id), actor}); err != nil {
-		return store.OutboxJob{}, err
+		return riscd.OutboxJob{}, err
 	}
 	return retryJob(ctx, f.db, id, actor, reason)
 }
 
 // jobStateErr is the refusal to retry a job that has not failed, known by
 // its JobStatus method as the lifecycle package's is.
-type jobStateErr struct{ status store.OutboxStatus }
+type jobStateErr struct{ status riscd.OutboxStatus }
 
 func (e jobStateErr) Error() string     { return "job is " + string(e.status) }
 func (e jobStateErr) JobStatus() string { return string(e.status) }
 
 // retryJob returns a failed job to pending and audits it in one
 // transaction, as the lifecycle package does.
-func retryJob(ctx context.Context, db *store.DB, id uint64, actor, reason string) (store.OutboxJob, error) {
-	var out store.OutboxJob
+func retryJob(ctx context.Context, db *store.DB, id uint64, actor, reason string) (riscd.OutboxJob, error) {
+	var out riscd.OutboxJob
 	err := db.Update(ctx, func(tx riscd.Tx) error {
 		j, err := tx.OutboxJob(ctx, id)
 		if err != nil {
 			return err
 		}
-		if j.Status != store.OutboxFailed {
+		if j.Status != riscd.OutboxFailed {
 			return jobStateErr{j.Status}
 		}
-		j.Status, j.Attempts, j.LastError, j.DoneAt = store.OutboxPending, 0, "", time.Time{}
+		j.Status, j.Attempts, j.LastError, j.DoneAt = riscd.OutboxPending, 0, "", time.Time{}
 		if err := tx.PutOutboxJob(ctx, j); err != nil {
 			return err
 		}
 		out = j
-		_, err = tx.AppendAudit(ctx, store.AuditEntry{GrantIDs: []string{j.GrantID}, Action: "retry_outbox", Outcome: "pending", Detail: reason, Actor: actor})
+		_, err = tx.AppendAudit(ctx, riscd.AuditEntry{GrantIDs: []string{j.GrantID}, Action: "retry_outbox", Outcome: "pending", Detail: reason, Actor: actor})
 		return err
 	})
 	return out, err
@@ -147,7 +147,7 @@ func (f *fakeBroker) Token(ctx context.Context, sub string, scopes []string) (co
 		return companion.Token{}, ctx.Err()
 	}
 	if !ok {
-		return companion.Token{}, store.ErrNotFound
+		return companion.Token{}, riscd.ErrNotFound
 	}
 	return a.tok, a.err
 }
@@ -377,31 +377,31 @@ func (e *env) get(path string, want int) reply {
 type grantSpec struct {
 	sub    string
 	scopes []string
-	status store.GrantStatus
+	status riscd.GrantStatus
 	reason string
 }
 
 // mustGrant stores a grant with fresh secret tokens, registered as secrets.
-func (e *env) mustGrant(g grantSpec) store.Grant {
+func (e *env) mustGrant(g grantSpec) riscd.Grant {
 	e.t.Helper()
 	if g.scopes == nil {
 		g.scopes = []string{"openid", "email"}
 	}
 	n := len(e.secrets)
-	created, err := e.db.CreateGrant(context.Background(), store.Grant{
+	created, err := e.db.CreateGrant(context.Background(), riscd.Grant{
 		Sub:          g.sub,
 		Email:        g.sub + "@example.com",
 		Scopes:       g.scopes,
-		RefreshToken: store.Secret(e.secret("1//0refresh-" + g.sub + "-" + strconv.Itoa(n) + "-secretpart")),
-		AccessToken:  store.Secret(e.secret("ya29.access-" + g.sub + "-" + strconv.Itoa(n) + "-secretpart")),
+		RefreshToken: riscd.Secret(e.secret("1//0refresh-" + g.sub + "-" + strconv.Itoa(n) + "-secretpart")),
+		AccessToken:  riscd.Secret(e.secret("ya29.access-" + g.sub + "-" + strconv.Itoa(n) + "-secretpart")),
 		TokenType:    "Bearer",
 		Expiry:       e.clock.Now().Add(time.Hour),
 	})
 	if err != nil {
 		e.t.Fatalf("CreateGrant: %v", err)
 	}
-	if g.status != "" && g.status != store.GrantActive {
-		created, err = e.db.UpdateGrant(context.Background(), created.ID, func(old store.Grant) (store.Grant, error) {
+	if g.status != "" && g.status != riscd.GrantActive {
+		created, err = e.db.UpdateGrant(context.Background(), created.ID, func(old riscd.Grant) (riscd.Grant, error) {
 			old.Status, old.Reason, old.ChangedBy = g.status, g.reason, "jti-"+g.reason
 			return old, nil
 		})
@@ -413,7 +413,7 @@ func (e *env) mustGrant(g grantSpec) store.Grant {
 }
 
 // mustAccount stores an account.
-func (e *env) mustAccount(a store.Account) {
+func (e *env) mustAccount(a riscd.Account) {
 	e.t.Helper()
 	if err := e.db.PutAccount(context.Background(), a); err != nil {
 		e.t.Fatalf("PutAccount: %v", err)
@@ -421,7 +421,7 @@ func (e *env) mustAccount(a store.Account) {
 }
 
 // mustAudit appends an audit entry.
-func (e *env) mustAudit(a store.AuditEntry) store.AuditEntry {
+func (e *env) mustAudit(a riscd.AuditEntry) riscd.AuditEntry {
 	e.t.Helper()
 	got, err := e.db.AppendAudit(context.Background(), a)
 	if err != nil {
@@ -431,7 +431,7 @@ func (e *env) mustAudit(a store.AuditEntry) store.AuditEntry {
 }
 
 // mustInbox stores an inbox entry; its Raw is registered as a secret.
-func (e *env) mustInbox(entry store.InboxEntry) store.InboxEntry {
+func (e *env) mustInbox(entry riscd.InboxEntry) riscd.InboxEntry {
 	e.t.Helper()
 	if entry.Raw == "" {
 		entry.Raw = e.secret("eyJhbGciOiJSUzI1NiJ9.raw-set-" + entry.JTI + ".signature")
@@ -450,11 +450,11 @@ func (e *env) mustInbox(entry store.InboxEntry) store.InboxEntry {
 }
 
 // setStatus records a processing state on an inbox entry.
-func (e *env) setStatus(id uint64, st store.InboxStatus, attempts int, lastErr string, next time.Time) {
+func (e *env) setStatus(id uint64, st riscd.InboxStatus, attempts int, lastErr string, next time.Time) {
 	e.t.Helper()
-	_, err := e.db.UpdateInbox(context.Background(), id, func(x store.InboxEntry) (store.InboxEntry, error) {
+	_, err := e.db.UpdateInbox(context.Background(), id, func(x riscd.InboxEntry) (riscd.InboxEntry, error) {
 		x.Status, x.Attempts, x.LastError, x.NextAttemptAt = st, attempts, lastErr, next
-		if st == store.InboxDone {
+		if st == riscd.InboxDone {
 			x.DoneAt = e.clock.Now()
 		}
 		return x, nil
@@ -506,8 +506,8 @@ func newRequest(tb testing.TB, e *env, method, path string, body any) *http.Requ
 }
 
 // accountOf is a plain account of sub.
-func accountOf(sub string) store.Account {
-	return store.Account{Sub: sub, Email: sub + "@example.com"}
+func accountOf(sub string) riscd.Account {
+	return riscd.Account{Sub: sub, Email: sub + "@example.com"}
 }
 
 // nopCloser makes a reader a request body.

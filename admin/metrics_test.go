@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
@@ -103,18 +104,18 @@ func TestMetricsReadFromTheStore(t *testing.T) {
 	e.clock.Advance(30 * time.Second)
 	e.mustInbox(disabledEvent("j2", "bob", ""))
 	parked := e.mustInbox(disabledEvent("j3", "carol", ""))
-	e.setStatus(parked.ID, store.InboxParked, 10, "x", time.Time{})
-	for _, kind := range []store.OutboxKind{store.OutboxRevoke, store.OutboxWebhook, store.OutboxWebhook} {
-		if _, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{Kind: kind, Key: "alice", Payload: json.RawMessage(`{}`)}); err != nil {
+	e.setStatus(parked.ID, riscd.InboxParked, 10, "x", time.Time{})
+	for _, kind := range []riscd.OutboxKind{riscd.OutboxRevoke, riscd.OutboxWebhook, riscd.OutboxWebhook} {
+		if _, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: kind, Key: "alice", Payload: json.RawMessage(`{}`)}); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(10 * time.Second)
 	}
-	e.failJob(t, store.OutboxWebhook, "bob")
-	e.failJob(t, store.OutboxWebhook, "carol")
+	e.failJob(t, riscd.OutboxWebhook, "bob")
+	e.failJob(t, riscd.OutboxWebhook, "carol")
 	e.mustGrant(grantSpec{sub: "alice"})
 	e.mustGrant(grantSpec{sub: "bob"})
-	e.mustGrant(grantSpec{sub: "carol", status: store.GrantHeld})
+	e.mustGrant(grantSpec{sub: "carol", status: riscd.GrantHeld})
 
 	t.Run("before grants are counted", func(t *testing.T) {
 		out := e.scrape()
@@ -162,9 +163,9 @@ type countingStore struct {
 	calls atomic.Int32
 }
 
-func (c *countingStore) CountGrants(context.Context) (map[store.GrantStatus]int, error) {
+func (c *countingStore) CountGrants(context.Context) (map[riscd.GrantStatus]int, error) {
 	c.calls.Add(1)
-	return map[store.GrantStatus]int{store.GrantActive: 7, store.GrantRevoked: 3}, nil
+	return map[riscd.GrantStatus]int{riscd.GrantActive: 7, riscd.GrantRevoked: 3}, nil
 }
 
 // TestMetricsCountGrantsFromTheStore: store.DB counts grants by status
@@ -172,9 +173,9 @@ func (c *countingStore) CountGrants(context.Context) (map[store.GrantStatus]int,
 func TestMetricsCountGrantsFromTheStore(t *testing.T) {
 	e := newEnv(t, nil)
 	e.mustGrant(grantSpec{sub: "alice"})
-	e.mustGrant(grantSpec{sub: "bob", status: store.GrantHeld})
+	e.mustGrant(grantSpec{sub: "bob", status: riscd.GrantHeld})
 	wantLines(t, e.scrape(), `riscd_grants{status="active"} 1`, `riscd_grants{status="held"} 1`, `riscd_grants{status="revoked"} 0`)
-	e.mustGrant(grantSpec{sub: "carol", status: store.GrantHeld})
+	e.mustGrant(grantSpec{sub: "carol", status: riscd.GrantHeld})
 	wantLines(t, e.scrape(), `riscd_grants{status="held"} 2`)
 }
 

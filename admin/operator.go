@@ -3,7 +3,7 @@ package admin
 import (
 	"context"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // Grants is what the admin API needs of riscd's grants service (the
@@ -39,7 +39,7 @@ type Operator interface {
 	// in the entry's detail) and has the outbox take it up at once. It
 	// returns the job as stored. A job that has not failed is refused with
 	// an error whose JobStatus() string method names its status (409).
-	RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (store.OutboxJob, error)
+	RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (riscd.OutboxJob, error)
 }
 
 // ActorOperator is the actor the admin API passes to Operator and writes in

@@ -11,8 +11,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/httplog"
-	"github.com/riscd/riscd/store"
 )
 
 // outboxView is an outbox job as the admin API shows it: never its token,
@@ -42,8 +42,8 @@ type outboxList struct {
 
 // outboxQuery is what an outbox list asks for.
 type outboxQuery struct {
-	status store.OutboxStatus // pending (oldest first) or failed (newest first)
-	kind   store.OutboxKind   // "" for any
+	status riscd.OutboxStatus // pending (oldest first) or failed (newest first)
+	kind   riscd.OutboxKind   // "" for any
 	limit  int
 }
 
@@ -51,24 +51,24 @@ type outboxQuery struct {
 // kind filter ("", "revoke", "webhook") and the limit (1 to
 // store.MaxLimit, default store.MaxLimit) of an outbox list.
 func outboxParams(c echo.Context) (outboxQuery, error) {
-	q := outboxQuery{status: store.OutboxPending, limit: store.MaxLimit}
+	q := outboxQuery{status: riscd.OutboxPending, limit: riscd.MaxLimit}
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > store.MaxLimit {
-			return outboxQuery{}, BadRequest("limit must be a whole number from 1 to %d", store.MaxLimit)
+		if err != nil || n < 1 || n > riscd.MaxLimit {
+			return outboxQuery{}, BadRequest("limit must be a whole number from 1 to %d", riscd.MaxLimit)
 		}
 		q.limit = n
 	}
-	switch st := store.OutboxStatus(c.QueryParam("status")); st {
-	case "", store.OutboxPending:
-	case store.OutboxFailed:
+	switch st := riscd.OutboxStatus(c.QueryParam("status")); st {
+	case "", riscd.OutboxPending:
+	case riscd.OutboxFailed:
 		q.status = st
 	default:
-		return outboxQuery{}, BadRequest("status must be %s or %s", store.OutboxPending, store.OutboxFailed)
+		return outboxQuery{}, BadRequest("status must be %s or %s", riscd.OutboxPending, riscd.OutboxFailed)
 	}
-	q.kind = store.OutboxKind(c.QueryParam("kind"))
-	if q.kind != "" && q.kind != store.OutboxRevoke && q.kind != store.OutboxWebhook {
-		return outboxQuery{}, BadRequest("kind must be %s or %s", store.OutboxRevoke, store.OutboxWebhook)
+	q.kind = riscd.OutboxKind(c.QueryParam("kind"))
+	if q.kind != "" && q.kind != riscd.OutboxRevoke && q.kind != riscd.OutboxWebhook {
+		return outboxQuery{}, BadRequest("kind must be %s or %s", riscd.OutboxRevoke, riscd.OutboxWebhook)
 	}
 	return q, nil
 }
@@ -78,12 +78,12 @@ func outboxParams(c echo.Context) (outboxQuery, error) {
 func (s *Server) outboxJobs(ctx context.Context, q outboxQuery) (outboxList, error) {
 	// One job more than the limit tells whether there are more; the store
 	// cannot filter by kind, so a kind filter looks through the largest page.
-	fetch := min(q.limit+1, store.MaxLimit)
+	fetch := min(q.limit+1, riscd.MaxLimit)
 	if q.kind != "" {
-		fetch = store.MaxLimit
+		fetch = riscd.MaxLimit
 	}
 	list := s.store.PendingOutbox
-	if q.status == store.OutboxFailed {
+	if q.status == riscd.OutboxFailed {
 		list = s.store.FailedOutbox
 	}
 	jobs, err := list(ctx, fetch)
@@ -102,20 +102,20 @@ func (s *Server) outboxJobs(ctx context.Context, q outboxQuery) (outboxList, err
 		}
 		out.Jobs = append(out.Jobs, viewOutbox(j, now))
 	}
-	if fetch == store.MaxLimit && len(jobs) == fetch {
+	if fetch == riscd.MaxLimit && len(jobs) == fetch {
 		out.Truncated = true // the store may hold more than one page
 	}
 	return out, nil
 }
 
 // viewOutbox is j as the admin API shows it at now.
-func viewOutbox(j store.OutboxJob, now time.Time) outboxView {
+func viewOutbox(j riscd.OutboxJob, now time.Time) outboxView {
 	v := outboxView{
 		ID: j.ID, Kind: string(j.Kind), Key: j.Key, Sub: payloadSub(j.Payload), GrantID: j.GrantID, Status: string(j.Status),
 		CreatedAt: j.CreatedAt, AgeSeconds: now.Sub(j.CreatedAt).Seconds(), Deadline: optTime(j.Deadline),
 		Attempts: j.Attempts, LastError: j.LastError, NextAttemptAt: optTime(j.NextAttemptAt),
 	}
-	if j.Status == store.OutboxFailed {
+	if j.Status == riscd.OutboxFailed {
 		v.FailedAt = optTime(j.DoneAt)
 	}
 	return v
@@ -152,18 +152,18 @@ func (s *Server) listOutbox(c echo.Context) error {
 // goes to the audit entry). Errors: errNoOperator without one, a 409
 // Error (CodeNotFailed) when the job is pending or done, a 404 Error
 // when there is none, else the Operator's failure.
-func (s *Server) retryOutbox(ctx context.Context, id uint64, reason string) (store.OutboxJob, error) {
+func (s *Server) retryOutbox(ctx context.Context, id uint64, reason string) (riscd.OutboxJob, error) {
 	if s.cfg.Operator == nil {
-		return store.OutboxJob{}, errNoOperator
+		return riscd.OutboxJob{}, errNoOperator
 	}
 	j, err := s.cfg.Operator.RetryOutboxJob(ctx, id, ActorOperator, reason)
 	var state interface{ JobStatus() string }
 	switch {
 	case errors.As(err, &state):
-		return store.OutboxJob{}, &Error{Status: http.StatusConflict, Code: CodeNotFailed,
+		return riscd.OutboxJob{}, &Error{Status: http.StatusConflict, Code: CodeNotFailed,
 			Detail: fmt.Sprintf("outbox job %d is %s; only a failed job can be retried", id, state.JobStatus())}
 	case err != nil:
-		return store.OutboxJob{}, orNotFound(err, "outbox job")
+		return riscd.OutboxJob{}, orNotFound(err, "outbox job")
 	}
 	return j, nil
 }

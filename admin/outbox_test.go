@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
-	"github.com/riscd/riscd/store"
 )
 
 type outboxJobJSON struct {
@@ -33,10 +33,10 @@ type outboxJSON struct {
 
 func TestListOutbox(t *testing.T) {
 	e := newEnv(t, nil)
-	enqueue := func(kind store.OutboxKind, token string) store.OutboxJob {
+	enqueue := func(kind riscd.OutboxKind, token string) riscd.OutboxJob {
 		t.Helper()
-		j, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{
-			Kind: kind, Key: "alice", Token: store.Secret(token), GrantID: "g1",
+		j, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{
+			Kind: kind, Key: "alice", Token: riscd.Secret(token), GrantID: "g1",
 			Payload: json.RawMessage(`{"type":"hold","sub":"alice"}`), Deadline: e.clock.Now().Add(24 * time.Hour),
 		})
 		if err != nil {
@@ -44,18 +44,18 @@ func TestListOutbox(t *testing.T) {
 		}
 		return j
 	}
-	revoke := enqueue(store.OutboxRevoke, e.secret("1//0outbox-refresh-token-secret"))
+	revoke := enqueue(riscd.OutboxRevoke, e.secret("1//0outbox-refresh-token-secret"))
 	e.clock.Advance(30 * time.Second)
-	hook := enqueue(store.OutboxWebhook, "")
+	hook := enqueue(riscd.OutboxWebhook, "")
 	e.clock.Advance(30 * time.Second)
-	finished := enqueue(store.OutboxWebhook, "")
-	if _, err := e.db.UpdateOutbox(t.Context(), finished.ID, func(j store.OutboxJob) (store.OutboxJob, error) {
-		j.Status = store.OutboxDone
+	finished := enqueue(riscd.OutboxWebhook, "")
+	if _, err := e.db.UpdateOutbox(t.Context(), finished.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+		j.Status = riscd.OutboxDone
 		return j, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.db.UpdateOutbox(t.Context(), hook.ID, func(j store.OutboxJob) (store.OutboxJob, error) {
+	if _, err := e.db.UpdateOutbox(t.Context(), hook.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
 		j.Attempts, j.LastError = 3, "webhook: 502"
 		return j, nil
 	}); err != nil {
@@ -103,9 +103,9 @@ func TestListOutbox(t *testing.T) {
 
 // failJob enqueues a webhook job about sub and marks it failed at the
 // env's clock, as the outbox worker does.
-func (e *env) failJob(t *testing.T, kind store.OutboxKind, sub string) store.OutboxJob {
+func (e *env) failJob(t *testing.T, kind riscd.OutboxKind, sub string) riscd.OutboxJob {
 	t.Helper()
-	j, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{
+	j, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{
 		Kind: kind, Key: string(kind) + ":" + sub, GrantID: "g-" + sub,
 		Payload:  json.RawMessage(fmt.Sprintf(`{"sub":%q,"event_jti":"j-%s"}`, sub, sub)),
 		Deadline: e.clock.Now().Add(24 * time.Hour),
@@ -113,8 +113,8 @@ func (e *env) failJob(t *testing.T, kind store.OutboxKind, sub string) store.Out
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err = e.db.UpdateOutbox(t.Context(), j.ID, func(j store.OutboxJob) (store.OutboxJob, error) {
-		j.Status, j.Attempts, j.LastError, j.DoneAt = store.OutboxFailed, 7, "webhook: HTTP 500", e.clock.Now()
+	j, err = e.db.UpdateOutbox(t.Context(), j.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+		j.Status, j.Attempts, j.LastError, j.DoneAt = riscd.OutboxFailed, 7, "webhook: HTTP 500", e.clock.Now()
 		return j, nil
 	})
 	if err != nil {
@@ -125,13 +125,13 @@ func (e *env) failJob(t *testing.T, kind store.OutboxKind, sub string) store.Out
 
 func TestListFailedOutbox(t *testing.T) {
 	e := newEnv(t, nil)
-	first := e.failJob(t, store.OutboxWebhook, "alice")
+	first := e.failJob(t, riscd.OutboxWebhook, "alice")
 	failedAt := e.clock.Now()
 	e.clock.Advance(time.Minute)
-	revoke := e.failJob(t, store.OutboxRevoke, "bob")
+	revoke := e.failJob(t, riscd.OutboxRevoke, "bob")
 	e.clock.Advance(time.Minute)
-	last := e.failJob(t, store.OutboxWebhook, "carol")
-	if _, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{Kind: store.OutboxWebhook, Key: "webhook:dave"}); err != nil {
+	last := e.failJob(t, riscd.OutboxWebhook, "carol")
+	if _, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: "webhook:dave"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -176,14 +176,14 @@ func TestListFailedOutbox(t *testing.T) {
 
 func TestRetryOutbox(t *testing.T) {
 	e := newEnv(t, nil)
-	failed := e.failJob(t, store.OutboxWebhook, "alice")
-	pending, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{Kind: store.OutboxWebhook, Key: "webhook:bob"})
+	failed := e.failJob(t, riscd.OutboxWebhook, "alice")
+	pending, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: "webhook:bob"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := e.failJob(t, store.OutboxRevoke, "carol")
-	if _, err := e.db.UpdateOutbox(t.Context(), done.ID, func(j store.OutboxJob) (store.OutboxJob, error) {
-		j.Status = store.OutboxDone
+	done := e.failJob(t, riscd.OutboxRevoke, "carol")
+	if _, err := e.db.UpdateOutbox(t.Context(), done.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+		j.Status = riscd.OutboxDone
 		return j, nil
 	}); err != nil {
 		t.Fatal(err)
@@ -201,7 +201,7 @@ func TestRetryOutbox(t *testing.T) {
 	if calls := e.op.calls(); len(calls) != 1 || calls[0] != (opCall{"RetryOutboxJob", fmt.Sprint(failed.ID), admin.ActorOperator}) {
 		t.Errorf("operator calls %+v, want one RetryOutboxJob by the operator", calls)
 	}
-	audit, _, err := e.db.ListAudit(t.Context(), store.AuditQuery{})
+	audit, _, err := e.db.ListAudit(t.Context(), riscd.AuditQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,19 +238,19 @@ func TestRetryOutbox(t *testing.T) {
 			t.Errorf("status %d, want 401", r.status)
 		}
 	})
-	if j, err := e.db.OutboxJob(t.Context(), done.ID); err != nil || j.Status != store.OutboxDone {
+	if j, err := e.db.OutboxJob(t.Context(), done.ID); err != nil || j.Status != riscd.OutboxDone {
 		t.Errorf("done job after refusals: %+v %v", j, err)
 	}
 }
 
 func TestRetryOutboxWithoutOperator(t *testing.T) {
 	e := newEnv(t, func(cfg *admin.Config) { cfg.Operator = nil })
-	failed := e.failJob(t, store.OutboxWebhook, "alice")
+	failed := e.failJob(t, riscd.OutboxWebhook, "alice")
 	r := e.do(http.MethodPost, fmt.Sprintf("/admin/outbox/%d/retry", failed.ID), adminToken, nil)
 	if r.status != http.StatusNotImplemented || r.errorCode(t) != admin.CodeNotImplemented {
 		t.Errorf("got %d %s, want 501 not_implemented", r.status, r.body)
 	}
-	if j, err := e.db.OutboxJob(t.Context(), failed.ID); err != nil || j.Status != store.OutboxFailed {
+	if j, err := e.db.OutboxJob(t.Context(), failed.ID); err != nil || j.Status != riscd.OutboxFailed {
 		t.Errorf("job %+v %v, want still failed", j, err)
 	}
 }

@@ -6,8 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // maxParamLen bounds every query and path parameter.
@@ -22,15 +21,15 @@ type page struct {
 // pageParams reads cursor (opaque, from a previous answer's next_cursor) and
 // limit (1 to store.MaxLimit, default store.DefaultLimit).
 func pageParams(c echo.Context) (page, error) {
-	p := page{limit: store.DefaultLimit}
+	p := page{limit: riscd.DefaultLimit}
 	var err error
 	if p.cursor, err = queryParam(c, "cursor"); err != nil {
 		return page{}, err
 	}
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > store.MaxLimit {
-			return page{}, BadRequest("limit must be a whole number from 1 to %d", store.MaxLimit)
+		if err != nil || n < 1 || n > riscd.MaxLimit {
+			return page{}, BadRequest("limit must be a whole number from 1 to %d", riscd.MaxLimit)
 		}
 		p.limit = n
 	}

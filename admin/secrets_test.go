@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 )
 
 // TestNoTokenInAnyAnswer fills the store with grants, events naming their
@@ -24,14 +24,14 @@ func TestNoTokenInAnyAnswer(t *testing.T) {
 	hashID := e.secret(urlHashIdentifier(refresh))
 	ev := e.mustInbox(tokenRevokedEvent("j1", events.AlgHashSHA512SHA512, hashID))
 	e.mustInbox(disabledEvent("j2", "alice", "hijacking"))
-	if _, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{Kind: store.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID}); err != nil {
+	if _, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: riscd.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID}); err != nil {
 		t.Fatal(err)
 	}
-	failed, err := e.db.EnqueueOutbox(t.Context(), store.OutboxJob{Kind: store.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID, Status: store.OutboxFailed, LastError: "revoke: HTTP 400"})
+	failed, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: riscd.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID, Status: riscd.OutboxFailed, LastError: "revoke: HTTP 400"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.mustAudit(store.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants"})
+	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants"})
 	if err := e.srv.CountGrants(t.Context()); err != nil {
 		t.Fatal(err)
 	}

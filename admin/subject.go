@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 )
 
 // Subject is an account as the companion API's GET /v1/subjects/{sub} and
@@ -32,12 +31,12 @@ type GrantSummary struct {
 
 // SubjectOf is the Subject of account a and its grants (newest first) at
 // time now.
-func SubjectOf(a store.Account, grants []store.Grant, now time.Time) Subject {
+func SubjectOf(a riscd.Account, grants []riscd.Grant, now time.Time) Subject {
 	v := Subject{accountState: stateOf(a), Grants: make([]GrantSummary, len(grants))}
 	for i, g := range grants {
 		gs := GrantSummary{ID: g.ID, Scopes: nonNil(g.Scopes), Status: string(g.Status), Reason: g.Reason,
 			HasRefreshToken: g.HasRefreshToken()}
-		if !gs.HasRefreshToken && g.Status == store.GrantActive {
+		if !gs.HasRefreshToken && g.Status == riscd.GrantActive {
 			gs.AccessTokenExpiry = optTime(g.Expiry)
 		}
 		if g.OutOfTokens(now) {
@@ -52,30 +51,30 @@ func SubjectOf(a store.Account, grants []store.Grant, now time.Time) Subject {
 // AccountReader is what reading a subject takes from the store; Store and
 // *store.DB satisfy it.
 type AccountReader interface {
-	Account(ctx context.Context, sub string) (store.Account, error)
-	GrantsBySub(ctx context.Context, sub string) ([]store.Grant, error)
+	Account(ctx context.Context, sub string) (riscd.Account, error)
+	GrantsBySub(ctx context.Context, sub string) ([]riscd.Grant, error)
 }
 
 // ReadSubject reads a subject's account and grants, newest first. known is
 // false when riscd holds grants of sub but no account record. A subject
 // riscd knows nothing of is a 404 Error (not_found); other errors are the
 // store's.
-func ReadSubject(ctx context.Context, st AccountReader, sub string) (a store.Account, known bool, grants []store.Grant, err error) {
+func ReadSubject(ctx context.Context, st AccountReader, sub string) (a riscd.Account, known bool, grants []riscd.Grant, err error) {
 	a, err = st.Account(ctx, sub)
 	switch {
 	case err == nil:
 		known = true
 	case isNotFound(err):
-		a = store.Account{Sub: sub}
+		a = riscd.Account{Sub: sub}
 	default:
-		return store.Account{}, false, nil, err
+		return riscd.Account{}, false, nil, err
 	}
 	if grants, err = st.GrantsBySub(ctx, sub); err != nil {
-		return store.Account{}, false, nil, err
+		return riscd.Account{}, false, nil, err
 	}
 	slices.Reverse(grants) // newest first, as everywhere in the admin API
 	if !known && len(grants) == 0 {
-		return store.Account{}, false, nil, notFound("account")
+		return riscd.Account{}, false, nil, notFound("account")
 	}
 	return a, known, grants, nil
 }

@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // Bounds of the held and flagged list, gathered from the grants held (up
@@ -43,7 +42,7 @@ func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 	var v uiAccountsView
 	var subs []string
 	seen := map[string]bool{}
-	known := map[string]store.Account{} // read already, from the attention index
+	known := map[string]riscd.Account{} // read already, from the attention index
 	heldGrants := map[string]int{}
 	add := func(sub string) bool {
 		if sub == "" || seen[sub] {
@@ -57,7 +56,7 @@ func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 		subs = append(subs, sub)
 		return true
 	}
-	q := store.GrantQuery{Status: store.GrantHeld, Limit: store.MaxLimit}
+	q := riscd.GrantQuery{Status: riscd.GrantHeld, Limit: riscd.MaxLimit}
 	for range heldScanPages {
 		grants, next, err := s.store.ListGrants(ctx, q)
 		if err != nil {
@@ -75,7 +74,7 @@ func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 		v.Truncated = true
 	}
 	for after := ""; ; {
-		accounts, err := s.store.AccountsNeedingAttention(ctx, after, store.MaxLimit)
+		accounts, err := s.store.AccountsNeedingAttention(ctx, after, riscd.MaxLimit)
 		if err != nil {
 			return uiAccountsView{}, err
 		}
@@ -85,7 +84,7 @@ func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 				break
 			}
 		}
-		if len(accounts) < store.MaxLimit || v.Truncated {
+		if len(accounts) < riscd.MaxLimit || v.Truncated {
 			break
 		}
 		after = accounts[len(accounts)-1].Sub
@@ -98,7 +97,7 @@ func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 			found = err == nil
 			switch {
 			case isNotFound(err):
-				a = store.Account{Sub: sub}
+				a = riscd.Account{Sub: sub}
 			case err != nil:
 				return uiAccountsView{}, err
 			}
@@ -152,7 +151,7 @@ func (s *Server) uiAccount(c echo.Context) error {
 	v := uiAccountView{accountView: d, Operator: s.cfg.Operator != nil}
 	held := d.Held || d.SigninDisabled
 	for _, g := range d.Grants {
-		held = held || g.Status == string(store.GrantHeld)
+		held = held || g.Status == string(riscd.GrantHeld)
 	}
 	v.CanRelease = v.Operator && held
 	return s.render(c, http.StatusOK, "account", uiLayout{Title: "Account " + sub, Page: "account", Body: v})

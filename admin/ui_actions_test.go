@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
-	"github.com/riscd/riscd/store"
 )
 
 func TestUIRetry(t *testing.T) {
 	e, _ := newUIEnv(t, nil)
 	ev := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
-	e.setStatus(ev.ID, store.InboxParked, 10, "handler: store unavailable", e.clock.Now().Add(time.Hour))
+	e.setStatus(ev.ID, riscd.InboxParked, 10, "handler: store unavailable", e.clock.Now().Add(time.Hour))
 	b := newBrowser(t, e)
 	b.signIn()
 	csrf := b.csrf()
@@ -26,13 +26,13 @@ func TestUIRetry(t *testing.T) {
 		t.Fatalf("retry: status %d Location %q, want 303 to %s: %s", p.status, p.location(), want, p.body)
 	}
 	got := mustEntry(t, e.db, ev.ID)
-	if got.Status != store.InboxPending || got.Attempts != 0 || !got.NextAttemptAt.IsZero() {
+	if got.Status != riscd.InboxPending || got.Attempts != 0 || !got.NextAttemptAt.IsZero() {
 		t.Errorf("after retry: status %s attempts %d next %v, want pending, 0, now", got.Status, got.Attempts, got.NextAttemptAt)
 	}
 	if e.rescans.get() != 1 {
 		t.Errorf("dispatcher woken %d times, want 1", e.rescans.get())
 	}
-	entries, _, err := e.db.ListAudit(context.Background(), store.AuditQuery{Limit: 10})
+	entries, _, err := e.db.ListAudit(context.Background(), riscd.AuditQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,9 +62,9 @@ func TestUIRetry(t *testing.T) {
 
 func TestUIRelease(t *testing.T) {
 	e, op := newUIEnv(t, nil)
-	e.mustAccount(store.Account{Sub: "alice", Held: true, SigninDisabled: true})
-	held := e.mustGrant(grantSpec{sub: "alice", status: store.GrantHeld, reason: "hijacking"})
-	revoked := e.mustGrant(grantSpec{sub: "alice", status: store.GrantRevoked, reason: "token-revoked"})
+	e.mustAccount(riscd.Account{Sub: "alice", Held: true, SigninDisabled: true})
+	held := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
+	revoked := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantRevoked, reason: "token-revoked"})
 	b := newBrowser(t, e)
 	b.signIn()
 
@@ -75,10 +75,10 @@ func TestUIRelease(t *testing.T) {
 	if a := mustAccountOf(t, e.db, "alice"); a.Held || a.SigninDisabled {
 		t.Errorf("account after release: held %v signin disabled %v, want neither", a.Held, a.SigninDisabled)
 	}
-	if g := mustGrantOf(t, e.db, held.ID); g.Status != store.GrantActive {
+	if g := mustGrantOf(t, e.db, held.ID); g.Status != riscd.GrantActive {
 		t.Errorf("held grant is %s after release, want active", g.Status)
 	}
-	if g := mustGrantOf(t, e.db, revoked.ID); g.Status != store.GrantRevoked {
+	if g := mustGrantOf(t, e.db, revoked.ID); g.Status != riscd.GrantRevoked {
 		t.Errorf("revoked grant is %s after release, want revoked", g.Status)
 	}
 	if got := auditActions(t, e.db); !slices.Equal(got, []string{"release_holds/operator"}) {
@@ -113,7 +113,7 @@ func TestUIRevoke(t *testing.T) {
 			}
 			mustContain(t, p.body, "tick the confirmation box")
 		}
-		if op.calls() != 0 || mustGrantOf(t, e.db, g.ID).Status != store.GrantActive || len(auditActions(t, e.db)) != 0 {
+		if op.calls() != 0 || mustGrantOf(t, e.db, g.ID).Status != riscd.GrantActive || len(auditActions(t, e.db)) != 0 {
 			t.Errorf("an unconfirmed revoke changed something")
 		}
 	})
@@ -123,11 +123,11 @@ func TestUIRevoke(t *testing.T) {
 		t.Fatalf("revoke: status %d Location %q: %s", p.status, p.location(), p.body)
 	}
 	after := mustGrantOf(t, e.db, g.ID)
-	if after.Status != store.GrantRevoked || !after.RefreshToken.IsZero() {
+	if after.Status != riscd.GrantRevoked || !after.RefreshToken.IsZero() {
 		t.Errorf("grant after revoke: %s, refresh token kept %v; want revoked without tokens", after.Status, !after.RefreshToken.IsZero())
 	}
 	jobs, err := e.db.PendingOutbox(context.Background(), 10)
-	if err != nil || len(jobs) != 1 || jobs[0].Kind != store.OutboxRevoke || jobs[0].GrantID != g.ID {
+	if err != nil || len(jobs) != 1 || jobs[0].Kind != riscd.OutboxRevoke || jobs[0].GrantID != g.ID {
 		t.Errorf("outbox %+v (%v), want the upstream revocation", jobs, err)
 	}
 	if got := auditActions(t, e.db); !slices.Equal(got, []string{"revoke_grants/operator"}) {
@@ -143,8 +143,8 @@ func TestUIRevoke(t *testing.T) {
 
 func TestUIWithoutOperator(t *testing.T) {
 	e, _ := newUIEnv(t, func(cfg *admin.Config) { cfg.Operator = nil })
-	e.mustAccount(store.Account{Sub: "alice", Held: true})
-	g := e.mustGrant(grantSpec{sub: "alice", status: store.GrantHeld})
+	e.mustAccount(riscd.Account{Sub: "alice", Held: true})
+	g := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld})
 	b := newBrowser(t, e)
 	b.signIn()
 	csrf := b.csrf()
@@ -168,7 +168,7 @@ func TestUIWithoutOperator(t *testing.T) {
 
 func TestUIRetryOutbox(t *testing.T) {
 	e, op := newUIEnv(t, nil)
-	failed := e.failJob(t, store.OutboxWebhook, "alice")
+	failed := e.failJob(t, riscd.OutboxWebhook, "alice")
 	b := newBrowser(t, e)
 	b.signIn()
 	csrf := b.csrf()
@@ -187,10 +187,10 @@ func TestUIRetryOutbox(t *testing.T) {
 	if want := "/admin/ui/outbox?notice=job_retried"; p.status != http.StatusSeeOther || p.location() != want {
 		t.Fatalf("retry: status %d Location %q, want 303 to %s: %s", p.status, p.location(), want, p.body)
 	}
-	if j, err := e.db.OutboxJob(context.Background(), failed.ID); err != nil || j.Status != store.OutboxPending {
+	if j, err := e.db.OutboxJob(context.Background(), failed.ID); err != nil || j.Status != riscd.OutboxPending {
 		t.Errorf("job after retry: %+v %v, want pending", j, err)
 	}
-	entries, _, err := e.db.ListAudit(context.Background(), store.AuditQuery{Limit: 10})
+	entries, _, err := e.db.ListAudit(context.Background(), riscd.AuditQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 )
 
 // uiCookieFor signs in through the handler and returns the session cookie.
@@ -36,7 +35,7 @@ func BenchmarkUIPages(b *testing.B) {
 	fillStore(b, e.db, benchGrants())
 	err := e.db.Update(b.Context(), func(tx riscd.Tx) error {
 		for i := range 1000 {
-			if _, err := tx.AppendAudit(b.Context(), store.AuditEntry{Sub: fmt.Sprintf("sub-%d", i*7), Action: "hold_grants", Actor: "event"}); err != nil {
+			if _, err := tx.AppendAudit(b.Context(), riscd.AuditEntry{Sub: fmt.Sprintf("sub-%d", i*7), Action: "hold_grants", Actor: "event"}); err != nil {
 				return err
 			}
 		}
@@ -45,7 +44,7 @@ func BenchmarkUIPages(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	grants, _, err := e.db.ListGrants(b.Context(), store.GrantQuery{Limit: 1})
+	grants, _, err := e.db.ListGrants(b.Context(), riscd.GrantQuery{Limit: 1})
 	if err != nil || len(grants) != 1 {
 		b.Fatalf("a grant: %v", err)
 	}

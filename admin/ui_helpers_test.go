@@ -47,15 +47,15 @@ func (o *storeOperator) DiscardGrant(ctx context.Context, id, actor string) erro
 		if err != nil {
 			return err
 		}
-		if _, err := tx.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxRevoke, Key: g.Sub, Token: g.RefreshToken, GrantID: g.ID}); err != nil {
+		if _, err := tx.EnqueueOutbox(ctx, riscd.OutboxJob{Kind: riscd.OutboxRevoke, Key: g.Sub, Token: g.RefreshToken, GrantID: g.ID}); err != nil {
 			return err
 		}
-		g.Status, g.Reason, g.ChangedBy = store.GrantRevoked, "operator", actor
+		g.Status, g.Reason, g.ChangedBy = riscd.GrantRevoked, "operator", actor
 		g.RefreshToken, g.AccessToken = "", ""
 		if err := tx.PutGrant(ctx, g); err != nil {
 			return err
 		}
-		_, err = tx.AppendAudit(ctx, store.AuditEntry{Sub: g.Sub, GrantIDs: []string{g.ID}, Action: "revoke_grants", Outcome: "revoked", Actor: actor})
+		_, err = tx.AppendAudit(ctx, riscd.AuditEntry{Sub: g.Sub, GrantIDs: []string{g.ID}, Action: "revoke_grants", Outcome: "revoked", Actor: actor})
 		return err
 	})
 }
@@ -77,20 +77,20 @@ func (o *storeOperator) ReleaseAccount(ctx context.Context, sub, actor string) e
 		}
 		var released []string
 		for _, g := range grants {
-			if g.Status == store.GrantHeld {
-				g.Status, g.Reason, g.ChangedBy = store.GrantActive, "released", actor
+			if g.Status == riscd.GrantHeld {
+				g.Status, g.Reason, g.ChangedBy = riscd.GrantActive, "released", actor
 				if err := tx.PutGrant(ctx, g); err != nil {
 					return err
 				}
 				released = append(released, g.ID)
 			}
 		}
-		_, err = tx.AppendAudit(ctx, store.AuditEntry{Sub: sub, GrantIDs: released, Action: "release_holds", Outcome: "released", Actor: actor})
+		_, err = tx.AppendAudit(ctx, riscd.AuditEntry{Sub: sub, GrantIDs: released, Action: "release_holds", Outcome: "released", Actor: actor})
 		return err
 	})
 }
 
-func (o *storeOperator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (store.OutboxJob, error) {
+func (o *storeOperator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (riscd.OutboxJob, error) {
 	o.count()
 	return retryJob(ctx, o.db, id, actor, reason)
 }
@@ -240,7 +240,7 @@ func mustContain(tb testing.TB, body string, wants ...string) {
 // first.
 func auditActions(tb testing.TB, db *store.DB) []string {
 	tb.Helper()
-	entries, _, err := db.ListAudit(context.Background(), store.AuditQuery{Limit: store.MaxLimit})
+	entries, _, err := db.ListAudit(context.Background(), riscd.AuditQuery{Limit: riscd.MaxLimit})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func auditActions(tb testing.TB, db *store.DB) []string {
 }
 
 // mustEntry reads an inbox entry.
-func mustEntry(tb testing.TB, db *store.DB, id uint64) store.InboxEntry {
+func mustEntry(tb testing.TB, db *store.DB, id uint64) riscd.InboxEntry {
 	tb.Helper()
 	got, err := db.InboxEntry(context.Background(), id)
 	if err != nil {
@@ -263,7 +263,7 @@ func mustEntry(tb testing.TB, db *store.DB, id uint64) store.InboxEntry {
 }
 
 // mustGrantOf reads a grant.
-func mustGrantOf(tb testing.TB, db *store.DB, id string) store.Grant {
+func mustGrantOf(tb testing.TB, db *store.DB, id string) riscd.Grant {
 	tb.Helper()
 	got, err := db.Grant(context.Background(), id)
 	if err != nil {
@@ -273,7 +273,7 @@ func mustGrantOf(tb testing.TB, db *store.DB, id string) store.Grant {
 }
 
 // mustAccountOf reads an account.
-func mustAccountOf(tb testing.TB, db *store.DB, sub string) store.Account {
+func mustAccountOf(tb testing.TB, db *store.DB, sub string) riscd.Account {
 	tb.Helper()
 	got, err := db.Account(context.Background(), sub)
 	if err != nil {

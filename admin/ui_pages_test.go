@@ -16,15 +16,14 @@ import (
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 )
 
 func TestUIGrantsPage(t *testing.T) {
 	e, _ := newUIEnv(t, nil)
 	drive := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}})
-	held := e.mustGrant(grantSpec{sub: "alice", status: store.GrantHeld, reason: "hijacking"})
+	held := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
 	cal := e.mustGrant(grantSpec{sub: "bob", scopes: []string{"openid", features["calendar"]}})
-	revoked := e.mustGrant(grantSpec{sub: "bob", status: store.GrantRevoked, reason: "token-revoked"})
+	revoked := e.mustGrant(grantSpec{sub: "bob", status: riscd.GrantRevoked, reason: "token-revoked"})
 	b := newBrowser(t, e)
 	b.signIn()
 
@@ -86,11 +85,11 @@ func TestUIGrantsPage(t *testing.T) {
 
 func TestUIGrantPage(t *testing.T) {
 	e, _ := newUIEnv(t, nil)
-	g := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}, status: store.GrantHeld, reason: "hijacking"})
-	gone := e.mustGrant(grantSpec{sub: "alice", status: store.GrantRevoked, reason: "token-revoked"})
-	e.mustAudit(store.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants", Outcome: "held", Actor: "event",
+	g := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}, status: riscd.GrantHeld, reason: "hijacking"})
+	gone := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantRevoked, reason: "token-revoked"})
+	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants", Outcome: "held", Actor: "event",
 		EventType: events.TypeAccountDisabled, EventJTI: "jti-hold"})
-	e.mustAudit(store.AuditEntry{Sub: "alice", GrantIDs: []string{gone.ID}, Action: "revoke_grants", Actor: "event"})
+	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{gone.ID}, Action: "revoke_grants", Actor: "event"})
 	b := newBrowser(t, e)
 	b.signIn()
 
@@ -115,17 +114,17 @@ func TestUIGrantPage(t *testing.T) {
 
 func TestUIAccountsPage(t *testing.T) {
 	e, _ := newUIEnv(t, nil)
-	e.mustAccount(store.Account{Sub: "held-account", Email: "held@example.com", Held: true, SigninDisabled: true})
-	e.mustGrant(grantSpec{sub: "held-grant-only", status: store.GrantHeld, reason: "hijacking"})
-	e.mustAccount(store.Account{Sub: "review", Review: true})
-	e.mustAccount(store.Account{Sub: "flags", Flags: []string{"credential-change"}})
-	e.mustAccount(store.Account{Sub: "plain"})
+	e.mustAccount(riscd.Account{Sub: "held-account", Email: "held@example.com", Held: true, SigninDisabled: true})
+	e.mustGrant(grantSpec{sub: "held-grant-only", status: riscd.GrantHeld, reason: "hijacking"})
+	e.mustAccount(riscd.Account{Sub: "review", Review: true})
+	e.mustAccount(riscd.Account{Sub: "flags", Flags: []string{"credential-change"}})
+	e.mustAccount(riscd.Account{Sub: "plain"})
 	e.mustGrant(grantSpec{sub: "plain"})
 	// Far more audit entries since the accounts were flagged than any page
 	// of the audit log holds: the list still finds them.
 	err := e.db.Update(context.Background(), func(tx riscd.Tx) error {
-		for i := range 2 * store.MaxLimit {
-			if _, err := tx.AppendAudit(context.Background(), store.AuditEntry{Sub: fmt.Sprint("other-", i), Action: "end_sessions", Actor: "event"}); err != nil {
+		for i := range 2 * riscd.MaxLimit {
+			if _, err := tx.AppendAudit(context.Background(), riscd.AuditEntry{Sub: fmt.Sprint("other-", i), Action: "end_sessions", Actor: "event"}); err != nil {
 				return err
 			}
 		}
@@ -165,7 +164,7 @@ func TestUIAccountsPageBounded(t *testing.T) {
 	e, _ := newUIEnv(t, nil)
 	err := e.db.Update(context.Background(), func(tx riscd.Tx) error {
 		for i := range 600 {
-			if err := tx.PutAccount(context.Background(), store.Account{Sub: fmt.Sprintf("flagged-%03d", i), Review: true}); err != nil {
+			if err := tx.PutAccount(context.Background(), riscd.Account{Sub: fmt.Sprintf("flagged-%03d", i), Review: true}); err != nil {
 				return err
 			}
 		}
@@ -185,13 +184,13 @@ func TestUIAccountsPageBounded(t *testing.T) {
 
 func TestUIAccountPage(t *testing.T) {
 	e, _ := newUIEnv(t, nil)
-	e.mustAccount(store.Account{Sub: "alice", Email: "alice@example.com", Held: true, Flags: []string{"credential-change"}})
-	g := e.mustGrant(grantSpec{sub: "alice", status: store.GrantHeld, reason: "hijacking"})
+	e.mustAccount(riscd.Account{Sub: "alice", Email: "alice@example.com", Held: true, Flags: []string{"credential-change"}})
+	g := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
 	e.clock.Advance(time.Second)
 	ev := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
-	e.setStatus(ev.ID, store.InboxDone, 1, "", time.Time{})
+	e.setStatus(ev.ID, riscd.InboxDone, 1, "", time.Time{})
 	e.clock.Advance(time.Second)
-	e.mustAudit(store.AuditEntry{At: e.clock.Now(), Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants", Outcome: "held", Actor: "event"})
+	e.mustAudit(riscd.AuditEntry{At: e.clock.Now(), Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants", Outcome: "held", Actor: "event"})
 	e.mustGrant(grantSpec{sub: "bob"})
 	b := newBrowser(t, e)
 	b.signIn()
@@ -224,8 +223,8 @@ func TestUIEventsPage(t *testing.T) {
 	a1 := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
 	b1 := e.mustInbox(disabledEvent("j2", "bob", ""))
 	tr := e.mustInbox(tokenRevokedEvent("j3", events.AlgPrefix, e.secret("1//0abcdefghijklmnop")))
-	e.setStatus(a1.ID, store.InboxDone, 1, "", time.Time{})
-	e.setStatus(b1.ID, store.InboxParked, 10, "handler: store unavailable", time.Time{})
+	e.setStatus(a1.ID, riscd.InboxDone, 1, "", time.Time{})
+	e.setStatus(b1.ID, riscd.InboxParked, 10, "handler: store unavailable", time.Time{})
 	b := newBrowser(t, e)
 	b.signIn()
 
@@ -264,7 +263,7 @@ func TestUIEventPage(t *testing.T) {
 	hashID := e.secret(urlHashIdentifier(g.RefreshToken.Reveal()))
 	ev := e.mustInbox(tokenRevokedEvent("j1", events.AlgHashSHA512SHA512, hashID))
 	parked := e.mustInbox(disabledEvent("j2", "alice", "hijacking"))
-	e.setStatus(parked.ID, store.InboxParked, 10, "handler: boom", time.Time{})
+	e.setStatus(parked.ID, riscd.InboxParked, 10, "handler: boom", time.Time{})
 	b := newBrowser(t, e)
 	b.signIn()
 
@@ -291,12 +290,12 @@ func TestUIEventPage(t *testing.T) {
 func TestUIOutboxAndAuditPages(t *testing.T) {
 	e, _ := newUIEnv(t, nil)
 	g := e.mustGrant(grantSpec{sub: "alice"})
-	job, err := e.db.EnqueueOutbox(context.Background(), store.OutboxJob{Kind: store.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID})
+	job, err := e.db.EnqueueOutbox(context.Background(), riscd.OutboxJob{Kind: riscd.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.mustAudit(store.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "revoke_upstream", Actor: "operator"})
-	e.mustAudit(store.AuditEntry{Sub: "bob", Action: "end_sessions", Actor: "event"})
+	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "revoke_upstream", Actor: "operator"})
+	e.mustAudit(riscd.AuditEntry{Sub: "bob", Action: "end_sessions", Actor: "event"})
 	e.clock.Advance(90 * time.Second)
 	b := newBrowser(t, e)
 	b.signIn()
@@ -361,11 +360,11 @@ func TestUIStreamPage(t *testing.T) {
 func TestUIEscapesEverything(t *testing.T) {
 	e, _ := newUIEnv(t, nil)
 	evil := `<script>alert("x")</script>`
-	e.mustAccount(store.Account{Sub: evil, Email: `"><img src=x>`, Held: true, Flags: []string{"<b>flag</b>"}})
-	g := e.mustGrant(grantSpec{sub: evil, status: store.GrantHeld, reason: "<i>why</i>"})
+	e.mustAccount(riscd.Account{Sub: evil, Email: `"><img src=x>`, Held: true, Flags: []string{"<b>flag</b>"}})
+	g := e.mustGrant(grantSpec{sub: evil, status: riscd.GrantHeld, reason: "<i>why</i>"})
 	ev := e.mustInbox(disabledEvent("<jti>", evil, "<reason>"))
-	e.setStatus(ev.ID, store.InboxParked, 3, "<em>failed</em>", time.Time{})
-	e.mustAudit(store.AuditEntry{Sub: evil, Action: "<u>act</u>", Detail: "<marquee>"})
+	e.setStatus(ev.ID, riscd.InboxParked, 3, "<em>failed</em>", time.Time{})
+	e.mustAudit(riscd.AuditEntry{Sub: evil, Action: "<u>act</u>", Detail: "<marquee>"})
 	b := newBrowser(t, e)
 	b.signIn()
 

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
-	"github.com/riscd/riscd/store"
 )
 
 // sessionCookie returns the riscd_admin cookie a sign-in answer sets.
@@ -237,11 +237,11 @@ func TestUISignInWithoutFetchMetadata(t *testing.T) {
 // answered 403 and changes nothing.
 func TestUICSRF(t *testing.T) {
 	e, op := newUIEnv(t, nil)
-	e.mustAccount(store.Account{Sub: "alice", Held: true})
-	g := e.mustGrant(grantSpec{sub: "alice", status: store.GrantHeld, reason: "hijacking"})
+	e.mustAccount(riscd.Account{Sub: "alice", Held: true})
+	g := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
 	ev := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
-	e.setStatus(ev.ID, store.InboxParked, 10, "store unavailable", time.Time{})
-	job := e.failJob(t, store.OutboxWebhook, "alice")
+	e.setStatus(ev.ID, riscd.InboxParked, 10, "store unavailable", time.Time{})
+	job := e.failJob(t, riscd.OutboxWebhook, "alice")
 	b := newBrowser(t, e)
 	b.signIn()
 	good := b.csrf()
@@ -296,13 +296,13 @@ func TestUICSRF(t *testing.T) {
 	if n := op.calls(); n != 0 {
 		t.Errorf("the operator was called %d times, want 0", n)
 	}
-	if got := mustEntry(t, e.db, ev.ID); got.Status != store.InboxParked {
+	if got := mustEntry(t, e.db, ev.ID); got.Status != riscd.InboxParked {
 		t.Errorf("event status %s, want parked", got.Status)
 	}
-	if got, err := e.db.OutboxJob(t.Context(), job.ID); err != nil || got.Status != store.OutboxFailed {
+	if got, err := e.db.OutboxJob(t.Context(), job.ID); err != nil || got.Status != riscd.OutboxFailed {
 		t.Errorf("outbox job %+v %v, want still failed", got, err)
 	}
-	if got := mustGrantOf(t, e.db, g.ID); got.Status != store.GrantHeld {
+	if got := mustGrantOf(t, e.db, g.ID); got.Status != riscd.GrantHeld {
 		t.Errorf("grant status %s, want held", got.Status)
 	}
 	if got := auditActions(t, e.db); len(got) != 0 {

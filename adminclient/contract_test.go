@@ -21,6 +21,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/adminclient"
 	"github.com/riscd/riscd/events"
@@ -71,7 +72,7 @@ func (o operator) ReleaseAccount(ctx context.Context, sub, actor string) error {
 	return o.l.ReleaseHolds(ctx, sub, lifecycle.Op{Actor: actor})
 }
 
-func (o operator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (store.OutboxJob, error) {
+func (o operator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (riscd.OutboxJob, error) {
 	return o.l.RetryOutboxJob(ctx, id, lifecycle.Op{Actor: actor, Reason: reason})
 }
 
@@ -153,33 +154,33 @@ func TestAgainstTheAdminServer(t *testing.T) {
 	c := newContract(t)
 	ctx := context.Background()
 	iss := "https://accounts.google.com/"
-	held := must[store.Grant](t)(c.db.CreateGrant(ctx, store.Grant{
+	held := must[riscd.Grant](t)(c.db.CreateGrant(ctx, riscd.Grant{
 		Sub: "alice", Email: "alice@example.com", Scopes: []string{"openid", driveScope},
 		RefreshToken: "1//0refresh-alice-secretpart-xxxxxxxx", AccessToken: "ya29.access-alice", Expiry: time.Now().Add(time.Hour),
 	}))
-	held = must[store.Grant](t)(c.db.UpdateGrant(ctx, held.ID, func(g store.Grant) (store.Grant, error) {
-		g.Status, g.Reason, g.ChangedBy = store.GrantHeld, "hijacking", "jti-1"
+	held = must[riscd.Grant](t)(c.db.UpdateGrant(ctx, held.ID, func(g riscd.Grant) (riscd.Grant, error) {
+		g.Status, g.Reason, g.ChangedBy = riscd.GrantHeld, "hijacking", "jti-1"
 		return g, nil
 	}))
-	bob := must[store.Grant](t)(c.db.CreateGrant(ctx, store.Grant{Sub: "bob", Scopes: []string{"openid"}, RefreshToken: "1//0refresh-bob-secretpart-xxxxxxxxxx"}))
-	if err := c.db.PutAccount(ctx, store.Account{Sub: "alice", Email: "alice@example.com", Held: true, SigninDisabled: true,
+	bob := must[riscd.Grant](t)(c.db.CreateGrant(ctx, riscd.Grant{Sub: "bob", Scopes: []string{"openid"}, RefreshToken: "1//0refresh-bob-secretpart-xxxxxxxxxx"}))
+	if err := c.db.PutAccount(ctx, riscd.Account{Sub: "alice", Email: "alice@example.com", Held: true, SigninDisabled: true,
 		SessionsRevokedAt: time.Now().Add(-time.Hour), Flags: []string{"credential-change"}}); err != nil {
 		t.Fatal(err)
 	}
 	claims := fmt.Sprintf(`{"iss":%q,"jti":"jti-1","iat":1767268800,"events":{%q:{"subject":{"subject_type":"iss-sub","iss":%q,"sub":"alice"},"reason":"hijacking"}}}`,
 		iss, events.TypeAccountDisabled, iss)
-	ev, created, err := c.db.PutInbox(ctx, store.InboxEntry{
+	ev, created, err := c.db.PutInbox(ctx, riscd.InboxEntry{
 		Transmitter: "google", Iss: iss, JTI: "jti-1", Types: []string{events.TypeAccountDisabled},
 		Subject: events.SubjectKey(events.IssSub{Iss: iss, Sub: "alice"}), Raw: "eyJ.raw.sig", Claims: json.RawMessage(claims),
 	})
 	if err != nil || !created {
 		t.Fatalf("PutInbox: created %v, %v", created, err)
 	}
-	must[store.InboxEntry](t)(c.db.UpdateInbox(ctx, ev.ID, func(e store.InboxEntry) (store.InboxEntry, error) {
-		e.Status, e.Attempts, e.LastError = store.InboxParked, 10, "lifecycle: revoke: upstream 500"
+	must[riscd.InboxEntry](t)(c.db.UpdateInbox(ctx, ev.ID, func(e riscd.InboxEntry) (riscd.InboxEntry, error) {
+		e.Status, e.Attempts, e.LastError = riscd.InboxParked, 10, "lifecycle: revoke: upstream 500"
 		return e, nil
 	}))
-	must[store.AuditEntry](t)(c.db.AppendAudit(ctx, store.AuditEntry{At: time.Now(), Transmitter: "google", EventJTI: "jti-1", EventType: events.TypeAccountDisabled,
+	must[riscd.AuditEntry](t)(c.db.AppendAudit(ctx, riscd.AuditEntry{At: time.Now(), Transmitter: "google", EventJTI: "jti-1", EventType: events.TypeAccountDisabled,
 		Sub: "alice", GrantIDs: []string{held.ID}, Action: "hold_grants", Outcome: "held", Actor: "event"}))
 
 	page := must[adminclient.GrantPage](t)(c.client.ListGrants(ctx, adminclient.GrantFilter{}))
@@ -220,8 +221,8 @@ func TestAgainstTheAdminServer(t *testing.T) {
 		t.Errorf("Outbox: no revoke job for %s: %+v", bob.ID, out.Jobs)
 	}
 	// Bob's revocation fails for good; the operator retries it.
-	must[store.OutboxJob](t)(c.db.UpdateOutbox(ctx, out.Jobs[0].ID, func(j store.OutboxJob) (store.OutboxJob, error) {
-		j.Status, j.Attempts, j.LastError, j.DoneAt = store.OutboxFailed, 12, "revoke: HTTP 503", time.Now()
+	must[riscd.OutboxJob](t)(c.db.UpdateOutbox(ctx, out.Jobs[0].ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+		j.Status, j.Attempts, j.LastError, j.DoneAt = riscd.OutboxFailed, 12, "revoke: HTTP 503", time.Now()
 		return j, nil
 	}))
 	failed := must[adminclient.OutboxList](t)(c.client.Outbox(ctx, adminclient.OutboxFilter{Status: adminclient.OutboxFailed}))

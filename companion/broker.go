@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // TokenBroker hands out access tokens for POST /v1/token. The lifecycle
@@ -42,7 +42,7 @@ type TokenBroker interface {
 
 // Token is an access token as POST /v1/token returns it.
 type Token struct {
-	AccessToken store.Secret
+	AccessToken riscd.Secret
 	// TokenType is "Bearer" when empty.
 	TokenType string
 	// Expiry of the access token; zero when unknown.

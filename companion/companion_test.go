@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
 )
 
 type tokenJSON struct {
@@ -77,7 +77,7 @@ func TestTokenRefusals(t *testing.T) {
 	e.broker.answers["revoked"] = brokerAnswer{err: fmt.Errorf("broker: %w", &lifecycle.StateError{State: lifecycle.StateRevoked, Reason: "token-revoked"})}
 	e.broker.answers["reconsent"] = brokerAnswer{err: &lifecycle.StateError{State: lifecycle.StateReconsentRequired, Reason: "invalid_grant"}}
 	e.broker.answers["reauth"] = brokerAnswer{err: &lifecycle.StateError{State: lifecycle.StateReauthRequired, Reason: "invalid_rapt"}}
-	e.broker.answers["gone"] = brokerAnswer{err: fmt.Errorf("lifecycle: grant: %w", store.ErrNotFound)}
+	e.broker.answers["gone"] = brokerAnswer{err: fmt.Errorf("lifecycle: grant: %w", riscd.ErrNotFound)}
 	e.broker.answers["upstream"] = brokerAnswer{err: foreignTemporary{}}
 	e.broker.answers["broken"] = brokerAnswer{err: errBoom}
 	e.broker.answers["empty"] = brokerAnswer{tok: companion.Token{}}
@@ -178,10 +178,10 @@ func TestTokenRefusesBadBodies(t *testing.T) {
 func TestSubject(t *testing.T) {
 	e := newEnv(t, nil)
 	revokedAt := t0.Add(-time.Minute)
-	e.mustAccount(store.Account{Sub: "alice", Email: "alice@example.com", SessionsRevokedAt: revokedAt, Held: true, ReconsentRequired: true, Review: true})
-	g1 := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}, status: store.GrantHeld, reason: "hijacking"})
+	e.mustAccount(riscd.Account{Sub: "alice", Email: "alice@example.com", SessionsRevokedAt: revokedAt, Held: true, ReconsentRequired: true, Review: true})
+	g1 := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}, status: riscd.GrantHeld, reason: "hijacking"})
 	e.clock.Advance(time.Second)
-	g2 := e.mustGrant(grantSpec{sub: "alice", status: store.GrantRevoked, reason: "token-revoked"})
+	g2 := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantRevoked, reason: "token-revoked"})
 
 	r := e.do(http.MethodGet, "/v1/subjects/alice", appToken, nil)
 	if r.status != http.StatusOK {

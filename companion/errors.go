@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
-	"github.com/riscd/riscd/store"
 )
 
 // Error codes of the companion API, beside the admin package's Code*
@@ -32,7 +32,7 @@ func brokerError(err error) error {
 		temporary interface{ Temporary() bool }
 	)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, riscd.ErrNotFound):
 		return &admin.Error{Status: http.StatusNotFound, Code: CodeNoGrant, Detail: "riscd holds no grant for this subject", Cause: err}
 	case errors.As(err, &scopeErr):
 		missing := slices.Clone(scopeErr.MissingScopes())
@@ -43,7 +43,7 @@ func brokerError(err error) error {
 	case errors.As(err, &stateErr):
 		state, reason := stateErr.GrantState()
 		return &admin.Error{Status: http.StatusConflict, Code: CodeGrantUnavailable, Detail: map[string]string{"state": state, "reason": reason}, Cause: err}
-	case errors.Is(err, store.ErrInvalid), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, store.ErrClosed):
+	case errors.Is(err, riscd.ErrInvalid), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, riscd.ErrClosed):
 		// context.DeadlineExceeded is Temporary too: it stays 503 unavailable.
 		return err
 	case errors.As(err, &temporary) && temporary.Temporary():

@@ -18,6 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/internal/testkit"
@@ -65,7 +66,7 @@ func (f *fakeBroker) Token(ctx context.Context, sub string, scopes []string) (co
 		return companion.Token{}, ctx.Err()
 	}
 	if !ok {
-		return companion.Token{}, store.ErrNotFound
+		return companion.Token{}, riscd.ErrNotFound
 	}
 	return a.tok, a.err
 }
@@ -257,31 +258,31 @@ func (e *env) send(req *http.Request) reply {
 type grantSpec struct {
 	sub    string
 	scopes []string
-	status store.GrantStatus
+	status riscd.GrantStatus
 	reason string
 }
 
 // mustGrant stores a grant with fresh secret tokens, registered as secrets.
-func (e *env) mustGrant(g grantSpec) store.Grant {
+func (e *env) mustGrant(g grantSpec) riscd.Grant {
 	e.t.Helper()
 	if g.scopes == nil {
 		g.scopes = []string{"openid", "email"}
 	}
 	n := len(e.secrets)
-	created, err := e.db.CreateGrant(context.Background(), store.Grant{
+	created, err := e.db.CreateGrant(context.Background(), riscd.Grant{
 		Sub:          g.sub,
 		Email:        g.sub + "@example.com",
 		Scopes:       g.scopes,
-		RefreshToken: store.Secret(e.secret("1//0refresh-" + g.sub + "-" + strconv.Itoa(n) + "-secretpart")),
-		AccessToken:  store.Secret(e.secret("ya29.access-" + g.sub + "-" + strconv.Itoa(n) + "-secretpart")),
+		RefreshToken: riscd.Secret(e.secret("1//0refresh-" + g.sub + "-" + strconv.Itoa(n) + "-secretpart")),
+		AccessToken:  riscd.Secret(e.secret("ya29.access-" + g.sub + "-" + strconv.Itoa(n) + "-secretpart")),
 		TokenType:    "Bearer",
 		Expiry:       e.clock.Now().Add(time.Hour),
 	})
 	if err != nil {
 		e.t.Fatalf("CreateGrant: %v", err)
 	}
-	if g.status != "" && g.status != store.GrantActive {
-		created, err = e.db.UpdateGrant(context.Background(), created.ID, func(old store.Grant) (store.Grant, error) {
+	if g.status != "" && g.status != riscd.GrantActive {
+		created, err = e.db.UpdateGrant(context.Background(), created.ID, func(old riscd.Grant) (riscd.Grant, error) {
 			old.Status, old.Reason, old.ChangedBy = g.status, g.reason, "jti-"+g.reason
 			return old, nil
 		})
@@ -293,7 +294,7 @@ func (e *env) mustGrant(g grantSpec) store.Grant {
 }
 
 // mustAccount stores an account.
-func (e *env) mustAccount(a store.Account) {
+func (e *env) mustAccount(a riscd.Account) {
 	e.t.Helper()
 	if err := e.db.PutAccount(context.Background(), a); err != nil {
 		e.t.Fatalf("PutAccount: %v", err)
@@ -325,8 +326,8 @@ func newRequest(tb testing.TB, e *env, method, path string, body any) *http.Requ
 }
 
 // accountOf is a plain account of sub.
-func accountOf(sub string) store.Account {
-	return store.Account{Sub: sub, Email: sub + "@example.com"}
+func accountOf(sub string) riscd.Account {
+	return riscd.Account{Sub: sub, Email: sub + "@example.com"}
 }
 
 // nopCloser makes a reader a request body.

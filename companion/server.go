@@ -8,8 +8,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
-	"github.com/riscd/riscd/store"
 )
 
 // ErrInvalidConfig is wrapped by New's error when the Config cannot be used.
@@ -26,11 +26,11 @@ type Config struct {
 	Broker TokenBroker
 	// AppToken guards /v1 beside the admin token. Empty: only the admin
 	// token works there. It must differ from AdminToken.
-	AppToken store.Secret
+	AppToken riscd.Secret
 	// AdminToken is the admin API's token, which /v1 takes too. Empty:
 	// only the app token works there; with neither, the companion API
 	// answers 503 (companion_disabled).
-	AdminToken store.Secret
+	AdminToken riscd.Secret
 	// TokenTimeout bounds one POST /v1/token. Default DefaultTokenTimeout.
 	TokenTimeout time.Duration
 	// Serve wraps every route: the internal listener's request log, JSON
@@ -79,7 +79,7 @@ func (cfg Config) validate() error {
 	}
 	for _, tok := range []struct {
 		name string
-		s    store.Secret
+		s    riscd.Secret
 	}{{"AdminToken", cfg.AdminToken}, {"AppToken", cfg.AppToken}} {
 		if strings.ContainsAny(tok.s.Reveal(), " \t\r\n") {
 			bad("%s must not contain white space", tok.name)

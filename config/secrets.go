@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/seal"
 	"github.com/riscd/riscd/store"
 )
@@ -17,7 +18,7 @@ import (
 // bearer tokens. None of it is ever logged.
 type Secrets struct {
 	ClientID     string
-	ClientSecret store.Secret
+	ClientSecret riscd.Secret
 	AuthURI      string
 	TokenURI     string
 	RedirectURIs []string
@@ -25,9 +26,9 @@ type Secrets struct {
 	StoreKey      store.Key
 	OldKeys       []store.Key
 	HaveKey       bool
-	AdminToken    store.Secret
-	AppToken      store.Secret
-	WebhookSecret store.Secret
+	AdminToken    riscd.Secret
+	AppToken      riscd.Secret
+	WebhookSecret riscd.Secret
 }
 
 // clientSecretsFile is the shape of Google's downloaded client_secret.json.
@@ -140,14 +141,14 @@ func readClientSecrets(path string, s *Secrets) error {
 	if !IsHTTPURL(w.AuthURI) || !IsHTTPURL(w.TokenURI) {
 		return fmt.Errorf("web.auth_uri and web.token_uri must be absolute http or https URLs")
 	}
-	s.ClientID, s.ClientSecret = w.ClientID, store.Secret(w.ClientSecret)
+	s.ClientID, s.ClientSecret = w.ClientID, riscd.Secret(w.ClientSecret)
 	s.AuthURI, s.TokenURI, s.RedirectURIs = w.AuthURI, w.TokenURI, w.RedirectURIs
 	return nil
 }
 
 // readToken takes an internal bearer token from its environment variable or
 // its file. An empty result means the listener's API is disabled.
-func readToken(envValue, envName, path, key string, bad func(key, format string, args ...any)) store.Secret {
+func readToken(envValue, envName, path, key string, bad func(key, format string, args ...any)) riscd.Secret {
 	tok, where, whereKey := strings.TrimSpace(envValue), envName, envName
 	if tok == "" && path != "" {
 		data, err := os.ReadFile(path)
@@ -165,7 +166,7 @@ func readToken(envValue, envName, path, key string, bad func(key, format string,
 		bad(whereKey, "%s: the token must be at least %d characters (use e.g. head -c 32 /dev/urandom | base64)", where, minInternalTokenLength)
 		return ""
 	}
-	return store.Secret(tok)
+	return riscd.Secret(tok)
 }
 
 // FileWarnings reports secret files that others can read or that lie inside

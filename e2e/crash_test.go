@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // crashSenders is how many transmitter connections push SETs at once.
@@ -159,7 +159,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 
 	// Every grant made before the crashes is there once, in its script's state.
-	bySub := map[string][]store.Grant{}
+	bySub := map[string][]riscd.Grant{}
 	for _, g := range allGrants(t, ctx, db) {
 		bySub[g.Sub] = append(bySub[g.Sub], g)
 	}

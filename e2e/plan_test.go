@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
-	"github.com/riscd/riscd/store"
 )
 
 // plannedSET is one SET a sender delivers, with what riscd should do.
@@ -132,7 +132,7 @@ type script struct {
 	user   googlesim.User
 	steps  []plannedSET
 	status string                       // the grant's status at the end
-	check  func(a store.Account) string // "" when a is as the script leaves it
+	check  func(a riscd.Account) string // "" when a is as the script leaves it
 }
 
 // scriptFor gives user a script by kind (i mod 4): every Google event type
@@ -145,7 +145,7 @@ func scriptFor(j *jtiSource, i int, user googlesim.User, refresh string) script 
 			sessionsRevoked(j, s), credentialChange(j, s), accountDisabled(j, s, googlesim.ReasonBulkAccount),
 			accountDisabled(j, s, googlesim.ReasonHijacking), accountEnabled(j, s),
 			accountDisabled(j, s, ""), accountEnabled(j, s),
-		}, check: func(a store.Account) string {
+		}, check: func(a riscd.Account) string {
 			if a.SessionsRevokedAt.IsZero() || !a.Review || !a.CredentialChangeRequired || a.Held || a.SigninDisabled || a.Purged {
 				return "want sessions_revoked_at, review and credential_change_required set, no hold, sign-in enabled"
 			}
@@ -155,7 +155,7 @@ func scriptFor(j *jtiSource, i int, user googlesim.User, refresh string) script 
 		return script{user: user, status: "revoked", steps: []plannedSET{
 			sessionsRevoked(j, s), accountDisabled(j, s, googlesim.ReasonHijacking),
 			tokenRevoked(j, s, refresh, googlesim.IdentifierHash), accountEnabled(j, s),
-		}, check: func(a store.Account) string {
+		}, check: func(a riscd.Account) string {
 			if !a.ReconsentRequired || a.Held || a.Purged {
 				return "want reconsent_required, no hold"
 			}
@@ -164,7 +164,7 @@ func scriptFor(j *jtiSource, i int, user googlesim.User, refresh string) script 
 	case 2: // token revoked by prefix
 		return script{user: user, status: "revoked", steps: []plannedSET{
 			credentialChange(j, s), tokenRevoked(j, s, refresh, googlesim.IdentifierPrefix), sessionsRevoked(j, s),
-		}, check: func(a store.Account) string {
+		}, check: func(a riscd.Account) string {
 			if !a.ReconsentRequired || !a.CredentialChangeRequired || a.SessionsRevokedAt.IsZero() {
 				return "want reconsent_required, credential_change_required and sessions_revoked_at"
 			}
@@ -173,7 +173,7 @@ func scriptFor(j *jtiSource, i int, user googlesim.User, refresh string) script 
 	default: // every token revoked, then purged
 		return script{user: user, status: "revoked", steps: []plannedSET{
 			credentialChange(j, s), tokensRevoked(j, s), accountPurged(j, s),
-		}, check: func(a store.Account) string {
+		}, check: func(a riscd.Account) string {
 			if !a.Purged {
 				return "want purged"
 			}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -33,10 +34,10 @@ func (l *ledger) list() []plannedSET {
 }
 
 // allInbox reads every inbox entry of a store.
-func allInbox(tb testing.TB, ctx context.Context, db *store.DB) []store.InboxEntry {
+func allInbox(tb testing.TB, ctx context.Context, db *store.DB) []riscd.InboxEntry {
 	tb.Helper()
-	var all []store.InboxEntry
-	q := store.InboxQuery{Limit: store.MaxLimit}
+	var all []riscd.InboxEntry
+	q := riscd.InboxQuery{Limit: riscd.MaxLimit}
 	for {
 		page, next, err := db.ListInbox(ctx, q)
 		if err != nil {
@@ -51,10 +52,10 @@ func allInbox(tb testing.TB, ctx context.Context, db *store.DB) []store.InboxEnt
 }
 
 // allAudit reads the whole audit log of a store.
-func allAudit(tb testing.TB, ctx context.Context, db *store.DB) []store.AuditEntry {
+func allAudit(tb testing.TB, ctx context.Context, db *store.DB) []riscd.AuditEntry {
 	tb.Helper()
-	var all []store.AuditEntry
-	q := store.AuditQuery{Limit: store.MaxLimit}
+	var all []riscd.AuditEntry
+	q := riscd.AuditQuery{Limit: riscd.MaxLimit}
 	for {
 		page, next, err := db.ListAudit(ctx, q)
 		if err != nil {
@@ -69,10 +70,10 @@ func allAudit(tb testing.TB, ctx context.Context, db *store.DB) []store.AuditEnt
 }
 
 // allGrants reads every grant of a store.
-func allGrants(tb testing.TB, ctx context.Context, db *store.DB) []store.Grant {
+func allGrants(tb testing.TB, ctx context.Context, db *store.DB) []riscd.Grant {
 	tb.Helper()
-	var all []store.Grant
-	q := store.GrantQuery{Limit: store.MaxLimit}
+	var all []riscd.Grant
+	q := riscd.GrantQuery{Limit: riscd.MaxLimit}
 	for {
 		page, next, err := db.ListGrants(ctx, q)
 		if err != nil {
@@ -97,7 +98,7 @@ var queuedWebhook = regexp.MustCompile(`^webhook queued \((\S+)\)$`)
 // copy; and every SET that must notify did.
 func verifyAcked(t *testing.T, ctx context.Context, db *store.DB, hooks *webhookSink, acked []plannedSET) {
 	t.Helper()
-	inbox := map[string]store.InboxEntry{}
+	inbox := map[string]riscd.InboxEntry{}
 	for _, e := range allInbox(t, ctx, db) {
 		if _, dup := inbox[e.JTI]; dup {
 			t.Errorf("inbox holds jti %s twice", e.JTI)
@@ -111,7 +112,7 @@ func verifyAcked(t *testing.T, ctx context.Context, db *store.DB, hooks *webhook
 		switch {
 		case !ok:
 			t.Errorf("acknowledged %s (%s) is not in the inbox", p.jti, p.name)
-		case e.Status != store.InboxDone:
+		case e.Status != riscd.InboxDone:
 			t.Errorf("inbox entry of %s (%s) is %s (attempts %d, %q), want done", p.jti, p.name, e.Status, e.Attempts, e.LastError)
 		}
 	}
@@ -121,7 +122,7 @@ func verifyAcked(t *testing.T, ctx context.Context, db *store.DB, hooks *webhook
 		}
 	}
 
-	byJTI := map[string][]store.AuditEntry{}
+	byJTI := map[string][]riscd.AuditEntry{}
 	for _, e := range allAudit(t, ctx, db) {
 		if e.EventJTI != "" {
 			byJTI[e.EventJTI] = append(byJTI[e.EventJTI], e)

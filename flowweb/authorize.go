@@ -7,9 +7,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/riscd/riscd"
 	"golang.org/x/oauth2"
-
-	"github.com/riscd/riscd/store"
 )
 
 // authorize starts a consent: it records the flow server-side (state, PKCE
@@ -45,10 +44,10 @@ func (h *Handler) authorize(c echo.Context) error {
 	if err != nil {
 		return h.internalError(c, "authorize: session", err)
 	}
-	flow := store.Flow{
+	flow := riscd.Flow{
 		ID:           newSecret(),
 		State:        newSecret(),
-		PKCEVerifier: store.Secret(oauth2.GenerateVerifier()),
+		PKCEVerifier: riscd.Secret(oauth2.GenerateVerifier()),
 		Nonce:        newSecret(),
 		Features:     features,
 		Scopes:       h.scopesFor(features),
@@ -91,7 +90,7 @@ func (h *Handler) authorize(c echo.Context) error {
 // offline_access scope (scopesFor adds it), which OpenID Connect Core 1.0
 // §11 lets a provider ignore unless prompt holds consent: consent is added
 // to every prompt but none (a silent request cannot show consent).
-func (h *Handler) authCodeURL(flow store.Flow, hint, prompt string) string {
+func (h *Handler) authCodeURL(flow riscd.Flow, hint, prompt string) string {
 	opts := []oauth2.AuthCodeOption{
 		oauth2.S256ChallengeOption(flow.PKCEVerifier.Reveal()),
 		oauth2.SetAuthURLParam("nonce", flow.Nonce.Reveal()),

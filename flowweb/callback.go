@@ -10,9 +10,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/riscd/riscd"
 	"golang.org/x/oauth2"
-
-	"github.com/riscd/riscd/store"
 )
 
 // callback finishes a consent. In order: the flow cookie must name a stored
@@ -54,9 +53,9 @@ func (h *Handler) callback(c echo.Context) error {
 	if err != nil {
 		return h.answerRejected(c, err)
 	}
-	var old store.Secret
+	var old riscd.Secret
 	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		old = store.Secret(ck.Value)
+		old = riscd.Secret(ck.Value)
 	}
 	sess, g, err := h.saveConsent(ctx, cs, old)
 	if errors.Is(err, errSigninDisabled) {
@@ -83,29 +82,29 @@ var errSigninDisabled = errors.New("sign-in disabled for this account")
 
 // takeFlow checks the answer's state against the browser's flow. When it
 // returns ok=false without error it has already answered 400.
-func (h *Handler) takeFlow(c echo.Context) (store.Flow, bool, error) {
+func (h *Handler) takeFlow(c echo.Context) (riscd.Flow, bool, error) {
 	ctx := c.Request().Context()
 	state := c.QueryParam("state")
 	ck, err := c.Cookie(flowCookie)
 	if err != nil || ck.Value == "" || state == "" {
 		h.log.WarnContext(ctx, "flowweb: callback without a flow", "has_cookie", err == nil, "has_state", state != "")
-		return store.Flow{}, false, h.badState(c, "no_flow")
+		return riscd.Flow{}, false, h.badState(c, "no_flow")
 	}
-	flow, err := h.store.TakeFlow(ctx, store.Secret(ck.Value))
-	if errors.Is(err, store.ErrNotFound) {
+	flow, err := h.store.TakeFlow(ctx, riscd.Secret(ck.Value))
+	if errors.Is(err, riscd.ErrNotFound) {
 		h.log.WarnContext(ctx, "flowweb: callback for an unknown or used flow")
-		return store.Flow{}, false, h.badState(c, "no_flow")
+		return riscd.Flow{}, false, h.badState(c, "no_flow")
 	}
 	if err != nil {
-		return store.Flow{}, false, err
+		return riscd.Flow{}, false, err
 	}
 	if subtle.ConstantTimeCompare([]byte(state), []byte(flow.State.Reveal())) != 1 {
 		h.log.WarnContext(ctx, "flowweb: callback state mismatch")
-		return store.Flow{}, false, h.badState(c, "state_mismatch")
+		return riscd.Flow{}, false, h.badState(c, "state_mismatch")
 	}
 	if age := h.now().Sub(flow.CreatedAt); age > h.cfg.FlowTTL || age < -time.Minute {
 		h.log.InfoContext(ctx, "flowweb: callback for an expired flow", "age", age.Round(time.Second).String())
-		return store.Flow{}, false, h.badState(c, "flow_expired")
+		return riscd.Flow{}, false, h.badState(c, "flow_expired")
 	}
 	return flow, true, nil
 }
@@ -155,7 +154,7 @@ var errNoIDToken = errors.New("no id_token in the token answer")
 
 // verifyAnswer checks the token answer and its ID token and turns them into
 // a consent.
-func (h *Handler) verifyAnswer(ctx context.Context, tok *oauth2.Token, flow store.Flow) (consent, error) {
+func (h *Handler) verifyAnswer(ctx context.Context, tok *oauth2.Token, flow riscd.Flow) (consent, error) {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
 		return consent{}, errNoIDToken
@@ -174,7 +173,7 @@ func (h *Handler) verifyAnswer(ctx context.Context, tok *oauth2.Token, flow stor
 	}
 	return consent{
 		sub: id.Sub, email: id.Email, emailOK: id.EmailVerified, scopes: scopes,
-		access: store.Secret(tok.AccessToken), refresh: store.Secret(tok.RefreshToken),
+		access: riscd.Secret(tok.AccessToken), refresh: riscd.Secret(tok.RefreshToken),
 		tokenType: tok.TokenType, expiry: h.expiry(tok), idTokenExpAt: id.Exp,
 	}, nil
 }

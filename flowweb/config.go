@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 )
 
 // ErrInvalidConfig is wrapped by New's error when the Config cannot be used.
@@ -142,7 +141,7 @@ type Config struct {
 	PublicURL string
 	// ClientID and ClientSecret of the OAuth web client. Required.
 	ClientID     string
-	ClientSecret store.Secret
+	ClientSecret riscd.Secret
 	// AuthURL and TokenURL default to Google's endpoints.
 	AuthURL, TokenURL string
 	// IDTokenIssuers are the accepted iss values of ID tokens. Default

@@ -14,8 +14,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // Limits of a feature's test call.
@@ -69,7 +68,7 @@ func (h *Handler) feature(c echo.Context) error {
 		return h.internalError(c, "feature: grant", err)
 	}
 	switch {
-	case !live || g.Status == store.GrantReauthRequired:
+	case !live || g.Status == riscd.GrantReauthRequired:
 		return h.reconnect(c, who, name)
 	case !slices.Contains(g.Scopes, f.Scope):
 		userCan := "Ask for it now: Google will show only this permission; what you granted before is kept."
@@ -83,7 +82,7 @@ func (h *Handler) feature(c echo.Context) error {
 			Actions: []link{{Href: ask, Label: "Enable " + name, Primary: true}},
 			Back:    true,
 		})
-	case g.Status == store.GrantHeld:
+	case g.Status == riscd.GrantHeld:
 		return h.message(c, http.StatusForbidden, who, messageView{
 			Code: "held", Heading: "Your grant is on hold",
 			What:        "After a security event from Google, riscd keeps your grant but does not use it.",
@@ -116,7 +115,7 @@ var errFeatureCall = errors.New("feature call failed")
 
 // callFeature GETs the test URL with a usable access token; a 401 refreshes
 // the token once and tries again.
-func (h *Handler) callFeature(ctx context.Context, name string, f Feature, g store.Grant) (featureView, error) {
+func (h *Handler) callFeature(ctx context.Context, name string, f Feature, g riscd.Grant) (featureView, error) {
 	g, refreshed, err := h.usableToken(ctx, g, "")
 	if err != nil {
 		return featureView{}, err
@@ -145,7 +144,7 @@ func (h *Handler) callFeature(ctx context.Context, name string, f Feature, g sto
 }
 
 // getWithToken sends GET url with the bearer token and reads up to 1 MiB.
-func (h *Handler) getWithToken(ctx context.Context, u string, token store.Secret) (int, string, []byte, error) {
+func (h *Handler) getWithToken(ctx context.Context, u string, token riscd.Secret) (int, string, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, featureCallTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
-	"github.com/riscd/riscd/store"
 )
 
 func TestFeatureCall(t *testing.T) {
@@ -137,13 +137,13 @@ func TestFeatureCallDeadGrant(t *testing.T) {
 		t.Fatalf("status %d code %q, want 403 reconnect offering a new consent", p.status, p.code())
 	}
 	g := e.onlyGrant()
-	if g.Status != store.GrantRevoked || g.Reason != "invalid_grant" || !g.RefreshToken.IsZero() || !g.AccessToken.IsZero() {
+	if g.Status != riscd.GrantRevoked || g.Reason != "invalid_grant" || !g.RefreshToken.IsZero() || !g.AccessToken.IsZero() {
 		t.Errorf("grant %+v, want revoked (invalid_grant) with tokens discarded", g)
 	}
 	// The grants service audits the refusal (its own tests check the
 	// entries in full).
-	audit, _, _ := e.db.ListAudit(context.Background(), store.AuditQuery{})
-	if !slices.ContainsFunc(audit, func(a store.AuditEntry) bool {
+	audit, _, _ := e.db.ListAudit(context.Background(), riscd.AuditQuery{})
+	if !slices.ContainsFunc(audit, func(a riscd.AuditEntry) bool {
 		return a.Action == "revoke_grants" && slices.Equal(a.GrantIDs, []string{g.ID})
 	}) {
 		t.Errorf("audit %+v, want the grant's revocation by the refresh", audit)
@@ -169,12 +169,12 @@ func TestFeatureCallReauthRequired(t *testing.T) {
 		t.Fatalf("code %q, want reconnect", p.code())
 	}
 	g := e.onlyGrant()
-	if g.Status != store.GrantReauthRequired || g.Reason != "invalid_rapt" || g.RefreshToken != old.RefreshToken {
+	if g.Status != riscd.GrantReauthRequired || g.Reason != "invalid_rapt" || g.RefreshToken != old.RefreshToken {
 		t.Errorf("grant status %s reason %q, want reauth_required (invalid_rapt) keeping its refresh token", g.Status, g.Reason)
 	}
 	// A new consent makes the same grant active again.
 	e.connect("", googlesim.Choice{})
-	if g := e.onlyGrant(); g.Status != store.GrantActive || g.ID != old.ID {
+	if g := e.onlyGrant(); g.Status != riscd.GrantActive || g.ID != old.ID {
 		t.Errorf("after consent: grant %s status %s, want %s active", g.ID, g.Status, old.ID)
 	}
 }
@@ -195,7 +195,7 @@ func TestFeatureCallUpstreamDown(t *testing.T) {
 }
 
 // reflectGrantEqual compares grants field by field that the flow sets.
-func reflectGrantEqual(a, b store.Grant) bool {
+func reflectGrantEqual(a, b riscd.Grant) bool {
 	return a.ID == b.ID && a.AccessToken == b.AccessToken && a.RefreshToken == b.RefreshToken &&
 		a.Expiry.Equal(b.Expiry) && a.Status == b.Status && slices.Equal(a.Scopes, b.Scopes)
 }
@@ -205,21 +205,21 @@ func TestConsentKeepsAnAccountHold(t *testing.T) {
 	e.connect("", googlesim.Choice{})
 	first := e.onlyGrant()
 	ctx := context.Background()
-	if _, err := e.db.UpdateAccount(ctx, e.user.Sub, func(a store.Account, _ bool) (store.Account, error) {
+	if _, err := e.db.UpdateAccount(ctx, e.user.Sub, func(a riscd.Account, _ bool) (riscd.Account, error) {
 		a.Held = true
 		return a, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.db.UpdateGrant(ctx, first.ID, func(g store.Grant) (store.Grant, error) {
-		g.Status, g.Reason = store.GrantHeld, "account-disabled"
+	if _, err := e.db.UpdateGrant(ctx, first.ID, func(g riscd.Grant) (riscd.Grant, error) {
+		g.Status, g.Reason = riscd.GrantHeld, "account-disabled"
 		return g, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	e.connect("?prompt=consent", googlesim.Choice{})
 	g := e.onlyGrant()
-	if g.ID != first.ID || g.Status != store.GrantHeld || g.RefreshToken == first.RefreshToken {
+	if g.ID != first.ID || g.Status != riscd.GrantHeld || g.RefreshToken == first.RefreshToken {
 		t.Errorf("grant %s status %s, want %s kept held with the new tokens", g.ID, g.Status, first.ID)
 	}
 	if p := e.get("/features/drive"); p.status != http.StatusForbidden || p.code() != "held" {
@@ -236,7 +236,7 @@ func TestConsentKeepsAnAccountHold(t *testing.T) {
 func TestConsentRefusedWhileSigninDisabled(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.connect("", googlesim.Choice{})
-	if _, err := e.db.UpdateAccount(context.Background(), e.user.Sub, func(a store.Account, _ bool) (store.Account, error) {
+	if _, err := e.db.UpdateAccount(context.Background(), e.user.Sub, func(a riscd.Account, _ bool) (riscd.Account, error) {
 		a.SigninDisabled = true
 		return a, nil
 	}); err != nil {

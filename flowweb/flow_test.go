@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
-	"github.com/riscd/riscd/store"
 )
 
 func TestAuthorizeRequest(t *testing.T) {
@@ -131,7 +131,7 @@ func TestAllowAll(t *testing.T) {
 	}
 	wantScopes := []string{"email", calendarScope, driveScope, "openid"}
 	slices.Sort(wantScopes)
-	if g.Sub != e.user.Sub || g.Email != e.user.Email || g.Status != store.GrantActive || !slices.Equal(g.Scopes, wantScopes) {
+	if g.Sub != e.user.Sub || g.Email != e.user.Email || g.Status != riscd.GrantActive || !slices.Equal(g.Scopes, wantScopes) {
 		t.Errorf("grant %+v, want active for %s with %v", g, e.user.Sub, wantScopes)
 	}
 	if g.RefreshToken.Reveal() != info.RefreshTokens[0] {
@@ -144,7 +144,7 @@ func TestAllowAll(t *testing.T) {
 	if err != nil || acct.Email != e.user.Email || acct.ReconsentRequired {
 		t.Errorf("account %+v (%v)", acct, err)
 	}
-	audit, _, err := e.db.ListAudit(context.Background(), store.AuditQuery{})
+	audit, _, err := e.db.ListAudit(context.Background(), riscd.AuditQuery{})
 	if err != nil || len(audit) != 1 || audit[0].Action != "consent" || audit[0].Outcome != "grant created" || audit[0].Sub != e.user.Sub {
 		t.Errorf("audit %+v (%v), want one consent entry", audit, err)
 	}
@@ -257,10 +257,10 @@ func TestPromptConsentReplacesRefreshToken(t *testing.T) {
 		t.Fatalf("outbox %v (%v), want one job", jobs, err)
 	}
 	j := jobs[0]
-	if j.Kind != store.OutboxRevoke || j.Token != first.RefreshToken || j.GrantID != g.ID || j.Key != e.user.Sub || !j.Deadline.After(e.clock.Now()) {
+	if j.Kind != riscd.OutboxRevoke || j.Token != first.RefreshToken || j.GrantID != g.ID || j.Key != e.user.Sub || !j.Deadline.After(e.clock.Now()) {
 		t.Errorf("outbox job %+v, want a revoke of the old refresh token", j)
 	}
-	audit, _, _ := e.db.ListAudit(ctx, store.AuditQuery{})
+	audit, _, _ := e.db.ListAudit(ctx, riscd.AuditQuery{})
 	var actions []string
 	for _, a := range audit {
 		actions = append(actions, a.Action)

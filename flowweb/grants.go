@@ -8,27 +8,27 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // liveStatus reports whether a grant still holds tokens riscd may use again.
-func liveStatus(s store.GrantStatus) bool {
-	return s == store.GrantActive || s == store.GrantHeld || s == store.GrantReauthRequired
+func liveStatus(s riscd.GrantStatus) bool {
+	return s == riscd.GrantActive || s == riscd.GrantHeld || s == riscd.GrantReauthRequired
 }
 
 // currentGrant returns the subject's newest live grant and true, or, when
 // none is live, its newest grant (possibly the zero Grant) and false. The
 // error is a storage failure.
-func (h *Handler) currentGrant(ctx context.Context, sub string) (store.Grant, bool, error) {
+func (h *Handler) currentGrant(ctx context.Context, sub string) (riscd.Grant, bool, error) {
 	gs, err := h.store.GrantsBySub(ctx, sub)
 	if err != nil {
-		return store.Grant{}, false, fmt.Errorf("grants of subject: %w", err)
+		return riscd.Grant{}, false, fmt.Errorf("grants of subject: %w", err)
 	}
 	return pickGrant(gs)
 }
 
 // pickGrant chooses from grants listed oldest first.
-func pickGrant(gs []store.Grant) (store.Grant, bool, error) {
+func pickGrant(gs []riscd.Grant) (riscd.Grant, bool, error) {
 	for i := len(gs) - 1; i >= 0; i-- {
 		if liveStatus(gs[i].Status) {
 			return gs[i], true, nil
@@ -37,7 +37,7 @@ func pickGrant(gs []store.Grant) (store.Grant, bool, error) {
 	if len(gs) > 0 {
 		return gs[len(gs)-1], false, nil
 	}
-	return store.Grant{}, false, nil
+	return riscd.Grant{}, false, nil
 }
 
 // consent is a verified answer of the token endpoint.
@@ -45,8 +45,8 @@ type consent struct {
 	sub, email   string
 	emailOK      bool     // the ID token marked email verified
 	scopes       []string // granted, sorted
-	access       store.Secret
-	refresh      store.Secret // empty when none came
+	access       riscd.Secret
+	refresh      riscd.Secret // empty when none came
 	tokenType    string
 	expiry       time.Time
 	idTokenExpAt time.Time
@@ -55,13 +55,13 @@ type consent struct {
 // saveConsent stores a consent through the grants service, with a new
 // session for the browser replacing its previous one (if any), which it
 // returns with the grant. On error nothing is written.
-func (h *Handler) saveConsent(ctx context.Context, cs consent, oldSession store.Secret) (store.Session, store.Grant, error) {
+func (h *Handler) saveConsent(ctx context.Context, cs consent, oldSession riscd.Secret) (riscd.Session, riscd.Grant, error) {
 	now := h.now()
-	sess := store.Session{
+	sess := riscd.Session{
 		ID: newSecret(), Sub: cs.sub, Email: cs.email, CSRF: newSecret(),
 		CreatedAt: now, ExpiresAt: now.Add(h.cfg.SessionTTL),
 	}
-	g, err := h.grants.SaveConsent(ctx, store.Grant{
+	g, err := h.grants.SaveConsent(ctx, riscd.Grant{
 		Sub: cs.sub, Email: cs.email, EmailVerified: cs.emailOK, Scopes: cs.scopes,
 		RefreshToken: cs.refresh, AccessToken: cs.access, TokenType: cs.tokenType,
 		Expiry: cs.expiry, IDTokenExp: cs.idTokenExpAt,
@@ -69,9 +69,9 @@ func (h *Handler) saveConsent(ctx context.Context, cs consent, oldSession store.
 	if err != nil {
 		var sd interface{ SigninDisabled() bool }
 		if errors.As(err, &sd) && sd.SigninDisabled() {
-			return store.Session{}, store.Grant{}, fmt.Errorf("save consent: %w: %w", errSigninDisabled, err)
+			return riscd.Session{}, riscd.Grant{}, fmt.Errorf("save consent: %w: %w", errSigninDisabled, err)
 		}
-		return store.Session{}, store.Grant{}, fmt.Errorf("save consent: %w", err)
+		return riscd.Session{}, riscd.Grant{}, fmt.Errorf("save consent: %w", err)
 	}
 	return sess, g, nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/internal/testkit"
@@ -142,7 +143,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Store:        e.db,
 		RevokeURL:    revokeURL,
 		ClientID:     e.sim.ClientID(),
-		ClientSecret: store.Secret(e.sim.ClientSecret()),
+		ClientSecret: riscd.Secret(e.sim.ClientSecret()),
 		TokenURL:     g + googlesim.PathToken,
 		HTTPClient:   httpClient,
 		Now:          e.clock.Now,
@@ -154,7 +155,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	cfg := flowweb.Config{
 		PublicURL:      public,
 		ClientID:       e.sim.ClientID(),
-		ClientSecret:   store.Secret(e.sim.ClientSecret()),
+		ClientSecret:   riscd.Secret(e.sim.ClientSecret()),
 		AuthURL:        g + googlesim.PathAuthorize,
 		TokenURL:       g + googlesim.PathToken,
 		IDTokenIssuers: []string{g},
@@ -333,9 +334,9 @@ func (e *env) index() page {
 }
 
 // grants returns every grant in the store, oldest first.
-func (e *env) grants() []store.Grant {
+func (e *env) grants() []riscd.Grant {
 	e.t.Helper()
-	gs, _, err := e.db.ListGrants(context.Background(), store.GrantQuery{Limit: store.MaxLimit})
+	gs, _, err := e.db.ListGrants(context.Background(), riscd.GrantQuery{Limit: riscd.MaxLimit})
 	if err != nil {
 		e.t.Fatalf("ListGrants: %v", err)
 	}
@@ -344,7 +345,7 @@ func (e *env) grants() []store.Grant {
 }
 
 // onlyGrant returns the store's one grant.
-func (e *env) onlyGrant() store.Grant {
+func (e *env) onlyGrant() riscd.Grant {
 	e.t.Helper()
 	gs := e.grants()
 	if len(gs) != 1 {
@@ -356,8 +357,8 @@ func (e *env) onlyGrant() store.Grant {
 // snapshot is what a failure must leave unchanged.
 type snapshot struct {
 	Grants, Accounts, Sessions, Audit, Outbox int
-	GrantList                                 []store.Grant
-	AccountList                               []store.Account
+	GrantList                                 []riscd.Grant
+	AccountList                               []riscd.Account
 }
 
 func (e *env) snapshot() snapshot {
@@ -370,7 +371,7 @@ func (e *env) snapshot() snapshot {
 	s := snapshot{Grants: st.Grants, Accounts: st.Accounts, Sessions: st.Sessions, Audit: st.Audit, Outbox: st.Outbox, GrantList: e.grants()}
 	for _, u := range e.sim.Users() {
 		a, err := e.db.Account(ctx, u.Sub)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, riscd.ErrNotFound) {
 			continue
 		}
 		if err != nil {

@@ -15,8 +15,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
-
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // ID-token verification failures. errKeysUnavailable is temporary (the JWKS
@@ -87,7 +86,7 @@ func newIDTokenVerifier(ctx context.Context, cfg Config) (*idTokenVerifier, erro
 // audiences), exp and iat against the clock with a minute of skew, nonce
 // equal to the flow's, and a sub of 1 to 255 printable ASCII characters.
 // Errors wrap errKeysUnavailable or errBadIDToken and never quote the token.
-func (v *idTokenVerifier) verify(ctx context.Context, raw string, nonce store.Secret) (idClaims, error) {
+func (v *idTokenVerifier) verify(ctx context.Context, raw string, nonce riscd.Secret) (idClaims, error) {
 	msg, err := jws.Parse([]byte(raw))
 	if err != nil || len(msg.Signatures()) != 1 {
 		return idClaims{}, fmt.Errorf("%w: not a compact JWS", errBadIDToken)

@@ -18,8 +18,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
-
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // TestIDTokenAlgorithms signs ID tokens with the algorithms of the
@@ -126,7 +125,7 @@ func TestIDTokenAlgorithms(t *testing.T) {
 		{"EdDSA header on the ES256 key", all, sign(jwa.EdDSA, "ec", edKey), false},
 		{"ES384 header on the ES256 key", all, sign(jwa.ES384, "ec", ecKey), false},
 	} {
-		_, err := tc.v.verify(ctx, tc.raw, store.Secret(nonce))
+		_, err := tc.v.verify(ctx, tc.raw, riscd.Secret(nonce))
 		if tc.ok && err != nil {
 			t.Errorf("%s: %v, want accepted", tc.name, err)
 		}

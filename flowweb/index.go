@@ -6,8 +6,7 @@ import (
 	"slices"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // indexView is the index page: who is signed in, the grant, the features.
@@ -35,10 +34,10 @@ type featureRow struct {
 
 var grantStateText = map[string]string{
 	"none":                            "riscd holds no grant for you. Connect to give it one.",
-	string(store.GrantActive):         "Your grant is active.",
-	string(store.GrantHeld):           "Your grant is on hold after a security event from Google. riscd keeps it but does not use it until an operator releases it.",
-	string(store.GrantReauthRequired): "Google asks you to sign in again before this grant can be used. Connect again.",
-	string(store.GrantRevoked):        "Your grant was revoked. Connect again to use the features.",
+	string(riscd.GrantActive):         "Your grant is active.",
+	string(riscd.GrantHeld):           "Your grant is on hold after a security event from Google. riscd keeps it but does not use it until an operator releases it.",
+	string(riscd.GrantReauthRequired): "Google asks you to sign in again before this grant can be used. Connect again.",
+	string(riscd.GrantRevoked):        "Your grant was revoked. Connect again to use the features.",
 	stateReconsentRequired:            "Your grant's access token has expired, and Google gave riscd no refresh token to renew it, so riscd can no longer use the grant. Connect again.",
 }
 
@@ -54,7 +53,7 @@ func (h *Handler) index(c echo.Context) error {
 		return h.internalError(c, "index: session", err)
 	}
 	v := indexView{GrantState: "none", ConnectHref: h.base + "/authorize"}
-	var g store.Grant
+	var g riscd.Grant
 	var live bool
 	if signed {
 		v.SignedIn, v.Email, v.Sub, v.CSRF = true, s.Email, s.Sub, s.CSRF.Reveal()
@@ -73,7 +72,7 @@ func (h *Handler) index(c echo.Context) error {
 	case live && g.OutOfTokens(h.now()):
 		v.GrantState = stateReconsentRequired
 		v.StateText = h.named(grantStateText[v.GrantState])
-	case live && g.Status == store.GrantActive && !v.RefreshToken:
+	case live && g.Status == riscd.GrantActive && !v.RefreshToken:
 		until := "its access token expires"
 		if !g.Expiry.IsZero() {
 			until = "its access token expires at " + g.Expiry.UTC().Format("15:04 UTC on 2 January")
@@ -86,7 +85,7 @@ func (h *Handler) index(c echo.Context) error {
 		v.Features = append(v.Features, featureRow{
 			Name:    n,
 			Scope:   f.Scope,
-			Enabled: live && v.GrantState == string(store.GrantActive) && slices.Contains(g.Scopes, f.Scope),
+			Enabled: live && v.GrantState == string(riscd.GrantActive) && slices.Contains(g.Scopes, f.Scope),
 			Href:    h.base + "/features/" + url.PathEscape(n),
 			AskHref: h.base + "/authorize?features=" + url.QueryEscape(n),
 		})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/store"
@@ -150,7 +151,7 @@ type skippingStore struct {
 	*store.DB
 }
 
-func (s skippingStore) SweepFlows(ctx context.Context, before time.Time) (store.FlowSweep, error) {
+func (s skippingStore) SweepFlows(ctx context.Context, before time.Time) (riscd.FlowSweep, error) {
 	sw, err := s.DB.SweepFlows(ctx, before)
 	sw.Undecodable += 2
 	return sw, err

@@ -21,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
@@ -156,7 +157,7 @@ func newOIDCFlow(t *testing.T, clientID, clientSecret string, provider string, f
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.lc, err = lifecycle.New(lifecycle.Config{
 		Store: e.db, RevokeURL: disc.RevocationEndpoint,
-		ClientID: clientID, ClientSecret: store.Secret(clientSecret), TokenURL: disc.TokenEndpoint,
+		ClientID: clientID, ClientSecret: riscd.Secret(clientSecret), TokenURL: disc.TokenEndpoint,
 		Now: e.clock.Now, Logger: logger,
 	})
 	if err != nil {
@@ -166,7 +167,7 @@ func newOIDCFlow(t *testing.T, clientID, clientSecret string, provider string, f
 		Provider:          provider,
 		PublicURL:         e.srv.URL,
 		ClientID:          clientID,
-		ClientSecret:      store.Secret(clientSecret),
+		ClientSecret:      riscd.Secret(clientSecret),
 		AuthURL:           disc.AuthorizationEndpoint,
 		TokenURL:          disc.TokenEndpoint,
 		IDTokenIssuers:    []string{disc.Issuer},
@@ -267,7 +268,7 @@ func TestNodeOIDCProvider(t *testing.T) {
 	}
 	g := f.onlyGrant()
 	if g.Sub != "alice" || g.Email != "alice@example.test" || g.RefreshToken.IsZero() ||
-		!slices.Contains(g.Scopes, "offline_access") || !slices.Contains(g.Scopes, "profile") || g.Status != store.GrantActive {
+		!slices.Contains(g.Scopes, "offline_access") || !slices.Contains(g.Scopes, "profile") || g.Status != riscd.GrantActive {
 		t.Fatalf("grant sub %q email %q scopes %v status %s refresh token present %v",
 			g.Sub, g.Email, g.Scopes, g.Status, !g.RefreshToken.IsZero())
 	}
@@ -353,7 +354,7 @@ func TestNodeOIDCProviderWithoutOfflineAccess(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`input[name="prompt"][value="consent"] ~ button`)),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-page]`)),
 	)
-	if g := f.onlyGrant(); g.Sub != "bob" || !g.RefreshToken.IsZero() || g.Status != store.GrantActive {
+	if g := f.onlyGrant(); g.Sub != "bob" || !g.RefreshToken.IsZero() || g.Status != riscd.GrantActive {
 		t.Fatalf("grant sub %q status %s refresh token present %v, want bob's active grant without one", g.Sub, g.Status, !g.RefreshToken.IsZero())
 	}
 	attr, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("account"), "data-refresh-token"))

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // Outcomes of getting a usable access token.
@@ -29,7 +29,7 @@ var (
 // the token differs from the one the grant held. Its errors map the
 // service's onto flowweb's outcomes: a grant that can no longer be used
 // asks for a new consent, a temporary failure asks to try again.
-func (h *Handler) usableToken(ctx context.Context, g store.Grant, stale store.Secret) (store.Grant, bool, error) {
+func (h *Handler) usableToken(ctx context.Context, g riscd.Grant, stale riscd.Secret) (riscd.Grant, bool, error) {
 	tok, refreshed, err := h.grants.GrantToken(ctx, g.ID, stale)
 	if err == nil {
 		g.AccessToken = tok
@@ -42,17 +42,17 @@ func (h *Handler) usableToken(ctx context.Context, g store.Grant, stale store.Se
 	switch {
 	case errors.As(err, &state):
 		switch s, _ := state.GrantState(); s {
-		case string(store.GrantReauthRequired):
-			return store.Grant{}, false, fmt.Errorf("%w: %w", errReauth, err)
-		case string(store.GrantHeld):
-			return store.Grant{}, false, fmt.Errorf("%w: %w", errNotActive, err)
+		case string(riscd.GrantReauthRequired):
+			return riscd.Grant{}, false, fmt.Errorf("%w: %w", errReauth, err)
+		case string(riscd.GrantHeld):
+			return riscd.Grant{}, false, fmt.Errorf("%w: %w", errNotActive, err)
 		}
-		return store.Grant{}, false, fmt.Errorf("%w: %w", errGrantDead, err)
-	case errors.Is(err, store.ErrNotFound):
-		return store.Grant{}, false, fmt.Errorf("%w: %w", errNotActive, err)
+		return riscd.Grant{}, false, fmt.Errorf("%w: %w", errGrantDead, err)
+	case errors.Is(err, riscd.ErrNotFound):
+		return riscd.Grant{}, false, fmt.Errorf("%w: %w", errNotActive, err)
 	case errors.As(err, &temporary) && temporary.Temporary():
 		h.log.WarnContext(ctx, "flowweb: token source failed", "grant", g.ID, "err", err)
-		return store.Grant{}, false, fmt.Errorf("%w: %w", errRefreshFailed, err)
+		return riscd.Grant{}, false, fmt.Errorf("%w: %w", errRefreshFailed, err)
 	}
-	return store.Grant{}, false, fmt.Errorf("token source: %w", err)
+	return riscd.Grant{}, false, fmt.Errorf("token source: %w", err)
 }

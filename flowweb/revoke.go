@@ -5,8 +5,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // revoke has the grants service revoke the signed-in user's grant upstream
@@ -22,7 +21,7 @@ func (h *Handler) revoke(c echo.Context) error {
 	}
 	who := displayName(s.Email, s.Sub)
 	confirmed, outcome, err := h.grants.RevokeUserGrants(ctx, s.Sub)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, riscd.ErrNotFound) {
 		return h.message(c, http.StatusOK, who, messageView{
 			Code: "nothing_to_revoke", Heading: "Nothing to revoke",
 			What: "riscd holds no live grant for your account.", Back: true,
@@ -53,7 +52,7 @@ func (h *Handler) clear(c echo.Context) error {
 	if err != nil {
 		return h.postRefused(c, err)
 	}
-	if err := h.store.DeleteSession(c.Request().Context(), s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := h.store.DeleteSession(c.Request().Context(), s.ID); err != nil && !errors.Is(err, riscd.ErrNotFound) {
 		return h.internalError(c, "clear: delete session", err)
 	}
 	h.setCookie(c, sessionCookie, "", h.sessionPath(), -1)

@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // Cookie names. Both hold opaque random IDs; the store keeps only their
@@ -25,10 +24,10 @@ const (
 // newSecret returns 256 random bits, base64url without padding.
 // crypto/rand.Read does not fail (it panics if the system cannot give
 // randomness).
-func newSecret() store.Secret {
+func newSecret() riscd.Secret {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
-	return store.Secret(base64.RawURLEncoding.EncodeToString(b))
+	return riscd.Secret(base64.RawURLEncoding.EncodeToString(b))
 }
 
 // sessionPath scopes the session cookie to riscd's pages.
@@ -56,37 +55,37 @@ func (h *Handler) setCookie(c echo.Context, name, value, path string, maxAge tim
 // ended session is (zero, false, nil) and its cookie is cleared; an ended
 // session is one created before the account's SessionsRevokedAt (set by a
 // security event). The error is a storage failure.
-func (h *Handler) currentSession(c echo.Context) (store.Session, bool, error) {
+func (h *Handler) currentSession(c echo.Context) (riscd.Session, bool, error) {
 	ck, err := c.Cookie(sessionCookie)
 	if err != nil || ck.Value == "" {
-		return store.Session{}, false, nil
+		return riscd.Session{}, false, nil
 	}
 	ctx := c.Request().Context()
-	id := store.Secret(ck.Value)
+	id := riscd.Secret(ck.Value)
 	s, err := h.store.Session(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, riscd.ErrNotFound) {
 		h.setCookie(c, sessionCookie, "", h.sessionPath(), -1)
-		return store.Session{}, false, nil
+		return riscd.Session{}, false, nil
 	}
 	if err != nil {
-		return store.Session{}, false, fmt.Errorf("read session: %w", err)
+		return riscd.Session{}, false, fmt.Errorf("read session: %w", err)
 	}
 	if ended, err := h.sessionEnded(ctx, s); err != nil {
-		return store.Session{}, false, err
+		return riscd.Session{}, false, err
 	} else if ended {
-		if err := h.store.DeleteSession(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return store.Session{}, false, fmt.Errorf("delete ended session: %w", err)
+		if err := h.store.DeleteSession(ctx, id); err != nil && !errors.Is(err, riscd.ErrNotFound) {
+			return riscd.Session{}, false, fmt.Errorf("delete ended session: %w", err)
 		}
 		h.setCookie(c, sessionCookie, "", h.sessionPath(), -1)
-		return store.Session{}, false, nil
+		return riscd.Session{}, false, nil
 	}
 	return s, true, nil
 }
 
 // sessionEnded reports whether a security event ended s after it began.
-func (h *Handler) sessionEnded(ctx context.Context, s store.Session) (bool, error) {
+func (h *Handler) sessionEnded(ctx context.Context, s riscd.Session) (bool, error) {
 	acct, err := h.store.Account(ctx, s.Sub)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, riscd.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -102,24 +101,24 @@ var errForbiddenPost = errors.New("forbidden post")
 // postSession checks a POST form: no foreign Origin, a live
 // session, and its CSRF token in the "csrf" field (compared in constant
 // time). It returns errForbiddenPost (wrapped with why) or a storage error.
-func (h *Handler) postSession(c echo.Context) (store.Session, error) {
+func (h *Handler) postSession(c echo.Context) (riscd.Session, error) {
 	r := c.Request()
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, 16<<10)
 	// Browsers send Origin: null under Referrer-Policy no-referrer, so only
 	// a named foreign origin is refused; the CSRF token decides the rest.
 	if o := r.Header.Get("Origin"); o != "" && o != "null" && o != h.publicOrig {
-		return store.Session{}, fmt.Errorf("%w: foreign origin", errForbiddenPost)
+		return riscd.Session{}, fmt.Errorf("%w: foreign origin", errForbiddenPost)
 	}
 	s, ok, err := h.currentSession(c)
 	if err != nil {
-		return store.Session{}, err
+		return riscd.Session{}, err
 	}
 	if !ok {
-		return store.Session{}, fmt.Errorf("%w: no session", errForbiddenPost)
+		return riscd.Session{}, fmt.Errorf("%w: no session", errForbiddenPost)
 	}
 	got := r.PostFormValue("csrf")
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.CSRF.Reveal())) != 1 {
-		return store.Session{}, fmt.Errorf("%w: csrf token mismatch", errForbiddenPost)
+		return riscd.Session{}, fmt.Errorf("%w: csrf token mismatch", errForbiddenPost)
 	}
 	return s, nil
 }

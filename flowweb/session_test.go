@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/googlesim"
-	"github.com/riscd/riscd/store"
 )
 
 func TestRevoke(t *testing.T) {
@@ -29,11 +29,11 @@ func TestRevoke(t *testing.T) {
 		t.Error("googlesim did not revoke the grant")
 	}
 	after := e.onlyGrant()
-	if after.Status != store.GrantRevoked || after.Reason != "user-revoked" || after.ChangedBy != "user" ||
+	if after.Status != riscd.GrantRevoked || after.Reason != "user-revoked" || after.ChangedBy != "user" ||
 		!after.RefreshToken.IsZero() || !after.AccessToken.IsZero() {
 		t.Errorf("grant %+v, want revoked by the user with tokens discarded", after)
 	}
-	audit, _, _ := e.db.ListAudit(context.Background(), store.AuditQuery{})
+	audit, _, _ := e.db.ListAudit(context.Background(), riscd.AuditQuery{})
 	if len(audit) == 0 || audit[0].Action != "revoke" || audit[0].Outcome != "revoked; confirmed upstream" || len(audit[0].GrantIDs) != 1 {
 		t.Errorf("newest audit %+v, want the confirmed revoke", audit)
 	}
@@ -95,7 +95,7 @@ func TestRevokeRequestAndUnconfirmed(t *testing.T) {
 	if len(rec.form) != 1 || rec.form.Get("token") != g.RefreshToken.Reveal() {
 		t.Errorf("revoke form has %d fields, want token=<refresh token> alone", len(rec.form))
 	}
-	if after := e.onlyGrant(); after.Status != store.GrantRevoked || !after.RefreshToken.IsZero() {
+	if after := e.onlyGrant(); after.Status != riscd.GrantRevoked || !after.RefreshToken.IsZero() {
 		t.Error("the local discard did not happen when Google did not confirm")
 	}
 }
@@ -163,7 +163,7 @@ func TestSessionEndedByEvent(t *testing.T) {
 	e.connect("", googlesim.Choice{})
 	ctx := context.Background()
 	e.clock.Advance(time.Second)
-	if _, err := e.db.UpdateAccount(ctx, e.user.Sub, func(a store.Account, _ bool) (store.Account, error) {
+	if _, err := e.db.UpdateAccount(ctx, e.user.Sub, func(a riscd.Account, _ bool) (riscd.Account, error) {
 		a.SessionsRevokedAt = e.clock.Now()
 		return a, nil
 	}); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/oauth2"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
@@ -36,9 +37,9 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	e := echo.New()
-	riscd := httptest.NewServer(e)
-	t.Cleanup(riscd.Close)
-	z := startZitadel(t, riscd.URL+"/oauth2callback")
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	z := startZitadel(t, srv.URL+"/oauth2callback")
 
 	// The provider itself refuses an unauthenticated revocation.
 	bare, err := oauthclient.NewRevoker(oauthclient.RevokerConfig{URL: z.discovery.Revocation})
@@ -81,7 +82,7 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 		t.Fatalf("lifecycle.New: %v", err)
 	}
 	h, err := flowweb.New(ctx, flowweb.Config{
-		PublicURL:      riscd.URL,
+		PublicURL:      srv.URL,
 		ClientID:       zitadelClientID,
 		ClientSecret:   zitadelClientSecret,
 		AuthURL:        z.discovery.Authorization,
@@ -105,13 +106,13 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 			t.Errorf("RunOutbox: %v", err)
 		}
 	})
-	b := &env{t: t, srv: riscd, browser: newBrowser(t)}
+	b := &env{t: t, srv: srv, browser: newBrowser(t)}
 	conf := &oauth2.Config{ClientID: zitadelClientID, ClientSecret: zitadelClientSecret, Endpoint: oauth2.Endpoint{TokenURL: z.discovery.Token}}
-	refresh := func(rt store.Secret) error {
+	refresh := func(rt riscd.Secret) error {
 		_, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: rt.Reveal()}).Token()
 		return err
 	}
-	wantRevoked := func(what string, rt store.Secret) {
+	wantRevoked := func(what string, rt riscd.Secret) {
 		t.Helper()
 		var re *oauth2.RetrieveError
 		if err := refresh(rt); !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
@@ -127,10 +128,10 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 				if err != nil {
 					break
 				}
-				if j.Status == store.OutboxFailed {
+				if j.Status == riscd.OutboxFailed {
 					t.Fatalf("outbox job %d (%s) failed: %s", j.ID, j.Kind, j.LastError)
 				}
-				if j.Kind == store.OutboxRevoke && j.Status == store.OutboxDone {
+				if j.Kind == riscd.OutboxRevoke && j.Status == riscd.OutboxDone {
 					done++
 				}
 			}
@@ -138,9 +139,9 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 		})
 	}
 
-	zitadelConsent(t, b, z, riscd.URL)
+	zitadelConsent(t, b, z, srv.URL)
 	first := onlyLiveGrant(t, db)
-	zitadelConsent(t, b, z, riscd.URL)
+	zitadelConsent(t, b, z, srv.URL)
 	second := onlyLiveGrant(t, db)
 	if second.ID != first.ID || second.RefreshToken == first.RefreshToken || second.RefreshToken.IsZero() {
 		t.Fatal("the second consent did not replace the grant's refresh token")
@@ -154,7 +155,7 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 	// That refresh rotated second.RefreshToken at the provider (riscd
 	// never saw the new one): a third consent gives riscd a token the
 	// provider honours, for the operator's discard to revoke.
-	zitadelConsent(t, b, z, riscd.URL)
+	zitadelConsent(t, b, z, srv.URL)
 	waitRevokeJobsDone(2)
 	current := onlyLiveGrant(t, db)
 	if err := lc.DiscardGrant(ctx, current.ID, "operator"); err != nil {
@@ -196,9 +197,9 @@ func zitadelConsent(t *testing.T, b *env, z *zitadelOP, riscdURL string) {
 }
 
 // onlyLiveGrant is the store's one active grant.
-func onlyLiveGrant(t *testing.T, db *store.DB) store.Grant {
+func onlyLiveGrant(t *testing.T, db *store.DB) riscd.Grant {
 	t.Helper()
-	gs, _, err := db.ListGrants(context.Background(), store.GrantQuery{Status: store.GrantActive})
+	gs, _, err := db.ListGrants(context.Background(), riscd.GrantQuery{Status: riscd.GrantActive})
 	if err != nil || len(gs) != 1 {
 		t.Fatalf("active grants: %d %v, want 1", len(gs), err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/oauth2"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
@@ -112,9 +113,9 @@ func TestThirdPartyProvider(t *testing.T) {
 	t.Cleanup(cancel)
 	clock := newTestClock()
 	e := echo.New()
-	riscd := httptest.NewServer(e)
-	t.Cleanup(riscd.Close)
-	z := startZitadel(t, riscd.URL+"/oauth2callback")
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	z := startZitadel(t, srv.URL+"/oauth2callback")
 
 	key, _, err := store.GenerateKey()
 	if err != nil {
@@ -136,7 +137,7 @@ func TestThirdPartyProvider(t *testing.T) {
 		t.Fatalf("lifecycle.New: %v", err)
 	}
 	h, err := flowweb.New(ctx, flowweb.Config{
-		PublicURL:      riscd.URL,
+		PublicURL:      srv.URL,
 		ClientID:       zitadelClientID,
 		ClientSecret:   zitadelClientSecret,
 		AuthURL:        z.discovery.Authorization,
@@ -162,12 +163,12 @@ func TestThirdPartyProvider(t *testing.T) {
 			t.Logf("riscd log:\n%s", logs.String())
 		}
 	})
-	b := &env{t: t, srv: riscd, browser: newBrowser(t)}
+	b := &env{t: t, srv: srv, browser: newBrowser(t)}
 
 	// Consent: riscd -> provider -> login -> provider -> riscd's callback.
 	loc := b.startAuth("?features=phone")
 	for range 10 {
-		if strings.HasPrefix(loc.String(), riscd.URL+"/oauth2callback") {
+		if strings.HasPrefix(loc.String(), srv.URL+"/oauth2callback") {
 			break
 		}
 		p := b.get(loc.String())
@@ -190,7 +191,7 @@ func TestThirdPartyProvider(t *testing.T) {
 	if cb := b.get(loc.String()); cb.status != http.StatusSeeOther {
 		t.Fatalf("callback: status %d code %q", cb.status, cb.code())
 	}
-	grants, _, _ := db.ListGrants(ctx, store.GrantQuery{})
+	grants, _, _ := db.ListGrants(ctx, riscd.GrantQuery{})
 	if len(grants) != 1 {
 		t.Fatalf("grants = %d, want 1", len(grants))
 	}
@@ -232,7 +233,7 @@ func TestThirdPartyProvider(t *testing.T) {
 	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
 		t.Errorf("refresh with the revoked token: %v, want invalid_grant", err)
 	}
-	if after, _ := db.Grant(ctx, g.ID); after.Status != store.GrantRevoked || !after.RefreshToken.IsZero() {
+	if after, _ := db.Grant(ctx, g.ID); after.Status != riscd.GrantRevoked || !after.RefreshToken.IsZero() {
 		t.Errorf("grant after revoke: %s", after.Status)
 	}
 }

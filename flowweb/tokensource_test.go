@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/googlesim"
-	"github.com/riscd/riscd/store"
 )
 
 // fakeTokens is a flowweb.Grants whose GrantToken answers as its test says
@@ -19,11 +19,11 @@ type fakeTokens struct {
 	flowweb.Grants
 	mu     sync.Mutex
 	asked  []string // "grantID stale"
-	answer func(n int, stored, stale store.Secret) (store.Secret, bool, error)
-	stored store.Secret // the grant's token, set after the consent
+	answer func(n int, stored, stale riscd.Secret) (riscd.Secret, bool, error)
+	stored riscd.Secret // the grant's token, set after the consent
 }
 
-func (f *fakeTokens) GrantToken(_ context.Context, grantID string, stale store.Secret) (store.Secret, bool, error) {
+func (f *fakeTokens) GrantToken(_ context.Context, grantID string, stale riscd.Secret) (riscd.Secret, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.asked = append(f.asked, grantID+" "+stale.Reveal())
@@ -45,32 +45,32 @@ func (temporaryError) Temporary() bool                       { return true }
 // token the API refused) and flowweb never refreshes by itself; the
 // service's errors become flowweb's pages.
 func TestFeatureCallWithTokenSource(t *testing.T) {
-	const refused = store.Secret("ya29.refused-by-the-api")
+	const refused = riscd.Secret("ya29.refused-by-the-api")
 	tests := []struct {
 		name   string
-		answer func(n int, stored, stale store.Secret) (store.Secret, bool, error)
+		answer func(n int, stored, stale riscd.Secret) (riscd.Secret, bool, error)
 		status int
 		code   string
 		asked  []string // stale tokens passed, in order
 	}{
-		{"the source's token", func(_ int, stored, _ store.Secret) (store.Secret, bool, error) { return stored, true, nil },
+		{"the source's token", func(_ int, stored, _ riscd.Secret) (riscd.Secret, bool, error) { return stored, true, nil },
 			http.StatusOK, "called", []string{""}},
-		{"a refused token is passed back", func(n int, stored, stale store.Secret) (store.Secret, bool, error) {
+		{"a refused token is passed back", func(n int, stored, stale riscd.Secret) (riscd.Secret, bool, error) {
 			if n == 1 {
 				return refused, false, nil
 			}
 			return stored, true, nil
 		}, http.StatusOK, "called", []string{"", refused.Reveal()}},
-		{"revoked", func(int, store.Secret, store.Secret) (store.Secret, bool, error) {
+		{"revoked", func(int, riscd.Secret, riscd.Secret) (riscd.Secret, bool, error) {
 			return "", false, grantStateError("revoked")
 		},
 			http.StatusForbidden, "reconnect", []string{""}},
-		{"reauth required", func(int, store.Secret, store.Secret) (store.Secret, bool, error) {
+		{"reauth required", func(int, riscd.Secret, riscd.Secret) (riscd.Secret, bool, error) {
 			return "", false, grantStateError("reauth_required")
 		}, http.StatusForbidden, "reconnect", []string{""}},
-		{"grant gone", func(int, store.Secret, store.Secret) (store.Secret, bool, error) { return "", false, store.ErrNotFound },
+		{"grant gone", func(int, riscd.Secret, riscd.Secret) (riscd.Secret, bool, error) { return "", false, riscd.ErrNotFound },
 			http.StatusForbidden, "reconnect", []string{""}},
-		{"token endpoint down", func(int, store.Secret, store.Secret) (store.Secret, bool, error) { return "", false, temporaryError{} },
+		{"token endpoint down", func(int, riscd.Secret, riscd.Secret) (riscd.Secret, bool, error) { return "", false, temporaryError{} },
 			http.StatusBadGateway, "upstream_unavailable", []string{""}},
 	}
 	for _, tc := range tests {

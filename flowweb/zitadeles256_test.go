@@ -20,9 +20,9 @@ import (
 	"github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
 )
 
 // es256Storage is zitadel/oidc's example storage signing with a P-256 key
@@ -149,7 +149,7 @@ func TestZitadelES256(t *testing.T) {
 	}
 	g := f.onlyGrant()
 	if g.Sub != zitadelUserID || g.RefreshToken.IsZero() || !slices.Contains(g.Scopes, "offline_access") ||
-		!slices.Contains(g.Scopes, "phone") || g.Status != store.GrantActive {
+		!slices.Contains(g.Scopes, "phone") || g.Status != riscd.GrantActive {
 		t.Fatalf("grant sub %q scopes %v status %s refresh token present %v", g.Sub, g.Scopes, g.Status, !g.RefreshToken.IsZero())
 	}
 	state, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("account"), "data-refresh-token"))

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 )
 
 // occurrence is what acts on a subject: a security event, or an operator's
@@ -43,9 +42,9 @@ func (oc *occurrence) sessionCutoff() time.Time {
 // target is one subject an occurrence acts on, loaded in the transaction.
 type target struct {
 	sub          string
-	account      store.Account
+	account      riscd.Account
 	accountFound bool
-	grants       []store.Grant   // every grant of the subject, oldest first
+	grants       []riscd.Grant   // every grant of the subject, oldest first
 	scope        map[string]bool // IDs of the grants the occurrence is about; nil means all
 	detail       string          // how the target was found, for the record entry
 	// unmatched: another transmitter's subject that names no account of
@@ -67,7 +66,7 @@ type run struct {
 	dirty      []bool // per grant: to be written
 	changed    []string
 	acctDirty  bool
-	entries    []store.AuditEntry
+	entries    []riscd.AuditEntry
 	queuedJobs int
 }
 
@@ -77,7 +76,7 @@ func (l *Lifecycle) newRun(ctx context.Context, tx riscd.Tx, oc *occurrence, t *
 
 // audit adds an entry to the run's list (written by the caller).
 func (r *run) audit(action, outcome, detail string, grantIDs []string) {
-	r.entries = append(r.entries, store.AuditEntry{
+	r.entries = append(r.entries, riscd.AuditEntry{
 		At: r.now, Transmitter: r.oc.transmitter, EventJTI: r.oc.jti, EventType: r.oc.eventType,
 		Sub: r.t.sub, GrantIDs: grantIDs, Action: action, Outcome: outcome, Detail: detail, Actor: r.oc.actor,
 	})
@@ -94,7 +93,7 @@ func (r *run) touch(i int) {
 }
 
 // setStatus changes grant i's status with the occurrence's reason.
-func (r *run) setStatus(i int, s store.GrantStatus) {
+func (r *run) setStatus(i int, s riscd.GrantStatus) {
 	g := &r.t.grants[i]
 	g.Status, g.Reason, g.ChangedBy = s, r.oc.reason, r.oc.changedBy
 	r.touch(i)
@@ -160,29 +159,29 @@ func (r *run) do(action string) (string, []string, error) {
 	case ActionRevokeGrants:
 		return r.grants(func(i int) bool {
 			g := r.t.grants[i]
-			if g.Status == store.GrantRevoked && g.RefreshToken == "" && g.AccessToken == "" {
+			if g.Status == riscd.GrantRevoked && g.RefreshToken == "" && g.AccessToken == "" {
 				return false
 			}
 			r.discardTokens(i)
-			r.setStatus(i, store.GrantRevoked)
+			r.setStatus(i, riscd.GrantRevoked)
 			return true
 		}, "revoked %d grants")
 	case ActionHoldGrants:
 		r.flag(&r.t.account.Held, true)
 		return r.grants(func(i int) bool {
-			if r.t.grants[i].Status != store.GrantActive {
+			if r.t.grants[i].Status != riscd.GrantActive {
 				return false
 			}
-			r.setStatus(i, store.GrantHeld)
+			r.setStatus(i, riscd.GrantHeld)
 			return true
 		}, "held %d grants")
 	case ActionReleaseHolds:
 		r.flag(&r.t.account.Held, false)
 		return r.grants(func(i int) bool {
-			if r.t.grants[i].Status != store.GrantHeld {
+			if r.t.grants[i].Status != riscd.GrantHeld {
 				return false
 			}
-			r.setStatus(i, store.GrantActive)
+			r.setStatus(i, riscd.GrantActive)
 			return true
 		}, "released %d grants")
 	case ActionDisableSignin:
@@ -260,7 +259,7 @@ func (r *run) revokeUpstream() (string, []string, error) {
 		if tok == "" {
 			continue
 		}
-		if err := r.enqueue(store.OutboxJob{Kind: store.OutboxRevoke, Key: revokeKey(r.t.sub), Token: tok, GrantID: g.ID}, jobPayload{}); err != nil {
+		if err := r.enqueue(riscd.OutboxJob{Kind: riscd.OutboxRevoke, Key: revokeKey(r.t.sub), Token: tok, GrantID: g.ID}, jobPayload{}); err != nil {
 			return "", nil, err
 		}
 		ids = append(ids, g.ID)
@@ -280,8 +279,8 @@ func (r *run) purge() (string, []string, error) {
 		g := &r.t.grants[i]
 		changed := r.discardTokens(i) || g.Email != ""
 		g.Email = ""
-		if g.Status != store.GrantRevoked {
-			r.setStatus(i, store.GrantRevoked)
+		if g.Status != riscd.GrantRevoked {
+			r.setStatus(i, riscd.GrantRevoked)
 			changed = true
 		}
 		if changed {

@@ -102,18 +102,18 @@ func populateBench(b *testing.B, path string, key store.Key, n int) []string {
 			for i := start; i < min(start+batch, n); i++ {
 				tokens[i] = refreshToken(uint64(i) + 1_000_000)
 				sub := benchSub(i)
-				if _, err := tx.CreateGrant(ctx, store.Grant{
+				if _, err := tx.CreateGrant(ctx, riscd.Grant{
 					Sub: sub, Email: "u" + sub[12:] + "@example.com", Scopes: []string{"openid", "email"},
-					RefreshToken: store.Secret(tokens[i]), AccessToken: store.Secret("ya29." + tokens[i][4:]),
-					TokenType: "Bearer", Expiry: time.Now().Add(24 * time.Hour), Status: store.GrantActive,
+					RefreshToken: riscd.Secret(tokens[i]), AccessToken: riscd.Secret("ya29." + tokens[i][4:]),
+					TokenType: "Bearer", Expiry: time.Now().Add(24 * time.Hour), Status: riscd.GrantActive,
 				}); err != nil {
 					return err
 				}
 				if i%2 == 0 {
-					if err := tx.PutAccount(ctx, store.Account{Sub: sub, Email: "u" + sub[12:] + "@example.com"}); err != nil {
+					if err := tx.PutAccount(ctx, riscd.Account{Sub: sub, Email: "u" + sub[12:] + "@example.com"}); err != nil {
 						return err
 					}
-					if err := tx.CreateSession(ctx, store.Session{ID: store.Secret("s" + sub), Sub: sub, CSRF: "c", CreatedAt: t0().Add(-time.Hour)}); err != nil {
+					if err := tx.CreateSession(ctx, riscd.Session{ID: riscd.Secret("s" + sub), Sub: sub, CSRF: "c", CreatedAt: t0().Add(-time.Hour)}); err != nil {
 						return err
 					}
 				}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/oauthclient"
-	"github.com/riscd/riscd/store"
 )
 
 // tokenMargin: an access token expiring within this is refreshed before it
@@ -105,7 +104,7 @@ func (l *Lifecycle) Token(ctx context.Context, sub string, scopes []string) (Tok
 // refreshed reports whether the token returned differs from the one the
 // grant held when the call began. Errors are Token's (store.ErrNotFound for
 // an unknown grant), without *ScopeError.
-func (l *Lifecycle) GrantToken(ctx context.Context, grantID string, stale store.Secret) (token store.Secret, refreshed bool, err error) {
+func (l *Lifecycle) GrantToken(ctx context.Context, grantID string, stale riscd.Secret) (token riscd.Secret, refreshed bool, err error) {
 	acct, g, err := l.grantOf(ctx, grantID)
 	if err != nil {
 		return "", false, err
@@ -121,15 +120,15 @@ func (l *Lifecycle) GrantToken(ctx context.Context, grantID string, stale store.
 }
 
 // subject reads sub's account (nil when riscd has none) and grants.
-func (l *Lifecycle) subject(ctx context.Context, sub string) (*store.Account, []store.Grant, error) {
-	var acct *store.Account
-	var grants []store.Grant
+func (l *Lifecycle) subject(ctx context.Context, sub string) (*riscd.Account, []riscd.Grant, error) {
+	var acct *riscd.Account
+	var grants []riscd.Grant
 	err := l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
 		a, err := tx.Account(ctx, sub)
 		switch {
 		case err == nil:
 			acct = &a
-		case !errors.Is(err, store.ErrNotFound):
+		case !errors.Is(err, riscd.ErrNotFound):
 			return err
 		}
 		grants, err = tx.GrantsBySub(ctx, sub)
@@ -142,9 +141,9 @@ func (l *Lifecycle) subject(ctx context.Context, sub string) (*store.Account, []
 }
 
 // grantOf reads a grant and its account (nil when riscd has none).
-func (l *Lifecycle) grantOf(ctx context.Context, id string) (*store.Account, store.Grant, error) {
-	var acct *store.Account
-	var g store.Grant
+func (l *Lifecycle) grantOf(ctx context.Context, id string) (*riscd.Account, riscd.Grant, error) {
+	var acct *riscd.Account
+	var g riscd.Grant
 	err := l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
 		var err error
 		if g, err = tx.Grant(ctx, id); err != nil {
@@ -154,13 +153,13 @@ func (l *Lifecycle) grantOf(ctx context.Context, id string) (*store.Account, sto
 		switch {
 		case err == nil:
 			acct = &a
-		case !errors.Is(err, store.ErrNotFound):
+		case !errors.Is(err, riscd.ErrNotFound):
 			return err
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, store.Grant{}, fmt.Errorf("lifecycle: token: read grant: %w", err)
+		return nil, riscd.Grant{}, fmt.Errorf("lifecycle: token: read grant: %w", err)
 	}
 	return acct, g, nil
 }
@@ -168,18 +167,18 @@ func (l *Lifecycle) grantOf(ctx context.Context, id string) (*store.Account, sto
 // pickGrant chooses the grant that serves scopes from a subject's grants
 // (oldest first): the newest active one covering them. When none does, the
 // error says why.
-func pickGrant(acct *store.Account, grants []store.Grant, scopes []string) (store.Grant, error) {
+func pickGrant(acct *riscd.Account, grants []riscd.Grant, scopes []string) (riscd.Grant, error) {
 	if len(grants) == 0 {
-		return store.Grant{}, fmt.Errorf("lifecycle: token: no grant for the subject: %w", store.ErrNotFound)
+		return riscd.Grant{}, fmt.Errorf("lifecycle: token: no grant for the subject: %w", riscd.ErrNotFound)
 	}
 	newest := grants[len(grants)-1]
 	if err := accountBlocks(acct, newest); err != nil {
-		return store.Grant{}, err
+		return riscd.Grant{}, err
 	}
 	best, bestMissing := -1, []string(nil)
 	for i := len(grants) - 1; i >= 0; i-- {
 		g := grants[i]
-		if g.Status != store.GrantActive {
+		if g.Status != riscd.GrantActive {
 			continue
 		}
 		missing := missingScopes(g.Scopes, scopes)
@@ -191,24 +190,24 @@ func pickGrant(acct *store.Account, grants []store.Grant, scopes []string) (stor
 		}
 	}
 	if best >= 0 {
-		return store.Grant{}, &ScopeError{GrantID: grants[best].ID, Missing: bestMissing}
+		return riscd.Grant{}, &ScopeError{GrantID: grants[best].ID, Missing: bestMissing}
 	}
 	// No active grant: report the state of the newest grant covering the
 	// scopes, else of the newest grant.
 	for i := len(grants) - 1; i >= 0; i-- {
 		if len(missingScopes(grants[i].Scopes, scopes)) == 0 {
-			return store.Grant{}, stateOf(grants[i])
+			return riscd.Grant{}, stateOf(grants[i])
 		}
 	}
-	return store.Grant{}, stateOf(newest)
+	return riscd.Grant{}, stateOf(newest)
 }
 
 // unusable says why g's tokens may not be served, or nil.
-func unusable(acct *store.Account, g store.Grant) error {
+func unusable(acct *riscd.Account, g riscd.Grant) error {
 	if err := accountBlocks(acct, g); err != nil {
 		return err
 	}
-	if g.Status != store.GrantActive {
+	if g.Status != riscd.GrantActive {
 		return stateOf(g)
 	}
 	return nil
@@ -216,32 +215,32 @@ func unusable(acct *store.Account, g store.Grant) error {
 
 // accountBlocks reports an account-wide reason to serve nothing: a hold, or
 // a demand for a new consent. g names the reason when it has one.
-func accountBlocks(acct *store.Account, g store.Grant) error {
+func accountBlocks(acct *riscd.Account, g riscd.Grant) error {
 	switch {
 	case acct == nil:
 		return nil
 	case acct.Held:
-		return &StateError{GrantID: g.ID, State: StateHeld, Reason: reasonOr(g, store.GrantHeld, "account held")}
+		return &StateError{GrantID: g.ID, State: StateHeld, Reason: reasonOr(g, riscd.GrantHeld, "account held")}
 	case acct.ReconsentRequired:
-		return &StateError{GrantID: g.ID, State: StateReconsentRequired, Reason: reasonOr(g, store.GrantRevoked, StateReconsentRequired)}
+		return &StateError{GrantID: g.ID, State: StateReconsentRequired, Reason: reasonOr(g, riscd.GrantRevoked, StateReconsentRequired)}
 	}
 	return nil
 }
 
 // stateOf is the StateError of a grant that is not active.
-func stateOf(g store.Grant) *StateError {
+func stateOf(g riscd.Grant) *StateError {
 	state := StateRevoked
 	switch g.Status {
-	case store.GrantHeld:
+	case riscd.GrantHeld:
 		state = StateHeld
-	case store.GrantReauthRequired:
+	case riscd.GrantReauthRequired:
 		state = StateReauthRequired
 	}
 	return &StateError{GrantID: g.ID, State: state, Reason: reasonOr(g, g.Status, string(g.Status))}
 }
 
 // reasonOr is g's Reason when g has status s, else def.
-func reasonOr(g store.Grant, s store.GrantStatus, def string) string {
+func reasonOr(g riscd.Grant, s riscd.GrantStatus, def string) string {
 	if g.Status == s && g.Reason != "" {
 		return g.Reason
 	}
@@ -261,7 +260,7 @@ func missingScopes(have, want []string) []string {
 
 // fresh reports whether g's access token is valid beyond margin at now. An
 // unknown expiry counts as valid.
-func fresh(g store.Grant, now time.Time, margin time.Duration) bool {
+func fresh(g riscd.Grant, now time.Time, margin time.Duration) bool {
 	return !g.AccessToken.IsZero() && (g.Expiry.IsZero() || now.Add(margin).Before(g.Expiry))
 }
 
@@ -270,7 +269,7 @@ func fresh(g store.Grant, now time.Time, margin time.Duration) bool {
 // (the endpoint, or no way to refresh) and g's token has not expired and is
 // not stale, g is returned as is. refreshed reports whether the token
 // changed.
-func (l *Lifecycle) usable(ctx context.Context, g store.Grant, stale store.Secret) (store.Grant, bool, error) {
+func (l *Lifecycle) usable(ctx context.Context, g riscd.Grant, stale riscd.Secret) (riscd.Grant, bool, error) {
 	now := l.now()
 	isStale := !stale.IsZero() && g.AccessToken == stale
 	if !isStale && fresh(g, now, tokenMargin) {
@@ -284,7 +283,7 @@ func (l *Lifecycle) usable(ctx context.Context, g store.Grant, stale store.Secre
 		fallback := errors.As(err, &ue) || errors.Is(err, ErrNoRefresh) ||
 			(errors.As(err, &se) && se.Reason == ReasonNoRefreshToken)
 		if !fallback || isStale || !fresh(g, l.now(), 0) {
-			return store.Grant{}, false, err
+			return riscd.Grant{}, false, err
 		}
 		got = g
 	}

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
 )
 
 // simWorld is a world whose lifecycle refreshes tokens at a googlesim on
@@ -51,12 +51,12 @@ func newSimWorld(t *testing.T, n int, edit func(*lifecycle.Config)) *simWorld {
 
 // simGrant stores an active grant of sub holding googlesim's refresh token,
 // with a stand-in access token expiring at expiry.
-func (w *simWorld) simGrant(sub string, expiry time.Time) store.Grant {
+func (w *simWorld) simGrant(sub string, expiry time.Time) riscd.Grant {
 	w.t.Helper()
-	g, err := w.db.CreateGrant(w.ctx, store.Grant{
+	g, err := w.db.CreateGrant(w.ctx, riscd.Grant{
 		Sub: sub, Email: sub + "@example.com", Scopes: []string{"email", "openid"},
-		RefreshToken: store.Secret(w.rts[sub]), AccessToken: store.Secret("ya29.stored-" + sub),
-		TokenType: "Bearer", Expiry: expiry, Status: store.GrantActive,
+		RefreshToken: riscd.Secret(w.rts[sub]), AccessToken: riscd.Secret("ya29.stored-" + sub),
+		TokenType: "Bearer", Expiry: expiry, Status: riscd.GrantActive,
 	})
 	if err != nil {
 		w.t.Fatalf("CreateGrant: %v", err)
@@ -65,9 +65,9 @@ func (w *simWorld) simGrant(sub string, expiry time.Time) store.Grant {
 }
 
 // editGrant changes a stored grant.
-func (w *world) editGrant(id string, fn func(*store.Grant)) store.Grant {
+func (w *world) editGrant(id string, fn func(*riscd.Grant)) riscd.Grant {
 	w.t.Helper()
-	g, err := w.db.UpdateGrant(w.ctx, id, func(g store.Grant) (store.Grant, error) { fn(&g); return g, nil })
+	g, err := w.db.UpdateGrant(w.ctx, id, func(g riscd.Grant) (riscd.Grant, error) { fn(&g); return g, nil })
 	if err != nil {
 		w.t.Fatalf("UpdateGrant: %v", err)
 	}
@@ -126,7 +126,7 @@ func describeErr(err error) string {
 	case errors.As(err, &st):
 		state, reason := st.GrantState()
 		return "state " + state + " (" + reason + ")"
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, riscd.ErrNotFound):
 		return "not found"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "ctx: " + err.Error()

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
 )
 
 // A thousand concurrent callers for one grant whose access token has
@@ -102,7 +102,7 @@ func TestTokenServesOrRefreshes(t *testing.T) {
 			w := newSimWorld(t, 1, nil)
 			sub := w.subs[0]
 			g := w.simGrant(sub, w.clock.Now().Add(tc.expiresIn))
-			var stale store.Secret
+			var stale riscd.Secret
 			if tc.stale {
 				stale = g.AccessToken
 			}
@@ -132,40 +132,40 @@ func TestTokenServesOrRefreshes(t *testing.T) {
 func TestTokenChoosesGrantOrSaysWhyNot(t *testing.T) {
 	type grantSpec struct {
 		scopes []string
-		status store.GrantStatus
+		status riscd.GrantStatus
 		reason string
 	}
 	tests := []struct {
 		name    string
 		grants  []grantSpec
-		account *store.Account
+		account *riscd.Account
 		scopes  []string
 		want    string // describeErr, or "grant N" for the grant that serves
 	}{
 		{"no grant at all", nil, nil, []string{"email"}, "not found"},
-		{"account without grants", nil, &store.Account{Email: "a@example.com"}, []string{"email"}, "not found"},
-		{"one active grant", []grantSpec{{[]string{"email", "openid"}, store.GrantActive, ""}}, nil, []string{"openid", "email"}, "grant 0"},
-		{"no scopes asked", []grantSpec{{[]string{"email"}, store.GrantActive, ""}}, nil, nil, "grant 0"},
+		{"account without grants", nil, &riscd.Account{Email: "a@example.com"}, []string{"email"}, "not found"},
+		{"one active grant", []grantSpec{{[]string{"email", "openid"}, riscd.GrantActive, ""}}, nil, []string{"openid", "email"}, "grant 0"},
+		{"no scopes asked", []grantSpec{{[]string{"email"}, riscd.GrantActive, ""}}, nil, nil, "grant 0"},
 		{"newest active grant covering", []grantSpec{
-			{[]string{"email", "drive"}, store.GrantActive, ""}, {[]string{"email", "drive"}, store.GrantActive, ""}, {[]string{"email"}, store.GrantActive, ""},
+			{[]string{"email", "drive"}, riscd.GrantActive, ""}, {[]string{"email", "drive"}, riscd.GrantActive, ""}, {[]string{"email"}, riscd.GrantActive, ""},
 		}, nil, []string{"drive"}, "grant 1"},
-		{"missing scopes", []grantSpec{{[]string{"email", "openid"}, store.GrantActive, ""}}, nil, []string{"email", "drive", "calendar"}, "missing drive calendar"},
+		{"missing scopes", []grantSpec{{[]string{"email", "openid"}, riscd.GrantActive, ""}}, nil, []string{"email", "drive", "calendar"}, "missing drive calendar"},
 		{"missing from the closest grant", []grantSpec{
-			{[]string{"drive"}, store.GrantActive, ""}, {[]string{"email"}, store.GrantActive, ""},
+			{[]string{"drive"}, riscd.GrantActive, ""}, {[]string{"email"}, riscd.GrantActive, ""},
 		}, nil, []string{"drive", "calendar", "tasks"}, "missing calendar tasks"},
-		{"held", []grantSpec{{[]string{"email"}, store.GrantHeld, "account-disabled/hijacking"}}, &store.Account{Held: true}, []string{"email"}, "state held (account-disabled/hijacking)"},
-		{"held grant, account not marked", []grantSpec{{[]string{"email"}, store.GrantHeld, "account-disabled/none"}}, nil, []string{"email"}, "state held (account-disabled/none)"},
-		{"held grant lacking scopes", []grantSpec{{[]string{"email"}, store.GrantHeld, "account-disabled/none"}}, nil, []string{"drive"}, "state held (account-disabled/none)"},
-		{"revoked", []grantSpec{{[]string{"email"}, store.GrantRevoked, "token-revoked"}}, nil, []string{"email"}, "state revoked (token-revoked)"},
-		{"revoked, account must consent again", []grantSpec{{[]string{"email"}, store.GrantRevoked, "invalid_grant"}},
-			&store.Account{ReconsentRequired: true}, []string{"email"}, "state reconsent_required (invalid_grant)"},
-		{"reconsent required beats an active grant", []grantSpec{{[]string{"email"}, store.GrantActive, ""}},
-			&store.Account{ReconsentRequired: true}, []string{"email"}, "state reconsent_required (reconsent_required)"},
-		{"account held beats an active grant", []grantSpec{{[]string{"email"}, store.GrantActive, ""}},
-			&store.Account{Held: true}, []string{"email"}, "state held (account held)"},
-		{"reauth required", []grantSpec{{[]string{"email"}, store.GrantReauthRequired, "invalid_rapt"}}, nil, []string{"email"}, "state reauth_required (invalid_rapt)"},
+		{"held", []grantSpec{{[]string{"email"}, riscd.GrantHeld, "account-disabled/hijacking"}}, &riscd.Account{Held: true}, []string{"email"}, "state held (account-disabled/hijacking)"},
+		{"held grant, account not marked", []grantSpec{{[]string{"email"}, riscd.GrantHeld, "account-disabled/none"}}, nil, []string{"email"}, "state held (account-disabled/none)"},
+		{"held grant lacking scopes", []grantSpec{{[]string{"email"}, riscd.GrantHeld, "account-disabled/none"}}, nil, []string{"drive"}, "state held (account-disabled/none)"},
+		{"revoked", []grantSpec{{[]string{"email"}, riscd.GrantRevoked, "token-revoked"}}, nil, []string{"email"}, "state revoked (token-revoked)"},
+		{"revoked, account must consent again", []grantSpec{{[]string{"email"}, riscd.GrantRevoked, "invalid_grant"}},
+			&riscd.Account{ReconsentRequired: true}, []string{"email"}, "state reconsent_required (invalid_grant)"},
+		{"reconsent required beats an active grant", []grantSpec{{[]string{"email"}, riscd.GrantActive, ""}},
+			&riscd.Account{ReconsentRequired: true}, []string{"email"}, "state reconsent_required (reconsent_required)"},
+		{"account held beats an active grant", []grantSpec{{[]string{"email"}, riscd.GrantActive, ""}},
+			&riscd.Account{Held: true}, []string{"email"}, "state held (account held)"},
+		{"reauth required", []grantSpec{{[]string{"email"}, riscd.GrantReauthRequired, "invalid_rapt"}}, nil, []string{"email"}, "state reauth_required (invalid_rapt)"},
 		{"a revoked grant behind an active one", []grantSpec{
-			{[]string{"email"}, store.GrantActive, ""}, {[]string{"email"}, store.GrantRevoked, "token-revoked"},
+			{[]string{"email"}, riscd.GrantActive, ""}, {[]string{"email"}, riscd.GrantRevoked, "token-revoked"},
 		}, nil, []string{"email"}, "grant 0"},
 	}
 	for _, tc := range tests {
@@ -173,9 +173,9 @@ func TestTokenChoosesGrantOrSaysWhyNot(t *testing.T) {
 			w := newWorld(t, nil)
 			var ids []string
 			for i, gs := range tc.grants {
-				g, err := w.db.CreateGrant(w.ctx, store.Grant{
-					Sub: subA, Scopes: gs.scopes, RefreshToken: store.Secret(refreshToken(uint64(i))),
-					AccessToken: store.Secret(fmt.Sprint("ya29.grant-", i)), Expiry: w.clock.Now().Add(time.Hour),
+				g, err := w.db.CreateGrant(w.ctx, riscd.Grant{
+					Sub: subA, Scopes: gs.scopes, RefreshToken: riscd.Secret(refreshToken(uint64(i))),
+					AccessToken: riscd.Secret(fmt.Sprint("ya29.grant-", i)), Expiry: w.clock.Now().Add(time.Hour),
 					Status: gs.status, Reason: gs.reason,
 				})
 				if err != nil {
@@ -192,7 +192,7 @@ func TestTokenChoosesGrantOrSaysWhyNot(t *testing.T) {
 			got := describeErr(err)
 			if err == nil {
 				got = fmt.Sprint("grant ", slices.Index(ids, tok.GrantID))
-				if want := store.Secret(fmt.Sprint("ya29.grant-", slices.Index(ids, tok.GrantID))); tok.AccessToken != want {
+				if want := riscd.Secret(fmt.Sprint("ya29.grant-", slices.Index(ids, tok.GrantID))); tok.AccessToken != want {
 					t.Errorf("served another grant's token")
 				}
 			}
@@ -224,7 +224,7 @@ func TestTokenWithoutRefresh(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, nil)
 			g := w.grant(subA, refreshToken(1))
-			w.editGrant(g.ID, func(g *store.Grant) {
+			w.editGrant(g.ID, func(g *riscd.Grant) {
 				g.Expiry = w.clock.Now().Add(tc.expiresIn)
 				if tc.noRT {
 					g.RefreshToken = ""
@@ -245,7 +245,7 @@ func TestTokenWithoutRefresh(t *testing.T) {
 	}
 	t.Run("unknown grant", func(t *testing.T) {
 		w := newWorld(t, nil)
-		if _, _, err := w.lc.GrantToken(w.ctx, "0123456789abcdef01234567", ""); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := w.lc.GrantToken(w.ctx, "0123456789abcdef01234567", ""); !errors.Is(err, riscd.ErrNotFound) {
 			t.Errorf("GrantToken of an unknown grant: %v, want ErrNotFound", err)
 		}
 	})

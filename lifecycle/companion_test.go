@@ -12,12 +12,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
 )
 
 // The broker is what flowweb's feature calls take their tokens from.
@@ -43,7 +43,7 @@ func TestCompanionTokenRoute(t *testing.T) {
 	valid, held, narrow, down := w.subs[0], w.subs[1], w.subs[2], w.subs[3]
 	g := w.simGrant(valid, w.clock.Now().Add(time.Hour))
 	gh := w.simGrant(held, w.clock.Now().Add(time.Hour))
-	w.editGrant(gh.ID, func(g *store.Grant) { g.Status, g.Reason = store.GrantHeld, "account-disabled/hijacking" })
+	w.editGrant(gh.ID, func(g *riscd.Grant) { g.Status, g.Reason = riscd.GrantHeld, "account-disabled/hijacking" })
 	w.simGrant(narrow, w.clock.Now().Add(time.Hour))
 	w.simGrant(down, w.clock.Now().Add(-time.Minute))
 	if err := w.sim.SetFault(googlesim.EndpointToken, googlesim.Fault{Status: http.StatusServiceUnavailable}); err != nil {
@@ -104,7 +104,7 @@ func TestCompanionTokenRoute(t *testing.T) {
 			}
 		})
 	}
-	if got := w.getGrant(g.ID).AccessToken; got != "ya29.stored-"+store.Secret(valid) {
+	if got := w.getGrant(g.ID).AccessToken; got != "ya29.stored-"+riscd.Secret(valid) {
 		t.Errorf("the cached token was replaced")
 	}
 }

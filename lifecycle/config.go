@@ -79,7 +79,7 @@ type Config struct {
 	// WebhookSecret keys the webhook signatures: "whsec_" and base64 of at
 	// least 16 random bytes, as Standard Webhooks prints secrets (the prefix
 	// is optional). Required with WebhookURL.
-	WebhookSecret store.Secret
+	WebhookSecret riscd.Secret
 
 	// HTTPClient makes the outbox's calls. Default: a client that follows
 	// no redirects. AttemptTimeout bounds each call either way.
@@ -110,7 +110,7 @@ type Config struct {
 	// Token and GrantToken serve only access tokens that have not expired,
 	// and RunRefresher refreshes nothing.
 	ClientID     string
-	ClientSecret store.Secret
+	ClientSecret riscd.Secret
 	TokenURL     string
 	// RefreshLeadTime is how long before its expiry RunRefresher refreshes
 	// the access token of a recently used grant, plus a random jitter of up

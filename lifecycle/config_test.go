@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/oauthclient"
-	"github.com/riscd/riscd/store"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -65,8 +65,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		})
 	}
 	t.Run("valid", func(t *testing.T) {
-		for _, secret := range []store.Secret{
-			secret, "c2VjcmV0LXRoYXQtbXVzdC1ub3QtbGVhaw", "whsec_c2VjcmV0LXRoYXQtbXVzdC1ub3QtbGVhaw", "whsec_" + store.Secret(strings.Repeat("-_", 16)),
+		for _, secret := range []riscd.Secret{
+			secret, "c2VjcmV0LXRoYXQtbXVzdC1ub3QtbGVhaw", "whsec_c2VjcmV0LXRoYXQtbXVzdC1ub3QtbGVhaw", "whsec_" + riscd.Secret(strings.Repeat("-_", 16)),
 		} {
 			cfg := good()
 			cfg.WebhookSecret = secret
@@ -170,7 +170,7 @@ func TestSubjectIssuers(t *testing.T) {
 	oktaToken := ssfSET(t, "o2", okta, events.TypeTokenRevoked,
 		`{"format": "oauth_token", "token_type": "refresh_token", "token_identifier_alg": "hash_base64_sha512_sha512", "token": "`+hashID(s.tokens["a1"], nil)+`"}`, `{}`)
 	deliverAs("okta", oktaToken)
-	if g := w.getGrant(s.grants["a1"].ID); g.Status != store.GrantActive {
+	if g := w.getGrant(s.grants["a1"].ID); g.Status != riscd.GrantActive {
 		t.Errorf("an untrusted transmitter's token-revoked revoked a grant")
 	}
 	deliverAs("google", googleSET(t, "g1", events.TypeSessionsRevoked, issSub(subA), ""))

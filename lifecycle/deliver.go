@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/workqueue"
 )
 
@@ -38,7 +37,7 @@ func (l *Lifecycle) record(ctx context.Context, st attemptState, f workqueue.Fai
 	now := l.now()
 	var p jobPayload
 	_ = json.Unmarshal(st.job.Payload, &p) // best effort: the audit entry names what it can
-	var j store.OutboxJob
+	var j riscd.OutboxJob
 	recorded := false // the attempt was stored on a pending job
 	err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 		var err error
@@ -46,17 +45,17 @@ func (l *Lifecycle) record(ctx context.Context, st attemptState, f workqueue.Fai
 		if j, err = tx.OutboxJob(ctx, st.job.ID); err != nil {
 			return err
 		}
-		if j.Status != store.OutboxPending {
+		if j.Status != riscd.OutboxPending {
 			return nil
 		}
 		j.Attempts++
 		var auditOutcome string
 		switch {
 		case st.res.ok:
-			j.Status, j.DoneAt, j.LastError, j.NextAttemptAt, j.Token = store.OutboxDone, now, "", time.Time{}, ""
+			j.Status, j.DoneAt, j.LastError, j.NextAttemptAt, j.Token = riscd.OutboxDone, now, "", time.Time{}, ""
 			auditOutcome = st.res.outcome
 		case f.Park, !j.Deadline.IsZero() && !now.Before(j.Deadline):
-			j.Status, j.DoneAt, j.LastError, j.NextAttemptAt = store.OutboxFailed, now, f.Msg, time.Time{}
+			j.Status, j.DoneAt, j.LastError, j.NextAttemptAt = riscd.OutboxFailed, now, f.Msg, time.Time{}
 			auditOutcome = fmt.Sprintf("failed after %d attempts", j.Attempts)
 			if !errors.Is(f.Err, workqueue.ErrPermanent) {
 				auditOutcome += ": deadline passed"
@@ -85,14 +84,14 @@ func (l *Lifecycle) record(ctx context.Context, st attemptState, f workqueue.Fai
 	if recorded {
 		l.observeOutbox(j)
 	}
-	f.Park = j.Status != store.OutboxPending
+	f.Park = j.Status != riscd.OutboxPending
 	f.Next = j.NextAttemptAt
 	return f, nil
 }
 
 // jobAudit is the audit entry of a job's end.
-func jobAudit(j store.OutboxJob, p jobPayload, now time.Time, outcome string) store.AuditEntry {
-	e := store.AuditEntry{
+func jobAudit(j riscd.OutboxJob, p jobPayload, now time.Time, outcome string) riscd.AuditEntry {
+	e := riscd.AuditEntry{
 		At: now, Transmitter: p.Transmitter, EventJTI: p.EventJTI, EventType: p.EventType, Sub: p.Sub,
 		Outcome: outcome, Detail: j.LastError, Actor: "outbox",
 	}
@@ -100,9 +99,9 @@ func jobAudit(j store.OutboxJob, p jobPayload, now time.Time, outcome string) st
 		e.GrantIDs = []string{j.GrantID}
 	}
 	switch j.Kind {
-	case store.OutboxRevoke:
+	case riscd.OutboxRevoke:
 		e.Action = ActionRevokeUpstream
-	case store.OutboxWebhook:
+	case riscd.OutboxWebhook:
 		e.Action = ActionNotify
 		e.Detail = joinDetail("webhook-id "+p.WebhookID, e.Detail)
 	default:
@@ -117,7 +116,7 @@ func jobAudit(j store.OutboxJob, p jobPayload, now time.Time, outcome string) st
 // retried, other answers fail the job (401 invalid_client and 400
 // invalid_request, a refusal of riscd's client authentication, are fixed by
 // the configuration, then by riscd outbox retry-failed).
-func (l *Lifecycle) revoke(ctx context.Context, job store.OutboxJob) result {
+func (l *Lifecycle) revoke(ctx context.Context, job riscd.OutboxJob) result {
 	if job.Token == "" {
 		return result{permanent: true, err: "revoke: the job holds no token"}
 	}
@@ -148,7 +147,7 @@ func (l *Lifecycle) revoke(ctx context.Context, job store.OutboxJob) result {
 
 // webhook POSTs the job's message to the app, signed: 2xx is done, anything
 // else is retried.
-func (l *Lifecycle) webhook(ctx context.Context, job store.OutboxJob) result {
+func (l *Lifecycle) webhook(ctx context.Context, job riscd.OutboxJob) result {
 	var p jobPayload
 	if err := json.Unmarshal(job.Payload, &p); err != nil || p.WebhookID == "" || len(p.Body) == 0 {
 		return result{permanent: true, err: "webhook: the job holds no message"}

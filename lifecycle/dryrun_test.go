@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
 )
 
 // Dry run changes nothing but the audit log, whose entries say what would
@@ -26,7 +26,7 @@ func TestDryRun(t *testing.T) {
 		t.Helper()
 		for name, g := range s.grants {
 			got := w.getGrant(g.ID)
-			if got.Status != store.GrantActive || got.RefreshToken.Reveal() != s.tokens[name] {
+			if got.Status != riscd.GrantActive || got.RefreshToken.Reveal() != s.tokens[name] {
 				t.Errorf("%s: grant %s changed: status %s", when, name, got.Status)
 			}
 		}
@@ -72,7 +72,7 @@ func TestDryRun(t *testing.T) {
 	w.cfg.DryRun = false
 	w.lc = w.build(w.cfg)
 	w.deliver(set)
-	if got := w.getGrant(s.grants["a1"].ID); got.Status != store.GrantRevoked {
+	if got := w.getGrant(s.grants["a1"].ID); got.Status != riscd.GrantRevoked {
 		t.Errorf("after dry run was turned off: grant status %s, want revoked", got.Status)
 	}
 	if n := len(w.outbox()); n != 3 {

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/googlesim"
-	"github.com/riscd/riscd/store"
 )
 
 const (
@@ -22,13 +22,13 @@ const (
 // active grants, an account and two sessions (one older than the event, one
 // newer), and subject B with one grant, which no event about A may touch.
 type seeded struct {
-	grants map[string]store.Grant // "a1", "a2", "b"
+	grants map[string]riscd.Grant // "a1", "a2", "b"
 	tokens map[string]string      // refresh tokens by the same names
 }
 
 func seed(w *world) seeded {
 	w.t.Helper()
-	s := seeded{grants: map[string]store.Grant{}, tokens: map[string]string{}}
+	s := seeded{grants: map[string]riscd.Grant{}, tokens: map[string]string{}}
 	for i, name := range []string{"a1", "a2", "b"} {
 		sub := subA
 		if name == "b" {
@@ -37,8 +37,8 @@ func seed(w *world) seeded {
 		s.tokens[name] = refreshToken(uint64(i + 1))
 		s.grants[name] = w.grant(sub, s.tokens[name])
 	}
-	w.account(store.Account{Sub: subA, Email: "a@example.com"})
-	w.account(store.Account{Sub: subB, Email: "b@example.com"})
+	w.account(riscd.Account{Sub: subA, Email: "a@example.com"})
+	w.account(riscd.Account{Sub: subB, Email: "b@example.com"})
 	w.session(subA, "sess-old", t0().Add(-time.Hour))
 	w.session(subA, "sess-new", t0().Add(time.Minute))
 	w.session(subB, "sess-b", t0().Add(-time.Hour))
@@ -53,7 +53,7 @@ type acct struct {
 	CredentialChange, Purged                bool
 }
 
-func acctOf(a store.Account) acct {
+func acctOf(a riscd.Account) acct {
 	return acct{
 		Email: a.Email, SessionsRevokedAt: a.SessionsRevokedAt, SigninDisabled: a.SigninDisabled, Held: a.Held,
 		Review: a.Review, Reconsent: a.ReconsentRequired, CredentialChange: a.CredentialChangeRequired, Purged: a.Purged,
@@ -70,7 +70,7 @@ type eventCase struct {
 	prepare func(w *world, s seeded)
 	set     func(tb testing.TB, s seeded) *events.SET
 	// after the event
-	status     map[string]store.GrantStatus // a1, a2 (b must stay active)
+	status     map[string]riscd.GrantStatus // a1, a2 (b must stay active)
 	discarded  []string                     // grants whose tokens are gone
 	account    acct
 	oldSession bool // sess-old still there
@@ -82,7 +82,7 @@ type eventCase struct {
 func hashID(token string, enc *base64.Encoding) string { return googlesim.HashIdentifier(token, enc) }
 
 func eventCases() []eventCase {
-	active := map[string]store.GrantStatus{"a1": store.GrantActive, "a2": store.GrantActive}
+	active := map[string]riscd.GrantStatus{"a1": riscd.GrantActive, "a2": riscd.GrantActive}
 	base := acct{Email: "a@example.com"}
 	with := func(f func(*acct)) acct { a := base; f(&a); return a }
 	tokenRevoked := func(enc *base64.Encoding) func(testing.TB, seeded) *events.SET {
@@ -94,7 +94,7 @@ func eventCases() []eventCase {
 		return func(tb testing.TB, _ seeded) *events.SET { return googleSET(tb, "jti-1", uri, issSub(subA), extra) }
 	}
 	revokedA1 := eventCase{
-		status:     map[string]store.GrantStatus{"a1": store.GrantRevoked, "a2": store.GrantActive},
+		status:     map[string]riscd.GrantStatus{"a1": riscd.GrantRevoked, "a2": riscd.GrantActive},
 		discarded:  []string{"a1"},
 		account:    with(func(a *acct) { a.Reconsent = true }),
 		oldSession: true,
@@ -109,7 +109,7 @@ func eventCases() []eventCase {
 	disabledHold := func(name, reasonJSON, reason string) eventCase {
 		return eventCase{
 			name: name, set: simple(events.TypeAccountDisabled, reasonJSON),
-			status:     map[string]store.GrantStatus{"a1": store.GrantHeld, "a2": store.GrantHeld},
+			status:     map[string]riscd.GrantStatus{"a1": riscd.GrantHeld, "a2": riscd.GrantHeld},
 			account:    with(func(a *acct) { a.SigninDisabled, a.Held = true, true }),
 			oldSession: true,
 			actions:    []string{"hold_grants", "disable_signin", "notify"},
@@ -146,7 +146,7 @@ func eventCases() []eventCase {
 		},
 		{
 			name: "tokens-revoked", set: simple(events.TypeTokensRevoked, ""),
-			status:    map[string]store.GrantStatus{"a1": store.GrantRevoked, "a2": store.GrantRevoked},
+			status:    map[string]riscd.GrantStatus{"a1": riscd.GrantRevoked, "a2": riscd.GrantRevoked},
 			discarded: []string{"a1", "a2"},
 			account:   with(func(a *acct) { a.Reconsent = true }),
 			actions:   []string{"end_sessions", "revoke_grants", "mark_reconsent", "notify"}, record: "recorded",
@@ -181,7 +181,7 @@ func eventCases() []eventCase {
 		}(),
 		{
 			name: "account-disabled hijacking", set: simple(events.TypeAccountDisabled, `"reason": "hijacking"`),
-			status:  map[string]store.GrantStatus{"a1": store.GrantHeld, "a2": store.GrantHeld},
+			status:  map[string]riscd.GrantStatus{"a1": riscd.GrantHeld, "a2": riscd.GrantHeld},
 			account: with(func(a *acct) { a.Held, a.SessionsRevokedAt = true, endOfSecond(t0()) }),
 			actions: []string{"end_sessions", "set_sessions_revoked_at", "hold_grants", "notify"}, record: "recorded",
 			hook: &wantHook{typ: "account-disabled", action: "end_sessions,set_sessions_revoked_at,hold_grants", grants: []string{"a1", "a2"}, reason: "hijacking"},
@@ -197,8 +197,8 @@ func eventCases() []eventCase {
 		{
 			name: "account-enabled releases holds but not revocations",
 			prepare: func(w *world, s seeded) {
-				w.account(store.Account{Sub: subA, Email: "a@example.com", Held: true, SigninDisabled: true})
-				for name, st := range map[string]store.GrantStatus{"a1": store.GrantHeld, "a2": store.GrantRevoked} {
+				w.account(riscd.Account{Sub: subA, Email: "a@example.com", Held: true, SigninDisabled: true})
+				for name, st := range map[string]riscd.GrantStatus{"a1": riscd.GrantHeld, "a2": riscd.GrantRevoked} {
 					g := w.getGrant(s.grants[name].ID)
 					g.Status = st
 					if err := w.db.PutGrant(w.ctx, g); err != nil {
@@ -207,7 +207,7 @@ func eventCases() []eventCase {
 				}
 			},
 			set:     simple(events.TypeAccountEnabled, ""),
-			status:  map[string]store.GrantStatus{"a1": store.GrantActive, "a2": store.GrantRevoked},
+			status:  map[string]riscd.GrantStatus{"a1": riscd.GrantActive, "a2": riscd.GrantRevoked},
 			account: base, oldSession: true,
 			actions: []string{"release_holds", "enable_signin", "notify"}, record: "recorded",
 			hook: &wantHook{typ: "account-enabled", action: "release_holds,enable_signin", grants: []string{"a1"}},
@@ -220,7 +220,7 @@ func eventCases() []eventCase {
 		}, "caep:credential-change"),
 		{
 			name: "account-purged", set: simple(events.TypeAccountPurged, ""),
-			status:    map[string]store.GrantStatus{"a1": store.GrantRevoked, "a2": store.GrantRevoked},
+			status:    map[string]riscd.GrantStatus{"a1": riscd.GrantRevoked, "a2": riscd.GrantRevoked},
 			discarded: []string{"a1", "a2"},
 			account:   acct{Purged: true},
 			actions:   []string{"purge", "notify"}, record: "recorded",
@@ -320,7 +320,7 @@ func checkEventCase(t *testing.T, w *world, s seeded, c eventCase, set *events.S
 			t.Errorf("grant %s: tokens discarded = %v, want %v", name, got, gone)
 		}
 	}
-	if g := w.getGrant(s.grants["b"].ID); g.Status != store.GrantActive || g.RefreshToken.Reveal() != s.tokens["b"] {
+	if g := w.getGrant(s.grants["b"].ID); g.Status != riscd.GrantActive || g.RefreshToken.Reveal() != s.tokens["b"] {
 		t.Errorf("bystander grant: status %s, token kept %v", g.Status, g.RefreshToken.Reveal() == s.tokens["b"])
 	}
 	if got := acctOf(w.getAccount(subA)); got != c.account {
@@ -337,7 +337,7 @@ func checkEventCase(t *testing.T, w *world, s seeded, c eventCase, set *events.S
 	}
 
 	// Audit: the record entry, then one entry per action, all naming the event.
-	var evEntries []store.AuditEntry
+	var evEntries []riscd.AuditEntry
 	for _, e := range w.audit() {
 		if e.Actor == "event" {
 			evEntries = append(evEntries, e)

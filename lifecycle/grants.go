@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 )
 
 // The grants service: what happens to a grant besides security events. A
@@ -36,8 +35,8 @@ func (signinDisabledError) Error() string        { return "lifecycle: sign-in di
 func (signinDisabledError) SigninDisabled() bool { return true }
 
 // liveGrant reports whether a grant still holds tokens riscd may use again.
-func liveGrant(s store.GrantStatus) bool {
-	return s == store.GrantActive || s == store.GrantHeld || s == store.GrantReauthRequired
+func liveGrant(s riscd.GrantStatus) bool {
+	return s == riscd.GrantActive || s == riscd.GrantHeld || s == riscd.GrantReauthRequired
 }
 
 // SaveConsent stores the result of a consent in one transaction. c carries
@@ -54,14 +53,14 @@ func liveGrant(s store.GrantStatus) bool {
 // returns the grant as stored. Errors: ErrSigninDisabled when the
 // account's sign-in is disabled, else a store failure; on error nothing is
 // written.
-func (l *Lifecycle) SaveConsent(ctx context.Context, c store.Grant, sess store.Session, oldSession store.Secret) (store.Grant, error) {
+func (l *Lifecycle) SaveConsent(ctx context.Context, c riscd.Grant, sess riscd.Session, oldSession riscd.Secret) (riscd.Grant, error) {
 	now := l.now()
-	var saved store.Grant
+	var saved riscd.Grant
 	queued := false
 	err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 		acct, err := tx.Account(ctx, c.Sub)
-		if errors.Is(err, store.ErrNotFound) {
-			acct, err = store.Account{Sub: c.Sub}, nil
+		if errors.Is(err, riscd.ErrNotFound) {
+			acct, err = riscd.Account{Sub: c.Sub}, nil
 		}
 		if err != nil {
 			return fmt.Errorf("read account: %w", err)
@@ -84,7 +83,7 @@ func (l *Lifecycle) SaveConsent(ctx context.Context, c store.Grant, sess store.S
 			return fmt.Errorf("put account: %w", err)
 		}
 		if !oldSession.IsZero() {
-			if err := tx.DeleteSession(ctx, oldSession); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err := tx.DeleteSession(ctx, oldSession); err != nil && !errors.Is(err, riscd.ErrNotFound) {
 				return fmt.Errorf("delete previous session: %w", err)
 			}
 		}
@@ -96,10 +95,10 @@ func (l *Lifecycle) SaveConsent(ctx context.Context, c store.Grant, sess store.S
 		return nil
 	})
 	if errors.Is(err, ErrSigninDisabled) {
-		return store.Grant{}, ErrSigninDisabled
+		return riscd.Grant{}, ErrSigninDisabled
 	}
 	if err != nil {
-		return store.Grant{}, fmt.Errorf("lifecycle: save consent: %w", err)
+		return riscd.Grant{}, fmt.Errorf("lifecycle: save consent: %w", err)
 	}
 	if queued {
 		l.NotifyOutbox()
@@ -110,30 +109,30 @@ func (l *Lifecycle) SaveConsent(ctx context.Context, c store.Grant, sess store.S
 // putConsentGrant updates the subject's newest active or reauth_required
 // grant (or held grant, when held) or creates one, inside tx, with the
 // audit entries of what it did. queued reports an outbox job.
-func putConsentGrant(ctx context.Context, tx riscd.Tx, gs []store.Grant, c store.Grant, held bool, now time.Time) (saved store.Grant, queued bool, err error) {
-	status := store.GrantActive
+func putConsentGrant(ctx context.Context, tx riscd.Tx, gs []riscd.Grant, c riscd.Grant, held bool, now time.Time) (saved riscd.Grant, queued bool, err error) {
+	status := riscd.GrantActive
 	if held {
-		status = store.GrantHeld
+		status = riscd.GrantHeld
 	}
-	var cur *store.Grant
+	var cur *riscd.Grant
 	for i := len(gs) - 1; i >= 0; i-- {
 		st := gs[i].Status
-		if st == store.GrantActive || st == store.GrantReauthRequired || (held && st == store.GrantHeld) {
+		if st == riscd.GrantActive || st == riscd.GrantReauthRequired || (held && st == riscd.GrantHeld) {
 			cur = &gs[i]
 			break
 		}
 	}
-	audit := store.AuditEntry{At: now, Sub: c.Sub, Action: "consent", Actor: "user",
+	audit := riscd.AuditEntry{At: now, Sub: c.Sub, Action: "consent", Actor: "user",
 		Detail: "scopes: " + strings.Join(c.Scopes, " ")}
 	if cur == nil {
-		g, err := tx.CreateGrant(ctx, store.Grant{
+		g, err := tx.CreateGrant(ctx, riscd.Grant{
 			Sub: c.Sub, Email: c.Email, EmailVerified: c.EmailVerified, Scopes: c.Scopes,
 			RefreshToken: c.RefreshToken, AccessToken: c.AccessToken, TokenType: c.TokenType,
 			Expiry: c.Expiry, IDTokenExp: c.IDTokenExp,
 			Status: status, Reason: "consent", ChangedBy: "user",
 		})
 		if err != nil {
-			return store.Grant{}, false, fmt.Errorf("create grant: %w", err)
+			return riscd.Grant{}, false, fmt.Errorf("create grant: %w", err)
 		}
 		audit.GrantIDs, audit.Outcome = []string{g.ID}, "grant created"
 		if c.RefreshToken.IsZero() {
@@ -143,7 +142,7 @@ func putConsentGrant(ctx context.Context, tx riscd.Tx, gs []store.Grant, c store
 			audit.Outcome += "; held (the account is on hold)"
 		}
 		if _, err := tx.AppendAudit(ctx, audit); err != nil {
-			return store.Grant{}, false, fmt.Errorf("audit: %w", err)
+			return riscd.Grant{}, false, fmt.Errorf("audit: %w", err)
 		}
 		return g, false, nil
 	}
@@ -151,20 +150,20 @@ func putConsentGrant(ctx context.Context, tx riscd.Tx, gs []store.Grant, c store
 	if !c.RefreshToken.IsZero() && c.RefreshToken != g.RefreshToken {
 		if !g.RefreshToken.IsZero() {
 			// The replaced token still works at Google until revoked.
-			job, err := tx.EnqueueOutbox(ctx, store.OutboxJob{
-				Kind: store.OutboxRevoke, Key: c.Sub, Token: g.RefreshToken, GrantID: g.ID,
+			job, err := tx.EnqueueOutbox(ctx, riscd.OutboxJob{
+				Kind: riscd.OutboxRevoke, Key: c.Sub, Token: g.RefreshToken, GrantID: g.ID,
 				CreatedAt: now, Deadline: now.Add(replacedRevokeDeadline),
 			})
 			if err != nil {
-				return store.Grant{}, false, fmt.Errorf("queue revocation of the replaced refresh token: %w", err)
+				return riscd.Grant{}, false, fmt.Errorf("queue revocation of the replaced refresh token: %w", err)
 			}
 			queued = true
-			if _, err := tx.AppendAudit(ctx, store.AuditEntry{
+			if _, err := tx.AppendAudit(ctx, riscd.AuditEntry{
 				At: now, Sub: c.Sub, GrantIDs: []string{g.ID}, Action: "replace-refresh-token", Actor: "user",
 				Outcome: "old token queued for upstream revocation",
 				Detail:  fmt.Sprintf("outbox job %d", job.ID),
 			}); err != nil {
-				return store.Grant{}, false, fmt.Errorf("audit: %w", err)
+				return riscd.Grant{}, false, fmt.Errorf("audit: %w", err)
 			}
 		}
 		g.RefreshToken = c.RefreshToken
@@ -176,14 +175,14 @@ func putConsentGrant(ctx context.Context, tx riscd.Tx, gs []store.Grant, c store
 	g.IDTokenExp = c.IDTokenExp
 	g.Status, g.Reason, g.ChangedBy = status, "consent", "user"
 	if err := tx.PutGrant(ctx, g); err != nil {
-		return store.Grant{}, false, fmt.Errorf("update grant: %w", err)
+		return riscd.Grant{}, false, fmt.Errorf("update grant: %w", err)
 	}
 	audit.GrantIDs, audit.Outcome = []string{g.ID}, "grant updated"
 	if held {
 		audit.Outcome += "; held (the account is on hold)"
 	}
 	if _, err := tx.AppendAudit(ctx, audit); err != nil {
-		return store.Grant{}, false, fmt.Errorf("audit: %w", err)
+		return riscd.Grant{}, false, fmt.Errorf("audit: %w", err)
 	}
 	return g, queued, nil
 }
@@ -199,7 +198,7 @@ func putConsentGrant(ctx context.Context, tx riscd.Tx, gs []store.Grant, c store
 // token. Errors: store.ErrNotFound (wrapped) when sub has no live grant
 // (nothing is sent or written), else a store failure.
 func (l *Lifecycle) RevokeUserGrants(ctx context.Context, sub string) (confirmed bool, outcome string, err error) {
-	var gs []store.Grant
+	var gs []riscd.Grant
 	err = l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
 		var err error
 		gs, err = tx.GrantsBySub(ctx, sub)
@@ -208,7 +207,7 @@ func (l *Lifecycle) RevokeUserGrants(ctx context.Context, sub string) (confirmed
 	if err != nil {
 		return false, "", fmt.Errorf("lifecycle: revoke: grants of subject: %w", err)
 	}
-	var token store.Secret
+	var token riscd.Secret
 	found := false
 	for i := len(gs) - 1; i >= 0 && !found; i-- {
 		if liveGrant(gs[i].Status) {
@@ -219,7 +218,7 @@ func (l *Lifecycle) RevokeUserGrants(ctx context.Context, sub string) (confirmed
 		}
 	}
 	if !found {
-		return false, "", fmt.Errorf("lifecycle: revoke: no live grant: %w", store.ErrNotFound)
+		return false, "", fmt.Errorf("lifecycle: revoke: no live grant: %w", riscd.ErrNotFound)
 	}
 	outcome = "no token to send"
 	if !token.IsZero() {
@@ -233,7 +232,7 @@ func (l *Lifecycle) RevokeUserGrants(ctx context.Context, sub string) (confirmed
 
 // revokeNow asks the revoke endpoint to revoke token and reports whether it
 // answered 200, with a short outcome (never the token).
-func (l *Lifecycle) revokeNow(ctx context.Context, token store.Secret) (bool, string) {
+func (l *Lifecycle) revokeNow(ctx context.Context, token riscd.Secret) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, userRevokeTimeout)
 	defer cancel()
 	a, err := l.cfg.Revoker.Revoke(ctx, token)
@@ -264,7 +263,7 @@ func (l *Lifecycle) discardUserGrants(ctx context.Context, sub string, confirmed
 			if !liveGrant(g.Status) {
 				continue
 			}
-			g.Status, g.Reason, g.ChangedBy = store.GrantRevoked, "user-revoked", "user"
+			g.Status, g.Reason, g.ChangedBy = riscd.GrantRevoked, "user-revoked", "user"
 			g.RefreshToken, g.AccessToken = "", ""
 			if err := tx.PutGrant(ctx, g); err != nil {
 				return fmt.Errorf("put grant: %w", err)
@@ -275,7 +274,7 @@ func (l *Lifecycle) discardUserGrants(ctx context.Context, sub string, confirmed
 		if confirmed {
 			result = "confirmed upstream"
 		}
-		_, err = tx.AppendAudit(ctx, store.AuditEntry{
+		_, err = tx.AppendAudit(ctx, riscd.AuditEntry{
 			At: now, Sub: sub, GrantIDs: ids, Action: "revoke", Actor: "user",
 			Outcome: "revoked; " + result, Detail: outcome,
 		})

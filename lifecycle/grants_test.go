@@ -6,15 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
 )
 
 // consentOf is a consent's result for sub holding refresh token rt.
-func consentOf(w *world, sub, rt string) store.Grant {
-	return store.Grant{
+func consentOf(w *world, sub, rt string) riscd.Grant {
+	return riscd.Grant{
 		Sub: sub, Email: sub + "@example.com", EmailVerified: true, Scopes: []string{"email", "openid"},
-		RefreshToken: store.Secret(rt), AccessToken: store.Secret("ya29.consent-" + sub),
+		RefreshToken: riscd.Secret(rt), AccessToken: riscd.Secret("ya29.consent-" + sub),
 		TokenType: "Bearer", Expiry: w.clock.Now().Add(time.Hour), IDTokenExp: w.clock.Now().Add(time.Hour),
 	}
 }
@@ -26,13 +26,13 @@ func consentOf(w *world, sub, rt string) store.Grant {
 func TestSaveConsentCreatesThenReplaces(t *testing.T) {
 	w := newWorld(t, nil)
 	const sub = "sub-consent"
-	w.account(store.Account{Sub: sub, ReconsentRequired: true})
+	w.account(riscd.Account{Sub: sub, ReconsentRequired: true})
 	first, err := w.lc.SaveConsent(w.ctx, consentOf(w, sub, refreshToken(1)),
-		store.Session{ID: "session-1", Sub: sub, CSRF: "csrf-1", CreatedAt: w.clock.Now()}, "")
+		riscd.Session{ID: "session-1", Sub: sub, CSRF: "csrf-1", CreatedAt: w.clock.Now()}, "")
 	if err != nil {
 		t.Fatalf("SaveConsent: %v", err)
 	}
-	if first.ID == "" || first.Status != store.GrantActive || first.RefreshToken.Reveal() != refreshToken(1) || !first.EmailVerified {
+	if first.ID == "" || first.Status != riscd.GrantActive || first.RefreshToken.Reveal() != refreshToken(1) || !first.EmailVerified {
 		t.Fatalf("first grant %+v, want an active grant holding the consent's tokens", first)
 	}
 	if !w.hasSession("session-1") {
@@ -46,7 +46,7 @@ func TestSaveConsentCreatesThenReplaces(t *testing.T) {
 	}
 
 	second, err := w.lc.SaveConsent(w.ctx, consentOf(w, sub, refreshToken(2)),
-		store.Session{ID: "session-2", Sub: sub, CSRF: "csrf-2", CreatedAt: w.clock.Now()}, "session-1")
+		riscd.Session{ID: "session-2", Sub: sub, CSRF: "csrf-2", CreatedAt: w.clock.Now()}, "session-1")
 	if err != nil {
 		t.Fatalf("SaveConsent again: %v", err)
 	}
@@ -57,7 +57,7 @@ func TestSaveConsentCreatesThenReplaces(t *testing.T) {
 		t.Error("the previous session was not replaced")
 	}
 	jobs := w.outbox()
-	if len(jobs) != 1 || jobs[0].Kind != store.OutboxRevoke || jobs[0].Token != first.RefreshToken ||
+	if len(jobs) != 1 || jobs[0].Kind != riscd.OutboxRevoke || jobs[0].Token != first.RefreshToken ||
 		jobs[0].GrantID != first.ID || jobs[0].Key != sub || !jobs[0].Deadline.After(w.clock.Now()) {
 		t.Fatalf("outbox %+v, want one revocation of the replaced refresh token", jobs)
 	}
@@ -77,16 +77,16 @@ func TestSaveConsentCreatesThenReplaces(t *testing.T) {
 // whose sign-in is disabled is refused and writes nothing.
 func TestSaveConsentHeldAndDisabled(t *testing.T) {
 	w := newWorld(t, nil)
-	w.account(store.Account{Sub: "held", Held: true})
-	g, err := w.lc.SaveConsent(w.ctx, consentOf(w, "held", refreshToken(3)), store.Session{}, "")
-	if err != nil || g.Status != store.GrantHeld {
+	w.account(riscd.Account{Sub: "held", Held: true})
+	g, err := w.lc.SaveConsent(w.ctx, consentOf(w, "held", refreshToken(3)), riscd.Session{}, "")
+	if err != nil || g.Status != riscd.GrantHeld {
 		t.Fatalf("SaveConsent(held account) = %+v, %v; want a held grant", g, err)
 	}
 
-	w.account(store.Account{Sub: "disabled", SigninDisabled: true})
+	w.account(riscd.Account{Sub: "disabled", SigninDisabled: true})
 	before := len(w.audit())
 	_, err = w.lc.SaveConsent(w.ctx, consentOf(w, "disabled", refreshToken(4)),
-		store.Session{ID: "session-d", Sub: "disabled", CSRF: "csrf-d", CreatedAt: w.clock.Now()}, "")
+		riscd.Session{ID: "session-d", Sub: "disabled", CSRF: "csrf-d", CreatedAt: w.clock.Now()}, "")
 	var sd interface{ SigninDisabled() bool }
 	if !errors.Is(err, lifecycle.ErrSigninDisabled) || !errors.As(err, &sd) || !sd.SigninDisabled() {
 		t.Fatalf("SaveConsent(sign-in disabled) = %v, want ErrSigninDisabled", err)
@@ -113,7 +113,7 @@ func TestRevokeUserGrants(t *testing.T) {
 		t.Error("the newest grant's refresh token was not revoked at the endpoint, or not alone")
 	}
 	for _, id := range []string{g.ID, other.ID} {
-		if got := w.getGrant(id); got.Status != store.GrantRevoked || got.Reason != "user-revoked" ||
+		if got := w.getGrant(id); got.Status != riscd.GrantRevoked || got.Reason != "user-revoked" ||
 			got.ChangedBy != "user" || !got.RefreshToken.IsZero() || !got.AccessToken.IsZero() {
 			t.Errorf("grant %s = %+v, want revoked by the user without tokens", id, got)
 		}
@@ -124,7 +124,7 @@ func TestRevokeUserGrants(t *testing.T) {
 	}
 	revocations := w.sim.Stats().Revocations
 
-	if _, _, err := w.lc.RevokeUserGrants(w.ctx, sub); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := w.lc.RevokeUserGrants(w.ctx, sub); !errors.Is(err, riscd.ErrNotFound) {
 		t.Errorf("RevokeUserGrants without a live grant = %v, want store.ErrNotFound", err)
 	}
 	if w.sim.Stats().Revocations != revocations || len(w.audit()) != len(audit) {
@@ -142,7 +142,7 @@ func TestRevokeUserGrantsUnconfirmed(t *testing.T) {
 	if err != nil || confirmed || outcome != "the revoke endpoint could not be reached" {
 		t.Fatalf("RevokeUserGrants = %v %q %v, want unconfirmed, unreachable", confirmed, outcome, err)
 	}
-	if got := w.getGrant(g.ID); got.Status != store.GrantRevoked || !got.RefreshToken.IsZero() {
+	if got := w.getGrant(g.ID); got.Status != riscd.GrantRevoked || !got.RefreshToken.IsZero() {
 		t.Errorf("grant %+v, want revoked without tokens", got)
 	}
 	if a := w.audit(); len(a) != 1 || a[0].Outcome != "revoked; unconfirmed upstream" || a[0].Detail != outcome {

@@ -12,7 +12,6 @@ import (
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 )
 
 // Handler returns the dispatch.Handler the dispatcher calls with each
@@ -74,7 +73,7 @@ func (l *Lifecycle) handleEvent(ctx context.Context, d dispatch.Delivery, i int,
 // dryRun acts in a transaction it rolls back, then keeps only the audit
 // entries, flagged DryRun, and the dry-run mark.
 func (l *Lifecycle) dryRun(ctx context.Context, d dispatch.Delivery, ev events.Event, oc *occurrence, actions []string, mark string) error {
-	var entries []store.AuditEntry
+	var entries []riscd.AuditEntry
 	seen := false
 	err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 		entries, seen = nil, false
@@ -107,14 +106,14 @@ func (l *Lifecycle) dryRun(ctx context.Context, d dispatch.Delivery, ev events.E
 
 func marked(ctx context.Context, tx riscd.Tx, key string) (bool, error) {
 	_, err := tx.Mark(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, riscd.ErrNotFound) {
 		return false, nil
 	}
 	return err == nil, err
 }
 
 // commitEntries appends the audit entries and the mark naming the first.
-func commitEntries(ctx context.Context, tx riscd.Tx, entries []store.AuditEntry, mark string, dry bool) error {
+func commitEntries(ctx context.Context, tx riscd.Tx, entries []riscd.AuditEntry, mark string, dry bool) error {
 	var first uint64
 	for _, e := range entries {
 		e.DryRun = dry
@@ -126,13 +125,13 @@ func commitEntries(ctx context.Context, tx riscd.Tx, entries []store.AuditEntry,
 			first = stored.ID
 		}
 	}
-	_, _, err := tx.PutMark(ctx, store.Mark{Key: mark, AuditID: first})
+	_, _, err := tx.PutMark(ctx, riscd.Mark{Key: mark, AuditID: first})
 	return err
 }
 
 // act resolves the event's targets and applies the actions to each. An
 // event without a target gets one record entry saying why.
-func (l *Lifecycle) act(ctx context.Context, tx riscd.Tx, d dispatch.Delivery, ev events.Event, oc *occurrence, actions []string) ([]store.AuditEntry, int, error) {
+func (l *Lifecycle) act(ctx context.Context, tx riscd.Tx, d dispatch.Delivery, ev events.Event, oc *occurrence, actions []string) ([]riscd.AuditEntry, int, error) {
 	targets, why, err := l.resolve(ctx, tx, d, ev)
 	if err != nil {
 		return nil, 0, err
@@ -142,7 +141,7 @@ func (l *Lifecycle) act(ctx context.Context, tx riscd.Tx, d dispatch.Delivery, e
 		r.audit(ActionRecord, why.outcome, joinDetail(oc.detail, why.detail), nil)
 		return r.entries, 0, nil
 	}
-	var entries []store.AuditEntry
+	var entries []riscd.AuditEntry
 	queued := 0
 	for _, t := range targets {
 		r := l.newRun(ctx, tx, oc, t)

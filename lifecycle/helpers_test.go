@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
@@ -158,12 +159,12 @@ func (w *world) runOutbox() (stop func()) {
 }
 
 // grant creates an active grant of sub holding refresh token rt.
-func (w *world) grant(sub, rt string) store.Grant {
+func (w *world) grant(sub, rt string) riscd.Grant {
 	w.t.Helper()
-	g, err := w.db.CreateGrant(w.ctx, store.Grant{
+	g, err := w.db.CreateGrant(w.ctx, riscd.Grant{
 		Sub: sub, Email: sub + "@example.com", Scopes: []string{"openid", "email"},
-		RefreshToken: store.Secret(rt), AccessToken: store.Secret("ya29.access-" + sub + "-" + rt[len(rt)-6:]),
-		TokenType: "Bearer", Expiry: w.clock.Now().Add(time.Hour), Status: store.GrantActive,
+		RefreshToken: riscd.Secret(rt), AccessToken: riscd.Secret("ya29.access-" + sub + "-" + rt[len(rt)-6:]),
+		TokenType: "Bearer", Expiry: w.clock.Now().Add(time.Hour), Status: riscd.GrantActive,
 	})
 	if err != nil {
 		w.t.Fatalf("CreateGrant: %v", err)
@@ -172,7 +173,7 @@ func (w *world) grant(sub, rt string) store.Grant {
 }
 
 // account stores an account for sub.
-func (w *world) account(a store.Account) {
+func (w *world) account(a riscd.Account) {
 	w.t.Helper()
 	if err := w.db.PutAccount(w.ctx, a); err != nil {
 		w.t.Fatalf("PutAccount: %v", err)
@@ -182,7 +183,7 @@ func (w *world) account(a store.Account) {
 // session creates a browser session of sub created at created.
 func (w *world) session(sub, id string, created time.Time) {
 	w.t.Helper()
-	err := w.db.CreateSession(w.ctx, store.Session{ID: store.Secret(id), Sub: sub, CSRF: "csrf-" + store.Secret(id), CreatedAt: created})
+	err := w.db.CreateSession(w.ctx, riscd.Session{ID: riscd.Secret(id), Sub: sub, CSRF: "csrf-" + riscd.Secret(id), CreatedAt: created})
 	if err != nil {
 		w.t.Fatalf("CreateSession: %v", err)
 	}
@@ -190,11 +191,11 @@ func (w *world) session(sub, id string, created time.Time) {
 
 func (w *world) hasSession(id string) bool {
 	w.t.Helper()
-	_, err := w.db.Session(w.ctx, store.Secret(id))
+	_, err := w.db.Session(w.ctx, riscd.Secret(id))
 	return err == nil
 }
 
-func (w *world) getGrant(id string) store.Grant {
+func (w *world) getGrant(id string) riscd.Grant {
 	w.t.Helper()
 	g, err := w.db.Grant(w.ctx, id)
 	if err != nil {
@@ -203,7 +204,7 @@ func (w *world) getGrant(id string) store.Grant {
 	return g
 }
 
-func (w *world) getAccount(sub string) store.Account {
+func (w *world) getAccount(sub string) riscd.Account {
 	w.t.Helper()
 	a, err := w.db.Account(w.ctx, sub)
 	if err != nil {
@@ -213,12 +214,12 @@ func (w *world) getAccount(sub string) store.Account {
 }
 
 // audit returns every audit entry, oldest first.
-func (w *world) audit() []store.AuditEntry {
+func (w *world) audit() []riscd.AuditEntry {
 	w.t.Helper()
-	var out []store.AuditEntry
+	var out []riscd.AuditEntry
 	cursor := ""
 	for {
-		page, next, err := w.db.ListAudit(w.ctx, store.AuditQuery{Cursor: cursor, Limit: store.MaxLimit})
+		page, next, err := w.db.ListAudit(w.ctx, riscd.AuditQuery{Cursor: cursor, Limit: riscd.MaxLimit})
 		if err != nil {
 			w.t.Fatalf("ListAudit: %v", err)
 		}
@@ -233,9 +234,9 @@ func (w *world) audit() []store.AuditEntry {
 }
 
 // outbox returns every outbox job, in ID order.
-func (w *world) outbox() []store.OutboxJob {
+func (w *world) outbox() []riscd.OutboxJob {
 	w.t.Helper()
-	var out []store.OutboxJob
+	var out []riscd.OutboxJob
 	for id := uint64(1); ; id++ {
 		j, err := w.db.OutboxJob(w.ctx, id)
 		if err != nil {

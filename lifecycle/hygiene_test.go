@@ -10,10 +10,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
 )
 
 // No token reaches a log line, an audit entry, a job's error or a webhook,
@@ -97,7 +97,7 @@ func TestSignedSETsFromGooglesim(t *testing.T) {
 	sim, tokens := startSim(t, 2)
 	w := newWorld(t, func(c *lifecycle.Config) { useSim(c, sim) })
 	var subs []string
-	grants := map[string]store.Grant{}
+	grants := map[string]riscd.Grant{}
 	for sub, rt := range tokens {
 		subs = append(subs, sub)
 		grants[sub] = w.grant(sub, rt)
@@ -121,10 +121,10 @@ func TestSignedSETsFromGooglesim(t *testing.T) {
 	}
 	w.deliver(parse(googlesim.TokenRevoked(tokens[subs[0]], googlesim.IdentifierHash)))
 	w.deliver(parse(googlesim.AccountDisabled(subs[1], googlesim.ReasonHijacking), googlesim.WithRFC9493Subject()))
-	if got := w.getGrant(grants[subs[0]].ID); got.Status != store.GrantRevoked {
+	if got := w.getGrant(grants[subs[0]].ID); got.Status != riscd.GrantRevoked {
 		t.Errorf("token-revoked: grant %s, want revoked", got.Status)
 	}
-	if got := w.getGrant(grants[subs[1]].ID); got.Status != store.GrantHeld {
+	if got := w.getGrant(grants[subs[1]].ID); got.Status != riscd.GrantHeld {
 		t.Errorf("account-disabled: grant %s, want held", got.Status)
 	}
 	if a := w.getAccount(subs[1]); !a.Held || a.Email == "" {
@@ -148,7 +148,7 @@ func TestReleaseHolds(t *testing.T) {
 		t.Errorf("a second release wrote %d audit entries", got-n)
 	}
 	for _, name := range []string{"a1", "a2"} {
-		if g := w.getGrant(s.grants[name].ID); g.Status != store.GrantActive || g.ChangedBy != "operator" || g.Reason != "verified by phone" {
+		if g := w.getGrant(s.grants[name].ID); g.Status != riscd.GrantActive || g.ChangedBy != "operator" || g.Reason != "verified by phone" {
 			t.Errorf("grant %s: %s by %q for %q, want active by operator", name, g.Status, g.ChangedBy, g.Reason)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 )
 
 // The store walk reads this many grants per read transaction and pauses
@@ -45,7 +44,7 @@ func (l *Lifecycle) walk(ctx context.Context) {
 func (l *Lifecycle) walkOnce(ctx context.Context) {
 	cursor := ""
 	for {
-		var page []store.Grant
+		var page []riscd.Grant
 		var next string
 		type skipped struct {
 			id  string
@@ -55,8 +54,8 @@ func (l *Lifecycle) walkOnce(ctx context.Context) {
 		err := l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
 			var err error
 			bad = bad[:0]
-			page, next, err = tx.ListGrants(ctx, store.GrantQuery{
-				Status: store.GrantActive, Cursor: cursor, Limit: walkPage,
+			page, next, err = tx.ListGrants(ctx, riscd.GrantQuery{
+				Status: riscd.GrantActive, Cursor: cursor, Limit: walkPage,
 				Skip: func(id string, err error) { bad = append(bad, skipped{id, err}) },
 			})
 			return err
@@ -91,7 +90,7 @@ func (l *Lifecycle) walkOnce(ctx context.Context) {
 }
 
 // keepAliveDue reports whether keep-alive should refresh g now.
-func (l *Lifecycle) keepAliveDue(g store.Grant, now time.Time) bool {
+func (l *Lifecycle) keepAliveDue(g riscd.Grant, now time.Time) bool {
 	return l.cfg.KeepAliveInterval > 0 && !g.RefreshToken.IsZero() &&
 		now.Sub(lastRefresh(g)) >= l.cfg.KeepAliveInterval
 }

@@ -3,7 +3,7 @@ package lifecycle
 import (
 	"context"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // observeRefresh tells the Observer, if any, of one token endpoint call.
@@ -15,15 +15,15 @@ func (l *Lifecycle) observeRefresh(outcome string) {
 
 // observeOutbox tells the Observer, if any, of one recorded attempt at j,
 // by the status the attempt left it in.
-func (l *Lifecycle) observeOutbox(j store.OutboxJob) {
+func (l *Lifecycle) observeOutbox(j riscd.OutboxJob) {
 	if l.cfg.Observer == nil {
 		return
 	}
 	outcome := OutboxRetry
 	switch j.Status {
-	case store.OutboxDone:
+	case riscd.OutboxDone:
 		outcome = OutboxDone
-	case store.OutboxFailed:
+	case riscd.OutboxFailed:
 		outcome = OutboxFailed
 	}
 	l.cfg.Observer.OutboxAttempt(string(j.Kind), outcome)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 )
 
 // Op names who asks for an operator action and why, for the audit log and
@@ -29,7 +28,7 @@ func (l *Lifecycle) ReleaseHolds(ctx context.Context, sub string, op Op) error {
 		func(tx riscd.Tx) (*target, error) {
 			t, known, err := loadTarget(ctx, tx, sub, nil)
 			if err == nil && !known {
-				err = fmt.Errorf("subject: %w", store.ErrNotFound)
+				err = fmt.Errorf("subject: %w", riscd.ErrNotFound)
 			}
 			return t, err
 		})
@@ -109,7 +108,7 @@ const auditRetryOutbox = "retry_outbox"
 // JobStateError is RetryOutboxJob's refusal of a job that has not failed.
 type JobStateError struct {
 	ID     uint64
-	Status store.OutboxStatus
+	Status riscd.OutboxStatus
 }
 
 func (e *JobStateError) Error() string {
@@ -128,17 +127,17 @@ func (e *JobStateError) JobStatus() string { return string(e.Status) }
 // reach the app after later ones. Errors: store.ErrNotFound (wrapped) for
 // an unknown job, a *JobStateError when it is pending or done, or a store
 // failure.
-func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (store.OutboxJob, error) {
+func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (riscd.OutboxJob, error) {
 	if op.Actor == "" {
 		op.Actor = "operator"
 	}
-	var out store.OutboxJob
+	var out riscd.OutboxJob
 	err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 		j, err := tx.OutboxJob(ctx, id)
 		if err != nil {
 			return err
 		}
-		if j.Status != store.OutboxFailed {
+		if j.Status != riscd.OutboxFailed {
 			return &JobStateError{ID: id, Status: j.Status}
 		}
 		now := l.now()
@@ -149,7 +148,7 @@ func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (store
 		if j.LastError != "" {
 			lastErr = "last error: " + j.LastError
 		}
-		j.Status, j.Attempts, j.LastError, j.NextAttemptAt, j.DoneAt = store.OutboxPending, 0, "", time.Time{}, time.Time{}
+		j.Status, j.Attempts, j.LastError, j.NextAttemptAt, j.DoneAt = riscd.OutboxPending, 0, "", time.Time{}, time.Time{}
 		if err := tx.PutOutboxJob(ctx, j); err != nil {
 			return err
 		}
@@ -167,9 +166,9 @@ func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (store
 	if err != nil {
 		var se *JobStateError
 		if errors.As(err, &se) {
-			return store.OutboxJob{}, se
+			return riscd.OutboxJob{}, se
 		}
-		return store.OutboxJob{}, fmt.Errorf("lifecycle: retry outbox job %d: %w", id, err)
+		return riscd.OutboxJob{}, fmt.Errorf("lifecycle: retry outbox job %d: %w", id, err)
 	}
 	l.RescanOutbox()
 	return out, nil

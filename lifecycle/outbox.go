@@ -6,17 +6,16 @@ import (
 	"fmt"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/workqueue"
 )
 
 // outboxPage is how many jobs one store read returns.
-const outboxPage = store.MaxLimit
+const outboxPage = riscd.MaxLimit
 
 // attemptState is what the work queue keeps of a job between the steps of
 // one attempt: the store keeps the rest, read again before each attempt.
 type attemptState struct {
-	job     store.OutboxJob // as read for the attempt
+	job     riscd.OutboxJob // as read for the attempt
 	res     result          // the call's result
 	gone    bool            // the job is no longer pending: nothing to do or record
 	readErr bool            // the job could not be read: nothing was called
@@ -63,7 +62,7 @@ func (l *Lifecycle) RunOutbox(ctx context.Context) error {
 
 // Pending lists the pending jobs with IDs above after, keyed by their key.
 func (o outbox) Pending(ctx context.Context, after uint64, limit int) ([]workqueue.Item[attemptState], error) {
-	var jobs []store.OutboxJob
+	var jobs []riscd.OutboxJob
 	err := o.l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
 		var err error
 		jobs, err = tx.PendingOutboxAfter(ctx, after, limit)
@@ -76,7 +75,7 @@ func (o outbox) Pending(ctx context.Context, after uint64, limit int) ([]workque
 	for i, j := range jobs {
 		items[i] = workqueue.Item[attemptState]{
 			ID: j.ID, Key: j.Key, Attempts: j.Attempts, NextAttempt: j.NextAttemptAt,
-			Value: attemptState{job: store.OutboxJob{ID: j.ID, Kind: j.Kind}},
+			Value: attemptState{job: riscd.OutboxJob{ID: j.ID, Kind: j.Kind}},
 		}
 	}
 	return items, nil
@@ -88,7 +87,7 @@ func (o outbox) Handle(ctx context.Context, it *workqueue.Item[attemptState]) er
 	l := o.l
 	st := &it.Value
 	st.forget()
-	var job store.OutboxJob
+	var job riscd.OutboxJob
 	err := l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
 		var err error
 		job, err = tx.OutboxJob(ctx, it.ID)
@@ -97,14 +96,14 @@ func (o outbox) Handle(ctx context.Context, it *workqueue.Item[attemptState]) er
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, riscd.ErrNotFound):
 		st.gone = true
 		return nil
 	case err != nil:
 		l.log.ErrorContext(ctx, "outbox: reading a job failed", "job", it.ID, "err", err)
 		st.readErr = true
 		return fmt.Errorf("outbox: reading the job: %w", err)
-	case job.Status != store.OutboxPending:
+	case job.Status != riscd.OutboxPending:
 		st.gone = true
 		return nil
 	}
@@ -112,9 +111,9 @@ func (o outbox) Handle(ctx context.Context, it *workqueue.Item[attemptState]) er
 	actx, cancel := context.WithTimeout(ctx, l.cfg.AttemptTimeout)
 	defer cancel()
 	switch job.Kind {
-	case store.OutboxRevoke:
+	case riscd.OutboxRevoke:
 		st.res = l.revoke(actx, job)
-	case store.OutboxWebhook:
+	case riscd.OutboxWebhook:
 		st.res = l.webhook(actx, job)
 	default:
 		st.res = result{permanent: true, err: "unknown job kind " + quote(string(job.Kind))}
@@ -158,5 +157,5 @@ func (o outbox) Failed(ctx context.Context, it *workqueue.Item[attemptState], f 
 // forget drops what the attempt read (the job's token among it), keeping
 // only what names the job in log lines; the next attempt reads it again.
 func (st *attemptState) forget() {
-	*st = attemptState{job: store.OutboxJob{ID: st.job.ID, Kind: st.job.Kind}}
+	*st = attemptState{job: riscd.OutboxJob{ID: st.job.ID, Kind: st.job.Kind}}
 }

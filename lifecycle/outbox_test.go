@@ -11,10 +11,10 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
 )
 
 // Google's revoke endpoint fails (500), then hangs, then comes back: every
@@ -29,7 +29,7 @@ func TestUpstreamRevokeThroughOutage(t *testing.T) {
 		c.Actions = map[string][]string{"account-disabled/hijacking": {"end_sessions", "revoke_upstream", "revoke_grants", "notify"}}
 	})
 	w.useRealClock()
-	grants := map[string]store.Grant{}
+	grants := map[string]riscd.Grant{}
 	for sub, rt := range tokens {
 		grants[sub] = w.grant(sub, rt)
 	}
@@ -49,7 +49,7 @@ func TestUpstreamRevokeThroughOutage(t *testing.T) {
 		w.deliver(googleSET(t, "jti-"+sub, events.TypeAccountDisabled, fmt.Sprintf(`{"subject_type": "iss-sub", "iss": %q, "sub": %q}`, googleIss, sub), `"reason": "hijacking"`))
 	}
 	for sub, g := range grants {
-		if got := w.getGrant(g.ID); got.Status != store.GrantRevoked || got.RefreshToken != "" {
+		if got := w.getGrant(g.ID); got.Status != riscd.GrantRevoked || got.RefreshToken != "" {
 			t.Errorf("grant of %s: status %s, token kept %v: the event path must not wait for Google", sub, got.Status, got.RefreshToken != "")
 		}
 	}
@@ -89,13 +89,13 @@ func TestUpstreamRevokeThroughOutage(t *testing.T) {
 	}
 	revokeAttempts := 0
 	for _, j := range w.outbox() {
-		if j.Status != store.OutboxDone || j.Token != "" {
+		if j.Status != riscd.OutboxDone || j.Token != "" {
 			t.Errorf("job %d (%s): status %s, token kept %v", j.ID, j.Kind, j.Status, j.Token != "")
 		}
-		if j.Kind == store.OutboxRevoke && j.Attempts < 2 {
+		if j.Kind == riscd.OutboxRevoke && j.Attempts < 2 {
 			t.Errorf("revoke job %d: %d attempts, want retries through the outage", j.ID, j.Attempts)
 		}
-		if j.Kind == store.OutboxRevoke {
+		if j.Kind == riscd.OutboxRevoke {
 			revokeAttempts += j.Attempts
 		}
 	}
@@ -110,7 +110,7 @@ func TestUpstreamRevokeThroughOutage(t *testing.T) {
 func TestUpstreamRevokeOfDeadToken(t *testing.T) {
 	sim, tokens := startSim(t, 1)
 	w := newWorld(t, func(c *lifecycle.Config) { useSim(c, sim) })
-	var g store.Grant
+	var g riscd.Grant
 	for sub, rt := range tokens {
 		g = w.grant(sub, rt)
 		if err := sim.RevokeGrant(sub); err != nil {
@@ -123,7 +123,7 @@ func TestUpstreamRevokeOfDeadToken(t *testing.T) {
 	if err := w.lc.DiscardGrant(w.ctx, g.ID, ""); err != nil {
 		t.Fatalf("DiscardGrant again: %v", err)
 	}
-	if err := w.lc.DiscardGrant(w.ctx, "000000000000000000000000", ""); !errors.Is(err, store.ErrNotFound) {
+	if err := w.lc.DiscardGrant(w.ctx, "000000000000000000000000", ""); !errors.Is(err, riscd.ErrNotFound) {
 		t.Errorf("DiscardGrant of an unknown grant: %v, want ErrNotFound", err)
 	}
 	stop := w.runOutbox()
@@ -237,7 +237,7 @@ func TestWebhookDeadline(t *testing.T) {
 	w.waitJobs()
 	stop()
 	for _, j := range w.outbox() {
-		if j.Status != store.OutboxFailed || j.Attempts != 1 || j.LastError != "webhook: HTTP 500" {
+		if j.Status != riscd.OutboxFailed || j.Attempts != 1 || j.LastError != "webhook: HTTP 500" {
 			t.Errorf("job %d: status %s after %d attempts (%q), want failed after 1 with the HTTP status", j.ID, j.Status, j.Attempts, j.LastError)
 		}
 	}
@@ -282,7 +282,7 @@ func TestRescanOutboxPicksUpRetriedJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newFailedWebhookWorld(t, newBubbleWorld)
 		jobs := w.outbox()
-		if len(jobs) != 1 || jobs[0].Status != store.OutboxFailed {
+		if len(jobs) != 1 || jobs[0].Status != riscd.OutboxFailed {
 			t.Fatalf("jobs %+v, want one failed", jobs)
 		}
 		w.hooks.setAnswer(nil)
@@ -290,8 +290,8 @@ func TestRescanOutboxPicksUpRetriedJob(t *testing.T) {
 		w.deliver(googleSET(t, "next", events.TypeAccountCredentialChangeRequired, issSub(subA), ""))
 		waitFor(t, "the newer webhook", func() bool { return len(w.hooks.delivered()) == 1 })
 
-		_, err := w.db.UpdateOutbox(w.ctx, jobs[0].ID, func(j store.OutboxJob) (store.OutboxJob, error) {
-			j.Status, j.Attempts, j.Deadline = store.OutboxPending, 0, w.clock.Now().Add(time.Hour)
+		_, err := w.db.UpdateOutbox(w.ctx, jobs[0].ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+			j.Status, j.Attempts, j.Deadline = riscd.OutboxPending, 0, w.clock.Now().Add(time.Hour)
 			return j, nil
 		})
 		if err != nil {
@@ -309,7 +309,7 @@ func TestRescanOutboxPicksUpRetriedJob(t *testing.T) {
 			t.Errorf("second webhook delivered for %s, want late", got)
 		}
 		w.waitJobs() // the attempt is recorded after the answer
-		if j := w.outbox()[0]; j.Status != store.OutboxDone {
+		if j := w.outbox()[0]; j.Status != riscd.OutboxDone {
 			t.Errorf("retried job is %s, want done", j.Status)
 		}
 	})
@@ -322,7 +322,7 @@ func TestRescanOutboxPicksUpRetriedJob(t *testing.T) {
 func TestRetryOutboxJob(t *testing.T) {
 	w := newFailedWebhookWorld(t, newWorld)
 	failed := w.outbox()[0]
-	if failed.Status != store.OutboxFailed || !failed.DoneAt.Equal(w.clock.Now()) {
+	if failed.Status != riscd.OutboxFailed || !failed.DoneAt.Equal(w.clock.Now()) {
 		t.Fatalf("job %s ended at %v, want failed at %v", failed.Status, failed.DoneAt, w.clock.Now())
 	}
 	w.hooks.setAnswer(nil)
@@ -332,7 +332,7 @@ func TestRetryOutboxJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Status != store.OutboxPending || j.Attempts != 0 || j.LastError != "" || !j.DoneAt.IsZero() {
+	if j.Status != riscd.OutboxPending || j.Attempts != 0 || j.LastError != "" || !j.DoneAt.IsZero() {
 		t.Errorf("retried job %+v, want pending with no attempts, error or end", j)
 	}
 	if want := w.clock.Now().Add(24 * time.Hour); !j.Deadline.Equal(want) {
@@ -344,7 +344,7 @@ func TestRetryOutboxJob(t *testing.T) {
 	}
 	w.waitJobs()
 
-	var retries []store.AuditEntry
+	var retries []riscd.AuditEntry
 	for _, e := range w.audit() {
 		if e.Action == "retry_outbox" {
 			retries = append(retries, e)
@@ -365,10 +365,10 @@ func TestRetryOutboxJob(t *testing.T) {
 	if !errors.As(err, &se) || se.JobStatus() != "done" {
 		t.Errorf("retry of a done job: %v, want a JobStateError naming done", err)
 	}
-	if _, err := w.lc.RetryOutboxJob(w.ctx, 999, lifecycle.Op{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := w.lc.RetryOutboxJob(w.ctx, 999, lifecycle.Op{}); !errors.Is(err, riscd.ErrNotFound) {
 		t.Errorf("retry of an unknown job: %v, want ErrNotFound", err)
 	}
-	if got := w.outbox()[0]; got.Status != store.OutboxDone || got.Attempts != done.Attempts {
+	if got := w.outbox()[0]; got.Status != riscd.OutboxDone || got.Attempts != done.Attempts {
 		t.Errorf("the refused retry changed the job: %+v", got)
 	}
 	if n := len(w.hooks.delivered()); n != 1 {

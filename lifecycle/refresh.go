@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 )
 
 // ReasonNoRefreshToken is package riscd's, under its name in this package.
@@ -28,11 +27,11 @@ const (
 // refreshReq is one request for a grant's refresh.
 type refreshReq struct {
 	why   refreshWhy
-	stale store.Secret // whyUse: a token an API refused
+	stale riscd.Secret // whyUse: a token an API refused
 }
 
 // due reports whether g needs the refresh req asks for at now.
-func (l *Lifecycle) due(req refreshReq, g store.Grant, now time.Time) bool {
+func (l *Lifecycle) due(req refreshReq, g riscd.Grant, now time.Time) bool {
 	switch req.why {
 	case whyAhead:
 		return !fresh(g, now, l.cfg.RefreshLeadTime+maxJitter(l.cfg.RefreshLeadTime))
@@ -44,7 +43,7 @@ func (l *Lifecycle) due(req refreshReq, g store.Grant, now time.Time) bool {
 
 // lastRefresh is when g last got tokens from Google: its last refresh, else
 // its creation (the consent).
-func lastRefresh(g store.Grant) time.Time {
+func lastRefresh(g riscd.Grant) time.Time {
 	if g.RefreshedAt.After(g.CreatedAt) {
 		return g.RefreshedAt
 	}
@@ -58,7 +57,7 @@ func lastRefresh(g store.Grant) time.Time {
 // leaving does not fail it for the others; ctx's end still releases the
 // caller. A caller that joined a refresh started for another reason, or
 // one cancelled under it, tries once more.
-func (l *Lifecycle) refresh(ctx context.Context, id string, req refreshReq, detach bool) (store.Grant, error) {
+func (l *Lifecycle) refresh(ctx context.Context, id string, req refreshReq, detach bool) (riscd.Grant, error) {
 	for attempt := 0; ; attempt++ {
 		ch := l.tokens.flight.DoChan(id, func() (any, error) {
 			fctx := ctx
@@ -73,32 +72,32 @@ func (l *Lifecycle) refresh(ctx context.Context, id string, req refreshReq, deta
 		select {
 		case res = <-ch:
 		case <-ctx.Done():
-			return store.Grant{}, fmt.Errorf("lifecycle: token: waiting for a refresh: %w", ctx.Err())
+			return riscd.Grant{}, fmt.Errorf("lifecycle: token: waiting for a refresh: %w", ctx.Err())
 		}
 		if attempt == 0 && ctx.Err() == nil {
 			cancelled := errors.Is(res.Err, context.Canceled)
-			short := res.Err == nil && req.why == whyUse && l.due(req, res.Val.(store.Grant), l.now())
+			short := res.Err == nil && req.why == whyUse && l.due(req, res.Val.(riscd.Grant), l.now())
 			if cancelled || short {
 				continue
 			}
 		}
 		if res.Err != nil {
-			return store.Grant{}, res.Err
+			return riscd.Grant{}, res.Err
 		}
-		return res.Val.(store.Grant), nil
+		return res.Val.(riscd.Grant), nil
 	}
 }
 
 // refreshGrant reads grant id and, if req finds it due, refreshes it
 // upstream and stores the new token, returning the grant as stored.
-func (l *Lifecycle) refreshGrant(ctx context.Context, id string, req refreshReq) (store.Grant, error) {
+func (l *Lifecycle) refreshGrant(ctx context.Context, id string, req refreshReq) (riscd.Grant, error) {
 	acct, g, err := l.grantOf(ctx, id)
 	if err != nil {
-		return store.Grant{}, err
+		return riscd.Grant{}, err
 	}
 	if err := unusable(acct, g); err != nil {
 		l.tokens.sched.drop(id)
-		return store.Grant{}, err
+		return riscd.Grant{}, err
 	}
 	now := l.now()
 	if !l.due(req, g, now) {
@@ -106,13 +105,13 @@ func (l *Lifecycle) refreshGrant(ctx context.Context, id string, req refreshReq)
 	}
 	if g.RefreshToken.IsZero() {
 		l.tokens.sched.drop(id)
-		return store.Grant{}, &StateError{GrantID: id, State: StateReconsentRequired, Reason: ReasonNoRefreshToken}
+		return riscd.Grant{}, &StateError{GrantID: id, State: StateReconsentRequired, Reason: ReasonNoRefreshToken}
 	}
 	if ue := l.tokens.backingOff(id, now); ue != nil {
-		return store.Grant{}, ue
+		return riscd.Grant{}, ue
 	}
 	if l.tokens.oauth == nil {
-		return store.Grant{}, fmt.Errorf("lifecycle: token: grant %s: %w", id, ErrNoRefresh)
+		return riscd.Grant{}, fmt.Errorf("lifecycle: token: grant %s: %w", id, ErrNoRefresh)
 	}
 	octx := context.WithValue(ctx, oauth2.HTTPClient, l.cfg.HTTPClient)
 	tok, err := l.tokens.oauth.TokenSource(octx, &oauth2.Token{RefreshToken: g.RefreshToken.Reveal()}).Token()
@@ -128,13 +127,13 @@ func (l *Lifecycle) refreshGrant(ctx context.Context, id string, req refreshReq)
 // saveRefresh stores a refreshed access token (and a new refresh token, if
 // one came) on the grant, unless the grant changed status meanwhile, and
 // returns the grant as stored.
-func (l *Lifecycle) saveRefresh(ctx context.Context, used store.Grant, tok *oauth2.Token, req refreshReq) (store.Grant, error) {
+func (l *Lifecycle) saveRefresh(ctx context.Context, used riscd.Grant, tok *oauth2.Token, req refreshReq) (riscd.Grant, error) {
 	now := l.now()
 	expiry := tok.Expiry
 	if tok.ExpiresIn > 0 {
 		expiry = now.Add(time.Duration(tok.ExpiresIn) * time.Second)
 	}
-	var saved store.Grant
+	var saved riscd.Grant
 	var changed error
 	err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
 		changed = nil
@@ -142,7 +141,7 @@ func (l *Lifecycle) saveRefresh(ctx context.Context, used store.Grant, tok *oaut
 		if err != nil {
 			return err
 		}
-		if g.Status != store.GrantActive {
+		if g.Status != riscd.GrantActive {
 			changed = stateOf(g)
 			return nil
 		}
@@ -151,12 +150,12 @@ func (l *Lifecycle) saveRefresh(ctx context.Context, used store.Grant, tok *oaut
 			saved = g
 			return nil
 		}
-		g.AccessToken, g.Expiry, g.RefreshedAt = store.Secret(tok.AccessToken), expiry, now
+		g.AccessToken, g.Expiry, g.RefreshedAt = riscd.Secret(tok.AccessToken), expiry, now
 		if tok.TokenType != "" {
 			g.TokenType = tok.TokenType
 		}
 		if tok.RefreshToken != "" {
-			g.RefreshToken = store.Secret(tok.RefreshToken) // rotated (x/oauth2 keeps the old one otherwise)
+			g.RefreshToken = riscd.Secret(tok.RefreshToken) // rotated (x/oauth2 keeps the old one otherwise)
 		}
 		if req.why == whyUse {
 			g.LastUsedAt = now
@@ -168,11 +167,11 @@ func (l *Lifecycle) saveRefresh(ctx context.Context, used store.Grant, tok *oaut
 		return nil
 	})
 	if err != nil {
-		return store.Grant{}, fmt.Errorf("lifecycle: token: save refreshed token of grant %s: %w", used.ID, err)
+		return riscd.Grant{}, fmt.Errorf("lifecycle: token: save refreshed token of grant %s: %w", used.ID, err)
 	}
 	if changed != nil {
 		l.tokens.sched.drop(used.ID)
-		return store.Grant{}, changed
+		return riscd.Grant{}, changed
 	}
 	l.tokens.succeeded(used.ID)
 	l.tokens.sched.refreshed(saved.ID, saved.Expiry)

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
 )
 
 // invalid_grant revokes the grant and asks the account for a new consent;
@@ -21,7 +21,7 @@ func TestRefreshRefused(t *testing.T) {
 		name       string
 		tokenError googlesim.TokenError
 		want       string
-		status     store.GrantStatus
+		status     riscd.GrantStatus
 		reason     string
 		tokensKept bool
 		reconsent  bool
@@ -31,13 +31,13 @@ func TestRefreshRefused(t *testing.T) {
 	}{
 		{
 			name: "invalid_grant", tokenError: googlesim.TokenError{Code: "invalid_grant", Description: "Token has been expired or revoked."},
-			want: "state reconsent_required (invalid_grant)", status: store.GrantRevoked, reason: "invalid_grant", reconsent: true,
+			want: "state reconsent_required (invalid_grant)", status: riscd.GrantRevoked, reason: "invalid_grant", reconsent: true,
 			audit: []string{"record: recorded", "revoke_grants: revoked 1 grants", "mark_reconsent: set", "notify: webhook queued"},
 			hook:  "refresh:invalid_grant revoke_grants,mark_reconsent", observed: lifecycle.RefreshInvalidGrant,
 		},
 		{
 			name: "invalid_rapt", tokenError: googlesim.InvalidRAPT(),
-			want: "state reauth_required (invalid_rapt)", status: store.GrantReauthRequired, reason: "invalid_rapt", tokensKept: true,
+			want: "state reauth_required (invalid_rapt)", status: riscd.GrantReauthRequired, reason: "invalid_rapt", tokensKept: true,
 			audit: []string{"record: recorded", "require_reauth: 1 grants need re-authentication", "notify: webhook queued"},
 			hook:  "refresh:invalid_rapt require_reauth", observed: lifecycle.RefreshInvalidRAPT,
 		},
@@ -47,7 +47,7 @@ func TestRefreshRefused(t *testing.T) {
 			obs := newCountingObserver()
 			w := newSimWorld(t, 1, func(c *lifecycle.Config) { c.Observer = obs })
 			sub := w.subs[0]
-			w.account(store.Account{Sub: sub, Email: "user0@example.com"})
+			w.account(riscd.Account{Sub: sub, Email: "user0@example.com"})
 			g := w.simGrant(sub, w.clock.Now().Add(-time.Second))
 			w.sim.SetTokenError("refresh_token", tc.tokenError, 1)
 
@@ -98,7 +98,7 @@ func TestRefreshRefused(t *testing.T) {
 			}
 
 			jobs := w.outbox()
-			if len(jobs) != 1 || jobs[0].Kind != store.OutboxWebhook || jobs[0].Status != store.OutboxPending {
+			if len(jobs) != 1 || jobs[0].Kind != riscd.OutboxWebhook || jobs[0].Status != riscd.OutboxPending {
 				t.Fatalf("outbox %+v, want one pending webhook", jobs)
 			}
 			stop := w.runOutbox()
@@ -170,7 +170,7 @@ func TestRefreshUpstreamDown(t *testing.T) {
 			if got := w.tokenRequests(); got != 1 {
 				t.Errorf("token requests during the backoff = %d, want still 1", got)
 			}
-			if got := w.getGrant(g.ID); got.Status != store.GrantActive || got.AccessToken != g.AccessToken || got.RefreshToken != g.RefreshToken {
+			if got := w.getGrant(g.ID); got.Status != riscd.GrantActive || got.AccessToken != g.AccessToken || got.RefreshToken != g.RefreshToken {
 				t.Errorf("grant changed by a failed refresh: %s", got.Status)
 			}
 

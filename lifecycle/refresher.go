@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 )
 
 // flushBatch is how many LastUsedAt values one transaction writes;
@@ -80,7 +79,7 @@ func (l *Lifecycle) refreshAhead(ctx context.Context, id string) {
 	case ctx.Err() != nil:
 	case errors.As(err, &ue):
 		l.tokens.sched.retry(id, ue.RetryAt)
-	case errors.As(err, &se), errors.Is(err, store.ErrNotFound), errors.Is(err, ErrNoRefresh):
+	case errors.As(err, &se), errors.Is(err, riscd.ErrNotFound), errors.Is(err, ErrNoRefresh):
 		l.tokens.sched.drop(id)
 	default:
 		l.log.ErrorContext(ctx, "refresh ahead of expiry failed", "grant", id, "err", err)
@@ -100,10 +99,10 @@ func (l *Lifecycle) flushUse(ctx context.Context) {
 			bad = bad[:0]
 			for _, id := range batch {
 				g, err := tx.Grant(ctx, id)
-				if errors.Is(err, store.ErrNotFound) {
+				if errors.Is(err, riscd.ErrNotFound) {
 					continue
 				}
-				if errors.Is(err, store.ErrCorrupt) {
+				if errors.Is(err, riscd.ErrCorrupt) {
 					bad = append(bad, err) // its last use is lost; the others are written
 					continue
 				}

@@ -8,8 +8,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
 )
 
 // A grant record the refresher cannot decode is logged, counted and
@@ -22,7 +22,7 @@ func TestRefresherSkipsUndecodableGrant(t *testing.T) {
 	ids := map[string]string{}
 	for _, sub := range w.subs {
 		g := w.simGrant(sub, now.Add(4*time.Minute))
-		w.editGrant(g.ID, func(g *store.Grant) { g.LastUsedAt = now.Add(-10 * time.Minute) })
+		w.editGrant(g.ID, func(g *riscd.Grant) { g.LastUsedAt = now.Add(-10 * time.Minute) })
 		ids[sub] = g.ID
 	}
 	// Garble the bad grant's record in the file, as a disk fault would.

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
 )
 
 // The refresher refreshes ahead of expiry the grants used recently (served
@@ -17,7 +17,7 @@ import (
 func TestRefresherRefreshesRecentlyUsedGrantsAhead(t *testing.T) {
 	w := newSimWorld(t, 4, nil)
 	served, stored, idle, oldUse := w.subs[0], w.subs[1], w.subs[2], w.subs[3]
-	grants := map[string]store.Grant{}
+	grants := map[string]riscd.Grant{}
 	for _, sub := range w.subs {
 		grants[sub] = w.simGrant(sub, time.Time{})
 	}
@@ -26,7 +26,7 @@ func TestRefresherRefreshesRecentlyUsedGrantsAhead(t *testing.T) {
 	// Every token expires in four minutes: within the five-minute lead time,
 	// beyond the minute the broker needs.
 	for sub, g := range grants {
-		grants[sub] = w.editGrant(g.ID, func(g *store.Grant) {
+		grants[sub] = w.editGrant(g.ID, func(g *riscd.Grant) {
 			g.Expiry = now.Add(4 * time.Minute)
 			switch sub {
 			case stored:
@@ -150,7 +150,7 @@ func TestKeepAlive(t *testing.T) {
 	gs := w.simGrant(stale, time.Time{})
 	gr := w.simGrant(recent, time.Time{})
 	w.clock.Advance(31 * 24 * time.Hour)
-	w.editGrant(gr.ID, func(g *store.Grant) { g.RefreshedAt = w.clock.Now().Add(-24 * time.Hour) })
+	w.editGrant(gr.ID, func(g *riscd.Grant) { g.RefreshedAt = w.clock.Now().Add(-24 * time.Hour) })
 
 	stop := w.runRefresher()
 	waitFor(t, "the keep-alive refresh", func() bool { return !w.getGrant(gs.ID).RefreshedAt.IsZero() })

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/workqueue"
 )
 
@@ -33,7 +32,7 @@ var oauthCode = regexp.MustCompile(`^[a-z_]{1,64}$`)
 // refreshFailed deals with a refresh the token endpoint did not grant.
 // invalid_grant ends the grant (see refused); anything else starts or
 // extends the grant's backoff and returns an *UpstreamError.
-func (l *Lifecycle) refreshFailed(ctx context.Context, g store.Grant, err error) (store.Grant, error) {
+func (l *Lifecycle) refreshFailed(ctx context.Context, g riscd.Grant, err error) (riscd.Grant, error) {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
 		var body struct {
@@ -49,7 +48,7 @@ func (l *Lifecycle) refreshFailed(ctx context.Context, g store.Grant, err error)
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		// The refresher is stopping: not the endpoint's fault.
-		return store.Grant{}, fmt.Errorf("lifecycle: token: refresh of grant %s: %w", g.ID, ctx.Err())
+		return riscd.Grant{}, fmt.Errorf("lifecycle: token: refresh of grant %s: %w", g.ID, ctx.Err())
 	}
 	l.observeRefresh(RefreshError)
 	ue := upstreamError(g.ID, err)
@@ -60,7 +59,7 @@ func (l *Lifecycle) refreshFailed(ctx context.Context, g store.Grant, err error)
 		level, msg = l.log.ErrorContext, "token endpoint refused a refresh: check the client ID and secret"
 	}
 	level(ctx, msg, "grant", g.ID, "err", ue.what, "retry_at", ue.RetryAt)
-	return store.Grant{}, ue
+	return riscd.Grant{}, ue
 }
 
 // upstreamError describes a failed call of the token endpoint without its
@@ -99,7 +98,7 @@ func upstreamError(grantID string, err error) *UpstreamError {
 // returns the resulting *StateError (reconsent_required or reauth_required,
 // as later calls will find), or, when the grant changed meanwhile (a new
 // consent), the grant as it is now.
-func (l *Lifecycle) refused(ctx context.Context, g store.Grant, rapt bool) (store.Grant, error) {
+func (l *Lifecycle) refused(ctx context.Context, g riscd.Grant, rapt bool) (riscd.Grant, error) {
 	reason, state := "invalid_grant", StateReconsentRequired
 	if rapt {
 		reason, state = "invalid_rapt", StateReauthRequired
@@ -116,7 +115,7 @@ func (l *Lifecycle) refused(ctx context.Context, g store.Grant, rapt bool) (stor
 		if err != nil {
 			return nil, err
 		}
-		if cur.Status != store.GrantActive || cur.RefreshToken != g.RefreshToken {
+		if cur.Status != riscd.GrantActive || cur.RefreshToken != g.RefreshToken {
 			return nil, errSuperseded
 		}
 		t, _, err := loadTarget(ctx, tx, cur.Sub, map[string]bool{cur.ID: true})
@@ -133,17 +132,17 @@ func (l *Lifecycle) refused(ctx context.Context, g store.Grant, rapt bool) (stor
 	case errors.Is(err, errSuperseded):
 		acct, cur, err := l.grantOf(ctx, g.ID)
 		if err != nil {
-			return store.Grant{}, err
+			return riscd.Grant{}, err
 		}
 		if err := unusable(acct, cur); err != nil {
-			return store.Grant{}, err
+			return riscd.Grant{}, err
 		}
 		return cur, nil
 	case err != nil:
-		return store.Grant{}, fmt.Errorf("lifecycle: token: grant %s refused with %s: %w", g.ID, reason, err)
+		return riscd.Grant{}, fmt.Errorf("lifecycle: token: grant %s refused with %s: %w", g.ID, reason, err)
 	}
 	l.log.InfoContext(ctx, "refresh refused; grant marked", "grant", g.ID, "state", state, "reason", reason)
-	return store.Grant{}, &StateError{GrantID: g.ID, State: state, Reason: reason}
+	return riscd.Grant{}, &StateError{GrantID: g.ID, State: state, Reason: reason}
 }
 
 // requireReauth is the run of invalid_rapt: the grants in scope that are
@@ -151,10 +150,10 @@ func (l *Lifecycle) refused(ctx context.Context, g store.Grant, rapt bool) (stor
 func requireReauth(r *run) error {
 	r.audit(ActionRecord, "recorded", joinDetail(r.oc.detail, r.t.detail), nil)
 	outcome, ids, err := r.grants(func(i int) bool {
-		if r.t.grants[i].Status != store.GrantActive {
+		if r.t.grants[i].Status != riscd.GrantActive {
 			return false
 		}
-		r.setStatus(i, store.GrantReauthRequired)
+		r.setStatus(i, riscd.GrantReauthRequired)
 		return true
 	}, "%d grants need re-authentication")
 	if err != nil {

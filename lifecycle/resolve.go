@@ -10,7 +10,6 @@ import (
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 )
 
 // noTarget says why an event acts on nobody, for its record entry.
@@ -88,7 +87,7 @@ func loadTarget(ctx context.Context, tx riscd.Tx, sub string, scope map[string]b
 	switch {
 	case err == nil:
 		t.account, t.accountFound = a, true
-	case !errors.Is(err, store.ErrNotFound):
+	case !errors.Is(err, riscd.ErrNotFound):
 		return nil, false, err
 	}
 	if t.grants, err = tx.GrantsBySub(ctx, sub); err != nil {
@@ -128,7 +127,7 @@ func (l *Lifecycle) resolveToken(ctx context.Context, tx riscd.Tx, tok events.OA
 }
 
 // matchToken looks a token identifier up in the store's indexes.
-func matchToken(ctx context.Context, tx riscd.Tx, tok events.OAuthToken) ([]store.Grant, string, error) {
+func matchToken(ctx context.Context, tx riscd.Tx, tok events.OAuthToken) ([]riscd.Grant, string, error) {
 	switch tok.Alg {
 	case events.AlgHashSHA512SHA512:
 		digest, err := base64.RawStdEncoding.DecodeString(events.NormalizeTokenHash(tok.Token))
@@ -136,22 +135,22 @@ func matchToken(ctx context.Context, tx riscd.Tx, tok events.OAuthToken) ([]stor
 			return nil, "the hash identifier is not base64 of 64 bytes", nil
 		}
 		g, err := tx.GrantByRefreshDigest(ctx, digest)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, riscd.ErrNotFound) {
 			return nil, "no stored refresh token has this hash", nil
 		}
 		if err != nil {
 			return nil, "", err
 		}
-		return []store.Grant{g}, "matched by hash", nil
+		return []riscd.Grant{g}, "matched by hash", nil
 	case events.AlgPrefix:
-		if len(tok.Token) < store.RefreshPrefixLen {
-			return nil, fmt.Sprintf("the prefix identifier is shorter than %d characters", store.RefreshPrefixLen), nil
+		if len(tok.Token) < riscd.RefreshPrefixLen {
+			return nil, fmt.Sprintf("the prefix identifier is shorter than %d characters", riscd.RefreshPrefixLen), nil
 		}
-		cands, err := tx.GrantsByRefreshPrefix(ctx, tok.Token[:store.RefreshPrefixLen])
+		cands, err := tx.GrantsByRefreshPrefix(ctx, tok.Token[:riscd.RefreshPrefixLen])
 		if err != nil {
 			return nil, "", err
 		}
-		var out []store.Grant
+		var out []riscd.Grant
 		for _, g := range cands {
 			if tok.Matches(g.RefreshToken.Reveal()) {
 				out = append(out, g)

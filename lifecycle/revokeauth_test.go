@@ -7,10 +7,10 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/oauthclient"
-	"github.com/riscd/riscd/store"
 )
 
 // TestRevocationRefusedForClientAuthIsRetried: RFC 7009 servers refuse a
@@ -37,7 +37,7 @@ func TestRevocationRefusedForClientAuthIsRetried(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := newWorld(t, func(c *lifecycle.Config) { c.Revoker, c.RevokeURL = unauthenticated, "" })
-			var g store.Grant
+			var g riscd.Grant
 			var rt string
 			for sub, tok := range tokens {
 				g, rt = w.grant(sub, tok), tok
@@ -49,7 +49,7 @@ func TestRevocationRefusedForClientAuthIsRetried(t *testing.T) {
 			w.waitJobs()
 			stop()
 			job := revokeJob(t, w)
-			if job.Status != store.OutboxFailed || job.LastError != tc.lastErr {
+			if job.Status != riscd.OutboxFailed || job.LastError != tc.lastErr {
 				t.Fatalf("job %s with %q, want failed with %q", job.Status, job.LastError, tc.lastErr)
 			}
 			if sim.IsRevoked(rt) {
@@ -58,7 +58,7 @@ func TestRevocationRefusedForClientAuthIsRetried(t *testing.T) {
 
 			// riscd with the fixed client: the operator retries the job.
 			w.cfg.Revoker, w.cfg.RevokeURL = nil, endpoint
-			w.cfg.ClientID, w.cfg.ClientSecret, w.cfg.TokenURL = sim.ClientID(), store.Secret(sim.ClientSecret()), sim.URL()+googlesim.PathToken
+			w.cfg.ClientID, w.cfg.ClientSecret, w.cfg.TokenURL = sim.ClientID(), riscd.Secret(sim.ClientSecret()), sim.URL()+googlesim.PathToken
 			w.lc = w.build(w.cfg)
 			if _, err := w.lc.RetryOutboxJob(w.ctx, job.ID, lifecycle.Op{Reason: "client authentication fixed"}); err != nil {
 				t.Fatalf("RetryOutboxJob: %v", err)
@@ -66,7 +66,7 @@ func TestRevocationRefusedForClientAuthIsRetried(t *testing.T) {
 			stop = w.runOutbox()
 			w.waitJobs()
 			stop()
-			if job := revokeJob(t, w); job.Status != store.OutboxDone || job.LastError != "" {
+			if job := revokeJob(t, w); job.Status != riscd.OutboxDone || job.LastError != "" {
 				t.Errorf("retried job %s with %q, want done", job.Status, job.LastError)
 			}
 			if !sim.IsRevoked(rt) {
@@ -96,11 +96,11 @@ func strictOnRequest(t *testing.T, sim *googlesim.Server) string {
 }
 
 // revokeJob is the world's only revoke job.
-func revokeJob(t *testing.T, w *world) store.OutboxJob {
+func revokeJob(t *testing.T, w *world) riscd.OutboxJob {
 	t.Helper()
-	var found []store.OutboxJob
+	var found []riscd.OutboxJob
 	for _, j := range w.outbox() {
-		if j.Kind == store.OutboxRevoke {
+		if j.Kind == riscd.OutboxRevoke {
 			found = append(found, j)
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // useWriteEvery: a grant's LastUsedAt is written when the stored one is at
@@ -46,7 +46,7 @@ func newSchedule(lead, window time.Duration, planning bool) *schedule {
 }
 
 // used records that g's token was served at now.
-func (s *schedule) used(g store.Grant, now time.Time) {
+func (s *schedule) used(g riscd.Grant, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if now.Sub(g.LastUsedAt) >= useWriteEvery {
@@ -71,7 +71,7 @@ func (s *schedule) used(g store.Grant, now time.Time) {
 }
 
 // seed adds a grant the store says was used recently (after a restart).
-func (s *schedule) seed(g store.Grant, now time.Time) {
+func (s *schedule) seed(g riscd.Grant, now time.Time) {
 	if !s.planning || now.Sub(g.LastUsedAt) > s.window || g.RefreshToken.IsZero() {
 		return
 	}

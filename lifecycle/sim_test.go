@@ -13,9 +13,9 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
 )
 
 // simKey is generated once per test binary: RSA key generation is slow.
@@ -35,7 +35,7 @@ const simRedirect = "http://127.0.0.1:9/oauth2/callback"
 // authenticates, as RFC 7009 §2.1 has it) and refreshes.
 func useSim(c *lifecycle.Config, sim *googlesim.Server) {
 	c.RevokeURL = sim.URL() + googlesim.PathRevoke
-	c.ClientID, c.ClientSecret, c.TokenURL = sim.ClientID(), store.Secret(sim.ClientSecret()), sim.URL()+googlesim.PathToken
+	c.ClientID, c.ClientSecret, c.TokenURL = sim.ClientID(), riscd.Secret(sim.ClientSecret()), sim.URL()+googlesim.PathToken
 }
 
 func startSim(t *testing.T, n int) (*googlesim.Server, map[string]string) {

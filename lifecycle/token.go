@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 )
 
 // Token is an access token as the broker hands it out. It never holds a
 // refresh token.
 type Token struct {
 	// AccessToken is the bearer token; it prints as "[redacted]".
-	AccessToken store.Secret
+	AccessToken riscd.Secret
 	// TokenType is the grant's token type, "Bearer" when Google gave none.
 	TokenType string
 	// Expiry of the access token; zero when unknown.

@@ -5,16 +5,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/googlesim"
-	"github.com/riscd/riscd/store"
 )
 
 // A prefix identifier is a candidate, not proof: every grant whose token
 // starts with it is revoked, each subject gets its webhook.
 func TestTokenRevokedByCollidingPrefix(t *testing.T) {
 	const prefix = "1//0gCollideXYZ_" // 16 characters
-	if len(prefix) != store.RefreshPrefixLen {
+	if len(prefix) != riscd.RefreshPrefixLen {
 		t.Fatalf("test prefix has %d characters", len(prefix))
 	}
 	w := newWorld(t, nil)
@@ -26,28 +26,28 @@ func TestTokenRevokedByCollidingPrefix(t *testing.T) {
 	tests := []struct {
 		name       string
 		identifier string
-		revoked    []store.Grant
+		revoked    []riscd.Grant
 		record     string
 	}{
 		{"too short", prefix[:10], nil, "no matching token"},
 		{"no stored token", "1//0gNothingHere", nil, "no matching token"},
-		{"shared by two subjects", googlesim.PrefixIdentifier(a1.RefreshToken.Reveal()), []store.Grant{a1, b}, "recorded"},
+		{"shared by two subjects", googlesim.PrefixIdentifier(a1.RefreshToken.Reveal()), []riscd.Grant{a1, b}, "recorded"},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			jti := "jti-prefix-" + tc.name
 			auditBefore := len(w.audit())
 			w.deliver(googleSET(t, jti, events.TypeTokenRevoked, tokenSubject(events.AlgPrefix, tc.identifier), ""))
-			for _, g := range []store.Grant{a1, a2, b, other} {
-				want := store.GrantActive
-				if slices.ContainsFunc(tc.revoked, func(r store.Grant) bool { return r.ID == g.ID }) {
-					want = store.GrantRevoked
+			for _, g := range []riscd.Grant{a1, a2, b, other} {
+				want := riscd.GrantActive
+				if slices.ContainsFunc(tc.revoked, func(r riscd.Grant) bool { return r.ID == g.ID }) {
+					want = riscd.GrantRevoked
 				}
-				if got := w.getGrant(g.ID); got.Status != want || (want == store.GrantRevoked) != (got.RefreshToken == "") {
+				if got := w.getGrant(g.ID); got.Status != want || (want == riscd.GrantRevoked) != (got.RefreshToken == "") {
 					t.Errorf("case %d: grant of %s: status %s (token kept %v), want %s", i, g.Sub, got.Status, got.RefreshToken != "", want)
 				}
 			}
-			var records []store.AuditEntry
+			var records []riscd.AuditEntry
 			for _, e := range w.audit()[auditBefore:] {
 				if e.Action == "record" {
 					records = append(records, e)
@@ -100,7 +100,7 @@ func TestTokenRevokedTwiceDifferentJTI(t *testing.T) {
 	g := w.grant(subA, tok)
 	w.deliver(googleSET(t, "first", events.TypeTokenRevoked, tokenSubject(events.AlgHashSHA512SHA512, hashID(tok, nil)), ""))
 	w.deliver(googleSET(t, "second", events.TypeTokenRevoked, tokenSubject(events.AlgHashSHA512SHA512, hashID(tok, nil)), ""))
-	if got := w.getGrant(g.ID); got.Status != store.GrantRevoked || got.ChangedBy != "first" {
+	if got := w.getGrant(g.ID); got.Status != riscd.GrantRevoked || got.ChangedBy != "first" {
 		t.Errorf("grant: status %s changed by %q, want revoked by the first event", got.Status, got.ChangedBy)
 	}
 	var outcomes []string

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
 )
 
 // idpIss is the issuer of another transmitter, an identity provider the app
@@ -44,11 +44,11 @@ func (w *world) deliverFrom(name string, set *events.SET, claims json.RawMessage
 
 // emailGrant creates an active grant of sub whose email the ID token did
 // (or did not) mark verified.
-func (w *world) emailGrant(sub, email string, verified bool, rt string) store.Grant {
+func (w *world) emailGrant(sub, email string, verified bool, rt string) riscd.Grant {
 	w.t.Helper()
-	g, err := w.db.CreateGrant(w.ctx, store.Grant{
+	g, err := w.db.CreateGrant(w.ctx, riscd.Grant{
 		Sub: sub, Email: email, EmailVerified: verified, Scopes: []string{"openid", "email"},
-		RefreshToken: store.Secret(rt), Status: store.GrantActive,
+		RefreshToken: riscd.Secret(rt), Status: riscd.GrantActive,
 	})
 	if err != nil {
 		w.t.Fatalf("CreateGrant: %v", err)
@@ -137,7 +137,7 @@ func TestOtherTransmitter(t *testing.T) {
 			})
 			a := w.emailGrant(subA, "alice@idp.example.com", c.verifed, refreshToken(1))
 			w.emailGrant(subB, "bob@idp.example.com", true, refreshToken(2))
-			w.account(store.Account{Sub: subA, Email: "alice@idp.example.com"})
+			w.account(riscd.Account{Sub: subA, Email: "alice@idp.example.com"})
 			w.session(subA, "sess-old", t0().Add(-time.Hour))
 			w.session(subA, "sess-new", t0().Add(time.Minute))
 			w.session(subB, "sess-b", t0().Add(-time.Hour))
@@ -166,7 +166,7 @@ func TestOtherTransmitter(t *testing.T) {
 			if acct := w.getAccount(subA); acct.SessionsRevokedAt.IsZero() == c.ended {
 				t.Errorf("sessions_revoked_at = %v, want set %v", acct.SessionsRevokedAt, c.ended)
 			}
-			if g := w.getGrant(a.ID); g.Status != store.GrantActive || g.RefreshToken.Reveal() != refreshToken(1) {
+			if g := w.getGrant(a.ID); g.Status != riscd.GrantActive || g.RefreshToken.Reveal() != refreshToken(1) {
 				t.Errorf("grant: status %s, token kept %v; want active, kept", g.Status, g.RefreshToken.Reveal() == refreshToken(1))
 			}
 
@@ -210,9 +210,9 @@ func TestOtherTransmitterEmailTwoAccounts(t *testing.T) {
 	set, claims := idpSET(t, "idp-2", `{"format": "email", "email": "shared@idp.example.com"}`)
 	w.deliverFrom("idp", set, claims)
 	for _, c := range []struct {
-		g    store.Grant
-		want store.GrantStatus
-	}{{a, store.GrantHeld}, {other, store.GrantActive}, {b, store.GrantHeld}} {
+		g    riscd.Grant
+		want riscd.GrantStatus
+	}{{a, riscd.GrantHeld}, {other, riscd.GrantActive}, {b, riscd.GrantHeld}} {
 		if got := w.getGrant(c.g.ID).Status; got != c.want {
 			t.Errorf("grant %s (%s): status %s, want %s", c.g.ID, c.g.Email, got, c.want)
 		}
@@ -263,10 +263,10 @@ func TestOtherTransmitterAccountDisabled(t *testing.T) {
 	for _, c := range []struct {
 		name    string
 		actions map[string][]string
-		want    store.GrantStatus
+		want    riscd.GrantStatus
 	}{
-		{"configured", map[string][]string{"account-disabled": {"hold_grants", "notify"}}, store.GrantHeld},
-		{"default", nil, store.GrantActive},
+		{"configured", map[string][]string{"account-disabled": {"hold_grants", "notify"}}, riscd.GrantHeld},
+		{"default", nil, riscd.GrantActive},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t, func(cfg *lifecycle.Config) {
@@ -284,7 +284,7 @@ func TestOtherTransmitterAccountDisabled(t *testing.T) {
 				t.Errorf("grant status %s, want %s", got, c.want)
 			}
 			jobs := w.outbox()
-			if len(jobs) != 1 || jobs[0].Kind != store.OutboxWebhook {
+			if len(jobs) != 1 || jobs[0].Kind != riscd.OutboxWebhook {
 				t.Errorf("outbox %+v, want one webhook", jobs)
 			}
 		})

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // WebhookPayload is the JSON body of every webhook riscd sends the app.
@@ -76,7 +76,7 @@ func webhookID(seed, sub string) string {
 
 // enqueue queues a job with the run's deadline and the occurrence's
 // identity in its payload.
-func (r *run) enqueue(j store.OutboxJob, p jobPayload) error {
+func (r *run) enqueue(j riscd.OutboxJob, p jobPayload) error {
 	p.Sub, p.Transmitter, p.EventJTI, p.EventType = r.t.sub, r.oc.transmitter, r.oc.jti, r.oc.eventType
 	data, err := json.Marshal(p)
 	if err != nil {
@@ -116,7 +116,7 @@ func (r *run) notify() (string, []string, error) {
 	if r.t.unmatched {
 		key = webhookKey("subject " + r.t.subjectKey)
 	}
-	if err := r.enqueue(store.OutboxJob{Kind: store.OutboxWebhook, Key: key}, jobPayload{WebhookID: id, Body: data}); err != nil {
+	if err := r.enqueue(riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: key}, jobPayload{WebhookID: id, Body: data}); err != nil {
 		return "", nil, err
 	}
 	return "webhook queued (" + id + ")", nil, nil

@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // webhookSecretPrefix is how Standard Webhooks prints a secret.
@@ -30,7 +30,7 @@ type webhookSigner struct{ key []byte }
 // newWebhookSigner decodes a secret: an optional "whsec_" prefix, then
 // base64 (standard or URL alphabet, padding optional) of at least
 // minWebhookSecret bytes. The error never quotes the secret.
-func newWebhookSigner(secret store.Secret) (*webhookSigner, error) {
+func newWebhookSigner(secret riscd.Secret) (*webhookSigner, error) {
 	s := strings.TrimPrefix(strings.TrimSpace(secret.Reveal()), webhookSecretPrefix)
 	if s == "" {
 		return nil, errors.New("required")
@@ -67,10 +67,10 @@ func (s *webhookSigner) GoString() string { return s.String() }
 // GenerateWebhookSecret returns a new random webhook secret in the form
 // Standard Webhooks prints ("whsec_" and base64 of 32 bytes), for a secret
 // file. It fails only if the system's random source does.
-func GenerateWebhookSecret() (store.Secret, error) {
+func GenerateWebhookSecret() (riscd.Secret, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("lifecycle: webhook secret: %w", err)
 	}
-	return store.Secret(webhookSecretPrefix + base64.StdEncoding.EncodeToString(b)), nil
+	return riscd.Secret(webhookSecretPrefix + base64.StdEncoding.EncodeToString(b)), nil
 }

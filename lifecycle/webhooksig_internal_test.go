@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // The reference vector published with the Standard Webhooks specification.
@@ -27,7 +27,7 @@ func TestWebhookSecretForms(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		secret store.Secret
+		secret riscd.Secret
 		err    string
 	}{
 		{"without prefix", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", ""},

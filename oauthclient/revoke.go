@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd"
 	"golang.org/x/oauth2"
-
-	"github.com/riscd/riscd/store"
 )
 
 // AuthStyle is how riscd authenticates at the token endpoint, and so at the
@@ -42,7 +41,7 @@ type RevokerConfig struct {
 	// Give both, or neither for a client without a secret, which then
 	// sends the token alone.
 	ClientID     string
-	ClientSecret store.Secret
+	ClientSecret riscd.Secret
 	// AuthStyle is oauth2.AuthStyleInHeader (HTTP Basic) or
 	// oauth2.AuthStyleInParams (client_id and client_secret form fields).
 	// Default (oauth2.AuthStyleAutoDetect, the zero value): AuthStyle, as
@@ -113,7 +112,7 @@ var errorCode = regexp.MustCompile(`^[a-z_]{1,64}$`)
 // POST token=... as a form, with the client's credentials. The error is
 // for a request that got no answer (transport failure, ctx's end); it
 // never holds the token or the secret.
-func (r *Revoker) Revoke(ctx context.Context, token store.Secret) (Answer, error) {
+func (r *Revoker) Revoke(ctx context.Context, token riscd.Secret) (Answer, error) {
 	if token.IsZero() {
 		return Answer{}, errors.New("revoke: no token")
 	}

@@ -12,15 +12,15 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/oauthclient"
-	"github.com/riscd/riscd/store"
 )
 
 // startSim runs googlesim, which refuses a revocation that does not
 // authenticate the client (RFC 7009 §2.1), and returns it with the refresh
 // token of one consent.
-func startSim(t *testing.T) (*googlesim.Server, store.Secret) {
+func startSim(t *testing.T) (*googlesim.Server, riscd.Secret) {
 	t.Helper()
 	sim, err := googlesim.New(googlesim.Config{})
 	if err != nil {
@@ -35,7 +35,7 @@ func startSim(t *testing.T) (*googlesim.Server, store.Secret) {
 
 // consent runs the consent flow for the first user and returns the refresh
 // token.
-func consent(t *testing.T, sim *googlesim.Server) store.Secret {
+func consent(t *testing.T, sim *googlesim.Server) riscd.Secret {
 	t.Helper()
 	const redirect = "http://127.0.0.1/oauth2callback"
 	if err := sim.AddRedirectURI(redirect); err != nil {
@@ -54,7 +54,7 @@ func consent(t *testing.T, sim *googlesim.Server) store.Secret {
 	if err != nil || tok.RefreshToken == "" {
 		t.Fatalf("exchange: %v (refresh token present: %v)", err, tok != nil && tok.RefreshToken != "")
 	}
-	return store.Secret(tok.RefreshToken)
+	return riscd.Secret(tok.RefreshToken)
 }
 
 func newRevoker(t *testing.T, cfg oauthclient.RevokerConfig) *oauthclient.Revoker {
@@ -75,7 +75,7 @@ func TestRevokeAuthenticatesTheClient(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			sim, rt := startSim(t)
 			r := newRevoker(t, oauthclient.RevokerConfig{
-				URL: sim.URL() + googlesim.PathRevoke, ClientID: sim.ClientID(), ClientSecret: store.Secret(sim.ClientSecret()), AuthStyle: style,
+				URL: sim.URL() + googlesim.PathRevoke, ClientID: sim.ClientID(), ClientSecret: riscd.Secret(sim.ClientSecret()), AuthStyle: style,
 			})
 			a, err := r.Revoke(t.Context(), rt)
 			if err != nil || !a.Revoked() {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/receiver"
@@ -51,7 +52,7 @@ func TestAcceptStoresTheVerifiedSET(t *testing.T) {
 	if !e.ReceivedAt.Equal(t0) {
 		t.Errorf("ReceivedAt = %v, want the pinned clock %v", e.ReceivedAt, t0)
 	}
-	if e.Status != store.InboxPending {
+	if e.Status != riscd.InboxPending {
 		t.Errorf("Status = %q, want pending", e.Status)
 	}
 	set, err := events.NewRegistry().Parse(e.Claims, events.FormatGoogle)

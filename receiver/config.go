@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 )
 
 // ErrConfig is matched (with errors.Is) by New's error for a Config it
@@ -56,7 +56,7 @@ type Inbox interface {
 	// returns. It returns the stored entry and true for a new one, the
 	// existing entry and false for a duplicate, or an error when nothing
 	// was committed.
-	PutInbox(ctx context.Context, e store.InboxEntry) (store.InboxEntry, bool, error)
+	PutInbox(ctx context.Context, e riscd.InboxEntry) (riscd.InboxEntry, bool, error)
 }
 
 // Config configures a Receiver. Zero values get the defaults named on each

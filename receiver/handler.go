@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 )
 
 // ContentTypeSET is the media type of a pushed SET (RFC 8417 §2.3). Other
@@ -119,7 +119,7 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, e
 // when the transmitter hangs up: the SET is verified, and a redelivery will
 // find it. Errors wrap errUnavailable.
 func (r *Receiver) commit(ctx context.Context, token string, v *verified) (bool, error) {
-	e := store.InboxEntry{
+	e := riscd.InboxEntry{
 		Transmitter: v.route.name,
 		Iss:         v.route.issuer,
 		JTI:         v.set.JTI,

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/receiver"
@@ -223,7 +224,7 @@ func inboxCount(tb testing.TB, db *store.DB) int {
 	if err != nil {
 		tb.Fatalf("store stats: %v", err)
 	}
-	n, err := db.CountInbox(context.Background(), store.InboxPending)
+	n, err := db.CountInbox(context.Background(), riscd.InboxPending)
 	if err != nil {
 		tb.Fatalf("count inbox: %v", err)
 	}

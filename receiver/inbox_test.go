@@ -8,27 +8,27 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/receiver"
-	"github.com/riscd/riscd/store"
 )
 
 // fakeInbox is an in-memory Inbox that can be made to fail.
 type fakeInbox struct {
 	mu      sync.Mutex
-	entries map[[2]string]store.InboxEntry
+	entries map[[2]string]riscd.InboxEntry
 	fail    error
 	calls   int
 }
 
-func newFakeInbox() *fakeInbox { return &fakeInbox{entries: map[[2]string]store.InboxEntry{}} }
+func newFakeInbox() *fakeInbox { return &fakeInbox{entries: map[[2]string]riscd.InboxEntry{}} }
 
-func (f *fakeInbox) PutInbox(_ context.Context, e store.InboxEntry) (store.InboxEntry, bool, error) {
+func (f *fakeInbox) PutInbox(_ context.Context, e riscd.InboxEntry) (riscd.InboxEntry, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
 	if f.fail != nil {
-		return store.InboxEntry{}, false, f.fail
+		return riscd.InboxEntry{}, false, f.fail
 	}
 	k := [2]string{e.Iss, e.JTI}
 	if old, ok := f.entries[k]; ok {

@@ -18,8 +18,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
 )
 
 // jwksServer is a transmitter's JWKS endpoint on 127.0.0.1 whose key set
@@ -94,7 +94,7 @@ func (s *jwksServer) publish(t *testing.T, kids ...string) {
 // nullInbox accepts every entry.
 type nullInbox struct{}
 
-func (nullInbox) PutInbox(_ context.Context, e store.InboxEntry) (store.InboxEntry, bool, error) {
+func (nullInbox) PutInbox(_ context.Context, e riscd.InboxEntry) (riscd.InboxEntry, bool, error) {
 	return e, true, nil
 }
 

@@ -16,8 +16,8 @@ import (
 	"github.com/lestrrat-go/httprc"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 )
 
 // ErrNotReady is matched by Ready's error while a transmitter is not
@@ -32,7 +32,7 @@ type Receiver struct {
 	verifiers map[string]*verifier // every transmitter's algorithms
 	cache     *jwk.Cache
 	fetch     *fetcher
-	put       func(context.Context, store.InboxEntry) (store.InboxEntry, bool, error)
+	put       func(context.Context, riscd.InboxEntry) (riscd.InboxEntry, bool, error)
 
 	routes       atomic.Pointer[routeTable]
 	transmitters []*transmitterState

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/riscd/riscd"
 )
 
 // accountRecord is an account on disk.
@@ -140,7 +142,7 @@ func (t *Tx) putAccount(a Account) (Account, error) {
 // in order of Sub, starting after the Sub after ("" for the first)
 // (DefaultLimit if limit <= 0, at most MaxLimit).
 func (t *Tx) AccountsNeedingAttention(ctx context.Context, after string, limit int) ([]Account, error) {
-	limit = pageLimit(limit)
+	limit = riscd.PageLimit(limit)
 	idx, err := t.bucket(bucketAccountsAttention)
 	if err != nil {
 		return nil, err
@@ -159,43 +161,4 @@ func (t *Tx) AccountsNeedingAttention(ctx context.Context, after string, limit i
 		out = append(out, a)
 	}
 	return out, nil
-}
-
-// AccountsNeedingAttention runs Tx.AccountsNeedingAttention in its own
-// transaction.
-func (db *DB) AccountsNeedingAttention(ctx context.Context, after string, limit int) ([]Account, error) {
-	return view(ctx, db, func(t *Tx) ([]Account, error) { return t.AccountsNeedingAttention(ctx, after, limit) })
-}
-
-// Account runs Tx.Account in its own transaction.
-func (db *DB) Account(ctx context.Context, sub string) (Account, error) {
-	return view(ctx, db, func(t *Tx) (Account, error) { return t.Account(ctx, sub) })
-}
-
-// PutAccount runs Tx.PutAccount in its own transaction.
-func (db *DB) PutAccount(ctx context.Context, a Account) error {
-	return db.updateTx(ctx, func(t *Tx) error { return t.PutAccount(ctx, a) })
-}
-
-// UpdateAccount applies fn to the subject's account and stores the result,
-// in one transaction. fn gets found=false and an Account with only Sub set
-// when there is none yet. The Sub cannot change. It returns the account as
-// stored. Errors: fn's error (nothing is written) or PutAccount's.
-func (db *DB) UpdateAccount(ctx context.Context, sub string, fn func(a Account, found bool) (Account, error)) (Account, error) {
-	return update(ctx, db, func(t *Tx) (Account, error) {
-		a, err := t.Account(ctx, sub)
-		found := err == nil
-		if err != nil && !isNotFound(err) {
-			return Account{}, err
-		}
-		if !found {
-			a = Account{Sub: sub}
-		}
-		a, err = fn(a, found)
-		if err != nil {
-			return Account{}, fmt.Errorf("store: update account %q: %w", sub, err)
-		}
-		a.Sub = sub
-		return t.putAccount(a)
-	})
 }

@@ -17,13 +17,13 @@ func TestErrorsAreTheDomainErrors(t *testing.T) {
 		name         string
 		store, riscd error
 	}{
-		{"ErrNotFound", store.ErrNotFound, riscd.ErrNotFound},
-		{"ErrExists", store.ErrExists, riscd.ErrExists},
-		{"ErrInvalid", store.ErrInvalid, riscd.ErrInvalid},
-		{"ErrWrongKey", store.ErrWrongKey, riscd.ErrWrongKey},
-		{"ErrCorrupt", store.ErrCorrupt, riscd.ErrCorrupt},
-		{"ErrClosed", store.ErrClosed, riscd.ErrClosed},
-		{"ErrBusy", store.ErrBusy, riscd.ErrBusy},
+		{"ErrNotFound", riscd.ErrNotFound, riscd.ErrNotFound},
+		{"ErrExists", riscd.ErrExists, riscd.ErrExists},
+		{"ErrInvalid", riscd.ErrInvalid, riscd.ErrInvalid},
+		{"ErrWrongKey", riscd.ErrWrongKey, riscd.ErrWrongKey},
+		{"ErrCorrupt", riscd.ErrCorrupt, riscd.ErrCorrupt},
+		{"ErrClosed", riscd.ErrClosed, riscd.ErrClosed},
+		{"ErrBusy", riscd.ErrBusy, riscd.ErrBusy},
 	}
 	for _, p := range pairs {
 		if p.store != p.riscd {
@@ -32,10 +32,10 @@ func TestErrorsAreTheDomainErrors(t *testing.T) {
 	}
 	db := mustOpen(t, store.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: mustKey(t)})
 	_, err := db.Grant(t.Context(), "0123456789abcdef01234567")
-	if !errors.Is(err, riscd.ErrNotFound) || !errors.Is(err, store.ErrNotFound) {
+	if !errors.Is(err, riscd.ErrNotFound) || !errors.Is(err, riscd.ErrNotFound) {
 		t.Fatalf("Grant of a missing id: %v, want riscd.ErrNotFound", err)
 	}
-	var g riscd.Grant = store.Grant{Sub: "s"}
+	var g riscd.Grant = riscd.Grant{Sub: "s"}
 	if fmt.Sprintf("%T", g) != "riscd.Grant" {
 		t.Fatalf("store.Grant is %T, want riscd.Grant", g)
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/riscd/riscd"
 )
 
 // auditRecord is an audit entry on disk, keyed by its id.
@@ -78,7 +80,7 @@ func (t *Tx) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) 
 // ListAudit returns a page of entries, newest first, and the cursor of the
 // next page ("" after the last). ErrInvalid for a malformed cursor.
 func (t *Tx) ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, string, error) {
-	limit := pageLimit(q.Limit)
+	limit := riscd.PageLimit(q.Limit)
 	index, prefix := bucketAudit, []byte(nil)
 	if q.Sub != "" {
 		index, prefix = bucketAuditBySub, appendString(nil, q.Sub)
@@ -123,21 +125,4 @@ func (t *Tx) ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, string,
 		return nil, "", err
 	}
 	return out, next, nil
-}
-
-// AppendAudit runs Tx.AppendAudit in its own transaction.
-func (db *DB) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
-	return update(ctx, db, func(t *Tx) (AuditEntry, error) { return t.AppendAudit(ctx, e) })
-}
-
-// ListAudit runs Tx.ListAudit in its own transaction.
-func (db *DB) ListAudit(ctx context.Context, q AuditQuery) ([]AuditEntry, string, error) {
-	var out []AuditEntry
-	var next string
-	err := db.viewTx(ctx, func(t *Tx) error {
-		var err error
-		out, next, err = t.ListAudit(ctx, q)
-		return err
-	})
-	return out, next, err
 }

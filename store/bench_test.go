@@ -37,18 +37,18 @@ func mix(x uint64) uint64 {
 
 func benchStart() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
 
-func benchGrant(i int) store.Grant {
+func benchGrant(i int) riscd.Grant {
 	sub := benchSub(i)
-	return store.Grant{
+	return riscd.Grant{
 		Sub:           sub,
 		Email:         "user" + sub[12:] + "@example.com",
 		EmailVerified: true,
 		Scopes:        []string{"openid", "email", "https://www.googleapis.com/auth/gmail.readonly"},
-		RefreshToken:  store.Secret(storetest.RefreshToken(uint64(i))),
-		AccessToken:   store.Secret(storetest.AccessToken(uint64(i))),
+		RefreshToken:  riscd.Secret(storetest.RefreshToken(uint64(i))),
+		AccessToken:   riscd.Secret(storetest.AccessToken(uint64(i))),
 		TokenType:     "Bearer",
 		Expiry:        benchStart().Add(3599 * time.Second),
-		Status:        store.GrantActive,
+		Status:        riscd.GrantActive,
 		RefreshedAt:   benchStart(),
 	}
 }
@@ -104,7 +104,7 @@ func BenchmarkGrants(b *testing.B) {
 			subs := make([]string, sample)
 			for i := range sample {
 				j := int(mix(uint64(i)+1<<40) % uint64(n))
-				digests[i] = store.RefreshTokenDigest(storetest.RefreshToken(uint64(j)))
+				digests[i] = riscd.RefreshTokenDigest(storetest.RefreshToken(uint64(j)))
 				subs[i] = benchSub(j)
 			}
 			b.Run("ByRefreshDigest", func(b *testing.B) {
@@ -150,7 +150,7 @@ func BenchmarkGrants(b *testing.B) {
 			// The riscd_grants gauge, at every scrape.
 			b.Run("CountGrants", func(b *testing.B) {
 				for b.Loop() {
-					if c, err := db.CountGrants(ctx); err != nil || c[store.GrantActive] < n {
+					if c, err := db.CountGrants(ctx); err != nil || c[riscd.GrantActive] < n {
 						b.Fatalf("CountGrants = %v, %v", c, err)
 					}
 				}
@@ -159,19 +159,19 @@ func BenchmarkGrants(b *testing.B) {
 			// The admin page's held grants: 10 among n.
 			b.Run("ListHeld", func(b *testing.B) {
 				for i := range 10 {
-					g, _, err := db.ListGrants(ctx, store.GrantQuery{Sub: benchSub(i * 997 % n)})
+					g, _, err := db.ListGrants(ctx, riscd.GrantQuery{Sub: benchSub(i * 997 % n)})
 					if err != nil || len(g) == 0 {
 						b.Fatalf("ListGrants: %d, %v", len(g), err)
 					}
-					if _, err := db.UpdateGrant(ctx, g[0].ID, func(g store.Grant) (store.Grant, error) {
-						g.Status = store.GrantHeld
+					if _, err := db.UpdateGrant(ctx, g[0].ID, func(g riscd.Grant) (riscd.Grant, error) {
+						g.Status = riscd.GrantHeld
 						return g, nil
 					}); err != nil {
 						b.Fatal(err)
 					}
 				}
 				for b.Loop() {
-					if gs, _, err := db.ListGrants(ctx, store.GrantQuery{Status: store.GrantHeld, Limit: store.MaxLimit}); err != nil || len(gs) != 10 {
+					if gs, _, err := db.ListGrants(ctx, riscd.GrantQuery{Status: riscd.GrantHeld, Limit: riscd.MaxLimit}); err != nil || len(gs) != 10 {
 						b.Fatalf("ListGrants held: %d grants, %v", len(gs), err)
 					}
 				}

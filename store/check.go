@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/riscd/riscd"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -130,9 +131,9 @@ func (t *Tx) checkRecords() error {
 			c.want(bucketGrantsByEmail, grantEmailKey(r.Email, k), nil)
 		}
 		if g.RefreshToken != "" {
-			c.want(bucketGrantsByDigest, RefreshTokenDigest(g.RefreshToken.Reveal()), k)
-			if len(g.RefreshToken) >= RefreshPrefixLen {
-				c.want(bucketGrantsByPrefix, append(prefixHash(g.RefreshToken.Reveal()[:RefreshPrefixLen]), k...), nil)
+			c.want(bucketGrantsByDigest, riscd.RefreshTokenDigest(g.RefreshToken.Reveal()), k)
+			if len(g.RefreshToken) >= riscd.RefreshPrefixLen {
+				c.want(bucketGrantsByPrefix, append(prefixHash(g.RefreshToken.Reveal()[:riscd.RefreshPrefixLen]), k...), nil)
 			}
 		}
 		return nil

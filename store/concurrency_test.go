@@ -7,13 +7,14 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
 func TestConcurrentUpdateGrantLosesNothing(t *testing.T) {
 	db := mustOpen(t, store.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: mustKey(t)})
 	ctx := t.Context()
-	g, err := db.CreateGrant(ctx, store.Grant{Sub: "s"})
+	g, err := db.CreateGrant(ctx, riscd.Grant{Sub: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +24,7 @@ func TestConcurrentUpdateGrantLosesNothing(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range each {
-				_, err := db.UpdateGrant(ctx, g.ID, func(g store.Grant) (store.Grant, error) {
+				_, err := db.UpdateGrant(ctx, g.ID, func(g riscd.Grant) (riscd.Grant, error) {
 					g.Scopes = append(g.Scopes, fmt.Sprint(w, "/", i))
 					return g, nil
 				})
@@ -67,7 +68,7 @@ func TestConcurrentPutInboxDedupes(t *testing.T) {
 		for j := range jtis {
 			wg.Go(func() {
 				jti := fmt.Sprint("jti-", j)
-				e, created, err := db.PutInbox(ctx, store.InboxEntry{Iss: "https://accounts.google.com/", JTI: jti, Raw: fmt.Sprint("copy ", c)})
+				e, created, err := db.PutInbox(ctx, riscd.InboxEntry{Iss: "https://accounts.google.com/", JTI: jti, Raw: fmt.Sprint("copy ", c)})
 				results <- result{jti, e.ID, created, err}
 			})
 		}
@@ -94,7 +95,7 @@ func TestConcurrentPutInboxDedupes(t *testing.T) {
 			t.Fatalf("%s: %d distinct ids, created %d times; want 1 and 1", jti, len(ids[jti]), created[jti])
 		}
 	}
-	if n, err := db.CountInbox(ctx, store.InboxPending); err != nil || n != jtis {
+	if n, err := db.CountInbox(ctx, riscd.InboxPending); err != nil || n != jtis {
 		t.Fatalf("CountInbox = %d, %v; want %d", n, err, jtis)
 	}
 	if err := db.Check(ctx); err != nil {
@@ -105,7 +106,7 @@ func TestConcurrentPutInboxDedupes(t *testing.T) {
 func TestConcurrentTakeFlowIsSingleUse(t *testing.T) {
 	db := mustOpen(t, store.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: mustKey(t)})
 	ctx := t.Context()
-	if err := db.CreateFlow(ctx, store.Flow{ID: "f", State: "s"}); err != nil {
+	if err := db.CreateFlow(ctx, riscd.Flow{ID: "f", State: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	const takers = 8
@@ -120,7 +121,7 @@ func TestConcurrentTakeFlowIsSingleUse(t *testing.T) {
 			switch {
 			case err == nil:
 				wins++
-			case errors.Is(err, store.ErrNotFound):
+			case errors.Is(err, riscd.ErrNotFound):
 				misses++
 			default:
 				t.Errorf("TakeFlow: %v", err)

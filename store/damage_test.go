@@ -23,8 +23,8 @@ func filledStore(t *testing.T, key store.Key) string {
 	db := mustOpen(t, store.Options{Path: path, Key: key})
 	err := db.Update(t.Context(), func(tx riscd.Tx) error {
 		for i := range 300 {
-			g := store.Grant{Sub: fmt.Sprint("damage-sub-", i), RefreshToken: store.Secret(storetest.RefreshToken(uint64(i))),
-				AccessToken: store.Secret(storetest.AccessToken(uint64(i))), Status: store.GrantActive}
+			g := riscd.Grant{Sub: fmt.Sprint("damage-sub-", i), RefreshToken: riscd.Secret(storetest.RefreshToken(uint64(i))),
+				AccessToken: riscd.Secret(storetest.AccessToken(uint64(i))), Status: riscd.GrantActive}
 			if _, err := tx.CreateGrant(t.Context(), g); err != nil {
 				return err
 			}

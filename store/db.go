@@ -17,6 +17,10 @@ import (
 // DB is an open riscd store. It is safe for concurrent use. Close it to
 // release the file lock.
 type DB struct {
+	// Shortcuts, set to the DB itself, gives each ReadTx and Tx method as a
+	// method of the DB run in its own transaction.
+	riscd.Shortcuts
+
 	bolt *bolt.DB
 	path string
 	now  func() time.Time

@@ -161,23 +161,6 @@ func (t *Tx) sweepFlows(before time.Time, from []byte, limit int) (FlowSweep, []
 	return sw, next, nil
 }
 
-// CreateFlow runs Tx.CreateFlow in its own transaction.
-func (db *DB) CreateFlow(ctx context.Context, f Flow) error {
-	return db.updateTx(ctx, func(t *Tx) error { return t.CreateFlow(ctx, f) })
-}
-
-// TakeFlow runs Tx.TakeFlow in its own transaction: of concurrent callers
-// with the same ID, exactly one gets the flow.
-func (db *DB) TakeFlow(ctx context.Context, id Secret) (Flow, error) {
-	return update(ctx, db, func(t *Tx) (Flow, error) { return t.TakeFlow(ctx, id) })
-}
-
-// DeleteFlowsBefore runs SweepFlows and returns how many flows it removed.
-func (db *DB) DeleteFlowsBefore(ctx context.Context, before time.Time) (int, error) {
-	sw, err := db.SweepFlows(ctx, before)
-	return sw.Deleted, err
-}
-
 // SweepFlows removes the flows created before t, in transactions of at
 // most flowSweepBatch records each, so that other writers wait for one
 // batch at most. A record it cannot decode is logged, counted in

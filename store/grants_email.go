@@ -55,9 +55,3 @@ func (t *Tx) GrantsByVerifiedEmail(ctx context.Context, email string) ([]Grant, 
 	}
 	return t.grantsByIndex(bucketGrantsByEmail, appendString(nil, strings.ToLower(email)))
 }
-
-// GrantsByVerifiedEmail runs Tx.GrantsByVerifiedEmail in its own
-// transaction.
-func (db *DB) GrantsByVerifiedEmail(ctx context.Context, email string) ([]Grant, error) {
-	return view(ctx, db, func(t *Tx) ([]Grant, error) { return t.GrantsByVerifiedEmail(ctx, email) })
-}

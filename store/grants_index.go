@@ -7,21 +7,9 @@ import (
 	"crypto/sha512"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/riscd/riscd"
 )
-
-// RefreshPrefixLen is how many leading characters of a refresh token
-// Google's token-revoked events send as a "prefix" token identifier.
-const RefreshPrefixLen = 16
-
-// RefreshTokenDigest returns SHA-512(SHA-512(token)): the inner hash over
-// the token's UTF-8 bytes, the outer over the raw 64-byte inner digest. This
-// is the value behind Google's hash_base64_sha512_sha512 identifier (before
-// base64).
-func RefreshTokenDigest(token string) []byte {
-	inner := sha512.Sum512([]byte(token))
-	outer := sha512.Sum512(inner[:])
-	return outer[:]
-}
 
 // prefixHash is the index key part for a refresh token's prefix.
 func prefixHash(prefix string) []byte {
@@ -72,17 +60,17 @@ func (t *Tx) indexGrant(key []byte, sub string, rt Secret) error {
 	if rt == "" {
 		return nil
 	}
-	d := RefreshTokenDigest(rt.Reveal())
+	d := riscd.RefreshTokenDigest(rt.Reveal())
 	if other := bs[1].Get(d); other != nil && !bytes.Equal(other, key) {
 		return fmt.Errorf("store: grant %x: refresh token already held by grant %x: %w", key, other, ErrExists)
 	}
 	if err := bs[1].Put(d, key); err != nil {
 		return fmt.Errorf("store: index grant %x: %w", key, err)
 	}
-	if len(rt) < RefreshPrefixLen {
+	if len(rt) < riscd.RefreshPrefixLen {
 		return nil
 	}
-	if err := bs[2].Put(append(prefixHash(rt.Reveal()[:RefreshPrefixLen]), key...), nil); err != nil {
+	if err := bs[2].Put(append(prefixHash(rt.Reveal()[:riscd.RefreshPrefixLen]), key...), nil); err != nil {
 		return fmt.Errorf("store: index grant %x: %w", key, err)
 	}
 	return nil
@@ -100,16 +88,16 @@ func (t *Tx) unindexGrant(key []byte, sub string, rt Secret) error {
 	if rt == "" {
 		return nil
 	}
-	d := RefreshTokenDigest(rt.Reveal())
+	d := riscd.RefreshTokenDigest(rt.Reveal())
 	if bytes.Equal(bs[1].Get(d), key) {
 		if err := bs[1].Delete(d); err != nil {
 			return fmt.Errorf("store: unindex grant %x: %w", key, err)
 		}
 	}
-	if len(rt) < RefreshPrefixLen {
+	if len(rt) < riscd.RefreshPrefixLen {
 		return nil
 	}
-	if err := bs[2].Delete(append(prefixHash(rt.Reveal()[:RefreshPrefixLen]), key...)); err != nil {
+	if err := bs[2].Delete(append(prefixHash(rt.Reveal()[:riscd.RefreshPrefixLen]), key...)); err != nil {
 		return fmt.Errorf("store: unindex grant %x: %w", key, err)
 	}
 	return nil
@@ -174,8 +162,8 @@ func (t *Tx) GrantByRefreshDigest(ctx context.Context, digest []byte) (Grant, er
 // whole token. None is not an error; a prefix of another length is
 // ErrInvalid.
 func (t *Tx) GrantsByRefreshPrefix(ctx context.Context, prefix string) ([]Grant, error) {
-	if len(prefix) != RefreshPrefixLen {
-		return nil, fmt.Errorf("store: refresh prefix is %d characters, want %d: %w", len(prefix), RefreshPrefixLen, ErrInvalid)
+	if len(prefix) != riscd.RefreshPrefixLen {
+		return nil, fmt.Errorf("store: refresh prefix is %d characters, want %d: %w", len(prefix), riscd.RefreshPrefixLen, ErrInvalid)
 	}
 	return t.grantsByIndex(bucketGrantsByPrefix, prefixHash(prefix))
 }
@@ -197,9 +185,4 @@ func (t *Tx) CountGrants(ctx context.Context) (map[GrantStatus]int, error) {
 		counts[GrantStatus(k[w:w+int(n)])]++
 	}
 	return counts, nil
-}
-
-// CountGrants runs Tx.CountGrants in its own read transaction.
-func (db *DB) CountGrants(ctx context.Context) (map[GrantStatus]int, error) {
-	return view(ctx, db, func(t *Tx) (map[GrantStatus]int, error) { return t.CountGrants(ctx) })
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+
+	"github.com/riscd/riscd"
 )
 
 // ListGrants returns a page of matching grants, newest first, and the cursor
@@ -12,7 +14,7 @@ import (
 // Status without Sub; the other filters are applied while reading. Errors:
 // ErrInvalid for a malformed cursor.
 func (t *Tx) ListGrants(ctx context.Context, q GrantQuery) ([]Grant, string, error) {
-	limit := pageLimit(q.Limit)
+	limit := riscd.PageLimit(q.Limit)
 	var after []byte
 	if q.Cursor != "" {
 		k, err := grantKey(q.Cursor)

@@ -14,7 +14,7 @@ import (
 
 // benchInboxEntry is a Google-shaped SET as the receiver stores it: the
 // compact JWS (about 1 KB) and its payload.
-func benchInboxEntry(i int) store.InboxEntry {
+func benchInboxEntry(i int) riscd.InboxEntry {
 	claims := fmt.Sprintf(`{"iss":"https://accounts.google.com","aud":"123456789012-bench.apps.googleusercontent.com","iat":1772366400,"jti":"T%016X","events":{"https://schemas.openid.net/secevent/risc/event-type/account-disabled":{"subject":{"subject_type":"iss-sub","iss":"https://accounts.google.com","sub":"10%09d"},"reason":"hijacking"}}}`, i, i%5000)
 	enc := base64.RawURLEncoding
 	sig := make([]byte, 256)
@@ -22,7 +22,7 @@ func benchInboxEntry(i int) store.InboxEntry {
 		sig[j] = byte(mix(uint64(i*256 + j)))
 	}
 	raw := enc.EncodeToString([]byte(`{"alg":"RS256","kid":"bench-kid"}`)) + "." + enc.EncodeToString([]byte(claims)) + "." + enc.EncodeToString(sig)
-	return store.InboxEntry{
+	return riscd.InboxEntry{
 		Transmitter: "google",
 		Iss:         "https://accounts.google.com",
 		JTI:         fmt.Sprintf("T%016X", i),
@@ -46,7 +46,7 @@ func BenchmarkPutInbox(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	entries := make([]store.InboxEntry, 4096)
+	entries := make([]riscd.InboxEntry, 4096)
 	for i := range entries {
 		entries[i] = benchInboxEntry(i)
 	}
@@ -82,7 +82,7 @@ func BenchmarkPutPreparedInbox(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	entries := make([]store.InboxEntry, 4096)
+	entries := make([]riscd.InboxEntry, 4096)
 	for i := range entries {
 		entries[i] = benchInboxEntry(i)
 	}
@@ -135,7 +135,7 @@ func BenchmarkPrune(b *testing.B) {
 		err = db.Update(context.Background(), func(tx riscd.Tx) error {
 			for i := range n {
 				e := benchInboxEntry(i)
-				e.Status, e.DoneAt = store.InboxDone, e.ReceivedAt.Add(time.Second)
+				e.Status, e.DoneAt = riscd.InboxDone, e.ReceivedAt.Add(time.Second)
 				if _, _, err := tx.PutInbox(context.Background(), e); err != nil {
 					return err
 				}

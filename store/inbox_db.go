@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 )
 
 // PutInbox runs Tx.PutInbox through Batch: concurrent receivers share one
@@ -47,16 +46,6 @@ func (db *DB) InboxByJTI(ctx context.Context, iss, jti string) (InboxEntry, erro
 	return view(ctx, db, func(t *Tx) (InboxEntry, error) { return t.InboxByJTI(ctx, iss, jti) })
 }
 
-// PutInboxEntry runs Tx.PutInboxEntry in its own transaction.
-func (db *DB) PutInboxEntry(ctx context.Context, e InboxEntry) error {
-	return db.updateTx(ctx, func(t *Tx) error { return t.PutInboxEntry(ctx, e) })
-}
-
-// PendingInbox runs Tx.PendingInbox in its own transaction.
-func (db *DB) PendingInbox(ctx context.Context, limit int) ([]InboxEntry, error) {
-	return view(ctx, db, func(t *Tx) ([]InboxEntry, error) { return t.PendingInbox(ctx, limit) })
-}
-
 // CountInbox runs Tx.CountInbox in its own transaction.
 func (db *DB) CountInbox(ctx context.Context, status InboxStatus) (int, error) {
 	db.readInbox(ctx)
@@ -74,23 +63,4 @@ func (db *DB) ListInbox(ctx context.Context, q InboxQuery) ([]InboxEntry, string
 		return err
 	})
 	return out, next, err
-}
-
-// UpdateInbox applies fn to the entry with this ID and stores the result,
-// in one transaction. ID, Iss and JTI cannot change. It returns the entry as
-// stored. Errors: ErrNotFound, fn's error (nothing is written), or
-// PutInboxEntry's.
-func (db *DB) UpdateInbox(ctx context.Context, id uint64, fn func(InboxEntry) (InboxEntry, error)) (InboxEntry, error) {
-	return update(ctx, db, func(t *Tx) (InboxEntry, error) {
-		e, err := t.InboxEntry(ctx, id)
-		if err != nil {
-			return InboxEntry{}, err
-		}
-		e, err = fn(e)
-		if err != nil {
-			return InboxEntry{}, fmt.Errorf("store: update inbox entry %d: %w", id, err)
-		}
-		e.ID = id
-		return t.putInboxEntry(e)
-	})
 }

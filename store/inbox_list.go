@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+
+	"github.com/riscd/riscd"
 )
 
 // PendingInbox returns up to limit pending entries in ID (arrival) order,
 // whatever their NextAttemptAt (DefaultLimit if limit <= 0, at most MaxLimit).
 func (t *Tx) PendingInbox(ctx context.Context, limit int) ([]InboxEntry, error) {
-	limit = pageLimit(limit)
+	limit = riscd.PageLimit(limit)
 	idx, err := t.bucket(bucketInboxByStatus)
 	if err != nil {
 		return nil, err
@@ -45,7 +47,7 @@ func (t *Tx) CountInbox(ctx context.Context, status InboxStatus) (int, error) {
 // subject index does not hold); Type is filtered while reading. ErrInvalid
 // for a malformed cursor.
 func (t *Tx) ListInbox(ctx context.Context, q InboxQuery) ([]InboxEntry, string, error) {
-	limit := pageLimit(q.Limit)
+	limit := riscd.PageLimit(q.Limit)
 	var before uint64
 	if q.Cursor != "" {
 		id, err := strconv.ParseUint(q.Cursor, 10, 64)

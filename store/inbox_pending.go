@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/riscd/riscd"
 )
 
 // PendingInboxAfter returns up to limit pending entries whose ID is greater
@@ -13,7 +15,7 @@ import (
 // seen lets a reader walk every pending entry even when one subject has a
 // long backlog.
 func (t *Tx) PendingInboxAfter(ctx context.Context, after uint64, limit int) ([]InboxEntry, error) {
-	return t.inboxAfter(InboxPending, after, pageLimit(limit))
+	return t.inboxAfter(InboxPending, after, riscd.PageLimit(limit))
 }
 
 // inboxAfter returns up to limit entries of status st whose ID is greater
@@ -37,9 +39,4 @@ func (t *Tx) inboxAfter(st InboxStatus, after uint64, limit int) ([]InboxEntry, 
 		}
 	}
 	return out, nil
-}
-
-// PendingInboxAfter is Tx.PendingInboxAfter in its own read transaction.
-func (db *DB) PendingInboxAfter(ctx context.Context, after uint64, limit int) ([]InboxEntry, error) {
-	return view(ctx, db, func(t *Tx) ([]InboxEntry, error) { return t.PendingInboxAfter(ctx, after, limit) })
 }

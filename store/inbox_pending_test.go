@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -22,14 +23,14 @@ func TestPendingInboxAfter(t *testing.T) {
 	defer db.Close()
 	var ids []uint64
 	for i := range 5 {
-		e, _, err := db.PutInbox(ctx, store.InboxEntry{Iss: "https://accounts.google.com", JTI: fmt.Sprint("j", i), Raw: "x", ReceivedAt: time.Unix(1, 0)})
+		e, _, err := db.PutInbox(ctx, riscd.InboxEntry{Iss: "https://accounts.google.com", JTI: fmt.Sprint("j", i), Raw: "x", ReceivedAt: time.Unix(1, 0)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, e.ID)
 	}
-	if _, err := db.UpdateInbox(ctx, ids[2], func(e store.InboxEntry) (store.InboxEntry, error) {
-		e.Status = store.InboxDone
+	if _, err := db.UpdateInbox(ctx, ids[2], func(e riscd.InboxEntry) (riscd.InboxEntry, error) {
+		e.Status = riscd.InboxDone
 		return e, nil
 	}); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -38,7 +39,7 @@ func mustPutSubjects(tb testing.TB, db *store.DB, subjects ...string) []uint64 {
 	tb.Helper()
 	var ids []uint64
 	for i, s := range subjects {
-		e, _, err := db.PutInbox(context.Background(), store.InboxEntry{
+		e, _, err := db.PutInbox(context.Background(), riscd.InboxEntry{
 			Iss: "https://accounts.google.com", JTI: fmt.Sprint("j", i), Subject: s, Raw: "x", ReceivedAt: time.Unix(1, 0),
 		})
 		if err != nil {
@@ -49,9 +50,9 @@ func mustPutSubjects(tb testing.TB, db *store.DB, subjects ...string) []uint64 {
 	return ids
 }
 
-func mustSetStatus(tb testing.TB, db *store.DB, id uint64, st store.InboxStatus) {
+func mustSetStatus(tb testing.TB, db *store.DB, id uint64, st riscd.InboxStatus) {
 	tb.Helper()
-	_, err := db.UpdateInbox(context.Background(), id, func(e store.InboxEntry) (store.InboxEntry, error) {
+	_, err := db.UpdateInbox(context.Background(), id, func(e riscd.InboxEntry) (riscd.InboxEntry, error) {
 		e.Status = st
 		return e, nil
 	})
@@ -62,7 +63,7 @@ func mustSetStatus(tb testing.TB, db *store.DB, id uint64, st store.InboxStatus)
 
 // listIDs pages through ListInbox with q (its Limit per page) and returns
 // every ID, in order.
-func listIDs(tb testing.TB, db *store.DB, q store.InboxQuery) []uint64 {
+func listIDs(tb testing.TB, db *store.DB, q riscd.InboxQuery) []uint64 {
 	tb.Helper()
 	var ids []uint64
 	for {
@@ -84,8 +85,8 @@ func TestSubjectIndexSkipsPendingEntries(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	db := mustOpen(t, store.Options{Path: path, Key: mustKey(t)})
 	ids := mustPutSubjects(t, db, "a", "b", "a")
-	mustSetStatus(t, db, ids[0], store.InboxDone)
-	mustSetStatus(t, db, ids[1], store.InboxParked)
+	mustSetStatus(t, db, ids[0], riscd.InboxDone)
+	mustSetStatus(t, db, ids[1], riscd.InboxParked)
 	if err := db.Check(context.Background()); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
@@ -103,20 +104,20 @@ func TestListInboxBySubjectMergesPendingAndIndexed(t *testing.T) {
 	db := mustOpen(t, store.Options{Path: filepath.Join(t.TempDir(), "s.db"), Key: mustKey(t)})
 	ids := mustPutSubjects(t, db, "a", "b", "a", "a", "b", "a", "a")
 	for _, i := range []int{0, 3, 4, 6} {
-		mustSetStatus(t, db, ids[i], store.InboxDone)
+		mustSetStatus(t, db, ids[i], riscd.InboxDone)
 	}
 	for _, tc := range []struct {
 		name string
-		q    store.InboxQuery
+		q    riscd.InboxQuery
 		want []uint64
 	}{
-		{"subject, one per page", store.InboxQuery{Subject: "a", Limit: 1}, []uint64{ids[6], ids[5], ids[3], ids[2], ids[0]}},
-		{"subject, two per page", store.InboxQuery{Subject: "a", Limit: 2}, []uint64{ids[6], ids[5], ids[3], ids[2], ids[0]}},
-		{"subject and pending", store.InboxQuery{Subject: "a", Status: store.InboxPending, Limit: 1}, []uint64{ids[5], ids[2]}},
-		{"subject and done", store.InboxQuery{Subject: "a", Status: store.InboxDone}, []uint64{ids[6], ids[3], ids[0]}},
-		{"other subject", store.InboxQuery{Subject: "b"}, []uint64{ids[4], ids[1]}},
-		{"unknown subject", store.InboxQuery{Subject: "c"}, nil},
-		{"from a cursor", store.InboxQuery{Subject: "a", Cursor: fmt.Sprint(ids[3])}, []uint64{ids[2], ids[0]}},
+		{"subject, one per page", riscd.InboxQuery{Subject: "a", Limit: 1}, []uint64{ids[6], ids[5], ids[3], ids[2], ids[0]}},
+		{"subject, two per page", riscd.InboxQuery{Subject: "a", Limit: 2}, []uint64{ids[6], ids[5], ids[3], ids[2], ids[0]}},
+		{"subject and pending", riscd.InboxQuery{Subject: "a", Status: riscd.InboxPending, Limit: 1}, []uint64{ids[5], ids[2]}},
+		{"subject and done", riscd.InboxQuery{Subject: "a", Status: riscd.InboxDone}, []uint64{ids[6], ids[3], ids[0]}},
+		{"other subject", riscd.InboxQuery{Subject: "b"}, []uint64{ids[4], ids[1]}},
+		{"unknown subject", riscd.InboxQuery{Subject: "c"}, nil},
+		{"from a cursor", riscd.InboxQuery{Subject: "a", Cursor: fmt.Sprint(ids[3])}, []uint64{ids[2], ids[0]}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := listIDs(t, db, tc.q); !slices.Equal(got, tc.want) {
@@ -151,11 +152,11 @@ func TestSchema1StoreIsUpgradedAndRead(t *testing.T) {
 	if err := db.Check(context.Background()); err != nil {
 		t.Errorf("Check of a schema 1 store: %v", err)
 	}
-	if got, want := listIDs(t, db, store.InboxQuery{Subject: "a", Limit: 1}), []uint64{ids[2], ids[1], ids[0]}; !slices.Equal(got, want) {
+	if got, want := listIDs(t, db, riscd.InboxQuery{Subject: "a", Limit: 1}), []uint64{ids[2], ids[1], ids[0]}; !slices.Equal(got, want) {
 		t.Errorf("ids = %v, want %v, each once", got, want)
 	}
-	mustSetStatus(t, db, ids[0], store.InboxDone)
-	_, err := db.UpdateInbox(context.Background(), ids[1], func(e store.InboxEntry) (store.InboxEntry, error) {
+	mustSetStatus(t, db, ids[0], riscd.InboxDone)
+	_, err := db.UpdateInbox(context.Background(), ids[1], func(e riscd.InboxEntry) (riscd.InboxEntry, error) {
 		e.Attempts++ // still pending
 		return e, nil
 	})
@@ -165,7 +166,7 @@ func TestSchema1StoreIsUpgradedAndRead(t *testing.T) {
 	if err := db.Check(context.Background()); err != nil {
 		t.Errorf("Check after updates: %v", err)
 	}
-	if got, want := listIDs(t, db, store.InboxQuery{Subject: "a"}), []uint64{ids[2], ids[1], ids[0]}; !slices.Equal(got, want) {
+	if got, want := listIDs(t, db, riscd.InboxQuery{Subject: "a"}), []uint64{ids[2], ids[1], ids[0]}; !slices.Equal(got, want) {
 		t.Errorf("ids after updates = %v, want %v", got, want)
 	}
 	if err := db.Close(); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/riscd/riscd"
 )
 
 // InboxWriter commits received entries for a receiver that acknowledges
@@ -15,6 +17,9 @@ import (
 type InboxWriter struct {
 	c *committer
 }
+
+// Inbox is riscd.Store's Inbox: the InboxWriter.
+func (db *DB) Inbox() riscd.InboxWriter { return db.InboxWriter() }
 
 // InboxWriter returns the store's one InboxWriter: every caller shares its
 // group commit.

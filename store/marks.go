@@ -93,23 +93,6 @@ func (t *Tx) Mark(ctx context.Context, key string) (Mark, error) {
 	return decodeMark(k, v)
 }
 
-// PutMark runs Tx.PutMark in its own transaction.
-func (db *DB) PutMark(ctx context.Context, m Mark) (Mark, bool, error) {
-	var out Mark
-	var wrote bool
-	err := db.updateTx(ctx, func(t *Tx) error {
-		var err error
-		out, wrote, err = t.PutMark(ctx, m)
-		return err
-	})
-	return out, wrote, err
-}
-
-// Mark runs Tx.Mark in its own transaction.
-func (db *DB) Mark(ctx context.Context, key string) (Mark, error) {
-	return view(ctx, db, func(t *Tx) (Mark, error) { return t.Mark(ctx, key) })
-}
-
 // checkMarks verifies that every mark decodes, sits under the hash of its
 // own key, and names an audit entry that exists.
 func (c *checker) checkMarks() {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/riscd/riscd"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -121,6 +122,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{bolt: bdb, path: path, now: opts.Now, log: opts.Logger, keys: keys, rotateChunk: 500, noSync: opts.NoSync}
+	db.Shortcuts = riscd.Shortcuts{Store: db}
 	if err := db.prepare(ctx, bf.damaged); err != nil {
 		_ = bdb.Close()
 		return nil, err

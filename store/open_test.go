@@ -12,6 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/store/storetest"
 )
@@ -81,7 +82,7 @@ func TestOpenCreatesPrivateFileAndReopens(t *testing.T) {
 	if db.Path() != path {
 		t.Fatalf("Path() = %q, want %q", db.Path(), path)
 	}
-	g, err := db.CreateGrant(t.Context(), store.Grant{Sub: "s", RefreshToken: store.Secret(storetest.RefreshToken(1))})
+	g, err := db.CreateGrant(t.Context(), riscd.Grant{Sub: "s", RefreshToken: riscd.Secret(storetest.RefreshToken(1))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestOpenCreatesPrivateFileAndReopens(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if _, err := db.Grant(t.Context(), g.ID); !errors.Is(err, store.ErrClosed) {
+	if _, err := db.Grant(t.Context(), g.ID); !errors.Is(err, riscd.ErrClosed) {
 		t.Fatalf("Grant after Close: got %v, want ErrClosed", err)
 	}
 	fi, err := os.Stat(path)
@@ -192,7 +193,7 @@ func TestOpenRefusesWrongKeyWithoutWriting(t *testing.T) {
 	path := filepath.Join(dir, "riscd.db")
 	right, wrong := mustKey(t), mustKey(t)
 	db := mustOpen(t, store.Options{Path: path, Key: right})
-	if _, err := db.CreateGrant(t.Context(), store.Grant{Sub: "s", AccessToken: "ya29.x"}); err != nil {
+	if _, err := db.CreateGrant(t.Context(), riscd.Grant{Sub: "s", AccessToken: "ya29.x"}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -202,7 +203,7 @@ func TestOpenRefusesWrongKeyWithoutWriting(t *testing.T) {
 		{Path: path, Key: wrong, OldKeys: []store.Key{mustKey(t)}},
 	} {
 		_, err := store.Open(t.Context(), opts)
-		if !errors.Is(err, store.ErrWrongKey) {
+		if !errors.Is(err, riscd.ErrWrongKey) {
 			t.Fatalf("Open with a wrong key: got %v, want ErrWrongKey", err)
 		}
 		if !bytes.Contains([]byte(err.Error()), []byte(right.ID())) {
@@ -237,9 +238,9 @@ func TestOpenBadArguments(t *testing.T) {
 		want error
 	}{
 		{"missing directory", store.Options{Path: filepath.Join(dir, "nodir", "riscd.db"), Key: key}, fs.ErrNotExist},
-		{"no path", store.Options{Key: key}, store.ErrInvalid},
-		{"no key", store.Options{Path: filepath.Join(dir, "riscd.db")}, store.ErrInvalid},
-		{"zero old key", store.Options{Path: filepath.Join(dir, "riscd.db"), Key: key, OldKeys: []store.Key{{}}}, store.ErrInvalid},
+		{"no path", store.Options{Key: key}, riscd.ErrInvalid},
+		{"no key", store.Options{Path: filepath.Join(dir, "riscd.db")}, riscd.ErrInvalid},
+		{"zero old key", store.Options{Path: filepath.Join(dir, "riscd.db"), Key: key, OldKeys: []store.Key{{}}}, riscd.ErrInvalid},
 		{"a directory", store.Options{Path: dir, Key: key}, store.ErrNotStore},
 	}
 	for _, tc := range tests {

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+
+	"github.com/riscd/riscd"
 )
 
 // outboxRecord is an outbox job on disk, keyed by its id.
@@ -189,7 +191,7 @@ func (t *Tx) putOutboxJob(j OutboxJob) (OutboxJob, error) {
 // PendingOutbox returns up to limit pending jobs in ID order, whatever
 // their NextAttemptAt (DefaultLimit if limit <= 0, at most MaxLimit).
 func (t *Tx) PendingOutbox(ctx context.Context, limit int) ([]OutboxJob, error) {
-	limit = pageLimit(limit)
+	limit = riscd.PageLimit(limit)
 	idx, err := t.bucket(bucketOutboxPending)
 	if err != nil {
 		return nil, err
@@ -209,7 +211,7 @@ func (t *Tx) PendingOutbox(ctx context.Context, limit int) ([]OutboxJob, error) 
 // FailedOutbox returns up to limit failed jobs (those given up on), newest
 // first (DefaultLimit if limit <= 0, at most MaxLimit).
 func (t *Tx) FailedOutbox(ctx context.Context, limit int) ([]OutboxJob, error) {
-	limit = pageLimit(limit)
+	limit = riscd.PageLimit(limit)
 	idx, err := t.bucket(bucketOutboxFailed)
 	if err != nil {
 		return nil, err
@@ -224,47 +226,4 @@ func (t *Tx) FailedOutbox(ctx context.Context, limit int) ([]OutboxJob, error) {
 		return len(out) < limit, nil
 	})
 	return out, err
-}
-
-// EnqueueOutbox runs Tx.EnqueueOutbox in its own transaction.
-func (db *DB) EnqueueOutbox(ctx context.Context, j OutboxJob) (OutboxJob, error) {
-	return update(ctx, db, func(t *Tx) (OutboxJob, error) { return t.EnqueueOutbox(ctx, j) })
-}
-
-// OutboxJob runs Tx.OutboxJob in its own transaction.
-func (db *DB) OutboxJob(ctx context.Context, id uint64) (OutboxJob, error) {
-	return view(ctx, db, func(t *Tx) (OutboxJob, error) { return t.OutboxJob(ctx, id) })
-}
-
-// PutOutboxJob runs Tx.PutOutboxJob in its own transaction.
-func (db *DB) PutOutboxJob(ctx context.Context, j OutboxJob) error {
-	return db.updateTx(ctx, func(t *Tx) error { return t.PutOutboxJob(ctx, j) })
-}
-
-// PendingOutbox runs Tx.PendingOutbox in its own transaction.
-func (db *DB) PendingOutbox(ctx context.Context, limit int) ([]OutboxJob, error) {
-	return view(ctx, db, func(t *Tx) ([]OutboxJob, error) { return t.PendingOutbox(ctx, limit) })
-}
-
-// FailedOutbox runs Tx.FailedOutbox in its own transaction.
-func (db *DB) FailedOutbox(ctx context.Context, limit int) ([]OutboxJob, error) {
-	return view(ctx, db, func(t *Tx) ([]OutboxJob, error) { return t.FailedOutbox(ctx, limit) })
-}
-
-// UpdateOutbox applies fn to the job with this ID and stores the result, in
-// one transaction. The ID cannot change. It returns the job as stored.
-// Errors: ErrNotFound, fn's error (nothing is written), or PutOutboxJob's.
-func (db *DB) UpdateOutbox(ctx context.Context, id uint64, fn func(OutboxJob) (OutboxJob, error)) (OutboxJob, error) {
-	return update(ctx, db, func(t *Tx) (OutboxJob, error) {
-		j, err := t.OutboxJob(ctx, id)
-		if err != nil {
-			return OutboxJob{}, err
-		}
-		j, err = fn(j)
-		if err != nil {
-			return OutboxJob{}, fmt.Errorf("store: update outbox job %d: %w", id, err)
-		}
-		j.ID = id
-		return t.putOutboxJob(j)
-	})
 }

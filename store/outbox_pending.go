@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/riscd/riscd"
 )
 
 // PendingOutboxAfter returns up to limit pending jobs whose ID is greater
@@ -12,7 +14,7 @@ import (
 // walk every pending job even when one key has a long backlog, and read
 // only the jobs enqueued since its last look.
 func (t *Tx) PendingOutboxAfter(ctx context.Context, after uint64, limit int) ([]OutboxJob, error) {
-	limit = pageLimit(limit)
+	limit = riscd.PageLimit(limit)
 	if after == ^uint64(0) {
 		return nil, nil
 	}
@@ -33,9 +35,4 @@ func (t *Tx) PendingOutboxAfter(ctx context.Context, after uint64, limit int) ([
 		}
 	}
 	return out, nil
-}
-
-// PendingOutboxAfter runs Tx.PendingOutboxAfter in its own read transaction.
-func (db *DB) PendingOutboxAfter(ctx context.Context, after uint64, limit int) ([]OutboxJob, error) {
-	return view(ctx, db, func(t *Tx) ([]OutboxJob, error) { return t.PendingOutboxAfter(ctx, after, limit) })
 }

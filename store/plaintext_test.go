@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/store/storetest"
 )
@@ -49,25 +50,25 @@ func TestNoPlaintextSecretOnDisk(t *testing.T) {
 		"revoke job token":   storetest.RefreshToken(1003),
 		"refresh prefix end": storetest.RefreshToken(1001)[4:16],
 	}
-	g, err := db.CreateGrant(ctx, store.Grant{Sub: "s", RefreshToken: store.Secret(secrets["refresh token"]), AccessToken: store.Secret(secrets["access token"])})
+	g, err := db.CreateGrant(ctx, riscd.Grant{Sub: "s", RefreshToken: riscd.Secret(secrets["refresh token"]), AccessToken: riscd.Secret(secrets["access token"])})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Replace the tokens once, so old versions of the record existed too.
-	if _, err := db.UpdateGrant(ctx, g.ID, func(g store.Grant) (store.Grant, error) {
-		g.RefreshToken = store.Secret(secrets["other refresh"])
+	if _, err := db.UpdateGrant(ctx, g.ID, func(g riscd.Grant) (riscd.Grant, error) {
+		g.RefreshToken = riscd.Secret(secrets["other refresh"])
 		return g, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateSession(ctx, store.Session{ID: store.Secret(secrets["session id"]), Sub: "s", CSRF: store.Secret(secrets["CSRF token"])}); err != nil {
+	if err := db.CreateSession(ctx, riscd.Session{ID: riscd.Secret(secrets["session id"]), Sub: "s", CSRF: riscd.Secret(secrets["CSRF token"])}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateFlow(ctx, store.Flow{ID: store.Secret(secrets["flow id"]), State: store.Secret(secrets["flow state"]),
-		PKCEVerifier: store.Secret(secrets["PKCE verifier"]), Nonce: store.Secret(secrets["nonce"])}); err != nil {
+	if err := db.CreateFlow(ctx, riscd.Flow{ID: riscd.Secret(secrets["flow id"]), State: riscd.Secret(secrets["flow state"]),
+		PKCEVerifier: riscd.Secret(secrets["PKCE verifier"]), Nonce: riscd.Secret(secrets["nonce"])}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxRevoke, Token: store.Secret(secrets["revoke job token"]), GrantID: g.ID}); err != nil {
+	if _, err := db.EnqueueOutbox(ctx, riscd.OutboxJob{Kind: riscd.OutboxRevoke, Token: riscd.Secret(secrets["revoke job token"]), GrantID: g.ID}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -99,13 +100,13 @@ func TestNoTokenPrefixOnDiskAfterTokenRevoked(t *testing.T) {
 	key := mustKey(t)
 	db := mustOpen(t, store.Options{Path: path, Key: key})
 	ctx := t.Context()
-	prefix := storetest.RefreshToken(2001)[:store.RefreshPrefixLen]
-	set := func(jti string) store.InboxEntry {
+	prefix := storetest.RefreshToken(2001)[:riscd.RefreshPrefixLen]
+	set := func(jti string) riscd.InboxEntry {
 		claims := `{"iss":"https://accounts.google.com","aud":"client-1","iat":1767268800,"jti":"` + jti + `","events":{` +
 			`"https://schemas.openid.net/secevent/oauth/event-type/token-revoked":{"subject":{"subject_type":"oauth_token",` +
 			`"token_type":"refresh_token","token_identifier_alg":"prefix","token":"` + prefix + `"}}}}`
 		b64 := base64.RawURLEncoding.EncodeToString
-		return store.InboxEntry{Transmitter: "google", Iss: "https://accounts.google.com", JTI: jti,
+		return riscd.InboxEntry{Transmitter: "google", Iss: "https://accounts.google.com", JTI: jti,
 			Types: []string{"https://schemas.openid.net/secevent/oauth/event-type/token-revoked"},
 			Raw:   b64([]byte(`{"alg":"RS256","kid":"k1"}`)) + "." + b64([]byte(claims)) + ".c2lnbmF0dXJl", Claims: []byte(claims)}
 	}
@@ -122,8 +123,8 @@ func TestNoTokenPrefixOnDiskAfterTokenRevoked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.UpdateInbox(ctx, direct.ID, func(e store.InboxEntry) (store.InboxEntry, error) {
-		e.Status = store.InboxDone
+	if _, err := db.UpdateInbox(ctx, direct.ID, func(e riscd.InboxEntry) (riscd.InboxEntry, error) {
+		e.Status = riscd.InboxDone
 		return e, nil
 	}); err != nil {
 		t.Fatal(err)

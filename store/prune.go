@@ -5,13 +5,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/riscd/riscd"
 )
 
-// Pruned counts what Prune removed.
-type Pruned struct {
-	Events int // done inbox entries
-	Jobs   int // done outbox jobs
-}
+// Pruned is riscd.Pruned, what Prune removed.
+type Pruned = riscd.Pruned
 
 // pruneBatch is how many records one of Prune's transactions removes at
 // most, so that the writers it shares the store with wait for one short

@@ -28,26 +28,26 @@ func TestPrune(t *testing.T) {
 	type entry struct {
 		jti      string
 		received time.Time
-		status   store.InboxStatus
+		status   riscd.InboxStatus
 		done     time.Time
 		pruned   bool
 	}
 	entries := []entry{
-		{"old-done", t0, store.InboxDone, t0.Add(time.Minute), true},
-		{"old-parked", t0.Add(time.Hour), store.InboxParked, time.Time{}, false},
-		{"old-pending", t0.Add(2 * time.Hour), store.InboxPending, time.Time{}, false},
-		{"old-done-late", t0.Add(3 * time.Hour), store.InboxDone, cutoff.Add(time.Hour), false},
-		{"old-done-no-time", t0.Add(4 * time.Hour), store.InboxDone, time.Time{}, true},
-		{"new-done", cutoff.Add(time.Hour), store.InboxDone, cutoff.Add(2 * time.Hour), false},
+		{"old-done", t0, riscd.InboxDone, t0.Add(time.Minute), true},
+		{"old-parked", t0.Add(time.Hour), riscd.InboxParked, time.Time{}, false},
+		{"old-pending", t0.Add(2 * time.Hour), riscd.InboxPending, time.Time{}, false},
+		{"old-done-late", t0.Add(3 * time.Hour), riscd.InboxDone, cutoff.Add(time.Hour), false},
+		{"old-done-no-time", t0.Add(4 * time.Hour), riscd.InboxDone, time.Time{}, true},
+		{"new-done", cutoff.Add(time.Hour), riscd.InboxDone, cutoff.Add(2 * time.Hour), false},
 	}
 	// Many more old done entries than one transaction removes.
 	for i := range 1200 {
-		entries = append(entries, entry{fmt.Sprint("bulk-", i), t0.Add(5 * time.Hour), store.InboxDone, t0.Add(6 * time.Hour), true})
+		entries = append(entries, entry{fmt.Sprint("bulk-", i), t0.Add(5 * time.Hour), riscd.InboxDone, t0.Add(6 * time.Hour), true})
 	}
 	slices.SortStableFunc(entries, func(a, b entry) int { return a.received.Compare(b.received) })
 	err := db.Update(ctx, func(tx riscd.Tx) error {
 		for _, e := range entries {
-			stored, _, err := tx.PutInbox(ctx, store.InboxEntry{Iss: "https://accounts.google.com", JTI: e.jti, Subject: "iss-sub:alice", Raw: "raw-" + e.jti, ReceivedAt: e.received})
+			stored, _, err := tx.PutInbox(ctx, riscd.InboxEntry{Iss: "https://accounts.google.com", JTI: e.jti, Subject: "iss-sub:alice", Raw: "raw-" + e.jti, ReceivedAt: e.received})
 			if err != nil {
 				return err
 			}
@@ -63,26 +63,26 @@ func TestPrune(t *testing.T) {
 	}
 	type job struct {
 		created time.Time
-		status  store.OutboxStatus
+		status  riscd.OutboxStatus
 		done    time.Time
 		pruned  bool
 	}
 	jobs := []job{
-		{t0, store.OutboxDone, t0.Add(time.Minute), true},
-		{t0, store.OutboxFailed, t0.Add(time.Minute), false},
-		{t0, store.OutboxPending, time.Time{}, false},
-		{t0, store.OutboxDone, cutoff.Add(time.Minute), false},
-		{cutoff.Add(time.Hour), store.OutboxDone, cutoff.Add(2 * time.Hour), false},
+		{t0, riscd.OutboxDone, t0.Add(time.Minute), true},
+		{t0, riscd.OutboxFailed, t0.Add(time.Minute), false},
+		{t0, riscd.OutboxPending, time.Time{}, false},
+		{t0, riscd.OutboxDone, cutoff.Add(time.Minute), false},
+		{cutoff.Add(time.Hour), riscd.OutboxDone, cutoff.Add(2 * time.Hour), false},
 	}
 	jobIDs := make([]uint64, len(jobs))
 	for i, j := range jobs {
-		stored, err := db.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxWebhook, Key: "k", CreatedAt: j.created, Status: j.status, DoneAt: j.done})
+		stored, err := db.EnqueueOutbox(ctx, riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: "k", CreatedAt: j.created, Status: j.status, DoneAt: j.done})
 		if err != nil {
 			t.Fatal(err)
 		}
 		jobIDs[i] = stored.ID
 	}
-	if _, err := db.AppendAudit(ctx, store.AuditEntry{At: t0, Sub: "alice", Action: "end_sessions"}); err != nil {
+	if _, err := db.AppendAudit(ctx, riscd.AuditEntry{At: t0, Sub: "alice", Action: "end_sessions"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -90,7 +90,7 @@ func TestPrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (store.Pruned{Events: 1202, Jobs: 1}); n != want {
+	if want := (riscd.Pruned{Events: 1202, Jobs: 1}); n != want {
 		t.Errorf("Prune = %+v, want %+v", n, want)
 	}
 	if err := db.Check(ctx); err != nil {
@@ -98,29 +98,29 @@ func TestPrune(t *testing.T) {
 	}
 	for _, e := range entries {
 		_, err := db.InboxByJTI(ctx, "https://accounts.google.com", e.jti)
-		if gone := errors.Is(err, store.ErrNotFound); gone != e.pruned || (err != nil && !gone) {
+		if gone := errors.Is(err, riscd.ErrNotFound); gone != e.pruned || (err != nil && !gone) {
 			t.Errorf("%s: lookup error %v, want pruned=%v", e.jti, err, e.pruned)
 		}
 	}
 	for i, j := range jobs {
 		_, err := db.OutboxJob(ctx, jobIDs[i])
-		if gone := errors.Is(err, store.ErrNotFound); gone != j.pruned || (err != nil && !gone) {
+		if gone := errors.Is(err, riscd.ErrNotFound); gone != j.pruned || (err != nil && !gone) {
 			t.Errorf("job %d (%s): lookup error %v, want pruned=%v", i, j.status, err, j.pruned)
 		}
 	}
-	if got, want := listIDs(t, db, store.InboxQuery{Subject: "iss-sub:alice"}), 4; len(got) != want {
+	if got, want := listIDs(t, db, riscd.InboxQuery{Subject: "iss-sub:alice"}), 4; len(got) != want {
 		t.Errorf("alice's entries after Prune: %d, want %d", len(got), want)
 	}
-	if audit, _, err := db.ListAudit(ctx, store.AuditQuery{}); err != nil || len(audit) != 1 {
+	if audit, _, err := db.ListAudit(ctx, riscd.AuditQuery{}); err != nil || len(audit) != 1 {
 		t.Errorf("audit after Prune: %d entries (%v), want the one kept", len(audit), err)
 	}
-	if again, _ := db.Prune(ctx, cutoff); again != (store.Pruned{}) {
+	if again, _ := db.Prune(ctx, cutoff); again != (riscd.Pruned{}) {
 		t.Errorf("second Prune = %+v, want nothing", again)
 	}
 
 	// Google redelivers a pruned SET: it is stored as new.
-	e, created, err := db.PutInbox(ctx, store.InboxEntry{Iss: "https://accounts.google.com", JTI: "old-done", Raw: "raw"})
-	if err != nil || !created || e.Status != store.InboxPending {
+	e, created, err := db.PutInbox(ctx, riscd.InboxEntry{Iss: "https://accounts.google.com", JTI: "old-done", Raw: "raw"})
+	if err != nil || !created || e.Status != riscd.InboxPending {
 		t.Errorf("redelivered SET: %+v created=%v %v, want a new pending entry", e, created, err)
 	}
 
@@ -141,8 +141,8 @@ func TestPruneRandomized(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 1))
 			t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			db := mustOpen(t, store.Options{Path: filepath.Join(t.TempDir(), "s.db"), Key: mustKey(t), Now: func() time.Time { return t0 }})
-			statuses := []store.InboxStatus{store.InboxDone, store.InboxDone, store.InboxDone, store.InboxPending, store.InboxParked}
-			jobStatuses := []store.OutboxStatus{store.OutboxDone, store.OutboxDone, store.OutboxPending, store.OutboxFailed}
+			statuses := []riscd.InboxStatus{riscd.InboxDone, riscd.InboxDone, riscd.InboxDone, riscd.InboxPending, riscd.InboxParked}
+			jobStatuses := []riscd.OutboxStatus{riscd.OutboxDone, riscd.OutboxDone, riscd.OutboxPending, riscd.OutboxFailed}
 			type rec struct {
 				id       uint64
 				done     bool
@@ -155,8 +155,8 @@ func TestPruneRandomized(t *testing.T) {
 				for i := range 300 + rng.IntN(900) {
 					at = at.Add(time.Duration(rng.IntN(120)) * time.Minute)
 					st := statuses[rng.IntN(len(statuses))]
-					e := store.InboxEntry{Iss: "https://accounts.google.com", JTI: fmt.Sprint("j", i), Subject: fmt.Sprint("iss-sub:", rng.IntN(20)), Raw: "raw", ReceivedAt: at, Status: st}
-					if st == store.InboxDone && rng.IntN(10) > 0 {
+					e := riscd.InboxEntry{Iss: "https://accounts.google.com", JTI: fmt.Sprint("j", i), Subject: fmt.Sprint("iss-sub:", rng.IntN(20)), Raw: "raw", ReceivedAt: at, Status: st}
+					if st == riscd.InboxDone && rng.IntN(10) > 0 {
 						e.DoneAt = at.Add(time.Duration(rng.IntN(72)) * time.Hour)
 					}
 					stored, _, err := tx.PutInbox(ctx, e)
@@ -167,17 +167,17 @@ func TestPruneRandomized(t *testing.T) {
 					if done.IsZero() {
 						done = at
 					}
-					events = append(events, rec{stored.ID, st == store.InboxDone, done, at})
+					events = append(events, rec{stored.ID, st == riscd.InboxDone, done, at})
 					js := jobStatuses[rng.IntN(len(jobStatuses))]
-					j := store.OutboxJob{Kind: store.OutboxWebhook, Key: "k", CreatedAt: at, Status: js}
-					if js != store.OutboxPending {
+					j := riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: "k", CreatedAt: at, Status: js}
+					if js != riscd.OutboxPending {
 						j.DoneAt = at.Add(time.Duration(rng.IntN(48)) * time.Hour)
 					}
 					sj, err := tx.EnqueueOutbox(ctx, j)
 					if err != nil {
 						return err
 					}
-					jobs = append(jobs, rec{sj.ID, js == store.OutboxDone, j.DoneAt, at})
+					jobs = append(jobs, rec{sj.ID, js == riscd.OutboxDone, j.DoneAt, at})
 				}
 				return nil
 			})
@@ -193,7 +193,7 @@ func TestPruneRandomized(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := store.Pruned{}
+				want := riscd.Pruned{}
 				for _, e := range events {
 					if !gone[e.id] && e.done && e.doneAt.Before(cutoff) {
 						gone[e.id] = true
@@ -215,13 +215,13 @@ func TestPruneRandomized(t *testing.T) {
 			}
 			for _, e := range events {
 				_, err := db.InboxByJTI(ctx, "https://accounts.google.com", fmt.Sprint("j", e.id-1))
-				if errors.Is(err, store.ErrNotFound) != gone[e.id] {
+				if errors.Is(err, riscd.ErrNotFound) != gone[e.id] {
 					t.Errorf("event %d: lookup %v, want gone=%v", e.id, err, gone[e.id])
 				}
 			}
 			for _, j := range jobs {
 				_, err := db.OutboxJob(ctx, j.id)
-				if errors.Is(err, store.ErrNotFound) != goneJobs[j.id] {
+				if errors.Is(err, riscd.ErrNotFound) != goneJobs[j.id] {
 					t.Errorf("job %d: lookup %v, want gone=%v", j.id, err, goneJobs[j.id])
 				}
 			}

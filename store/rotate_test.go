@@ -19,25 +19,25 @@ func fillSecrets(t *testing.T, db *store.DB, grants int) int {
 	ctx := t.Context()
 	err := db.Update(ctx, func(tx riscd.Tx) error {
 		for i := range grants {
-			g := store.Grant{Sub: fmt.Sprint("sub-", i%7), RefreshToken: store.Secret(storetest.RefreshToken(uint64(i))),
-				AccessToken: store.Secret(storetest.AccessToken(uint64(i)))}
+			g := riscd.Grant{Sub: fmt.Sprint("sub-", i%7), RefreshToken: riscd.Secret(storetest.RefreshToken(uint64(i))),
+				AccessToken: riscd.Secret(storetest.AccessToken(uint64(i)))}
 			if _, err := tx.CreateGrant(ctx, g); err != nil {
 				return err
 			}
 		}
-		if err := tx.CreateSession(ctx, store.Session{ID: "sid", Sub: "sub-1", CSRF: "csrf"}); err != nil {
+		if err := tx.CreateSession(ctx, riscd.Session{ID: "sid", Sub: "sub-1", CSRF: "csrf"}); err != nil {
 			return err
 		}
-		if err := tx.CreateSession(ctx, store.Session{ID: "sid-no-csrf", Sub: "sub-1"}); err != nil {
+		if err := tx.CreateSession(ctx, riscd.Session{ID: "sid-no-csrf", Sub: "sub-1"}); err != nil {
 			return err
 		}
-		if err := tx.CreateFlow(ctx, store.Flow{ID: "fid", State: "st", PKCEVerifier: "pv", Nonce: "n"}); err != nil {
+		if err := tx.CreateFlow(ctx, riscd.Flow{ID: "fid", State: "st", PKCEVerifier: "pv", Nonce: "n"}); err != nil {
 			return err
 		}
-		if _, err := tx.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxRevoke, Token: "tok"}); err != nil {
+		if _, err := tx.EnqueueOutbox(ctx, riscd.OutboxJob{Kind: riscd.OutboxRevoke, Token: "tok"}); err != nil {
 			return err
 		}
-		_, err := tx.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxWebhook})
+		_, err := tx.EnqueueOutbox(ctx, riscd.OutboxJob{Kind: riscd.OutboxWebhook})
 		return err
 	})
 	if err != nil {
@@ -51,7 +51,7 @@ func readAll(t *testing.T, db *store.DB, grants int) {
 	t.Helper()
 	ctx := t.Context()
 	for i := range grants {
-		g, err := db.GrantByRefreshDigest(ctx, store.RefreshTokenDigest(storetest.RefreshToken(uint64(i))))
+		g, err := db.GrantByRefreshDigest(ctx, riscd.RefreshTokenDigest(storetest.RefreshToken(uint64(i))))
 		if err != nil {
 			t.Fatalf("grant %d: %v", i, err)
 		}
@@ -82,7 +82,7 @@ func TestRotateKey(t *testing.T) {
 		t.Fatalf("RotateKey rewrote %d records, want %d", n, want)
 	}
 	readAll(t, db, grants)
-	g, err := db.CreateGrant(t.Context(), store.Grant{Sub: "late", AccessToken: "ya29.late"})
+	g, err := db.CreateGrant(t.Context(), riscd.Grant{Sub: "late", AccessToken: "ya29.late"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestRotateKey(t *testing.T) {
 	})
 	t.Run("old key alone is refused", func(t *testing.T) {
 		_, err := store.Open(t.Context(), store.Options{Path: path, Key: oldKey})
-		if !errors.Is(err, store.ErrWrongKey) {
+		if !errors.Is(err, riscd.ErrWrongKey) {
 			t.Fatalf("Open with the old key: got %v, want ErrWrongKey", err)
 		}
 	})
@@ -121,12 +121,12 @@ func TestNewPrimaryKeyWithoutRotation(t *testing.T) {
 	// are sealed with the new key, so from now on both are needed.
 	db = mustOpen(t, store.Options{Path: path, Key: newKey, OldKeys: []store.Key{oldKey}})
 	readAll(t, db, 3)
-	if _, err := db.CreateGrant(t.Context(), store.Grant{Sub: "s", AccessToken: "ya29.new"}); err != nil {
+	if _, err := db.CreateGrant(t.Context(), riscd.Grant{Sub: "s", AccessToken: "ya29.new"}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
 	for name, k := range map[string]store.Key{"old": oldKey, "new": newKey} {
-		if _, err := store.Open(t.Context(), store.Options{Path: path, Key: k}); !errors.Is(err, store.ErrWrongKey) {
+		if _, err := store.Open(t.Context(), store.Options{Path: path, Key: k}); !errors.Is(err, riscd.ErrWrongKey) {
 			t.Fatalf("Open with the %s key alone: got %v, want ErrWrongKey", name, err)
 		}
 	}

@@ -6,24 +6,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Page sizes for List* calls.
-const (
-	// DefaultLimit is the page size when a query's Limit is zero or less.
-	DefaultLimit = 100
-	// MaxLimit caps a query's Limit.
-	MaxLimit = 1000
-)
-
-func pageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return DefaultLimit
-	case n > MaxLimit:
-		return MaxLimit
-	}
-	return n
-}
-
 // prefixEnd returns the smallest key greater than every key starting with
 // p, or nil if there is none.
 func prefixEnd(p []byte) []byte {

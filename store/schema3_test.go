@@ -10,6 +10,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -23,33 +24,33 @@ func TestSchema2GainsItsIndexes(t *testing.T) {
 	key := mustKey(t)
 	db := mustOpen(t, store.Options{Path: path, Key: key})
 	var failed []uint64
-	for i, st := range []store.OutboxStatus{store.OutboxFailed, store.OutboxPending, store.OutboxDone, store.OutboxFailed} {
-		j, err := db.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxRevoke, Key: fmt.Sprint("k", i), Token: "tok"})
+	for i, st := range []riscd.OutboxStatus{riscd.OutboxFailed, riscd.OutboxPending, riscd.OutboxDone, riscd.OutboxFailed} {
+		j, err := db.EnqueueOutbox(ctx, riscd.OutboxJob{Kind: riscd.OutboxRevoke, Key: fmt.Sprint("k", i), Token: "tok"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st != store.OutboxPending {
+		if st != riscd.OutboxPending {
 			j.Status = st
 			if err := db.PutOutboxJob(ctx, j); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if st == store.OutboxFailed {
+		if st == riscd.OutboxFailed {
 			failed = append(failed, j.ID)
 		}
 	}
-	for _, a := range []store.Account{{Sub: "held", Held: true}, {Sub: "plain"}, {Sub: "flagged", Flags: []string{"credential-change"}}} {
+	for _, a := range []riscd.Account{{Sub: "held", Held: true}, {Sub: "plain"}, {Sub: "flagged", Flags: []string{"credential-change"}}} {
 		if err := db.PutAccount(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var held []string
-	for i, st := range []store.GrantStatus{store.GrantHeld, store.GrantActive, store.GrantHeld, store.GrantRevoked} {
-		g, err := db.CreateGrant(ctx, store.Grant{Sub: fmt.Sprint("g", i), Status: st, RefreshToken: store.Secret(fmt.Sprint("1//0schema-three-", i))})
+	for i, st := range []riscd.GrantStatus{riscd.GrantHeld, riscd.GrantActive, riscd.GrantHeld, riscd.GrantRevoked} {
+		g, err := db.CreateGrant(ctx, riscd.Grant{Sub: fmt.Sprint("g", i), Status: st, RefreshToken: riscd.Secret(fmt.Sprint("1//0schema-three-", i))})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st == store.GrantHeld {
+		if st == riscd.GrantHeld {
 			held = append([]string{g.ID}, held...) // newest first
 		}
 	}
@@ -94,7 +95,7 @@ func TestSchema2GainsItsIndexes(t *testing.T) {
 	if want := []string{"flagged", "held"}; !slices.Equal(subs, want) {
 		t.Errorf("AccountsNeedingAttention = %q, want %q", subs, want)
 	}
-	grants, _, err := db.ListGrants(ctx, store.GrantQuery{Status: store.GrantHeld})
+	grants, _, err := db.ListGrants(ctx, riscd.GrantQuery{Status: riscd.GrantHeld})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,8 +130,8 @@ func TestCheckFindsFailedIndexOutOfStep(t *testing.T) {
 			key := mustKey(t)
 			db := mustOpen(t, store.Options{Path: path, Key: key})
 			var keys [][]byte
-			for _, st := range []store.OutboxStatus{store.OutboxFailed, store.OutboxDone} {
-				j, err := db.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxWebhook})
+			for _, st := range []riscd.OutboxStatus{riscd.OutboxFailed, riscd.OutboxDone} {
+				j, err := db.EnqueueOutbox(ctx, riscd.OutboxJob{Kind: riscd.OutboxWebhook})
 				if err != nil {
 					t.Fatal(err)
 				}

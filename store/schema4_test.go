@@ -8,6 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -20,13 +21,13 @@ func TestSchema3GainsTheEmailIndex(t *testing.T) {
 	key := mustKey(t)
 	db := mustOpen(t, store.Options{Path: path, Key: key})
 	var want []string
-	for i, g := range []store.Grant{
+	for i, g := range []riscd.Grant{
 		{Sub: "a", Email: "Ann@Example.com", EmailVerified: true},
 		{Sub: "b", Email: "ann@example.com"},
 		{Sub: "c", Email: "ann@example.com", EmailVerified: true},
 		{Sub: "d", Email: "dan@example.com", EmailVerified: true},
 	} {
-		g.Status = store.GrantActive
+		g.Status = riscd.GrantActive
 		created, err := db.CreateGrant(ctx, g)
 		if err != nil {
 			t.Fatal(err)
@@ -73,7 +74,7 @@ func TestSchema3GainsTheEmailIndex(t *testing.T) {
 func TestEmailIndexFollowsTheGrant(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpen(t, store.Options{Path: filepath.Join(t.TempDir(), "s.db"), Key: mustKey(t)})
-	g, err := db.CreateGrant(ctx, store.Grant{Sub: "a", Email: "ann@example.com", EmailVerified: true, Status: store.GrantActive})
+	g, err := db.CreateGrant(ctx, riscd.Grant{Sub: "a", Email: "ann@example.com", EmailVerified: true, Status: riscd.GrantActive})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,16 +91,16 @@ func TestEmailIndexFollowsTheGrant(t *testing.T) {
 	}
 	steps := []struct {
 		name  string
-		edit  func(*store.Grant)
+		edit  func(*riscd.Grant)
 		email string
 		want  int
 	}{
-		{"renamed", func(g *store.Grant) { g.Email = "Anne@example.com" }, "anne@example.com", 1},
-		{"old address", func(*store.Grant) {}, "ann@example.com", 0},
-		{"status change", func(g *store.Grant) { g.Status = store.GrantHeld }, "anne@example.com", 1},
-		{"unverified", func(g *store.Grant) { g.EmailVerified = false }, "anne@example.com", 0},
-		{"verified again", func(g *store.Grant) { g.EmailVerified = true }, "anne@example.com", 1},
-		{"erased", func(g *store.Grant) { g.Email = "" }, "anne@example.com", 0},
+		{"renamed", func(g *riscd.Grant) { g.Email = "Anne@example.com" }, "anne@example.com", 1},
+		{"old address", func(*riscd.Grant) {}, "ann@example.com", 0},
+		{"status change", func(g *riscd.Grant) { g.Status = riscd.GrantHeld }, "anne@example.com", 1},
+		{"unverified", func(g *riscd.Grant) { g.EmailVerified = false }, "anne@example.com", 0},
+		{"verified again", func(g *riscd.Grant) { g.EmailVerified = true }, "anne@example.com", 1},
+		{"erased", func(g *riscd.Grant) { g.Email = "" }, "anne@example.com", 0},
 	}
 	for _, s := range steps {
 		s.edit(&g)

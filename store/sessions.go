@@ -213,28 +213,3 @@ func (t *Tx) DeleteExpiredSessions(ctx context.Context) (int, error) {
 	}
 	return len(keys), nil
 }
-
-// CreateSession runs Tx.CreateSession in its own transaction.
-func (db *DB) CreateSession(ctx context.Context, s Session) error {
-	return db.updateTx(ctx, func(t *Tx) error { return t.CreateSession(ctx, s) })
-}
-
-// Session runs Tx.Session in its own transaction.
-func (db *DB) Session(ctx context.Context, id Secret) (Session, error) {
-	return view(ctx, db, func(t *Tx) (Session, error) { return t.Session(ctx, id) })
-}
-
-// DeleteSession runs Tx.DeleteSession in its own transaction.
-func (db *DB) DeleteSession(ctx context.Context, id Secret) error {
-	return db.updateTx(ctx, func(t *Tx) error { return t.DeleteSession(ctx, id) })
-}
-
-// DeleteSessionsOf runs Tx.DeleteSessionsOf in its own transaction.
-func (db *DB) DeleteSessionsOf(ctx context.Context, sub string, createdBefore time.Time) (int, error) {
-	return update(ctx, db, func(t *Tx) (int, error) { return t.DeleteSessionsOf(ctx, sub, createdBefore) })
-}
-
-// DeleteExpiredSessions runs Tx.DeleteExpiredSessions in its own transaction.
-func (db *DB) DeleteExpiredSessions(ctx context.Context) (int, error) {
-	return update(ctx, db, func(t *Tx) (int, error) { return t.DeleteExpiredSessions(ctx) })
-}

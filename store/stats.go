@@ -5,27 +5,17 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/riscd/riscd"
 	bolt "go.etcd.io/bbolt"
 )
 
 // Stats describes a store: record counts per kind and its size.
 type Stats struct {
-	Grants        int
-	Accounts      int
-	Sessions      int // including expired ones not yet deleted
-	Flows         int
-	InboxPending  int
-	InboxDone     int
-	InboxParked   int
-	Inbox         int // all entries
-	OutboxPending int
-	OutboxFailed  int
-	Outbox        int // all jobs
-	Audit         int
-	FileBytes     int64    // size of the file, including space bbolt has allocated ahead
-	DataBytes     int64    // pages below the high-water mark, in use or free
-	LiveBytes     int64    // pages holding records and indexes; the rest of DataBytes is free
-	KeyIDs        []string // ids of the keys whose check values the store holds (two while a rotation is unfinished)
+	riscd.Counts
+	FileBytes int64    // size of the file, including space bbolt has allocated ahead
+	DataBytes int64    // pages below the high-water mark, in use or free
+	LiveBytes int64    // pages holding records and indexes; the rest of DataBytes is free
+	KeyIDs    []string // ids of the keys whose check values the store holds (two while a rotation is unfinished)
 }
 
 // Stats counts the store's records. It reads every bucket's pages, so it
@@ -85,6 +75,12 @@ func (db *DB) Stats(ctx context.Context) (Stats, error) {
 	}
 	s.FileBytes = fi.Size()
 	return s, nil
+}
+
+// Count is riscd.Store's Count: the record counts of Stats.
+func (db *DB) Count(ctx context.Context) (riscd.Counts, error) {
+	s, err := db.Stats(ctx)
+	return s.Counts, err
 }
 
 // hexKV keeps bbolt's check messages free of record contents.

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
 )
 
 // BenchmarkEventToEffect measures, through the whole daemon, the time from
@@ -40,9 +40,9 @@ func BenchmarkEventToEffect(b *testing.B) {
 	tokens := make([]string, n)
 	for i := range n {
 		sub := fmt.Sprintf("bench-%06d", i)
-		if _, err := m.DB().CreateGrant(ctx, store.Grant{
-			Sub: sub, Scopes: []string{"openid", "email"}, Status: store.GrantActive,
-			RefreshToken: store.Secret(fmt.Sprintf("1//0bench-refresh-%06d", i)), AccessToken: "ya29.bench",
+		if _, err := m.DB().CreateGrant(ctx, riscd.Grant{
+			Sub: sub, Scopes: []string{"openid", "email"}, Status: riscd.GrantActive,
+			RefreshToken: riscd.Secret(fmt.Sprintf("1//0bench-refresh-%06d", i)), AccessToken: "ya29.bench",
 		}); err != nil {
 			b.Fatal(err)
 		}
@@ -85,7 +85,7 @@ func BenchmarkEventToEffect(b *testing.B) {
 	wg.Wait()
 
 	testkit.Eventually(b, fmt.Sprintf("%d events done", n), func() bool {
-		done, err := m.DB().CountInbox(ctx, store.InboxDone)
+		done, err := m.DB().CountInbox(ctx, riscd.InboxDone)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -100,7 +100,7 @@ func BenchmarkEventToEffect(b *testing.B) {
 			b.Fatal(err)
 		}
 		g, err := m.DB().GrantsBySub(ctx, fmt.Sprintf("bench-%06d", i))
-		if err != nil || len(g) != 1 || g[0].Status != store.GrantHeld {
+		if err != nil || len(g) != 1 || g[0].Status != riscd.GrantHeld {
 			b.Fatalf("grant of subject %d not held: %v %+v", i, err, g)
 		}
 		lat = append(lat, max(e.DoneAt.Sub(acked[i]), 0))

@@ -8,22 +8,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/adminclient"
-	"github.com/riscd/riscd/store"
 )
 
 // seedHeldAccount seeds alice: a held account with a held grant, an event and
 // the action it caused.
-func seedHeldAccount(t *testing.T, e *adminEnv) (store.Grant, store.InboxEntry) {
+func seedHeldAccount(t *testing.T, e *adminEnv) (riscd.Grant, riscd.InboxEntry) {
 	t.Helper()
 	ctx := context.Background()
-	if err := e.db.PutAccount(ctx, store.Account{Sub: "alice", Email: "alice@example.com", Held: true, SigninDisabled: true,
+	if err := e.db.PutAccount(ctx, riscd.Account{Sub: "alice", Email: "alice@example.com", Held: true, SigninDisabled: true,
 		SessionsRevokedAt: adminT0.Add(-time.Hour), Flags: []string{"credential-change"}}); err != nil {
 		t.Fatal(err)
 	}
-	g := e.grant("alice", []string{"openid", adminDriveScope}, store.GrantHeld, "hijacking")
-	ev := e.event("jti-1", "alice", store.InboxDone, 1, "")
-	if _, err := e.db.AppendAudit(ctx, store.AuditEntry{
+	g := e.grant("alice", []string{"openid", adminDriveScope}, riscd.GrantHeld, "hijacking")
+	ev := e.event("jti-1", "alice", riscd.InboxDone, 1, "")
+	if _, err := e.db.AppendAudit(ctx, riscd.AuditEntry{
 		At: e.clock.Now(), Transmitter: "google", EventJTI: "jti-1", Sub: "alice", GrantIDs: []string{g.ID},
 		Action: "hold_grants", Outcome: "held", Actor: "event",
 	}); err != nil {
@@ -73,7 +73,7 @@ func TestAccountsShow(t *testing.T) {
 	})
 	t.Run("a subject that needs escaping", func(t *testing.T) {
 		odd := "tenant/42 x?y"
-		e.grant(odd, []string{"openid"}, store.GrantActive, "")
+		e.grant(odd, []string{"openid"}, riscd.GrantActive, "")
 		r := e.run("accounts", "show", odd).ok(t)
 		wantAdminFields(t, parseAdminFields(t, r.stdout), map[string]string{
 			"sub": odd, "account record": "no (riscd holds only grants of this subject)", "state": "no marks",
@@ -96,7 +96,7 @@ func TestAccountsRelease(t *testing.T) {
 	if err != nil || a.Held {
 		t.Errorf("stored account held %v, %v; want released", a.Held, err)
 	}
-	if sg, err := e.db.Grant(t.Context(), g.ID); err != nil || sg.Status != store.GrantActive {
+	if sg, err := e.db.Grant(t.Context(), g.ID); err != nil || sg.Status != riscd.GrantActive {
 		t.Errorf("stored grant %s, %v; want active", sg.Status, err)
 	}
 

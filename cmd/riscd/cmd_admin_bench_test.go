@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // BenchmarkGrantsListAll measures "riscd grants list --all" over 2,000
@@ -15,7 +15,7 @@ import (
 func BenchmarkGrantsListAll(b *testing.B) {
 	e := newAdminEnv(b)
 	for i := range 2000 {
-		e.grant("sub-"+strconv.Itoa(i), []string{"openid", adminDriveScope}, store.GrantActive, "")
+		e.grant("sub-"+strconv.Itoa(i), []string{"openid", adminDriveScope}, riscd.GrantActive, "")
 	}
 	args := []string{"grants", "list", "--all", "--limit", "1000", "--internal-url", e.url}
 	environ := []string{envAdminToken + "=" + adminTestToken}

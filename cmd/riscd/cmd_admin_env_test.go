@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
@@ -237,19 +238,19 @@ func (pt adminParsedTable) column(t *testing.T, name string) []string {
 
 // grant seeds a grant of sub with scopes; a status other than active is
 // set afterwards, with reason. The clock moves a second after it.
-func (e *adminEnv) grant(sub string, scopes []string, status store.GrantStatus, reason string) store.Grant {
+func (e *adminEnv) grant(sub string, scopes []string, status riscd.GrantStatus, reason string) riscd.Grant {
 	e.t.Helper()
 	ctx := context.Background()
-	g, err := e.db.CreateGrant(ctx, store.Grant{
+	g, err := e.db.CreateGrant(ctx, riscd.Grant{
 		Sub: sub, Email: sub + "@example.com", Scopes: scopes,
-		RefreshToken: store.Secret(fmt.Sprintf("1//0refresh-%s-%d-secretpart", sub, e.clock.Now().Unix())),
-		AccessToken:  store.Secret("ya29.access-" + sub), TokenType: "Bearer", Expiry: e.clock.Now().Add(time.Hour),
+		RefreshToken: riscd.Secret(fmt.Sprintf("1//0refresh-%s-%d-secretpart", sub, e.clock.Now().Unix())),
+		AccessToken:  riscd.Secret("ya29.access-" + sub), TokenType: "Bearer", Expiry: e.clock.Now().Add(time.Hour),
 	})
 	if err != nil {
 		e.t.Fatalf("CreateGrant: %v", err)
 	}
-	if status != store.GrantActive {
-		g, err = e.db.UpdateGrant(ctx, g.ID, func(old store.Grant) (store.Grant, error) {
+	if status != riscd.GrantActive {
+		g, err = e.db.UpdateGrant(ctx, g.ID, func(old riscd.Grant) (riscd.Grant, error) {
 			old.Status, old.Reason, old.ChangedBy = status, reason, "jti-"+sub
 			return old, nil
 		})
@@ -266,12 +267,12 @@ const adminTestIssuer = "https://accounts.google.com/"
 
 // event seeds an account-disabled event about sub with the given
 // processing state. The clock moves a second after it.
-func (e *adminEnv) event(jti, sub string, status store.InboxStatus, attempts int, lastErr string) store.InboxEntry {
+func (e *adminEnv) event(jti, sub string, status riscd.InboxStatus, attempts int, lastErr string) riscd.InboxEntry {
 	e.t.Helper()
 	ctx := context.Background()
 	claims := fmt.Sprintf(`{"iss":%q,"aud":"client-1","iat":1767268800,"jti":%q,"events":{%q:{"subject":{"subject_type":"iss-sub","iss":%q,"sub":%q},"reason":"hijacking"}}}`,
 		adminTestIssuer, jti, events.TypeAccountDisabled, adminTestIssuer, sub)
-	entry, created, err := e.db.PutInbox(ctx, store.InboxEntry{
+	entry, created, err := e.db.PutInbox(ctx, riscd.InboxEntry{
 		Transmitter: "google", Iss: adminTestIssuer, JTI: jti, Types: []string{events.TypeAccountDisabled},
 		Subject: events.SubjectKey(events.IssSub{Iss: adminTestIssuer, Sub: sub}),
 		Raw:     "eyJhbGciOiJSUzI1NiJ9.raw-set-" + jti + ".signature", Claims: json.RawMessage(claims),
@@ -279,10 +280,10 @@ func (e *adminEnv) event(jti, sub string, status store.InboxStatus, attempts int
 	if err != nil || !created {
 		e.t.Fatalf("PutInbox: created %v, %v", created, err)
 	}
-	if status != store.InboxPending || attempts > 0 {
-		entry, err = e.db.UpdateInbox(ctx, entry.ID, func(x store.InboxEntry) (store.InboxEntry, error) {
+	if status != riscd.InboxPending || attempts > 0 {
+		entry, err = e.db.UpdateInbox(ctx, entry.ID, func(x riscd.InboxEntry) (riscd.InboxEntry, error) {
 			x.Status, x.Attempts, x.LastError = status, attempts, lastErr
-			if status == store.InboxDone {
+			if status == riscd.InboxDone {
 				x.DoneAt = e.clock.Now()
 			}
 			return x, nil

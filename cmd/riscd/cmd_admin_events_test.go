@@ -7,17 +7,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/adminclient"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 )
 
 func TestEventsList(t *testing.T) {
 	e := newAdminEnv(t)
-	done := e.event("jti-1", "alice", store.InboxDone, 1, "")
-	parked := e.event("jti-2", "alice", store.InboxParked, 10, "lifecycle: revoke upstream: HTTP 503")
-	other := e.event("jti-3", "bob", store.InboxPending, 0, "")
-	id := func(x store.InboxEntry) string { return strconv.FormatUint(x.ID, 10) }
+	done := e.event("jti-1", "alice", riscd.InboxDone, 1, "")
+	parked := e.event("jti-2", "alice", riscd.InboxParked, 10, "lifecycle: revoke upstream: HTTP 503")
+	other := e.event("jti-3", "bob", riscd.InboxPending, 0, "")
+	id := func(x riscd.InboxEntry) string { return strconv.FormatUint(x.ID, 10) }
 
 	r := e.run("events", "list").ok(t)
 	tbl := parseAdminTable(t, r.stdout, "ID")
@@ -68,7 +68,7 @@ func TestEventsList(t *testing.T) {
 
 func TestEventsShow(t *testing.T) {
 	e := newAdminEnv(t)
-	ev := e.event("jti-1", "alice", store.InboxParked, 10, "boom")
+	ev := e.event("jti-1", "alice", riscd.InboxParked, 10, "boom")
 	r := e.run("events", "show", strconv.FormatUint(ev.ID, 10)).ok(t)
 	fields := parseAdminFields(t, r.stdout)
 	wantAdminFields(t, fields, map[string]string{
@@ -112,7 +112,7 @@ func TestEventsShow(t *testing.T) {
 
 func TestEventsRetry(t *testing.T) {
 	e := newAdminEnv(t)
-	ev := e.event("jti-1", "alice", store.InboxParked, 10, "boom")
+	ev := e.event("jti-1", "alice", riscd.InboxParked, 10, "boom")
 	id := strconv.FormatUint(ev.ID, 10)
 
 	r := e.run("events", "retry", id).ok(t)
@@ -120,13 +120,13 @@ func TestEventsRetry(t *testing.T) {
 		t.Errorf("stdout %q, want %q", r.stdout, want)
 	}
 	got, err := e.db.InboxEntry(t.Context(), ev.ID)
-	if err != nil || got.Status != store.InboxPending || got.Attempts != 0 {
+	if err != nil || got.Status != riscd.InboxPending || got.Attempts != 0 {
 		t.Errorf("stored: status %s attempts %d, %v; want pending 0", got.Status, got.Attempts, err)
 	}
 	e.run("events", "retry", id).fails(t, exitFailure, "event "+id+" is pending; only a parked event can be retried (HTTP 409 not_parked)")
 
 	t.Run("json", func(t *testing.T) {
-		ev2 := e.event("jti-2", "alice", store.InboxParked, 10, "boom")
+		ev2 := e.event("jti-2", "alice", riscd.InboxParked, 10, "boom")
 		var out adminclient.Event
 		e.run("events", "retry", "--json", strconv.FormatUint(ev2.ID, 10)).ok(t).decode(t, &out)
 		if out.ID != ev2.ID || out.Status != adminclient.EventPending {

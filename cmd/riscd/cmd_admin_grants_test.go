@@ -6,15 +6,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/adminclient"
-	"github.com/riscd/riscd/store"
 )
 
 func TestGrantsList(t *testing.T) {
 	e := newAdminEnv(t)
-	drive := e.grant("alice", []string{"openid", adminDriveScope}, store.GrantHeld, "hijacking")
-	plain := e.grant("alice", []string{"openid"}, store.GrantActive, "")
-	bob := e.grant("bob", []string{"openid", "email"}, store.GrantRevoked, "token-revoked")
+	drive := e.grant("alice", []string{"openid", adminDriveScope}, riscd.GrantHeld, "hijacking")
+	plain := e.grant("alice", []string{"openid"}, riscd.GrantActive, "")
+	bob := e.grant("bob", []string{"openid", "email"}, riscd.GrantRevoked, "token-revoked")
 
 	r := e.run("grants", "list").ok(t)
 	tbl := parseAdminTable(t, r.stdout, "ID")
@@ -74,7 +74,7 @@ func TestGrantsListPaging(t *testing.T) {
 	e := newAdminEnv(t)
 	var want []string
 	for _, sub := range []string{"a", "b", "c", "d", "e"} {
-		want = append(want, e.grant(sub, []string{"openid"}, store.GrantActive, "").ID)
+		want = append(want, e.grant(sub, []string{"openid"}, riscd.GrantActive, "").ID)
 	}
 	slices.Reverse(want)
 
@@ -133,8 +133,8 @@ func TestGrantsListPaging(t *testing.T) {
 
 func TestGrantsShow(t *testing.T) {
 	e := newAdminEnv(t)
-	g := e.grant("alice", []string{"openid", adminDriveScope}, store.GrantHeld, "hijacking")
-	if _, err := e.db.AppendAudit(context.Background(), store.AuditEntry{
+	g := e.grant("alice", []string{"openid", adminDriveScope}, riscd.GrantHeld, "hijacking")
+	if _, err := e.db.AppendAudit(context.Background(), riscd.AuditEntry{
 		At: e.clock.Now(), Transmitter: "google", EventJTI: "jti-1", Sub: "alice", GrantIDs: []string{g.ID},
 		Action: "hold_grants", Outcome: "held", Actor: "event", Detail: "account-disabled: hijacking",
 	}); err != nil {
@@ -176,7 +176,7 @@ func TestGrantsShow(t *testing.T) {
 
 func TestGrantsRevoke(t *testing.T) {
 	e := newAdminEnv(t)
-	g := e.grant("alice", []string{"openid"}, store.GrantActive, "")
+	g := e.grant("alice", []string{"openid"}, riscd.GrantActive, "")
 	ctx := context.Background()
 
 	r := e.run("grants", "revoke", g.ID, "--yes").ok(t)
@@ -184,26 +184,26 @@ func TestGrantsRevoke(t *testing.T) {
 		t.Errorf("stdout %q, want %q", r.stdout, want)
 	}
 	got, err := e.db.Grant(ctx, g.ID)
-	if err == nil && (got.Status != store.GrantRevoked || !got.RefreshToken.IsZero()) {
+	if err == nil && (got.Status != riscd.GrantRevoked || !got.RefreshToken.IsZero()) {
 		t.Errorf("after revoke: status %s, refresh token kept %v; want revoked without tokens", got.Status, !got.RefreshToken.IsZero())
 	}
 	jobs, err := e.db.PendingOutbox(ctx, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(jobs, func(j store.OutboxJob) bool { return j.Kind == store.OutboxRevoke && j.GrantID == g.ID }) {
+	if !slices.ContainsFunc(jobs, func(j riscd.OutboxJob) bool { return j.Kind == riscd.OutboxRevoke && j.GrantID == g.ID }) {
 		t.Errorf("no upstream revocation of %s queued: %+v", g.ID, jobs)
 	}
-	audit, _, err := e.db.ListAudit(ctx, store.AuditQuery{Sub: "alice"})
+	audit, _, err := e.db.ListAudit(ctx, riscd.AuditQuery{Sub: "alice"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(audit, func(a store.AuditEntry) bool { return a.Actor == "operator" && slices.Contains(a.GrantIDs, g.ID) }) {
+	if !slices.ContainsFunc(audit, func(a riscd.AuditEntry) bool { return a.Actor == "operator" && slices.Contains(a.GrantIDs, g.ID) }) {
 		t.Errorf("no audit entry by the operator naming %s: %+v", g.ID, audit)
 	}
 
 	t.Run("json", func(t *testing.T) {
-		g2 := e.grant("bob", []string{"openid"}, store.GrantActive, "")
+		g2 := e.grant("bob", []string{"openid"}, riscd.GrantActive, "")
 		var rev adminclient.Revocation
 		e.run("grants", "revoke", "--yes", "--json", g2.ID).ok(t).decode(t, &rev)
 		if rev != (adminclient.Revocation{ID: g2.ID, Status: "revoked", UpstreamRevocation: "queued"}) {
@@ -217,7 +217,7 @@ func TestGrantsRevoke(t *testing.T) {
 
 func TestGrantsTableNeutralisesControlCharacters(t *testing.T) {
 	e := newAdminEnv(t)
-	e.grant("mallory\x1b[2J\tx\ny", []string{"openid"}, store.GrantActive, "")
+	e.grant("mallory\x1b[2J\tx\ny", []string{"openid"}, riscd.GrantActive, "")
 	r := e.run("grants", "list").ok(t)
 	if strings.ContainsAny(r.stdout, "\x1b\t") {
 		t.Errorf("stdout carries control characters: %q", r.stdout)

@@ -12,24 +12,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/adminclient"
-	"github.com/riscd/riscd/store"
 )
 
 // job queues an outbox job about sub as the lifecycle does and, for
 // store.OutboxFailed, marks it failed.
-func (e *adminEnv) job(kind store.OutboxKind, sub string, status store.OutboxStatus) store.OutboxJob {
+func (e *adminEnv) job(kind riscd.OutboxKind, sub string, status riscd.OutboxStatus) riscd.OutboxJob {
 	e.t.Helper()
-	j, err := e.db.EnqueueOutbox(e.t.Context(), store.OutboxJob{
-		Kind: kind, Key: string(kind) + ":" + sub, Token: store.Secret("1//0outbox-job-token-" + sub), GrantID: "g-" + sub,
+	j, err := e.db.EnqueueOutbox(e.t.Context(), riscd.OutboxJob{
+		Kind: kind, Key: string(kind) + ":" + sub, Token: riscd.Secret("1//0outbox-job-token-" + sub), GrantID: "g-" + sub,
 		Payload: json.RawMessage(fmt.Sprintf(`{"sub":%q}`, sub)), Deadline: e.clock.Now().Add(24 * time.Hour),
 	})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if status == store.OutboxFailed {
-		j, err = e.db.UpdateOutbox(e.t.Context(), j.ID, func(j store.OutboxJob) (store.OutboxJob, error) {
-			j.Status, j.Attempts, j.LastError, j.DoneAt = store.OutboxFailed, 9, "revoke: HTTP 503", e.clock.Now()
+	if status == riscd.OutboxFailed {
+		j, err = e.db.UpdateOutbox(e.t.Context(), j.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+			j.Status, j.Attempts, j.LastError, j.DoneAt = riscd.OutboxFailed, 9, "revoke: HTTP 503", e.clock.Now()
 			return j, nil
 		})
 		if err != nil {
@@ -42,10 +42,10 @@ func (e *adminEnv) job(kind store.OutboxKind, sub string, status store.OutboxSta
 
 func TestOutboxList(t *testing.T) {
 	e := newAdminEnv(t)
-	pending := e.job(store.OutboxWebhook, "alice", store.OutboxPending)
-	failedRevoke := e.job(store.OutboxRevoke, "bob", store.OutboxFailed)
-	failedHook := e.job(store.OutboxWebhook, "carol", store.OutboxFailed)
-	id := func(j store.OutboxJob) string { return strconv.FormatUint(j.ID, 10) }
+	pending := e.job(riscd.OutboxWebhook, "alice", riscd.OutboxPending)
+	failedRevoke := e.job(riscd.OutboxRevoke, "bob", riscd.OutboxFailed)
+	failedHook := e.job(riscd.OutboxWebhook, "carol", riscd.OutboxFailed)
+	id := func(j riscd.OutboxJob) string { return strconv.FormatUint(j.ID, 10) }
 
 	tbl := parseAdminTable(t, e.run("outbox", "list").ok(t).stdout, "ID")
 	if got := tbl.column(t, "ID"); !slices.Equal(got, []string{id(pending)}) {
@@ -89,8 +89,8 @@ func TestOutboxList(t *testing.T) {
 
 func TestOutboxRetry(t *testing.T) {
 	e := newAdminEnv(t)
-	failed := e.job(store.OutboxRevoke, "bob", store.OutboxFailed)
-	pending := e.job(store.OutboxWebhook, "alice", store.OutboxPending)
+	failed := e.job(riscd.OutboxRevoke, "bob", riscd.OutboxFailed)
+	pending := e.job(riscd.OutboxWebhook, "alice", riscd.OutboxPending)
 	id := strconv.FormatUint(failed.ID, 10)
 
 	r := e.run("outbox", "retry", id).ok(t)
@@ -98,7 +98,7 @@ func TestOutboxRetry(t *testing.T) {
 		t.Errorf("stdout %q, want %q", r.stdout, want)
 	}
 	got, err := e.db.OutboxJob(t.Context(), failed.ID)
-	if err != nil || got.Status != store.OutboxPending || got.Attempts != 0 || got.Token != failed.Token {
+	if err != nil || got.Status != riscd.OutboxPending || got.Attempts != 0 || got.Token != failed.Token {
 		t.Errorf("stored: status %s attempts %d, %v; want pending 0 with its token", got.Status, got.Attempts, err)
 	}
 	e.run("outbox", "retry", id).fails(t, exitFailure, "outbox job "+id+" is pending; only a failed job can be retried (HTTP 409 not_failed)")
@@ -107,7 +107,7 @@ func TestOutboxRetry(t *testing.T) {
 	e.run("outbox", "retry", "x").fails(t, exitUsage, `job id "x"`)
 
 	t.Run("json", func(t *testing.T) {
-		again := e.job(store.OutboxWebhook, "carol", store.OutboxFailed)
+		again := e.job(riscd.OutboxWebhook, "carol", riscd.OutboxFailed)
 		var out adminclient.OutboxJob
 		e.run("outbox", "retry", "--json", strconv.FormatUint(again.ID, 10)).ok(t).decode(t, &out)
 		if out.ID != again.ID || out.Status != adminclient.OutboxPending || out.Sub != "carol" {
@@ -118,13 +118,13 @@ func TestOutboxRetry(t *testing.T) {
 
 func TestOutboxRetryFailed(t *testing.T) {
 	e := newAdminEnv(t)
-	var revokes, hooks []store.OutboxJob
+	var revokes, hooks []riscd.OutboxJob
 	for i := range 3 {
-		revokes = append(revokes, e.job(store.OutboxRevoke, fmt.Sprint("r", i), store.OutboxFailed))
-		hooks = append(hooks, e.job(store.OutboxWebhook, fmt.Sprint("w", i), store.OutboxFailed))
+		revokes = append(revokes, e.job(riscd.OutboxRevoke, fmt.Sprint("r", i), riscd.OutboxFailed))
+		hooks = append(hooks, e.job(riscd.OutboxWebhook, fmt.Sprint("w", i), riscd.OutboxFailed))
 	}
-	pending := e.job(store.OutboxWebhook, "p", store.OutboxPending)
-	status := func(j store.OutboxJob) store.OutboxStatus {
+	pending := e.job(riscd.OutboxWebhook, "p", riscd.OutboxPending)
+	status := func(j riscd.OutboxJob) riscd.OutboxStatus {
 		t.Helper()
 		got, err := e.db.OutboxJob(t.Context(), j.ID)
 		if err != nil {
@@ -138,12 +138,12 @@ func TestOutboxRetryFailed(t *testing.T) {
 		t.Errorf("stdout %q, want %q", r.stdout, want)
 	}
 	for _, j := range revokes {
-		if st := status(j); st != store.OutboxPending {
+		if st := status(j); st != riscd.OutboxPending {
 			t.Errorf("revoke job %d is %s, want pending", j.ID, st)
 		}
 	}
 	for _, j := range hooks {
-		if st := status(j); st != store.OutboxFailed {
+		if st := status(j); st != riscd.OutboxFailed {
 			t.Errorf("webhook job %d is %s, want still failed", j.ID, st)
 		}
 	}
@@ -157,13 +157,13 @@ func TestOutboxRetryFailed(t *testing.T) {
 	if want := []uint64{hooks[0].ID, hooks[1].ID, hooks[2].ID}; !slices.Equal(ids, want) {
 		t.Errorf("retried %v, want the webhooks oldest first %v", ids, want)
 	}
-	if st := status(pending); st != store.OutboxPending {
+	if st := status(pending); st != riscd.OutboxPending {
 		t.Errorf("the pending job is %s", st)
 	}
 	if r := e.run("outbox", "retry-failed").ok(t); r.stdout != "failed jobs now pending again: 0; riscd tries them now\n" {
 		t.Errorf("with nothing failed: %q", r.stdout)
 	}
-	audit, _, err := e.db.ListAudit(t.Context(), store.AuditQuery{Limit: 100})
+	audit, _, err := e.db.ListAudit(t.Context(), riscd.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

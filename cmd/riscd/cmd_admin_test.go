@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/adminclient"
 	"github.com/riscd/riscd/config"
-	"github.com/riscd/riscd/store"
 )
 
 func TestAdminHelp(t *testing.T) {
@@ -38,7 +38,7 @@ func TestAdminHelp(t *testing.T) {
 
 func TestAdminUsageErrors(t *testing.T) {
 	e := newAdminEnv(t)
-	g := e.grant("alice", []string{"openid"}, store.GrantActive, "")
+	g := e.grant("alice", []string{"openid"}, riscd.GrantActive, "")
 	tests := []struct {
 		name  string
 		args  []string
@@ -74,14 +74,14 @@ func TestAdminUsageErrors(t *testing.T) {
 			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 		}
 	})
-	if got, err := e.db.Grant(t.Context(), g.ID); err != nil || got.Status != store.GrantActive {
+	if got, err := e.db.Grant(t.Context(), g.ID); err != nil || got.Status != riscd.GrantActive {
 		t.Errorf("after the refused revoke: grant %+v, %v; want it active", got.Status, err)
 	}
 }
 
 func TestAdminConnectionSettings(t *testing.T) {
 	e := newAdminEnv(t)
-	e.grant("alice", []string{"openid"}, store.GrantActive, "")
+	e.grant("alice", []string{"openid"}, riscd.GrantActive, "")
 	wrongFile := writeAdminTestFile(t, "wrong.token", "wrong-token-0123456789abcdef\n")
 	config := func(listen, tokenFile string) string {
 		return writeAdminTestFile(t, "riscd.yaml", fmt.Sprintf("internal:\n  listen: %q\n  admin_token_file: %q\n", listen, tokenFile))
@@ -189,7 +189,7 @@ func TestAdminOtherAnswers(t *testing.T) {
 	})
 	t.Run("operator actions off", func(t *testing.T) {
 		e := newAdminEnv(t, func(c *admin.Config) { c.Operator = nil })
-		g := e.grant("alice", []string{"openid"}, store.GrantActive, "")
+		g := e.grant("alice", []string{"openid"}, riscd.GrantActive, "")
 		e.run("grants", "revoke", g.ID, "--yes").fails(t, exitFailure, "operator actions are not available in this riscd (HTTP 501 not_implemented)")
 	})
 }
@@ -246,7 +246,7 @@ func TestParseInterspersed(t *testing.T) {
 }
 
 func TestAdminClientMaxLimitIsTheStores(t *testing.T) {
-	if adminclient.MaxLimit != store.MaxLimit {
-		t.Errorf("adminclient.MaxLimit = %d, store.MaxLimit = %d", adminclient.MaxLimit, store.MaxLimit)
+	if adminclient.MaxLimit != riscd.MaxLimit {
+		t.Errorf("adminclient.MaxLimit = %d, store.MaxLimit = %d", adminclient.MaxLimit, riscd.MaxLimit)
 	}
 }

@@ -19,8 +19,8 @@ func TestStoreCheckCommand(t *testing.T) {
 	sim := startSim(t)
 	cfg := simConfig(t, sim)
 	m := MustRunMain(t, cfg)
-	if _, err := m.DB().CreateGrant(context.Background(), store.Grant{
-		Sub: "110248495921238986420", RefreshToken: "1//0check-me-refresh", AccessToken: "ya29.check-me", Status: store.GrantActive,
+	if _, err := m.DB().CreateGrant(context.Background(), riscd.Grant{
+		Sub: "110248495921238986420", RefreshToken: "1//0check-me-refresh", AccessToken: "ya29.check-me", Status: riscd.GrantActive,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func damagedStoreConfig(t *testing.T) (cfg, path string) {
 	}
 	err = db.Update(t.Context(), func(tx riscd.Tx) error {
 		for i := range 300 {
-			g := store.Grant{Sub: fmt.Sprint("damage-sub-", i), RefreshToken: store.Secret(fmt.Sprint("1//0damage-refresh-", i)), Status: store.GrantActive}
+			g := riscd.Grant{Sub: fmt.Sprint("damage-sub-", i), RefreshToken: riscd.Secret(fmt.Sprint("1//0damage-refresh-", i)), Status: riscd.GrantActive}
 			if _, err := tx.CreateGrant(t.Context(), g); err != nil {
 				return err
 			}

@@ -46,7 +46,7 @@ func TestServeOnZeroedLeafPageKeepsRunning(t *testing.T) {
 	}
 	err = db.Update(t.Context(), func(tx riscd.Tx) error {
 		for i := range 300 {
-			f := store.Flow{ID: store.Secret(fmt.Sprint("flow-id-", i)), State: "st", PKCEVerifier: "pv", Nonce: "n", Sub: fmt.Sprint("damage-flow-", i)}
+			f := riscd.Flow{ID: riscd.Secret(fmt.Sprint("flow-id-", i)), State: "st", PKCEVerifier: "pv", Nonce: "n", Sub: fmt.Sprint("damage-flow-", i)}
 			if err := tx.CreateFlow(t.Context(), f); err != nil {
 				return err
 			}

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
 )
 
 // TestConsentThenEvent runs the whole daemon against googlesim: a user
@@ -50,7 +50,7 @@ func TestConsentThenEvent(t *testing.T) {
 		t.Fatalf("callback = %d to %q, want 303 to a URL without the code", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	grants, err := m.DB().GrantsBySub(ctx, alice.Sub)
-	if err != nil || len(grants) != 1 || grants[0].Status != store.GrantActive || grants[0].RefreshToken.IsZero() {
+	if err != nil || len(grants) != 1 || grants[0].Status != riscd.GrantActive || grants[0].RefreshToken.IsZero() {
 		t.Fatalf("grants of %s: %v %+v, want one active grant with a refresh token", alice.Sub, err, grants)
 	}
 
@@ -92,7 +92,7 @@ func TestConsentThenEvent(t *testing.T) {
 		return err == nil && !a.SessionsRevokedAt.IsZero()
 	})
 	waitInboxDone(t, m, 1)
-	entries, _, err := m.DB().ListAudit(ctx, store.AuditQuery{Sub: alice.Sub})
+	entries, _, err := m.DB().ListAudit(ctx, riscd.AuditQuery{Sub: alice.Sub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestConsentThenEvent(t *testing.T) {
 func waitInboxDone(t *testing.T, m *Main, n int) {
 	t.Helper()
 	testkit.Eventually(t, fmt.Sprintf("%d done inbox entries", n), func() bool {
-		got, err := m.DB().CountInbox(context.Background(), store.InboxDone)
+		got, err := m.DB().CountInbox(context.Background(), riscd.InboxDone)
 		if err != nil {
 			t.Fatal(err)
 		}

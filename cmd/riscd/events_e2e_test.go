@@ -15,9 +15,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
 )
 
 // webhookSink receives the app's webhooks and checks each signature with an
@@ -96,7 +96,7 @@ func TestEveryEventEndToEnd(t *testing.T) {
 	target := "http://" + m.PublicAddr() + "/risc"
 	tr := sim.Transmitter()
 
-	type check func(t *testing.T, a store.Account, g store.Grant)
+	type check func(t *testing.T, a riscd.Account, g riscd.Grant)
 	for i, tc := range []struct {
 		name    string
 		events  func(sub, refresh string) []googlesim.Event
@@ -106,69 +106,69 @@ func TestEveryEventEndToEnd(t *testing.T) {
 		auditOf string // an action that must be audited
 	}{
 		{"sessions-revoked", func(sub, _ string) []googlesim.Event { return []googlesim.Event{googlesim.SessionsRevoked(sub)} },
-			"sessions-revoked", "end_sessions", func(t *testing.T, a store.Account, g store.Grant) {
-				if a.SessionsRevokedAt.IsZero() || g.Status != store.GrantActive {
+			"sessions-revoked", "end_sessions", func(t *testing.T, a riscd.Account, g riscd.Grant) {
+				if a.SessionsRevokedAt.IsZero() || g.Status != riscd.GrantActive {
 					t.Errorf("sessions_revoked_at %v, grant %s; want set and active", a.SessionsRevokedAt, g.Status)
 				}
 			}, "set_sessions_revoked_at"},
 		{"tokens-revoked", func(sub, _ string) []googlesim.Event { return []googlesim.Event{googlesim.TokensRevoked(sub)} },
-			"tokens-revoked", "revoke_grants", func(t *testing.T, a store.Account, g store.Grant) {
-				if g.Status != store.GrantRevoked || !g.RefreshToken.IsZero() || !a.ReconsentRequired {
+			"tokens-revoked", "revoke_grants", func(t *testing.T, a riscd.Account, g riscd.Grant) {
+				if g.Status != riscd.GrantRevoked || !g.RefreshToken.IsZero() || !a.ReconsentRequired {
 					t.Errorf("grant %s (tokens kept %v), reconsent %v; want revoked, discarded, reconsent", g.Status, !g.RefreshToken.IsZero(), a.ReconsentRequired)
 				}
 			}, "revoke_grants"},
 		{"token-revoked by hash", func(_, rt string) []googlesim.Event {
 			return []googlesim.Event{googlesim.TokenRevoked(rt, googlesim.IdentifierHash)}
-		}, "token-revoked", "revoke_grants", func(t *testing.T, a store.Account, g store.Grant) {
-			if g.Status != store.GrantRevoked || !a.ReconsentRequired {
+		}, "token-revoked", "revoke_grants", func(t *testing.T, a riscd.Account, g riscd.Grant) {
+			if g.Status != riscd.GrantRevoked || !a.ReconsentRequired {
 				t.Errorf("grant %s, reconsent %v; want revoked and reconsent", g.Status, a.ReconsentRequired)
 			}
 		}, "revoke_grants"},
 		{"token-revoked by prefix", func(_, rt string) []googlesim.Event {
 			return []googlesim.Event{googlesim.TokenRevoked(rt, googlesim.IdentifierPrefix)}
-		}, "token-revoked", "revoke_grants", func(t *testing.T, a store.Account, g store.Grant) {
-			if g.Status != store.GrantRevoked {
+		}, "token-revoked", "revoke_grants", func(t *testing.T, a riscd.Account, g riscd.Grant) {
+			if g.Status != riscd.GrantRevoked {
 				t.Errorf("grant %s, want revoked", g.Status)
 			}
 		}, "revoke_grants"},
 		{"account-disabled hijacking", func(sub, _ string) []googlesim.Event {
 			return []googlesim.Event{googlesim.AccountDisabled(sub, googlesim.ReasonHijacking)}
-		}, "account-disabled", "hold_grants", func(t *testing.T, a store.Account, g store.Grant) {
-			if g.Status != store.GrantHeld || !a.Held || g.RefreshToken.IsZero() {
+		}, "account-disabled", "hold_grants", func(t *testing.T, a riscd.Account, g riscd.Grant) {
+			if g.Status != riscd.GrantHeld || !a.Held || g.RefreshToken.IsZero() {
 				t.Errorf("grant %s, account held %v, tokens kept %v; want held, held, kept", g.Status, a.Held, !g.RefreshToken.IsZero())
 			}
 		}, "hold_grants"},
 		{"account-disabled bulk-account", func(sub, _ string) []googlesim.Event {
 			return []googlesim.Event{googlesim.AccountDisabled(sub, googlesim.ReasonBulkAccount)}
-		}, "account-disabled", "flag_review", func(t *testing.T, a store.Account, g store.Grant) {
-			if !a.Review || g.Status != store.GrantActive {
+		}, "account-disabled", "flag_review", func(t *testing.T, a riscd.Account, g riscd.Grant) {
+			if !a.Review || g.Status != riscd.GrantActive {
 				t.Errorf("review %v, grant %s; want review and active", a.Review, g.Status)
 			}
 		}, "flag_review"},
 		{"account-disabled without reason", func(sub, _ string) []googlesim.Event {
 			return []googlesim.Event{googlesim.AccountDisabled(sub, "")}
-		}, "account-disabled", "disable_signin", func(t *testing.T, a store.Account, g store.Grant) {
-			if !a.SigninDisabled || g.Status != store.GrantHeld {
+		}, "account-disabled", "disable_signin", func(t *testing.T, a riscd.Account, g riscd.Grant) {
+			if !a.SigninDisabled || g.Status != riscd.GrantHeld {
 				t.Errorf("signin_disabled %v, grant %s; want disabled and held", a.SigninDisabled, g.Status)
 			}
 		}, "disable_signin"},
 		{"account-enabled after disabled", func(sub, _ string) []googlesim.Event {
 			return []googlesim.Event{googlesim.AccountDisabled(sub, ""), googlesim.AccountEnabled(sub)}
-		}, "account-enabled", "release_holds", func(t *testing.T, a store.Account, g store.Grant) {
-			if a.SigninDisabled || a.Held || g.Status != store.GrantActive {
+		}, "account-enabled", "release_holds", func(t *testing.T, a riscd.Account, g riscd.Grant) {
+			if a.SigninDisabled || a.Held || g.Status != riscd.GrantActive {
 				t.Errorf("signin_disabled %v, held %v, grant %s; want all lifted", a.SigninDisabled, a.Held, g.Status)
 			}
 		}, "release_holds"},
 		{"account-credential-change-required", func(sub, _ string) []googlesim.Event {
 			return []googlesim.Event{googlesim.AccountCredentialChangeRequired(sub)}
-		}, "account-credential-change-required", "flag_credential_change", func(t *testing.T, a store.Account, g store.Grant) {
-			if !a.CredentialChangeRequired || g.Status != store.GrantActive {
+		}, "account-credential-change-required", "flag_credential_change", func(t *testing.T, a riscd.Account, g riscd.Grant) {
+			if !a.CredentialChangeRequired || g.Status != riscd.GrantActive {
 				t.Errorf("credential change %v, grant %s", a.CredentialChangeRequired, g.Status)
 			}
 		}, "flag_credential_change"},
 		{"account-purged", func(sub, _ string) []googlesim.Event { return []googlesim.Event{googlesim.AccountPurged(sub)} },
-			"account-purged", "purge", func(t *testing.T, a store.Account, g store.Grant) {
-				if !a.Purged || a.Email != "" || g.Status != store.GrantRevoked || g.Email != "" {
+			"account-purged", "purge", func(t *testing.T, a riscd.Account, g riscd.Grant) {
+				if !a.Purged || a.Email != "" || g.Status != riscd.GrantRevoked || g.Email != "" {
 					t.Errorf("purged %v, email %q, grant %s email %q; want purged and erased", a.Purged, a.Email, g.Status, g.Email)
 				}
 			}, "purge"},
@@ -176,14 +176,14 @@ func TestEveryEventEndToEnd(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sub := fmt.Sprintf("e2e-subject-%02d", i)
 			rt := fmt.Sprintf("1//0e2e%02d-%s", i, strings.Repeat("r", 90))
-			if _, err := m.DB().UpdateAccount(ctx, sub, func(a store.Account, _ bool) (store.Account, error) {
+			if _, err := m.DB().UpdateAccount(ctx, sub, func(a riscd.Account, _ bool) (riscd.Account, error) {
 				a.Email = sub + "@example.com"
 				return a, nil
 			}); err != nil {
 				t.Fatal(err)
 			}
-			g, err := m.DB().CreateGrant(ctx, store.Grant{Sub: sub, Email: sub + "@example.com", Scopes: []string{"openid", "email"},
-				RefreshToken: store.Secret(rt), AccessToken: "ya29.e2e", Status: store.GrantActive})
+			g, err := m.DB().CreateGrant(ctx, riscd.Grant{Sub: sub, Email: sub + "@example.com", Scopes: []string{"openid", "email"},
+				RefreshToken: riscd.Secret(rt), AccessToken: "ya29.e2e", Status: riscd.GrantActive})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +215,7 @@ func TestEveryEventEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.check(t, a, got)
-			entries, _, err := m.DB().ListAudit(ctx, store.AuditQuery{Sub: sub, Limit: 100})
+			entries, _, err := m.DB().ListAudit(ctx, riscd.AuditQuery{Sub: sub, Limit: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,7 +234,7 @@ func TestEveryEventEndToEnd(t *testing.T) {
 			t.Fatalf("push: %d %v", code, err)
 		}
 		testkit.Eventually(t, "an audit entry with the verification state", func() bool {
-			entries, _, err := m.DB().ListAudit(ctx, store.AuditQuery{Limit: 1000})
+			entries, _, err := m.DB().ListAudit(ctx, riscd.AuditQuery{Limit: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}

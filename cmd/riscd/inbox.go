@@ -48,22 +48,22 @@ func (q *inboxQueue) Pending(ctx context.Context, after uint64, limit int) ([]di
 func (q *inboxQueue) Done(ctx context.Context, id uint64) error {
 	return q.db.Batch(ctx, func(tx riscd.Tx) error {
 		e, err := tx.InboxEntry(ctx, id)
-		if err != nil || e.Status == store.InboxDone {
+		if err != nil || e.Status == riscd.InboxDone {
 			return err
 		}
-		e.Status, e.DoneAt = store.InboxDone, q.now()
+		e.Status, e.DoneAt = riscd.InboxDone, q.now()
 		return tx.PutInboxEntry(ctx, e)
 	})
 }
 
 func (q *inboxQueue) Failed(ctx context.Context, id uint64, attempts int, lastErr string, next time.Time, park bool) error {
-	_, err := q.db.UpdateInbox(ctx, id, func(e store.InboxEntry) (store.InboxEntry, error) {
-		if e.Status == store.InboxDone {
+	_, err := q.db.UpdateInbox(ctx, id, func(e riscd.InboxEntry) (riscd.InboxEntry, error) {
+		if e.Status == riscd.InboxDone {
 			return e, nil
 		}
 		e.Attempts, e.LastError, e.NextAttemptAt = attempts, lastErr, next
 		if park {
-			e.Status = store.InboxParked
+			e.Status = riscd.InboxParked
 		}
 		return e, nil
 	})

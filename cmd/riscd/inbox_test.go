@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
@@ -67,7 +68,7 @@ func TestFailedEventIsHandledOnceAfterRestart(t *testing.T) {
 			return db
 		}
 		db := open()
-		e, _, err := db.PutInbox(ctx, store.InboxEntry{
+		e, _, err := db.PutInbox(ctx, riscd.InboxEntry{
 			Transmitter: "google", Iss: "https://accounts.google.com/", JTI: "crash-1",
 			Subject: "s", Raw: "x.y.z", Claims: []byte(testClaims), ReceivedAt: time.Now(),
 		})
@@ -80,7 +81,7 @@ func TestFailedEventIsHandledOnceAfterRestart(t *testing.T) {
 		}
 		runDispatcher(t, db, func(context.Context, dispatch.Delivery) error { return errors.New("upstream down") }, attempted, 0)
 		got, _ := db.InboxEntry(ctx, e.ID)
-		if got.Status != store.InboxPending || got.LastError == "" {
+		if got.Status != riscd.InboxPending || got.LastError == "" {
 			t.Fatalf("after a failed attempt: status %s, last error %q; want pending with the error", got.Status, got.LastError)
 		}
 		if err := db.Close(); err != nil {
@@ -92,11 +93,11 @@ func TestFailedEventIsHandledOnceAfterRestart(t *testing.T) {
 		var calls atomic.Int32
 		isDone := func() bool {
 			got, err := db.InboxEntry(ctx, e.ID)
-			return err == nil && got.Status == store.InboxDone
+			return err == nil && got.Status == riscd.InboxDone
 		}
 		// The retry is due in an hour: a restart resumes it at once only when
 		// due, so make it due, as the clock would.
-		if _, err := db.UpdateInbox(ctx, e.ID, func(x store.InboxEntry) (store.InboxEntry, error) {
+		if _, err := db.UpdateInbox(ctx, e.ID, func(x riscd.InboxEntry) (riscd.InboxEntry, error) {
 			x.NextAttemptAt = time.Time{}
 			return x, nil
 		}); err != nil {

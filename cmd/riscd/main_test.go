@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
@@ -142,8 +143,8 @@ func TestRotateKeyCommand(t *testing.T) {
 	sim := startSim(t)
 	cfg := simConfig(t, sim)
 	m := MustRunMain(t, cfg)
-	g, err := m.DB().CreateGrant(context.Background(), store.Grant{
-		Sub: "110248495921238986420", RefreshToken: "1//0rotate-me-refresh", AccessToken: "ya29.rotate-me", Status: store.GrantActive,
+	g, err := m.DB().CreateGrant(context.Background(), riscd.Grant{
+		Sub: "110248495921238986420", RefreshToken: "1//0rotate-me-refresh", AccessToken: "ya29.rotate-me", Status: riscd.GrantActive,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
@@ -33,18 +34,18 @@ func TestMainPrunesToRetention(t *testing.T) {
 	now := time.Now()
 	put := func(jti string, doneAgo time.Duration) {
 		t.Helper()
-		e, _, err := db.PutInbox(ctx, store.InboxEntry{Iss: "https://accounts.google.com", JTI: jti, Raw: "raw", ReceivedAt: now.Add(-doneAgo - time.Minute)})
+		e, _, err := db.PutInbox(ctx, riscd.InboxEntry{Iss: "https://accounts.google.com", JTI: jti, Raw: "raw", ReceivedAt: now.Add(-doneAgo - time.Minute)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.Status, e.DoneAt = store.InboxDone, now.Add(-doneAgo)
+		e.Status, e.DoneAt = riscd.InboxDone, now.Add(-doneAgo)
 		if err := db.PutInboxEntry(ctx, e); err != nil {
 			t.Fatal(err)
 		}
 	}
 	put("old", 91*24*time.Hour)
 	put("recent", 24*time.Hour)
-	job, err := db.EnqueueOutbox(ctx, store.OutboxJob{Kind: store.OutboxWebhook, Key: "k", CreatedAt: now.Add(-100 * 24 * time.Hour), Status: store.OutboxDone, DoneAt: now.Add(-99 * 24 * time.Hour)})
+	job, err := db.EnqueueOutbox(ctx, riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: "k", CreatedAt: now.Add(-100 * 24 * time.Hour), Status: riscd.OutboxDone, DoneAt: now.Add(-99 * 24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,13 +76,13 @@ func TestMainPrunesToRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.InboxByJTI(ctx, "https://accounts.google.com", "old"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.InboxByJTI(ctx, "https://accounts.google.com", "old"); !errors.Is(err, riscd.ErrNotFound) {
 		t.Errorf("old event: %v, want pruned", err)
 	}
 	if _, err := db.InboxByJTI(ctx, "https://accounts.google.com", "recent"); err != nil {
 		t.Errorf("recent event: %v, want kept", err)
 	}
-	if _, err := db.OutboxJob(ctx, job.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.OutboxJob(ctx, job.ID); !errors.Is(err, riscd.ErrNotFound) {
 		t.Errorf("old job: %v, want pruned", err)
 	}
 	if err := db.Check(ctx); err != nil {

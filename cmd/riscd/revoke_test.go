@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
 )
 
 // TestRetryFailedRevocationAuthenticates runs the whole daemon against
@@ -66,9 +66,9 @@ func TestRetryFailedRevocationAuthenticates(t *testing.T) {
 		t.Fatalf("revocation without client authentication: %d %q, want 401 invalid_client", resp.StatusCode, answer.Error)
 	}
 	now := time.Now()
-	job, err := m.DB().EnqueueOutbox(ctx, store.OutboxJob{
-		Kind: store.OutboxRevoke, Key: alice.Sub, Token: g.RefreshToken, GrantID: g.ID,
-		Status: store.OutboxFailed, Attempts: 1, LastError: "revoke: HTTP 401", CreatedAt: now, DoneAt: now, Deadline: now.Add(7 * 24 * time.Hour),
+	job, err := m.DB().EnqueueOutbox(ctx, riscd.OutboxJob{
+		Kind: riscd.OutboxRevoke, Key: alice.Sub, Token: g.RefreshToken, GrantID: g.ID,
+		Status: riscd.OutboxFailed, Attempts: 1, LastError: "revoke: HTTP 401", CreatedAt: now, DoneAt: now, Deadline: now.Add(7 * 24 * time.Hour),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -89,10 +89,10 @@ func TestRetryFailedRevocationAuthenticates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j.Status == store.OutboxFailed {
+		if j.Status == riscd.OutboxFailed {
 			t.Fatalf("retried job %s after %d attempts: %q, want done", j.Status, j.Attempts, j.LastError)
 		}
-		return j.Status == store.OutboxDone
+		return j.Status == riscd.OutboxDone
 	})
 	if !sim.IsRevoked(g.RefreshToken.Reveal()) {
 		t.Error("the retried job is done but the refresh token is live at the stand-in")

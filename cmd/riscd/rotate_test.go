@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/seal"
 	"github.com/riscd/riscd/store"
 )
@@ -53,7 +54,7 @@ func halfRotated(t *testing.T) (cfg, storePath, newKeyFile string, newKey store.
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := db.CreateGrant(ctx, store.Grant{Sub: "110248495921238986420", RefreshToken: "1//0rotate-me-refresh", Status: store.GrantActive})
+	g, err := db.CreateGrant(ctx, riscd.Grant{Sub: "110248495921238986420", RefreshToken: "1//0rotate-me-refresh", Status: riscd.GrantActive})
 	if err != nil {
 		t.Fatal(err)
 	}

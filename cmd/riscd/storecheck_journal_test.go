@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store"
 )
 
@@ -23,7 +24,7 @@ func TestStoreCheckReportsJournalDamage(t *testing.T) {
 	db := m.DB()
 	var ps []store.PreparedInbox
 	for i := range 6 {
-		p, err := db.PrepareInbox(store.InboxEntry{Iss: "https://accounts.google.com", JTI: fmt.Sprint("jti-", i),
+		p, err := db.PrepareInbox(riscd.InboxEntry{Iss: "https://accounts.google.com", JTI: fmt.Sprint("jti-", i),
 			Raw: "h.p.s", Claims: []byte(`{"events":{}}`)})
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/store"
@@ -99,7 +100,7 @@ func (h *streamHealth) run(ctx context.Context, ready func() error) {
 // state among the newest ones.
 func (h *streamHealth) received(ctx context.Context, state string) (bool, error) {
 	for _, typ := range []string{events.TypeRISCVerification, events.TypeSSFVerification} {
-		entries, _, err := h.db.ListInbox(ctx, store.InboxQuery{Type: typ, Limit: 50})
+		entries, _, err := h.db.ListInbox(ctx, riscd.InboxQuery{Type: typ, Limit: 50})
 		if err != nil {
 			return false, err
 		}

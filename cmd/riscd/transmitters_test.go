@@ -20,10 +20,10 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/receiver"
-	"github.com/riscd/riscd/store"
 )
 
 // idp is an SSF 1.0 transmitter on loopback signing with ES256.
@@ -130,10 +130,10 @@ func TestSSFOnlyDeployment(t *testing.T) {
 	ctx := context.Background()
 	const sub = "110000000000000000001"
 	now := time.Now()
-	if _, err := m.db.CreateGrant(ctx, store.Grant{Sub: sub, Email: "alice@idp.example.com", EmailVerified: true, Status: store.GrantActive}); err != nil {
+	if _, err := m.db.CreateGrant(ctx, riscd.Grant{Sub: sub, Email: "alice@idp.example.com", EmailVerified: true, Status: riscd.GrantActive}); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.db.CreateSession(ctx, store.Session{ID: "sess-old", Sub: sub, CSRF: "csrf", CreatedAt: now.Add(-time.Hour)}); err != nil {
+	if err := m.db.CreateSession(ctx, riscd.Session{ID: "sess-old", Sub: sub, CSRF: "csrf", CreatedAt: now.Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	target := "http://" + m.PublicAddr() + "/risc"

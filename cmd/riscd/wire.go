@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/config"
@@ -52,7 +53,7 @@ func (o operator) ReleaseAccount(ctx context.Context, sub, actor string) error {
 	return o.ReleaseHolds(ctx, sub, lifecycle.Op{Actor: actor})
 }
 
-func (o operator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (store.OutboxJob, error) {
+func (o operator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (riscd.OutboxJob, error) {
 	return o.Lifecycle.RetryOutboxJob(ctx, id, lifecycle.Op{Actor: actor, Reason: reason})
 }
 

@@ -5,16 +5,16 @@ import (
 	"slices"
 	"time"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 func accountCases() []tcase {
 	return []tcase{
 		{"put, read back and upsert", func(e *env) func(*env) {
 			_, err := e.db.Account(e.ctx, "s")
-			wantErr(e.t, "Account before put", err, store.ErrNotFound)
-			wantErr(e.t, "PutAccount without sub", e.db.PutAccount(e.ctx, store.Account{}), store.ErrInvalid)
-			a := store.Account{
+			wantErr(e.t, "Account before put", err, riscd.ErrNotFound)
+			wantErr(e.t, "PutAccount without sub", e.db.PutAccount(e.ctx, riscd.Account{}), riscd.ErrInvalid)
+			a := riscd.Account{
 				Sub: "s", Email: "s@example.com", SessionsRevokedAt: start().Add(-time.Minute),
 				SigninDisabled: true, Held: true, Review: true, ReconsentRequired: true,
 				CredentialChangeRequired: true, Flags: []string{"credential-change"},
@@ -29,11 +29,11 @@ func accountCases() []tcase {
 			return func(e *env) {
 				same(e.t, "Account", must(e.db.Account(e.ctx, "s"))(e.t), want)
 				_, err := e.db.Account(e.ctx, "t")
-				wantErr(e.t, "other account", err, store.ErrNotFound)
+				wantErr(e.t, "other account", err, riscd.ErrNotFound)
 			}
 		}},
 		{"accounts needing attention", func(e *env) func(*env) {
-			for _, a := range []store.Account{
+			for _, a := range []riscd.Account{
 				{Sub: "a-held", Held: true},
 				{Sub: "b-plain", Email: "b@example.com"},
 				{Sub: "c-flagged", Flags: []string{"credential-change"}},
@@ -43,11 +43,11 @@ func accountCases() []tcase {
 			} {
 				noErr(e.t, e.db.PutAccount(e.ctx, a))
 			}
-			must(e.db.UpdateAccount(e.ctx, "e-released", func(a store.Account, _ bool) (store.Account, error) {
+			must(e.db.UpdateAccount(e.ctx, "e-released", func(a riscd.Account, _ bool) (riscd.Account, error) {
 				a.Held, a.SigninDisabled = false, false
 				return a, nil
 			}))(e.t)
-			must(e.db.UpdateAccount(e.ctx, "b-plain", func(a store.Account, _ bool) (store.Account, error) {
+			must(e.db.UpdateAccount(e.ctx, "b-plain", func(a riscd.Account, _ bool) (riscd.Account, error) {
 				a.ReconsentRequired = true
 				return a, nil
 			}))(e.t)
@@ -75,7 +75,7 @@ func accountCases() []tcase {
 			}
 		}},
 		{"update creates then modifies", func(e *env) func(*env) {
-			first := must(e.db.UpdateAccount(e.ctx, "s", func(a store.Account, found bool) (store.Account, error) {
+			first := must(e.db.UpdateAccount(e.ctx, "s", func(a riscd.Account, found bool) (riscd.Account, error) {
 				if found || a.Sub != "s" {
 					e.t.Fatalf("fn got found=%v sub=%q, want false and \"s\"", found, a.Sub)
 				}
@@ -83,7 +83,7 @@ func accountCases() []tcase {
 				return a, nil
 			}))(e.t)
 			e.clock.Advance(time.Second)
-			second := must(e.db.UpdateAccount(e.ctx, "s", func(a store.Account, found bool) (store.Account, error) {
+			second := must(e.db.UpdateAccount(e.ctx, "s", func(a riscd.Account, found bool) (riscd.Account, error) {
 				if !found || !a.Review {
 					e.t.Fatalf("fn got found=%v review=%v, want true and true", found, a.Review)
 				}
@@ -92,18 +92,18 @@ func accountCases() []tcase {
 				return a, nil
 			}))(e.t)
 			boom := errors.New("boom")
-			_, err := e.db.UpdateAccount(e.ctx, "s", func(a store.Account, _ bool) (store.Account, error) {
+			_, err := e.db.UpdateAccount(e.ctx, "s", func(a riscd.Account, _ bool) (riscd.Account, error) {
 				a.Purged = true
 				return a, boom
 			})
 			wantErr(e.t, "UpdateAccount with failing fn", err, boom)
-			want := store.Account{Sub: "s", Review: true, SessionsRevokedAt: start(), CreatedAt: start(), UpdatedAt: start().Add(time.Second)}
-			same(e.t, "first result", first, store.Account{Sub: "s", Review: true, CreatedAt: start(), UpdatedAt: start()})
+			want := riscd.Account{Sub: "s", Review: true, SessionsRevokedAt: start(), CreatedAt: start(), UpdatedAt: start().Add(time.Second)}
+			same(e.t, "first result", first, riscd.Account{Sub: "s", Review: true, CreatedAt: start(), UpdatedAt: start()})
 			same(e.t, "second result", second, want)
 			return func(e *env) {
 				same(e.t, "Account", must(e.db.Account(e.ctx, "s"))(e.t), want)
 				_, err := e.db.Account(e.ctx, "other")
-				wantErr(e.t, "renamed account", err, store.ErrNotFound)
+				wantErr(e.t, "renamed account", err, riscd.ErrNotFound)
 			}
 		}},
 	}

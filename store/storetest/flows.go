@@ -3,13 +3,13 @@ package storetest
 import (
 	"time"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
-func newFlow(id string, created time.Time) store.Flow {
-	return store.Flow{
-		ID: store.Secret(id), State: store.Secret("state-" + id), PKCEVerifier: store.Secret("verifier-" + id),
-		Nonce: store.Secret("nonce-" + id), Features: []string{"gmail"}, Scopes: []string{"openid", "email"},
+func newFlow(id string, created time.Time) riscd.Flow {
+	return riscd.Flow{
+		ID: riscd.Secret(id), State: riscd.Secret("state-" + id), PKCEVerifier: riscd.Secret("verifier-" + id),
+		Nonce: riscd.Secret("nonce-" + id), Features: []string{"gmail"}, Scopes: []string{"openid", "email"},
 		Sub: "s", CreatedAt: created,
 	}
 }
@@ -19,14 +19,14 @@ func flowCases() []tcase {
 		{"create and take once", func(e *env) func(*env) {
 			f := newFlow("f1", time.Time{})
 			noErr(e.t, e.db.CreateFlow(e.ctx, f))
-			wantErr(e.t, "CreateFlow twice", e.db.CreateFlow(e.ctx, f), store.ErrExists)
-			wantErr(e.t, "CreateFlow without id", e.db.CreateFlow(e.ctx, store.Flow{}), store.ErrInvalid)
+			wantErr(e.t, "CreateFlow twice", e.db.CreateFlow(e.ctx, f), riscd.ErrExists)
+			wantErr(e.t, "CreateFlow without id", e.db.CreateFlow(e.ctx, riscd.Flow{}), riscd.ErrInvalid)
 			noErr(e.t, e.db.CreateFlow(e.ctx, newFlow("f2", start())))
 			want := f
 			want.CreatedAt = start()
 			same(e.t, "TakeFlow", must(e.db.TakeFlow(e.ctx, "f1"))(e.t), want)
 			_, err := e.db.TakeFlow(e.ctx, "f1")
-			wantErr(e.t, "second TakeFlow", err, store.ErrNotFound)
+			wantErr(e.t, "second TakeFlow", err, riscd.ErrNotFound)
 			return func(e *env) {
 				if n := must(e.db.Stats(e.ctx))(e.t).Flows; n != 1 {
 					e.t.Fatalf("Stats.Flows = %d, want 1", n)

@@ -6,22 +6,22 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // newGrant is a grant with every field set, tokens derived from seed.
-func newGrant(sub string, seed uint64) store.Grant {
-	return store.Grant{
+func newGrant(sub string, seed uint64) riscd.Grant {
+	return riscd.Grant{
 		Sub:           sub,
 		Email:         sub + "@example.com",
 		EmailVerified: true,
 		Scopes:        []string{"openid", "email", "https://www.googleapis.com/auth/gmail.readonly"},
-		RefreshToken:  store.Secret(RefreshToken(seed)),
-		AccessToken:   store.Secret(AccessToken(seed)),
+		RefreshToken:  riscd.Secret(RefreshToken(seed)),
+		AccessToken:   riscd.Secret(AccessToken(seed)),
 		TokenType:     "Bearer",
 		Expiry:        time.Date(2026, 3, 1, 13, 0, 0, 987654321, time.UTC),
 		IDTokenExp:    time.Date(2026, 3, 1, 13, 0, 1, 0, time.FixedZone("CET", 3600)),
-		Status:        store.GrantActive,
+		Status:        riscd.GrantActive,
 		Reason:        "consent",
 		ChangedBy:     "user",
 		LastUsedAt:    time.Date(2026, 2, 28, 10, 0, 0, 1, time.UTC),
@@ -29,7 +29,7 @@ func newGrant(sub string, seed uint64) store.Grant {
 	}
 }
 
-func grantIDs(gs []store.Grant) []string {
+func grantIDs(gs []riscd.Grant) []string {
 	ids := make([]string, len(gs))
 	for i, g := range gs {
 		ids[i] = g.ID
@@ -37,7 +37,7 @@ func grantIDs(gs []store.Grant) []string {
 	return ids
 }
 
-func sameIDs(e *env, what string, got []store.Grant, want ...string) {
+func sameIDs(e *env, what string, got []riscd.Grant, want ...string) {
 	e.t.Helper()
 	if g := grantIDs(got); fmt.Sprint(g) != fmt.Sprint(want) {
 		e.t.Fatalf("%s: got grants %v, want %v", what, g, want)
@@ -64,7 +64,7 @@ func grantCases() []tcase {
 		}},
 		{"create refuses a grant without sub", func(e *env) func(*env) {
 			_, err := e.db.CreateGrant(e.ctx, newGrant("", 1))
-			wantErr(e.t, "CreateGrant", err, store.ErrInvalid)
+			wantErr(e.t, "CreateGrant", err, riscd.ErrInvalid)
 			return func(e *env) {
 				if s := must(e.db.Stats(e.ctx))(e.t); s.Grants != 0 {
 					e.t.Fatalf("Stats.Grants = %d, want 0", s.Grants)
@@ -109,11 +109,11 @@ func grantCases() []tcase {
 			return func(e *env) {
 				for _, id := range []string{"", "nope", "0123456789abcdef01234567"} {
 					_, err := e.db.Grant(e.ctx, id)
-					wantErr(e.t, "Grant("+id+")", err, store.ErrNotFound)
-					wantErr(e.t, "DeleteGrant("+id+")", e.db.DeleteGrant(e.ctx, id), store.ErrNotFound)
+					wantErr(e.t, "Grant("+id+")", err, riscd.ErrNotFound)
+					wantErr(e.t, "DeleteGrant("+id+")", e.db.DeleteGrant(e.ctx, id), riscd.ErrNotFound)
 					g := newGrant("s", 1)
 					g.ID = id
-					wantErr(e.t, "PutGrant("+id+")", e.db.PutGrant(e.ctx, g), store.ErrNotFound)
+					wantErr(e.t, "PutGrant("+id+")", e.db.PutGrant(e.ctx, g), riscd.ErrNotFound)
 				}
 			}
 		}},
@@ -121,10 +121,10 @@ func grantCases() []tcase {
 			g := must(e.db.CreateGrant(e.ctx, newGrant("old-sub", 1)))(e.t)
 			e.clock.Advance(time.Hour)
 			g2 := newGrant("new-sub", 2)
-			g2.ID, g2.Status, g2.Reason, g2.CreatedAt = g.ID, store.GrantHeld, "hijacking", time.Unix(1, 0)
+			g2.ID, g2.Status, g2.Reason, g2.CreatedAt = g.ID, riscd.GrantHeld, "hijacking", time.Unix(1, 0)
 			noStatus := g2
 			noStatus.Status = ""
-			wantErr(e.t, "PutGrant without status", e.db.PutGrant(e.ctx, noStatus), store.ErrInvalid)
+			wantErr(e.t, "PutGrant without status", e.db.PutGrant(e.ctx, noStatus), riscd.ErrInvalid)
 			noErr(e.t, e.db.PutGrant(e.ctx, g2))
 			want := g2
 			want.CreatedAt, want.UpdatedAt = start(), start().Add(time.Hour)
@@ -132,9 +132,9 @@ func grantCases() []tcase {
 				same(e.t, "Grant", must(e.db.Grant(e.ctx, g.ID))(e.t), want)
 				sameIDs(e, "GrantsBySub(old)", must(e.db.GrantsBySub(e.ctx, "old-sub"))(e.t))
 				sameIDs(e, "GrantsBySub(new)", must(e.db.GrantsBySub(e.ctx, "new-sub"))(e.t), g.ID)
-				_, err := e.db.GrantByRefreshDigest(e.ctx, store.RefreshTokenDigest(RefreshToken(1)))
-				wantErr(e.t, "GrantByRefreshDigest(old)", err, store.ErrNotFound)
-				same(e.t, "GrantByRefreshDigest(new)", must(e.db.GrantByRefreshDigest(e.ctx, store.RefreshTokenDigest(RefreshToken(2))))(e.t), want)
+				_, err := e.db.GrantByRefreshDigest(e.ctx, riscd.RefreshTokenDigest(RefreshToken(1)))
+				wantErr(e.t, "GrantByRefreshDigest(old)", err, riscd.ErrNotFound)
+				same(e.t, "GrantByRefreshDigest(new)", must(e.db.GrantByRefreshDigest(e.ctx, riscd.RefreshTokenDigest(RefreshToken(2))))(e.t), want)
 				sameIDs(e, "GrantsByRefreshPrefix(old)", must(e.db.GrantsByRefreshPrefix(e.ctx, RefreshToken(1)[:16]))(e.t))
 				sameIDs(e, "GrantsByRefreshPrefix(new)", must(e.db.GrantsByRefreshPrefix(e.ctx, RefreshToken(2)[:16]))(e.t), g.ID)
 			}
@@ -142,13 +142,13 @@ func grantCases() []tcase {
 		{"a refresh token belongs to one grant", func(e *env) func(*env) {
 			a := must(e.db.CreateGrant(e.ctx, newGrant("a", 1)))(e.t)
 			_, err := e.db.CreateGrant(e.ctx, newGrant("b", 1))
-			wantErr(e.t, "CreateGrant with a taken refresh token", err, store.ErrExists)
+			wantErr(e.t, "CreateGrant with a taken refresh token", err, riscd.ErrExists)
 			b := must(e.db.CreateGrant(e.ctx, newGrant("b", 2)))(e.t)
 			b.RefreshToken = a.RefreshToken
-			wantErr(e.t, "PutGrant with a taken refresh token", e.db.PutGrant(e.ctx, b), store.ErrExists)
+			wantErr(e.t, "PutGrant with a taken refresh token", e.db.PutGrant(e.ctx, b), riscd.ErrExists)
 			return func(e *env) {
-				same(e.t, "digest lookup of a", must(e.db.GrantByRefreshDigest(e.ctx, store.RefreshTokenDigest(RefreshToken(1))))(e.t).ID, a.ID)
-				same(e.t, "digest lookup of b", must(e.db.GrantByRefreshDigest(e.ctx, store.RefreshTokenDigest(RefreshToken(2))))(e.t).ID, b.ID)
+				same(e.t, "digest lookup of a", must(e.db.GrantByRefreshDigest(e.ctx, riscd.RefreshTokenDigest(RefreshToken(1))))(e.t).ID, a.ID)
+				same(e.t, "digest lookup of b", must(e.db.GrantByRefreshDigest(e.ctx, riscd.RefreshTokenDigest(RefreshToken(2))))(e.t).ID, b.ID)
 				sameIDs(e, "GrantsBySub(b)", must(e.db.GrantsBySub(e.ctx, "b"))(e.t), b.ID)
 			}
 		}},
@@ -156,13 +156,13 @@ func grantCases() []tcase {
 			a := must(e.db.CreateGrant(e.ctx, newGrant("s", 1)))(e.t)
 			b := must(e.db.CreateGrant(e.ctx, newGrant("s", 2)))(e.t)
 			noErr(e.t, e.db.DeleteGrant(e.ctx, a.ID))
-			wantErr(e.t, "second DeleteGrant", e.db.DeleteGrant(e.ctx, a.ID), store.ErrNotFound)
+			wantErr(e.t, "second DeleteGrant", e.db.DeleteGrant(e.ctx, a.ID), riscd.ErrNotFound)
 			return func(e *env) {
 				_, err := e.db.Grant(e.ctx, a.ID)
-				wantErr(e.t, "Grant", err, store.ErrNotFound)
+				wantErr(e.t, "Grant", err, riscd.ErrNotFound)
 				sameIDs(e, "GrantsBySub", must(e.db.GrantsBySub(e.ctx, "s"))(e.t), b.ID)
-				_, err = e.db.GrantByRefreshDigest(e.ctx, store.RefreshTokenDigest(RefreshToken(1)))
-				wantErr(e.t, "GrantByRefreshDigest", err, store.ErrNotFound)
+				_, err = e.db.GrantByRefreshDigest(e.ctx, riscd.RefreshTokenDigest(RefreshToken(1)))
+				wantErr(e.t, "GrantByRefreshDigest", err, riscd.ErrNotFound)
 				sameIDs(e, "GrantsByRefreshPrefix", must(e.db.GrantsByRefreshPrefix(e.ctx, RefreshToken(1)[:16]))(e.t))
 			}
 		}},
@@ -186,18 +186,18 @@ func grantCases() []tcase {
 		{"lookup by refresh digest", func(e *env) func(*env) {
 			g := must(e.db.CreateGrant(e.ctx, newGrant("s", 7)))(e.t)
 			return func(e *env) {
-				same(e.t, "match", must(e.db.GrantByRefreshDigest(e.ctx, store.RefreshTokenDigest(RefreshToken(7))))(e.t), g)
-				_, err := e.db.GrantByRefreshDigest(e.ctx, store.RefreshTokenDigest(RefreshToken(8)))
-				wantErr(e.t, "unknown digest", err, store.ErrNotFound)
+				same(e.t, "match", must(e.db.GrantByRefreshDigest(e.ctx, riscd.RefreshTokenDigest(RefreshToken(7))))(e.t), g)
+				_, err := e.db.GrantByRefreshDigest(e.ctx, riscd.RefreshTokenDigest(RefreshToken(8)))
+				wantErr(e.t, "unknown digest", err, riscd.ErrNotFound)
 				_, err = e.db.GrantByRefreshDigest(e.ctx, make([]byte, 32))
-				wantErr(e.t, "32-byte digest", err, store.ErrInvalid)
+				wantErr(e.t, "32-byte digest", err, riscd.ErrInvalid)
 			}
 		}},
 		{"lookup by refresh prefix finds every candidate", func(e *env) func(*env) {
 			shared := RefreshToken(1)[:16]
 			a := newGrant("a", 1)
 			b := newGrant("b", 2)
-			b.RefreshToken = store.Secret(shared + RefreshToken(2)[16:])
+			b.RefreshToken = riscd.Secret(shared + RefreshToken(2)[16:])
 			short := newGrant("c", 3)
 			short.RefreshToken = "1//0short"
 			ga := must(e.db.CreateGrant(e.ctx, a))(e.t)
@@ -208,8 +208,8 @@ func grantCases() []tcase {
 				sameIDs(e, "shared prefix", must(e.db.GrantsByRefreshPrefix(e.ctx, shared))(e.t), ga.ID, gb.ID)
 				sameIDs(e, "unknown prefix", must(e.db.GrantsByRefreshPrefix(e.ctx, "1//0xxxxxxxxxxxx"))(e.t))
 				_, err := e.db.GrantsByRefreshPrefix(e.ctx, "1//0short")
-				wantErr(e.t, "short prefix", err, store.ErrInvalid)
-				same(e.t, "short token by digest", must(e.db.GrantByRefreshDigest(e.ctx, store.RefreshTokenDigest("1//0short")))(e.t).ID, gs.ID)
+				wantErr(e.t, "short prefix", err, riscd.ErrInvalid)
+				same(e.t, "short token by digest", must(e.db.GrantByRefreshDigest(e.ctx, riscd.RefreshTokenDigest("1//0short")))(e.t).ID, gs.ID)
 			}
 		}},
 		{"list pages newest first with filters", func(e *env) func(*env) {
@@ -217,7 +217,7 @@ func grantCases() []tcase {
 			for i := range 7 {
 				g := newGrant([]string{"x", "y"}[i%2], uint64(i))
 				if i%3 == 0 {
-					g.Status = store.GrantRevoked
+					g.Status = riscd.GrantRevoked
 				}
 				if i == 4 {
 					g.Scopes = []string{"openid"}
@@ -229,7 +229,7 @@ func grantCases() []tcase {
 				var got []string
 				cursor := ""
 				for page := 0; ; page++ {
-					gs, next, err := e.db.ListGrants(e.ctx, store.GrantQuery{Cursor: cursor, Limit: 3})
+					gs, next, err := e.db.ListGrants(e.ctx, riscd.GrantQuery{Cursor: cursor, Limit: 3})
 					noErr(e.t, err)
 					if len(gs) > 3 {
 						e.t.Fatalf("page %d has %d grants, limit 3", page, len(gs))
@@ -245,14 +245,14 @@ func grantCases() []tcase {
 				}
 				for _, tc := range []struct {
 					name string
-					q    store.GrantQuery
+					q    riscd.GrantQuery
 					want []string // indexes into creation order
 				}{
-					{"sub", store.GrantQuery{Sub: "y"}, []string{all[1], all[3], all[5]}},
-					{"status", store.GrantQuery{Status: store.GrantRevoked}, []string{all[0], all[3], all[6]}},
-					{"sub and status", store.GrantQuery{Sub: "x", Status: store.GrantRevoked}, []string{all[0], all[6]}},
-					{"scope", store.GrantQuery{Scope: "email"}, []string{all[0], all[1], all[3], all[4], all[5], all[6]}},
-					{"nothing", store.GrantQuery{Sub: "z"}, nil},
+					{"sub", riscd.GrantQuery{Sub: "y"}, []string{all[1], all[3], all[5]}},
+					{"status", riscd.GrantQuery{Status: riscd.GrantRevoked}, []string{all[0], all[3], all[6]}},
+					{"sub and status", riscd.GrantQuery{Sub: "x", Status: riscd.GrantRevoked}, []string{all[0], all[6]}},
+					{"scope", riscd.GrantQuery{Scope: "email"}, []string{all[0], all[1], all[3], all[4], all[5], all[6]}},
+					{"nothing", riscd.GrantQuery{Sub: "z"}, nil},
 				} {
 					gs, next, err := e.db.ListGrants(e.ctx, tc.q)
 					noErr(e.t, err)
@@ -261,14 +261,14 @@ func grantCases() []tcase {
 						e.t.Fatalf("ListGrants %s: next cursor %q on the last page", tc.name, next)
 					}
 				}
-				gs, next, err := e.db.ListGrants(e.ctx, store.GrantQuery{Sub: "y", Limit: 2})
+				gs, next, err := e.db.ListGrants(e.ctx, riscd.GrantQuery{Sub: "y", Limit: 2})
 				noErr(e.t, err)
 				sameIDs(e, "ListGrants sub page 1", gs, all[1], all[3])
-				gs, _, err = e.db.ListGrants(e.ctx, store.GrantQuery{Sub: "y", Limit: 2, Cursor: next})
+				gs, _, err = e.db.ListGrants(e.ctx, riscd.GrantQuery{Sub: "y", Limit: 2, Cursor: next})
 				noErr(e.t, err)
 				sameIDs(e, "ListGrants sub page 2", gs, all[5])
-				_, _, err = e.db.ListGrants(e.ctx, store.GrantQuery{Cursor: "zz"})
-				wantErr(e.t, "bad cursor", err, store.ErrInvalid)
+				_, _, err = e.db.ListGrants(e.ctx, riscd.GrantQuery{Cursor: "zz"})
+				wantErr(e.t, "bad cursor", err, riscd.ErrInvalid)
 			}
 		}},
 		{"status filter follows updates and deletes", func(e *env) func(*env) {
@@ -278,29 +278,29 @@ func grantCases() []tcase {
 				ids = append(ids, must(e.db.CreateGrant(e.ctx, newGrant("s", uint64(i))))(e.t).ID)
 			}
 			for _, i := range []int{0, 2, 3} {
-				must(e.db.UpdateGrant(e.ctx, ids[i], func(g store.Grant) (store.Grant, error) {
-					g.Status = store.GrantHeld
+				must(e.db.UpdateGrant(e.ctx, ids[i], func(g riscd.Grant) (riscd.Grant, error) {
+					g.Status = riscd.GrantHeld
 					return g, nil
 				}))(e.t)
 			}
-			must(e.db.UpdateGrant(e.ctx, ids[2], func(g store.Grant) (store.Grant, error) {
-				g.Status = store.GrantRevoked
+			must(e.db.UpdateGrant(e.ctx, ids[2], func(g riscd.Grant) (riscd.Grant, error) {
+				g.Status = riscd.GrantRevoked
 				return g, nil
 			}))(e.t)
 			noErr(e.t, e.db.DeleteGrant(e.ctx, ids[3]))
 			return func(e *env) {
 				for _, tc := range []struct {
-					status store.GrantStatus
+					status riscd.GrantStatus
 					want   []string
 				}{
-					{store.GrantHeld, []string{ids[0]}},
-					{store.GrantRevoked, []string{ids[2]}},
-					{store.GrantActive, []string{ids[4], ids[1]}},
+					{riscd.GrantHeld, []string{ids[0]}},
+					{riscd.GrantRevoked, []string{ids[2]}},
+					{riscd.GrantActive, []string{ids[4], ids[1]}},
 				} {
-					var got []store.Grant
+					var got []riscd.Grant
 					cursor := ""
 					for {
-						gs, next, err := e.db.ListGrants(e.ctx, store.GrantQuery{Status: tc.status, Limit: 1, Cursor: cursor})
+						gs, next, err := e.db.ListGrants(e.ctx, riscd.GrantQuery{Status: tc.status, Limit: 1, Cursor: cursor})
 						noErr(e.t, err)
 						got = append(got, gs...)
 						if next == "" {
@@ -311,7 +311,7 @@ func grantCases() []tcase {
 					sameIDs(e, "ListGrants status "+string(tc.status), got, tc.want...)
 				}
 				counts := must(e.db.CountGrants(e.ctx))(e.t)
-				if want := map[store.GrantStatus]int{store.GrantHeld: 1, store.GrantRevoked: 1, store.GrantActive: 2}; fmt.Sprint(counts) != fmt.Sprint(want) {
+				if want := map[riscd.GrantStatus]int{riscd.GrantHeld: 1, riscd.GrantRevoked: 1, riscd.GrantActive: 2}; fmt.Sprint(counts) != fmt.Sprint(want) {
 					e.t.Errorf("CountGrants = %v, want %v", counts, want)
 				}
 			}
@@ -319,22 +319,22 @@ func grantCases() []tcase {
 		{"update applies a function atomically", func(e *env) func(*env) {
 			g := must(e.db.CreateGrant(e.ctx, newGrant("s", 1)))(e.t)
 			e.clock.Advance(time.Minute)
-			got := must(e.db.UpdateGrant(e.ctx, g.ID, func(old store.Grant) (store.Grant, error) {
-				old.AccessToken = store.Secret(AccessToken(99))
-				old.Status = store.GrantReauthRequired
+			got := must(e.db.UpdateGrant(e.ctx, g.ID, func(old riscd.Grant) (riscd.Grant, error) {
+				old.AccessToken = riscd.Secret(AccessToken(99))
+				old.Status = riscd.GrantReauthRequired
 				old.ID = "ignored"
 				return old, nil
 			}))(e.t)
 			boom := errors.New("boom")
-			_, err := e.db.UpdateGrant(e.ctx, g.ID, func(old store.Grant) (store.Grant, error) {
-				old.Status = store.GrantRevoked
+			_, err := e.db.UpdateGrant(e.ctx, g.ID, func(old riscd.Grant) (riscd.Grant, error) {
+				old.Status = riscd.GrantRevoked
 				return old, boom
 			})
 			wantErr(e.t, "UpdateGrant with failing fn", err, boom)
-			_, err = e.db.UpdateGrant(e.ctx, "0123456789abcdef01234567", func(g store.Grant) (store.Grant, error) { return g, nil })
-			wantErr(e.t, "UpdateGrant of a missing grant", err, store.ErrNotFound)
+			_, err = e.db.UpdateGrant(e.ctx, "0123456789abcdef01234567", func(g riscd.Grant) (riscd.Grant, error) { return g, nil })
+			wantErr(e.t, "UpdateGrant of a missing grant", err, riscd.ErrNotFound)
 			want := g
-			want.AccessToken, want.Status, want.UpdatedAt = store.Secret(AccessToken(99)), store.GrantReauthRequired, start().Add(time.Minute)
+			want.AccessToken, want.Status, want.UpdatedAt = riscd.Secret(AccessToken(99)), riscd.GrantReauthRequired, start().Add(time.Minute)
 			same(e.t, "UpdateGrant result", got, want)
 			return func(e *env) { same(e.t, "Grant", must(e.db.Grant(e.ctx, g.ID))(e.t), want) }
 		}},
@@ -345,10 +345,10 @@ func grantCases() []tcase {
 			if got := must(e.db.Grant(e.ctx, g.ID))(e.t); !got.RefreshToken.IsZero() {
 				e.t.Fatal("empty refresh token came back non-empty")
 			}
-			g.RefreshToken = store.Secret(RefreshToken(1))
+			g.RefreshToken = riscd.Secret(RefreshToken(1))
 			noErr(e.t, e.db.PutGrant(e.ctx, g))
 			return func(e *env) {
-				same(e.t, "by digest", must(e.db.GrantByRefreshDigest(e.ctx, store.RefreshTokenDigest(RefreshToken(1))))(e.t).ID, g.ID)
+				same(e.t, "by digest", must(e.db.GrantByRefreshDigest(e.ctx, riscd.RefreshTokenDigest(RefreshToken(1))))(e.t).ID, g.ID)
 			}
 		}},
 	}

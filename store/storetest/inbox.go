@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 const (
@@ -16,8 +16,8 @@ const (
 	eventRevoked  = "https://schemas.openid.net/secevent/oauth/event-type/tokens-revoked"
 )
 
-func newEntry(jti, subject, typ string) store.InboxEntry {
-	return store.InboxEntry{
+func newEntry(jti, subject, typ string) riscd.InboxEntry {
+	return riscd.InboxEntry{
 		Transmitter: "google",
 		Iss:         "https://accounts.google.com/",
 		JTI:         jti,
@@ -28,7 +28,7 @@ func newEntry(jti, subject, typ string) store.InboxEntry {
 	}
 }
 
-func entryIDs(es []store.InboxEntry) string {
+func entryIDs(es []riscd.InboxEntry) string {
 	ids := make([]string, len(es))
 	for i, e := range es {
 		ids[i] = strconv.FormatUint(e.ID, 10)
@@ -46,7 +46,7 @@ func inboxCases() []tcase {
 				e.t.Fatalf("PutInbox: created=%v id=%d, want true and an id", created, got.ID)
 			}
 			want := newEntry("j1", "iss|sub", eventDisabled)
-			want.ID, want.Status, want.ReceivedAt = got.ID, store.InboxPending, start()
+			want.ID, want.Status, want.ReceivedAt = got.ID, riscd.InboxPending, start()
 			same(e.t, "PutInbox result", got, want)
 			e.clock.Advance(time.Minute)
 			again := newEntry("j1", "other", eventRevoked)
@@ -61,21 +61,21 @@ func inboxCases() []tcase {
 			if !created {
 				e.t.Fatal("same jti from another issuer was taken for a duplicate")
 			}
-			_, _, err := e.db.PutInbox(e.ctx, store.InboxEntry{Iss: "x"})
-			wantErr(e.t, "PutInbox without jti", err, store.ErrInvalid)
+			_, _, err := e.db.PutInbox(e.ctx, riscd.InboxEntry{Iss: "x"})
+			wantErr(e.t, "PutInbox without jti", err, riscd.ErrInvalid)
 			bad := newEntry("j2", "", eventDisabled)
 			bad.Claims = json.RawMessage(`{"x":`)
 			_, _, err = e.db.PutInbox(e.ctx, bad)
-			wantErr(e.t, "PutInbox with broken claims", err, store.ErrInvalid)
+			wantErr(e.t, "PutInbox with broken claims", err, riscd.ErrInvalid)
 			return func(e *env) {
 				same(e.t, "InboxEntry", must(e.db.InboxEntry(e.ctx, got.ID))(e.t), want)
 				same(e.t, "InboxByJTI", must(e.db.InboxByJTI(e.ctx, want.Iss, "j1"))(e.t), want)
 				same(e.t, "InboxByJTI other issuer", must(e.db.InboxByJTI(e.ctx, other.Iss, "j1"))(e.t).ID, o.ID)
 				_, err := e.db.InboxByJTI(e.ctx, want.Iss, "j2")
-				wantErr(e.t, "InboxByJTI unknown", err, store.ErrNotFound)
+				wantErr(e.t, "InboxByJTI unknown", err, riscd.ErrNotFound)
 				_, err = e.db.InboxEntry(e.ctx, 999)
-				wantErr(e.t, "InboxEntry unknown", err, store.ErrNotFound)
-				if n := must(e.db.CountInbox(e.ctx, store.InboxPending))(e.t); n != 2 {
+				wantErr(e.t, "InboxEntry unknown", err, riscd.ErrNotFound)
+				if n := must(e.db.CountInbox(e.ctx, riscd.InboxPending))(e.t); n != 2 {
 					e.t.Fatalf("CountInbox(pending) = %d, want 2", n)
 				}
 			}
@@ -87,33 +87,33 @@ func inboxCases() []tcase {
 				ids = append(ids, x.ID)
 			}
 			x := must(e.db.InboxEntry(e.ctx, ids[1]))(e.t)
-			x.Status, x.DoneAt, x.Attempts = store.InboxDone, start(), 1
+			x.Status, x.DoneAt, x.Attempts = riscd.InboxDone, start(), 1
 			noErr(e.t, e.db.PutInboxEntry(e.ctx, x))
-			y := must(e.db.UpdateInbox(e.ctx, ids[3], func(y store.InboxEntry) (store.InboxEntry, error) {
-				y.Status, y.Attempts, y.LastError, y.NextAttemptAt = store.InboxParked, 5, "lifecycle: timeout", start().Add(time.Hour)
+			y := must(e.db.UpdateInbox(e.ctx, ids[3], func(y riscd.InboxEntry) (riscd.InboxEntry, error) {
+				y.Status, y.Attempts, y.LastError, y.NextAttemptAt = riscd.InboxParked, 5, "lifecycle: timeout", start().Add(time.Hour)
 				return y, nil
 			}))(e.t)
 			boom := errors.New("boom")
-			_, err := e.db.UpdateInbox(e.ctx, ids[0], func(z store.InboxEntry) (store.InboxEntry, error) {
-				z.Status = store.InboxDone
+			_, err := e.db.UpdateInbox(e.ctx, ids[0], func(z riscd.InboxEntry) (riscd.InboxEntry, error) {
+				z.Status = riscd.InboxDone
 				return z, boom
 			})
 			wantErr(e.t, "UpdateInbox with failing fn", err, boom)
-			_, err = e.db.UpdateInbox(e.ctx, 999, func(z store.InboxEntry) (store.InboxEntry, error) { return z, nil })
-			wantErr(e.t, "UpdateInbox unknown", err, store.ErrNotFound)
+			_, err = e.db.UpdateInbox(e.ctx, 999, func(z riscd.InboxEntry) (riscd.InboxEntry, error) { return z, nil })
+			wantErr(e.t, "UpdateInbox unknown", err, riscd.ErrNotFound)
 			z := must(e.db.InboxEntry(e.ctx, ids[0]))(e.t)
 			z.JTI = "changed"
-			wantErr(e.t, "PutInboxEntry changing jti", e.db.PutInboxEntry(e.ctx, z), store.ErrInvalid)
+			wantErr(e.t, "PutInboxEntry changing jti", e.db.PutInboxEntry(e.ctx, z), riscd.ErrInvalid)
 			z = must(e.db.InboxEntry(e.ctx, ids[0]))(e.t)
 			z.Status = ""
-			wantErr(e.t, "PutInboxEntry without status", e.db.PutInboxEntry(e.ctx, z), store.ErrInvalid)
+			wantErr(e.t, "PutInboxEntry without status", e.db.PutInboxEntry(e.ctx, z), riscd.ErrInvalid)
 			missing := z
-			missing.ID, missing.Status = 999, store.InboxDone
-			wantErr(e.t, "PutInboxEntry unknown", e.db.PutInboxEntry(e.ctx, missing), store.ErrNotFound)
+			missing.ID, missing.Status = 999, riscd.InboxDone
+			wantErr(e.t, "PutInboxEntry unknown", e.db.PutInboxEntry(e.ctx, missing), riscd.ErrNotFound)
 			return func(e *env) {
 				same(e.t, "done entry", must(e.db.InboxEntry(e.ctx, ids[1]))(e.t), x)
 				same(e.t, "parked entry", must(e.db.InboxEntry(e.ctx, ids[3]))(e.t), y)
-				for st, want := range map[store.InboxStatus]int{store.InboxPending: 3, store.InboxDone: 1, store.InboxParked: 1} {
+				for st, want := range map[riscd.InboxStatus]int{riscd.InboxPending: 3, riscd.InboxDone: 1, riscd.InboxParked: 1} {
 					if n := must(e.db.CountInbox(e.ctx, st))(e.t); n != want {
 						e.t.Fatalf("CountInbox(%s) = %d, want %d", st, n, want)
 					}
@@ -141,8 +141,8 @@ func inboxCases() []tcase {
 				ids = append(ids, x.ID)
 			}
 			for _, i := range []int{0, 4} {
-				must(e.db.UpdateInbox(e.ctx, ids[i], func(x store.InboxEntry) (store.InboxEntry, error) {
-					x.Status, x.Subject = store.InboxDone, "moved"
+				must(e.db.UpdateInbox(e.ctx, ids[i], func(x riscd.InboxEntry) (riscd.InboxEntry, error) {
+					x.Status, x.Subject = riscd.InboxDone, "moved"
 					return x, nil
 				}))(e.t)
 			}
@@ -156,22 +156,22 @@ func inboxCases() []tcase {
 			return func(e *env) {
 				for _, tc := range []struct {
 					name string
-					q    store.InboxQuery
+					q    riscd.InboxQuery
 					want string
 				}{
-					{"all", store.InboxQuery{}, str(7, 6, 5, 4, 3, 2, 1, 0)},
-					{"subject", store.InboxQuery{Subject: "a"}, str(6, 3)},
-					{"moved subject", store.InboxQuery{Subject: "moved"}, str(4, 0)},
-					{"status", store.InboxQuery{Status: store.InboxDone}, str(4, 0)},
-					{"type", store.InboxQuery{Type: eventRevoked}, str(7, 5, 3, 1)},
-					{"subject and type", store.InboxQuery{Subject: "b", Type: eventRevoked}, str(7, 1)},
-					{"status and type", store.InboxQuery{Status: store.InboxPending, Type: eventDisabled}, str(6, 2)},
-					{"nothing", store.InboxQuery{Subject: "zz"}, "[]"},
+					{"all", riscd.InboxQuery{}, str(7, 6, 5, 4, 3, 2, 1, 0)},
+					{"subject", riscd.InboxQuery{Subject: "a"}, str(6, 3)},
+					{"moved subject", riscd.InboxQuery{Subject: "moved"}, str(4, 0)},
+					{"status", riscd.InboxQuery{Status: riscd.InboxDone}, str(4, 0)},
+					{"type", riscd.InboxQuery{Type: eventRevoked}, str(7, 5, 3, 1)},
+					{"subject and type", riscd.InboxQuery{Subject: "b", Type: eventRevoked}, str(7, 1)},
+					{"status and type", riscd.InboxQuery{Status: riscd.InboxPending, Type: eventDisabled}, str(6, 2)},
+					{"nothing", riscd.InboxQuery{Subject: "zz"}, "[]"},
 				} {
-					var got []store.InboxEntry
+					var got []riscd.InboxEntry
 					cursor := ""
 					for {
-						page, next, err := e.db.ListInbox(e.ctx, store.InboxQuery{
+						page, next, err := e.db.ListInbox(e.ctx, riscd.InboxQuery{
 							Status: tc.q.Status, Subject: tc.q.Subject, Type: tc.q.Type, Cursor: cursor, Limit: 3,
 						})
 						noErr(e.t, err)
@@ -185,8 +185,8 @@ func inboxCases() []tcase {
 						e.t.Fatalf("ListInbox %s = %s, want %s", tc.name, g, tc.want)
 					}
 				}
-				_, _, err := e.db.ListInbox(e.ctx, store.InboxQuery{Cursor: "x"})
-				wantErr(e.t, "bad cursor", err, store.ErrInvalid)
+				_, _, err := e.db.ListInbox(e.ctx, riscd.InboxQuery{Cursor: "x"})
+				wantErr(e.t, "bad cursor", err, riscd.ErrInvalid)
 			}
 		}},
 	}

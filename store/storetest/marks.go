@@ -13,16 +13,16 @@ import (
 func markCases() []tcase {
 	return []tcase{
 		{"a mark is written once", func(e *env) func(*env) {
-			a := must(e.db.AppendAudit(e.ctx, store.AuditEntry{Sub: "s", Action: "record"}))(e.t)
-			first, wrote, err := e.db.PutMark(e.ctx, store.Mark{Key: "event|iss|jti|0", AuditID: a.ID})
+			a := must(e.db.AppendAudit(e.ctx, riscd.AuditEntry{Sub: "s", Action: "record"}))(e.t)
+			first, wrote, err := e.db.PutMark(e.ctx, riscd.Mark{Key: "event|iss|jti|0", AuditID: a.ID})
 			noErr(e.t, err)
-			want := store.Mark{Key: "event|iss|jti|0", At: start(), AuditID: a.ID}
+			want := riscd.Mark{Key: "event|iss|jti|0", At: start(), AuditID: a.ID}
 			if !wrote {
 				e.t.Fatalf("first PutMark reported the key taken")
 			}
 			same(e.t, "first PutMark", first, want)
 			e.clock.Advance(time.Minute)
-			again, wrote, err := e.db.PutMark(e.ctx, store.Mark{Key: "event|iss|jti|0", AuditID: 999})
+			again, wrote, err := e.db.PutMark(e.ctx, riscd.Mark{Key: "event|iss|jti|0", AuditID: 999})
 			noErr(e.t, err)
 			if wrote {
 				e.t.Fatalf("second PutMark with the same key wrote")
@@ -33,18 +33,18 @@ func markCases() []tcase {
 			return func(e *env) {
 				same(e.t, "Mark after reopen", must(e.db.Mark(e.ctx, "event|iss|jti|0"))(e.t), want)
 				_, err := e.db.Mark(e.ctx, "event|iss|jti|1")
-				wantErr(e.t, "Mark of another key", err, store.ErrNotFound)
+				wantErr(e.t, "Mark of another key", err, riscd.ErrNotFound)
 			}
 		}},
 		{"mark keys are checked", func(e *env) func(*env) {
 			for _, key := range []string{"", strings.Repeat("k", store.MaxMarkKey+1)} {
-				_, _, err := e.db.PutMark(e.ctx, store.Mark{Key: key})
-				wantErr(e.t, fmt.Sprintf("PutMark with a %d-byte key", len(key)), err, store.ErrInvalid)
+				_, _, err := e.db.PutMark(e.ctx, riscd.Mark{Key: key})
+				wantErr(e.t, fmt.Sprintf("PutMark with a %d-byte key", len(key)), err, riscd.ErrInvalid)
 				_, err = e.db.Mark(e.ctx, key)
-				wantErr(e.t, fmt.Sprintf("Mark with a %d-byte key", len(key)), err, store.ErrInvalid)
+				wantErr(e.t, fmt.Sprintf("Mark with a %d-byte key", len(key)), err, riscd.ErrInvalid)
 			}
 			long := strings.Repeat("k", store.MaxMarkKey)
-			_, wrote, err := e.db.PutMark(e.ctx, store.Mark{Key: long})
+			_, wrote, err := e.db.PutMark(e.ctx, riscd.Mark{Key: long})
 			noErr(e.t, err)
 			if !wrote {
 				e.t.Fatalf("PutMark with a %d-byte key did not write", len(long))
@@ -58,10 +58,10 @@ func markCases() []tcase {
 		{"a mark rolls back with its transaction", func(e *env) func(*env) {
 			boom := errors.New("boom")
 			err := e.db.Update(e.ctx, func(tx riscd.Tx) error {
-				if _, _, err := tx.PutMark(e.ctx, store.Mark{Key: "k"}); err != nil {
+				if _, _, err := tx.PutMark(e.ctx, riscd.Mark{Key: "k"}); err != nil {
 					return err
 				}
-				if _, _, err := tx.PutMark(e.ctx, store.Mark{Key: "k"}); err != nil {
+				if _, _, err := tx.PutMark(e.ctx, riscd.Mark{Key: "k"}); err != nil {
 					return err
 				}
 				return boom
@@ -69,17 +69,17 @@ func markCases() []tcase {
 			wantErr(e.t, "Update", err, boom)
 			return func(e *env) {
 				_, err := e.db.Mark(e.ctx, "k")
-				wantErr(e.t, "Mark after rollback", err, store.ErrNotFound)
+				wantErr(e.t, "Mark after rollback", err, riscd.ErrNotFound)
 			}
 		}},
 		{"pending outbox pages after an id", func(e *env) func(*env) {
 			var ids []uint64
 			for i := range 5 {
-				j := must(e.db.EnqueueOutbox(e.ctx, store.OutboxJob{Kind: store.OutboxWebhook, Key: fmt.Sprint("k", i%2)}))(e.t)
+				j := must(e.db.EnqueueOutbox(e.ctx, riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: fmt.Sprint("k", i%2)}))(e.t)
 				ids = append(ids, j.ID)
 			}
 			done := must(e.db.OutboxJob(e.ctx, ids[2]))(e.t)
-			done.Status = store.OutboxDone
+			done.Status = riscd.OutboxDone
 			noErr(e.t, e.db.PutOutboxJob(e.ctx, done))
 			return func(e *env) {
 				page := func(after uint64, limit int) string {

@@ -6,53 +6,53 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 func outboxCases() []tcase {
 	return []tcase{
 		{"enqueue, read back, finish", func(e *env) func(*env) {
-			rv := store.OutboxJob{
-				Kind: store.OutboxRevoke, Key: "sub-1", Token: store.Secret(RefreshToken(3)), GrantID: "g1",
+			rv := riscd.OutboxJob{
+				Kind: riscd.OutboxRevoke, Key: "sub-1", Token: riscd.Secret(RefreshToken(3)), GrantID: "g1",
 				Deadline: start().Add(24 * time.Hour),
 			}
 			a := must(e.db.EnqueueOutbox(e.ctx, rv))(e.t)
 			wantA := rv
-			wantA.ID, wantA.Status, wantA.CreatedAt = a.ID, store.OutboxPending, start()
+			wantA.ID, wantA.Status, wantA.CreatedAt = a.ID, riscd.OutboxPending, start()
 			same(e.t, "EnqueueOutbox result", a, wantA)
-			wh := store.OutboxJob{Kind: store.OutboxWebhook, Key: "sub-1", Payload: json.RawMessage(`{"event":"x"}`)}
+			wh := riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: "sub-1", Payload: json.RawMessage(`{"event":"x"}`)}
 			b := must(e.db.EnqueueOutbox(e.ctx, wh))(e.t)
 			c := must(e.db.EnqueueOutbox(e.ctx, wh))(e.t)
 			if !(a.ID < b.ID && b.ID < c.ID) {
 				e.t.Fatalf("ids %d, %d, %d: want increasing", a.ID, b.ID, c.ID)
 			}
-			_, err := e.db.EnqueueOutbox(e.ctx, store.OutboxJob{})
-			wantErr(e.t, "EnqueueOutbox without kind", err, store.ErrInvalid)
-			_, err = e.db.EnqueueOutbox(e.ctx, store.OutboxJob{Kind: store.OutboxWebhook, Payload: json.RawMessage("{")})
-			wantErr(e.t, "EnqueueOutbox with broken payload", err, store.ErrInvalid)
+			_, err := e.db.EnqueueOutbox(e.ctx, riscd.OutboxJob{})
+			wantErr(e.t, "EnqueueOutbox without kind", err, riscd.ErrInvalid)
+			_, err = e.db.EnqueueOutbox(e.ctx, riscd.OutboxJob{Kind: riscd.OutboxWebhook, Payload: json.RawMessage("{")})
+			wantErr(e.t, "EnqueueOutbox with broken payload", err, riscd.ErrInvalid)
 
-			a.Status, a.DoneAt, a.Attempts, a.Token = store.OutboxDone, start(), 1, ""
+			a.Status, a.DoneAt, a.Attempts, a.Token = riscd.OutboxDone, start(), 1, ""
 			noErr(e.t, e.db.PutOutboxJob(e.ctx, a))
-			bb := must(e.db.UpdateOutbox(e.ctx, b.ID, func(j store.OutboxJob) (store.OutboxJob, error) {
+			bb := must(e.db.UpdateOutbox(e.ctx, b.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
 				j.Attempts, j.LastError, j.NextAttemptAt = 1, "webhook: 503", start().Add(time.Minute)
 				return j, nil
 			}))(e.t)
 			boom := errors.New("boom")
-			_, err = e.db.UpdateOutbox(e.ctx, c.ID, func(j store.OutboxJob) (store.OutboxJob, error) {
-				j.Status = store.OutboxFailed
+			_, err = e.db.UpdateOutbox(e.ctx, c.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+				j.Status = riscd.OutboxFailed
 				return j, boom
 			})
 			wantErr(e.t, "UpdateOutbox with failing fn", err, boom)
-			_, err = e.db.UpdateOutbox(e.ctx, 999, func(j store.OutboxJob) (store.OutboxJob, error) { return j, nil })
-			wantErr(e.t, "UpdateOutbox unknown", err, store.ErrNotFound)
+			_, err = e.db.UpdateOutbox(e.ctx, 999, func(j riscd.OutboxJob) (riscd.OutboxJob, error) { return j, nil })
+			wantErr(e.t, "UpdateOutbox unknown", err, riscd.ErrNotFound)
 			missing := c
 			missing.ID = 999
-			wantErr(e.t, "PutOutboxJob unknown", e.db.PutOutboxJob(e.ctx, missing), store.ErrNotFound)
+			wantErr(e.t, "PutOutboxJob unknown", e.db.PutOutboxJob(e.ctx, missing), riscd.ErrNotFound)
 			return func(e *env) {
 				same(e.t, "done job", must(e.db.OutboxJob(e.ctx, a.ID))(e.t), a)
 				same(e.t, "retried job", must(e.db.OutboxJob(e.ctx, b.ID))(e.t), bb)
 				_, err := e.db.OutboxJob(e.ctx, 999)
-				wantErr(e.t, "OutboxJob unknown", err, store.ErrNotFound)
+				wantErr(e.t, "OutboxJob unknown", err, riscd.ErrNotFound)
 				pending := must(e.db.PendingOutbox(e.ctx, 0))(e.t)
 				if got, want := fmt.Sprint(len(pending), pending[0].ID, pending[1].ID), fmt.Sprint(2, b.ID, c.ID); got != want {
 					e.t.Fatalf("PendingOutbox = %s, want %s", got, want)
@@ -63,8 +63,8 @@ func outboxCases() []tcase {
 			}
 		}},
 		{"a failed job can be retried", func(e *env) func(*env) {
-			j := must(e.db.EnqueueOutbox(e.ctx, store.OutboxJob{Kind: store.OutboxRevoke, Token: "t"}))(e.t)
-			j.Status = store.OutboxFailed
+			j := must(e.db.EnqueueOutbox(e.ctx, riscd.OutboxJob{Kind: riscd.OutboxRevoke, Token: "t"}))(e.t)
+			j.Status = riscd.OutboxFailed
 			noErr(e.t, e.db.PutOutboxJob(e.ctx, j))
 			if n := len(must(e.db.PendingOutbox(e.ctx, 0))(e.t)); n != 0 {
 				e.t.Fatalf("PendingOutbox after failure returned %d jobs", n)
@@ -72,7 +72,7 @@ func outboxCases() []tcase {
 			if got := must(e.db.FailedOutbox(e.ctx, 0))(e.t); len(got) != 1 || got[0].ID != j.ID || got[0].Token != "t" {
 				e.t.Fatalf("FailedOutbox after failure = %v, want job %d with its token", outboxIDs(got), j.ID)
 			}
-			j.Status = store.OutboxPending
+			j.Status = riscd.OutboxPending
 			noErr(e.t, e.db.PutOutboxJob(e.ctx, j))
 			return func(e *env) {
 				if got := must(e.db.PendingOutbox(e.ctx, 0))(e.t); len(got) != 1 || got[0].Token != "t" {
@@ -85,9 +85,9 @@ func outboxCases() []tcase {
 		}},
 		{"failed jobs are listed newest first", func(e *env) func(*env) {
 			var ids []uint64
-			for i, st := range []store.OutboxStatus{store.OutboxFailed, store.OutboxDone, store.OutboxFailed, store.OutboxPending, store.OutboxFailed} {
-				j := must(e.db.EnqueueOutbox(e.ctx, store.OutboxJob{Kind: store.OutboxWebhook, Key: fmt.Sprint("k", i)}))(e.t)
-				if st != store.OutboxPending {
+			for i, st := range []riscd.OutboxStatus{riscd.OutboxFailed, riscd.OutboxDone, riscd.OutboxFailed, riscd.OutboxPending, riscd.OutboxFailed} {
+				j := must(e.db.EnqueueOutbox(e.ctx, riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: fmt.Sprint("k", i)}))(e.t)
+				if st != riscd.OutboxPending {
 					j.Status, j.LastError = st, "webhook: 500"
 					noErr(e.t, e.db.PutOutboxJob(e.ctx, j))
 				}
@@ -95,11 +95,11 @@ func outboxCases() []tcase {
 			}
 			// A failed job that fails again stays listed once; a job put
 			// straight from pending to done never is.
-			again := must(e.db.UpdateOutbox(e.ctx, ids[2], func(j store.OutboxJob) (store.OutboxJob, error) {
+			again := must(e.db.UpdateOutbox(e.ctx, ids[2], func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
 				j.Attempts++
 				return j, nil
 			}))(e.t)
-			if again.Status != store.OutboxFailed {
+			if again.Status != riscd.OutboxFailed {
 				e.t.Fatalf("status %s after an update that kept it", again.Status)
 			}
 			return func(e *env) {
@@ -116,7 +116,7 @@ func outboxCases() []tcase {
 }
 
 // outboxIDs lists the jobs' IDs, in order.
-func outboxIDs(jobs []store.OutboxJob) []uint64 {
+func outboxIDs(jobs []riscd.OutboxJob) []uint64 {
 	ids := make([]uint64, len(jobs))
 	for i, j := range jobs {
 		ids[i] = j.ID

@@ -3,18 +3,18 @@ package storetest
 import (
 	"time"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd"
 )
 
 // newSession makes a session lasting a day from created (from the suite's
 // start when created is zero, which asks the store to set CreatedAt).
-func newSession(id, sub string, created time.Time) store.Session {
+func newSession(id, sub string, created time.Time) riscd.Session {
 	exp := created
 	if exp.IsZero() {
 		exp = start()
 	}
-	return store.Session{
-		ID: store.Secret(id), Sub: sub, Email: sub + "@example.com", CSRF: store.Secret("csrf-" + id),
+	return riscd.Session{
+		ID: riscd.Secret(id), Sub: sub, Email: sub + "@example.com", CSRF: riscd.Secret("csrf-" + id),
 		CreatedAt: created, ExpiresAt: exp.Add(24 * time.Hour),
 	}
 }
@@ -24,9 +24,9 @@ func sessionCases() []tcase {
 		{"create and read back", func(e *env) func(*env) {
 			s := newSession("sid-1", "s", time.Time{})
 			noErr(e.t, e.db.CreateSession(e.ctx, s))
-			wantErr(e.t, "CreateSession twice", e.db.CreateSession(e.ctx, s), store.ErrExists)
-			wantErr(e.t, "CreateSession without id", e.db.CreateSession(e.ctx, store.Session{Sub: "s"}), store.ErrInvalid)
-			anon := store.Session{ID: "sid-anon", CSRF: "c"}
+			wantErr(e.t, "CreateSession twice", e.db.CreateSession(e.ctx, s), riscd.ErrExists)
+			wantErr(e.t, "CreateSession without id", e.db.CreateSession(e.ctx, riscd.Session{Sub: "s"}), riscd.ErrInvalid)
+			anon := riscd.Session{ID: "sid-anon", CSRF: "c"}
 			noErr(e.t, e.db.CreateSession(e.ctx, anon))
 			want := s
 			want.CreatedAt = start()
@@ -36,18 +36,18 @@ func sessionCases() []tcase {
 				same(e.t, "Session", must(e.db.Session(e.ctx, "sid-1"))(e.t), want)
 				same(e.t, "anonymous Session", must(e.db.Session(e.ctx, "sid-anon"))(e.t), wantAnon)
 				_, err := e.db.Session(e.ctx, "sid-2")
-				wantErr(e.t, "unknown session", err, store.ErrNotFound)
+				wantErr(e.t, "unknown session", err, riscd.ErrNotFound)
 			}
 		}},
 		{"expired sessions are not found and can be swept", func(e *env) func(*env) {
 			noErr(e.t, e.db.CreateSession(e.ctx, newSession("old", "s", start().Add(-24*time.Hour))))
 			noErr(e.t, e.db.CreateSession(e.ctx, newSession("new", "s", start().Add(-time.Hour))))
 			_, err := e.db.Session(e.ctx, "old")
-			wantErr(e.t, "session expiring now", err, store.ErrNotFound)
+			wantErr(e.t, "session expiring now", err, riscd.ErrNotFound)
 			if n := must(e.db.DeleteExpiredSessions(e.ctx))(e.t); n != 1 {
 				e.t.Fatalf("DeleteExpiredSessions removed %d, want 1", n)
 			}
-			wantErr(e.t, "DeleteSession of the swept one", e.db.DeleteSession(e.ctx, "old"), store.ErrNotFound)
+			wantErr(e.t, "DeleteSession of the swept one", e.db.DeleteSession(e.ctx, "old"), riscd.ErrNotFound)
 			return func(e *env) {
 				must(e.db.Session(e.ctx, "new"))(e.t)
 				if n := must(e.db.Stats(e.ctx))(e.t).Sessions; n != 1 {
@@ -59,10 +59,10 @@ func sessionCases() []tcase {
 			noErr(e.t, e.db.CreateSession(e.ctx, newSession("a", "s", start())))
 			noErr(e.t, e.db.CreateSession(e.ctx, newSession("b", "s", start())))
 			noErr(e.t, e.db.DeleteSession(e.ctx, "a"))
-			wantErr(e.t, "DeleteSession twice", e.db.DeleteSession(e.ctx, "a"), store.ErrNotFound)
+			wantErr(e.t, "DeleteSession twice", e.db.DeleteSession(e.ctx, "a"), riscd.ErrNotFound)
 			return func(e *env) {
 				_, err := e.db.Session(e.ctx, "a")
-				wantErr(e.t, "deleted session", err, store.ErrNotFound)
+				wantErr(e.t, "deleted session", err, riscd.ErrNotFound)
 				must(e.db.Session(e.ctx, "b"))(e.t)
 			}
 		}},
@@ -81,7 +81,7 @@ func sessionCases() []tcase {
 			}
 			return func(e *env) {
 				for id, live := range map[string]bool{"s1": false, "s2": false, "s3": true, "other": true, "prefix": true} {
-					_, err := e.db.Session(e.ctx, store.Secret(id))
+					_, err := e.db.Session(e.ctx, riscd.Secret(id))
 					if got := err == nil; got != live {
 						e.t.Fatalf("session %s: live=%v (err %v), want %v", id, got, err, live)
 					}

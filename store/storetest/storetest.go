@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/store"
 )
@@ -179,7 +180,7 @@ func diff(got, want reflect.Value, path string) []string {
 		return out
 	case got.Kind() == reflect.String:
 		if got.String() != want.String() {
-			if got.Type() == reflect.TypeFor[store.Secret]() {
+			if got.Type() == reflect.TypeFor[riscd.Secret]() {
 				return []string{path + ": secrets differ"}
 			}
 			return []string{fmt.Sprintf("%s: %q, want %q", path, got.String(), want.String())}

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 )
 
 func txCases() []tcase {
@@ -18,18 +17,18 @@ func txCases() []tcase {
 					return err
 				}
 				id = g.ID
-				g.Status = store.GrantHeld
+				g.Status = riscd.GrantHeld
 				if err := tx.PutGrant(e.ctx, g); err != nil {
 					return err
 				}
-				_, err = tx.AppendAudit(e.ctx, store.AuditEntry{Sub: "s", Action: "hold", GrantIDs: []string{g.ID}})
+				_, err = tx.AppendAudit(e.ctx, riscd.AuditEntry{Sub: "s", Action: "hold", GrantIDs: []string{g.ID}})
 				return err
 			}))
 			return func(e *env) {
-				if g := must(e.db.Grant(e.ctx, id))(e.t); g.Status != store.GrantHeld {
+				if g := must(e.db.Grant(e.ctx, id))(e.t); g.Status != riscd.GrantHeld {
 					e.t.Fatalf("status %s, want held", g.Status)
 				}
-				if a, _, _ := e.db.ListAudit(e.ctx, store.AuditQuery{Sub: "s"}); len(a) != 1 {
+				if a, _, _ := e.db.ListAudit(e.ctx, riscd.AuditQuery{Sub: "s"}); len(a) != 1 {
 					e.t.Fatalf("%d audit entries, want 1", len(a))
 				}
 			}
@@ -40,7 +39,7 @@ func txCases() []tcase {
 				if _, err := tx.CreateGrant(e.ctx, newGrant("s", 1)); err != nil {
 					return err
 				}
-				if err := tx.PutAccount(e.ctx, store.Account{Sub: "s"}); err != nil {
+				if err := tx.PutAccount(e.ctx, riscd.Account{Sub: "s"}); err != nil {
 					return err
 				}
 				if _, _, err := tx.PutInbox(e.ctx, newEntry("j", "s", eventDisabled)); err != nil {
@@ -55,7 +54,7 @@ func txCases() []tcase {
 					e.t.Fatalf("Stats after a failed update: %+v", s)
 				}
 				_, err := e.db.InboxByJTI(e.ctx, "https://accounts.google.com/", "j")
-				wantErr(e.t, "InboxByJTI", err, store.ErrNotFound)
+				wantErr(e.t, "InboxByJTI", err, riscd.ErrNotFound)
 			}
 		}},
 		{"view refuses writes and a tx dies with its function", func(e *env) func(*env) {
@@ -73,7 +72,7 @@ func txCases() []tcase {
 				e.t.Fatal("CreateGrant in View succeeded")
 			}
 			_, err = kept.Grant(e.ctx, "0123456789abcdef01234567")
-			wantErr(e.t, "Tx used after View", err, store.ErrClosed)
+			wantErr(e.t, "Tx used after View", err, riscd.ErrClosed)
 			return func(e *env) {
 				if n := must(e.db.Stats(e.ctx))(e.t).Grants; n != 0 {
 					e.t.Fatalf("Stats.Grants = %d, want 0", n)
@@ -81,7 +80,7 @@ func txCases() []tcase {
 			}
 		}},
 		{"batch commits and a done context stops calls", func(e *env) func(*env) {
-			noErr(e.t, e.db.Batch(e.ctx, func(tx riscd.Tx) error { return tx.PutAccount(e.ctx, store.Account{Sub: "b"}) }))
+			noErr(e.t, e.db.Batch(e.ctx, func(tx riscd.Tx) error { return tx.PutAccount(e.ctx, riscd.Account{Sub: "b"}) }))
 			ctx, cancel := context.WithCancel(e.ctx)
 			cancel()
 			_, err := e.db.CreateGrant(ctx, newGrant("s", 1))
@@ -96,15 +95,15 @@ func txCases() []tcase {
 		}},
 		{"stats count every kind", func(e *env) func(*env) {
 			must(e.db.CreateGrant(e.ctx, newGrant("s", 1)))(e.t)
-			noErr(e.t, e.db.PutAccount(e.ctx, store.Account{Sub: "s"}))
+			noErr(e.t, e.db.PutAccount(e.ctx, riscd.Account{Sub: "s"}))
 			noErr(e.t, e.db.CreateSession(e.ctx, newSession("x", "s", start())))
 			noErr(e.t, e.db.CreateFlow(e.ctx, newFlow("f", start())))
 			x, _ := must2(e.db.PutInbox(e.ctx, newEntry("j1", "s", eventDisabled)))(e.t)
 			must2(e.db.PutInbox(e.ctx, newEntry("j2", "s", eventDisabled)))(e.t)
-			x.Status = store.InboxParked
+			x.Status = riscd.InboxParked
 			noErr(e.t, e.db.PutInboxEntry(e.ctx, x))
-			must(e.db.EnqueueOutbox(e.ctx, store.OutboxJob{Kind: store.OutboxRevoke, Token: "t"}))(e.t)
-			must(e.db.AppendAudit(e.ctx, store.AuditEntry{Action: "x"}))(e.t)
+			must(e.db.EnqueueOutbox(e.ctx, riscd.OutboxJob{Kind: riscd.OutboxRevoke, Token: "t"}))(e.t)
+			must(e.db.AppendAudit(e.ctx, riscd.AuditEntry{Action: "x"}))(e.t)
 			return func(e *env) {
 				s := must(e.db.Stats(e.ctx))(e.t)
 				got := [...]int{s.Grants, s.Accounts, s.Sessions, s.Flows, s.Inbox, s.InboxPending, s.InboxParked, s.InboxDone, s.Outbox, s.OutboxPending, s.Audit}
