@@ -7,14 +7,28 @@ import (
 	"time"
 )
 
+// DB is a Store whose handle also runs every ReadTx and Tx method in a
+// transaction of its own, and read-modify-write helpers that cannot lose a
+// concurrent update: what every engine's Open returns. Shortcuts makes a DB
+// of any Store.
+type DB interface {
+	Store
+	Tx
+	UpdateAccount(ctx context.Context, sub string, fn func(a Account, found bool) (Account, error)) (Account, error)
+	UpdateGrant(ctx context.Context, id string, fn func(Grant) (Grant, error)) (Grant, error)
+	UpdateInbox(ctx context.Context, id uint64, fn func(InboxEntry) (InboxEntry, error)) (InboxEntry, error)
+	UpdateOutbox(ctx context.Context, id uint64, fn func(OutboxJob) (OutboxJob, error)) (OutboxJob, error)
+}
+
 // Shortcuts gives every ReadTx and Tx method of a Store as a method of its
-// own, run in a transaction of its own, and read-modify-write helpers
-// (UpdateGrant, ...) that cannot lose a concurrent update. An engine embeds
-// it, set to itself, so that each engine does not write these again; a
-// consumer that holds a Store wraps it: Shortcuts{Store: s}.Grant(ctx, id).
+// own, run in a transaction of its own, and the read-modify-write helpers
+// of DB. An engine embeds it, set to itself, so that no engine writes these
+// again (overriding any it can do better); Shortcuts{Store: s} is a DB.
 type Shortcuts struct {
 	Store
 }
+
+var _ DB = Shortcuts{}
 
 func view[T any](ctx context.Context, s Store, fn func(ReadTx) (T, error)) (T, error) {
 	var out T
@@ -202,6 +216,19 @@ func (s Shortcuts) PutGrant(ctx context.Context, g Grant) error {
 // DeleteGrant runs Tx.DeleteGrant in its own transaction.
 func (s Shortcuts) DeleteGrant(ctx context.Context, id string) error {
 	return s.Update(ctx, func(tx Tx) error { return tx.DeleteGrant(ctx, id) })
+}
+
+// PutInbox runs Tx.PutInbox through Batch, so concurrent callers may
+// share a commit. Receivers use Store.Inbox instead.
+func (s Shortcuts) PutInbox(ctx context.Context, e InboxEntry) (InboxEntry, bool, error) {
+	var out InboxEntry
+	var created bool
+	err := s.Batch(ctx, func(tx Tx) error {
+		var err error
+		out, created, err = tx.PutInbox(ctx, e)
+		return err
+	})
+	return out, created, err
 }
 
 // PutInboxEntry runs Tx.PutInboxEntry in its own transaction.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // benchGrants is how many grants the store benchmarks hold: 10,000, or
@@ -25,7 +25,7 @@ func benchGrants() int {
 }
 
 // fillStore adds n grants (one held in ten), in transactions of 1,000.
-func fillStore(b *testing.B, db *store.DB, n int) {
+func fillStore(b *testing.B, db *boltdb.DB, n int) {
 	b.Helper()
 	for start := 0; start < n; start += 1000 {
 		err := db.Update(context.Background(), func(tx riscd.Tx) error {

@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
 )
 
 // ErrInvalidConfig is wrapped by New's error when the Config cannot be used.
@@ -36,9 +35,10 @@ const (
 // by default.
 const GoogleIssuer = "https://accounts.google.com"
 
-// Store is what the admin API reads and writes in riscd's store; *store.DB
-// satisfies it. Errors are the store's: store.ErrNotFound for a missing
-// record, store.ErrInvalid for a malformed cursor, anything else a storage
+// Store is what the admin API reads and writes in riscd's store; every
+// engine's riscd.DB satisfies it. Errors are the store's: riscd.ErrNotFound
+// for a missing record, riscd.ErrInvalid for a malformed cursor, anything
+// else a storage
 // failure.
 type Store interface {
 	ListGrants(ctx context.Context, q riscd.GrantQuery) ([]riscd.Grant, string, error)
@@ -59,7 +59,7 @@ type Store interface {
 }
 
 // GrantCounter is an optional Store method: when the store can count grants
-// by status cheaply (store.DB reads its status index, keys only), the
+// by status cheaply (the bbolt engine reads its status index, keys only), the
 // metrics collector calls it at every scrape; otherwise Run recounts by
 // listing every grant every GrantCountInterval.
 type GrantCounter interface {
@@ -67,16 +67,16 @@ type GrantCounter interface {
 }
 
 // HealthChecker is an optional Store method: nil when the store can accept
-// writes, else an error naming what is wrong (store.DB: received SETs
+// writes, else an error naming what is wrong (the bbolt engine: received SETs
 // cannot be moved into the inbox, a full disk). /readyz reports it.
 type HealthChecker interface {
 	Health(ctx context.Context) error
 }
 
 var (
-	_ Store         = (*store.DB)(nil)
-	_ HealthChecker = (*store.DB)(nil)
-	_ GrantCounter  = (*store.DB)(nil)
+	_ Store         = riscd.DB(nil)
+	_ HealthChecker = riscd.DB(nil)
+	_ GrantCounter  = riscd.DB(nil)
 )
 
 // Config is everything the admin API, the admin page, the metrics and the

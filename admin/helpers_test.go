@@ -23,7 +23,7 @@ import (
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // Tokens of the test server. Every test's answers and logs are checked for
@@ -42,7 +42,7 @@ type opCall struct{ method, arg, actor string }
 // fakeOperator records calls; release also clears the account's hold in
 // the store so that answers can be seen to be read afterwards.
 type fakeOperator struct {
-	db  *store.DB
+	db  *boltdb.DB
 	mu  sync.Mutex
 	got []opCall
 	err error // returned by every call when set
@@ -95,7 +95,7 @@ func (e jobStateErr) JobStatus() string { return string(e.status) }
 
 // retryJob returns a failed job to pending and audits it in one
 // transaction, as the lifecycle package does.
-func retryJob(ctx context.Context, db *store.DB, id uint64, actor, reason string) (riscd.OutboxJob, error) {
+func retryJob(ctx context.Context, db *boltdb.DB, id uint64, actor, reason string) (riscd.OutboxJob, error) {
 	var out riscd.OutboxJob
 	err := db.Update(ctx, func(tx riscd.Tx) error {
 		j, err := tx.OutboxJob(ctx, id)
@@ -162,7 +162,7 @@ func (f *fakeBroker) calls() []brokerCall {
 // it as cmd/riscd does, served on 127.0.0.1 by httptest.
 type env struct {
 	t        testing.TB
-	db       *store.DB
+	db       *boltdb.DB
 	srv      *admin.Server
 	handler  http.Handler // the echo instance the routes are registered on
 	url      string
@@ -248,17 +248,17 @@ func newEnvWith(t testing.TB, edit func(*admin.Config), editApp func(*companion.
 	return e
 }
 
-func mustOpenStore(tb testing.TB, now func() time.Time) *store.DB {
+func mustOpenStore(tb testing.TB, now func() time.Time) *boltdb.DB {
 	tb.Helper()
-	key, _, err := store.GenerateKey()
+	key, _, err := boltdb.GenerateKey()
 	if err != nil {
 		tb.Fatalf("GenerateKey: %v", err)
 	}
-	db, err := store.Open(context.Background(), store.Options{
+	db, err := boltdb.Open(context.Background(), boltdb.Options{
 		Path: filepath.Join(tb.TempDir(), "riscd.db"), Key: key, Now: now, LockTimeout: time.Second,
 	})
 	if err != nil {
-		tb.Fatalf("store.Open: %v", err)
+		tb.Fatalf("boltdb.Open: %v", err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
 	return db

@@ -18,7 +18,7 @@ import (
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // scrape fetches /metrics without a token.
@@ -159,7 +159,7 @@ func TestMetricsReadFromTheStore(t *testing.T) {
 
 // countingStore is a store that counts grants by status itself.
 type countingStore struct {
-	*store.DB
+	*boltdb.DB
 	calls atomic.Int32
 }
 
@@ -168,7 +168,7 @@ func (c *countingStore) CountGrants(context.Context) (map[riscd.GrantStatus]int,
 	return map[riscd.GrantStatus]int{riscd.GrantActive: 7, riscd.GrantRevoked: 3}, nil
 }
 
-// TestMetricsCountGrantsFromTheStore: store.DB counts grants by status
+// TestMetricsCountGrantsFromTheStore: boltdb.DB counts grants by status
 // from its index, at every scrape, without Run.
 func TestMetricsCountGrantsFromTheStore(t *testing.T) {
 	e := newEnv(t, nil)
@@ -182,7 +182,7 @@ func TestMetricsCountGrantsFromTheStore(t *testing.T) {
 func TestMetricsUseTheStoresGrantCounter(t *testing.T) {
 	var cs *countingStore
 	e := newEnv(t, func(c *admin.Config) {
-		cs = &countingStore{DB: c.Store.(*store.DB)}
+		cs = &countingStore{DB: c.Store.(*boltdb.DB)}
 		c.Store = cs
 	})
 	wantLines(t, e.scrape(), `riscd_grants{status="active"} 7`, `riscd_grants{status="revoked"} 3`, `riscd_grants{status="held"} 0`)

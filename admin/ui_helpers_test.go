@@ -16,14 +16,14 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // storeOperator carries out operator actions on the store as the lifecycle
 // package does: each action changes state and writes its audit entry
 // (Actor = actor) in one transaction.
 type storeOperator struct {
-	db *store.DB
+	db *boltdb.DB
 	mu sync.Mutex
 	n  int // calls
 }
@@ -101,7 +101,7 @@ func newUIEnv(t testing.TB, edit func(*admin.Config)) (*env, *storeOperator) {
 	t.Helper()
 	var op *storeOperator
 	e := newEnv(t, func(cfg *admin.Config) {
-		op = &storeOperator{db: cfg.Store.(*store.DB)}
+		op = &storeOperator{db: cfg.Store.(*boltdb.DB)}
 		cfg.Operator = op
 		if edit != nil {
 			edit(cfg)
@@ -238,7 +238,7 @@ func mustContain(tb testing.TB, body string, wants ...string) {
 
 // auditActions lists the store's audit entries as "action/actor", oldest
 // first.
-func auditActions(tb testing.TB, db *store.DB) []string {
+func auditActions(tb testing.TB, db *boltdb.DB) []string {
 	tb.Helper()
 	entries, _, err := db.ListAudit(context.Background(), riscd.AuditQuery{Limit: riscd.MaxLimit})
 	if err != nil {
@@ -253,7 +253,7 @@ func auditActions(tb testing.TB, db *store.DB) []string {
 }
 
 // mustEntry reads an inbox entry.
-func mustEntry(tb testing.TB, db *store.DB, id uint64) riscd.InboxEntry {
+func mustEntry(tb testing.TB, db *boltdb.DB, id uint64) riscd.InboxEntry {
 	tb.Helper()
 	got, err := db.InboxEntry(context.Background(), id)
 	if err != nil {
@@ -263,7 +263,7 @@ func mustEntry(tb testing.TB, db *store.DB, id uint64) riscd.InboxEntry {
 }
 
 // mustGrantOf reads a grant.
-func mustGrantOf(tb testing.TB, db *store.DB, id string) riscd.Grant {
+func mustGrantOf(tb testing.TB, db *boltdb.DB, id string) riscd.Grant {
 	tb.Helper()
 	got, err := db.Grant(context.Background(), id)
 	if err != nil {
@@ -273,7 +273,7 @@ func mustGrantOf(tb testing.TB, db *store.DB, id string) riscd.Grant {
 }
 
 // mustAccountOf reads an account.
-func mustAccountOf(tb testing.TB, db *store.DB, sub string) riscd.Account {
+func mustAccountOf(tb testing.TB, db *boltdb.DB, sub string) riscd.Account {
 	tb.Helper()
 	got, err := db.Account(context.Background(), sub)
 	if err != nil {

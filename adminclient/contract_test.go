@@ -26,7 +26,7 @@ import (
 	"github.com/riscd/riscd/adminclient"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // driveScope is the scope of the contract server's one feature.
@@ -79,7 +79,7 @@ func (o operator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason s
 // contract is a real admin server over a real store, and a Client of it
 // whose answers are recorded.
 type contract struct {
-	db     *store.DB
+	db     *boltdb.DB
 	client *adminclient.Client
 	rec    *recorder
 }
@@ -87,13 +87,13 @@ type contract struct {
 func newContract(t *testing.T) *contract {
 	t.Helper()
 	now := func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
-	key, _, err := store.GenerateKey()
+	key, _, err := boltdb.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key, LockTimeout: time.Second})
+	db, err := boltdb.Open(context.Background(), boltdb.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key, LockTimeout: time.Second})
 	if err != nil {
-		t.Fatalf("store.Open: %v", err)
+		t.Fatalf("boltdb.Open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	l, err := lifecycle.New(lifecycle.Config{Store: db, RevokeURL: "http://127.0.0.1:1/revoke", Now: now})

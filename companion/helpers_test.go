@@ -22,7 +22,7 @@ import (
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // Tokens of the test server. Every test's answers and logs are checked for
@@ -82,7 +82,7 @@ func (f *fakeBroker) calls() []brokerCall {
 // by httptest.
 type env struct {
 	t        testing.TB
-	db       *store.DB
+	db       *boltdb.DB
 	handler  http.Handler // the echo instance the routes are registered on
 	url      string
 	clock    *testkit.Clock
@@ -139,17 +139,17 @@ func newEnv(t testing.TB, edit func(*companion.Config)) *env {
 	return e
 }
 
-func mustOpenStore(tb testing.TB, now func() time.Time) *store.DB {
+func mustOpenStore(tb testing.TB, now func() time.Time) *boltdb.DB {
 	tb.Helper()
-	key, _, err := store.GenerateKey()
+	key, _, err := boltdb.GenerateKey()
 	if err != nil {
 		tb.Fatalf("GenerateKey: %v", err)
 	}
-	db, err := store.Open(context.Background(), store.Options{
+	db, err := boltdb.Open(context.Background(), boltdb.Options{
 		Path: filepath.Join(tb.TempDir(), "riscd.db"), Key: key, Now: now, LockTimeout: time.Second,
 	})
 	if err != nil {
-		tb.Fatalf("store.Open: %v", err)
+		tb.Fatalf("boltdb.Open: %v", err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
 	return db

@@ -10,7 +10,6 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/seal"
-	"github.com/riscd/riscd/store"
 )
 
 // Secrets is everything riscd reads from the files (or environment variables)
@@ -23,8 +22,8 @@ type Secrets struct {
 	TokenURI     string
 	RedirectURIs []string
 
-	StoreKey      store.Key
-	OldKeys       []store.Key
+	StoreKey      seal.Key
+	OldKeys       []seal.Key
 	HaveKey       bool
 	AdminToken    riscd.Secret
 	AppToken      riscd.Secret
@@ -74,7 +73,7 @@ func LoadSecrets(file string, c *Config, environ []string, opts SecretsOptions) 
 
 	switch {
 	case env[EnvStoreKey] != "":
-		k, err := store.ParseKey([]byte(env[EnvStoreKey]))
+		k, err := seal.ParseKey([]byte(env[EnvStoreKey]))
 		if err != nil {
 			bad(EnvStoreKey, "%v", err)
 		}

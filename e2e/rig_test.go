@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/googlesim"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // rigOptions shape one riscd installation.
@@ -50,7 +50,7 @@ type rig struct {
 	cfgPath    string
 	logPath    string
 	storePath  string
-	storeKey   store.Key
+	storeKey   boltdb.Key
 	public     string // http://127.0.0.1:port
 	internal   string // http://127.0.0.1:port
 	adminToken string
@@ -127,7 +127,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, keyText, err := store.GenerateKey()
+	key, keyText, err := boltdb.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,9 +347,9 @@ func (r *rig) pid() int {
 
 // openStore opens the store file of a stopped riscd and closes it at the
 // end of the test.
-func (r *rig) openStore(ctx context.Context) *store.DB {
+func (r *rig) openStore(ctx context.Context) *boltdb.DB {
 	r.t.Helper()
-	db, err := store.Open(ctx, store.Options{Path: r.storePath, Key: r.storeKey})
+	db, err := boltdb.Open(ctx, boltdb.Options{Path: r.storePath, Key: r.storeKey})
 	if err != nil {
 		r.t.Fatalf("open the store after riscd stopped: %v", err)
 	}
@@ -359,7 +359,7 @@ func (r *rig) openStore(ctx context.Context) *store.DB {
 
 // checkStore opens the stopped riscd's store, runs its consistency check
 // and returns it open.
-func (r *rig) checkStore(ctx context.Context) *store.DB {
+func (r *rig) checkStore(ctx context.Context) *boltdb.DB {
 	r.t.Helper()
 	db := r.openStore(ctx)
 	if err := db.Check(ctx); err != nil {

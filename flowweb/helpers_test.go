@@ -27,11 +27,11 @@ import (
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // The store satisfies flowweb's Store at compile time.
-var _ flowweb.Store = (*store.DB)(nil)
+var _ flowweb.Store = (*boltdb.DB)(nil)
 
 // Scopes of the two test features.
 const (
@@ -64,7 +64,7 @@ type env struct {
 	t       testing.TB
 	clock   *testkit.Clock
 	sim     *googlesim.Server
-	db      *store.DB
+	db      *boltdb.DB
 	lc      *lifecycle.Lifecycle // the grants service
 	h       *flowweb.Handler
 	echo    *echo.Echo
@@ -107,15 +107,15 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	t.Cleanup(func() { e.sim.Close() })
 	e.user = e.sim.Users()[0]
 
-	key, _, err := store.GenerateKey()
+	key, _, err := boltdb.GenerateKey()
 	if err != nil {
 		t.Fatalf("store key: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	e.db, err = store.Open(ctx, store.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key, Now: e.clock.Now})
+	e.db, err = boltdb.Open(ctx, boltdb.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key, Now: e.clock.Now})
 	if err != nil {
-		t.Fatalf("store.Open: %v", err)
+		t.Fatalf("boltdb.Open: %v", err)
 	}
 	t.Cleanup(func() { e.db.Close() })
 

@@ -12,7 +12,7 @@ import (
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/googlesim"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // countingTransport counts the requests to the token endpoint.
@@ -148,7 +148,7 @@ func (o *recordingObserver) RecordsSkipped(_ string, n int) { o.skipped.Add(int3
 
 // skippingStore is the store with a flow sweep that met undecodable records.
 type skippingStore struct {
-	*store.DB
+	*boltdb.DB
 }
 
 func (s skippingStore) SweepFlows(ctx context.Context, before time.Time) (riscd.FlowSweep, error) {
@@ -160,9 +160,9 @@ func (s skippingStore) SweepFlows(ctx context.Context, before time.Time) (riscd.
 // The sweep reports undecodable records and goes on to the sessions.
 func TestSweepCountsUndecodableFlows(t *testing.T) {
 	obs := &recordingObserver{}
-	var db *store.DB
+	var db *boltdb.DB
 	e := newEnv(t, envOptions{config: func(cfg *flowweb.Config) {
-		db = cfg.Store.(*store.DB)
+		db = cfg.Store.(*boltdb.DB)
 		cfg.Store = skippingStore{db}
 		cfg.Observer = obs
 	}})

@@ -25,7 +25,7 @@ import (
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // nodeOPDir holds the oidc-provider server script; .ci/run installs its
@@ -141,11 +141,11 @@ func newOIDCFlow(t *testing.T, clientID, clientSecret string, provider string, f
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _, err := store.GenerateKey()
+	key, _, err := boltdb.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.db, err = store.Open(ctx, store.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key, Now: e.clock.Now})
+	e.db, err = boltdb.Open(ctx, boltdb.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

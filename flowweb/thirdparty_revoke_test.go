@@ -21,7 +21,7 @@ import (
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/oauthclient"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // TestThirdPartyProviderDaemonRevocation wires flowweb and lifecycle to
@@ -50,11 +50,11 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 		t.Fatalf("unauthenticated revocation: %+v %v, want it refused with invalid_client", a, err)
 	}
 
-	key, _, err := store.GenerateKey()
+	key, _, err := boltdb.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(ctx, store.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key})
+	db, err := boltdb.Open(ctx, boltdb.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func zitadelConsent(t *testing.T, b *env, z *zitadelOP, riscdURL string) {
 }
 
 // onlyLiveGrant is the store's one active grant.
-func onlyLiveGrant(t *testing.T, db *store.DB) riscd.Grant {
+func onlyLiveGrant(t *testing.T, db *boltdb.DB) riscd.Grant {
 	t.Helper()
 	gs, _, err := db.ListGrants(context.Background(), riscd.GrantQuery{Status: riscd.GrantActive})
 	if err != nil || len(gs) != 1 {

@@ -27,7 +27,7 @@ import (
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // zitadelOP is github.com/zitadel/oidc's OpenID provider with its example
@@ -117,11 +117,11 @@ func TestThirdPartyProvider(t *testing.T) {
 	t.Cleanup(srv.Close)
 	z := startZitadel(t, srv.URL+"/oauth2callback")
 
-	key, _, err := store.GenerateKey()
+	key, _, err := boltdb.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(ctx, store.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key, Now: clock.Now})
+	db, err := boltdb.Open(ctx, boltdb.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

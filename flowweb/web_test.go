@@ -14,7 +14,7 @@ import (
 	"github.com/riscd/riscd/flowweb"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 func TestSecurityHeadersOnEveryPage(t *testing.T) {
@@ -155,13 +155,13 @@ func TestNewDoesNotFetchKeys(t *testing.T) {
 	}
 }
 
-func openStore(t *testing.T) *store.DB {
+func openStore(t *testing.T) *boltdb.DB {
 	t.Helper()
-	key, _, err := store.GenerateKey()
+	key, _, err := boltdb.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), store.Options{Path: t.TempDir() + "/riscd.db", Key: key})
+	db, err := boltdb.Open(context.Background(), boltdb.Options{Path: t.TempDir() + "/riscd.db", Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}

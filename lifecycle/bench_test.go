@@ -14,7 +14,7 @@ import (
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // Event-to-effect, as far as lifecycle owns it: the time the handler takes
@@ -28,13 +28,13 @@ import (
 func BenchmarkHandler(b *testing.B) {
 	const n = 100_000
 	ctx := context.Background()
-	key, _, err := store.GenerateKey()
+	key, _, err := boltdb.GenerateKey()
 	if err != nil {
 		b.Fatal(err)
 	}
 	path := filepath.Join(b.TempDir(), "riscd.db")
 	tokens := populateBench(b, path, key, n)
-	db, err := store.Open(ctx, store.Options{Path: path, Key: key})
+	db, err := boltdb.Open(ctx, boltdb.Options{Path: path, Key: key})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -87,10 +87,10 @@ func benchSub(i int) string { return fmt.Sprintf("1%020d", i/2) }
 
 // populateBench builds a store of n grants (two per subject, with accounts
 // and a session each) in large transactions and returns the refresh tokens.
-func populateBench(b *testing.B, path string, key store.Key, n int) []string {
+func populateBench(b *testing.B, path string, key boltdb.Key, n int) []string {
 	b.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{Path: path, Key: key, NoSync: true})
+	db, err := boltdb.Open(ctx, boltdb.Options{Path: path, Key: key, NoSync: true})
 	if err != nil {
 		b.Fatal(err)
 	}

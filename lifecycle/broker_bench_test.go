@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // The /v1/token path for a cached, valid token, without HTTP (the admin
@@ -29,13 +29,13 @@ import (
 func BenchmarkTokenCached(b *testing.B) {
 	const n = 100_000
 	ctx := context.Background()
-	key, _, err := store.GenerateKey()
+	key, _, err := boltdb.GenerateKey()
 	if err != nil {
 		b.Fatal(err)
 	}
 	path := filepath.Join(b.TempDir(), "riscd.db")
 	populateBench(b, path, key, n)
-	db, err := store.Open(ctx, store.Options{Path: path, Key: key})
+	db, err := boltdb.Open(ctx, boltdb.Options{Path: path, Key: key})
 	if err != nil {
 		b.Fatal(err)
 	}

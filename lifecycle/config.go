@@ -1,7 +1,6 @@
 package lifecycle
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,23 +13,14 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/oauthclient"
-	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/workqueue"
 )
 
-// Store is what lifecycle needs of riscd's store: read and write
-// transactions. *store.DB satisfies it. Events are applied with Batch, so
-// the dispatcher's concurrent deliveries share commits (and fsyncs); every
-// function handed to Batch resets what it records outside the transaction,
-// since Batch may run it more than once.
-type Store interface {
-	riscd.Store
-	// Batch is Update for many concurrent callers, which may share one
-	// commit; fn may run more than once.
-	Batch(ctx context.Context, fn func(riscd.Tx) error) error
-}
-
-var _ Store = (*store.DB)(nil)
+// Store is riscd's store, whatever engine keeps it. Events are applied
+// with Batch, so the dispatcher's concurrent deliveries share commits (and
+// fsyncs); every function handed to Batch resets what it records outside
+// the transaction, since Batch may run it more than once.
+type Store = riscd.Store
 
 // Config configures a Lifecycle. Zero values get the defaults named on
 // each field.

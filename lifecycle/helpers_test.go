@@ -19,7 +19,7 @@ import (
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 	"github.com/riscd/riscd/store/storetest"
 )
 
@@ -42,8 +42,8 @@ type world struct {
 	t     *testing.T
 	ctx   context.Context
 	path  string
-	key   store.Key
-	db    *store.DB
+	key   boltdb.Key
+	db    *boltdb.DB
 	clock *testkit.Clock
 	hooks *receiver
 	lc    *lifecycle.Lifecycle
@@ -67,7 +67,7 @@ func newBubbleWorld(t *testing.T, edit func(*lifecycle.Config)) *world {
 
 func buildWorld(t *testing.T, inProcess bool, edit func(*lifecycle.Config)) *world {
 	t.Helper()
-	key, _, err := store.GenerateKey()
+	key, _, err := boltdb.GenerateKey()
 	if err != nil {
 		t.Fatalf("GenerateKey: %v", err)
 	}
@@ -101,9 +101,9 @@ func buildWorld(t *testing.T, inProcess bool, edit func(*lifecycle.Config)) *wor
 
 func (w *world) open() {
 	w.t.Helper()
-	db, err := store.Open(w.ctx, store.Options{Path: w.path, Key: w.key, Now: w.clock.Now, NoSync: true, LockTimeout: time.Second})
+	db, err := boltdb.Open(w.ctx, boltdb.Options{Path: w.path, Key: w.key, Now: w.clock.Now, NoSync: true, LockTimeout: time.Second})
 	if err != nil {
-		w.t.Fatalf("store.Open: %v", err)
+		w.t.Fatalf("boltdb.Open: %v", err)
 	}
 	w.db = db
 	w.t.Cleanup(func() { _ = db.Close() })

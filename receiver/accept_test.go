@@ -15,14 +15,14 @@ import (
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/receiver"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // Compile-time checks: the store and its group-committing writer are
 // Inboxes.
 var (
-	_ receiver.Inbox = (*store.DB)(nil)
-	_ receiver.Inbox = (*store.InboxWriter)(nil)
+	_ receiver.Inbox = (*boltdb.DB)(nil)
+	_ receiver.Inbox = (*boltdb.InboxWriter)(nil)
 )
 
 func TestAcceptStoresTheVerifiedSET(t *testing.T) {

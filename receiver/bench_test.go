@@ -21,11 +21,11 @@ import (
 
 	"github.com/riscd/riscd/internal/testkit/hostile"
 	"github.com/riscd/riscd/receiver"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // benchWorkers is the number of requests in flight in the closed-loop
-// phases: enough for the store's group commit (store.InboxWriter) to
+// phases: enough for the store's group commit (boltdb.InboxWriter) to
 // gather many SETs per write and fdatasync while the CPU verifies the next
 // ones.
 const benchWorkers = 256
@@ -238,7 +238,7 @@ func (t *handlerTimes) record(on bool) loadRun {
 // riscdServer is the real receiver with a real store (fsync on) in a
 // temporary directory, served by net/http; times, if not nil, records its
 // handler.
-func riscdServer(b *testing.B, jwksURL string, times *handlerTimes) (string, *store.DB) {
+func riscdServer(b *testing.B, jwksURL string, times *handlerTimes) (string, *boltdb.DB) {
 	b.Helper()
 	db := mustStore(b)
 	c := newClock()
@@ -362,7 +362,7 @@ func BenchmarkReceiver(b *testing.B) {
 	durable := durableLoad.open(nw, nw+len(toks), riscd.rate/2).summarize()
 	b.StopTimer()
 
-	for _, d := range []*store.DB{db, halfDB} {
+	for _, d := range []*boltdb.DB{db, halfDB} {
 		if got, want := inboxCount(b, d), len(toks)+len(warm); got != want {
 			b.Fatalf("inbox entries = %d, want %d", got, want)
 		}

@@ -20,7 +20,7 @@ import (
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/receiver"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // t0 is the pinned time every test starts at.
@@ -79,15 +79,15 @@ func googleTransmitter(g *googlesim.Server) receiver.Transmitter {
 }
 
 // mustStore opens a real store in a temporary directory.
-func mustStore(tb testing.TB) *store.DB {
+func mustStore(tb testing.TB) *boltdb.DB {
 	tb.Helper()
-	key, _, err := store.GenerateKey()
+	key, _, err := boltdb.GenerateKey()
 	if err != nil {
-		tb.Fatalf("store.GenerateKey: %v", err)
+		tb.Fatalf("boltdb.GenerateKey: %v", err)
 	}
-	db, err := store.Open(context.Background(), store.Options{Path: filepath.Join(tb.TempDir(), "riscd.db"), Key: key, Now: time.Now})
+	db, err := boltdb.Open(context.Background(), boltdb.Options{Path: filepath.Join(tb.TempDir(), "riscd.db"), Key: key, Now: time.Now})
 	if err != nil {
-		tb.Fatalf("store.Open: %v", err)
+		tb.Fatalf("boltdb.Open: %v", err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
 	return db
@@ -215,7 +215,7 @@ func wantUnavailable(tb testing.TB, a answer) {
 }
 
 // inboxCount returns the number of inbox entries.
-func inboxCount(tb testing.TB, db *store.DB) int {
+func inboxCount(tb testing.TB, db *boltdb.DB) int {
 	tb.Helper()
 	if err := db.FlushInbox(context.Background()); err != nil {
 		tb.Fatalf("flush inbox: %v", err)
@@ -242,7 +242,7 @@ func jwksRequests(g *googlesim.Server) int { return g.Stats().Requests[googlesim
 type googleReceiver struct {
 	clock *testkit.Clock
 	g     *googlesim.Server
-	db    *store.DB
+	db    *boltdb.DB
 	endpoint
 }
 

@@ -21,7 +21,7 @@ import (
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/lifecycle"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // adminTestToken is the admin token of the test server. No output of any
@@ -38,7 +38,7 @@ var adminT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // carrying out operator actions, served on 127.0.0.1.
 type adminEnv struct {
 	t         testing.TB
-	db        *store.DB
+	db        *boltdb.DB
 	clock     *testkit.Clock
 	url       string
 	addr      string // host:port of the server
@@ -52,15 +52,15 @@ type adminEnvConfig func(*admin.Config)
 func newAdminEnv(t testing.TB, edits ...adminEnvConfig) *adminEnv {
 	t.Helper()
 	e := &adminEnv{t: t, clock: testkit.NewClock(adminT0)}
-	key, _, err := store.GenerateKey()
+	key, _, err := boltdb.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.db, err = store.Open(context.Background(), store.Options{
+	e.db, err = boltdb.Open(context.Background(), boltdb.Options{
 		Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key, Now: e.clock.Now, LockTimeout: time.Second,
 	})
 	if err != nil {
-		t.Fatalf("store.Open: %v", err)
+		t.Fatalf("boltdb.Open: %v", err)
 	}
 	t.Cleanup(func() { e.db.Close() })
 	l, err := lifecycle.New(lifecycle.Config{Store: e.db, RevokeURL: "http://127.0.0.1:1/revoke", Now: e.clock.Now})

@@ -6,22 +6,22 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // errStoreDamaged is returned (exit status 1) when store check finds
 // problems; they are printed before.
 var errStoreDamaged = errors.New("the store failed its check")
 
-// errStorePages is returned (exit status 3, as store.ErrDamaged) when
+// errStorePages is returned (exit status 3, as boltdb.ErrDamaged) when
 // bbolt's page check fails: the records were not read.
 var errStorePages = damagedError("the store file's pages are damaged: restore it from a backup")
 
-// damagedError is a message that errors.Is finds as store.ErrDamaged.
+// damagedError is a message that errors.Is finds as boltdb.ErrDamaged.
 type damagedError string
 
 func (e damagedError) Error() string { return string(e) }
-func (e damagedError) Unwrap() error { return store.ErrDamaged }
+func (e damagedError) Unwrap() error { return boltdb.ErrDamaged }
 
 func cmdStoreCheck(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "store check", "store check --config FILE\n\n"+
@@ -39,7 +39,7 @@ func cmdStoreCheck(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	// The store's warnings (a damaged bbolt meta page Open rewrote) go to
 	// stderr with the problems.
-	db, err := store.Open(ctx, store.Options{
+	db, err := boltdb.Open(ctx, boltdb.Options{
 		Path:    l.cfg.Store.Path,
 		Key:     l.secrets.StoreKey,
 		OldKeys: l.secrets.OldKeys,
@@ -50,7 +50,7 @@ func cmdStoreCheck(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer db.Close()
 	checkErr := db.Check(ctx)
-	if errors.Is(checkErr, store.ErrDamaged) {
+	if errors.Is(checkErr, boltdb.ErrDamaged) {
 		// The records cannot be walked safely: no counts.
 		printProblems(env, checkErr)
 		return errStorePages

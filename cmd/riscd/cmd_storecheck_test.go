@@ -11,7 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 	"github.com/riscd/riscd/store/storetest"
 )
 
@@ -78,7 +78,7 @@ func damagedStoreConfig(t *testing.T) (cfg, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(t.Context(), store.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
+	db, err := boltdb.Open(t.Context(), boltdb.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 func cmdStoreSalvageJournal(ctx context.Context, env *cliEnv, args []string) error {
@@ -21,7 +21,7 @@ func cmdStoreSalvageJournal(ctx context.Context, env *cliEnv, args []string) err
 	if err != nil {
 		return err
 	}
-	done, err := store.SalvageJournal(ctx, l.cfg.Store.Path, 0)
+	done, err := boltdb.SalvageJournal(ctx, l.cfg.Store.Path, 0)
 	for _, s := range done {
 		fmt.Fprintf(env.stdout, "%s: kept %d whole records, skipped %d damaged bytes; the damaged file is %s\n",
 			s.Path, s.Records, s.SkippedBytes, s.Kept)

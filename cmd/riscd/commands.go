@@ -13,7 +13,7 @@ import (
 
 	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/seal"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -199,7 +199,7 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 	// The new key is among the keys the store opens with: a rotation to it
 	// that was interrupted left secrets sealed under it, and this run
 	// finishes that one.
-	db, err := store.Open(ctx, store.Options{
+	db, err := boltdb.Open(ctx, boltdb.Options{
 		Path:    l.cfg.Store.Path,
 		Key:     l.secrets.StoreKey,
 		OldKeys: append(slices.Clone(l.secrets.OldKeys), newKey),
@@ -237,7 +237,7 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 // under configuration file configPath. For a key rotation left unfinished
 // it says how to finish it.
 func storeOpenError(configPath string, err error) error {
-	var re *store.RotationError
+	var re *boltdb.RotationError
 	if errors.As(err, &re) {
 		if configPath == "" {
 			configPath = "FILE"

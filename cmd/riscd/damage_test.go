@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 	"github.com/riscd/riscd/store/storetest"
 )
 
@@ -40,7 +40,7 @@ func TestServeOnZeroedLeafPageKeepsRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(t.Context(), store.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
+	db, err := boltdb.Open(t.Context(), boltdb.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/googlesim"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/seal"
 )
 
 // demoDriveScope is the scope of the demo's one optional feature.
@@ -224,7 +224,7 @@ func writeDemoFiles(dir string, sim *googlesim.Server, publicURL, internalAddr s
 	if err != nil {
 		return "", err
 	}
-	_, keyText, err := store.GenerateKey()
+	_, keyText, err := seal.GenerateKey()
 	if err != nil {
 		return "", err
 	}

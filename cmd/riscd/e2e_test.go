@@ -110,7 +110,7 @@ func TestConsentThenEvent(t *testing.T) {
 			t.Errorf("action %s audited %d times, want once", a, n)
 		}
 	}
-	if st, _ := m.DB().Stats(ctx); st.Sessions != 0 {
+	if st, _ := m.DB().Count(ctx); st.Sessions != 0 {
 		t.Errorf("riscd sessions after sessions-revoked: %d, want 0", st.Sessions)
 	}
 }

@@ -7,12 +7,11 @@ import (
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 )
 
 // inboxQueue is the dispatcher's view of the store's inbox.
 type inboxQueue struct {
-	db      *store.DB
+	db      riscd.DB
 	formats map[string]events.Format // by transmitter name
 	now     func() time.Time
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 const testClaims = `{"iss":"https://accounts.google.com/","aud":"x","iat":1508184845,"jti":"crash-1",
@@ -25,7 +25,7 @@ const testClaims = `{"iss":"https://accounts.google.com/","aud":"x","iat":150818
 // testing/synctest bubble: the linger passes on the bubble's clock and ends
 // only once every goroutine waits, so whatever the dispatcher would do in
 // that time it has done, however slow the machine.
-func runDispatcher(t *testing.T, db *store.DB, h dispatch.HandlerFunc, cond func() bool, linger time.Duration) {
+func runDispatcher(t *testing.T, db *boltdb.DB, h dispatch.HandlerFunc, cond func() bool, linger time.Duration) {
 	t.Helper()
 	d, err := dispatch.New(dispatch.Config{
 		Queue:       &inboxQueue{db: db, formats: map[string]events.Format{"google": events.FormatGoogle}, now: time.Now},
@@ -55,13 +55,13 @@ func runDispatcher(t *testing.T, db *store.DB, h dispatch.HandlerFunc, cond func
 func TestFailedEventIsHandledOnceAfterRestart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		key, _, err := store.GenerateKey()
+		key, _, err := boltdb.GenerateKey()
 		if err != nil {
 			t.Fatal(err)
 		}
 		path := filepath.Join(t.TempDir(), "riscd.db")
-		open := func() *store.DB {
-			db, err := store.Open(ctx, store.Options{Path: path, Key: key})
+		open := func() *boltdb.DB {
+			db, err := boltdb.Open(ctx, boltdb.Options{Path: path, Key: key})
 			if err != nil {
 				t.Fatal(err)
 			}

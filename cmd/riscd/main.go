@@ -15,7 +15,7 @@ import (
 	"syscall"
 
 	"github.com/riscd/riscd/config"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // Exit statuses.
@@ -93,7 +93,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			var ue usageError
 			var se *StartupError
 			var ce config.Errors
-			if errors.Is(err, store.ErrDamaged) {
+			if errors.Is(err, boltdb.ErrDamaged) {
 				return exitDamaged
 			}
 			if errors.As(err, &ue) || errors.As(err, &se) || errors.As(err, &ce) {

@@ -17,7 +17,7 @@ import (
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/googlesim"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // startSim starts a Google stand-in on loopback for the test.
@@ -118,7 +118,7 @@ func TestMainRunsAndStops(t *testing.T) {
 	second := &Main{Config: l.cfg, Secrets: l.secrets}
 	err = second.Run(context.Background())
 	var se *StartupError
-	if !errors.As(err, &se) || !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), "in use by another riscd") {
+	if !errors.As(err, &se) || !errors.Is(err, boltdb.ErrLocked) || !strings.Contains(err.Error(), "in use by another riscd") {
 		t.Fatalf("second Run = %v, want a StartupError saying the store is in use", err)
 	}
 
@@ -129,7 +129,7 @@ func TestMainRunsAndStops(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 	// The store was closed cleanly: it opens again and passes its check.
-	db, err := store.Open(context.Background(), store.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
+	db, err := boltdb.Open(context.Background(), boltdb.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
 	if err != nil {
 		t.Fatalf("reopen after Close: %v", err)
 	}
@@ -165,7 +165,7 @@ func TestRotateKeyCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), store.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
+	db, err := boltdb.Open(context.Background(), boltdb.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
 	if err != nil {
 		t.Fatalf("open with the new key only: %v", err)
 	}

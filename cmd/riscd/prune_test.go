@@ -10,7 +10,7 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // TestMainPrunesToRetention: at start-up riscd removes the events and
@@ -27,7 +27,7 @@ func TestMainPrunesToRetention(t *testing.T) {
 		t.Fatalf("default store.retention %s, want 2160h", got)
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
+	db, err := boltdb.Open(ctx, boltdb.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestMainPrunesToRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db, err = store.Open(ctx, store.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
+	db, err = boltdb.Open(ctx, boltdb.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/seal"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // cancelOn is a slog handler that cancels a context when a record with the
@@ -35,7 +35,7 @@ func (h cancelOn) Handle(_ context.Context, r slog.Record) error {
 // halfRotated makes a configuration whose store holds one grant and a key
 // rotation to a new key (in newKeyFile) stopped right after it made the new
 // key the store's primary: the grant is still sealed under the old key.
-func halfRotated(t *testing.T) (cfg, storePath, newKeyFile string, newKey store.Key, grantID string) {
+func halfRotated(t *testing.T) (cfg, storePath, newKeyFile string, newKey boltdb.Key, grantID string) {
 	t.Helper()
 	cfg = simConfig(t, startSim(t))
 	l, err := load(cfg, nil, secretsOptions{needKey: true})
@@ -49,7 +49,7 @@ func halfRotated(t *testing.T) (cfg, storePath, newKeyFile string, newKey store.
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	db, err := store.Open(ctx, store.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey,
+	db, err := boltdb.Open(ctx, boltdb.Options{Path: l.cfg.Store.Path, Key: l.secrets.StoreKey,
 		Logger: slog.New(cancelOn{msg: "store key rotation started", cancel: cancel})})
 	if err != nil {
 		t.Fatal(err)
@@ -69,9 +69,9 @@ func halfRotated(t *testing.T) (cfg, storePath, newKeyFile string, newKey store.
 
 // finishedRotation checks that the store opens with the new key alone and
 // its grant reads back.
-func finishedRotation(t *testing.T, storePath string, newKey store.Key, grantID string) {
+func finishedRotation(t *testing.T, storePath string, newKey boltdb.Key, grantID string) {
 	t.Helper()
-	db, err := store.Open(t.Context(), store.Options{Path: storePath, Key: newKey})
+	db, err := boltdb.Open(t.Context(), boltdb.Options{Path: storePath, Key: newKey})
 	if err != nil {
 		t.Fatalf("open with the new key alone after the rotation finished: %v", err)
 	}

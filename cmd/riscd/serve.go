@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/httplog"
 	"github.com/riscd/riscd/limit"
@@ -35,7 +36,7 @@ type Main struct {
 	// when the Config was built in code.
 	ConfigPath string
 
-	db         *store.DB
+	db         riscd.DB
 	parts      *parts
 	publicLn   net.Listener
 	internalLn net.Listener
@@ -189,7 +190,7 @@ func (m *Main) PublicAddr() string { return addrOf(m.publicLn) }
 func (m *Main) InternalAddr() string { return addrOf(m.internalLn) }
 
 // DB is the open store, for tests.
-func (m *Main) DB() *store.DB { return m.db }
+func (m *Main) DB() riscd.DB { return m.db }
 
 func addrOf(ln net.Listener) string {
 	if ln == nil {

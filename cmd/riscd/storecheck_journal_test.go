@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // A bit flipped in the middle of the inbox journal: store check reports it
@@ -21,8 +21,8 @@ func TestStoreCheckReportsJournalDamage(t *testing.T) {
 	sim := startSim(t)
 	cfg := simConfig(t, sim)
 	m := MustRunMain(t, cfg)
-	db := m.DB()
-	var ps []store.PreparedInbox
+	db := m.DB().(*boltdb.DB)
+	var ps []boltdb.PreparedInbox
 	for i := range 6 {
 		p, err := db.PrepareInbox(riscd.InboxEntry{Iss: "https://accounts.google.com", JTI: fmt.Sprint("jti-", i),
 			Raw: "h.p.s", Claims: []byte(`{"events":{}}`)})
@@ -32,7 +32,7 @@ func TestStoreCheckReportsJournalDamage(t *testing.T) {
 		ps = append(ps, p)
 	}
 	for _, p := range ps {
-		if _, err := db.AppendInbox(context.Background(), []store.PreparedInbox{p}); err != nil {
+		if _, err := db.AppendInbox(context.Background(), []boltdb.PreparedInbox{p}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -42,7 +42,7 @@ func TestStoreCheckReportsJournalDamage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths := store.JournalPaths(l.cfg.Store.Path)
+	paths := boltdb.JournalPaths(l.cfg.Store.Path)
 	var damaged string
 	for _, p := range paths {
 		b, err := os.ReadFile(p)

@@ -9,7 +9,6 @@ import (
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/stream"
 )
 
@@ -20,7 +19,7 @@ type streamHealth struct {
 	client  *stream.Client
 	checker *stream.Checker // nil: no health loop
 	every   time.Duration
-	db      *store.DB
+	db      riscd.DB
 	now     func() time.Time
 
 	mu               sync.Mutex

@@ -16,7 +16,6 @@ import (
 	"github.com/riscd/riscd/lifecycle"
 	"github.com/riscd/riscd/oauthclient"
 	"github.com/riscd/riscd/receiver"
-	"github.com/riscd/riscd/store"
 )
 
 // upstreamTimeout bounds every call riscd makes to Google (token, revoke,
@@ -262,7 +261,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	metrics := p.admin.Metrics()
 	p.receiver, err = receiver.New(ctx, receiver.Config{
 		Transmitters: transmitters,
-		Inbox:        m.db.InboxWriter(),
+		Inbox:        m.db.Inbox(),
 		Registry:     registry,
 		Observe: func(o receiver.Observation) {
 			metrics.SETReceived(o.Transmitter, string(o.Outcome), o.ErrCode)
@@ -362,8 +361,7 @@ func (m *Main) goLoop(fn func()) {
 	}()
 }
 
-var _ receiver.Inbox = (*store.DB)(nil)
-var _ flowweb.Store = (*store.DB)(nil)
+var _ flowweb.Store = riscd.DB(nil)
 
 // metricsObserver forwards the lifecycle's reports to the admin server's
 // metrics once they exist (admin.Metrics ignores calls on nil).

@@ -16,13 +16,13 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store"
+	"github.com/riscd/riscd/store/boltdb"
 )
 
 // OpenFunc opens (creating if needed) the store at path with the given
 // clock, failing t on error. The suite calls it again with the same path to
 // reopen a store it closed, so it must use the same keys every time.
-type OpenFunc func(t *testing.T, path string, now func() time.Time) *store.DB
+type OpenFunc func(t *testing.T, path string, now func() time.Time) *boltdb.DB
 
 // Clock is a settable clock for stores under test, safe for concurrent
 // use: the one riscd's tests share.
@@ -42,7 +42,7 @@ type env struct {
 	path  string
 	open  OpenFunc
 	clock *Clock
-	db    *store.DB
+	db    *boltdb.DB
 }
 
 func (e *env) reopen() {

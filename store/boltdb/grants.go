@@ -1,0 +1,294 @@
+package boltdb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// grantRecord is a grant on disk. Tokens are sealed; times are stamps.
+type grantRecord struct {
+	V            int      `json:"v"`
+	Sub          string   `json:"sub"`
+	Email        string   `json:"email,omitempty"`
+	EmailOK      bool     `json:"ev,omitempty"` // Grant.EmailVerified
+	Scopes       []string `json:"scopes,omitempty"`
+	RefreshToken []byte   `json:"rt,omitempty"`
+	AccessToken  []byte   `json:"at,omitempty"`
+	TokenType    string   `json:"tt,omitempty"`
+	Expiry       stamp    `json:"exp,omitzero"`
+	IDTokenExp   stamp    `json:"idexp,omitzero"`
+	Status       string   `json:"st"`
+	Reason       string   `json:"why,omitempty"`
+	ChangedBy    string   `json:"by,omitempty"`
+	CreatedAt    stamp    `json:"ca,omitzero"`
+	UpdatedAt    stamp    `json:"ua,omitzero"`
+	LastUsedAt   stamp    `json:"lu,omitzero"`
+	RefreshedAt  stamp    `json:"ra,omitzero"`
+}
+
+// grantKeySize is the size of a grant's bbolt key: 8 bytes of creation time
+// (Unix nanoseconds, big-endian, strictly increasing) and 4 random bytes.
+// A grant ID is the key in hex.
+const grantKeySize = 12
+
+func grantKey(id string) ([]byte, error) {
+	k, err := hex.DecodeString(id)
+	if err != nil || len(k) != grantKeySize {
+		return nil, fmt.Errorf("store: grant %q: malformed id: %w", id, ErrNotFound)
+	}
+	return k, nil
+}
+
+// newGrantKey makes a key later than every existing one.
+func newGrantKey(b *bolt.Bucket, now time.Time) []byte {
+	ts := uint64(now.UnixNano())
+	if last, _ := b.Cursor().Last(); len(last) == grantKeySize {
+		if prev := binary.BigEndian.Uint64(last); ts <= prev {
+			ts = prev + 1
+		}
+	}
+	k := binary.BigEndian.AppendUint64(make([]byte, 0, grantKeySize), ts)
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	return append(k, rnd[:]...)
+}
+
+func (t *Tx) grantRecord(g Grant, key []byte) grantRecord {
+	return grantRecord{
+		V:            recordVersion,
+		Sub:          g.Sub,
+		Email:        g.Email,
+		EmailOK:      g.EmailVerified,
+		Scopes:       g.Scopes,
+		RefreshToken: t.keys.Seal(g.RefreshToken.Reveal(), bucketGrants, key, "rt"),
+		AccessToken:  t.keys.Seal(g.AccessToken.Reveal(), bucketGrants, key, "at"),
+		TokenType:    g.TokenType,
+		Expiry:       stampOf(g.Expiry),
+		IDTokenExp:   stampOf(g.IDTokenExp),
+		Status:       string(g.Status),
+		Reason:       g.Reason,
+		ChangedBy:    g.ChangedBy,
+		CreatedAt:    stampOf(g.CreatedAt),
+		UpdatedAt:    stampOf(g.UpdatedAt),
+		LastUsedAt:   stampOf(g.LastUsedAt),
+		RefreshedAt:  stampOf(g.RefreshedAt),
+	}
+}
+
+// grant converts a record to a Grant with the given (already opened) tokens.
+func (r *grantRecord) grant(key []byte, rt, at Secret) Grant {
+	return Grant{
+		ID:            hex.EncodeToString(key),
+		Sub:           r.Sub,
+		Email:         r.Email,
+		EmailVerified: r.EmailOK,
+		Scopes:        r.Scopes,
+		RefreshToken:  rt,
+		AccessToken:   at,
+		TokenType:     r.TokenType,
+		Expiry:        r.Expiry.time(),
+		IDTokenExp:    r.IDTokenExp.time(),
+		Status:        GrantStatus(r.Status),
+		Reason:        r.Reason,
+		ChangedBy:     r.ChangedBy,
+		CreatedAt:     r.CreatedAt.time(),
+		UpdatedAt:     r.UpdatedAt.time(),
+		LastUsedAt:    r.LastUsedAt.time(),
+		RefreshedAt:   r.RefreshedAt.time(),
+	}
+}
+
+func decodeGrant(key, data []byte) (grantRecord, error) {
+	var r grantRecord
+	if err := json.Unmarshal(data, &r); err != nil {
+		return r, fmt.Errorf("store: grant %x: decode: %v: %w", key, err, ErrCorrupt)
+	}
+	if r.V < 1 || r.V > recordVersion {
+		return r, fmt.Errorf("store: grant %x: record version %d: %w", key, r.V, ErrCorrupt)
+	}
+	return r, nil
+}
+
+// openGrant decrypts a record's tokens.
+func (t *Tx) openGrant(key []byte, r *grantRecord) (Grant, error) {
+	rt, err := t.keys.Open(r.RefreshToken, bucketGrants, key, "rt")
+	if err != nil {
+		return Grant{}, fmt.Errorf("store: grant %x: %w", key, err)
+	}
+	at, err := t.keys.Open(r.AccessToken, bucketGrants, key, "at")
+	if err != nil {
+		return Grant{}, fmt.Errorf("store: grant %x: %w", key, err)
+	}
+	return r.grant(key, Secret(rt), Secret(at)), nil
+}
+
+// loadGrant reads and decodes one grant record; ErrNotFound if absent.
+func (t *Tx) loadGrant(key []byte) (grantRecord, error) {
+	b, err := t.bucket(bucketGrants)
+	if err != nil {
+		return grantRecord{}, err
+	}
+	v := b.Get(key)
+	if v == nil {
+		return grantRecord{}, fmt.Errorf("store: grant %x: %w", key, ErrNotFound)
+	}
+	return decodeGrant(key, v)
+}
+
+func (t *Tx) putGrantRecord(key []byte, r *grantRecord) error {
+	b, err := t.bucket(bucketGrants)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("store: grant %x: encode: %w", key, err)
+	}
+	if err := b.Put(key, data); err != nil {
+		return fmt.Errorf("store: grant %x: %w", key, err)
+	}
+	return nil
+}
+
+// CreateGrant stores a new grant. It assigns the ID (sortable by creation
+// time), sets CreatedAt and UpdatedAt to now and Status to GrantActive if
+// empty, and indexes the grant by subject and refresh token. It returns the
+// grant as stored. Errors: ErrInvalid without a Sub, ErrExists if another
+// grant holds the same refresh token.
+func (t *Tx) CreateGrant(ctx context.Context, g Grant) (Grant, error) {
+	if g.Sub == "" {
+		return Grant{}, fmt.Errorf("store: create grant: no sub: %w", ErrInvalid)
+	}
+	b, err := t.bucket(bucketGrants)
+	if err != nil {
+		return Grant{}, err
+	}
+	now := t.now()
+	key := newGrantKey(b, now)
+	g.CreatedAt, g.UpdatedAt = now, now
+	if g.Status == "" {
+		g.Status = GrantActive
+	}
+	if err := t.indexGrant(key, g.Sub, g.RefreshToken); err != nil {
+		return Grant{}, err
+	}
+	if err := t.indexGrantStatus(key, "", string(g.Status)); err != nil {
+		return Grant{}, err
+	}
+	r := t.grantRecord(g, key)
+	if err := t.indexGrantEmail(key, nil, &r); err != nil {
+		return Grant{}, err
+	}
+	if err := t.putGrantRecord(key, &r); err != nil {
+		return Grant{}, err
+	}
+	return r.grant(key, g.RefreshToken, g.AccessToken), nil
+}
+
+// Grant returns the grant with the given ID, tokens decrypted. ErrNotFound
+// if there is none (or the ID is malformed).
+func (t *Tx) Grant(ctx context.Context, id string) (Grant, error) {
+	key, err := grantKey(id)
+	if err != nil {
+		return Grant{}, err
+	}
+	r, err := t.loadGrant(key)
+	if err != nil {
+		return Grant{}, err
+	}
+	return t.openGrant(key, &r)
+}
+
+// PutGrant replaces an existing grant (matched by ID). CreatedAt keeps its
+// stored value and UpdatedAt is set to now. When the subject or the refresh
+// token changed, the indexes follow in the same transaction. Errors:
+// ErrNotFound if the grant does not exist, ErrInvalid without a Sub or a
+// Status, ErrExists if another grant holds the new refresh token.
+func (t *Tx) PutGrant(ctx context.Context, g Grant) error {
+	_, err := t.putGrant(g)
+	return err
+}
+
+func (t *Tx) putGrant(g Grant) (Grant, error) {
+	key, err := grantKey(g.ID)
+	if err != nil {
+		return Grant{}, err
+	}
+	if g.Sub == "" || g.Status == "" {
+		return Grant{}, fmt.Errorf("store: put grant %s: sub and status are required: %w", g.ID, ErrInvalid)
+	}
+	old, err := t.loadGrant(key)
+	if err != nil {
+		return Grant{}, err
+	}
+	oldRT, err := t.keys.Open(old.RefreshToken, bucketGrants, key, "rt")
+	if err != nil {
+		return Grant{}, fmt.Errorf("store: grant %s: %w", g.ID, err)
+	}
+	if old.Sub != g.Sub || Secret(oldRT) != g.RefreshToken {
+		if err := t.unindexGrant(key, old.Sub, Secret(oldRT)); err != nil {
+			return Grant{}, err
+		}
+		if err := t.indexGrant(key, g.Sub, g.RefreshToken); err != nil {
+			return Grant{}, err
+		}
+	}
+	if err := t.indexGrantStatus(key, old.Status, string(g.Status)); err != nil {
+		return Grant{}, err
+	}
+	g.CreatedAt = old.CreatedAt.time()
+	g.UpdatedAt = t.now()
+	r := t.grantRecord(g, key)
+	if err := t.indexGrantEmail(key, &old, &r); err != nil {
+		return Grant{}, err
+	}
+	if err := t.putGrantRecord(key, &r); err != nil {
+		return Grant{}, err
+	}
+	return r.grant(key, g.RefreshToken, g.AccessToken), nil
+}
+
+// DeleteGrant removes a grant and its index entries. ErrNotFound if it does
+// not exist.
+func (t *Tx) DeleteGrant(ctx context.Context, id string) error {
+	key, err := grantKey(id)
+	if err != nil {
+		return err
+	}
+	r, err := t.loadGrant(key)
+	if err != nil {
+		return err
+	}
+	rt, err := t.keys.Open(r.RefreshToken, bucketGrants, key, "rt")
+	if err != nil {
+		return fmt.Errorf("store: grant %s: %w", id, err)
+	}
+	if err := t.unindexGrant(key, r.Sub, Secret(rt)); err != nil {
+		return err
+	}
+	if err := t.indexGrantStatus(key, r.Status, ""); err != nil {
+		return err
+	}
+	if err := t.indexGrantEmail(key, &r, nil); err != nil {
+		return err
+	}
+	b, err := t.bucket(bucketGrants)
+	if err != nil {
+		return err
+	}
+	if err := b.Delete(key); err != nil {
+		return fmt.Errorf("store: delete grant %s: %w", id, err)
+	}
+	return nil
+}
+
+// hasScope reports whether a grant record includes scope.
+func (r *grantRecord) hasScope(scope string) bool { return slices.Contains(r.Scopes, scope) }

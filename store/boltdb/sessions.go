@@ -1,0 +1,215 @@
+package boltdb
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// sessionRecord is a browser session on disk, keyed by SHA-256 of its ID.
+type sessionRecord struct {
+	V         int    `json:"v"`
+	Sub       string `json:"sub,omitempty"`
+	Email     string `json:"email,omitempty"`
+	CSRF      []byte `json:"csrf,omitempty"`
+	CreatedAt stamp  `json:"ca,omitzero"`
+	ExpiresAt stamp  `json:"exp,omitzero"`
+}
+
+// secretKey is the record key of a bearer secret: its SHA-256.
+func secretKey(s Secret) []byte {
+	h := sha256.Sum256([]byte(s.Reveal()))
+	return h[:]
+}
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// orderedNanos encodes a time so that byte order is time order.
+func orderedNanos(t time.Time) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())^(1<<63))
+}
+
+func sessionSubKey(sub string, created time.Time, key []byte) []byte {
+	return append(append(appendString(nil, sub), orderedNanos(created)...), key...)
+}
+
+func (t *Tx) loadSession(key []byte) (sessionRecord, error) {
+	b, err := t.bucket(bucketSessions)
+	if err != nil {
+		return sessionRecord{}, err
+	}
+	v := b.Get(key)
+	if v == nil {
+		return sessionRecord{}, fmt.Errorf("store: session: %w", ErrNotFound)
+	}
+	var r sessionRecord
+	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
+		return sessionRecord{}, fmt.Errorf("store: session %x: undecodable record: %w", key[:8], ErrCorrupt)
+	}
+	return r, nil
+}
+
+// CreateSession stores a new browser session, keeping only the SHA-256 of
+// its ID. CreatedAt becomes now if zero; a zero ExpiresAt never expires.
+// Errors: ErrInvalid for an empty ID, ErrExists if the ID is taken.
+func (t *Tx) CreateSession(ctx context.Context, s Session) error {
+	if s.ID.IsZero() {
+		return fmt.Errorf("store: create session: empty id: %w", ErrInvalid)
+	}
+	bs, err := t.buckets(bucketSessions, bucketSessionsBySub)
+	if err != nil {
+		return err
+	}
+	key := secretKey(s.ID)
+	if bs[0].Get(key) != nil {
+		return fmt.Errorf("store: create session: %w", ErrExists)
+	}
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = t.now()
+	}
+	r := sessionRecord{
+		V:         recordVersion,
+		Sub:       s.Sub,
+		Email:     s.Email,
+		CSRF:      t.keys.Seal(s.CSRF.Reveal(), bucketSessions, key, "csrf"),
+		CreatedAt: stampOf(s.CreatedAt),
+		ExpiresAt: stampOf(s.ExpiresAt),
+	}
+	data, err := json.Marshal(&r)
+	if err != nil {
+		return fmt.Errorf("store: create session: encode: %w", err)
+	}
+	if err := bs[0].Put(key, data); err != nil {
+		return fmt.Errorf("store: create session: %w", err)
+	}
+	if s.Sub != "" {
+		if err := bs[1].Put(sessionSubKey(s.Sub, r.CreatedAt.time(), key), nil); err != nil {
+			return fmt.Errorf("store: create session: %w", err)
+		}
+	}
+	return nil
+}
+
+// Session returns the session with this ID. ErrNotFound if there is none or
+// it has expired (ExpiresAt at or before now).
+func (t *Tx) Session(ctx context.Context, id Secret) (Session, error) {
+	key := secretKey(id)
+	r, err := t.loadSession(key)
+	if err != nil {
+		return Session{}, err
+	}
+	if exp := r.ExpiresAt.time(); !exp.IsZero() && !t.now().Before(exp) {
+		return Session{}, fmt.Errorf("store: session expired: %w", ErrNotFound)
+	}
+	csrf, err := t.keys.Open(r.CSRF, bucketSessions, key, "csrf")
+	if err != nil {
+		return Session{}, fmt.Errorf("store: session %x: %w", key[:8], err)
+	}
+	return Session{
+		ID:        id,
+		Sub:       r.Sub,
+		Email:     r.Email,
+		CSRF:      Secret(csrf),
+		CreatedAt: r.CreatedAt.time(),
+		ExpiresAt: r.ExpiresAt.time(),
+	}, nil
+}
+
+// DeleteSession removes a session (expired or not). ErrNotFound if there is
+// none.
+func (t *Tx) DeleteSession(ctx context.Context, id Secret) error {
+	key := secretKey(id)
+	r, err := t.loadSession(key)
+	if err != nil {
+		return err
+	}
+	return t.deleteSession(key, &r)
+}
+
+func (t *Tx) deleteSession(key []byte, r *sessionRecord) error {
+	bs, err := t.buckets(bucketSessions, bucketSessionsBySub)
+	if err != nil {
+		return err
+	}
+	if err := bs[0].Delete(key); err != nil {
+		return fmt.Errorf("store: delete session: %w", err)
+	}
+	if r.Sub != "" {
+		if err := bs[1].Delete(sessionSubKey(r.Sub, r.CreatedAt.time(), key)); err != nil {
+			return fmt.Errorf("store: delete session: %w", err)
+		}
+	}
+	return nil
+}
+
+// DeleteSessionsOf removes the subject's sessions created before
+// createdBefore (all of them if createdBefore is zero) and returns how many
+// it removed. It reads only that subject's sessions.
+func (t *Tx) DeleteSessionsOf(ctx context.Context, sub string, createdBefore time.Time) (int, error) {
+	idx, err := t.bucket(bucketSessionsBySub)
+	if err != nil {
+		return 0, err
+	}
+	prefix := appendString(nil, sub)
+	var limit []byte
+	if !createdBefore.IsZero() {
+		limit = append(clone(prefix), orderedNanos(createdBefore)...)
+	}
+	var keys [][]byte
+	err = scanAsc(idx, prefix, func(k, _ []byte) (bool, error) {
+		if limit != nil && bytes.Compare(k, limit) >= 0 {
+			return false, nil
+		}
+		keys = append(keys, clone(k[len(k)-sha256.Size:]))
+		return true, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, key := range keys {
+		r, err := t.loadSession(key)
+		if err != nil {
+			return 0, fmt.Errorf("store: index %s: %w", bucketSessionsBySub, err)
+		}
+		if err := t.deleteSession(key, &r); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
+}
+
+// DeleteExpiredSessions removes the sessions whose ExpiresAt is at or
+// before now and returns how many it removed. It reads every session.
+func (t *Tx) DeleteExpiredSessions(ctx context.Context) (int, error) {
+	b, err := t.bucket(bucketSessions)
+	if err != nil {
+		return 0, err
+	}
+	now := t.now()
+	var keys [][]byte
+	var recs []sessionRecord
+	err = b.ForEach(func(k, v []byte) error {
+		var r sessionRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("store: session %x: undecodable record: %w", k[:8], ErrCorrupt)
+		}
+		if exp := r.ExpiresAt.time(); !exp.IsZero() && !now.Before(exp) {
+			keys, recs = append(keys, clone(k)), append(recs, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for i, key := range keys {
+		if err := t.deleteSession(key, &recs[i]); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
+}

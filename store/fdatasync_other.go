@@ -1,8 +1,0 @@
-//go:build !linux
-
-package store
-
-import "os"
-
-// fdatasync flushes f; outside Linux, with a full fsync.
-func fdatasync(f *os.File) error { return f.Sync() }
