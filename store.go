@@ -158,6 +158,25 @@ type Store interface {
 	Health(ctx context.Context) error
 	// Close releases the store. Calls after Close fail with ErrClosed.
 	Close() error
+
+	// Locks are named mutual exclusions among every process that shares
+	// the store (several replicas on one database; the bbolt engine's one
+	// process). A lock is released by its release function (safe to call
+	// more than once) or when its holder's process or connection dies, so
+	// a crashed replica never keeps one. Locks are not reentrant: a holder
+	// asking again for a lock it holds waits (Lock) or is refused
+	// (TryLock) like anyone else.
+	Locker
+}
+
+// Locker takes named locks; see Store.
+type Locker interface {
+	// TryLock takes the lock name if no one holds it and returns its
+	// release function and true; it returns false at once if someone
+	// does.
+	TryLock(ctx context.Context, name string) (release func(), ok bool, err error)
+	// Lock waits until it takes the lock name, or ctx is done.
+	Lock(ctx context.Context, name string) (release func(), err error)
 }
 
 // InboxWriter accepts received SETs.

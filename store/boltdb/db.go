@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/internal/locks"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -20,6 +21,9 @@ type DB struct {
 	// Shortcuts, set to the DB itself, gives each ReadTx and Tx method as a
 	// method of the DB run in its own transaction.
 	riscd.Shortcuts
+	// Set gives the named locks of riscd.Store: in memory, since only this
+	// process can open the file.
+	locks.Set
 
 	bolt *bolt.DB
 	path string
