@@ -121,3 +121,44 @@ func (s slowTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	time.Sleep(time.Second)
 	return s.next.RoundTrip(req)
 }
+
+// Two replicas' token brokers over one store: concurrent requests for an
+// expired token, spread over both, cause exactly one upstream refresh; the
+// replica that waited serves the token the other stored.
+func TestTokenReplicasShareOneRefresh(t *testing.T) {
+	w := newSimWorld(t, 1, nil)
+	sub := w.subs[0]
+	old := w.simGrant(sub, w.clock.Now().Add(-time.Minute))
+	replicas := []*lifecycle.Lifecycle{w.lc, w.build(w.cfg)}
+
+	const n = 200
+	toks := make([]lifecycle.Token, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			toks[i], errs[i] = replicas[i%2].Token(w.ctx, sub, []string{"email"})
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	if got := w.refreshRequests(); got != 1 {
+		t.Errorf("refresh requests at googlesim = %d, want exactly 1", got)
+	}
+	first := toks[0].AccessToken
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("caller %d: %v", i, errs[i])
+		}
+		if toks[i].AccessToken != first {
+			t.Fatalf("caller %d (replica %d) got another token than caller 0", i, i%2)
+		}
+	}
+	if first == old.AccessToken || w.getGrant(old.ID).AccessToken != first {
+		t.Error("callers got the expired token, or not the one stored")
+	}
+	w.assertNoSecret(w.rts[sub], first.Reveal())
+}
