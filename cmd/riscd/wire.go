@@ -280,7 +280,9 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	return p, nil
 }
 
-// startLoops runs the background loops until ctx is done.
+// startLoops runs the background loops until ctx is done. With several
+// replicas over one store, each runs them all; see leader for which rounds
+// only one replica runs and why the others are safe everywhere.
 func (m *Main) startLoops(ctx context.Context) {
 	m.goLoop(func() {
 		if err := m.parts.dispatcher.Run(ctx); err != nil {
@@ -298,7 +300,11 @@ func (m *Main) startLoops(ctx context.Context) {
 		}
 	})
 	if m.parts.stream != nil {
-		m.goLoop(func() { m.parts.stream.run(ctx, m.parts.receiver.Ready) })
+		m.goLoop(func() {
+			lead := newLeader(m.db, "stream-health", m.Logger)
+			defer lead.resign()
+			m.parts.stream.run(ctx, m.parts.receiver.Ready, lead.lead)
+		})
 	}
 	m.goLoop(func() {
 		if err := m.parts.admin.Run(ctx); err != nil {
@@ -306,32 +312,14 @@ func (m *Main) startLoops(ctx context.Context) {
 		}
 	})
 	if m.Config.Store.Retention != 0 {
-		m.goLoop(func() {
-			t := time.NewTicker(pruneInterval)
-			defer t.Stop()
-			for {
-				m.prune(ctx)
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-			}
-		})
+		m.goLoop(func() { runLed(ctx, m.db, m.Logger, "prune", pruneInterval, m.prune) })
 	}
 	m.goLoop(func() {
-		t := time.NewTicker(sweepInterval)
-		defer t.Stop()
-		for {
+		runLed(ctx, m.db, m.Logger, "sweep", sweepInterval, func(ctx context.Context) {
 			if _, _, err := m.parts.flow.Sweep(ctx); err != nil && ctx.Err() == nil {
 				m.Logger.Error("sweep of old flows and sessions failed", "err", err)
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+		})
 	})
 }
 
