@@ -19,15 +19,19 @@ import (
 
 // Engine names.
 const (
-	EngineBolt = "bbolt" // one file on local disk: store/boltdb
+	EngineBolt     = "bbolt"    // one file on local disk: store/boltdb
+	EnginePostgres = "postgres" // a PostgreSQL database several replicas share: store/postgres
 )
 
 // Options say which engine to open and how.
 type Options struct {
-	// Engine is EngineBolt (the default when "").
+	// Engine is EngineBolt (the default when "") or EnginePostgres.
 	Engine string
 	// Path is the bbolt file. Its directory must exist.
 	Path string
+	// URL is the PostgreSQL connection URL (EnginePostgres). Its password
+	// never appears in errors or logs.
+	URL string
 	// Key seals everything written, on every engine.
 	Key seal.Key
 	// OldKeys are still accepted for reading, during and after a key
