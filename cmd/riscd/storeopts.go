@@ -11,13 +11,13 @@ import (
 
 // storeOptions are the store.Options of the configured engine: the bbolt
 // file, or the PostgreSQL database and its password (from store.url,
-// store.password_file or PGPASSWORD). The URL joins them with the
-// PostgreSQL engine's Options.URL.
+// store.password_file or PGPASSWORD).
 func (m *Main) storeOptions() store.Options {
 	c, s := m.Config.Store, m.Secrets
 	return store.Options{
 		Engine:   c.Engine,
 		Path:     c.Path,
+		URL:      c.URL,
 		Key:      s.StoreKey,
 		OldKeys:  s.OldKeys,
 		Password: s.StorePassword,
