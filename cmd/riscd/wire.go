@@ -25,6 +25,12 @@ const upstreamTimeout = 30 * time.Second
 // dispatchWorkers is how many events (of distinct subjects) are handled at once.
 const dispatchWorkers = 32
 
+// dispatchWorkersShared is dispatchWorkers on a store shared by replicas
+// (postgres): each event in hand holds its subject's lock, which holds a
+// database connection, and the handlers need connections of the same pool
+// for their transactions.
+const dispatchWorkersShared = 8
+
 // sweepInterval is how often abandoned consent flows and expired sessions
 // are removed.
 const sweepInterval = 5 * time.Minute
@@ -239,6 +245,10 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 
+	workers := dispatchWorkers
+	if c.Store.Engine == config.EnginePostgres {
+		workers = dispatchWorkersShared
+	}
 	p.dispatcher, err = dispatch.New(dispatch.Config{
 		Queue:       &inboxQueue{db: m.db, formats: formats, now: m.Now},
 		Handlers:    []dispatch.Handler{p.admin.Metrics().InstrumentHandler(p.lifecycle.Handler())},
@@ -246,7 +256,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		MaxAttempts: c.RISC.MaxAttempts,
 		// Many workers let concurrent events of distinct subjects share
 		// the store's commits; one subject's events still run in order.
-		Workers: dispatchWorkers,
+		Workers: workers,
 		Now:     m.Now,
 		Logger:  m.Logger.With("component", "dispatcher"),
 	})
