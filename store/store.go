@@ -19,15 +19,19 @@ import (
 
 // Engine names.
 const (
-	EngineBolt = "bbolt" // one file on local disk: store/boltdb
+	EngineBolt     = "bbolt"    // one file on local disk: store/boltdb
+	EnginePostgres = "postgres" // a PostgreSQL database several replicas share: store/postgres
 )
 
 // Options say which engine to open and how.
 type Options struct {
-	// Engine is EngineBolt (the default when "").
+	// Engine is EngineBolt (the default when "") or EnginePostgres.
 	Engine string
 	// Path is the bbolt file. Its directory must exist.
 	Path string
+	// URL is the PostgreSQL connection URL (EnginePostgres). Its password
+	// never appears in errors or logs.
+	URL string
 	// Key seals everything written, on every engine.
 	Key seal.Key
 	// OldKeys are still accepted for reading, during and after a key
@@ -37,6 +41,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the store's rare log lines. Default: discard.
 	Logger *slog.Logger
+	// Password is the database password when the engine's URL carries
+	// none (from store.password_file or PGPASSWORD); the bbolt engine has
+	// no use for it. Never logged.
+	Password riscd.Secret
 }
 
 // Open opens the store opts names; see each engine's Open for what it

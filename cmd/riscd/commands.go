@@ -192,6 +192,9 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := bboltOnly("rotate-key", l.cfg.Store); err != nil {
+		return err
+	}
 	newKey, created, err := seal.LoadOrCreateKeyFile(*newKeyFile)
 	if err != nil {
 		return usageError{fmt.Errorf("--new-key-file: %s: %w", *newKeyFile, err)}
@@ -205,7 +208,7 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 		OldKeys: append(slices.Clone(l.secrets.OldKeys), newKey),
 	})
 	if err != nil {
-		return storeOpenError(*path, err)
+		return storeOpenError(*path, l.cfg.Store, err)
 	}
 	// The key in use is refused, unless the store is rotating to it (the
 	// configuration was moved to the new key before the rotation finished).
@@ -236,7 +239,7 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 // storeOpenError is the start-up error for a store that did not open,
 // under configuration file configPath. For a key rotation left unfinished
 // it says how to finish it.
-func storeOpenError(configPath string, err error) error {
+func storeOpenError(configPath string, c config.Store, err error) error {
 	var re *boltdb.RotationError
 	if errors.As(err, &re) {
 		if configPath == "" {
@@ -245,5 +248,5 @@ func storeOpenError(configPath string, err error) error {
 		err = fmt.Errorf("%w; to finish it, run riscd store rotate-key --config %s --new-key-file NEW, with store.key_file still naming the key the rotation started from and NEW the file holding key %s",
 			err, configPath, re.NewKeyID)
 	}
-	return &StartupError{fmt.Errorf("store.path: %w", err)}
+	return &StartupError{fmt.Errorf("%s: %w", storeKey(c), err)}
 }
