@@ -87,13 +87,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}
 
-	m.db, err = store.Open(ctx, store.Options{
-		Path:    m.Config.Store.Path,
-		Key:     m.Secrets.StoreKey,
-		OldKeys: m.Secrets.OldKeys,
-		Now:     m.Now,
-		Logger:  m.Logger.With("component", "store"),
-	})
+	opts := storeOptions(m.Config, m.Secrets)
+	opts.Now, opts.Logger = m.Now, m.Logger.With("component", "store")
+	m.db, err = store.Open(ctx, opts)
 	if err != nil {
 		return storeOpenError(m.ConfigPath, err)
 	}
