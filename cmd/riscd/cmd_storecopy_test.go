@@ -193,3 +193,26 @@ func TestStoreCopyRefusals(t *testing.T) {
 		t.Errorf("the source after refused copies: %+v, %v", n, err)
 	}
 }
+
+// TestStoreCopyCountsMismatch: counts that differ anywhere (copied,
+// source, target) are reported, and fail the copy.
+func TestStoreCopyCountsMismatch(t *testing.T) {
+	same := riscd.Counts{Grants: 2, Marks: 1, Inbox: 3, InboxDone: 3}
+	var out strings.Builder
+	if !printCounts(&cliEnv{stdout: &out}, same, same, same) || strings.Contains(out.String(), "MISMATCH") {
+		t.Errorf("equal counts reported as different: %q", out.String())
+	}
+	for _, c := range []struct {
+		name             string
+		copied, src, dst riscd.Counts
+	}{
+		{"target short", same, same, riscd.Counts{Grants: 2, Inbox: 3, InboxDone: 3}},
+		{"source changed", same, riscd.Counts{Grants: 3, Marks: 1, Inbox: 3, InboxDone: 3}, same},
+		{"status differs", same, same, riscd.Counts{Grants: 2, Marks: 1, Inbox: 3, InboxDone: 2, InboxParked: 1}},
+	} {
+		out.Reset()
+		if printCounts(&cliEnv{stdout: &out}, c.copied, c.src, c.dst) || !strings.Contains(out.String(), "MISMATCH") {
+			t.Errorf("%s: not reported: %q", c.name, out.String())
+		}
+	}
+}
