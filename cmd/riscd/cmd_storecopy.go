@@ -54,7 +54,7 @@ func cmdStoreCopy(ctx context.Context, env *cliEnv, args []string) error {
 		"Copies every record of the store the configuration --from names into the store --to names, which\n"+
 		"must be empty (a bbolt file that does not exist is made): to move a deployment between engines\n"+
 		"(bbolt to PostgreSQL and back) or between bbolt files. Secrets are sealed again under the target's\n"+
-		"key. riscd must be stopped on the source; nothing is written to it. Then prints the records of each\n"+
+		"key. riscd must be stopped on the source; no record is written to it. Then prints the records of each\n"+
 		"kind in both stores and checks both; exit status 1 when they differ. Sign-ins to the admin pages\n"+
 		"are not copied.")
 	from := fs.String("from", "", "configuration file of the store to copy")
