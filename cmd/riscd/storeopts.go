@@ -13,16 +13,22 @@ import (
 // file, or the PostgreSQL database and its password (from store.url,
 // store.password_file or PGPASSWORD).
 func (m *Main) storeOptions() store.Options {
-	c, s := m.Config.Store, m.Secrets
+	opts := storeOptions(m.Config, m.Secrets)
+	opts.Now, opts.Logger = m.Now, m.Logger.With("component", "store")
+	return opts
+}
+
+// storeOptions is the one translation of a configuration's store section
+// (and the secrets loaded for it) into package store's Options.
+func storeOptions(cfg *config.Config, secrets *config.Secrets) store.Options {
+	c := cfg.Store
 	return store.Options{
 		Engine:   c.Engine,
 		Path:     c.Path,
 		URL:      c.URL,
-		Key:      s.StoreKey,
-		OldKeys:  s.OldKeys,
-		Password: s.StorePassword,
-		Now:      m.Now,
-		Logger:   m.Logger.With("component", "store"),
+		Key:      secrets.StoreKey,
+		OldKeys:  secrets.OldKeys,
+		Password: secrets.StorePassword,
 	}
 }
 
