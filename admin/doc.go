@@ -42,7 +42,7 @@
 // (html/template, one embedded stylesheet, no script, nothing fetched from
 // elsewhere): grants with filters and a grant page with a revoke button;
 // held and flagged accounts and an account page with its timeline and a
-// release button; events, parked ones with a retry button, and an event
+// Release button; events, parked ones with a retry button, and an event
 // page with its redacted claims; the outbox, failed jobs with a retry
 // button; the audit log; the Google stream (Config.Stream and the stream
 // metrics' last values). Its routes are not part of the JSON API and not

@@ -1,4 +1,4 @@
-package admin_test
+package adminpage_test
 
 import (
 	"context"
