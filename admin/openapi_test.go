@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
 )
 
 // apiDoc is the part of the OpenAPI document the tests read.
@@ -69,8 +70,8 @@ func isUIRoute(path string) bool {
 // sorted.
 func allRegisteredRoutes(tb testing.TB) []route {
 	tb.Helper()
-	e := newEnv(tb, nil)
-	ec := e.handler.(*echo.Echo)
+	e := admintest.New(tb, nil)
+	ec := e.Handler.(*echo.Echo)
 	var out []route
 	for _, r := range ec.Routes() {
 		out = append(out, route{r.Method, echoParam.ReplaceAllString(r.Path, "{$1}")})
@@ -186,12 +187,12 @@ func walkRefs(t *testing.T, root, v any) {
 }
 
 func TestOpenAPIIsServed(t *testing.T) {
-	e := newEnv(t, nil)
-	r := e.get("/admin/openapi.json", http.StatusOK)
-	if !bytes.Equal(r.body, admin.OpenAPI()) {
+	e := admintest.New(t, nil)
+	r := e.Get("/admin/openapi.json", http.StatusOK)
+	if !bytes.Equal(r.Body, admin.OpenAPI()) {
 		t.Errorf("served document differs from the embedded one")
 	}
-	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type = %q, want application/json", ct)
 	}
 }
