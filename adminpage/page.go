@@ -20,11 +20,35 @@
 //	POST /admin/ui/outbox/:id/retry        retry a failed job
 //	GET  /admin/ui/audit, /admin/ui/stream
 //
-// Signing in with the admin token starts a server-side session named by a
-// random id in an HttpOnly, SameSite=Strict cookie scoped to /admin/ui,
-// Secure over TLS or with Config.SecureCookies; the store keeps only the
-// id's SHA-256. Sign-ins are limited per client address; behind
-// Config.TrustedProxies the client is the one X-Forwarded-For names.
+// The page is html/template, one embedded stylesheet, no script, nothing
+// fetched from elsewhere: grants with filters and a grant page with a
+// revoke button; held and flagged accounts and an account page with its
+// timeline and a Release button; events, parked ones with a retry button,
+// and an event page with its redacted claims; the outbox, failed jobs with
+// a retry button; the audit log; the Google stream (Config.Stream and the
+// stream metrics' last values). Its routes are not part of the JSON API and
+// not in the OpenAPI document.
+//
+// Signing in compares the admin token in constant time and starts a
+// server-side session (Config.SessionTTL) named by a random id in an
+// HttpOnly, SameSite=Strict cookie scoped to /admin/ui, Secure over TLS or
+// with Config.SecureCookies. The store keeps the session
+// (riscd.AdminSession; the bbolt engine only the id's SHA-256, the CSRF
+// token sealed), at most 256 of them, the oldest ended first. Sign-ins are
+// limited per client address (5 at once, then one every 12 seconds; a
+// success forgets the address), the attempt taken when it is judged, after
+// the body is read; behind Config.TrustedProxies the client is the one
+// X-Forwarded-For names. The limit is per process.
+//
+// Without a session every page redirects to the sign-in form and every
+// action answers 403; each action also needs the session's CSRF token
+// (compared in constant time) and is refused when Origin or Sec-Fetch-Site
+// name another site (net/http.CrossOriginProtection: Sec-Fetch-Site
+// decides, else Origin against Host; "Origin: null" is another site). Pages
+// carry a strict Content-Security-Policy, X-Frame-Options: DENY and
+// Cache-Control: no-store, show tokens only as fingerprints, and pass every
+// value through html/template's escaping. Actions go through admin.Service,
+// the code of the API's, and are audited the same way.
 package adminpage
 
 import (

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/admin/admintest"
@@ -391,4 +392,105 @@ func TestUIConfigRefusesNegativeSessionTTL(t *testing.T) {
 	if _, err := adminpage.New(adminpage.Config{Store: db}); !errors.Is(err, adminpage.ErrInvalidConfig) || !strings.Contains(err.Error(), "Service") {
 		t.Errorf("New without a Service: %v, want ErrInvalidConfig naming it", err)
 	}
+}
+
+// TestUISessionOnEveryReplica: two riscd processes sharing one store serve
+// the admin page; a browser signed in on one is signed in on the other,
+// its forms' CSRF token holds there, and signing out on one ends the
+// session on both. The store records who signed in.
+func TestUISessionOnEveryReplica(t *testing.T) {
+	e, _ := newUIEnv(t, nil, nil)
+	// The second replica: its own admin Server and page over the same store.
+	srv, err := admin.New(admin.Config{Store: e.DB, AdminToken: admintest.AdminToken, Now: e.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := adminpage.New(adminpage.Config{Service: srv.Service, Store: e.DB, AdminToken: admintest.AdminToken, Now: e.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := echo.New()
+	srv.Register(ec)
+	page.Register(ec)
+	replica := httptest.NewServer(ec)
+	t.Cleanup(replica.Close)
+
+	b := newBrowser(t, e)
+	p := b.post("/admin/ui/login", url.Values{"token": {admintest.AdminToken}}, nil)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: status %d", p.status)
+	}
+	ck := sessionCookie(t, p.header)
+	sess, err := e.DB.AdminSession(t.Context(), riscd.Secret(ck.Value))
+	if err != nil {
+		t.Fatalf("the store has no session of the cookie: %v", err)
+	}
+	if sess.Operator != "operator" || !sess.Created.Equal(e.Clock.Now()) || !sess.Expires.Equal(e.Clock.Now().Add(adminpage.DefaultSessionTTL)) {
+		t.Errorf("stored session: operator %q created %v expires %v", sess.Operator, sess.Created, sess.Expires)
+	}
+	csrf := b.csrf()
+	if sess.CSRF.Reveal() != csrf {
+		t.Errorf("the page's CSRF token is not the stored one")
+	}
+
+	// The same browser on the replica's address.
+	other := &browser{e: e, client: b.client}
+	u, _ := url.Parse(replica.URL)
+	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "riscd_admin", Value: ck.Value, Path: "/admin/ui"}})
+	get := func(base, path string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := other.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get(replica.URL, "/admin/ui/grants"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the replica's grant list: status %d, want 200 (signed in)", resp.StatusCode)
+	}
+	form := url.Values{"csrf": {csrf}}
+	req, err := http.NewRequest(http.MethodPost, replica.URL+"/admin/ui/logout", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", replica.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := other.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/ui/login?notice=signed_out" {
+		t.Fatalf("sign-out on the replica: status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if p := b.get("/admin/ui/grants"); p.status != http.StatusSeeOther || p.location() != "/admin/ui/login" {
+		t.Errorf("the first riscd after sign-out on the replica: status %d Location %q, want 303 to sign-in", p.status, p.location())
+	}
+	if _, err := e.DB.AdminSession(t.Context(), riscd.Secret(ck.Value)); !errors.Is(err, riscd.ErrNotFound) {
+		t.Errorf("the store still has the session: %v", err)
+	}
+}
+
+// TestUISessionsBounded: past maxUISessions (256) sign-ins, the oldest
+// session ends and the newest still works.
+func TestUISessionsBounded(t *testing.T) {
+	e, _ := newUIEnv(t, nil, nil)
+	first := newBrowser(t, e)
+	first.signIn()
+	for range 256 {
+		e.Clock.Advance(time.Second)
+		newBrowser(t, e).signIn()
+	}
+	if p := first.get("/admin/ui/grants"); p.status != http.StatusSeeOther {
+		t.Errorf("the oldest of 257 sessions: status %d, want 303 to sign-in", p.status)
+	}
+	last := newBrowser(t, e)
+	last.signIn()
+	last.mustGet("/admin/ui/grants")
 }
