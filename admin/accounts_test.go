@@ -30,24 +30,6 @@ type accountJSON struct {
 	} `json:"timeline"`
 }
 
-// subjectJSON is the account state both APIs answer.
-type subjectJSON struct {
-	Sub                      string     `json:"sub"`
-	SessionsRevokedAt        *time.Time `json:"sessions_revoked_at"`
-	SigninDisabled           bool       `json:"signin_disabled"`
-	Held                     bool       `json:"held"`
-	Review                   bool       `json:"review"`
-	ReconsentRequired        bool       `json:"reconsent_required"`
-	CredentialChangeRequired bool       `json:"credential_change_required"`
-	Purged                   bool       `json:"purged"`
-	Grants                   []struct {
-		ID     string   `json:"id"`
-		Scopes []string `json:"scopes"`
-		Status string   `json:"status"`
-		Reason string   `json:"reason"`
-	} `json:"grants"`
-}
-
 func TestShowAccount(t *testing.T) {
 	e := admintest.New(t, nil)
 	revokedAt := admintest.T0.Add(-time.Hour)
@@ -116,7 +98,7 @@ func TestReleaseAccount(t *testing.T) {
 	if r.Status != http.StatusOK {
 		t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
 	}
-	var got subjectJSON
+	var got admintest.SubjectJSON
 	r.JSON(t, &got)
 	if got.Held || got.SigninDisabled {
 		t.Errorf("answer %+v, want the state after the release", got)

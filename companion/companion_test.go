@@ -188,7 +188,7 @@ func TestSubject(t *testing.T) {
 	if r.Status != http.StatusOK {
 		t.Fatalf("status %d: %s", r.Status, r.Body)
 	}
-	var got subjectJSON
+	var got admintest.SubjectJSON
 	r.JSON(t, &got)
 	if got.Sub != "alice" || !got.Held || !got.ReconsentRequired || !got.Review || got.SigninDisabled || got.Purged {
 		t.Errorf("state %+v, want held, reconsent_required and review", got)

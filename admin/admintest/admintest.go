@@ -652,3 +652,22 @@ func URLHashIdentifier(token string) string {
 	outer := sha512.Sum512(inner[:])
 	return base64.RawURLEncoding.EncodeToString(outer[:])
 }
+
+// SubjectJSON is the account state both APIs answer (admin.Subject):
+// POST /admin/accounts/{sub}/release and GET /v1/subjects/{sub}.
+type SubjectJSON struct {
+	Sub                      string     `json:"sub"`
+	SessionsRevokedAt        *time.Time `json:"sessions_revoked_at"`
+	SigninDisabled           bool       `json:"signin_disabled"`
+	Held                     bool       `json:"held"`
+	Review                   bool       `json:"review"`
+	ReconsentRequired        bool       `json:"reconsent_required"`
+	CredentialChangeRequired bool       `json:"credential_change_required"`
+	Purged                   bool       `json:"purged"`
+	Grants                   []struct {
+		ID     string   `json:"id"`
+		Scopes []string `json:"scopes"`
+		Status string   `json:"status"`
+		Reason string   `json:"reason"`
+	} `json:"grants"`
+}
