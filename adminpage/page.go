@@ -60,6 +60,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -151,7 +152,7 @@ func New(cfg Config) (*Page, error) {
 		problems = append(problems, "SessionTTL must not be negative")
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("adminpage: %w: %s", ErrInvalidConfig, joinProblems(problems))
+		return nil, fmt.Errorf("adminpage: %w: %s", ErrInvalidConfig, strings.Join(problems, "; "))
 	}
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = DefaultSessionTTL
@@ -172,14 +173,6 @@ func New(cfg Config) (*Page, error) {
 		return nil, fmt.Errorf("adminpage: %w", err)
 	}
 	return s, nil
-}
-
-func joinProblems(ps []string) string {
-	out := ps[0]
-	for _, p := range ps[1:] {
-		out += "; " + p
-	}
-	return out
 }
 
 // Register mounts the admin page's routes (below /admin/ui) on e, each

@@ -66,12 +66,14 @@ func (f *FakeOperator) record(c OpCall) error {
 	return f.Err
 }
 
+// Calls returns the calls received so far, in order.
 func (f *FakeOperator) Calls() []OpCall {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]OpCall(nil), f.got...)
 }
 
+// DiscardGrant records the call and deletes the grant.
 func (f *FakeOperator) DiscardGrant(ctx context.Context, id, actor string) error {
 	if err := f.record(OpCall{"DiscardGrant", id, actor}); err != nil {
 		return err
@@ -79,6 +81,7 @@ func (f *FakeOperator) DiscardGrant(ctx context.Context, id, actor string) error
 	return f.DB.DeleteGrant(ctx, id)
 }
 
+// ReleaseAccount records the call and clears the account's hold.
 func (f *FakeOperator) ReleaseAccount(ctx context.Context, sub, actor string) error {
 	if err := f.record(OpCall{"ReleaseAccount", sub, actor}); err != nil {
 		return err
@@ -90,6 +93,7 @@ func (f *FakeOperator) ReleaseAccount(ctx context.Context, sub, actor string) er
 	return err
 }
 
+// RetryOutboxJob records the call and retries the job as RetryJob does.
 func (f *FakeOperator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (riscd.OutboxJob, error) {
 	if err := f.record(OpCall{"RetryOutboxJob", fmt.Sprint(id), actor}); err != nil {
 		return riscd.OutboxJob{}, err
@@ -142,11 +146,14 @@ type FakeBroker struct {
 	Block   bool
 }
 
+// BrokerAnswer is what FakeBroker answers for a sub.
 type BrokerAnswer struct {
 	Tok companion.Token
 	Err error
 }
 
+// Token records the call and answers from Answers (riscd.ErrNotFound for
+// a sub without one), or waits for ctx when Block is set.
 func (f *FakeBroker) Token(ctx context.Context, sub string, scopes []string) (companion.Token, error) {
 	f.mu.Lock()
 	f.got = append(f.got, BrokerCall{sub, append([]string(nil), scopes...)})
@@ -163,6 +170,7 @@ func (f *FakeBroker) Token(ctx context.Context, sub string, scopes []string) (co
 	return a.Tok, a.Err
 }
 
+// Calls returns the calls received so far, in order.
 func (f *FakeBroker) Calls() []BrokerCall {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -189,11 +197,13 @@ type Env struct {
 	answered []string // every answer body
 }
 
+// Counter counts calls, safe for concurrent use (Config.Rescan).
 type Counter struct {
 	mu sync.Mutex
 	n  int
 }
 
+// Inc counts one.
 func (c *Counter) Inc() { c.mu.Lock(); c.n++; c.mu.Unlock() }
 func (c *Counter) Get() int {
 	c.mu.Lock()
@@ -262,6 +272,8 @@ func NewWith(t testing.TB, edit func(*admin.Config), editApp func(*companion.Con
 	return e
 }
 
+// OpenStore opens a bbolt store in a temporary directory on the clock now,
+// closed when the test ends.
 func OpenStore(tb testing.TB, now func() time.Time) *boltdb.DB {
 	tb.Helper()
 	key, _, err := boltdb.GenerateKey()
@@ -503,6 +515,7 @@ func (e *Env) LogLines() []map[string]any {
 	return out
 }
 
+// ErrBoom is a storage failure whose text must never be shown.
 var ErrBoom = errors.New("boom: /var/lib/riscd/riscd.db: input/output error")
 
 // NewRequest builds a request to the test server with a JSON body (none
