@@ -87,3 +87,6 @@ func answer(w http.ResponseWriter, status int, body string) {
 func mustNew(f *fakeRiscd, clk *testkit.Clock) *client.Client {
 	return client.New(f.URL+"/", appToken, client.WithHTTPClient(f.Client()), client.WithNow(clk.Now))
 }
+
+// decodeJSON decodes a request's JSON body.
+func decodeJSON(r *http.Request, v any) error { return json.NewDecoder(r.Body).Decode(v) }
