@@ -199,7 +199,7 @@ func TestWebhookRefusals(t *testing.T) {
 func TestWebhookSecrets(t *testing.T) {
 	for _, s := range []string{
 		secretA,
-		base64.StdEncoding.EncodeToString(keyA),                      // without the prefix
+		base64.StdEncoding.EncodeToString(keyA), // without the prefix
 		"whsec_" + base64.RawURLEncoding.EncodeToString(keyA) + "\n", // URL alphabet, no padding, a newline from a file
 	} {
 		if _, err := client.NewWebhookHandler(client.WebhookConfig{Secrets: []string{s}}); err != nil {
