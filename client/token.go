@@ -96,6 +96,11 @@ func (c *Client) Token(ctx context.Context, who Who, scopes ...string) (*oauth2.
 // without expiry is not reused. ctx bounds every request to riscd. It is
 // safe for concurrent use; concurrent callers wait for one request. Errors
 // are Token's, and are not cached.
+//
+// Google's client libraries keep a cache of their own on top (the
+// cloud.google.com/go/auth one hands out a token within 225 s of its expiry
+// while it fetches the next one in the background), which asks this
+// TokenSource again as the expiry nears.
 func (c *Client) TokenSource(ctx context.Context, who Who, scopes ...string) oauth2.TokenSource {
 	return &tokenSource{c: c, ctx: ctx, who: who, scopes: slices.Clone(scopes)}
 }
