@@ -189,6 +189,19 @@ func TestClientTokenSourceDriveAcrossRefresh(t *testing.T) {
 	if n := counts.count("/v1/token"); n != 2 {
 		t.Errorf("%d token requests, want 2", n)
 	}
+
+	// riscd's refusals, typed.
+	if _, err := c.Token(ctx, client.Sub("never-seen"), "openid"); !errors.Is(err, client.ErrNoGrant) {
+		t.Errorf("a user without a grant: %v, want ErrNoGrant", err)
+	}
+	var scopeErr *client.ScopeError
+	if _, err := c.Token(ctx, client.Sub(alice.Sub), "https://www.googleapis.com/auth/calendar"); !errors.As(err, &scopeErr) ||
+		len(scopeErr.Missing) != 1 || scopeErr.Missing[0] != "https://www.googleapis.com/auth/calendar" {
+		t.Errorf("a scope alice never granted: %v, want a *ScopeError naming it", err)
+	}
+	if _, err := client.New("http://"+m.InternalAddr(), "wrong-token").Token(ctx, client.Sub(alice.Sub), "openid"); !errors.Is(err, client.ErrUnauthorized) {
+		t.Errorf("a wrong app token: %v, want ErrUnauthorized", err)
+	}
 }
 
 // hookRecorder keeps a copy of each webhook before the client's handler
@@ -311,6 +324,9 @@ func TestClientSessionGuardEndsSessionAfterSessionsRevoked(t *testing.T) {
 		return rec.Code
 	}
 
+	if why, err := guard.Check(ctx, client.Sub("never-seen"), time.Now().Add(-time.Hour)); why != "" || err != nil {
+		t.Errorf("a user riscd never saw: %q %v, want the session kept", why, err)
+	}
 	sessionCreated.Store(time.Now().Add(-time.Minute).UnixNano())
 	if got := page(); got != http.StatusOK {
 		t.Fatalf("before the event: status %d, want 200", got)
