@@ -49,7 +49,9 @@ type connectRequest struct {
 // features (names from riscd's google.features; none: all of them), whose
 // browser riscd sends back to returnTo when done. Send the browser to the
 // session's URL and keep its ID for ConnectResult. Once the user has
-// consented, Sub, AppUser(appUser) and the grant serve tokens.
+// consented, Sub, AppUser(appUser) and the grant serve tokens. The request
+// body is {"app_user": appUser, "features": [...], "return_to": returnTo}
+// (return_to left out when empty).
 //
 // Errors: an *APIError for riscd's refusal (400 for an unknown feature or
 // a returnTo riscd does not accept); ctx's error or a transport error.

@@ -151,6 +151,14 @@ func NewWebhookHandler(cfg WebhookConfig) (*WebhookHandler, error) {
 	return h, nil
 }
 
+// String keeps the secrets out of any log line.
+func (h *WebhookHandler) String() string {
+	return fmt.Sprintf("riscd webhook handler (%d secrets)", len(h.keys))
+}
+
+// GoString keeps %#v from printing the secrets.
+func (h *WebhookHandler) GoString() string { return h.String() }
+
 // decodeSecret reads a secret as riscd does: an optional "whsec_" prefix,
 // then base64 (standard or URL alphabet, padding optional).
 func decodeSecret(secret string) ([]byte, error) {

@@ -220,3 +220,12 @@ func TestWebhookSecrets(t *testing.T) {
 		t.Error("no secret accepted")
 	}
 }
+
+func TestWebhookHandlerDoesNotPrintItsSecrets(t *testing.T) {
+	h := mustHandler(t, testkit.NewClock(t0), &events{}, secretA)
+	for _, s := range []string{fmt.Sprint(h), fmt.Sprintf("%v %+v %#v %s", h, h, h, h)} {
+		if strings.Contains(s, strings.TrimPrefix(secretA, "whsec_")) || strings.Contains(s, string(keyA)) {
+			t.Errorf("printed %q", s)
+		}
+	}
+}
