@@ -257,9 +257,36 @@ func TestFlaskExampleAgainstDemo(t *testing.T) {
 		t.Errorf("/test after the sign-out leads to %s (%v), want the sign-in page", loc, err)
 	}
 
+	// Another user, in another browser (this one is signed into googlesim
+	// as alice, whose consent covers Drive: Google would answer at once),
+	// connects bob's account, then revokes it through riscd: /test goes
+	// back to the consent page.
+	bob := googlesim.DefaultUsers()[1]
+	tctx = testkit.Chromium(t)
+	do("sign in as ben and connect bob's account",
+		chromedp.Navigate(flaskURL+"/"),
+		chromedp.SendKeys(chromedp.ID("username"), "ben"),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("authorize")),
+		chromedp.Click(chromedp.ID("authorize")),
+		chromedp.WaitVisible(chromedp.ID("consent")),
+		chromedp.Click(chromedp.CSS(`input[name="user"][value="`+bob.Sub+`"]`)),
+		chromedp.Click(chromedp.CSS(`button[value="allow"]`)),
+		chromedp.WaitVisible(chromedp.ID("account")),
+	)
+	if got := text("#account"); got != bob.Email {
+		t.Errorf("ben's Google account is %q, want %s", got, bob.Email)
+	}
+	do("revoke", chromedp.Click(chromedp.ID("revoke")), chromedp.WaitVisible(chromedp.ID("revoked")))
+	do("test again", chromedp.Navigate(flaskURL+"/test"), chromedp.WaitVisible(chromedp.ID("consent")))
+	if loc, err := chromedp.Run(tctx, chromedp.Location()); err != nil || !strings.HasPrefix(loc, google) {
+		t.Errorf("/test after /revoke leads to %s (%v), want googlesim's consent page", loc, err)
+	}
+
 	t.Run("webhook signatures", func(t *testing.T) {
-		// A browser signed into the app for each user.
-		signIn := func(user string) func() string {
+		// signIn signs user into the app in a browser of its own and
+		// returns a function fetching the user's index page.
+		signIn := func(t *testing.T, user string) func() string {
 			t.Helper()
 			jar, _ := cookiejar.New(nil)
 			c := &http.Client{Jar: jar}
@@ -281,10 +308,10 @@ func TestFlaskExampleAgainstDemo(t *testing.T) {
 		}
 		hook := func(users ...string) []byte {
 			b, _ := json.Marshal(map[string]any{"type": "sessions-revoked", "sub": "1", "action": "end_sessions,set_sessions_revoked_at",
-				"at": time.Now().UTC(), "grant_ids": []string{}, "app_users": users})
+				"at": time.Now().UTC().Truncate(time.Second), "grant_ids": []string{}, "app_users": users})
 			return b
 		}
-		send := func(req *http.Request) int {
+		send := func(t *testing.T, req *http.Request) int {
 			t.Helper()
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -294,24 +321,27 @@ func TestFlaskExampleAgainstDemo(t *testing.T) {
 			return resp.StatusCode
 		}
 		target := flaskURL + "/riscd/webhook"
+		other, err := lifecycle.GenerateWebhookSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, tc := range []struct {
 			name string
-			req  func(user string) *http.Request
+			req  func(t *testing.T, user string) *http.Request
 		}{
-			{"another secret", func(user string) *http.Request {
-				other, _ := lifecycle.GenerateWebhookSecret()
+			{"another secret", func(t *testing.T, user string) *http.Request {
 				return signedHook(t, target, other.Reveal(), "msg_other", time.Now(), hook(user))
 			}},
-			{"body changed", func(user string) *http.Request {
+			{"body changed", func(t *testing.T, user string) *http.Request {
 				r := signedHook(t, target, secret.Reveal(), "msg_changed", time.Now(), hook("nobody"))
-				r.Body = io.NopCloser(bytes.NewReader(hook(user)))
-				r.ContentLength = int64(len(hook(user)))
+				body := hook(user)
+				r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 				return r
 			}},
-			{"too old", func(user string) *http.Request {
+			{"too old", func(t *testing.T, user string) *http.Request {
 				return signedHook(t, target, secret.Reveal(), "msg_old", time.Now().Add(-6*time.Minute), hook(user))
 			}},
-			{"no signature", func(user string) *http.Request {
+			{"no signature", func(t *testing.T, user string) *http.Request {
 				r := signedHook(t, target, secret.Reveal(), "msg_unsigned", time.Now(), hook(user))
 				r.Header.Del("webhook-signature")
 				return r
@@ -319,8 +349,8 @@ func TestFlaskExampleAgainstDemo(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				user := strings.ReplaceAll(tc.name, " ", "-")
-				page := signIn(user)
-				if got := send(tc.req(user)); got != http.StatusUnauthorized {
+				page := signIn(t, user)
+				if got := send(t, tc.req(t, user)); got != http.StatusUnauthorized {
 					t.Errorf("status %d, want 401", got)
 				}
 				if p := page(); !strings.Contains(p, `id="user"`) || strings.Contains(p, "signed-out") {
@@ -328,12 +358,12 @@ func TestFlaskExampleAgainstDemo(t *testing.T) {
 				}
 			})
 		}
-		page := signIn("bob")
-		if got := send(signedHook(t, target, secret.Reveal(), "msg_good", time.Now(), hook("bob"))); got != http.StatusNoContent {
+		page := signIn(t, "carl")
+		if got := send(t, signedHook(t, target, secret.Reveal(), "msg_good", time.Now(), hook("carl"))); got != http.StatusNoContent {
 			t.Fatalf("a well signed webhook: status %d, want 204", got)
 		}
 		if p := page(); !strings.Contains(p, `id="signed-out"`) {
-			t.Errorf("after a well signed sessions-revoked naming bob, bob's page is:\n%s", p)
+			t.Errorf("after a well signed sessions-revoked naming carl, carl's page is:\n%s", p)
 		}
 	})
 
