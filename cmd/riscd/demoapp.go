@@ -92,18 +92,17 @@ func (a demoApp) printFlask(w io.Writer, internalAddr, appTokenFile, secretFile,
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
-	env := []string{"RISCD_URL=http://" + internalAddr, "RISCD_APP_TOKEN_FILE=" + shellWord(appTokenFile)}
+	lines := []string{"RISCD_URL=http://" + internalAddr + " RISCD_APP_TOKEN_FILE=" + shellWord(appTokenFile)}
 	if secretFile != "" {
-		env = append(env, "RISCD_WEBHOOK_SECRET_FILE="+shellWord(secretFile))
+		lines = append(lines, "RISCD_WEBHOOK_SECRET_FILE="+shellWord(secretFile))
 	}
-	env = append(env, "GOOGLE_API_URL="+googleURL, "HOST="+host, "PORT="+port)
+	lines = append(lines, "GOOGLE_API_URL="+googleURL+" HOST="+host+" PORT="+port, "/usr/bin/python3 examples/flask/app.py")
 	fmt.Fprintf(w, `
 The Flask example against this demo (from the root of riscd's source; Debian's
 python3-flask and python3-requests):
-  %s \
-    /usr/bin/python3 examples/flask/app.py
+  %s
 Then open %s://%s/, sign in with any name and connect Google Drive.
-`, strings.Join(env, " "), u.Scheme, u.Host)
+`, strings.Join(lines, " \\\n    "), u.Scheme, u.Host)
 	if secretFile == "" {
 		fmt.Fprintln(w, "(Without --webhook-url it never learns of Google's events.)")
 	}

@@ -45,22 +45,27 @@ func requireFlask(t *testing.T) {
 	}
 }
 
-// flaskCommand finds the command riscd demo printed for the Flask example:
-// its environment assignments and its argv.
+// flaskCommand finds the command riscd demo printed for the Flask example
+// (lines continued by a backslash): its environment assignments and its
+// argv.
 func flaskCommand(t *testing.T, printed string) (env, argv []string) {
 	t.Helper()
 	lines := strings.Split(printed, "\n")
 	for i, line := range lines {
-		f := strings.Fields(line)
-		if len(f) == 0 || !strings.HasPrefix(f[0], "RISCD_URL=") || i+1 == len(lines) {
+		if !strings.HasPrefix(strings.TrimSpace(line), "RISCD_URL=") {
 			continue
 		}
-		for _, w := range f {
-			if w != `\` {
-				env = append(env, w)
+		var words []string
+		for ; i < len(lines); i++ {
+			words = append(words, strings.Fields(strings.TrimSuffix(lines[i], `\`))...)
+			if !strings.HasSuffix(lines[i], `\`) {
+				break
 			}
 		}
-		return env, strings.Fields(lines[i+1])
+		for len(words) > 0 && strings.Contains(words[0], "=") {
+			env, words = append(env, words[0]), words[1:]
+		}
+		return env, words
 	}
 	t.Fatalf("riscd demo printed no command for the Flask example:\n%s", printed)
 	return nil, nil
