@@ -268,11 +268,20 @@ func TestFlaskExampleAgainstDemo(t *testing.T) {
 	// back to the consent page.
 	bob := googlesim.DefaultUsers()[1]
 	tctx = testkit.Chromium(t)
-	do("sign in as ben and connect bob's account",
+	do("sign in as ben and refuse on the consent page",
 		chromedp.Navigate(flaskURL+"/"),
 		chromedp.SendKeys(chromedp.ID("username"), "ben"),
 		chromedp.Click(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.ID("authorize")),
+		chromedp.Click(chromedp.ID("authorize")),
+		chromedp.WaitVisible(chromedp.ID("consent")),
+		chromedp.Click(chromedp.CSS(`button[value="deny"]`)),
+		chromedp.WaitVisible(chromedp.ID("connect-error")),
+	)
+	if got := text("#connect-error"); !strings.Contains(got, "denied") {
+		t.Errorf("after a refusal the Flask app says %q, want the session's status, denied", got)
+	}
+	do("connect bob's account",
 		chromedp.Click(chromedp.ID("authorize")),
 		chromedp.WaitVisible(chromedp.ID("consent")),
 		chromedp.Click(chromedp.CSS(`input[name="user"][value="`+bob.Sub+`"]`)),

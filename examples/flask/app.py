@@ -99,8 +99,11 @@ class RiscdError(Exception):
 def riscd(method, path, body=None):
   """Calls riscd's companion API with the app token; returns the JSON
   answer (None for 204) or raises RiscdError."""
-  resp = requests.request(method, RISCD_URL + path, json=body, timeout=30,
-                          headers={'Authorization': 'Bearer ' + RISCD_APP_TOKEN})
+  try:
+    resp = requests.request(method, RISCD_URL + path, json=body, timeout=30,
+                            headers={'Authorization': 'Bearer ' + RISCD_APP_TOKEN})
+  except requests.RequestException:
+    raise RiscdError(503, 'unreachable', 'riscd did not answer') from None
   if resp.status_code >= 400:
     try:
       err = resp.json()
@@ -108,6 +111,14 @@ def riscd(method, path, body=None):
       err = {}
     raise RiscdError(resp.status_code, err.get('error', ''), err.get('detail'))
   return resp.json() if resp.content else None
+
+
+def refused(title, e):
+  """A page telling riscd's refusal: its status, code and, when riscd gave
+  one, its explanation (riscd's messages hold no secret)."""
+  detail = e.detail if isinstance(e.detail, str) else ''
+  return page(title, '<p id="riscd-error">riscd answered %d %s. %s</p>'
+              % (e.status, escape(e.code), escape(detail)) + print_index_table(), 502)
 
 
 def page(title, body, status=200):
@@ -189,7 +200,7 @@ def test_api_request():
       state = (e.detail or {}).get('state', '')
       return page('Drive', '<p id="unavailable">Google access is %s: connect again.</p>'
                   % escape(state) + print_index_table(), 409)
-    return page('Drive', '<p>riscd answered %d %s.</p>' % (e.status, escape(e.code)), 502)
+    return refused('Drive', e)
   files = requests.get(GOOGLE_API_URL + '/drive/v3/files', timeout=30,
                        headers={'Authorization': 'Bearer ' + tok['access_token']})
   if files.status_code != 200:
@@ -205,11 +216,14 @@ def authorize():
   # riscd runs the consent flow: offline access, incremental authorization
   # and the state check are its business. It sends the browser back to
   # /connected with connect_id and status.
-  cs = riscd('POST', '/v1/connect', {
-      'app_user': user,
-      'features': ['drive'],
-      'return_to': flask.url_for('connected', _external=True),
-  })
+  try:
+    cs = riscd('POST', '/v1/connect', {
+        'app_user': user,
+        'features': ['drive'],
+        'return_to': flask.url_for('connected', _external=True),
+    })
+  except RiscdError as e:
+    return refused('Connect', e)  # e.g. /connected is not in companion.return_urls
   flask.session['connect_id'] = cs['id']
   return flask.redirect(cs['url'])
 
@@ -228,8 +242,7 @@ def connected():
   try:
     res = riscd('GET', '/v1/connect/' + urllib.parse.quote(connect_id, safe=''))
   except RiscdError as e:
-    return page('Connect', '<p id="connect-error">riscd answered %d %s.</p>'
-                % (e.status, escape(e.code)) + print_index_table(), 502)
+    return refused('Connect', e)
   # The query's status is a hint; riscd's answer is the outcome.
   if res['status'] != 'connected' or res['app_user'] != user:
     return page('Connect', '<p id="connect-error">Google access was not granted (%s).</p>'
@@ -251,8 +264,7 @@ def revoke():
     riscd('DELETE', '/v1/users/%s/links/%s?revoke=true'
           % (urllib.parse.quote(user, safe=''), urllib.parse.quote(sub, safe='')))
   except RiscdError as e:
-    return page('Revoke', '<p>An error occurred: riscd answered %d %s.</p>'
-                % (e.status, escape(e.code)) + print_index_table())
+    return refused('Revoke', e)
   for k in ('sub', 'email', 'features'):
     flask.session.pop(k, None)
   return page('Revoke', '<p id="revoked">Credentials successfully revoked.</p>' + print_index_table())
@@ -282,14 +294,17 @@ def webhook():
   try:
     event = json.loads(body)
   except ValueError:
-    return flask.jsonify(error='not JSON'), 400
+    event = None
+  if not isinstance(event, dict):
+    return flask.jsonify(error='not a JSON object'), 400
   if ends_sessions(event):
     # Every session existing when the app learns of it ends: the event's
     # own "at" may be older than a session begun a moment before.
     now = time.time()
     with _ended_lock:
       for user in event.get('app_users') or []:
-        _ended_before[user] = max(_ended_before.get(user, 0), now)
+        if isinstance(user, str):
+          _ended_before[user] = max(_ended_before.get(user, 0), now)
   return '', 204
 
 
