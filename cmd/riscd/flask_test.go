@@ -275,6 +275,7 @@ func TestFlaskExampleAgainstDemo(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("authorize")),
 		chromedp.Click(chromedp.ID("authorize")),
 		chromedp.WaitVisible(chromedp.ID("consent")),
+		chromedp.Click(chromedp.CSS(`input[name="user"][value="`+bob.Sub+`"]`)),
 		chromedp.Click(chromedp.CSS(`button[value="deny"]`)),
 		chromedp.WaitVisible(chromedp.ID("connect-error")),
 	)
