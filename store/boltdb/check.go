@@ -209,9 +209,11 @@ func (t *Tx) checkRecords() error {
 		return nil
 	})
 	c.checkMarks()
+	c.checkConnect()
 	for _, index := range []string{
 		bucketAccountsAttention, bucketGrantsBySub, bucketGrantsByStatus, bucketGrantsByEmail, bucketGrantsByDigest, bucketGrantsByPrefix, bucketSessionsBySub,
 		bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject, bucketOutboxPending, bucketOutboxFailed, bucketAuditBySub,
+		bucketLinksBySub,
 	} {
 		b, err := t.bucket(index)
 		if err != nil {

@@ -105,6 +105,7 @@ func RunTests(t *testing.T, h Harness) {
 		{"outbox", outboxCases()},
 		{"audit", auditCases()},
 		{"marks", markCases()},
+		{"connect", connectCases()},
 		{"tx", txCases()},
 		{"helpers", helperCases()},
 		{"maintenance", maintenanceCases()},
