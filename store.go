@@ -60,6 +60,9 @@ type ReadTx interface {
 	// Session returns the session id; ErrNotFound if there is none or it
 	// has expired.
 	Session(ctx context.Context, id Secret) (Session, error)
+	// AdminSession returns the admin page session id; ErrNotFound if
+	// there is none or it has expired.
+	AdminSession(ctx context.Context, id Secret) (AdminSession, error)
 	// ConnectSession returns the connect session id; ErrNotFound if there
 	// is none or it has expired.
 	ConnectSession(ctx context.Context, id string) (ConnectSession, error)
@@ -115,6 +118,13 @@ type Tx interface {
 	// DeleteExpiredSessions deletes the expired sessions and returns how
 	// many.
 	DeleteExpiredSessions(ctx context.Context) (int, error)
+	// CreateAdminSession stores a new admin page session: it deletes the
+	// expired ones, then the oldest beyond max-1, so that at most max
+	// remain with s. ErrExists if s.ID is taken.
+	CreateAdminSession(ctx context.Context, s AdminSession, max int) error
+	// DeleteAdminSession deletes the admin page session id (expired or
+	// not); ErrNotFound if there is none.
+	DeleteAdminSession(ctx context.Context, id Secret) error
 	// CreateConnectSession stores a new connect session (ErrExists if its
 	// ID is taken; ErrInvalid without an ID, an app user of 1 to
 	// MaxAppUser bytes or an expiry).
