@@ -189,6 +189,15 @@ func fill(t *testing.T, db riscd.DB, clock *testkit.Clock) {
 	must(db.CreateFlow(ctx, riscd.Flow{ID: copyIDs.flow, State: "state-value", PKCEVerifier: copyPKCE, Nonce: "nonce-value",
 		Features: []string{"tokens"}, Scopes: []string{"openid"}, Sub: "sub-a"}))
 	tick()
+	must(db.CreateConnectSession(ctx, riscd.ConnectSession{ID: "connect-1", AppUser: "u-1", Features: []string{"tokens"},
+		ReturnTo: "https://app.example.com/after", LoginHint: "a@example.com", StartDigest: riscd.IDDigest("start"),
+		StateDigest: riscd.IDDigest("state"), Status: riscd.ConnectConnected, Sub: "sub-a", Email: "a@example.com",
+		GrantID: g1.ID, Scopes: []string{"openid"}, ExpiresAt: now().Add(time.Hour)}))
+	for _, l := range []riscd.AppUserLink{{AppUser: "u-1", Sub: "sub-a"}, {AppUser: "u-2", Sub: "sub-a"}, {AppUser: "u-1", Sub: "sub-b"}} {
+		_, _, err := db.LinkAppUser(ctx, l)
+		must(err)
+	}
+	tick()
 
 	claims := json.RawMessage(`{"iss":"https://accounts.google.com/","jti":"jti-%d","events":{}}`)
 	var ids []uint64
@@ -269,6 +278,10 @@ func kindCounts(rs []riscd.Record) map[string]int {
 			n["audit"]++
 		case r.Mark != nil:
 			n["mark"]++
+		case r.Connect != nil:
+			n["connect"]++
+		case r.Link != nil:
+			n["link"]++
 		}
 	}
 	return n
@@ -281,7 +294,7 @@ func copyTest(t *testing.T, src, dst riscd.DB, clock *testkit.Clock) {
 	ctx := t.Context()
 	fill(t, src, clock)
 	before := exportAll(t, src)
-	want := map[string]int{"grant": 3, "account": 2, "session": 3, "flow": 1, "inbox": 3, "outbox": 3, "audit": 2, "mark": 2}
+	want := map[string]int{"grant": 3, "account": 2, "session": 3, "flow": 1, "inbox": 3, "outbox": 3, "audit": 2, "mark": 2, "connect": 1, "link": 3}
 	if got := kindCounts(before); !reflect.DeepEqual(got, want) {
 		t.Fatalf("export of the filled store: %v records, want %v", got, want)
 	}
@@ -391,6 +404,13 @@ func copyTest(t *testing.T, src, dst riscd.DB, clock *testkit.Clock) {
 		t.Errorf("Session on the target: CSRF kept %v, ID kept %v, %v", s.CSRF == copyCSRF, s.ID == copyIDs.live, err)
 	}
 	same("TakeFlow", func(db riscd.DB) (any, error) { return db.TakeFlow(ctx, copyIDs.flow) })
+	same("ConnectSession", func(db riscd.DB) (any, error) { return db.ConnectSession(ctx, "connect-1") })
+	for _, u := range []string{"u-1", "u-2"} {
+		same("LinksOfAppUser "+u, func(db riscd.DB) (any, error) { return db.LinksOfAppUser(ctx, u) })
+	}
+	for _, sub := range []string{"sub-a", "sub-b"} {
+		same("LinksOfSub "+sub, func(db riscd.DB) (any, error) { return db.LinksOfSub(ctx, sub) })
+	}
 
 	// Sessions deleted by subject on the target: its index by subject was
 	// built.
