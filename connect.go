@@ -48,8 +48,13 @@ type ConnectSession struct {
 	Scopes      []string // granted, sorted
 	Error       string   // a short code for denied and error ("access_denied", "reused", ...)
 	CreatedAt   time.Time
-	ExpiresAt   time.Time // at or after it, ConnectSession reports ErrNotFound
+	ExpiresAt   time.Time // required; see Expired
 }
+
+// Expired reports whether s has expired at now: then it is no longer
+// shown to the app, and a browser that comes with it is sent back with
+// status=error.
+func (s ConnectSession) Expired(now time.Time) bool { return !now.Before(s.ExpiresAt) }
 
 // ConnectSessionTTL is how long a connect session lives.
 const ConnectSessionTTL = 10 * time.Minute

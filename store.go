@@ -63,8 +63,9 @@ type ReadTx interface {
 	// AdminSession returns the admin page session id; ErrNotFound if
 	// there is none or it has expired.
 	AdminSession(ctx context.Context, id Secret) (AdminSession, error)
-	// ConnectSession returns the connect session id; ErrNotFound if there
-	// is none or it has expired.
+	// ConnectSession returns the connect session id, expired or not (the
+	// caller judges ExpiresAt) until DeleteExpiredConnectSessions removes
+	// it; ErrNotFound if there is none.
 	ConnectSession(ctx context.Context, id string) (ConnectSession, error)
 	// LinksOfAppUser returns the links of the app user appUser, in Sub
 	// order.

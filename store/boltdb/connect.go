@@ -147,8 +147,8 @@ func (t *Tx) PutConnectSession(ctx context.Context, s riscd.ConnectSession) erro
 	return t.writeConnect(b, s)
 }
 
-// ConnectSession returns the connect session id. ErrNotFound if there is
-// none or it has expired (ExpiresAt at or before now).
+// ConnectSession returns the connect session id, expired or not.
+// ErrNotFound if there is none.
 func (t *Tx) ConnectSession(ctx context.Context, id string) (riscd.ConnectSession, error) {
 	b, err := t.bucket(bucketConnect)
 	if err != nil {
@@ -162,9 +162,6 @@ func (t *Tx) ConnectSession(ctx context.Context, id string) (riscd.ConnectSessio
 	r, err := decodeConnect(k, v)
 	if err != nil {
 		return riscd.ConnectSession{}, err
-	}
-	if !t.now().Before(r.ExpiresAt.time()) {
-		return riscd.ConnectSession{}, fmt.Errorf("store: connect session expired: %w", ErrNotFound)
 	}
 	return t.openConnect(k, &r)
 }

@@ -87,7 +87,7 @@ func (t *Tx) exportRecord(bucket string, k, v []byte) (riscd.Record, error) {
 		if err != nil {
 			return riscd.Record{}, err
 		}
-		f := Flow{Features: r.Features, Scopes: r.Scopes, Sub: r.Sub, CreatedAt: r.CreatedAt.time()}
+		f := Flow{Features: r.Features, Scopes: r.Scopes, Sub: r.Sub, ConnectID: r.ConnectID, CreatedAt: r.CreatedAt.time()}
 		for _, s := range []struct {
 			field string
 			ct    []byte

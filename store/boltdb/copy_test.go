@@ -187,7 +187,7 @@ func fill(t *testing.T, db riscd.DB, clock *testkit.Clock) {
 	must(db.CreateSession(ctx, riscd.Session{ID: copyIDs.anon, CSRF: "anon-csrf"}))
 	must(db.CreateSession(ctx, riscd.Session{ID: copyIDs.expired, Sub: "sub-b", CSRF: "old-csrf", ExpiresAt: now().Add(time.Second)}))
 	must(db.CreateFlow(ctx, riscd.Flow{ID: copyIDs.flow, State: "state-value", PKCEVerifier: copyPKCE, Nonce: "nonce-value",
-		Features: []string{"tokens"}, Scopes: []string{"openid"}, Sub: "sub-a"}))
+		Features: []string{"tokens"}, Scopes: []string{"openid"}, Sub: "sub-a", ConnectID: "connect-1"}))
 	tick()
 	must(db.CreateConnectSession(ctx, riscd.ConnectSession{ID: "connect-1", AppUser: "u-1", Features: []string{"tokens"},
 		ReturnTo: "https://app.example.com/after", LoginHint: "a@example.com", StartDigest: riscd.IDDigest("start"),

@@ -56,15 +56,18 @@ func connectCases() []tcase {
 				same(e.t, "ConnectSession with the longest app user", must(e.db.ConnectSession(e.ctx, "c1"))(e.t).AppUser, long.AppUser)
 			}
 		}},
-		{"an expired connect session is not found, and is swept", func(e *env) func(*env) {
+		{"an expired connect session is read until it is swept", func(e *env) func(*env) {
 			noErr(e.t, e.db.CreateConnectSession(e.ctx, connectSession("old")))
 			later := connectSession("new")
 			later.ExpiresAt = start().Add(time.Hour)
 			noErr(e.t, e.db.CreateConnectSession(e.ctx, later))
 			e.clock.Advance(riscd.ConnectSessionTTL)
-			_, err := e.db.ConnectSession(e.ctx, "old")
-			wantErr(e.t, "ConnectSession at its expiry", err, riscd.ErrNotFound)
-			must(e.db.ConnectSession(e.ctx, "new"))(e.t)
+			if !must(e.db.ConnectSession(e.ctx, "old"))(e.t).Expired(e.clock.Now()) {
+				e.t.Error("the session is not Expired at its expiry")
+			}
+			if must(e.db.ConnectSession(e.ctx, "new"))(e.t).Expired(e.clock.Now()) {
+				e.t.Error("the later session is Expired before its expiry")
+			}
 			// An expired session may still be ended (the browser that comes
 			// back late is told so).
 			old := connectSession("old")
@@ -78,6 +81,8 @@ func connectCases() []tcase {
 					e.t.Errorf("Count().Connect = %d, want 1", n)
 				}
 				wantErr(e.t, "PutConnectSession of a swept session", e.db.PutConnectSession(e.ctx, old), riscd.ErrNotFound)
+				_, err := e.db.ConnectSession(e.ctx, "old")
+				wantErr(e.t, "ConnectSession of a swept session", err, riscd.ErrNotFound)
 			}
 		}},
 		{"app users and accounts link many to many", func(e *env) func(*env) {
