@@ -19,8 +19,14 @@ import (
 
 // ErrConnectEnded is ConnectConsent's refusal of a connect session that is
 // not started (pending, or already ended) or has expired: nothing is
-// written.
-var ErrConnectEnded = errors.New("lifecycle: connect session not in progress")
+// written. It has a method ConnectEnded() bool returning true, by which
+// packages that do not import this one recognise it.
+var ErrConnectEnded error = connectEndedError{}
+
+type connectEndedError struct{}
+
+func (connectEndedError) Error() string      { return "lifecycle: connect session not in progress" }
+func (connectEndedError) ConnectEnded() bool { return true }
 
 // ConnectConsent stores the consent c of the connect session id (started
 // and not expired) and ends the session connected, in one transaction: the
