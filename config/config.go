@@ -44,6 +44,10 @@ type Companion struct {
 	RefreshLeadTime   Duration `yaml:"refresh_lead_time"`
 	RecentUseWindow   Duration `yaml:"recent_use_window"`
 	KeepaliveInterval Duration `yaml:"keepalive_interval"`
+	// ReturnURLs are the URL prefixes a connect session's return_to may
+	// start with (scheme and host compared exactly). Empty: POST
+	// /v1/connect refuses every return_to.
+	ReturnURLs []string `yaml:"return_urls"`
 }
 
 // Internal is the internal listener: admin and companion APIs, metrics.
@@ -619,6 +623,11 @@ func (c *Config) Validate(file string) error {
 	if d := time.Duration(c.Companion.KeepaliveInterval); d != 0 && (d < 24*time.Hour || d > 2160*time.Hour) {
 		bad("companion.keepalive_interval", "must be 0 (off) or between 24h and 2160h (Google expires refresh tokens unused for 6 months)")
 	}
+	for _, u := range c.Companion.ReturnURLs {
+		if !isReturnURL(u) {
+			bad("companion.return_urls", "%q must be an absolute http or https URL without user info, query or fragment", u)
+		}
+	}
 	if c.Companion.WebhookURL != "" && !IsHTTPURL(c.Companion.WebhookURL) {
 		bad("companion.webhook_url", "must be an absolute http or https URL")
 	}
@@ -799,4 +808,13 @@ func reservedPublicPath(p string) bool {
 		return true
 	}
 	return strings.HasPrefix(p, "/features/") || p == "/features" || strings.HasPrefix(p, "/static/")
+}
+
+// isReturnURL reports whether raw may be a companion.return_urls prefix:
+// an absolute http or https URL with a host and no user info, query or
+// fragment.
+func isReturnURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil &&
+		u.RawQuery == "" && u.Fragment == "" && u.Opaque == "" && !u.ForceQuery
 }

@@ -531,6 +531,7 @@ companion:
     tokens-revoked: [end_sessions, explode]
 companion:
   webhook_url: not a url
+  return_urls: [https://app.example.com/after, "https://app.example.com/x?y=1", "ftp://app.example.com/"]
 `)
 	errs = configErrors(t, f.config, []string{"RISCD_RISC_DRY_RUN=perhaps"})
 	var got []string
@@ -551,6 +552,15 @@ companion:
 		if !slices.Contains(got, k) {
 			t.Errorf("no error for %s; got %q", k, got)
 		}
+	}
+	var returnErrs []string
+	for _, e := range errs {
+		if e.Key == "companion.return_urls" {
+			returnErrs = append(returnErrs, e.Msg)
+		}
+	}
+	if len(returnErrs) != 2 || !strings.Contains(returnErrs[0], "x?y=1") || !strings.Contains(returnErrs[1], "ftp:") {
+		t.Errorf("companion.return_urls errors %q, want the URL with a query and the ftp one", returnErrs)
 	}
 }
 

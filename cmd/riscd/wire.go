@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/riscd/riscd"
@@ -163,6 +165,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		Features:          features,
 		Store:             m.db,
 		Grants:            p.lifecycle,
+		Connect:           p.lifecycle,
 		HTTPClient:        client,
 		Now:               m.Now,
 		Logger:            m.Logger.With("component", "flowweb"),
@@ -252,6 +255,13 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		AdminToken: s.AdminToken,
 		Serve:      p.admin.API(),
 		Now:        m.Now,
+		// Connect sessions start on the public listener's flowweb.
+		Connect:        m.db,
+		Unlinker:       p.lifecycle,
+		ConnectURL:     c.PublicURL,
+		ReturnURLs:     c.Companion.ReturnURLs,
+		Features:       slices.Sorted(maps.Keys(c.Google.Features)),
+		CheckLoginHint: flowweb.ValidateLoginHint,
 	})
 	if err != nil {
 		return nil, err
