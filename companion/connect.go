@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -63,7 +64,8 @@ type connectCreated struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// connectResult is GET /v1/connect/{id}'s answer.
+// connectResult is GET /v1/connect/{id}'s answer. Features are, once
+// connected, the features whose scope the granted scopes hold.
 type connectResult struct {
 	Status   string   `json:"status"`
 	AppUser  string   `json:"app_user"`
@@ -128,14 +130,18 @@ func (s *Server) readConnectRequest(r *http.Request) (connectRequest, error) {
 	if len(req.Features) > maxFeatures {
 		return connectRequest{}, admin.BadRequest("features must list at most %d features", maxFeatures)
 	}
+	names := slices.Sorted(maps.Keys(s.cfg.Features))
 	var features []string
 	for _, f := range req.Features {
-		if !slices.Contains(s.cfg.Features, f) {
-			return connectRequest{}, admin.BadRequest("features: riscd has no feature %q (it has %s)", safe(f), strings.Join(s.cfg.Features, ", "))
+		if _, ok := s.cfg.Features[f]; !ok {
+			return connectRequest{}, admin.BadRequest("features: riscd has no feature %q (it has %s)", safe(f), strings.Join(names, ", "))
 		}
 		if !slices.Contains(features, f) {
 			features = append(features, f)
 		}
+	}
+	if len(features) == 0 {
+		features = names
 	}
 	slices.Sort(features)
 	req.Features = features
@@ -203,8 +209,21 @@ func (s *Server) getConnect(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, connectResult{
 		Status: string(cs.Status), AppUser: cs.AppUser, Sub: cs.Sub, Email: cs.Email, GrantID: cs.GrantID,
-		Scopes: nonNil(cs.Scopes), Features: nonNil(cs.Features), Error: cs.Error,
+		Scopes: nonNil(cs.Scopes), Features: s.grantedFeatures(cs.Scopes), Error: cs.Error,
 	})
+}
+
+// grantedFeatures are the names of the features whose scope scopes hold,
+// sorted ([] for none).
+func (s *Server) grantedFeatures(scopes []string) []string {
+	out := []string{}
+	for name, scope := range s.cfg.Features {
+		if slices.Contains(scopes, scope) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // appUser is GET /v1/users/{app_user}: the accounts linked to the app user,

@@ -56,8 +56,9 @@ type Config struct {
 	// return_to (companion.return_urls); each is checked by
 	// ParseReturnURL. Required with Connect.
 	ReturnURLs []string
-	// Features are the feature names a connect session may ask for.
-	Features []string
+	// Features are the features a connect session may ask for: name ->
+	// the scope it needs (google.features).
+	Features map[string]string
 	// CheckLoginHint accepts a connect session's login_hint or returns an
 	// error (flowweb.ValidateLoginHint). Required with Connect.
 	CheckLoginHint func(string) error

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/riscd/riscd"
@@ -260,7 +258,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		Unlinker:       p.lifecycle,
 		ConnectURL:     c.PublicURL,
 		ReturnURLs:     c.Companion.ReturnURLs,
-		Features:       slices.Sorted(maps.Keys(c.Google.Features)),
+		Features:       featureScopes,
 		CheckLoginHint: flowweb.ValidateLoginHint,
 	})
 	if err != nil {
