@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/riscd/riscd"
 	bolt "go.etcd.io/bbolt"
@@ -307,6 +309,8 @@ func (t *Tx) LinksOfAppUser(ctx context.Context, appUser string) ([]riscd.AppUse
 		out = append(out, l)
 		return true, nil
 	})
+	// Keys are length-prefixed: sort by the strings themselves.
+	slices.SortFunc(out, func(a, b riscd.AppUserLink) int { return strings.Compare(a.Sub, b.Sub) })
 	return out, err
 }
 
@@ -338,6 +342,7 @@ func (t *Tx) LinksOfSub(ctx context.Context, sub string) ([]riscd.AppUserLink, e
 		out = append(out, l)
 		return true, nil
 	})
+	slices.SortFunc(out, func(a, b riscd.AppUserLink) int { return strings.Compare(a.AppUser, b.AppUser) })
 	return out, err
 }
 
