@@ -1,0 +1,467 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/internal/testkit"
+	"github.com/riscd/riscd/seal"
+)
+
+func TestConcurrentOpensMigrateOnce(t *testing.T) {
+	dbURL := newDatabase(t)
+	key := testKey(t)
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	dbs := make([]*DB, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dbs[i], errs[i] = Open(context.Background(), Options{URL: dbURL, Key: key})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		t.Cleanup(func() { _ = dbs[i].Close() })
+	}
+	var applied int
+	c := sqlConn(t, dbURL)
+	if err := c.QueryRow(context.Background(),
+		`SELECT count(*) FROM `+versionTable+` WHERE version_id = 1 AND is_applied`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	if applied != 1 {
+		t.Fatalf("migration 1 recorded %d times, want 1", applied)
+	}
+	// Every handle works on the one schema.
+	if _, err := dbs[n-1].CreateGrant(context.Background(), riscd.Grant{Sub: "s"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	dbURL := newDatabase(t)
+	key := testKey(t)
+	db := openTest(t, dbURL, key, nil)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := sqlConn(t, dbURL)
+	ctx := context.Background()
+	if _, err := c.Exec(ctx, `INSERT INTO `+versionTable+` (version_id, is_applied) VALUES (99, true)`); err != nil {
+		t.Fatal(err)
+	}
+	var before int
+	_ = c.QueryRow(ctx, `SELECT count(*) FROM `+versionTable).Scan(&before)
+	_, err := Open(ctx, Options{URL: dbURL, Key: key})
+	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "schema 99") {
+		t.Fatalf("Open = %v, want ErrNewerSchema naming schema 99", err)
+	}
+	var after int
+	_ = c.QueryRow(ctx, `SELECT count(*) FROM `+versionTable).Scan(&after)
+	if after != before {
+		t.Fatalf("version rows %d -> %d: the refused Open changed the database", before, after)
+	}
+}
+
+func TestWrongKeyRefused(t *testing.T) {
+	dbURL := newDatabase(t)
+	key := testKey(t)
+	db := openTest(t, dbURL, key, nil)
+	if _, err := db.CreateGrant(context.Background(), riscd.Grant{Sub: "s", RefreshToken: "1//refresh-token-xyz"}); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	_, err := Open(context.Background(), Options{URL: dbURL, Key: testKey(t)})
+	if !errors.Is(err, riscd.ErrWrongKey) {
+		t.Fatalf("Open with another key = %v, want ErrWrongKey", err)
+	}
+	// The old key as an old key, a new primary: accepted, and reads.
+	db2, err := Open(context.Background(), Options{URL: dbURL, Key: testKey(t), OldKeys: []seal.Key{key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	gs, err := db2.GrantsBySub(context.Background(), "s")
+	if err != nil || len(gs) != 1 || gs[0].RefreshToken != "1//refresh-token-xyz" {
+		t.Fatalf("GrantsBySub = %v, %v", gs, err)
+	}
+}
+
+func TestPasswordNotInErrors(t *testing.T) {
+	serverURL(t)
+	const pw = "s3cret-pa55word"
+	// Nothing listens on port 1: the connection fails.
+	_, err := Open(context.Background(), Options{URL: "postgres://u:" + pw + "@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", Key: testKey(t)})
+	if err == nil || strings.Contains(err.Error(), pw) {
+		t.Fatalf("Open = %v; want an error without the password", err)
+	}
+	_, err = Open(context.Background(), Options{URL: "postgres://u:" + pw + "@127.0.0.1:1/db?sslmode=bogus", Key: testKey(t)})
+	if err == nil || strings.Contains(err.Error(), pw) {
+		t.Fatalf("Open = %v; want an error without the password", err)
+	}
+}
+
+func entry(jti string) riscd.InboxEntry {
+	return riscd.InboxEntry{Transmitter: "google", Iss: "https://accounts.google.com", JTI: jti,
+		Subject: "iss|sub", Types: []string{"https://schemas.openid.net/secevent/risc/event-type/sessions-revoked"},
+		Raw: "eyJ.raw-set-" + jti + ".sig", Claims: []byte(`{ "jti" : "` + jti + `" }`)}
+}
+
+func TestGroupCommitSharesATransaction(t *testing.T) {
+	dbURL := newDatabase(t)
+	db := openTest(t, dbURL, testKey(t), nil)
+	ctx := context.Background()
+	// Hold the inbox lock from outside, so the first group waits and the
+	// other callers queue behind it.
+	blocker := sqlConn(t, dbURL)
+	tx, err := blocker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(inboxLockKey)); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var groups [][]int64
+	var maxQueued int
+	db.writer.onGroup = func(n int, txids []int64) {
+		mu.Lock()
+		groups = append(groups, txids)
+		mu.Unlock()
+	}
+	db.writer.queued = func(n int) {
+		mu.Lock()
+		maxQueued = max(maxQueued, n)
+		mu.Unlock()
+	}
+	const n = 12
+	var wg sync.WaitGroup
+	results := make([]riscd.InboxEntry, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e, created, err := db.Inbox().PutInbox(ctx, entry(fmt.Sprint("jti-", i)))
+			if err != nil || !created {
+				t.Errorf("PutInbox %d = %v, %v", i, created, err)
+			}
+			results[i] = e
+		}()
+	}
+	// Wait until the first group is sent and the rest are queued.
+	probe := sqlConn(t, dbURL)
+	testkit.Eventually(t, "callers queued behind the first group", func() bool {
+		var waiting bool
+		_ = probe.QueryRow(ctx, `SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting)
+		db.writer.mu.Lock()
+		queued := len(db.writer.queue)
+		db.writer.mu.Unlock()
+		mu.Lock()
+		defer mu.Unlock()
+		return waiting && queued > 0 && queued+firstGroupSize(maxQueued, queued) >= n
+	})
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(groups) != 2 {
+		t.Fatalf("%d groups, want 2 (the blocked one and the rest)", len(groups))
+	}
+	total := 0
+	for _, g := range groups {
+		total += len(g)
+		for _, id := range g {
+			if id != g[0] {
+				t.Fatalf("a group's entries went into transactions %v, want one", g)
+			}
+		}
+	}
+	if total != n {
+		t.Fatalf("groups held %d entries, want %d", total, n)
+	}
+	if groups[0][0] == groups[1][0] {
+		t.Fatal("two groups in one transaction")
+	}
+	// Commit order is ID order: every ID of the second group is above the
+	// first's.
+	pending, err := db.PendingInbox(ctx, 100)
+	if err != nil || len(pending) != n {
+		t.Fatalf("PendingInbox = %d entries, %v", len(pending), err)
+	}
+}
+
+// firstGroupSize is how many callers the first group holds: every caller
+// either went in it or is queued.
+func firstGroupSize(maxQueued, queued int) int { return maxQueued - queued + 1 }
+
+func TestRedeliveryAcrossReplicas(t *testing.T) {
+	dbURL := newDatabase(t)
+	key := testKey(t)
+	a, b := openTest(t, dbURL, key, nil), openTest(t, dbURL, key, nil)
+	ctx := context.Background()
+	first, created, err := a.Inbox().PutInbox(ctx, entry("dup"))
+	if err != nil || !created {
+		t.Fatalf("PutInbox on A = %v, %v", created, err)
+	}
+	again, created, err := b.Inbox().PutInbox(ctx, entry("dup"))
+	if err != nil || created {
+		t.Fatalf("PutInbox on B = %v, %v; want the existing entry", created, err)
+	}
+	if again.ID != first.ID || again.Raw != first.Raw || string(again.Claims) != string(first.Claims) {
+		t.Fatalf("B returned %+v, want %+v", again, first)
+	}
+	// Through Update too.
+	viaTx, created, err := b.PutInbox(ctx, entry("dup"))
+	if err != nil || created || viaTx.ID != first.ID {
+		t.Fatalf("Tx.PutInbox on B = %d, %v, %v", viaTx.ID, created, err)
+	}
+}
+
+func TestLocksAcrossReplicas(t *testing.T) {
+	dbURL := newDatabase(t)
+	key := testKey(t)
+	a, b := openTest(t, dbURL, key, nil), openTest(t, dbURL, key, nil)
+	ctx := context.Background()
+	release, ok, err := a.TryLock(ctx, "refresher")
+	if err != nil || !ok {
+		t.Fatalf("TryLock on A = %v, %v", ok, err)
+	}
+	if _, ok, err := b.TryLock(ctx, "refresher"); err != nil || ok {
+		t.Fatalf("TryLock on B while A holds it = %v, %v; want false", ok, err)
+	}
+	if _, ok, err := a.TryLock(ctx, "refresher"); err != nil || ok {
+		t.Fatalf("TryLock on A again = %v, %v; want false (not reentrant)", ok, err)
+	}
+	other, ok, err := b.TryLock(ctx, "another")
+	if err != nil || !ok {
+		t.Fatalf("TryLock of another name = %v, %v", ok, err)
+	}
+	other()
+	got := make(chan func(), 1)
+	go func() {
+		r, err := b.Lock(ctx, "refresher")
+		if err != nil {
+			t.Error(err)
+		}
+		got <- r
+	}()
+	release()
+	release() // safe twice
+	rb := <-got
+	if _, ok, _ := a.TryLock(ctx, "refresher"); ok {
+		t.Fatal("A took the lock B holds")
+	}
+	rb()
+	// Lock gives up with its context.
+	r, _, _ := a.TryLock(ctx, "refresher")
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := b.Lock(cctx, "refresher"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Lock with a cancelled context = %v", err)
+	}
+	r()
+}
+
+func TestLockReleasedWhenHolderDies(t *testing.T) {
+	dbURL := newDatabase(t)
+	key := testKey(t)
+	a, b := openTest(t, dbURL, key, nil), openTest(t, dbURL, key, nil)
+	ctx := context.Background()
+	if _, ok, err := a.TryLock(ctx, "dispatcher"); err != nil || !ok {
+		t.Fatalf("TryLock = %v, %v", ok, err)
+	}
+	c := sqlConn(t, dbURL)
+	var killed bool
+	if err := c.QueryRow(ctx, `SELECT bool_and(pg_terminate_backend(pid)) FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND objid = ($1::bigint & x'ffffffff'::bigint)::oid`,
+		lockKey("dispatcher")).Scan(&killed); err != nil || !killed {
+		t.Fatalf("terminate the holder: %v, %v", killed, err)
+	}
+	r, err := b.Lock(ctx, "dispatcher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r()
+}
+
+func TestOnInboxAppliedAcrossReplicas(t *testing.T) {
+	dbURL := newDatabase(t)
+	key := testKey(t)
+	a, b := openTest(t, dbURL, key, nil), openTest(t, dbURL, key, nil)
+	<-b.listening
+	heard := make(chan struct{}, 100)
+	// Drain the signal the listener gives when it connects.
+	b.OnInboxApplied(func() { heard <- struct{}{} })
+	ctx := context.Background()
+	seen := 0
+	drain := func() {
+		for {
+			select {
+			case <-heard:
+				seen++
+			default:
+				return
+			}
+		}
+	}
+	if _, _, err := a.Inbox().PutInbox(ctx, entry("n1")); err != nil {
+		t.Fatal(err)
+	}
+	// B hears of A's commit: its entry is visible to B when fn runs.
+	testkit.Eventually(t, "B told of A's commit", func() bool {
+		drain()
+		if seen == 0 {
+			return false
+		}
+		_, err := b.InboxByJTI(ctx, "https://accounts.google.com", "n1")
+		return err == nil
+	})
+	// And A of its own.
+	ownHeard := make(chan struct{}, 10)
+	a.OnInboxApplied(func() {
+		select {
+		case ownHeard <- struct{}{}:
+		default:
+		}
+	})
+	if _, _, err := a.Inbox().PutInbox(ctx, entry("n2")); err != nil {
+		t.Fatal(err)
+	}
+	<-ownHeard
+}
+
+func TestDumpHoldsNoSecret(t *testing.T) {
+	dbURL := newDatabase(t)
+	db := openTest(t, dbURL, testKey(t), nil)
+	ctx := context.Background()
+	secrets := []string{"1//refresh-SECRET-token-0123456789", "ya29.access-SECRET-token", "session-SECRET-id",
+		"csrf-SECRET", "flow-SECRET-id", "state-SECRET", "pkce-SECRET", "nonce-SECRET", "raw-SECRET-set",
+		"claims-SECRET", "revoke-SECRET-token"}
+	if _, err := db.CreateGrant(ctx, riscd.Grant{Sub: "s", RefreshToken: riscd.Secret(secrets[0]), AccessToken: riscd.Secret(secrets[1])}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSession(ctx, riscd.Session{ID: riscd.Secret(secrets[2]), Sub: "s", CSRF: riscd.Secret(secrets[3])}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateFlow(ctx, riscd.Flow{ID: riscd.Secret(secrets[4]), State: riscd.Secret(secrets[5]),
+		PKCEVerifier: riscd.Secret(secrets[6]), Nonce: riscd.Secret(secrets[7])}); err != nil {
+		t.Fatal(err)
+	}
+	e := entry("dump")
+	e.Raw, e.Claims = secrets[8], []byte(`{"token":"`+secrets[9]+`"}`)
+	if _, _, err := db.Inbox().PutInbox(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.EnqueueOutbox(ctx, riscd.OutboxJob{Kind: riscd.OutboxRevoke, Token: riscd.Secret(secrets[10])}); err != nil {
+		t.Fatal(err)
+	}
+	c := sqlConn(t, dbURL)
+	rows, err := c.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		_ = rows.Scan(&name)
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if len(tables) < 9 {
+		t.Fatalf("tables %v", tables)
+	}
+	var dump strings.Builder
+	for _, table := range tables {
+		var text string
+		// Every row as text, bytea columns decoded as if they held text.
+		err := c.QueryRow(ctx, `SELECT coalesce(string_agg(t::text, E'\n'), '') FROM `+table+` t`).Scan(&text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dump.WriteString(text)
+		err = c.QueryRow(ctx, `SELECT coalesce(string_agg(convert_from(doc, 'SQL_ASCII'), E'\n'), '') FROM `+table+` t`).Scan(&text)
+		if err == nil {
+			dump.WriteString(text)
+		}
+	}
+	for _, s := range secrets {
+		if strings.Contains(dump.String(), s) {
+			t.Errorf("the dump holds %q in the clear", s)
+		}
+	}
+	if !strings.Contains(dump.String(), `"sub":"s"`) {
+		t.Fatal("the dump does not read documents: the test would pass for nothing")
+	}
+}
+
+func TestClosed(t *testing.T) {
+	db := openTest(t, newDatabase(t), testKey(t), nil)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := db.Count(ctx); !errors.Is(err, riscd.ErrClosed) {
+		t.Fatalf("Count after Close = %v", err)
+	}
+	if _, _, err := db.Inbox().PutInbox(ctx, entry("x")); !errors.Is(err, riscd.ErrClosed) {
+		t.Fatalf("PutInbox after Close = %v", err)
+	}
+	if err := db.Health(ctx); !errors.Is(err, riscd.ErrClosed) {
+		t.Fatalf("Health after Close = %v", err)
+	}
+	if _, _, err := db.TryLock(ctx, "x"); !errors.Is(err, riscd.ErrClosed) {
+		t.Fatalf("TryLock after Close = %v", err)
+	}
+}
+
+func TestUpdateRetriesSerializationFailures(t *testing.T) {
+	dbURL := newDatabase(t)
+	key := testKey(t)
+	a, b := openTest(t, dbURL, key, nil), openTest(t, dbURL, key, nil)
+	ctx := context.Background()
+	g, err := a.CreateGrant(ctx, riscd.Grant{Sub: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Concurrent read-modify-writes of one grant from two replicas: none
+	// is lost.
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		db := a
+		if i%2 == 1 {
+			db = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := db.UpdateGrant(ctx, g.ID, func(g riscd.Grant) (riscd.Grant, error) {
+				g.Scopes = append(g.Scopes, fmt.Sprint(i))
+				return g, nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := a.Grant(ctx, g.ID)
+	if err != nil || len(got.Scopes) != n {
+		t.Fatalf("grant has %d scopes (%v), want %d", len(got.Scopes), err, n)
+	}
+	if err := a.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
