@@ -265,10 +265,14 @@ type InboxQuery struct {
 // transaction that does the work: then the work and its mark commit or roll
 // back together.
 type Mark struct {
-	Key     string    // unique, chosen by the caller; 1 to the store's maximum bytes
+	Key     string    // unique, chosen by the caller; 1 to MaxMarkKey bytes
 	At      time.Time // when the work was done; now if zero at PutMark
 	AuditID uint64    // the audit entry describing the work; 0 if none
 }
+
+// MaxMarkKey is the longest Mark key, in bytes: every engine stores one
+// this long and refuses a longer one (or an empty one) with ErrInvalid.
+const MaxMarkKey = 1024
 
 // FlowSweep is what a sweep of abandoned consent flows did.
 type FlowSweep struct {

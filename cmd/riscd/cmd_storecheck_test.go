@@ -12,7 +12,7 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store/boltdb"
-	"github.com/riscd/riscd/store/storetest"
+	"github.com/riscd/riscd/store/boltdb/bolttest"
 )
 
 func TestStoreCheckCommand(t *testing.T) {
@@ -106,8 +106,8 @@ func TestStoreCheckDamagedFile(t *testing.T) {
 		damage func(t *testing.T, path string)
 		want   []string // in stderr
 	}{
-		{"truncated to half", func(t *testing.T, p string) { storetest.TruncateHalf(t, p) }, []string{"is damaged: the file is ", "truncated"}},
-		{"zeroed leaf page", func(t *testing.T, p string) { storetest.ZeroLeafHolding(t, p, []byte("damage-sub-150")) },
+		{"truncated to half", func(t *testing.T, p string) { bolttest.TruncateHalf(t, p) }, []string{"is damaged: the file is ", "truncated"}},
+		{"zeroed leaf page", func(t *testing.T, p string) { bolttest.ZeroLeafHolding(t, p, []byte("damage-sub-150")) },
 			[]string{"problem: store: bbolt check: ", "records were not checked", "pages are damaged"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,7 +131,7 @@ func TestStoreCheckDamagedFile(t *testing.T) {
 
 func TestServeRefusesTruncatedStore(t *testing.T) {
 	cfg, path := damagedStoreConfig(t)
-	storetest.TruncateHalf(t, path)
+	bolttest.TruncateHalf(t, path)
 	before, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestServeRefusesTruncatedStore(t *testing.T) {
 
 func TestStoreCheckDamagedMetaPage(t *testing.T) {
 	cfg, path := damagedStoreConfig(t)
-	storetest.ZeroMetaPage0(t, path)
+	bolttest.ZeroMetaPage0(t, path)
 	code, out, errOut := runCLI(t, nil, "store", "check", "--config", cfg)
 	if code != exitOK || !strings.Contains(out, "grants 300,") {
 		t.Errorf("store check: exit %d, stdout %q, stderr %q; want %d and every grant counted", code, out, errOut, exitOK)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store/boltdb"
-	"github.com/riscd/riscd/store/storetest"
+	"github.com/riscd/riscd/store/boltdb/bolttest"
 )
 
 // notifyOn is a slog handler that sends each record with the given message
@@ -59,7 +59,7 @@ func TestServeOnZeroedLeafPageKeepsRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	storetest.ZeroLeafHolding(t, l.cfg.Store.Path, []byte("damage-flow-150"))
+	bolttest.ZeroLeafHolding(t, l.cfg.Store.Path, []byte("damage-flow-150"))
 
 	failed := make(chan slog.Record, 1)
 	m := &Main{Config: l.cfg, Secrets: l.secrets, Logger: slog.New(notifyOn{msg: "sweep of old flows and sessions failed", ch: failed})}

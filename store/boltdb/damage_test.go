@@ -2,6 +2,7 @@ package boltdb_test
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,10 +10,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store/boltdb"
+	"github.com/riscd/riscd/store/boltdb/bolttest"
 	"github.com/riscd/riscd/store/storetest"
+	bolt "go.etcd.io/bbolt"
 )
 
 // filledStore makes a closed store of a few hundred grants (a file of
@@ -43,7 +47,7 @@ func filledStore(t *testing.T, key boltdb.Key) string {
 func TestOpenRefusesTruncatedFile(t *testing.T) {
 	key := mustKey(t)
 	path := filledStore(t, key)
-	storetest.TruncateHalf(t, path)
+	bolttest.TruncateHalf(t, path)
 	before, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +67,7 @@ func TestOpenRefusesTruncatedFile(t *testing.T) {
 func TestZeroedLeafPage(t *testing.T) {
 	key := mustKey(t)
 	path := filledStore(t, key)
-	page := storetest.ZeroLeafHolding(t, path, []byte("damage-sub-150"))
+	page := bolttest.ZeroLeafHolding(t, path, []byte("damage-sub-150"))
 
 	// The meta pages are sound, so Open succeeds; what reaches the page
 	// fails with ErrDamaged instead of taking the process down.
@@ -91,7 +95,7 @@ func TestZeroedLeafPage(t *testing.T) {
 func TestOpenWithDamagedMetaPage0(t *testing.T) {
 	key := mustKey(t)
 	path := filledStore(t, key)
-	storetest.ZeroMetaPage0(t, path)
+	bolttest.ZeroMetaPage0(t, path)
 
 	// bbolt reads meta page 1; Open rewrites page 0 and says so.
 	var logs bytes.Buffer
@@ -144,5 +148,61 @@ func TestFailedOpenLeavesFileUnchanged(t *testing.T) {
 				t.Fatal("the failed Open modified the store file")
 			}
 		})
+	}
+}
+
+// TestListGrantsSkipsAnUndecodableGrant: a grant record that no longer
+// decodes fails ListGrants, unless the query's Skip is set: then Skip is
+// told its ID and the page holds every other grant.
+func TestListGrantsSkipsAnUndecodableGrant(t *testing.T) {
+	key := mustKey(t)
+	path := filepath.Join(t.TempDir(), "riscd.db")
+	db := mustOpen(t, boltdb.Options{Path: path, Key: key})
+	var ids []string
+	for i := range 3 {
+		g, err := db.CreateGrant(t.Context(), riscd.Grant{Sub: "s", RefreshToken: riscd.Secret(storetest.RefreshToken(uint64(i)))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, g.ID)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := hex.DecodeString(ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("grants")).Put(k, []byte("not a grant record")) })
+	if cerr := bdb.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	db = mustOpen(t, boltdb.Options{Path: path, Key: key})
+	for _, q := range []riscd.GrantQuery{{}, {Sub: "s"}, {Status: riscd.GrantActive}} {
+		if _, _, err := db.ListGrants(t.Context(), q); !errors.Is(err, riscd.ErrCorrupt) {
+			t.Errorf("ListGrants(%+v) without Skip: %v, want ErrCorrupt", q, err)
+		}
+		var skipped []string
+		q.Skip = func(id string, err error) {
+			if !errors.Is(err, riscd.ErrCorrupt) {
+				t.Errorf("Skip(%s) told %v, want ErrCorrupt", id, err)
+			}
+			skipped = append(skipped, id)
+		}
+		gs, next, err := db.ListGrants(t.Context(), q)
+		if err != nil {
+			t.Fatalf("ListGrants with Skip: %v", err)
+		}
+		if len(gs) != 2 || gs[0].ID != ids[2] || gs[1].ID != ids[0] || next != "" || len(skipped) != 1 || skipped[0] != ids[1] {
+			t.Errorf("ListGrants with Skip: %d grants (next %q), skipped %v; want %s and %s, skipped %s", len(gs), next, skipped, ids[2], ids[0], ids[1])
+		}
 	}
 }

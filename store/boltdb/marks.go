@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+
+	"github.com/riscd/riscd"
 )
 
 // bucketMarks holds the marks of work done at most once:
@@ -13,8 +15,9 @@ import (
 // consistency check can tell each entry sits where its key hashes.
 const bucketMarks = "marks"
 
-// MaxMarkKey is the longest Mark key the store accepts, in bytes.
-const MaxMarkKey = 1024
+// MaxMarkKey is riscd.MaxMarkKey, the longest Mark key the store accepts,
+// in bytes.
+const MaxMarkKey = riscd.MaxMarkKey
 
 // markRecord is a mark on disk.
 type markRecord struct {

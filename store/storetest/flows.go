@@ -28,8 +28,8 @@ func flowCases() []tcase {
 			_, err := e.db.TakeFlow(e.ctx, "f1")
 			wantErr(e.t, "second TakeFlow", err, riscd.ErrNotFound)
 			return func(e *env) {
-				if n := must(e.db.Stats(e.ctx))(e.t).Flows; n != 1 {
-					e.t.Fatalf("Stats.Flows = %d, want 1", n)
+				if n := must(e.db.Count(e.ctx))(e.t).Flows; n != 1 {
+					e.t.Fatalf("Count.Flows = %d, want 1", n)
 				}
 			}
 		}},
@@ -41,8 +41,8 @@ func flowCases() []tcase {
 				e.t.Fatalf("DeleteFlowsBefore removed %d, want 1", n)
 			}
 			return func(e *env) {
-				if n := must(e.db.Stats(e.ctx))(e.t).Flows; n != 2 {
-					e.t.Fatalf("Stats.Flows = %d, want 2", n)
+				if n := must(e.db.Count(e.ctx))(e.t).Flows; n != 2 {
+					e.t.Fatalf("Count.Flows = %d, want 2", n)
 				}
 			}
 		}},

@@ -66,8 +66,8 @@ func grantCases() []tcase {
 			_, err := e.db.CreateGrant(e.ctx, newGrant("", 1))
 			wantErr(e.t, "CreateGrant", err, riscd.ErrInvalid)
 			return func(e *env) {
-				if s := must(e.db.Stats(e.ctx))(e.t); s.Grants != 0 {
-					e.t.Fatalf("Stats.Grants = %d, want 0", s.Grants)
+				if s := must(e.db.Count(e.ctx))(e.t); s.Grants != 0 {
+					e.t.Fatalf("Count.Grants = %d, want 0", s.Grants)
 				}
 			}
 		}},

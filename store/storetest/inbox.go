@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/internal/testkit"
 )
 
 const (
@@ -187,6 +189,123 @@ func inboxCases() []tcase {
 				}
 				_, _, err := e.db.ListInbox(e.ctx, riscd.InboxQuery{Cursor: "x"})
 				wantErr(e.t, "bad cursor", err, riscd.ErrInvalid)
+			}
+		}},
+		{"the inbox writer stores durably and dedupes", func(e *env) func(*env) {
+			var applied atomic.Int32
+			e.db.OnInboxApplied(func() { applied.Add(1) })
+			w := e.db.Inbox()
+			in := newEntry("w1", "s", eventDisabled)
+			got, created := must2(w.PutInbox(e.ctx, in))(e.t)
+			if !created {
+				e.t.Fatal("Inbox().PutInbox of a new SET reported a duplicate")
+			}
+			want := newEntry("w1", "s", eventDisabled)
+			want.Status, want.ReceivedAt = riscd.InboxPending, start()
+			got.ID = 0 // an engine may give the ID only once the entry is visible
+			same(e.t, "Inbox().PutInbox result", got, want)
+			dup, created := must2(w.PutInbox(e.ctx, newEntry("w1", "other", eventRevoked)))(e.t)
+			if created {
+				e.t.Fatal("Inbox().PutInbox of a duplicate (iss, jti) reported created")
+			}
+			dup.ID = 0
+			same(e.t, "Inbox().PutInbox of a duplicate", dup, want)
+			_, _, err := w.PutInbox(e.ctx, riscd.InboxEntry{Iss: "x"})
+			wantErr(e.t, "Inbox().PutInbox without jti", err, riscd.ErrInvalid)
+			// Concurrent callers of one new SET: exactly one stores it.
+			const n = 8
+			results := make(chan bool, n)
+			errs := make(chan error, n)
+			ready := make(chan struct{})
+			for range n {
+				go func() {
+					<-ready
+					x, created, err := w.PutInbox(e.ctx, newEntry("w2", "s2", eventRevoked))
+					if err == nil && x.Subject != "s2" {
+						err = fmt.Errorf("entry of subject %q, want s2", x.Subject)
+					}
+					results <- created
+					errs <- err
+				}()
+			}
+			close(ready)
+			createdN := 0
+			for range n {
+				if <-results {
+					createdN++
+				}
+				noErr(e.t, <-errs)
+			}
+			if createdN != 1 {
+				e.t.Fatalf("%d concurrent Inbox().PutInbox calls of one SET stored it, want 1", createdN)
+			}
+			// Accepted entries become visible to View, and OnInboxApplied
+			// is told.
+			testkit.Eventually(e.t, "OnInboxApplied to be called", func() bool { return applied.Load() > 0 })
+			var stored riscd.InboxEntry
+			testkit.Eventually(e.t, "the accepted entries to be visible", func() bool {
+				x, err := e.db.InboxByJTI(e.ctx, want.Iss, "w1")
+				_, err2 := e.db.InboxByJTI(e.ctx, want.Iss, "w2")
+				if err != nil && !errors.Is(err, riscd.ErrNotFound) {
+					e.t.Fatalf("InboxByJTI: %v", err)
+				}
+				stored = x
+				return err == nil && err2 == nil
+			})
+			if stored.ID == 0 {
+				e.t.Fatal("a visible entry has no ID")
+			}
+			want.ID = stored.ID
+			same(e.t, "visible entry", stored, want)
+			// Once visible, a duplicate returns the stored entry, ID and
+			// all; so does one first stored by PutInbox.
+			again, created := must2(w.PutInbox(e.ctx, newEntry("w1", "other", eventRevoked)))(e.t)
+			if created {
+				e.t.Fatal("Inbox().PutInbox of a visible entry's (iss, jti) reported created")
+			}
+			same(e.t, "duplicate of a visible entry", again, want)
+			direct, _ := must2(e.db.PutInbox(e.ctx, newEntry("w3", "s3", eventDisabled)))(e.t)
+			viaWriter, created := must2(w.PutInbox(e.ctx, newEntry("w3", "x", eventDisabled)))(e.t)
+			if created || viaWriter.ID != direct.ID {
+				e.t.Fatalf("Inbox().PutInbox of an entry PutInbox stored: created=%v id=%d, want false and %d", created, viaWriter.ID, direct.ID)
+			}
+			return func(e *env) {
+				same(e.t, "InboxByJTI", must(e.db.InboxByJTI(e.ctx, want.Iss, "w1"))(e.t), want)
+				same(e.t, "InboxEntry", must(e.db.InboxEntry(e.ctx, want.ID))(e.t), want)
+				if got := must(e.db.InboxByJTI(e.ctx, want.Iss, "w2"))(e.t); got.Subject != "s2" {
+					e.t.Fatalf("entry w2 has subject %q, want s2", got.Subject)
+				}
+				if n := must(e.db.CountInbox(e.ctx, riscd.InboxPending))(e.t); n != 3 {
+					e.t.Fatalf("CountInbox(pending) = %d, want 3", n)
+				}
+				if c := must(e.db.Count(e.ctx))(e.t); c.Inbox != 3 || c.InboxPending != 3 {
+					e.t.Fatalf("Count: %d entries, %d pending; want 3 and 3", c.Inbox, c.InboxPending)
+				}
+			}
+		}},
+		{"the inbox writer's entries survive a reopen right after", func(e *env) func(*env) {
+			w := e.db.Inbox()
+			for i := range 5 {
+				if _, created := must2(w.PutInbox(e.ctx, newEntry(fmt.Sprint("r", i), "s", eventDisabled)))(e.t); !created {
+					e.t.Fatalf("entry r%d reported a duplicate", i)
+				}
+			}
+			// No wait for them to be visible: verify runs at once, then
+			// after a reopen.
+			return func(e *env) {
+				for i := range 5 {
+					jti := fmt.Sprint("r", i)
+					testkit.Eventually(e.t, "entry "+jti+" to be visible", func() bool {
+						_, err := e.db.InboxByJTI(e.ctx, "https://accounts.google.com/", jti)
+						if err != nil && !errors.Is(err, riscd.ErrNotFound) {
+							e.t.Fatalf("InboxByJTI: %v", err)
+						}
+						return err == nil
+					})
+				}
+				if c := must(e.db.Count(e.ctx))(e.t); c.Inbox != 5 {
+					e.t.Fatalf("Count.Inbox = %d, want 5", c.Inbox)
+				}
 			}
 		}},
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store/boltdb"
 )
 
 func markCases() []tcase {
@@ -37,13 +36,13 @@ func markCases() []tcase {
 			}
 		}},
 		{"mark keys are checked", func(e *env) func(*env) {
-			for _, key := range []string{"", strings.Repeat("k", boltdb.MaxMarkKey+1)} {
+			for _, key := range []string{"", strings.Repeat("k", riscd.MaxMarkKey+1)} {
 				_, _, err := e.db.PutMark(e.ctx, riscd.Mark{Key: key})
 				wantErr(e.t, fmt.Sprintf("PutMark with a %d-byte key", len(key)), err, riscd.ErrInvalid)
 				_, err = e.db.Mark(e.ctx, key)
 				wantErr(e.t, fmt.Sprintf("Mark with a %d-byte key", len(key)), err, riscd.ErrInvalid)
 			}
-			long := strings.Repeat("k", boltdb.MaxMarkKey)
+			long := strings.Repeat("k", riscd.MaxMarkKey)
 			_, wrote, err := e.db.PutMark(e.ctx, riscd.Mark{Key: long})
 			noErr(e.t, err)
 			if !wrote {

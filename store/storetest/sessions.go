@@ -50,8 +50,8 @@ func sessionCases() []tcase {
 			wantErr(e.t, "DeleteSession of the swept one", e.db.DeleteSession(e.ctx, "old"), riscd.ErrNotFound)
 			return func(e *env) {
 				must(e.db.Session(e.ctx, "new"))(e.t)
-				if n := must(e.db.Stats(e.ctx))(e.t).Sessions; n != 1 {
-					e.t.Fatalf("Stats.Sessions = %d, want 1", n)
+				if n := must(e.db.Count(e.ctx))(e.t).Sessions; n != 1 {
+					e.t.Fatalf("Count.Sessions = %d, want 1", n)
 				}
 			}
 		}},
@@ -96,8 +96,8 @@ func sessionCases() []tcase {
 				e.t.Fatalf("DeleteSessionsOf(zero time) removed %d, want 2", n)
 			}
 			return func(e *env) {
-				if n := must(e.db.Stats(e.ctx))(e.t).Sessions; n != 1 {
-					e.t.Fatalf("Stats.Sessions = %d, want 1", n)
+				if n := must(e.db.Count(e.ctx))(e.t).Sessions; n != 1 {
+					e.t.Fatalf("Count.Sessions = %d, want 1", n)
 				}
 			}
 		}},

@@ -1,7 +1,31 @@
-// Package storetest is the behavioural suite every riscd store must pass.
-// Run drives each store operation through its public API; every case runs
-// against a fresh store, is read back both before and after the store is
-// closed and reopened, and ends with the store's consistency check.
+// Package storetest is the behavioural suite of riscd's store: the
+// specification of the contract of package riscd (Store, ReadTx, Tx, DB and
+// the Shortcuts every engine embeds). What store.go and shortcuts.go say in
+// words, the cases here say in code; an engine is a riscd store when it
+// passes them.
+//
+// The suite is engine-neutral: every case uses only riscd.DB's methods (the
+// Store methods, the ReadTx and Tx methods run as one-call shortcuts, the
+// Update* helpers), and reaches the engine only through a Harness, which
+// makes a new, empty store and reopens one. An engine's own test runs it:
+//
+//	func TestSuite(t *testing.T) {
+//		storetest.RunTests(t, storetest.Harness{
+//			New: func(t *testing.T, now func() time.Time) riscd.DB {
+//				// a fresh store (file, database...) with clock now
+//			},
+//			Reopen: func(t *testing.T, db riscd.DB, now func() time.Time) riscd.DB {
+//				// close db, open the same store again with clock now
+//			},
+//		})
+//	}
+//
+// Every case runs against a new store: it acts on it and returns a verify
+// function that only reads, which RunTests calls on the live store, then
+// Check, then again after Reopen (so that what a case wrote is shown to be
+// durable and read back alike from a cold start), then Check and Close.
+// What only one engine does (bbolt's file damage and inbox journal, say)
+// is tested by that engine's own tests.
 package storetest
 
 import (
@@ -9,20 +33,23 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/internal/testkit"
-	"github.com/riscd/riscd/store/boltdb"
 )
 
-// OpenFunc opens (creating if needed) the store at path with the given
-// clock, failing t on error. The suite calls it again with the same path to
-// reopen a store it closed, so it must use the same keys every time.
-type OpenFunc func(t *testing.T, path string, now func() time.Time) *boltdb.DB
+// Harness is how the suite makes and reopens stores of one engine.
+type Harness struct {
+	// New returns a new, empty store whose clock is now.
+	New func(t *testing.T, now func() time.Time) riscd.DB
+	// Reopen closes db and opens the same store again with the clock now
+	// (same file or database, same keys). A case may have closed db itself (Close is safe to call twice: the
+	// second call returns nil or ErrClosed).
+	Reopen func(t *testing.T, db riscd.DB, now func() time.Time) riscd.DB
+}
 
 // Clock is a settable clock for stores under test, safe for concurrent
 // use: the one riscd's tests share.
@@ -35,22 +62,23 @@ func NewClock(t time.Time) *Clock { return testkit.NewClock(t) }
 // store that truncates times fails.
 func start() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC) }
 
-// env is one case's world: a store file, its clock and the open DB.
+// env is one case's world: the harness, the store's clock and the open
+// store.
 type env struct {
-	t     *testing.T
-	ctx   context.Context
-	path  string
-	open  OpenFunc
-	clock *Clock
-	db    *boltdb.DB
+	t      *testing.T
+	ctx    context.Context
+	h      Harness
+	clock  *Clock
+	db     riscd.DB
+	closed bool // db was closed by RunTests
 }
 
+// reopen closes the store and opens it again.
 func (e *env) reopen() {
 	e.t.Helper()
-	if err := e.db.Close(); err != nil {
-		e.t.Fatalf("Close: %v", err)
-	}
-	e.db = e.open(e.t, e.path, e.clock.Now)
+	e.closed = true
+	e.db = e.h.Reopen(e.t, e.db, e.clock.Now)
+	e.closed = false
 }
 
 // tcase is one behaviour: run acts on the store and returns a verify
@@ -61,8 +89,10 @@ type tcase struct {
 	run  func(e *env) (verify func(e *env))
 }
 
-// Run runs the whole suite against the stores open makes.
-func Run(t *testing.T, open OpenFunc) {
+// RunTests runs every case against h's stores: after each case it runs
+// verify on the live store, Check, then Reopen, verify again, Check again,
+// Close.
+func RunTests(t *testing.T, h Harness) {
 	groups := []struct {
 		name  string
 		cases []tcase
@@ -76,25 +106,27 @@ func Run(t *testing.T, open OpenFunc) {
 		{"audit", auditCases()},
 		{"marks", markCases()},
 		{"tx", txCases()},
+		{"helpers", helperCases()},
+		{"maintenance", maintenanceCases()},
+		{"locks", lockCases()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			for _, c := range g.cases {
-				t.Run(c.name, func(t *testing.T) { runCase(t, open, c) })
+				t.Run(c.name, func(t *testing.T) { runCase(t, h, c) })
 			}
 		})
 	}
 }
 
-func runCase(t *testing.T, open OpenFunc, c tcase) {
-	e := &env{
-		t:     t,
-		ctx:   t.Context(),
-		path:  filepath.Join(t.TempDir(), "riscd.db"),
-		open:  open,
-		clock: NewClock(start()),
-	}
-	e.db = open(t, e.path, e.clock.Now)
+func runCase(t *testing.T, h Harness, c tcase) {
+	e := &env{t: t, ctx: t.Context(), h: h, clock: NewClock(start())}
+	e.db = h.New(t, e.clock.Now)
+	t.Cleanup(func() {
+		if !e.closed { // the case failed half-way
+			_ = e.db.Close()
+		}
+	})
 	verify := c.run(e)
 	if verify != nil {
 		verify(e)
@@ -109,6 +141,7 @@ func runCase(t *testing.T, open OpenFunc, c tcase) {
 	if err := e.db.Check(e.ctx); err != nil {
 		t.Fatalf("Check after reopening: %v", err)
 	}
+	e.closed = true
 	if err := e.db.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}

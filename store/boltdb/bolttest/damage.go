@@ -1,4 +1,8 @@
-package storetest
+// Package bolttest helps the tests of the bbolt engine and of riscd's
+// bbolt-only maintenance commands: it damages a closed store file the way a
+// disk or an interrupted copy does, for tests of how riscd meets it. The
+// engine-neutral behavioural suite is package store/storetest.
+package bolttest
 
 import (
 	"bytes"
@@ -8,9 +12,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 )
-
-// Damage helpers: they break a closed store file the way a disk or an
-// interrupted copy does, for tests of how riscd meets it.
 
 // TruncateHalf cuts the file at path to half its size, as a copy
 // interrupted midway leaves it.
