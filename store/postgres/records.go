@@ -254,9 +254,6 @@ func (t *Tx) ListAudit(ctx context.Context, q riscd.AuditQuery) ([]riscd.AuditEn
 
 // ---- marks
 
-// MaxMarkKey is the longest mark key, in bytes.
-const MaxMarkKey = 1024
-
 type markDoc struct {
 	V       int    `json:"v"`
 	At      stamp  `json:"at,omitzero"`
@@ -266,8 +263,8 @@ type markDoc struct {
 func (d *markDoc) version() int { return d.V }
 
 func checkMarkKey(key string) error {
-	if key == "" || len(key) > MaxMarkKey {
-		return fmt.Errorf("store: mark: key of %d bytes (want 1 to %d): %w", len(key), MaxMarkKey, riscd.ErrInvalid)
+	if key == "" || len(key) > riscd.MaxMarkKey {
+		return fmt.Errorf("store: mark: key of %d bytes (want 1 to %d): %w", len(key), riscd.MaxMarkKey, riscd.ErrInvalid)
 	}
 	return nil
 }
