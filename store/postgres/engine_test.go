@@ -122,8 +122,8 @@ func TestGroupCommitSharesATransaction(t *testing.T) {
 	dbURL := newDatabase(t)
 	db := openTest(t, dbURL, testKey(t), nil)
 	ctx := context.Background()
-	// Hold the inbox lock from outside, so the first group waits and the
-	// other callers queue behind it.
+	// Hold the inbox lock from outside, so that the first group (one
+	// entry) waits for it while the other callers queue behind it.
 	blocker := sqlConn(t, dbURL)
 	tx, err := blocker.Begin(ctx)
 	if err != nil {
@@ -134,42 +134,43 @@ func TestGroupCommitSharesATransaction(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var groups [][]int64
-	var maxQueued int
+	var queued int
 	db.writer.onGroup = func(n int, txids []int64) {
 		mu.Lock()
 		groups = append(groups, txids)
 		mu.Unlock()
 	}
-	db.writer.queued = func(n int) {
+	db.writer.queued = func() {
 		mu.Lock()
-		maxQueued = max(maxQueued, n)
+		queued++
 		mu.Unlock()
 	}
 	const n = 12
 	var wg sync.WaitGroup
-	results := make([]riscd.InboxEntry, n)
-	for i := range n {
+	put := func(i int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e, created, err := db.Inbox().PutInbox(ctx, entry(fmt.Sprint("jti-", i)))
+			_, created, err := db.Inbox().PutInbox(ctx, entry(fmt.Sprint("jti-", i)))
 			if err != nil || !created {
 				t.Errorf("PutInbox %d = %v, %v", i, created, err)
 			}
-			results[i] = e
 		}()
 	}
-	// Wait until the first group is sent and the rest are queued.
+	put(0)
 	probe := sqlConn(t, dbURL)
-	testkit.Eventually(t, "callers queued behind the first group", func() bool {
+	testkit.Eventually(t, "the first group waiting for the inbox lock", func() bool {
 		var waiting bool
-		_ = probe.QueryRow(ctx, `SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting)
-		db.writer.mu.Lock()
-		queued := len(db.writer.queue)
-		db.writer.mu.Unlock()
+		err := probe.QueryRow(ctx, `SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting)
+		return err == nil && waiting
+	})
+	for i := 1; i < n; i++ {
+		put(i)
+	}
+	testkit.Eventually(t, "every caller queued", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return waiting && queued > 0 && queued+firstGroupSize(maxQueued, queued) >= n
+		return queued == n
 	})
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
@@ -177,35 +178,22 @@ func TestGroupCommitSharesATransaction(t *testing.T) {
 	wg.Wait()
 	mu.Lock()
 	defer mu.Unlock()
-	if len(groups) != 2 {
-		t.Fatalf("%d groups, want 2 (the blocked one and the rest)", len(groups))
+	if len(groups) != 2 || len(groups[0]) != 1 || len(groups[1]) != n-1 {
+		t.Fatalf("groups %v, want one of 1 entry then one of %d", groups, n-1)
 	}
-	total := 0
-	for _, g := range groups {
-		total += len(g)
-		for _, id := range g {
-			if id != g[0] {
-				t.Fatalf("a group's entries went into transactions %v, want one", g)
-			}
+	for _, id := range groups[1] {
+		if id != groups[1][0] {
+			t.Fatalf("the second group's entries went into transactions %v, want one", groups[1])
 		}
-	}
-	if total != n {
-		t.Fatalf("groups held %d entries, want %d", total, n)
 	}
 	if groups[0][0] == groups[1][0] {
 		t.Fatal("two groups in one transaction")
 	}
-	// Commit order is ID order: every ID of the second group is above the
-	// first's.
 	pending, err := db.PendingInbox(ctx, 100)
-	if err != nil || len(pending) != n {
-		t.Fatalf("PendingInbox = %d entries, %v", len(pending), err)
+	if err != nil || len(pending) != n || pending[0].JTI != "jti-0" {
+		t.Fatalf("PendingInbox = %d entries, %v; want %d, jti-0 first", len(pending), err, n)
 	}
 }
-
-// firstGroupSize is how many callers the first group holds: every caller
-// either went in it or is queued.
-func firstGroupSize(maxQueued, queued int) int { return maxQueued - queued + 1 }
 
 func TestRedeliveryAcrossReplicas(t *testing.T) {
 	dbURL := newDatabase(t)
@@ -463,5 +451,70 @@ func TestUpdateRetriesSerializationFailures(t *testing.T) {
 	}
 	if err := a.Check(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestConcurrentCreateGrantsAcrossReplicas(t *testing.T) {
+	dbURL := newDatabase(t)
+	key := testKey(t)
+	a, b := openTest(t, dbURL, key, nil), openTest(t, dbURL, key, nil)
+	ctx := context.Background()
+	const n = 24
+	var wg sync.WaitGroup
+	for i := range n {
+		db := a
+		if i%2 == 1 {
+			db = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := db.CreateGrant(ctx, riscd.Grant{Sub: "s", RefreshToken: riscd.Secret(fmt.Sprintf("1//token-%04d-xxxxxxxxxx", i))}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	gs, err := a.GrantsBySub(ctx, "s")
+	if err != nil || len(gs) != n {
+		t.Fatalf("GrantsBySub = %d grants, %v; want %d", len(gs), err, n)
+	}
+}
+
+func TestCheckFindsTampering(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, sql string
+	}{
+		{"status column", `UPDATE riscd_grants SET status = 'held'`},
+		{"digest column", `UPDATE riscd_grants SET refresh_digest = sha512('x')`},
+		{"ciphertext", `UPDATE riscd_grants SET doc = convert_to(replace(convert_from(doc, 'UTF8'), '"rt":"A', '"rt":"B'), 'UTF8')`},
+		{"undecodable", `UPDATE riscd_grants SET doc = 'not json'`},
+		{"inbox status", `UPDATE riscd_inbox SET status = 'done'`},
+		{"mark key", `UPDATE riscd_marks SET key_hash = sha256('other')`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dbURL := newDatabase(t)
+			db := openTest(t, dbURL, testKey(t), nil)
+			if _, err := db.CreateGrant(ctx, riscd.Grant{Sub: "s", RefreshToken: "1//refresh-token-abcdefgh"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := db.Inbox().PutInbox(ctx, entry("j")); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := db.PutMark(ctx, riscd.Mark{Key: "k"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Check(ctx); err != nil {
+				t.Fatalf("Check before = %v", err)
+			}
+			tag, err := sqlConn(t, dbURL).Exec(ctx, tc.sql)
+			if err != nil || tag.RowsAffected() != 1 {
+				t.Fatalf("tamper: %v, %v", tag, err)
+			}
+			if err := db.Check(ctx); !errors.Is(err, riscd.ErrCorrupt) {
+				t.Fatalf("Check = %v, want ErrCorrupt", err)
+			}
+		})
 	}
 }

@@ -41,9 +41,8 @@ type inboxWriter struct {
 	// onGroup, if set (tests), is told of each committed group: how many
 	// entries and the ids of the transactions they were inserted in.
 	onGroup func(n int, txids []int64)
-	// queued, if set (tests), is told the queue's length after a caller
-	// queues.
-	queued func(n int)
+	// queued, if set (tests), is told each time a caller queues.
+	queued func()
 }
 
 func newInboxWriter(db *DB) *inboxWriter {
@@ -85,13 +84,12 @@ func (w *inboxWriter) PutInbox(ctx context.Context, e riscd.InboxEntry) (riscd.I
 		return riscd.InboxEntry{}, false, fmt.Errorf("store: put inbox: %w", riscd.ErrClosed)
 	}
 	w.queue = append(w.queue, req)
-	n := len(w.queue)
 	start := !w.running
 	w.running = true
 	queued := w.queued
 	w.mu.Unlock()
 	if queued != nil {
-		queued(n)
+		queued()
 	}
 	if start {
 		go w.loop()
