@@ -164,22 +164,22 @@ func (t *Tx) Grant(ctx context.Context, id string) (riscd.Grant, error) {
 	return t.grant(ctx, "grant "+id, `SELECT id, doc FROM riscd_grants WHERE id = $1`, id)
 }
 
-// newGrantKey is a new grant id: the time in nanoseconds (after the
-// newest grant's, so ids sort by creation) and 4 random bytes.
+// newGrantKey is a new grant id: a time in nanoseconds and 4 random
+// bytes. The time is the clock's, or one past the last id's if that is
+// not earlier, so ids sort by creation even when the clock steps back. It
+// comes from a sequence (riscd_grant_clock), pushed forward to the clock
+// with setval: reading the newest grant instead would make every two
+// concurrent CreateGrants a serialization failure. Two replicas creating
+// grants at the same moment may get the same time (the random part tells
+// them apart); their order is then either.
 func (t *Tx) newGrantKey(ctx context.Context, q pgx.Tx) ([]byte, error) {
-	ts := uint64(t.now().UnixNano())
-	var last *string
-	if err := q.QueryRow(ctx, `SELECT max(id) FROM riscd_grants`).Scan(&last); err != nil {
+	var ts int64
+	err := q.QueryRow(ctx, `SELECT CASE WHEN v >= $1 THEN v ELSE setval('riscd_grant_clock', $1) END
+		FROM nextval('riscd_grant_clock') AS v`, max(nanos(t.now()), 1)).Scan(&ts)
+	if err != nil {
 		return nil, t.err("create grant", err)
 	}
-	if last != nil {
-		if k, err := hex.DecodeString(*last); err == nil && len(k) == grantKeySize {
-			if prev := binary.BigEndian.Uint64(k); ts <= prev {
-				ts = prev + 1
-			}
-		}
-	}
-	k := binary.BigEndian.AppendUint64(make([]byte, 0, grantKeySize), ts)
+	k := binary.BigEndian.AppendUint64(make([]byte, 0, grantKeySize), uint64(ts))
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
 	return append(k, rnd[:]...), nil
@@ -226,13 +226,17 @@ func (t *Tx) CreateGrant(ctx context.Context, g riscd.Grant) (riscd.Grant, error
 	if err != nil {
 		return riscd.Grant{}, err
 	}
-	if err := t.refreshHeld(ctx, q, g.ID, r.digest); err != nil {
-		return riscd.Grant{}, err
-	}
-	_, err = q.Exec(ctx, `INSERT INTO riscd_grants (id, sub, status, email_lower, refresh_digest, refresh_prefix, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.id, r.sub, r.status, r.email, r.digest, r.prefix, r.data)
+	// ON CONFLICT rather than a read first: a refresh token held by
+	// another grant leaves the transaction usable, and no read makes
+	// concurrent creations conflict.
+	tag, err := q.Exec(ctx, `INSERT INTO riscd_grants (id, sub, status, email_lower, refresh_digest, refresh_prefix, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (refresh_digest) DO NOTHING`,
+		r.id, r.sub, r.status, r.email, r.digest, r.prefix, r.data)
 	if err != nil {
 		return riscd.Grant{}, t.uniqueErr("create grant", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return riscd.Grant{}, fmt.Errorf("store: create grant: refresh token already held by another grant: %w", riscd.ErrExists)
 	}
 	return roundTimes(g), nil
 }
@@ -275,8 +279,10 @@ func (t *Tx) PutGrant(ctx context.Context, g riscd.Grant) error {
 	if err != nil {
 		return err
 	}
-	if err := t.refreshHeld(ctx, q, g.ID, r.digest); err != nil {
-		return err
+	if g.RefreshToken != old.RefreshToken {
+		if err := t.refreshHeld(ctx, q, g.ID, r.digest); err != nil {
+			return err
+		}
 	}
 	_, err = q.Exec(ctx, `UPDATE riscd_grants SET sub = $2, status = $3, email_lower = $4, refresh_digest = $5,
 		refresh_prefix = $6, doc = $7 WHERE id = $1`, r.id, r.sub, r.status, r.email, r.digest, r.prefix, r.data)

@@ -15,7 +15,7 @@ import (
 
 // maxAttempts bounds how many times Update runs fn when the transaction
 // fails to serialize.
-const maxAttempts = 10
+const maxAttempts = 20
 
 // Tx is one store transaction, valid only inside the function it was
 // handed to; afterwards every method fails with riscd.ErrClosed. Write
@@ -77,8 +77,9 @@ func (db *DB) updateTx(ctx context.Context, fn func(*Tx) error) error {
 		if err == nil || !retryable(err) || attempt == maxAttempts {
 			return err
 		}
-		// A short random pause lets the transaction that won go first.
-		pause := time.Duration(rand.Int64N(int64(attempt) * int64(2*time.Millisecond)))
+		// A random pause, growing with the attempts (to 100 ms at most),
+		// lets the transactions that won finish first.
+		pause := time.Duration(rand.Int64N(int64(min(time.Millisecond<<attempt, 100*time.Millisecond))))
 		select {
 		case <-ctx.Done():
 			return err

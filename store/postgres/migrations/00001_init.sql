@@ -20,6 +20,9 @@ CREATE TABLE riscd_grants (
     refresh_prefix bytea,                 -- SHA-256 of its first 16 characters
     doc            bytea NOT NULL
 );
+-- The time part of new grant ids: a sequence never makes a serializable
+-- transaction conflict, where reading the newest id would.
+CREATE SEQUENCE riscd_grant_clock AS bigint;
 CREATE INDEX riscd_grants_sub ON riscd_grants (sub, id);
 CREATE INDEX riscd_grants_status ON riscd_grants (status, id);
 CREATE INDEX riscd_grants_email ON riscd_grants (email_lower, id) WHERE email_lower IS NOT NULL;
@@ -86,4 +89,4 @@ CREATE INDEX riscd_outbox_status ON riscd_outbox (status, id);
 -- +goose Down
 DROP TABLE riscd_outbox, riscd_inbox, riscd_marks, riscd_sessions, riscd_flows,
     riscd_audit, riscd_accounts, riscd_grants, riscd_keys;
-DROP SEQUENCE riscd_outbox_id, riscd_inbox_id, riscd_audit_id;
+DROP SEQUENCE riscd_grant_clock, riscd_outbox_id, riscd_inbox_id, riscd_audit_id;
