@@ -172,7 +172,7 @@ func (t *Tx) Grant(ctx context.Context, id string) (riscd.Grant, error) {
 // concurrent CreateGrants a serialization failure. Two replicas creating
 // grants at the same moment may get the same time (the random part tells
 // them apart); their order is then either.
-func (t *Tx) newGrantKey(ctx context.Context, q pgx.Tx) ([]byte, error) {
+func (t *Tx) newGrantKey(ctx context.Context, q querier) ([]byte, error) {
 	var ts int64
 	err := q.QueryRow(ctx, `SELECT CASE WHEN v >= $1 THEN v ELSE setval('riscd_grant_clock', $1) END
 		FROM nextval('riscd_grant_clock') AS v`, max(nanos(t.now()), 1)).Scan(&ts)
@@ -186,7 +186,7 @@ func (t *Tx) newGrantKey(ctx context.Context, q pgx.Tx) ([]byte, error) {
 }
 
 // refreshHeld fails with ErrExists if another grant holds digest.
-func (t *Tx) refreshHeld(ctx context.Context, q pgx.Tx, id string, digest []byte) error {
+func (t *Tx) refreshHeld(ctx context.Context, q querier, id string, digest []byte) error {
 	if digest == nil {
 		return nil
 	}
