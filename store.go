@@ -159,6 +159,11 @@ type Store interface {
 	// Close releases the store. Calls after Close fail with ErrClosed.
 	Close() error
 
+	// Export and Import copy a store's records to another store, of any
+	// engine (riscd store copy); see Exporter and Importer.
+	Exporter
+	Importer
+
 	// Locks are named mutual exclusions among every process that shares
 	// the store (several replicas on one database; the bbolt engine's one
 	// process). A lock is released by its release function (safe to call
@@ -208,6 +213,7 @@ type Counts struct {
 	OutboxFailed  int
 	Outbox        int // all jobs
 	Audit         int
+	Marks         int
 }
 
 // Page sizes of the List* reads, the same on every engine.

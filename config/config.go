@@ -82,8 +82,24 @@ type Public struct {
 	MaxPendingFlows int `yaml:"max_pending_flows"`
 }
 
-// Store locates the bbolt file and the keys that encrypt its secrets.
+// Store engines (store.engine).
+const (
+	EngineBolt     = "bbolt"    // one file on local disk (store.path); one riscd process
+	EnginePostgres = "postgres" // a PostgreSQL database (store.url), shared by any number of replicas
+)
+
+// Store names the store's engine, where its data lives (the bbolt file or
+// the PostgreSQL database), and the keys that encrypt its secrets.
 type Store struct {
+	// Engine is EngineBolt (the default) or EnginePostgres.
+	Engine string `yaml:"engine"`
+	// URL is the PostgreSQL connection URL (postgres://user@host:port/db?
+	// sslmode=...), required with EnginePostgres. It may carry the
+	// password; it is never logged or shown.
+	URL string `yaml:"url"`
+	// PasswordFile holds the database password (trimmed), when the URL
+	// does not; PGPASSWORD is the last resort.
+	PasswordFile     string   `yaml:"password_file"`
 	Path             string   `yaml:"path"`
 	KeyFile          string   `yaml:"key_file"`
 	PreviousKeyFiles []string `yaml:"previous_key_files"`
@@ -218,7 +234,7 @@ func Default() Config {
 			MaxPendingFlows: defaultMaxPendingFlows,
 		},
 		Internal: Internal{Listen: "127.0.0.1:9090", MaxConnections: defaultInternalMaxConns},
-		Store:    Store{Path: "riscd.db", Retention: Duration(defaultRetention)},
+		Store:    Store{Engine: EngineBolt, Path: "riscd.db", Retention: Duration(defaultRetention)},
 		Google: Google{
 			Provider:  flowweb.ProviderGoogle,
 			RevokeURL: defaultRevokeURL,
@@ -453,8 +469,22 @@ func (c *Config) Validate(file string) error {
 		bad("internal.listen", "must differ from listen: the internal APIs must not share the public listener")
 	}
 	errs = append(errs, c.validateLimits(file)...)
-	if c.Store.Path == "" {
-		bad("store.path", "required")
+	switch c.Store.Engine {
+	case EngineBolt, "":
+		if c.Store.Path == "" {
+			bad("store.path", "required with store.engine bbolt")
+		}
+	case EnginePostgres:
+		// The URL is never repeated: it may hold the password.
+		if c.Store.URL == "" {
+			bad("store.url", "required with store.engine postgres: a postgres:// URL, e.g. postgres://riscd@db.example.com:5432/riscd?sslmode=verify-full")
+		} else if msg := checkStoreURL(c.Store.URL); msg != "" {
+			bad("store.url", "%s", msg)
+		} else if c.Store.PasswordFile != "" && urlHasPassword(c.Store.URL) {
+			bad("store.password_file", "the password is given twice: store.url carries one too; keep one of them")
+		}
+	default:
+		bad("store.engine", "must be bbolt (one process, a local file) or postgres (replicas sharing a PostgreSQL database)")
 	}
 	if r := time.Duration(c.Store.Retention); r != 0 && r < minRetention {
 		bad("store.retention", "must be 0 (keep everything) or at least 168h (a week): Google redelivers events for days, and the inbox recognises a redelivery only while it keeps the event")

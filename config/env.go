@@ -19,6 +19,10 @@ const (
 	EnvAppToken   = "RISCD_INTERNAL_APP_TOKEN"
 	EnvStoreKey   = "RISCD_STORE_KEY"
 	EnvWebhookKey = "RISCD_COMPANION_WEBHOOK_SECRET"
+	// EnvPGPassword is PostgreSQL's own variable for the password
+	// (libpq's), used with store.engine postgres when neither store.url nor
+	// store.password_file gives one.
+	EnvPGPassword = "PGPASSWORD"
 )
 
 // envOverrides lists the environment variable for every key of Config, in the

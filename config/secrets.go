@@ -22,6 +22,9 @@ type Secrets struct {
 	TokenURI     string
 	RedirectURIs []string
 
+	// StorePassword is the PostgreSQL password from store.password_file or
+	// PGPASSWORD, "" when store.url carries it or none is needed.
+	StorePassword riscd.Secret
 	StoreKey      seal.Key
 	OldKeys       []seal.Key
 	HaveKey       bool
@@ -94,6 +97,23 @@ func LoadSecrets(file string, c *Config, environ []string, opts SecretsOptions) 
 			continue
 		}
 		s.OldKeys = append(s.OldKeys, k)
+	}
+
+	if c.Store.Engine == EnginePostgres && !urlHasPassword(c.Store.URL) {
+		switch {
+		case c.Store.PasswordFile != "":
+			data, err := os.ReadFile(c.Store.PasswordFile)
+			switch {
+			case err != nil:
+				bad("store.password_file", "%s: %s", c.Store.PasswordFile, FileProblem(err))
+			case strings.TrimSpace(string(data)) == "":
+				bad("store.password_file", "%s: empty file", c.Store.PasswordFile)
+			default:
+				s.StorePassword = riscd.Secret(strings.TrimSpace(string(data)))
+			}
+		case env[EnvPGPassword] != "":
+			s.StorePassword = riscd.Secret(env[EnvPGPassword])
+		}
 	}
 
 	s.AdminToken = readToken(env[EnvAdminToken], EnvAdminToken, c.Internal.AdminTokenFile, "internal.admin_token_file", bad)
@@ -191,6 +211,7 @@ func FileWarnings(file string, c *Config) []string {
 	}
 	check("google.client_secrets_file", c.Google.ClientSecretsFile)
 	check("store.key_file", c.Store.KeyFile)
+	check("store.password_file", c.Store.PasswordFile)
 	for i, p := range c.Store.PreviousKeyFiles {
 		check(fmt.Sprintf("store.previous_key_files[%d]", i), p)
 	}

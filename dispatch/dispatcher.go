@@ -54,6 +54,14 @@ var (
 // Within one run, a retry skips the handlers that already succeeded for the
 // entry; after a restart every handler runs again. See Handler: delivery is
 // at least once.
+//
+// Several dispatchers may share one inbox (replicas over one database) when
+// the Queue is a Claimer: each entry is then handled by one of them at a
+// time, each subject's entries in ID order whichever replica received them,
+// and an entry whose dispatcher stops or dies is taken up by another. Each
+// reads the new entries at every Notify and PollInterval (the store tells
+// Notify only of entries this process accepted; the poll finds the others')
+// and every pending entry at each RescanInterval.
 type Dispatcher struct {
 	cfg     Config
 	q       *workqueue.Queue[held]

@@ -43,6 +43,30 @@ type Queue interface {
 	Failed(ctx context.Context, id uint64, attempts int, lastErr string, next time.Time, park bool) error
 }
 
+// Claimer is a Queue that several processes dispatch from at once (riscd's
+// replicas over one database). The dispatcher claims each entry before
+// handling it, and releases the claim once the outcome is recorded (Done or
+// Failed), or when shutdown interrupts the handlers.
+type Claimer interface {
+	// Claim takes the lock that makes handling e exclusive among the
+	// processes for e's subject (TryLock: it never waits), then reads e
+	// again and returns it as stored now with the release of the lock. It
+	// fails, with nothing to release, with an error matching ErrBusy when
+	// another process holds the subject, ErrGone when e is no longer
+	// pending (another process handled or parked it), ErrBehind when an
+	// earlier entry of e's subject is still pending (the dispatcher reads
+	// every pending entry again and handles that one first), or a store
+	// error (tried again at the next poll).
+	Claim(ctx context.Context, e Entry) (cur Entry, release func(), err error)
+}
+
+// Errors of Claimer.Claim.
+var (
+	ErrBusy   = workqueue.ErrBusy
+	ErrGone   = workqueue.ErrGone
+	ErrBehind = workqueue.ErrBehind
+)
+
 // Delivery is what a Handler receives: the stored entry and its parsed SET.
 type Delivery struct {
 	Entry Entry

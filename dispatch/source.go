@@ -20,7 +20,27 @@ type held struct {
 // as the work of each item.
 type inbox struct{ cfg Config }
 
-var _ workqueue.Source[held] = inbox{}
+var (
+	_ workqueue.Source[held]  = inbox{}
+	_ workqueue.Claimer[held] = inbox{}
+)
+
+// Claim claims the entry when the Queue is a Claimer, taking up what the
+// store holds now (another process may have failed it meanwhile); with
+// another Queue there is nothing to claim.
+func (s inbox) Claim(ctx context.Context, it *workqueue.Item[held]) (func(), error) {
+	c, ok := s.cfg.Queue.(Claimer)
+	if !ok {
+		return func() {}, nil
+	}
+	cur, release, err := c.Claim(ctx, it.Value.entry)
+	if err != nil {
+		return nil, err
+	}
+	it.Attempts, it.NextAttempt = cur.Attempts, cur.NextAttempt
+	it.Value.entry.Attempts, it.Value.entry.NextAttempt = cur.Attempts, cur.NextAttempt
+	return release, nil
+}
 
 // Pending lists the queue's pending entries as items keyed by subject.
 func (s inbox) Pending(ctx context.Context, after uint64, limit int) ([]workqueue.Item[held], error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/workqueue"
@@ -24,7 +25,77 @@ type attemptState struct {
 // outbox is the Lifecycle's outbox as a workqueue.Source.
 type outbox struct{ l *Lifecycle }
 
-var _ workqueue.Source[attemptState] = outbox{}
+var (
+	_ workqueue.Source[attemptState]  = outbox{}
+	_ workqueue.Claimer[attemptState] = outbox{}
+)
+
+// outboxLock names the store lock under which a job is worked.
+func outboxLock(id uint64) string { return "outbox-job:" + strconv.FormatUint(id, 10) }
+
+// Claim makes an attempt at a job exclusive among the replicas sharing the
+// store: it takes the job's lock, then reads the job again. A job another
+// replica finished or failed meanwhile is ErrGone; one another replica
+// attempted takes its attempts and next attempt from the store (the
+// webhook-id, part of the stored payload, stays the same whoever retries);
+// one whose key has an earlier pending job waits for it (ErrBehind), so a
+// subject's jobs keep their order across replicas. The lock is released
+// once the attempt is recorded, or when the replica stops or dies.
+func (o outbox) Claim(ctx context.Context, it *workqueue.Item[attemptState]) (func(), error) {
+	release, ok, err := o.l.cfg.Store.TryLock(ctx, outboxLock(it.ID))
+	if err != nil {
+		return nil, fmt.Errorf("lifecycle: outbox: lock job %d: %w", it.ID, err)
+	}
+	if !ok {
+		return nil, workqueue.ErrBusy
+	}
+	var job riscd.OutboxJob
+	err = o.l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
+		var err error
+		job, err = tx.OutboxJob(ctx, it.ID)
+		switch {
+		case errors.Is(err, riscd.ErrNotFound):
+			return fmt.Errorf("lifecycle: outbox: job %d pruned: %w", it.ID, workqueue.ErrGone)
+		case err != nil:
+			return err
+		case job.Status != riscd.OutboxPending:
+			return fmt.Errorf("lifecycle: outbox: job %d is %s: %w", it.ID, job.Status, workqueue.ErrGone)
+		case job.Key == "":
+			return nil
+		}
+		return earlierPending(ctx, tx, job)
+	})
+	if err != nil {
+		release()
+		return nil, err
+	}
+	it.Attempts, it.NextAttempt = job.Attempts, job.NextAttemptAt
+	return release, nil
+}
+
+// earlierPending is ErrBehind when a pending job of j's key comes before
+// j. Pending jobs are few: the outbox holds only work not yet done.
+func earlierPending(ctx context.Context, tx riscd.ReadTx, j riscd.OutboxJob) error {
+	after := uint64(0)
+	for {
+		page, err := tx.PendingOutboxAfter(ctx, after, outboxPage)
+		if err != nil {
+			return err
+		}
+		for _, p := range page {
+			if p.ID >= j.ID {
+				return nil
+			}
+			if p.Key == j.Key {
+				return fmt.Errorf("lifecycle: outbox: job %d waits for job %d: %w", j.ID, p.ID, workqueue.ErrBehind)
+			}
+			after = p.ID
+		}
+		if len(page) < outboxPage {
+			return nil
+		}
+	}
+}
 
 // newOutboxQueue builds the work queue RunOutbox runs.
 func newOutboxQueue(l *Lifecycle) (*workqueue.Queue[attemptState], error) {

@@ -52,7 +52,8 @@ func lastRefresh(g riscd.Grant) time.Time {
 
 // refresh refreshes grant id if req finds it due, sharing one upstream
 // refresh among all concurrent callers for the grant (whatever their
-// reasons), and returns the grant as stored afterwards. detach lets the
+// reasons) in this process and, through the store's lock, with every
+// replica sharing the store, and returns the grant as stored afterwards. detach lets the
 // refresh outlive ctx (bounded by RefreshTimeout) so that one caller
 // leaving does not fail it for the others; ctx's end still releases the
 // caller. A caller that joined a refresh started for another reason, or
@@ -113,6 +114,31 @@ func (l *Lifecycle) refreshGrant(ctx context.Context, id string, req refreshReq)
 	if l.tokens.oauth == nil {
 		return riscd.Grant{}, fmt.Errorf("lifecycle: token: grant %s: %w", id, ErrNoRefresh)
 	}
+	// One upstream refresh per grant at a time across every replica
+	// sharing the store (the single flight covers only this one): a refresh
+	// token may be rotated by a refresh, and two at once would race.
+	release, err := l.cfg.Store.Lock(ctx, grantRefreshLock(id))
+	if err != nil {
+		return riscd.Grant{}, fmt.Errorf("lifecycle: token: grant %s: waiting for the refresh lock: %w", id, err)
+	}
+	defer release() // once the new token is stored
+	// Another replica may have refreshed the grant (or found it dead) while
+	// this one waited: read it again, and serve what it stored if that will
+	// do.
+	if acct, g, err = l.grantOf(ctx, id); err != nil {
+		return riscd.Grant{}, err
+	}
+	if err := unusable(acct, g); err != nil {
+		l.tokens.sched.drop(id)
+		return riscd.Grant{}, err
+	}
+	if now = l.now(); !l.due(req, g, now) {
+		return g, nil
+	}
+	if g.RefreshToken.IsZero() {
+		l.tokens.sched.drop(id)
+		return riscd.Grant{}, &StateError{GrantID: id, State: StateReconsentRequired, Reason: ReasonNoRefreshToken}
+	}
 	octx := context.WithValue(ctx, oauth2.HTTPClient, l.cfg.HTTPClient)
 	tok, err := l.tokens.oauth.TokenSource(octx, &oauth2.Token{RefreshToken: g.RefreshToken.Reveal()}).Token()
 	// What Google answered is recorded even when ctx ends now: a rotated
@@ -123,6 +149,10 @@ func (l *Lifecycle) refreshGrant(ctx context.Context, id string, req refreshReq)
 	l.observeRefresh(RefreshOK)
 	return l.saveRefresh(context.WithoutCancel(ctx), g, tok, req)
 }
+
+// grantRefreshLock names the store lock held around a grant's upstream
+// refresh.
+func grantRefreshLock(id string) string { return "grant-refresh:" + id }
 
 // saveRefresh stores a refreshed access token (and a new refresh token, if
 // one came) on the grant, unless the grant changed status meanwhile, and

@@ -34,6 +34,12 @@ const (
 // are logged and retried, never fatal. Without a token endpoint in Config
 // it only writes LastUsedAt. ErrRunning if another RunRefresher of this
 // Lifecycle runs.
+//
+// Every replica sharing the store runs it, safely by construction: a
+// refresh (ahead of expiry or keep-alive) holds the grant's store lock and
+// reads the grant again, so a grant another replica has just refreshed is
+// found fresh and nobody is called twice; LastUsedAt is only ever moved
+// forward, so concurrent flushes agree.
 func (l *Lifecycle) RunRefresher(ctx context.Context) error {
 	if !l.tokens.running.CompareAndSwap(false, true) {
 		return ErrRunning

@@ -42,6 +42,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the store's rare log lines. Default: discard.
 	Logger *slog.Logger
+	// Password is the database password when the engine's URL carries
+	// none (from store.password_file or PGPASSWORD); the bbolt engine has
+	// no use for it. Never logged.
+	Password riscd.Secret
 }
 
 // Open opens the store opts names; see each engine's Open for what it

@@ -18,4 +18,12 @@
 // RescanInterval), which picks up an item an operator returned to pending
 // and forgets one resolved outside the queue. Delivery is at least once:
 // work must be idempotent.
+//
+// Several processes may work one store's items at once (riscd's replicas
+// over one database): a Source that implements Claimer has each attempt
+// claimed first (a named lock of the store per key, then a fresh read of
+// the item), so that a key's items still run one at a time and in order
+// across the processes, an item finished by one is forgotten by the others,
+// and an item whose process dies is taken up by another once the lock is
+// released.
 package workqueue

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/riscd/riscd/internal/locks"
 )
 
 // fakeSource is an in-memory Source whose items carry their key as Value.
@@ -22,6 +24,7 @@ type fakeSource struct {
 	handles   []handleCall
 	doneCalls map[uint64]int
 	fails     []Failure
+	hideOnce  map[uint64]bool // left out of the next Pending call that would list them
 }
 
 type fakeItem struct {
@@ -52,6 +55,10 @@ func (s *fakeSource) Pending(_ context.Context, after uint64, limit int) ([]Item
 	var out []Item[string]
 	for _, fi := range s.items {
 		if fi.status == "pending" && fi.it.ID > after {
+			if s.hideOnce[fi.it.ID] {
+				delete(s.hideOnce, fi.it.ID)
+				continue
+			}
 			out = append(out, fi.it)
 		}
 	}
@@ -142,6 +149,70 @@ func (s *fakeSource) ids() []int {
 		out = append(out, c.id)
 	}
 	return out
+}
+
+// claimingSource is a fakeSource worked by several queues at once, as
+// replicas work one store: Claim takes the key's lock in a Set every
+// claimingSource over the same fakeSource shares, then reads the item
+// again. Its own work, when set, replaces the fakeSource's for the queue
+// it serves.
+type claimingSource struct {
+	*fakeSource
+	locks *locks.Set
+	work  func(ctx context.Context, it *Item[string]) error
+
+	mu     sync.Mutex
+	busy   int // claims refused because the key was busy
+	behind int // claims refused because an earlier item was pending
+}
+
+func (c *claimingSource) Claim(ctx context.Context, it *Item[string]) (func(), error) {
+	release, ok, err := c.locks.TryLock(ctx, "key:"+it.Key)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		c.mu.Lock()
+		c.busy++
+		c.mu.Unlock()
+		return nil, ErrBusy
+	}
+	s := c.fakeSource
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fi := s.items[it.ID]
+	if fi.status != "pending" {
+		release()
+		return nil, ErrGone
+	}
+	for _, o := range s.items {
+		if o.it.Key == it.Key && o.it.ID < it.ID && o.status == "pending" {
+			release()
+			c.mu.Lock()
+			c.behind++
+			c.mu.Unlock()
+			return nil, ErrBehind
+		}
+	}
+	it.Attempts, it.NextAttempt = fi.it.Attempts, fi.it.NextAttempt
+	return release, nil
+}
+
+func (c *claimingSource) Handle(ctx context.Context, it *Item[string]) error {
+	if c.work == nil {
+		return c.fakeSource.Handle(ctx, it)
+	}
+	s := c.fakeSource
+	s.mu.Lock()
+	s.handles = append(s.handles, handleCall{int(it.ID), it.Attempts + 1, time.Now()})
+	s.mu.Unlock()
+	return c.work(ctx, it)
+}
+
+func (c *claimingSource) counts() (busy, behind int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.busy, c.behind
 }
 
 // start runs a queue over src until the test's bubble ends the context;

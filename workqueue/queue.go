@@ -48,7 +48,8 @@ const MaxErrLen = 512
 // itself, and the record of each outcome. The queue calls Pending from its
 // own goroutine and the other methods from one goroutine per item in
 // flight; no two calls are ever about the same item at once. Handle, Done
-// and Failed may change the item's Value, not its other fields.
+// and Failed may change the item's Value, not its other fields. A Source
+// shared by several processes implements Claimer too.
 type Source[T any] interface {
 	// Pending returns at most limit items that are neither done nor
 	// parked and whose ID is greater than after, in increasing ID order,
@@ -70,6 +71,33 @@ type Source[T any] interface {
 	// Park so the queue forgets it. On an error nothing was recorded: the
 	// queue keeps the item and tries it again at the returned Next.
 	Failed(ctx context.Context, it *Item[T], f Failure) (Failure, error)
+}
+
+// Claimer is a Source whose items other processes (replicas sharing its
+// store) work too. Before each attempt at an item, and before recording a
+// finished attempt again, the queue claims the item; it releases the claim
+// once the attempt's outcome is recorded, or when the attempt is abandoned
+// (shutdown). While a claim is held no other process works the item's key.
+type Claimer[T any] interface {
+	// Claim takes what makes an attempt at it exclusive among the
+	// processes (a named lock of the store), then reads it again from the
+	// store, since another process may have worked it meanwhile: it may
+	// update it.Attempts, it.NextAttempt and it.Value to what the store
+	// holds now. On success it returns the release of the claim, safe to
+	// call more than once; when the item's NextAttempt then lies ahead,
+	// the queue releases the claim and waits for it. Errors, with nothing
+	// to release:
+	//   - ErrBusy (wrapped): another process works the key now; the queue
+	//     tries again after PollInterval, counting no attempt;
+	//   - ErrGone (wrapped): the item is no longer pending (another process
+	//     finished or parked it); the queue forgets it;
+	//   - ErrBehind (wrapped): an earlier item of the key is pending that
+	//     the queue may not hold (another process received it); the queue
+	//     reads every pending item again and tries again after
+	//     PollInterval;
+	//   - anything else: the store failed; tried again after PollInterval,
+	//     no attempt counted.
+	Claim(ctx context.Context, it *Item[T]) (release func(), err error)
 }
 
 // Config configures a Queue. Zero values get the defaults named below.
@@ -101,6 +129,12 @@ var (
 	ErrRunning = errors.New("workqueue: already running")
 	// ErrPermanent is matched by errors made with Permanent.
 	ErrPermanent = errors.New("workqueue: permanent failure")
+	// ErrBusy, from Claimer.Claim: another process works the item's key.
+	ErrBusy = errors.New("workqueue: key busy in another process")
+	// ErrGone, from Claimer.Claim: the item is no longer pending.
+	ErrGone = errors.New("workqueue: item no longer pending")
+	// ErrBehind, from Claimer.Claim: an earlier item of the key is pending.
+	ErrBehind = errors.New("workqueue: an earlier item of the key is pending")
 )
 
 // Queue works through a Source's pending items. Items of one key run one

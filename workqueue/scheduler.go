@@ -283,10 +283,13 @@ func (s *scheduler[T]) finish(r result[T]) {
 		return
 	}
 	switch r.outcome {
-	case outcomeDone, outcomeParked:
+	case outcomeDone, outcomeParked, outcomeGone:
 		delete(s.known, l.items[0].it.ID)
 		l.items[0] = nil
 		l.items = l.items[1:]
+	case outcomeBehind:
+		s.wantAll = true
+		l.items[0].it, l.items[0].handled = r.it, r.handled
 	default:
 		l.items[0].it, l.items[0].handled = r.it, r.handled
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"time"
 	"unicode/utf8"
@@ -29,6 +30,9 @@ const (
 	outcomeParked                    // given up, and recorded
 	outcomeUnrecorded                // Handle succeeded but Done failed; record it at it.NextAttempt
 	outcomeAborted                   // shutdown interrupted Handle; nothing recorded
+	outcomeDeferred                  // not claimed (busy, not due, store error); try again at it.NextAttempt
+	outcomeBehind                    // an earlier item of the key is pending: read all items again
+	outcomeGone                      // the claim found the item no longer pending: forget it
 )
 
 // result reports an attempt back to the scheduler: the item as the attempt
@@ -45,6 +49,16 @@ func (s *scheduler[T]) work(ctx context.Context, j job[T]) result[T] {
 	r := result[T]{key: j.key, it: j.it, handled: j.handled}
 	it := &r.it
 	log := s.log.With(s.cfg.LogAttrs(it)...)
+	if c, ok := s.cfg.Source.(Claimer[T]); ok {
+		release, o := s.claim(ctx, c, it, log)
+		if release == nil {
+			r.outcome = o
+			return r
+		}
+		// Released once the outcome is recorded below (deferred calls run
+		// in reverse order: after the recording's own cancel).
+		defer release()
+	}
 	attempt := it.Attempts + 1
 	var herr error
 	if !r.handled {
@@ -91,6 +105,34 @@ func (s *scheduler[T]) work(ctx context.Context, j job[T]) result[T] {
 		r.outcome = outcomeRetry
 	}
 	return r
+}
+
+// claim claims it before an attempt. It returns the claim's release, or nil
+// and what became of the attempt when there is nothing to do now.
+func (s *scheduler[T]) claim(ctx context.Context, c Claimer[T], it *Item[T], log *slog.Logger) (func(), outcome) {
+	release, err := c.Claim(ctx, it)
+	now := s.cfg.Now()
+	switch {
+	case err == nil && it.NextAttempt.After(now):
+		// Another process failed it meanwhile: its retry is not due.
+		release()
+		return nil, outcomeDeferred
+	case err == nil:
+		return release, 0
+	case ctx.Err() != nil:
+		return nil, outcomeAborted
+	case errors.Is(err, ErrGone):
+		log.DebugContext(ctx, s.cfg.Name+": finished elsewhere")
+		return nil, outcomeGone
+	case errors.Is(err, ErrBehind):
+		it.NextAttempt = now.Add(s.cfg.PollInterval)
+		return nil, outcomeBehind
+	case errors.Is(err, ErrBusy):
+	default:
+		log.WarnContext(ctx, s.cfg.Name+": claiming an item failed; will retry", "err", err)
+	}
+	it.NextAttempt = now.Add(s.cfg.PollInterval)
+	return nil, outcomeDeferred
 }
 
 // handle calls Source.Handle, turning a panic into an error. The panic value

@@ -37,6 +37,9 @@ func cmdStoreCheck(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := bboltOnly("check", l.cfg.Store); err != nil {
+		return err
+	}
 	// The store's warnings (a damaged bbolt meta page Open rewrote) go to
 	// stderr with the problems.
 	db, err := boltdb.Open(ctx, boltdb.Options{
@@ -46,7 +49,7 @@ func cmdStoreCheck(ctx context.Context, env *cliEnv, args []string) error {
 		Logger:  newLogger(env.stderr, "text", "warn"),
 	})
 	if err != nil {
-		return storeOpenError(*path, err)
+		return storeOpenError(*path, l.cfg.Store, err)
 	}
 	defer db.Close()
 	checkErr := db.Check(ctx)

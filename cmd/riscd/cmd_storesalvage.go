@@ -21,6 +21,9 @@ func cmdStoreSalvageJournal(ctx context.Context, env *cliEnv, args []string) err
 	if err != nil {
 		return err
 	}
+	if err := bboltOnly("salvage-journal", l.cfg.Store); err != nil {
+		return err
+	}
 	done, err := boltdb.SalvageJournal(ctx, l.cfg.Store.Path, 0)
 	for _, s := range done {
 		fmt.Fprintf(env.stdout, "%s: kept %d whole records, skipped %d damaged bytes; the damaged file is %s\n",

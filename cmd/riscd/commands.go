@@ -155,7 +155,7 @@ func cmdConfig(_ context.Context, env *cliEnv, args []string) error {
 }
 
 func cmdStore(ctx context.Context, env *cliEnv, args []string) error {
-	const usage = "usage: riscd store rotate-key|check|salvage-journal --config FILE ..."
+	const usage = "usage: riscd store rotate-key|check|salvage-journal --config FILE ... | riscd store copy --from FILE --to FILE"
 	if len(args) == 0 {
 		return usageError{errors.New(usage)}
 	}
@@ -166,9 +166,11 @@ func cmdStore(ctx context.Context, env *cliEnv, args []string) error {
 		return cmdStoreCheck(ctx, env, args[1:])
 	case "salvage-journal":
 		return cmdStoreSalvageJournal(ctx, env, args[1:])
+	case "copy":
+		return cmdStoreCopy(ctx, env, args[1:])
 	case "--help", "-h":
 		fmt.Fprintln(env.stdout, "Usage: riscd store rotate-key --config FILE --new-key-file FILE\n       riscd store check --config FILE\n"+
-			"       riscd store salvage-journal --config FILE")
+			"       riscd store salvage-journal --config FILE\n       riscd store copy --from FILE --to FILE")
 		return flag.ErrHelp
 	}
 	return usageError{fmt.Errorf("unknown store command %q (%s)", args[0], usage)}
@@ -192,6 +194,9 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := bboltOnly("rotate-key", l.cfg.Store); err != nil {
+		return err
+	}
 	newKey, created, err := seal.LoadOrCreateKeyFile(*newKeyFile)
 	if err != nil {
 		return usageError{fmt.Errorf("--new-key-file: %s: %w", *newKeyFile, err)}
@@ -205,7 +210,7 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 		OldKeys: append(slices.Clone(l.secrets.OldKeys), newKey),
 	})
 	if err != nil {
-		return storeOpenError(*path, err)
+		return storeOpenError(*path, l.cfg.Store, err)
 	}
 	// The key in use is refused, unless the store is rotating to it (the
 	// configuration was moved to the new key before the rotation finished).
@@ -236,7 +241,7 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 // storeOpenError is the start-up error for a store that did not open,
 // under configuration file configPath. For a key rotation left unfinished
 // it says how to finish it.
-func storeOpenError(configPath string, err error) error {
+func storeOpenError(configPath string, c config.Store, err error) error {
 	var re *boltdb.RotationError
 	if errors.As(err, &re) {
 		if configPath == "" {
@@ -245,5 +250,5 @@ func storeOpenError(configPath string, err error) error {
 		err = fmt.Errorf("%w; to finish it, run riscd store rotate-key --config %s --new-key-file NEW, with store.key_file still naming the key the rotation started from and NEW the file holding key %s",
 			err, configPath, re.NewKeyID)
 	}
-	return &StartupError{fmt.Errorf("store.path: %w", err)}
+	return &StartupError{fmt.Errorf("%s: %w", storeKey(c), err)}
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/riscd/riscd"
@@ -16,7 +19,10 @@ type inboxQueue struct {
 	now     func() time.Time
 }
 
-var _ dispatch.Queue = (*inboxQueue)(nil)
+var (
+	_ dispatch.Queue   = (*inboxQueue)(nil)
+	_ dispatch.Claimer = (*inboxQueue)(nil)
+)
 
 func (q *inboxQueue) Pending(ctx context.Context, after uint64, limit int) ([]dispatch.Entry, error) {
 	entries, err := q.db.PendingInboxAfter(ctx, after, limit)
@@ -25,25 +31,108 @@ func (q *inboxQueue) Pending(ctx context.Context, after uint64, limit int) ([]di
 	}
 	out := make([]dispatch.Entry, len(entries))
 	for i, e := range entries {
-		f, ok := q.formats[e.Transmitter]
-		if !ok {
-			f = events.FormatGoogle
-		}
-		out[i] = dispatch.Entry{
-			ID:          e.ID,
-			Subject:     e.Subject,
-			Transmitter: e.Transmitter,
-			Format:      f,
-			Claims:      e.Claims,
-			Attempts:    e.Attempts,
-			NextAttempt: e.NextAttemptAt,
-			ReceivedAt:  e.ReceivedAt,
-		}
+		out[i] = q.entry(e)
 	}
 	return out, nil
 }
 
+func (q *inboxQueue) entry(e riscd.InboxEntry) dispatch.Entry {
+	f, ok := q.formats[e.Transmitter]
+	if !ok {
+		f = events.FormatGoogle
+	}
+	return dispatch.Entry{
+		ID:          e.ID,
+		Subject:     e.Subject,
+		Transmitter: e.Transmitter,
+		Format:      f,
+		Claims:      e.Claims,
+		Attempts:    e.Attempts,
+		NextAttempt: e.NextAttemptAt,
+		ReceivedAt:  e.ReceivedAt,
+	}
+}
+
+// inboxLock names the store lock under which an entry is handled: its
+// subject's, so that one subject's events are handled one at a time by
+// whichever replica, or the entry's own when it has no subject.
+func inboxLock(e dispatch.Entry) string {
+	if e.Subject == "" {
+		return "inbox-entry:" + strconv.FormatUint(e.ID, 10)
+	}
+	return "inbox-subject:" + e.Subject
+}
+
+// Claim takes the entry's subject lock among every replica sharing the
+// store, then reads the entry again: another replica may have handled it
+// (ErrGone), or failed it (its attempts and next attempt are returned), or
+// an earlier entry of the subject may still be pending, received by another
+// replica and not yet read by this one (ErrBehind). The lock is held until
+// the dispatcher has recorded the outcome.
+func (q *inboxQueue) Claim(ctx context.Context, e dispatch.Entry) (dispatch.Entry, func(), error) {
+	release, ok, err := q.db.TryLock(ctx, inboxLock(e))
+	if err != nil {
+		return e, nil, err
+	}
+	if !ok {
+		return e, nil, dispatch.ErrBusy
+	}
+	cur, err := q.current(ctx, e)
+	if err != nil {
+		release()
+		return e, nil, err
+	}
+	return cur, release, nil
+}
+
+// current reads e as stored; ErrGone unless it is pending, ErrBehind when
+// an earlier entry of its subject is pending.
+func (q *inboxQueue) current(ctx context.Context, e dispatch.Entry) (dispatch.Entry, error) {
+	var cur riscd.InboxEntry
+	err := q.db.View(ctx, func(tx riscd.ReadTx) error {
+		var err error
+		cur, err = tx.InboxEntry(ctx, e.ID)
+		switch {
+		case errors.Is(err, riscd.ErrNotFound):
+			return fmt.Errorf("inbox entry %d pruned: %w", e.ID, dispatch.ErrGone)
+		case err != nil:
+			return err
+		case cur.Status != riscd.InboxPending:
+			return fmt.Errorf("inbox entry %d is %s: %w", e.ID, cur.Status, dispatch.ErrGone)
+		case e.Subject == "":
+			return nil
+		}
+		// The subject's pending entries, newest first: few, since each
+		// subject's are handled in order.
+		lq := riscd.InboxQuery{Status: riscd.InboxPending, Subject: e.Subject, Limit: riscd.MaxLimit}
+		for {
+			page, next, err := tx.ListInbox(ctx, lq)
+			if err != nil {
+				return err
+			}
+			for _, p := range page {
+				if p.ID < e.ID {
+					return fmt.Errorf("inbox entry %d waits for entry %d: %w", e.ID, p.ID, dispatch.ErrBehind)
+				}
+			}
+			if next == "" {
+				return nil
+			}
+			lq.Cursor = next
+		}
+	})
+	if err != nil {
+		return e, err
+	}
+	return q.entry(cur), nil
+}
+
 // Done marks the entry done. Concurrent workers share the commit (Batch).
+// The lifecycle's handler has already committed the event's effects with
+// its mark; the subject lock, held until Done returns, keeps another
+// replica from handling the entry in between, and a replica dying in
+// between leaves the entry to another, whose handler finds the mark and
+// does nothing again.
 func (q *inboxQueue) Done(ctx context.Context, id uint64) error {
 	return q.db.Batch(ctx, func(tx riscd.Tx) error {
 		e, err := tx.InboxEntry(ctx, id)

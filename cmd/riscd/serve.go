@@ -87,15 +87,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}
 
-	m.db, err = store.Open(ctx, store.Options{
-		Path:    m.Config.Store.Path,
-		Key:     m.Secrets.StoreKey,
-		OldKeys: m.Secrets.OldKeys,
-		Now:     m.Now,
-		Logger:  m.Logger.With("component", "store"),
-	})
+	m.db, err = store.Open(ctx, m.storeOptions())
 	if err != nil {
-		return storeOpenError(m.ConfigPath, err)
+		return storeOpenError(m.ConfigPath, m.Config.Store, redact(err, m.Config.Store, m.Secrets))
 	}
 
 	bg, cancel := context.WithCancel(context.Background())
@@ -117,7 +111,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.serve(limit.Listener(m.internalLn, limit.ListenerConfig{Total: m.Config.Internal.MaxConnections}),
 		m.internalHandler(), serverTimeouts{idle: internalIdleTimeout, readHeader: config.DefaultReadHeaderTimeout})
 	m.Logger.Info("riscd started",
-		"public", m.PublicAddr(), "internal", m.InternalAddr(), "store", m.Config.Store.Path)
+		"public", m.PublicAddr(), "internal", m.InternalAddr(), "store", m.Config.Store.Where())
 	return nil
 }
 

@@ -61,8 +61,11 @@ func newStreamHealth(ctx context.Context, m *Main, report func(status string, he
 // run checks the stream every interval until ctx ends, keeping the last
 // result for the admin page. The first check waits until ready reports the
 // receiver able to verify tokens, since a verification answered 503 at
-// start-up would come back only when Google retries it.
-func (h *streamHealth) run(ctx context.Context, ready func() error) {
+// start-up would come back only when Google retries it. A round is checked
+// only when lead says so: one replica asks Google for verifications,
+// whichever replica receives them (the inbox is shared); the others skip
+// their rounds and their admin page shows no last check.
+func (h *streamHealth) run(ctx context.Context, ready func() error, lead func(context.Context) bool) {
 	if h.checker == nil {
 		return
 	}
@@ -80,6 +83,10 @@ func (h *streamHealth) run(ctx context.Context, ready func() error) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if !lead(ctx) {
+			t.Reset(h.every)
+			continue
 		}
 		r := h.checker.Check(ctx)
 		if ctx.Err() != nil {

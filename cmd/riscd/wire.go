@@ -25,6 +25,12 @@ const upstreamTimeout = 30 * time.Second
 // dispatchWorkers is how many events (of distinct subjects) are handled at once.
 const dispatchWorkers = 32
 
+// dispatchWorkersShared is dispatchWorkers on a store shared by replicas
+// (postgres): each event in hand holds its subject's lock, which holds a
+// database connection, and the handlers need connections of the same pool
+// for their transactions.
+const dispatchWorkersShared = 8
+
 // sweepInterval is how often abandoned consent flows and expired sessions
 // are removed.
 const sweepInterval = 5 * time.Minute
@@ -239,6 +245,10 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 
+	workers := dispatchWorkers
+	if c.Store.Engine == config.EnginePostgres {
+		workers = dispatchWorkersShared
+	}
 	p.dispatcher, err = dispatch.New(dispatch.Config{
 		Queue:       &inboxQueue{db: m.db, formats: formats, now: m.Now},
 		Handlers:    []dispatch.Handler{p.admin.Metrics().InstrumentHandler(p.lifecycle.Handler())},
@@ -246,7 +256,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		MaxAttempts: c.RISC.MaxAttempts,
 		// Many workers let concurrent events of distinct subjects share
 		// the store's commits; one subject's events still run in order.
-		Workers: dispatchWorkers,
+		Workers: workers,
 		Now:     m.Now,
 		Logger:  m.Logger.With("component", "dispatcher"),
 	})
@@ -280,7 +290,9 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	return p, nil
 }
 
-// startLoops runs the background loops until ctx is done.
+// startLoops runs the background loops until ctx is done. With several
+// replicas over one store, each runs them all; see leader for which rounds
+// only one replica runs and why the others are safe everywhere.
 func (m *Main) startLoops(ctx context.Context) {
 	m.goLoop(func() {
 		if err := m.parts.dispatcher.Run(ctx); err != nil {
@@ -298,7 +310,11 @@ func (m *Main) startLoops(ctx context.Context) {
 		}
 	})
 	if m.parts.stream != nil {
-		m.goLoop(func() { m.parts.stream.run(ctx, m.parts.receiver.Ready) })
+		m.goLoop(func() {
+			lead := newLeader(m.db, "stream-health", m.Logger)
+			defer lead.resign()
+			m.parts.stream.run(ctx, m.parts.receiver.Ready, lead.lead)
+		})
 	}
 	m.goLoop(func() {
 		if err := m.parts.admin.Run(ctx); err != nil {
@@ -306,32 +322,14 @@ func (m *Main) startLoops(ctx context.Context) {
 		}
 	})
 	if m.Config.Store.Retention != 0 {
-		m.goLoop(func() {
-			t := time.NewTicker(pruneInterval)
-			defer t.Stop()
-			for {
-				m.prune(ctx)
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-			}
-		})
+		m.goLoop(func() { runLed(ctx, m.db, m.Logger, "prune", pruneInterval, m.prune) })
 	}
 	m.goLoop(func() {
-		t := time.NewTicker(sweepInterval)
-		defer t.Stop()
-		for {
+		runLed(ctx, m.db, m.Logger, "sweep", sweepInterval, func(ctx context.Context) {
 			if _, _, err := m.parts.flow.Sweep(ctx); err != nil && ctx.Err() == nil {
 				m.Logger.Error("sweep of old flows and sessions failed", "err", err)
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+		})
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/riscd/riscd"
+	bolt "go.etcd.io/bbolt"
 )
 
 // auditRecord is an audit entry on disk, keyed by its id.
@@ -57,6 +58,13 @@ func (t *Tx) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) 
 	if e.At.IsZero() {
 		e.At = t.now()
 	}
+	e.ID = id
+	return writeAudit(bs[0], bs[1], e)
+}
+
+// writeAudit writes the entry e.ID to the log and its index by subject.
+func writeAudit(log, bySub *bolt.Bucket, e AuditEntry) (AuditEntry, error) {
+	id := e.ID
 	r := auditRecord{
 		V: recordVersion, At: stampOf(e.At), Transmitter: e.Transmitter, EventJTI: e.EventJTI,
 		EventType: e.EventType, Sub: e.Sub, GrantIDs: e.GrantIDs, Action: e.Action, Outcome: e.Outcome,
@@ -66,11 +74,11 @@ func (t *Tx) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) 
 	if err != nil {
 		return AuditEntry{}, fmt.Errorf("store: append audit: encode: %w", err)
 	}
-	if err := bs[0].Put(u64Key(id), data); err != nil {
+	if err := log.Put(u64Key(id), data); err != nil {
 		return AuditEntry{}, fmt.Errorf("store: append audit: %w", err)
 	}
 	if e.Sub != "" {
-		if err := bs[1].Put(binary.BigEndian.AppendUint64(appendString(nil, e.Sub), id), nil); err != nil {
+		if err := bySub.Put(binary.BigEndian.AppendUint64(appendString(nil, e.Sub), id), nil); err != nil {
 			return AuditEntry{}, fmt.Errorf("store: append audit: %w", err)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // flowRecord is a consent flow on disk, keyed by SHA-256 of its ID.
@@ -45,6 +47,11 @@ func (t *Tx) CreateFlow(ctx context.Context, f Flow) error {
 	if f.CreatedAt.IsZero() {
 		f.CreatedAt = t.now()
 	}
+	return t.writeFlow(b, key, f)
+}
+
+// writeFlow writes the flow f under key, the SHA-256 of its ID.
+func (t *Tx) writeFlow(b *bolt.Bucket, key []byte, f Flow) error {
 	r := flowRecord{
 		V:            recordVersion,
 		State:        t.keys.Seal(f.State.Reveal(), bucketFlows, key, "state"),

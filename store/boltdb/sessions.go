@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/riscd/riscd"
+	bolt "go.etcd.io/bbolt"
 )
 
 // sessionRecord is a browser session on disk, keyed by SHA-256 of its ID.
@@ -21,11 +24,9 @@ type sessionRecord struct {
 	ExpiresAt stamp  `json:"exp,omitzero"`
 }
 
-// secretKey is the record key of a bearer secret: its SHA-256.
-func secretKey(s Secret) []byte {
-	h := sha256.Sum256([]byte(s.Reveal()))
-	return h[:]
-}
+// secretKey is the record key of a bearer secret: its SHA-256
+// (riscd.IDDigest).
+func secretKey(s Secret) []byte { return riscd.IDDigest(s) }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 
@@ -72,6 +73,12 @@ func (t *Tx) CreateSession(ctx context.Context, s Session) error {
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = t.now()
 	}
+	return t.writeSession(bs[0], bs[1], key, s)
+}
+
+// writeSession writes the session s under key (the SHA-256 of its ID) and
+// its index entry by subject.
+func (t *Tx) writeSession(records, bySub *bolt.Bucket, key []byte, s Session) error {
 	r := sessionRecord{
 		V:         recordVersion,
 		Sub:       s.Sub,
@@ -84,11 +91,11 @@ func (t *Tx) CreateSession(ctx context.Context, s Session) error {
 	if err != nil {
 		return fmt.Errorf("store: create session: encode: %w", err)
 	}
-	if err := bs[0].Put(key, data); err != nil {
+	if err := records.Put(key, data); err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
 	if s.Sub != "" {
-		if err := bs[1].Put(sessionSubKey(s.Sub, r.CreatedAt.time(), key), nil); err != nil {
+		if err := bySub.Put(sessionSubKey(s.Sub, r.CreatedAt.time(), key), nil); err != nil {
 			return fmt.Errorf("store: create session: %w", err)
 		}
 	}

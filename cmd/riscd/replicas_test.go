@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/dispatch"
+	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/store/boltdb"
+)
+
+// openReplicaStore opens a bbolt store for tests of several replicas: the
+// dispatchers over it contend on its one Locker, as replicas over one
+// database do.
+func openReplicaStore(t *testing.T) *boltdb.DB {
+	t.Helper()
+	key, _, err := boltdb.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := boltdb.Open(context.Background(), boltdb.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// putEvent stores a received SET of subject with jti.
+func putEvent(t *testing.T, db riscd.DB, subject, jti string) riscd.InboxEntry {
+	t.Helper()
+	e, _, err := db.PutInbox(context.Background(), riscd.InboxEntry{
+		Transmitter: "google", Iss: "https://accounts.google.com/", JTI: jti, Subject: subject,
+		Raw: "x.y.z", Claims: []byte(strings.Replace(testClaims, "crash-1", jti, 1)), ReceivedAt: time.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// startReplica runs a dispatcher over db's inbox with h; stop cancels it
+// and waits for it to return.
+func startReplica(t *testing.T, db riscd.DB, h dispatch.HandlerFunc) (stop func()) {
+	t.Helper()
+	d, err := dispatch.New(dispatch.Config{
+		Queue:        &inboxQueue{db: db, formats: map[string]events.Format{"google": events.FormatGoogle}, now: time.Now},
+		Handlers:     []dispatch.Handler{h},
+		PollInterval: 100 * time.Millisecond,
+		BackoffBase:  time.Hour,
+		BackoffMax:   time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// Two dispatchers over one store (two replicas) with a slow handler: every
+// event is handled exactly once, one at a time per subject and in arrival
+// order, whichever replica stored it and whether it came before or after
+// they started; none is told of the later ones (Notify), they poll.
+func TestReplicasHandleEachEventOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db := openReplicaStore(t)
+		var mu sync.Mutex
+		handled := map[string][]string{} // jti -> replicas
+		order := map[string][]uint64{}   // subject -> entry IDs in handling order
+		inFlight := map[string]int{}
+		var problems []string
+		handler := func(name string) dispatch.HandlerFunc {
+			return func(ctx context.Context, d dispatch.Delivery) error {
+				s := d.Entry.Subject
+				mu.Lock()
+				handled[d.SET.JTI] = append(handled[d.SET.JTI], name)
+				order[s] = append(order[s], d.Entry.ID)
+				if inFlight[s]++; inFlight[s] > 1 {
+					problems = append(problems, "two events of "+s+" at once")
+				}
+				mu.Unlock()
+				time.Sleep(time.Second)
+				mu.Lock()
+				inFlight[s]--
+				mu.Unlock()
+				return nil
+			}
+		}
+		var want []riscd.InboxEntry
+		add := func(round int) {
+			for i := range 3 {
+				for _, s := range []string{"s1", "s2", "s3"} {
+					want = append(want, putEvent(t, db, s, fmt.Sprintf("%s-%d-%d", s, round, i)))
+				}
+			}
+		}
+		add(0)
+		startReplica(t, db, handler("a"))
+		startReplica(t, db, handler("b"))
+		time.Sleep(1500 * time.Millisecond)
+		add(1) // while the first are being handled
+		time.Sleep(time.Minute)
+		synctest.Wait()
+
+		mu.Lock()
+		defer mu.Unlock()
+		replicas := map[string]bool{}
+		for _, e := range want {
+			got := handled[e.JTI]
+			if len(got) != 1 {
+				t.Errorf("event %s handled by %v, want exactly one replica", e.JTI, got)
+			}
+			for _, r := range got {
+				replicas[r] = true
+			}
+			if cur, err := db.InboxEntry(context.Background(), e.ID); err != nil || cur.Status != riscd.InboxDone {
+				t.Errorf("entry %d: %v %v, want done", e.ID, cur.Status, err)
+			}
+		}
+		if len(replicas) != 2 {
+			t.Errorf("events handled by replicas %v, want both to take part", replicas)
+		}
+		for s, ids := range order {
+			for i := 1; i < len(ids); i++ {
+				if ids[i] < ids[i-1] {
+					t.Errorf("subject %s handled in order %v, want arrival order", s, ids)
+					break
+				}
+			}
+		}
+		if len(problems) > 0 {
+			t.Error(problems)
+		}
+	})
+}
+
+// A replica stopped while it handles an event releases the subject's lock
+// without recording anything; the other replica, kept out until then,
+// handles the event, as the first attempt, and the subject's next event
+// after it.
+func TestReplicaTakesOverAStoppedOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db := openReplicaStore(t)
+		first := putEvent(t, db, "s", "first")
+		second := putEvent(t, db, "s", "second")
+		started := make(chan struct{})
+		stopA := startReplica(t, db, func(ctx context.Context, d dispatch.Delivery) error {
+			close(started)
+			<-ctx.Done() // the replica dies mid-event
+			return ctx.Err()
+		})
+		<-started
+		var mu sync.Mutex
+		var got []dispatch.Delivery
+		startReplica(t, db, func(_ context.Context, d dispatch.Delivery) error {
+			mu.Lock()
+			got = append(got, d)
+			mu.Unlock()
+			return nil
+		})
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		mu.Lock()
+		if len(got) != 0 {
+			t.Fatalf("the second replica handled %d events while the first held the subject", len(got))
+		}
+		mu.Unlock()
+
+		stopA()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) != 2 || got[0].Entry.ID != first.ID || got[1].Entry.ID != second.ID || got[0].Attempt != 1 {
+			t.Fatalf("the second replica handled %+v, want entries %d (attempt 1) then %d", got, first.ID, second.ID)
+		}
+		for _, id := range []uint64{first.ID, second.ID} {
+			if e, err := db.InboxEntry(context.Background(), id); err != nil || e.Status != riscd.InboxDone || e.Attempts != 0 {
+				t.Errorf("entry %d: %s after %d failed attempts (%v), want done after none", id, e.Status, e.Attempts, err)
+			}
+		}
+	})
+}
+
+// inboxQueue.Claim holds the subject among replicas, sees what another
+// replica did, and makes a later entry wait for an earlier pending one of
+// its subject.
+func TestInboxClaim(t *testing.T) {
+	ctx := context.Background()
+	db := openReplicaStore(t)
+	q := &inboxQueue{db: db, formats: map[string]events.Format{}, now: time.Now}
+	first, second := putEvent(t, db, "s", "one"), putEvent(t, db, "s", "two")
+	loose := putEvent(t, db, "", "loose")
+
+	if _, _, err := q.Claim(ctx, q.entry(second)); !errors.Is(err, dispatch.ErrBehind) {
+		t.Errorf("claim of the later entry = %v, want ErrBehind", err)
+	}
+	cur, release, err := q.Claim(ctx, q.entry(first))
+	if err != nil || cur.ID != first.ID {
+		t.Fatalf("claim of the first entry = %d, %v", cur.ID, err)
+	}
+	if _, _, err := q.Claim(ctx, q.entry(first)); !errors.Is(err, dispatch.ErrBusy) {
+		t.Errorf("second claim while held = %v, want ErrBusy", err)
+	}
+	_, releaseLoose, err := q.Claim(ctx, q.entry(loose))
+	if err != nil {
+		t.Errorf("an entry without subject waits for none: %v", err)
+	} else {
+		releaseLoose()
+	}
+	if err := q.Done(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if _, _, err := q.Claim(ctx, q.entry(first)); !errors.Is(err, dispatch.ErrGone) {
+		t.Errorf("claim of a done entry = %v, want ErrGone", err)
+	}
+	// Another replica failed the second entry: the claim returns its state.
+	next := time.Now().Add(time.Hour).Truncate(time.Second)
+	if err := q.Failed(ctx, second.ID, 2, "down", next, false); err != nil {
+		t.Fatal(err)
+	}
+	cur, release, err = q.Claim(ctx, q.entry(second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if cur.Attempts != 2 || !cur.NextAttempt.Equal(next) {
+		t.Errorf("claimed entry has %d attempts, next %v; want the store's 2 and %v", cur.Attempts, cur.NextAttempt, next)
+	}
+}
