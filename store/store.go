@@ -62,7 +62,7 @@ func Open(ctx context.Context, opts Options) (riscd.DB, error) {
 		return db, nil
 	case EnginePostgres:
 		db, err := postgres.Open(ctx, postgres.Options{
-			URL: opts.URL, Key: opts.Key, OldKeys: opts.OldKeys, Now: opts.Now, Logger: opts.Logger,
+			URL: opts.URL, Password: opts.Password, Key: opts.Key, OldKeys: opts.OldKeys, Now: opts.Now, Logger: opts.Logger,
 		})
 		if err != nil {
 			return nil, err

@@ -18,7 +18,7 @@ func (db *DB) Count(ctx context.Context) (riscd.Counts, error) {
 	err := db.View(ctx, func(rt riscd.ReadTx) error {
 		t := rt.(*Tx)
 		return t.scanOne(ctx, "count", []any{&c.Grants, &c.Accounts, &c.Sessions, &c.Flows,
-			&c.InboxPending, &c.InboxDone, &c.InboxParked, &c.Inbox, &c.OutboxPending, &c.OutboxFailed, &c.Outbox, &c.Audit},
+			&c.InboxPending, &c.InboxDone, &c.InboxParked, &c.Inbox, &c.OutboxPending, &c.OutboxFailed, &c.Outbox, &c.Audit, &c.Marks},
 			`SELECT (SELECT count(*) FROM riscd_grants), (SELECT count(*) FROM riscd_accounts),
 				(SELECT count(*) FROM riscd_sessions), (SELECT count(*) FROM riscd_flows),
 				(SELECT count(*) FROM riscd_inbox WHERE status = 'pending'),
@@ -27,7 +27,8 @@ func (db *DB) Count(ctx context.Context) (riscd.Counts, error) {
 				(SELECT count(*) FROM riscd_inbox),
 				(SELECT count(*) FROM riscd_outbox WHERE status = 'pending'),
 				(SELECT count(*) FROM riscd_outbox WHERE status = 'failed'),
-				(SELECT count(*) FROM riscd_outbox), (SELECT count(*) FROM riscd_audit)`)
+				(SELECT count(*) FROM riscd_outbox), (SELECT count(*) FROM riscd_audit),
+				(SELECT count(*) FROM riscd_marks)`)
 	})
 	return c, err
 }

@@ -47,6 +47,9 @@ type Options struct {
 	// pgxpool.ParseConfig). Without pool_max_conns, the pool holds up to
 	// defaultMaxConns connections (a held lock keeps one).
 	URL string
+	// Password is the database password when URL carries none (else
+	// pgx's PGPASSWORD or passfile). Never logged.
+	Password riscd.Secret
 	// Key seals everything written.
 	Key seal.Key
 	// OldKeys are still accepted for reading.
@@ -104,6 +107,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(opts.URL)
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres URL: %s", redact(err.Error(), secret))
+	}
+	if cfg.ConnConfig.Password == "" && !opts.Password.IsZero() {
+		cfg.ConnConfig.Password = opts.Password.Reveal()
 	}
 	if secret == "" {
 		secret = cfg.ConnConfig.Password

@@ -123,12 +123,7 @@ func (t *Tx) PutAccount(ctx context.Context, a riscd.Account) error {
 		return err
 	}
 	a.UpdatedAt = now
-	data, err := jsonMarshal(&accountDoc{
-		V: recordVersion, Email: a.Email, SessionsRevokedAt: stampOf(a.SessionsRevokedAt),
-		SigninDisabled: a.SigninDisabled, Held: a.Held, Review: a.Review, ReconsentRequired: a.ReconsentRequired,
-		CredentialChangeRequired: a.CredentialChangeRequired, Purged: a.Purged, Flags: a.Flags,
-		CreatedAt: stampOf(a.CreatedAt), UpdatedAt: stampOf(a.UpdatedAt),
-	})
+	data, err := accountData(a)
 	if err != nil {
 		return fmt.Errorf("store: account %q: encode: %w", a.Sub, err)
 	}
@@ -195,11 +190,7 @@ func (t *Tx) AppendAudit(ctx context.Context, e riscd.AuditEntry) (riscd.AuditEn
 	if e.At.IsZero() {
 		e.At = t.now()
 	}
-	data, err := jsonMarshal(&auditDoc{
-		V: recordVersion, At: stampOf(e.At), Transmitter: e.Transmitter, EventJTI: e.EventJTI,
-		EventType: e.EventType, Sub: e.Sub, GrantIDs: e.GrantIDs, Action: e.Action, Outcome: e.Outcome,
-		Detail: e.Detail, Actor: e.Actor, DryRun: e.DryRun,
-	})
+	data, err := auditData(e)
 	if err != nil {
 		return riscd.AuditEntry{}, fmt.Errorf("store: append audit: encode: %w", err)
 	}
@@ -351,13 +342,7 @@ func (t *Tx) CreateFlow(ctx context.Context, f riscd.Flow) error {
 	if f.CreatedAt.IsZero() {
 		f.CreatedAt = t.now()
 	}
-	data, err := jsonMarshal(&flowDoc{
-		V:            recordVersion,
-		State:        t.keys.Seal(f.State.Reveal(), tableFlows, key, "state"),
-		PKCEVerifier: t.keys.Seal(f.PKCEVerifier.Reveal(), tableFlows, key, "pkce"),
-		Nonce:        t.keys.Seal(f.Nonce.Reveal(), tableFlows, key, "nonce"),
-		Features:     f.Features, Scopes: f.Scopes, Sub: f.Sub, CreatedAt: stampOf(f.CreatedAt),
-	})
+	data, err := t.flowData(key, f)
 	if err != nil {
 		return fmt.Errorf("store: create flow: encode: %w", err)
 	}
@@ -522,11 +507,7 @@ func (t *Tx) CreateSession(ctx context.Context, s riscd.Session) error {
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = t.now()
 	}
-	data, err := jsonMarshal(&sessionDoc{
-		V: recordVersion, Sub: s.Sub, Email: s.Email,
-		CSRF:      t.keys.Seal(s.CSRF.Reveal(), tableSessions, key, "csrf"),
-		CreatedAt: stampOf(s.CreatedAt), ExpiresAt: stampOf(s.ExpiresAt),
-	})
+	data, err := t.sessionData(key, s)
 	if err != nil {
 		return fmt.Errorf("store: create session: encode: %w", err)
 	}
@@ -579,4 +560,41 @@ func (t *Tx) DeleteSessionsOf(ctx context.Context, sub string, createdBefore tim
 // DeleteExpiredSessions deletes the expired sessions.
 func (t *Tx) DeleteExpiredSessions(ctx context.Context) (int, error) {
 	return t.exec(ctx, "delete expired sessions", `DELETE FROM riscd_sessions WHERE expires_ns <= $1`, nanos(t.now()))
+}
+
+// The documents of each kind, as written.
+
+func (t *Tx) flowData(key []byte, f riscd.Flow) ([]byte, error) {
+	return jsonMarshal(&flowDoc{
+		V:            recordVersion,
+		State:        t.keys.Seal(f.State.Reveal(), tableFlows, key, "state"),
+		PKCEVerifier: t.keys.Seal(f.PKCEVerifier.Reveal(), tableFlows, key, "pkce"),
+		Nonce:        t.keys.Seal(f.Nonce.Reveal(), tableFlows, key, "nonce"),
+		Features:     f.Features, Scopes: f.Scopes, Sub: f.Sub, CreatedAt: stampOf(f.CreatedAt),
+	})
+}
+
+func (t *Tx) sessionData(key []byte, s riscd.Session) ([]byte, error) {
+	return jsonMarshal(&sessionDoc{
+		V: recordVersion, Sub: s.Sub, Email: s.Email,
+		CSRF:      t.keys.Seal(s.CSRF.Reveal(), tableSessions, key, "csrf"),
+		CreatedAt: stampOf(s.CreatedAt), ExpiresAt: stampOf(s.ExpiresAt),
+	})
+}
+
+func accountData(a riscd.Account) ([]byte, error) {
+	return jsonMarshal(&accountDoc{
+		V: recordVersion, Email: a.Email, SessionsRevokedAt: stampOf(a.SessionsRevokedAt),
+		SigninDisabled: a.SigninDisabled, Held: a.Held, Review: a.Review, ReconsentRequired: a.ReconsentRequired,
+		CredentialChangeRequired: a.CredentialChangeRequired, Purged: a.Purged, Flags: a.Flags,
+		CreatedAt: stampOf(a.CreatedAt), UpdatedAt: stampOf(a.UpdatedAt),
+	})
+}
+
+func auditData(e riscd.AuditEntry) ([]byte, error) {
+	return jsonMarshal(&auditDoc{
+		V: recordVersion, At: stampOf(e.At), Transmitter: e.Transmitter, EventJTI: e.EventJTI,
+		EventType: e.EventType, Sub: e.Sub, GrantIDs: e.GrantIDs, Action: e.Action, Outcome: e.Outcome,
+		Detail: e.Detail, Actor: e.Actor, DryRun: e.DryRun,
+	})
 }
