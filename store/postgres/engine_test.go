@@ -654,3 +654,24 @@ func TestReaderNeverSkipsAnID(t *testing.T) {
 		t.Fatalf("the scans saw %d entries and %d jobs, want %d of each", len(seenIn), len(seenOut), writers*each)
 	}
 }
+
+func TestListenerReconnects(t *testing.T) {
+	dbURL := newDatabase(t)
+	key := testKey(t)
+	a, b := openTest(t, dbURL, key, nil), openTest(t, dbURL, key, nil)
+	<-b.listening
+	ctx := context.Background()
+	c := sqlConn(t, dbURL)
+	// Kill every listener's connection (A's and B's).
+	var killed int
+	if err := c.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query = 'LISTEN `+notifyChannel+`'`).Scan(&killed); err != nil || killed != 2 {
+		t.Fatalf("terminated %d listeners (%v), want 2", killed, err)
+	}
+	testkit.Eventually(t, "B listening again", func() bool { return b.listens.Load() >= 2 })
+	heard := b.heard.Load()
+	if _, _, err := a.Inbox().PutInbox(ctx, entry("after-reconnect")); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "B hearing A's commit on its new connection", func() bool { return b.heard.Load() > heard })
+}

@@ -84,8 +84,12 @@ type DB struct {
 
 	writer  *inboxWriter
 	applied *notifier
-	// listening is closed once the listener first listens (tests).
+	// listening is closed once the listener first listens; listens counts
+	// its LISTENs (one per connection), heard the notifications it
+	// received (tests).
 	listening chan struct{}
+	listens   atomic.Int64
+	heard     atomic.Int64
 }
 
 var (

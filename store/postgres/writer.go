@@ -264,6 +264,7 @@ func (db *DB) listen(ctx context.Context, cc *pgx.ConnConfig) {
 			_, err = conn.Exec(ctx, "LISTEN "+notifyChannel)
 			if err == nil {
 				pause = 100 * time.Millisecond
+				db.listens.Add(1)
 				if first {
 					close(db.listening)
 					first = false
@@ -273,6 +274,7 @@ func (db *DB) listen(ctx context.Context, cc *pgx.ConnConfig) {
 					if _, err = conn.WaitForNotification(ctx); err != nil {
 						break
 					}
+					db.heard.Add(1)
 					db.applied.signal()
 				}
 			}
