@@ -60,7 +60,7 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-const defaultMaxConns = 32
+const defaultMaxConns = 16
 
 // DB is an open PostgreSQL store, safe for concurrent use.
 type DB struct {
