@@ -258,6 +258,21 @@ func (s Shortcuts) PutOutboxJob(ctx context.Context, j OutboxJob) error {
 	return s.Update(ctx, func(tx Tx) error { return tx.PutOutboxJob(ctx, j) })
 }
 
+// AdminSession runs ReadTx.AdminSession in its own transaction.
+func (s Shortcuts) AdminSession(ctx context.Context, id Secret) (AdminSession, error) {
+	return view(ctx, s, func(tx ReadTx) (AdminSession, error) { return tx.AdminSession(ctx, id) })
+}
+
+// CreateAdminSession runs Tx.CreateAdminSession in its own transaction.
+func (s Shortcuts) CreateAdminSession(ctx context.Context, sess AdminSession, max int) error {
+	return s.Update(ctx, func(tx Tx) error { return tx.CreateAdminSession(ctx, sess, max) })
+}
+
+// DeleteAdminSession runs Tx.DeleteAdminSession in its own transaction.
+func (s Shortcuts) DeleteAdminSession(ctx context.Context, id Secret) error {
+	return s.Update(ctx, func(tx Tx) error { return tx.DeleteAdminSession(ctx, id) })
+}
+
 // CreateSession runs Tx.CreateSession in its own transaction.
 func (s Shortcuts) CreateSession(ctx context.Context, sess Session) error {
 	return s.Update(ctx, func(tx Tx) error { return tx.CreateSession(ctx, sess) })

@@ -60,6 +60,9 @@ type ReadTx interface {
 	// Session returns the session id; ErrNotFound if there is none or it
 	// has expired.
 	Session(ctx context.Context, id Secret) (Session, error)
+	// AdminSession returns the admin page session id; ErrNotFound if
+	// there is none or it has expired.
+	AdminSession(ctx context.Context, id Secret) (AdminSession, error)
 }
 
 // Tx is a read-write store transaction: a ReadTx plus every write. Writes
@@ -107,6 +110,13 @@ type Tx interface {
 	// DeleteExpiredSessions deletes the expired sessions and returns how
 	// many.
 	DeleteExpiredSessions(ctx context.Context) (int, error)
+	// CreateAdminSession stores a new admin page session: it deletes the
+	// expired ones, then the oldest beyond max-1, so that at most max
+	// remain with s. ErrExists if s.ID is taken.
+	CreateAdminSession(ctx context.Context, s AdminSession, max int) error
+	// DeleteAdminSession deletes the admin page session id (expired or
+	// not); ErrNotFound if there is none.
+	DeleteAdminSession(ctx context.Context, id Secret) error
 }
 
 // Store is riscd's persistent state, whatever engine keeps it: a unit of

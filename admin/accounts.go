@@ -15,9 +15,9 @@ import (
 // timelineMax is how many items an account's timeline shows.
 const timelineMax = 100
 
-// accountState is the account as both the admin and the companion API show
+// AccountState is the account as both the admin and the companion API show
 // it.
-type accountState struct {
+type AccountState struct {
 	Sub                      string     `json:"sub"`
 	SessionsRevokedAt        *time.Time `json:"sessions_revoked_at"`
 	SigninDisabled           bool       `json:"signin_disabled"`
@@ -28,17 +28,17 @@ type accountState struct {
 	Purged                   bool       `json:"purged"`
 }
 
-func stateOf(a riscd.Account) accountState {
-	return accountState{
+func StateOf(a riscd.Account) AccountState {
+	return AccountState{
 		Sub: a.Sub, SessionsRevokedAt: optTime(a.SessionsRevokedAt), SigninDisabled: a.SigninDisabled,
 		Held: a.Held, Review: a.Review, ReconsentRequired: a.ReconsentRequired,
 		CredentialChangeRequired: a.CredentialChangeRequired, Purged: a.Purged,
 	}
 }
 
-// accountView is GET /admin/accounts/{sub}.
-type accountView struct {
-	accountState
+// AccountView is GET /admin/accounts/{sub}.
+type AccountView struct {
+	AccountState
 	Known     bool           `json:"known"` // riscd holds an account record (not only grants)
 	Email     string         `json:"email,omitempty"`
 	Flags     []string       `json:"flags"`
@@ -68,19 +68,19 @@ type eventSummary struct {
 }
 
 // account reads a subject's account and grants (ReadSubject).
-func (s *Server) account(ctx context.Context, sub string) (a riscd.Account, known bool, grants []riscd.Grant, err error) {
+func (s *Service) account(ctx context.Context, sub string) (a riscd.Account, known bool, grants []riscd.Grant, err error) {
 	return ReadSubject(ctx, s.store, sub)
 }
 
-// accountDetail reads a subject's account, grants and timeline. A subject
+// AccountOf reads a subject's account, grants and timeline. A subject
 // riscd knows nothing of is a 404 Error.
-func (s *Server) accountDetail(ctx context.Context, sub string) (accountView, error) {
+func (s *Service) AccountOf(ctx context.Context, sub string) (AccountView, error) {
 	a, known, grants, err := s.account(ctx, sub)
 	if err != nil {
-		return accountView{}, err
+		return AccountView{}, err
 	}
-	out := accountView{
-		accountState: stateOf(a), Known: known, Email: a.Email, Flags: nonNil(a.Flags),
+	out := AccountView{
+		AccountState: StateOf(a), Known: known, Email: a.Email, Flags: nonNil(a.Flags),
 		CreatedAt: optTime(a.CreatedAt), UpdatedAt: optTime(a.UpdatedAt),
 		Grants: make([]grantView, len(grants)),
 	}
@@ -88,7 +88,7 @@ func (s *Server) accountDetail(ctx context.Context, sub string) (accountView, er
 		out.Grants[i] = s.viewGrant(g)
 	}
 	if out.Timeline, err = s.timeline(ctx, sub); err != nil {
-		return accountView{}, err
+		return AccountView{}, err
 	}
 	return out, nil
 }
@@ -100,7 +100,7 @@ func (s *Server) showAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.accountDetail(c.Request().Context(), sub)
+	out, err := s.AccountOf(c.Request().Context(), sub)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (s *Server) showAccount(c echo.Context) error {
 // timeline merges the subject's latest events and audit entries, newest
 // first. Events naming the subject only through a token identifier
 // (token-revoked) appear through the actions they caused.
-func (s *Server) timeline(ctx context.Context, sub string) ([]timelineItem, error) {
+func (s *Service) timeline(ctx context.Context, sub string) ([]timelineItem, error) {
 	entries, _, err := s.listInbox(ctx, riscd.InboxQuery{Limit: timelineMax}, s.subjectKeys(sub))
 	if err != nil {
 		return nil, err
@@ -141,10 +141,10 @@ func (s *Server) timeline(ctx context.Context, sub string) ([]timelineItem, erro
 	return items, nil
 }
 
-// release has the Operator lift the subject's hold and returns the
+// Release has the Operator lift the subject's hold and returns the
 // account and grants afterwards. Errors: errNoOperator without one, a 404
 // Error for a subject riscd knows nothing of, else a failure.
-func (s *Server) release(ctx context.Context, sub string) (riscd.Account, []riscd.Grant, error) {
+func (s *Service) Release(ctx context.Context, sub string) (riscd.Account, []riscd.Grant, error) {
 	if s.cfg.Operator == nil {
 		return riscd.Account{}, nil, errNoOperator
 	}
@@ -152,7 +152,7 @@ func (s *Server) release(ctx context.Context, sub string) (riscd.Account, []risc
 		return riscd.Account{}, nil, err
 	}
 	if err := s.cfg.Operator.ReleaseAccount(ctx, sub, ActorOperator); err != nil {
-		return riscd.Account{}, nil, orNotFound(err, "account")
+		return riscd.Account{}, nil, OrNotFound(err, "account")
 	}
 	a, _, grants, err := s.account(ctx, sub)
 	return a, grants, err
@@ -168,7 +168,7 @@ func (s *Server) releaseAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a, grants, err := s.release(c.Request().Context(), sub)
+	a, grants, err := s.Release(c.Request().Context(), sub)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
 )
 
 // accountJSON is GET /admin/accounts/{sub}'s answer.
@@ -29,42 +30,24 @@ type accountJSON struct {
 	} `json:"timeline"`
 }
 
-// subjectJSON is the account state both APIs answer.
-type subjectJSON struct {
-	Sub                      string     `json:"sub"`
-	SessionsRevokedAt        *time.Time `json:"sessions_revoked_at"`
-	SigninDisabled           bool       `json:"signin_disabled"`
-	Held                     bool       `json:"held"`
-	Review                   bool       `json:"review"`
-	ReconsentRequired        bool       `json:"reconsent_required"`
-	CredentialChangeRequired bool       `json:"credential_change_required"`
-	Purged                   bool       `json:"purged"`
-	Grants                   []struct {
-		ID     string   `json:"id"`
-		Scopes []string `json:"scopes"`
-		Status string   `json:"status"`
-		Reason string   `json:"reason"`
-	} `json:"grants"`
-}
-
 func TestShowAccount(t *testing.T) {
-	e := newEnv(t, nil)
-	revokedAt := t0.Add(-time.Hour)
-	e.mustAccount(riscd.Account{Sub: "alice", Email: "alice@example.com", Held: true, SessionsRevokedAt: revokedAt, Flags: []string{"credential-change"}})
-	g1 := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
-	e.clock.Advance(time.Second)
-	g2 := e.mustGrant(grantSpec{sub: "alice"})
-	e.mustGrant(grantSpec{sub: "bob"})
+	e := admintest.New(t, nil)
+	revokedAt := admintest.T0.Add(-time.Hour)
+	e.MustAccount(riscd.Account{Sub: "alice", Email: "alice@example.com", Held: true, SessionsRevokedAt: revokedAt, Flags: []string{"credential-change"}})
+	g1 := e.MustGrant(admintest.GrantSpec{Sub: "alice", Status: riscd.GrantHeld, Reason: "hijacking"})
+	e.Clock.Advance(time.Second)
+	g2 := e.MustGrant(admintest.GrantSpec{Sub: "alice"})
+	e.MustGrant(admintest.GrantSpec{Sub: "bob"})
 
-	ev := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
-	e.clock.Advance(time.Second)
-	act := e.mustAudit(riscd.AuditEntry{Sub: "alice", EventJTI: "j1", Action: "hold_grants", GrantIDs: []string{g1.ID}, Actor: "event"})
-	e.clock.Advance(time.Second)
-	e.mustInbox(disabledEvent("j2", "bob", ""))
-	e.mustAudit(riscd.AuditEntry{Sub: "bob", Action: "record"})
+	ev := e.MustInbox(admintest.DisabledEvent("j1", "alice", "hijacking"))
+	e.Clock.Advance(time.Second)
+	act := e.MustAudit(riscd.AuditEntry{Sub: "alice", EventJTI: "j1", Action: "hold_grants", GrantIDs: []string{g1.ID}, Actor: "event"})
+	e.Clock.Advance(time.Second)
+	e.MustInbox(admintest.DisabledEvent("j2", "bob", ""))
+	e.MustAudit(riscd.AuditEntry{Sub: "bob", Action: "record"})
 
 	var got accountJSON
-	e.get("/admin/accounts/alice", http.StatusOK).json(t, &got)
+	e.Get("/admin/accounts/alice", http.StatusOK).JSON(t, &got)
 	if !got.Known || got.Sub != "alice" || got.Email != "alice@example.com" || !got.Held {
 		t.Errorf("account %+v, want alice, known, held", got)
 	}
@@ -86,20 +69,20 @@ func TestShowAccount(t *testing.T) {
 
 	t.Run("grants without an account record", func(t *testing.T) {
 		var got accountJSON
-		e.get("/admin/accounts/bob", http.StatusOK).json(t, &got)
+		e.Get("/admin/accounts/bob", http.StatusOK).JSON(t, &got)
 		if got.Known || len(got.Grants) != 1 {
 			t.Errorf("got known=%v with %d grants, want unknown with 1", got.Known, len(got.Grants))
 		}
 	})
 	t.Run("unknown", func(t *testing.T) {
-		if r := e.get("/admin/accounts/carol", http.StatusNotFound); r.errorCode(t) != admin.CodeNotFound {
-			t.Errorf("error %s, want not_found", r.body)
+		if r := e.Get("/admin/accounts/carol", http.StatusNotFound); r.ErrorCode(t) != admin.CodeNotFound {
+			t.Errorf("error %s, want not_found", r.Body)
 		}
 	})
 	t.Run("escaped sub", func(t *testing.T) {
-		e.mustAccount(accountOf("a/b c"))
+		e.MustAccount(admintest.AccountOf("a/b c"))
 		var got accountJSON
-		e.get("/admin/accounts/a%2Fb%20c", http.StatusOK).json(t, &got)
+		e.Get("/admin/accounts/a%2Fb%20c", http.StatusOK).JSON(t, &got)
 		if got.Sub != "a/b c" {
 			t.Errorf("sub = %q, want %q", got.Sub, "a/b c")
 		}
@@ -107,32 +90,32 @@ func TestShowAccount(t *testing.T) {
 }
 
 func TestReleaseAccount(t *testing.T) {
-	e := newEnv(t, nil)
-	e.mustAccount(riscd.Account{Sub: "alice", Held: true, SigninDisabled: true})
-	g := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
+	e := admintest.New(t, nil)
+	e.MustAccount(riscd.Account{Sub: "alice", Held: true, SigninDisabled: true})
+	g := e.MustGrant(admintest.GrantSpec{Sub: "alice", Status: riscd.GrantHeld, Reason: "hijacking"})
 
-	r := e.do(http.MethodPost, "/admin/accounts/alice/release", adminToken, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("status %d, want 200: %s", r.status, r.body)
+	r := e.Do(http.MethodPost, "/admin/accounts/alice/release", admintest.AdminToken, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
 	}
-	var got subjectJSON
-	r.json(t, &got)
+	var got admintest.SubjectJSON
+	r.JSON(t, &got)
 	if got.Held || got.SigninDisabled {
 		t.Errorf("answer %+v, want the state after the release", got)
 	}
 	if len(got.Grants) != 1 || got.Grants[0].ID != g.ID {
 		t.Errorf("grants %+v, want %s", got.Grants, g.ID)
 	}
-	if want := []opCall{{"ReleaseAccount", "alice", admin.ActorOperator}}; !slices.Equal(e.op.calls(), want) {
-		t.Errorf("operator calls %v, want %v", e.op.calls(), want)
+	if want := []admintest.OpCall{{Method: "ReleaseAccount", Arg: "alice", Actor: admin.ActorOperator}}; !slices.Equal(e.Op.Calls(), want) {
+		t.Errorf("operator calls %v, want %v", e.Op.Calls(), want)
 	}
 
 	t.Run("unknown account", func(t *testing.T) {
-		r := e.do(http.MethodPost, "/admin/accounts/carol/release", adminToken, nil)
-		if r.status != http.StatusNotFound {
-			t.Errorf("status %d, want 404", r.status)
+		r := e.Do(http.MethodPost, "/admin/accounts/carol/release", admintest.AdminToken, nil)
+		if r.Status != http.StatusNotFound {
+			t.Errorf("status %d, want 404", r.Status)
 		}
-		if n := len(e.op.calls()); n != 1 {
+		if n := len(e.Op.Calls()); n != 1 {
 			t.Errorf("operator called %d times, want still 1", n)
 		}
 	})

@@ -25,7 +25,7 @@ type auditView struct {
 	DryRun      bool      `json:"dry_run"`
 }
 
-type auditList struct {
+type AuditList struct {
 	Entries    []auditView `json:"entries"`
 	NextCursor string      `json:"next_cursor,omitempty"`
 }
@@ -38,26 +38,26 @@ func viewAudit(e riscd.AuditEntry) auditView {
 	}
 }
 
-// auditQuery reads the sub filter and the page of an audit list.
-func auditQuery(c echo.Context) (riscd.AuditQuery, error) {
+// AuditQuery reads the sub filter and the page of an audit list.
+func AuditQuery(c echo.Context) (riscd.AuditQuery, error) {
 	p, err := pageParams(c)
 	if err != nil {
 		return riscd.AuditQuery{}, err
 	}
 	q := riscd.AuditQuery{Cursor: p.cursor, Limit: p.limit}
-	if q.Sub, err = queryParam(c, "sub"); err != nil {
+	if q.Sub, err = QueryParam(c, "sub"); err != nil {
 		return riscd.AuditQuery{}, err
 	}
 	return q, nil
 }
 
-// auditPage is one page of the audit log, as views.
-func (s *Server) auditPage(ctx context.Context, q riscd.AuditQuery) (auditList, error) {
+// AuditPage is one page of the audit log, as views.
+func (s *Service) AuditPage(ctx context.Context, q riscd.AuditQuery) (AuditList, error) {
 	entries, next, err := s.store.ListAudit(ctx, q)
 	if err != nil {
-		return auditList{}, err
+		return AuditList{}, err
 	}
-	out := auditList{Entries: make([]auditView, len(entries)), NextCursor: next}
+	out := AuditList{Entries: make([]auditView, len(entries)), NextCursor: next}
 	for i, e := range entries {
 		out.Entries[i] = viewAudit(e)
 	}
@@ -66,11 +66,11 @@ func (s *Server) auditPage(ctx context.Context, q riscd.AuditQuery) (auditList, 
 
 // listAudit is GET /admin/audit?sub=&cursor=&limit=.
 func (s *Server) listAudit(c echo.Context) error {
-	q, err := auditQuery(c)
+	q, err := AuditQuery(c)
 	if err != nil {
 		return err
 	}
-	out, err := s.auditPage(c.Request().Context(), q)
+	out, err := s.AuditPage(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}

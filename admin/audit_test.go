@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/admin/admintest"
 )
 
 // auditJSON is an audit entry as the admin API answers it.
@@ -32,10 +33,10 @@ type auditListJSON struct {
 }
 
 func TestListAudit(t *testing.T) {
-	e := newEnv(t, nil)
+	e := admintest.New(t, nil)
 	var alice, all []uint64
 	for i, sub := range []string{"alice", "bob", "alice", "alice", "bob"} {
-		a := e.mustAudit(riscd.AuditEntry{Sub: sub, Action: "record", Outcome: "recorded", Actor: "event", EventJTI: "jti", DryRun: i == 0})
+		a := e.MustAudit(riscd.AuditEntry{Sub: sub, Action: "record", Outcome: "recorded", Actor: "event", EventJTI: "jti", DryRun: i == 0})
 		all = append(all, a.ID)
 		if sub == "alice" {
 			alice = append(alice, a.ID)
@@ -50,7 +51,7 @@ func TestListAudit(t *testing.T) {
 		cursor := ""
 		for range 10 {
 			var page auditListJSON
-			e.get("/admin/audit?limit=2&"+query+"&cursor="+url.QueryEscape(cursor), http.StatusOK).json(t, &page)
+			e.Get("/admin/audit?limit=2&"+query+"&cursor="+url.QueryEscape(cursor), http.StatusOK).JSON(t, &page)
 			for _, en := range page.Entries {
 				got = append(got, en.ID)
 			}
@@ -74,13 +75,13 @@ func TestListAudit(t *testing.T) {
 	})
 	t.Run("fields", func(t *testing.T) {
 		var page auditListJSON
-		e.get("/admin/audit?sub=alice&limit=1", http.StatusOK).json(t, &page)
+		e.Get("/admin/audit?sub=alice&limit=1", http.StatusOK).JSON(t, &page)
 		if len(page.Entries) != 1 {
 			t.Fatalf("got %d entries, want 1", len(page.Entries))
 		}
 		en := page.Entries[0]
-		if en.Sub != "alice" || en.Action != "record" || en.Actor != "event" || en.GrantIDs == nil || !en.At.Equal(t0) {
-			t.Errorf("entry %+v, want alice's record by event at %v with grant_ids []", en, t0)
+		if en.Sub != "alice" || en.Action != "record" || en.Actor != "event" || en.GrantIDs == nil || !en.At.Equal(admintest.T0) {
+			t.Errorf("entry %+v, want alice's record by event at %v with grant_ids []", en, admintest.T0)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
 	"github.com/riscd/riscd/companion"
 )
 
@@ -27,7 +28,7 @@ func bodyFor(r route) any {
 // with a Bearer challenge to each bad credential, without reaching its
 // handler; every open operation must answer without one.
 func TestEveryProtectedRouteRefusesMissingOrWrongTokens(t *testing.T) {
-	e := newEnv(t, nil)
+	e := admintest.New(t, nil)
 	routes, ops := docRoutes(t)
 	bad := []struct {
 		name   string
@@ -35,11 +36,11 @@ func TestEveryProtectedRouteRefusesMissingOrWrongTokens(t *testing.T) {
 	}{
 		{"no header", ""},
 		{"wrong token", "Bearer not-the-token-0123456789"},
-		{"admin token with a suffix", "Bearer " + adminToken + "x"},
-		{"admin token prefix", "Bearer " + adminToken[:len(adminToken)-1]},
+		{"admin token with a suffix", "Bearer " + admintest.AdminToken + "x"},
+		{"admin token prefix", "Bearer " + admintest.AdminToken[:len(admintest.AdminToken)-1]},
 		{"empty bearer", "Bearer "},
-		{"basic scheme", "Basic " + adminToken},
-		{"token without scheme", adminToken},
+		{"basic scheme", "Basic " + admintest.AdminToken},
+		{"token without scheme", admintest.AdminToken},
 	}
 	for _, r := range routes {
 		op := ops[r]
@@ -47,41 +48,41 @@ func TestEveryProtectedRouteRefusesMissingOrWrongTokens(t *testing.T) {
 		t.Run(r.String(), func(t *testing.T) {
 			cases := bad
 			if strings.HasPrefix(r.path, "/admin/") {
-				cases = append(cases, struct{ name, header string }{"app token on an admin route", "Bearer " + appToken})
+				cases = append(cases, struct{ name, header string }{"app token on an admin route", "Bearer " + admintest.AppToken})
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
-					req := newRequest(t, e, r.method, concretePath(r.path), bodyFor(r))
+					req := admintest.NewRequest(t, e, r.method, concretePath(r.path), bodyFor(r))
 					if c.header != "" {
 						req.Header.Set("Authorization", c.header)
 					}
-					got := e.send(req)
+					got := e.Send(req)
 					if !protected {
-						if got.status == http.StatusUnauthorized {
+						if got.Status == http.StatusUnauthorized {
 							t.Errorf("open route answered 401")
 						}
 						return
 					}
-					if got.status != http.StatusUnauthorized {
-						t.Fatalf("status %d, want 401: %s", got.status, got.body)
+					if got.Status != http.StatusUnauthorized {
+						t.Fatalf("status %d, want 401: %s", got.Status, got.Body)
 					}
-					if ch := got.header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, `Bearer realm="riscd"`) {
+					if ch := got.Header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, `Bearer realm="riscd"`) {
 						t.Errorf("WWW-Authenticate = %q, want a Bearer challenge", ch)
 					}
-					if code := got.errorCode(t); code != admin.CodeUnauthorized {
+					if code := got.ErrorCode(t); code != admin.CodeUnauthorized {
 						t.Errorf("error = %q, want %q", code, admin.CodeUnauthorized)
 					}
 				})
 			}
 		})
 	}
-	if n := len(e.op.calls()) + len(e.broker.calls()); n != 0 {
+	if n := len(e.Op.Calls()) + len(e.Broker.Calls()); n != 0 {
 		t.Errorf("refused requests reached the operator or broker %d times", n)
 	}
 }
 
 func TestWrongTokenChallengeNamesInvalidToken(t *testing.T) {
-	e := newEnv(t, nil)
+	e := admintest.New(t, nil)
 	tests := []struct {
 		name, token, want string
 	}{
@@ -90,8 +91,8 @@ func TestWrongTokenChallengeNamesInvalidToken(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.do(http.MethodGet, "/admin/grants", tc.token, nil)
-			if got := r.header.Get("WWW-Authenticate"); got != tc.want {
+			r := e.Do(http.MethodGet, "/admin/grants", tc.token, nil)
+			if got := r.Header.Get("WWW-Authenticate"); got != tc.want {
 				t.Errorf("WWW-Authenticate = %q, want %q", got, tc.want)
 			}
 		})
@@ -99,22 +100,22 @@ func TestWrongTokenChallengeNamesInvalidToken(t *testing.T) {
 }
 
 func TestTokensAcceptedPerRoute(t *testing.T) {
-	e := newEnv(t, nil)
-	e.mustAccount(accountOf("sub-1"))
+	e := admintest.New(t, nil)
+	e.MustAccount(admintest.AccountOf("sub-1"))
 	tests := []struct {
 		name, path, header string
 	}{
-		{"admin token on admin", "/admin/grants", "Bearer " + adminToken},
-		{"admin token on companion", "/v1/subjects/sub-1", "Bearer " + adminToken},
-		{"app token on companion", "/v1/subjects/sub-1", "Bearer " + appToken},
-		{"lower-case scheme", "/admin/grants", "bearer " + adminToken},
+		{"admin token on admin", "/admin/grants", "Bearer " + admintest.AdminToken},
+		{"admin token on companion", "/v1/subjects/sub-1", "Bearer " + admintest.AdminToken},
+		{"app token on companion", "/v1/subjects/sub-1", "Bearer " + admintest.AppToken},
+		{"lower-case scheme", "/admin/grants", "bearer " + admintest.AdminToken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req := newRequest(t, e, http.MethodGet, tc.path, nil)
+			req := admintest.NewRequest(t, e, http.MethodGet, tc.path, nil)
 			req.Header.Set("Authorization", tc.header)
-			if got := e.send(req); got.status != http.StatusOK {
-				t.Errorf("status %d, want 200: %s", got.status, got.body)
+			if got := e.Send(req); got.Status != http.StatusOK {
+				t.Errorf("status %d, want 200: %s", got.Status, got.Body)
 			}
 		})
 	}
@@ -122,39 +123,39 @@ func TestTokensAcceptedPerRoute(t *testing.T) {
 
 func TestDisabledAPIs(t *testing.T) {
 	t.Run("no admin token", func(t *testing.T) {
-		e := newEnv(t, func(c *admin.Config) { c.AdminToken = "" })
-		e.mustAccount(accountOf("sub-1"))
-		for _, tok := range []string{"", adminToken, appToken} {
-			r := e.do(http.MethodGet, "/admin/grants", tok, nil)
-			if r.status != http.StatusServiceUnavailable || r.errorCode(t) != admin.CodeAdminDisabled {
-				t.Errorf("token %q: got %d %s, want 503 admin_disabled", tok, r.status, r.body)
+		e := admintest.New(t, func(c *admin.Config) { c.AdminToken = "" })
+		e.MustAccount(admintest.AccountOf("sub-1"))
+		for _, tok := range []string{"", admintest.AdminToken, admintest.AppToken} {
+			r := e.Do(http.MethodGet, "/admin/grants", tok, nil)
+			if r.Status != http.StatusServiceUnavailable || r.ErrorCode(t) != admin.CodeAdminDisabled {
+				t.Errorf("token %q: got %d %s, want 503 admin_disabled", tok, r.Status, r.Body)
 			}
 		}
-		if r := e.do(http.MethodGet, "/v1/subjects/sub-1", appToken, nil); r.status != http.StatusOK {
-			t.Errorf("app token on the companion API: got %d, want 200", r.status)
+		if r := e.Do(http.MethodGet, "/v1/subjects/sub-1", admintest.AppToken, nil); r.Status != http.StatusOK {
+			t.Errorf("app token on the companion API: got %d, want 200", r.Status)
 		}
-		if r := e.do(http.MethodGet, "/v1/subjects/sub-1", adminToken, nil); r.status != http.StatusUnauthorized {
-			t.Errorf("an unconfigured admin token on the companion API: got %d, want 401", r.status)
+		if r := e.Do(http.MethodGet, "/v1/subjects/sub-1", admintest.AdminToken, nil); r.Status != http.StatusUnauthorized {
+			t.Errorf("an unconfigured admin token on the companion API: got %d, want 401", r.Status)
 		}
 	})
 	t.Run("no app token", func(t *testing.T) {
-		e := newEnvWith(t, nil, func(c *companion.Config) { c.AppToken = "" })
-		e.mustAccount(accountOf("sub-1"))
-		if r := e.do(http.MethodGet, "/v1/subjects/sub-1", adminToken, nil); r.status != http.StatusOK {
-			t.Errorf("admin token: got %d, want 200", r.status)
+		e := admintest.NewWith(t, nil, func(c *companion.Config) { c.AppToken = "" })
+		e.MustAccount(admintest.AccountOf("sub-1"))
+		if r := e.Do(http.MethodGet, "/v1/subjects/sub-1", admintest.AdminToken, nil); r.Status != http.StatusOK {
+			t.Errorf("admin token: got %d, want 200", r.Status)
 		}
-		if r := e.do(http.MethodGet, "/v1/subjects/sub-1", appToken, nil); r.status != http.StatusUnauthorized {
-			t.Errorf("an unconfigured app token: got %d, want 401", r.status)
+		if r := e.Do(http.MethodGet, "/v1/subjects/sub-1", admintest.AppToken, nil); r.Status != http.StatusUnauthorized {
+			t.Errorf("an unconfigured app token: got %d, want 401", r.Status)
 		}
 	})
 	t.Run("no token at all", func(t *testing.T) {
-		e := newEnvWith(t, func(c *admin.Config) { c.AdminToken = "" }, func(c *companion.Config) { c.AppToken = "" })
-		r := e.do(http.MethodGet, "/v1/subjects/sub-1", "", nil)
-		if r.status != http.StatusServiceUnavailable || r.errorCode(t) != companion.CodeCompanionDisabled {
-			t.Errorf("got %d %s, want 503 companion_disabled", r.status, r.body)
+		e := admintest.NewWith(t, func(c *admin.Config) { c.AdminToken = "" }, func(c *companion.Config) { c.AppToken = "" })
+		r := e.Do(http.MethodGet, "/v1/subjects/sub-1", "", nil)
+		if r.Status != http.StatusServiceUnavailable || r.ErrorCode(t) != companion.CodeCompanionDisabled {
+			t.Errorf("got %d %s, want 503 companion_disabled", r.Status, r.Body)
 		}
-		if r := e.do(http.MethodGet, "/healthz", "", nil); r.status != http.StatusOK {
-			t.Errorf("/healthz: got %d, want 200", r.status)
+		if r := e.Do(http.MethodGet, "/healthz", "", nil); r.Status != http.StatusOK {
+			t.Errorf("/healthz: got %d, want 200", r.Status)
 		}
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
 	"regexp"
 	"strings"
 	"time"
@@ -27,8 +26,6 @@ const (
 	// DefaultGrantCountInterval is how often Run recounts grants by status
 	// when the store cannot count them cheaply.
 	DefaultGrantCountInterval = 5 * time.Minute
-	// DefaultUISessionTTL is how long an admin page sign-in lasts.
-	DefaultUISessionTTL = 8 * time.Hour
 )
 
 // GoogleIssuer is the issuer whose subjects the admin API's sub filters name
@@ -79,8 +76,8 @@ var (
 	_ GrantCounter  = riscd.DB(nil)
 )
 
-// Config is everything the admin API, the admin page, the metrics and the
-// health probes need. Zero values get the
+// Config is everything the admin API, the metrics and the health probes
+// need. Zero values get the
 // defaults documented on each field; New reports every field it cannot use.
 type Config struct {
 	// Store is riscd's store. Required.
@@ -112,24 +109,6 @@ type Config struct {
 	// GrantCountInterval is how often Run recounts grants by status when
 	// Store is not a GrantCounter. Default DefaultGrantCountInterval.
 	GrantCountInterval time.Duration
-	// Stream reads the Google RISC stream's state for the admin page's
-	// stream section (cmd/riscd wires the stream management client and the
-	// health loop's last results) at each view of that page, with a
-	// 10-second deadline. Its error text is shown on the page: keep it free
-	// of secrets. Nil: the page says stream management is not configured.
-	Stream func(ctx context.Context) (StreamView, error)
-	// UISessionTTL is how long an admin page sign-in lasts. Default
-	// DefaultUISessionTTL.
-	UISessionTTL time.Duration
-	// UISecureCookies marks the admin page's session cookie Secure even on
-	// plain HTTP requests: set it when a TLS-terminating proxy sits in
-	// front of the internal listener. Requests that arrive over TLS always
-	// get a Secure cookie.
-	UISecureCookies bool
-	// TrustedProxies are the proxies in front of the internal listener whose
-	// X-Forwarded-For names the client the admin page's sign-ins count
-	// against (limit.ClientIP). Default none: the connection's address.
-	TrustedProxies []netip.Prefix
 	// Registry receives riscd's metrics. Default: a new registry holding
 	// them and the Go runtime and process collectors. A registry given here
 	// gets riscd's metrics only.
@@ -154,9 +133,6 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.GrantCountInterval == 0 {
 		cfg.GrantCountInterval = DefaultGrantCountInterval
-	}
-	if cfg.UISessionTTL == 0 {
-		cfg.UISessionTTL = DefaultUISessionTTL
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -195,7 +171,6 @@ func (cfg Config) validate() error {
 		v    time.Duration
 	}{
 		{"InboxStuckAfter", cfg.InboxStuckAfter}, {"GrantCountInterval", cfg.GrantCountInterval},
-		{"UISessionTTL", cfg.UISessionTTL},
 	} {
 		if d.v < 0 {
 			bad("%s must not be negative", d.name)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
 )
 
 func TestNewReportsEveryProblem(t *testing.T) {
@@ -30,7 +31,7 @@ func TestNewReportsEveryProblem(t *testing.T) {
 }
 
 func TestNewWithDefaults(t *testing.T) {
-	db := mustOpenStore(t, time.Now)
+	db := admintest.OpenStore(t, time.Now)
 	srv, err := admin.New(admin.Config{Store: db})
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -64,13 +64,30 @@ func BadRequest(format string, args ...any) error {
 	return &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Detail: fmt.Sprintf(format, args...)}
 }
 
-func notFound(what string) error {
+// NotFound is a 404 not_found answer naming what was missing.
+func NotFound(what string) error {
 	return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Detail: what + " not found"}
 }
 
-// verdict is what an error becomes: a status, a body safe to show, the
-// headers that go with it, and whether the error was unexpected (and so
-// logged at error level).
+// Verdict is what an error becomes: a status, a code and detail safe to
+// show, the headers that go with them, and whether the error was
+// unexpected (and so logged at error level).
+type Verdict struct {
+	Status     int
+	Code       string
+	Detail     any // the Error's Detail, or a fixed sentence; never a cause's text
+	Header     http.Header
+	Unexpected bool
+}
+
+// Classify is what err becomes in an answer of the admin API or page; see
+// verdict.
+func Classify(err error) Verdict {
+	v := classify(err)
+	return Verdict{Status: v.status, Code: v.body.Error, Detail: v.body.Detail, Header: v.header, Unexpected: v.unexpected}
+}
+
+// verdict is Verdict with the API's JSON body.
 type verdict struct {
 	status     int
 	body       errorBody

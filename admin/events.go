@@ -19,10 +19,10 @@ import (
 	"github.com/riscd/riscd/httplog"
 )
 
-// eventView is a received SET as the admin API shows it: its processing
+// EventView is a received SET as the admin API shows it: its processing
 // state and its decoded claims with token identifiers replaced by
 // fingerprints. The compact token as received is never shown.
-type eventView struct {
+type EventView struct {
 	ID            uint64          `json:"id"`
 	Transmitter   string          `json:"transmitter"`
 	Iss           string          `json:"iss"`
@@ -39,16 +39,16 @@ type eventView struct {
 	Claims        json.RawMessage `json:"claims"`
 }
 
-type eventList struct {
-	Events     []eventView `json:"events"`
+type EventList struct {
+	Events     []EventView `json:"events"`
 	NextCursor string      `json:"next_cursor,omitempty"`
 }
 
 // inboxStatuses are the values of the status filter.
 var inboxStatuses = []riscd.InboxStatus{riscd.InboxPending, riscd.InboxDone, riscd.InboxParked}
 
-func viewEvent(e riscd.InboxEntry) eventView {
-	v := eventView{
+func viewEvent(e riscd.InboxEntry) EventView {
+	v := EventView{
 		ID: e.ID, Transmitter: e.Transmitter, Iss: e.Iss, JTI: e.JTI, Subject: e.Subject,
 		Types: nonNil(e.Types), TypeNames: make([]string, len(e.Types)),
 		Status: string(e.Status), Attempts: e.Attempts, LastError: e.LastError,
@@ -82,7 +82,7 @@ func safeClaims(raw json.RawMessage) json.RawMessage {
 
 // subjectKeys returns the inbox subject keys of a plain subject: one per
 // configured issuer, without repeats.
-func (s *Server) subjectKeys(sub string) []string {
+func (s *Service) subjectKeys(sub string) []string {
 	var keys []string
 	for _, iss := range s.cfg.Issuers {
 		k := events.SubjectKey(events.IssSub{Iss: iss, Sub: sub})
@@ -93,9 +93,9 @@ func (s *Server) subjectKeys(sub string) []string {
 	return keys
 }
 
-// subOfKey returns the plain subject of an inbox subject key made from one
+// SubOfKey returns the plain subject of an inbox subject key made from one
 // of the configured issuers, or "" for any other key.
-func (s *Server) subOfKey(key string) string {
+func (s *Service) SubOfKey(key string) string {
 	for _, iss := range s.cfg.Issuers {
 		prefix := strings.TrimSuffix(events.SubjectKey(events.IssSub{Iss: iss, Sub: "x"}), "x")
 		if sub, ok := strings.CutPrefix(key, prefix); ok && sub != "" {
@@ -105,13 +105,13 @@ func (s *Server) subOfKey(key string) string {
 	return ""
 }
 
-// eventQuery reads the filters of an event list from the query string,
+// EventQuery reads the filters of an event list from the query string,
 // as GET /admin/events and the admin page's event list take them: sub is a
 // plain subject (matched under every configured issuer); subject an inbox
 // subject key as event views show it; type an event-type URI or its short
 // name; status, cursor and limit. It returns the query and the subject keys
 // to run it for ([""]: any subject).
-func (s *Server) eventQuery(c echo.Context) (riscd.InboxQuery, []string, error) {
+func (s *Service) EventQuery(c echo.Context) (riscd.InboxQuery, []string, error) {
 	p, err := pageParams(c)
 	if err != nil {
 		return riscd.InboxQuery{}, nil, err
@@ -123,7 +123,7 @@ func (s *Server) eventQuery(c echo.Context) (riscd.InboxQuery, []string, error) 
 		}
 		q.Status = riscd.InboxStatus(st)
 	}
-	typ, err := queryParam(c, "type")
+	typ, err := QueryParam(c, "type")
 	if err != nil {
 		return riscd.InboxQuery{}, nil, err
 	}
@@ -131,11 +131,11 @@ func (s *Server) eventQuery(c echo.Context) (riscd.InboxQuery, []string, error) 
 		typ = uri
 	}
 	q.Type = typ
-	sub, err := queryParam(c, "sub")
+	sub, err := QueryParam(c, "sub")
 	if err != nil {
 		return riscd.InboxQuery{}, nil, err
 	}
-	subject, err := queryParam(c, "subject")
+	subject, err := QueryParam(c, "subject")
 	if err != nil {
 		return riscd.InboxQuery{}, nil, err
 	}
@@ -149,13 +149,13 @@ func (s *Server) eventQuery(c echo.Context) (riscd.InboxQuery, []string, error) 
 	return q, keys, nil
 }
 
-// eventPage is one page of events, as views.
-func (s *Server) eventPage(ctx context.Context, q riscd.InboxQuery, keys []string) (eventList, error) {
+// EventPage is one page of events, as views.
+func (s *Service) EventPage(ctx context.Context, q riscd.InboxQuery, keys []string) (EventList, error) {
 	entries, next, err := s.listInbox(ctx, q, keys)
 	if err != nil {
-		return eventList{}, err
+		return EventList{}, err
 	}
-	out := eventList{Events: make([]eventView, len(entries)), NextCursor: next}
+	out := EventList{Events: make([]EventView, len(entries)), NextCursor: next}
 	for i, e := range entries {
 		out.Events[i] = viewEvent(e)
 	}
@@ -164,11 +164,11 @@ func (s *Server) eventPage(ctx context.Context, q riscd.InboxQuery, keys []strin
 
 // listEvents is GET /admin/events?sub=&subject=&type=&status=&cursor=&limit=.
 func (s *Server) listEvents(c echo.Context) error {
-	q, keys, err := s.eventQuery(c)
+	q, keys, err := s.EventQuery(c)
 	if err != nil {
 		return err
 	}
-	out, err := s.eventPage(c.Request().Context(), q, keys)
+	out, err := s.EventPage(c.Request().Context(), q, keys)
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func (s *Server) listEvents(c echo.Context) error {
 // listInbox runs q once per subject key and merges the pages, newest first.
 // Inbox cursors are entry IDs (a page holds entries older than its cursor),
 // so the merged page's cursor is the ID of its last entry.
-func (s *Server) listInbox(ctx context.Context, q riscd.InboxQuery, keys []string) ([]riscd.InboxEntry, string, error) {
+func (s *Service) listInbox(ctx context.Context, q riscd.InboxQuery, keys []string) ([]riscd.InboxEntry, string, error) {
 	if len(keys) == 1 {
 		q.Subject = keys[0]
 		return s.store.ListInbox(ctx, q)
@@ -216,22 +216,22 @@ func cmpU64(a, b uint64) int {
 	return 0
 }
 
-// eventOf reads one event as a view; a missing one is a 404 Error.
-func (s *Server) eventOf(ctx context.Context, id uint64) (eventView, error) {
+// EventOf reads one event as a view; a missing one is a 404 Error.
+func (s *Service) EventOf(ctx context.Context, id uint64) (EventView, error) {
 	e, err := s.store.InboxEntry(ctx, id)
 	if err != nil {
-		return eventView{}, orNotFound(err, "event")
+		return EventView{}, OrNotFound(err, "event")
 	}
 	return viewEvent(e), nil
 }
 
 // showEvent is GET /admin/events/{id}.
 func (s *Server) showEvent(c echo.Context) error {
-	id, err := idParam(c, "id")
+	id, err := IDParam(c, "id")
 	if err != nil {
 		return err
 	}
-	out, err := s.eventOf(c.Request().Context(), id)
+	out, err := s.EventOf(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -243,12 +243,12 @@ type errNotParked struct{ status riscd.InboxStatus }
 
 func (e errNotParked) Error() string { return fmt.Sprintf("event is %s, not parked", e.status) }
 
-// retry returns parked event id to pending with a fresh budget of
+// Retry returns parked event id to pending with a fresh budget of
 // attempts, due now, and audits it (Actor ActorOperator, Detail detail) in
 // the same transaction; then it wakes the dispatcher. Errors: a 409
 // Error (CodeNotParked) when the event is not parked, a 404 Error
 // when there is none, else a store failure.
-func (s *Server) retry(ctx context.Context, id uint64, detail string) (riscd.InboxEntry, error) {
+func (s *Service) Retry(ctx context.Context, id uint64, detail string) (riscd.InboxEntry, error) {
 	var stored riscd.InboxEntry
 	err := s.store.Update(ctx, func(tx riscd.Tx) error {
 		e, err := tx.InboxEntry(ctx, id)
@@ -265,7 +265,7 @@ func (s *Server) retry(ctx context.Context, id uint64, detail string) (riscd.Inb
 		stored = e
 		_, err = tx.AppendAudit(ctx, riscd.AuditEntry{
 			At: s.now(), Transmitter: e.Transmitter, EventJTI: e.JTI, EventType: firstOf(e.Types),
-			Sub: s.subOfKey(e.Subject), Action: "retry_event", Outcome: "pending",
+			Sub: s.SubOfKey(e.Subject), Action: "retry_event", Outcome: "pending",
 			Detail: detail, Actor: ActorOperator,
 		})
 		return err
@@ -275,7 +275,7 @@ func (s *Server) retry(ctx context.Context, id uint64, detail string) (riscd.Inb
 	case errors.As(err, &np):
 		return riscd.InboxEntry{}, &Error{Status: http.StatusConflict, Code: CodeNotParked, Detail: fmt.Sprintf("event %d is %s; only a parked event can be retried", id, np.status)}
 	case err != nil:
-		return riscd.InboxEntry{}, orNotFound(err, "event")
+		return riscd.InboxEntry{}, OrNotFound(err, "event")
 	}
 	if s.cfg.Rescan != nil {
 		s.cfg.Rescan()
@@ -286,11 +286,11 @@ func (s *Server) retry(ctx context.Context, id uint64, detail string) (riscd.Inb
 // retryEvent is POST /admin/events/{id}/retry: a parked entry goes back to
 // pending (see retry).
 func (s *Server) retryEvent(c echo.Context) error {
-	id, err := idParam(c, "id")
+	id, err := IDParam(c, "id")
 	if err != nil {
 		return err
 	}
-	stored, err := s.retry(c.Request().Context(), id, "request "+httplog.RequestID(c))
+	stored, err := s.Retry(c.Request().Context(), id, "request "+httplog.RequestID(c))
 	if err != nil {
 		return err
 	}

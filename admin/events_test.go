@@ -1,8 +1,6 @@
 package admin_test
 
 import (
-	"crypto/sha512"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
 	"github.com/riscd/riscd/events"
 )
 
@@ -39,37 +38,6 @@ type eventListJSON struct {
 	NextCursor string      `json:"next_cursor"`
 }
 
-const googleIss = "https://accounts.google.com/"
-
-// googleKey is the inbox subject key of a Google subject.
-func googleKey(sub string) string {
-	return events.SubjectKey(events.IssSub{Iss: googleIss, Sub: sub})
-}
-
-// disabledEvent is an account-disabled inbox entry about sub.
-func disabledEvent(jti, sub, reason string) riscd.InboxEntry {
-	claims := fmt.Sprintf(`{"iss":%q,"aud":"client-1","iat":1767268800,"jti":%q,"events":{%q:{"subject":{"subject_type":"iss-sub","iss":%q,"sub":%q},"reason":%q}}}`,
-		googleIss, jti, events.TypeAccountDisabled, googleIss, sub, reason)
-	return riscd.InboxEntry{JTI: jti, Subject: googleKey(sub), Types: []string{events.TypeAccountDisabled}, Claims: json.RawMessage(claims)}
-}
-
-// tokenRevokedEvent is a token-revoked inbox entry naming a refresh token
-// by identifier.
-func tokenRevokedEvent(jti, alg, identifier string) riscd.InboxEntry {
-	claims := fmt.Sprintf(`{"iss":%q,"aud":"client-1","iat":1767268800,"jti":%q,"events":{%q:{"subject":{"subject_type":"oauth_token","token_type":"refresh_token","token_identifier_alg":%q,"token":%q}}}}`,
-		googleIss, jti, events.TypeTokenRevoked, alg, identifier)
-	sub := events.OAuthToken{TokenType: "refresh_token", Alg: alg, Token: identifier}
-	return riscd.InboxEntry{JTI: jti, Subject: events.SubjectKey(sub), Types: []string{events.TypeTokenRevoked}, Claims: json.RawMessage(claims)}
-}
-
-// urlHashIdentifier is Google's hash identifier of token in the URL
-// alphabet without padding, a spelling riscd must tolerate.
-func urlHashIdentifier(token string) string {
-	inner := sha512.Sum512([]byte(token))
-	outer := sha512.Sum512(inner[:])
-	return base64.RawURLEncoding.EncodeToString(outer[:])
-}
-
 func eventIDs(es []eventJSON) []uint64 {
 	out := make([]uint64, len(es))
 	for i, e := range es {
@@ -79,13 +47,13 @@ func eventIDs(es []eventJSON) []uint64 {
 }
 
 func TestListEventsFilters(t *testing.T) {
-	e := newEnv(t, nil)
-	a1 := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
-	b1 := e.mustInbox(disabledEvent("j2", "bob", ""))
-	tr := e.mustInbox(tokenRevokedEvent("j3", events.AlgPrefix, "1//0abcdefghijklmnop"))
-	a2 := e.mustInbox(disabledEvent("j4", "alice", "bulk-account"))
-	e.setStatus(a1.ID, riscd.InboxDone, 1, "", time.Time{})
-	e.setStatus(b1.ID, riscd.InboxParked, 10, "handler: store unavailable", time.Time{})
+	e := admintest.New(t, nil)
+	a1 := e.MustInbox(admintest.DisabledEvent("j1", "alice", "hijacking"))
+	b1 := e.MustInbox(admintest.DisabledEvent("j2", "bob", ""))
+	tr := e.MustInbox(admintest.TokenRevokedEvent("j3", events.AlgPrefix, "1//0abcdefghijklmnop"))
+	a2 := e.MustInbox(admintest.DisabledEvent("j4", "alice", "bulk-account"))
+	e.SetStatus(a1.ID, riscd.InboxDone, 1, "", time.Time{})
+	e.SetStatus(b1.ID, riscd.InboxParked, 10, "handler: store unavailable", time.Time{})
 
 	tests := []struct {
 		query string
@@ -93,7 +61,7 @@ func TestListEventsFilters(t *testing.T) {
 	}{
 		{"", []uint64{a2.ID, tr.ID, b1.ID, a1.ID}},
 		{"sub=alice", []uint64{a2.ID, a1.ID}},
-		{"subject=" + url.QueryEscape(googleKey("bob")), []uint64{b1.ID}},
+		{"subject=" + url.QueryEscape(admintest.GoogleKey("bob")), []uint64{b1.ID}},
 		{"status=parked", []uint64{b1.ID}},
 		{"status=pending", []uint64{a2.ID, tr.ID}},
 		{"status=done&sub=alice", []uint64{a1.ID}},
@@ -104,7 +72,7 @@ func TestListEventsFilters(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.query, func(t *testing.T) {
 			var page eventListJSON
-			e.get("/admin/events?"+tc.query, http.StatusOK).json(t, &page)
+			e.Get("/admin/events?"+tc.query, http.StatusOK).JSON(t, &page)
 			if got := eventIDs(page.Events); !slices.Equal(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
@@ -112,8 +80,8 @@ func TestListEventsFilters(t *testing.T) {
 	}
 	t.Run("bad parameters", func(t *testing.T) {
 		for _, q := range []string{"status=stuck", "sub=a&subject=b", "limit=-1", "cursor=x"} {
-			if r := e.get("/admin/events?"+q, http.StatusBadRequest); r.errorCode(t) != admin.CodeBadRequest {
-				t.Errorf("%s: error %s, want bad_request", q, r.body)
+			if r := e.Get("/admin/events?"+q, http.StatusBadRequest); r.ErrorCode(t) != admin.CodeBadRequest {
+				t.Errorf("%s: error %s, want bad_request", q, r.Body)
 			}
 		}
 	})
@@ -121,15 +89,15 @@ func TestListEventsFilters(t *testing.T) {
 
 func TestListEventsPages(t *testing.T) {
 	// Two issuers give two subject keys for one sub: pages merge both.
-	e := newEnv(t, func(c *admin.Config) { c.Issuers = []string{"https://accounts.google.com", "https://idp.example"} })
+	e := admintest.New(t, func(c *admin.Config) { c.Issuers = []string{"https://accounts.google.com", "https://idp.example"} })
 	var want []uint64
 	for i := range 5 {
-		en := disabledEvent(fmt.Sprintf("j%d", i), "alice", "")
+		en := admintest.DisabledEvent(fmt.Sprintf("j%d", i), "alice", "")
 		if i%2 == 1 {
 			en.Subject = events.SubjectKey(events.IssSub{Iss: "https://idp.example", Sub: "alice"})
 		}
-		want = append(want, e.mustInbox(en).ID)
-		e.mustInbox(disabledEvent(fmt.Sprintf("other%d", i), "bob", ""))
+		want = append(want, e.MustInbox(en).ID)
+		e.MustInbox(admintest.DisabledEvent(fmt.Sprintf("other%d", i), "bob", ""))
 	}
 	slices.Reverse(want)
 	for _, limit := range []int{1, 2, 3, 5, 100} {
@@ -138,7 +106,7 @@ func TestListEventsPages(t *testing.T) {
 			cursor := ""
 			for range 10 {
 				var page eventListJSON
-				e.get(fmt.Sprintf("/admin/events?sub=alice&limit=%d&cursor=%s", limit, cursor), http.StatusOK).json(t, &page)
+				e.Get(fmt.Sprintf("/admin/events?sub=alice&limit=%d&cursor=%s", limit, cursor), http.StatusOK).JSON(t, &page)
 				if len(page.Events) > limit {
 					t.Fatalf("page of %d, want at most %d", len(page.Events), limit)
 				}
@@ -156,26 +124,26 @@ func TestListEventsPages(t *testing.T) {
 }
 
 func TestShowEventRedactsTokenIdentifiers(t *testing.T) {
-	e := newEnv(t, nil)
-	g := e.mustGrant(grantSpec{sub: "alice"})
+	e := admintest.New(t, nil)
+	g := e.MustGrant(admintest.GrantSpec{Sub: "alice"})
 	refresh := g.RefreshToken.Reveal()
-	hashID := e.secret(urlHashIdentifier(refresh))
-	prefixID := e.secret(refresh[:16])
-	byHash := e.mustInbox(tokenRevokedEvent("jh", events.AlgHashSHA512SHA512, hashID))
-	byPrefix := e.mustInbox(tokenRevokedEvent("jp", events.AlgPrefix, prefixID))
+	hashID := e.Secret(admintest.URLHashIdentifier(refresh))
+	prefixID := e.Secret(refresh[:16])
+	byHash := e.MustInbox(admintest.TokenRevokedEvent("jh", events.AlgHashSHA512SHA512, hashID))
+	byPrefix := e.MustInbox(admintest.TokenRevokedEvent("jp", events.AlgPrefix, prefixID))
 
 	tests := []struct {
 		name string
 		id   uint64
 		want string
 	}{
-		{"hash identifier", byHash.ID, hashFingerprint(refresh)},
-		{"prefix identifier", byPrefix.ID, prefixFingerprint(refresh)},
+		{"hash identifier", byHash.ID, admintest.HashFingerprint(refresh)},
+		{"prefix identifier", byPrefix.ID, admintest.PrefixFingerprint(refresh)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var got eventJSON
-			e.get(fmt.Sprintf("/admin/events/%d", tc.id), http.StatusOK).json(t, &got)
+			e.Get(fmt.Sprintf("/admin/events/%d", tc.id), http.StatusOK).JSON(t, &got)
 			if !slices.Equal(got.TypeNames, []string{"token-revoked"}) || got.Status != "pending" || got.Transmitter != "google" {
 				t.Errorf("event %+v, want a pending token-revoked from google", got)
 			}
@@ -194,59 +162,59 @@ func TestShowEventRedactsTokenIdentifiers(t *testing.T) {
 		})
 	}
 	t.Run("unknown", func(t *testing.T) {
-		e.get("/admin/events/999", http.StatusNotFound)
+		e.Get("/admin/events/999", http.StatusNotFound)
 	})
 	t.Run("bad id", func(t *testing.T) {
 		for _, id := range []string{"0", "x", "-1", "1.5"} {
-			e.get("/admin/events/"+id, http.StatusBadRequest)
+			e.Get("/admin/events/"+id, http.StatusBadRequest)
 		}
 	})
 }
 
 func TestShowEventRedactsTokensAnywhere(t *testing.T) {
-	e := newEnv(t, nil)
-	secret := e.secret("ya29.leaked-access-token-in-claims")
+	e := admintest.New(t, nil)
+	secret := e.Secret("ya29.leaked-access-token-in-claims")
 	claims := fmt.Sprintf(`{"iss":"https://idp.example","jti":"x1","iat":1,"events":{"https://example.com/custom":{"access_token":%q,"nested":[{"refresh_token":%q}]}}}`, secret, secret)
-	en := e.mustInbox(riscd.InboxEntry{Iss: "https://idp.example", JTI: "x1", Types: []string{"https://example.com/custom"}, Claims: json.RawMessage(claims)})
-	r := e.get(fmt.Sprintf("/admin/events/%d", en.ID), http.StatusOK)
-	if !strings.Contains(string(r.body), `"[redacted]"`) {
-		t.Errorf("answer %s does not show the redaction", r.body)
+	en := e.MustInbox(riscd.InboxEntry{Iss: "https://idp.example", JTI: "x1", Types: []string{"https://example.com/custom"}, Claims: json.RawMessage(claims)})
+	r := e.Get(fmt.Sprintf("/admin/events/%d", en.ID), http.StatusOK)
+	if !strings.Contains(string(r.Body), `"[redacted]"`) {
+		t.Errorf("answer %s does not show the redaction", r.Body)
 	}
 	var got eventJSON
-	r.json(t, &got)
+	r.JSON(t, &got)
 	if want := []string{"unknown"}; !slices.Equal(got.TypeNames, want) {
 		t.Errorf("type_names = %v, want %v", got.TypeNames, want)
 	}
 }
 
 func TestRetryEvent(t *testing.T) {
-	e := newEnv(t, nil)
-	parked := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
-	done := e.mustInbox(disabledEvent("j2", "alice", ""))
-	pending := e.mustInbox(disabledEvent("j3", "alice", ""))
-	e.setStatus(parked.ID, riscd.InboxParked, 10, "lifecycle: store unavailable", t0.Add(time.Hour))
-	e.setStatus(done.ID, riscd.InboxDone, 1, "", time.Time{})
+	e := admintest.New(t, nil)
+	parked := e.MustInbox(admintest.DisabledEvent("j1", "alice", "hijacking"))
+	done := e.MustInbox(admintest.DisabledEvent("j2", "alice", ""))
+	pending := e.MustInbox(admintest.DisabledEvent("j3", "alice", ""))
+	e.SetStatus(parked.ID, riscd.InboxParked, 10, "lifecycle: store unavailable", admintest.T0.Add(time.Hour))
+	e.SetStatus(done.ID, riscd.InboxDone, 1, "", time.Time{})
 
-	r := e.do(http.MethodPost, fmt.Sprintf("/admin/events/%d/retry", parked.ID), adminToken, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("status %d, want 200: %s", r.status, r.body)
+	r := e.Do(http.MethodPost, fmt.Sprintf("/admin/events/%d/retry", parked.ID), admintest.AdminToken, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
 	}
 	var got eventJSON
-	r.json(t, &got)
+	r.JSON(t, &got)
 	if got.Status != "pending" || got.Attempts != 0 || got.NextAttemptAt != nil {
 		t.Errorf("answer %+v, want pending, 0 attempts, due now", got)
 	}
-	stored, err := e.db.InboxEntry(t.Context(), parked.ID)
+	stored, err := e.DB.InboxEntry(t.Context(), parked.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if stored.Status != riscd.InboxPending || stored.Attempts != 0 || !stored.NextAttemptAt.IsZero() {
 		t.Errorf("stored %+v, want pending, 0 attempts, due now", stored)
 	}
-	if n := e.rescans.get(); n != 1 {
+	if n := e.Rescans.Get(); n != 1 {
 		t.Errorf("Rescan called %d times, want 1", n)
 	}
-	audit, _, err := e.db.ListAudit(t.Context(), riscd.AuditQuery{Sub: "alice"})
+	audit, _, err := e.DB.ListAudit(t.Context(), riscd.AuditQuery{Sub: "alice"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,13 +235,13 @@ func TestRetryEvent(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.do(http.MethodPost, fmt.Sprintf("/admin/events/%d/retry", tc.id), adminToken, nil)
-			if r.status != tc.status || r.errorCode(t) != tc.code {
-				t.Errorf("got %d %s, want %d %s", r.status, r.body, tc.status, tc.code)
+			r := e.Do(http.MethodPost, fmt.Sprintf("/admin/events/%d/retry", tc.id), admintest.AdminToken, nil)
+			if r.Status != tc.status || r.ErrorCode(t) != tc.code {
+				t.Errorf("got %d %s, want %d %s", r.Status, r.Body, tc.status, tc.code)
 			}
 		})
 	}
-	if n := e.rescans.get(); n != 1 {
+	if n := e.Rescans.Get(); n != 1 {
 		t.Errorf("Rescan called %d times after refusals, want still 1", n)
 	}
 }

@@ -37,14 +37,14 @@ type grantView struct {
 	RefreshedAt       *time.Time `json:"refreshed_at,omitempty"`
 }
 
-// grantDetail is GET /admin/grants/{id}: the grant and the audit entries
+// GrantDetail is GET /admin/grants/{id}: the grant and the audit entries
 // that name it (the event or operator that changed it), newest first.
-type grantDetail struct {
+type GrantDetail struct {
 	grantView
 	History []auditView `json:"history"`
 }
 
-type grantList struct {
+type GrantList struct {
 	Grants     []grantView `json:"grants"`
 	NextCursor string      `json:"next_cursor,omitempty"`
 }
@@ -59,7 +59,7 @@ const (
 	historyMax  = 50
 )
 
-func (s *Server) viewGrant(g riscd.Grant) grantView {
+func (s *Service) viewGrant(g riscd.Grant) grantView {
 	return grantView{
 		ID: g.ID, Sub: g.Sub, Email: g.Email, Scopes: nonNil(g.Scopes), Features: s.featuresOf(g.Scopes),
 		Status: string(g.Status), Reason: g.Reason, ChangedBy: g.ChangedBy,
@@ -75,7 +75,7 @@ func (s *Server) viewGrant(g riscd.Grant) grantView {
 }
 
 // featuresOf returns the names of the features whose scope is in scopes.
-func (s *Server) featuresOf(scopes []string) []string {
+func (s *Service) featuresOf(scopes []string) []string {
 	out := []string{}
 	for _, name := range s.features {
 		if slices.Contains(scopes, s.cfg.Features[name]) {
@@ -85,16 +85,16 @@ func (s *Server) featuresOf(scopes []string) []string {
 	return out
 }
 
-// grantQuery reads the filters of a grant list (sub, status, feature,
+// GrantQuery reads the filters of a grant list (sub, status, feature,
 // scope) and its page from the query string, as GET /admin/grants and the
 // admin page's grant list take them.
-func (s *Server) grantQuery(c echo.Context) (riscd.GrantQuery, error) {
+func (s *Service) GrantQuery(c echo.Context) (riscd.GrantQuery, error) {
 	p, err := pageParams(c)
 	if err != nil {
 		return riscd.GrantQuery{}, err
 	}
 	q := riscd.GrantQuery{Cursor: p.cursor, Limit: p.limit}
-	if q.Sub, err = queryParam(c, "sub"); err != nil {
+	if q.Sub, err = QueryParam(c, "sub"); err != nil {
 		return riscd.GrantQuery{}, err
 	}
 	if st := c.QueryParam("status"); st != "" {
@@ -103,7 +103,7 @@ func (s *Server) grantQuery(c echo.Context) (riscd.GrantQuery, error) {
 		}
 		q.Status = riscd.GrantStatus(st)
 	}
-	if q.Scope, err = queryParam(c, "scope"); err != nil {
+	if q.Scope, err = QueryParam(c, "scope"); err != nil {
 		return riscd.GrantQuery{}, err
 	}
 	if f := c.QueryParam("feature"); f != "" {
@@ -119,13 +119,13 @@ func (s *Server) grantQuery(c echo.Context) (riscd.GrantQuery, error) {
 	return q, nil
 }
 
-// grantPage is one page of grants, as views.
-func (s *Server) grantPage(ctx context.Context, q riscd.GrantQuery) (grantList, error) {
+// GrantPage is one page of grants, as views.
+func (s *Service) GrantPage(ctx context.Context, q riscd.GrantQuery) (GrantList, error) {
 	grants, next, err := s.store.ListGrants(ctx, q)
 	if err != nil {
-		return grantList{}, err
+		return GrantList{}, err
 	}
-	out := grantList{Grants: make([]grantView, len(grants)), NextCursor: next}
+	out := GrantList{Grants: make([]grantView, len(grants)), NextCursor: next}
 	for i, g := range grants {
 		out.Grants[i] = s.viewGrant(g)
 	}
@@ -134,29 +134,29 @@ func (s *Server) grantPage(ctx context.Context, q riscd.GrantQuery) (grantList, 
 
 // listGrants is GET /admin/grants?sub=&status=&feature=&scope=&cursor=&limit=.
 func (s *Server) listGrants(c echo.Context) error {
-	q, err := s.grantQuery(c)
+	q, err := s.GrantQuery(c)
 	if err != nil {
 		return err
 	}
-	out, err := s.grantPage(c.Request().Context(), q)
+	out, err := s.GrantPage(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
-// grantDetailOf reads grant id and the audit entries that name it. A
+// GrantOf reads grant id and the audit entries that name it. A
 // missing grant is a 404 Error.
-func (s *Server) grantDetailOf(ctx context.Context, id string) (grantDetail, error) {
+func (s *Service) GrantOf(ctx context.Context, id string) (GrantDetail, error) {
 	g, err := s.store.Grant(ctx, id)
 	if err != nil {
-		return grantDetail{}, orNotFound(err, "grant")
+		return GrantDetail{}, OrNotFound(err, "grant")
 	}
 	entries, _, err := s.store.ListAudit(ctx, riscd.AuditQuery{Sub: g.Sub, Limit: historyScan})
 	if err != nil {
-		return grantDetail{}, err
+		return GrantDetail{}, err
 	}
-	out := grantDetail{grantView: s.viewGrant(g), History: []auditView{}}
+	out := GrantDetail{grantView: s.viewGrant(g), History: []auditView{}}
 	for _, e := range entries {
 		if slices.Contains(e.GrantIDs, g.ID) && len(out.History) < historyMax {
 			out.History = append(out.History, viewAudit(e))
@@ -171,22 +171,22 @@ func (s *Server) showGrant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.grantDetailOf(c.Request().Context(), id)
+	out, err := s.GrantOf(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
-// revoke has the Operator discard grant id and queue its upstream
+// Revoke has the Operator discard grant id and queue its upstream
 // revocation. Errors: errNoOperator without one, a 404 Error for an
 // unknown grant, else the Operator's failure.
-func (s *Server) revoke(ctx context.Context, id string) error {
+func (s *Service) Revoke(ctx context.Context, id string) error {
 	if s.cfg.Operator == nil {
 		return errNoOperator
 	}
 	if err := s.cfg.Operator.DiscardGrant(ctx, id, ActorOperator); err != nil {
-		return orNotFound(err, "grant")
+		return OrNotFound(err, "grant")
 	}
 	return nil
 }
@@ -202,7 +202,7 @@ func (s *Server) revokeGrant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.revoke(c.Request().Context(), id); err != nil {
+	if err := s.Revoke(c.Request().Context(), id); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusAccepted, map[string]string{"id": id, "status": "revoked", "upstream_revocation": "queued"})
@@ -213,11 +213,11 @@ var errNoOperator = &Error{
 	Detail: "operator actions are not available in this riscd",
 }
 
-// orNotFound turns store.ErrNotFound into a 404 naming what was missing;
+// OrNotFound turns store.ErrNotFound into a 404 naming what was missing;
 // other errors pass.
-func orNotFound(err error, what string) error {
+func OrNotFound(err error, what string) error {
 	if isNotFound(err) {
-		return notFound(what)
+		return NotFound(what)
 	}
 	return err
 }

@@ -1,9 +1,6 @@
 package admin_test
 
 import (
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,6 +10,7 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
 )
 
 // grantJSON is a grant as the admin API answers it.
@@ -38,20 +36,6 @@ type grantListJSON struct {
 	NextCursor string      `json:"next_cursor"`
 }
 
-// hashFingerprint is the expected refresh_token_fingerprint, computed here
-// from the definition: SHA-512 over the token, SHA-512 over that digest.
-func hashFingerprint(token string) string {
-	inner := sha512.Sum512([]byte(token))
-	outer := sha512.Sum512(inner[:])
-	return hex.EncodeToString(outer[:])[:12]
-}
-
-// prefixFingerprint is the expected refresh_prefix_fingerprint.
-func prefixFingerprint(token string) string {
-	d := sha256.Sum256([]byte(token[:16]))
-	return hex.EncodeToString(d[:])[:12]
-}
-
 func ids(gs []grantJSON) []string {
 	out := make([]string, len(gs))
 	for i, g := range gs {
@@ -61,11 +45,11 @@ func ids(gs []grantJSON) []string {
 }
 
 func TestListGrantsPagesNewestFirst(t *testing.T) {
-	e := newEnv(t, nil)
+	e := admintest.New(t, nil)
 	var want []string
 	for _, sub := range []string{"a", "b", "c", "d", "e"} {
-		want = append(want, e.mustGrant(grantSpec{sub: sub}).ID)
-		e.clock.Advance(time.Second)
+		want = append(want, e.MustGrant(admintest.GrantSpec{Sub: sub}).ID)
+		e.Clock.Advance(time.Second)
 	}
 	slices.Reverse(want)
 
@@ -73,7 +57,7 @@ func TestListGrantsPagesNewestFirst(t *testing.T) {
 	cursor, pages := "", 0
 	for {
 		var page grantListJSON
-		e.get("/admin/grants?limit=2&cursor="+url.QueryEscape(cursor), http.StatusOK).json(t, &page)
+		e.Get("/admin/grants?limit=2&cursor="+url.QueryEscape(cursor), http.StatusOK).JSON(t, &page)
 		pages++
 		if len(page.Grants) > 2 {
 			t.Fatalf("page of %d grants, want at most 2", len(page.Grants))
@@ -93,11 +77,11 @@ func TestListGrantsPagesNewestFirst(t *testing.T) {
 }
 
 func TestListGrantsFilters(t *testing.T) {
-	e := newEnv(t, nil)
-	drive := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}})
-	held := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
-	cal := e.mustGrant(grantSpec{sub: "bob", scopes: []string{"openid", features["calendar"]}})
-	revoked := e.mustGrant(grantSpec{sub: "bob", status: riscd.GrantRevoked, reason: "token-revoked"})
+	e := admintest.New(t, nil)
+	drive := e.MustGrant(admintest.GrantSpec{Sub: "alice", Scopes: []string{"openid", admintest.Features["drive"]}})
+	held := e.MustGrant(admintest.GrantSpec{Sub: "alice", Status: riscd.GrantHeld, Reason: "hijacking"})
+	cal := e.MustGrant(admintest.GrantSpec{Sub: "bob", Scopes: []string{"openid", admintest.Features["calendar"]}})
+	revoked := e.MustGrant(admintest.GrantSpec{Sub: "bob", Status: riscd.GrantRevoked, Reason: "token-revoked"})
 
 	tests := []struct {
 		query string
@@ -109,14 +93,14 @@ func TestListGrantsFilters(t *testing.T) {
 		{"status=revoked", []string{revoked.ID}},
 		{"feature=drive", []string{drive.ID}},
 		{"feature=calendar", []string{cal.ID}},
-		{"scope=" + url.QueryEscape(features["calendar"]), []string{cal.ID}},
+		{"scope=" + url.QueryEscape(admintest.Features["calendar"]), []string{cal.ID}},
 		{"sub=bob&status=active", []string{cal.ID}},
 		{"sub=carol", []string{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.query, func(t *testing.T) {
 			var page grantListJSON
-			e.get("/admin/grants?"+tc.query, http.StatusOK).json(t, &page)
+			e.Get("/admin/grants?"+tc.query, http.StatusOK).JSON(t, &page)
 			if got := ids(page.Grants); !slices.Equal(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
@@ -128,8 +112,8 @@ func TestListGrantsFilters(t *testing.T) {
 }
 
 func TestListGrantsRefusesBadParameters(t *testing.T) {
-	e := newEnv(t, nil)
-	e.mustGrant(grantSpec{sub: "alice"})
+	e := admintest.New(t, nil)
+	e.MustGrant(admintest.GrantSpec{Sub: "alice"})
 	tests := []struct {
 		name, query, detail string
 	}{
@@ -145,37 +129,37 @@ func TestListGrantsRefusesBadParameters(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.get("/admin/grants?"+tc.query, http.StatusBadRequest)
-			if code := r.errorCode(t); code != admin.CodeBadRequest {
+			r := e.Get("/admin/grants?"+tc.query, http.StatusBadRequest)
+			if code := r.ErrorCode(t); code != admin.CodeBadRequest {
 				t.Errorf("error = %q, want bad_request", code)
 			}
-			if !strings.Contains(string(r.body), tc.detail) {
-				t.Errorf("answer %s does not mention %q", r.body, tc.detail)
+			if !strings.Contains(string(r.Body), tc.detail) {
+				t.Errorf("answer %s does not mention %q", r.Body, tc.detail)
 			}
 		})
 	}
 }
 
 func TestShowGrant(t *testing.T) {
-	e := newEnv(t, nil)
-	g := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}})
-	other := e.mustGrant(grantSpec{sub: "alice"})
-	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants", Outcome: "held", EventJTI: "jti-1", Actor: "event"})
-	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{other.ID}, Action: "revoke_grants", Actor: "event"})
-	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{other.ID, g.ID}, Action: "release_holds", Actor: "operator"})
+	e := admintest.New(t, nil)
+	g := e.MustGrant(admintest.GrantSpec{Sub: "alice", Scopes: []string{"openid", admintest.Features["drive"]}})
+	other := e.MustGrant(admintest.GrantSpec{Sub: "alice"})
+	e.MustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants", Outcome: "held", EventJTI: "jti-1", Actor: "event"})
+	e.MustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{other.ID}, Action: "revoke_grants", Actor: "event"})
+	e.MustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{other.ID, g.ID}, Action: "release_holds", Actor: "operator"})
 
 	var got grantJSON
-	e.get("/admin/grants/"+g.ID, http.StatusOK).json(t, &got)
+	e.Get("/admin/grants/"+g.ID, http.StatusOK).JSON(t, &got)
 	if got.ID != g.ID || got.Sub != "alice" || got.Status != "active" || !got.HasAccessToken {
 		t.Errorf("got %+v, want the active grant %s of alice with an access token", got, g.ID)
 	}
 	if want := []string{"drive"}; !slices.Equal(got.Features, want) {
 		t.Errorf("features = %v, want %v", got.Features, want)
 	}
-	if want := hashFingerprint(g.RefreshToken.Reveal()); got.RefreshTokenFingerprint != want {
+	if want := admintest.HashFingerprint(g.RefreshToken.Reveal()); got.RefreshTokenFingerprint != want {
 		t.Errorf("refresh_token_fingerprint = %q, want %q", got.RefreshTokenFingerprint, want)
 	}
-	if want := prefixFingerprint(g.RefreshToken.Reveal()); got.RefreshPrefixFingerprint != want {
+	if want := admintest.PrefixFingerprint(g.RefreshToken.Reveal()); got.RefreshPrefixFingerprint != want {
 		t.Errorf("refresh_prefix_fingerprint = %q, want %q", got.RefreshPrefixFingerprint, want)
 	}
 	if got.AccessTokenExpiry == nil || !got.AccessTokenExpiry.Equal(g.Expiry) {
@@ -190,34 +174,34 @@ func TestShowGrant(t *testing.T) {
 	}
 
 	t.Run("unknown", func(t *testing.T) {
-		r := e.get("/admin/grants/000000000000000000000000", http.StatusNotFound)
-		if code := r.errorCode(t); code != admin.CodeNotFound {
+		r := e.Get("/admin/grants/000000000000000000000000", http.StatusNotFound)
+		if code := r.ErrorCode(t); code != admin.CodeNotFound {
 			t.Errorf("error = %q, want not_found", code)
 		}
 	})
 }
 
 func TestRevokeGrant(t *testing.T) {
-	e := newEnv(t, nil)
-	g := e.mustGrant(grantSpec{sub: "alice"})
+	e := admintest.New(t, nil)
+	g := e.MustGrant(admintest.GrantSpec{Sub: "alice"})
 
-	r := e.do(http.MethodDelete, "/admin/grants/"+g.ID, adminToken, nil)
-	if r.status != http.StatusAccepted {
-		t.Fatalf("status %d, want 202: %s", r.status, r.body)
+	r := e.Do(http.MethodDelete, "/admin/grants/"+g.ID, admintest.AdminToken, nil)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("status %d, want 202: %s", r.Status, r.Body)
 	}
 	var body map[string]string
-	r.json(t, &body)
+	r.JSON(t, &body)
 	if body["id"] != g.ID || body["upstream_revocation"] != "queued" {
 		t.Errorf("answer %v, want the id and upstream_revocation queued", body)
 	}
-	if want := []opCall{{"DiscardGrant", g.ID, admin.ActorOperator}}; !slices.Equal(e.op.calls(), want) {
-		t.Errorf("operator calls %v, want %v", e.op.calls(), want)
+	if want := []admintest.OpCall{{Method: "DiscardGrant", Arg: g.ID, Actor: admin.ActorOperator}}; !slices.Equal(e.Op.Calls(), want) {
+		t.Errorf("operator calls %v, want %v", e.Op.Calls(), want)
 	}
 
 	t.Run("again", func(t *testing.T) {
-		r := e.do(http.MethodDelete, "/admin/grants/"+g.ID, adminToken, nil)
-		if r.status != http.StatusNotFound || r.errorCode(t) != admin.CodeNotFound {
-			t.Errorf("got %d %s, want 404 not_found", r.status, r.body)
+		r := e.Do(http.MethodDelete, "/admin/grants/"+g.ID, admintest.AdminToken, nil)
+		if r.Status != http.StatusNotFound || r.ErrorCode(t) != admin.CodeNotFound {
+			t.Errorf("got %d %s, want 404 not_found", r.Status, r.Body)
 		}
 	})
 }
@@ -226,33 +210,33 @@ func TestOperatorFailures(t *testing.T) {
 	tests := []struct {
 		name     string
 		config   func(*admin.Config)
-		setup    func(*env)
+		setup    func(*admintest.Env)
 		status   int
 		code     string
 		logError bool
 	}{
-		{"not wired", func(c *admin.Config) { c.Operator = nil }, func(*env) {}, http.StatusNotImplemented, admin.CodeNotImplemented, false},
-		{"unexpected failure", nil, func(e *env) { e.op.err = errBoom }, http.StatusInternalServerError, admin.CodeInternal, true},
+		{"not wired", func(c *admin.Config) { c.Operator = nil }, func(*admintest.Env) {}, http.StatusNotImplemented, admin.CodeNotImplemented, false},
+		{"unexpected failure", nil, func(e *admintest.Env) { e.Op.Err = admintest.ErrBoom }, http.StatusInternalServerError, admin.CodeInternal, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, tc.config)
+			e := admintest.New(t, tc.config)
 			tc.setup(e)
-			g := e.mustGrant(grantSpec{sub: "alice"})
-			e.mustAccount(accountOf("alice"))
+			g := e.MustGrant(admintest.GrantSpec{Sub: "alice"})
+			e.MustAccount(admintest.AccountOf("alice"))
 			for _, req := range []struct{ method, path string }{
 				{http.MethodDelete, "/admin/grants/" + g.ID},
 				{http.MethodPost, "/admin/accounts/alice/release"},
 			} {
-				r := e.do(req.method, req.path, adminToken, nil)
-				if r.status != tc.status || r.errorCode(t) != tc.code {
-					t.Errorf("%s %s: got %d %s, want %d %s", req.method, req.path, r.status, r.body, tc.status, tc.code)
+				r := e.Do(req.method, req.path, admintest.AdminToken, nil)
+				if r.Status != tc.status || r.ErrorCode(t) != tc.code {
+					t.Errorf("%s %s: got %d %s, want %d %s", req.method, req.path, r.Status, r.Body, tc.status, tc.code)
 				}
-				if strings.Contains(string(r.body), "input/output") {
-					t.Errorf("answer shows the internal error: %s", r.body)
+				if strings.Contains(string(r.Body), "input/output") {
+					t.Errorf("answer shows the internal error: %s", r.Body)
 				}
 			}
-			if got := strings.Contains(e.logs.String(), `"level":"ERROR"`); got != tc.logError {
+			if got := strings.Contains(e.Logs.String(), `"level":"ERROR"`); got != tc.logError {
 				t.Errorf("logged at error level = %v, want %v", got, tc.logError)
 			}
 		})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
 )
 
 type readyJSON struct {
@@ -17,9 +18,9 @@ type readyJSON struct {
 }
 
 func TestHealthz(t *testing.T) {
-	e := newEnv(t, nil)
+	e := admintest.New(t, nil)
 	var got map[string]string
-	e.get("/healthz", http.StatusOK).json(t, &got)
+	e.Get("/healthz", http.StatusOK).JSON(t, &got)
 	if got["status"] != "ok" {
 		t.Errorf("got %v, want status ok", got)
 	}
@@ -35,15 +36,15 @@ func (f unhealthyStore) Health(context.Context) error { return f.err }
 
 func TestReadyzStoreUnhealthy(t *testing.T) {
 	journalErr := errors.New("store: /var/lib/riscd/riscd.db: no space left on device")
-	e := newEnv(t, func(c *admin.Config) { c.Store = unhealthyStore{Store: c.Store, err: journalErr} })
+	e := admintest.New(t, func(c *admin.Config) { c.Store = unhealthyStore{Store: c.Store, err: journalErr} })
 	var got readyJSON
-	e.get("/readyz", http.StatusServiceUnavailable).json(t, &got)
+	e.Get("/readyz", http.StatusServiceUnavailable).JSON(t, &got)
 	want := "received SETs cannot be moved into the inbox (see the log); new SETs are answered 503"
 	if got.Status != "not_ready" || got.Checks["inbox"] != want || got.Checks["store"] != "ok" {
 		t.Errorf("readyz = %+v, want not_ready with inbox %q", got, want)
 	}
-	e2 := newEnv(t, func(c *admin.Config) { c.Store = unhealthyStore{Store: c.Store} })
-	e2.get("/readyz", http.StatusOK).json(t, &got)
+	e2 := admintest.New(t, func(c *admin.Config) { c.Store = unhealthyStore{Store: c.Store} })
+	e2.Get("/readyz", http.StatusOK).JSON(t, &got)
 	if got.Checks["inbox"] != "ok" {
 		t.Errorf("readyz with a healthy store = %+v, want inbox ok", got)
 	}
@@ -54,57 +55,57 @@ func TestReadyz(t *testing.T) {
 	tests := []struct {
 		name   string
 		ready  error
-		setup  func(*env)
+		setup  func(*admintest.Env)
 		status int
 		checks map[string]string
 	}{
 		{
-			name: "ready", setup: func(*env) {}, status: http.StatusOK,
+			name: "ready", setup: func(*admintest.Env) {}, status: http.StatusOK,
 			checks: map[string]string{"store": "ok", "inbox": "ok", "ready": "ok"},
 		},
 		{
-			name: "keys not loaded", ready: keysErr, setup: func(*env) {}, status: http.StatusServiceUnavailable,
+			name: "keys not loaded", ready: keysErr, setup: func(*admintest.Env) {}, status: http.StatusServiceUnavailable,
 			checks: map[string]string{"store": "ok", "inbox": "ok", "ready": keysErr.Error()},
 		},
 		{
 			name: "fresh pending entry", status: http.StatusOK,
-			setup: func(e *env) {
-				e.mustInbox(disabledEvent("j1", "alice", ""))
-				e.clock.Advance(time.Minute)
+			setup: func(e *admintest.Env) {
+				e.MustInbox(admintest.DisabledEvent("j1", "alice", ""))
+				e.Clock.Advance(time.Minute)
 			},
 			checks: map[string]string{"store": "ok", "inbox": "ok", "ready": "ok"},
 		},
 		{
 			name: "entry due for too long", status: http.StatusServiceUnavailable,
-			setup: func(e *env) {
-				e.mustInbox(disabledEvent("j1", "alice", ""))
-				e.clock.Advance(admin.DefaultInboxStuckAfter + time.Minute)
+			setup: func(e *admintest.Env) {
+				e.MustInbox(admintest.DisabledEvent("j1", "alice", ""))
+				e.Clock.Advance(admin.DefaultInboxStuckAfter + time.Minute)
 			},
 			checks: map[string]string{"store": "ok", "inbox": "event 1 has been due for 6m0s", "ready": "ok"},
 		},
 		{
 			name: "entries waiting for a retry, and behind one", status: http.StatusOK,
-			setup: func(e *env) {
-				first := e.mustInbox(disabledEvent("j1", "alice", ""))
-				e.mustInbox(disabledEvent("j2", "alice", ""))
-				e.clock.Advance(time.Hour)
-				e.setStatus(first.ID, riscd.InboxPending, 5, "x", e.clock.Now().Add(time.Minute))
+			setup: func(e *admintest.Env) {
+				first := e.MustInbox(admintest.DisabledEvent("j1", "alice", ""))
+				e.MustInbox(admintest.DisabledEvent("j2", "alice", ""))
+				e.Clock.Advance(time.Hour)
+				e.SetStatus(first.ID, riscd.InboxPending, 5, "x", e.Clock.Now().Add(time.Minute))
 			},
 			checks: map[string]string{"store": "ok", "inbox": "ok", "ready": "ok"},
 		},
 		{
 			name: "parked entries do not count", status: http.StatusOK,
-			setup: func(e *env) {
-				p := e.mustInbox(disabledEvent("j1", "alice", ""))
-				e.setStatus(p.ID, riscd.InboxParked, 10, "x", time.Time{})
-				e.clock.Advance(time.Hour)
+			setup: func(e *admintest.Env) {
+				p := e.MustInbox(admintest.DisabledEvent("j1", "alice", ""))
+				e.SetStatus(p.ID, riscd.InboxParked, 10, "x", time.Time{})
+				e.Clock.Advance(time.Hour)
 			},
 			checks: map[string]string{"store": "ok", "inbox": "ok", "ready": "ok"},
 		},
 		{
 			name: "store closed", status: http.StatusServiceUnavailable,
-			setup: func(e *env) {
-				if err := e.db.Close(); err != nil {
+			setup: func(e *admintest.Env) {
+				if err := e.DB.Close(); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -113,12 +114,12 @@ func TestReadyz(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, func(c *admin.Config) {
+			e := admintest.New(t, func(c *admin.Config) {
 				c.Ready = func(ctx context.Context) error { return tc.ready }
 			})
 			tc.setup(e)
 			var got readyJSON
-			e.get("/readyz", tc.status).json(t, &got)
+			e.Get("/readyz", tc.status).JSON(t, &got)
 			wantStatus := "ready"
 			if tc.status != http.StatusOK {
 				wantStatus = "not_ready"

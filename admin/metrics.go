@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
@@ -337,4 +338,31 @@ func (m *Metrics) RecordsSkipped(loop string, n int) {
 		return
 	}
 	m.skipped.WithLabelValues(oneOf(loop, skippingLoops)).Add(float64(n))
+}
+
+// StreamRecorded returns the status StreamStatus last recorded ("" when it
+// never ran) and whether the last StreamCheck found the stream healthy
+// (false when it never ran).
+func (m *Metrics) StreamRecorded() (status string, healthy bool) {
+	ch := make(chan prometheus.Metric, len(streamStatuses))
+	go func() {
+		m.streamStatus.Collect(ch)
+		close(ch)
+	}()
+	for pm := range ch {
+		var d dto.Metric
+		if pm.Write(&d) != nil || d.GetGauge().GetValue() != 1 {
+			continue
+		}
+		for _, l := range d.GetLabel() {
+			if l.GetName() == "status" {
+				status = l.GetValue()
+			}
+		}
+	}
+	var d dto.Metric
+	if m.streamHealthy.Write(&d) == nil {
+		healthy = d.GetGauge().GetValue() == 1
+	}
+	return status, healthy
 }

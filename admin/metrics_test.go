@@ -15,6 +15,7 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
@@ -22,13 +23,13 @@ import (
 )
 
 // scrape fetches /metrics without a token.
-func (e *env) scrape() string {
-	e.t.Helper()
-	r := e.do(http.MethodGet, "/metrics", "", nil)
-	if r.status != http.StatusOK {
-		e.t.Fatalf("/metrics: status %d: %s", r.status, r.body)
+func scrape(e *admintest.Env) string {
+	e.T.Helper()
+	r := e.Do(http.MethodGet, "/metrics", "", nil)
+	if r.Status != http.StatusOK {
+		e.T.Fatalf("/metrics: status %d: %s", r.Status, r.Body)
 	}
-	return string(r.body)
+	return string(r.Body)
 }
 
 // wantLines fails unless every line is in the exposition.
@@ -46,8 +47,8 @@ func wantLines(t *testing.T, exposition string, lines ...string) {
 }
 
 func TestMetricsFedByOtherPackages(t *testing.T) {
-	e := newEnv(t, nil)
-	m := e.srv.Metrics()
+	e := admintest.New(t, nil)
+	m := e.Srv.Metrics()
 	m.SETReceived("google", admin.OutcomeAccepted, "")
 	m.SETReceived("google", admin.OutcomeAccepted, "")
 	m.SETReceived("google", admin.OutcomeRejected, "invalid_key")
@@ -60,9 +61,9 @@ func TestMetricsFedByOtherPackages(t *testing.T) {
 	m.JWKSRefreshed("google", errors.New("fetch failed"))
 	m.StreamStatus("enabled")
 	m.StreamCheck(false)
-	e.get("/healthz", http.StatusOK)
+	e.Get("/healthz", http.StatusOK)
 
-	out := e.scrape()
+	out := scrape(e)
 	wantLines(t, out,
 		`riscd_sets_received_total{err="",outcome="accepted",transmitter="google"} 2`,
 		`riscd_sets_received_total{err="invalid_key",outcome="rejected",transmitter="google"} 1`,
@@ -99,37 +100,37 @@ func TestMetricsFedByOtherPackages(t *testing.T) {
 type listingStore struct{ admin.Store }
 
 func TestMetricsReadFromTheStore(t *testing.T) {
-	e := newEnv(t, func(c *admin.Config) { c.Store = listingStore{c.Store} })
-	first := e.mustInbox(disabledEvent("j1", "alice", ""))
-	e.clock.Advance(30 * time.Second)
-	e.mustInbox(disabledEvent("j2", "bob", ""))
-	parked := e.mustInbox(disabledEvent("j3", "carol", ""))
-	e.setStatus(parked.ID, riscd.InboxParked, 10, "x", time.Time{})
+	e := admintest.New(t, func(c *admin.Config) { c.Store = listingStore{c.Store} })
+	first := e.MustInbox(admintest.DisabledEvent("j1", "alice", ""))
+	e.Clock.Advance(30 * time.Second)
+	e.MustInbox(admintest.DisabledEvent("j2", "bob", ""))
+	parked := e.MustInbox(admintest.DisabledEvent("j3", "carol", ""))
+	e.SetStatus(parked.ID, riscd.InboxParked, 10, "x", time.Time{})
 	for _, kind := range []riscd.OutboxKind{riscd.OutboxRevoke, riscd.OutboxWebhook, riscd.OutboxWebhook} {
-		if _, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: kind, Key: "alice", Payload: json.RawMessage(`{}`)}); err != nil {
+		if _, err := e.DB.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: kind, Key: "alice", Payload: json.RawMessage(`{}`)}); err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Advance(10 * time.Second)
+		e.Clock.Advance(10 * time.Second)
 	}
-	e.failJob(t, riscd.OutboxWebhook, "bob")
-	e.failJob(t, riscd.OutboxWebhook, "carol")
-	e.mustGrant(grantSpec{sub: "alice"})
-	e.mustGrant(grantSpec{sub: "bob"})
-	e.mustGrant(grantSpec{sub: "carol", status: riscd.GrantHeld})
+	e.FailJob(riscd.OutboxWebhook, "bob")
+	e.FailJob(riscd.OutboxWebhook, "carol")
+	e.MustGrant(admintest.GrantSpec{Sub: "alice"})
+	e.MustGrant(admintest.GrantSpec{Sub: "bob"})
+	e.MustGrant(admintest.GrantSpec{Sub: "carol", Status: riscd.GrantHeld})
 
 	t.Run("before grants are counted", func(t *testing.T) {
-		out := e.scrape()
+		out := scrape(e)
 		if want := "riscd_inbox_oldest_pending_age_seconds 60"; !strings.Contains(out, want) {
-			t.Errorf("exposition lacks %q (received %v, now %v)", want, first.ReceivedAt, e.clock.Now())
+			t.Errorf("exposition lacks %q (received %v, now %v)", want, first.ReceivedAt, e.Clock.Now())
 		}
 		if strings.Contains(out, "riscd_grants{") {
 			t.Errorf("grants shown before they were counted")
 		}
 	})
-	if err := e.srv.CountGrants(t.Context()); err != nil {
+	if err := e.Srv.CountGrants(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	out := e.scrape()
+	out := scrape(e)
 	wantLines(t, out,
 		"riscd_store_up 1",
 		"riscd_inbox_pending 2",
@@ -147,11 +148,11 @@ func TestMetricsReadFromTheStore(t *testing.T) {
 	)
 
 	t.Run("store closed", func(t *testing.T) {
-		if err := e.db.Close(); err != nil {
+		if err := e.DB.Close(); err != nil {
 			t.Fatal(err)
 		}
-		wantLines(t, e.scrape(), "riscd_store_up 0")
-		if !strings.Contains(e.logs.String(), "admin: metrics: store read failed") {
+		wantLines(t, scrape(e), "riscd_store_up 0")
+		if !strings.Contains(e.Logs.String(), "admin: metrics: store read failed") {
 			t.Errorf("the failed store read was not logged")
 		}
 	})
@@ -171,39 +172,39 @@ func (c *countingStore) CountGrants(context.Context) (map[riscd.GrantStatus]int,
 // TestMetricsCountGrantsFromTheStore: boltdb.DB counts grants by status
 // from its index, at every scrape, without Run.
 func TestMetricsCountGrantsFromTheStore(t *testing.T) {
-	e := newEnv(t, nil)
-	e.mustGrant(grantSpec{sub: "alice"})
-	e.mustGrant(grantSpec{sub: "bob", status: riscd.GrantHeld})
-	wantLines(t, e.scrape(), `riscd_grants{status="active"} 1`, `riscd_grants{status="held"} 1`, `riscd_grants{status="revoked"} 0`)
-	e.mustGrant(grantSpec{sub: "carol", status: riscd.GrantHeld})
-	wantLines(t, e.scrape(), `riscd_grants{status="held"} 2`)
+	e := admintest.New(t, nil)
+	e.MustGrant(admintest.GrantSpec{Sub: "alice"})
+	e.MustGrant(admintest.GrantSpec{Sub: "bob", Status: riscd.GrantHeld})
+	wantLines(t, scrape(e), `riscd_grants{status="active"} 1`, `riscd_grants{status="held"} 1`, `riscd_grants{status="revoked"} 0`)
+	e.MustGrant(admintest.GrantSpec{Sub: "carol", Status: riscd.GrantHeld})
+	wantLines(t, scrape(e), `riscd_grants{status="held"} 2`)
 }
 
 func TestMetricsUseTheStoresGrantCounter(t *testing.T) {
 	var cs *countingStore
-	e := newEnv(t, func(c *admin.Config) {
+	e := admintest.New(t, func(c *admin.Config) {
 		cs = &countingStore{DB: c.Store.(*boltdb.DB)}
 		c.Store = cs
 	})
-	wantLines(t, e.scrape(), `riscd_grants{status="active"} 7`, `riscd_grants{status="revoked"} 3`, `riscd_grants{status="held"} 0`)
+	wantLines(t, scrape(e), `riscd_grants{status="active"} 7`, `riscd_grants{status="revoked"} 3`, `riscd_grants{status="held"} 0`)
 	if n := cs.calls.Load(); n != 1 {
 		t.Errorf("CountGrants called %d times, want once per scrape", n)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := e.srv.Run(ctx); err != nil {
+	if err := e.Srv.Run(ctx); err != nil {
 		t.Errorf("Run = %v, want nil", err)
 	}
 }
 
 func TestRunCountsGrantsUntilCancelled(t *testing.T) {
-	e := newEnv(t, func(c *admin.Config) { c.GrantCountInterval = time.Hour })
-	e.mustGrant(grantSpec{sub: "alice"})
+	e := admintest.New(t, func(c *admin.Config) { c.GrantCountInterval = time.Hour })
+	e.MustGrant(admintest.GrantSpec{Sub: "alice"})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- e.srv.Run(ctx) }()
+	go func() { done <- e.Srv.Run(ctx) }()
 	testkit.Eventually(t, "Run to count the grants", func() bool {
-		return strings.Contains(e.scrape(), `riscd_grants{status="active"} 1`)
+		return strings.Contains(scrape(e), `riscd_grants{status="active"} 1`)
 	})
 	cancel()
 	if err := <-done; err != nil {
@@ -212,17 +213,17 @@ func TestRunCountsGrantsUntilCancelled(t *testing.T) {
 }
 
 func TestInstrumentHandler(t *testing.T) {
-	e := newEnv(t, nil)
+	e := admintest.New(t, nil)
 	payload := `{"iss":"https://accounts.google.com/","jti":"j1","iat":1767268800,"events":{"` + events.TypeAccountDisabled +
 		`":{"subject":{"subject_type":"iss-sub","iss":"https://accounts.google.com/","sub":"alice"}}}}`
 	set, err := events.NewRegistry().Parse([]byte(payload), events.FormatGoogle)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := dispatch.Delivery{Entry: dispatch.Entry{ID: 1, ReceivedAt: t0.Add(-2 * time.Second)}, SET: set, Attempt: 1}
+	d := dispatch.Delivery{Entry: dispatch.Entry{ID: 1, ReceivedAt: admintest.T0.Add(-2 * time.Second)}, SET: set, Attempt: 1}
 	fail := errors.New("handler failed")
 	calls := 0
-	h := e.srv.Metrics().InstrumentHandler(dispatch.HandlerFunc(func(context.Context, dispatch.Delivery) error {
+	h := e.Srv.Metrics().InstrumentHandler(dispatch.HandlerFunc(func(context.Context, dispatch.Delivery) error {
 		calls++
 		if calls == 1 {
 			return fail
@@ -235,7 +236,7 @@ func TestInstrumentHandler(t *testing.T) {
 	if err := h.Handle(t.Context(), d); err != nil {
 		t.Errorf("second Handle = %v, want nil", err)
 	}
-	wantLines(t, e.scrape(),
+	wantLines(t, scrape(e),
 		`riscd_event_handler_failures_total{type="account-disabled"} 1`,
 		`riscd_event_processing_duration_seconds_count{type="account-disabled"} 1`,
 		`riscd_event_processing_duration_seconds_sum{type="account-disabled"} 2`,
@@ -262,18 +263,18 @@ func TestNilMetricsAreSafe(t *testing.T) {
 
 func TestMetricsOnAGivenRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	e := newEnv(t, func(c *admin.Config) { c.Registry = reg })
-	if e.srv.Registry() != reg {
+	e := admintest.New(t, func(c *admin.Config) { c.Registry = reg })
+	if e.Srv.Registry() != reg {
 		t.Errorf("Registry() is not the given registry")
 	}
-	out := e.scrape()
+	out := scrape(e)
 	if strings.Contains(out, "go_goroutines") {
 		t.Errorf("a given registry got the Go collector")
 	}
 	if !strings.Contains(out, "riscd_store_up 1") {
 		t.Errorf("riscd's metrics missing from the given registry")
 	}
-	_, err := admin.New(admin.Config{Store: e.db, Registry: reg})
+	_, err := admin.New(admin.Config{Store: e.DB, Registry: reg})
 	if err == nil || !strings.Contains(err.Error(), "metrics") {
 		t.Errorf("a second Server on the same registry: err %v, want a registration error", err)
 	}

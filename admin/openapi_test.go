@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
 )
 
 // apiDoc is the part of the OpenAPI document the tests read.
@@ -56,39 +57,18 @@ func docRoutes(tb testing.TB) ([]route, map[route]operation) {
 
 var echoParam = regexp.MustCompile(`:([a-z]+)`)
 
-// isUIRoute reports whether an OpenAPI-spelled path is the admin page's:
-// /admin/ui and everything below it answer HTML to a signed-in browser and
-// are not part of the JSON API the document describes (ui_routes_test.go
-// checks those routes instead).
-func isUIRoute(path string) bool {
-	return path == "/admin/ui" || strings.HasPrefix(path, "/admin/ui/")
-}
-
-// allRegisteredRoutes lists every route of the internal listener (the
-// admin package's Register and the companion API's), in OpenAPI spelling,
-// sorted.
-func allRegisteredRoutes(tb testing.TB) []route {
+// registeredRoutes lists the routes of the JSON APIs (the admin package's
+// Register and the companion API's), in OpenAPI spelling, sorted. The
+// admin page's routes (package adminpage) are not among them.
+func registeredRoutes(tb testing.TB) []route {
 	tb.Helper()
-	e := newEnv(tb, nil)
-	ec := e.handler.(*echo.Echo)
+	e := admintest.New(tb, nil)
+	ec := e.Handler.(*echo.Echo)
 	var out []route
 	for _, r := range ec.Routes() {
 		out = append(out, route{r.Method, echoParam.ReplaceAllString(r.Path, "{$1}")})
 	}
 	slices.SortFunc(out, func(a, b route) int { return strings.Compare(a.String(), b.String()) })
-	return out
-}
-
-// registeredRoutes lists the API routes Register mounts: every route but
-// the admin page's.
-func registeredRoutes(tb testing.TB) []route {
-	tb.Helper()
-	var out []route
-	for _, r := range allRegisteredRoutes(tb) {
-		if !isUIRoute(r.path) {
-			out = append(out, r)
-		}
-	}
 	return out
 }
 
@@ -109,7 +89,7 @@ func TestOpenAPIListsExactlyTheRegisteredRoutes(t *testing.T) {
 		t.Errorf("got %d registered routes, want at least 16: %v", len(registered), registered)
 	}
 	for _, r := range documented {
-		if isUIRoute(r.path) {
+		if r.path == "/admin/ui" || strings.HasPrefix(r.path, "/admin/ui/") {
 			t.Errorf("%s: the admin page's HTML routes do not belong in openapi.json", r)
 		}
 	}
@@ -186,12 +166,12 @@ func walkRefs(t *testing.T, root, v any) {
 }
 
 func TestOpenAPIIsServed(t *testing.T) {
-	e := newEnv(t, nil)
-	r := e.get("/admin/openapi.json", http.StatusOK)
-	if !bytes.Equal(r.body, admin.OpenAPI()) {
+	e := admintest.New(t, nil)
+	r := e.Get("/admin/openapi.json", http.StatusOK)
+	if !bytes.Equal(r.Body, admin.OpenAPI()) {
 		t.Errorf("served document differs from the embedded one")
 	}
-	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type = %q, want application/json", ct)
 	}
 }

@@ -33,70 +33,70 @@ type outboxView struct {
 	FailedAt      *time.Time `json:"failed_at,omitempty"`
 }
 
-type outboxList struct {
+type OutboxList struct {
 	Jobs []outboxView `json:"jobs"`
 	// Truncated: more jobs of the status asked for exist than the limit
 	// shows.
 	Truncated bool `json:"truncated"`
 }
 
-// outboxQuery is what an outbox list asks for.
-type outboxQuery struct {
-	status riscd.OutboxStatus // pending (oldest first) or failed (newest first)
-	kind   riscd.OutboxKind   // "" for any
-	limit  int
+// OutboxQuery is what an outbox list asks for.
+type OutboxQuery struct {
+	Status riscd.OutboxStatus // pending (oldest first) or failed (newest first)
+	Kind   riscd.OutboxKind   // "" for any
+	Limit  int
 }
 
-// outboxParams reads the status (pending, the default, or failed), the
+// OutboxParams reads the status (pending, the default, or failed), the
 // kind filter ("", "revoke", "webhook") and the limit (1 to
 // store.MaxLimit, default store.MaxLimit) of an outbox list.
-func outboxParams(c echo.Context) (outboxQuery, error) {
-	q := outboxQuery{status: riscd.OutboxPending, limit: riscd.MaxLimit}
+func OutboxParams(c echo.Context) (OutboxQuery, error) {
+	q := OutboxQuery{Status: riscd.OutboxPending, Limit: riscd.MaxLimit}
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > riscd.MaxLimit {
-			return outboxQuery{}, BadRequest("limit must be a whole number from 1 to %d", riscd.MaxLimit)
+			return OutboxQuery{}, BadRequest("limit must be a whole number from 1 to %d", riscd.MaxLimit)
 		}
-		q.limit = n
+		q.Limit = n
 	}
 	switch st := riscd.OutboxStatus(c.QueryParam("status")); st {
 	case "", riscd.OutboxPending:
 	case riscd.OutboxFailed:
-		q.status = st
+		q.Status = st
 	default:
-		return outboxQuery{}, BadRequest("status must be %s or %s", riscd.OutboxPending, riscd.OutboxFailed)
+		return OutboxQuery{}, BadRequest("status must be %s or %s", riscd.OutboxPending, riscd.OutboxFailed)
 	}
-	q.kind = riscd.OutboxKind(c.QueryParam("kind"))
-	if q.kind != "" && q.kind != riscd.OutboxRevoke && q.kind != riscd.OutboxWebhook {
-		return outboxQuery{}, BadRequest("kind must be %s or %s", riscd.OutboxRevoke, riscd.OutboxWebhook)
+	q.Kind = riscd.OutboxKind(c.QueryParam("kind"))
+	if q.Kind != "" && q.Kind != riscd.OutboxRevoke && q.Kind != riscd.OutboxWebhook {
+		return OutboxQuery{}, BadRequest("kind must be %s or %s", riscd.OutboxRevoke, riscd.OutboxWebhook)
 	}
 	return q, nil
 }
 
-// outboxJobs lists up to q.limit jobs of q's status and kind: pending ones
+// OutboxJobs lists up to q.Limit jobs of q's status and kind: pending ones
 // oldest first, failed ones newest first.
-func (s *Server) outboxJobs(ctx context.Context, q outboxQuery) (outboxList, error) {
+func (s *Service) OutboxJobs(ctx context.Context, q OutboxQuery) (OutboxList, error) {
 	// One job more than the limit tells whether there are more; the store
 	// cannot filter by kind, so a kind filter looks through the largest page.
-	fetch := min(q.limit+1, riscd.MaxLimit)
-	if q.kind != "" {
+	fetch := min(q.Limit+1, riscd.MaxLimit)
+	if q.Kind != "" {
 		fetch = riscd.MaxLimit
 	}
 	list := s.store.PendingOutbox
-	if q.status == riscd.OutboxFailed {
+	if q.Status == riscd.OutboxFailed {
 		list = s.store.FailedOutbox
 	}
 	jobs, err := list(ctx, fetch)
 	if err != nil {
-		return outboxList{}, err
+		return OutboxList{}, err
 	}
 	now := s.now()
-	out := outboxList{Jobs: []outboxView{}}
+	out := OutboxList{Jobs: []outboxView{}}
 	for _, j := range jobs {
-		if q.kind != "" && j.Kind != q.kind {
+		if q.Kind != "" && j.Kind != q.Kind {
 			continue
 		}
-		if len(out.Jobs) == q.limit {
+		if len(out.Jobs) == q.Limit {
 			out.Truncated = true
 			break
 		}
@@ -137,22 +137,22 @@ func payloadSub(payload json.RawMessage) string {
 // listOutbox is GET /admin/outbox?status=&kind=&limit=: pending jobs,
 // oldest first, with their age; or failed ones, newest first.
 func (s *Server) listOutbox(c echo.Context) error {
-	q, err := outboxParams(c)
+	q, err := OutboxParams(c)
 	if err != nil {
 		return err
 	}
-	out, err := s.outboxJobs(c.Request().Context(), q)
+	out, err := s.OutboxJobs(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
-// retryOutbox has the Operator return failed job id to pending (reason
+// RetryOutbox has the Operator return failed job id to pending (reason
 // goes to the audit entry). Errors: errNoOperator without one, a 409
 // Error (CodeNotFailed) when the job is pending or done, a 404 Error
 // when there is none, else the Operator's failure.
-func (s *Server) retryOutbox(ctx context.Context, id uint64, reason string) (riscd.OutboxJob, error) {
+func (s *Service) RetryOutbox(ctx context.Context, id uint64, reason string) (riscd.OutboxJob, error) {
 	if s.cfg.Operator == nil {
 		return riscd.OutboxJob{}, errNoOperator
 	}
@@ -163,7 +163,7 @@ func (s *Server) retryOutbox(ctx context.Context, id uint64, reason string) (ris
 		return riscd.OutboxJob{}, &Error{Status: http.StatusConflict, Code: CodeNotFailed,
 			Detail: fmt.Sprintf("outbox job %d is %s; only a failed job can be retried", id, state.JobStatus())}
 	case err != nil:
-		return riscd.OutboxJob{}, orNotFound(err, "outbox job")
+		return riscd.OutboxJob{}, OrNotFound(err, "outbox job")
 	}
 	return j, nil
 }
@@ -171,11 +171,11 @@ func (s *Server) retryOutbox(ctx context.Context, id uint64, reason string) (ris
 // retryOutboxJob is POST /admin/outbox/{id}/retry: a failed job goes back
 // to pending (see retryOutbox) and is answered as it now stands.
 func (s *Server) retryOutboxJob(c echo.Context) error {
-	id, err := idParam(c, "id")
+	id, err := IDParam(c, "id")
 	if err != nil {
 		return err
 	}
-	j, err := s.retryOutbox(c.Request().Context(), id, "request "+httplog.RequestID(c))
+	j, err := s.RetryOutbox(c.Request().Context(), id, "request "+httplog.RequestID(c))
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
 )
 
 type outboxJobJSON struct {
@@ -32,30 +33,30 @@ type outboxJSON struct {
 }
 
 func TestListOutbox(t *testing.T) {
-	e := newEnv(t, nil)
+	e := admintest.New(t, nil)
 	enqueue := func(kind riscd.OutboxKind, token string) riscd.OutboxJob {
 		t.Helper()
-		j, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{
+		j, err := e.DB.EnqueueOutbox(t.Context(), riscd.OutboxJob{
 			Kind: kind, Key: "alice", Token: riscd.Secret(token), GrantID: "g1",
-			Payload: json.RawMessage(`{"type":"hold","sub":"alice"}`), Deadline: e.clock.Now().Add(24 * time.Hour),
+			Payload: json.RawMessage(`{"type":"hold","sub":"alice"}`), Deadline: e.Clock.Now().Add(24 * time.Hour),
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return j
 	}
-	revoke := enqueue(riscd.OutboxRevoke, e.secret("1//0outbox-refresh-token-secret"))
-	e.clock.Advance(30 * time.Second)
+	revoke := enqueue(riscd.OutboxRevoke, e.Secret("1//0outbox-refresh-token-secret"))
+	e.Clock.Advance(30 * time.Second)
 	hook := enqueue(riscd.OutboxWebhook, "")
-	e.clock.Advance(30 * time.Second)
+	e.Clock.Advance(30 * time.Second)
 	finished := enqueue(riscd.OutboxWebhook, "")
-	if _, err := e.db.UpdateOutbox(t.Context(), finished.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+	if _, err := e.DB.UpdateOutbox(t.Context(), finished.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
 		j.Status = riscd.OutboxDone
 		return j, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.db.UpdateOutbox(t.Context(), hook.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+	if _, err := e.DB.UpdateOutbox(t.Context(), hook.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
 		j.Attempts, j.LastError = 3, "webhook: 502"
 		return j, nil
 	}); err != nil {
@@ -76,7 +77,7 @@ func TestListOutbox(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.query, func(t *testing.T) {
 			var got outboxJSON
-			e.get("/admin/outbox?"+tc.query, http.StatusOK).json(t, &got)
+			e.Get("/admin/outbox?"+tc.query, http.StatusOK).JSON(t, &got)
 			if len(got.Jobs) != len(tc.wantIDs) || got.Truncated != tc.truncated {
 				t.Fatalf("got %+v, want ids %v truncated %v", got, tc.wantIDs, tc.truncated)
 			}
@@ -89,49 +90,27 @@ func TestListOutbox(t *testing.T) {
 	}
 	t.Run("attempts shown", func(t *testing.T) {
 		var got outboxJSON
-		e.get("/admin/outbox?kind=webhook", http.StatusOK).json(t, &got)
+		e.Get("/admin/outbox?kind=webhook", http.StatusOK).JSON(t, &got)
 		if j := got.Jobs[0]; j.Attempts != 3 || j.LastError != "webhook: 502" || j.Key != "alice" {
 			t.Errorf("job %+v, want 3 attempts, its last error and key", j)
 		}
 	})
 	t.Run("bad parameters", func(t *testing.T) {
 		for _, q := range []string{"kind=email", "limit=0", "limit=5000", "status=done", "status=FAILED"} {
-			e.get("/admin/outbox?"+q, http.StatusBadRequest)
+			e.Get("/admin/outbox?"+q, http.StatusBadRequest)
 		}
 	})
 }
 
-// failJob enqueues a webhook job about sub and marks it failed at the
-// env's clock, as the outbox worker does.
-func (e *env) failJob(t *testing.T, kind riscd.OutboxKind, sub string) riscd.OutboxJob {
-	t.Helper()
-	j, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{
-		Kind: kind, Key: string(kind) + ":" + sub, GrantID: "g-" + sub,
-		Payload:  json.RawMessage(fmt.Sprintf(`{"sub":%q,"event_jti":"j-%s"}`, sub, sub)),
-		Deadline: e.clock.Now().Add(24 * time.Hour),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err = e.db.UpdateOutbox(t.Context(), j.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
-		j.Status, j.Attempts, j.LastError, j.DoneAt = riscd.OutboxFailed, 7, "webhook: HTTP 500", e.clock.Now()
-		return j, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return j
-}
-
 func TestListFailedOutbox(t *testing.T) {
-	e := newEnv(t, nil)
-	first := e.failJob(t, riscd.OutboxWebhook, "alice")
-	failedAt := e.clock.Now()
-	e.clock.Advance(time.Minute)
-	revoke := e.failJob(t, riscd.OutboxRevoke, "bob")
-	e.clock.Advance(time.Minute)
-	last := e.failJob(t, riscd.OutboxWebhook, "carol")
-	if _, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: "webhook:dave"}); err != nil {
+	e := admintest.New(t, nil)
+	first := e.FailJob(riscd.OutboxWebhook, "alice")
+	failedAt := e.Clock.Now()
+	e.Clock.Advance(time.Minute)
+	revoke := e.FailJob(riscd.OutboxRevoke, "bob")
+	e.Clock.Advance(time.Minute)
+	last := e.FailJob(riscd.OutboxWebhook, "carol")
+	if _, err := e.DB.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: "webhook:dave"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -147,7 +126,7 @@ func TestListFailedOutbox(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.query, func(t *testing.T) {
 			var got outboxJSON
-			e.get("/admin/outbox?"+tc.query, http.StatusOK).json(t, &got)
+			e.Get("/admin/outbox?"+tc.query, http.StatusOK).JSON(t, &got)
 			var ids []uint64
 			for _, j := range got.Jobs {
 				ids = append(ids, j.ID)
@@ -161,55 +140,55 @@ func TestListFailedOutbox(t *testing.T) {
 		})
 	}
 	var got outboxJSON
-	e.get("/admin/outbox?status=failed", http.StatusOK).json(t, &got)
+	e.Get("/admin/outbox?status=failed", http.StatusOK).JSON(t, &got)
 	j := got.Jobs[2]
 	if j.Sub != "alice" || j.Key != "webhook:alice" || j.Attempts != 7 || j.LastError != "webhook: HTTP 500" ||
 		j.FailedAt == nil || !j.FailedAt.Equal(failedAt) || j.AgeSeconds != 120 {
 		t.Errorf("failed job %+v: want its subject, key, attempts, last error, failure time and age", j)
 	}
 	var pending outboxJSON
-	e.get("/admin/outbox", http.StatusOK).json(t, &pending)
+	e.Get("/admin/outbox", http.StatusOK).JSON(t, &pending)
 	if len(pending.Jobs) != 1 || pending.Jobs[0].FailedAt != nil || pending.Jobs[0].Status != "pending" {
 		t.Errorf("pending list %+v, want the one pending job", pending.Jobs)
 	}
 }
 
 func TestRetryOutbox(t *testing.T) {
-	e := newEnv(t, nil)
-	failed := e.failJob(t, riscd.OutboxWebhook, "alice")
-	pending, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: "webhook:bob"})
+	e := admintest.New(t, nil)
+	failed := e.FailJob(riscd.OutboxWebhook, "alice")
+	pending, err := e.DB.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: riscd.OutboxWebhook, Key: "webhook:bob"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := e.failJob(t, riscd.OutboxRevoke, "carol")
-	if _, err := e.db.UpdateOutbox(t.Context(), done.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+	done := e.FailJob(riscd.OutboxRevoke, "carol")
+	if _, err := e.DB.UpdateOutbox(t.Context(), done.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
 		j.Status = riscd.OutboxDone
 		return j, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 
-	r := e.do(http.MethodPost, fmt.Sprintf("/admin/outbox/%d/retry", failed.ID), adminToken, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("status %d, want 200: %s", r.status, r.body)
+	r := e.Do(http.MethodPost, fmt.Sprintf("/admin/outbox/%d/retry", failed.ID), admintest.AdminToken, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
 	}
 	var got outboxJobJSON
-	r.json(t, &got)
+	r.JSON(t, &got)
 	if got.ID != failed.ID || got.Status != "pending" || got.Attempts != 0 || got.LastError != "" || got.FailedAt != nil || got.Sub != "alice" {
 		t.Errorf("answer %+v, want the job pending with no attempts", got)
 	}
-	if calls := e.op.calls(); len(calls) != 1 || calls[0] != (opCall{"RetryOutboxJob", fmt.Sprint(failed.ID), admin.ActorOperator}) {
+	if calls := e.Op.Calls(); len(calls) != 1 || calls[0] != (admintest.OpCall{Method: "RetryOutboxJob", Arg: fmt.Sprint(failed.ID), Actor: admin.ActorOperator}) {
 		t.Errorf("operator calls %+v, want one RetryOutboxJob by the operator", calls)
 	}
-	audit, _, err := e.db.ListAudit(t.Context(), riscd.AuditQuery{})
+	audit, _, err := e.DB.ListAudit(t.Context(), riscd.AuditQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.header.Get("X-Request-Id") == "" {
+	if r.Header.Get("X-Request-Id") == "" {
 		t.Fatal("no X-Request-Id")
 	}
-	if len(audit) != 1 || audit[0].Action != "retry_outbox" || audit[0].Detail != "request "+r.header.Get("X-Request-Id") {
-		t.Errorf("audit %+v, want one retry_outbox naming the request %q", audit, r.header.Get("X-Request-Id"))
+	if len(audit) != 1 || audit[0].Action != "retry_outbox" || audit[0].Detail != "request "+r.Header.Get("X-Request-Id") {
+		t.Errorf("audit %+v, want one retry_outbox naming the request %q", audit, r.Header.Get("X-Request-Id"))
 	}
 
 	tests := []struct {
@@ -227,30 +206,30 @@ func TestRetryOutbox(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.do(http.MethodPost, tc.path, adminToken, nil)
-			if r.status != tc.status || r.errorCode(t) != tc.code {
-				t.Errorf("got %d %s, want %d %s", r.status, r.body, tc.status, tc.code)
+			r := e.Do(http.MethodPost, tc.path, admintest.AdminToken, nil)
+			if r.Status != tc.status || r.ErrorCode(t) != tc.code {
+				t.Errorf("got %d %s, want %d %s", r.Status, r.Body, tc.status, tc.code)
 			}
 		})
 	}
 	t.Run("without the admin token", func(t *testing.T) {
-		if r := e.do(http.MethodPost, fmt.Sprintf("/admin/outbox/%d/retry", done.ID), "", nil); r.status != http.StatusUnauthorized {
-			t.Errorf("status %d, want 401", r.status)
+		if r := e.Do(http.MethodPost, fmt.Sprintf("/admin/outbox/%d/retry", done.ID), "", nil); r.Status != http.StatusUnauthorized {
+			t.Errorf("status %d, want 401", r.Status)
 		}
 	})
-	if j, err := e.db.OutboxJob(t.Context(), done.ID); err != nil || j.Status != riscd.OutboxDone {
+	if j, err := e.DB.OutboxJob(t.Context(), done.ID); err != nil || j.Status != riscd.OutboxDone {
 		t.Errorf("done job after refusals: %+v %v", j, err)
 	}
 }
 
 func TestRetryOutboxWithoutOperator(t *testing.T) {
-	e := newEnv(t, func(cfg *admin.Config) { cfg.Operator = nil })
-	failed := e.failJob(t, riscd.OutboxWebhook, "alice")
-	r := e.do(http.MethodPost, fmt.Sprintf("/admin/outbox/%d/retry", failed.ID), adminToken, nil)
-	if r.status != http.StatusNotImplemented || r.errorCode(t) != admin.CodeNotImplemented {
-		t.Errorf("got %d %s, want 501 not_implemented", r.status, r.body)
+	e := admintest.New(t, func(cfg *admin.Config) { cfg.Operator = nil })
+	failed := e.FailJob(riscd.OutboxWebhook, "alice")
+	r := e.Do(http.MethodPost, fmt.Sprintf("/admin/outbox/%d/retry", failed.ID), admintest.AdminToken, nil)
+	if r.Status != http.StatusNotImplemented || r.ErrorCode(t) != admin.CodeNotImplemented {
+		t.Errorf("got %d %s, want 501 not_implemented", r.Status, r.Body)
 	}
-	if j, err := e.db.OutboxJob(t.Context(), failed.ID); err != nil || j.Status != riscd.OutboxFailed {
+	if j, err := e.DB.OutboxJob(t.Context(), failed.ID); err != nil || j.Status != riscd.OutboxFailed {
 		t.Errorf("job %+v %v, want still failed", j, err)
 	}
 }

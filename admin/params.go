@@ -23,7 +23,7 @@ type page struct {
 func pageParams(c echo.Context) (page, error) {
 	p := page{limit: riscd.DefaultLimit}
 	var err error
-	if p.cursor, err = queryParam(c, "cursor"); err != nil {
+	if p.cursor, err = QueryParam(c, "cursor"); err != nil {
 		return page{}, err
 	}
 	if v := c.QueryParam("limit"); v != "" {
@@ -36,8 +36,8 @@ func pageParams(c echo.Context) (page, error) {
 	return p, nil
 }
 
-// queryParam returns a query parameter checked for length and encoding.
-func queryParam(c echo.Context, name string) (string, error) {
+// QueryParam returns a query parameter checked for length and encoding.
+func QueryParam(c echo.Context, name string) (string, error) {
 	return CheckParam(name, c.QueryParam(name))
 }
 
@@ -69,8 +69,8 @@ func CheckParam(name, v string) (string, error) {
 	return v, nil
 }
 
-// idParam reads a numeric path parameter (event ids).
-func idParam(c echo.Context, name string) (uint64, error) {
+// IDParam reads a numeric path parameter (event ids).
+func IDParam(c echo.Context, name string) (uint64, error) {
 	v, err := PathParam(c, name)
 	if err != nil {
 		return 0, err

@@ -16,13 +16,13 @@ var quietRoutes = map[string]bool{"/metrics": true, "/healthz": true, "/readyz":
 // handler's error turned into the JSON answer (the one place: answer), the
 // request counter and commonHeaders.
 func (s *Server) serve(next echo.HandlerFunc) echo.HandlerFunc {
-	return s.serveWith(answer, next)
+	return s.ServeWith(answer, next)
 }
 
-// serveWith is serve with the function that turns a handler's error into
+// ServeWith is serve with the function that turns a handler's error into
 // an answer (JSON for the API, an HTML page for the admin page); it returns
 // the answer's code and whether the error was unexpected.
-func (s *Server) serveWith(answer func(echo.Context, error) (string, bool), next echo.HandlerFunc) echo.HandlerFunc {
+func (s *Service) ServeWith(answer func(echo.Context, error) (string, bool), next echo.HandlerFunc) echo.HandlerFunc {
 	log := httplog.Middleware(httplog.Config{
 		Logger: s.log, Message: "admin: request", Failed: "admin: request failed",
 		Answer: answer, Quiet: quietRoutes, Done: s.countRequest,
@@ -34,6 +34,6 @@ func (s *Server) serveWith(answer func(echo.Context, error) (string, bool), next
 }
 
 // countRequest counts an answered request by route, method and status.
-func (s *Server) countRequest(c echo.Context, route string, status int) {
+func (s *Service) countRequest(c echo.Context, route string, status int) {
 	s.metrics.httpRequests.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Inc()
 }

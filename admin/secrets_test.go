@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/admin/admintest"
 	"github.com/riscd/riscd/events"
 )
 
@@ -16,23 +17,23 @@ import (
 // raw SET or a bearer token of the listener (newEnv's check, run when the
 // test ends, greps every answer and the log for each).
 func TestNoTokenInAnyAnswer(t *testing.T) {
-	e := newEnv(t, nil)
-	e.mustAccount(accountOf("alice"))
-	g := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}})
+	e := admintest.New(t, nil)
+	e.MustAccount(admintest.AccountOf("alice"))
+	g := e.MustGrant(admintest.GrantSpec{Sub: "alice", Scopes: []string{"openid", admintest.Features["drive"]}})
 	refresh := g.RefreshToken.Reveal()
-	e.secret(refresh[:16])
-	hashID := e.secret(urlHashIdentifier(refresh))
-	ev := e.mustInbox(tokenRevokedEvent("j1", events.AlgHashSHA512SHA512, hashID))
-	e.mustInbox(disabledEvent("j2", "alice", "hijacking"))
-	if _, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: riscd.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID}); err != nil {
+	e.Secret(refresh[:16])
+	hashID := e.Secret(admintest.URLHashIdentifier(refresh))
+	ev := e.MustInbox(admintest.TokenRevokedEvent("j1", events.AlgHashSHA512SHA512, hashID))
+	e.MustInbox(admintest.DisabledEvent("j2", "alice", "hijacking"))
+	if _, err := e.DB.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: riscd.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID}); err != nil {
 		t.Fatal(err)
 	}
-	failed, err := e.db.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: riscd.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID, Status: riscd.OutboxFailed, LastError: "revoke: HTTP 400"})
+	failed, err := e.DB.EnqueueOutbox(t.Context(), riscd.OutboxJob{Kind: riscd.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID, Status: riscd.OutboxFailed, LastError: "revoke: HTTP 400"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants"})
-	if err := e.srv.CountGrants(t.Context()); err != nil {
+	e.MustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants"})
+	if err := e.Srv.CountGrants(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -48,9 +49,9 @@ func TestNoTokenInAnyAnswer(t *testing.T) {
 			path = strings.Replace(r.path, "{id}", strconv.FormatUint(ev.ID, 10), 1)
 		}
 		t.Run(path, func(t *testing.T) {
-			resp := e.do(http.MethodGet, path, adminToken, nil)
-			if resp.status != http.StatusOK {
-				t.Errorf("status %d, want 200: %s", resp.status, resp.body)
+			resp := e.Do(http.MethodGet, path, admintest.AdminToken, nil)
+			if resp.Status != http.StatusOK {
+				t.Errorf("status %d, want 200: %s", resp.Status, resp.Body)
 			}
 		})
 		called++
@@ -59,16 +60,16 @@ func TestNoTokenInAnyAnswer(t *testing.T) {
 		t.Errorf("called %d GET routes, want every one of them (at least 10)", called)
 	}
 	for _, q := range []string{"/admin/grants?sub=alice", "/admin/events?sub=alice", "/admin/audit?sub=alice", "/v1/subjects/alice", "/admin/outbox?status=failed"} {
-		e.get(q, http.StatusOK)
+		e.Get(q, http.StatusOK)
 	}
 	// The POST answers too.
-	if r := e.do(http.MethodPost, "/admin/outbox/"+strconv.FormatUint(failed.ID, 10)+"/retry", adminToken, nil); r.status != http.StatusOK {
-		t.Errorf("retry outbox job: status %d", r.status)
+	if r := e.Do(http.MethodPost, "/admin/outbox/"+strconv.FormatUint(failed.ID, 10)+"/retry", admintest.AdminToken, nil); r.Status != http.StatusOK {
+		t.Errorf("retry outbox job: status %d", r.Status)
 	}
-	if r := e.do(http.MethodPost, "/admin/accounts/alice/release", adminToken, nil); r.status != http.StatusOK {
-		t.Errorf("release: status %d", r.status)
+	if r := e.Do(http.MethodPost, "/admin/accounts/alice/release", admintest.AdminToken, nil); r.Status != http.StatusOK {
+		t.Errorf("release: status %d", r.Status)
 	}
-	if r := e.do(http.MethodDelete, "/admin/grants/"+g.ID, adminToken, nil); r.status != http.StatusAccepted {
-		t.Errorf("revoke: status %d", r.status)
+	if r := e.Do(http.MethodDelete, "/admin/grants/"+g.ID, admintest.AdminToken, nil); r.Status != http.StatusAccepted {
+		t.Errorf("revoke: status %d", r.Status)
 	}
 }

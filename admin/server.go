@@ -12,24 +12,35 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/riscd/riscd/limit"
+	"github.com/riscd/riscd"
 )
 
-// Server serves the internal listener's admin API, admin page, metrics and
-// health probes (the companion package serves the rest). Build it with New
-// and mount it with Register. It is safe for concurrent use.
+// Server serves the internal listener's admin API, metrics and health
+// probes (the companion package serves the companion API, the adminpage
+// package the admin page). Build it with New and mount it with Register.
+// It is safe for concurrent use.
 type Server struct {
-	cfg        Config
-	store      Store
-	log        *slog.Logger
-	now        func() time.Time
+	// Service is the API's logic, for the admin page to share.
+	*Service
 	adminToken TokenDigest
-	features   []string // names, sorted
 	registry   *prometheus.Registry
-	metrics    *Metrics
 	grants     *grantCounts
-	ui         *adminUI
-	clientIP   func(*http.Request) string // the address sign-ins count against
+}
+
+// Service is the logic behind the admin API's routes: reading the query
+// of a list, a page of grants, events, outbox jobs or audit entries as
+// views, one grant, account or event, and the operator actions (revoke,
+// release, retry). The API's handlers answer JSON with it; the admin page
+// (package adminpage) renders HTML with it. Errors are as the API's: an
+// *Error for what the caller did wrong, the store's errors else; Classify
+// turns them into an answer. It is safe for concurrent use.
+type Service struct {
+	cfg      Config
+	store    Store
+	log      *slog.Logger
+	now      func() time.Time
+	features []string // names, sorted
+	metrics  *Metrics
 }
 
 // New checks cfg, fills its defaults and builds a Server, registering
@@ -43,20 +54,17 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
 	s := &Server{
-		cfg:        cfg,
-		store:      cfg.Store,
-		log:        cfg.Logger,
-		now:        cfg.Now,
+		Service: &Service{
+			cfg:      cfg,
+			store:    cfg.Store,
+			log:      cfg.Logger,
+			now:      cfg.Now,
+			features: slices.Sorted(maps.Keys(cfg.Features)),
+			metrics:  newMetrics(cfg.Now),
+		},
 		adminToken: DigestOf(cfg.AdminToken),
-		features:   slices.Sorted(maps.Keys(cfg.Features)),
 		registry:   cfg.Registry,
-		metrics:    newMetrics(cfg.Now),
-		clientIP:   limit.ClientIP(cfg.TrustedProxies),
 		grants:     &grantCounts{},
-	}
-	var err error
-	if s.ui, err = newAdminUI(s); err != nil {
-		return nil, fmt.Errorf("admin: %w", err)
 	}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
@@ -77,15 +85,11 @@ func New(cfg Config) (*Server, error) {
 
 // Register mounts every route of this package on e: the API
 // routes with the request log, the JSON error answers and their token
-// check; the admin page's routes (below /admin/ui) with the request log,
-// HTML error pages, the page's security headers and its session (pages) or
-// session and CSRF checks (actions). It installs no global middleware and
+// check. It installs no global middleware and
 // no catch-all route.
 func (s *Server) Register(e *echo.Echo) {
 	admin := []echo.MiddlewareFunc{s.serve, s.requireAdmin}
 	open := []echo.MiddlewareFunc{s.serve}
-	page := []echo.MiddlewareFunc{s.serveUI, s.uiPage}
-	action := []echo.MiddlewareFunc{s.serveUI, s.uiAction}
 
 	e.GET("/admin/grants", s.listGrants, admin...)
 	e.GET("/admin/grants/:id", s.showGrant, admin...)
@@ -99,26 +103,6 @@ func (s *Server) Register(e *echo.Echo) {
 	e.GET("/admin/outbox", s.listOutbox, admin...)
 	e.POST("/admin/outbox/:id/retry", s.retryOutboxJob, admin...)
 	e.GET("/admin/openapi.json", s.openAPI, admin...)
-
-	e.GET(uiBase, s.uiHome, s.serveUI)
-	e.GET(uiBase+"/", s.uiHome, s.serveUI)
-	e.GET(uiBase+"/static/ui.css", s.uiStylesheet, s.serveUI)
-	e.GET(uiBase+"/login", s.uiLogin, s.serveUI)
-	e.POST(uiBase+"/login", s.uiSignin, s.serveUI)
-	e.POST(uiBase+"/logout", s.uiSignout, action...)
-	e.GET(uiBase+"/grants", s.uiGrants, page...)
-	e.GET(uiBase+"/grants/:id", s.uiGrant, page...)
-	e.POST(uiBase+"/grants/:id/revoke", s.uiRevoke, action...)
-	e.GET(uiBase+"/accounts", s.uiAccounts, page...)
-	e.GET(uiBase+"/accounts/:sub", s.uiAccount, page...)
-	e.POST(uiBase+"/accounts/:sub/release", s.uiRelease, action...)
-	e.GET(uiBase+"/events", s.uiEvents, page...)
-	e.GET(uiBase+"/events/:id", s.uiEvent, page...)
-	e.POST(uiBase+"/events/:id/retry", s.uiRetry, action...)
-	e.GET(uiBase+"/outbox", s.uiOutbox, page...)
-	e.POST(uiBase+"/outbox/:id/retry", s.uiRetryOutbox, action...)
-	e.GET(uiBase+"/audit", s.uiAudit, page...)
-	e.GET(uiBase+"/stream", s.uiStream, page...)
 
 	e.GET("/metrics", s.metricsHandler(), open...)
 	e.GET("/healthz", s.healthz, open...)
@@ -138,7 +122,23 @@ func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // Metrics returns the counters and histograms other packages feed. It is
 // never nil.
-func (s *Server) Metrics() *Metrics { return s.metrics }
+func (s *Service) Metrics() *Metrics { return s.metrics }
+
+// Features returns the names of the configured features, sorted.
+func (s *Service) Features() []string { return slices.Clone(s.features) }
+
+// HasOperator reports whether an Operator is wired: without one the
+// operator actions fail with a 501 Error.
+func (s *Service) HasOperator() bool { return s.cfg.Operator != nil }
+
+// Now returns the time on the Service's clock (Config.Now).
+func (s *Service) Now() time.Time { return s.now() }
+
+// GrantStatuses are the values a grant list's status filter takes.
+func GrantStatuses() []riscd.GrantStatus { return slices.Clone(grantStatuses) }
+
+// InboxStatuses are the values an event list's status filter takes.
+func InboxStatuses() []riscd.InboxStatus { return slices.Clone(inboxStatuses) }
 
 // commonHeaders are set on every answer of the internal listener: answers
 // carry tokens (/v1/token) and operator data, which no cache may keep.

@@ -12,7 +12,7 @@ import (
 // the admin API's POST /admin/accounts/{sub}/release answer it: what an app
 // needs to end its own sessions and know whether tokens will come.
 type Subject struct {
-	accountState
+	AccountState
 	Grants []GrantSummary `json:"grants"`
 }
 
@@ -32,7 +32,7 @@ type GrantSummary struct {
 // SubjectOf is the Subject of account a and its grants (newest first) at
 // time now.
 func SubjectOf(a riscd.Account, grants []riscd.Grant, now time.Time) Subject {
-	v := Subject{accountState: stateOf(a), Grants: make([]GrantSummary, len(grants))}
+	v := Subject{AccountState: StateOf(a), Grants: make([]GrantSummary, len(grants))}
 	for i, g := range grants {
 		gs := GrantSummary{ID: g.ID, Scopes: nonNil(g.Scopes), Status: string(g.Status), Reason: g.Reason,
 			HasRefreshToken: g.HasRefreshToken()}
@@ -74,7 +74,7 @@ func ReadSubject(ctx context.Context, st AccountReader, sub string) (a riscd.Acc
 	}
 	slices.Reverse(grants) // newest first, as everywhere in the admin API
 	if !known && len(grants) == 0 {
-		return riscd.Account{}, false, nil, notFound("account")
+		return riscd.Account{}, false, nil, NotFound("account")
 	}
 	return a, known, grants, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd/admin/admintest"
 	"github.com/riscd/riscd/companion"
 )
 
@@ -26,8 +27,8 @@ func reportLatency(b *testing.B, d []time.Duration) {
 // broker that answers from memory: the companion API's own cost (auth,
 // decoding, the answer, the request log) on top of the broker's.
 func BenchmarkTokenRoute(b *testing.B) {
-	e := newEnv(b, nil)
-	e.broker.answers["alice"] = brokerAnswer{tok: companion.Token{AccessToken: "ya29.cached", Expiry: t0.Add(time.Hour), Scopes: []string{"openid"}}}
+	e := admintest.NewWith(b, nil, nil)
+	e.Broker.Answers["alice"] = admintest.BrokerAnswer{Tok: companion.Token{AccessToken: "ya29.cached", Expiry: admintest.T0.Add(time.Hour), Scopes: []string{"openid"}}}
 	body := `{"sub":"alice","scopes":["openid"]}`
 	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
@@ -35,10 +36,10 @@ func BenchmarkTokenRoute(b *testing.B) {
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodPost, "/v1/token", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+appToken)
+		req.Header.Set("Authorization", "Bearer "+admintest.AppToken)
 		rec := httptest.NewRecorder()
 		start := time.Now()
-		e.handler.ServeHTTP(rec, req)
+		e.Handler.ServeHTTP(rec, req)
 		lat = append(lat, time.Since(start))
 		if rec.Code != http.StatusOK {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
 	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/lifecycle"
 )
@@ -37,50 +38,50 @@ func (foreignTemporary) Error() string   { return "lifecycle: token endpoint: 50
 func (foreignTemporary) Temporary() bool { return true }
 
 func TestTokenServesTheBrokersAccessToken(t *testing.T) {
-	e := newEnv(t, nil)
-	expiry := t0.Add(50 * time.Minute)
-	e.broker.answers["alice"] = brokerAnswer{tok: companion.Token{
-		AccessToken: "ya29.served-access-token", Expiry: expiry, Scopes: []string{"openid", features["drive"]},
+	e := admintest.NewWith(t, nil, nil)
+	expiry := admintest.T0.Add(50 * time.Minute)
+	e.Broker.Answers["alice"] = admintest.BrokerAnswer{Tok: companion.Token{
+		AccessToken: "ya29.served-access-token", Expiry: expiry, Scopes: []string{"openid", admintest.Features["drive"]},
 	}}
-	g := e.mustGrant(grantSpec{sub: "alice"}) // its stored tokens must not leak
+	g := e.MustGrant(admintest.GrantSpec{Sub: "alice"}) // its stored tokens must not leak
 
-	for _, tok := range []string{appToken, adminToken} {
-		r := e.do(http.MethodPost, "/v1/token", tok, map[string]any{"sub": "alice", "scopes": []string{features["drive"]}})
-		if r.status != http.StatusOK {
-			t.Fatalf("status %d, want 200: %s", r.status, r.body)
+	for _, tok := range []string{admintest.AppToken, admintest.AdminToken} {
+		r := e.Do(http.MethodPost, "/v1/token", tok, map[string]any{"sub": "alice", "scopes": []string{admintest.Features["drive"]}})
+		if r.Status != http.StatusOK {
+			t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
 		}
 		var got tokenJSON
-		r.json(t, &got)
+		r.JSON(t, &got)
 		if got.AccessToken != "ya29.served-access-token" || got.TokenType != "Bearer" || got.Expiry == nil || !got.Expiry.Equal(expiry) {
 			t.Errorf("answer %+v, want the broker's token, Bearer, expiring %v", got, expiry)
 		}
-		if !slices.Equal(got.Scopes, []string{"openid", features["drive"]}) {
+		if !slices.Equal(got.Scopes, []string{"openid", admintest.Features["drive"]}) {
 			t.Errorf("scopes %v, want the token's", got.Scopes)
 		}
-		if strings.Contains(string(r.body), "refresh") || strings.Contains(string(r.body), g.RefreshToken.Reveal()) {
-			t.Errorf("answer mentions a refresh token: %s", r.body)
+		if strings.Contains(string(r.Body), "refresh") || strings.Contains(string(r.Body), g.RefreshToken.Reveal()) {
+			t.Errorf("answer mentions a refresh token: %s", r.Body)
 		}
-		if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+		if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 			t.Errorf("Cache-Control = %q, want no-store", cc)
 		}
 	}
-	if got := e.broker.calls(); len(got) != 2 || got[0].sub != "alice" || !slices.Equal(got[0].scopes, []string{features["drive"]}) {
+	if got := e.Broker.Calls(); len(got) != 2 || got[0].Sub != "alice" || !slices.Equal(got[0].Scopes, []string{admintest.Features["drive"]}) {
 		t.Errorf("broker calls %+v, want two for alice and the drive scope", got)
 	}
 }
 
 func TestTokenRefusals(t *testing.T) {
-	e := newEnv(t, nil)
-	e.broker.answers["scopes"] = brokerAnswer{err: &lifecycle.ScopeError{Missing: []string{"https://www.googleapis.com/auth/calendar"}}}
-	e.broker.answers["foreign-scopes"] = brokerAnswer{err: fmt.Errorf("broker: %w", foreignScopeError{})}
-	e.broker.answers["held"] = brokerAnswer{err: &lifecycle.StateError{State: lifecycle.StateHeld, Reason: "hijacking"}}
-	e.broker.answers["revoked"] = brokerAnswer{err: fmt.Errorf("broker: %w", &lifecycle.StateError{State: lifecycle.StateRevoked, Reason: "token-revoked"})}
-	e.broker.answers["reconsent"] = brokerAnswer{err: &lifecycle.StateError{State: lifecycle.StateReconsentRequired, Reason: "invalid_grant"}}
-	e.broker.answers["reauth"] = brokerAnswer{err: &lifecycle.StateError{State: lifecycle.StateReauthRequired, Reason: "invalid_rapt"}}
-	e.broker.answers["gone"] = brokerAnswer{err: fmt.Errorf("lifecycle: grant: %w", riscd.ErrNotFound)}
-	e.broker.answers["upstream"] = brokerAnswer{err: foreignTemporary{}}
-	e.broker.answers["broken"] = brokerAnswer{err: errBoom}
-	e.broker.answers["empty"] = brokerAnswer{tok: companion.Token{}}
+	e := admintest.NewWith(t, nil, nil)
+	e.Broker.Answers["scopes"] = admintest.BrokerAnswer{Err: &lifecycle.ScopeError{Missing: []string{"https://www.googleapis.com/auth/calendar"}}}
+	e.Broker.Answers["foreign-scopes"] = admintest.BrokerAnswer{Err: fmt.Errorf("broker: %w", foreignScopeError{})}
+	e.Broker.Answers["held"] = admintest.BrokerAnswer{Err: &lifecycle.StateError{State: lifecycle.StateHeld, Reason: "hijacking"}}
+	e.Broker.Answers["revoked"] = admintest.BrokerAnswer{Err: fmt.Errorf("broker: %w", &lifecycle.StateError{State: lifecycle.StateRevoked, Reason: "token-revoked"})}
+	e.Broker.Answers["reconsent"] = admintest.BrokerAnswer{Err: &lifecycle.StateError{State: lifecycle.StateReconsentRequired, Reason: "invalid_grant"}}
+	e.Broker.Answers["reauth"] = admintest.BrokerAnswer{Err: &lifecycle.StateError{State: lifecycle.StateReauthRequired, Reason: "invalid_rapt"}}
+	e.Broker.Answers["gone"] = admintest.BrokerAnswer{Err: fmt.Errorf("lifecycle: grant: %w", riscd.ErrNotFound)}
+	e.Broker.Answers["upstream"] = admintest.BrokerAnswer{Err: foreignTemporary{}}
+	e.Broker.Answers["broken"] = admintest.BrokerAnswer{Err: admintest.ErrBoom}
+	e.Broker.Answers["empty"] = admintest.BrokerAnswer{Tok: companion.Token{}}
 
 	tests := []struct {
 		sub    string
@@ -102,37 +103,37 @@ func TestTokenRefusals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.sub, func(t *testing.T) {
-			r := e.do(http.MethodPost, "/v1/token", appToken, map[string]any{"sub": tc.sub, "scopes": []string{"openid"}})
-			if r.status != tc.status || r.errorCode(t) != tc.code {
-				t.Errorf("got %d %s, want %d %s", r.status, r.body, tc.status, tc.code)
+			r := e.Do(http.MethodPost, "/v1/token", admintest.AppToken, map[string]any{"sub": tc.sub, "scopes": []string{"openid"}})
+			if r.Status != tc.status || r.ErrorCode(t) != tc.code {
+				t.Errorf("got %d %s, want %d %s", r.Status, r.Body, tc.status, tc.code)
 			}
-			if !strings.Contains(string(r.body), tc.detail) {
-				t.Errorf("answer %s does not hold %s", r.body, tc.detail)
+			if !strings.Contains(string(r.Body), tc.detail) {
+				t.Errorf("answer %s does not hold %s", r.Body, tc.detail)
 			}
-			if strings.Contains(string(r.body), "lifecycle") || strings.Contains(string(r.body), "input/output") {
-				t.Errorf("answer shows an internal error text: %s", r.body)
+			if strings.Contains(string(r.Body), "lifecycle") || strings.Contains(string(r.Body), "input/output") {
+				t.Errorf("answer shows an internal error text: %s", r.Body)
 			}
 		})
 	}
-	if got := e.logs.String(); strings.Count(got, `"level":"ERROR"`) != 2 {
+	if got := e.Logs.String(); strings.Count(got, `"level":"ERROR"`) != 2 {
 		t.Errorf("want exactly the two unexpected failures logged at error level, got:\n%s", got)
 	}
 }
 
 func TestTokenTimesOut(t *testing.T) {
-	e := newEnv(t, func(c *companion.Config) { c.TokenTimeout = 20 * time.Millisecond })
-	e.broker.block = true
-	r := e.do(http.MethodPost, "/v1/token", appToken, map[string]any{"sub": "alice", "scopes": []string{"openid"}})
-	if r.status != http.StatusServiceUnavailable || r.errorCode(t) != admin.CodeUnavailable {
-		t.Errorf("got %d %s, want 503 unavailable", r.status, r.body)
+	e := admintest.NewWith(t, nil, func(c *companion.Config) { c.TokenTimeout = 20 * time.Millisecond })
+	e.Broker.Block = true
+	r := e.Do(http.MethodPost, "/v1/token", admintest.AppToken, map[string]any{"sub": "alice", "scopes": []string{"openid"}})
+	if r.Status != http.StatusServiceUnavailable || r.ErrorCode(t) != admin.CodeUnavailable {
+		t.Errorf("got %d %s, want 503 unavailable", r.Status, r.Body)
 	}
-	if r.header.Get("Retry-After") == "" {
+	if r.Header.Get("Retry-After") == "" {
 		t.Errorf("no Retry-After")
 	}
 }
 
 func TestTokenRefusesBadBodies(t *testing.T) {
-	e := newEnv(t, nil)
+	e := admintest.NewWith(t, nil, nil)
 	tests := []struct {
 		name, contentType, body string
 		status                  int
@@ -151,44 +152,44 @@ func TestTokenRefusesBadBodies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req := newRequest(t, e, http.MethodPost, "/v1/token", nil)
-			req.Body = nopCloser{strings.NewReader(tc.body)}
+			req := admintest.NewRequest(t, e, http.MethodPost, "/v1/token", nil)
+			req.Body = admintest.NopCloser{Reader: strings.NewReader(tc.body)}
 			req.ContentLength = int64(len(tc.body))
 			if tc.contentType != "" {
 				req.Header.Set("Content-Type", tc.contentType)
 			}
-			req.Header.Set("Authorization", "Bearer "+appToken)
-			if r := e.send(req); r.status != tc.status {
-				t.Errorf("status %d, want %d: %s", r.status, tc.status, r.body)
+			req.Header.Set("Authorization", "Bearer "+admintest.AppToken)
+			if r := e.Send(req); r.Status != tc.status {
+				t.Errorf("status %d, want %d: %s", r.Status, tc.status, r.Body)
 			}
 		})
 	}
-	if n := len(e.broker.calls()); n != 0 {
+	if n := len(e.Broker.Calls()); n != 0 {
 		t.Errorf("broker called %d times for refused bodies", n)
 	}
 	t.Run("not wired", func(t *testing.T) {
-		e := newEnv(t, func(c *companion.Config) { c.Broker = nil })
-		r := e.do(http.MethodPost, "/v1/token", appToken, map[string]any{"sub": "alice", "scopes": []string{"openid"}})
-		if r.status != http.StatusNotImplemented {
-			t.Errorf("status %d, want 501", r.status)
+		e := admintest.NewWith(t, nil, func(c *companion.Config) { c.Broker = nil })
+		r := e.Do(http.MethodPost, "/v1/token", admintest.AppToken, map[string]any{"sub": "alice", "scopes": []string{"openid"}})
+		if r.Status != http.StatusNotImplemented {
+			t.Errorf("status %d, want 501", r.Status)
 		}
 	})
 }
 
 func TestSubject(t *testing.T) {
-	e := newEnv(t, nil)
-	revokedAt := t0.Add(-time.Minute)
-	e.mustAccount(riscd.Account{Sub: "alice", Email: "alice@example.com", SessionsRevokedAt: revokedAt, Held: true, ReconsentRequired: true, Review: true})
-	g1 := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}, status: riscd.GrantHeld, reason: "hijacking"})
-	e.clock.Advance(time.Second)
-	g2 := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantRevoked, reason: "token-revoked"})
+	e := admintest.NewWith(t, nil, nil)
+	revokedAt := admintest.T0.Add(-time.Minute)
+	e.MustAccount(riscd.Account{Sub: "alice", Email: "alice@example.com", SessionsRevokedAt: revokedAt, Held: true, ReconsentRequired: true, Review: true})
+	g1 := e.MustGrant(admintest.GrantSpec{Sub: "alice", Scopes: []string{"openid", admintest.Features["drive"]}, Status: riscd.GrantHeld, Reason: "hijacking"})
+	e.Clock.Advance(time.Second)
+	g2 := e.MustGrant(admintest.GrantSpec{Sub: "alice", Status: riscd.GrantRevoked, Reason: "token-revoked"})
 
-	r := e.do(http.MethodGet, "/v1/subjects/alice", appToken, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("status %d: %s", r.status, r.body)
+	r := e.Do(http.MethodGet, "/v1/subjects/alice", admintest.AppToken, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
 	}
-	var got subjectJSON
-	r.json(t, &got)
+	var got admintest.SubjectJSON
+	r.JSON(t, &got)
 	if got.Sub != "alice" || !got.Held || !got.ReconsentRequired || !got.Review || got.SigninDisabled || got.Purged {
 		t.Errorf("state %+v, want held, reconsent_required and review", got)
 	}
@@ -198,21 +199,21 @@ func TestSubject(t *testing.T) {
 	if len(got.Grants) != 2 || got.Grants[0].ID != g2.ID || got.Grants[0].Status != "revoked" || got.Grants[1].ID != g1.ID || got.Grants[1].Reason != "hijacking" {
 		t.Errorf("grants %+v, want %s revoked then %s held (hijacking)", got.Grants, g2.ID, g1.ID)
 	}
-	if strings.Contains(string(r.body), "alice@example.com") {
-		t.Errorf("the companion API shows the email: %s", r.body)
+	if strings.Contains(string(r.Body), "alice@example.com") {
+		t.Errorf("the companion API shows the email: %s", r.Body)
 	}
 
 	t.Run("never set sessions_revoked_at is null", func(t *testing.T) {
-		e.mustAccount(accountOf("bob"))
-		r := e.do(http.MethodGet, "/v1/subjects/bob", appToken, nil)
-		if !strings.Contains(string(r.body), `"sessions_revoked_at":null`) {
-			t.Errorf("answer %s, want sessions_revoked_at null", r.body)
+		e.MustAccount(admintest.AccountOf("bob"))
+		r := e.Do(http.MethodGet, "/v1/subjects/bob", admintest.AppToken, nil)
+		if !strings.Contains(string(r.Body), `"sessions_revoked_at":null`) {
+			t.Errorf("answer %s, want sessions_revoked_at null", r.Body)
 		}
 	})
 	t.Run("unknown", func(t *testing.T) {
-		r := e.do(http.MethodGet, "/v1/subjects/carol", appToken, nil)
-		if r.status != http.StatusNotFound || r.errorCode(t) != admin.CodeNotFound {
-			t.Errorf("got %d %s, want 404 not_found", r.status, r.body)
+		r := e.Do(http.MethodGet, "/v1/subjects/carol", admintest.AppToken, nil)
+		if r.Status != http.StatusNotFound || r.ErrorCode(t) != admin.CodeNotFound {
+			t.Errorf("got %d %s, want 404 not_found", r.Status, r.Body)
 		}
 	})
 }

@@ -139,9 +139,9 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 		})
 	}
 
-	zitadelConsent(t, b, z, srv.URL)
+	zitadelConsent(t, b, z, srv.URL, "")
 	first := onlyLiveGrant(t, db)
-	zitadelConsent(t, b, z, srv.URL)
+	zitadelConsent(t, b, z, srv.URL, "")
 	second := onlyLiveGrant(t, db)
 	if second.ID != first.ID || second.RefreshToken == first.RefreshToken || second.RefreshToken.IsZero() {
 		t.Fatal("the second consent did not replace the grant's refresh token")
@@ -155,7 +155,7 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 	// That refresh rotated second.RefreshToken at the provider (riscd
 	// never saw the new one): a third consent gives riscd a token the
 	// provider honours, for the operator's discard to revoke.
-	zitadelConsent(t, b, z, srv.URL)
+	zitadelConsent(t, b, z, srv.URL, "")
 	waitRevokeJobsDone(2)
 	current := onlyLiveGrant(t, db)
 	if err := lc.DiscardGrant(ctx, current.ID, "operator"); err != nil {
@@ -165,11 +165,12 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 	wantRevoked("discarded grant's refresh token", current.RefreshToken)
 }
 
-// zitadelConsent runs riscd's consent flow through the provider's login
-// page and requires riscd's callback to accept it.
-func zitadelConsent(t *testing.T, b *env, z *zitadelOP, riscdURL string) {
+// zitadelConsent runs riscd's consent flow (/authorize with query)
+// through the provider's login page and requires riscd's callback to
+// accept it.
+func zitadelConsent(t *testing.T, b *env, z *zitadelOP, riscdURL, query string) {
 	t.Helper()
-	loc := b.startAuth("")
+	loc := b.startAuth(query)
 	for range 10 {
 		if strings.HasPrefix(loc.String(), riscdURL+"/oauth2callback") {
 			break

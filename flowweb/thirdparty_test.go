@@ -6,7 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"io"
+	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -50,17 +50,31 @@ const (
 	zitadelUserID       = "id1"
 )
 
-func startZitadel(t *testing.T, redirectURI string) *zitadelOP {
+// zitadelLogin is the login page zitadel's provider sends the browser to:
+// a user/password form whose POST marks the auth request done and goes
+// back to the provider.
+var zitadelLogin = template.Must(template.New("login").Parse(`<!doctype html><title>Sign in</title>
+<form method="post" action="/login/username"><input type="hidden" name="id" value="{{.}}">
+<input name="username"><input name="password" type="password"><button type="submit" id="signin">Sign in</button></form>`))
+
+// serveZitadel runs zitadel/oidc's provider over its example storage, with
+// riscd as a web client of redirectURI, on loopback, with zitadelLogin, and
+// returns its issuer. wrap, when not nil, changes the storage the provider
+// uses (its signing key, for instance).
+func serveZitadel(t *testing.T, redirectURI string, wrap func(*storage.Storage) op.Storage) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	z := &zitadelOP{issuer: "http://" + ln.Addr().String()}
-	users := storage.NewUserStore(z.issuer)
-	stor := storage.NewStorageWithClients(users, map[string]*storage.Client{
+	issuer := "http://" + ln.Addr().String()
+	base := storage.NewStorageWithClients(storage.NewUserStore(issuer), map[string]*storage.Client{
 		zitadelClientID: storage.WebClient(zitadelClientID, zitadelClientSecret, redirectURI),
 	})
+	var stor op.Storage = base
+	if wrap != nil {
+		stor = wrap(base)
+	}
 	var key [32]byte
 	_, _ = rand.Read(key[:])
 	provider, err := op.NewProvider(&op.Config{
@@ -68,20 +82,18 @@ func startZitadel(t *testing.T, redirectURI string) *zitadelOP {
 		CodeMethodS256:        true,
 		AuthMethodPost:        true,
 		GrantTypeRefreshToken: true,
-	}, stor, op.StaticIssuer(z.issuer), op.WithAllowInsecure())
+	}, stor, op.StaticIssuer(issuer), op.WithAllowInsecure())
 	if err != nil {
 		t.Fatalf("op.NewProvider: %v", err)
 	}
 	callback := op.AuthCallbackURL(provider)
 	mux := http.NewServeMux()
-	// The login UI the provider sends the browser to: a user/password form
-	// whose POST marks the auth request done and goes back to the provider.
 	mux.HandleFunc("GET /login/username", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, `<form method="post"><input name="id" value="`+r.URL.Query().Get("authRequestID")+`"></form>`)
+		_ = zitadelLogin.Execute(w, r.URL.Query().Get("authRequestID"))
 	})
 	mux.Handle("POST /login/username", op.NewIssuerInterceptor(provider.IssuerFromRequest).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.FormValue("id")
-		if err := stor.CheckUsernamePassword(r.FormValue("username"), r.FormValue("password"), id); err != nil {
+		if err := base.CheckUsernamePassword(r.FormValue("username"), r.FormValue("password"), id); err != nil {
 			http.Error(w, "login failed", http.StatusUnauthorized)
 			return
 		}
@@ -93,7 +105,14 @@ func startZitadel(t *testing.T, redirectURI string) *zitadelOP {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
+	return issuer
+}
 
+// startZitadel runs serveZitadel's provider with its own RSA key and reads
+// its discovery document.
+func startZitadel(t *testing.T, redirectURI string) *zitadelOP {
+	t.Helper()
+	z := &zitadelOP{issuer: serveZitadel(t, redirectURI, nil)}
 	resp, err := http.Get(z.issuer + "/.well-known/openid-configuration")
 	if err != nil {
 		t.Fatalf("discovery: %v", err)
@@ -166,31 +185,7 @@ func TestThirdPartyProvider(t *testing.T) {
 	b := &env{t: t, srv: srv, browser: newBrowser(t)}
 
 	// Consent: riscd -> provider -> login -> provider -> riscd's callback.
-	loc := b.startAuth("?features=phone")
-	for range 10 {
-		if strings.HasPrefix(loc.String(), srv.URL+"/oauth2callback") {
-			break
-		}
-		p := b.get(loc.String())
-		switch {
-		case p.status == http.StatusOK && loc.Path == "/login/username":
-			form := url.Values{"id": {loc.Query().Get("authRequestID")}, "username": {"test-user@127.0.0.1"}, "password": {zitadelPassword}}
-			req, _ := http.NewRequest(http.MethodPost, z.issuer+"/login/username", strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			p = b.do(req)
-			if p.loc == nil {
-				t.Fatalf("login: status %d %s", p.status, p.body)
-			}
-			loc = p.loc
-		case p.loc != nil:
-			loc = p.loc
-		default:
-			t.Fatalf("provider answered %d at %s: %s", p.status, loc.Path, p.body)
-		}
-	}
-	if cb := b.get(loc.String()); cb.status != http.StatusSeeOther {
-		t.Fatalf("callback: status %d code %q", cb.status, cb.code())
-	}
+	zitadelConsent(t, b, z, srv.URL, "?features=phone")
 	grants, _, _ := db.ListGrants(ctx, riscd.GrantQuery{})
 	if len(grants) != 1 {
 		t.Fatalf("grants = %d, want 1", len(grants))

@@ -5,11 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
-	"html/template"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -61,60 +56,16 @@ func (s es256Storage) KeySet(context.Context) ([]op.Key, error) {
 	return []op.Key{es256Key{key: s.key}}, nil
 }
 
-// zitadelLogin is the login page zitadel's provider sends the browser to.
-var zitadelLogin = template.Must(template.New("login").Parse(`<!doctype html><title>Sign in</title>
-<form method="post" action="/login/username"><input type="hidden" name="id" value="{{.}}">
-<input name="username"><input name="password" type="password"><button type="submit" id="signin">Sign in</button></form>`))
-
 // startZitadelES256 runs zitadel/oidc's provider, signing ID tokens ES256,
 // on loopback, with a login page a browser can fill in, and returns its
 // issuer.
 func startZitadelES256(t *testing.T, redirectURI string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuer := "http://" + ln.Addr().String()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := storage.NewStorageWithClients(storage.NewUserStore(issuer), map[string]*storage.Client{
-		zitadelClientID: storage.WebClient(zitadelClientID, zitadelClientSecret, redirectURI),
-	})
-	stor := es256Storage{Storage: base, key: key}
-	var crypto [32]byte
-	_, _ = rand.Read(crypto[:])
-	provider, err := op.NewProvider(&op.Config{
-		CryptoKey:             sha256.Sum256(crypto[:]),
-		CodeMethodS256:        true,
-		AuthMethodPost:        true,
-		GrantTypeRefreshToken: true,
-	}, stor, op.StaticIssuer(issuer), op.WithAllowInsecure())
-	if err != nil {
-		t.Fatalf("op.NewProvider: %v", err)
-	}
-	callback := op.AuthCallbackURL(provider)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /login/username", func(w http.ResponseWriter, r *http.Request) {
-		_ = zitadelLogin.Execute(w, r.URL.Query().Get("authRequestID"))
-	})
-	mux.Handle("POST /login/username", op.NewIssuerInterceptor(provider.IssuerFromRequest).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.FormValue("id")
-		if err := base.CheckUsernamePassword(r.FormValue("username"), r.FormValue("password"), id); err != nil {
-			http.Error(w, "login failed", http.StatusUnauthorized)
-			return
-		}
-		http.Redirect(w, r, callback(r.Context(), id), http.StatusFound)
-	}))
-	mux.Handle("/", provider)
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return issuer
+	return serveZitadel(t, redirectURI, func(base *storage.Storage) op.Storage { return es256Storage{Storage: base, key: key} })
 }
 
 // TestZitadelES256 runs the consent flow in a real browser against

@@ -244,6 +244,7 @@ func (m *Main) internalHandler() http.Handler {
 	e := newEcho()
 	e.Pre(checkHost(allowedHosts(m.Config)))
 	m.parts.admin.Register(e)
+	m.parts.page.Register(e)
 	m.parts.companion.Register(e)
 	return e
 }

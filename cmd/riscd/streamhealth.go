@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/adminpage"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/stream"
 )
@@ -140,9 +140,9 @@ func verificationState(claims json.RawMessage) string {
 
 // view is the admin page's stream status: what Google says now, and the
 // health loop's last check.
-func (h *streamHealth) view(ctx context.Context) (admin.StreamView, error) {
+func (h *streamHealth) view(ctx context.Context) (adminpage.StreamView, error) {
 	h.mu.Lock()
-	v := admin.StreamView{LastCheckAt: h.lastCheckAt, LastCheckError: h.lastCheckError, LastVerification: h.lastVerification}
+	v := adminpage.StreamView{LastCheckAt: h.lastCheckAt, LastCheckError: h.lastCheckError, LastVerification: h.lastVerification}
 	h.mu.Unlock()
 	st, err := h.client.Status(ctx)
 	if err != nil {

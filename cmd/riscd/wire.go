@@ -8,6 +8,7 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/adminpage"
 	"github.com/riscd/riscd/companion"
 	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/dispatch"
@@ -45,6 +46,7 @@ type parts struct {
 	receiver   *receiver.Receiver
 	dispatcher *dispatch.Dispatcher
 	admin      *admin.Server
+	page       *adminpage.Page
 	companion  *companion.Server
 	lifecycle  *lifecycle.Lifecycle
 	stream     *streamHealth // nil without risc.service_account_file
@@ -204,7 +206,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	for name, f := range features {
 		featureScopes[name] = f.Scope
 	}
-	var streamView func(context.Context) (admin.StreamView, error)
+	var streamView func(context.Context) (adminpage.StreamView, error)
 	if c.RISC.ServiceAccountFile != "" {
 		p.stream, err = newStreamHealth(ctx, m, func(status string, healthy bool) {
 			obs.m.StreamStatus(status)
@@ -216,7 +218,6 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		streamView = p.stream.view
 	}
 	p.admin, err = admin.New(admin.Config{
-		Stream:     streamView,
 		Store:      m.db,
 		Operator:   operator{p.lifecycle},
 		AdminToken: s.AdminToken,
@@ -224,6 +225,17 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		Issuers:    issuers,
 		Ready:      func(context.Context) error { return p.receiver.Ready() },
 		Rescan:     func() { p.dispatcher.Rescan() },
+		Now:        m.Now,
+		Logger:     m.Logger.With("component", "admin"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.page, err = adminpage.New(adminpage.Config{
+		Service:    p.admin.Service,
+		Store:      m.db,
+		AdminToken: s.AdminToken,
+		Stream:     streamView,
 		Now:        m.Now,
 		Logger:     m.Logger.With("component", "admin"),
 		// The sign-in limit's client, behind internal.trusted_proxies.

@@ -48,6 +48,7 @@ func bucketNames() []string {
 		bucketOutbox, bucketOutboxPending, bucketOutboxFailed,
 		bucketAudit, bucketAuditBySub,
 		bucketMarks,
+		bucketAdminSessions,
 	}
 }
 

@@ -158,6 +158,7 @@ func (t *Tx) checkRecords() error {
 		}
 		return nil
 	})
+	c.checkAdminSessions(t)
 	c.each(bucketFlows, func(k, v []byte) error {
 		r, err := decodeFlow(k, v)
 		if err != nil {

@@ -22,8 +22,10 @@ const (
 	// attention (accounts.attention) and of grants by status
 	// (grants.by_status), which an older riscd would not keep. Schema 4
 	// adds the index of grants by verified email (grants.by_email).
+	// Schema 5 adds the admin page's sessions (admin_sessions), whose
+	// sealed CSRF tokens an older riscd's key rotation would not reseal.
 	// An older file is upgraded at open (upgradeSchema).
-	SchemaVersion = 4
+	SchemaVersion = 5
 	// recordVersion is the version of every on-disk record this riscd writes.
 	recordVersion = 1
 
@@ -81,7 +83,8 @@ func checkMeta(btx *bolt.Tx, path string) error {
 // upgradeSchema brings a file of an older schema, which checkMeta accepted,
 // to SchemaVersion, once every bucket exists. Before schema 3 it indexes
 // the failed outbox jobs, the accounts that need attention and the grants
-// by status; before schema 4 the grants by verified email. It then
+// by status; before schema 4 the grants by verified email; schema 5 needs
+// only its bucket, made at open. It then
 // marks the file, so that the riscd that
 // wrote it, which would not keep the newer indexes, refuses it from now on.
 // Every older schema is otherwise valid as the current one.

@@ -44,7 +44,7 @@ func (db *DB) RotateKey(ctx context.Context, newKey Key) (int, error) {
 	db.log.InfoContext(ctx, "store key rotation started", "key_id", newKey.ID())
 
 	total := 0
-	for _, bucket := range []string{bucketGrants, bucketSessions, bucketFlows, bucketOutbox, bucketInbox} {
+	for _, bucket := range []string{bucketGrants, bucketSessions, bucketAdminSessions, bucketFlows, bucketOutbox, bucketInbox} {
 		var after []byte
 		for {
 			if err := ctx.Err(); err != nil {
@@ -176,6 +176,10 @@ func (t *Tx) reseal(bucket string, key, v []byte) ([]byte, bool, error) {
 		add("at", &r.AccessToken)
 	case bucketSessions:
 		r := new(sessionRecord)
+		rec = r
+		add("csrf", &r.CSRF)
+	case bucketAdminSessions:
+		r := new(adminSessionRecord)
 		rec = r
 		add("csrf", &r.CSRF)
 	case bucketFlows:

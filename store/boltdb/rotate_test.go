@@ -31,6 +31,9 @@ func fillSecrets(t *testing.T, db *boltdb.DB, grants int) int {
 		if err := tx.CreateSession(ctx, riscd.Session{ID: "sid-no-csrf", Sub: "sub-1"}); err != nil {
 			return err
 		}
+		if err := tx.CreateAdminSession(ctx, riscd.AdminSession{ID: "admin-sid", CSRF: "admin-csrf", Operator: "operator"}, 10); err != nil {
+			return err
+		}
 		if err := tx.CreateFlow(ctx, riscd.Flow{ID: "fid", State: "st", PKCEVerifier: "pv", Nonce: "n"}); err != nil {
 			return err
 		}
@@ -43,7 +46,7 @@ func fillSecrets(t *testing.T, db *boltdb.DB, grants int) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return grants + 3
+	return grants + 4
 }
 
 // readAll reads back every secret fillSecrets wrote.
@@ -61,6 +64,9 @@ func readAll(t *testing.T, db *boltdb.DB, grants int) {
 	}
 	if s, err := db.Session(ctx, "sid"); err != nil || s.CSRF != "csrf" {
 		t.Fatalf("session: %v", err)
+	}
+	if s, err := db.AdminSession(ctx, "admin-sid"); err != nil || s.CSRF != "admin-csrf" {
+		t.Fatalf("admin session: %v", err)
 	}
 	if err := db.Check(ctx); err != nil {
 		t.Fatalf("Check: %v", err)
@@ -114,7 +120,7 @@ func TestNewPrimaryKeyWithoutRotation(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "riscd.db")
 	oldKey, newKey := mustKey(t), mustKey(t)
 	db := mustOpen(t, boltdb.Options{Path: path, Key: oldKey})
-	fillSecrets(t, db, 3)
+	want := fillSecrets(t, db, 3)
 	db.Close()
 
 	// Configured with a new key and the old one: old records read, new ones
@@ -131,8 +137,8 @@ func TestNewPrimaryKeyWithoutRotation(t *testing.T) {
 		}
 	}
 	db = mustOpen(t, boltdb.Options{Path: path, Key: newKey, OldKeys: []boltdb.Key{oldKey}})
-	if n, err := db.RotateKey(t.Context(), newKey); err != nil || n != 6 {
-		t.Fatalf("RotateKey: %d, %v; want 6 records", n, err)
+	if n, err := db.RotateKey(t.Context(), newKey); err != nil || n != want {
+		t.Fatalf("RotateKey: %d, %v; want %d records", n, err, want)
 	}
 	db.Close()
 	db = mustOpen(t, boltdb.Options{Path: path, Key: newKey})

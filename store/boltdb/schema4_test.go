@@ -2,6 +2,7 @@ package boltdb_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -64,8 +65,8 @@ func TestSchema3GainsTheEmailIndex(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if schema := storedSchema(t, path); schema != "4" {
-		t.Errorf("schema after open = %q, want 4", schema)
+	if schema, want := storedSchema(t, path), fmt.Sprint(boltdb.SchemaVersion); schema != want {
+		t.Errorf("schema after open = %q, want %s", schema, want)
 	}
 }
 

@@ -24,6 +24,7 @@ const (
 	tableSessions = "sessions"
 	tableInbox    = "inbox"
 	tableOutbox   = "outbox"
+	tableAdmin    = "admin_sessions"
 )
 
 // stamp keeps a time in a document: Unix nanoseconds, or RFC 3339 for the

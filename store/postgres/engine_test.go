@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/seal"
@@ -34,14 +38,16 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = dbs[i].Close() })
 	}
-	var applied int
 	c := sqlConn(t, dbURL)
-	if err := c.QueryRow(context.Background(),
-		`SELECT count(*) FROM `+versionTable+` WHERE version_id = 1 AND is_applied`).Scan(&applied); err != nil {
-		t.Fatal(err)
-	}
-	if applied != 1 {
-		t.Fatalf("migration 1 recorded %d times, want 1", applied)
+	for v := int64(1); v <= SchemaVersion; v++ {
+		var applied int
+		if err := c.QueryRow(context.Background(),
+			`SELECT count(*) FROM `+versionTable+` WHERE version_id = $1 AND is_applied`, v).Scan(&applied); err != nil {
+			t.Fatal(err)
+		}
+		if applied != 1 {
+			t.Fatalf("migration %d recorded %d times, want 1", v, applied)
+		}
 	}
 	// Every handle works on the one schema.
 	if _, err := dbs[n-1].CreateGrant(context.Background(), riscd.Grant{Sub: "s"}); err != nil {
@@ -337,7 +343,7 @@ func TestDumpHoldsNoSecret(t *testing.T) {
 	ctx := context.Background()
 	secrets := []string{"1//refresh-SECRET-token-0123456789", "ya29.access-SECRET-token", "session-SECRET-id",
 		"csrf-SECRET", "flow-SECRET-id", "state-SECRET", "pkce-SECRET", "nonce-SECRET", "raw-SECRET-set",
-		"claims-SECRET", "revoke-SECRET-token"}
+		"claims-SECRET", "revoke-SECRET-token", "admin-SECRET-session", "admin-csrf-SECRET"}
 	if _, err := db.CreateGrant(ctx, riscd.Grant{Sub: "s", RefreshToken: riscd.Secret(secrets[0]), AccessToken: riscd.Secret(secrets[1])}); err != nil {
 		t.Fatal(err)
 	}
@@ -356,6 +362,9 @@ func TestDumpHoldsNoSecret(t *testing.T) {
 	if _, err := db.EnqueueOutbox(ctx, riscd.OutboxJob{Kind: riscd.OutboxRevoke, Token: riscd.Secret(secrets[10])}); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.CreateAdminSession(ctx, riscd.AdminSession{ID: riscd.Secret(secrets[11]), CSRF: riscd.Secret(secrets[12])}, 5); err != nil {
+		t.Fatal(err)
+	}
 	c := sqlConn(t, dbURL)
 	rows, err := c.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
 	if err != nil {
@@ -368,7 +377,7 @@ func TestDumpHoldsNoSecret(t *testing.T) {
 		tables = append(tables, name)
 	}
 	rows.Close()
-	if len(tables) < 9 {
+	if len(tables) < 10 {
 		t.Fatalf("tables %v", tables)
 	}
 	var dump strings.Builder
@@ -674,4 +683,46 @@ func TestListenerReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.Eventually(t, "B hearing A's commit on its new connection", func() bool { return b.heard.Load() > heard })
+}
+
+// TestMigratesAnOlderSchema opens a database at schema 1, as an earlier
+// riscd left it: Open applies the later migrations and keeps the data.
+func TestMigratesAnOlderSchema(t *testing.T) {
+	dbURL := newDatabase(t)
+	ctx := context.Background()
+	sqlDB := stdlib.OpenDB(*mustParse(t, dbURL))
+	defer sqlDB.Close()
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, fsys, goose.WithTableName(versionTable), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlDB.ExecContext(ctx, `INSERT INTO riscd_accounts (sub, attention, doc) VALUES ('old', false, '{"v":1}')`); err != nil {
+		t.Fatal(err)
+	}
+	db := openTest(t, dbURL, testKey(t), nil)
+	if v, err := db.schemaVersion(ctx); err != nil || v != SchemaVersion {
+		t.Fatalf("schema %d, %v; want %d", v, err, SchemaVersion)
+	}
+	if _, err := db.Account(ctx, "old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateAdminSession(ctx, riscd.AdminSession{ID: "a", CSRF: "c"}, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustParse(t *testing.T, u string) *pgx.ConnConfig {
+	t.Helper()
+	cc, err := pgx.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cc
 }

@@ -72,7 +72,7 @@ func (db *DB) Check(ctx context.Context) error {
 		t := rt.(*Tx)
 		for _, check := range []func(context.Context) error{
 			t.checkKeys, t.checkGrants, t.checkAccounts, t.checkAudit, t.checkFlows, t.checkSessions,
-			t.checkMarks, t.checkInbox, t.checkOutbox,
+			t.checkMarks, t.checkInbox, t.checkOutbox, t.checkAdminSessions,
 		} {
 			if err := check(ctx); err != nil {
 				return fmt.Errorf("store check: %w", err)

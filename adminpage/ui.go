@@ -1,4 +1,4 @@
-package admin
+package adminpage
 
 import (
 	"bytes"
@@ -12,8 +12,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/events"
-	"github.com/riscd/riscd/limit"
 )
 
 // uiAssets are the admin page's templates and its one stylesheet.
@@ -34,17 +35,9 @@ var uiPageNames = []string{
 	"login", "message", "grants", "grant", "accounts", "account", "events", "event", "outbox", "audit", "stream",
 }
 
-// adminUI is the admin page's state: parsed templates, the stylesheet, the
-// signed-in sessions and the sign-in limiter.
-type adminUI struct {
-	pages    map[string]*template.Template
-	css      []byte
-	sessions *uiSessions
-	limiter  *limit.Keyed
-}
-
-// newAdminUI parses the templates with s's clock in their functions.
-func newAdminUI(s *Server) (*adminUI, error) {
+// parse parses the templates with s's clock in their functions, and the
+// stylesheet.
+func (s *Page) parse() error {
 	funcs := template.FuncMap{
 		"when":       formatTime,
 		"whenp":      func(t *time.Time) string { return formatTime(deref(t)) },
@@ -54,26 +47,22 @@ func newAdminUI(s *Server) (*adminUI, error) {
 		"join":       strings.Join,
 		"pathEscape": url.PathEscape,
 		"short":      events.ShortName,
-		"subOf":      s.subOfKey,
+		"subOf":      s.svc.SubOfKey,
 	}
-	u := &adminUI{
-		pages:    map[string]*template.Template{},
-		sessions: newUISessions(s.cfg.UISessionTTL, s.now),
-		limiter:  newSigninLimiter(),
-	}
+	s.pages = map[string]*template.Template{}
 	for _, n := range uiPageNames {
 		t, err := template.New(n).Funcs(funcs).ParseFS(uiAssets, "ui/layout.html", "ui/"+n+".html")
 		if err != nil {
-			return nil, fmt.Errorf("admin page %s: %w", n, err)
+			return fmt.Errorf("admin page %s: %w", n, err)
 		}
-		u.pages[n] = t
+		s.pages[n] = t
 	}
 	css, err := uiAssets.ReadFile("ui/ui.css")
 	if err != nil {
-		return nil, fmt.Errorf("admin page stylesheet: %w", err)
+		return fmt.Errorf("admin page stylesheet: %w", err)
 	}
-	u.css = css
-	return u, nil
+	s.css = css
+	return nil
 }
 
 // uiLayout is what every page template gets.
@@ -99,9 +88,9 @@ var uiNotices = map[string]string{
 // render executes page name with the signed-in session's CSRF token and
 // the notice the query asks for, then answers status. A template failure is
 // returned (a bug: the request log records it and the error page follows).
-func (s *Server) render(c echo.Context, status int, name string, v uiLayout) error {
-	if sess, ok := c.Get(uiSessionKey).(uiSession); ok {
-		v.SignedIn, v.CSRF = true, sess.csrf
+func (s *Page) render(c echo.Context, status int, name string, v uiLayout) error {
+	if sess, ok := c.Get(uiSessionKey).(riscd.AdminSession); ok {
+		v.SignedIn, v.CSRF = true, sess.CSRF.Reveal()
 	}
 	if v.Notice == "" {
 		v.Notice = uiNotices[c.QueryParam("notice")]
@@ -110,7 +99,7 @@ func (s *Server) render(c echo.Context, status int, name string, v uiLayout) err
 		v.Page = name
 	}
 	var buf bytes.Buffer
-	if err := s.ui.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+	if err := s.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("admin page %s: render: %w", name, err)
 	}
 	return c.HTMLBlob(status, buf.Bytes())
@@ -127,35 +116,35 @@ type uiMessage struct {
 // uiAnswer turns a page's or an action's error into an HTML page, as
 // answer does for the API: same classification (classify), same rule that
 // only an Error's detail is shown.
-func (s *Server) uiAnswer(c echo.Context, err error) (string, bool) {
-	v := classify(err)
-	for k, vs := range v.header {
+func (s *Page) uiAnswer(c echo.Context, err error) (string, bool) {
+	v := admin.Classify(err)
+	for k, vs := range v.Header {
 		if k != "Www-Authenticate" { // the page signs in with a form, not a challenge
 			c.Response().Header()[k] = vs
 		}
 	}
 	if c.Response().Committed {
-		return v.body.Error, v.unexpected
+		return v.Code, v.Unexpected
 	}
-	m := uiMessage{Code: v.body.Error, Heading: http.StatusText(v.status), Back: uiBase + "/grants"}
-	if text, ok := v.body.Detail.(string); ok {
+	m := uiMessage{Code: v.Code, Heading: http.StatusText(v.Status), Back: uiBase + "/grants"}
+	if text, ok := v.Detail.(string); ok {
 		m.Text = text
 	}
-	if v.status == http.StatusForbidden {
+	if v.Status == http.StatusForbidden {
 		m.Back = uiBase + "/login"
 	}
-	if rerr := s.render(c, v.status, "message", uiLayout{Title: m.Heading, Body: m}); rerr != nil {
+	if rerr := s.render(c, v.Status, "message", uiLayout{Title: m.Heading, Body: m}); rerr != nil {
 		s.log.ErrorContext(c.Request().Context(), "admin: render error page", "err", rerr)
-		_ = c.String(v.status, m.Heading)
-		return v.body.Error, true
+		_ = c.String(v.Status, m.Heading)
+		return v.Code, true
 	}
-	return v.body.Error, v.unexpected
+	return v.Code, v.Unexpected
 }
 
 // serveUI wraps every route of the admin page: the request log and HTML
 // error pages (serveWith), and the page's security headers.
-func (s *Server) serveUI(next echo.HandlerFunc) echo.HandlerFunc {
-	return s.serveWith(s.uiAnswer, func(c echo.Context) error {
+func (s *Page) serveUI(next echo.HandlerFunc) echo.HandlerFunc {
+	return s.svc.ServeWith(s.uiAnswer, func(c echo.Context) error {
 		h := c.Response().Header()
 		h.Set("Content-Security-Policy", uiCSP)
 		h.Set("X-Frame-Options", "DENY")
@@ -167,14 +156,14 @@ func (s *Server) serveUI(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // uiHome is GET /admin/ui: the grant list.
-func (s *Server) uiHome(c echo.Context) error {
+func (s *Page) uiHome(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, uiBase+"/grants")
 }
 
 // uiStylesheet is GET /admin/ui/static/ui.css. It needs no session: the
 // sign-in page uses it too.
-func (s *Server) uiStylesheet(c echo.Context) error {
-	return c.Blob(http.StatusOK, "text/css; charset=utf-8", s.ui.css)
+func (s *Page) uiStylesheet(c echo.Context) error {
+	return c.Blob(http.StatusOK, "text/css; charset=utf-8", s.css)
 }
 
 // pageURL is path with the non-empty values of q, for links that keep a
@@ -193,8 +182,8 @@ func pageURL(path string, q url.Values) string {
 
 // errConfirm refuses a destructive action whose confirmation box was not
 // ticked.
-var errConfirm = &Error{
-	Status: http.StatusBadRequest, Code: CodeBadRequest,
+var errConfirm = &admin.Error{
+	Status: http.StatusBadRequest, Code: admin.CodeBadRequest,
 	Detail: "tick the confirmation box to confirm the action; nothing was changed",
 }
 

@@ -1,4 +1,4 @@
-package admin
+package adminpage
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/httplog"
 )
 
@@ -16,24 +17,24 @@ import (
 type uiEventsView struct {
 	Status, Type, Sub string // the filters as given
 	Statuses          []string
-	List              eventList
+	List              admin.EventList
 	NextURL           string // "" on the last page
 }
 
 // uiEvents is GET /admin/ui/events?status=&type=&sub=&cursor=: received
 // events, newest first, filtered as GET /admin/events filters them, with a
 // retry button on each parked one.
-func (s *Server) uiEvents(c echo.Context) error {
-	q, keys, err := s.eventQuery(c)
+func (s *Page) uiEvents(c echo.Context) error {
+	q, keys, err := s.svc.EventQuery(c)
 	if err != nil {
 		return err
 	}
-	list, err := s.eventPage(c.Request().Context(), q, keys)
+	list, err := s.svc.EventPage(c.Request().Context(), q, keys)
 	if err != nil {
 		return err
 	}
 	v := uiEventsView{Status: string(q.Status), Type: c.QueryParam("type"), Sub: c.QueryParam("sub"), List: list}
-	for _, st := range inboxStatuses {
+	for _, st := range admin.InboxStatuses() {
 		v.Statuses = append(v.Statuses, string(st))
 	}
 	if list.NextCursor != "" {
@@ -50,23 +51,23 @@ func (s *Server) uiEvents(c echo.Context) error {
 
 // uiEventView is the event page.
 type uiEventView struct {
-	eventView
+	admin.EventView
 	Sub    string // the plain subject, when the event names one of a configured issuer
 	Claims string // the redacted claims, indented
 }
 
 // uiEvent is GET /admin/ui/events/{id}: one event with its decoded,
 // redacted claims and, when parked, the retry button.
-func (s *Server) uiEvent(c echo.Context) error {
-	id, err := idParam(c, "id")
+func (s *Page) uiEvent(c echo.Context) error {
+	id, err := admin.IDParam(c, "id")
 	if err != nil {
 		return err
 	}
-	ev, err := s.eventOf(c.Request().Context(), id)
+	ev, err := s.svc.EventOf(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
-	v := uiEventView{eventView: ev, Sub: s.subOfKey(ev.Subject)}
+	v := uiEventView{EventView: ev, Sub: s.svc.SubOfKey(ev.Subject)}
 	var buf bytes.Buffer
 	if json.Indent(&buf, ev.Claims, "", "  ") == nil {
 		v.Claims = buf.String()
@@ -76,12 +77,12 @@ func (s *Server) uiEvent(c echo.Context) error {
 
 // uiRetry is POST /admin/ui/events/{id}/retry: a parked event goes back to
 // pending, audited, as POST /admin/events/{id}/retry.
-func (s *Server) uiRetry(c echo.Context) error {
-	id, err := idParam(c, "id")
+func (s *Page) uiRetry(c echo.Context) error {
+	id, err := admin.IDParam(c, "id")
 	if err != nil {
 		return err
 	}
-	if _, err := s.retry(c.Request().Context(), id, "admin page, request "+httplog.RequestID(c)); err != nil {
+	if _, err := s.svc.Retry(c.Request().Context(), id, "admin page, request "+httplog.RequestID(c)); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, uiBase+"/events/"+strconv.FormatUint(id, 10)+"?notice=retried")

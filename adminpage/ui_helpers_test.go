@@ -1,4 +1,4 @@
-package admin_test
+package adminpage_test
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
+	"github.com/riscd/riscd/adminpage"
 	"github.com/riscd/riscd/store/boltdb"
 )
 
@@ -92,32 +94,47 @@ func (o *storeOperator) ReleaseAccount(ctx context.Context, sub, actor string) e
 
 func (o *storeOperator) RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (riscd.OutboxJob, error) {
 	o.count()
-	return retryJob(ctx, o.db, id, actor, reason)
+	return admintest.RetryJob(ctx, o.db, id, actor, reason)
 }
 
-// newUIEnv is newEnv with a storeOperator; edit may change the Config
-// further.
-func newUIEnv(t testing.TB, edit func(*admin.Config)) (*env, *storeOperator) {
+// newUIEnv is admintest.New with a storeOperator and the admin page
+// mounted beside the APIs, as cmd/riscd mounts it. editAdmin may change
+// the admin API's Config, editPage the page's (whose AdminToken is the
+// admin API's unless editPage changes it).
+func newUIEnv(t testing.TB, editAdmin func(*admin.Config), editPage func(*adminpage.Config)) (*admintest.Env, *storeOperator) {
 	t.Helper()
 	var op *storeOperator
-	e := newEnv(t, func(cfg *admin.Config) {
+	var token riscd.Secret
+	e := admintest.New(t, func(cfg *admin.Config) {
 		op = &storeOperator{db: cfg.Store.(*boltdb.DB)}
 		cfg.Operator = op
-		if edit != nil {
-			edit(cfg)
+		if editAdmin != nil {
+			editAdmin(cfg)
 		}
+		token = cfg.AdminToken
 	})
+	cfg := adminpage.Config{
+		Service: e.Srv.Service, Store: e.DB, AdminToken: token, Now: e.Clock.Now, Logger: e.Logger,
+	}
+	if editPage != nil {
+		editPage(&cfg)
+	}
+	p, err := adminpage.New(cfg)
+	if err != nil {
+		t.Fatalf("adminpage.New: %v", err)
+	}
+	p.Register(e.Echo)
 	return e, op
 }
 
 // browser is an HTTP client with a cookie jar that does not follow
 // redirects, sending what a browser sends on the admin page's forms.
 type browser struct {
-	e      *env
+	e      *admintest.Env
 	client *http.Client
 }
 
-func newBrowser(tb testing.TB, e *env) *browser {
+func newBrowser(tb testing.TB, e *admintest.Env) *browser {
 	tb.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -140,38 +157,36 @@ type page struct {
 func (p page) location() string { return p.header.Get("Location") }
 
 func (b *browser) send(req *http.Request) page {
-	b.e.t.Helper()
+	b.e.T.Helper()
 	resp, err := b.client.Do(req)
 	if err != nil {
-		b.e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+		b.e.T.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		b.e.t.Fatalf("read answer: %v", err)
+		b.e.T.Fatalf("read answer: %v", err)
 	}
-	b.e.mu.Lock()
-	b.e.answered = append(b.e.answered, string(data))
-	b.e.mu.Unlock()
+	b.e.Record(string(data))
 	return page{status: resp.StatusCode, header: resp.Header, body: string(data)}
 }
 
 // get fetches path.
 func (b *browser) get(path string) page {
-	b.e.t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, b.e.url+path, nil)
+	b.e.T.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, b.e.URL+path, nil)
 	if err != nil {
-		b.e.t.Fatal(err)
+		b.e.T.Fatal(err)
 	}
 	return b.send(req)
 }
 
 // mustGet fetches path and fails unless the answer is 200.
 func (b *browser) mustGet(path string) page {
-	b.e.t.Helper()
+	b.e.T.Helper()
 	p := b.get(path)
 	if p.status != http.StatusOK {
-		b.e.t.Fatalf("GET %s: status %d, want 200 (Location %q): %s", path, p.status, p.location(), p.body)
+		b.e.T.Fatalf("GET %s: status %d, want 200 (Location %q): %s", path, p.status, p.location(), p.body)
 	}
 	return p
 }
@@ -179,13 +194,13 @@ func (b *browser) mustGet(path string) page {
 // post submits a form to path as a same-origin browser form does; edit may
 // change the request first.
 func (b *browser) post(path string, form url.Values, edit func(*http.Request)) page {
-	b.e.t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, b.e.url+path, strings.NewReader(form.Encode()))
+	b.e.T.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, b.e.URL+path, strings.NewReader(form.Encode()))
 	if err != nil {
-		b.e.t.Fatal(err)
+		b.e.T.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", b.e.url)
+	req.Header.Set("Origin", b.e.URL)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	if edit != nil {
 		edit(req)
@@ -195,10 +210,10 @@ func (b *browser) post(path string, form url.Values, edit func(*http.Request)) p
 
 // signIn signs in with the admin token and fails unless it works.
 func (b *browser) signIn() {
-	b.e.t.Helper()
-	p := b.post("/admin/ui/login", url.Values{"token": {adminToken}}, nil)
+	b.e.T.Helper()
+	p := b.post("/admin/ui/login", url.Values{"token": {admintest.AdminToken}}, nil)
 	if p.status != http.StatusSeeOther || p.location() != "/admin/ui/grants" {
-		b.e.t.Fatalf("sign in: status %d Location %q, want 303 to /admin/ui/grants: %s", p.status, p.location(), p.body)
+		b.e.T.Fatalf("sign in: status %d Location %q, want 303 to /admin/ui/grants: %s", p.status, p.location(), p.body)
 	}
 }
 
@@ -206,11 +221,11 @@ var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // csrf returns the CSRF token of the session, read from a page's form.
 func (b *browser) csrf() string {
-	b.e.t.Helper()
+	b.e.T.Helper()
 	p := b.mustGet("/admin/ui/grants")
 	m := csrfField.FindStringSubmatch(p.body)
 	if m == nil {
-		b.e.t.Fatalf("no csrf field on the grant list: %s", p.body)
+		b.e.T.Fatalf("no csrf field on the grant list: %s", p.body)
 	}
 	return m[1]
 }

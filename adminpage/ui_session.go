@@ -1,16 +1,19 @@
-package admin
+package adminpage
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/httplog"
 	"github.com/riscd/riscd/limit"
 )
@@ -26,6 +29,10 @@ const uiSessionKey = "riscd.admin_session"
 // oldest one.
 const maxUISessions = 256
 
+// uiOperator is who a session was signed in by: the admin token has no
+// label, so every sign-in is the operator's.
+const uiOperator = "operator"
+
 // maxFormBody bounds the body of every form the admin page posts.
 const maxFormBody = 16 << 10
 
@@ -35,86 +42,32 @@ const (
 	uiCodeTooMany   = "too_many_signins"
 )
 
-// uiSession is one signed-in browser.
-type uiSession struct {
-	csrf    string // the token every form posts back
-	created time.Time
-	expires time.Time
-}
-
-// uiSessions is the server-side session table, keyed by the SHA-256 of the
-// cookie's id. Sessions live in memory: a restart signs everyone out.
-type uiSessions struct {
-	ttl time.Duration
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[[32]byte]uiSession
-}
-
-func newUISessions(ttl time.Duration, now func() time.Time) *uiSessions {
-	return &uiSessions{ttl: ttl, now: now, m: map[[32]byte]uiSession{}}
-}
-
-// create starts a session and returns the cookie's id.
-func (u *uiSessions) create() (string, uiSession) {
-	id := rand.Text() + rand.Text() // 2 × 128 bits, base32
-	now := u.now()
-	sess := uiSession{csrf: rand.Text() + rand.Text(), created: now, expires: now.Add(u.ttl)}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if len(u.m) >= maxUISessions {
-		var oldest [32]byte
-		first := true
-		for k, v := range u.m {
-			if !now.Before(v.expires) {
-				delete(u.m, k)
-				continue
-			}
-			if first || v.created.Before(u.m[oldest].created) {
-				oldest, first = k, false
-			}
-		}
-		if len(u.m) >= maxUISessions {
-			delete(u.m, oldest)
-		}
+// newSession starts a session signed in by operator and returns it; the
+// store keeps at most maxUISessions, the oldest ended first.
+func (s *Page) newSession(ctx context.Context, operator string) (riscd.AdminSession, error) {
+	now := s.now()
+	sess := riscd.AdminSession{
+		ID:       riscd.Secret(rand.Text() + rand.Text()), // 2 × 128 bits, base32
+		CSRF:     riscd.Secret(rand.Text() + rand.Text()),
+		Operator: operator,
+		Created:  now,
+		Expires:  now.Add(s.cfg.SessionTTL),
 	}
-	u.m[sha256.Sum256([]byte(id))] = sess
-	return id, sess
-}
-
-// lookup returns the live session of id; an expired one is deleted.
-func (u *uiSessions) lookup(id string) (uiSession, bool) {
-	k := sha256.Sum256([]byte(id))
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	sess, ok := u.m[k]
-	if !ok {
-		return uiSession{}, false
+	if err := s.store.CreateAdminSession(ctx, sess, maxUISessions); err != nil {
+		return riscd.AdminSession{}, err
 	}
-	if !u.now().Before(sess.expires) {
-		delete(u.m, k)
-		return uiSession{}, false
-	}
-	return sess, true
-}
-
-// end deletes the session of id, if any.
-func (u *uiSessions) end(id string) {
-	k := sha256.Sum256([]byte(id))
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	delete(u.m, k)
+	return sess, nil
 }
 
 // setSessionCookie sets (or, with id "", clears) the session cookie:
 // HttpOnly, SameSite=Strict, scoped to the admin page, Secure when the
-// request came over TLS or Config.UISecureCookies says a proxy terminates
+// request came over TLS or Config.SecureCookies says a proxy terminates
 // it.
-func (s *Server) setSessionCookie(c echo.Context, id string, maxAge time.Duration) {
+func (s *Page) setSessionCookie(c echo.Context, id string, maxAge time.Duration) {
 	ck := &http.Cookie{
 		Name: uiCookie, Value: id, Path: uiBase,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: s.cfg.UISecureCookies || c.Request().TLS != nil,
+		Secure: s.cfg.SecureCookies || c.Request().TLS != nil,
 	}
 	if id == "" {
 		ck.MaxAge = -1
@@ -124,21 +77,31 @@ func (s *Server) setSessionCookie(c echo.Context, id string, maxAge time.Duratio
 	c.SetCookie(ck)
 }
 
-// session returns the request's live session and its cookie's id.
-func (s *Server) session(c echo.Context) (uiSession, string, bool) {
+// session returns the request's live session. A failure of the store
+// other than riscd.ErrNotFound is returned.
+func (s *Page) session(c echo.Context) (riscd.AdminSession, bool, error) {
 	ck, err := c.Cookie(uiCookie)
 	if err != nil || ck.Value == "" {
-		return uiSession{}, "", false
+		return riscd.AdminSession{}, false, nil
 	}
-	sess, ok := s.ui.sessions.lookup(ck.Value)
-	return sess, ck.Value, ok
+	sess, err := s.store.AdminSession(c.Request().Context(), riscd.Secret(ck.Value))
+	switch {
+	case errors.Is(err, riscd.ErrNotFound):
+		return riscd.AdminSession{}, false, nil
+	case err != nil:
+		return riscd.AdminSession{}, false, err
+	}
+	return sess, true, nil
 }
 
 // uiPage guards the pages: without a live session the browser is sent to
 // the sign-in page.
-func (s *Server) uiPage(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *Page) uiPage(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		sess, _, ok := s.session(c)
+		sess, ok, err := s.session(c)
+		if err != nil {
+			return err
+		}
 		if !ok {
 			return c.Redirect(http.StatusSeeOther, uiBase+"/login")
 		}
@@ -151,18 +114,21 @@ func (s *Server) uiPage(next echo.HandlerFunc) echo.HandlerFunc {
 // must come from the admin page itself (Origin, Sec-Fetch-Site), carry a
 // live session, and post that session's CSRF token, compared in constant
 // time. Anything else is answered 403 before the action runs.
-func (s *Server) uiAction(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *Page) uiAction(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if err := sameOrigin(c.Request()); err != nil {
 			return err
 		}
-		sess, _, ok := s.session(c)
+		sess, ok, err := s.session(c)
+		if err != nil {
+			return err
+		}
 		if !ok {
 			return forbidden("you are not signed in (or your session ended); sign in and try again")
 		}
 		c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, maxFormBody)
 		got := c.Request().PostFormValue("csrf")
-		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) != 1 {
+		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF.Reveal())) != 1 {
 			return forbidden("the form's security token is missing or out of date; reload the page and try again")
 		}
 		c.Set(uiSessionKey, sess)
@@ -171,7 +137,7 @@ func (s *Server) uiAction(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func forbidden(detail string) error {
-	return &Error{Status: http.StatusForbidden, Code: uiCodeForbidden, Detail: detail}
+	return &admin.Error{Status: http.StatusForbidden, Code: uiCodeForbidden, Detail: detail}
 }
 
 // crossOrigin is net/http's check of a state-changing request's
@@ -201,8 +167,10 @@ type uiLoginView struct {
 
 // uiLogin is GET /admin/ui/login: the sign-in form, or the grant list for
 // a browser already signed in.
-func (s *Server) uiLogin(c echo.Context) error {
-	if _, _, ok := s.session(c); ok {
+func (s *Page) uiLogin(c echo.Context) error {
+	if _, ok, err := s.session(c); err != nil {
+		return err
+	} else if ok {
 		return c.Redirect(http.StatusSeeOther, uiBase+"/grants")
 	}
 	if s.adminToken == nil {
@@ -217,7 +185,7 @@ func (s *Server) uiLogin(c echo.Context) error {
 // it is judged, after the body is read, so attempts that arrive together
 // are counted one by one; a limited client is answered 429 whatever it
 // sends.
-func (s *Server) uiSignin(c echo.Context) error {
+func (s *Page) uiSignin(c echo.Context) error {
 	r := c.Request()
 	if err := sameOrigin(r); err != nil {
 		return err
@@ -228,10 +196,10 @@ func (s *Server) uiSignin(c echo.Context) error {
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBody)
 	token := r.PostFormValue("token")
 	client := limit.KeyOf(s.clientIP(r))
-	if wait := s.ui.limiter.Reserve(client, s.now()); wait > 0 {
-		s.metrics.Limited("admin_signin")
+	if wait := s.limiter.Reserve(client, s.now()); wait > 0 {
+		s.svc.Metrics().Limited("admin_signin")
 		secs := int((wait + time.Second - 1) / time.Second)
-		return &Error{
+		return &admin.Error{
 			Status: http.StatusTooManyRequests, Code: uiCodeTooMany, RetryAfter: strconv.Itoa(secs),
 			Detail: "too many failed sign-ins from your address; try again in " + roundDuration(time.Duration(secs)*time.Second),
 		}
@@ -240,20 +208,35 @@ func (s *Server) uiSignin(c echo.Context) error {
 	if !s.adminToken.Matches(presented[:]) {
 		return s.render(c, http.StatusUnauthorized, "login", uiLayout{Title: "Sign in", Body: uiLoginView{Error: "That is not the admin token."}})
 	}
-	s.ui.limiter.Forget(client)
-	if _, old, ok := s.session(c); ok {
-		s.ui.sessions.end(old) // a new id at every sign-in
+	s.limiter.Forget(client)
+	old, ok, err := s.session(c)
+	if err != nil {
+		return err
 	}
-	id, _ := s.ui.sessions.create()
-	s.setSessionCookie(c, id, s.cfg.UISessionTTL)
-	s.log.InfoContext(r.Context(), "admin: signed in to the admin page", "request_id", httplog.RequestID(c), "remote", r.RemoteAddr, "client", client)
+	if ok { // a new id at every sign-in
+		if err := s.store.DeleteAdminSession(r.Context(), old.ID); err != nil && !errors.Is(err, riscd.ErrNotFound) {
+			return err
+		}
+	}
+	sess, err := s.newSession(r.Context(), uiOperator)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(c, sess.ID.Reveal(), s.cfg.SessionTTL)
+	s.log.InfoContext(r.Context(), "admin: signed in to the admin page", "request_id", httplog.RequestID(c), "remote", r.RemoteAddr, "client", client, "operator", sess.Operator)
 	return c.Redirect(http.StatusSeeOther, uiBase+"/grants")
 }
 
 // uiSignout is POST /admin/ui/logout: the session ends.
-func (s *Server) uiSignout(c echo.Context) error {
-	if _, id, ok := s.session(c); ok {
-		s.ui.sessions.end(id)
+func (s *Page) uiSignout(c echo.Context) error {
+	sess, ok, err := s.session(c)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if err := s.store.DeleteAdminSession(c.Request().Context(), sess.ID); err != nil && !errors.Is(err, riscd.ErrNotFound) {
+			return err
+		}
 	}
 	s.setSessionCookie(c, "", 0)
 	return c.Redirect(http.StatusSeeOther, uiBase+"/login?notice=signed_out")

@@ -1,11 +1,18 @@
-package admin_test
+package adminpage_test
 
 import (
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/riscd/riscd/admin/admintest"
 )
+
+// route is a method and an Echo path.
+type route struct{ method, path string }
+
+func (r route) String() string { return r.method + " " + r.path }
 
 // uiOpen are the admin page's routes that need no session.
 var uiOpen = map[route]bool{
@@ -17,15 +24,16 @@ var uiOpen = map[route]bool{
 }
 
 // TestEveryUIRouteNeedsASession walks every admin page route Register
-// mounts (the routes openapi_test.go leaves out): without a session, a page
+// mounts: without a session, a page
 // sends the browser to sign in and an action answers 403, even when the
 // request carries the admin token as a bearer token.
 func TestEveryUIRouteNeedsASession(t *testing.T) {
-	e, op := newUIEnv(t, nil)
-	fill := strings.NewReplacer("{id}", "1", "{sub}", "alice")
+	e, op := newUIEnv(t, nil, nil)
+	fill := strings.NewReplacer(":id", "1", ":sub", "alice")
 	var guarded, open int
-	for _, r := range allRegisteredRoutes(t) {
-		if !isUIRoute(r.path) {
+	for _, er := range e.Echo.Routes() {
+		r := route{er.Method, er.Path}
+		if r.path != "/admin/ui" && !strings.HasPrefix(r.path, "/admin/ui/") {
 			continue
 		}
 		if uiOpen[r] {
@@ -38,12 +46,12 @@ func TestEveryUIRouteNeedsASession(t *testing.T) {
 				b := newBrowser(t, e)
 				edit := func(req *http.Request) {
 					if bearer {
-						req.Header.Set("Authorization", "Bearer "+adminToken)
+						req.Header.Set("Authorization", "Bearer "+admintest.AdminToken)
 					}
 				}
 				var p page
 				if r.method == http.MethodGet {
-					req, err := http.NewRequest(http.MethodGet, e.url+fill.Replace(r.path), nil)
+					req, err := http.NewRequest(http.MethodGet, e.URL+fill.Replace(r.path), nil)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -1,27 +1,28 @@
-package admin
+package adminpage
 
 import (
 	"net/http"
 	"net/url"
 
 	"github.com/labstack/echo/v4"
+	"github.com/riscd/riscd/admin"
 )
 
 // uiAuditView is the audit log page.
 type uiAuditView struct {
 	Sub     string // the filter as given
-	List    auditList
+	List    admin.AuditList
 	NextURL string // "" on the last page
 }
 
 // uiAudit is GET /admin/ui/audit?sub=&cursor=: the audit log, newest
 // first, as GET /admin/audit.
-func (s *Server) uiAudit(c echo.Context) error {
-	q, err := auditQuery(c)
+func (s *Page) uiAudit(c echo.Context) error {
+	q, err := admin.AuditQuery(c)
 	if err != nil {
 		return err
 	}
-	list, err := s.auditPage(c.Request().Context(), q)
+	list, err := s.svc.AuditPage(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}

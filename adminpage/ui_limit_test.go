@@ -1,4 +1,4 @@
-package admin_test
+package adminpage_test
 
 import (
 	"bufio"
@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
+	"github.com/riscd/riscd/adminpage"
 )
 
 // Sign-ins whose bodies arrive together are judged one by one: of 200
@@ -21,8 +22,8 @@ import (
 // for 100-continue, so the server has started on all of them (and reads
 // their bodies) before the bodies are sent.
 func TestUISignInLimitHoldsForAttemptsTogether(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
-	addr := strings.TrimPrefix(e.url, "http://")
+	e, _ := newUIEnv(t, nil, nil)
+	addr := strings.TrimPrefix(e.URL, "http://")
 	body := url.Values{"token": {"a-wrong-guess-of-the-token"}}.Encode()
 	const n = 200
 	conns := make([]net.Conn, n)
@@ -68,7 +69,7 @@ func TestUISignInLimitHoldsForAttemptsTogether(t *testing.T) {
 
 // signinFrom posts a sign-in as if from the connection address remote
 // with the X-Forwarded-For xff.
-func signinFrom(e *env, remote, xff, token string) int {
+func signinFrom(e *admintest.Env, remote, xff, token string) int {
 	req := httptest.NewRequest(http.MethodPost, "/admin/ui/login", strings.NewReader(url.Values{"token": {token}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.RemoteAddr = remote
@@ -76,7 +77,7 @@ func signinFrom(e *env, remote, xff, token string) int {
 		req.Header.Set("X-Forwarded-For", xff)
 	}
 	rec := httptest.NewRecorder()
-	e.handler.ServeHTTP(rec, req)
+	e.Handler.ServeHTTP(rec, req)
 	return rec.Code
 }
 
@@ -84,7 +85,7 @@ func signinFrom(e *env, remote, xff, token string) int {
 // X-Forwarded-For is ignored, so a client cannot escape its bucket by
 // sending it.
 func TestUISignInLimitPerForwardedClient(t *testing.T) {
-	proxied, _ := newUIEnv(t, func(cfg *admin.Config) {
+	proxied, _ := newUIEnv(t, nil, func(cfg *adminpage.Config) {
 		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	})
 	for i := range 5 {
@@ -96,7 +97,7 @@ func TestUISignInLimitPerForwardedClient(t *testing.T) {
 		t.Fatalf("sixth attempt of one forwarded client: %d, want 429", code)
 	}
 	// Another operator behind the same proxy is not locked out.
-	if code := signinFrom(proxied, "10.1.2.3:4444", "198.51.100.8", adminToken); code != http.StatusSeeOther {
+	if code := signinFrom(proxied, "10.1.2.3:4444", "198.51.100.8", admintest.AdminToken); code != http.StatusSeeOther {
 		t.Fatalf("another client behind the proxy: %d, want 303", code)
 	}
 	// A client that sends its own header through the proxy still counts
@@ -105,7 +106,7 @@ func TestUISignInLimitPerForwardedClient(t *testing.T) {
 		t.Fatalf("a forged X-Forwarded-For escaped the limit: %d", code)
 	}
 
-	direct, _ := newUIEnv(t, nil)
+	direct, _ := newUIEnv(t, nil, nil)
 	for i := range 5 {
 		signinFrom(direct, "192.0.2.5:1", fmt.Sprint("203.0.113.", i), "guess")
 	}

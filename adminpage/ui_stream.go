@@ -1,4 +1,4 @@
-package admin
+package adminpage
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/riscd/riscd/httplog"
 )
@@ -49,9 +47,9 @@ type uiStreamPage struct {
 
 // uiStream is GET /admin/ui/stream: what Config.Stream reports and what
 // the stream metrics last recorded.
-func (s *Server) uiStream(c echo.Context) error {
+func (s *Page) uiStream(c echo.Context) error {
 	v := uiStreamPage{Configured: s.cfg.Stream != nil}
-	v.MetricStatus, v.MetricHealthy = s.metrics.streamRecorded()
+	v.MetricStatus, v.MetricHealthy = s.svc.Metrics().StreamRecorded()
 	if v.Configured {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), uiStreamTimeout)
 		defer cancel()
@@ -63,31 +61,4 @@ func (s *Server) uiStream(c echo.Context) error {
 		v.Stream = sv
 	}
 	return s.render(c, http.StatusOK, "stream", uiLayout{Title: "Stream", Body: v})
-}
-
-// streamRecorded returns the status Metrics.StreamStatus last recorded (""
-// when it never ran) and whether the last Metrics.StreamCheck found the
-// stream healthy (false when it never ran).
-func (m *Metrics) streamRecorded() (status string, healthy bool) {
-	ch := make(chan prometheus.Metric, len(streamStatuses))
-	go func() {
-		m.streamStatus.Collect(ch)
-		close(ch)
-	}()
-	for pm := range ch {
-		var d dto.Metric
-		if pm.Write(&d) != nil || d.GetGauge().GetValue() != 1 {
-			continue
-		}
-		for _, l := range d.GetLabel() {
-			if l.GetName() == "status" {
-				status = l.GetValue()
-			}
-		}
-	}
-	var d dto.Metric
-	if m.streamHealthy.Write(&d) == nil {
-		healthy = d.GetGauge().GetValue() == 1
-	}
-	return status, healthy
 }

@@ -1,4 +1,4 @@
-package admin_test
+package adminpage_test
 
 import (
 	"crypto/tls"
@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
+	"github.com/riscd/riscd/adminpage"
 )
 
 // sessionCookie returns the riscd_admin cookie a sign-in answer sets.
@@ -28,7 +31,7 @@ func sessionCookie(tb testing.TB, h http.Header) *http.Cookie {
 }
 
 func TestUISignIn(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
+	e, _ := newUIEnv(t, nil, nil)
 	b := newBrowser(t, e)
 
 	if p := b.get("/admin/ui/grants"); p.status != http.StatusSeeOther || p.location() != "/admin/ui/login" {
@@ -37,7 +40,7 @@ func TestUISignIn(t *testing.T) {
 	login := b.mustGet("/admin/ui/login")
 	mustContain(t, login.body, `name="token"`, `type="password"`, `action="/admin/ui/login"`)
 
-	p := b.post("/admin/ui/login", url.Values{"token": {adminToken}}, nil)
+	p := b.post("/admin/ui/login", url.Values{"token": {admintest.AdminToken}}, nil)
 	if p.status != http.StatusSeeOther || p.location() != "/admin/ui/grants" {
 		t.Fatalf("sign-in: status %d Location %q, want 303 to /admin/ui/grants", p.status, p.location())
 	}
@@ -46,10 +49,10 @@ func TestUISignIn(t *testing.T) {
 		t.Errorf("cookie HttpOnly=%v SameSite=%v Path=%q Secure=%v; want HttpOnly, Strict, /admin/ui, not Secure over plain HTTP",
 			ck.HttpOnly, ck.SameSite, ck.Path, ck.Secure)
 	}
-	if ck.MaxAge != int(admin.DefaultUISessionTTL/time.Second) {
-		t.Errorf("cookie Max-Age = %d, want %d", ck.MaxAge, int(admin.DefaultUISessionTTL/time.Second))
+	if ck.MaxAge != int(adminpage.DefaultSessionTTL/time.Second) {
+		t.Errorf("cookie Max-Age = %d, want %d", ck.MaxAge, int(adminpage.DefaultSessionTTL/time.Second))
 	}
-	if strings.Contains(ck.Value, adminToken) || len(ck.Value) < 43 {
+	if strings.Contains(ck.Value, admintest.AdminToken) || len(ck.Value) < 43 {
 		t.Errorf("cookie value %q: want a random id of at least 256 bits, unrelated to the token", ck.Value)
 	}
 	b.mustGet("/admin/ui/grants")
@@ -71,7 +74,7 @@ func TestUISignIn(t *testing.T) {
 		req := httptest.NewRequest(http.MethodGet, "/admin/ui/grants", nil)
 		req.AddCookie(&http.Cookie{Name: "riscd_admin", Value: stolen})
 		rec := httptest.NewRecorder()
-		e.handler.ServeHTTP(rec, req)
+		e.Handler.ServeHTTP(rec, req)
 		if rec.Code != http.StatusSeeOther {
 			t.Errorf("old session cookie after sign-out: status %d, want 303 to sign-in", rec.Code)
 		}
@@ -86,18 +89,18 @@ func TestUISignInRefusals(t *testing.T) {
 		want    int
 		inQuery bool // the token rides in the URL instead of the form
 	}{
-		{"token in the query string", adminToken, nil, http.StatusUnauthorized, true},
+		{"token in the query string", admintest.AdminToken, nil, http.StatusUnauthorized, true},
 		{"wrong token", "not-the-admin-token", nil, http.StatusUnauthorized, false},
 		{"empty token", "", nil, http.StatusUnauthorized, false},
-		{"token with a suffix", adminToken + "x", nil, http.StatusUnauthorized, false},
-		{"app token", appToken, nil, http.StatusUnauthorized, false},
-		{"right token, foreign origin, no Sec-Fetch-Site", adminToken, map[string]string{"Sec-Fetch-Site": "", "Origin": "https://evil.example"}, http.StatusForbidden, false},
-		{"right token, cross-site fetch", adminToken, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden, false},
-		{"right token, opaque origin, no Sec-Fetch-Site", adminToken, map[string]string{"Sec-Fetch-Site": "", "Origin": "null"}, http.StatusForbidden, false},
+		{"token with a suffix", admintest.AdminToken + "x", nil, http.StatusUnauthorized, false},
+		{"app token", admintest.AppToken, nil, http.StatusUnauthorized, false},
+		{"right token, foreign origin, no Sec-Fetch-Site", admintest.AdminToken, map[string]string{"Sec-Fetch-Site": "", "Origin": "https://evil.example"}, http.StatusForbidden, false},
+		{"right token, cross-site fetch", admintest.AdminToken, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden, false},
+		{"right token, opaque origin, no Sec-Fetch-Site", admintest.AdminToken, map[string]string{"Sec-Fetch-Site": "", "Origin": "null"}, http.StatusForbidden, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, _ := newUIEnv(t, nil)
+			e, _ := newUIEnv(t, nil, nil)
 			b := newBrowser(t, e)
 			form, path := url.Values{"token": {tc.token}}, "/admin/ui/login"
 			if tc.inQuery {
@@ -125,14 +128,14 @@ func TestUISignInRefusals(t *testing.T) {
 }
 
 func TestUISignInIsRateLimited(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
+	e, _ := newUIEnv(t, nil, nil)
 	b := newBrowser(t, e)
 	for i := range 5 {
 		if p := b.post("/admin/ui/login", url.Values{"token": {"guess"}}, nil); p.status != http.StatusUnauthorized {
 			t.Fatalf("failure %d: status %d, want 401", i+1, p.status)
 		}
 	}
-	p := b.post("/admin/ui/login", url.Values{"token": {adminToken}}, nil)
+	p := b.post("/admin/ui/login", url.Values{"token": {admintest.AdminToken}}, nil)
 	if p.status != http.StatusTooManyRequests {
 		t.Fatalf("after 5 failures the right token got status %d, want 429", p.status)
 	}
@@ -141,7 +144,7 @@ func TestUISignInIsRateLimited(t *testing.T) {
 	}
 	mustContain(t, p.body, "too many failed sign-ins")
 
-	e.clock.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	b.signIn()
 	// A success forgets the failures: four more are allowed again.
 	other := newBrowser(t, e)
@@ -154,12 +157,12 @@ func TestUISignInIsRateLimited(t *testing.T) {
 }
 
 func TestUISessionExpires(t *testing.T) {
-	e, _ := newUIEnv(t, func(cfg *admin.Config) { cfg.UISessionTTL = time.Hour })
+	e, _ := newUIEnv(t, nil, func(cfg *adminpage.Config) { cfg.SessionTTL = time.Hour })
 	b := newBrowser(t, e)
 	b.signIn()
-	e.clock.Advance(59 * time.Minute)
+	e.Clock.Advance(59 * time.Minute)
 	b.mustGet("/admin/ui/grants")
-	e.clock.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	if p := b.get("/admin/ui/grants"); p.status != http.StatusSeeOther || p.location() != "/admin/ui/login" {
 		t.Errorf("after the TTL: status %d Location %q, want 303 to sign-in", p.status, p.location())
 	}
@@ -176,14 +179,14 @@ func TestUISecureCookie(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, _ := newUIEnv(t, func(cfg *admin.Config) { cfg.UISecureCookies = tc.config })
-			req := httptest.NewRequest(http.MethodPost, "/admin/ui/login", strings.NewReader(url.Values{"token": {adminToken}}.Encode()))
+			e, _ := newUIEnv(t, nil, func(cfg *adminpage.Config) { cfg.SecureCookies = tc.config })
+			req := httptest.NewRequest(http.MethodPost, "/admin/ui/login", strings.NewReader(url.Values{"token": {admintest.AdminToken}}.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			if tc.tls {
 				req.TLS = &tls.ConnectionState{}
 			}
 			rec := httptest.NewRecorder()
-			e.handler.ServeHTTP(rec, req)
+			e.Handler.ServeHTTP(rec, req)
 			if rec.Code != http.StatusSeeOther {
 				t.Fatalf("sign-in: status %d", rec.Code)
 			}
@@ -195,7 +198,7 @@ func TestUISecureCookie(t *testing.T) {
 }
 
 func TestUIWithoutAdminToken(t *testing.T) {
-	e, _ := newUIEnv(t, func(cfg *admin.Config) { cfg.AdminToken = "" })
+	e, _ := newUIEnv(t, nil, func(cfg *adminpage.Config) { cfg.AdminToken = "" })
 	b := newBrowser(t, e)
 	p := b.get("/admin/ui/login")
 	if p.status != http.StatusServiceUnavailable {
@@ -219,13 +222,13 @@ func oldBrowser(origin string) func(*http.Request) {
 // A browser that sends no Sec-Fetch-Site signs in when its Origin is the
 // page's, and so does a client that sends neither header.
 func TestUISignInWithoutFetchMetadata(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
+	e, _ := newUIEnv(t, nil, nil)
 	for name, edit := range map[string]func(*http.Request){
-		"same origin": oldBrowser(e.url),
+		"same origin": oldBrowser(e.URL),
 		"no origin":   func(r *http.Request) { r.Header.Del("Sec-Fetch-Site"); r.Header.Del("Origin") },
 	} {
 		t.Run(name, func(t *testing.T) {
-			p := newBrowser(t, e).post("/admin/ui/login", url.Values{"token": {adminToken}}, edit)
+			p := newBrowser(t, e).post("/admin/ui/login", url.Values{"token": {admintest.AdminToken}}, edit)
 			if p.status != http.StatusSeeOther || p.location() != "/admin/ui/grants" {
 				t.Errorf("status %d Location %q, want 303 to /admin/ui/grants: %s", p.status, p.location(), p.body)
 			}
@@ -236,12 +239,12 @@ func TestUISignInWithoutFetchMetadata(t *testing.T) {
 // TestUICSRF posts every action with a bad CSRF token or origin: each is
 // answered 403 and changes nothing.
 func TestUICSRF(t *testing.T) {
-	e, op := newUIEnv(t, nil)
-	e.mustAccount(riscd.Account{Sub: "alice", Held: true})
-	g := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
-	ev := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
-	e.setStatus(ev.ID, riscd.InboxParked, 10, "store unavailable", time.Time{})
-	job := e.failJob(t, riscd.OutboxWebhook, "alice")
+	e, op := newUIEnv(t, nil, nil)
+	e.MustAccount(riscd.Account{Sub: "alice", Held: true})
+	g := e.MustGrant(admintest.GrantSpec{Sub: "alice", Status: riscd.GrantHeld, Reason: "hijacking"})
+	ev := e.MustInbox(admintest.DisabledEvent("j1", "alice", "hijacking"))
+	e.SetStatus(ev.ID, riscd.InboxParked, 10, "store unavailable", time.Time{})
+	job := e.FailJob(riscd.OutboxWebhook, "alice")
 	b := newBrowser(t, e)
 	b.signIn()
 	good := b.csrf()
@@ -296,20 +299,20 @@ func TestUICSRF(t *testing.T) {
 	if n := op.calls(); n != 0 {
 		t.Errorf("the operator was called %d times, want 0", n)
 	}
-	if got := mustEntry(t, e.db, ev.ID); got.Status != riscd.InboxParked {
+	if got := mustEntry(t, e.DB, ev.ID); got.Status != riscd.InboxParked {
 		t.Errorf("event status %s, want parked", got.Status)
 	}
-	if got, err := e.db.OutboxJob(t.Context(), job.ID); err != nil || got.Status != riscd.OutboxFailed {
+	if got, err := e.DB.OutboxJob(t.Context(), job.ID); err != nil || got.Status != riscd.OutboxFailed {
 		t.Errorf("outbox job %+v %v, want still failed", got, err)
 	}
-	if got := mustGrantOf(t, e.db, g.ID); got.Status != riscd.GrantHeld {
+	if got := mustGrantOf(t, e.DB, g.ID); got.Status != riscd.GrantHeld {
 		t.Errorf("grant status %s, want held", got.Status)
 	}
-	if got := auditActions(t, e.db); len(got) != 0 {
+	if got := auditActions(t, e.DB); len(got) != 0 {
 		t.Errorf("audit %v, want nothing", got)
 	}
-	if e.rescans.get() != 0 {
-		t.Errorf("the dispatcher was woken %d times", e.rescans.get())
+	if e.Rescans.Get() != 0 {
+		t.Errorf("the dispatcher was woken %d times", e.Rescans.Get())
 	}
 	b.mustGet("/admin/ui/grants") // still signed in: the refused sign-out did nothing
 }
@@ -325,7 +328,7 @@ func alterLast(tok string) string {
 }
 
 // otherSessionCSRF signs in a second browser and returns its CSRF token.
-func otherSessionCSRF(tb testing.TB, e *env) string {
+func otherSessionCSRF(tb testing.TB, e *admintest.Env) string {
 	tb.Helper()
 	b := newBrowser(tb, e)
 	b.signIn()
@@ -333,7 +336,7 @@ func otherSessionCSRF(tb testing.TB, e *env) string {
 }
 
 func TestUISecurityHeaders(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
+	e, _ := newUIEnv(t, nil, nil)
 	b := newBrowser(t, e)
 	check := func(t *testing.T, p page) {
 		t.Helper()
@@ -377,8 +380,117 @@ func TestUISecurityHeaders(t *testing.T) {
 }
 
 func TestUIConfigRefusesNegativeSessionTTL(t *testing.T) {
-	_, err := admin.New(admin.Config{Store: mustOpenStore(t, time.Now), UISessionTTL: -time.Second})
-	if !errors.Is(err, admin.ErrInvalidConfig) || !strings.Contains(err.Error(), "UISessionTTL") {
-		t.Errorf("New with a negative UISessionTTL: %v, want ErrInvalidConfig naming it", err)
+	db := admintest.OpenStore(t, time.Now)
+	srv, err := admin.New(admin.Config{Store: db})
+	if err != nil {
+		t.Fatal(err)
 	}
+	_, err = adminpage.New(adminpage.Config{Service: srv.Service, Store: db, SessionTTL: -time.Second})
+	if !errors.Is(err, adminpage.ErrInvalidConfig) || !strings.Contains(err.Error(), "SessionTTL") {
+		t.Errorf("New with a negative SessionTTL: %v, want ErrInvalidConfig naming it", err)
+	}
+	if _, err := adminpage.New(adminpage.Config{Store: db}); !errors.Is(err, adminpage.ErrInvalidConfig) || !strings.Contains(err.Error(), "Service") {
+		t.Errorf("New without a Service: %v, want ErrInvalidConfig naming it", err)
+	}
+}
+
+// TestUISessionOnEveryReplica: two riscd processes sharing one store serve
+// the admin page; a browser signed in on one is signed in on the other,
+// its forms' CSRF token holds there, and signing out on one ends the
+// session on both. The store records who signed in.
+func TestUISessionOnEveryReplica(t *testing.T) {
+	e, _ := newUIEnv(t, nil, nil)
+	// The second replica: its own admin Server and page over the same store.
+	srv, err := admin.New(admin.Config{Store: e.DB, AdminToken: admintest.AdminToken, Now: e.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := adminpage.New(adminpage.Config{Service: srv.Service, Store: e.DB, AdminToken: admintest.AdminToken, Now: e.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := echo.New()
+	srv.Register(ec)
+	page.Register(ec)
+	replica := httptest.NewServer(ec)
+	t.Cleanup(replica.Close)
+
+	b := newBrowser(t, e)
+	p := b.post("/admin/ui/login", url.Values{"token": {admintest.AdminToken}}, nil)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: status %d", p.status)
+	}
+	ck := sessionCookie(t, p.header)
+	sess, err := e.DB.AdminSession(t.Context(), riscd.Secret(ck.Value))
+	if err != nil {
+		t.Fatalf("the store has no session of the cookie: %v", err)
+	}
+	if sess.Operator != "operator" || !sess.Created.Equal(e.Clock.Now()) || !sess.Expires.Equal(e.Clock.Now().Add(adminpage.DefaultSessionTTL)) {
+		t.Errorf("stored session: operator %q created %v expires %v", sess.Operator, sess.Created, sess.Expires)
+	}
+	csrf := b.csrf()
+	if sess.CSRF.Reveal() != csrf {
+		t.Errorf("the page's CSRF token is not the stored one")
+	}
+
+	// The same browser on the replica's address.
+	other := &browser{e: e, client: b.client}
+	u, _ := url.Parse(replica.URL)
+	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "riscd_admin", Value: ck.Value, Path: "/admin/ui"}})
+	get := func(base, path string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := other.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get(replica.URL, "/admin/ui/grants"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the replica's grant list: status %d, want 200 (signed in)", resp.StatusCode)
+	}
+	form := url.Values{"csrf": {csrf}}
+	req, err := http.NewRequest(http.MethodPost, replica.URL+"/admin/ui/logout", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", replica.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := other.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/ui/login?notice=signed_out" {
+		t.Fatalf("sign-out on the replica: status %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if p := b.get("/admin/ui/grants"); p.status != http.StatusSeeOther || p.location() != "/admin/ui/login" {
+		t.Errorf("the first riscd after sign-out on the replica: status %d Location %q, want 303 to sign-in", p.status, p.location())
+	}
+	if _, err := e.DB.AdminSession(t.Context(), riscd.Secret(ck.Value)); !errors.Is(err, riscd.ErrNotFound) {
+		t.Errorf("the store still has the session: %v", err)
+	}
+}
+
+// TestUISessionsBounded: past maxUISessions (256) sign-ins, the oldest
+// session ends and the newest still works.
+func TestUISessionsBounded(t *testing.T) {
+	e, _ := newUIEnv(t, nil, nil)
+	first := newBrowser(t, e)
+	first.signIn()
+	for range 256 {
+		e.Clock.Advance(time.Second)
+		newBrowser(t, e).signIn()
+	}
+	if p := first.get("/admin/ui/grants"); p.status != http.StatusSeeOther {
+		t.Errorf("the oldest of 257 sessions: status %d, want 303 to sign-in", p.status)
+	}
+	last := newBrowser(t, e)
+	last.signIn()
+	last.mustGet("/admin/ui/grants")
 }

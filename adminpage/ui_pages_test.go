@@ -1,4 +1,4 @@
-package admin_test
+package adminpage_test
 
 import (
 	"context"
@@ -14,16 +14,17 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
+	"github.com/riscd/riscd/adminpage"
 	"github.com/riscd/riscd/events"
 )
 
 func TestUIGrantsPage(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
-	drive := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}})
-	held := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
-	cal := e.mustGrant(grantSpec{sub: "bob", scopes: []string{"openid", features["calendar"]}})
-	revoked := e.mustGrant(grantSpec{sub: "bob", status: riscd.GrantRevoked, reason: "token-revoked"})
+	e, _ := newUIEnv(t, nil, nil)
+	drive := e.MustGrant(admintest.GrantSpec{Sub: "alice", Scopes: []string{"openid", admintest.Features["drive"]}})
+	held := e.MustGrant(admintest.GrantSpec{Sub: "alice", Status: riscd.GrantHeld, Reason: "hijacking"})
+	cal := e.MustGrant(admintest.GrantSpec{Sub: "bob", Scopes: []string{"openid", admintest.Features["calendar"]}})
+	revoked := e.MustGrant(admintest.GrantSpec{Sub: "bob", Status: riscd.GrantRevoked, Reason: "token-revoked"})
 	b := newBrowser(t, e)
 	b.signIn()
 
@@ -35,7 +36,7 @@ func TestUIGrantsPage(t *testing.T) {
 		{"sub=alice", []string{held.ID, drive.ID}},
 		{"status=held", []string{held.ID}},
 		{"feature=drive", []string{drive.ID}},
-		{"scope=" + url.QueryEscape(features["calendar"]), []string{cal.ID}},
+		{"scope=" + url.QueryEscape(admintest.Features["calendar"]), []string{cal.ID}},
 		{"sub=bob&status=active&feature=", []string{cal.ID}},
 		{"sub=carol", nil},
 	}
@@ -54,7 +55,7 @@ func TestUIGrantsPage(t *testing.T) {
 		p := b.mustGet("/admin/ui/grants?sub=alice&status=active")
 		mustContain(t, p.body,
 			`href="/admin/ui/grants/`+drive.ID+`"`, `href="/admin/ui/accounts/alice"`, "alice@example.com",
-			`status-active`, ">drive<", hashFingerprint(drive.RefreshToken.Reveal()),
+			`status-active`, ">drive<", admintest.HashFingerprint(drive.RefreshToken.Reveal()),
 			`<option value="active" selected>`, `<option value="drive">`,
 		)
 	})
@@ -84,18 +85,18 @@ func TestUIGrantsPage(t *testing.T) {
 }
 
 func TestUIGrantPage(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
-	g := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}, status: riscd.GrantHeld, reason: "hijacking"})
-	gone := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantRevoked, reason: "token-revoked"})
-	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants", Outcome: "held", Actor: "event",
+	e, _ := newUIEnv(t, nil, nil)
+	g := e.MustGrant(admintest.GrantSpec{Sub: "alice", Scopes: []string{"openid", admintest.Features["drive"]}, Status: riscd.GrantHeld, Reason: "hijacking"})
+	gone := e.MustGrant(admintest.GrantSpec{Sub: "alice", Status: riscd.GrantRevoked, Reason: "token-revoked"})
+	e.MustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants", Outcome: "held", Actor: "event",
 		EventType: events.TypeAccountDisabled, EventJTI: "jti-hold"})
-	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{gone.ID}, Action: "revoke_grants", Actor: "event"})
+	e.MustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{gone.ID}, Action: "revoke_grants", Actor: "event"})
 	b := newBrowser(t, e)
 	b.signIn()
 
 	p := b.mustGet("/admin/ui/grants/" + g.ID)
 	mustContain(t, p.body,
-		`id="grant-status">held<`, "hijacking", features["drive"], hashFingerprint(g.RefreshToken.Reveal()),
+		`id="grant-status">held<`, "hijacking", admintest.Features["drive"], admintest.HashFingerprint(g.RefreshToken.Reveal()),
 		`data-action="hold_grants"`, "account-disabled", "jti-hold",
 		`action="/admin/ui/grants/`+g.ID+`/revoke"`, `name="confirm" value="yes"`, `name="csrf" value="`+b.csrf()+`"`,
 	)
@@ -113,16 +114,16 @@ func TestUIGrantPage(t *testing.T) {
 }
 
 func TestUIAccountsPage(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
-	e.mustAccount(riscd.Account{Sub: "held-account", Email: "held@example.com", Held: true, SigninDisabled: true})
-	e.mustGrant(grantSpec{sub: "held-grant-only", status: riscd.GrantHeld, reason: "hijacking"})
-	e.mustAccount(riscd.Account{Sub: "review", Review: true})
-	e.mustAccount(riscd.Account{Sub: "flags", Flags: []string{"credential-change"}})
-	e.mustAccount(riscd.Account{Sub: "plain"})
-	e.mustGrant(grantSpec{sub: "plain"})
+	e, _ := newUIEnv(t, nil, nil)
+	e.MustAccount(riscd.Account{Sub: "held-account", Email: "held@example.com", Held: true, SigninDisabled: true})
+	e.MustGrant(admintest.GrantSpec{Sub: "held-grant-only", Status: riscd.GrantHeld, Reason: "hijacking"})
+	e.MustAccount(riscd.Account{Sub: "review", Review: true})
+	e.MustAccount(riscd.Account{Sub: "flags", Flags: []string{"credential-change"}})
+	e.MustAccount(riscd.Account{Sub: "plain"})
+	e.MustGrant(admintest.GrantSpec{Sub: "plain"})
 	// Far more audit entries since the accounts were flagged than any page
 	// of the audit log holds: the list still finds them.
-	err := e.db.Update(context.Background(), func(tx riscd.Tx) error {
+	err := e.DB.Update(context.Background(), func(tx riscd.Tx) error {
 		for i := range 2 * riscd.MaxLimit {
 			if _, err := tx.AppendAudit(context.Background(), riscd.AuditEntry{Sub: fmt.Sprint("other-", i), Action: "end_sessions", Actor: "event"}); err != nil {
 				return err
@@ -161,8 +162,8 @@ func TestUIAccountsPage(t *testing.T) {
 // TestUIAccountsPageBounded: more flagged accounts than the page lists are
 // cut at its bound, with a note saying so.
 func TestUIAccountsPageBounded(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
-	err := e.db.Update(context.Background(), func(tx riscd.Tx) error {
+	e, _ := newUIEnv(t, nil, nil)
+	err := e.DB.Update(context.Background(), func(tx riscd.Tx) error {
 		for i := range 600 {
 			if err := tx.PutAccount(context.Background(), riscd.Account{Sub: fmt.Sprintf("flagged-%03d", i), Review: true}); err != nil {
 				return err
@@ -183,15 +184,15 @@ func TestUIAccountsPageBounded(t *testing.T) {
 }
 
 func TestUIAccountPage(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
-	e.mustAccount(riscd.Account{Sub: "alice", Email: "alice@example.com", Held: true, Flags: []string{"credential-change"}})
-	g := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
-	e.clock.Advance(time.Second)
-	ev := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
-	e.setStatus(ev.ID, riscd.InboxDone, 1, "", time.Time{})
-	e.clock.Advance(time.Second)
-	e.mustAudit(riscd.AuditEntry{At: e.clock.Now(), Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants", Outcome: "held", Actor: "event"})
-	e.mustGrant(grantSpec{sub: "bob"})
+	e, _ := newUIEnv(t, nil, nil)
+	e.MustAccount(riscd.Account{Sub: "alice", Email: "alice@example.com", Held: true, Flags: []string{"credential-change"}})
+	g := e.MustGrant(admintest.GrantSpec{Sub: "alice", Status: riscd.GrantHeld, Reason: "hijacking"})
+	e.Clock.Advance(time.Second)
+	ev := e.MustInbox(admintest.DisabledEvent("j1", "alice", "hijacking"))
+	e.SetStatus(ev.ID, riscd.InboxDone, 1, "", time.Time{})
+	e.Clock.Advance(time.Second)
+	e.MustAudit(riscd.AuditEntry{At: e.Clock.Now(), Sub: "alice", GrantIDs: []string{g.ID}, Action: "hold_grants", Outcome: "held", Actor: "event"})
+	e.MustGrant(admintest.GrantSpec{Sub: "bob"})
 	b := newBrowser(t, e)
 	b.signIn()
 
@@ -219,12 +220,12 @@ func TestUIAccountPage(t *testing.T) {
 }
 
 func TestUIEventsPage(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
-	a1 := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
-	b1 := e.mustInbox(disabledEvent("j2", "bob", ""))
-	tr := e.mustInbox(tokenRevokedEvent("j3", events.AlgPrefix, e.secret("1//0abcdefghijklmnop")))
-	e.setStatus(a1.ID, riscd.InboxDone, 1, "", time.Time{})
-	e.setStatus(b1.ID, riscd.InboxParked, 10, "handler: store unavailable", time.Time{})
+	e, _ := newUIEnv(t, nil, nil)
+	a1 := e.MustInbox(admintest.DisabledEvent("j1", "alice", "hijacking"))
+	b1 := e.MustInbox(admintest.DisabledEvent("j2", "bob", ""))
+	tr := e.MustInbox(admintest.TokenRevokedEvent("j3", events.AlgPrefix, e.Secret("1//0abcdefghijklmnop")))
+	e.SetStatus(a1.ID, riscd.InboxDone, 1, "", time.Time{})
+	e.SetStatus(b1.ID, riscd.InboxParked, 10, "handler: store unavailable", time.Time{})
 	b := newBrowser(t, e)
 	b.signIn()
 
@@ -258,18 +259,18 @@ func TestUIEventsPage(t *testing.T) {
 }
 
 func TestUIEventPage(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
-	g := e.mustGrant(grantSpec{sub: "alice"})
-	hashID := e.secret(urlHashIdentifier(g.RefreshToken.Reveal()))
-	ev := e.mustInbox(tokenRevokedEvent("j1", events.AlgHashSHA512SHA512, hashID))
-	parked := e.mustInbox(disabledEvent("j2", "alice", "hijacking"))
-	e.setStatus(parked.ID, riscd.InboxParked, 10, "handler: boom", time.Time{})
+	e, _ := newUIEnv(t, nil, nil)
+	g := e.MustGrant(admintest.GrantSpec{Sub: "alice"})
+	hashID := e.Secret(admintest.URLHashIdentifier(g.RefreshToken.Reveal()))
+	ev := e.MustInbox(admintest.TokenRevokedEvent("j1", events.AlgHashSHA512SHA512, hashID))
+	parked := e.MustInbox(admintest.DisabledEvent("j2", "alice", "hijacking"))
+	e.SetStatus(parked.ID, riscd.InboxParked, 10, "handler: boom", time.Time{})
 	b := newBrowser(t, e)
 	b.signIn()
 
 	p := b.mustGet(idPath("/admin/ui/events/%d", ev.ID))
 	mustContain(t, html.UnescapeString(p.body), `id="event-status">pending<`, events.TypeTokenRevoked, "token_fingerprint",
-		hashFingerprint(g.RefreshToken.Reveal()), `"token_identifier_alg": "hash_base64_sha512_sha512"`)
+		admintest.HashFingerprint(g.RefreshToken.Reveal()), `"token_identifier_alg": "hash_base64_sha512_sha512"`)
 	if strings.Contains(p.body, `id="retry"`) {
 		t.Errorf("a pending event offers retry")
 	}
@@ -288,15 +289,15 @@ func TestUIEventPage(t *testing.T) {
 }
 
 func TestUIOutboxAndAuditPages(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
-	g := e.mustGrant(grantSpec{sub: "alice"})
-	job, err := e.db.EnqueueOutbox(context.Background(), riscd.OutboxJob{Kind: riscd.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID})
+	e, _ := newUIEnv(t, nil, nil)
+	g := e.MustGrant(admintest.GrantSpec{Sub: "alice"})
+	job, err := e.DB.EnqueueOutbox(context.Background(), riscd.OutboxJob{Kind: riscd.OutboxRevoke, Key: "alice", Token: g.RefreshToken, GrantID: g.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.mustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "revoke_upstream", Actor: "operator"})
-	e.mustAudit(riscd.AuditEntry{Sub: "bob", Action: "end_sessions", Actor: "event"})
-	e.clock.Advance(90 * time.Second)
+	e.MustAudit(riscd.AuditEntry{Sub: "alice", GrantIDs: []string{g.ID}, Action: "revoke_upstream", Actor: "operator"})
+	e.MustAudit(riscd.AuditEntry{Sub: "bob", Action: "end_sessions", Actor: "event"})
+	e.Clock.Advance(90 * time.Second)
 	b := newBrowser(t, e)
 	b.signIn()
 
@@ -319,16 +320,16 @@ func TestUIOutboxAndAuditPages(t *testing.T) {
 }
 
 func TestUIStreamPage(t *testing.T) {
-	verified := t0.Add(-2 * time.Minute)
+	verified := admintest.T0.Add(-2 * time.Minute)
 	tests := []struct {
 		name   string
-		stream func(context.Context) (admin.StreamView, error)
+		stream func(context.Context) (adminpage.StreamView, error)
 		record bool
 		want   []string
 	}{
 		{"not configured", nil, false, []string{`id="stream-unconfigured"`, "not recorded since riscd started", "0 (no check has passed"}},
-		{"configured", func(context.Context) (admin.StreamView, error) {
-			return admin.StreamView{
+		{"configured", func(context.Context) (adminpage.StreamView, error) {
+			return adminpage.StreamView{
 				Status: "enabled", DeliveryURL: "https://riscd.example.com/risc",
 				EventsRequested:  []string{events.TypeAccountDisabled, events.TypeTokensRevoked},
 				LastVerification: verified, LastCheckError: "no verification came back within 60s",
@@ -338,15 +339,15 @@ func TestUIStreamPage(t *testing.T) {
 			formatUTC(verified), "2m0s ago", "no verification came back within 60s",
 			`id="metric-status">disabled<`, "1 (the last check passed)",
 		}},
-		{"failing", func(context.Context) (admin.StreamView, error) { return admin.StreamView{}, errStream }, false,
+		{"failing", func(context.Context) (adminpage.StreamView, error) { return adminpage.StreamView{}, errStream }, false,
 			[]string{`id="stream-error"`, "caller lacks roles/riscconfigs.admin", `id="stream-status">unknown<`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, _ := newUIEnv(t, func(cfg *admin.Config) { cfg.Stream = tc.stream })
+			e, _ := newUIEnv(t, nil, func(cfg *adminpage.Config) { cfg.Stream = tc.stream })
 			if tc.record {
-				e.srv.Metrics().StreamStatus("disabled")
-				e.srv.Metrics().StreamCheck(true)
+				e.Srv.Metrics().StreamStatus("disabled")
+				e.Srv.Metrics().StreamCheck(true)
 			}
 			b := newBrowser(t, e)
 			b.signIn()
@@ -358,13 +359,13 @@ func TestUIStreamPage(t *testing.T) {
 // TestUIEscapesEverything stores values that are markup and checks every
 // page shows them as text.
 func TestUIEscapesEverything(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
+	e, _ := newUIEnv(t, nil, nil)
 	evil := `<script>alert("x")</script>`
-	e.mustAccount(riscd.Account{Sub: evil, Email: `"><img src=x>`, Held: true, Flags: []string{"<b>flag</b>"}})
-	g := e.mustGrant(grantSpec{sub: evil, status: riscd.GrantHeld, reason: "<i>why</i>"})
-	ev := e.mustInbox(disabledEvent("<jti>", evil, "<reason>"))
-	e.setStatus(ev.ID, riscd.InboxParked, 3, "<em>failed</em>", time.Time{})
-	e.mustAudit(riscd.AuditEntry{Sub: evil, Action: "<u>act</u>", Detail: "<marquee>"})
+	e.MustAccount(riscd.Account{Sub: evil, Email: `"><img src=x>`, Held: true, Flags: []string{"<b>flag</b>"}})
+	g := e.MustGrant(admintest.GrantSpec{Sub: evil, Status: riscd.GrantHeld, Reason: "<i>why</i>"})
+	ev := e.MustInbox(admintest.DisabledEvent("<jti>", evil, "<reason>"))
+	e.SetStatus(ev.ID, riscd.InboxParked, 3, "<em>failed</em>", time.Time{})
+	e.MustAudit(riscd.AuditEntry{Sub: evil, Action: "<u>act</u>", Detail: "<marquee>"})
 	b := newBrowser(t, e)
 	b.signIn()
 

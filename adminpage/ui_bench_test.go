@@ -1,4 +1,4 @@
-package admin_test
+package adminpage_test
 
 import (
 	"fmt"
@@ -10,15 +10,16 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/admin/admintest"
 )
 
 // uiCookieFor signs in through the handler and returns the session cookie.
-func uiCookieFor(b *testing.B, e *env) *http.Cookie {
+func uiCookieFor(b *testing.B, e *admintest.Env) *http.Cookie {
 	b.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/admin/ui/login", strings.NewReader(url.Values{"token": {adminToken}}.Encode()))
+	req := httptest.NewRequest(http.MethodPost, "/admin/ui/login", strings.NewReader(url.Values{"token": {admintest.AdminToken}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := httptest.NewRecorder()
-	e.handler.ServeHTTP(rec, req)
+	e.Handler.ServeHTTP(rec, req)
 	if rec.Code != http.StatusSeeOther {
 		b.Fatalf("sign in: status %d", rec.Code)
 	}
@@ -26,14 +27,14 @@ func uiCookieFor(b *testing.B, e *env) *http.Cookie {
 }
 
 // BenchmarkUIPages measures admin pages in process (no network) over a
-// store of benchGrants() grants (one held in ten) and 1,000 audit entries:
+// store of admintest.BenchGrants() grants (one held in ten) and 1,000 audit entries:
 // the grant list (a page of 100, unfiltered and held only), a grant page,
 // and the held and flagged accounts, whose scan reads the held grants, the
 // latest audit entries and up to 500 accounts.
 func BenchmarkUIPages(b *testing.B) {
-	e := newEnv(b, nil)
-	fillStore(b, e.db, benchGrants())
-	err := e.db.Update(b.Context(), func(tx riscd.Tx) error {
+	e, _ := newUIEnv(b, nil, nil)
+	admintest.FillStore(b, e.DB, admintest.BenchGrants())
+	err := e.DB.Update(b.Context(), func(tx riscd.Tx) error {
 		for i := range 1000 {
 			if _, err := tx.AppendAudit(b.Context(), riscd.AuditEntry{Sub: fmt.Sprintf("sub-%d", i*7), Action: "hold_grants", Actor: "event"}); err != nil {
 				return err
@@ -44,7 +45,7 @@ func BenchmarkUIPages(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	grants, _, err := e.db.ListGrants(b.Context(), riscd.GrantQuery{Limit: 1})
+	grants, _, err := e.DB.ListGrants(b.Context(), riscd.GrantQuery{Limit: 1})
 	if err != nil || len(grants) != 1 {
 		b.Fatalf("a grant: %v", err)
 	}
@@ -58,13 +59,13 @@ func BenchmarkUIPages(b *testing.B) {
 				req.AddCookie(ck)
 				rec := httptest.NewRecorder()
 				start := time.Now()
-				e.handler.ServeHTTP(rec, req)
+				e.Handler.ServeHTTP(rec, req)
 				lat = append(lat, time.Since(start))
 				if rec.Code != http.StatusOK {
 					b.Fatalf("status %d", rec.Code)
 				}
 			}
-			reportLatency(b, lat)
+			admintest.ReportLatency(b, lat)
 		})
 	}
 }

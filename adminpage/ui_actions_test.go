@@ -1,4 +1,4 @@
-package admin_test
+package adminpage_test
 
 import (
 	"context"
@@ -11,12 +11,13 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
 )
 
 func TestUIRetry(t *testing.T) {
-	e, _ := newUIEnv(t, nil)
-	ev := e.mustInbox(disabledEvent("j1", "alice", "hijacking"))
-	e.setStatus(ev.ID, riscd.InboxParked, 10, "handler: store unavailable", e.clock.Now().Add(time.Hour))
+	e, _ := newUIEnv(t, nil, nil)
+	ev := e.MustInbox(admintest.DisabledEvent("j1", "alice", "hijacking"))
+	e.SetStatus(ev.ID, riscd.InboxParked, 10, "handler: store unavailable", e.Clock.Now().Add(time.Hour))
 	b := newBrowser(t, e)
 	b.signIn()
 	csrf := b.csrf()
@@ -25,14 +26,14 @@ func TestUIRetry(t *testing.T) {
 	if want := idPath("/admin/ui/events/%d?notice=retried", ev.ID); p.status != http.StatusSeeOther || p.location() != want {
 		t.Fatalf("retry: status %d Location %q, want 303 to %s: %s", p.status, p.location(), want, p.body)
 	}
-	got := mustEntry(t, e.db, ev.ID)
+	got := mustEntry(t, e.DB, ev.ID)
 	if got.Status != riscd.InboxPending || got.Attempts != 0 || !got.NextAttemptAt.IsZero() {
 		t.Errorf("after retry: status %s attempts %d next %v, want pending, 0, now", got.Status, got.Attempts, got.NextAttemptAt)
 	}
-	if e.rescans.get() != 1 {
-		t.Errorf("dispatcher woken %d times, want 1", e.rescans.get())
+	if e.Rescans.Get() != 1 {
+		t.Errorf("dispatcher woken %d times, want 1", e.Rescans.Get())
 	}
-	entries, _, err := e.db.ListAudit(context.Background(), riscd.AuditQuery{Limit: 10})
+	entries, _, err := e.DB.ListAudit(context.Background(), riscd.AuditQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestUIRetry(t *testing.T) {
 			t.Fatalf("retry of a pending event: status %d, want 409", p.status)
 		}
 		mustContain(t, p.body, "only a parked event can be retried")
-		if got := auditActions(t, e.db); len(got) != 1 {
+		if got := auditActions(t, e.DB); len(got) != 1 {
 			t.Errorf("audit %v, want still one entry", got)
 		}
 	})
@@ -61,10 +62,10 @@ func TestUIRetry(t *testing.T) {
 }
 
 func TestUIRelease(t *testing.T) {
-	e, op := newUIEnv(t, nil)
-	e.mustAccount(riscd.Account{Sub: "alice", Held: true, SigninDisabled: true})
-	held := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld, reason: "hijacking"})
-	revoked := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantRevoked, reason: "token-revoked"})
+	e, op := newUIEnv(t, nil, nil)
+	e.MustAccount(riscd.Account{Sub: "alice", Held: true, SigninDisabled: true})
+	held := e.MustGrant(admintest.GrantSpec{Sub: "alice", Status: riscd.GrantHeld, Reason: "hijacking"})
+	revoked := e.MustGrant(admintest.GrantSpec{Sub: "alice", Status: riscd.GrantRevoked, Reason: "token-revoked"})
 	b := newBrowser(t, e)
 	b.signIn()
 
@@ -72,16 +73,16 @@ func TestUIRelease(t *testing.T) {
 	if p.status != http.StatusSeeOther || p.location() != "/admin/ui/accounts/alice?notice=released" {
 		t.Fatalf("release: status %d Location %q: %s", p.status, p.location(), p.body)
 	}
-	if a := mustAccountOf(t, e.db, "alice"); a.Held || a.SigninDisabled {
+	if a := mustAccountOf(t, e.DB, "alice"); a.Held || a.SigninDisabled {
 		t.Errorf("account after release: held %v signin disabled %v, want neither", a.Held, a.SigninDisabled)
 	}
-	if g := mustGrantOf(t, e.db, held.ID); g.Status != riscd.GrantActive {
+	if g := mustGrantOf(t, e.DB, held.ID); g.Status != riscd.GrantActive {
 		t.Errorf("held grant is %s after release, want active", g.Status)
 	}
-	if g := mustGrantOf(t, e.db, revoked.ID); g.Status != riscd.GrantRevoked {
+	if g := mustGrantOf(t, e.DB, revoked.ID); g.Status != riscd.GrantRevoked {
 		t.Errorf("revoked grant is %s after release, want revoked", g.Status)
 	}
-	if got := auditActions(t, e.db); !slices.Equal(got, []string{"release_holds/operator"}) {
+	if got := auditActions(t, e.DB); !slices.Equal(got, []string{"release_holds/operator"}) {
 		t.Errorf("audit %v, want the release by the operator", got)
 	}
 	page := b.mustGet("/admin/ui/accounts/alice?notice=released")
@@ -98,8 +99,8 @@ func TestUIRelease(t *testing.T) {
 }
 
 func TestUIRevoke(t *testing.T) {
-	e, op := newUIEnv(t, nil)
-	g := e.mustGrant(grantSpec{sub: "alice", scopes: []string{"openid", features["drive"]}})
+	e, op := newUIEnv(t, nil, nil)
+	g := e.MustGrant(admintest.GrantSpec{Sub: "alice", Scopes: []string{"openid", admintest.Features["drive"]}})
 	b := newBrowser(t, e)
 	b.signIn()
 	csrf := b.csrf()
@@ -113,7 +114,7 @@ func TestUIRevoke(t *testing.T) {
 			}
 			mustContain(t, p.body, "tick the confirmation box")
 		}
-		if op.calls() != 0 || mustGrantOf(t, e.db, g.ID).Status != riscd.GrantActive || len(auditActions(t, e.db)) != 0 {
+		if op.calls() != 0 || mustGrantOf(t, e.DB, g.ID).Status != riscd.GrantActive || len(auditActions(t, e.DB)) != 0 {
 			t.Errorf("an unconfirmed revoke changed something")
 		}
 	})
@@ -122,15 +123,15 @@ func TestUIRevoke(t *testing.T) {
 	if p.status != http.StatusSeeOther || p.location() != "/admin/ui/accounts/alice?notice=revoked" {
 		t.Fatalf("revoke: status %d Location %q: %s", p.status, p.location(), p.body)
 	}
-	after := mustGrantOf(t, e.db, g.ID)
+	after := mustGrantOf(t, e.DB, g.ID)
 	if after.Status != riscd.GrantRevoked || !after.RefreshToken.IsZero() {
 		t.Errorf("grant after revoke: %s, refresh token kept %v; want revoked without tokens", after.Status, !after.RefreshToken.IsZero())
 	}
-	jobs, err := e.db.PendingOutbox(context.Background(), 10)
+	jobs, err := e.DB.PendingOutbox(context.Background(), 10)
 	if err != nil || len(jobs) != 1 || jobs[0].Kind != riscd.OutboxRevoke || jobs[0].GrantID != g.ID {
 		t.Errorf("outbox %+v (%v), want the upstream revocation", jobs, err)
 	}
-	if got := auditActions(t, e.db); !slices.Equal(got, []string{"revoke_grants/operator"}) {
+	if got := auditActions(t, e.DB); !slices.Equal(got, []string{"revoke_grants/operator"}) {
 		t.Errorf("audit %v, want the revoke by the operator", got)
 	}
 	mustContain(t, b.mustGet("/admin/ui/accounts/alice?notice=revoked").body, "upstream revocation is queued", `data-status="revoked"`)
@@ -142,9 +143,9 @@ func TestUIRevoke(t *testing.T) {
 }
 
 func TestUIWithoutOperator(t *testing.T) {
-	e, _ := newUIEnv(t, func(cfg *admin.Config) { cfg.Operator = nil })
-	e.mustAccount(riscd.Account{Sub: "alice", Held: true})
-	g := e.mustGrant(grantSpec{sub: "alice", status: riscd.GrantHeld})
+	e, _ := newUIEnv(t, func(cfg *admin.Config) { cfg.Operator = nil }, nil)
+	e.MustAccount(riscd.Account{Sub: "alice", Held: true})
+	g := e.MustGrant(admintest.GrantSpec{Sub: "alice", Status: riscd.GrantHeld})
 	b := newBrowser(t, e)
 	b.signIn()
 	csrf := b.csrf()
@@ -161,14 +162,14 @@ func TestUIWithoutOperator(t *testing.T) {
 			t.Errorf("%s: status %d, want 501", path, p.status)
 		}
 	}
-	if a := mustAccountOf(t, e.db, "alice"); !a.Held {
+	if a := mustAccountOf(t, e.DB, "alice"); !a.Held {
 		t.Errorf("the account was released without an operator")
 	}
 }
 
 func TestUIRetryOutbox(t *testing.T) {
-	e, op := newUIEnv(t, nil)
-	failed := e.failJob(t, riscd.OutboxWebhook, "alice")
+	e, op := newUIEnv(t, nil, nil)
+	failed := e.FailJob(riscd.OutboxWebhook, "alice")
 	b := newBrowser(t, e)
 	b.signIn()
 	csrf := b.csrf()
@@ -187,10 +188,10 @@ func TestUIRetryOutbox(t *testing.T) {
 	if want := "/admin/ui/outbox?notice=job_retried"; p.status != http.StatusSeeOther || p.location() != want {
 		t.Fatalf("retry: status %d Location %q, want 303 to %s: %s", p.status, p.location(), want, p.body)
 	}
-	if j, err := e.db.OutboxJob(context.Background(), failed.ID); err != nil || j.Status != riscd.OutboxPending {
+	if j, err := e.DB.OutboxJob(context.Background(), failed.ID); err != nil || j.Status != riscd.OutboxPending {
 		t.Errorf("job after retry: %+v %v, want pending", j, err)
 	}
-	entries, _, err := e.db.ListAudit(context.Background(), riscd.AuditQuery{Limit: 10})
+	entries, _, err := e.DB.ListAudit(context.Background(), riscd.AuditQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package admin_test
+package adminpage_test
 
 import (
 	"context"
@@ -13,7 +13,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/admin"
+	"github.com/riscd/riscd/admin/admintest"
+	"github.com/riscd/riscd/adminpage"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/internal/testkit"
 )
@@ -23,32 +24,32 @@ import (
 // retry a parked event, revoke a grant, sign out; a screenshot of each
 // page is kept.
 func TestBrowserAdminPage(t *testing.T) {
-	e, _ := newUIEnv(t, func(cfg *admin.Config) {
-		cfg.Stream = func(context.Context) (admin.StreamView, error) {
-			return admin.StreamView{
+	e, _ := newUIEnv(t, nil, func(cfg *adminpage.Config) {
+		cfg.Stream = func(context.Context) (adminpage.StreamView, error) {
+			return adminpage.StreamView{
 				Status: "enabled", DeliveryURL: "https://riscd.example.com/risc",
 				EventsRequested:  []string{events.TypeAccountDisabled, events.TypeSessionsRevoked, events.TypeTokensRevoked, events.TypeRISCVerification},
-				LastVerification: t0.Add(-3 * time.Minute), LastCheckAt: t0.Add(-time.Minute),
+				LastVerification: admintest.T0.Add(-3 * time.Minute), LastCheckAt: admintest.T0.Add(-time.Minute),
 			}, nil
 		}
 	})
 	dir := testkit.ArtifactDir(t)
 
 	// Alice's account was disabled for hijacking: held, with a held grant.
-	e.mustAccount(riscd.Account{Sub: "110169484474386276334", Email: "alice@example.com", Held: true, SigninDisabled: true})
-	aliceGrant := e.mustGrant(grantSpec{sub: "110169484474386276334", scopes: []string{"openid", features["drive"]}, status: riscd.GrantHeld, reason: "hijacking"})
-	done := e.mustInbox(disabledEvent("jti-alice-1", "110169484474386276334", "hijacking"))
-	e.setStatus(done.ID, riscd.InboxDone, 1, "", time.Time{})
-	e.mustAudit(riscd.AuditEntry{At: t0, Sub: "110169484474386276334", GrantIDs: []string{aliceGrant.ID}, Action: "hold_grants", Outcome: "held",
+	e.MustAccount(riscd.Account{Sub: "110169484474386276334", Email: "alice@example.com", Held: true, SigninDisabled: true})
+	aliceGrant := e.MustGrant(admintest.GrantSpec{Sub: "110169484474386276334", Scopes: []string{"openid", admintest.Features["drive"]}, Status: riscd.GrantHeld, Reason: "hijacking"})
+	done := e.MustInbox(admintest.DisabledEvent("jti-alice-1", "110169484474386276334", "hijacking"))
+	e.SetStatus(done.ID, riscd.InboxDone, 1, "", time.Time{})
+	e.MustAudit(riscd.AuditEntry{At: admintest.T0, Sub: "110169484474386276334", GrantIDs: []string{aliceGrant.ID}, Action: "hold_grants", Outcome: "held",
 		Actor: "event", EventType: events.TypeAccountDisabled, EventJTI: "jti-alice-1"})
 	// Bob has an active grant and an event riscd gave up on.
-	e.clock.Advance(time.Minute)
-	bobGrant := e.mustGrant(grantSpec{sub: "104729384756102938475", scopes: []string{"openid", features["calendar"]}})
-	parked := e.mustInbox(disabledEvent("jti-bob-1", "104729384756102938475", "bulk-account"))
-	e.setStatus(parked.ID, riscd.InboxParked, 10, "handler: store unavailable", time.Time{})
-	e.mustAccount(riscd.Account{Sub: "104729384756102938475", Email: "bob@example.com", Review: true})
-	e.mustAudit(riscd.AuditEntry{At: e.clock.Now(), Sub: "104729384756102938475", Action: "mark_review", Outcome: "flagged", Actor: "event"})
-	e.clock.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
+	bobGrant := e.MustGrant(admintest.GrantSpec{Sub: "104729384756102938475", Scopes: []string{"openid", admintest.Features["calendar"]}})
+	parked := e.MustInbox(admintest.DisabledEvent("jti-bob-1", "104729384756102938475", "bulk-account"))
+	e.SetStatus(parked.ID, riscd.InboxParked, 10, "handler: store unavailable", time.Time{})
+	e.MustAccount(riscd.Account{Sub: "104729384756102938475", Email: "bob@example.com", Review: true})
+	e.MustAudit(riscd.AuditEntry{At: e.Clock.Now(), Sub: "104729384756102938475", Action: "mark_review", Outcome: "flagged", Actor: "event"})
+	e.Clock.Advance(time.Minute)
 
 	tctx := testkit.Chromium(t)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -86,24 +87,22 @@ func TestBrowserAdminPage(t *testing.T) {
 		}
 		shots++
 		t.Logf("screenshot of the admin page %s: %s", name, path)
-		// What the browser shows joins the answers newEnv's check reads
+		// What the browser shows joins the answers admintest.New's check reads
 		// for tokens and secrets when the test ends.
 		dom, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 		if err != nil {
 			t.Fatalf("read the page: %v", err)
 		}
-		e.mu.Lock()
-		e.answered = append(e.answered, dom)
-		e.mu.Unlock()
+		e.Record(dom)
 	}
 	visit := func(name, path, sel string) {
 		t.Helper()
-		do("open "+name, chromedp.Navigate(e.url+path), chromedp.WaitVisible(chromedp.CSS(sel)))
+		do("open "+name, chromedp.Navigate(e.URL+path), chromedp.WaitVisible(chromedp.CSS(sel)))
 		screenshot(name)
 	}
 
-	do("open the admin page", chromedp.Navigate(e.url+"/admin/ui/"), chromedp.WaitVisible(chromedp.ID("token")))
-	if loc := location(); loc != e.url+"/admin/ui/login" {
+	do("open the admin page", chromedp.Navigate(e.URL+"/admin/ui/"), chromedp.WaitVisible(chromedp.ID("token")))
+	if loc := location(); loc != e.URL+"/admin/ui/login" {
 		t.Errorf("without a session the browser is at %s, want the sign-in page", loc)
 	}
 	screenshot("login")
@@ -113,7 +112,7 @@ func TestBrowserAdminPage(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("error")),
 	)
 	do("sign in",
-		chromedp.SendKeys(chromedp.ID("token"), adminToken),
+		chromedp.SendKeys(chromedp.ID("token"), admintest.AdminToken),
 		chromedp.Click(chromedp.ID("signin")),
 		chromedp.WaitVisible(chromedp.ID("grant-list")),
 	)
@@ -149,10 +148,10 @@ func TestBrowserAdminPage(t *testing.T) {
 	if got := text("#account-held"); got != "no" {
 		t.Errorf("after release the page shows held = %q, want no", got)
 	}
-	if a := mustAccountOf(t, e.db, "110169484474386276334"); a.Held {
+	if a := mustAccountOf(t, e.DB, "110169484474386276334"); a.Held {
 		t.Errorf("the account is still held after release")
 	}
-	if g := mustGrantOf(t, e.db, aliceGrant.ID); g.Status != riscd.GrantActive {
+	if g := mustGrantOf(t, e.DB, aliceGrant.ID); g.Status != riscd.GrantActive {
 		t.Errorf("Alice's grant is %s after release, want active", g.Status)
 	}
 	screenshot("account-released")
@@ -163,15 +162,15 @@ func TestBrowserAdminPage(t *testing.T) {
 	if got := text("#event-status"); got != "pending" {
 		t.Errorf("after retry the event shows %q, want pending", got)
 	}
-	if got := mustEntry(t, e.db, parked.ID); got.Status != riscd.InboxPending {
+	if got := mustEntry(t, e.DB, parked.ID); got.Status != riscd.InboxPending {
 		t.Errorf("the event is %s after retry, want pending", got.Status)
 	}
 	screenshot("event-retried")
 
 	// Revoke Bob's grant: the box must be ticked first.
-	do("open Bob's grant", chromedp.Navigate(e.url+"/admin/ui/grants/"+bobGrant.ID), chromedp.WaitVisible(chromedp.ID("revoke")))
+	do("open Bob's grant", chromedp.Navigate(e.URL+"/admin/ui/grants/"+bobGrant.ID), chromedp.WaitVisible(chromedp.ID("revoke")))
 	do("revoke unconfirmed", chromedp.Click(chromedp.ID("revoke-button")))
-	if g := mustGrantOf(t, e.db, bobGrant.ID); g.Status != riscd.GrantActive {
+	if g := mustGrantOf(t, e.DB, bobGrant.ID); g.Status != riscd.GrantActive {
 		t.Fatalf("the grant was revoked without the confirmation box")
 	}
 	do("revoke",
@@ -179,22 +178,22 @@ func TestBrowserAdminPage(t *testing.T) {
 		chromedp.Click(chromedp.ID("revoke-button")),
 		chromedp.WaitVisible(chromedp.ID("notice")),
 	)
-	if g := mustGrantOf(t, e.db, bobGrant.ID); g.Status != riscd.GrantRevoked {
+	if g := mustGrantOf(t, e.DB, bobGrant.ID); g.Status != riscd.GrantRevoked {
 		t.Errorf("Bob's grant is %s after revoke, want revoked", g.Status)
 	}
 	screenshot("account-revoked")
 	visit("outbox", "/admin/ui/outbox", "#outbox-list")
 
 	// Retry Bob's failed webhook from the failed list.
-	failed := e.failJob(t, riscd.OutboxWebhook, "bob")
+	failed := e.FailJob(riscd.OutboxWebhook, "bob")
 	visit("outbox-failed", "/admin/ui/outbox?status=failed", "#outbox-list")
 	do("retry job", chromedp.Click(chromedp.ID("retry-job-"+strconv.FormatUint(failed.ID, 10))), chromedp.WaitVisible(chromedp.ID("notice")))
-	if j, err := e.db.OutboxJob(t.Context(), failed.ID); err != nil || j.Status != riscd.OutboxPending {
+	if j, err := e.DB.OutboxJob(t.Context(), failed.ID); err != nil || j.Status != riscd.OutboxPending {
 		t.Errorf("the failed job is %+v (%v) after retry, want pending", j, err)
 	}
 	screenshot("outbox-retried")
 
-	actions := auditActions(t, e.db)
+	actions := auditActions(t, e.DB)
 	for _, want := range []string{"release_holds/operator", "retry_event/operator", "revoke_grants/operator", "retry_outbox/operator"} {
 		if !slices.Contains(actions, want) {
 			t.Errorf("audit %v lacks %s", actions, want)
@@ -202,7 +201,7 @@ func TestBrowserAdminPage(t *testing.T) {
 	}
 
 	do("sign out", chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("token")))
-	do("the pages are closed again", chromedp.Navigate(e.url+"/admin/ui/grants"), chromedp.WaitVisible(chromedp.ID("token")))
+	do("the pages are closed again", chromedp.Navigate(e.URL+"/admin/ui/grants"), chromedp.WaitVisible(chromedp.ID("token")))
 	if shots < 14 {
 		t.Errorf("%d screenshots, want one per page", shots)
 	}

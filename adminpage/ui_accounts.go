@@ -1,13 +1,15 @@
-package admin
+package adminpage
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/admin"
 )
 
 // Bounds of the held and flagged list, gathered from the grants held (up
@@ -20,7 +22,7 @@ const (
 
 // uiAccountRow is an account in the held and flagged list.
 type uiAccountRow struct {
-	accountState
+	admin.AccountState
 	Known      bool // riscd holds an account record
 	Email      string
 	Flags      []string // the account's free-form flags
@@ -38,7 +40,7 @@ type uiAccountsView struct {
 // heldAndFlagged gathers the accounts that are held (the account, or one
 // of its grants) or flagged, from the held grants and the store's index of
 // accounts that need attention (see heldScanPages).
-func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
+func (s *Page) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 	var v uiAccountsView
 	var subs []string
 	seen := map[string]bool{}
@@ -96,13 +98,13 @@ func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 			a, err = s.store.Account(ctx, sub)
 			found = err == nil
 			switch {
-			case isNotFound(err):
+			case errors.Is(err, riscd.ErrNotFound):
 				a = riscd.Account{Sub: sub}
 			case err != nil:
 				return uiAccountsView{}, err
 			}
 		}
-		row := uiAccountRow{accountState: stateOf(a), Known: found, Email: a.Email, Flags: a.Flags, HeldGrants: heldGrants[sub], UpdatedAt: a.UpdatedAt}
+		row := uiAccountRow{AccountState: admin.StateOf(a), Known: found, Email: a.Email, Flags: a.Flags, HeldGrants: heldGrants[sub], UpdatedAt: a.UpdatedAt}
 		switch {
 		case a.Held || row.HeldGrants > 0:
 			v.Held = append(v.Held, row)
@@ -115,8 +117,8 @@ func (s *Server) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 
 // uiAccounts is GET /admin/ui/accounts: held and flagged accounts; with
 // ?sub= it goes to that account's page.
-func (s *Server) uiAccounts(c echo.Context) error {
-	sub, err := queryParam(c, "sub")
+func (s *Page) uiAccounts(c echo.Context) error {
+	sub, err := admin.QueryParam(c, "sub")
 	if err != nil {
 		return err
 	}
@@ -132,23 +134,23 @@ func (s *Server) uiAccounts(c echo.Context) error {
 
 // uiAccountView is the account page.
 type uiAccountView struct {
-	accountView
+	admin.AccountView
 	CanRelease bool // an Operator is wired and something is held
 	Operator   bool // an Operator is wired
 }
 
 // uiAccount is GET /admin/ui/accounts/{sub}: state, grants, timeline and
 // the release button.
-func (s *Server) uiAccount(c echo.Context) error {
-	sub, err := PathParam(c, "sub")
+func (s *Page) uiAccount(c echo.Context) error {
+	sub, err := admin.PathParam(c, "sub")
 	if err != nil {
 		return err
 	}
-	d, err := s.accountDetail(c.Request().Context(), sub)
+	d, err := s.svc.AccountOf(c.Request().Context(), sub)
 	if err != nil {
 		return err
 	}
-	v := uiAccountView{accountView: d, Operator: s.cfg.Operator != nil}
+	v := uiAccountView{AccountView: d, Operator: s.svc.HasOperator()}
 	held := d.Held || d.SigninDisabled
 	for _, g := range d.Grants {
 		held = held || g.Status == string(riscd.GrantHeld)
@@ -159,12 +161,12 @@ func (s *Server) uiAccount(c echo.Context) error {
 
 // uiRelease is POST /admin/ui/accounts/{sub}/release: the Operator lifts
 // the hold, as POST /admin/accounts/{sub}/release.
-func (s *Server) uiRelease(c echo.Context) error {
-	sub, err := PathParam(c, "sub")
+func (s *Page) uiRelease(c echo.Context) error {
+	sub, err := admin.PathParam(c, "sub")
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.release(c.Request().Context(), sub); err != nil {
+	if _, _, err := s.svc.Release(c.Request().Context(), sub); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, uiBase+"/accounts/"+url.PathEscape(sub)+"?notice=released")
