@@ -21,7 +21,10 @@
 // again when PostgreSQL reports a serialization failure or a deadlock
 // (SQLSTATE 40001, 40P01), up to maxAttempts times in all; View runs fn in a
 // read-only REPEATABLE READ transaction (one snapshot, which a read-only
-// transaction never has to retry); Batch is Update.
+// transaction never has to retry); Batch is Update. The one-statement
+// lookups of the hot paths (GrantByRefreshDigest, Session, AdminSession,
+// PendingInboxAfter, ...) run as a single statement on the pool when
+// called on the DB: one round trip, one snapshot.
 //
 // Inbox. Inbox().PutInbox group-commits: concurrent calls in one process
 // share one implicit transaction, sent as one pipeline (one round trip, one
@@ -36,6 +39,9 @@
 // Locks. TryLock and Lock take a PostgreSQL session advisory lock on a
 // connection taken from the pool, held until released; the server releases
 // it if the process or the connection dies.
+//
+// Export and Import copy every record to and from another store, of any
+// engine (riscd store copy).
 //
 // Errors are package riscd's sentinels, wrapped. The database URL's
 // password never appears in an error or a log line.
