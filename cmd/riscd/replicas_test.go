@@ -47,14 +47,17 @@ func putEvent(t *testing.T, db riscd.DB, subject, jti string) riscd.InboxEntry {
 	return e
 }
 
-// startReplica runs a dispatcher over db's inbox with h; stop cancels it
-// and waits for it to return.
+// startReplica runs a dispatcher over db's inbox with h, handling one
+// entry at a time (so that, with more subjects pending than one replica
+// handles, the other replica has work whatever the scheduling); stop
+// cancels it and waits for it to return.
 func startReplica(t *testing.T, db riscd.DB, h dispatch.HandlerFunc) (stop func()) {
 	t.Helper()
 	d, err := dispatch.New(dispatch.Config{
 		Queue:        &inboxQueue{db: db, formats: map[string]events.Format{"google": events.FormatGoogle}, now: time.Now},
 		Handlers:     []dispatch.Handler{h},
 		PollInterval: 100 * time.Millisecond,
+		Workers:      1,
 		BackoffBase:  time.Hour,
 		BackoffMax:   time.Hour,
 	})
