@@ -402,3 +402,37 @@ func (t *Tx) importLink(l riscd.AppUserLink) error {
 	}
 	return writeLink(bs[0], bs[1], l)
 }
+
+// exportLinks hands every link to fn in (AppUser, Sub) order, as strings
+// sort: the order of the key every engine exports them in (this one's keys
+// are length-prefixed, so it sorts them first).
+func (t *Tx) exportLinks(ctx context.Context, fn func(riscd.Record) error) error {
+	b, err := t.bucket(bucketLinksByAppUser)
+	if err != nil {
+		return err
+	}
+	var links []riscd.AppUserLink
+	err = b.ForEach(func(k, v []byte) error {
+		l, err := decodeLink(k, v)
+		if err != nil {
+			return fmt.Errorf("store: export: %w", err)
+		}
+		links = append(links, l)
+		return ctx.Err()
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(links, func(a, b riscd.AppUserLink) int {
+		if c := strings.Compare(a.AppUser, b.AppUser); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Sub, b.Sub)
+	})
+	for i := range links {
+		if err := fn(riscd.Record{Link: &links[i]}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -31,6 +31,12 @@ var exportKinds = []string{
 
 func (t *Tx) export(ctx context.Context, fn func(riscd.Record) error) error {
 	for _, name := range exportKinds {
+		if name == bucketLinksByAppUser {
+			if err := t.exportLinks(ctx, fn); err != nil {
+				return err
+			}
+			continue
+		}
 		b, err := t.bucket(name)
 		if err != nil {
 			return err
@@ -113,9 +119,6 @@ func (t *Tx) exportRecord(bucket string, k, v []byte) (riscd.Record, error) {
 		}
 		s, err := t.openConnect(k, &r)
 		return riscd.Record{Connect: &s}, err
-	case bucketLinksByAppUser:
-		l, err := decodeLink(k, v)
-		return riscd.Record{Link: &l}, err
 	}
 	return riscd.Record{}, fmt.Errorf("store: export: no bucket %s", bucket)
 }

@@ -25,6 +25,7 @@ const (
 	tableInbox    = "inbox"
 	tableOutbox   = "outbox"
 	tableAdmin    = "admin_sessions"
+	tableConnect  = "connect"
 )
 
 // stamp keeps a time in a document: Unix nanoseconds, or RFC 3339 for the

@@ -11,13 +11,14 @@ import (
 
 // Export calls fn with every record, read in one snapshot (a read-only
 // REPEATABLE READ transaction): accounts, grants, audit entries, marks,
-// sessions, flows, inbox entries and outbox jobs, each kind in key order.
+// sessions, flows, inbox entries, outbox jobs, connect sessions and
+// app-user links, each kind in key order.
 func (db *DB) Export(ctx context.Context, fn func(riscd.Record) error) error {
 	return db.View(ctx, func(rt riscd.ReadTx) error {
 		t := rt.(*Tx)
 		for _, kind := range []func(context.Context, func(riscd.Record) error) error{
 			t.exportAccounts, t.exportGrants, t.exportAudit, t.exportMarks, t.exportSessions, t.exportFlows,
-			t.exportInbox, t.exportOutbox,
+			t.exportInbox, t.exportOutbox, t.exportConnect, t.exportLinks,
 		} {
 			if err := kind(ctx, fn); err != nil {
 				return err
@@ -176,7 +177,7 @@ type tops struct {
 
 func (t *Tx) checkEmpty(ctx context.Context) error {
 	for _, table := range []string{"riscd_accounts", "riscd_grants", "riscd_audit", "riscd_marks", "riscd_sessions",
-		"riscd_flows", "riscd_inbox", "riscd_outbox"} {
+		"riscd_flows", "riscd_inbox", "riscd_outbox", "riscd_connect", "riscd_app_user_links"} {
 		var found bool
 		if err := t.scanOne(ctx, "import", []any{&found}, `SELECT EXISTS (SELECT 1 FROM `+table+`)`); err != nil {
 			return err
@@ -232,7 +233,7 @@ func idDigest(id riscd.Secret, digest []byte) ([]byte, error) {
 func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error {
 	set := 0
 	for _, p := range []bool{r.Grant != nil, r.Account != nil, r.Session != nil, r.Flow != nil, r.Inbox != nil,
-		r.Outbox != nil, r.Audit != nil, r.Mark != nil} {
+		r.Outbox != nil, r.Audit != nil, r.Mark != nil, r.Connect != nil, r.Link != nil} {
 		if p {
 			set++
 		}
@@ -241,6 +242,10 @@ func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error
 		return fmt.Errorf("a record with %d kinds set, want 1: %w", set, riscd.ErrInvalid)
 	}
 	switch {
+	case r.Connect != nil:
+		return t.importConnect(ctx, *r.Connect)
+	case r.Link != nil:
+		return t.importLink(ctx, *r.Link)
 	case r.Grant != nil:
 		g := *r.Grant
 		key, err := grantKey(g.ID)

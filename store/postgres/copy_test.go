@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -41,8 +42,18 @@ func fillAll(t *testing.T, db riscd.DB, clock *testkit.Clock) {
 	_, _, err = db.PutMark(ctx, riscd.Mark{Key: "event:google:jti-1", AuditID: a.ID})
 	must(err)
 	must(db.CreateSession(ctx, riscd.Session{ID: "session-id", Sub: "sub-a", CSRF: "csrf", ExpiresAt: now().Add(time.Hour)}))
-	must(db.CreateFlow(ctx, riscd.Flow{ID: "flow-id", State: "state", PKCEVerifier: "pkce", Nonce: "nonce", Sub: "sub-a"}))
+	must(db.CreateFlow(ctx, riscd.Flow{ID: "flow-id", State: "state", PKCEVerifier: "pkce", Nonce: "nonce", Sub: "sub-a",
+		ConnectID: "connect-id"}))
 	tick()
+	must(db.CreateConnectSession(ctx, riscd.ConnectSession{ID: "connect-id", AppUser: "u-1", Features: []string{"drive"},
+		ReturnTo: "https://app.example.com/after", LoginHint: "a@example.com", StartDigest: riscd.IDDigest("start"),
+		StateDigest: riscd.IDDigest("state"), Status: riscd.ConnectConnected, Sub: "sub-a", Email: "a@example.com",
+		GrantID: g.ID, Scopes: []string{"openid"}, ExpiresAt: now().Add(time.Hour)}))
+	for _, l := range []riscd.AppUserLink{{AppUser: "u-1", Sub: "sub-a"}, {AppUser: "u-10", Sub: "sub-a"}, {AppUser: "u-2", Sub: "sub-b"}} {
+		_, _, err := db.LinkAppUser(ctx, l)
+		must(err)
+		tick()
+	}
 	for _, jti := range []string{"jti-1", "jti-2"} {
 		_, _, err := db.PutInbox(ctx, riscd.InboxEntry{Transmitter: "google", Iss: "https://accounts.google.com/", JTI: jti,
 			Subject: "google|sub-b", Types: []string{"t"}, Raw: "eyJ.raw.sig", Claims: json.RawMessage(`{"jti":"` + jti + `"}`)})
@@ -80,7 +91,7 @@ func TestCopyBetweenEngines(t *testing.T) {
 	defer bolt.Close()
 	fillAll(t, bolt, clock)
 	want := exportAll(t, bolt)
-	if len(want) != 12 {
+	if len(want) != 16 {
 		t.Fatalf("bbolt exported %d records", len(want))
 	}
 
@@ -92,7 +103,12 @@ func TestCopyBetweenEngines(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := exportAll(t, pg); !reflect.DeepEqual(got, want) {
-		t.Fatalf("PostgreSQL exports\n%+v\nafter importing\n%+v", got, want)
+		for i := range got {
+			if i < len(want) && !reflect.DeepEqual(got[i], want[i]) {
+				t.Errorf("record %d: PostgreSQL exports %s, bbolt %s", i, describe(got[i]), describe(want[i]))
+			}
+		}
+		t.Fatalf("PostgreSQL exports %d records after importing bbolt's %d", len(got), len(want))
 	}
 	// A second import finds the store not empty and writes nothing.
 	before, _ := pg.Count(ctx)
@@ -140,4 +156,14 @@ func TestCopyBetweenEngines(t *testing.T) {
 	if got, want := exportAll(t, back), exportAll(t, pg); !reflect.DeepEqual(got, want) {
 		t.Fatalf("bbolt exports\n%+v\nafter importing\n%+v", got, want)
 	}
+}
+
+// describe shows a record's kind and contents for a failure message.
+func describe(r riscd.Record) string {
+	for _, p := range []any{r.Grant, r.Account, r.Session, r.Flow, r.Inbox, r.Outbox, r.Audit, r.Mark, r.Connect, r.Link} {
+		if v := reflect.ValueOf(p); !v.IsNil() {
+			return fmt.Sprintf("%T %+v", p, v.Elem().Interface())
+		}
+	}
+	return "an empty record"
 }

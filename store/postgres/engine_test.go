@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -714,6 +715,16 @@ func TestMigratesAnOlderSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := db.CreateAdminSession(ctx, riscd.AdminSession{ID: "a", CSRF: "c"}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateConnectSession(ctx, riscd.ConnectSession{ID: "c", AppUser: "u", Status: riscd.ConnectPending,
+		ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.LinkAppUser(ctx, riscd.AppUserLink{AppUser: "u", Sub: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -18,7 +18,7 @@ func (db *DB) Count(ctx context.Context) (riscd.Counts, error) {
 	err := db.View(ctx, func(rt riscd.ReadTx) error {
 		t := rt.(*Tx)
 		return t.scanOne(ctx, "count", []any{&c.Grants, &c.Accounts, &c.Sessions, &c.Flows,
-			&c.InboxPending, &c.InboxDone, &c.InboxParked, &c.Inbox, &c.OutboxPending, &c.OutboxFailed, &c.Outbox, &c.Audit, &c.Marks},
+			&c.InboxPending, &c.InboxDone, &c.InboxParked, &c.Inbox, &c.OutboxPending, &c.OutboxFailed, &c.Outbox, &c.Audit, &c.Marks, &c.Connect, &c.AppUserLinks},
 			`SELECT (SELECT count(*) FROM riscd_grants), (SELECT count(*) FROM riscd_accounts),
 				(SELECT count(*) FROM riscd_sessions), (SELECT count(*) FROM riscd_flows),
 				(SELECT count(*) FROM riscd_inbox WHERE status = 'pending'),
@@ -28,7 +28,8 @@ func (db *DB) Count(ctx context.Context) (riscd.Counts, error) {
 				(SELECT count(*) FROM riscd_outbox WHERE status = 'pending'),
 				(SELECT count(*) FROM riscd_outbox WHERE status = 'failed'),
 				(SELECT count(*) FROM riscd_outbox), (SELECT count(*) FROM riscd_audit),
-				(SELECT count(*) FROM riscd_marks)`)
+				(SELECT count(*) FROM riscd_marks), (SELECT count(*) FROM riscd_connect),
+				(SELECT count(*) FROM riscd_app_user_links)`)
 	})
 	return c, err
 }
@@ -72,7 +73,7 @@ func (db *DB) Check(ctx context.Context) error {
 		t := rt.(*Tx)
 		for _, check := range []func(context.Context) error{
 			t.checkKeys, t.checkGrants, t.checkAccounts, t.checkAudit, t.checkFlows, t.checkSessions,
-			t.checkMarks, t.checkInbox, t.checkOutbox, t.checkAdminSessions,
+			t.checkMarks, t.checkInbox, t.checkOutbox, t.checkAdminSessions, t.checkConnect, t.checkLinks,
 		} {
 			if err := check(ctx); err != nil {
 				return fmt.Errorf("store check: %w", err)

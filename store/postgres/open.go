@@ -29,7 +29,7 @@ var migrations embed.FS
 
 // SchemaVersion is the newest schema this package knows: the highest
 // migration in migrations/.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // versionTable is goose's table of applied migrations.
 const versionTable = "riscd_schema_version"

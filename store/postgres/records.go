@@ -317,6 +317,7 @@ type flowDoc struct {
 	Features     []string `json:"features,omitempty"`
 	Scopes       []string `json:"scopes,omitempty"`
 	Sub          string   `json:"sub,omitempty"`
+	ConnectID    string   `json:"connect,omitempty"`
 	CreatedAt    stamp    `json:"ca,omitzero"`
 }
 
@@ -357,7 +358,7 @@ func (t *Tx) openFlow(id riscd.Secret, key, data []byte) (riscd.Flow, error) {
 	if err := decode(fmt.Sprintf("flow %x", key[:8]), data, &d); err != nil {
 		return riscd.Flow{}, err
 	}
-	f := riscd.Flow{ID: id, Features: d.Features, Scopes: d.Scopes, Sub: d.Sub, CreatedAt: d.CreatedAt.time()}
+	f := riscd.Flow{ID: id, Features: d.Features, Scopes: d.Scopes, Sub: d.Sub, ConnectID: d.ConnectID, CreatedAt: d.CreatedAt.time()}
 	for _, s := range []struct {
 		field string
 		ct    []byte
@@ -570,7 +571,7 @@ func (t *Tx) flowData(key []byte, f riscd.Flow) ([]byte, error) {
 		State:        t.keys.Seal(f.State.Reveal(), tableFlows, key, "state"),
 		PKCEVerifier: t.keys.Seal(f.PKCEVerifier.Reveal(), tableFlows, key, "pkce"),
 		Nonce:        t.keys.Seal(f.Nonce.Reveal(), tableFlows, key, "nonce"),
-		Features:     f.Features, Scopes: f.Scopes, Sub: f.Sub, CreatedAt: stampOf(f.CreatedAt),
+		Features:     f.Features, Scopes: f.Scopes, Sub: f.Sub, ConnectID: f.ConnectID, CreatedAt: stampOf(f.CreatedAt),
 	})
 }
 
