@@ -210,7 +210,10 @@ func (h *Handler) finishConnect(c echo.Context, flow riscd.Flow) error {
 		h.log.InfoContext(ctx, "flowweb: connect session ended", "connect_id", s.ID, "status", string(s.Status), "code", code)
 		return backToApp(c, s)
 	}
-	if s, err := h.store.ConnectSession(ctx, flow.ConnectID); err != nil {
+	if s, err := h.store.ConnectSession(ctx, flow.ConnectID); errors.Is(err, riscd.ErrNotFound) {
+		h.log.InfoContext(ctx, "flowweb: connect answer for a session swept away", "connect_id", flow.ConnectID)
+		return h.connectRefused(c, http.StatusBadRequest, riscd.ConnectSession{}, "connect_unknown")
+	} else if err != nil {
 		return h.internalError(c, "callback: read connect session", err)
 	} else if s.Expired(h.now()) {
 		h.log.InfoContext(ctx, "flowweb: connect answer after the session expired", "connect_id", s.ID)
