@@ -211,6 +211,22 @@ func (c *Counter) Get() int {
 	return c.n
 }
 
+// ConnectURL and ReturnURL are the companion API's public URL and its one
+// allowed return URL of connect sessions.
+const (
+	ConnectURL = "https://riscd.example.com"
+	ReturnURL  = "https://app.example.com/after"
+)
+
+// StoreUnlinker is a companion.Unlinker that only unlinks in the store
+// (revoke is ignored).
+type StoreUnlinker struct{ DB *boltdb.DB }
+
+// UnlinkAppUser unlinks appUser and sub.
+func (u StoreUnlinker) UnlinkAppUser(ctx context.Context, appUser, sub string, revoke bool) error {
+	return u.DB.UnlinkAppUser(ctx, appUser, sub)
+}
+
 // Features are the test's configured Features.
 var Features = map[string]string{
 	"drive":    "https://www.googleapis.com/auth/drive.readonly",
@@ -252,6 +268,8 @@ func NewWith(t testing.TB, edit func(*admin.Config), editApp func(*companion.Con
 	appCfg := companion.Config{
 		Store: e.DB, Broker: e.Broker, AdminToken: cfg.AdminToken, AppToken: AppToken,
 		Now: e.Clock.Now, Serve: srv.API(),
+		Connect: e.DB, Unlinker: StoreUnlinker{DB: e.DB}, ConnectURL: ConnectURL, ReturnURLs: []string{ReturnURL},
+		Features: Features, CheckLoginHint: func(string) error { return nil },
 	}
 	if editApp != nil {
 		editApp(&appCfg)
