@@ -169,7 +169,7 @@ func cmdStore(ctx context.Context, env *cliEnv, args []string) error {
 	case "copy":
 		return cmdStoreCopy(ctx, env, args[1:])
 	case "--help", "-h":
-		fmt.Fprintln(env.stdout, "Usage: riscd store rotate-key --config FILE --new-key-file FILE\n       riscd store check --config FILE\n"+
+		fmt.Fprintln(env.stdout, "Usage: riscd store rotate-key --config FILE --new-key-file FILE\n       riscd store check --config FILE [--store PATH]\n"+
 			"       riscd store salvage-journal --config FILE\n       riscd store copy --from FILE --to FILE")
 		return flag.ErrHelp
 	}
