@@ -102,6 +102,7 @@ func (s *Server) Register(e *echo.Echo) {
 	e.GET("/admin/audit", s.listAudit, admin...)
 	e.GET("/admin/outbox", s.listOutbox, admin...)
 	e.POST("/admin/outbox/:id/retry", s.retryOutboxJob, admin...)
+	e.POST("/admin/store/backup", s.backupStore, admin...)
 	e.GET("/admin/openapi.json", s.openAPI, admin...)
 
 	e.GET("/metrics", s.metricsHandler(), open...)

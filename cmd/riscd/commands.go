@@ -155,7 +155,7 @@ func cmdConfig(_ context.Context, env *cliEnv, args []string) error {
 }
 
 func cmdStore(ctx context.Context, env *cliEnv, args []string) error {
-	const usage = "usage: riscd store rotate-key|check|salvage-journal --config FILE ... | riscd store copy --from FILE --to FILE"
+	const usage = "usage: riscd store rotate-key|check|salvage-journal --config FILE ... | riscd store copy --from FILE --to FILE | riscd store backup DEST --config FILE"
 	if len(args) == 0 {
 		return usageError{errors.New(usage)}
 	}
@@ -168,9 +168,12 @@ func cmdStore(ctx context.Context, env *cliEnv, args []string) error {
 		return cmdStoreSalvageJournal(ctx, env, args[1:])
 	case "copy":
 		return cmdStoreCopy(ctx, env, args[1:])
+	case "backup":
+		return cmdStoreBackup(ctx, env, args[1:])
 	case "--help", "-h":
 		fmt.Fprintln(env.stdout, "Usage: riscd store rotate-key --config FILE --new-key-file FILE\n       riscd store check --config FILE [--store PATH]\n"+
-			"       riscd store salvage-journal --config FILE\n       riscd store copy --from FILE --to FILE")
+			"       riscd store salvage-journal --config FILE\n       riscd store copy --from FILE --to FILE\n"+
+			"       riscd store backup DEST --config FILE (while riscd runs)")
 		return flag.ErrHelp
 	}
 	return usageError{fmt.Errorf("unknown store command %q (%s)", args[0], usage)}

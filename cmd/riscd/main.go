@@ -58,7 +58,7 @@ func commands() []command {
 		{"serve", "run the daemon", cmdServe},
 		{"config", "check a configuration file (config check)", cmdConfig},
 		{"demo", "run riscd with a local Google stand-in, no Google account needed", cmdDemo},
-		{"store", "store maintenance (store check, rotate-key, salvage-journal, copy)", cmdStore},
+		{"store", "store maintenance (store check, backup, rotate-key, salvage-journal, copy)", cmdStore},
 		{"stream", "manage Google's RISC stream (show, update, enable, disable, status, verify)", cmdStream},
 		{"grants", "list, show or revoke grants through the admin API", cmdGrants},
 		{"events", "list, show or retry received events through the admin API", cmdEvents},
