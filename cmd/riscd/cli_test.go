@@ -146,3 +146,28 @@ func TestServeStartupFailures(t *testing.T) {
 		}
 	})
 }
+
+// The top-level help names every subcommand each command dispatches to
+// ("store check" among them), and each of those answers --help.
+func TestTopLevelHelpListsEverySubcommand(t *testing.T) {
+	_, help, _ := runCLI(t, nil, "--help")
+	for _, c := range commands() {
+		if !strings.Contains(help, "\n  "+c.name+" ") {
+			t.Errorf("riscd --help does not list %s", c.name)
+		}
+		if c.subs == nil {
+			continue
+		}
+		for _, sub := range c.subs() {
+			if !strings.Contains(help, " "+c.name+" "+sub+",") && !strings.Contains(help, " "+c.name+" "+sub+"\n") {
+				t.Errorf("riscd --help does not list %s %s:\n%s", c.name, sub, help)
+			}
+			if code, out, errOut := runCLI(t, nil, c.name, sub, "--help"); code != exitOK || !strings.Contains(strings.ToLower(out), "usage") {
+				t.Errorf("riscd %s %s --help: exit %d, stdout %q, stderr %q", c.name, sub, code, out, errOut)
+			}
+		}
+	}
+	if !strings.Contains(help, "store check") {
+		t.Errorf("riscd --help does not name store check:\n%s", help)
+	}
+}

@@ -154,27 +154,42 @@ func cmdConfig(_ context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
+// storeSub is one subcommand of riscd store.
+type storeSub struct {
+	name, usage string // usage: after "riscd store "
+	run         func(ctx context.Context, env *cliEnv, args []string) error
+}
+
+// storeSubs are the subcommands of riscd store.
+func storeSubs() []storeSub {
+	return []storeSub{
+		{"check", "check --config FILE [--store PATH]", cmdStoreCheck},
+		{"backup", "backup DEST --config FILE (while riscd runs)", cmdStoreBackup},
+		{"rotate-key", "rotate-key --config FILE --new-key-file FILE", cmdStoreRotateKey},
+		{"salvage-journal", "salvage-journal --config FILE", cmdStoreSalvageJournal},
+		{"copy", "copy --from FILE --to FILE", cmdStoreCopy},
+	}
+}
+
 func cmdStore(ctx context.Context, env *cliEnv, args []string) error {
-	const usage = "usage: riscd store rotate-key|check|salvage-journal --config FILE ... | riscd store copy --from FILE --to FILE | riscd store backup DEST --config FILE"
+	subs := storeSubs()
+	var names, usages []string
+	for _, s := range subs {
+		names = append(names, s.name)
+		usages = append(usages, "riscd store "+s.usage)
+	}
+	usage := "usage: riscd store " + strings.Join(names, "|") + " ..."
 	if len(args) == 0 {
 		return usageError{errors.New(usage)}
 	}
-	switch args[0] {
-	case "rotate-key":
-		return cmdStoreRotateKey(ctx, env, args[1:])
-	case "check":
-		return cmdStoreCheck(ctx, env, args[1:])
-	case "salvage-journal":
-		return cmdStoreSalvageJournal(ctx, env, args[1:])
-	case "copy":
-		return cmdStoreCopy(ctx, env, args[1:])
-	case "backup":
-		return cmdStoreBackup(ctx, env, args[1:])
-	case "--help", "-h":
-		fmt.Fprintln(env.stdout, "Usage: riscd store rotate-key --config FILE --new-key-file FILE\n       riscd store check --config FILE [--store PATH]\n"+
-			"       riscd store salvage-journal --config FILE\n       riscd store copy --from FILE --to FILE\n"+
-			"       riscd store backup DEST --config FILE (while riscd runs)")
+	if args[0] == "--help" || args[0] == "-h" {
+		fmt.Fprintln(env.stdout, "Usage: "+strings.Join(usages, "\n       "))
 		return flag.ErrHelp
+	}
+	for _, s := range subs {
+		if s.name == args[0] {
+			return s.run(ctx, env, args[1:])
+		}
 	}
 	return usageError{fmt.Errorf("unknown store command %q (%s)", args[0], usage)}
 }
