@@ -66,6 +66,7 @@ func commands() []command {
 		{"events", "received events, through the admin API", cmdEvents, adminSubNames(eventsSubs)},
 		{"outbox", "upstream revocations and webhooks, through the admin API", cmdOutbox, adminSubNames(outboxSubs)},
 		{"accounts", "accounts and their holds, through the admin API", cmdAccounts, adminSubNames(accountsSubs)},
+		{"audit", "the audit log of actions, through the admin API", cmdAudit, adminSubNames(auditSubs)},
 		{"version", "print the version", cmdVersion, nil},
 	}
 }
