@@ -109,7 +109,9 @@ func TestConfigSyntaxAndTypeErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml, want string
 	}{
-		{"wrong type", "risc:\n  audiences: {a: b}\n", ".yaml:13: cannot unmarshal"},
+		{"wrong type", "risc:\n  audiences: {a: b}\n", ".yaml:13: risc.audiences: cannot unmarshal"},
+		{"wrong type in a list", "risc:\n  audiences: [[1]]\n", ".yaml:13: risc.audiences: cannot unmarshal"},
+		{"not a duration", "risc:\n  stream_check_interval: 90d\n", `.yaml:13: risc.stream_check_interval: "90d" is not a duration`},
 		{"duplicate key", "listen: 127.0.0.1:1\n", "already defined"},
 		{"bad syntax", "risc: [\n", "line"},
 	} {
@@ -631,7 +633,7 @@ func TestStreamConfig(t *testing.T) {
 		{"interval without key", "risc:\n  stream_check_interval: 1h\n", nil, []string{"risc.stream_check_interval"}, "service_account_file"},
 		{"interval without verification", "risc:\n  service_account_file: /sa.json\n  stream_check_interval: 1h\n  events: [account-disabled]\n", nil, []string{"risc.stream_check_interval"}, "verification"},
 		{"interval not a duration", "", []string{"RISCD_RISC_STREAM_CHECK_INTERVAL=hourly"}, []string{"risc.stream_check_interval"}, "not a duration"},
-		{"events wrong type", "risc:\n  events: {a: b}\n", nil, []string{""}, "cannot unmarshal"},
+		{"events wrong type", "risc:\n  events: {a: b}\n", nil, []string{"risc.events"}, "cannot unmarshal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := writeTestFiles(t, tc.yaml)
