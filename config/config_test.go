@@ -249,10 +249,11 @@ func TestSecretsErrors(t *testing.T) {
 		{"redirect uri not registered", func(f testFiles) {
 			mustWrite(t, f.secrets, `{"web":{"client_id":"x","client_secret":"s","auth_uri":"https://a.example.com","token_uri":"https://t.example.com","redirect_uris":["https://riscd.example.com/oauth2callback/"]}}`)
 		}, nil, "public_url", "not among the redirect_uris"},
-		{"key wrong size", func(f testFiles) { mustWrite(t, f.key, base64.StdEncoding.EncodeToString(make([]byte, 16))) }, nil, "store.key_file", "32"},
+		{"key wrong size", func(f testFiles) { mustWrite(t, f.key, base64.StdEncoding.EncodeToString(make([]byte, 16))) }, nil, "store.key_file", "16 bytes, want 32"},
+		{"key wrong size: how to make one", func(f testFiles) { mustWrite(t, f.key, base64.StdEncoding.EncodeToString(make([]byte, 16))) }, nil, "store.key_file", "head -c 32 /dev/urandom | base64 >"},
 		{"key not base64", func(f testFiles) { mustWrite(t, f.key, "!!!not base64!!!") }, nil, "store.key_file", ""},
 		{"key file missing", func(f testFiles) { os.Remove(f.key) }, nil, "store.key_file", "no such file"},
-		{"key env wrong size", nil, []string{"RISCD_STORE_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 31))}, "RISCD_STORE_KEY", "32"},
+		{"key env wrong size", nil, []string{"RISCD_STORE_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 31))}, "RISCD_STORE_KEY", "head -c 32 /dev/urandom | base64"},
 		{"admin token too short", func(f testFiles) { mustWrite(t, f.admin, "short") }, nil, "internal.admin_token_file", "at least 16"},
 		{"admin token empty", func(f testFiles) { mustWrite(t, f.admin, "\n") }, nil, "internal.admin_token_file", "empty"},
 		{"same tokens", func(f testFiles) { mustWrite(t, f.app, "admin-token-0123456789abcdef") }, nil, "internal.app_token_file", "differ"},
