@@ -710,3 +710,20 @@ func TestCheckRedirectURI(t *testing.T) {
 		t.Errorf("loopback http: %v", err)
 	}
 }
+
+// An error found after decoding (a secret file, a value out of range) names
+// the line of its key, as a decoding error does.
+func TestLaterErrorsNameTheLine(t *testing.T) {
+	f := writeTestFiles(t, "")
+	mustWrite(t, f.key, base64.StdEncoding.EncodeToString(make([]byte, 16)))
+	errs := configErrors(t, f.config, nil)
+	want := 0
+	for i, line := range strings.Split(readFile(t, f.config), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "key_file:") {
+			want = i + 1
+		}
+	}
+	if len(errs) != 1 || errs[0].Key != "store.key_file" || want == 0 || errs[0].Line != want {
+		t.Fatalf("got %v, want store.key_file at line %d", errs, want)
+	}
+}

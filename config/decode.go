@@ -2,7 +2,9 @@ package config
 
 import (
 	"encoding"
+	"os"
 	"reflect"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -55,4 +57,54 @@ func keyLines(node *yaml.Node, prefix string, lines map[int]string) map[int]stri
 		}
 	}
 	return lines
+}
+
+// keyPositions maps each key of the YAML file at path, dotted
+// ("store.path"), to the line it is on; nil when the file does not parse.
+func keyPositions(path string) map[string]int {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil || len(root.Content) == 0 {
+		return nil
+	}
+	out := map[string]int{}
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := join(prefix, n.Content[i].Value)
+			if _, ok := out[key]; !ok {
+				out[key] = n.Content[i].Line
+			}
+			walk(n.Content[i+1], key)
+		}
+	}
+	walk(root.Content[0], "")
+	return out
+}
+
+// WithLines gives each error about a key of the file at path ("store.path",
+// "store.previous_key_files[1]") that names no line the line the key is
+// on in the file. A key the file does not hold (a default, a value from
+// the environment) keeps none.
+func WithLines(path string, errs Errors) Errors {
+	var pos map[string]int
+	for i, e := range errs {
+		if e.File != path || e.Line > 0 || e.Key == "" {
+			continue
+		}
+		if pos == nil {
+			if pos = keyPositions(path); pos == nil {
+				return errs
+			}
+		}
+		key, _, _ := strings.Cut(e.Key, "[")
+		errs[i].Line = pos[key]
+	}
+	return errs
 }

@@ -127,7 +127,7 @@ func cmdServe(ctx context.Context, env *cliEnv, args []string) error {
 	return runErr
 }
 
-func cmdConfig(_ context.Context, env *cliEnv, args []string) error {
+func cmdConfig(ctx context.Context, env *cliEnv, args []string) error {
 	if len(args) == 0 || args[0] != "check" {
 		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 			fmt.Fprintln(env.stdout, "Usage: riscd config check --config FILE")
@@ -135,19 +135,25 @@ func cmdConfig(_ context.Context, env *cliEnv, args []string) error {
 		}
 		return usageError{errors.New("usage: riscd config check --config FILE")}
 	}
-	fs := newFlagSet(env, "config check", "config check --config FILE\n\nChecks the file strictly, the files it names, and the redirect URI against Google's rules.")
+	fs := newFlagSet(env, "config check", "config check --config FILE\n\nChecks the file strictly, the files it names (the store key, the client secrets, the service\n"+
+		"account key), the store's folder, and the redirect URI against Google's rules: what serve and the\n"+
+		"stream commands need.")
 	path := fs.String("config", "riscd.yaml", "configuration file")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	l, err := load(*path, env.environ, secretsOptions{})
+	l, err := load(*path, env.environ, secretsOptions{needKey: true})
 	if err != nil {
 		return err
 	}
+	errs, warnings := startProblems(ctx, *path, l.cfg)
 	if err := l.cfg.CheckRedirectURI(*path); err != nil {
-		return err
+		errs = append(errs, err.(config.Errors)...)
 	}
-	for _, w := range l.warnings {
+	if len(errs) > 0 {
+		return config.WithLines(*path, errs)
+	}
+	for _, w := range append(l.warnings, warnings...) {
 		fmt.Fprintln(env.stderr, "warning:", w)
 	}
 	fmt.Fprintf(env.stdout, "%s: OK (redirect URI %s, client %s)\n", *path, l.cfg.RedirectURI(), l.secrets.ClientID)
