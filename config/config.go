@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -324,7 +325,13 @@ func Load(path string, environ []string) (*Config, error) {
 		}
 	}
 	if len(errs) == 0 {
+		// Relative paths in the file are relative to its folder; those
+		// of the environment, to the working directory.
+		if abs, err := filepath.Abs(path); err == nil {
+			cfg.resolvePaths(filepath.Dir(abs))
+		}
 		errs = append(errs, applyEnv(&cfg, environ)...)
+		cfg.resolvePaths("")
 	}
 	if len(errs) > 0 {
 		return nil, errs

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -214,6 +215,11 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 	if *newKeyFile == "" {
 		return usageError{errors.New("--new-key-file is required")}
 	}
+	// Named absolute in what it prints: the configuration resolves a
+	// relative store.key_file against its own folder, not this one.
+	if abs, err := filepath.Abs(*newKeyFile); err == nil {
+		*newKeyFile = abs
+	}
 	l, err := load(*path, env.environ, secretsOptions{needKey: true})
 	if err != nil {
 		return err
@@ -258,7 +264,11 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintf(env.stdout, "made a new key in %s\n", *newKeyFile)
 	}
 	fmt.Fprintf(env.stdout, "re-encrypted %d records under key %s\n", n, newKey.ID())
-	fmt.Fprintf(env.stdout, "next: set store.key_file to %s and add the old key file to store.previous_key_files\n", *newKeyFile)
+	old := "the old key file"
+	if l.cfg.Store.KeyFile != "" {
+		old += " (" + l.cfg.Store.KeyFile + ")"
+	}
+	fmt.Fprintf(env.stdout, "next: set store.key_file to %s and add %s to store.previous_key_files\n", *newKeyFile, old)
 	return nil
 }
 
