@@ -35,10 +35,11 @@ type Operator interface {
 	// account that is not held succeeds and changes nothing.
 	ReleaseAccount(ctx context.Context, sub, actor string) error
 	// RetryOutboxJob returns outbox job id, which failed for good, to
-	// pending with a fresh budget of attempts and time, audits it (reason
-	// in the entry's detail) and has the outbox take it up at once. It
-	// returns the job as stored. A job that has not failed is refused with
-	// an error whose JobStatus() string method names its status (409).
+	// pending with a fresh budget of attempts and time, or makes a pending
+	// one due now ("retry now", its attempts kept), audits it (reason in the
+	// entry's detail) and has the outbox take it up at once. It returns the
+	// job as stored. A done job is refused with an error whose JobStatus()
+	// string method names its status (409).
 	RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (riscd.OutboxJob, error)
 }
 

@@ -82,7 +82,7 @@ var uiNotices = map[string]string{
 	"retried":     "The event is pending again; the dispatcher will take it up.",
 	"released":    "The hold is lifted: held grants are active again.",
 	"revoked":     "The grant is revoked; its upstream revocation is queued in the outbox.",
-	"job_retried": "The job is pending again; the outbox will take it up now.",
+	"job_retried": "The job is pending and due now; the outbox takes it up at once.",
 }
 
 // render executes page name with the signed-in session's CSRF token and

@@ -199,13 +199,20 @@ func TestUIRetryOutbox(t *testing.T) {
 		t.Errorf("audit %+v, want one retry_outbox by the operator from the admin page", entries)
 	}
 	p = b.mustGet("/admin/ui/outbox?notice=job_retried")
-	mustContain(t, p.body, `id="notice"`, "pending again", idPath(`id="job-%d"`, failed.ID), `data-status="pending"`)
+	mustContain(t, p.body, `id="notice"`, idPath(`id="job-%d"`, failed.ID), `data-status="pending"`)
 
+	mustContain(t, p.body, "due now", idPath(`id="retry-now-job-%d"`, failed.ID))
+	if _, err := e.DB.UpdateOutbox(context.Background(), failed.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+		j.Status = riscd.OutboxDone
+		return j, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	p = b.post(idPath("/admin/ui/outbox/%d/retry", failed.ID), url.Values{"csrf": {csrf}}, nil)
 	if p.status != http.StatusConflict {
-		t.Fatalf("retry of a pending job: status %d, want 409", p.status)
+		t.Fatalf("retry of a done job: status %d, want 409", p.status)
 	}
-	mustContain(t, p.body, "only a failed job can be retried")
+	mustContain(t, p.body, "only a failed or pending job can be retried")
 	if p := b.post("/admin/ui/outbox/999/retry", url.Values{"csrf": {csrf}}, nil); p.status != http.StatusNotFound {
 		t.Errorf("unknown job: status %d, want 404", p.status)
 	}

@@ -62,7 +62,7 @@ func outboxSubs() []adminSub {
 	return []adminSub{
 		{"list", "", "[--status pending|failed] [--kind revoke|webhook] [--limit N]",
 			"List upstream revocations and webhooks: pending ones oldest first, or failed ones (given up on) newest first.", outboxList},
-		{"retry", "ID", "", "Start a failed job over with a fresh budget of attempts and time; riscd tries it at once.", outboxRetry},
+		{"retry", "ID", "", "Start a failed job over with a fresh budget of attempts and time, or have riscd try a pending one now (after fixing the app), without waiting for its next attempt.", outboxRetry},
 		{"retry-failed", "", "[--kind revoke|webhook]",
 			"Start every failed job (of one kind) over, oldest first: after an outage of Google's revoke endpoint or the app's webhook receiver.", outboxRetryFailed},
 	}
