@@ -197,7 +197,7 @@ func (s *Service) RetryOutbox(ctx context.Context, id uint64, reason string) (ri
 	if s.cfg.Operator == nil {
 		return riscd.OutboxJob{}, errNoOperator
 	}
-	j, err := s.cfg.Operator.RetryOutboxJob(ctx, id, ActorOperator, reason)
+	j, err := s.cfg.Operator.RetryOutboxJob(ctx, id, ActorOf(ctx), reason)
 	var state interface{ JobStatus() string }
 	switch {
 	case errors.As(err, &state):

@@ -116,13 +116,17 @@ func (s *Page) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 }
 
 // uiAccounts is GET /admin/ui/accounts: held and flagged accounts; with
-// ?sub= it goes to that account's page.
+// ?sub= (a sub, or a verified email) it goes to that account's page.
 func (s *Page) uiAccounts(c echo.Context) error {
 	sub, err := admin.QueryParam(c, "sub")
 	if err != nil {
 		return err
 	}
 	if sub != "" {
+		// An email goes to its subject's page (or answers why not).
+		if sub, err = s.svc.ResolveSub(c.Request().Context(), sub); err != nil {
+			return err
+		}
 		return c.Redirect(http.StatusSeeOther, uiBase+"/accounts/"+url.PathEscape(sub))
 	}
 	v, err := s.heldAndFlagged(c.Request().Context())

@@ -75,8 +75,8 @@ func cmdAccounts(ctx context.Context, env *cliEnv, args []string) error {
 // accountsSubs are the subcommands of riscd accounts.
 func accountsSubs() []adminSub {
 	return []adminSub{
-		{"show", "SUB", "", "Show a subject's account state, grants and timeline of events and actions.", accountsShow},
-		{"release", "SUB", "", "Lift a hold on the subject: its held grants become active again.", accountsRelease},
+		{"show", "SUB|EMAIL", "", "Show a subject's account state, grants and timeline of events and actions; an email finds the subject whose grant carries it verified.", accountsShow},
+		{"release", "SUB|EMAIL", "[--actor NAME]", "Lift a hold on the subject: its held grants become active again. Recorded in the audit log as operator:NAME.", accountsRelease},
 	}
 }
 

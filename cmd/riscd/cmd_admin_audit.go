@@ -24,7 +24,7 @@ func auditSubs() []adminSub {
 
 func auditList(fs *flag.FlagSet) func(context.Context, *adminSession, string) error {
 	var f adminclient.AuditFilter
-	fs.StringVar(&f.Sub, "sub", "", "only entries about this subject (Google's sub)")
+	fs.StringVar(&f.Sub, "sub", "", "only entries about this subject (Google's sub, or a verified email of one of its grants)")
 	p := addAdminPageFlags(fs, "entries")
 	return func(ctx context.Context, s *adminSession, _ string) error {
 		f.Limit, f.Cursor = p.limit, p.cursor
