@@ -82,3 +82,68 @@ func TestBrowserOutboxRetryNow(t *testing.T) {
 		t.Errorf("audit %v, want one retry_outbox by the operator", actions)
 	}
 }
+
+// An operator who gave a name at sign-in finds a user by email (the
+// accounts' search and the grant filter), opens the release from the held
+// grant's page, is told Google reported a hijacking, cannot release
+// without ticking the box, and the audit names them.
+func TestBrowserReleaseByNamedOperator(t *testing.T) {
+	e, _ := newUIEnv(t, nil, nil)
+	const sub = "110169484474386276334"
+	e.MustAccount(riscd.Account{Sub: sub, Email: "alice@example.com", Held: true, SigninDisabled: true})
+	held, err := e.DB.CreateGrant(t.Context(), riscd.Grant{Sub: sub, Email: "alice@example.com", EmailVerified: true,
+		Scopes: []string{"openid", "email"}, RefreshToken: "1//0browser-release", Status: riscd.GrantHeld, Reason: "hijacking"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.MustGrant(admintest.GrantSpec{Sub: "104729384756102938475"})
+	b := newOperatorBrowser(t, e, "dana")
+	if got := b.text("#signed-in-as"); got != "operator:dana" {
+		t.Errorf("signed in as %q, want operator:dana", got)
+	}
+
+	b.do("filter the grants by email",
+		chromedp.SendKeys(chromedp.ID("filter-sub"), "alice@example.com"),
+		chromedp.Submit(chromedp.ID("filter-sub")),
+		chromedp.WaitVisible(chromedp.CSS(`tr.grant[data-id="`+held.ID+`"]`)),
+	)
+	rows, err := chromedp.Run(b.ctx, chromedp.AttributesAll(chromedp.CSSAll("tr.grant")))
+	if err != nil || len(rows) != 1 {
+		t.Errorf("grants filtered by email: %v (%v), want alice's one", rows, err)
+	}
+
+	b.do("find the account by email",
+		chromedp.Navigate(e.URL+"/admin/ui/accounts"),
+		chromedp.SendKeys(chromedp.ID("find-sub"), "alice@example.com"),
+		chromedp.Submit(chromedp.ID("find-sub")),
+		chromedp.WaitVisible(chromedp.ID("account-sub")),
+	)
+	if got := b.text("#account-sub"); got != sub {
+		t.Errorf("the email found account %q, want %s", got, sub)
+	}
+
+	b.do("open the held grant", chromedp.Navigate(e.URL+"/admin/ui/grants/"+held.ID), chromedp.WaitVisible(chromedp.ID("release-start")))
+	b.do("start the release", chromedp.Click(chromedp.ID("release-start")), chromedp.WaitVisible(chromedp.ID("release-form")))
+	if got := b.text("#hijacking"); !strings.Contains(got, "Google reported this account hijacked") {
+		t.Errorf("confirmation page says %q, want the hijacking called out", got)
+	}
+	if got := b.text("#held-reasons"); got != "hijacking" {
+		t.Errorf("held because %q, want hijacking", got)
+	}
+	// Unticked, the browser does not send the form.
+	b.do("release unconfirmed", chromedp.Click(chromedp.ID("release-button")))
+	if a := mustAccountOf(t, e.DB, sub); !a.Held {
+		t.Fatal("the account was released without the confirmation box")
+	}
+	b.do("release",
+		chromedp.Click(chromedp.ID("release-confirm")),
+		chromedp.Click(chromedp.ID("release-button")),
+		chromedp.WaitVisible(chromedp.ID("notice")),
+	)
+	if a := mustAccountOf(t, e.DB, sub); a.Held {
+		t.Error("the account is still held after the release")
+	}
+	if actions := auditActions(t, e.DB); len(actions) != 1 || actions[0] != "release_holds/operator:dana" {
+		t.Errorf("audit %v, want the release by operator:dana", actions)
+	}
+}
