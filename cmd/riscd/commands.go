@@ -280,6 +280,8 @@ func storeOpenError(configPath string, c config.Store, err error) error {
 	if errors.As(err, &re) {
 		if configPath == "" {
 			configPath = "FILE"
+		} else if abs, aerr := filepath.Abs(configPath); aerr == nil {
+			configPath = abs // followed from another folder, it still names the file
 		}
 		err = fmt.Errorf("%w; to finish it, run riscd store rotate-key --config %s --new-key-file NEW, with store.key_file still naming the key the rotation started from and NEW the file holding key %s",
 			err, configPath, re.NewKeyID)
