@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -41,6 +42,12 @@ func (s *Server) backupStore(c echo.Context) error {
 	panic(http.ErrAbortHandler)
 }
 
+// backupWriteIdle is how long a backup's write may wait for the client:
+// each write moves the connection's write deadline this far ahead, so a
+// large store streams for as long as it takes while a stalled client is
+// cut off (the listener's own write timeout would cut a long backup).
+const backupWriteIdle = time.Minute
+
 // startedWriter writes the answer's header on the first write.
 type startedWriter struct {
 	c       echo.Context
@@ -48,6 +55,7 @@ type startedWriter struct {
 }
 
 func (w *startedWriter) Write(p []byte) (int, error) {
+	_ = http.NewResponseController(w.c.Response()).SetWriteDeadline(time.Now().Add(backupWriteIdle))
 	if !w.started {
 		w.started = true
 		h := w.c.Response().Header()
