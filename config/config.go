@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -323,12 +324,18 @@ func Load(path string, environ []string) (*Config, error) {
 		errs = append(errs, unknownKeys(path, doc, reflect.TypeOf(cfg), "")...)
 		if len(errs) == 0 {
 			if err := doc.Decode(&cfg); err != nil {
-				errs = append(errs, yamlTypeErrors(path, err)...)
+				errs = append(errs, yamlTypeErrors(path, err, keyLines(doc, "", nil))...)
 			}
 		}
 	}
 	if len(errs) == 0 {
+		// Relative paths in the file are relative to its folder; those
+		// of the environment, to the working directory.
+		if abs, err := filepath.Abs(path); err == nil {
+			cfg.resolvePaths(filepath.Dir(abs))
+		}
 		errs = append(errs, applyEnv(&cfg, environ)...)
+		cfg.resolvePaths("")
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -339,6 +346,9 @@ func Load(path string, environ []string) (*Config, error) {
 // unknownKeys walks a mapping node against the struct type t and reports every
 // key that t has no field for, with its line.
 func unknownKeys(file string, node *yaml.Node, t reflect.Type, prefix string) Errors {
+	if errs, ok := textValueErrors(file, node, t, prefix); ok {
+		return errs
+	}
 	var errs Errors
 	switch t.Kind() {
 	case reflect.Struct:
@@ -408,7 +418,7 @@ func join(prefix, key string) string {
 
 // yamlTypeErrors turns yaml.v3's "line N: cannot unmarshal ..." errors into
 // Errors.
-func yamlTypeErrors(file string, err error) Errors {
+func yamlTypeErrors(file string, err error, keys map[int]string) Errors {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
 		return Errors{{File: file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
@@ -419,7 +429,7 @@ func yamlTypeErrors(file string, err error) Errors {
 		if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
 			_, msg, _ = strings.Cut(msg, ": ")
 		}
-		errs = append(errs, Error{File: file, Line: line, Msg: msg})
+		errs = append(errs, Error{File: file, Line: line, Key: keys[line], Msg: msg})
 	}
 	return errs
 }

@@ -198,8 +198,8 @@ func TestReplicaTakesOverAStoppedOne(t *testing.T) {
 			t.Fatalf("the second replica handled %+v, want entries %d (attempt 1) then %d", got, first.ID, second.ID)
 		}
 		for _, id := range []uint64{first.ID, second.ID} {
-			if e, err := db.InboxEntry(context.Background(), id); err != nil || e.Status != riscd.InboxDone || e.Attempts != 0 {
-				t.Errorf("entry %d: %s after %d failed attempts (%v), want done after none", id, e.Status, e.Attempts, err)
+			if e, err := db.InboxEntry(context.Background(), id); err != nil || e.Status != riscd.InboxDone || e.Attempts != 1 {
+				t.Errorf("entry %d: %s after %d attempts (%v), want done after one (no failed one)", id, e.Status, e.Attempts, err)
 			}
 		}
 	})

@@ -281,7 +281,8 @@ func TestLockReleasedWhenHolderDies(t *testing.T) {
 	c := sqlConn(t, dbURL)
 	var killed bool
 	if err := c.QueryRow(ctx, `SELECT bool_and(pg_terminate_backend(pid)) FROM pg_locks
-		WHERE locktype = 'advisory' AND granted AND objid = ($1::bigint & x'ffffffff'::bigint)::oid`,
+		WHERE locktype = 'advisory' AND granted AND objid = ($1::bigint & x'ffffffff'::bigint)::oid
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
 		lockKey("dispatcher")).Scan(&killed); err != nil || !killed {
 		t.Fatalf("terminate the holder: %v, %v", killed, err)
 	}
