@@ -2,6 +2,7 @@ package flowweb_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -294,6 +295,12 @@ func TestConnectExpiresDuringConsent(t *testing.T) {
 	}
 	if gs := e.grants(); len(gs) != 0 {
 		t.Errorf("a late answer stored %d grants", len(gs))
+	}
+	if _, _, err := e.h.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.ConnectSession(context.Background(), id); !errors.Is(err, riscd.ErrNotFound) {
+		t.Errorf("after a sweep the expired session is still there (%v)", err)
 	}
 }
 
