@@ -362,3 +362,13 @@ func TestNewChecksConnect(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectWithoutReturnURLs: without companion.return_urls every
+// return_to is refused.
+func TestConnectWithoutReturnURLs(t *testing.T) {
+	e := admintest.NewWith(t, nil, func(c *companion.Config) { c.ReturnURLs = nil })
+	r := e.Do(http.MethodPost, "/v1/connect", admintest.AppToken, map[string]any{"app_user": "u", "return_to": admintest.ReturnURL})
+	if r.Status != http.StatusBadRequest {
+		t.Errorf("status %d, want 400: %s", r.Status, r.Body)
+	}
+}

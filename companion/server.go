@@ -54,7 +54,7 @@ type Config struct {
 	ConnectURL string
 	// ReturnURLs are the allowed prefixes of a connect session's
 	// return_to (companion.return_urls); each is checked by
-	// ParseReturnURL. Required with Connect.
+	// ParseReturnURL. Empty: POST /v1/connect refuses every return_to.
 	ReturnURLs []string
 	// Features are the features a connect session may ask for: name ->
 	// the scope it needs (google.features).
@@ -126,9 +126,6 @@ func (cfg Config) validate() error {
 		}
 		if u, err := url.Parse(cfg.ConnectURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			bad("ConnectURL must be an absolute http or https URL")
-		}
-		if len(cfg.ReturnURLs) == 0 {
-			bad("ReturnURLs must list at least one URL with Connect")
 		}
 	}
 	for _, raw := range cfg.ReturnURLs {
