@@ -247,6 +247,11 @@ func (s *Server) appUser(c echo.Context) error {
 	out := appUserAnswer{AppUser: appUser, Accounts: []admin.Subject{}}
 	for _, l := range links {
 		a, _, grants, err := admin.ReadSubject(ctx, s.cfg.Connect, l.Sub)
+		var ae *admin.Error
+		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+			// Linked, but riscd holds nothing of the account any more.
+			a, grants, err = riscd.Account{Sub: l.Sub}, nil, nil
+		}
 		if err != nil {
 			return err
 		}

@@ -290,6 +290,20 @@ func TestConnectAppUsers(t *testing.T) {
 	if r := e.Do(http.MethodGet, "/v1/users/nobody", admintest.AppToken, nil); r.Status != http.StatusNotFound {
 		t.Errorf("an app user without links: status %d, want 404", r.Status)
 	}
+	// A link to an account riscd holds nothing of: listed, without grants.
+	if _, _, err := e.DB.LinkAppUser(ctx, riscd.AppUserLink{AppUser: "u-3", Sub: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	var gone struct {
+		Accounts []struct {
+			Sub    string `json:"sub"`
+			Grants []any  `json:"grants"`
+		} `json:"accounts"`
+	}
+	e.Do(http.MethodGet, "/v1/users/u-3", admintest.AppToken, nil).JSON(t, &gone)
+	if len(gone.Accounts) != 1 || gone.Accounts[0].Sub != "gone" || gone.Accounts[0].Grants == nil || len(gone.Accounts[0].Grants) != 0 {
+		t.Errorf("GET /v1/users/u-3: %+v, want the account gone with no grants", gone)
+	}
 
 	// POST /v1/token by app user: the account linked last, or the one named.
 	e.Broker.Answers["alice"] = admintest.BrokerAnswer{Tok: companion.Token{AccessToken: "ya29.alice"}}
