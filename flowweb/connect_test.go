@@ -208,6 +208,24 @@ func TestBrowserConnect(t *testing.T) {
 		}
 	})
 
+	t.Run("another app user, the same account", func(t *testing.T) {
+		// Google asks nothing of a user who granted every scope already.
+		id, link := e.newConnect("u-999", returnTo, e.user.Email, "drive")
+		browserRun(t, tctx, "open the connect link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("app")))
+		wantReturn(t, browserLocation(t, tctx), a, id, riscd.ConnectConnected)
+		links, err := e.db.LinksOfSub(ctx, e.user.Sub)
+		var users []string
+		for _, l := range links {
+			users = append(users, l.AppUser)
+		}
+		if err != nil || !slices.Equal(users, []string{"u-123", "u-456", "u-999"}) {
+			t.Errorf("app users of the account: %v (%v), want u-123, u-456 and u-999", users, err)
+		}
+		if gs := e.grants(); len(gs) != 1 {
+			t.Errorf("%d grants, want the account's one", len(gs))
+		}
+	})
+
 	t.Run("another browser", func(t *testing.T) {
 		// The HTTP client starts the session; Chromium, without its flow
 		// cookie, comes back with the provider's answer.
@@ -270,7 +288,7 @@ func TestBrowserConnect(t *testing.T) {
 	for _, q := range a.returns() {
 		statuses = append(statuses, q.Get("status"))
 	}
-	if want := []string{"denied", "connected", "connected", "error", "error", "error"}; !slices.Equal(statuses, want) {
+	if want := []string{"denied", "connected", "connected", "error", "connected", "error", "error"}; !slices.Equal(statuses, want) {
 		t.Errorf("the app was given statuses %v, want %v", statuses, want)
 	}
 }
