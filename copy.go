@@ -33,6 +33,8 @@ type Record struct {
 	Outbox  *OutboxJob
 	Audit   *AuditEntry
 	Mark    *Mark
+	Connect *ConnectSession
+	Link    *AppUserLink
 
 	// IDDigest is, for a Session or a Flow, IDDigest(ID): the key the
 	// store holds it under in place of its ID.
@@ -58,8 +60,9 @@ type Exporter interface {
 	// consistent snapshot, and returns fn's first error (and stops there)
 	// or a storage error; a record it cannot decode or open fails it,
 	// naming the record (never a secret). It yields accounts, grants,
-	// audit entries, marks, sessions, flows, inbox entries and outbox
-	// jobs, in that order, each kind in the order of its key. fn must not
+	// audit entries, marks, sessions, flows, inbox entries, outbox jobs,
+	// connect sessions and app-user links, in that order, each kind in the
+	// order of its key. fn must not
 	// use the store Export reads.
 	Export(ctx context.Context, fn func(Record) error) error
 }

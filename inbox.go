@@ -29,7 +29,7 @@ type InboxEntry struct {
 	ReceivedAt  time.Time       // now if zero at PutInbox
 
 	Status        InboxStatus
-	Attempts      int
+	Attempts      int // attempts made: the failed ones, and once done the one that succeeded
 	LastError     string
 	NextAttemptAt time.Time
 	DoneAt        time.Time

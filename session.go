@@ -26,5 +26,6 @@ type Flow struct {
 	Features     []string
 	Scopes       []string // requested
 	Sub          string   // signed-in subject when the flow started, if any
+	ConnectID    string   // the connect session it serves, if any
 	CreatedAt    time.Time
 }

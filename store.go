@@ -63,6 +63,15 @@ type ReadTx interface {
 	// AdminSession returns the admin page session id; ErrNotFound if
 	// there is none or it has expired.
 	AdminSession(ctx context.Context, id Secret) (AdminSession, error)
+	// ConnectSession returns the connect session id, expired or not (the
+	// caller judges ExpiresAt) until DeleteExpiredConnectSessions removes
+	// it; ErrNotFound if there is none.
+	ConnectSession(ctx context.Context, id string) (ConnectSession, error)
+	// LinksOfAppUser returns the links of the app user appUser, in Sub
+	// order.
+	LinksOfAppUser(ctx context.Context, appUser string) ([]AppUserLink, error)
+	// LinksOfSub returns the links of the account sub, in AppUser order.
+	LinksOfSub(ctx context.Context, sub string) ([]AppUserLink, error)
 }
 
 // Tx is a read-write store transaction: a ReadTx plus every write. Writes
@@ -117,6 +126,24 @@ type Tx interface {
 	// DeleteAdminSession deletes the admin page session id (expired or
 	// not); ErrNotFound if there is none.
 	DeleteAdminSession(ctx context.Context, id Secret) error
+	// CreateConnectSession stores a new connect session (ErrExists if its
+	// ID is taken; ErrInvalid without an ID, an app user of 1 to
+	// MaxAppUser bytes or an expiry).
+	CreateConnectSession(ctx context.Context, s ConnectSession) error
+	// PutConnectSession replaces the existing connect session s.ID, expired
+	// or not (ErrNotFound if there is none).
+	PutConnectSession(ctx context.Context, s ConnectSession) error
+	// DeleteExpiredConnectSessions deletes the expired connect sessions and
+	// returns how many.
+	DeleteExpiredConnectSessions(ctx context.Context) (int, error)
+	// LinkAppUser records l unless (l.AppUser, l.Sub) is linked already; it
+	// returns the link as stored and whether it recorded l. CreatedAt
+	// becomes now if zero. ErrInvalid for an empty Sub or an app user not
+	// of 1 to MaxAppUser bytes.
+	LinkAppUser(ctx context.Context, l AppUserLink) (AppUserLink, bool, error)
+	// UnlinkAppUser deletes the link (appUser, sub); ErrNotFound if there
+	// is none.
+	UnlinkAppUser(ctx context.Context, appUser, sub string) error
 }
 
 // Store is riscd's persistent state, whatever engine keeps it: a unit of
@@ -224,6 +251,8 @@ type Counts struct {
 	Outbox        int // all jobs
 	Audit         int
 	Marks         int
+	Connect       int // connect sessions, including expired ones not yet deleted
+	AppUserLinks  int
 }
 
 // Page sizes of the List* reads, the same on every engine.

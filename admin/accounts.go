@@ -72,9 +72,14 @@ func (s *Service) account(ctx context.Context, sub string) (a riscd.Account, kno
 	return ReadSubject(ctx, s.store, sub)
 }
 
-// AccountOf reads a subject's account, grants and timeline. A subject
-// riscd knows nothing of is a 404 Error.
+// AccountOf reads a subject's account, grants and timeline; sub may be a
+// verified email (ResolveSub). A subject riscd knows nothing of is a 404
+// Error.
 func (s *Service) AccountOf(ctx context.Context, sub string) (AccountView, error) {
+	sub, err := s.ResolveSub(ctx, sub)
+	if err != nil {
+		return AccountView{}, err
+	}
 	a, known, grants, err := s.account(ctx, sub)
 	if err != nil {
 		return AccountView{}, err
@@ -141,17 +146,21 @@ func (s *Service) timeline(ctx context.Context, sub string) ([]timelineItem, err
 	return items, nil
 }
 
-// Release has the Operator lift the subject's hold and returns the
-// account and grants afterwards. Errors: errNoOperator without one, a 404
+// Release has the Operator lift the subject's hold (sub may be a verified
+// email: ResolveSub) and returns the account and grants afterwards. Errors: errNoOperator without one, a 404
 // Error for a subject riscd knows nothing of, else a failure.
 func (s *Service) Release(ctx context.Context, sub string) (riscd.Account, []riscd.Grant, error) {
 	if s.cfg.Operator == nil {
 		return riscd.Account{}, nil, errNoOperator
 	}
+	sub, err := s.ResolveSub(ctx, sub)
+	if err != nil {
+		return riscd.Account{}, nil, err
+	}
 	if _, _, _, err := s.account(ctx, sub); err != nil {
 		return riscd.Account{}, nil, err
 	}
-	if err := s.cfg.Operator.ReleaseAccount(ctx, sub, ActorOperator); err != nil {
+	if err := s.cfg.Operator.ReleaseAccount(ctx, sub, ActorOf(ctx)); err != nil {
 		return riscd.Account{}, nil, OrNotFound(err, "account")
 	}
 	a, _, grants, err := s.account(ctx, sub)

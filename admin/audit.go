@@ -51,8 +51,13 @@ func AuditQuery(c echo.Context) (riscd.AuditQuery, error) {
 	return q, nil
 }
 
-// AuditPage is one page of the audit log, as views.
+// AuditPage is one page of the audit log, as views. Its sub filter may be
+// a verified email (ResolveSub).
 func (s *Service) AuditPage(ctx context.Context, q riscd.AuditQuery) (AuditList, error) {
+	var err error
+	if q.Sub, err = s.ResolveSub(ctx, q.Sub); err != nil {
+		return AuditList{}, err
+	}
 	entries, next, err := s.store.ListAudit(ctx, q)
 	if err != nil {
 		return AuditList{}, err

@@ -41,6 +41,8 @@ type Store interface {
 	ListGrants(ctx context.Context, q riscd.GrantQuery) ([]riscd.Grant, string, error)
 	Grant(ctx context.Context, id string) (riscd.Grant, error)
 	GrantsBySub(ctx context.Context, sub string) ([]riscd.Grant, error)
+	// GrantsByVerifiedEmail finds a subject by email (Service.ResolveSub).
+	GrantsByVerifiedEmail(ctx context.Context, email string) ([]riscd.Grant, error)
 	Account(ctx context.Context, sub string) (riscd.Account, error)
 	AccountsNeedingAttention(ctx context.Context, after string, limit int) ([]riscd.Account, error)
 	ListInbox(ctx context.Context, q riscd.InboxQuery) ([]riscd.InboxEntry, string, error)

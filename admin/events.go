@@ -135,6 +135,9 @@ func (s *Service) EventQuery(c echo.Context) (riscd.InboxQuery, []string, error)
 	if err != nil {
 		return riscd.InboxQuery{}, nil, err
 	}
+	if sub, err = s.ResolveSub(c.Request().Context(), sub); err != nil {
+		return riscd.InboxQuery{}, nil, err
+	}
 	subject, err := QueryParam(c, "subject")
 	if err != nil {
 		return riscd.InboxQuery{}, nil, err
@@ -244,7 +247,7 @@ type errNotParked struct{ status riscd.InboxStatus }
 func (e errNotParked) Error() string { return fmt.Sprintf("event is %s, not parked", e.status) }
 
 // Retry returns parked event id to pending with a fresh budget of
-// attempts, due now, and audits it (Actor ActorOperator, Detail detail) in
+// attempts, due now, and audits it (Actor ActorOf(ctx), Detail detail) in
 // the same transaction; then it wakes the dispatcher. Errors: a 409
 // Error (CodeNotParked) when the event is not parked, a 404 Error
 // when there is none, else a store failure.
@@ -266,7 +269,7 @@ func (s *Service) Retry(ctx context.Context, id uint64, detail string) (riscd.In
 		_, err = tx.AppendAudit(ctx, riscd.AuditEntry{
 			At: s.now(), Transmitter: e.Transmitter, EventJTI: e.JTI, EventType: firstOf(e.Types),
 			Sub: s.SubOfKey(e.Subject), Action: "retry_event", Outcome: "pending",
-			Detail: detail, Actor: ActorOperator,
+			Detail: detail, Actor: ActorOf(ctx),
 		})
 		return err
 	})

@@ -97,6 +97,9 @@ func (s *Service) GrantQuery(c echo.Context) (riscd.GrantQuery, error) {
 	if q.Sub, err = QueryParam(c, "sub"); err != nil {
 		return riscd.GrantQuery{}, err
 	}
+	if q.Sub, err = s.ResolveSub(c.Request().Context(), q.Sub); err != nil {
+		return riscd.GrantQuery{}, err
+	}
 	if st := c.QueryParam("status"); st != "" {
 		if !slices.Contains(grantStatuses, riscd.GrantStatus(st)) {
 			return riscd.GrantQuery{}, BadRequest("status must be one of %s", joinStatuses(grantStatuses))
@@ -185,7 +188,7 @@ func (s *Service) Revoke(ctx context.Context, id string) error {
 	if s.cfg.Operator == nil {
 		return errNoOperator
 	}
-	if err := s.cfg.Operator.DiscardGrant(ctx, id, ActorOperator); err != nil {
+	if err := s.cfg.Operator.DiscardGrant(ctx, id, ActorOf(ctx)); err != nil {
 		return OrNotFound(err, "grant")
 	}
 	return nil

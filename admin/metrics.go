@@ -41,7 +41,7 @@ type Metrics struct {
 	outboxAttempts  *prometheus.CounterVec
 	jwksRefreshes   *prometheus.CounterVec
 	streamStatus    *prometheus.GaugeVec
-	streamHealthy   prometheus.Gauge
+	streamHealthy   *prometheus.GaugeVec // no labels: absent until the first check
 	httpRequests    *prometheus.CounterVec
 	pruned          *prometheus.CounterVec
 	lastPrune       prometheus.Gauge
@@ -125,10 +125,13 @@ func newMetrics(now func() time.Time) *Metrics {
 			Name: "riscd_stream_status",
 			Help: "The Google RISC stream's last known status: 1 for the current one.",
 		}, []string{"status"}),
-		streamHealthy: prometheus.NewGauge(prometheus.GaugeOpts{
+		// A vector without labels, so that the series exists only once a
+		// check ran: with stream checks off it is absent, not a 0 that an
+		// "== 0" alert would take for a broken stream.
+		streamHealthy: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "riscd_stream_healthy",
-			Help: "1 when the last stream check found the stream enabled and a verification event came back, else 0.",
-		}),
+			Help: "1 when the last stream check found the stream enabled and a verification event came back, else 0; absent while no check ran (risc.stream_check_interval unset).",
+		}, nil),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "riscd_internal_http_requests_total",
 			Help: "Requests to the internal listener, by route template, method and status code.",
@@ -285,9 +288,9 @@ func (m *Metrics) StreamCheck(healthy bool) {
 		return
 	}
 	if healthy {
-		m.streamHealthy.Set(1)
+		m.streamHealthy.WithLabelValues().Set(1)
 	} else {
-		m.streamHealthy.Set(0)
+		m.streamHealthy.WithLabelValues().Set(0)
 	}
 }
 
@@ -360,9 +363,15 @@ func (m *Metrics) StreamRecorded() (status string, healthy bool) {
 			}
 		}
 	}
-	var d dto.Metric
-	if m.streamHealthy.Write(&d) == nil {
-		healthy = d.GetGauge().GetValue() == 1
+	// Collected, not looked up: a lookup would create the series.
+	hc := make(chan prometheus.Metric, 1)
+	go func() {
+		m.streamHealthy.Collect(hc)
+		close(hc)
+	}()
+	for pm := range hc {
+		var d dto.Metric
+		healthy = pm.Write(&d) == nil && d.GetGauge().GetValue() == 1
 	}
 	return status, healthy
 }

@@ -279,3 +279,22 @@ func TestMetricsOnAGivenRegistry(t *testing.T) {
 		t.Errorf("a second Server on the same registry: err %v, want a registration error", err)
 	}
 }
+
+// With stream checks off no check ever runs: riscd_stream_healthy is absent
+// from a scrape, not 0 (an "== 0" alert would fire on a healthy install),
+// and reading it back does not create it. The first check exports it.
+func TestStreamHealthyAbsentUntilAStreamCheck(t *testing.T) {
+	e := admintest.New(t, nil)
+	m := e.Srv.Metrics()
+	if _, healthy := m.StreamRecorded(); healthy {
+		t.Error("StreamRecorded: healthy before any check")
+	}
+	if out := scrape(e); strings.Contains(out, "riscd_stream_healthy") {
+		t.Errorf("exposition before any stream check holds riscd_stream_healthy:\n%s", out)
+	}
+	m.StreamCheck(true)
+	wantLines(t, scrape(e), `riscd_stream_healthy 1`)
+	if _, healthy := m.StreamRecorded(); !healthy {
+		t.Error("StreamRecorded: not healthy after a healthy check")
+	}
+}

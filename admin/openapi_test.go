@@ -55,7 +55,7 @@ func docRoutes(tb testing.TB) ([]route, map[route]operation) {
 	return out, ops
 }
 
-var echoParam = regexp.MustCompile(`:([a-z]+)`)
+var echoParam = regexp.MustCompile(`:([a-z_]+)`)
 
 // registeredRoutes lists the routes of the JSON APIs (the admin package's
 // Register and the companion API's), in OpenAPI spelling, sorted. The

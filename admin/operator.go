@@ -2,6 +2,9 @@ package admin
 
 import (
 	"context"
+	"strings"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/riscd/riscd"
 )
@@ -35,13 +38,75 @@ type Operator interface {
 	// account that is not held succeeds and changes nothing.
 	ReleaseAccount(ctx context.Context, sub, actor string) error
 	// RetryOutboxJob returns outbox job id, which failed for good, to
-	// pending with a fresh budget of attempts and time, audits it (reason
-	// in the entry's detail) and has the outbox take it up at once. It
-	// returns the job as stored. A job that has not failed is refused with
-	// an error whose JobStatus() string method names its status (409).
+	// pending with a fresh budget of attempts and time, or makes a pending
+	// one due now ("retry now", its attempts kept), audits it (reason in the
+	// entry's detail) and has the outbox take it up at once. It returns the
+	// job as stored. A done job is refused with an error whose JobStatus()
+	// string method names its status (409).
 	RetryOutboxJob(ctx context.Context, id uint64, actor, reason string) (riscd.OutboxJob, error)
 }
 
 // ActorOperator is the actor the admin API passes to Operator and writes in
-// its own audit entries.
+// its own audit entries when the operator gave no name (ActorFor).
 const ActorOperator = "operator"
+
+// maxOperatorName bounds the name an operator gives (at the admin page's
+// sign-in, or as the API's actor parameter).
+const maxOperatorName = 64
+
+// ActorFor is the audit actor of the operator who gave name:
+// "operator:<name>", or ActorOperator when name is "". Check name with
+// CheckOperatorName first.
+func ActorFor(name string) string {
+	if name == "" {
+		return ActorOperator
+	}
+	return ActorOperator + ":" + name
+}
+
+// CheckOperatorName refuses a name an audit entry could not show as it is:
+// it must be 1 to 64 letters, digits and . _ @ + - (an email or a login
+// name), or "" for none. The error is a 400 Error.
+func CheckOperatorName(name string) error {
+	if len(name) > maxOperatorName {
+		return BadRequest("the operator's name is longer than %d characters", maxOperatorName)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@+-", r)) {
+			return BadRequest("the operator's name may hold letters, digits and . _ @ + - only")
+		}
+	}
+	return nil
+}
+
+// actorKey is where WithActor keeps the actor in a context.
+type actorKey struct{}
+
+// WithActor returns ctx carrying actor (ActorFor's form): the Service's
+// operator actions run under ctx record it in their audit entries.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorOf is the actor ctx carries (WithActor), ActorOperator when none.
+func ActorOf(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return ActorOperator
+}
+
+// withActorParam runs an operator action under the actor its request names
+// in the actor query parameter (ActorFor), refusing a name
+// CheckOperatorName refuses.
+func withActorParam(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		name := c.QueryParam("actor")
+		if err := CheckOperatorName(name); err != nil {
+			return err
+		}
+		r := c.Request()
+		c.SetRequest(r.WithContext(WithActor(r.Context(), ActorFor(name))))
+		return next(c)
+	}
+}

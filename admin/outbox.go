@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/httplog"
 )
 
@@ -22,6 +23,8 @@ type outboxView struct {
 	Kind          string     `json:"kind"`
 	Key           string     `json:"key,omitempty"`
 	Sub           string     `json:"sub,omitempty"`
+	Email         string     `json:"email,omitempty"`      // the subject's, as its account or grant knows it: a display hint
+	EventType     string     `json:"event_type,omitempty"` // the type of the event the job is about: its short name, or its URI when riscd has none
 	GrantID       string     `json:"grant_id,omitempty"`
 	Status        string     `json:"status"`
 	CreatedAt     time.Time  `json:"created_at"`
@@ -105,33 +108,71 @@ func (s *Service) OutboxJobs(ctx context.Context, q OutboxQuery) (OutboxList, er
 	if fetch == riscd.MaxLimit && len(jobs) == fetch {
 		out.Truncated = true // the store may hold more than one page
 	}
+	if err := s.addEmails(ctx, out.Jobs); err != nil {
+		return OutboxList{}, err
+	}
 	return out, nil
+}
+
+// addEmails fills in each job's subject's email: its account's, else its
+// grant's. A subject or grant riscd no longer holds leaves it empty.
+func (s *Service) addEmails(ctx context.Context, jobs []outboxView) error {
+	bySub := map[string]string{}
+	for i, j := range jobs {
+		if email, ok := bySub[j.Sub]; ok && j.Sub != "" {
+			jobs[i].Email = email
+			continue
+		}
+		if j.Sub != "" {
+			a, err := s.store.Account(ctx, j.Sub)
+			if err != nil && !isNotFound(err) {
+				return err
+			}
+			jobs[i].Email = a.Email
+		}
+		if jobs[i].Email == "" && j.GrantID != "" {
+			g, err := s.store.Grant(ctx, j.GrantID)
+			if err != nil && !isNotFound(err) {
+				return err
+			}
+			jobs[i].Email = g.Email
+		}
+		if j.Sub != "" {
+			bySub[j.Sub] = jobs[i].Email
+		}
+	}
+	return nil
 }
 
 // viewOutbox is j as the admin API shows it at now.
 func viewOutbox(j riscd.OutboxJob, now time.Time) outboxView {
 	v := outboxView{
-		ID: j.ID, Kind: string(j.Kind), Key: j.Key, Sub: payloadSub(j.Payload), GrantID: j.GrantID, Status: string(j.Status),
+		ID: j.ID, Kind: string(j.Kind), Key: j.Key, GrantID: j.GrantID, Status: string(j.Status),
 		CreatedAt: j.CreatedAt, AgeSeconds: now.Sub(j.CreatedAt).Seconds(), Deadline: optTime(j.Deadline),
 		Attempts: j.Attempts, LastError: j.LastError, NextAttemptAt: optTime(j.NextAttemptAt),
 	}
+	v.Sub, v.EventType = payloadAbout(j.Payload)
 	if j.Status == riscd.OutboxFailed {
 		v.FailedAt = optTime(j.DoneAt)
 	}
 	return v
 }
 
-// payloadSub is the subject a job's payload names (the lifecycle package
-// writes it as "sub"), "" when it names none. The job's key is an ordering
-// key, not a subject.
-func payloadSub(payload json.RawMessage) string {
+// payloadAbout is the subject and the event type a job's payload names (the
+// lifecycle package writes them as "sub" and "event_type"), "" for what it
+// does not name. The job's key is an ordering key, not a subject.
+func payloadAbout(payload json.RawMessage) (sub, eventType string) {
 	var p struct {
-		Sub string `json:"sub"`
+		Sub       string `json:"sub"`
+		EventType string `json:"event_type"`
 	}
 	if json.Unmarshal(payload, &p) != nil {
-		return ""
+		return "", ""
 	}
-	return p.Sub
+	if p.EventType != "" {
+		p.EventType = events.ShortName(p.EventType)
+	}
+	return p.Sub, p.EventType
 }
 
 // listOutbox is GET /admin/outbox?status=&kind=&limit=: pending jobs,
@@ -148,20 +189,20 @@ func (s *Server) listOutbox(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// RetryOutbox has the Operator return failed job id to pending (reason
-// goes to the audit entry). Errors: errNoOperator without one, a 409
-// Error (CodeNotFailed) when the job is pending or done, a 404 Error
-// when there is none, else the Operator's failure.
+// RetryOutbox has the Operator return failed job id to pending, or make
+// pending job id due now (reason goes to the audit entry). Errors:
+// errNoOperator without one, a 409 Error (CodeNotFailed) when the job is
+// done, a 404 Error when there is none, else the Operator's failure.
 func (s *Service) RetryOutbox(ctx context.Context, id uint64, reason string) (riscd.OutboxJob, error) {
 	if s.cfg.Operator == nil {
 		return riscd.OutboxJob{}, errNoOperator
 	}
-	j, err := s.cfg.Operator.RetryOutboxJob(ctx, id, ActorOperator, reason)
+	j, err := s.cfg.Operator.RetryOutboxJob(ctx, id, ActorOf(ctx), reason)
 	var state interface{ JobStatus() string }
 	switch {
 	case errors.As(err, &state):
 		return riscd.OutboxJob{}, &Error{Status: http.StatusConflict, Code: CodeNotFailed,
-			Detail: fmt.Sprintf("outbox job %d is %s; only a failed job can be retried", id, state.JobStatus())}
+			Detail: fmt.Sprintf("outbox job %d is %s; only a failed or pending job can be retried", id, state.JobStatus())}
 	case err != nil:
 		return riscd.OutboxJob{}, OrNotFound(err, "outbox job")
 	}
@@ -169,7 +210,8 @@ func (s *Service) RetryOutbox(ctx context.Context, id uint64, reason string) (ri
 }
 
 // retryOutboxJob is POST /admin/outbox/{id}/retry: a failed job goes back
-// to pending (see retryOutbox) and is answered as it now stands.
+// to pending, a pending one is due now (see RetryOutbox); it is answered as
+// it now stands.
 func (s *Server) retryOutboxJob(c echo.Context) error {
 	id, err := IDParam(c, "id")
 	if err != nil {

@@ -191,14 +191,29 @@ func TestRetryOutbox(t *testing.T) {
 		t.Errorf("audit %+v, want one retry_outbox naming the request %q", audit, r.Header.Get("X-Request-Id"))
 	}
 
+	// A pending job (the one just retried, another never failed) is made
+	// due now: "retry now".
+	for _, id := range []uint64{failed.ID, pending.ID} {
+		r := e.Do(http.MethodPost, fmt.Sprintf("/admin/outbox/%d/retry", id), admintest.AdminToken, nil)
+		var got outboxJobJSON
+		if r.Status != http.StatusOK {
+			t.Fatalf("retry now of pending job %d: status %d, want 200: %s", id, r.Status, r.Body)
+		}
+		r.JSON(t, &got)
+		if got.ID != id || got.Status != "pending" {
+			t.Errorf("retry now of pending job %d: %+v", id, got)
+		}
+		if j, err := e.DB.OutboxJob(t.Context(), id); err != nil || j.NextAttemptAt.IsZero() || j.NextAttemptAt.After(time.Now()) {
+			t.Errorf("pending job %d after retry now: %+v %v, want due now", id, j, err)
+		}
+	}
+
 	tests := []struct {
 		name   string
 		path   string
 		status int
 		code   string
 	}{
-		{"again", fmt.Sprintf("/admin/outbox/%d/retry", failed.ID), http.StatusConflict, admin.CodeNotFailed},
-		{"pending", fmt.Sprintf("/admin/outbox/%d/retry", pending.ID), http.StatusConflict, admin.CodeNotFailed},
 		{"done", fmt.Sprintf("/admin/outbox/%d/retry", done.ID), http.StatusConflict, admin.CodeNotFailed},
 		{"unknown", "/admin/outbox/999/retry", http.StatusNotFound, admin.CodeNotFound},
 		{"not a number", "/admin/outbox/x/retry", http.StatusBadRequest, admin.CodeBadRequest},

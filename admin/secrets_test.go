@@ -37,8 +37,20 @@ func TestNoTokenInAnyAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A connect session under the grant's id (the routes' {id}), whose
+	// start token no answer may show.
+	start := e.Secret("connect-start-token-0123456789abcdef")
+	if err := e.DB.CreateConnectSession(t.Context(), riscd.ConnectSession{ID: g.ID, AppUser: "u-1", ReturnTo: admintest.ReturnURL,
+		StartDigest: riscd.IDDigest(riscd.Secret(start)), Status: riscd.ConnectConnected, Sub: "alice", GrantID: g.ID,
+		Scopes: g.Scopes, ExpiresAt: admintest.T0.Add(riscd.ConnectSessionTTL)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.DB.LinkAppUser(t.Context(), riscd.AppUserLink{AppUser: "u-1", Sub: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+
 	routes, _ := docRoutes(t)
-	fill := strings.NewReplacer("{id}", g.ID, "{sub}", "alice")
+	fill := strings.NewReplacer("{id}", g.ID, "{sub}", "alice", "{app_user}", "u-1")
 	called := 0
 	for _, r := range routes {
 		if r.method != http.MethodGet {

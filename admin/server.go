@@ -89,19 +89,21 @@ func New(cfg Config) (*Server, error) {
 // no catch-all route.
 func (s *Server) Register(e *echo.Echo) {
 	admin := []echo.MiddlewareFunc{s.serve, s.requireAdmin}
+	action := append(admin[:len(admin):len(admin)], withActorParam) // an operator action: ?actor=NAME
 	open := []echo.MiddlewareFunc{s.serve}
 
 	e.GET("/admin/grants", s.listGrants, admin...)
 	e.GET("/admin/grants/:id", s.showGrant, admin...)
-	e.DELETE("/admin/grants/:id", s.revokeGrant, admin...)
+	e.DELETE("/admin/grants/:id", s.revokeGrant, action...)
 	e.GET("/admin/accounts/:sub", s.showAccount, admin...)
-	e.POST("/admin/accounts/:sub/release", s.releaseAccount, admin...)
+	e.POST("/admin/accounts/:sub/release", s.releaseAccount, action...)
 	e.GET("/admin/events", s.listEvents, admin...)
 	e.GET("/admin/events/:id", s.showEvent, admin...)
-	e.POST("/admin/events/:id/retry", s.retryEvent, admin...)
+	e.POST("/admin/events/:id/retry", s.retryEvent, action...)
 	e.GET("/admin/audit", s.listAudit, admin...)
 	e.GET("/admin/outbox", s.listOutbox, admin...)
-	e.POST("/admin/outbox/:id/retry", s.retryOutboxJob, admin...)
+	e.POST("/admin/outbox/:id/retry", s.retryOutboxJob, action...)
+	e.POST("/admin/store/backup", s.backupStore, admin...)
 	e.GET("/admin/openapi.json", s.openAPI, admin...)
 
 	e.GET("/metrics", s.metricsHandler(), open...)

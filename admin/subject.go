@@ -2,7 +2,10 @@ package admin
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/riscd/riscd"
@@ -77,4 +80,35 @@ func ReadSubject(ctx context.Context, st AccountReader, sub string) (a riscd.Acc
 		return riscd.Account{}, false, nil, NotFound("account")
 	}
 	return a, known, grants, nil
+}
+
+// ResolveSub turns what an operator typed where a subject is expected into
+// the subject: a value with an "@" is an email, looked up among the grants
+// whose email the provider marked verified (GrantsByVerifiedEmail); any
+// other value is a sub, returned as it is. An email no grant carries is a
+// 404 Error naming it; one several subjects' grants carry is a 400 Error
+// listing them (pick one by its sub). Other errors are the store's.
+func (s *Service) ResolveSub(ctx context.Context, v string) (string, error) {
+	if !strings.Contains(v, "@") {
+		return v, nil
+	}
+	grants, err := s.store.GrantsByVerifiedEmail(ctx, v)
+	if err != nil {
+		return "", err
+	}
+	var subs []string
+	for _, g := range grants {
+		if !slices.Contains(subs, g.Sub) {
+			subs = append(subs, g.Sub)
+		}
+	}
+	switch len(subs) {
+	case 0:
+		return "", &Error{Status: http.StatusNotFound, Code: CodeNotFound,
+			Detail: fmt.Sprintf("no grant has the verified email %s: give the account's sub", v)}
+	case 1:
+		return subs[0], nil
+	}
+	slices.Sort(subs)
+	return "", BadRequest("the verified email %s belongs to several subjects (%s): give one's sub", v, strings.Join(subs, ", "))
 }

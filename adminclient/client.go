@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -59,6 +60,11 @@ type Config struct {
 	HTTPClient *http.Client
 	// UserAgent is sent with every request. Default "riscd-adminclient".
 	UserAgent string
+	// Actor is the operator's name, sent with every action (the actor
+	// parameter of POST and DELETE requests): the audit records the action
+	// as operator:<Actor>. "": operator. It must be 1 to 64 letters, digits
+	// and . _ @ + - (the API refuses others).
+	Actor string
 }
 
 // Client calls riscd's admin API. It is safe for concurrent use.
@@ -67,6 +73,7 @@ type Client struct {
 	token Token
 	hc    *http.Client
 	ua    string
+	actor string
 }
 
 // New checks cfg and builds a Client; it sends nothing. Errors wrap
@@ -99,7 +106,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
-	return &Client{base: u, token: cfg.Token, hc: hc, ua: ua}, nil
+	return &Client{base: u, token: cfg.Token, hc: hc, ua: ua, actor: cfg.Actor}, nil
 }
 
 // BaseURL returns the URL the Client calls, without a trailing slash.
@@ -121,6 +128,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return fmt.Errorf("%s %s: %w: %v", method, path, ErrInvalidArgument, err)
 	}
 	u.Path = p
+	if c.actor != "" && method != http.MethodGet {
+		query = maps.Clone(query)
+		if query == nil {
+			query = url.Values{}
+		}
+		query.Set("actor", c.actor)
+	}
 	u.RawQuery = query.Encode()
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {

@@ -235,8 +235,15 @@ func TestAgainstTheAdminServer(t *testing.T) {
 	if job.Status != adminclient.OutboxPending || job.Attempts != 0 || job.FailedAt != nil {
 		t.Errorf("RetryOutboxJob: got %+v", job)
 	}
+	if now := must[adminclient.OutboxJob](t)(c.client.RetryOutboxJob(ctx, job.ID)); now.Status != adminclient.OutboxPending || now.NextAttemptAt == nil {
+		t.Errorf("RetryOutboxJob of a pending job (retry now): got %+v", now)
+	}
+	must[riscd.OutboxJob](t)(c.db.UpdateOutbox(ctx, job.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+		j.Status = riscd.OutboxDone
+		return j, nil
+	}))
 	if _, err := c.client.RetryOutboxJob(ctx, job.ID); !errors.Is(err, adminclient.ErrNotFailed) {
-		t.Errorf("RetryOutboxJob of a pending job: %v, want ErrNotFailed", err)
+		t.Errorf("RetryOutboxJob of a done job: %v, want ErrNotFailed", err)
 	}
 	audit := must[adminclient.AuditPage](t)(c.client.ListAudit(ctx, adminclient.AuditFilter{}))
 	c.matchesAnswer(t, "ListAudit", audit)

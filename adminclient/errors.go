@@ -31,7 +31,8 @@ var (
 	ErrNotFound = &APIError{Code: CodeNotFound}
 	// ErrNotParked: 409, only a parked event can be retried.
 	ErrNotParked = &APIError{Code: CodeNotParked}
-	// ErrNotFailed: 409, only a failed outbox job can be retried.
+	// ErrNotFailed: 409, only a failed or pending outbox job can be retried
+	// (the job is done).
 	ErrNotFailed = &APIError{Code: CodeNotFailed}
 	// ErrNotImplemented: 501, operator actions are not wired in this riscd.
 	ErrNotImplemented = &APIError{Code: CodeNotImplemented}

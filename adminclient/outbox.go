@@ -15,8 +15,10 @@ import (
 type OutboxJob struct {
 	ID            uint64     `json:"id"`
 	Kind          string     `json:"kind"`
-	Key           string     `json:"key,omitempty"` // ordering key: a key's jobs run one at a time, in order
-	Sub           string     `json:"sub,omitempty"` // the subject the job is about, when it names one
+	Key           string     `json:"key,omitempty"`        // ordering key: a key's jobs run one at a time, in order
+	Sub           string     `json:"sub,omitempty"`        // the subject the job is about, when it names one
+	Email         string     `json:"email,omitempty"`      // the subject's email: a display hint
+	EventType     string     `json:"event_type,omitempty"` // the short name (or URI) of the event the job is about
 	GrantID       string     `json:"grant_id,omitempty"`
 	Status        string     `json:"status"` // OutboxPending, OutboxDone or OutboxFailed
 	CreatedAt     time.Time  `json:"created_at"`
@@ -71,10 +73,11 @@ func (c *Client) Outbox(ctx context.Context, f OutboxFilter) (OutboxList, error)
 }
 
 // RetryOutboxJob starts failed outbox job id over with a fresh budget of
-// attempts and time (POST /admin/outbox/{id}/retry) and returns it as
-// stored afterwards (pending). Errors: ErrNotFailed when the job is
-// pending or done, ErrNotFound for an unknown id, ErrNotImplemented when
-// the riscd has no operator actions (all *APIError).
+// attempts and time, or has riscd try pending job id now, keeping its
+// attempts (POST /admin/outbox/{id}/retry), and returns it as stored
+// afterwards (pending). Errors: ErrNotFailed when the job is done,
+// ErrNotFound for an unknown id, ErrNotImplemented when the riscd has no
+// operator actions (all *APIError).
 func (c *Client) RetryOutboxJob(ctx context.Context, id uint64) (OutboxJob, error) {
 	if id == 0 {
 		return OutboxJob{}, fmt.Errorf("retry outbox job: %w: job ids start at 1", ErrInvalidArgument)

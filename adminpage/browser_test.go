@@ -20,7 +20,8 @@ import (
 )
 
 // TestBrowserAdminPage drives headless Chromium through the admin page:
-// sign in with the admin token, walk every page, release a held account,
+// sign in with the admin token, walk every page, release a held account
+// (through its confirmation page),
 // retry a parked event, revoke a grant, sign out; a screenshot of each
 // page is kept.
 func TestBrowserAdminPage(t *testing.T) {
@@ -144,7 +145,13 @@ func TestBrowserAdminPage(t *testing.T) {
 
 	// Release Alice's account.
 	visit("account", "/admin/ui/accounts/110169484474386276334", "#release")
-	do("release", chromedp.Click(chromedp.ID("release-button")), chromedp.WaitVisible(chromedp.ID("notice")))
+	do("open the release", chromedp.Click(chromedp.ID("release-start")), chromedp.WaitVisible(chromedp.ID("release-form")))
+	screenshot("release-confirm")
+	do("release",
+		chromedp.Click(chromedp.ID("release-confirm")),
+		chromedp.Click(chromedp.ID("release-button")),
+		chromedp.WaitVisible(chromedp.ID("notice")),
+	)
 	if got := text("#account-held"); got != "no" {
 		t.Errorf("after release the page shows held = %q, want no", got)
 	}

@@ -194,6 +194,7 @@ func (s *Page) Register(e *echo.Echo) {
 	e.POST(uiBase+"/grants/:id/revoke", s.uiRevoke, action...)
 	e.GET(uiBase+"/accounts", s.uiAccounts, page...)
 	e.GET(uiBase+"/accounts/:sub", s.uiAccount, page...)
+	e.GET(uiBase+"/accounts/:sub/release", s.uiReleaseConfirm, page...)
 	e.POST(uiBase+"/accounts/:sub/release", s.uiRelease, action...)
 	e.GET(uiBase+"/events", s.uiEvents, page...)
 	e.GET(uiBase+"/events/:id", s.uiEvent, page...)

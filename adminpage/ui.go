@@ -32,7 +32,7 @@ const uiCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action
 
 // uiPageNames are the page templates; each is parsed with layout.html.
 var uiPageNames = []string{
-	"login", "message", "grants", "grant", "accounts", "account", "events", "event", "outbox", "audit", "stream",
+	"login", "message", "grants", "grant", "accounts", "account", "release", "events", "event", "outbox", "audit", "stream",
 }
 
 // parse parses the templates with s's clock in their functions, and the
@@ -70,6 +70,7 @@ type uiLayout struct {
 	Title    string
 	Page     string // the main element's id and data-page, and the current navigation item
 	SignedIn bool
+	Operator string // who is signed in: the audit's actor (operator, or operator:<name>)
 	CSRF     string // the session's token, for every form that posts
 	Notice   string // a one-line confirmation of the last action
 	Body     any
@@ -82,7 +83,7 @@ var uiNotices = map[string]string{
 	"retried":     "The event is pending again; the dispatcher will take it up.",
 	"released":    "The hold is lifted: held grants are active again.",
 	"revoked":     "The grant is revoked; its upstream revocation is queued in the outbox.",
-	"job_retried": "The job is pending again; the outbox will take it up now.",
+	"job_retried": "The job is pending and due now; the outbox takes it up at once.",
 }
 
 // render executes page name with the signed-in session's CSRF token and
@@ -90,7 +91,7 @@ var uiNotices = map[string]string{
 // returned (a bug: the request log records it and the error page follows).
 func (s *Page) render(c echo.Context, status int, name string, v uiLayout) error {
 	if sess, ok := c.Get(uiSessionKey).(riscd.AdminSession); ok {
-		v.SignedIn, v.CSRF = true, sess.CSRF.Reveal()
+		v.SignedIn, v.CSRF, v.Operator = true, sess.CSRF.Reveal(), sessionActor(sess)
 	}
 	if v.Notice == "" {
 		v.Notice = uiNotices[c.QueryParam("notice")]

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -116,13 +117,17 @@ func (s *Page) heldAndFlagged(ctx context.Context) (uiAccountsView, error) {
 }
 
 // uiAccounts is GET /admin/ui/accounts: held and flagged accounts; with
-// ?sub= it goes to that account's page.
+// ?sub= (a sub, or a verified email) it goes to that account's page.
 func (s *Page) uiAccounts(c echo.Context) error {
 	sub, err := admin.QueryParam(c, "sub")
 	if err != nil {
 		return err
 	}
 	if sub != "" {
+		// An email goes to its subject's page (or answers why not).
+		if sub, err = s.svc.ResolveSub(c.Request().Context(), sub); err != nil {
+			return err
+		}
 		return c.Redirect(http.StatusSeeOther, uiBase+"/accounts/"+url.PathEscape(sub))
 	}
 	v, err := s.heldAndFlagged(c.Request().Context())
@@ -146,9 +151,19 @@ func (s *Page) uiAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.svc.AccountOf(c.Request().Context(), sub)
+	v, err := s.accountView(c.Request().Context(), sub)
 	if err != nil {
 		return err
+	}
+	return s.render(c, http.StatusOK, "account", uiLayout{Title: "Account " + v.Sub, Page: "account", Body: v})
+}
+
+// accountView reads the account of sub (a sub or a verified email) for
+// its page.
+func (s *Page) accountView(ctx context.Context, sub string) (uiAccountView, error) {
+	d, err := s.svc.AccountOf(ctx, sub)
+	if err != nil {
+		return uiAccountView{}, err
 	}
 	v := uiAccountView{AccountView: d, Operator: s.svc.HasOperator()}
 	held := d.Held || d.SigninDisabled
@@ -156,18 +171,62 @@ func (s *Page) uiAccount(c echo.Context) error {
 		held = held || g.Status == string(riscd.GrantHeld)
 	}
 	v.CanRelease = v.Operator && held
-	return s.render(c, http.StatusOK, "account", uiLayout{Title: "Account " + sub, Page: "account", Body: v})
+	return v, nil
 }
 
-// uiRelease is POST /admin/ui/accounts/{sub}/release: the Operator lifts
-// the hold, as POST /admin/accounts/{sub}/release.
+// uiReleaseView is the release confirmation page.
+type uiReleaseView struct {
+	uiAccountView
+	HeldGrants []string // the held grants' IDs
+	Reasons    []string // why they were held (the events' reasons: hijacking, ...), distinct
+	Hijacking  bool     // one of the reasons is Google's "hijacking"
+}
+
+// uiReleaseConfirm is GET /admin/ui/accounts/{sub}/release: what a release
+// would lift and why it was held (a hijacking called out), with the form
+// that releases once its box is ticked.
+func (s *Page) uiReleaseConfirm(c echo.Context) error {
+	sub, err := admin.PathParam(c, "sub")
+	if err != nil {
+		return err
+	}
+	v, err := s.accountView(c.Request().Context(), sub)
+	if err != nil {
+		return err
+	}
+	rv := uiReleaseView{uiAccountView: v}
+	for _, g := range v.Grants {
+		if g.Status != string(riscd.GrantHeld) {
+			continue
+		}
+		rv.HeldGrants = append(rv.HeldGrants, g.ID)
+		if g.Reason != "" && !slices.Contains(rv.Reasons, g.Reason) {
+			rv.Reasons = append(rv.Reasons, g.Reason)
+		}
+		rv.Hijacking = rv.Hijacking || g.Reason == reasonHijacking
+	}
+	return s.render(c, http.StatusOK, "release", uiLayout{Title: "Release account " + v.Sub, Page: "release", Body: rv})
+}
+
+// reasonHijacking is the reason of Google's account-disabled event for an
+// account it found hijacked (RISC, "Account Disabled" event: reason
+// "hijacking"): https://developers.google.com/identity/protocols/risc
+const reasonHijacking = "hijacking"
+
+// uiRelease is POST /admin/ui/accounts/{sub}/release (confirm=yes, from
+// the confirmation page): the Operator lifts the hold, as POST
+// /admin/accounts/{sub}/release, audited under the signed-in operator.
 func (s *Page) uiRelease(c echo.Context) error {
 	sub, err := admin.PathParam(c, "sub")
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.svc.Release(c.Request().Context(), sub); err != nil {
+	if !confirmed(c) {
+		return errConfirm
+	}
+	a, _, err := s.svc.Release(c.Request().Context(), sub)
+	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, uiBase+"/accounts/"+url.PathEscape(sub)+"?notice=released")
+	return c.Redirect(http.StatusSeeOther, uiBase+"/accounts/"+url.PathEscape(a.Sub)+"?notice=released")
 }

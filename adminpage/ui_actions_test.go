@@ -69,7 +69,26 @@ func TestUIRelease(t *testing.T) {
 	b := newBrowser(t, e)
 	b.signIn()
 
-	p := b.post("/admin/ui/accounts/alice/release", url.Values{"csrf": {b.csrf()}}, nil)
+	// The account page leads to a confirmation page that says why the
+	// account was held, a hijacking called out.
+	acct := b.mustGet("/admin/ui/accounts/alice")
+	mustContain(t, acct.body, `href="/admin/ui/accounts/alice/release"`)
+	if strings.Contains(acct.body, `action="/admin/ui/accounts/alice/release"`) {
+		t.Error("the account page releases in one click")
+	}
+	confirm := b.mustGet("/admin/ui/accounts/alice/release")
+	mustContain(t, confirm.body, `id="hijacking"`, "Google reported this account hijacked", `id="held-reasons">hijacking<`,
+		held.ID, `action="/admin/ui/accounts/alice/release"`, `id="release-confirm"`)
+
+	// Unconfirmed: refused, nothing changes.
+	if p := b.post("/admin/ui/accounts/alice/release", url.Values{"csrf": {b.csrf()}}, nil); p.status != http.StatusBadRequest {
+		t.Fatalf("unconfirmed release: status %d, want 400", p.status)
+	}
+	if a := mustAccountOf(t, e.DB, "alice"); !a.Held || op.calls() != 0 {
+		t.Fatalf("an unconfirmed release released the account (held %v, %d calls)", a.Held, op.calls())
+	}
+
+	p := b.post("/admin/ui/accounts/alice/release", url.Values{"csrf": {b.csrf()}, "confirm": {"yes"}}, nil)
 	if p.status != http.StatusSeeOther || p.location() != "/admin/ui/accounts/alice?notice=released" {
 		t.Fatalf("release: status %d Location %q: %s", p.status, p.location(), p.body)
 	}
@@ -93,7 +112,10 @@ func TestUIRelease(t *testing.T) {
 	if op.calls() != 1 {
 		t.Errorf("operator called %d times, want 1", op.calls())
 	}
-	if p := b.post("/admin/ui/accounts/nobody/release", url.Values{"csrf": {b.csrf()}}, nil); p.status != http.StatusNotFound {
+	if p := b.mustGet("/admin/ui/accounts/alice/release"); !strings.Contains(p.body, `id="nothing-held"`) {
+		t.Error("the confirmation page of a released account offers a release")
+	}
+	if p := b.post("/admin/ui/accounts/nobody/release", url.Values{"csrf": {b.csrf()}, "confirm": {"yes"}}, nil); p.status != http.StatusNotFound {
 		t.Errorf("release of an unknown account: status %d, want 404", p.status)
 	}
 }
@@ -199,13 +221,20 @@ func TestUIRetryOutbox(t *testing.T) {
 		t.Errorf("audit %+v, want one retry_outbox by the operator from the admin page", entries)
 	}
 	p = b.mustGet("/admin/ui/outbox?notice=job_retried")
-	mustContain(t, p.body, `id="notice"`, "pending again", idPath(`id="job-%d"`, failed.ID), `data-status="pending"`)
+	mustContain(t, p.body, `id="notice"`, idPath(`id="job-%d"`, failed.ID), `data-status="pending"`)
 
+	mustContain(t, p.body, "due now", idPath(`id="retry-now-job-%d"`, failed.ID))
+	if _, err := e.DB.UpdateOutbox(context.Background(), failed.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+		j.Status = riscd.OutboxDone
+		return j, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	p = b.post(idPath("/admin/ui/outbox/%d/retry", failed.ID), url.Values{"csrf": {csrf}}, nil)
 	if p.status != http.StatusConflict {
-		t.Fatalf("retry of a pending job: status %d, want 409", p.status)
+		t.Fatalf("retry of a done job: status %d, want 409", p.status)
 	}
-	mustContain(t, p.body, "only a failed job can be retried")
+	mustContain(t, p.body, "only a failed or pending job can be retried")
 	if p := b.post("/admin/ui/outbox/999/retry", url.Values{"csrf": {csrf}}, nil); p.status != http.StatusNotFound {
 		t.Errorf("unknown job: status %d, want 404", p.status)
 	}

@@ -18,7 +18,8 @@ type uiOutboxView struct {
 
 // uiOutbox is GET /admin/ui/outbox?status=&kind=: pending upstream
 // revocations and webhooks, oldest first, with their age, or failed ones,
-// newest first, each with a retry button; as GET /admin/outbox.
+// newest first, each with its event type, its subject's email and a retry
+// button; as GET /admin/outbox.
 func (s *Page) uiOutbox(c echo.Context) error {
 	q, err := admin.OutboxParams(c)
 	if err != nil {
@@ -33,7 +34,8 @@ func (s *Page) uiOutbox(c echo.Context) error {
 }
 
 // uiRetryOutbox is POST /admin/ui/outbox/{id}/retry: a failed job goes
-// back to pending, audited, as POST /admin/outbox/{id}/retry.
+// back to pending, a pending one is due now ("retry now"), audited, as POST
+// /admin/outbox/{id}/retry.
 func (s *Page) uiRetryOutbox(c echo.Context) error {
 	id, err := admin.IDParam(c, "id")
 	if err != nil {

@@ -199,7 +199,7 @@ func TestUIAccountPage(t *testing.T) {
 	p := b.mustGet("/admin/ui/accounts/alice")
 	mustContain(t, p.body,
 		`id="account-sub">alice<`, "alice@example.com", `id="account-held"><span class="status status-held">held`,
-		"credential-change", `action="/admin/ui/accounts/alice/release"`,
+		"credential-change", `href="/admin/ui/accounts/alice/release"`,
 		`href="/admin/ui/events/`+strconv.FormatUint(ev.ID, 10)+`"`, "account-disabled", "hold_grants",
 	)
 	if got := attrs(p.body, "grant", "data-id"); !slices.Equal(got, []string{g.ID}) {
@@ -383,6 +383,9 @@ func TestUIEscapesEverything(t *testing.T) {
 		})
 	}
 	p := b.mustGet("/admin/ui/accounts/" + url.PathEscape(evil))
+	mustContain(t, p.body, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;",
+		`href="/admin/ui/accounts/%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E/release"`)
+	p = b.mustGet("/admin/ui/accounts/" + url.PathEscape(evil) + "/release")
 	mustContain(t, p.body, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;",
 		`action="/admin/ui/accounts/%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E/release"`)
 }

@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,9 +31,15 @@ const uiSessionKey = "riscd.admin_session"
 // oldest one.
 const maxUISessions = 256
 
-// uiOperator is who a session was signed in by: the admin token has no
-// label, so every sign-in is the operator's.
-const uiOperator = "operator"
+// sessionActor is the audit actor of a session's actions: what the
+// operator gave at sign-in (admin.ActorFor), "operator" for a session that
+// holds none.
+func sessionActor(sess riscd.AdminSession) string {
+	if sess.Operator == "" {
+		return admin.ActorOperator
+	}
+	return sess.Operator
+}
 
 // maxFormBody bounds the body of every form the admin page posts.
 const maxFormBody = 16 << 10
@@ -132,6 +140,8 @@ func (s *Page) uiAction(next echo.HandlerFunc) echo.HandlerFunc {
 			return forbidden("the form's security token is missing or out of date; reload the page and try again")
 		}
 		c.Set(uiSessionKey, sess)
+		r := c.Request()
+		c.SetRequest(r.WithContext(admin.WithActor(r.Context(), sessionActor(sess))))
 		return next(c)
 	}
 }
@@ -195,6 +205,7 @@ func (s *Page) uiSignin(c echo.Context) error {
 	}
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBody)
 	token := r.PostFormValue("token")
+	name := strings.TrimSpace(r.PostFormValue("operator"))
 	client := limit.KeyOf(s.clientIP(r))
 	if wait := s.limiter.Reserve(client, s.now()); wait > 0 {
 		s.svc.Metrics().Limited("admin_signin")
@@ -209,6 +220,10 @@ func (s *Page) uiSignin(c echo.Context) error {
 		return s.render(c, http.StatusUnauthorized, "login", uiLayout{Title: "Sign in", Body: uiLoginView{Error: "That is not the admin token."}})
 	}
 	s.limiter.Forget(client)
+	var bad *admin.Error
+	if err := admin.CheckOperatorName(name); errors.As(err, &bad) {
+		return s.render(c, http.StatusBadRequest, "login", uiLayout{Title: "Sign in", Body: uiLoginView{Error: fmt.Sprint("Your name: ", bad.Detail, ".")}})
+	}
 	old, ok, err := s.session(c)
 	if err != nil {
 		return err
@@ -218,7 +233,7 @@ func (s *Page) uiSignin(c echo.Context) error {
 			return err
 		}
 	}
-	sess, err := s.newSession(r.Context(), uiOperator)
+	sess, err := s.newSession(r.Context(), admin.ActorFor(name))
 	if err != nil {
 		return err
 	}

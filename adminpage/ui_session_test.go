@@ -494,3 +494,21 @@ func TestUISessionsBounded(t *testing.T) {
 	last.signIn()
 	last.mustGet("/admin/ui/grants")
 }
+
+// The name given at sign-in must be one the audit can show as it is; a
+// sign-in without one acts as "operator".
+func TestUISigninOperatorName(t *testing.T) {
+	e, _ := newUIEnv(t, nil, nil)
+	b := newBrowser(t, e)
+	p := b.post("/admin/ui/login", url.Values{"token": {admintest.AdminToken}, "operator": {"dana <script>"}}, nil)
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Your name: the operator&#39;s name may hold letters") {
+		t.Fatalf("sign-in with a bad name: status %d: %s", p.status, p.body)
+	}
+	if p := b.get("/admin/ui/grants"); p.status != http.StatusSeeOther {
+		t.Errorf("after a refused sign-in the grant list answers %d, want 303 to the sign-in page", p.status)
+	}
+	b.signIn()
+	if p := b.mustGet("/admin/ui/grants"); !strings.Contains(p.body, `id="signed-in-as">operator<`) {
+		t.Errorf("a sign-in without a name shows %s", p.body)
+	}
+}

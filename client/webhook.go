@@ -53,7 +53,8 @@ type Event struct {
 	// Type is the event's short name ("sessions-revoked",
 	// "account-disabled", "token-revoked", ...), the URI of a type riscd
 	// does not know, "operator:discard-grant", "operator:release-holds",
-	// "refresh:invalid_grant" or "refresh:invalid_rapt".
+	// "refresh:invalid_grant", "refresh:invalid_rapt", or "grant.connected"
+	// when a connect session succeeded.
 	Type string `json:"type"`
 	// Sub is the user's Google subject; "" when the event names no account.
 	Sub string `json:"sub"`
@@ -73,6 +74,13 @@ type Event struct {
 	At time.Time `json:"at"`
 	// Reason is the account-disabled reason ("hijacking", "bulk-account").
 	Reason string `json:"reason,omitempty"`
+	// AppUsers are the app's users linked to Sub by connect sessions, so
+	// that the app can end its own users' sessions without a lookup.
+	AppUsers []string `json:"app_users"`
+	// AppUser and ConnectID name, for "grant.connected", the app user
+	// whose connect session succeeded and that session.
+	AppUser   string `json:"app_user,omitempty"`
+	ConnectID string `json:"connect_id,omitempty"`
 }
 
 // Actions returns Action split at its commas.

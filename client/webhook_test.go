@@ -36,7 +36,7 @@ func sign(key []byte, id string, ts int64, body string) string {
 }
 
 const hookBody = `{"type":"account-disabled","sub":"110169484474386276334","transmitter":"google","event_jti":"756E69717565206964656E746966696572",` +
-	`"grant_ids":["1898b665669ff000c3a80c88"],"action":"end_sessions,set_sessions_revoked_at,hold_grants","at":"2026-03-01T11:59:00Z","reason":"hijacking","later_field":1}`
+	`"grant_ids":["1898b665669ff000c3a80c88"],"action":"end_sessions,set_sessions_revoked_at,hold_grants","at":"2026-03-01T11:59:00Z","reason":"hijacking","app_users":["u-1","u-2"],"later_field":1}`
 
 // hookRequest is a webhook POST.
 func hookRequest(id string, ts int64, sig, body string) *http.Request {
@@ -120,7 +120,8 @@ func TestWebhookDeliversTypedEvents(t *testing.T) {
 	e := got[0]
 	if e.ID != "msg_1" || !e.Timestamp.Equal(t0) || e.Type != "account-disabled" || e.Sub != "110169484474386276334" ||
 		e.Transmitter != "google" || e.EventJTI != "756E69717565206964656E746966696572" || len(e.GrantIDs) != 1 ||
-		e.GrantIDs[0] != "1898b665669ff000c3a80c88" || !e.At.Equal(t0.Add(-time.Minute)) || e.Reason != "hijacking" {
+		e.GrantIDs[0] != "1898b665669ff000c3a80c88" || !e.At.Equal(t0.Add(-time.Minute)) || e.Reason != "hijacking" ||
+		len(e.AppUsers) != 2 || e.AppUsers[0] != "u-1" || e.AppUsers[1] != "u-2" {
 		t.Errorf("event %+v", e)
 	}
 	if !e.EndsSessions() || !e.Did(client.ActionHoldGrants) || e.Did(client.ActionRevokeGrants) || len(e.Actions()) != 3 {

@@ -24,8 +24,9 @@ const (
 
 // tokenRequest is the body of POST /v1/token.
 type tokenRequest struct {
-	Sub    string   `json:"sub"`
-	Scopes []string `json:"scopes"`
+	Sub     string   `json:"sub"`
+	AppUser string   `json:"app_user"`
+	Scopes  []string `json:"scopes"`
 }
 
 // tokenAnswer is POST /v1/token's answer. It has no refresh token field:
@@ -52,6 +53,11 @@ func (s *Server) token(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.TokenTimeout)
 	defer cancel()
+	if req.AppUser != "" {
+		if req.Sub, err = s.subOfAppUser(ctx, req.AppUser, req.Sub); err != nil {
+			return err
+		}
+	}
 	tok, err := s.cfg.Broker.Token(ctx, req.Sub, req.Scopes)
 	if err != nil {
 		return brokerError(err)
@@ -78,13 +84,18 @@ func readTokenRequest(r *http.Request) (tokenRequest, error) {
 	dec.DisallowUnknownFields()
 	var req tokenRequest
 	if err := dec.Decode(&req); err != nil {
-		return tokenRequest{}, admin.BadRequest(`the body must be {"sub": "...", "scopes": ["..."]} and at most %d bytes`, maxTokenBody)
+		return tokenRequest{}, admin.BadRequest(`the body must be {"sub": "...", "scopes": ["..."]} (or "app_user" in place of, or beside, "sub") and at most %d bytes`, maxTokenBody)
 	}
 	if dec.More() {
 		return tokenRequest{}, admin.BadRequest("the body must hold one JSON object")
 	}
-	if req.Sub == "" || len(req.Sub) > maxSubLen {
-		return tokenRequest{}, admin.BadRequest("sub must be 1 to %d characters", maxSubLen)
+	if req.AppUser != "" {
+		if err := checkAppUser(req.AppUser); err != nil {
+			return tokenRequest{}, err
+		}
+	}
+	if req.AppUser == "" && req.Sub == "" || len(req.Sub) > maxSubLen {
+		return tokenRequest{}, admin.BadRequest("sub (or app_user) must be given, sub 1 to %d characters", maxSubLen)
 	}
 	if _, err := admin.CheckParam("sub", req.Sub); err != nil {
 		return tokenRequest{}, err

@@ -6,12 +6,21 @@
 //
 // The routes:
 //
-//	POST   /v1/token                      a fresh access token for a subject and scopes (TokenBroker)
+//	POST   /v1/token                      a fresh access token for a subject (or an app user) and scopes (TokenBroker)
 //	GET    /v1/subjects/:sub              the account state an app needs to end its own sessions
+//	POST   /v1/connect                    a connect session: the link that sends one of the app's users through the consent
+//	GET    /v1/connect/:id                its status and result: the account and scopes the user granted
+//	GET    /v1/users/:app_user            the accounts linked to an app user, each as /v1/subjects gives it
+//	DELETE /v1/users/:app_user/links/:sub unlink them (?revoke=true also revokes the account's grant)
+//
+// A connect session's link leads to flowweb's /connect/{id} on the public
+// listener; its id, which comes back to the app in the return URL, is not a
+// credential (reading the result needs the token), and the link's one-time
+// start token is kept only as a digest.
 //
 // # Authentication
 //
-// Both routes take "Authorization: Bearer <token>" with the app token or
+// Every route takes "Authorization: Bearer <token>" with the app token or
 // the admin token, compared in constant time. A missing or wrong token is
 // answered 401 with a WWW-Authenticate: Bearer challenge; without either
 // token the API answers 503 (companion_disabled).

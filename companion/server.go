@@ -3,6 +3,7 @@ package companion
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -39,12 +40,35 @@ type Config struct {
 	Serve echo.MiddlewareFunc
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+
+	// Connect keeps connect sessions and reads app users' links (riscd's
+	// store). Nil: the connect routes and POST /v1/token's app_user answer
+	// 501.
+	Connect ConnectStore
+	// Unlinker serves DELETE /v1/users/{app_user}/links/{sub}. Required
+	// with Connect.
+	Unlinker Unlinker
+	// ConnectURL is riscd's public URL (flowweb's PublicURL): a connect
+	// session's URL is ConnectURL + "/connect/{id}?token=...". Required
+	// with Connect.
+	ConnectURL string
+	// ReturnURLs are the allowed prefixes of a connect session's
+	// return_to (companion.return_urls); each is checked by
+	// ParseReturnURL. Empty: POST /v1/connect refuses every return_to.
+	ReturnURLs []string
+	// Features are the features a connect session may ask for: name ->
+	// the scope it needs (google.features).
+	Features map[string]string
+	// CheckLoginHint accepts a connect session's login_hint or returns an
+	// error (flowweb.ValidateLoginHint). Required with Connect.
+	CheckLoginHint func(string) error
 }
 
 // Server serves the companion API. Build it with New and mount it with
 // Register. It is safe for concurrent use.
 type Server struct {
 	cfg        Config
+	returnURLs []*url.URL
 	adminToken admin.TokenDigest
 	appToken   admin.TokenDigest
 }
@@ -61,7 +85,12 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("companion: %w", err)
 	}
-	return &Server{cfg: cfg, adminToken: admin.DigestOf(cfg.AdminToken), appToken: admin.DigestOf(cfg.AppToken)}, nil
+	s := &Server{cfg: cfg, adminToken: admin.DigestOf(cfg.AdminToken), appToken: admin.DigestOf(cfg.AppToken)}
+	for _, raw := range cfg.ReturnURLs {
+		u, _ := ParseReturnURL(raw) // validated above
+		s.returnURLs = append(s.returnURLs, u)
+	}
+	return s, nil
 }
 
 // validate reports every problem of cfg at once.
@@ -88,6 +117,22 @@ func (cfg Config) validate() error {
 	if cfg.TokenTimeout < 0 {
 		bad("TokenTimeout must not be negative")
 	}
+	if cfg.Connect != nil {
+		if cfg.Unlinker == nil {
+			bad("Unlinker is required with Connect")
+		}
+		if cfg.CheckLoginHint == nil {
+			bad("CheckLoginHint is required with Connect")
+		}
+		if u, err := url.Parse(cfg.ConnectURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("ConnectURL must be an absolute http or https URL")
+		}
+	}
+	for _, raw := range cfg.ReturnURLs {
+		if _, err := ParseReturnURL(raw); err != nil {
+			bad("ReturnURLs: %q: %v", raw, err)
+		}
+	}
 	if len(problems) == 0 {
 		return nil
 	}
@@ -101,4 +146,8 @@ func (s *Server) Register(e *echo.Echo) {
 	app := []echo.MiddlewareFunc{s.cfg.Serve, s.requireApp}
 	e.POST("/v1/token", s.token, app...)
 	e.GET("/v1/subjects/:sub", s.subject, app...)
+	e.POST("/v1/connect", s.createConnect, app...)
+	e.GET("/v1/connect/:id", s.getConnect, app...)
+	e.GET("/v1/users/:app_user", s.appUser, app...)
+	e.DELETE("/v1/users/:app_user/links/:sub", s.unlink, app...)
 }

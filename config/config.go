@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -44,6 +45,10 @@ type Companion struct {
 	RefreshLeadTime   Duration `yaml:"refresh_lead_time"`
 	RecentUseWindow   Duration `yaml:"recent_use_window"`
 	KeepaliveInterval Duration `yaml:"keepalive_interval"`
+	// ReturnURLs are the URL prefixes a connect session's return_to may
+	// start with (scheme and host compared exactly). Empty: POST
+	// /v1/connect refuses every return_to.
+	ReturnURLs []string `yaml:"return_urls"`
 }
 
 // Internal is the internal listener: admin and companion APIs, metrics.
@@ -319,12 +324,18 @@ func Load(path string, environ []string) (*Config, error) {
 		errs = append(errs, unknownKeys(path, doc, reflect.TypeOf(cfg), "")...)
 		if len(errs) == 0 {
 			if err := doc.Decode(&cfg); err != nil {
-				errs = append(errs, yamlTypeErrors(path, err)...)
+				errs = append(errs, yamlTypeErrors(path, err, keyLines(doc, "", nil))...)
 			}
 		}
 	}
 	if len(errs) == 0 {
+		// Relative paths in the file are relative to its folder; those
+		// of the environment, to the working directory.
+		if abs, err := filepath.Abs(path); err == nil {
+			cfg.resolvePaths(filepath.Dir(abs))
+		}
 		errs = append(errs, applyEnv(&cfg, environ)...)
+		cfg.resolvePaths("")
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -335,6 +346,9 @@ func Load(path string, environ []string) (*Config, error) {
 // unknownKeys walks a mapping node against the struct type t and reports every
 // key that t has no field for, with its line.
 func unknownKeys(file string, node *yaml.Node, t reflect.Type, prefix string) Errors {
+	if errs, ok := textValueErrors(file, node, t, prefix); ok {
+		return errs
+	}
 	var errs Errors
 	switch t.Kind() {
 	case reflect.Struct:
@@ -404,7 +418,7 @@ func join(prefix, key string) string {
 
 // yamlTypeErrors turns yaml.v3's "line N: cannot unmarshal ..." errors into
 // Errors.
-func yamlTypeErrors(file string, err error) Errors {
+func yamlTypeErrors(file string, err error, keys map[int]string) Errors {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
 		return Errors{{File: file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
@@ -415,7 +429,7 @@ func yamlTypeErrors(file string, err error) Errors {
 		if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
 			_, msg, _ = strings.Cut(msg, ": ")
 		}
-		errs = append(errs, Error{File: file, Line: line, Msg: msg})
+		errs = append(errs, Error{File: file, Line: line, Key: keys[line], Msg: msg})
 	}
 	return errs
 }
@@ -619,6 +633,11 @@ func (c *Config) Validate(file string) error {
 	if d := time.Duration(c.Companion.KeepaliveInterval); d != 0 && (d < 24*time.Hour || d > 2160*time.Hour) {
 		bad("companion.keepalive_interval", "must be 0 (off) or between 24h and 2160h (Google expires refresh tokens unused for 6 months)")
 	}
+	for _, u := range c.Companion.ReturnURLs {
+		if !isReturnURL(u) {
+			bad("companion.return_urls", "%q must be an absolute http or https URL without user info, query or fragment", u)
+		}
+	}
 	if c.Companion.WebhookURL != "" && !IsHTTPURL(c.Companion.WebhookURL) {
 		bad("companion.webhook_url", "must be an absolute http or https URL")
 	}
@@ -799,4 +818,13 @@ func reservedPublicPath(p string) bool {
 		return true
 	}
 	return strings.HasPrefix(p, "/features/") || p == "/features" || strings.HasPrefix(p, "/static/")
+}
+
+// isReturnURL reports whether raw may be a companion.return_urls prefix:
+// an absolute http or https URL with a host and no user info, query or
+// fragment.
+func isReturnURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil &&
+		u.RawQuery == "" && u.Fragment == "" && u.Opaque == "" && !u.ForceQuery
 }

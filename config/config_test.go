@@ -109,7 +109,9 @@ func TestConfigSyntaxAndTypeErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml, want string
 	}{
-		{"wrong type", "risc:\n  audiences: {a: b}\n", ".yaml:13: cannot unmarshal"},
+		{"wrong type", "risc:\n  audiences: {a: b}\n", ".yaml:13: risc.audiences: cannot unmarshal"},
+		{"wrong type in a list", "risc:\n  audiences: [[1]]\n", ".yaml:13: risc.audiences: cannot unmarshal"},
+		{"not a duration", "risc:\n  stream_check_interval: 90d\n", `.yaml:13: risc.stream_check_interval: "90d" is not a duration`},
 		{"duplicate key", "listen: 127.0.0.1:1\n", "already defined"},
 		{"bad syntax", "risc: [\n", "line"},
 	} {
@@ -247,10 +249,11 @@ func TestSecretsErrors(t *testing.T) {
 		{"redirect uri not registered", func(f testFiles) {
 			mustWrite(t, f.secrets, `{"web":{"client_id":"x","client_secret":"s","auth_uri":"https://a.example.com","token_uri":"https://t.example.com","redirect_uris":["https://riscd.example.com/oauth2callback/"]}}`)
 		}, nil, "public_url", "not among the redirect_uris"},
-		{"key wrong size", func(f testFiles) { mustWrite(t, f.key, base64.StdEncoding.EncodeToString(make([]byte, 16))) }, nil, "store.key_file", "32"},
+		{"key wrong size", func(f testFiles) { mustWrite(t, f.key, base64.StdEncoding.EncodeToString(make([]byte, 16))) }, nil, "store.key_file", "16 bytes, want 32"},
+		{"key wrong size: how to make one", func(f testFiles) { mustWrite(t, f.key, base64.StdEncoding.EncodeToString(make([]byte, 16))) }, nil, "store.key_file", "head -c 32 /dev/urandom | base64 >"},
 		{"key not base64", func(f testFiles) { mustWrite(t, f.key, "!!!not base64!!!") }, nil, "store.key_file", ""},
 		{"key file missing", func(f testFiles) { os.Remove(f.key) }, nil, "store.key_file", "no such file"},
-		{"key env wrong size", nil, []string{"RISCD_STORE_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 31))}, "RISCD_STORE_KEY", "32"},
+		{"key env wrong size", nil, []string{"RISCD_STORE_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 31))}, "RISCD_STORE_KEY", "head -c 32 /dev/urandom | base64"},
 		{"admin token too short", func(f testFiles) { mustWrite(t, f.admin, "short") }, nil, "internal.admin_token_file", "at least 16"},
 		{"admin token empty", func(f testFiles) { mustWrite(t, f.admin, "\n") }, nil, "internal.admin_token_file", "empty"},
 		{"same tokens", func(f testFiles) { mustWrite(t, f.app, "admin-token-0123456789abcdef") }, nil, "internal.app_token_file", "differ"},
@@ -531,6 +534,7 @@ companion:
     tokens-revoked: [end_sessions, explode]
 companion:
   webhook_url: not a url
+  return_urls: [https://app.example.com/after, "https://app.example.com/x?y=1", "ftp://app.example.com/"]
 `)
 	errs = configErrors(t, f.config, []string{"RISCD_RISC_DRY_RUN=perhaps"})
 	var got []string
@@ -551,6 +555,15 @@ companion:
 		if !slices.Contains(got, k) {
 			t.Errorf("no error for %s; got %q", k, got)
 		}
+	}
+	var returnErrs []string
+	for _, e := range errs {
+		if e.Key == "companion.return_urls" {
+			returnErrs = append(returnErrs, e.Msg)
+		}
+	}
+	if len(returnErrs) != 2 || !strings.Contains(returnErrs[0], "x?y=1") || !strings.Contains(returnErrs[1], "ftp:") {
+		t.Errorf("companion.return_urls errors %q, want the URL with a query and the ftp one", returnErrs)
 	}
 }
 
@@ -631,7 +644,7 @@ func TestStreamConfig(t *testing.T) {
 		{"interval without key", "risc:\n  stream_check_interval: 1h\n", nil, []string{"risc.stream_check_interval"}, "service_account_file"},
 		{"interval without verification", "risc:\n  service_account_file: /sa.json\n  stream_check_interval: 1h\n  events: [account-disabled]\n", nil, []string{"risc.stream_check_interval"}, "verification"},
 		{"interval not a duration", "", []string{"RISCD_RISC_STREAM_CHECK_INTERVAL=hourly"}, []string{"risc.stream_check_interval"}, "not a duration"},
-		{"events wrong type", "risc:\n  events: {a: b}\n", nil, []string{""}, "cannot unmarshal"},
+		{"events wrong type", "risc:\n  events: {a: b}\n", nil, []string{"risc.events"}, "cannot unmarshal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := writeTestFiles(t, tc.yaml)
@@ -705,5 +718,22 @@ func TestCheckRedirectURI(t *testing.T) {
 	cfg.PublicURL = "http://localhost:8080"
 	if err := cfg.CheckRedirectURI(f.config); err != nil {
 		t.Errorf("loopback http: %v", err)
+	}
+}
+
+// An error found after decoding (a secret file, a value out of range) names
+// the line of its key, as a decoding error does.
+func TestLaterErrorsNameTheLine(t *testing.T) {
+	f := writeTestFiles(t, "")
+	mustWrite(t, f.key, base64.StdEncoding.EncodeToString(make([]byte, 16)))
+	errs := configErrors(t, f.config, nil)
+	want := 0
+	for i, line := range strings.Split(readFile(t, f.config), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "key_file:") {
+			want = i + 1
+		}
+	}
+	if len(errs) != 1 || errs[0].Key != "store.key_file" || want == 0 || errs[0].Line != want {
+		t.Fatalf("got %v, want store.key_file at line %d", errs, want)
 	}
 }

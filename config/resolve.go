@@ -40,7 +40,7 @@ func Resolve(path string, environ []string, opts SecretsOptions) (*Loaded, error
 		errs = append(errs, err.(Errors)...)
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, WithLines(path, errs)
 	}
 	if len(cfg.RISC.Audiences) == 0 {
 		cfg.RISC.Audiences = []string{secrets.ClientID}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -78,13 +79,13 @@ func LoadSecrets(file string, c *Config, environ []string, opts SecretsOptions) 
 	case env[EnvStoreKey] != "":
 		k, err := seal.ParseKey([]byte(env[EnvStoreKey]))
 		if err != nil {
-			bad(EnvStoreKey, "%v", err)
+			bad(EnvStoreKey, "%v; make one with: head -c 32 /dev/urandom | base64", err)
 		}
 		s.StoreKey, s.HaveKey = k, err == nil
 	case c.Store.KeyFile != "":
 		k, err := seal.ReadKeyFile(c.Store.KeyFile)
 		if err != nil {
-			bad("store.key_file", "%s: %v", c.Store.KeyFile, err)
+			bad("store.key_file", "%s: %v%s", c.Store.KeyFile, err, makeKeyHint(err, c.Store.KeyFile))
 		}
 		s.StoreKey, s.HaveKey = k, err == nil
 	case opts.NeedKey:
@@ -235,4 +236,13 @@ func gitWorkTree(path string) string {
 			return ""
 		}
 	}
+}
+
+// makeKeyHint tells how to make a key file when err says the file's text
+// is not a key (the wrong size, not base64), and nothing otherwise.
+func makeKeyHint(err error, path string) string {
+	if !errors.Is(err, riscd.ErrInvalid) {
+		return ""
+	}
+	return fmt.Sprintf("; make a key file with: (umask 077; head -c 32 /dev/urandom | base64 > %s)", path)
 }

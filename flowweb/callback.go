@@ -30,6 +30,9 @@ func (h *Handler) callback(c echo.Context) error {
 	if !ok {
 		return nil // takeFlow answered
 	}
+	if flow.ConnectID != "" {
+		return h.finishConnect(c, flow)
+	}
 	q := c.QueryParams()
 	if code := q.Get("error"); code != "" {
 		h.log.InfoContext(ctx, "flowweb: authorization refused", "error", safeCode(code))
@@ -88,25 +91,35 @@ func (h *Handler) takeFlow(c echo.Context) (riscd.Flow, bool, error) {
 	ck, err := c.Cookie(flowCookie)
 	if err != nil || ck.Value == "" || state == "" {
 		h.log.WarnContext(ctx, "flowweb: callback without a flow", "has_cookie", err == nil, "has_state", state != "")
-		return riscd.Flow{}, false, h.badState(c, "no_flow")
+		return riscd.Flow{}, false, h.refuseAnswer(c, state, "no_flow")
 	}
 	flow, err := h.store.TakeFlow(ctx, riscd.Secret(ck.Value))
 	if errors.Is(err, riscd.ErrNotFound) {
 		h.log.WarnContext(ctx, "flowweb: callback for an unknown or used flow")
-		return riscd.Flow{}, false, h.badState(c, "no_flow")
+		return riscd.Flow{}, false, h.refuseAnswer(c, state, "no_flow")
 	}
 	if err != nil {
 		return riscd.Flow{}, false, err
 	}
 	if subtle.ConstantTimeCompare([]byte(state), []byte(flow.State.Reveal())) != 1 {
 		h.log.WarnContext(ctx, "flowweb: callback state mismatch")
-		return riscd.Flow{}, false, h.badState(c, "state_mismatch")
+		return riscd.Flow{}, false, h.refuseAnswer(c, state, "state_mismatch")
 	}
 	if age := h.now().Sub(flow.CreatedAt); age > h.cfg.FlowTTL || age < -time.Minute {
 		h.log.InfoContext(ctx, "flowweb: callback for an expired flow", "age", age.Round(time.Second).String())
-		return riscd.Flow{}, false, h.badState(c, "flow_expired")
+		return riscd.Flow{}, false, h.refuseAnswer(c, state, "flow_expired")
 	}
 	return flow, true, nil
+}
+
+// refuseAnswer answers 400 for an answer that cannot be used: for a
+// connect session's, the page that says so with the way back to the app
+// (the session ends with status error), else badState's.
+func (h *Handler) refuseAnswer(c echo.Context, state, code string) error {
+	if done, err := h.refuseConnectAnswer(c, state, code); done {
+		return err
+	}
+	return h.badState(c, code)
 }
 
 // badState answers 400 for an answer that is not bound to this browser's

@@ -87,6 +87,8 @@ type Store interface {
 	GrantsBySub(ctx context.Context, sub string) ([]riscd.Grant, error)
 	SweepFlows(ctx context.Context, before time.Time) (riscd.FlowSweep, error)
 	DeleteExpiredSessions(ctx context.Context) (int, error)
+	ConnectSession(ctx context.Context, id string) (riscd.ConnectSession, error)
+	DeleteExpiredConnectSessions(ctx context.Context) (int, error)
 }
 
 // Grants is riscd's grants service (the lifecycle package's *Lifecycle
@@ -167,6 +169,9 @@ type Config struct {
 	// Grants saves consents, hands out access tokens (refreshing them)
 	// and revokes a user's grants. Required.
 	Grants Grants
+	// Connect runs connect sessions (ConnectPath). Nil: the connect links
+	// answer 404.
+	Connect Connector
 	// HTTPClient calls the token, JWKS and feature endpoints.
 	// Default: a client with a 30-second timeout.
 	HTTPClient *http.Client

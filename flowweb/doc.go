@@ -13,6 +13,8 @@
 //	GET  /features/:name   call a feature's test API with the stored grant (refreshing it when due)
 //	POST /revoke           revoke the grant upstream and discard its tokens
 //	POST /clear            end riscd's own browser session only
+//	GET  /connect/:id      start a connect session (Config.Connect): the app's user goes through the consent
+//	                       and comes back to the app's return_to with connect_id and status
 //	GET  /static/riscd.css the one stylesheet
 //
 // Every route sits below the path of Config.PublicURL, so a public URL of

@@ -92,6 +92,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	e.GET(b+"/", h.index, mw)
 	e.GET(b+"/authorize", h.authorize, mw, h.limitConsent("authorize"))
 	e.GET(b+callbackPath, h.callback, mw, h.limitConsent("callback"))
+	e.GET(b+ConnectPath+"/:id", h.connect, mw, h.limitConsent("authorize"))
 	e.GET(b+"/features/:name", h.feature, mw)
 	e.POST(b+"/revoke", h.revoke, mw)
 	e.POST(b+"/clear", h.clear, mw)
@@ -136,8 +137,8 @@ func (h *Handler) oauthContext(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, h.cfg.HTTPClient)
 }
 
-// Sweep deletes abandoned authorization flows (older than FlowTTL) and
-// expired sessions, and returns how many of each it removed. Call it now and
+// Sweep deletes abandoned authorization flows (older than FlowTTL),
+// expired sessions and expired connect sessions, and returns how many of each it removed. Call it now and
 // then (every few minutes); nothing else removes them. Flow records that
 // cannot be decoded are logged, counted (Observer.RecordsSkipped) and
 // skipped. Errors are the store's, wrapped.
@@ -152,6 +153,9 @@ func (h *Handler) Sweep(ctx context.Context) (flows, sessions int, err error) {
 	}
 	if sessions, err = h.store.DeleteExpiredSessions(ctx); err != nil {
 		return sw.Deleted, 0, fmt.Errorf("flowweb: sweep sessions: %w", err)
+	}
+	if _, err := h.store.DeleteExpiredConnectSessions(ctx); err != nil {
+		return sw.Deleted, sessions, fmt.Errorf("flowweb: sweep connect sessions: %w", err)
 	}
 	return sw.Deleted, sessions, nil
 }

@@ -88,6 +88,8 @@ type envOptions struct {
 	users []googlesim.User
 	// revokeURL replaces googlesim's revoke endpoint for the grants service.
 	revokeURL string
+	// connect runs connect sessions through the grants service.
+	connect bool
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -167,6 +169,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Store:      e.db,
 		Grants:     e.lc,
 		HTTPClient: httpClient,
+		Connect:    connector(opts.connect, e.lc),
 		Now:        e.clock.Now,
 		Logger:     logger,
 	}
@@ -432,5 +435,13 @@ func setCookieHeader(t testing.TB, h http.Header, name string) *http.Cookie {
 		}
 	}
 	t.Fatalf("no Set-Cookie %s in %v", name, h.Values("Set-Cookie"))
+	return nil
+}
+
+// connector is lc when on, else no Connector.
+func connector(on bool, lc *lifecycle.Lifecycle) flowweb.Connector {
+	if on {
+		return lc
+	}
 	return nil
 }

@@ -170,7 +170,17 @@ func TestThirdPartyProviderDaemonRevocation(t *testing.T) {
 // accept it.
 func zitadelConsent(t *testing.T, b *env, z *zitadelOP, riscdURL, query string) {
 	t.Helper()
-	loc := b.startAuth(query)
+	loc := zitadelWalk(t, b, z, riscdURL, b.startAuth(query))
+	if cb := b.get(loc.String()); cb.status != http.StatusSeeOther {
+		t.Fatalf("callback: status %d code %q", cb.status, cb.code())
+	}
+}
+
+// zitadelWalk follows the provider from the authorization request loc
+// through its login to the redirect back to riscd's callback, which it
+// returns without following.
+func zitadelWalk(t *testing.T, b *env, z *zitadelOP, riscdURL string, loc *url.URL) *url.URL {
+	t.Helper()
 	for range 10 {
 		if strings.HasPrefix(loc.String(), riscdURL+"/oauth2callback") {
 			break
@@ -192,9 +202,7 @@ func zitadelConsent(t *testing.T, b *env, z *zitadelOP, riscdURL, query string) 
 			t.Fatalf("provider answered %d at %s: %s", p.status, loc.Path, p.body)
 		}
 	}
-	if cb := b.get(loc.String()); cb.status != http.StatusSeeOther {
-		t.Fatalf("callback: status %d code %q", cb.status, cb.code())
-	}
+	return loc
 }
 
 // onlyLiveGrant is the store's one active grant.

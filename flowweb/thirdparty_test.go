@@ -128,6 +128,101 @@ func startZitadel(t *testing.T, redirectURI string) *zitadelOP {
 // riscd's authors did not write: consent, code exchange, a feature call,
 // refresh (with refresh-token rotation) and revoke.
 func TestThirdPartyProvider(t *testing.T) {
+	ctx := context.Background()
+	b, z, db := zitadelFlow(t)
+	srv := b.srv
+
+	// Consent: riscd -> provider -> login -> provider -> riscd's callback.
+	zitadelConsent(t, b, z, srv.URL, "?features=phone")
+	grants, _, _ := db.ListGrants(ctx, riscd.GrantQuery{})
+	if len(grants) != 1 {
+		t.Fatalf("grants = %d, want 1", len(grants))
+	}
+	g := grants[0]
+	if g.Sub != zitadelUserID || g.RefreshToken.IsZero() || !slices.Contains(g.Scopes, "phone") || slices.Contains(g.Scopes, "address") {
+		t.Fatalf("grant sub %q scopes %v refresh token present %v", g.Sub, g.Scopes, !g.RefreshToken.IsZero())
+	}
+	idx := b.get("/")
+	if got := idx.enabled(); !slices.Equal(got, []string{"phone"}) {
+		t.Errorf("enabled features %v, want phone", got)
+	}
+
+	// A feature call with the access token.
+	if p := b.get("/features/phone"); p.status != http.StatusOK || !strings.Contains(p.body, `&#34;sub&#34;: &#34;id1&#34;`) {
+		t.Fatalf("feature: status %d, want the userinfo answer:\n%s", p.status, p.body)
+	}
+
+	// Refresh: the provider's access tokens live 5 minutes.
+	b.clock.Advance(10 * time.Minute)
+	if p := b.get("/features/phone"); p.status != http.StatusOK || !strings.Contains(p.body, "after renewing") {
+		t.Fatalf("feature after expiry: status %d code %q", p.status, p.code())
+	}
+	refreshed, err := db.Grant(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refreshed.AccessToken == g.AccessToken || refreshed.RefreshToken == g.RefreshToken || refreshed.RefreshedAt.IsZero() {
+		t.Error("the refreshed tokens (the provider rotates refresh tokens) were not persisted")
+	}
+
+	// Revoke.
+	p := b.post("/revoke", url.Values{"csrf": {idx.csrf()}}, nil)
+	if p.status != http.StatusOK || p.code() != "revoked" {
+		t.Fatalf("revoke: status %d code %q, want the provider's confirmation", p.status, p.code())
+	}
+	conf := &oauth2.Config{ClientID: zitadelClientID, ClientSecret: zitadelClientSecret, Endpoint: oauth2.Endpoint{TokenURL: z.discovery.Token}}
+	_, err = conf.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshed.RefreshToken.Reveal()}).Token()
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		t.Errorf("refresh with the revoked token: %v, want invalid_grant", err)
+	}
+	if after, _ := db.Grant(ctx, g.ID); after.Status != riscd.GrantRevoked || !after.RefreshToken.IsZero() {
+		t.Errorf("grant after revoke: %s", after.Status)
+	}
+}
+
+// TestThirdPartyConnect runs a connect session against the third-party
+// provider: the start link, its login, back to the app with
+// status=connected, the app user linked to the provider's subject.
+func TestThirdPartyConnect(t *testing.T) {
+	ctx := context.Background()
+	b, z, db := zitadelFlow(t)
+	now := b.clock.Now()
+	token := riscd.Secret("start-token-of-the-zitadel-session")
+	if err := db.CreateConnectSession(ctx, riscd.ConnectSession{ID: "z1", AppUser: "u-9", Features: []string{"address"},
+		ReturnTo: "https://app.example.com/after", StartDigest: riscd.IDDigest(token), Status: riscd.ConnectPending,
+		CreatedAt: now, ExpiresAt: now.Add(riscd.ConnectSessionTTL)}); err != nil {
+		t.Fatal(err)
+	}
+	p := b.get("/connect/z1?token=" + token.Reveal())
+	if p.status != http.StatusFound || p.loc == nil {
+		t.Fatalf("connect link: status %d code %q", p.status, p.code())
+	}
+	if sc := p.loc.Query().Get("scope"); !strings.Contains(sc, "address") || !strings.Contains(sc, "offline_access") {
+		t.Errorf("authorization request scope %q, want address and offline_access", sc)
+	}
+	cb := zitadelWalk(t, b, z, b.srv.URL, p.loc)
+	back := b.get(cb.String())
+	if back.status != http.StatusSeeOther || back.loc.String() != "https://app.example.com/after?connect_id=z1&status=connected" {
+		t.Fatalf("callback: status %d location %v code %q", back.status, back.loc, back.code())
+	}
+	s, err := db.ConnectSession(ctx, "z1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := onlyLiveGrant(t, db)
+	if s.Status != riscd.ConnectConnected || s.Sub != zitadelUserID || s.GrantID != g.ID || !slices.Contains(s.Scopes, "address") {
+		t.Errorf("session %+v, want connected to %s with address", s, zitadelUserID)
+	}
+	if links, err := db.LinksOfAppUser(ctx, "u-9"); err != nil || len(links) != 1 || links[0].Sub != zitadelUserID {
+		t.Errorf("links of u-9: %+v %v", links, err)
+	}
+}
+
+// zitadelFlow is riscd's consent flow, with connect sessions, set up
+// against serveZitadel's provider.
+func zitadelFlow(t *testing.T) (*env, *zitadelOP, *boltdb.DB) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	clock := newTestClock()
@@ -168,10 +263,11 @@ func TestThirdPartyProvider(t *testing.T) {
 			"phone":   {Scope: "phone", TestURL: z.discovery.Userinfo},
 			"address": {Scope: "address", TestURL: z.discovery.Userinfo},
 		},
-		Store:  db,
-		Grants: lc,
-		Now:    clock.Now,
-		Logger: logger,
+		Store:   db,
+		Grants:  lc,
+		Connect: lc,
+		Now:     clock.Now,
+		Logger:  logger,
 	})
 	if err != nil {
 		t.Fatalf("flowweb.New: %v", err)
@@ -182,53 +278,5 @@ func TestThirdPartyProvider(t *testing.T) {
 			t.Logf("riscd log:\n%s", logs.String())
 		}
 	})
-	b := &env{t: t, srv: srv, browser: newBrowser(t)}
-
-	// Consent: riscd -> provider -> login -> provider -> riscd's callback.
-	zitadelConsent(t, b, z, srv.URL, "?features=phone")
-	grants, _, _ := db.ListGrants(ctx, riscd.GrantQuery{})
-	if len(grants) != 1 {
-		t.Fatalf("grants = %d, want 1", len(grants))
-	}
-	g := grants[0]
-	if g.Sub != zitadelUserID || g.RefreshToken.IsZero() || !slices.Contains(g.Scopes, "phone") || slices.Contains(g.Scopes, "address") {
-		t.Fatalf("grant sub %q scopes %v refresh token present %v", g.Sub, g.Scopes, !g.RefreshToken.IsZero())
-	}
-	idx := b.get("/")
-	if got := idx.enabled(); !slices.Equal(got, []string{"phone"}) {
-		t.Errorf("enabled features %v, want phone", got)
-	}
-
-	// A feature call with the access token.
-	if p := b.get("/features/phone"); p.status != http.StatusOK || !strings.Contains(p.body, `&#34;sub&#34;: &#34;id1&#34;`) {
-		t.Fatalf("feature: status %d, want the userinfo answer:\n%s", p.status, p.body)
-	}
-
-	// Refresh: the provider's access tokens live 5 minutes.
-	clock.Advance(10 * time.Minute)
-	if p := b.get("/features/phone"); p.status != http.StatusOK || !strings.Contains(p.body, "after renewing") {
-		t.Fatalf("feature after expiry: status %d code %q", p.status, p.code())
-	}
-	refreshed, err := db.Grant(ctx, g.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if refreshed.AccessToken == g.AccessToken || refreshed.RefreshToken == g.RefreshToken || refreshed.RefreshedAt.IsZero() {
-		t.Error("the refreshed tokens (the provider rotates refresh tokens) were not persisted")
-	}
-
-	// Revoke.
-	p := b.post("/revoke", url.Values{"csrf": {idx.csrf()}}, nil)
-	if p.status != http.StatusOK || p.code() != "revoked" {
-		t.Fatalf("revoke: status %d code %q, want the provider's confirmation", p.status, p.code())
-	}
-	conf := &oauth2.Config{ClientID: zitadelClientID, ClientSecret: zitadelClientSecret, Endpoint: oauth2.Endpoint{TokenURL: z.discovery.Token}}
-	_, err = conf.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshed.RefreshToken.Reveal()}).Token()
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
-		t.Errorf("refresh with the revoked token: %v, want invalid_grant", err)
-	}
-	if after, _ := db.Grant(ctx, g.ID); after.Status != riscd.GrantRevoked || !after.RefreshToken.IsZero() {
-		t.Errorf("grant after revoke: %s", after.Status)
-	}
+	return &env{t: t, srv: srv, browser: newBrowser(t), clock: clock, db: db}, z, db
 }

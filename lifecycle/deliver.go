@@ -164,15 +164,22 @@ func (l *Lifecycle) webhook(ctx context.Context, job riscd.OutboxJob) result {
 	req.Header.Set("User-Agent", "riscd")
 	req.Header.Set("webhook-id", p.WebhookID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", l.signer.sign(p.WebhookID, ts, p.Body))
-	status, _, err := l.do(req)
+	sig := l.signer.sign(p.WebhookID, ts, p.Body)
+	req.Header.Set("webhook-signature", sig)
+	status, body, err := l.do(req)
 	if err != nil {
 		return result{err: "webhook: " + err.Error()}
 	}
 	if status/100 == 2 {
 		return result{ok: true, outcome: "delivered"}
 	}
-	return result{err: "webhook: HTTP " + strconv.Itoa(status)}
+	// The start of the app's answer says why it refused (a wrong secret,
+	// a validation error), where the status alone does not.
+	msg := "webhook: HTTP " + strconv.Itoa(status)
+	if ex := answerExcerpt(body, append(l.signer.secretForms(), sig, strings.TrimPrefix(sig, "v1,"))...); ex != "" {
+		msg += ": " + ex
+	}
+	return result{err: msg}
 }
 
 // do sends req and returns the status and the start of the body. Its error

@@ -58,29 +58,9 @@ func (l *Lifecycle) SaveConsent(ctx context.Context, c riscd.Grant, sess riscd.S
 	var saved riscd.Grant
 	queued := false
 	err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
-		acct, err := tx.Account(ctx, c.Sub)
-		if errors.Is(err, riscd.ErrNotFound) {
-			acct, err = riscd.Account{Sub: c.Sub}, nil
-		}
-		if err != nil {
-			return fmt.Errorf("read account: %w", err)
-		}
-		if acct.SigninDisabled {
-			return ErrSigninDisabled
-		}
-		gs, err := tx.GrantsBySub(ctx, c.Sub)
-		if err != nil {
-			return fmt.Errorf("grants of subject: %w", err)
-		}
-		if saved, queued, err = putConsentGrant(ctx, tx, gs, c, acct.Held, now); err != nil {
+		var err error
+		if saved, queued, err = saveConsentTx(ctx, tx, c, now); err != nil {
 			return err
-		}
-		if c.Email != "" {
-			acct.Email = c.Email
-		}
-		acct.ReconsentRequired = false
-		if err := tx.PutAccount(ctx, acct); err != nil {
-			return fmt.Errorf("put account: %w", err)
 		}
 		if !oldSession.IsZero() {
 			if err := tx.DeleteSession(ctx, oldSession); err != nil && !errors.Is(err, riscd.ErrNotFound) {
@@ -104,6 +84,35 @@ func (l *Lifecycle) SaveConsent(ctx context.Context, c riscd.Grant, sess riscd.S
 		l.NotifyOutbox()
 	}
 	return saved, nil
+}
+
+// saveConsentTx is SaveConsent's grant and account writes inside tx.
+func saveConsentTx(ctx context.Context, tx riscd.Tx, c riscd.Grant, now time.Time) (saved riscd.Grant, queued bool, err error) {
+	acct, err := tx.Account(ctx, c.Sub)
+	if errors.Is(err, riscd.ErrNotFound) {
+		acct, err = riscd.Account{Sub: c.Sub}, nil
+	}
+	if err != nil {
+		return riscd.Grant{}, false, fmt.Errorf("read account: %w", err)
+	}
+	if acct.SigninDisabled {
+		return riscd.Grant{}, false, ErrSigninDisabled
+	}
+	gs, err := tx.GrantsBySub(ctx, c.Sub)
+	if err != nil {
+		return riscd.Grant{}, false, fmt.Errorf("grants of subject: %w", err)
+	}
+	if saved, queued, err = putConsentGrant(ctx, tx, gs, c, acct.Held, now); err != nil {
+		return riscd.Grant{}, false, err
+	}
+	if c.Email != "" {
+		acct.Email = c.Email
+	}
+	acct.ReconsentRequired = false
+	if err := tx.PutAccount(ctx, acct); err != nil {
+		return riscd.Grant{}, false, fmt.Errorf("put account: %w", err)
+	}
+	return saved, queued, nil
 }
 
 // putConsentGrant updates the subject's newest active or reauth_required

@@ -112,21 +112,23 @@ type JobStateError struct {
 }
 
 func (e *JobStateError) Error() string {
-	return fmt.Sprintf("lifecycle: outbox job %d is %s, not failed", e.ID, e.Status)
+	return fmt.Sprintf("lifecycle: outbox job %d is %s, not failed or pending", e.ID, e.Status)
 }
 
-// JobStatus is the job's status: pending or done.
+// JobStatus is the job's status: done.
 func (e *JobStateError) JobStatus() string { return string(e.Status) }
 
-// RetryOutboxJob is an operator's retry of an outbox job that failed for
-// good: in one transaction it returns to pending with no attempts, due
-// now, with as long again to its deadline as it had when queued, and the
-// retry is audited (action retry_outbox, naming the job's event, subject
-// and grant). The outbox worker then reads it at once (RescanOutbox). A
-// retried job runs after the jobs of its key already done: a webhook may
-// reach the app after later ones. Errors: store.ErrNotFound (wrapped) for
-// an unknown job, a *JobStateError when it is pending or done, or a store
-// failure.
+// RetryOutboxJob is an operator's retry of an outbox job. One that failed
+// for good returns, in one transaction, to pending with no attempts, due
+// now, with as long again to its deadline as it had when queued. One still
+// pending (waiting out its backoff after failed attempts) is made due now,
+// keeping its attempts and deadline: "retry now", once the app is fixed,
+// without waiting for the next retry. Either retry is audited (action
+// retry_outbox, naming the job's event, subject and grant). The outbox
+// worker then reads it at once (RescanOutbox). A retried failed job runs
+// after the jobs of its key already done: a webhook may reach the app after
+// later ones. Errors: store.ErrNotFound (wrapped) for an unknown job, a
+// *JobStateError when it is done, or a store failure.
 func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (riscd.OutboxJob, error) {
 	if op.Actor == "" {
 		op.Actor = "operator"
@@ -137,18 +139,24 @@ func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (riscd
 		if err != nil {
 			return err
 		}
-		if j.Status != riscd.OutboxFailed {
-			return &JobStateError{ID: id, Status: j.Status}
-		}
 		now := l.now()
-		if !j.Deadline.IsZero() {
-			j.Deadline = now.Add(max(j.Deadline.Sub(j.CreatedAt), 0))
-		}
 		lastErr := ""
 		if j.LastError != "" {
 			lastErr = "last error: " + j.LastError
 		}
-		j.Status, j.Attempts, j.LastError, j.NextAttemptAt, j.DoneAt = riscd.OutboxPending, 0, "", time.Time{}, time.Time{}
+		what := fmt.Sprintf("outbox job %d (%s)", j.ID, j.Kind)
+		switch j.Status {
+		case riscd.OutboxFailed:
+			if !j.Deadline.IsZero() {
+				j.Deadline = now.Add(max(j.Deadline.Sub(j.CreatedAt), 0))
+			}
+			j.Status, j.Attempts, j.LastError, j.NextAttemptAt, j.DoneAt = riscd.OutboxPending, 0, "", time.Time{}, time.Time{}
+		case riscd.OutboxPending:
+			j.NextAttemptAt = now
+			what = fmt.Sprintf("retry now: %s after %d attempts", what, j.Attempts)
+		default:
+			return &JobStateError{ID: id, Status: j.Status}
+		}
 		if err := tx.PutOutboxJob(ctx, j); err != nil {
 			return err
 		}
@@ -156,7 +164,7 @@ func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (riscd
 		_ = json.Unmarshal(j.Payload, &p) // best effort, as for the job's own audit entry
 		e := jobAudit(j, p, now, "pending")
 		e.Action, e.Actor = auditRetryOutbox, op.Actor
-		e.Detail = joinDetail(joinDetail(op.Reason, fmt.Sprintf("outbox job %d (%s)", j.ID, j.Kind)), joinDetail(webhookIDDetail(p), lastErr))
+		e.Detail = joinDetail(joinDetail(op.Reason, what), joinDetail(webhookIDDetail(p), lastErr))
 		if _, err := tx.AppendAudit(ctx, e); err != nil {
 			return err
 		}

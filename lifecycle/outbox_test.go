@@ -421,3 +421,52 @@ func TestRunOutboxTwice(t *testing.T) {
 		t.Errorf("the running RunOutbox returned %v after cancel, want nil", err)
 	}
 }
+
+// "Retry now": a webhook still pending, waiting out its backoff after a
+// failed attempt (the test's clock never reaches its retry time), is tried
+// at once when an operator retries it, keeping its attempts and deadline,
+// and the retry is audited.
+func TestRetryNowOfAPendingJob(t *testing.T) {
+	w := newWorld(t, func(cfg *lifecycle.Config) { cfg.RescanInterval = time.Hour })
+	w.grant(subA, refreshToken(1))
+	w.hooks.setAnswer(func(lifecycle.WebhookPayload) int { return http.StatusServiceUnavailable })
+	w.runOutbox()
+	w.deliver(googleSET(t, "waiting", events.TypeSessionsRevoked, issSub(subA), ""))
+	var pending riscd.OutboxJob
+	waitFor(t, "a failed attempt", func() bool {
+		for _, j := range w.outbox() {
+			if j.Kind == riscd.OutboxWebhook && j.Attempts == 1 {
+				pending = j
+				return true
+			}
+		}
+		return false
+	})
+	if pending.Status != riscd.OutboxPending || !pending.NextAttemptAt.After(w.clock.Now()) {
+		t.Fatalf("job %+v, want pending with its retry time ahead", pending)
+	}
+	w.hooks.setAnswer(nil)
+
+	j, err := w.lc.RetryOutboxJob(w.ctx, pending.ID, lifecycle.Op{Actor: "operator:dana", Reason: "request r-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != riscd.OutboxPending || j.Attempts != 1 || !j.NextAttemptAt.Equal(w.clock.Now()) || !j.Deadline.Equal(pending.Deadline) {
+		t.Errorf("retried job %+v, want pending, due now, its attempts and deadline kept", j)
+	}
+	waitFor(t, "the webhook retried now", func() bool { return len(w.hooks.delivered()) == 1 })
+	w.waitJobs()
+	if got, _ := w.db.OutboxJob(w.ctx, pending.ID); got.Status != riscd.OutboxDone || got.Attempts != 2 {
+		t.Errorf("job after the retry: %s after %d attempts, want done after 2", got.Status, got.Attempts)
+	}
+	var audited bool
+	for _, e := range w.audit() {
+		if e.Action == "retry_outbox" {
+			audited = e.Actor == "operator:dana" && e.Outcome == "pending" && strings.Contains(e.Detail, "retry now") &&
+				strings.Contains(e.Detail, "last error: webhook: HTTP 503")
+		}
+	}
+	if !audited {
+		t.Errorf("audit %+v: want a retry_outbox entry by operator:dana saying retry now and the last error", w.audit())
+	}
+}

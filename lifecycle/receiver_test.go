@@ -35,6 +35,7 @@ type receiver struct {
 	now    func() time.Time
 	mu     sync.Mutex
 	answer func(lifecycle.WebhookPayload) int
+	body   func(h http.Header) string // the answer's body; nil: none
 	hooks  []hook
 }
 
@@ -140,8 +141,12 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	r.hooks = append(r.hooks, hook{id: req.Header.Get("webhook-id"), timestamp: req.Header.Get("webhook-timestamp"), body: body, payload: p, status: status})
+	answerBody := r.body
 	r.mu.Unlock()
 	w.WriteHeader(status)
+	if answerBody != nil {
+		io.WriteString(w, answerBody(req.Header))
+	}
 }
 
 // setNow changes the clock the receiver checks timestamps against.
@@ -155,6 +160,14 @@ func (r *receiver) setNow(now func() time.Time) {
 func (r *receiver) setAnswer(fn func(lifecycle.WebhookPayload) int) {
 	r.mu.Lock()
 	r.answer = fn
+	r.mu.Unlock()
+}
+
+// setBody has the receiver answer with the body fn makes of the request's
+// headers; nil answers none.
+func (r *receiver) setBody(fn func(h http.Header) string) {
+	r.mu.Lock()
+	r.body = fn
 	r.mu.Unlock()
 }
 

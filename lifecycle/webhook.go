@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -49,6 +50,35 @@ type WebhookPayload struct {
 	// Reason is the account-disabled reason ("hijacking", "bulk-account"),
 	// absent otherwise.
 	Reason string `json:"reason,omitempty"`
+	// AppUsers are the app's users linked to Sub by connect sessions
+	// (never nil: [] when none), so that the app can end its own users'
+	// sessions without a lookup.
+	AppUsers []string `json:"app_users"`
+	// AppUser and ConnectID name, for grant.connected, the app user whose
+	// connect session succeeded and that session; absent otherwise.
+	AppUser   string `json:"app_user,omitempty"`
+	ConnectID string `json:"connect_id,omitempty"`
+}
+
+// WebhookConnected is the Type of the webhook sent when a connect session
+// succeeds: Sub's grant GrantIDs[0] now holds the scopes the user granted,
+// and AppUser is linked to Sub.
+const WebhookConnected = "grant.connected"
+
+// appUsersOf returns the app users linked to sub, sorted ([] for none).
+func appUsersOf(ctx context.Context, tx riscd.ReadTx, sub string) ([]string, error) {
+	out := []string{}
+	if sub == "" {
+		return out, nil
+	}
+	links, err := tx.LinksOfSub(ctx, sub)
+	if err != nil {
+		return nil, fmt.Errorf("app users of subject: %w", err)
+	}
+	for _, l := range links {
+		out = append(out, l.AppUser)
+	}
+	return out, nil
 }
 
 // jobPayload is what the store keeps in OutboxJob.Payload: who the job is
@@ -104,8 +134,12 @@ func (r *run) notify() (string, []string, error) {
 	if len(done) == 0 {
 		done = []string{ActionRecord}
 	}
+	appUsers, err := appUsersOf(r.ctx, r.tx, r.t.sub)
+	if err != nil {
+		return "", nil, err
+	}
 	body := WebhookPayload{
-		Type: r.oc.name, Sub: r.t.sub, Transmitter: r.oc.transmitter, Subject: r.t.subject, EventJTI: r.oc.jti,
+		AppUsers: appUsers, Type: r.oc.name, Sub: r.t.sub, Transmitter: r.oc.transmitter, Subject: r.t.subject, EventJTI: r.oc.jti,
 		GrantIDs: append([]string{}, r.changed...), Action: strings.Join(done, ","), At: r.oc.at.UTC(), Reason: r.oc.whReason,
 	}
 	data, err := json.Marshal(body)

@@ -1,7 +1,7 @@
 // Package store opens the store engine a configuration names. The store
 // contract (riscd.Store, riscd.ReadTx, riscd.Tx) is package riscd's; each
-// engine lives in a package of its own (store/boltdb, the embedded default)
-// and passes the behavioural suite of package store/storetest. Code that
+// engine lives in a package of its own (store/boltdb, the embedded default,
+// or store/postgres) and passes the behavioural suite of package store/storetest. Code that
 // uses the store imports package riscd and, to open one, this package; never
 // an engine.
 package store
@@ -15,6 +15,7 @@ import (
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/seal"
 	"github.com/riscd/riscd/store/boltdb"
+	"github.com/riscd/riscd/store/postgres"
 )
 
 // Engine names.
@@ -54,6 +55,14 @@ func Open(ctx context.Context, opts Options) (riscd.DB, error) {
 	case "", EngineBolt:
 		db, err := boltdb.Open(ctx, boltdb.Options{
 			Path: opts.Path, Key: opts.Key, OldKeys: opts.OldKeys, Now: opts.Now, Logger: opts.Logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
+	case EnginePostgres:
+		db, err := postgres.Open(ctx, postgres.Options{
+			URL: opts.URL, Password: opts.Password, Key: opts.Key, OldKeys: opts.OldKeys, Now: opts.Now, Logger: opts.Logger,
 		})
 		if err != nil {
 			return nil, err

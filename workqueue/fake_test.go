@@ -124,6 +124,14 @@ func (s *fakeSource) unpark(id uint64) {
 	fi.status, fi.it.Attempts, fi.it.NextAttempt = "pending", 0, time.Time{}
 }
 
+// setNextAttempt moves a pending item's retry time, as an operator's
+// "retry now" would.
+func (s *fakeSource) setNextAttempt(id uint64, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.items[id].it.NextAttempt = at
+}
+
 func (s *fakeSource) setWork(work func(ctx context.Context, it *Item[string]) error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

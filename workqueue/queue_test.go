@@ -398,3 +398,38 @@ func TestPermanent(t *testing.T) {
 		t.Error("Permanent(nil) != nil")
 	}
 }
+
+// An item waiting out its backoff runs at once when the source moves its
+// retry time earlier (an operator's "retry now") and the queue rescans; a
+// rescan that finds the same or a later time changes nothing.
+func TestRescanTakesUpAnEarlierRetryTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := newFakeSource(func(_ context.Context, it *Item[string]) error {
+			if it.Attempts < 1 {
+				return errors.New("app down")
+			}
+			return nil
+		})
+		id := src.add("a")
+		q, _ := start(t, Config[string]{Source: src, PollInterval: time.Hour, RescanInterval: 24 * time.Hour,
+			BackoffBase: time.Hour, BackoffMax: time.Hour})
+		synctest.Wait()
+		if got := len(src.calls()); got != 1 || src.status(id) != "pending" {
+			t.Fatalf("%d calls, item %s; want 1 failed attempt, pending", got, src.status(id))
+		}
+		q.Rescan() // the store's retry time is the queue's: still waiting
+		synctest.Wait()
+		if got := len(src.calls()); got != 1 {
+			t.Fatalf("%d calls after a rescan with the same retry time, want 1", got)
+		}
+
+		t0 := time.Now()
+		src.setNextAttempt(id, t0)
+		q.Rescan()
+		synctest.Wait()
+		calls := src.calls()
+		if len(calls) != 2 || src.status(id) != "done" || !calls[1].at.Equal(t0) {
+			t.Fatalf("calls %+v, item %s; want the second attempt at once (%v), done", calls, src.status(id), t0)
+		}
+	})
+}

@@ -165,9 +165,12 @@ func laneKey[T any](it Item[T]) string {
 	return it.Key
 }
 
-// add takes an item into memory unless it is already held.
+// add takes an item into memory. An item already held keeps what the
+// queue knows of it, except a retry time the source moved earlier (an
+// operator's "retry now"), which it takes up unless the item is in flight.
 func (s *scheduler[T]) add(it Item[T]) {
-	if _, ok := s.known[it.ID]; ok {
+	if l, ok := s.known[it.ID]; ok {
+		s.sooner(l, it)
 		return
 	}
 	key := laneKey(it)
@@ -182,6 +185,23 @@ func (s *scheduler[T]) add(it Item[T]) {
 	l.items[pos] = &held[T]{it: it}
 	s.known[it.ID] = l
 	if l.state != laneRunning && pos == 0 {
+		s.evaluate(l)
+	}
+}
+
+// sooner moves a held item's retry time to it.NextAttempt when that is
+// earlier, and re-files its lane when the item is the lane's waiting head.
+func (s *scheduler[T]) sooner(l *lane[T], it Item[T]) {
+	i := sort.Search(len(l.items), func(i int) bool { return l.items[i].it.ID >= it.ID })
+	if i == len(l.items) || l.items[i].it.ID != it.ID || i == 0 && l.state == laneRunning {
+		return
+	}
+	h := l.items[i]
+	if !it.NextAttempt.Before(h.it.NextAttempt) {
+		return
+	}
+	h.it.NextAttempt = it.NextAttempt
+	if i == 0 && l.state == laneWaiting {
 		s.evaluate(l)
 	}
 }

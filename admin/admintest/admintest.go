@@ -101,15 +101,15 @@ func (f *FakeOperator) RetryOutboxJob(ctx context.Context, id uint64, actor, rea
 	return RetryJob(ctx, f.DB, id, actor, reason)
 }
 
-// JobStateErr is the refusal to retry a job that has not failed, known by
+// JobStateErr is the refusal to retry a done job, known by
 // its JobStatus method as the lifecycle package's is.
 type JobStateErr struct{ status riscd.OutboxStatus }
 
 func (e JobStateErr) Error() string     { return "job is " + string(e.status) }
 func (e JobStateErr) JobStatus() string { return string(e.status) }
 
-// RetryJob returns a failed job to pending and audits it in one
-// transaction, as the lifecycle package does.
+// RetryJob returns a failed job to pending, or makes a pending one due now,
+// and audits it in one transaction, as the lifecycle package does.
 func RetryJob(ctx context.Context, db *boltdb.DB, id uint64, actor, reason string) (riscd.OutboxJob, error) {
 	var out riscd.OutboxJob
 	err := db.Update(ctx, func(tx riscd.Tx) error {
@@ -117,10 +117,14 @@ func RetryJob(ctx context.Context, db *boltdb.DB, id uint64, actor, reason strin
 		if err != nil {
 			return err
 		}
-		if j.Status != riscd.OutboxFailed {
+		switch j.Status {
+		case riscd.OutboxFailed:
+			j.Status, j.Attempts, j.LastError, j.DoneAt = riscd.OutboxPending, 0, "", time.Time{}
+		case riscd.OutboxPending:
+			j.NextAttemptAt = time.Now()
+		default:
 			return JobStateErr{j.Status}
 		}
-		j.Status, j.Attempts, j.LastError, j.DoneAt = riscd.OutboxPending, 0, "", time.Time{}
 		if err := tx.PutOutboxJob(ctx, j); err != nil {
 			return err
 		}
@@ -211,6 +215,22 @@ func (c *Counter) Get() int {
 	return c.n
 }
 
+// ConnectURL and ReturnURL are the companion API's public URL and its one
+// allowed return URL of connect sessions.
+const (
+	ConnectURL = "https://riscd.example.com"
+	ReturnURL  = "https://app.example.com/after"
+)
+
+// StoreUnlinker is a companion.Unlinker that only unlinks in the store
+// (revoke is ignored).
+type StoreUnlinker struct{ DB *boltdb.DB }
+
+// UnlinkAppUser unlinks appUser and sub.
+func (u StoreUnlinker) UnlinkAppUser(ctx context.Context, appUser, sub string, revoke bool) error {
+	return u.DB.UnlinkAppUser(ctx, appUser, sub)
+}
+
 // Features are the test's configured Features.
 var Features = map[string]string{
 	"drive":    "https://www.googleapis.com/auth/drive.readonly",
@@ -252,6 +272,8 @@ func NewWith(t testing.TB, edit func(*admin.Config), editApp func(*companion.Con
 	appCfg := companion.Config{
 		Store: e.DB, Broker: e.Broker, AdminToken: cfg.AdminToken, AppToken: AppToken,
 		Now: e.Clock.Now, Serve: srv.API(),
+		Connect: e.DB, Unlinker: StoreUnlinker{DB: e.DB}, ConnectURL: ConnectURL, ReturnURLs: []string{ReturnURL},
+		Features: Features, CheckLoginHint: func(string) error { return nil },
 	}
 	if editApp != nil {
 		editApp(&appCfg)
@@ -568,18 +590,36 @@ func DisabledEvent(jti, sub, reason string) riscd.InboxEntry {
 // FailJob enqueues a job of kind about sub and marks it failed at the
 // Env's clock, as the outbox worker does.
 func (e *Env) FailJob(kind riscd.OutboxKind, sub string) riscd.OutboxJob {
+	e.T.Helper()
+	return e.job(kind, sub, func(j *riscd.OutboxJob) {
+		j.Status, j.Attempts, j.LastError, j.DoneAt = riscd.OutboxFailed, 7, "webhook: HTTP 500", e.Clock.Now()
+	})
+}
+
+// WaitingJob queues an outbox job of kind about sub, for an
+// account-disabled event, that failed twice and waits an hour for its next
+// attempt (the app answered 401).
+func (e *Env) WaitingJob(kind riscd.OutboxKind, sub string) riscd.OutboxJob {
+	e.T.Helper()
+	return e.job(kind, sub, func(j *riscd.OutboxJob) {
+		j.Attempts, j.LastError, j.NextAttemptAt = 2, `webhook: HTTP 401: {"error":"bad signature"}`, e.Clock.Now().Add(time.Hour)
+	})
+}
+
+// job queues an outbox job about sub, then changes it with edit.
+func (e *Env) job(kind riscd.OutboxKind, sub string, edit func(*riscd.OutboxJob)) riscd.OutboxJob {
 	t := e.T
 	t.Helper()
 	j, err := e.DB.EnqueueOutbox(context.Background(), riscd.OutboxJob{
 		Kind: kind, Key: string(kind) + ":" + sub, GrantID: "g-" + sub,
-		Payload:  json.RawMessage(fmt.Sprintf(`{"sub":%q,"event_jti":"j-%s"}`, sub, sub)),
+		Payload:  json.RawMessage(fmt.Sprintf(`{"sub":%q,"event_jti":"j-%s","event_type":%q}`, sub, sub, events.TypeAccountDisabled)),
 		Deadline: e.Clock.Now().Add(24 * time.Hour),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	j, err = e.DB.UpdateOutbox(context.Background(), j.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
-		j.Status, j.Attempts, j.LastError, j.DoneAt = riscd.OutboxFailed, 7, "webhook: HTTP 500", e.Clock.Now()
+		edit(&j)
 		return j, nil
 	})
 	if err != nil {

@@ -80,6 +80,38 @@ func TestConfigCheck(t *testing.T) {
 			t.Fatalf("exit %d, stderr %q", code, errOut)
 		}
 	})
+	// What serve or the stream commands would refuse, config check refuses
+	// too, naming the key and its line.
+	t.Run("store folder missing", func(t *testing.T) {
+		f := writeTestFiles(t, "")
+		missing := filepath.Join(f.dir, "no-such-folder", "riscd.db")
+		mustWrite(t, f.config, strings.Replace(readFile(t, f.config), filepath.Join(f.dir, "riscd.db"), missing, 1))
+		code, _, errOut := runCLI(t, nil, "config", "check", "--config", f.config)
+		if code != exitUsage || !strings.Contains(errOut, f.config+":8: store.path: "+missing+": its folder") {
+			t.Fatalf("exit %d, stderr %q; want 2 naming store.path at line 8 and its folder", code, errOut)
+		}
+		if code, _, errOut := runCLI(t, nil, "serve", "--config", f.config); code != exitUsage || !strings.Contains(errOut, "store.path") {
+			t.Fatalf("serve: exit %d, stderr %q; want it refused too", code, errOut)
+		}
+	})
+	t.Run("service account file missing", func(t *testing.T) {
+		gone := filepath.Join(t.TempDir(), "sa.json")
+		f := writeTestFiles(t, "risc:\n  service_account_file: "+gone+"\n")
+		code, _, errOut := runCLI(t, nil, "config", "check", "--config", f.config)
+		if code != exitUsage || !strings.Contains(errOut, f.config+":13: risc.service_account_file: "+gone+": no such file") {
+			t.Fatalf("exit %d, stderr %q; want 2 naming risc.service_account_file at line 13", code, errOut)
+		}
+		if code, _, errOut := runCLI(t, nil, "stream", "status", "--config", f.config); code != exitUsage || !strings.Contains(errOut, "risc.service_account_file") {
+			t.Fatalf("stream status: exit %d, stderr %q; want it refused too", code, errOut)
+		}
+	})
+	t.Run("service account file unset is a warning", func(t *testing.T) {
+		f := writeTestFiles(t, "")
+		code, _, errOut := runCLI(t, nil, "config", "check", "--config", f.config)
+		if code != exitOK || !strings.Contains(errOut, "warning: "+f.config+": risc.service_account_file: not set") {
+			t.Fatalf("exit %d, stderr %q; want 0 and a warning", code, errOut)
+		}
+	})
 	t.Run("warnings do not fail", func(t *testing.T) {
 		f := writeTestFiles(t, "")
 		os.Chmod(f.key, 0o640)
@@ -145,4 +177,29 @@ func TestServeStartupFailures(t *testing.T) {
 			t.Errorf("a bad config created the store file")
 		}
 	})
+}
+
+// The top-level help names every subcommand each command dispatches to
+// ("store check" among them), and each of those answers --help.
+func TestTopLevelHelpListsEverySubcommand(t *testing.T) {
+	_, help, _ := runCLI(t, nil, "--help")
+	for _, c := range commands() {
+		if !strings.Contains(help, "\n  "+c.name+" ") {
+			t.Errorf("riscd --help does not list %s", c.name)
+		}
+		if c.subs == nil {
+			continue
+		}
+		for _, sub := range c.subs() {
+			if !strings.Contains(help, " "+c.name+" "+sub+",") && !strings.Contains(help, " "+c.name+" "+sub+"\n") {
+				t.Errorf("riscd --help does not list %s %s:\n%s", c.name, sub, help)
+			}
+			if code, out, errOut := runCLI(t, nil, c.name, sub, "--help"); code != exitOK || !strings.Contains(strings.ToLower(out), "usage") {
+				t.Errorf("riscd %s %s --help: exit %d, stdout %q, stderr %q", c.name, sub, code, out, errOut)
+			}
+		}
+	}
+	if !strings.Contains(help, "store check") {
+		t.Errorf("riscd --help does not name store check:\n%s", help)
+	}
 }

@@ -25,39 +25,59 @@ type adminSub struct {
 }
 
 func cmdGrants(ctx context.Context, env *cliEnv, args []string) error {
-	return runAdmin(ctx, env, "grants", args, []adminSub{
+	return runAdmin(ctx, env, "grants", args, grantsSubs())
+}
+
+// grantsSubs are the subcommands of riscd grants.
+func grantsSubs() []adminSub {
+	return []adminSub{
 		{"list", "", "[--sub SUB] [--status STATUS] [--feature NAME] [--scope SCOPE] [--limit N] [--cursor C | --all]",
 			"List grants, newest first.", grantsList},
 		{"show", "ID", "", "Show one grant: every field, and the audit entries that name it.", grantsShow},
 		{"revoke", "ID", "--yes",
 			"Discard riscd's tokens of the grant and queue their revocation at Google. It cannot be undone, so --yes is required.", grantsRevoke},
-	})
+	}
 }
 
 func cmdEvents(ctx context.Context, env *cliEnv, args []string) error {
-	return runAdmin(ctx, env, "events", args, []adminSub{
+	return runAdmin(ctx, env, "events", args, eventsSubs())
+}
+
+// eventsSubs are the subcommands of riscd events.
+func eventsSubs() []adminSub {
+	return []adminSub{
 		{"list", "", "[--sub SUB] [--type TYPE] [--status pending|done|parked] [--limit N] [--cursor C | --all]",
 			"List received security events with their processing state, newest first.", eventsList},
 		{"show", "ID", "", "Show one event and its decoded claims (token identifiers appear as fingerprints).", eventsShow},
 		{"retry", "ID", "", "Send a parked event back to the dispatcher with a fresh budget of attempts.", eventsRetry},
-	})
+	}
 }
 
 func cmdOutbox(ctx context.Context, env *cliEnv, args []string) error {
-	return runAdmin(ctx, env, "outbox", args, []adminSub{
+	return runAdmin(ctx, env, "outbox", args, outboxSubs())
+}
+
+// outboxSubs are the subcommands of riscd outbox.
+func outboxSubs() []adminSub {
+	return []adminSub{
 		{"list", "", "[--status pending|failed] [--kind revoke|webhook] [--limit N]",
 			"List upstream revocations and webhooks: pending ones oldest first, or failed ones (given up on) newest first.", outboxList},
-		{"retry", "ID", "", "Start a failed job over with a fresh budget of attempts and time; riscd tries it at once.", outboxRetry},
+		{"retry", "ID", "", "Start a failed job over with a fresh budget of attempts and time, or have riscd try a pending one now (after fixing the app), without waiting for its next attempt.", outboxRetry},
 		{"retry-failed", "", "[--kind revoke|webhook]",
 			"Start every failed job (of one kind) over, oldest first: after an outage of Google's revoke endpoint or the app's webhook receiver.", outboxRetryFailed},
-	})
+	}
 }
 
 func cmdAccounts(ctx context.Context, env *cliEnv, args []string) error {
-	return runAdmin(ctx, env, "accounts", args, []adminSub{
-		{"show", "SUB", "", "Show a subject's account state, grants and timeline of events and actions.", accountsShow},
-		{"release", "SUB", "", "Lift a hold on the subject: its held grants become active again.", accountsRelease},
-	})
+	return runAdmin(ctx, env, "accounts", args, accountsSubs())
+}
+
+// accountsSubs are the subcommands of riscd accounts.
+func accountsSubs() []adminSub {
+	return []adminSub{
+		{"show", "SUB|EMAIL", "", "Show a subject's account state, grants and timeline of events and actions; an email finds the subject whose grant carries it verified.", accountsShow},
+		{"release", "SUB|EMAIL", "[--actor NAME]", "Lift a hold on the subject: its held grants become active again. Recorded in the audit log as operator:NAME.", accountsRelease},
+	}
 }
 
 // runAdmin finds the subcommand, parses its flags, connects and runs it.

@@ -37,6 +37,10 @@ func TestAccountsShow(t *testing.T) {
 	e := newAdminEnv(t)
 	g, ev := seedHeldAccount(t, e)
 
+	if byEmail := e.run("accounts", "show", "alice@example.com").ok(t); !strings.HasPrefix(byEmail.stdout, "sub:") || !strings.Contains(byEmail.stdout, " alice\n") {
+		t.Errorf("accounts show by email:\n%s", byEmail.stdout)
+	}
+	e.run("accounts", "show", "nobody@example.com").fails(t, exitFailure, "no grant has the verified email nobody@example.com")
 	r := e.run("accounts", "show", "alice").ok(t)
 	wantAdminFields(t, parseAdminFields(t, r.stdout), map[string]string{
 		"sub": "alice", "email": "alice@example.com", "state": "held, sign-in disabled",
@@ -85,7 +89,8 @@ func TestAccountsRelease(t *testing.T) {
 	e := newAdminEnv(t)
 	g, _ := seedHeldAccount(t, e)
 
-	r := e.run("accounts", "release", "alice").ok(t)
+	// By the email of alice's grant, naming the operator for the audit.
+	r := e.run("accounts", "release", "alice@example.com", "--actor", "dana").ok(t)
 	if first, _, _ := strings.Cut(r.stdout, "\n"); !strings.HasPrefix(first, "released alice (now: ") || strings.Contains(first, "held") {
 		t.Errorf("first line %q, want alice released and no longer held", first)
 	}
@@ -99,6 +104,11 @@ func TestAccountsRelease(t *testing.T) {
 	if sg, err := e.db.Grant(t.Context(), g.ID); err != nil || sg.Status != riscd.GrantActive {
 		t.Errorf("stored grant %s, %v; want active", sg.Status, err)
 	}
+	audit, _, err := e.db.ListAudit(t.Context(), riscd.AuditQuery{Sub: "alice", Limit: 1})
+	if err != nil || len(audit) != 1 || audit[0].Actor != "operator:dana" {
+		t.Errorf("last audit entry %+v (%v), want the release by operator:dana", audit, err)
+	}
+	e.run("accounts", "release", "alice", "--actor", "da na").fails(t, exitUsage, `--actor "da na"`)
 
 	t.Run("json, and again", func(t *testing.T) {
 		var s adminclient.Subject

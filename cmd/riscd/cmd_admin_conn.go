@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd/admin"
 	"github.com/riscd/riscd/adminclient"
 	"github.com/riscd/riscd/config"
 )
@@ -24,6 +25,7 @@ const envAdminToken = config.EnvAdminToken
 
 // adminConn is the connection flags every admin subcommand takes.
 type adminConn struct {
+	actor       string
 	internalURL string
 	tokenFile   string
 	config      string
@@ -38,6 +40,7 @@ func addConnFlags(fs *flag.FlagSet) *adminConn {
 	fs.StringVar(&c.config, "config", "", "riscd's configuration file, for internal.listen and internal.admin_token_file")
 	fs.BoolVar(&c.json, "json", false, "print the API's answer as JSON, for scripts")
 	fs.DurationVar(&c.timeout, "timeout", defaultAdminTimeout, "how long to wait for each answer")
+	fs.StringVar(&c.actor, "actor", "", "your name, recorded in the audit log as operator:NAME for the actions you take (default: operator)")
 	return c
 }
 
@@ -89,6 +92,10 @@ func (c *adminConn) connect(env *cliEnv) (*adminSession, error) {
 	if c.timeout <= 0 {
 		return nil, usageError{errors.New("--timeout must be positive")}
 	}
+	var bad *admin.Error
+	if err := admin.CheckOperatorName(c.actor); errors.As(err, &bad) {
+		return nil, usageError{fmt.Errorf("--actor %q: %v", c.actor, bad.Detail)}
+	}
 	var cfg *config.Config
 	if c.config != "" {
 		var err error
@@ -120,6 +127,7 @@ func (c *adminConn) connect(env *cliEnv) (*adminSession, error) {
 		Token:      token,
 		HTTPClient: &http.Client{Timeout: c.timeout},
 		UserAgent:  "riscd-cli/" + buildVersion(),
+		Actor:      c.actor,
 	})
 	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), adminclient.ErrInvalidConfig.Error()+": ")

@@ -242,7 +242,7 @@ func (e *adminEnv) grant(sub string, scopes []string, status riscd.GrantStatus, 
 	e.t.Helper()
 	ctx := context.Background()
 	g, err := e.db.CreateGrant(ctx, riscd.Grant{
-		Sub: sub, Email: sub + "@example.com", Scopes: scopes,
+		Sub: sub, Email: sub + "@example.com", EmailVerified: true, Scopes: scopes,
 		RefreshToken: riscd.Secret(fmt.Sprintf("1//0refresh-%s-%d-secretpart", sub, e.clock.Now().Unix())),
 		AccessToken:  riscd.Secret("ya29.access-" + sub), TokenType: "Bearer", Expiry: e.clock.Now().Add(time.Hour),
 	})

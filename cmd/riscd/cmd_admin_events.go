@@ -15,7 +15,7 @@ import (
 
 func eventsList(fs *flag.FlagSet) func(context.Context, *adminSession, string) error {
 	var f adminclient.EventFilter
-	fs.StringVar(&f.Sub, "sub", "", "only events about this subject (Google's sub)")
+	fs.StringVar(&f.Sub, "sub", "", "only events about this subject (Google's sub, or a verified email of one of its grants)")
 	fs.StringVar(&f.Type, "type", "", "only events of this type: a short name (account-disabled) or the URI")
 	status := fs.String("status", "", "only events in this state: pending, done or parked")
 	p := addAdminPageFlags(fs, "events")

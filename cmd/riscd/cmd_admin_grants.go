@@ -12,7 +12,7 @@ import (
 
 func grantsList(fs *flag.FlagSet) func(context.Context, *adminSession, string) error {
 	var f adminclient.GrantFilter
-	fs.StringVar(&f.Sub, "sub", "", "only this subject's grants (Google's sub)")
+	fs.StringVar(&f.Sub, "sub", "", "only this subject's grants (Google's sub, or a verified email of one of its grants)")
 	status := fs.String("status", "", "only grants in this state: active, held, revoked or reauth_required")
 	fs.StringVar(&f.Feature, "feature", "", "only grants holding this configured feature's scope")
 	fs.StringVar(&f.Scope, "scope", "", "only grants holding this scope")

@@ -39,9 +39,9 @@ func outboxList(fs *flag.FlagSet) func(context.Context, *adminSession, string) e
 		if f.Status == adminclient.OutboxFailed {
 			when, stamp = "FAILED", func(j adminclient.OutboxJob) string { return utcStampOr(j.FailedAt, "-") }
 		}
-		t := newAdminTable(s.stdout, "ID", "KIND", "SUBJECT", "GRANT", "CREATED", "ATTEMPTS", when, "LAST_ERROR")
+		t := newAdminTable(s.stdout, "ID", "KIND", "EVENT", "SUBJECT", "EMAIL", "GRANT", "CREATED", "ATTEMPTS", when, "LAST_ERROR")
 		for _, j := range list.Jobs {
-			t.row(strconv.FormatUint(j.ID, 10), j.Kind, orDash(j.Sub), orDash(j.GrantID), utcStamp(j.CreatedAt),
+			t.row(strconv.FormatUint(j.ID, 10), j.Kind, orDash(j.EventType), orDash(j.Sub), orDash(j.Email), orDash(j.GrantID), utcStamp(j.CreatedAt),
 				strconv.Itoa(j.Attempts), stamp(j), truncateCell(orDash(j.LastError)))
 		}
 		if err := t.flush(); err != nil {
@@ -76,7 +76,11 @@ func outboxRetry(fs *flag.FlagSet) func(context.Context, *adminSession, string) 
 		if s.json {
 			return writeAdminJSON(s.stdout, j)
 		}
-		fmt.Fprintf(s.stdout, "outbox job %d (%s): %s again, with a fresh budget of attempts; riscd tries it now\n", j.ID, j.Kind, j.Status)
+		if j.Attempts > 0 {
+			fmt.Fprintf(s.stdout, "outbox job %d (%s): %s, due now after %d attempts; riscd tries it now\n", j.ID, j.Kind, j.Status, j.Attempts)
+		} else {
+			fmt.Fprintf(s.stdout, "outbox job %d (%s): %s again, with a fresh budget of attempts; riscd tries it now\n", j.ID, j.Kind, j.Status)
+		}
 		return nil
 	}
 }

@@ -14,22 +14,25 @@ import (
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/adminclient"
+	"github.com/riscd/riscd/events"
 )
 
-// job queues an outbox job about sub as the lifecycle does and, for
-// store.OutboxFailed, marks it failed.
+// job queues an outbox job about sub (for an account-disabled event) as the
+// lifecycle does and, for another status than pending, marks it so after 9
+// attempts.
 func (e *adminEnv) job(kind riscd.OutboxKind, sub string, status riscd.OutboxStatus) riscd.OutboxJob {
 	e.t.Helper()
 	j, err := e.db.EnqueueOutbox(e.t.Context(), riscd.OutboxJob{
 		Kind: kind, Key: string(kind) + ":" + sub, Token: riscd.Secret("1//0outbox-job-token-" + sub), GrantID: "g-" + sub,
-		Payload: json.RawMessage(fmt.Sprintf(`{"sub":%q}`, sub)), Deadline: e.clock.Now().Add(24 * time.Hour),
+		Payload:  json.RawMessage(fmt.Sprintf(`{"sub":%q,"event_type":%q}`, sub, events.TypeAccountDisabled)),
+		Deadline: e.clock.Now().Add(24 * time.Hour),
 	})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if status == riscd.OutboxFailed {
+	if status != riscd.OutboxPending {
 		j, err = e.db.UpdateOutbox(e.t.Context(), j.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
-			j.Status, j.Attempts, j.LastError, j.DoneAt = riscd.OutboxFailed, 9, "revoke: HTTP 503", e.clock.Now()
+			j.Status, j.Attempts, j.LastError, j.DoneAt = status, 9, "revoke: HTTP 503", e.clock.Now()
 			return j, nil
 		})
 		if err != nil {
@@ -46,12 +49,18 @@ func TestOutboxList(t *testing.T) {
 	failedRevoke := e.job(riscd.OutboxRevoke, "bob", riscd.OutboxFailed)
 	failedHook := e.job(riscd.OutboxWebhook, "carol", riscd.OutboxFailed)
 	id := func(j riscd.OutboxJob) string { return strconv.FormatUint(j.ID, 10) }
+	if _, err := e.db.UpdateAccount(t.Context(), "bob", func(a riscd.Account, _ bool) (riscd.Account, error) {
+		a.Email = "bob@example.com"
+		return a, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	tbl := parseAdminTable(t, e.run("outbox", "list").ok(t).stdout, "ID")
 	if got := tbl.column(t, "ID"); !slices.Equal(got, []string{id(pending)}) {
 		t.Errorf("pending ids %v, want %v", got, id(pending))
 	}
-	if want := []string{"ID", "KIND", "SUBJECT", "GRANT", "CREATED", "ATTEMPTS", "NEXT_ATTEMPT", "LAST_ERROR"}; !slices.Equal(tbl.header, want) {
+	if want := []string{"ID", "KIND", "EVENT", "SUBJECT", "EMAIL", "GRANT", "CREATED", "ATTEMPTS", "NEXT_ATTEMPT", "LAST_ERROR"}; !slices.Equal(tbl.header, want) {
 		t.Errorf("header %v, want %v", tbl.header, want)
 	}
 
@@ -59,7 +68,7 @@ func TestOutboxList(t *testing.T) {
 	if got := tbl.column(t, "ID"); !slices.Equal(got, []string{id(failedHook), id(failedRevoke)}) {
 		t.Errorf("failed ids %v, want newest first", got)
 	}
-	if want := []string{id(failedRevoke), "revoke", "bob", "g-bob", "2026-03-01T12:00:01Z", "9", "2026-03-01T12:00:01Z", "revoke: HTTP 503"}; !slices.Equal(tbl.rows[1], want) {
+	if want := []string{id(failedRevoke), "revoke", "account-disabled", "bob", "bob@example.com", "g-bob", "2026-03-01T12:00:01Z", "9", "2026-03-01T12:00:01Z", "revoke: HTTP 503"}; !slices.Equal(tbl.rows[1], want) {
 		t.Errorf("failed row %q, want %q", tbl.rows[1], want)
 	}
 	tbl = parseAdminTable(t, e.run("outbox", "list", "--status", "failed", "--kind", "revoke").ok(t).stdout, "ID")
@@ -101,8 +110,25 @@ func TestOutboxRetry(t *testing.T) {
 	if err != nil || got.Status != riscd.OutboxPending || got.Attempts != 0 || got.Token != failed.Token {
 		t.Errorf("stored: status %s attempts %d, %v; want pending 0 with its token", got.Status, got.Attempts, err)
 	}
-	e.run("outbox", "retry", id).fails(t, exitFailure, "outbox job "+id+" is pending; only a failed job can be retried (HTTP 409 not_failed)")
-	e.run("outbox", "retry", strconv.FormatUint(pending.ID, 10)).fails(t, exitFailure, "HTTP 409 not_failed")
+	// A pending job waiting out its backoff: "retry now".
+	e.clock.Advance(time.Minute)
+	if _, err := e.db.UpdateOutbox(t.Context(), pending.ID, func(j riscd.OutboxJob) (riscd.OutboxJob, error) {
+		j.Attempts, j.LastError, j.NextAttemptAt = 3, "webhook: HTTP 401", e.clock.Now().Add(time.Hour)
+		return j, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pid := strconv.FormatUint(pending.ID, 10)
+	r = e.run("outbox", "retry", pid).ok(t)
+	if want := "outbox job " + pid + " (webhook): pending, due now after 3 attempts; riscd tries it now\n"; r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+	if got, err := e.db.OutboxJob(t.Context(), pending.ID); err != nil || got.Attempts != 3 || !got.NextAttemptAt.Equal(e.clock.Now()) {
+		t.Errorf("stored: attempts %d, next attempt %v, %v; want 3, due now", got.Attempts, got.NextAttemptAt, err)
+	}
+	done := e.job(riscd.OutboxWebhook, "dave", riscd.OutboxDone)
+	did := strconv.FormatUint(done.ID, 10)
+	e.run("outbox", "retry", did).fails(t, exitFailure, "outbox job "+did+" is done; only a failed or pending job can be retried (HTTP 409 not_failed)")
 	e.run("outbox", "retry", "999").fails(t, exitFailure, "outbox job not found (HTTP 404 not_found)")
 	e.run("outbox", "retry", "x").fails(t, exitUsage, `job id "x"`)
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -154,5 +155,73 @@ func TestStoreCheckDamagedMetaPage(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "meta page 0 is damaged") {
 		t.Errorf("store check: stderr %q; want the damaged meta page named", errOut)
+	}
+}
+
+// store check writes nothing: a mistyped path is refused, not created; a
+// copy of the store (the file alone, as a backup holds it) is checked with
+// --store and left byte for byte, its directory as it was (no journal
+// files, no rewritten meta page); damage in the copy is still reported.
+func TestStoreCheckReadOnly(t *testing.T) {
+	cfg, path := damagedStoreConfig(t)
+
+	missing := filepath.Join(t.TempDir(), "typo.db")
+	code, out, errOut := runCLI(t, nil, "store", "check", "--config", cfg, "--store", missing)
+	if code == exitOK || strings.Contains(out, "ok:") || !strings.Contains(errOut, missing+" does not exist") {
+		t.Errorf("check of a missing file: exit %d, stdout %q, stderr %q; want a refusal naming it", code, out, errOut)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(missing)); len(entries) != 0 {
+		t.Errorf("check of a missing file created %v", entries)
+	}
+
+	dir := t.TempDir()
+	copyPath := filepath.Join(dir, "backup.db")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copyPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	listing := func() string {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			fi, _ := e.Info()
+			names = append(names, fmt.Sprint(e.Name(), " ", fi.Size(), " ", fi.ModTime().UnixNano()))
+		}
+		return strings.Join(names, "\n")
+	}
+	before := listing()
+	code, out, errOut = runCLI(t, nil, "store", "check", "--config", cfg, "--store", copyPath)
+	if code != exitOK || !strings.Contains(out, "grants 300,") || !strings.Contains(out, "store "+copyPath) {
+		t.Errorf("check of a copy: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if after, _ := os.ReadFile(copyPath); !bytes.Equal(after, b) {
+		t.Error("store check changed the copy's bytes")
+	}
+	if after := listing(); after != before {
+		t.Errorf("store check changed the copy's directory:\n%s\nwant\n%s", after, before)
+	}
+
+	// The copy's meta page 0 damaged: noted, not rewritten.
+	bolttest.ZeroMetaPage0(t, copyPath)
+	b, _ = os.ReadFile(copyPath)
+	code, out, errOut = runCLI(t, nil, "store", "check", "--config", cfg, "--store", copyPath)
+	if code != exitOK || !strings.Contains(out, "grants 300,") || !strings.Contains(errOut, "meta page 0 is damaged") {
+		t.Errorf("check of a copy with a damaged meta page: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if after, _ := os.ReadFile(copyPath); !bytes.Equal(after, b) {
+		t.Error("store check rewrote the copy's damaged meta page")
+	}
+
+	// A damaged page in the copy is still found.
+	bolttest.ZeroLeafHolding(t, copyPath, []byte("damage-sub-150"))
+	code, _, errOut = runCLI(t, nil, "store", "check", "--config", cfg, "--store", copyPath)
+	if code != exitDamaged || !strings.Contains(errOut, "pages are damaged") {
+		t.Errorf("check of a damaged copy: exit %d, stderr %q; want %d", code, errOut, exitDamaged)
 	}
 }

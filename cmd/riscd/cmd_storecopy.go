@@ -168,6 +168,10 @@ func tally(c *riscd.Counts, r riscd.Record) {
 		c.Audit++
 	case r.Mark != nil:
 		c.Marks++
+	case r.Connect != nil:
+		c.Connect++
+	case r.Link != nil:
+		c.AppUserLinks++
 	}
 }
 
@@ -191,6 +195,8 @@ func printCounts(env *cliEnv, copied, src, dst riscd.Counts) bool {
 		{"  failed", copied.OutboxFailed, src.OutboxFailed, dst.OutboxFailed},
 		{"audit entries", copied.Audit, src.Audit, dst.Audit},
 		{"marks", copied.Marks, src.Marks, dst.Marks},
+		{"connect", copied.Connect, src.Connect, dst.Connect},
+		{"app-user links", copied.AppUserLinks, src.AppUserLinks, dst.AppUserLinks},
 	}
 	ok := true
 	fmt.Fprintf(env.stdout, "  %-14s %10s %10s %10s\n", "", "copied", "source", "target")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -127,7 +128,7 @@ func cmdServe(ctx context.Context, env *cliEnv, args []string) error {
 	return runErr
 }
 
-func cmdConfig(_ context.Context, env *cliEnv, args []string) error {
+func cmdConfig(ctx context.Context, env *cliEnv, args []string) error {
 	if len(args) == 0 || args[0] != "check" {
 		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 			fmt.Fprintln(env.stdout, "Usage: riscd config check --config FILE")
@@ -135,43 +136,67 @@ func cmdConfig(_ context.Context, env *cliEnv, args []string) error {
 		}
 		return usageError{errors.New("usage: riscd config check --config FILE")}
 	}
-	fs := newFlagSet(env, "config check", "config check --config FILE\n\nChecks the file strictly, the files it names, and the redirect URI against Google's rules.")
+	fs := newFlagSet(env, "config check", "config check --config FILE\n\nChecks the file strictly, the files it names (the store key, the client secrets, the service\n"+
+		"account key), the store's folder, and the redirect URI against Google's rules: what serve and the\n"+
+		"stream commands need.")
 	path := fs.String("config", "riscd.yaml", "configuration file")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	l, err := load(*path, env.environ, secretsOptions{})
+	l, err := load(*path, env.environ, secretsOptions{needKey: true})
 	if err != nil {
 		return err
 	}
+	errs, warnings := startProblems(ctx, *path, l.cfg)
 	if err := l.cfg.CheckRedirectURI(*path); err != nil {
-		return err
+		errs = append(errs, err.(config.Errors)...)
 	}
-	for _, w := range l.warnings {
+	if len(errs) > 0 {
+		return config.WithLines(*path, errs)
+	}
+	for _, w := range append(l.warnings, warnings...) {
 		fmt.Fprintln(env.stderr, "warning:", w)
 	}
 	fmt.Fprintf(env.stdout, "%s: OK (redirect URI %s, client %s)\n", *path, l.cfg.RedirectURI(), l.secrets.ClientID)
 	return nil
 }
 
+// storeSub is one subcommand of riscd store.
+type storeSub struct {
+	name, usage string // usage: after "riscd store "
+	run         func(ctx context.Context, env *cliEnv, args []string) error
+}
+
+// storeSubs are the subcommands of riscd store.
+func storeSubs() []storeSub {
+	return []storeSub{
+		{"check", "check --config FILE [--store PATH]", cmdStoreCheck},
+		{"backup", "backup DEST --config FILE (while riscd runs)", cmdStoreBackup},
+		{"rotate-key", "rotate-key --config FILE --new-key-file FILE", cmdStoreRotateKey},
+		{"salvage-journal", "salvage-journal --config FILE", cmdStoreSalvageJournal},
+		{"copy", "copy --from FILE --to FILE", cmdStoreCopy},
+	}
+}
+
 func cmdStore(ctx context.Context, env *cliEnv, args []string) error {
-	const usage = "usage: riscd store rotate-key|check|salvage-journal --config FILE ... | riscd store copy --from FILE --to FILE"
+	subs := storeSubs()
+	var names, usages []string
+	for _, s := range subs {
+		names = append(names, s.name)
+		usages = append(usages, "riscd store "+s.usage)
+	}
+	usage := "usage: riscd store " + strings.Join(names, "|") + " ..."
 	if len(args) == 0 {
 		return usageError{errors.New(usage)}
 	}
-	switch args[0] {
-	case "rotate-key":
-		return cmdStoreRotateKey(ctx, env, args[1:])
-	case "check":
-		return cmdStoreCheck(ctx, env, args[1:])
-	case "salvage-journal":
-		return cmdStoreSalvageJournal(ctx, env, args[1:])
-	case "copy":
-		return cmdStoreCopy(ctx, env, args[1:])
-	case "--help", "-h":
-		fmt.Fprintln(env.stdout, "Usage: riscd store rotate-key --config FILE --new-key-file FILE\n       riscd store check --config FILE\n"+
-			"       riscd store salvage-journal --config FILE\n       riscd store copy --from FILE --to FILE")
+	if args[0] == "--help" || args[0] == "-h" {
+		fmt.Fprintln(env.stdout, "Usage: "+strings.Join(usages, "\n       "))
 		return flag.ErrHelp
+	}
+	for _, s := range subs {
+		if s.name == args[0] {
+			return s.run(ctx, env, args[1:])
+		}
 	}
 	return usageError{fmt.Errorf("unknown store command %q (%s)", args[0], usage)}
 }
@@ -189,6 +214,11 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if *newKeyFile == "" {
 		return usageError{errors.New("--new-key-file is required")}
+	}
+	// Named absolute in what it prints: the configuration resolves a
+	// relative store.key_file against its own folder, not this one.
+	if abs, err := filepath.Abs(*newKeyFile); err == nil {
+		*newKeyFile = abs
 	}
 	l, err := load(*path, env.environ, secretsOptions{needKey: true})
 	if err != nil {
@@ -234,7 +264,11 @@ func cmdStoreRotateKey(ctx context.Context, env *cliEnv, args []string) error {
 		fmt.Fprintf(env.stdout, "made a new key in %s\n", *newKeyFile)
 	}
 	fmt.Fprintf(env.stdout, "re-encrypted %d records under key %s\n", n, newKey.ID())
-	fmt.Fprintf(env.stdout, "next: set store.key_file to %s and add the old key file to store.previous_key_files\n", *newKeyFile)
+	old := "the old key file"
+	if l.cfg.Store.KeyFile != "" {
+		old += " (" + l.cfg.Store.KeyFile + ")"
+	}
+	fmt.Fprintf(env.stdout, "next: set store.key_file to %s and add %s to store.previous_key_files\n", *newKeyFile, old)
 	return nil
 }
 
@@ -246,6 +280,8 @@ func storeOpenError(configPath string, c config.Store, err error) error {
 	if errors.As(err, &re) {
 		if configPath == "" {
 			configPath = "FILE"
+		} else if abs, aerr := filepath.Abs(configPath); aerr == nil {
+			configPath = abs // followed from another folder, it still names the file
 		}
 		err = fmt.Errorf("%w; to finish it, run riscd store rotate-key --config %s --new-key-file NEW, with store.key_file still naming the key the rotation started from and NEW the file holding key %s",
 			err, configPath, re.NewKeyID)

@@ -127,7 +127,9 @@ func (q *inboxQueue) current(ctx context.Context, e dispatch.Entry) (dispatch.En
 	return q.entry(cur), nil
 }
 
-// Done marks the entry done. Concurrent workers share the commit (Batch).
+// Done marks the entry done, counting the attempt that succeeded in its
+// Attempts (the failed ones are counted already), so that a finished entry
+// shows the attempts made. Concurrent workers share the commit (Batch).
 // The lifecycle's handler has already committed the event's effects with
 // its mark; the subject lock, held until Done returns, keeps another
 // replica from handling the entry in between, and a replica dying in
@@ -140,6 +142,7 @@ func (q *inboxQueue) Done(ctx context.Context, id uint64) error {
 			return err
 		}
 		e.Status, e.DoneAt = riscd.InboxDone, q.now()
+		e.Attempts++
 		return tx.PutInboxEntry(ctx, e)
 	})
 }

@@ -118,3 +118,44 @@ func TestFailedEventIsHandledOnceAfterRestart(t *testing.T) {
 		}
 	})
 }
+
+// A finished entry shows the attempts made: the failed ones and the one that
+// succeeded (events list showed ATTEMPTS 0 for every done event).
+func TestDoneEntryCountsItsAttempts(t *testing.T) {
+	key, _, err := boltdb.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := boltdb.Open(context.Background(), boltdb.Options{Path: filepath.Join(t.TempDir(), "riscd.db"), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	q := &inboxQueue{db: db, now: time.Now}
+	for _, tc := range []struct {
+		jti    string
+		failed int
+	}{{"first-time", 0}, {"third-time", 2}} {
+		e, _, err := db.PutInbox(context.Background(), riscd.InboxEntry{Iss: "https://accounts.google.com", JTI: tc.jti, Raw: "h.p.s", Claims: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range tc.failed {
+			if err := q.Failed(context.Background(), e.ID, i+1, "boom", time.Now(), false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 2 { // Done is idempotent: a second call counts nothing more
+			if err := q.Done(context.Background(), e.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := db.InboxEntry(context.Background(), e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != riscd.InboxDone || got.Attempts != tc.failed+1 {
+			t.Errorf("%s: status %s, attempts %d; want done after %d attempts", tc.jti, got.Status, got.Attempts, tc.failed+1)
+		}
+	}
+}

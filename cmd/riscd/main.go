@@ -1,5 +1,5 @@
-// Command riscd is the riscd daemon and its tools: serve, config check, demo,
-// store rotate-key and version. Package config reads and checks the
+// Command riscd is the riscd daemon and its tools (riscd --help lists every
+// command and subcommand). Package config reads and checks the
 // configuration; this command holds the subcommands and the wiring that
 // builds each package's Config from it. See README.md.
 package main
@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/riscd/riscd/config"
@@ -44,6 +45,7 @@ type command struct {
 	name    string
 	summary string
 	run     func(ctx context.Context, env *cliEnv, args []string) error
+	subs    func() []string // the subcommands' names, or nil
 }
 
 // cliEnv is what a command gets from the process.
@@ -55,17 +57,32 @@ type cliEnv struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the daemon", cmdServe},
-		{"config", "check a configuration file (config check)", cmdConfig},
-		{"demo", "run riscd with a local Google stand-in, no Google account needed", cmdDemo},
-		{"store", "store maintenance (store check, rotate-key, salvage-journal, copy)", cmdStore},
-		{"stream", "manage Google's RISC stream (show, update, enable, disable, status, verify)", cmdStream},
-		{"grants", "list, show or revoke grants through the admin API", cmdGrants},
-		{"events", "list, show or retry received events through the admin API", cmdEvents},
-		{"outbox", "list pending or failed upstream revocations and webhooks, or retry a failed one, through the admin API", cmdOutbox},
-		{"accounts", "show an account or release its hold through the admin API", cmdAccounts},
-		{"version", "print the version", cmdVersion},
+		{"serve", "run the daemon", cmdServe, nil},
+		{"config", "check a configuration file", cmdConfig, func() []string { return []string{"check"} }},
+		{"demo", "run riscd with a local Google stand-in, no Google account needed", cmdDemo, func() []string { return []string{"send"} }},
+		{"store", "store maintenance", cmdStore, func() []string { return names(storeSubs(), func(s storeSub) string { return s.name }) }},
+		{"stream", "manage Google's RISC stream", cmdStream, func() []string { return names(streamCommands(), func(s streamCommand) string { return s.name }) }},
+		{"grants", "grants, through the admin API", cmdGrants, adminSubNames(grantsSubs)},
+		{"events", "received events, through the admin API", cmdEvents, adminSubNames(eventsSubs)},
+		{"outbox", "upstream revocations and webhooks, through the admin API", cmdOutbox, adminSubNames(outboxSubs)},
+		{"accounts", "accounts and their holds, through the admin API", cmdAccounts, adminSubNames(accountsSubs)},
+		{"audit", "the audit log of actions, through the admin API", cmdAudit, adminSubNames(auditSubs)},
+		{"version", "print the version", cmdVersion, nil},
 	}
+}
+
+// names maps each element of a list to its name.
+func names[T any](list []T, name func(T) string) []string {
+	out := make([]string, len(list))
+	for i, v := range list {
+		out[i] = name(v)
+	}
+	return out
+}
+
+// adminSubNames lists the names of an admin command's subcommands.
+func adminSubNames(subs func() []adminSub) func() []string {
+	return func() []string { return names(subs(), func(s adminSub) string { return s.name }) }
 }
 
 // run executes one command line and returns the exit status.
@@ -111,6 +128,13 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "\nUsage: riscd <command> [flags]\n\nCommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		if c.subs != nil {
+			subs := c.subs()
+			for i, s := range subs {
+				subs[i] = c.name + " " + s
+			}
+			fmt.Fprintf(w, "  %-8s   %s\n", "", strings.Join(subs, ", "))
+		}
 	}
 	fmt.Fprintln(w, "\nRun riscd <command> --help for a command's flags.")
 }

@@ -163,6 +163,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		Features:          features,
 		Store:             m.db,
 		Grants:            p.lifecycle,
+		Connect:           p.lifecycle,
 		HTTPClient:        client,
 		Now:               m.Now,
 		Logger:            m.Logger.With("component", "flowweb"),
@@ -252,6 +253,13 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		AdminToken: s.AdminToken,
 		Serve:      p.admin.API(),
 		Now:        m.Now,
+		// Connect sessions start on the public listener's flowweb.
+		Connect:        m.db,
+		Unlinker:       p.lifecycle,
+		ConnectURL:     c.PublicURL,
+		ReturnURLs:     c.Companion.ReturnURLs,
+		Features:       featureScopes,
+		CheckLoginHint: flowweb.ValidateLoginHint,
 	})
 	if err != nil {
 		return nil, err

@@ -49,6 +49,7 @@ func bucketNames() []string {
 		bucketAudit, bucketAuditBySub,
 		bucketMarks,
 		bucketAdminSessions,
+		bucketConnect, bucketLinksByAppUser, bucketLinksBySub,
 	}
 }
 

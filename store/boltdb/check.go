@@ -26,7 +26,8 @@ func (db *DB) Check(ctx context.Context) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	btx, err := db.bolt.Begin(true)
+	// A read-only file (CheckFile) has no writer to exclude.
+	btx, err := db.bolt.Begin(!db.readOnly)
 	if err != nil {
 		return boltErr(err)
 	}
@@ -38,6 +39,9 @@ func (db *DB) Check(ctx context.Context) (err error) {
 		return err
 	}
 	for _, d := range bf.damaged {
+		if db.readOnly {
+			break // CheckFile notes them
+		}
 		errs = append(errs, fmt.Errorf("store: check: bbolt %s; bbolt reads the other, and the next write rewrites it", d))
 	}
 	var pages []error
@@ -210,9 +214,11 @@ func (t *Tx) checkRecords() error {
 		return nil
 	})
 	c.checkMarks()
+	c.checkConnect()
 	for _, index := range []string{
 		bucketAccountsAttention, bucketGrantsBySub, bucketGrantsByStatus, bucketGrantsByEmail, bucketGrantsByDigest, bucketGrantsByPrefix, bucketSessionsBySub,
 		bucketInboxByJTI, bucketInboxByStatus, bucketInboxBySubject, bucketOutboxPending, bucketOutboxFailed, bucketAuditBySub,
+		bucketLinksBySub,
 	} {
 		b, err := t.bucket(index)
 		if err != nil {

@@ -26,10 +26,17 @@ func (db *DB) Export(ctx context.Context, fn func(riscd.Record) error) error {
 // a record names (a mark's audit entry) before the record naming it.
 var exportKinds = []string{
 	bucketAccounts, bucketGrants, bucketAudit, bucketMarks, bucketSessions, bucketFlows, bucketInbox, bucketOutbox,
+	bucketConnect, bucketLinksByAppUser,
 }
 
 func (t *Tx) export(ctx context.Context, fn func(riscd.Record) error) error {
 	for _, name := range exportKinds {
+		if name == bucketLinksByAppUser {
+			if err := t.exportLinks(ctx, fn); err != nil {
+				return err
+			}
+			continue
+		}
 		b, err := t.bucket(name)
 		if err != nil {
 			return err
@@ -86,7 +93,7 @@ func (t *Tx) exportRecord(bucket string, k, v []byte) (riscd.Record, error) {
 		if err != nil {
 			return riscd.Record{}, err
 		}
-		f := Flow{Features: r.Features, Scopes: r.Scopes, Sub: r.Sub, CreatedAt: r.CreatedAt.time()}
+		f := Flow{Features: r.Features, Scopes: r.Scopes, Sub: r.Sub, ConnectID: r.ConnectID, CreatedAt: r.CreatedAt.time()}
 		for _, s := range []struct {
 			field string
 			ct    []byte
@@ -105,6 +112,13 @@ func (t *Tx) exportRecord(bucket string, k, v []byte) (riscd.Record, error) {
 	case bucketOutbox:
 		j, err := t.outboxJob(binary.BigEndian.Uint64(k))
 		return riscd.Record{Outbox: &j}, err
+	case bucketConnect:
+		r, err := decodeConnect(k, v)
+		if err != nil {
+			return riscd.Record{}, err
+		}
+		s, err := t.openConnect(k, &r)
+		return riscd.Record{Connect: &s}, err
 	}
 	return riscd.Record{}, fmt.Errorf("store: export: no bucket %s", bucket)
 }
@@ -177,7 +191,7 @@ func (t *Tx) checkEmpty() error {
 func (t *Tx) importRecord(r *riscd.Record) error {
 	set := 0
 	for _, p := range []bool{r.Grant != nil, r.Account != nil, r.Session != nil, r.Flow != nil, r.Inbox != nil,
-		r.Outbox != nil, r.Audit != nil, r.Mark != nil} {
+		r.Outbox != nil, r.Audit != nil, r.Mark != nil, r.Connect != nil, r.Link != nil} {
 		if p {
 			set++
 		}
@@ -247,6 +261,10 @@ func (t *Tx) importRecord(r *riscd.Record) error {
 			return err
 		}
 		return raiseSequence(bs[0], e.ID)
+	case r.Connect != nil:
+		return t.importConnect(*r.Connect)
+	case r.Link != nil:
+		return t.importLink(*r.Link)
 	default:
 		return t.importMark(*r.Mark)
 	}

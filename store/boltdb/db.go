@@ -41,6 +41,7 @@ type DB struct {
 	writerOnce sync.Once
 	writer     *InboxWriter // InboxWriter's; set once
 	noSync     bool         // Options.NoSync
+	readOnly   bool         // opened by CheckFile: bbolt read-only, no journal
 }
 
 // Path returns the store file's path as given in Options.

@@ -18,6 +18,7 @@ type flowRecord struct {
 	Features     []string `json:"features,omitempty"`
 	Scopes       []string `json:"scopes,omitempty"`
 	Sub          string   `json:"sub,omitempty"`
+	ConnectID    string   `json:"connect,omitempty"`
 	CreatedAt    stamp    `json:"ca,omitzero"`
 }
 
@@ -60,6 +61,7 @@ func (t *Tx) writeFlow(b *bolt.Bucket, key []byte, f Flow) error {
 		Features:     f.Features,
 		Scopes:       f.Scopes,
 		Sub:          f.Sub,
+		ConnectID:    f.ConnectID,
 		CreatedAt:    stampOf(f.CreatedAt),
 	}
 	data, err := json.Marshal(&r)
@@ -89,7 +91,7 @@ func (t *Tx) TakeFlow(ctx context.Context, id Secret) (Flow, error) {
 	if err != nil {
 		return Flow{}, err
 	}
-	f := Flow{ID: id, Features: r.Features, Scopes: r.Scopes, Sub: r.Sub, CreatedAt: r.CreatedAt.time()}
+	f := Flow{ID: id, Features: r.Features, Scopes: r.Scopes, Sub: r.Sub, ConnectID: r.ConnectID, CreatedAt: r.CreatedAt.time()}
 	for _, s := range []struct {
 		field string
 		ct    []byte

@@ -14,6 +14,9 @@ import (
 // failing applier (a full disk) does not fail the read: entries it could
 // not apply yet are simply not seen.
 func (db *DB) readInbox(ctx context.Context) {
+	if db.journal == nil {
+		return // read-only (CheckFile): nothing is applied
+	}
 	_ = db.FlushInbox(ctx)
 }
 

@@ -24,8 +24,11 @@ const (
 	// adds the index of grants by verified email (grants.by_email).
 	// Schema 5 adds the admin page's sessions (admin_sessions), whose
 	// sealed CSRF tokens an older riscd's key rotation would not reseal.
-	// An older file is upgraded at open (upgradeSchema).
-	SchemaVersion = 5
+	// Schema 6 adds connect sessions (connect) and app-user links
+	// (links.by_app_user, links.by_sub), which an older riscd would
+	// neither copy, check nor reseal. An older file is upgraded at open
+	// (upgradeSchema).
+	SchemaVersion = 6
 	// recordVersion is the version of every on-disk record this riscd writes.
 	recordVersion = 1
 
@@ -83,8 +86,8 @@ func checkMeta(btx *bolt.Tx, path string) error {
 // upgradeSchema brings a file of an older schema, which checkMeta accepted,
 // to SchemaVersion, once every bucket exists. Before schema 3 it indexes
 // the failed outbox jobs, the accounts that need attention and the grants
-// by status; before schema 4 the grants by verified email; schema 5 needs
-// only its bucket, made at open. It then
+// by status; before schema 4 the grants by verified email; schemas 5 and
+// 6 need only their buckets, made at open. It then
 // marks the file, so that the riscd that
 // wrote it, which would not keep the newer indexes, refuses it from now on.
 // Every older schema is otherwise valid as the current one.

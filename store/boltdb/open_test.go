@@ -161,7 +161,7 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 			db := mustOpen(t, boltdb.Options{Path: p, Key: mustKey(t)})
 			db.Close()
 			writeBolt(t, p, func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("99")) })
-		}, boltdb.ErrNewerSchema, " was written by a newer riscd (schema 99, this riscd reads up to 5)"},
+		}, boltdb.ErrNewerSchema, " was written by a newer riscd (schema 99, this riscd reads up to 6)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store/boltdb"
@@ -49,6 +50,9 @@ func TestNoPlaintextSecretOnDisk(t *testing.T) {
 		"nonce":              "nonce-bm9uY2UtZm9yLWlkLXRva2VuLXZlcmlmaWNhdGlvbg",
 		"revoke job token":   storetest.RefreshToken(1003),
 		"refresh prefix end": storetest.RefreshToken(1001)[4:16],
+		"connect start":      "start-c3RhcnQtdG9rZW4tb2YtYS1jb25uZWN0LXNlc3Npb24",
+		"connect login hint": "hint-of-ann@example.org",
+		"connect email":      "email-of-ann@example.org",
 	}
 	g, err := db.CreateGrant(ctx, riscd.Grant{Sub: "s", RefreshToken: riscd.Secret(secrets["refresh token"]), AccessToken: riscd.Secret(secrets["access token"])})
 	if err != nil {
@@ -69,6 +73,11 @@ func TestNoPlaintextSecretOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := db.EnqueueOutbox(ctx, riscd.OutboxJob{Kind: riscd.OutboxRevoke, Token: riscd.Secret(secrets["revoke job token"]), GrantID: g.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateConnectSession(ctx, riscd.ConnectSession{ID: "connect-id", AppUser: "u", Status: riscd.ConnectConnected,
+		StartDigest: riscd.IDDigest(riscd.Secret(secrets["connect start"])), LoginHint: secrets["connect login hint"],
+		Email: secrets["connect email"], ExpiresAt: g.CreatedAt.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {

@@ -44,7 +44,7 @@ func (db *DB) RotateKey(ctx context.Context, newKey Key) (int, error) {
 	db.log.InfoContext(ctx, "store key rotation started", "key_id", newKey.ID())
 
 	total := 0
-	for _, bucket := range []string{bucketGrants, bucketSessions, bucketAdminSessions, bucketFlows, bucketOutbox, bucketInbox} {
+	for _, bucket := range []string{bucketGrants, bucketSessions, bucketAdminSessions, bucketFlows, bucketOutbox, bucketInbox, bucketConnect} {
 		var after []byte
 		for {
 			if err := ctx.Err(); err != nil {
@@ -192,6 +192,11 @@ func (t *Tx) reseal(bucket string, key, v []byte) ([]byte, bool, error) {
 		r := new(outboxRecord)
 		rec = r
 		add("tok", &r.Token)
+	case bucketConnect:
+		r := new(connectRecord)
+		rec = r
+		add("hint", &r.LoginHint)
+		add("email", &r.Email)
 	case bucketInbox:
 		return t.resealInbox(key, v)
 	default:

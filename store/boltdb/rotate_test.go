@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store/boltdb"
@@ -37,6 +38,10 @@ func fillSecrets(t *testing.T, db *boltdb.DB, grants int) int {
 		if err := tx.CreateFlow(ctx, riscd.Flow{ID: "fid", State: "st", PKCEVerifier: "pv", Nonce: "n"}); err != nil {
 			return err
 		}
+		if err := tx.CreateConnectSession(ctx, riscd.ConnectSession{ID: "cid", AppUser: "u", Status: riscd.ConnectConnected,
+			LoginHint: "ann@example.com", Email: "ann@example.com", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			return err
+		}
 		if _, err := tx.EnqueueOutbox(ctx, riscd.OutboxJob{Kind: riscd.OutboxRevoke, Token: "tok"}); err != nil {
 			return err
 		}
@@ -46,7 +51,7 @@ func fillSecrets(t *testing.T, db *boltdb.DB, grants int) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return grants + 4
+	return grants + 5
 }
 
 // readAll reads back every secret fillSecrets wrote.
@@ -67,6 +72,9 @@ func readAll(t *testing.T, db *boltdb.DB, grants int) {
 	}
 	if s, err := db.AdminSession(ctx, "admin-sid"); err != nil || s.CSRF != "admin-csrf" {
 		t.Fatalf("admin session: %v", err)
+	}
+	if s, err := db.ConnectSession(ctx, "cid"); err != nil || s.LoginHint != "ann@example.com" || s.Email != "ann@example.com" {
+		t.Fatalf("connect session: %v", err)
 	}
 	if err := db.Check(ctx); err != nil {
 		t.Fatalf("Check: %v", err)

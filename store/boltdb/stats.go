@@ -38,7 +38,7 @@ func (db *DB) Stats(ctx context.Context) (Stats, error) {
 			{bucketGrants, &s.Grants}, {bucketAccounts, &s.Accounts}, {bucketSessions, &s.Sessions},
 			{bucketFlows, &s.Flows}, {bucketInbox, &s.Inbox}, {bucketOutbox, &s.Outbox},
 			{bucketOutboxPending, &s.OutboxPending}, {bucketOutboxFailed, &s.OutboxFailed}, {bucketAudit, &s.Audit},
-			{bucketMarks, &s.Marks},
+			{bucketMarks, &s.Marks}, {bucketConnect, &s.Connect}, {bucketLinksByAppUser, &s.AppUserLinks},
 		} {
 			n, err := count(c.bucket)
 			if err != nil {

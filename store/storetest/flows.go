@@ -10,7 +10,7 @@ func newFlow(id string, created time.Time) riscd.Flow {
 	return riscd.Flow{
 		ID: riscd.Secret(id), State: riscd.Secret("state-" + id), PKCEVerifier: riscd.Secret("verifier-" + id),
 		Nonce: riscd.Secret("nonce-" + id), Features: []string{"gmail"}, Scopes: []string{"openid", "email"},
-		Sub: "s", CreatedAt: created,
+		Sub: "s", ConnectID: "c-" + id, CreatedAt: created,
 	}
 }
 

@@ -7,7 +7,8 @@
 // The suite is engine-neutral: every case uses only riscd.DB's methods (the
 // Store methods, the ReadTx and Tx methods run as one-call shortcuts, the
 // Update* helpers), and reaches the engine only through a Harness, which
-// makes a new, empty store and reopens one. An engine's own test runs it:
+// makes a new, empty store and reopens one (the copy cases make two new
+// stores and copy one into the other). An engine's own test runs it:
 //
 //	func TestSuite(t *testing.T) {
 //		storetest.RunTests(t, storetest.Harness{
@@ -81,6 +82,16 @@ func (e *env) reopen() {
 	e.closed = false
 }
 
+// another returns a second new, empty store on the case's clock, for
+// the cases that need two (a copy between stores); it is closed when the
+// case ends and is not reopened.
+func (e *env) another() riscd.DB {
+	e.t.Helper()
+	db := e.h.New(e.t, e.clock.Now)
+	e.t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
 // tcase is one behaviour: run acts on the store and returns a verify
 // function, which must only read. The runner calls verify on the live
 // store, then again after a close and reopen.
@@ -105,10 +116,13 @@ func RunTests(t *testing.T, h Harness) {
 		{"outbox", outboxCases()},
 		{"audit", auditCases()},
 		{"marks", markCases()},
+		{"connect", connectCases()},
 		{"tx", txCases()},
 		{"helpers", helperCases()},
 		{"maintenance", maintenanceCases()},
 		{"locks", lockCases()},
+		{"admin sessions", adminSessionCases()},
+		{"copy", copyCases()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,182 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/riscd/riscd"
+)
+
+// outboxDoc is an outbox job as stored; its token is sealed, bound to the
+// job's id.
+type outboxDoc struct {
+	V           int             `json:"v"`
+	Kind        string          `json:"kind"`
+	Key         string          `json:"key,omitempty"`
+	Token       []byte          `json:"tok,omitempty"`
+	Payload     json.RawMessage `json:"payload,omitempty"`
+	GrantID     string          `json:"grant,omitempty"`
+	CreatedAt   stamp           `json:"ca,omitzero"`
+	Deadline    stamp           `json:"deadline,omitzero"`
+	Status      string          `json:"st"`
+	Attempts    int             `json:"n,omitempty"`
+	LastError   string          `json:"err,omitempty"`
+	NextAttempt stamp           `json:"next,omitzero"`
+	DoneAt      stamp           `json:"done,omitzero"`
+}
+
+func (d *outboxDoc) version() int { return d.V }
+
+func openOutbox(db *DB, id int64, data []byte) (riscd.OutboxJob, error) {
+	var d outboxDoc
+	if err := decode(fmt.Sprintf("outbox job %d", id), data, &d); err != nil {
+		return riscd.OutboxJob{}, err
+	}
+	tok, err := db.keys.Open(d.Token, tableOutbox, u64Key(uint64(id)), "tok")
+	if err != nil {
+		return riscd.OutboxJob{}, fmt.Errorf("store: outbox job %d: %w", id, err)
+	}
+	return riscd.OutboxJob{
+		ID: uint64(id), Kind: riscd.OutboxKind(d.Kind), Key: d.Key, Token: riscd.Secret(tok), Payload: d.Payload,
+		GrantID: d.GrantID, CreatedAt: d.CreatedAt.time(), Deadline: d.Deadline.time(),
+		Status: riscd.OutboxStatus(d.Status), Attempts: d.Attempts, LastError: d.LastError,
+		NextAttemptAt: d.NextAttempt.time(), DoneAt: d.DoneAt.time(),
+	}, nil
+}
+
+// outboxDocOf seals j into a document.
+func (t *Tx) outboxDocOf(j riscd.OutboxJob) ([]byte, error) {
+	d := outboxDoc{
+		V: recordVersion, Kind: string(j.Kind), Key: j.Key,
+		Token:   t.keys.Seal(j.Token.Reveal(), tableOutbox, u64Key(j.ID), "tok"),
+		GrantID: j.GrantID, CreatedAt: stampOf(j.CreatedAt), Deadline: stampOf(j.Deadline),
+		Status: string(j.Status), Attempts: j.Attempts, LastError: j.LastError,
+		NextAttempt: stampOf(j.NextAttemptAt), DoneAt: stampOf(j.DoneAt),
+	}
+	if len(j.Payload) > 0 {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, j.Payload); err != nil {
+			return nil, fmt.Errorf("store: outbox job %d: payload: %v: %w", j.ID, err, riscd.ErrInvalid)
+		}
+		d.Payload = buf.Bytes()
+	}
+	data, err := jsonMarshal(&d)
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox job %d: encode: %w", j.ID, err)
+	}
+	return data, nil
+}
+
+// EnqueueOutbox stores a new outbox job; its ID is the next of the
+// sequence, taken under the outbox lock so IDs commit in order.
+func (t *Tx) EnqueueOutbox(ctx context.Context, j riscd.OutboxJob) (riscd.OutboxJob, error) {
+	if j.Kind == "" {
+		return riscd.OutboxJob{}, fmt.Errorf("store: enqueue outbox: no kind: %w", riscd.ErrInvalid)
+	}
+	q, err := t.w()
+	if err != nil {
+		return riscd.OutboxJob{}, err
+	}
+	if j.CreatedAt.IsZero() {
+		j.CreatedAt = t.now()
+	}
+	if j.Status == "" {
+		j.Status = riscd.OutboxPending
+	}
+	if len(j.Payload) > 0 && !json.Valid(j.Payload) {
+		return riscd.OutboxJob{}, fmt.Errorf("store: enqueue outbox: payload is not JSON: %w", riscd.ErrInvalid)
+	}
+	var id int64
+	if err := q.QueryRow(ctx, `SELECT pg_advisory_xact_lock($1), nextval('riscd_outbox_id')`, int64(outboxLockKey)).Scan(nil, &id); err != nil {
+		return riscd.OutboxJob{}, t.err("enqueue outbox", err)
+	}
+	j.ID = uint64(id)
+	data, err := t.outboxDocOf(j)
+	if err != nil {
+		return riscd.OutboxJob{}, err
+	}
+	if _, err := t.exec(ctx, "enqueue outbox", `INSERT INTO riscd_outbox (id, status, done_ns, doc) VALUES ($1, $2, $3, $4)`,
+		id, string(j.Status), nullNanos(j.DoneAt), data); err != nil {
+		return riscd.OutboxJob{}, err
+	}
+	return openOutbox(t.db, id, data)
+}
+
+// PutOutboxJob replaces the existing outbox job j.ID.
+func (t *Tx) PutOutboxJob(ctx context.Context, j riscd.OutboxJob) error {
+	if j.Kind == "" || j.Status == "" {
+		return fmt.Errorf("store: outbox job %d: kind and status are required: %w", j.ID, riscd.ErrInvalid)
+	}
+	if _, err := t.w(); err != nil {
+		return err
+	}
+	if j.ID > 1<<63-1 {
+		return fmt.Errorf("store: outbox job %d: %w", j.ID, riscd.ErrNotFound)
+	}
+	data, err := t.outboxDocOf(j)
+	if err != nil {
+		return err
+	}
+	n, err := t.exec(ctx, fmt.Sprintf("outbox job %d", j.ID), `UPDATE riscd_outbox SET status = $2, done_ns = $3, doc = $4 WHERE id = $1`,
+		int64(j.ID), string(j.Status), nullNanos(j.DoneAt), data)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("store: outbox job %d: %w", j.ID, riscd.ErrNotFound)
+	}
+	return err
+}
+
+func (t *Tx) jobs(ctx context.Context, what, sql string, args ...any) ([]riscd.OutboxJob, error) {
+	var out []riscd.OutboxJob
+	var id int64
+	var data []byte
+	err := t.each(ctx, what, []any{&id, &data}, func() (bool, error) {
+		j, err := openOutbox(t.db, id, data)
+		if err != nil {
+			return false, err
+		}
+		out = append(out, j)
+		return true, nil
+	}, sql, args...)
+	return out, err
+}
+
+// OutboxJob returns the outbox job id.
+func (t *Tx) OutboxJob(ctx context.Context, id uint64) (riscd.OutboxJob, error) {
+	if id <= 1<<63-1 {
+		js, err := t.jobs(ctx, "outbox job", `SELECT id, doc FROM riscd_outbox WHERE id = $1`, int64(id))
+		if err != nil || len(js) > 0 {
+			return firstJob(js), err
+		}
+	}
+	return riscd.OutboxJob{}, fmt.Errorf("store: outbox job %d: %w", id, riscd.ErrNotFound)
+}
+
+func firstJob(js []riscd.OutboxJob) riscd.OutboxJob {
+	if len(js) == 0 {
+		return riscd.OutboxJob{}
+	}
+	return js[0]
+}
+
+// PendingOutbox returns up to limit pending jobs in ID order.
+func (t *Tx) PendingOutbox(ctx context.Context, limit int) ([]riscd.OutboxJob, error) {
+	return t.PendingOutboxAfter(ctx, 0, limit)
+}
+
+// PendingOutboxAfter is PendingOutbox from the job after ID after on.
+func (t *Tx) PendingOutboxAfter(ctx context.Context, after uint64, limit int) ([]riscd.OutboxJob, error) {
+	if after >= 1<<63-1 {
+		return nil, nil
+	}
+	return t.jobs(ctx, "pending outbox", `SELECT id, doc FROM riscd_outbox WHERE status = 'pending' AND id > $1 ORDER BY id LIMIT $2`,
+		int64(after), riscd.PageLimit(limit))
+}
+
+// FailedOutbox returns up to limit jobs that failed for good, newest
+// first.
+func (t *Tx) FailedOutbox(ctx context.Context, limit int) ([]riscd.OutboxJob, error) {
+	return t.jobs(ctx, "failed outbox", `SELECT id, doc FROM riscd_outbox WHERE status = 'failed' ORDER BY id DESC LIMIT $1`,
+		riscd.PageLimit(limit))
+}

@@ -1,0 +1,601 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riscd/riscd"
+)
+
+// scanOne runs a query returning one row; ErrNotFound (wrapped with what)
+// when it returns none.
+func (t *Tx) scanOne(ctx context.Context, what string, dst []any, sql string, args ...any) error {
+	q, err := t.q()
+	if err != nil {
+		return err
+	}
+	err = q.QueryRow(ctx, sql, args...).Scan(dst...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("store: %s: %w", what, riscd.ErrNotFound)
+	}
+	return t.err(what, err)
+}
+
+// exec runs a write.
+func (t *Tx) exec(ctx context.Context, what, sql string, args ...any) (int, error) {
+	q, err := t.w()
+	if err != nil {
+		return 0, err
+	}
+	tag, err := q.Exec(ctx, sql, args...)
+	if err != nil {
+		return 0, t.uniqueErr(what, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// each runs a query and calls fn for each row's scanned values until it
+// returns false.
+func (t *Tx) each(ctx context.Context, what string, dst []any, fn func() (bool, error), sql string, args ...any) error {
+	q, err := t.q()
+	if err != nil {
+		return err
+	}
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return t.err(what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return t.err(what, err)
+		}
+		more, err := fn()
+		if err != nil || !more {
+			return err
+		}
+	}
+	return t.err(what, rows.Err())
+}
+
+// ---- accounts
+
+type accountDoc struct {
+	V                        int      `json:"v"`
+	Email                    string   `json:"email,omitempty"`
+	SessionsRevokedAt        stamp    `json:"sra,omitzero"`
+	SigninDisabled           bool     `json:"signin_off,omitempty"`
+	Held                     bool     `json:"held,omitempty"`
+	Review                   bool     `json:"review,omitempty"`
+	ReconsentRequired        bool     `json:"reconsent,omitempty"`
+	CredentialChangeRequired bool     `json:"cred_change,omitempty"`
+	Purged                   bool     `json:"purged,omitempty"`
+	Flags                    []string `json:"flags,omitempty"`
+	CreatedAt                stamp    `json:"ca,omitzero"`
+	UpdatedAt                stamp    `json:"ua,omitzero"`
+}
+
+func (d *accountDoc) version() int { return d.V }
+
+func decodeAccount(sub []byte, data []byte) (riscd.Account, error) {
+	var d accountDoc
+	if err := decode(fmt.Sprintf("account %q", sub), data, &d); err != nil {
+		return riscd.Account{}, err
+	}
+	return riscd.Account{
+		Sub: string(sub), Email: d.Email, SessionsRevokedAt: d.SessionsRevokedAt.time(),
+		SigninDisabled: d.SigninDisabled, Held: d.Held, Review: d.Review, ReconsentRequired: d.ReconsentRequired,
+		CredentialChangeRequired: d.CredentialChangeRequired, Purged: d.Purged, Flags: d.Flags,
+		CreatedAt: d.CreatedAt.time(), UpdatedAt: d.UpdatedAt.time(),
+	}, nil
+}
+
+// Account returns the account of sub.
+func (t *Tx) Account(ctx context.Context, sub string) (riscd.Account, error) {
+	var data []byte
+	if err := t.scanOne(ctx, fmt.Sprintf("account %q", sub), []any{&data},
+		`SELECT doc FROM riscd_accounts WHERE sub = $1`, []byte(sub)); err != nil {
+		return riscd.Account{}, err
+	}
+	return decodeAccount([]byte(sub), data)
+}
+
+// PutAccount creates or replaces the account a.Sub.
+func (t *Tx) PutAccount(ctx context.Context, a riscd.Account) error {
+	if a.Sub == "" {
+		return fmt.Errorf("store: put account: no sub: %w", riscd.ErrInvalid)
+	}
+	if _, err := t.w(); err != nil {
+		return err
+	}
+	now := t.now()
+	old, err := t.Account(ctx, a.Sub)
+	switch {
+	case err == nil:
+		a.CreatedAt = old.CreatedAt
+	case errors.Is(err, riscd.ErrNotFound):
+		a.CreatedAt = now
+	default:
+		return err
+	}
+	a.UpdatedAt = now
+	data, err := accountData(a)
+	if err != nil {
+		return fmt.Errorf("store: account %q: encode: %w", a.Sub, err)
+	}
+	_, err = t.exec(ctx, fmt.Sprintf("account %q", a.Sub), `INSERT INTO riscd_accounts (sub, attention, doc) VALUES ($1, $2, $3)
+		ON CONFLICT (sub) DO UPDATE SET attention = excluded.attention, doc = excluded.doc`,
+		[]byte(a.Sub), a.NeedsAttention(), data)
+	return err
+}
+
+// AccountsNeedingAttention returns up to limit accounts needing attention,
+// in Sub order after after.
+func (t *Tx) AccountsNeedingAttention(ctx context.Context, after string, limit int) ([]riscd.Account, error) {
+	limit = riscd.PageLimit(limit)
+	var out []riscd.Account
+	var sub, data []byte
+	err := t.each(ctx, "accounts needing attention", []any{&sub, &data}, func() (bool, error) {
+		a, err := decodeAccount(sub, data)
+		if err != nil {
+			return false, err
+		}
+		out = append(out, a)
+		return true, nil
+	}, `SELECT sub, doc FROM riscd_accounts WHERE attention AND sub > $1 ORDER BY sub LIMIT $2`, []byte(after), limit)
+	return out, err
+}
+
+// ---- audit
+
+type auditDoc struct {
+	V           int      `json:"v"`
+	At          stamp    `json:"at,omitzero"`
+	Transmitter string   `json:"tx,omitempty"`
+	EventJTI    string   `json:"jti,omitempty"`
+	EventType   string   `json:"type,omitempty"`
+	Sub         string   `json:"sub,omitempty"`
+	GrantIDs    []string `json:"grants,omitempty"`
+	Action      string   `json:"action,omitempty"`
+	Outcome     string   `json:"outcome,omitempty"`
+	Detail      string   `json:"detail,omitempty"`
+	Actor       string   `json:"actor,omitempty"`
+	DryRun      bool     `json:"dry,omitempty"`
+}
+
+func (d *auditDoc) version() int { return d.V }
+
+func decodeAudit(id int64, data []byte) (riscd.AuditEntry, error) {
+	var d auditDoc
+	if err := decode(fmt.Sprintf("audit entry %d", id), data, &d); err != nil {
+		return riscd.AuditEntry{}, err
+	}
+	return riscd.AuditEntry{
+		ID: uint64(id), At: d.At.time(), Transmitter: d.Transmitter, EventJTI: d.EventJTI, EventType: d.EventType,
+		Sub: d.Sub, GrantIDs: d.GrantIDs, Action: d.Action, Outcome: d.Outcome, Detail: d.Detail,
+		Actor: d.Actor, DryRun: d.DryRun,
+	}, nil
+}
+
+// AppendAudit appends e to the audit log.
+func (t *Tx) AppendAudit(ctx context.Context, e riscd.AuditEntry) (riscd.AuditEntry, error) {
+	q, err := t.w()
+	if err != nil {
+		return riscd.AuditEntry{}, err
+	}
+	if e.At.IsZero() {
+		e.At = t.now()
+	}
+	data, err := auditData(e)
+	if err != nil {
+		return riscd.AuditEntry{}, fmt.Errorf("store: append audit: encode: %w", err)
+	}
+	var id int64
+	err = q.QueryRow(ctx, `INSERT INTO riscd_audit (id, sub, doc) VALUES (nextval('riscd_audit_id'), $1, $2) RETURNING id`,
+		nullBytes(e.Sub), data).Scan(&id)
+	if err != nil {
+		return riscd.AuditEntry{}, t.err("append audit", err)
+	}
+	return decodeAudit(id, data)
+}
+
+// ListAudit returns a page of audit entries, newest first.
+func (t *Tx) ListAudit(ctx context.Context, q riscd.AuditQuery) ([]riscd.AuditEntry, string, error) {
+	limit := riscd.PageLimit(q.Limit)
+	before := int64(-1)
+	if q.Cursor != "" {
+		id, err := strconv.ParseUint(q.Cursor, 10, 63)
+		if err != nil {
+			return nil, "", fmt.Errorf("store: list audit: bad cursor: %w", riscd.ErrInvalid)
+		}
+		before = int64(id)
+	}
+	sql := `SELECT id, doc FROM riscd_audit WHERE ($1 < 0 OR id < $1)`
+	args := []any{before, limit + 1}
+	if q.Sub != "" {
+		sql += ` AND sub = $3`
+		args = append(args, []byte(q.Sub))
+	}
+	sql += ` ORDER BY id DESC LIMIT $2`
+	var out []riscd.AuditEntry
+	var id int64
+	var data []byte
+	err := t.each(ctx, "list audit", []any{&id, &data}, func() (bool, error) {
+		e, err := decodeAudit(id, data)
+		if err != nil {
+			return false, err
+		}
+		out = append(out, e)
+		return true, nil
+	}, sql, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = strconv.FormatUint(out[limit-1].ID, 10)
+	}
+	return out, next, nil
+}
+
+// ---- marks
+
+type markDoc struct {
+	V       int    `json:"v"`
+	At      stamp  `json:"at,omitzero"`
+	AuditID uint64 `json:"audit,omitempty"`
+}
+
+func (d *markDoc) version() int { return d.V }
+
+func checkMarkKey(key string) error {
+	if key == "" || len(key) > riscd.MaxMarkKey {
+		return fmt.Errorf("store: mark: key of %d bytes (want 1 to %d): %w", len(key), riscd.MaxMarkKey, riscd.ErrInvalid)
+	}
+	return nil
+}
+
+func decodeMark(key, data []byte) (riscd.Mark, error) {
+	var d markDoc
+	if err := decode("mark", data, &d); err != nil {
+		return riscd.Mark{}, err
+	}
+	return riscd.Mark{Key: string(key), At: d.At.time(), AuditID: d.AuditID}, nil
+}
+
+// Mark returns the mark key.
+func (t *Tx) Mark(ctx context.Context, key string) (riscd.Mark, error) {
+	if err := checkMarkKey(key); err != nil {
+		return riscd.Mark{}, err
+	}
+	var data []byte
+	if err := t.scanOne(ctx, "mark", []any{&data}, `SELECT doc FROM riscd_marks WHERE key_hash = $1`, sha(key)); err != nil {
+		return riscd.Mark{}, err
+	}
+	return decodeMark([]byte(key), data)
+}
+
+// PutMark records m unless its key is already marked.
+func (t *Tx) PutMark(ctx context.Context, m riscd.Mark) (riscd.Mark, bool, error) {
+	if err := checkMarkKey(m.Key); err != nil {
+		return riscd.Mark{}, false, err
+	}
+	if _, err := t.w(); err != nil {
+		return riscd.Mark{}, false, err
+	}
+	old, err := t.Mark(ctx, m.Key)
+	if err == nil || !errors.Is(err, riscd.ErrNotFound) {
+		return old, false, err
+	}
+	if m.At.IsZero() {
+		m.At = t.now()
+	}
+	data, err := jsonMarshal(&markDoc{V: recordVersion, At: stampOf(m.At), AuditID: m.AuditID})
+	if err != nil {
+		return riscd.Mark{}, false, fmt.Errorf("store: mark: encode: %w", err)
+	}
+	if _, err := t.exec(ctx, "mark", `INSERT INTO riscd_marks (key_hash, key, doc) VALUES ($1, $2, $3)`,
+		sha(m.Key), []byte(m.Key), data); err != nil {
+		return riscd.Mark{}, false, err
+	}
+	m.At = stampOf(m.At).time()
+	return m, true, nil
+}
+
+// ---- flows
+
+type flowDoc struct {
+	V            int      `json:"v"`
+	State        []byte   `json:"state,omitempty"`
+	PKCEVerifier []byte   `json:"pkce,omitempty"`
+	Nonce        []byte   `json:"nonce,omitempty"`
+	Features     []string `json:"features,omitempty"`
+	Scopes       []string `json:"scopes,omitempty"`
+	Sub          string   `json:"sub,omitempty"`
+	ConnectID    string   `json:"connect,omitempty"`
+	CreatedAt    stamp    `json:"ca,omitzero"`
+}
+
+func (d *flowDoc) version() int { return d.V }
+
+// CreateFlow stores a new consent flow under the SHA-256 of its id.
+func (t *Tx) CreateFlow(ctx context.Context, f riscd.Flow) error {
+	if f.ID.IsZero() {
+		return fmt.Errorf("store: create flow: empty id: %w", riscd.ErrInvalid)
+	}
+	if _, err := t.w(); err != nil {
+		return err
+	}
+	key := sha(f.ID.Reveal())
+	var one int
+	err := t.scanOne(ctx, "flow", []any{&one}, `SELECT 1 FROM riscd_flows WHERE id_hash = $1`, key)
+	if err == nil {
+		return fmt.Errorf("store: create flow: %w", riscd.ErrExists)
+	}
+	if !errors.Is(err, riscd.ErrNotFound) {
+		return err
+	}
+	if f.CreatedAt.IsZero() {
+		f.CreatedAt = t.now()
+	}
+	data, err := t.flowData(key, f)
+	if err != nil {
+		return fmt.Errorf("store: create flow: encode: %w", err)
+	}
+	_, err = t.exec(ctx, "create flow", `INSERT INTO riscd_flows (id_hash, created_ns, doc) VALUES ($1, $2, $3)`,
+		key, nanos(f.CreatedAt), data)
+	return err
+}
+
+// openFlow decodes a flow's document and opens its secrets.
+func (t *Tx) openFlow(id riscd.Secret, key, data []byte) (riscd.Flow, error) {
+	var d flowDoc
+	if err := decode(fmt.Sprintf("flow %x", key[:8]), data, &d); err != nil {
+		return riscd.Flow{}, err
+	}
+	f := riscd.Flow{ID: id, Features: d.Features, Scopes: d.Scopes, Sub: d.Sub, ConnectID: d.ConnectID, CreatedAt: d.CreatedAt.time()}
+	for _, s := range []struct {
+		field string
+		ct    []byte
+		dst   *riscd.Secret
+	}{{"state", d.State, &f.State}, {"pkce", d.PKCEVerifier, &f.PKCEVerifier}, {"nonce", d.Nonce, &f.Nonce}} {
+		plain, err := t.keys.Open(s.ct, tableFlows, key, s.field)
+		if err != nil {
+			return riscd.Flow{}, fmt.Errorf("store: flow %x: %w", key[:8], err)
+		}
+		*s.dst = riscd.Secret(plain)
+	}
+	return f, nil
+}
+
+// TakeFlow returns the flow id and deletes it.
+func (t *Tx) TakeFlow(ctx context.Context, id riscd.Secret) (riscd.Flow, error) {
+	q, err := t.w()
+	if err != nil {
+		return riscd.Flow{}, err
+	}
+	key := sha(id.Reveal())
+	var data []byte
+	if err := t.scanOne(ctx, "flow", []any{&data}, `SELECT doc FROM riscd_flows WHERE id_hash = $1`, key); err != nil {
+		return riscd.Flow{}, err
+	}
+	f, err := t.openFlow(id, key, data)
+	if err != nil {
+		return riscd.Flow{}, err
+	}
+	if _, err := q.Exec(ctx, `DELETE FROM riscd_flows WHERE id_hash = $1`, key); err != nil {
+		return riscd.Flow{}, t.err("take flow", err)
+	}
+	return f, nil
+}
+
+const flowSweepBatch = 500
+
+// sweepFlows deletes the decodable flows created before before among up
+// to limit (0: all) from the one after from on; it returns the last key it
+// read when it stopped at limit.
+func (t *Tx) sweepFlows(ctx context.Context, before time.Time, from []byte, limit int) (riscd.FlowSweep, []byte, error) {
+	var sw riscd.FlowSweep
+	q, err := t.w()
+	if err != nil {
+		return sw, nil, err
+	}
+	lim := int64(limit)
+	if limit <= 0 {
+		lim = -1
+	}
+	var doomed [][]byte
+	var last []byte
+	read := 0
+	var key, data []byte
+	err = t.each(ctx, "sweep flows", []any{&key, &data}, func() (bool, error) {
+		read++
+		last = append([]byte(nil), key...)
+		var d flowDoc
+		if decode("flow", data, &d) != nil {
+			sw.Undecodable++
+			return true, nil
+		}
+		if d.CreatedAt.time().Before(before) {
+			doomed = append(doomed, last)
+		}
+		return true, nil
+	}, `SELECT id_hash, doc FROM riscd_flows WHERE id_hash > $1 ORDER BY id_hash LIMIT CASE WHEN $2::bigint < 0 THEN NULL ELSE $2::bigint END`,
+		from, lim)
+	if err != nil {
+		return sw, nil, err
+	}
+	if len(doomed) > 0 {
+		tag, err := q.Exec(ctx, `DELETE FROM riscd_flows WHERE id_hash = ANY($1)`, doomed)
+		if err != nil {
+			return sw, nil, t.err("sweep flows", err)
+		}
+		sw.Deleted = int(tag.RowsAffected())
+	}
+	if limit > 0 && read == limit {
+		return sw, last, nil
+	}
+	return sw, nil, nil
+}
+
+// DeleteFlowsBefore deletes the flows created before before.
+func (t *Tx) DeleteFlowsBefore(ctx context.Context, before time.Time) (int, error) {
+	sw, _, err := t.sweepFlows(ctx, before, []byte{}, 0)
+	return sw.Deleted, err
+}
+
+// SweepFlows removes the flows created before before, in short
+// transactions; undecodable ones are counted and left alone.
+func (db *DB) SweepFlows(ctx context.Context, before time.Time) (riscd.FlowSweep, error) {
+	var total riscd.FlowSweep
+	from := []byte{}
+	for {
+		type batch struct {
+			sw   riscd.FlowSweep
+			next []byte
+		}
+		got, err := update(ctx, db, func(t *Tx) (batch, error) {
+			sw, next, err := t.sweepFlows(ctx, before, from, flowSweepBatch)
+			return batch{sw, next}, err
+		})
+		if err != nil {
+			return total, err
+		}
+		total.Deleted += got.sw.Deleted
+		total.Undecodable += got.sw.Undecodable
+		if got.next == nil {
+			return total, nil
+		}
+		from = got.next
+	}
+}
+
+// ---- sessions
+
+type sessionDoc struct {
+	V         int    `json:"v"`
+	Sub       string `json:"sub,omitempty"`
+	Email     string `json:"email,omitempty"`
+	CSRF      []byte `json:"csrf,omitempty"`
+	CreatedAt stamp  `json:"ca,omitzero"`
+	ExpiresAt stamp  `json:"exp,omitzero"`
+}
+
+func (d *sessionDoc) version() int { return d.V }
+
+// CreateSession stores a new session under the SHA-256 of its id.
+func (t *Tx) CreateSession(ctx context.Context, s riscd.Session) error {
+	if s.ID.IsZero() {
+		return fmt.Errorf("store: create session: empty id: %w", riscd.ErrInvalid)
+	}
+	if _, err := t.w(); err != nil {
+		return err
+	}
+	key := sha(s.ID.Reveal())
+	var one int
+	err := t.scanOne(ctx, "session", []any{&one}, `SELECT 1 FROM riscd_sessions WHERE id_hash = $1`, key)
+	if err == nil {
+		return fmt.Errorf("store: create session: %w", riscd.ErrExists)
+	}
+	if !errors.Is(err, riscd.ErrNotFound) {
+		return err
+	}
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = t.now()
+	}
+	data, err := t.sessionData(key, s)
+	if err != nil {
+		return fmt.Errorf("store: create session: encode: %w", err)
+	}
+	_, err = t.exec(ctx, "create session", `INSERT INTO riscd_sessions (id_hash, sub, created_ns, expires_ns, doc)
+		VALUES ($1, $2, $3, $4, $5)`, key, nullBytes(s.Sub), nanos(s.CreatedAt), nullNanos(s.ExpiresAt), data)
+	return err
+}
+
+// Session returns the session id unless it has expired.
+func (t *Tx) Session(ctx context.Context, id riscd.Secret) (riscd.Session, error) {
+	key := sha(id.Reveal())
+	var data []byte
+	if err := t.scanOne(ctx, "session", []any{&data}, `SELECT doc FROM riscd_sessions WHERE id_hash = $1`, key); err != nil {
+		return riscd.Session{}, err
+	}
+	var d sessionDoc
+	if err := decode(fmt.Sprintf("session %x", key[:8]), data, &d); err != nil {
+		return riscd.Session{}, err
+	}
+	if exp := d.ExpiresAt.time(); !exp.IsZero() && !t.now().Before(exp) {
+		return riscd.Session{}, fmt.Errorf("store: session expired: %w", riscd.ErrNotFound)
+	}
+	csrf, err := t.keys.Open(d.CSRF, tableSessions, key, "csrf")
+	if err != nil {
+		return riscd.Session{}, fmt.Errorf("store: session %x: %w", key[:8], err)
+	}
+	return riscd.Session{ID: id, Sub: d.Sub, Email: d.Email, CSRF: riscd.Secret(csrf),
+		CreatedAt: d.CreatedAt.time(), ExpiresAt: d.ExpiresAt.time()}, nil
+}
+
+// DeleteSession deletes the session id.
+func (t *Tx) DeleteSession(ctx context.Context, id riscd.Secret) error {
+	n, err := t.exec(ctx, "delete session", `DELETE FROM riscd_sessions WHERE id_hash = $1`, sha(id.Reveal()))
+	if err == nil && n == 0 {
+		err = fmt.Errorf("store: session: %w", riscd.ErrNotFound)
+	}
+	return err
+}
+
+// DeleteSessionsOf deletes the sessions of sub created before
+// createdBefore (all of them if it is zero).
+func (t *Tx) DeleteSessionsOf(ctx context.Context, sub string, createdBefore time.Time) (int, error) {
+	if createdBefore.IsZero() {
+		return t.exec(ctx, "delete sessions", `DELETE FROM riscd_sessions WHERE sub = $1`, []byte(sub))
+	}
+	return t.exec(ctx, "delete sessions", `DELETE FROM riscd_sessions WHERE sub = $1 AND created_ns < $2`,
+		[]byte(sub), nanos(createdBefore))
+}
+
+// DeleteExpiredSessions deletes the expired sessions.
+func (t *Tx) DeleteExpiredSessions(ctx context.Context) (int, error) {
+	return t.exec(ctx, "delete expired sessions", `DELETE FROM riscd_sessions WHERE expires_ns <= $1`, nanos(t.now()))
+}
+
+// The documents of each kind, as written.
+
+func (t *Tx) flowData(key []byte, f riscd.Flow) ([]byte, error) {
+	return jsonMarshal(&flowDoc{
+		V:            recordVersion,
+		State:        t.keys.Seal(f.State.Reveal(), tableFlows, key, "state"),
+		PKCEVerifier: t.keys.Seal(f.PKCEVerifier.Reveal(), tableFlows, key, "pkce"),
+		Nonce:        t.keys.Seal(f.Nonce.Reveal(), tableFlows, key, "nonce"),
+		Features:     f.Features, Scopes: f.Scopes, Sub: f.Sub, ConnectID: f.ConnectID, CreatedAt: stampOf(f.CreatedAt),
+	})
+}
+
+func (t *Tx) sessionData(key []byte, s riscd.Session) ([]byte, error) {
+	return jsonMarshal(&sessionDoc{
+		V: recordVersion, Sub: s.Sub, Email: s.Email,
+		CSRF:      t.keys.Seal(s.CSRF.Reveal(), tableSessions, key, "csrf"),
+		CreatedAt: stampOf(s.CreatedAt), ExpiresAt: stampOf(s.ExpiresAt),
+	})
+}
+
+func accountData(a riscd.Account) ([]byte, error) {
+	return jsonMarshal(&accountDoc{
+		V: recordVersion, Email: a.Email, SessionsRevokedAt: stampOf(a.SessionsRevokedAt),
+		SigninDisabled: a.SigninDisabled, Held: a.Held, Review: a.Review, ReconsentRequired: a.ReconsentRequired,
+		CredentialChangeRequired: a.CredentialChangeRequired, Purged: a.Purged, Flags: a.Flags,
+		CreatedAt: stampOf(a.CreatedAt), UpdatedAt: stampOf(a.UpdatedAt),
+	})
+}
+
+func auditData(e riscd.AuditEntry) ([]byte, error) {
+	return jsonMarshal(&auditDoc{
+		V: recordVersion, At: stampOf(e.At), Transmitter: e.Transmitter, EventJTI: e.EventJTI,
+		EventType: e.EventType, Sub: e.Sub, GrantIDs: e.GrantIDs, Action: e.Action, Outcome: e.Outcome,
+		Detail: e.Detail, Actor: e.Actor, DryRun: e.DryRun,
+	})
+}
