@@ -105,7 +105,7 @@ func TestWrongKeyRefused(t *testing.T) {
 }
 
 func TestPasswordNotInErrors(t *testing.T) {
-	serverURL(t)
+	testkit.PostgresServer(t)
 	const pw = "s3cret-pa55word"
 	// Nothing listens on port 1: the connection fails.
 	_, err := Open(context.Background(), Options{URL: "postgres://u:" + pw + "@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", Key: testKey(t)})
