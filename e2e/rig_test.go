@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,6 +69,8 @@ type procState struct {
 	mu     sync.Mutex
 	proc   *proc
 	starts int
+	// serverErrors counts the 5xx answers deliver got (and retried).
+	serverErrors atomic.Int64
 }
 
 // as returns a copy of r that reports failures to t: a subtest must not
