@@ -108,17 +108,21 @@ func (p *privatePostgres) stop() {
 	p.run("pg_ctl", "-D", p.data(), "-w", "-t", "60", "stop", "-m", "fast")
 }
 
-// TestPostgresRestart stops riscd's PostgreSQL server while SETs flow and
-// starts it again: meanwhile SETs are answered 503 with Retry-After (the
-// transmitter redelivers) and /readyz reports riscd not ready; afterwards
-// SETs are answered 202 and /readyz ready again; no SET acknowledged is
-// lost and each is acted on once.
+// TestPostgresRestart stops the PostgreSQL server of three replicas while
+// SETs flow through their proxy, for RISCD_E2E_OUTAGE (3 s by default),
+// and starts it again: meanwhile SETs are answered 503 with Retry-After
+// (the transmitter redelivers) and every replica's /readyz reports it not
+// ready; afterwards SETs are answered 202 at their first delivery and
+// every /readyz ready again; no SET acknowledged is lost and each is
+// acted on once.
 func TestPostgresRestart(t *testing.T) {
+	s := suiteSettings(t)
 	pg := startPrivatePostgres(t)
 	ctx := context.Background()
 	users := simUsers("pgrs", 4)
-	r := newRig(t, rigOptions{users: users, webhooks: true, storeURL: testkit.PostgresDatabase(t, pg.url())})
-	r.start()
+	rs := newReplicaSet(t, rigOptions{users: users, webhooks: true, storeURL: testkit.PostgresDatabase(t, pg.url())}, nReplicas)
+	rs.startAll()
+	r := rs.front
 	for _, u := range users {
 		r.mustConsent(ctx, u)
 	}
@@ -155,9 +159,15 @@ func TestPostgresRestart(t *testing.T) {
 			}
 		}()
 	}
-	ready := func() bool {
-		code, _, err := r.do(ctx, http.MethodGet, r.internal+"/readyz", "", nil)
-		return err == nil && code == http.StatusOK
+	// readyz reports how many replicas answer /readyz 200.
+	readyz := func() int {
+		n := 0
+		for _, rep := range rs.reps {
+			if code, _, err := rep.do(ctx, http.MethodGet, rep.internal+"/readyz", "", nil); err == nil && code == http.StatusOK {
+				n++
+			}
+		}
+		return n
 	}
 	// probe delivers one SET once, without retrying; one acknowledged goes
 	// in the ledger.
@@ -178,15 +188,19 @@ func TestPostgresRestart(t *testing.T) {
 	waitFor(t, 30*time.Second, "no SET acknowledged before the outage", func() bool { return len(led.list()) >= 20 })
 	pg.stop()
 	outage := time.Now()
-	waitFor(t, 30*time.Second, "/readyz still 200 with the database stopped", func() bool { return !ready() })
+	waitFor(t, 30*time.Second, "a replica's /readyz still 200 with the database stopped", func() bool { return readyz() == 0 })
 	a := probe()
 	if a.status < 500 || a.header.Get("Retry-After") == "" {
 		t.Errorf("a SET during the outage: %d (Retry-After %q) %.200s, want a 5xx with Retry-After", a.status, a.header.Get("Retry-After"), a.body)
 	}
 	waitFor(t, 30*time.Second, "the senders saw no 5xx during the outage", func() bool { return serverErrs.Load() > 0 })
+	time.Sleep(time.Until(outage.Add(s.outage))) // the outage lasts
+	if n := readyz(); n != 0 {
+		t.Errorf("%d replicas ready with the database stopped", n)
+	}
 	ackedDuring := len(led.list())
 	pg.start()
-	waitFor(t, 60*time.Second, "/readyz not 200 again after the database came back", ready)
+	waitFor(t, 60*time.Second, "a replica's /readyz not 200 again after the database came back", func() bool { return readyz() == nReplicas })
 	t.Logf("outage of %s: %d 5xx answers to the senders", time.Since(outage).Round(time.Millisecond), serverErrs.Load())
 	// Back to normal: every SET is accepted at its first delivery.
 	for i := range 20 {
@@ -202,7 +216,7 @@ func TestPostgresRestart(t *testing.T) {
 		t.Fatalf("sender: %v", err)
 	}
 	r.waitDrained(ctx, 2*time.Minute)
-	r.stop()
+	rs.stopAll()
 	acked := led.list()
 	t.Logf("%d SETs acknowledged, %d 5xx answers to the senders", len(acked), serverErrs.Load())
 	verifyAcked(t, ctx, r.openDB(ctx), r.hooks, acked)
