@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -97,6 +100,9 @@ func TestReplicasOnPostgres(t *testing.T) {
 
 	t.Run("one refresh for concurrent token calls", func(t *testing.T) {
 		tokenBurst(t, r.as(t), rs, su.extra[0], su.grantIDs[su.extra[0].Sub])
+	})
+	t.Run("admin page session across replicas", func(t *testing.T) {
+		adminAcrossReplicas(t, r.as(t), rs)
 	})
 
 	sendCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -237,4 +243,69 @@ func TestReplicaKills(t *testing.T) {
 		t.Errorf("no delivery was ever retried: the kills did not interrupt the stream")
 	}
 	su.verify(t, acked)
+}
+
+// adminAcrossReplicas signs in to the admin page on one replica and uses
+// the session on the others (each request through the proxy goes to the
+// next replica): a page, then an action with the session's CSRF token;
+// after signing out on one replica, no other knows the session.
+func adminAcrossReplicas(t *testing.T, r *rig, rs *replicaSet) {
+	ctx := context.Background()
+	b := newBrowser(r)
+	send := func(method, path string, form url.Values) (int, string, string) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequestWithContext(ctx, method, r.internal+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", r.internal)
+		}
+		resp, err := b.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		page, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Location"), string(page)
+	}
+	var seen []int
+	note := func(path string) {
+		all := rs.proxy.internal.replicasOf(path)
+		seen = append(seen, all[len(all)-1])
+	}
+	code, loc, _ := send(http.MethodPost, "/admin/ui/login", url.Values{"token": {r.adminToken}})
+	if code != http.StatusSeeOther || loc != "/admin/ui/grants" {
+		t.Fatalf("sign-in = %d to %q, want 303 to the grants", code, loc)
+	}
+	note("/admin/ui/login")
+	code, _, page := send(http.MethodGet, "/admin/ui/grants", nil)
+	if code != http.StatusOK {
+		t.Fatalf("the grants page on the next replica = %d, want 200: the session is not shared", code)
+	}
+	note("/admin/ui/grants")
+	m := csrfField.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("the grants page has no CSRF token")
+	}
+	code, loc, _ = send(http.MethodPost, "/admin/ui/logout", url.Values{"csrf": {html.UnescapeString(m[1])}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("sign-out on a third replica = %d (to %q), want 303", code, loc)
+	}
+	note("/admin/ui/logout")
+	for range nReplicas {
+		code, loc, _ = send(http.MethodGet, "/admin/ui/grants", nil)
+		if code != http.StatusSeeOther || loc != "/admin/ui/login" {
+			t.Errorf("the grants page after signing out = %d to %q, want 303 to the sign-in page", code, loc)
+		}
+		note("/admin/ui/grants")
+	}
+	if seen[0] == seen[1] || seen[1] == seen[2] || seen[0] == seen[2] {
+		t.Errorf("sign-in, page and sign-out went to replicas %v, want three different ones", seen[:3])
+	}
 }
