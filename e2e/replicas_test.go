@@ -95,11 +95,14 @@ func (su *replicaSetup) verify(t *testing.T, acked []plannedSET) {
 // replicas, make one refresh upstream.
 func TestReplicasOnPostgres(t *testing.T) {
 	ctx := context.Background()
-	su := setUpReplicas(t, "repl", 12, 1)
+	su := setUpReplicas(t, "repl", 12, 1+manyGrants)
 	rs, r := su.rs, su.rs.front
 
 	t.Run("one refresh for concurrent token calls", func(t *testing.T) {
 		tokenBurst(t, r.as(t), rs, su.extra[0], su.grantIDs[su.extra[0].Sub])
+	})
+	t.Run("many grants refreshed at once on one replica", func(t *testing.T) {
+		manyRefreshes(t, r.as(t), rs.reps[0], su.extra[1:], su.grantIDs)
 	})
 	t.Run("admin page session across replicas", func(t *testing.T) {
 		adminAcrossReplicas(t, r.as(t), rs)
@@ -122,6 +125,58 @@ func TestReplicasOnPostgres(t *testing.T) {
 	}
 	t.Logf("%d SETs acknowledged over %d replicas (public requests per replica %v), %d retried", len(acked), nReplicas, after, retried)
 	su.verify(t, acked)
+}
+
+// manyGrants is how many grants manyRefreshes refreshes at once: more
+// than the connections of a replica's database pool.
+const manyGrants = 40
+
+// manyRefreshes makes users' grants expire within a minute, then asks one
+// replica for all their tokens at once: each refresh holds its grant's
+// lock while it reads and writes the grant, and every call must be
+// answered 200 with a new token.
+func manyRefreshes(t *testing.T, r, rep *rig, users []googlesim.User, grantIDs map[string]string) {
+	ctx := context.Background()
+	db := r.openDB(ctx)
+	for _, u := range users {
+		if _, err := db.UpdateGrant(ctx, grantIDs[u.Sub], func(g riscd.Grant) (riscd.Grant, error) {
+			g.Expiry = time.Now().Add(20 * time.Second)
+			return g, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(users))
+	start := make(chan struct{})
+	t0 := time.Now()
+	for i, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			code, body, err := r.do(ctx, http.MethodPost, rep.internal+"/v1/token", r.appToken,
+				map[string]any{"sub": u.Sub, "scopes": []string{"openid", "email"}})
+			if err == nil && code != http.StatusOK {
+				err = fmt.Errorf("answered %d %.200s", code, body)
+			}
+			errs[i] = err
+		}()
+	}
+	close(start)
+	wg.Wait()
+	t.Logf("%d grants refreshed at once on one replica in %s", len(users), time.Since(t0).Round(time.Millisecond))
+	failed := 0
+	for i, err := range errs {
+		if err != nil {
+			if failed++; failed <= 5 {
+				t.Errorf("token call for %s: %v", users[i].Sub, err)
+			}
+		}
+	}
+	if failed > 5 {
+		t.Errorf("... %d token calls failed in all", failed)
+	}
 }
 
 // tokenBurst makes user's grant expire within a minute (written to the
