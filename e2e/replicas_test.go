@@ -32,20 +32,23 @@ type replicaSetup struct {
 	scripts  []script
 	grantIDs map[string]string // sub -> grant id
 	extra    []googlesim.User  // users with grants and no script
+	fresh    []googlesim.User  // users googlesim knows and riscd does not yet
 }
 
 // setUpReplicas starts nReplicas replicas on a database of their own and
-// makes a grant for each of nScripts script users and nExtra more.
-func setUpReplicas(t *testing.T, prefix string, nScripts, nExtra int) *replicaSetup {
+// makes a grant for each of nScripts script users and nExtra more; nFresh
+// more users are left without one.
+func setUpReplicas(t *testing.T, prefix string, nScripts, nExtra, nFresh int) *replicaSetup {
 	t.Helper()
 	ctx := context.Background()
 	dbURL := testkit.PostgresDatabase(t, "")
-	users := simUsers(prefix, nScripts+nExtra)
+	users := simUsers(prefix, nScripts+nExtra+nFresh)
 	rs := newReplicaSet(t, rigOptions{users: users, webhooks: true, storeURL: dbURL}, nReplicas)
 	rs.startAll()
 	r := rs.front
-	su := &replicaSetup{rs: rs, jtis: &jtiSource{prefix: strings.ToUpper(prefix)}, grantIDs: map[string]string{}, extra: users[nScripts:]}
-	for i, u := range users {
+	su := &replicaSetup{rs: rs, jtis: &jtiSource{prefix: strings.ToUpper(prefix)}, grantIDs: map[string]string{},
+		extra: users[nScripts : nScripts+nExtra], fresh: users[nScripts+nExtra:]}
+	for i, u := range users[:nScripts+nExtra] {
 		g := r.mustConsent(ctx, u)
 		su.grantIDs[u.Sub] = g.ID
 		// The flow's two requests to riscd went to two replicas: the
@@ -95,7 +98,7 @@ func (su *replicaSetup) verify(t *testing.T, acked []plannedSET) {
 // replicas, make one refresh upstream.
 func TestReplicasOnPostgres(t *testing.T) {
 	ctx := context.Background()
-	su := setUpReplicas(t, "repl", 12, 1+manyGrants)
+	su := setUpReplicas(t, "repl", 12, 1+manyGrants, 0)
 	rs, r := su.rs, su.rs.front
 
 	t.Run("one refresh for concurrent token calls", func(t *testing.T) {
@@ -269,11 +272,34 @@ func TestReplicaKills(t *testing.T) {
 	}
 	t.Logf("seed %d (RISCD_E2E_SEED reproduces the kill moments and the event mix)", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
-	su := setUpReplicas(t, "rkill", 12, 0)
+	su := setUpReplicas(t, "rkill", 12, 0, 16)
 	rs := su.rs
 	sendCtx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	snd := startScriptSenders(sendCtx, rs.front, crashSenders, seed, s.kills, su.jtis, su.scripts)
+	// Consent flows meanwhile, one user after another: a flow that fails
+	// (a replica killed under it, answered 502 by the proxy) is started
+	// again, as the user would.
+	consents := make(chan error, 1)
+	flowRetries := 0
+	go func() {
+		for _, u := range su.fresh {
+			for attempt := 1; ; attempt++ {
+				_, _, err := rs.front.consent(sendCtx, u, "")
+				if err == nil {
+					break
+				}
+				if attempt == 30 {
+					consents <- fmt.Errorf("consent of %s: %d attempts, last: %w", u.Email, attempt, err)
+					return
+				}
+				flowRetries++
+				time.Sleep(50 * time.Millisecond)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		consents <- nil
+	}()
 	t0 := time.Now()
 	for i := range s.kills {
 		time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
@@ -292,12 +318,29 @@ func TestReplicaKills(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sender: %v", err)
 	}
-	t.Logf("%d kills in %s; %d SETs acknowledged, %d deliveries retried after a 5xx or a dropped connection",
-		s.kills, time.Since(t0).Round(time.Millisecond), len(acked), retried)
+	if err := <-consents; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d kills in %s; %d SETs acknowledged, %d deliveries retried after a 5xx or a dropped connection; %d consent flows, %d started again",
+		s.kills, time.Since(t0).Round(time.Millisecond), len(acked), retried, len(su.fresh), flowRetries)
 	if retried == 0 {
 		t.Errorf("no delivery was ever retried: the kills did not interrupt the stream")
 	}
 	su.verify(t, acked)
+	// Every consent made under the kills left its user one active grant.
+	bySub := map[string][]riscd.Grant{}
+	for _, g := range allGrants(t, context.Background(), rs.front.openDB(context.Background())) {
+		bySub[g.Sub] = append(bySub[g.Sub], g)
+	}
+	for _, u := range su.fresh {
+		if gs := bySub[u.Sub]; len(gs) != 1 || gs[0].Status != riscd.GrantActive {
+			var st []riscd.GrantStatus
+			for _, g := range gs {
+				st = append(st, g.Status)
+			}
+			t.Errorf("grants of %s after a consent under the kills: %v, want one active", u.Email, st)
+		}
+	}
 }
 
 // adminAcrossReplicas signs in to the admin page on one replica and uses
