@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -11,8 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,52 +110,36 @@ func (p *privatePostgres) stop() {
 // and starts it again: meanwhile SETs are answered 503 with Retry-After
 // (the transmitter redelivers) and every replica's /readyz reports it not
 // ready; afterwards SETs are answered 202 at their first delivery and
-// every /readyz ready again; no SET acknowledged is lost and each is
-// acted on once.
+// every /readyz ready again. Then the server is restarted at once, a few
+// more times (more with RISCD_E2E_LONG=1), each ending every session and
+// the locks they held. No SET acknowledged is lost, each is acted on once,
+// and each script's subject ends in the state its events lead to.
 func TestPostgresRestart(t *testing.T) {
 	s := suiteSettings(t)
+	restarts := 3
+	if s.long {
+		restarts = 10
+	}
 	pg := startPrivatePostgres(t)
 	ctx := context.Background()
-	users := simUsers("pgrs", 4)
+	users := simUsers("pgrs", 8)
 	rs := newReplicaSet(t, rigOptions{users: users, webhooks: true, storeURL: testkit.PostgresDatabase(t, pg.url())}, nReplicas)
 	rs.startAll()
 	r := rs.front
-	for _, u := range users {
-		r.mustConsent(ctx, u)
+	jtis := &jtiSource{prefix: "PGRS"}
+	var scripts []script
+	grantIDs := map[string]string{}
+	for i, u := range users {
+		grantIDs[u.Sub] = r.mustConsent(ctx, u).ID
+		info, _ := r.sim.Grant(u.Sub)
+		scripts = append(scripts, scriptFor(jtis, i, u, info.RefreshTokens[0]))
 	}
-
-	var (
-		led        ledger
-		jtis       = &jtiSource{prefix: "PGRS"}
-		stop       atomic.Bool
-		wg         sync.WaitGroup
-		failures   = make(chan error, 2)
-		serverErrs = &r.ps.serverErrors // 5xx answers to the senders
-	)
+	serverErrs := &r.ps.serverErrors // 5xx answers to the senders
 	sendCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	for w := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 7))
-			for !stop.Load() {
-				var p plannedSET
-				if rng.IntN(2) == 0 {
-					p = credentialChange(jtis, users[rng.IntN(len(users))].Sub)
-				} else {
-					p = unknownSubjectSET(jtis, rng, "pgrs")
-				}
-				res, err := r.deliverPlanned(sendCtx, p)
-				if err != nil {
-					failures <- err
-					return
-				}
-				led.add(p, res.retried)
-				time.Sleep(5 * time.Millisecond)
-			}
-		}()
-	}
+	snd := startScriptSenders(sendCtx, r, 2, uint64(time.Now().UnixNano()), restarts, jtis, scripts)
+	acked := func() int { return len(snd.led.list()) }
+
 	// readyz reports how many replicas answer /readyz 200.
 	readyz := func() int {
 		n := 0
@@ -180,12 +161,12 @@ func TestPostgresRestart(t *testing.T) {
 		a := rawRequest(t, r.public, http.MethodPost, "/risc",
 			http.Header{"Content-Type": {googlesim.ContentTypeSET}, "Accept": {"application/json"}}, tok)
 		if a.status == http.StatusAccepted {
-			led.add(p, 0)
+			snd.led.add(p, 0)
 		}
 		return a
 	}
 
-	waitFor(t, 30*time.Second, "no SET acknowledged before the outage", func() bool { return len(led.list()) >= 20 })
+	waitFor(t, 30*time.Second, "no SET acknowledged before the outage", func() bool { return acked() >= 20 })
 	pg.stop()
 	outage := time.Now()
 	waitFor(t, 30*time.Second, "a replica's /readyz still 200 with the database stopped", func() bool { return readyz() == 0 })
@@ -198,26 +179,41 @@ func TestPostgresRestart(t *testing.T) {
 	if n := readyz(); n != 0 {
 		t.Errorf("%d replicas ready with the database stopped", n)
 	}
-	ackedDuring := len(led.list())
+	ackedDuring := acked()
 	pg.start()
 	waitFor(t, 60*time.Second, "a replica's /readyz not 200 again after the database came back", func() bool { return readyz() == nReplicas })
-	t.Logf("outage of %s: %d 5xx answers to the senders", time.Since(outage).Round(time.Millisecond), serverErrs.Load())
+	outage5xx := serverErrs.Load()
+	t.Logf("outage of %s: %d 5xx answers to the senders", time.Since(outage).Round(time.Millisecond), outage5xx)
 	// Back to normal: every SET is accepted at its first delivery.
 	for i := range 20 {
 		if a := probe(); a.status != http.StatusAccepted {
 			t.Errorf("SET %d after the database came back: %d %.200s, want 202", i, a.status, a.body)
 		}
 	}
-	waitFor(t, 30*time.Second, "no SET acknowledged after the outage", func() bool { return len(led.list()) >= ackedDuring+20 })
-	stop.Store(true)
-	wg.Wait()
-	close(failures)
-	for err := range failures {
+	waitFor(t, 30*time.Second, "no SET acknowledged after the outage", func() bool { return acked() >= ackedDuring+40 })
+	snd.round.Store(1)
+
+	// Quick restarts: every session ends, with its locks, while events
+	// are being handled.
+	for i := 1; i < restarts; i++ {
+		if err := snd.failed(); err != nil {
+			t.Fatalf("sender: %v", err)
+		}
+		pg.stop()
+		pg.start()
+		waitFor(t, 60*time.Second, "a replica's /readyz not 200 after a restart of the database", func() bool { return readyz() == nReplicas })
+		before := acked()
+		waitFor(t, 30*time.Second, "no SET acknowledged after a restart", func() bool { return acked() >= before+20 })
+		snd.round.Store(int64(i + 1))
+	}
+	list, _, err := snd.finish()
+	if err != nil {
 		t.Fatalf("sender: %v", err)
 	}
 	r.waitDrained(ctx, 2*time.Minute)
 	rs.stopAll()
-	acked := led.list()
-	t.Logf("%d SETs acknowledged, %d 5xx answers to the senders", len(acked), serverErrs.Load())
-	verifyAcked(t, ctx, r.openDB(ctx), r.hooks, acked)
+	t.Logf("%d restarts; %d SETs acknowledged; %d 5xx answers to the senders (%d in the first, long outage)", restarts, len(list), serverErrs.Load(), outage5xx)
+	db := r.openDB(ctx)
+	verifyAcked(t, ctx, db, r.hooks, list)
+	checkScripts(t, ctx, db, scripts, grantIDs)
 }
