@@ -101,7 +101,7 @@ func TestLeaderLearnsItsLockWasDropped(t *testing.T) {
 	}
 	defer admin.Close(ctx)
 	var n int
-	if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'replica-a'`).Scan(&n); err != nil || n == 0 {
+	if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'replica-a' AND datname = current_database()`).Scan(&n); err != nil || n == 0 {
 		t.Fatalf("terminating a's sessions: %d sessions, %v; want some", n, err)
 	}
 	testkit.Eventually(t, "b takes the lead the database released", func() bool { return b.lead(ctx) })
