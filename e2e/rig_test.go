@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,9 @@ type rigOptions struct {
 	accessTTL time.Duration
 	// logLevel is riscd's; default info.
 	logLevel string
+	// storeURL, when set, puts the store in the PostgreSQL database at
+	// that URL (store.engine postgres) instead of a bbolt file.
+	storeURL string
 }
 
 // rig is googlesim, an optional webhook sink and one riscd installation
@@ -173,6 +177,10 @@ func newRig(t testing.TB, o rigOptions) *rig {
 		"  consent_per_minute_total: 100000",
 		"risc:",
 		"  configuration_url: " + g + googlesim.PathRISCConfiguration,
+	}
+	if o.storeURL != "" {
+		i := slices.Index(lines, "  path: "+r.storePath)
+		lines[i] = "  engine: postgres\n  url: " + o.storeURL
 	}
 	lines = append(lines, o.risc...)
 	if o.webhooks {
