@@ -37,7 +37,11 @@ import (
 // weighs on both. It reports single-cpu-ms/SET, three-cpu-ms/SET, their
 // cpu-ratio (target <= 1.3), the PostgreSQL share of each, and errors: SETs
 // not answered 202, events not done, and ERROR lines in the replicas'
-// logs (the benchmark fails on any).
+// logs (the benchmark fails on any). single-xacts/SET and three-xacts/SET
+// are the database's transactions (pg_stat_database, autocommitted
+// statements included) per SET: where the work went. With -v it logs each
+// phase's figures, and RISCD_BENCH_IDLE (a duration) first measures the
+// replicas and the database idle for that long.
 //
 // The other processes sharing the machine's PostgreSQL server weigh on its
 // own processes' figures; the backends of other databases are left out.
@@ -113,6 +117,7 @@ func BenchmarkReplicasCPU(b *testing.B) {
 	type tally struct {
 		riscd, pg time.Duration
 		sets      int
+		xacts     int64
 	}
 	var single, three tally
 	var bad atomic.Int64
@@ -133,8 +138,16 @@ func BenchmarkReplicasCPU(b *testing.B) {
 			}
 			return ps
 		}()
+		if idle, err := time.ParseDuration(os.Getenv("RISCD_BENCH_IDLE")); err == nil && idle > 0 {
+			// What the replicas and the database cost with no load.
+			r0, p0 := cpuOf(b, pids), pgCPU(b, ctx, conn, dbName, self)
+			time.Sleep(idle)
+			b.Logf("phase %d, %d replica(s) idle for %v: riscd %v, postgres %v", phase, n, idle,
+				cpuOf(b, pids)-r0, pgCPU(b, ctx, conn, dbName, self).minus(p0))
+		}
 		riscdBefore := cpuOf(b, pids)
 		pgBefore := pgCPU(b, ctx, conn, dbName, self)
+		xactsBefore := xacts(b, ctx, conn, dbName)
 
 		interval := time.Duration(float64(time.Second) / rate)
 		var wg sync.WaitGroup
@@ -159,7 +172,17 @@ func BenchmarkReplicasCPU(b *testing.B) {
 		waitHandled(b, ctx, conn, sent)
 
 		riscdCPU := cpuOf(b, pids) - riscdBefore
-		pgUsed := pgCPU(b, ctx, conn, dbName, self).minus(pgBefore)
+		pgAfter := pgCPU(b, ctx, conn, dbName, self)
+		pgUsed := pgAfter.minus(pgBefore)
+		per := make([]string, len(pids))
+		for i, pid := range pids {
+			t, _ := procCPU(pid)
+			per[i] = fmt.Sprint(t)
+		}
+		xactsUsed := xacts(b, ctx, conn, dbName) - xactsBefore
+		b.Logf("phase %d, %d replica(s): %s, riscd %v (each since its start: %v), postgres %v over %d processes, %.1f transactions a SET",
+			phase, n, time.Since(begin).Round(time.Millisecond), riscdCPU, per, pgUsed, len(pgAfter),
+			float64(xactsUsed)/float64(b.N))
 		t := &single
 		if n == 3 {
 			t = &three
@@ -167,6 +190,7 @@ func BenchmarkReplicasCPU(b *testing.B) {
 		t.riscd += riscdCPU
 		t.pg += pgUsed
 		t.sets += b.N
+		t.xacts += xactsUsed
 		for _, rp := range running {
 			rp.stop(b)
 		}
@@ -185,6 +209,8 @@ func BenchmarkReplicasCPU(b *testing.B) {
 	b.ReportMetric(per(three)/per(single), "cpu-ratio")
 	b.ReportMetric(float64(single.pg.Microseconds())/1000/float64(single.sets), "single-pg-ms/SET")
 	b.ReportMetric(float64(three.pg.Microseconds())/1000/float64(three.sets), "three-pg-ms/SET")
+	b.ReportMetric(float64(single.xacts)/float64(single.sets), "single-xacts/SET")
+	b.ReportMetric(float64(three.xacts)/float64(three.sets), "three-xacts/SET")
 	b.ReportMetric(float64(bad.Load()+int64(errLines)), "errors")
 	if errLines > 0 {
 		b.Errorf("%d ERROR lines in the replicas' logs", errLines)
@@ -393,4 +419,19 @@ func dbNameOf(b *testing.B, dbURL string) string {
 		b.Fatal(err)
 	}
 	return strings.TrimPrefix(u.Path, "/")
+}
+
+// xacts is the number of transactions the database has seen, as far as
+// the server's statistics (flushed by each backend at most once a second)
+// know.
+func xacts(b *testing.B, ctx context.Context, conn *pgx.Conn, dbName string) int64 {
+	b.Helper()
+	var n int64
+	if _, err := conn.Exec(ctx, "SELECT pg_stat_clear_snapshot()"); err != nil {
+		b.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1`, dbName).Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
