@@ -241,10 +241,16 @@ func (t *handlerTimes) record(on bool) loadRun {
 func riscdServer(b *testing.B, jwksURL string, times *handlerTimes) (string, *boltdb.DB) {
 	b.Helper()
 	db := mustStore(b)
+	return riscdServerOn(b, jwksURL, db.InboxWriter(), times), db
+}
+
+// riscdServerOn is riscdServer over the store inbox, whatever its engine.
+func riscdServerOn(b *testing.B, jwksURL string, inbox receiver.Inbox, times *handlerTimes) string {
+	b.Helper()
 	c := newClock()
 	cfg := baseConfig(b, c)
 	cfg.Logger = nil
-	cfg.Inbox = db.InboxWriter()
+	cfg.Inbox = inbox
 	cfg.Transmitters = []receiver.Transmitter{{Name: "google", Issuer: benchIssuer, JWKSURL: jwksURL, Audiences: []string{benchAud}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
@@ -253,7 +259,7 @@ func riscdServer(b *testing.B, jwksURL string, times *handlerTimes) (string, *bo
 		b.Fatal(err)
 	}
 	waitReady(b, r)
-	return serveBench(b, times.wrap(r)), db
+	return serveBench(b, times.wrap(r))
 }
 
 // loadResult is what one load phase measured.
