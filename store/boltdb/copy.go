@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -62,50 +62,35 @@ func (t *Tx) export(ctx context.Context, fn func(riscd.Record) error) error {
 func (t *Tx) exportRecord(bucket string, k, v []byte) (riscd.Record, error) {
 	switch bucket {
 	case bucketAccounts:
-		a, err := decodeAccount(string(k), v)
+		a, err := record.DecodeAccount(string(k), v)
 		return riscd.Record{Account: &a}, err
 	case bucketGrants:
-		r, err := decodeGrant(k, v)
+		r, err := record.DecodeGrant(k, v)
 		if err != nil {
 			return riscd.Record{}, err
 		}
-		g, err := t.openGrant(k, &r)
+		g, err := r.Open(t.keys, k)
 		return riscd.Record{Grant: &g}, err
 	case bucketAudit:
 		e, err := decodeAudit(k, v)
 		return riscd.Record{Audit: &e}, err
 	case bucketMarks:
-		m, err := decodeMark(k, v)
+		m, err := record.DecodeMark(k, v)
 		return riscd.Record{Mark: &m}, err
 	case bucketSessions:
 		r, err := t.loadSession(k)
 		if err != nil {
 			return riscd.Record{}, err
 		}
-		csrf, err := t.keys.Open(r.CSRF, bucketSessions, k, "csrf")
-		if err != nil {
-			return riscd.Record{}, fmt.Errorf("store: session %x: %w", k[:8], err)
-		}
-		s := Session{Sub: r.Sub, Email: r.Email, CSRF: Secret(csrf), CreatedAt: r.CreatedAt.time(), ExpiresAt: r.ExpiresAt.time()}
-		return riscd.Record{Session: &s, IDDigest: clone(k)}, nil
+		s, err := r.Open(t.keys, k, "")
+		return riscd.Record{Session: &s, IDDigest: clone(k)}, err
 	case bucketFlows:
-		r, err := decodeFlow(k, v)
+		r, err := record.DecodeFlow(k, v)
 		if err != nil {
 			return riscd.Record{}, err
 		}
-		f := Flow{Features: r.Features, Scopes: r.Scopes, Sub: r.Sub, ConnectID: r.ConnectID, CreatedAt: r.CreatedAt.time()}
-		for _, s := range []struct {
-			field string
-			ct    []byte
-			dst   *Secret
-		}{{"state", r.State, &f.State}, {"pkce", r.PKCEVerifier, &f.PKCEVerifier}, {"nonce", r.Nonce, &f.Nonce}} {
-			plain, err := t.keys.Open(s.ct, bucketFlows, k, s.field)
-			if err != nil {
-				return riscd.Record{}, fmt.Errorf("store: flow %x: %w", k[:8], err)
-			}
-			*s.dst = Secret(plain)
-		}
-		return riscd.Record{Flow: &f, IDDigest: clone(k)}, nil
+		f, err := r.Open(t.keys, k, "")
+		return riscd.Record{Flow: &f, IDDigest: clone(k)}, err
 	case bucketInbox:
 		e, err := decodeInbox(t.keys, k, v)
 		return riscd.Record{Inbox: &e}, err
@@ -113,11 +98,11 @@ func (t *Tx) exportRecord(bucket string, k, v []byte) (riscd.Record, error) {
 		j, err := t.outboxJob(binary.BigEndian.Uint64(k))
 		return riscd.Record{Outbox: &j}, err
 	case bucketConnect:
-		r, err := decodeConnect(k, v)
+		r, err := record.DecodeConnect(k, v)
 		if err != nil {
 			return riscd.Record{}, err
 		}
-		s, err := t.openConnect(k, &r)
+		s, err := r.Open(t.keys, k)
 		return riscd.Record{Connect: &s}, err
 	}
 	return riscd.Record{}, fmt.Errorf("store: export: no bucket %s", bucket)
@@ -328,7 +313,7 @@ func (t *Tx) importGrant(g Grant) error {
 	if err := t.indexGrantStatus(key, "", string(g.Status)); err != nil {
 		return err
 	}
-	r := t.grantRecord(g, key)
+	r := record.SealGrant(t.keys, key, g)
 	if err := t.indexGrantEmail(key, nil, &r); err != nil {
 		return err
 	}
@@ -351,8 +336,8 @@ func (t *Tx) importAccount(a Account) error {
 			return fmt.Errorf("account %q: %w", a.Sub, err)
 		}
 	}
-	r := accountToRecord(a)
-	data, err := json.Marshal(&r)
+	r := record.AccountOf(a)
+	data, err := record.Encode(&r)
 	if err != nil {
 		return fmt.Errorf("account %q: encode: %w", a.Sub, err)
 	}
@@ -373,7 +358,7 @@ func (t *Tx) importInbox(e InboxEntry) error {
 	if _, err := t.importID(bucketInbox, e.ID); err != nil {
 		return err
 	}
-	jk := jtiKey(e.Iss, e.JTI)
+	jk := record.JTIKey(e.Iss, e.JTI)
 	if bs[1].Get(jk) != nil {
 		return fmt.Errorf("inbox entry %d: its (iss, jti) given twice: %w", e.ID, ErrExists)
 	}
@@ -393,7 +378,7 @@ func (t *Tx) importInbox(e InboxEntry) error {
 }
 
 func (t *Tx) importMark(m Mark) error {
-	if err := checkMarkKey(m.Key); err != nil {
+	if err := record.CheckMarkKey(m.Key); err != nil {
 		return err
 	}
 	b, err := t.bucket(bucketMarks)
@@ -404,7 +389,8 @@ func (t *Tx) importMark(m Mark) error {
 	if b.Get(k) != nil {
 		return fmt.Errorf("mark %x: given twice: %w", k[:8], ErrExists)
 	}
-	data, err := json.Marshal(&markRecord{V: recordVersion, Key: m.Key, At: stampOf(m.At), AuditID: m.AuditID})
+	r := record.MarkOf(m)
+	data, err := record.Encode(&r)
 	if err != nil {
 		return fmt.Errorf("mark: encode: %w", err)
 	}
