@@ -66,7 +66,7 @@ func (t *Tx) putAccount(a Account) (Account, error) {
 	}
 	a.UpdatedAt = now
 	r := record.AccountOf(a)
-	data, err := record.Encode(&r)
+	data, err := record.Encode(r)
 	if err != nil {
 		return Account{}, fmt.Errorf("store: account %q: encode: %w", a.Sub, err)
 	}

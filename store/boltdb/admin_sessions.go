@@ -99,7 +99,7 @@ func (t *Tx) CreateAdminSession(ctx context.Context, s riscd.AdminSession, max i
 		s.Created = t.now()
 	}
 	r := record.SealAdminSession(t.keys, key, s)
-	data, err := record.Encode(&r)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: create admin session: encode: %w", err)
 	}

@@ -38,7 +38,7 @@ func (t *Tx) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) 
 func writeAudit(log, bySub *bolt.Bucket, e AuditEntry) (AuditEntry, error) {
 	id := e.ID
 	r := record.AuditOf(e)
-	data, err := record.Encode(&r)
+	data, err := record.Encode(r)
 	if err != nil {
 		return AuditEntry{}, fmt.Errorf("store: append audit: encode: %w", err)
 	}

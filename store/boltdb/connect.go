@@ -25,7 +25,7 @@ const (
 func (t *Tx) writeConnect(b *bolt.Bucket, s riscd.ConnectSession) error {
 	k := []byte(s.ID)
 	r := record.SealConnect(t.keys, s)
-	data, err := record.Encode(&r)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: connect session: encode: %w", err)
 	}
@@ -184,7 +184,7 @@ func (t *Tx) LinkAppUser(ctx context.Context, l riscd.AppUserLink) (riscd.AppUse
 
 func writeLink(byAppUser, bySub *bolt.Bucket, l riscd.AppUserLink) error {
 	r := record.LinkOf(l)
-	data, err := record.Encode(&r)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: link: encode: %w", err)
 	}

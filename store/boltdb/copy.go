@@ -337,7 +337,7 @@ func (t *Tx) importAccount(a Account) error {
 		}
 	}
 	r := record.AccountOf(a)
-	data, err := record.Encode(&r)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("account %q: encode: %w", a.Sub, err)
 	}
@@ -390,7 +390,7 @@ func (t *Tx) importMark(m Mark) error {
 		return fmt.Errorf("mark %x: given twice: %w", k[:8], ErrExists)
 	}
 	r := record.MarkOf(m)
-	data, err := record.Encode(&r)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("mark: encode: %w", err)
 	}

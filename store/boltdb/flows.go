@@ -33,7 +33,7 @@ func (t *Tx) CreateFlow(ctx context.Context, f Flow) error {
 // writeFlow writes the flow f under key, the SHA-256 of its ID.
 func (t *Tx) writeFlow(b *bolt.Bucket, key []byte, f Flow) error {
 	r := record.SealFlow(t.keys, key, f)
-	data, err := record.Encode(&r)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: create flow: encode: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 // with keys.
 func decodeInbox(keys *keyring, k, v []byte) (InboxEntry, error) {
 	id := binary.BigEndian.Uint64(k)
-	return record.DecodeInbox(keys, id, v)
+	return record.DecodeInbox(keys, id, nil, v)
 }
 
 func inboxStatusKey(s InboxStatus, id uint64) []byte {

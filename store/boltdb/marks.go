@@ -45,7 +45,7 @@ func (t *Tx) PutMark(ctx context.Context, m Mark) (Mark, bool, error) {
 		m.At = t.now()
 	}
 	r := record.MarkOf(m)
-	data, err := record.Encode(&r)
+	data, err := record.Encode(r)
 	if err != nil {
 		return Mark{}, false, fmt.Errorf("store: mark: encode: %w", err)
 	}

@@ -47,7 +47,7 @@ func (t *Tx) writeOutbox(j OutboxJob, old OutboxStatus) (OutboxJob, error) {
 	if err != nil {
 		return OutboxJob{}, err
 	}
-	data, err := record.Encode(&r)
+	data, err := record.Encode(r)
 	if err != nil {
 		return OutboxJob{}, fmt.Errorf("store: outbox job %d: encode: %w", j.ID, err)
 	}

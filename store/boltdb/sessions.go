@@ -67,7 +67,7 @@ func (t *Tx) CreateSession(ctx context.Context, s Session) error {
 // its index entry by subject.
 func (t *Tx) writeSession(records, bySub *bolt.Bucket, key []byte, s Session) error {
 	r := record.SealSession(t.keys, key, s)
-	data, err := record.Encode(&r)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: create session: encode: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 // Export calls fn with every record, read in one snapshot (a read-only
@@ -52,7 +53,7 @@ func (t *Tx) exportRows(ctx context.Context, dst []any, rec func() (riscd.Record
 func (t *Tx) exportAccounts(ctx context.Context, fn func(riscd.Record) error) error {
 	var sub, data []byte
 	return t.exportRows(ctx, []any{&sub, &data}, func() (riscd.Record, error) {
-		a, err := decodeAccount(sub, data)
+		a, err := record.DecodeAccount(string(sub), data)
 		return riscd.Record{Account: &a}, err
 	}, fn, `SELECT sub, doc FROM riscd_accounts ORDER BY sub`)
 }
@@ -70,7 +71,7 @@ func (t *Tx) exportAudit(ctx context.Context, fn func(riscd.Record) error) error
 	var id int64
 	var data []byte
 	return t.exportRows(ctx, []any{&id, &data}, func() (riscd.Record, error) {
-		e, err := decodeAudit(id, data)
+		e, err := record.DecodeAudit(uint64(id), data)
 		return riscd.Record{Audit: &e}, err
 	}, fn, `SELECT id, doc FROM riscd_audit ORDER BY id`)
 }
@@ -78,7 +79,7 @@ func (t *Tx) exportAudit(ctx context.Context, fn func(riscd.Record) error) error
 func (t *Tx) exportMarks(ctx context.Context, fn func(riscd.Record) error) error {
 	var key, data []byte
 	return t.exportRows(ctx, []any{&key, &data}, func() (riscd.Record, error) {
-		m, err := decodeMark(key, data)
+		m, err := record.DecodeMark(key, data)
 		return riscd.Record{Mark: &m}, err
 	}, fn, `SELECT key, doc FROM riscd_marks ORDER BY key_hash`)
 }
@@ -86,17 +87,12 @@ func (t *Tx) exportMarks(ctx context.Context, fn func(riscd.Record) error) error
 func (t *Tx) exportSessions(ctx context.Context, fn func(riscd.Record) error) error {
 	var key, data []byte
 	return t.exportRows(ctx, []any{&key, &data}, func() (riscd.Record, error) {
-		var d sessionDoc
-		if err := decode(fmt.Sprintf("session %x", key[:8]), data, &d); err != nil {
+		r, err := record.DecodeSession(key, data)
+		if err != nil {
 			return riscd.Record{}, err
 		}
-		csrf, err := t.keys.Open(d.CSRF, tableSessions, key, "csrf")
-		if err != nil {
-			return riscd.Record{}, fmt.Errorf("store: session %x: %w", key[:8], err)
-		}
-		s := riscd.Session{Sub: d.Sub, Email: d.Email, CSRF: riscd.Secret(csrf),
-			CreatedAt: d.CreatedAt.time(), ExpiresAt: d.ExpiresAt.time()}
-		return riscd.Record{Session: &s, IDDigest: append([]byte(nil), key...)}, nil
+		s, err := r.Open(t.keys, key, "")
+		return riscd.Record{Session: &s, IDDigest: append([]byte(nil), key...)}, err
 	}, fn, `SELECT id_hash, doc FROM riscd_sessions ORDER BY id_hash`)
 }
 
@@ -268,7 +264,7 @@ func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error
 		if a.Sub == "" {
 			return fmt.Errorf("account without a sub: %w", riscd.ErrInvalid)
 		}
-		data, err := accountData(a)
+		data, err := record.Encode(record.AccountOf(a))
 		if err != nil {
 			return err
 		}
@@ -280,7 +276,7 @@ func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error
 		if err != nil {
 			return fmt.Errorf("session: %w", err)
 		}
-		data, err := t.sessionData(key, s)
+		data, err := record.Encode(record.SealSession(t.keys, key, s))
 		if err != nil {
 			return err
 		}
@@ -293,7 +289,7 @@ func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error
 		if err != nil {
 			return fmt.Errorf("flow: %w", err)
 		}
-		data, err := t.flowData(key, f)
+		data, err := record.Encode(record.SealFlow(t.keys, key, f))
 		if err != nil {
 			return err
 		}
@@ -329,7 +325,7 @@ func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error
 		if e.ID == 0 || e.ID > 1<<63-1 {
 			return fmt.Errorf("audit entry without an id: %w", riscd.ErrInvalid)
 		}
-		data, err := auditData(e)
+		data, err := record.Encode(record.AuditOf(e))
 		if err != nil {
 			return err
 		}
@@ -338,10 +334,10 @@ func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error
 			VALUES ($1, $2, $3)`, int64(e.ID), nullBytes(e.Sub), data)
 	default:
 		m := *r.Mark
-		if err := checkMarkKey(m.Key); err != nil {
+		if err := record.CheckMarkKey(m.Key); err != nil {
 			return err
 		}
-		data, err := jsonMarshal(&markDoc{V: recordVersion, At: stampOf(m.At), AuditID: m.AuditID})
+		data, err := record.Encode(record.MarkOf(m))
 		if err != nil {
 			return err
 		}

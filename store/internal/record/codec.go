@@ -40,8 +40,13 @@ func Decode(what string, data []byte, v versioned) error {
 	return nil
 }
 
-// Encode marshals the record v.
-func Encode(v versioned) ([]byte, error) { return json.Marshal(v) }
+// Encode marshals the record r.
+func Encode[R any, P interface {
+	*R
+	versioned
+}](r R) ([]byte, error) {
+	return json.Marshal(P(&r))
+}
 
 // U64Key is an id as 8 big-endian bytes: the record the sealed fields of
 // an outbox job are bound to (and the bbolt engine's key of records kept

@@ -71,6 +71,13 @@ type SealedInbox struct {
 // earlier riscd accepted. Errors wrap riscd.ErrInvalid (claims that are
 // not JSON) and want a prefix naming the entry.
 func SealInbox(keys *seal.Keyring, e riscd.InboxEntry, kept []byte) (SealedInbox, error) {
+	return SealInboxUnder(keys, InboxSealKey(e.Iss, e.JTI), e, kept)
+}
+
+// SealInboxUnder is SealInbox binding the sealed fields to the record jk
+// rather than to InboxSealKey, for a store that keeps an entry's binding
+// apart from its (iss, jti).
+func SealInboxUnder(keys *seal.Keyring, jk []byte, e riscd.InboxEntry, kept []byte) (SealedInbox, error) {
 	r := InboxOf(e)
 	var claims []byte
 	if len(e.Claims) > 0 {
@@ -80,7 +87,6 @@ func SealInbox(keys *seal.Keyring, e riscd.InboxEntry, kept []byte) (SealedInbox
 		}
 		claims = c
 	}
-	jk := InboxSealKey(r.Iss, r.JTI)
 	r.Raw, r.Claims = "", nil
 	r.SealedRaw = keys.Seal(e.Raw, TableInbox, jk, "raw")
 	r.SealedClaims = keys.Seal(string(claims), TableInbox, jk, "claims")
@@ -103,10 +109,14 @@ func InboxSealKey(iss, jti string) []byte {
 // Open replaces r's sealed fields with their plaintext. A record without
 // them (an earlier riscd's) is left as it is.
 func (r *Inbox) Open(keys *seal.Keyring) error {
+	return r.OpenUnder(keys, InboxSealKey(r.Iss, r.JTI))
+}
+
+// OpenUnder is Open for fields bound to the record jk (SealInboxUnder).
+func (r *Inbox) OpenUnder(keys *seal.Keyring, jk []byte) error {
 	if len(r.SealedRaw) == 0 && len(r.SealedClaims) == 0 {
 		return nil
 	}
-	jk := InboxSealKey(r.Iss, r.JTI)
 	raw, err := keys.Open(r.SealedRaw, TableInbox, jk, "raw")
 	if err != nil {
 		return err
@@ -122,13 +132,17 @@ func (r *Inbox) Open(keys *seal.Keyring) error {
 	return nil
 }
 
-// DecodeInbox decodes the inbox entry id and opens its sealed fields.
-func DecodeInbox(keys *seal.Keyring, id uint64, data []byte) (riscd.InboxEntry, error) {
+// DecodeInbox decodes the inbox entry id and opens its sealed fields,
+// bound to the record jk (nil: to InboxSealKey).
+func DecodeInbox(keys *seal.Keyring, id uint64, jk, data []byte) (riscd.InboxEntry, error) {
 	var r Inbox
 	if err := Decode(fmt.Sprintf("inbox entry %d", id), data, &r); err != nil {
 		return riscd.InboxEntry{}, err
 	}
-	if err := r.Open(keys); err != nil {
+	if jk == nil {
+		jk = InboxSealKey(r.Iss, r.JTI)
+	}
+	if err := r.OpenUnder(keys, jk); err != nil {
 		return riscd.InboxEntry{}, fmt.Errorf("store: inbox entry %d: %w", id, err)
 	}
 	return r.Entry(id), nil
