@@ -109,7 +109,7 @@ func (t *Tx) exportRecord(bucket string, k, v []byte) (riscd.Record, error) {
 }
 
 // importBatch is how many records one transaction of Import writes.
-const importBatch = 1000
+const importBatch = record.ImportBatch
 
 // Import is riscd.Store's Import. The first transaction checks that the
 // store holds no record (after letting the inbox journal be applied) and
@@ -120,11 +120,9 @@ func (db *DB) Import(ctx context.Context, src riscd.RecordSource) error {
 	if err := db.FlushInbox(ctx); err != nil {
 		return fmt.Errorf("store: import: %w", err)
 	}
-	batch := make([]riscd.Record, 0, importBatch)
-	checked := false
-	flush := func() error {
-		err := db.updateTx(ctx, func(t *Tx) error {
-			if !checked {
+	return record.Import(ctx, src, func(batch []riscd.Record, first bool) error {
+		return db.updateTx(ctx, func(t *Tx) error {
+			if first {
 				if err := t.checkEmpty(); err != nil {
 					return err
 				}
@@ -136,24 +134,7 @@ func (db *DB) Import(ctx context.Context, src riscd.RecordSource) error {
 			}
 			return nil
 		})
-		if err != nil {
-			return err
-		}
-		checked = true
-		batch = batch[:0]
-		return nil
-	}
-	err := src(ctx, func(r riscd.Record) error {
-		batch = append(batch, r)
-		if len(batch) < importBatch {
-			return nil
-		}
-		return flush()
 	})
-	if err != nil {
-		return err
-	}
-	return flush() // also checks, when src yielded nothing, that the store is empty
 }
 
 // checkEmpty fails with ErrExists if the store holds a record.
@@ -174,15 +155,8 @@ func (t *Tx) checkEmpty() error {
 // Errors: ErrInvalid for a record without exactly one kind set or lacking
 // what its kind requires, ErrExists for an ID or a unique key taken.
 func (t *Tx) importRecord(r *riscd.Record) error {
-	set := 0
-	for _, p := range []bool{r.Grant != nil, r.Account != nil, r.Session != nil, r.Flow != nil, r.Inbox != nil,
-		r.Outbox != nil, r.Audit != nil, r.Mark != nil, r.Connect != nil, r.Link != nil} {
-		if p {
-			set++
-		}
-	}
-	if set != 1 {
-		return fmt.Errorf("a record with %d kinds set, want 1: %w", set, ErrInvalid)
+	if err := record.CheckKinds(r); err != nil {
+		return err
 	}
 	switch {
 	case r.Grant != nil:

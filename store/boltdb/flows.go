@@ -136,25 +136,14 @@ func (t *Tx) sweepFlows(before time.Time, from []byte, limit int) (FlowSweep, []
 // batch at most. A record it cannot decode is logged, counted in
 // FlowSweep.Undecodable and left alone; the sweep goes on past it.
 func (db *DB) SweepFlows(ctx context.Context, before time.Time) (FlowSweep, error) {
-	var total FlowSweep
-	var from []byte
-	for {
-		type batch struct {
-			sw   FlowSweep
-			next []byte
-		}
-		got, err := update(ctx, db, func(t *Tx) (batch, error) {
-			sw, next, err := t.sweepFlows(before, from, flowSweepBatch)
-			return batch{sw, next}, err
+	return record.SweepFlows(nil, func(from []byte) (FlowSweep, []byte, error) {
+		var sw FlowSweep
+		var next []byte
+		err := db.updateTx(ctx, func(t *Tx) error {
+			var err error
+			sw, next, err = t.sweepFlows(before, from, flowSweepBatch)
+			return err
 		})
-		if err != nil {
-			return total, err
-		}
-		total.Deleted += got.sw.Deleted
-		total.Undecodable += got.sw.Undecodable
-		if got.next == nil {
-			return total, nil
-		}
-		from = got.next
-	}
+		return sw, next, err
+	})
 }

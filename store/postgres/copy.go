@@ -122,17 +122,12 @@ func (t *Tx) exportOutbox(ctx context.Context, fn func(riscd.Record) error) erro
 	}, fn, `SELECT id, doc FROM riscd_outbox ORDER BY id`)
 }
 
-// importBatch is how many records one Import transaction writes.
-const importBatch = 1000
-
 // Import writes every record src yields into the store, which must be
-// empty, in transactions of importBatch records; see riscd.Importer.
+// empty, in transactions of record.ImportBatch records; see riscd.Importer.
 func (db *DB) Import(ctx context.Context, src riscd.RecordSource) error {
-	batch := make([]riscd.Record, 0, importBatch)
-	checked := false
-	flush := func() error {
-		err := db.updateTx(ctx, func(t *Tx) error {
-			if !checked {
+	return record.Import(ctx, src, func(batch []riscd.Record, first bool) error {
+		return db.updateTx(ctx, func(t *Tx) error {
+			if first {
 				if err := t.checkEmpty(ctx); err != nil {
 					return err
 				}
@@ -145,24 +140,7 @@ func (db *DB) Import(ctx context.Context, src riscd.RecordSource) error {
 			}
 			return t.raiseSequences(ctx, top)
 		})
-		if err != nil {
-			return err
-		}
-		checked = true
-		batch = batch[:0]
-		return nil
-	}
-	err := src(ctx, func(r riscd.Record) error {
-		batch = append(batch, r)
-		if len(batch) < importBatch {
-			return nil
-		}
-		return flush()
 	})
-	if err != nil {
-		return err
-	}
-	return flush() // also checks, when src yielded nothing, that the store is empty
 }
 
 // tops are the largest IDs an import batch wrote, which the sequences
@@ -227,15 +205,8 @@ func idDigest(id riscd.Secret, digest []byte) ([]byte, error) {
 }
 
 func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error {
-	set := 0
-	for _, p := range []bool{r.Grant != nil, r.Account != nil, r.Session != nil, r.Flow != nil, r.Inbox != nil,
-		r.Outbox != nil, r.Audit != nil, r.Mark != nil, r.Connect != nil, r.Link != nil} {
-		if p {
-			set++
-		}
-	}
-	if set != 1 {
-		return fmt.Errorf("a record with %d kinds set, want 1: %w", set, riscd.ErrInvalid)
+	if err := record.CheckKinds(r); err != nil {
+		return err
 	}
 	switch {
 	case r.Connect != nil:

@@ -349,27 +349,16 @@ func (t *Tx) DeleteFlowsBefore(ctx context.Context, before time.Time) (int, erro
 // SweepFlows removes the flows created before before, in short
 // transactions; undecodable ones are counted and left alone.
 func (db *DB) SweepFlows(ctx context.Context, before time.Time) (riscd.FlowSweep, error) {
-	var total riscd.FlowSweep
-	from := []byte{}
-	for {
-		type batch struct {
-			sw   riscd.FlowSweep
-			next []byte
-		}
-		got, err := update(ctx, db, func(t *Tx) (batch, error) {
-			sw, next, err := t.sweepFlows(ctx, before, from, flowSweepBatch)
-			return batch{sw, next}, err
+	return record.SweepFlows([]byte{}, func(from []byte) (riscd.FlowSweep, []byte, error) {
+		var sw riscd.FlowSweep
+		var next []byte
+		err := db.updateTx(ctx, func(t *Tx) error {
+			var err error
+			sw, next, err = t.sweepFlows(ctx, before, from, flowSweepBatch)
+			return err
 		})
-		if err != nil {
-			return total, err
-		}
-		total.Deleted += got.sw.Deleted
-		total.Undecodable += got.sw.Undecodable
-		if got.next == nil {
-			return total, nil
-		}
-		from = got.next
-	}
+		return sw, next, err
+	})
 }
 
 // ---- sessions
