@@ -2,61 +2,11 @@ package boltdb
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 )
-
-// accountRecord is an account on disk.
-type accountRecord struct {
-	V                        int      `json:"v"`
-	Email                    string   `json:"email,omitempty"`
-	SessionsRevokedAt        stamp    `json:"sra,omitzero"`
-	SigninDisabled           bool     `json:"signin_off,omitempty"`
-	Held                     bool     `json:"held,omitempty"`
-	Review                   bool     `json:"review,omitempty"`
-	ReconsentRequired        bool     `json:"reconsent,omitempty"`
-	CredentialChangeRequired bool     `json:"cred_change,omitempty"`
-	Purged                   bool     `json:"purged,omitempty"`
-	Flags                    []string `json:"flags,omitempty"`
-	CreatedAt                stamp    `json:"ca,omitzero"`
-	UpdatedAt                stamp    `json:"ua,omitzero"`
-}
-
-func accountToRecord(a Account) accountRecord {
-	return accountRecord{
-		V:                        recordVersion,
-		Email:                    a.Email,
-		SessionsRevokedAt:        stampOf(a.SessionsRevokedAt),
-		SigninDisabled:           a.SigninDisabled,
-		Held:                     a.Held,
-		Review:                   a.Review,
-		ReconsentRequired:        a.ReconsentRequired,
-		CredentialChangeRequired: a.CredentialChangeRequired,
-		Purged:                   a.Purged,
-		Flags:                    a.Flags,
-		CreatedAt:                stampOf(a.CreatedAt),
-		UpdatedAt:                stampOf(a.UpdatedAt),
-	}
-}
-
-func (r *accountRecord) account(sub string) Account {
-	return Account{
-		Sub:                      sub,
-		Email:                    r.Email,
-		SessionsRevokedAt:        r.SessionsRevokedAt.time(),
-		SigninDisabled:           r.SigninDisabled,
-		Held:                     r.Held,
-		Review:                   r.Review,
-		ReconsentRequired:        r.ReconsentRequired,
-		CredentialChangeRequired: r.CredentialChangeRequired,
-		Purged:                   r.Purged,
-		Flags:                    r.Flags,
-		CreatedAt:                r.CreatedAt.time(),
-		UpdatedAt:                r.UpdatedAt.time(),
-	}
-}
 
 // Account returns the account of a Google subject. ErrNotFound if riscd has
 // none.
@@ -75,15 +25,7 @@ func (t *Tx) account(sub string) (Account, error) {
 	if v == nil {
 		return Account{}, fmt.Errorf("store: account %q: %w", sub, ErrNotFound)
 	}
-	return decodeAccount(sub, v)
-}
-
-func decodeAccount(sub string, v []byte) (Account, error) {
-	var r accountRecord
-	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
-		return Account{}, fmt.Errorf("store: account %q: undecodable record: %w", sub, ErrCorrupt)
-	}
-	return r.account(sub), nil
+	return record.DecodeAccount(sub, v)
 }
 
 // PutAccount creates or replaces an account. UpdatedAt is set to now;
@@ -123,8 +65,8 @@ func (t *Tx) putAccount(a Account) (Account, error) {
 		}
 	}
 	a.UpdatedAt = now
-	r := accountToRecord(a)
-	data, err := json.Marshal(&r)
+	r := record.AccountOf(a)
+	data, err := record.Encode(r)
 	if err != nil {
 		return Account{}, fmt.Errorf("store: account %q: encode: %w", a.Sub, err)
 	}
@@ -135,7 +77,7 @@ func (t *Tx) putAccount(a Account) (Account, error) {
 	if err := b.Put([]byte(a.Sub), data); err != nil {
 		return Account{}, fmt.Errorf("store: account %q: %w", a.Sub, err)
 	}
-	return r.account(a.Sub), nil
+	return r.Account(a.Sub), nil
 }
 
 // AccountsNeedingAttention returns up to limit accounts that NeedsAttention,

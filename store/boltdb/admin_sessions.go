@@ -3,38 +3,20 @@ package boltdb
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 // bucketAdminSessions holds the admin page's sign-ins (schema 5):
-// SHA-256(id) -> adminSessionRecord, the CSRF token sealed as a session's.
+// SHA-256(id) -> record.AdminSession, the CSRF token sealed as a session's.
 const bucketAdminSessions = "admin_sessions"
 
-// adminSessionRecord is an admin page session on disk, keyed by SHA-256 of
-// its ID.
-type adminSessionRecord struct {
-	V         int    `json:"v"`
-	Operator  string `json:"op,omitempty"`
-	CSRF      []byte `json:"csrf,omitempty"`
-	CreatedAt stamp  `json:"ca,omitzero"`
-	ExpiresAt stamp  `json:"exp,omitzero"`
-}
-
-func decodeAdminSession(key, v []byte) (adminSessionRecord, error) {
-	var r adminSessionRecord
-	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
-		return adminSessionRecord{}, fmt.Errorf("store: admin session %x: undecodable record: %w", key[:min(8, len(key))], ErrCorrupt)
-	}
-	return r, nil
-}
-
 // expired reports whether the record's session has ended at now.
-func (r adminSessionRecord) expired(t *Tx) bool {
-	exp := r.ExpiresAt.time()
+func expired(t *Tx, r *record.AdminSession) bool {
+	exp := r.ExpiresAt.Time()
 	return !exp.IsZero() && !t.now().Before(exp)
 }
 
@@ -50,21 +32,14 @@ func (t *Tx) AdminSession(ctx context.Context, id Secret) (riscd.AdminSession, e
 	if v == nil {
 		return riscd.AdminSession{}, fmt.Errorf("store: admin session: %w", ErrNotFound)
 	}
-	r, err := decodeAdminSession(key, v)
+	r, err := record.DecodeAdminSession(key, v)
 	if err != nil {
 		return riscd.AdminSession{}, err
 	}
-	if r.expired(t) {
+	if expired(t, &r) {
 		return riscd.AdminSession{}, fmt.Errorf("store: admin session expired: %w", ErrNotFound)
 	}
-	csrf, err := t.keys.Open(r.CSRF, bucketAdminSessions, key, "csrf")
-	if err != nil {
-		return riscd.AdminSession{}, fmt.Errorf("store: admin session %x: %w", key[:8], err)
-	}
-	return riscd.AdminSession{
-		ID: id, CSRF: Secret(csrf), Operator: r.Operator,
-		Created: r.CreatedAt.time(), Expires: r.ExpiresAt.time(),
-	}, nil
+	return r.Open(t.keys, key, id)
 }
 
 // CreateAdminSession stores a new admin page session, keeping only the
@@ -90,16 +65,16 @@ func (t *Tx) CreateAdminSession(ctx context.Context, s riscd.AdminSession, max i
 	}
 	type live struct {
 		key     []byte
-		created stamp
+		created record.Stamp
 	}
 	var keep []live
 	var drop [][]byte
 	err = b.ForEach(func(k, v []byte) error {
-		r, err := decodeAdminSession(k, v)
+		r, err := record.DecodeAdminSession(k, v)
 		if err != nil {
 			return err
 		}
-		if r.expired(t) {
+		if expired(t, &r) {
 			drop = append(drop, bytes.Clone(k))
 		} else {
 			keep = append(keep, live{bytes.Clone(k), r.CreatedAt})
@@ -110,7 +85,7 @@ func (t *Tx) CreateAdminSession(ctx context.Context, s riscd.AdminSession, max i
 		return err
 	}
 	if over := len(keep) - (max - 1); over > 0 {
-		slices.SortStableFunc(keep, func(a, b live) int { return a.created.time().Compare(b.created.time()) })
+		slices.SortStableFunc(keep, func(a, b live) int { return a.created.Time().Compare(b.created.Time()) })
 		for _, l := range keep[:over] {
 			drop = append(drop, l.key)
 		}
@@ -123,13 +98,8 @@ func (t *Tx) CreateAdminSession(ctx context.Context, s riscd.AdminSession, max i
 	if s.Created.IsZero() {
 		s.Created = t.now()
 	}
-	data, err := json.Marshal(&adminSessionRecord{
-		V:         recordVersion,
-		Operator:  s.Operator,
-		CSRF:      t.keys.Seal(s.CSRF.Reveal(), bucketAdminSessions, key, "csrf"),
-		CreatedAt: stampOf(s.Created),
-		ExpiresAt: stampOf(s.Expires),
-	})
+	r := record.SealAdminSession(t.keys, key, s)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: create admin session: encode: %w", err)
 	}
@@ -160,11 +130,11 @@ func (t *Tx) DeleteAdminSession(ctx context.Context, id Secret) error {
 // CSRF token opens.
 func (c *checker) checkAdminSessions(t *Tx) {
 	c.each(bucketAdminSessions, func(k, v []byte) error {
-		r, err := decodeAdminSession(k, v)
+		r, err := record.DecodeAdminSession(k, v)
 		if err != nil {
 			return err
 		}
-		_, err = t.keys.Open(r.CSRF, bucketAdminSessions, k, "csrf")
+		_, err = r.Open(t.keys, k, "")
 		return err
 	})
 }

@@ -3,45 +3,17 @@ package boltdb
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
 
-// auditRecord is an audit entry on disk, keyed by its id.
-type auditRecord struct {
-	V           int      `json:"v"`
-	At          stamp    `json:"at,omitzero"`
-	Transmitter string   `json:"tx,omitempty"`
-	EventJTI    string   `json:"jti,omitempty"`
-	EventType   string   `json:"type,omitempty"`
-	Sub         string   `json:"sub,omitempty"`
-	GrantIDs    []string `json:"grants,omitempty"`
-	Action      string   `json:"action,omitempty"`
-	Outcome     string   `json:"outcome,omitempty"`
-	Detail      string   `json:"detail,omitempty"`
-	Actor       string   `json:"actor,omitempty"`
-	DryRun      bool     `json:"dry,omitempty"`
-}
-
-func (r *auditRecord) entry(id uint64) AuditEntry {
-	return AuditEntry{
-		ID: id, At: r.At.time(), Transmitter: r.Transmitter, EventJTI: r.EventJTI, EventType: r.EventType,
-		Sub: r.Sub, GrantIDs: r.GrantIDs, Action: r.Action, Outcome: r.Outcome, Detail: r.Detail,
-		Actor: r.Actor, DryRun: r.DryRun,
-	}
-}
-
 func decodeAudit(k, v []byte) (AuditEntry, error) {
 	id := binary.BigEndian.Uint64(k)
-	var r auditRecord
-	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
-		return AuditEntry{}, fmt.Errorf("store: audit entry %d: undecodable record: %w", id, ErrCorrupt)
-	}
-	return r.entry(id), nil
+	return record.DecodeAudit(id, v)
 }
 
 // AppendAudit adds an entry to the audit log. It assigns the ID
@@ -65,12 +37,8 @@ func (t *Tx) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) 
 // writeAudit writes the entry e.ID to the log and its index by subject.
 func writeAudit(log, bySub *bolt.Bucket, e AuditEntry) (AuditEntry, error) {
 	id := e.ID
-	r := auditRecord{
-		V: recordVersion, At: stampOf(e.At), Transmitter: e.Transmitter, EventJTI: e.EventJTI,
-		EventType: e.EventType, Sub: e.Sub, GrantIDs: e.GrantIDs, Action: e.Action, Outcome: e.Outcome,
-		Detail: e.Detail, Actor: e.Actor, DryRun: e.DryRun,
-	}
-	data, err := json.Marshal(&r)
+	r := record.AuditOf(e)
+	data, err := record.Encode(r)
 	if err != nil {
 		return AuditEntry{}, fmt.Errorf("store: append audit: encode: %w", err)
 	}
@@ -82,7 +50,7 @@ func writeAudit(log, bySub *bolt.Bucket, e AuditEntry) (AuditEntry, error) {
 			return AuditEntry{}, fmt.Errorf("store: append audit: %w", err)
 		}
 	}
-	return r.entry(id), nil
+	return r.Entry(id), nil
 }
 
 // ListAudit returns a page of entries, newest first, and the cursor of the

@@ -6,7 +6,7 @@ const (
 	bucketMeta = "meta" // format marker, schema version, creation time
 	bucketKeys = "keys" // key id -> check value sealed under that key
 
-	bucketGrants         = "grants"              // grant key (12 bytes) -> grantRecord
+	bucketGrants         = "grants"              // grant key (12 bytes) -> record.Grant
 	bucketGrantsBySub    = "grants.by_sub"       // len|sub|grant key -> ""
 	bucketGrantsByDigest = "grants.by_rt_digest" // SHA-512(SHA-512(rt)) -> grant key
 	bucketGrantsByPrefix = "grants.by_rt_prefix" // SHA-256(rt[:16])|grant key -> ""
@@ -16,17 +16,17 @@ const (
 	bucketAccounts          = "accounts"           // sub -> accountRecord
 	bucketAccountsAttention = "accounts.attention" // sub -> "", for each account that NeedsAttention (schema 3)
 
-	bucketSessions      = "sessions"        // SHA-256(id) -> sessionRecord
+	bucketSessions      = "sessions"        // SHA-256(id) -> record.Session
 	bucketSessionsBySub = "sessions.by_sub" // len|sub|created (8)|SHA-256(id) -> ""
 
-	bucketFlows = "flows" // SHA-256(id) -> flowRecord
+	bucketFlows = "flows" // SHA-256(id) -> record.Flow
 
-	bucketInbox          = "inbox"            // id (8) -> inboxRecord
+	bucketInbox          = "inbox"            // id (8) -> record.Inbox
 	bucketInboxByJTI     = "inbox.by_jti"     // SHA-256(len|iss|jti) -> id
 	bucketInboxByStatus  = "inbox.by_status"  // len|status|id -> ""
 	bucketInboxBySubject = "inbox.by_subject" // len|subject|id -> ""
 
-	bucketOutbox        = "outbox"         // id (8) -> outboxRecord
+	bucketOutbox        = "outbox"         // id (8) -> record.Outbox
 	bucketOutboxPending = "outbox.pending" // id -> ""
 	bucketOutboxFailed  = "outbox.failed"  // id -> "" (schema 3)
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -121,17 +122,17 @@ func (c *checker) each(bucket string, fn func(k, v []byte) error) {
 func (t *Tx) checkRecords() error {
 	c := &checker{t: t, expect: map[string]int{}}
 	c.each(bucketGrants, func(k, v []byte) error {
-		r, err := decodeGrant(k, v)
+		r, err := record.DecodeGrant(k, v)
 		if err != nil {
 			return err
 		}
-		g, err := t.openGrant(k, &r)
+		g, err := r.Open(t.keys, k)
 		if err != nil {
 			return err
 		}
 		c.want(bucketGrantsBySub, grantIndexKey(g.Sub, k), nil)
 		c.want(bucketGrantsByStatus, grantIndexKey(r.Status, k), nil)
-		if r.emailIndexed() {
+		if emailIndexed(&r) {
 			c.want(bucketGrantsByEmail, grantEmailKey(r.Email, k), nil)
 		}
 		if g.RefreshToken != "" {
@@ -150,7 +151,7 @@ func (t *Tx) checkRecords() error {
 		return err
 	})
 	c.each(bucketSessions, func(k, v []byte) error {
-		var r sessionRecord
+		var r record.Session
 		if err := json.Unmarshal(v, &r); err != nil {
 			return err
 		}
@@ -158,29 +159,25 @@ func (t *Tx) checkRecords() error {
 			return err
 		}
 		if r.Sub != "" {
-			c.want(bucketSessionsBySub, sessionSubKey(r.Sub, r.CreatedAt.time(), k), nil)
+			c.want(bucketSessionsBySub, sessionSubKey(r.Sub, r.CreatedAt.Time(), k), nil)
 		}
 		return nil
 	})
 	c.checkAdminSessions(t)
 	c.each(bucketFlows, func(k, v []byte) error {
-		r, err := decodeFlow(k, v)
+		r, err := record.DecodeFlow(k, v)
 		if err != nil {
 			return err
 		}
-		for f, ct := range map[string][]byte{"state": r.State, "pkce": r.PKCEVerifier, "nonce": r.Nonce} {
-			if _, err := t.keys.Open(ct, bucketFlows, k, f); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err = r.Open(t.keys, k, "")
+		return err
 	})
 	c.each(bucketInbox, func(k, v []byte) error {
 		e, err := decodeInbox(t.keys, k, v)
 		if err != nil {
 			return err
 		}
-		c.want(bucketInboxByJTI, jtiKey(e.Iss, e.JTI), k)
+		c.want(bucketInboxByJTI, record.JTIKey(e.Iss, e.JTI), k)
 		c.want(bucketInboxByStatus, inboxStatusKey(e.Status, e.ID), nil)
 		switch {
 		case subjectIndexed(e):

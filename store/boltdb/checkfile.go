@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -146,11 +147,11 @@ func CheckFile(ctx context.Context, opts Options) (report FileReport, problems e
 			return err
 		}
 		for _, jp := range payloads {
-			var r inboxRecord
+			var r record.Inbox
 			if err := json.Unmarshal(jp.payload, &r); err != nil || r.V < 1 || r.V > recordVersion || r.Iss == "" || r.JTI == "" {
 				return fmt.Errorf("store: journal %s: record %d is not an inbox entry: %w", jp.path, jp.n, ErrCorrupt)
 			}
-			if idx.Get(jtiKey(r.Iss, r.JTI)) == nil {
+			if idx.Get(record.JTIKey(r.Iss, r.JTI)) == nil {
 				report.JournalUnapplied++
 			}
 		}

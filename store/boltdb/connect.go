@@ -4,96 +4,28 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
 
 // Connect sessions and app-user links (schema 5).
 const (
-	bucketConnect = "connect" // id -> connectRecord
+	bucketConnect = "connect" // id -> record.Connect
 
-	bucketLinksByAppUser = "links.by_app_user" // len|app_user|len|sub -> linkRecord
+	bucketLinksByAppUser = "links.by_app_user" // len|app_user|len|sub -> record.Link
 	bucketLinksBySub     = "links.by_sub"      // len|sub|len|app_user -> ""
 )
-
-// connectRecord is a connect session on disk, keyed by its ID (not a bearer
-// credential: see riscd.ConnectSession). The login hint and the email are
-// personal data, sealed; the start token and the flow's state are kept as
-// digests only.
-type connectRecord struct {
-	V           int      `json:"v"`
-	AppUser     string   `json:"app_user"`
-	Features    []string `json:"features,omitempty"`
-	ReturnTo    string   `json:"return_to"`
-	LoginHint   []byte   `json:"hint,omitempty"`
-	StartDigest []byte   `json:"start,omitempty"`
-	StateDigest []byte   `json:"state,omitempty"`
-	Status      string   `json:"status"`
-	Sub         string   `json:"sub,omitempty"`
-	Email       []byte   `json:"email,omitempty"`
-	GrantID     string   `json:"grant,omitempty"`
-	Scopes      []string `json:"scopes,omitempty"`
-	Error       string   `json:"error,omitempty"`
-	CreatedAt   stamp    `json:"ca,omitzero"`
-	ExpiresAt   stamp    `json:"exp,omitzero"`
-}
-
-// linkRecord is an app-user link on disk.
-type linkRecord struct {
-	V         int   `json:"v"`
-	CreatedAt stamp `json:"ca,omitzero"`
-}
-
-func checkAppUser(appUser string) error {
-	if appUser == "" || len(appUser) > riscd.MaxAppUser {
-		return fmt.Errorf("store: app user of %d bytes (want 1 to %d): %w", len(appUser), riscd.MaxAppUser, ErrInvalid)
-	}
-	return nil
-}
-
-func decodeConnect(k, v []byte) (connectRecord, error) {
-	var r connectRecord
-	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
-		return connectRecord{}, fmt.Errorf("store: connect session %q: undecodable record: %w", k, ErrCorrupt)
-	}
-	return r, nil
-}
-
-// openConnect opens the sealed fields of the connect session r stored under k.
-func (t *Tx) openConnect(k []byte, r *connectRecord) (riscd.ConnectSession, error) {
-	hint, err := t.keys.Open(r.LoginHint, bucketConnect, k, "hint")
-	if err != nil {
-		return riscd.ConnectSession{}, fmt.Errorf("store: connect session %q: %w", k, err)
-	}
-	email, err := t.keys.Open(r.Email, bucketConnect, k, "email")
-	if err != nil {
-		return riscd.ConnectSession{}, fmt.Errorf("store: connect session %q: %w", k, err)
-	}
-	return riscd.ConnectSession{
-		ID: string(k), AppUser: r.AppUser, Features: r.Features, ReturnTo: r.ReturnTo, LoginHint: hint,
-		StartDigest: clone(r.StartDigest), StateDigest: clone(r.StateDigest),
-		Status: riscd.ConnectStatus(r.Status), Sub: r.Sub, Email: email, GrantID: r.GrantID, Scopes: r.Scopes,
-		Error: r.Error, CreatedAt: r.CreatedAt.time(), ExpiresAt: r.ExpiresAt.time(),
-	}, nil
-}
 
 // writeConnect writes the connect session s under its ID.
 func (t *Tx) writeConnect(b *bolt.Bucket, s riscd.ConnectSession) error {
 	k := []byte(s.ID)
-	r := connectRecord{
-		V: recordVersion, AppUser: s.AppUser, Features: s.Features, ReturnTo: s.ReturnTo,
-		LoginHint:   t.keys.Seal(s.LoginHint, bucketConnect, k, "hint"),
-		StartDigest: s.StartDigest, StateDigest: s.StateDigest, Status: string(s.Status), Sub: s.Sub,
-		Email:   t.keys.Seal(s.Email, bucketConnect, k, "email"),
-		GrantID: s.GrantID, Scopes: s.Scopes, Error: s.Error,
-		CreatedAt: stampOf(s.CreatedAt), ExpiresAt: stampOf(s.ExpiresAt),
-	}
-	data, err := json.Marshal(&r)
+	r := record.SealConnect(t.keys, s)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: connect session: encode: %w", err)
 	}
@@ -103,21 +35,11 @@ func (t *Tx) writeConnect(b *bolt.Bucket, s riscd.ConnectSession) error {
 	return nil
 }
 
-func checkConnect(s riscd.ConnectSession) error {
-	if s.ID == "" || len(s.ID) > 255 {
-		return fmt.Errorf("store: connect session: id of %d bytes (want 1 to 255): %w", len(s.ID), ErrInvalid)
-	}
-	if s.ExpiresAt.IsZero() || s.Status == "" {
-		return fmt.Errorf("store: connect session: expiry and status are required: %w", ErrInvalid)
-	}
-	return checkAppUser(s.AppUser)
-}
-
 // CreateConnectSession stores a new connect session. CreatedAt becomes now
 // if zero. Errors: ErrInvalid without an ID, a status, an expiry or a valid
 // app user; ErrExists if the ID is taken.
 func (t *Tx) CreateConnectSession(ctx context.Context, s riscd.ConnectSession) error {
-	if err := checkConnect(s); err != nil {
+	if err := record.CheckConnect(s); err != nil {
 		return err
 	}
 	b, err := t.bucket(bucketConnect)
@@ -136,7 +58,7 @@ func (t *Tx) CreateConnectSession(ctx context.Context, s riscd.ConnectSession) e
 // PutConnectSession replaces the existing connect session s.ID, expired or
 // not. ErrNotFound if there is none; ErrInvalid as CreateConnectSession.
 func (t *Tx) PutConnectSession(ctx context.Context, s riscd.ConnectSession) error {
-	if err := checkConnect(s); err != nil {
+	if err := record.CheckConnect(s); err != nil {
 		return err
 	}
 	b, err := t.bucket(bucketConnect)
@@ -161,11 +83,11 @@ func (t *Tx) ConnectSession(ctx context.Context, id string) (riscd.ConnectSessio
 	if id == "" || v == nil {
 		return riscd.ConnectSession{}, fmt.Errorf("store: connect session: %w", ErrNotFound)
 	}
-	r, err := decodeConnect(k, v)
+	r, err := record.DecodeConnect(k, v)
 	if err != nil {
 		return riscd.ConnectSession{}, err
 	}
-	return t.openConnect(k, &r)
+	return r.Open(t.keys, k)
 }
 
 // DeleteExpiredConnectSessions removes the connect sessions whose
@@ -179,8 +101,8 @@ func (t *Tx) DeleteExpiredConnectSessions(ctx context.Context) (int, error) {
 	now := t.now()
 	var keys [][]byte
 	err = b.ForEach(func(k, v []byte) error {
-		r, err := decodeConnect(k, v)
-		if err == nil && !now.Before(r.ExpiresAt.time()) {
+		r, err := record.DecodeConnect(k, v)
+		if err == nil && !now.Before(r.ExpiresAt.Time()) {
 			keys = append(keys, clone(k))
 		}
 		return nil
@@ -223,11 +145,11 @@ func decodeLink(k, v []byte) (riscd.AppUserLink, error) {
 	if err != nil {
 		return riscd.AppUserLink{}, err
 	}
-	var r linkRecord
-	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
-		return riscd.AppUserLink{}, fmt.Errorf("store: link %x: undecodable record: %w", k, ErrCorrupt)
+	var r record.Link
+	if err := record.Decode(fmt.Sprintf("link %x", k), v, &r); err != nil {
+		return riscd.AppUserLink{}, err
 	}
-	return riscd.AppUserLink{AppUser: appUser, Sub: sub, CreatedAt: r.CreatedAt.time()}, nil
+	return riscd.AppUserLink{AppUser: appUser, Sub: sub, CreatedAt: r.CreatedAt.Time()}, nil
 }
 
 // LinkAppUser records l unless (l.AppUser, l.Sub) is linked already, and
@@ -235,7 +157,7 @@ func decodeLink(k, v []byte) (riscd.AppUserLink, error) {
 // now if zero. ErrInvalid for an empty Sub or an app user not of 1 to
 // riscd.MaxAppUser bytes.
 func (t *Tx) LinkAppUser(ctx context.Context, l riscd.AppUserLink) (riscd.AppUserLink, bool, error) {
-	if err := checkAppUser(l.AppUser); err != nil {
+	if err := record.CheckAppUser(l.AppUser); err != nil {
 		return riscd.AppUserLink{}, false, err
 	}
 	if l.Sub == "" {
@@ -256,12 +178,13 @@ func (t *Tx) LinkAppUser(ctx context.Context, l riscd.AppUserLink) (riscd.AppUse
 	if err := writeLink(bs[0], bs[1], l); err != nil {
 		return riscd.AppUserLink{}, false, err
 	}
-	l.CreatedAt = stampOf(l.CreatedAt).time()
+	l.CreatedAt = record.Round(l.CreatedAt)
 	return l, true, nil
 }
 
 func writeLink(byAppUser, bySub *bolt.Bucket, l riscd.AppUserLink) error {
-	data, err := json.Marshal(&linkRecord{V: recordVersion, CreatedAt: stampOf(l.CreatedAt)})
+	r := record.LinkOf(l)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: link: encode: %w", err)
 	}
@@ -350,11 +273,11 @@ func (t *Tx) LinksOfSub(ctx context.Context, sub string) ([]riscd.AppUserLink, e
 // that every link decodes and has its index entry.
 func (c *checker) checkConnect() {
 	c.each(bucketConnect, func(k, v []byte) error {
-		r, err := decodeConnect(k, v)
+		r, err := record.DecodeConnect(k, v)
 		if err != nil {
 			return err
 		}
-		_, err = c.t.openConnect(k, &r)
+		_, err = r.Open(c.t.keys, k)
 		return err
 	})
 	c.each(bucketLinksByAppUser, func(k, v []byte) error {
@@ -372,7 +295,7 @@ func (c *checker) checkConnect() {
 
 // importConnect writes an exported connect session.
 func (t *Tx) importConnect(s riscd.ConnectSession) error {
-	if err := checkConnect(s); err != nil {
+	if err := record.CheckConnect(s); err != nil {
 		return err
 	}
 	b, err := t.bucket(bucketConnect)
@@ -387,7 +310,7 @@ func (t *Tx) importConnect(s riscd.ConnectSession) error {
 
 // importLink writes an exported app-user link.
 func (t *Tx) importLink(l riscd.AppUserLink) error {
-	if err := checkAppUser(l.AppUser); err != nil {
+	if err := record.CheckAppUser(l.AppUser); err != nil {
 		return err
 	}
 	if l.Sub == "" {

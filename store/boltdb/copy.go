@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -62,50 +62,35 @@ func (t *Tx) export(ctx context.Context, fn func(riscd.Record) error) error {
 func (t *Tx) exportRecord(bucket string, k, v []byte) (riscd.Record, error) {
 	switch bucket {
 	case bucketAccounts:
-		a, err := decodeAccount(string(k), v)
+		a, err := record.DecodeAccount(string(k), v)
 		return riscd.Record{Account: &a}, err
 	case bucketGrants:
-		r, err := decodeGrant(k, v)
+		r, err := record.DecodeGrant(k, v)
 		if err != nil {
 			return riscd.Record{}, err
 		}
-		g, err := t.openGrant(k, &r)
+		g, err := r.Open(t.keys, k)
 		return riscd.Record{Grant: &g}, err
 	case bucketAudit:
 		e, err := decodeAudit(k, v)
 		return riscd.Record{Audit: &e}, err
 	case bucketMarks:
-		m, err := decodeMark(k, v)
+		m, err := record.DecodeMark(k, v)
 		return riscd.Record{Mark: &m}, err
 	case bucketSessions:
 		r, err := t.loadSession(k)
 		if err != nil {
 			return riscd.Record{}, err
 		}
-		csrf, err := t.keys.Open(r.CSRF, bucketSessions, k, "csrf")
-		if err != nil {
-			return riscd.Record{}, fmt.Errorf("store: session %x: %w", k[:8], err)
-		}
-		s := Session{Sub: r.Sub, Email: r.Email, CSRF: Secret(csrf), CreatedAt: r.CreatedAt.time(), ExpiresAt: r.ExpiresAt.time()}
-		return riscd.Record{Session: &s, IDDigest: clone(k)}, nil
+		s, err := r.Open(t.keys, k, "")
+		return riscd.Record{Session: &s, IDDigest: clone(k)}, err
 	case bucketFlows:
-		r, err := decodeFlow(k, v)
+		r, err := record.DecodeFlow(k, v)
 		if err != nil {
 			return riscd.Record{}, err
 		}
-		f := Flow{Features: r.Features, Scopes: r.Scopes, Sub: r.Sub, ConnectID: r.ConnectID, CreatedAt: r.CreatedAt.time()}
-		for _, s := range []struct {
-			field string
-			ct    []byte
-			dst   *Secret
-		}{{"state", r.State, &f.State}, {"pkce", r.PKCEVerifier, &f.PKCEVerifier}, {"nonce", r.Nonce, &f.Nonce}} {
-			plain, err := t.keys.Open(s.ct, bucketFlows, k, s.field)
-			if err != nil {
-				return riscd.Record{}, fmt.Errorf("store: flow %x: %w", k[:8], err)
-			}
-			*s.dst = Secret(plain)
-		}
-		return riscd.Record{Flow: &f, IDDigest: clone(k)}, nil
+		f, err := r.Open(t.keys, k, "")
+		return riscd.Record{Flow: &f, IDDigest: clone(k)}, err
 	case bucketInbox:
 		e, err := decodeInbox(t.keys, k, v)
 		return riscd.Record{Inbox: &e}, err
@@ -113,18 +98,18 @@ func (t *Tx) exportRecord(bucket string, k, v []byte) (riscd.Record, error) {
 		j, err := t.outboxJob(binary.BigEndian.Uint64(k))
 		return riscd.Record{Outbox: &j}, err
 	case bucketConnect:
-		r, err := decodeConnect(k, v)
+		r, err := record.DecodeConnect(k, v)
 		if err != nil {
 			return riscd.Record{}, err
 		}
-		s, err := t.openConnect(k, &r)
+		s, err := r.Open(t.keys, k)
 		return riscd.Record{Connect: &s}, err
 	}
 	return riscd.Record{}, fmt.Errorf("store: export: no bucket %s", bucket)
 }
 
 // importBatch is how many records one transaction of Import writes.
-const importBatch = 1000
+const importBatch = record.ImportBatch
 
 // Import is riscd.Store's Import. The first transaction checks that the
 // store holds no record (after letting the inbox journal be applied) and
@@ -135,11 +120,9 @@ func (db *DB) Import(ctx context.Context, src riscd.RecordSource) error {
 	if err := db.FlushInbox(ctx); err != nil {
 		return fmt.Errorf("store: import: %w", err)
 	}
-	batch := make([]riscd.Record, 0, importBatch)
-	checked := false
-	flush := func() error {
-		err := db.updateTx(ctx, func(t *Tx) error {
-			if !checked {
+	return record.Import(ctx, src, func(batch []riscd.Record, first bool) error {
+		return db.updateTx(ctx, func(t *Tx) error {
+			if first {
 				if err := t.checkEmpty(); err != nil {
 					return err
 				}
@@ -151,24 +134,7 @@ func (db *DB) Import(ctx context.Context, src riscd.RecordSource) error {
 			}
 			return nil
 		})
-		if err != nil {
-			return err
-		}
-		checked = true
-		batch = batch[:0]
-		return nil
-	}
-	err := src(ctx, func(r riscd.Record) error {
-		batch = append(batch, r)
-		if len(batch) < importBatch {
-			return nil
-		}
-		return flush()
 	})
-	if err != nil {
-		return err
-	}
-	return flush() // also checks, when src yielded nothing, that the store is empty
 }
 
 // checkEmpty fails with ErrExists if the store holds a record.
@@ -189,15 +155,8 @@ func (t *Tx) checkEmpty() error {
 // Errors: ErrInvalid for a record without exactly one kind set or lacking
 // what its kind requires, ErrExists for an ID or a unique key taken.
 func (t *Tx) importRecord(r *riscd.Record) error {
-	set := 0
-	for _, p := range []bool{r.Grant != nil, r.Account != nil, r.Session != nil, r.Flow != nil, r.Inbox != nil,
-		r.Outbox != nil, r.Audit != nil, r.Mark != nil, r.Connect != nil, r.Link != nil} {
-		if p {
-			set++
-		}
-	}
-	if set != 1 {
-		return fmt.Errorf("a record with %d kinds set, want 1: %w", set, ErrInvalid)
+	if err := record.CheckKinds(r); err != nil {
+		return err
 	}
 	switch {
 	case r.Grant != nil:
@@ -328,7 +287,7 @@ func (t *Tx) importGrant(g Grant) error {
 	if err := t.indexGrantStatus(key, "", string(g.Status)); err != nil {
 		return err
 	}
-	r := t.grantRecord(g, key)
+	r := record.SealGrant(t.keys, key, g)
 	if err := t.indexGrantEmail(key, nil, &r); err != nil {
 		return err
 	}
@@ -351,8 +310,8 @@ func (t *Tx) importAccount(a Account) error {
 			return fmt.Errorf("account %q: %w", a.Sub, err)
 		}
 	}
-	r := accountToRecord(a)
-	data, err := json.Marshal(&r)
+	r := record.AccountOf(a)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("account %q: encode: %w", a.Sub, err)
 	}
@@ -373,7 +332,7 @@ func (t *Tx) importInbox(e InboxEntry) error {
 	if _, err := t.importID(bucketInbox, e.ID); err != nil {
 		return err
 	}
-	jk := jtiKey(e.Iss, e.JTI)
+	jk := record.JTIKey(e.Iss, e.JTI)
 	if bs[1].Get(jk) != nil {
 		return fmt.Errorf("inbox entry %d: its (iss, jti) given twice: %w", e.ID, ErrExists)
 	}
@@ -393,7 +352,7 @@ func (t *Tx) importInbox(e InboxEntry) error {
 }
 
 func (t *Tx) importMark(m Mark) error {
-	if err := checkMarkKey(m.Key); err != nil {
+	if err := record.CheckMarkKey(m.Key); err != nil {
 		return err
 	}
 	b, err := t.bucket(bucketMarks)
@@ -404,7 +363,8 @@ func (t *Tx) importMark(m Mark) error {
 	if b.Get(k) != nil {
 		return fmt.Errorf("mark %x: given twice: %w", k[:8], ErrExists)
 	}
-	data, err := json.Marshal(&markRecord{V: recordVersion, Key: m.Key, At: stampOf(m.At), AuditID: m.AuditID})
+	r := record.MarkOf(m)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("mark: encode: %w", err)
 	}

@@ -228,18 +228,3 @@ func view[T any](ctx context.Context, db *DB, fn func(*Tx) (T, error)) (T, error
 	}
 	return out, nil
 }
-
-// update runs fn in a read-write transaction and returns its result.
-func update[T any](ctx context.Context, db *DB, fn func(*Tx) (T, error)) (T, error) {
-	var out T
-	err := db.updateTx(ctx, func(t *Tx) error {
-		var err error
-		out, err = fn(t)
-		return err
-	})
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	return out, nil
-}

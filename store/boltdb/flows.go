@@ -2,33 +2,12 @@ package boltdb
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
-
-// flowRecord is a consent flow on disk, keyed by SHA-256 of its ID.
-type flowRecord struct {
-	V            int      `json:"v"`
-	State        []byte   `json:"state,omitempty"`
-	PKCEVerifier []byte   `json:"pkce,omitempty"`
-	Nonce        []byte   `json:"nonce,omitempty"`
-	Features     []string `json:"features,omitempty"`
-	Scopes       []string `json:"scopes,omitempty"`
-	Sub          string   `json:"sub,omitempty"`
-	ConnectID    string   `json:"connect,omitempty"`
-	CreatedAt    stamp    `json:"ca,omitzero"`
-}
-
-func decodeFlow(key, v []byte) (flowRecord, error) {
-	var r flowRecord
-	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
-		return flowRecord{}, fmt.Errorf("store: flow %x: undecodable record: %w", key[:8], ErrCorrupt)
-	}
-	return r, nil
-}
 
 // CreateFlow stores a consent flow, keeping only the SHA-256 of its ID.
 // CreatedAt becomes now if zero. Errors: ErrInvalid for an empty ID,
@@ -53,18 +32,8 @@ func (t *Tx) CreateFlow(ctx context.Context, f Flow) error {
 
 // writeFlow writes the flow f under key, the SHA-256 of its ID.
 func (t *Tx) writeFlow(b *bolt.Bucket, key []byte, f Flow) error {
-	r := flowRecord{
-		V:            recordVersion,
-		State:        t.keys.Seal(f.State.Reveal(), bucketFlows, key, "state"),
-		PKCEVerifier: t.keys.Seal(f.PKCEVerifier.Reveal(), bucketFlows, key, "pkce"),
-		Nonce:        t.keys.Seal(f.Nonce.Reveal(), bucketFlows, key, "nonce"),
-		Features:     f.Features,
-		Scopes:       f.Scopes,
-		Sub:          f.Sub,
-		ConnectID:    f.ConnectID,
-		CreatedAt:    stampOf(f.CreatedAt),
-	}
-	data, err := json.Marshal(&r)
+	r := record.SealFlow(t.keys, key, f)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: create flow: encode: %w", err)
 	}
@@ -87,21 +56,13 @@ func (t *Tx) TakeFlow(ctx context.Context, id Secret) (Flow, error) {
 	if v == nil {
 		return Flow{}, fmt.Errorf("store: flow: %w", ErrNotFound)
 	}
-	r, err := decodeFlow(key, v)
+	r, err := record.DecodeFlow(key, v)
 	if err != nil {
 		return Flow{}, err
 	}
-	f := Flow{ID: id, Features: r.Features, Scopes: r.Scopes, Sub: r.Sub, ConnectID: r.ConnectID, CreatedAt: r.CreatedAt.time()}
-	for _, s := range []struct {
-		field string
-		ct    []byte
-		dst   *Secret
-	}{{"state", r.State, &f.State}, {"pkce", r.PKCEVerifier, &f.PKCEVerifier}, {"nonce", r.Nonce, &f.Nonce}} {
-		plain, err := t.keys.Open(s.ct, bucketFlows, key, s.field)
-		if err != nil {
-			return Flow{}, fmt.Errorf("store: flow %x: %w", key[:8], err)
-		}
-		*s.dst = Secret(plain)
+	f, err := r.Open(t.keys, key, id)
+	if err != nil {
+		return Flow{}, err
 	}
 	if err := b.Delete(key); err != nil {
 		return Flow{}, fmt.Errorf("store: take flow: %w", err)
@@ -152,12 +113,12 @@ func (t *Tx) sweepFlows(before time.Time, from []byte, limit int) (FlowSweep, []
 			break
 		}
 		read++
-		r, err := decodeFlow(k, v)
+		r, err := record.DecodeFlow(k, v)
 		if err != nil {
 			sw.Undecodable++
 			continue
 		}
-		if r.CreatedAt.time().Before(before) {
+		if r.CreatedAt.Time().Before(before) {
 			keys = append(keys, clone(k))
 		}
 	}
@@ -175,25 +136,14 @@ func (t *Tx) sweepFlows(before time.Time, from []byte, limit int) (FlowSweep, []
 // batch at most. A record it cannot decode is logged, counted in
 // FlowSweep.Undecodable and left alone; the sweep goes on past it.
 func (db *DB) SweepFlows(ctx context.Context, before time.Time) (FlowSweep, error) {
-	var total FlowSweep
-	var from []byte
-	for {
-		type batch struct {
-			sw   FlowSweep
-			next []byte
-		}
-		got, err := update(ctx, db, func(t *Tx) (batch, error) {
-			sw, next, err := t.sweepFlows(before, from, flowSweepBatch)
-			return batch{sw, next}, err
+	return record.SweepFlows(nil, func(from []byte) (FlowSweep, []byte, error) {
+		var sw FlowSweep
+		var next []byte
+		err := db.updateTx(ctx, func(t *Tx) error {
+			var err error
+			sw, next, err = t.sweepFlows(before, from, flowSweepBatch)
+			return err
 		})
-		if err != nil {
-			return total, err
-		}
-		total.Deleted += got.sw.Deleted
-		total.Undecodable += got.sw.Undecodable
-		if got.next == nil {
-			return total, nil
-		}
-		from = got.next
-	}
+		return sw, next, err
+	})
 }

@@ -7,37 +7,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
-
-// grantRecord is a grant on disk. Tokens are sealed; times are stamps.
-type grantRecord struct {
-	V            int      `json:"v"`
-	Sub          string   `json:"sub"`
-	Email        string   `json:"email,omitempty"`
-	EmailOK      bool     `json:"ev,omitempty"` // Grant.EmailVerified
-	Scopes       []string `json:"scopes,omitempty"`
-	RefreshToken []byte   `json:"rt,omitempty"`
-	AccessToken  []byte   `json:"at,omitempty"`
-	TokenType    string   `json:"tt,omitempty"`
-	Expiry       stamp    `json:"exp,omitzero"`
-	IDTokenExp   stamp    `json:"idexp,omitzero"`
-	Status       string   `json:"st"`
-	Reason       string   `json:"why,omitempty"`
-	ChangedBy    string   `json:"by,omitempty"`
-	CreatedAt    stamp    `json:"ca,omitzero"`
-	UpdatedAt    stamp    `json:"ua,omitzero"`
-	LastUsedAt   stamp    `json:"lu,omitzero"`
-	RefreshedAt  stamp    `json:"ra,omitzero"`
-}
 
 // grantKeySize is the size of a grant's bbolt key: 8 bytes of creation time
 // (Unix nanoseconds, big-endian, strictly increasing) and 4 random bytes.
 // A grant ID is the key in hex.
-const grantKeySize = 12
+const grantKeySize = record.GrantKeySize
 
 func grantKey(id string) ([]byte, error) {
 	k, err := hex.DecodeString(id)
@@ -61,89 +40,20 @@ func newGrantKey(b *bolt.Bucket, now time.Time) []byte {
 	return append(k, rnd[:]...)
 }
 
-func (t *Tx) grantRecord(g Grant, key []byte) grantRecord {
-	return grantRecord{
-		V:            recordVersion,
-		Sub:          g.Sub,
-		Email:        g.Email,
-		EmailOK:      g.EmailVerified,
-		Scopes:       g.Scopes,
-		RefreshToken: t.keys.Seal(g.RefreshToken.Reveal(), bucketGrants, key, "rt"),
-		AccessToken:  t.keys.Seal(g.AccessToken.Reveal(), bucketGrants, key, "at"),
-		TokenType:    g.TokenType,
-		Expiry:       stampOf(g.Expiry),
-		IDTokenExp:   stampOf(g.IDTokenExp),
-		Status:       string(g.Status),
-		Reason:       g.Reason,
-		ChangedBy:    g.ChangedBy,
-		CreatedAt:    stampOf(g.CreatedAt),
-		UpdatedAt:    stampOf(g.UpdatedAt),
-		LastUsedAt:   stampOf(g.LastUsedAt),
-		RefreshedAt:  stampOf(g.RefreshedAt),
-	}
-}
-
-// grant converts a record to a Grant with the given (already opened) tokens.
-func (r *grantRecord) grant(key []byte, rt, at Secret) Grant {
-	return Grant{
-		ID:            hex.EncodeToString(key),
-		Sub:           r.Sub,
-		Email:         r.Email,
-		EmailVerified: r.EmailOK,
-		Scopes:        r.Scopes,
-		RefreshToken:  rt,
-		AccessToken:   at,
-		TokenType:     r.TokenType,
-		Expiry:        r.Expiry.time(),
-		IDTokenExp:    r.IDTokenExp.time(),
-		Status:        GrantStatus(r.Status),
-		Reason:        r.Reason,
-		ChangedBy:     r.ChangedBy,
-		CreatedAt:     r.CreatedAt.time(),
-		UpdatedAt:     r.UpdatedAt.time(),
-		LastUsedAt:    r.LastUsedAt.time(),
-		RefreshedAt:   r.RefreshedAt.time(),
-	}
-}
-
-func decodeGrant(key, data []byte) (grantRecord, error) {
-	var r grantRecord
-	if err := json.Unmarshal(data, &r); err != nil {
-		return r, fmt.Errorf("store: grant %x: decode: %v: %w", key, err, ErrCorrupt)
-	}
-	if r.V < 1 || r.V > recordVersion {
-		return r, fmt.Errorf("store: grant %x: record version %d: %w", key, r.V, ErrCorrupt)
-	}
-	return r, nil
-}
-
-// openGrant decrypts a record's tokens.
-func (t *Tx) openGrant(key []byte, r *grantRecord) (Grant, error) {
-	rt, err := t.keys.Open(r.RefreshToken, bucketGrants, key, "rt")
-	if err != nil {
-		return Grant{}, fmt.Errorf("store: grant %x: %w", key, err)
-	}
-	at, err := t.keys.Open(r.AccessToken, bucketGrants, key, "at")
-	if err != nil {
-		return Grant{}, fmt.Errorf("store: grant %x: %w", key, err)
-	}
-	return r.grant(key, Secret(rt), Secret(at)), nil
-}
-
 // loadGrant reads and decodes one grant record; ErrNotFound if absent.
-func (t *Tx) loadGrant(key []byte) (grantRecord, error) {
+func (t *Tx) loadGrant(key []byte) (record.Grant, error) {
 	b, err := t.bucket(bucketGrants)
 	if err != nil {
-		return grantRecord{}, err
+		return record.Grant{}, err
 	}
 	v := b.Get(key)
 	if v == nil {
-		return grantRecord{}, fmt.Errorf("store: grant %x: %w", key, ErrNotFound)
+		return record.Grant{}, fmt.Errorf("store: grant %x: %w", key, ErrNotFound)
 	}
-	return decodeGrant(key, v)
+	return record.DecodeGrant(key, v)
 }
 
-func (t *Tx) putGrantRecord(key []byte, r *grantRecord) error {
+func (t *Tx) putGrantRecord(key []byte, r *record.Grant) error {
 	b, err := t.bucket(bucketGrants)
 	if err != nil {
 		return err
@@ -183,14 +93,14 @@ func (t *Tx) CreateGrant(ctx context.Context, g Grant) (Grant, error) {
 	if err := t.indexGrantStatus(key, "", string(g.Status)); err != nil {
 		return Grant{}, err
 	}
-	r := t.grantRecord(g, key)
+	r := record.SealGrant(t.keys, key, g)
 	if err := t.indexGrantEmail(key, nil, &r); err != nil {
 		return Grant{}, err
 	}
 	if err := t.putGrantRecord(key, &r); err != nil {
 		return Grant{}, err
 	}
-	return r.grant(key, g.RefreshToken, g.AccessToken), nil
+	return r.Grant(key, g.RefreshToken, g.AccessToken), nil
 }
 
 // Grant returns the grant with the given ID, tokens decrypted. ErrNotFound
@@ -204,7 +114,7 @@ func (t *Tx) Grant(ctx context.Context, id string) (Grant, error) {
 	if err != nil {
 		return Grant{}, err
 	}
-	return t.openGrant(key, &r)
+	return r.Open(t.keys, key)
 }
 
 // PutGrant replaces an existing grant (matched by ID). CreatedAt keeps its
@@ -229,12 +139,12 @@ func (t *Tx) putGrant(g Grant) (Grant, error) {
 	if err != nil {
 		return Grant{}, err
 	}
-	oldRT, err := t.keys.Open(old.RefreshToken, bucketGrants, key, "rt")
+	oldRT, err := old.OpenRefreshToken(t.keys, key)
 	if err != nil {
-		return Grant{}, fmt.Errorf("store: grant %s: %w", g.ID, err)
+		return Grant{}, err
 	}
-	if old.Sub != g.Sub || Secret(oldRT) != g.RefreshToken {
-		if err := t.unindexGrant(key, old.Sub, Secret(oldRT)); err != nil {
+	if old.Sub != g.Sub || oldRT != g.RefreshToken {
+		if err := t.unindexGrant(key, old.Sub, oldRT); err != nil {
 			return Grant{}, err
 		}
 		if err := t.indexGrant(key, g.Sub, g.RefreshToken); err != nil {
@@ -244,16 +154,16 @@ func (t *Tx) putGrant(g Grant) (Grant, error) {
 	if err := t.indexGrantStatus(key, old.Status, string(g.Status)); err != nil {
 		return Grant{}, err
 	}
-	g.CreatedAt = old.CreatedAt.time()
+	g.CreatedAt = old.CreatedAt.Time()
 	g.UpdatedAt = t.now()
-	r := t.grantRecord(g, key)
+	r := record.SealGrant(t.keys, key, g)
 	if err := t.indexGrantEmail(key, &old, &r); err != nil {
 		return Grant{}, err
 	}
 	if err := t.putGrantRecord(key, &r); err != nil {
 		return Grant{}, err
 	}
-	return r.grant(key, g.RefreshToken, g.AccessToken), nil
+	return r.Grant(key, g.RefreshToken, g.AccessToken), nil
 }
 
 // DeleteGrant removes a grant and its index entries. ErrNotFound if it does
@@ -267,11 +177,11 @@ func (t *Tx) DeleteGrant(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	rt, err := t.keys.Open(r.RefreshToken, bucketGrants, key, "rt")
+	rt, err := r.OpenRefreshToken(t.keys, key)
 	if err != nil {
-		return fmt.Errorf("store: grant %s: %w", id, err)
+		return err
 	}
-	if err := t.unindexGrant(key, r.Sub, Secret(rt)); err != nil {
+	if err := t.unindexGrant(key, r.Sub, rt); err != nil {
 		return err
 	}
 	if err := t.indexGrantStatus(key, r.Status, ""); err != nil {
@@ -289,6 +199,3 @@ func (t *Tx) DeleteGrant(ctx context.Context, id string) error {
 	}
 	return nil
 }
-
-// hasScope reports whether a grant record includes scope.
-func (r *grantRecord) hasScope(scope string) bool { return slices.Contains(r.Scopes, scope) }

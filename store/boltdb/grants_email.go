@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 // emailIndexed reports whether a grant belongs in grants.by_email: it has
 // an email its ID token marked verified.
-func (r *grantRecord) emailIndexed() bool { return r.EmailOK && r.Email != "" }
+func emailIndexed(r *record.Grant) bool { return r.EmailOK && r.Email != "" }
 
 // grantEmailKey is a grant's key in grants.by_email: its email lower-cased
 // (ASCII and Unicode simple case folding through strings.ToLower), then the
@@ -19,8 +21,8 @@ func grantEmailKey(email string, key []byte) []byte {
 
 // indexGrantEmail moves a grant's grants.by_email entry from old to r (either
 // nil for a grant created or deleted).
-func (t *Tx) indexGrantEmail(key []byte, old, r *grantRecord) error {
-	was, is := old != nil && old.emailIndexed(), r != nil && r.emailIndexed()
+func (t *Tx) indexGrantEmail(key []byte, old, r *record.Grant) error {
+	was, is := old != nil && emailIndexed(old), r != nil && emailIndexed(r)
 	if was && is && strings.ToLower(old.Email) == strings.ToLower(r.Email) {
 		return nil
 	}

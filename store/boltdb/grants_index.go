@@ -117,7 +117,7 @@ func (t *Tx) grantsByIndex(index string, prefix []byte) ([]Grant, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: index %s: %w", index, err)
 		}
-		g, err := t.openGrant(key, &r)
+		g, err := r.Open(t.keys, key)
 		if err != nil {
 			return nil, err
 		}
@@ -153,7 +153,7 @@ func (t *Tx) GrantByRefreshDigest(ctx context.Context, digest []byte) (Grant, er
 	if err != nil {
 		return Grant{}, fmt.Errorf("store: index %s: %w", bucketGrantsByDigest, err)
 	}
-	return t.openGrant(key, &r)
+	return r.Open(t.keys, key)
 }
 
 // GrantsByRefreshPrefix returns the grants whose refresh token starts with

@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 // ListGrants returns a page of matching grants, newest first, and the cursor
@@ -42,24 +44,24 @@ func (t *Tx) ListGrants(ctx context.Context, q GrantQuery) ([]Grant, string, err
 	next := ""
 	err = scanDesc(b, prefix, before, func(k, v []byte) (bool, error) {
 		key := clone(k[len(prefix):])
-		var r grantRecord
+		var r record.Grant
 		var err error
 		if index == bucketGrants {
-			r, err = decodeGrant(key, v)
+			r, err = record.DecodeGrant(key, v)
 		} else {
 			r, err = t.loadGrant(key)
 		}
 		if err != nil {
 			return skipGrant(q, key, err)
 		}
-		if (q.Status != "" && GrantStatus(r.Status) != q.Status) || (q.Scope != "" && !r.hasScope(q.Scope)) {
+		if (q.Status != "" && GrantStatus(r.Status) != q.Status) || (q.Scope != "" && !slices.Contains(r.Scopes, q.Scope)) {
 			return true, nil
 		}
 		if len(out) == limit {
 			next = out[len(out)-1].ID
 			return false, nil
 		}
-		g, err := t.openGrant(key, &r)
+		g, err := r.Open(t.keys, key)
 		if err != nil {
 			return skipGrant(q, key, err)
 		}

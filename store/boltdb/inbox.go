@@ -2,94 +2,19 @@ package boltdb
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
-
-// inboxRecord is a received SET on disk, keyed by its id. The SET (Raw)
-// and its claims are sealed (SealedRaw, SealedClaims; see inbox_seal.go):
-// a token-revoked event's claims hold a prefix of the refresh token. Raw
-// and Claims are the plaintext an earlier riscd wrote, still read.
-type inboxRecord struct {
-	V            int             `json:"v"`
-	Transmitter  string          `json:"tx,omitempty"`
-	Iss          string          `json:"iss"`
-	JTI          string          `json:"jti"`
-	Subject      string          `json:"subj,omitempty"`
-	Types        []string        `json:"types,omitempty"`
-	Raw          string          `json:"raw,omitempty"`
-	Claims       json.RawMessage `json:"claims,omitempty"`
-	SealedRaw    []byte          `json:"sraw,omitempty"`
-	SealedClaims []byte          `json:"sclaims,omitempty"`
-	ReceivedAt   stamp           `json:"ra,omitzero"`
-	Status       string          `json:"st"`
-	Attempts     int             `json:"n,omitempty"`
-	LastError    string          `json:"err,omitempty"`
-	NextAttempt  stamp           `json:"next,omitzero"`
-	DoneAt       stamp           `json:"done,omitzero"`
-}
-
-func inboxToRecord(e InboxEntry) inboxRecord {
-	return inboxRecord{
-		V:           recordVersion,
-		Transmitter: e.Transmitter,
-		Iss:         e.Iss,
-		JTI:         e.JTI,
-		Subject:     e.Subject,
-		Types:       e.Types,
-		Raw:         e.Raw,
-		Claims:      e.Claims,
-		ReceivedAt:  stampOf(e.ReceivedAt),
-		Status:      string(e.Status),
-		Attempts:    e.Attempts,
-		LastError:   e.LastError,
-		NextAttempt: stampOf(e.NextAttemptAt),
-		DoneAt:      stampOf(e.DoneAt),
-	}
-}
-
-func (r *inboxRecord) entry(id uint64) InboxEntry {
-	return InboxEntry{
-		ID:            id,
-		Transmitter:   r.Transmitter,
-		Iss:           r.Iss,
-		JTI:           r.JTI,
-		Subject:       r.Subject,
-		Types:         r.Types,
-		Raw:           r.Raw,
-		Claims:        r.Claims,
-		ReceivedAt:    r.ReceivedAt.time(),
-		Status:        InboxStatus(r.Status),
-		Attempts:      r.Attempts,
-		LastError:     r.LastError,
-		NextAttemptAt: r.NextAttempt.time(),
-		DoneAt:        r.DoneAt.time(),
-	}
-}
 
 // decodeInbox reads the record v stored under k, opening its sealed fields
 // with keys.
 func decodeInbox(keys *keyring, k, v []byte) (InboxEntry, error) {
 	id := binary.BigEndian.Uint64(k)
-	var r inboxRecord
-	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
-		return InboxEntry{}, fmt.Errorf("store: inbox entry %d: undecodable record: %w", id, ErrCorrupt)
-	}
-	if err := r.open(keys); err != nil {
-		return InboxEntry{}, fmt.Errorf("store: inbox entry %d: %w", id, err)
-	}
-	return r.entry(id), nil
-}
-
-// jtiKey identifies (iss, jti) in the dedupe index.
-func jtiKey(iss, jti string) []byte {
-	h := sha256.Sum256(appendString(appendString(nil, iss), jti))
-	return h[:]
+	return record.DecodeInbox(keys, id, nil, v)
 }
 
 func inboxStatusKey(s InboxStatus, id uint64) []byte {
@@ -123,7 +48,7 @@ func (t *Tx) putInbox(e InboxEntry, p *PreparedInbox) (InboxEntry, bool, error) 
 	if p != nil {
 		jk = p.jti
 	} else {
-		jk = jtiKey(e.Iss, e.JTI)
+		jk = record.JTIKey(e.Iss, e.JTI)
 	}
 	if v := bs[1].Get(jk); v != nil {
 		old, err := t.inboxEntry(binary.BigEndian.Uint64(v))
@@ -191,16 +116,16 @@ func inboxDefaults(e InboxEntry, now func() time.Time) InboxEntry {
 // ErrInvalid (claims that are not JSON in UTF-8) and want a prefix naming
 // the entry.
 func encodeInbox(keys *keyring, e InboxEntry, kept []byte) (InboxEntry, []byte, error) {
-	r, err := sealedInboxRecord(keys, e, kept)
+	r, err := record.SealInbox(keys, e, kept)
 	if err != nil {
 		return InboxEntry{}, nil, err
 	}
-	data, err := marshalInboxRecord(&r.inboxRecord)
+	data, err := marshalInboxRecord(&r.Inbox)
 	if err != nil {
 		return InboxEntry{}, nil, err
 	}
-	stored := r.entry(0)
-	stored.Raw, stored.Claims = e.Raw, r.claims
+	stored := r.Entry(0)
+	stored.Raw, stored.Claims = e.Raw, r.PlainClaims
 	return stored, data, nil
 }
 
@@ -300,7 +225,7 @@ func (t *Tx) InboxByJTI(ctx context.Context, iss, jti string) (InboxEntry, error
 	if err != nil {
 		return InboxEntry{}, err
 	}
-	v := b.Get(jtiKey(iss, jti))
+	v := b.Get(record.JTIKey(iss, jti))
 	if v == nil {
 		return InboxEntry{}, fmt.Errorf("store: inbox entry %q %q: %w", iss, jti, ErrNotFound)
 	}

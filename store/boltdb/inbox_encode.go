@@ -2,23 +2,19 @@ package boltdb
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
-	"github.com/go-json-experiment/json/jsontext"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 // The inbox record is encoded by encoding/json, as decodeInbox reads it,
 // and a received SET's claims are checked and compacted by jsontext; no
 // JSON is scanned here by hand.
 
-// errNotJSON: claims that are not one JSON value.
-var errNotJSON = errors.New("not valid JSON")
-
 // marshalInboxRecord returns the encoding of r: json.Marshal(r), which
 // escapes <, >, &, U+2028 and U+2029 in strings and writes invalid UTF-8 in
 // them as U+FFFD. r.Claims, when set, must be JSON.
-func marshalInboxRecord(r *inboxRecord) ([]byte, error) {
+func marshalInboxRecord(r *record.Inbox) ([]byte, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("encode record: %w", err)
@@ -31,11 +27,11 @@ func marshalInboxRecord(r *inboxRecord) ([]byte, error) {
 // (RFC 8259) with at most white space around it, nested at most 10,000
 // levels, in valid UTF-8 (RFC 8259 section 8.1) without an escaped lone
 // surrogate. Strings, numbers and duplicate member names are kept as they
-// are. On error dst is returned unchanged with errNotJSON; the error gives
+// are. On error dst is returned unchanged with record.ErrNotJSON; the error gives
 // the byte offset of the fault, never the bytes themselves (claims may
 // carry a token's prefix).
 func appendCompactJSON(dst, src []byte) ([]byte, error) {
-	return compactJSON(dst, src, false)
+	return record.CompactJSON(dst, src, false)
 }
 
 // appendStoredJSON is appendCompactJSON for claims the store already
@@ -43,19 +39,5 @@ func appendCompactJSON(dst, src []byte) ([]byte, error) {
 // does), and such an entry must stay writable (a new status, a key
 // rotation, the replay of its journal).
 func appendStoredJSON(dst, src []byte) ([]byte, error) {
-	return compactJSON(dst, src, true)
-}
-
-func compactJSON(dst, src []byte, invalidUTF8 bool) ([]byte, error) {
-	n := len(dst)
-	dst = append(dst, src...)
-	v := jsontext.Value(dst[n:]) // compacted in place, src untouched
-	if err := v.Compact(jsontext.AllowInvalidUTF8(invalidUTF8)); err != nil {
-		var se *jsontext.SyntacticError
-		if errors.As(err, &se) {
-			return dst[:n], fmt.Errorf("%w (byte offset %d)", errNotJSON, se.ByteOffset)
-		}
-		return dst[:n], errNotJSON
-	}
-	return append(dst[:n], v...), nil
+	return record.CompactJSON(dst, src, true)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 // benchInboxEntry is a Google-shaped SET as the receiver stores it: the
@@ -41,7 +43,7 @@ func BenchmarkEncodeInbox(b *testing.B) {
 // compacting the claims and encoding the sealed record.
 func BenchmarkInboxJSON(b *testing.B) {
 	e := benchInboxEntry()
-	r, err := sealedInboxRecord(testKeyring(b), e, nil)
+	r, err := record.SealInbox(testKeyring(b), e, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func BenchmarkInboxJSON(b *testing.B) {
 		if _, err := appendCompactJSON(make([]byte, 0, len(e.Claims)), e.Claims); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := marshalInboxRecord(&r.inboxRecord); err != nil {
+		if _, err := marshalInboxRecord(&r.Inbox); err != nil {
 			b.Fatal(err)
 		}
 	}

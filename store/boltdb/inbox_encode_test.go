@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 // odd is a list of strings that exercise every branch of JSON string
@@ -56,8 +58,8 @@ func checkCompact(t *testing.T, in []byte) {
 	}
 	switch {
 	case gotErr != nil:
-		if !errors.Is(gotErr, errNotJSON) {
-			t.Fatalf("appendCompactJSON(%q) error %v, want errNotJSON", in, gotErr)
+		if !errors.Is(gotErr, record.ErrNotJSON) {
+			t.Fatalf("appendCompactJSON(%q) error %v, want record.ErrNotJSON", in, gotErr)
 		}
 		if string(got) != "prefix" {
 			t.Fatalf("appendCompactJSON(%q) failed but changed dst to %q", in, got)
@@ -119,17 +121,17 @@ func testKeyring(tb testing.TB) *keyring {
 // json.Marshal): a minimal one, one in an earlier riscd's plaintext form
 // with every field and HTML characters in strings and claims, and one with
 // sealed fields, invalid UTF-8 and control characters.
-func goldenRecords() []inboxRecord {
+func goldenRecords() []record.Inbox {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
-	return []inboxRecord{
+	return []record.Inbox{
 		{V: 1, Iss: "i", JTI: "j", Status: "pending"},
 		{V: 1, Transmitter: "google", Iss: "https://accounts.google.com", JTI: "j<1>&", Subject: "iss-sub:a|b",
 			Types: []string{"urn:a", "urn:<b>"}, Raw: "aaa.bbb.ccc", Claims: json.RawMessage(`{"a":"<&>","s":"` + "\u2028\u2029" + `","b":[1,2]}`),
-			ReceivedAt: stamp(t0), Status: "parked", Attempts: 3, LastError: "handler: <fail>\n",
-			NextAttempt: stamp(t0.Add(time.Hour)), DoneAt: stamp(time.Date(3000, 1, 1, 0, 0, 0, 5, time.UTC))},
+			ReceivedAt: record.Stamp(t0), Status: "parked", Attempts: 3, LastError: "handler: <fail>\n",
+			NextAttempt: record.Stamp(t0.Add(time.Hour)), DoneAt: record.Stamp(time.Date(3000, 1, 1, 0, 0, 0, 5, time.UTC))},
 		{V: 1, Iss: "bad \xff\xfe utf-8 \x00\x1f\x7f \"\\", JTI: "sep \u2028 \u2029 é ✓ 𝄞 \xed\xa0\x80", Status: "done", Attempts: -2,
 			SealedRaw: []byte{0, 1, 2, 0xfb, 0xff, 0xfe}, SealedClaims: []byte("sealed claims\x00"),
-			ReceivedAt: stamp(time.Date(1500, 1, 1, 0, 0, 0, 5, time.UTC))},
+			ReceivedAt: record.Stamp(time.Date(1500, 1, 1, 0, 0, 0, 5, time.UTC))},
 	}
 }
 
@@ -150,7 +152,7 @@ func TestInboxRecordGolden(t *testing.T) {
 		if string(got) != goldenEncodings[i] {
 			t.Errorf("record %d encodes as\n%s\nthe previous riscd wrote\n%s", i, got, goldenEncodings[i])
 		}
-		var back inboxRecord
+		var back record.Inbox
 		if err := json.Unmarshal([]byte(goldenEncodings[i]), &back); err != nil {
 			t.Fatalf("record %d: decode: %v", i, err)
 		}
@@ -207,7 +209,7 @@ func checkRoundTrip(t *testing.T, keys *keyring, e InboxEntry) {
 	if err != nil {
 		t.Fatalf("encodeInbox: %v", err)
 	}
-	var written inboxRecord
+	var written record.Inbox
 	if err := json.Unmarshal(data, &written); err != nil {
 		t.Fatalf("record %s does not decode: %v", data, err)
 	}
@@ -215,7 +217,7 @@ func checkRoundTrip(t *testing.T, keys *keyring, e InboxEntry) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rewritten inboxRecord
+	var rewritten record.Inbox
 	if err := json.Unmarshal(again, &rewritten); err != nil || !reflect.DeepEqual(rewritten, written) {
 		t.Fatalf("record decodes and encodes again as\n%s (%v)\nwhich decodes differently from\n%s", again, err, data)
 	}

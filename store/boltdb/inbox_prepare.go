@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/riscd/riscd/seal"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 // PreparedInbox is an inbox entry validated and encoded by PrepareInbox
@@ -32,8 +33,8 @@ func (p PreparedInbox) Entry() InboxEntry { return p.e }
 
 // stored returns the entry as stored under id, as decodeInbox would read it.
 func (p PreparedInbox) stored(id uint64) InboxEntry {
-	r := inboxToRecord(p.e)
-	return r.entry(id)
+	r := record.InboxOf(p.e)
+	return r.Entry(id)
 }
 
 // PrepareInbox validates e and encodes it for Tx.PutPreparedInbox, outside
@@ -53,7 +54,7 @@ func (db *DB) PrepareInbox(e InboxEntry) (PreparedInbox, error) {
 		return PreparedInbox{}, fmt.Errorf("store: prepare inbox: %w", err)
 	}
 	e.Claims = stored.Claims
-	return PreparedInbox{e: e, rec: data, jti: jtiKey(e.Iss, e.JTI), key: keys.Primary().RawID(), secret: e.Raw != "" || len(e.Claims) > 0}, nil
+	return PreparedInbox{e: e, rec: data, jti: record.JTIKey(e.Iss, e.JTI), key: keys.Primary().RawID(), secret: e.Raw != "" || len(e.Claims) > 0}, nil
 }
 
 // PutPreparedInbox is PutInbox for an entry PrepareInbox encoded: when an

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -97,7 +98,7 @@ func TestPreparedInboxStoresWhatPutInboxStores(t *testing.T) {
 	// The same records, but for the nonces and keys of their sealed fields.
 	unsealed := func(m map[string][]byte) map[string][]byte {
 		for k, v := range m {
-			var r inboxRecord
+			var r record.Inbox
 			if err := json.Unmarshal(v, &r); err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -29,7 +30,7 @@ func putLegacyInbox(t *testing.T, db *DB, e InboxEntry) uint64 {
 			return err
 		}
 		id = stored.ID
-		r := inboxToRecord(stored)
+		r := record.InboxOf(stored)
 		data, err := json.Marshal(&r)
 		if err != nil {
 			return err
@@ -89,7 +90,7 @@ func TestInboxReadsPlaintextRecordsAndRotateSealsThem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := inboxToRecord(inboxDefaults(sealTestEntry("legacy-journal"), time.Now))
+	r := record.InboxOf(inboxDefaults(sealTestEntry("legacy-journal"), time.Now))
 	payload, _ := json.Marshal(&r)
 	if err := jf.reset(jf.gen + 10); err != nil {
 		t.Fatal(err)
@@ -116,7 +117,7 @@ func TestInboxReadsPlaintextRecordsAndRotateSealsThem(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if v := b[1].Get(b[0].Get(jtiKey("https://accounts.google.com", "legacy-journal"))); bytes.Contains(v, []byte(sealTestSecret)) {
+		if v := b[1].Get(b[0].Get(record.JTIKey("https://accounts.google.com", "legacy-journal"))); bytes.Contains(v, []byte(sealTestSecret)) {
 			t.Errorf("the legacy journal record was applied in plaintext: %s", v)
 		}
 		return nil
@@ -198,11 +199,11 @@ func TestInboxSealBindsTheRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := rawInbox(t, db)
-	var ra, rb inboxRecord
+	var ra, rb record.Inbox
 	if err := errors.Join(json.Unmarshal(raw[string(u64Key(a.ID))], &ra), json.Unmarshal(raw[string(u64Key(b.ID))], &rb)); err != nil {
 		t.Fatal(err)
 	}
-	for name, r := range map[string]inboxRecord{
+	for name, r := range map[string]record.Inbox{
 		"raw from another entry":    {V: 1, Iss: rb.Iss, JTI: rb.JTI, SealedRaw: ra.SealedRaw, Status: "pending"},
 		"claims in the raw's place": {V: 1, Iss: ra.Iss, JTI: ra.JTI, SealedRaw: ra.SealedClaims, Status: "pending"},
 	} {
@@ -224,17 +225,17 @@ func TestInboxKeepsClaimsAnEarlierRiscdAccepted(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "riscd.db")
 	db := openJournalTestDB(t, path, k1)
 	bad := json.RawMessage("{\"token\":\"" + sealTestSecret + "\xff\",\"s\":\"\\ud800\"}")
-	record := func(jti string) inboxRecord {
-		r := inboxToRecord(inboxDefaults(sealTestEntry(jti), time.Now))
+	legacyRecord := func(jti string) record.Inbox {
+		r := record.InboxOf(inboxDefaults(sealTestEntry(jti), time.Now))
 		r.Claims = bad
 		return r
 	}
 	ids := map[string]uint64{}
 	for _, jti := range []string{"plaintext", "sealed"} {
 		ids[jti] = putLegacyInbox(t, db, sealTestEntry(jti))
-		r := record(jti)
+		r := legacyRecord(jti)
 		if jti == "sealed" {
-			jk := inboxSealKey(r.Iss, r.JTI)
+			jk := record.InboxSealKey(r.Iss, r.JTI)
 			r.SealedRaw = db.keyring().Seal(r.Raw, bucketInbox, jk, "raw")
 			r.SealedClaims = db.keyring().Seal(string(bad), bucketInbox, jk, "claims")
 			r.Raw, r.Claims = "", nil
@@ -261,7 +262,7 @@ func TestInboxKeepsClaimsAnEarlierRiscdAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := record("journal")
+	r := legacyRecord("journal")
 	payload, _ := json.Marshal(&r)
 	if err := jf.reset(jf.gen + 10); err != nil {
 		t.Fatal(err)

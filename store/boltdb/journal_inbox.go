@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -455,15 +456,15 @@ func (db *DB) replayJournal() ([2]*journalFile, int, error) {
 	var ps []PreparedInbox
 	for _, i := range []int{first, 1 - first} {
 		for n, b := range loaded[i] {
-			var r inboxRecord
+			var r record.Inbox
 			if err := json.Unmarshal(b, &r); err != nil || r.V < 1 || r.V > recordVersion || r.Iss == "" || r.JTI == "" {
 				return fail(fmt.Errorf("store: journal %s: record %d is not an inbox entry: %w", files[i].path, n, ErrCorrupt))
 			}
 			// Raw and Claims stay sealed: the entry serves its indexes,
 			// and putInbox opens the record only to seal it again.
-			e := r.entry(0)
-			key, secret := r.sealing()
-			ps = append(ps, PreparedInbox{e: e, rec: b, jti: jtiKey(e.Iss, e.JTI), key: key, secret: secret})
+			e := r.Entry(0)
+			key, secret := r.Sealing()
+			ps = append(ps, PreparedInbox{e: e, rec: b, jti: record.JTIKey(e.Iss, e.JTI), key: key, secret: secret})
 		}
 	}
 	created := 0

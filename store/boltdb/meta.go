@@ -2,11 +2,13 @@ package boltdb
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -30,7 +32,7 @@ const (
 	// (upgradeSchema).
 	SchemaVersion = 6
 	// recordVersion is the version of every on-disk record this riscd writes.
-	recordVersion = 1
+	recordVersion = record.Version
 
 	metaFormat  = "format"
 	metaSchema  = "schema"
@@ -123,7 +125,7 @@ func upgradeSchema(btx *bolt.Tx) error {
 func indexFailedOutbox(btx *bolt.Tx) error {
 	idx := btx.Bucket([]byte(bucketOutboxFailed))
 	return btx.Bucket([]byte(bucketOutbox)).ForEach(func(k, v []byte) error {
-		r, err := decodeOutbox(k, v)
+		r, err := record.DecodeOutbox(binary.BigEndian.Uint64(k), v)
 		if err != nil || r.Status != string(OutboxFailed) {
 			return err
 		}
@@ -136,7 +138,7 @@ func indexFailedOutbox(btx *bolt.Tx) error {
 func indexAccountsNeedingAttention(btx *bolt.Tx) error {
 	idx := btx.Bucket([]byte(bucketAccountsAttention))
 	return btx.Bucket([]byte(bucketAccounts)).ForEach(func(k, v []byte) error {
-		a, err := decodeAccount(string(k), v)
+		a, err := record.DecodeAccount(string(k), v)
 		if err != nil || !a.NeedsAttention() {
 			return err
 		}
@@ -148,7 +150,7 @@ func indexAccountsNeedingAttention(btx *bolt.Tx) error {
 func indexGrantsByStatus(btx *bolt.Tx) error {
 	idx := btx.Bucket([]byte(bucketGrantsByStatus))
 	return btx.Bucket([]byte(bucketGrants)).ForEach(func(k, v []byte) error {
-		r, err := decodeGrant(k, v)
+		r, err := record.DecodeGrant(k, v)
 		if err != nil {
 			return err
 		}
@@ -161,8 +163,8 @@ func indexGrantsByStatus(btx *bolt.Tx) error {
 func indexGrantsByEmail(btx *bolt.Tx) error {
 	idx := btx.Bucket([]byte(bucketGrantsByEmail))
 	return btx.Bucket([]byte(bucketGrants)).ForEach(func(k, v []byte) error {
-		r, err := decodeGrant(k, v)
-		if err != nil || !r.emailIndexed() {
+		r, err := record.DecodeGrant(k, v)
+		if err != nil || !emailIndexed(&r) {
 			return err
 		}
 		return idx.Put(grantEmailKey(r.Email, k), nil)

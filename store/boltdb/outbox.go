@@ -1,57 +1,13 @@
 package boltdb
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 )
-
-// outboxRecord is an outbox job on disk, keyed by its id.
-type outboxRecord struct {
-	V           int             `json:"v"`
-	Kind        string          `json:"kind"`
-	Key         string          `json:"key,omitempty"`
-	Token       []byte          `json:"tok,omitempty"`
-	Payload     json.RawMessage `json:"payload,omitempty"`
-	GrantID     string          `json:"grant,omitempty"`
-	CreatedAt   stamp           `json:"ca,omitzero"`
-	Deadline    stamp           `json:"deadline,omitzero"`
-	Status      string          `json:"st"`
-	Attempts    int             `json:"n,omitempty"`
-	LastError   string          `json:"err,omitempty"`
-	NextAttempt stamp           `json:"next,omitzero"`
-	DoneAt      stamp           `json:"done,omitzero"`
-}
-
-func decodeOutbox(k, v []byte) (outboxRecord, error) {
-	var r outboxRecord
-	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
-		return outboxRecord{}, fmt.Errorf("store: outbox job %d: undecodable record: %w", binary.BigEndian.Uint64(k), ErrCorrupt)
-	}
-	return r, nil
-}
-
-func (r *outboxRecord) job(id uint64, token Secret) OutboxJob {
-	return OutboxJob{
-		ID:            id,
-		Kind:          OutboxKind(r.Kind),
-		Key:           r.Key,
-		Token:         token,
-		Payload:       r.Payload,
-		GrantID:       r.GrantID,
-		CreatedAt:     r.CreatedAt.time(),
-		Deadline:      r.Deadline.time(),
-		Status:        OutboxStatus(r.Status),
-		Attempts:      r.Attempts,
-		LastError:     r.LastError,
-		NextAttemptAt: r.NextAttempt.time(),
-		DoneAt:        r.DoneAt.time(),
-	}
-}
 
 // EnqueueOutbox stores a new job. It assigns the ID (increasing), sets
 // CreatedAt to now if zero and Status to OutboxPending if empty, and
@@ -87,28 +43,11 @@ func (t *Tx) writeOutbox(j OutboxJob, old OutboxStatus) (OutboxJob, error) {
 		return OutboxJob{}, err
 	}
 	key := u64Key(j.ID)
-	r := outboxRecord{
-		V:           recordVersion,
-		Kind:        string(j.Kind),
-		Key:         j.Key,
-		Token:       t.keys.Seal(j.Token.Reveal(), bucketOutbox, key, "tok"),
-		GrantID:     j.GrantID,
-		CreatedAt:   stampOf(j.CreatedAt),
-		Deadline:    stampOf(j.Deadline),
-		Status:      string(j.Status),
-		Attempts:    j.Attempts,
-		LastError:   j.LastError,
-		NextAttempt: stampOf(j.NextAttemptAt),
-		DoneAt:      stampOf(j.DoneAt),
+	r, err := record.SealOutbox(t.keys, j)
+	if err != nil {
+		return OutboxJob{}, err
 	}
-	if len(j.Payload) > 0 {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, j.Payload); err != nil {
-			return OutboxJob{}, fmt.Errorf("store: outbox job %d: payload: %v: %w", j.ID, err, ErrInvalid)
-		}
-		r.Payload = buf.Bytes()
-	}
-	data, err := json.Marshal(&r)
+	data, err := record.Encode(r)
 	if err != nil {
 		return OutboxJob{}, fmt.Errorf("store: outbox job %d: encode: %w", j.ID, err)
 	}
@@ -128,7 +67,7 @@ func (t *Tx) writeOutbox(j OutboxJob, old OutboxStatus) (OutboxJob, error) {
 			return OutboxJob{}, fmt.Errorf("store: outbox job %d: %w", j.ID, err)
 		}
 	}
-	return r.job(j.ID, j.Token), nil
+	return r.Job(j.ID, j.Token), nil
 }
 
 // OutboxJob returns the job with this ID, token decrypted. ErrNotFound if
@@ -149,15 +88,11 @@ func (t *Tx) outboxJob(id uint64) (OutboxJob, error) {
 	if v == nil {
 		return OutboxJob{}, fmt.Errorf("store: outbox job %d: %w", id, ErrNotFound)
 	}
-	r, err := decodeOutbox(key, v)
+	r, err := record.DecodeOutbox(id, v)
 	if err != nil {
 		return OutboxJob{}, err
 	}
-	tok, err := t.keys.Open(r.Token, bucketOutbox, key, "tok")
-	if err != nil {
-		return OutboxJob{}, fmt.Errorf("store: outbox job %d: %w", id, err)
-	}
-	return r.job(id, Secret(tok)), nil
+	return r.Open(t.keys, id)
 }
 
 // PutOutboxJob replaces an existing job (matched by ID), typically to record
@@ -181,7 +116,7 @@ func (t *Tx) putOutboxJob(j OutboxJob) (OutboxJob, error) {
 	if v == nil {
 		return OutboxJob{}, fmt.Errorf("store: outbox job %d: %w", j.ID, ErrNotFound)
 	}
-	old, err := decodeOutbox(key, v)
+	old, err := record.DecodeOutbox(j.ID, v)
 	if err != nil {
 		return OutboxJob{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 // Pruned is riscd.Pruned, what Prune removed.
@@ -100,8 +101,8 @@ func (db *DB) pruneInbox(ctx context.Context, after uint64, cutoff, received tim
 			if err := bs[0].Delete(u64Key(e.ID)); err != nil {
 				return err
 			}
-			if v := bs[1].Get(jtiKey(e.Iss, e.JTI)); v != nil && binary.BigEndian.Uint64(v) == e.ID {
-				if err := bs[1].Delete(jtiKey(e.Iss, e.JTI)); err != nil {
+			if v := bs[1].Get(record.JTIKey(e.Iss, e.JTI)); v != nil && binary.BigEndian.Uint64(v) == e.ID {
+				if err := bs[1].Delete(record.JTIKey(e.Iss, e.JTI)); err != nil {
 					return err
 				}
 			}
@@ -141,14 +142,14 @@ func (db *DB) pruneOutbox(ctx context.Context, after uint64, cutoff time.Time) (
 				break
 			}
 			scanned++
-			r, err := decodeOutbox(k, v)
+			r, err := record.DecodeOutbox(binary.BigEndian.Uint64(k), v)
 			if err != nil {
 				return err
 			}
-			if !r.CreatedAt.time().Before(cutoff) {
+			if !r.CreatedAt.Time().Before(cutoff) {
 				break
 			}
-			if r.Status == string(OutboxDone) && r.DoneAt.time().Before(cutoff) {
+			if r.Status == string(OutboxDone) && r.DoneAt.Time().Before(cutoff) {
 				doomed = append(doomed, append([]byte(nil), k...))
 			}
 		}

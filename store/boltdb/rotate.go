@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/riscd/riscd/seal"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 // RotateKey re-encrypts every secret in the store under newKey, the inbox's
@@ -170,30 +171,30 @@ func (t *Tx) reseal(bucket string, key, v []byte) ([]byte, bool, error) {
 	}
 	switch bucket {
 	case bucketGrants:
-		r := new(grantRecord)
+		r := new(record.Grant)
 		rec = r
 		add("rt", &r.RefreshToken)
 		add("at", &r.AccessToken)
 	case bucketSessions:
-		r := new(sessionRecord)
+		r := new(record.Session)
 		rec = r
 		add("csrf", &r.CSRF)
 	case bucketAdminSessions:
-		r := new(adminSessionRecord)
+		r := new(record.AdminSession)
 		rec = r
 		add("csrf", &r.CSRF)
 	case bucketFlows:
-		r := new(flowRecord)
+		r := new(record.Flow)
 		rec = r
 		add("state", &r.State)
 		add("pkce", &r.PKCEVerifier)
 		add("nonce", &r.Nonce)
 	case bucketOutbox:
-		r := new(outboxRecord)
+		r := new(record.Outbox)
 		rec = r
 		add("tok", &r.Token)
 	case bucketConnect:
-		r := new(connectRecord)
+		r := new(record.Connect)
 		rec = r
 		add("hint", &r.LoginHint)
 		add("email", &r.Email)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd/seal"
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -28,21 +29,21 @@ func TestCiphertextsAreBoundToTheirPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := func(tx *bolt.Tx, id string) (*bolt.Bucket, []byte, grantRecord) {
+	rec := func(tx *bolt.Tx, id string) (*bolt.Bucket, []byte, record.Grant) {
 		k, _ := hex.DecodeString(id)
 		bk := tx.Bucket([]byte(bucketGrants))
-		var r grantRecord
+		var r record.Grant
 		if err := json.Unmarshal(bk.Get(k), &r); err != nil {
 			t.Fatal(err)
 		}
 		return bk, k, r
 	}
-	put := func(tx *bolt.Tx, bk *bolt.Bucket, k []byte, r grantRecord) error {
+	put := func(tx *bolt.Tx, bk *bolt.Bucket, k []byte, r record.Grant) error {
 		v, _ := json.Marshal(r)
 		return bk.Put(k, v)
 	}
 
-	var ra grantRecord
+	var ra record.Grant
 	_ = db.bolt.View(func(tx *bolt.Tx) error { _, _, ra = rec(tx, a.ID); return nil })
 	if ct := ra.AccessToken; len(ct) != seal.Overhead+len("ya29.a") || ct[0] != seal.Version || hex.EncodeToString(ct[1:1+seal.IDSize]) != key.ID() {
 		t.Fatalf("ciphertext layout: %d bytes, version %d, key id %x", len(ct), ct[0], ct[1:1+seal.IDSize])
@@ -50,13 +51,13 @@ func TestCiphertextsAreBoundToTheirPlace(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		tamper func(a, b *grantRecord)
+		tamper func(a, b *record.Grant)
 		read   string
 	}{
-		{"moved to another record", func(a, b *grantRecord) { b.AccessToken = a.AccessToken }, b.ID},
-		{"moved to another field", func(a, b *grantRecord) { a.AccessToken = a.RefreshToken }, a.ID},
-		{"flipped bit", func(a, b *grantRecord) { a.AccessToken[len(a.AccessToken)-1] ^= 1 }, a.ID},
-		{"unknown key id", func(a, b *grantRecord) { a.AccessToken[1] ^= 1 }, a.ID},
+		{"moved to another record", func(a, b *record.Grant) { b.AccessToken = a.AccessToken }, b.ID},
+		{"moved to another field", func(a, b *record.Grant) { a.AccessToken = a.RefreshToken }, a.ID},
+		{"flipped bit", func(a, b *record.Grant) { a.AccessToken[len(a.AccessToken)-1] ^= 1 }, a.ID},
+		{"unknown key id", func(a, b *record.Grant) { a.AccessToken[1] ^= 1 }, a.ID},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,18 +11,9 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 	bolt "go.etcd.io/bbolt"
 )
-
-// sessionRecord is a browser session on disk, keyed by SHA-256 of its ID.
-type sessionRecord struct {
-	V         int    `json:"v"`
-	Sub       string `json:"sub,omitempty"`
-	Email     string `json:"email,omitempty"`
-	CSRF      []byte `json:"csrf,omitempty"`
-	CreatedAt stamp  `json:"ca,omitzero"`
-	ExpiresAt stamp  `json:"exp,omitzero"`
-}
 
 // secretKey is the record key of a bearer secret: its SHA-256
 // (riscd.IDDigest).
@@ -39,20 +30,16 @@ func sessionSubKey(sub string, created time.Time, key []byte) []byte {
 	return append(append(appendString(nil, sub), orderedNanos(created)...), key...)
 }
 
-func (t *Tx) loadSession(key []byte) (sessionRecord, error) {
+func (t *Tx) loadSession(key []byte) (record.Session, error) {
 	b, err := t.bucket(bucketSessions)
 	if err != nil {
-		return sessionRecord{}, err
+		return record.Session{}, err
 	}
 	v := b.Get(key)
 	if v == nil {
-		return sessionRecord{}, fmt.Errorf("store: session: %w", ErrNotFound)
+		return record.Session{}, fmt.Errorf("store: session: %w", ErrNotFound)
 	}
-	var r sessionRecord
-	if err := json.Unmarshal(v, &r); err != nil || r.V < 1 || r.V > recordVersion {
-		return sessionRecord{}, fmt.Errorf("store: session %x: undecodable record: %w", key[:8], ErrCorrupt)
-	}
-	return r, nil
+	return record.DecodeSession(key, v)
 }
 
 // CreateSession stores a new browser session, keeping only the SHA-256 of
@@ -79,15 +66,8 @@ func (t *Tx) CreateSession(ctx context.Context, s Session) error {
 // writeSession writes the session s under key (the SHA-256 of its ID) and
 // its index entry by subject.
 func (t *Tx) writeSession(records, bySub *bolt.Bucket, key []byte, s Session) error {
-	r := sessionRecord{
-		V:         recordVersion,
-		Sub:       s.Sub,
-		Email:     s.Email,
-		CSRF:      t.keys.Seal(s.CSRF.Reveal(), bucketSessions, key, "csrf"),
-		CreatedAt: stampOf(s.CreatedAt),
-		ExpiresAt: stampOf(s.ExpiresAt),
-	}
-	data, err := json.Marshal(&r)
+	r := record.SealSession(t.keys, key, s)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: create session: encode: %w", err)
 	}
@@ -95,7 +75,7 @@ func (t *Tx) writeSession(records, bySub *bolt.Bucket, key []byte, s Session) er
 		return fmt.Errorf("store: create session: %w", err)
 	}
 	if s.Sub != "" {
-		if err := bySub.Put(sessionSubKey(s.Sub, r.CreatedAt.time(), key), nil); err != nil {
+		if err := bySub.Put(sessionSubKey(s.Sub, r.CreatedAt.Time(), key), nil); err != nil {
 			return fmt.Errorf("store: create session: %w", err)
 		}
 	}
@@ -110,21 +90,10 @@ func (t *Tx) Session(ctx context.Context, id Secret) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	if exp := r.ExpiresAt.time(); !exp.IsZero() && !t.now().Before(exp) {
+	if exp := r.ExpiresAt.Time(); !exp.IsZero() && !t.now().Before(exp) {
 		return Session{}, fmt.Errorf("store: session expired: %w", ErrNotFound)
 	}
-	csrf, err := t.keys.Open(r.CSRF, bucketSessions, key, "csrf")
-	if err != nil {
-		return Session{}, fmt.Errorf("store: session %x: %w", key[:8], err)
-	}
-	return Session{
-		ID:        id,
-		Sub:       r.Sub,
-		Email:     r.Email,
-		CSRF:      Secret(csrf),
-		CreatedAt: r.CreatedAt.time(),
-		ExpiresAt: r.ExpiresAt.time(),
-	}, nil
+	return r.Open(t.keys, key, id)
 }
 
 // DeleteSession removes a session (expired or not). ErrNotFound if there is
@@ -138,7 +107,7 @@ func (t *Tx) DeleteSession(ctx context.Context, id Secret) error {
 	return t.deleteSession(key, &r)
 }
 
-func (t *Tx) deleteSession(key []byte, r *sessionRecord) error {
+func (t *Tx) deleteSession(key []byte, r *record.Session) error {
 	bs, err := t.buckets(bucketSessions, bucketSessionsBySub)
 	if err != nil {
 		return err
@@ -147,7 +116,7 @@ func (t *Tx) deleteSession(key []byte, r *sessionRecord) error {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
 	if r.Sub != "" {
-		if err := bs[1].Delete(sessionSubKey(r.Sub, r.CreatedAt.time(), key)); err != nil {
+		if err := bs[1].Delete(sessionSubKey(r.Sub, r.CreatedAt.Time(), key)); err != nil {
 			return fmt.Errorf("store: delete session: %w", err)
 		}
 	}
@@ -199,13 +168,13 @@ func (t *Tx) DeleteExpiredSessions(ctx context.Context) (int, error) {
 	}
 	now := t.now()
 	var keys [][]byte
-	var recs []sessionRecord
+	var recs []record.Session
 	err = b.ForEach(func(k, v []byte) error {
-		var r sessionRecord
+		var r record.Session
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("store: session %x: undecodable record: %w", k[:8], ErrCorrupt)
 		}
-		if exp := r.ExpiresAt.time(); !exp.IsZero() && !now.Before(exp) {
+		if exp := r.ExpiresAt.Time(); !exp.IsZero() && !now.Before(exp) {
 			keys, recs = append(keys, clone(k)), append(recs, r)
 		}
 		return nil

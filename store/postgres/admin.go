@@ -5,32 +5,16 @@ import (
 	"fmt"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 )
-
-// adminDoc is an admin page session as stored, under the SHA-256 of its
-// id; its CSRF token is sealed.
-type adminDoc struct {
-	V         int    `json:"v"`
-	Operator  string `json:"op,omitempty"`
-	CSRF      []byte `json:"csrf,omitempty"`
-	CreatedAt stamp  `json:"ca,omitzero"`
-	ExpiresAt stamp  `json:"exp,omitzero"`
-}
-
-func (d *adminDoc) version() int { return d.V }
 
 // openAdmin decodes an admin session's document and opens its CSRF token.
 func (t *Tx) openAdmin(id riscd.Secret, key, data []byte) (riscd.AdminSession, error) {
-	var d adminDoc
-	if err := decode(fmt.Sprintf("admin session %x", key[:8]), data, &d); err != nil {
+	r, err := record.DecodeAdminSession(key, data)
+	if err != nil {
 		return riscd.AdminSession{}, err
 	}
-	csrf, err := t.keys.Open(d.CSRF, tableAdmin, key, "csrf")
-	if err != nil {
-		return riscd.AdminSession{}, fmt.Errorf("store: admin session %x: %w", key[:8], err)
-	}
-	return riscd.AdminSession{ID: id, CSRF: riscd.Secret(csrf), Operator: d.Operator,
-		Created: d.CreatedAt.time(), Expires: d.ExpiresAt.time()}, nil
+	return r.Open(t.keys, key, id)
 }
 
 // AdminSession returns the admin page session id unless it has expired.
@@ -82,10 +66,8 @@ func (t *Tx) CreateAdminSession(ctx context.Context, s riscd.AdminSession, max i
 	if s.Created.IsZero() {
 		s.Created = t.now()
 	}
-	data, err := jsonMarshal(&adminDoc{
-		V: recordVersion, Operator: s.Operator, CSRF: t.keys.Seal(s.CSRF.Reveal(), tableAdmin, key, "csrf"),
-		CreatedAt: stampOf(s.Created), ExpiresAt: stampOf(s.Expires),
-	})
+	r := record.SealAdminSession(t.keys, key, s)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: create admin session: encode: %w", err)
 	}

@@ -6,92 +6,20 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/seal"
+	"github.com/riscd/riscd/store/internal/record"
 )
-
-// connectDoc is a connect session as stored, under its id: the login hint
-// and the email are personal data, sealed; the start token and the flow's
-// state are kept as digests only.
-type connectDoc struct {
-	V           int      `json:"v"`
-	AppUser     string   `json:"app_user"`
-	Features    []string `json:"features,omitempty"`
-	ReturnTo    string   `json:"return_to"`
-	LoginHint   []byte   `json:"hint,omitempty"`
-	StartDigest []byte   `json:"start,omitempty"`
-	StateDigest []byte   `json:"state,omitempty"`
-	Status      string   `json:"status"`
-	Sub         string   `json:"sub,omitempty"`
-	Email       []byte   `json:"email,omitempty"`
-	GrantID     string   `json:"grant,omitempty"`
-	Scopes      []string `json:"scopes,omitempty"`
-	Error       string   `json:"error,omitempty"`
-	CreatedAt   stamp    `json:"ca,omitzero"`
-	ExpiresAt   stamp    `json:"exp,omitzero"`
-}
-
-func (d *connectDoc) version() int { return d.V }
-
-func checkAppUser(appUser string) error {
-	if appUser == "" || len(appUser) > riscd.MaxAppUser {
-		return fmt.Errorf("store: app user of %d bytes (want 1 to %d): %w", len(appUser), riscd.MaxAppUser, riscd.ErrInvalid)
-	}
-	return nil
-}
-
-func checkConnect(s riscd.ConnectSession) error {
-	if s.ID == "" || len(s.ID) > 255 {
-		return fmt.Errorf("store: connect session: id of %d bytes (want 1 to 255): %w", len(s.ID), riscd.ErrInvalid)
-	}
-	if s.ExpiresAt.IsZero() || s.Status == "" {
-		return fmt.Errorf("store: connect session: expiry and status are required: %w", riscd.ErrInvalid)
-	}
-	return checkAppUser(s.AppUser)
-}
-
-func (t *Tx) connectData(s riscd.ConnectSession) ([]byte, error) {
-	k := []byte(s.ID)
-	return jsonMarshal(&connectDoc{
-		V: recordVersion, AppUser: s.AppUser, Features: s.Features, ReturnTo: s.ReturnTo,
-		LoginHint:   t.keys.Seal(s.LoginHint, tableConnect, k, "hint"),
-		StartDigest: s.StartDigest, StateDigest: s.StateDigest, Status: string(s.Status), Sub: s.Sub,
-		Email:   t.keys.Seal(s.Email, tableConnect, k, "email"),
-		GrantID: s.GrantID, Scopes: s.Scopes, Error: s.Error,
-		CreatedAt: stampOf(s.CreatedAt), ExpiresAt: stampOf(s.ExpiresAt),
-	})
-}
-
-// openConnect decodes a connect session's document and opens its sealed
-// fields.
-func (t *Tx) openConnect(id, data []byte) (riscd.ConnectSession, error) {
-	var d connectDoc
-	if err := decode(fmt.Sprintf("connect session %q", id), data, &d); err != nil {
-		return riscd.ConnectSession{}, err
-	}
-	hint, err := t.keys.Open(d.LoginHint, tableConnect, id, "hint")
-	if err != nil {
-		return riscd.ConnectSession{}, fmt.Errorf("store: connect session %q: %w", id, err)
-	}
-	email, err := t.keys.Open(d.Email, tableConnect, id, "email")
-	if err != nil {
-		return riscd.ConnectSession{}, fmt.Errorf("store: connect session %q: %w", id, err)
-	}
-	return riscd.ConnectSession{
-		ID: string(id), AppUser: d.AppUser, Features: d.Features, ReturnTo: d.ReturnTo, LoginHint: hint,
-		StartDigest: d.StartDigest, StateDigest: d.StateDigest, Status: riscd.ConnectStatus(d.Status),
-		Sub: d.Sub, Email: email, GrantID: d.GrantID, Scopes: d.Scopes, Error: d.Error,
-		CreatedAt: d.CreatedAt.time(), ExpiresAt: d.ExpiresAt.time(),
-	}, nil
-}
 
 // CreateConnectSession stores a new connect session.
 func (t *Tx) CreateConnectSession(ctx context.Context, s riscd.ConnectSession) error {
-	if err := checkConnect(s); err != nil {
+	if err := record.CheckConnect(s); err != nil {
 		return err
 	}
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = t.now()
 	}
-	data, err := t.connectData(s)
+	r := record.SealConnect(t.keys, s)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: create connect session: encode: %w", err)
 	}
@@ -105,10 +33,11 @@ func (t *Tx) CreateConnectSession(ctx context.Context, s riscd.ConnectSession) e
 
 // PutConnectSession replaces the existing connect session s.ID.
 func (t *Tx) PutConnectSession(ctx context.Context, s riscd.ConnectSession) error {
-	if err := checkConnect(s); err != nil {
+	if err := record.CheckConnect(s); err != nil {
 		return err
 	}
-	data, err := t.connectData(s)
+	r := record.SealConnect(t.keys, s)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: put connect session: encode: %w", err)
 	}
@@ -126,7 +55,7 @@ func (t *Tx) ConnectSession(ctx context.Context, id string) (riscd.ConnectSessio
 	if err := t.scanOne(ctx, "connect session", []any{&data}, `SELECT doc FROM riscd_connect WHERE id = $1`, []byte(id)); err != nil {
 		return riscd.ConnectSession{}, err
 	}
-	return t.openConnect([]byte(id), data)
+	return openConnect(t.keys, []byte(id), data)
 }
 
 // DeleteExpiredConnectSessions deletes the expired connect sessions.
@@ -136,7 +65,7 @@ func (t *Tx) DeleteExpiredConnectSessions(ctx context.Context) (int, error) {
 
 // LinkAppUser records l unless (l.AppUser, l.Sub) is linked already.
 func (t *Tx) LinkAppUser(ctx context.Context, l riscd.AppUserLink) (riscd.AppUserLink, bool, error) {
-	if err := checkAppUser(l.AppUser); err != nil {
+	if err := record.CheckAppUser(l.AppUser); err != nil {
 		return riscd.AppUserLink{}, false, err
 	}
 	if l.Sub == "" {
@@ -151,7 +80,7 @@ func (t *Tx) LinkAppUser(ctx context.Context, l riscd.AppUserLink) (riscd.AppUse
 		return riscd.AppUserLink{}, false, err
 	}
 	if n == 1 {
-		l.CreatedAt = stampOf(l.CreatedAt).time()
+		l.CreatedAt = record.Round(l.CreatedAt)
 		return l, true, nil
 	}
 	var created *int64
@@ -196,7 +125,7 @@ func (t *Tx) links(ctx context.Context, sql, arg string) ([]riscd.AppUserLink, e
 func (t *Tx) exportConnect(ctx context.Context, fn func(riscd.Record) error) error {
 	var id, data []byte
 	return t.exportRows(ctx, []any{&id, &data}, func() (riscd.Record, error) {
-		s, err := t.openConnect(id, data)
+		s, err := openConnect(t.keys, id, data)
 		return riscd.Record{Connect: &s}, err
 	}, fn, `SELECT id, doc FROM riscd_connect ORDER BY id`)
 }
@@ -211,10 +140,11 @@ func (t *Tx) exportLinks(ctx context.Context, fn func(riscd.Record) error) error
 }
 
 func (t *Tx) importConnect(ctx context.Context, s riscd.ConnectSession) error {
-	if err := checkConnect(s); err != nil {
+	if err := record.CheckConnect(s); err != nil {
 		return err
 	}
-	data, err := t.connectData(s)
+	r := record.SealConnect(t.keys, s)
+	data, err := record.Encode(r)
 	if err != nil {
 		return err
 	}
@@ -223,7 +153,7 @@ func (t *Tx) importConnect(ctx context.Context, s riscd.ConnectSession) error {
 }
 
 func (t *Tx) importLink(ctx context.Context, l riscd.AppUserLink) error {
-	if err := checkAppUser(l.AppUser); err != nil {
+	if err := record.CheckAppUser(l.AppUser); err != nil {
 		return err
 	}
 	if l.Sub == "" {
@@ -238,7 +168,7 @@ func (t *Tx) checkConnect(ctx context.Context) error {
 	var id, data []byte
 	var expires int64
 	return t.each(ctx, "check connect sessions", []any{&id, &expires, &data}, func() (bool, error) {
-		s, err := t.openConnect(id, data)
+		s, err := openConnect(t.keys, id, data)
 		if err != nil {
 			return false, err
 		}
@@ -253,7 +183,7 @@ func (t *Tx) checkConnect(ctx context.Context) error {
 func (t *Tx) checkLinks(ctx context.Context) error {
 	var appUser, sub []byte
 	return t.each(ctx, "check links", []any{&appUser, &sub}, func() (bool, error) {
-		if checkAppUser(string(appUser)) != nil || len(sub) == 0 {
+		if record.CheckAppUser(string(appUser)) != nil || len(sub) == 0 {
 			return false, fmt.Errorf("store: link %q: an empty or long app user or sub: %w", appUser, riscd.ErrCorrupt)
 		}
 		return true, nil
@@ -266,4 +196,14 @@ func fromNanos(n *int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, *n).UTC()
+}
+
+// openConnect decodes a connect session's document and opens its sealed
+// fields.
+func openConnect(keys *seal.Keyring, id, data []byte) (riscd.ConnectSession, error) {
+	r, err := record.DecodeConnect(id, data)
+	if err != nil {
+		return riscd.ConnectSession{}, err
+	}
+	return r.Open(keys, id)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 // Export calls fn with every record, read in one snapshot (a read-only
@@ -52,7 +53,7 @@ func (t *Tx) exportRows(ctx context.Context, dst []any, rec func() (riscd.Record
 func (t *Tx) exportAccounts(ctx context.Context, fn func(riscd.Record) error) error {
 	var sub, data []byte
 	return t.exportRows(ctx, []any{&sub, &data}, func() (riscd.Record, error) {
-		a, err := decodeAccount(sub, data)
+		a, err := record.DecodeAccount(string(sub), data)
 		return riscd.Record{Account: &a}, err
 	}, fn, `SELECT sub, doc FROM riscd_accounts ORDER BY sub`)
 }
@@ -70,7 +71,7 @@ func (t *Tx) exportAudit(ctx context.Context, fn func(riscd.Record) error) error
 	var id int64
 	var data []byte
 	return t.exportRows(ctx, []any{&id, &data}, func() (riscd.Record, error) {
-		e, err := decodeAudit(id, data)
+		e, err := record.DecodeAudit(uint64(id), data)
 		return riscd.Record{Audit: &e}, err
 	}, fn, `SELECT id, doc FROM riscd_audit ORDER BY id`)
 }
@@ -78,7 +79,7 @@ func (t *Tx) exportAudit(ctx context.Context, fn func(riscd.Record) error) error
 func (t *Tx) exportMarks(ctx context.Context, fn func(riscd.Record) error) error {
 	var key, data []byte
 	return t.exportRows(ctx, []any{&key, &data}, func() (riscd.Record, error) {
-		m, err := decodeMark(key, data)
+		m, err := record.DecodeMark(key, data)
 		return riscd.Record{Mark: &m}, err
 	}, fn, `SELECT key, doc FROM riscd_marks ORDER BY key_hash`)
 }
@@ -86,17 +87,12 @@ func (t *Tx) exportMarks(ctx context.Context, fn func(riscd.Record) error) error
 func (t *Tx) exportSessions(ctx context.Context, fn func(riscd.Record) error) error {
 	var key, data []byte
 	return t.exportRows(ctx, []any{&key, &data}, func() (riscd.Record, error) {
-		var d sessionDoc
-		if err := decode(fmt.Sprintf("session %x", key[:8]), data, &d); err != nil {
+		r, err := record.DecodeSession(key, data)
+		if err != nil {
 			return riscd.Record{}, err
 		}
-		csrf, err := t.keys.Open(d.CSRF, tableSessions, key, "csrf")
-		if err != nil {
-			return riscd.Record{}, fmt.Errorf("store: session %x: %w", key[:8], err)
-		}
-		s := riscd.Session{Sub: d.Sub, Email: d.Email, CSRF: riscd.Secret(csrf),
-			CreatedAt: d.CreatedAt.time(), ExpiresAt: d.ExpiresAt.time()}
-		return riscd.Record{Session: &s, IDDigest: append([]byte(nil), key...)}, nil
+		s, err := r.Open(t.keys, key, "")
+		return riscd.Record{Session: &s, IDDigest: append([]byte(nil), key...)}, err
 	}, fn, `SELECT id_hash, doc FROM riscd_sessions ORDER BY id_hash`)
 }
 
@@ -126,17 +122,12 @@ func (t *Tx) exportOutbox(ctx context.Context, fn func(riscd.Record) error) erro
 	}, fn, `SELECT id, doc FROM riscd_outbox ORDER BY id`)
 }
 
-// importBatch is how many records one Import transaction writes.
-const importBatch = 1000
-
 // Import writes every record src yields into the store, which must be
-// empty, in transactions of importBatch records; see riscd.Importer.
+// empty, in transactions of record.ImportBatch records; see riscd.Importer.
 func (db *DB) Import(ctx context.Context, src riscd.RecordSource) error {
-	batch := make([]riscd.Record, 0, importBatch)
-	checked := false
-	flush := func() error {
-		err := db.updateTx(ctx, func(t *Tx) error {
-			if !checked {
+	return record.Import(ctx, src, func(batch []riscd.Record, first bool) error {
+		return db.updateTx(ctx, func(t *Tx) error {
+			if first {
 				if err := t.checkEmpty(ctx); err != nil {
 					return err
 				}
@@ -149,24 +140,7 @@ func (db *DB) Import(ctx context.Context, src riscd.RecordSource) error {
 			}
 			return t.raiseSequences(ctx, top)
 		})
-		if err != nil {
-			return err
-		}
-		checked = true
-		batch = batch[:0]
-		return nil
-	}
-	err := src(ctx, func(r riscd.Record) error {
-		batch = append(batch, r)
-		if len(batch) < importBatch {
-			return nil
-		}
-		return flush()
 	})
-	if err != nil {
-		return err
-	}
-	return flush() // also checks, when src yielded nothing, that the store is empty
 }
 
 // tops are the largest IDs an import batch wrote, which the sequences
@@ -231,15 +205,8 @@ func idDigest(id riscd.Secret, digest []byte) ([]byte, error) {
 }
 
 func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error {
-	set := 0
-	for _, p := range []bool{r.Grant != nil, r.Account != nil, r.Session != nil, r.Flow != nil, r.Inbox != nil,
-		r.Outbox != nil, r.Audit != nil, r.Mark != nil, r.Connect != nil, r.Link != nil} {
-		if p {
-			set++
-		}
-	}
-	if set != 1 {
-		return fmt.Errorf("a record with %d kinds set, want 1: %w", set, riscd.ErrInvalid)
+	if err := record.CheckKinds(r); err != nil {
+		return err
 	}
 	switch {
 	case r.Connect != nil:
@@ -268,7 +235,7 @@ func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error
 		if a.Sub == "" {
 			return fmt.Errorf("account without a sub: %w", riscd.ErrInvalid)
 		}
-		data, err := accountData(a)
+		data, err := record.Encode(record.AccountOf(a))
 		if err != nil {
 			return err
 		}
@@ -280,7 +247,7 @@ func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error
 		if err != nil {
 			return fmt.Errorf("session: %w", err)
 		}
-		data, err := t.sessionData(key, s)
+		data, err := record.Encode(record.SealSession(t.keys, key, s))
 		if err != nil {
 			return err
 		}
@@ -293,7 +260,7 @@ func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error
 		if err != nil {
 			return fmt.Errorf("flow: %w", err)
 		}
-		data, err := t.flowData(key, f)
+		data, err := record.Encode(record.SealFlow(t.keys, key, f))
 		if err != nil {
 			return err
 		}
@@ -329,7 +296,7 @@ func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error
 		if e.ID == 0 || e.ID > 1<<63-1 {
 			return fmt.Errorf("audit entry without an id: %w", riscd.ErrInvalid)
 		}
-		data, err := auditData(e)
+		data, err := record.Encode(record.AuditOf(e))
 		if err != nil {
 			return err
 		}
@@ -338,10 +305,10 @@ func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error
 			VALUES ($1, $2, $3)`, int64(e.ID), nullBytes(e.Sub), data)
 	default:
 		m := *r.Mark
-		if err := checkMarkKey(m.Key); err != nil {
+		if err := record.CheckMarkKey(m.Key); err != nil {
 			return err
 		}
-		data, err := jsonMarshal(&markDoc{V: recordVersion, At: stampOf(m.At), AuditID: m.AuditID})
+		data, err := record.Encode(record.MarkOf(m))
 		if err != nil {
 			return err
 		}

@@ -14,35 +14,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 var errCorrupt = riscd.ErrCorrupt
 
-// grantDoc is a grant as stored; the tokens are sealed, bound to the
-// grant's id.
-type grantDoc struct {
-	V            int      `json:"v"`
-	Sub          string   `json:"sub"`
-	Email        string   `json:"email,omitempty"`
-	EmailOK      bool     `json:"ev,omitempty"`
-	Scopes       []string `json:"scopes,omitempty"`
-	RefreshToken []byte   `json:"rt,omitempty"`
-	AccessToken  []byte   `json:"at,omitempty"`
-	TokenType    string   `json:"tt,omitempty"`
-	Expiry       stamp    `json:"exp,omitzero"`
-	IDTokenExp   stamp    `json:"idexp,omitzero"`
-	Status       string   `json:"st"`
-	Reason       string   `json:"why,omitempty"`
-	ChangedBy    string   `json:"by,omitempty"`
-	CreatedAt    stamp    `json:"ca,omitzero"`
-	UpdatedAt    stamp    `json:"ua,omitzero"`
-	LastUsedAt   stamp    `json:"lu,omitzero"`
-	RefreshedAt  stamp    `json:"ra,omitzero"`
-}
-
-func (d *grantDoc) version() int { return d.V }
-
-const grantKeySize = 12
+const grantKeySize = record.GrantKeySize
 
 // grantKey decodes a grant id: the record its secrets are bound to.
 func grantKey(id string) ([]byte, error) {
@@ -61,16 +38,8 @@ type grantRow struct {
 
 // grantRowOf seals g into a row.
 func (t *Tx) grantRowOf(g riscd.Grant, key []byte) (grantRow, error) {
-	d := grantDoc{
-		V: recordVersion, Sub: g.Sub, Email: g.Email, EmailOK: g.EmailVerified, Scopes: g.Scopes,
-		RefreshToken: t.keys.Seal(g.RefreshToken.Reveal(), tableGrants, key, "rt"),
-		AccessToken:  t.keys.Seal(g.AccessToken.Reveal(), tableGrants, key, "at"),
-		TokenType:    g.TokenType, Expiry: stampOf(g.Expiry), IDTokenExp: stampOf(g.IDTokenExp),
-		Status: string(g.Status), Reason: g.Reason, ChangedBy: g.ChangedBy,
-		CreatedAt: stampOf(g.CreatedAt), UpdatedAt: stampOf(g.UpdatedAt),
-		LastUsedAt: stampOf(g.LastUsedAt), RefreshedAt: stampOf(g.RefreshedAt),
-	}
-	data, err := jsonMarshal(&d)
+	d := record.SealGrant(t.keys, key, g)
+	data, err := record.Encode(d)
 	if err != nil {
 		return grantRow{}, fmt.Errorf("store: grant %s: encode: %w", g.ID, err)
 	}
@@ -93,25 +62,11 @@ func (t *Tx) openGrant(id string, data []byte) (riscd.Grant, error) {
 	if err != nil {
 		return riscd.Grant{}, fmt.Errorf("store: grant row %q: %w", id, errCorrupt)
 	}
-	var d grantDoc
-	if err := decode("grant "+id, data, &d); err != nil {
+	d, err := record.DecodeGrant(key, data)
+	if err != nil {
 		return riscd.Grant{}, err
 	}
-	rt, err := t.keys.Open(d.RefreshToken, tableGrants, key, "rt")
-	if err != nil {
-		return riscd.Grant{}, fmt.Errorf("store: grant %s: %w", id, err)
-	}
-	at, err := t.keys.Open(d.AccessToken, tableGrants, key, "at")
-	if err != nil {
-		return riscd.Grant{}, fmt.Errorf("store: grant %s: %w", id, err)
-	}
-	return riscd.Grant{
-		ID: id, Sub: d.Sub, Email: d.Email, EmailVerified: d.EmailOK, Scopes: d.Scopes,
-		RefreshToken: riscd.Secret(rt), AccessToken: riscd.Secret(at), TokenType: d.TokenType,
-		Expiry: d.Expiry.time(), IDTokenExp: d.IDTokenExp.time(), Status: riscd.GrantStatus(d.Status),
-		Reason: d.Reason, ChangedBy: d.ChangedBy, CreatedAt: d.CreatedAt.time(), UpdatedAt: d.UpdatedAt.time(),
-		LastUsedAt: d.LastUsedAt.time(), RefreshedAt: d.RefreshedAt.time(),
-	}, nil
+	return d.Open(t.keys, key)
 }
 
 // grants runs a query returning (id, doc) rows and opens each grant.
@@ -238,7 +193,7 @@ func (t *Tx) CreateGrant(ctx context.Context, g riscd.Grant) (riscd.Grant, error
 	if tag.RowsAffected() == 0 {
 		return riscd.Grant{}, fmt.Errorf("store: create grant: refresh token already held by another grant: %w", riscd.ErrExists)
 	}
-	return roundTimes(g), nil
+	return record.RoundGrant(g), nil
 }
 
 // uniqueErr maps a unique violation to ErrExists.
@@ -247,14 +202,6 @@ func (t *Tx) uniqueErr(what string, err error) error {
 		return fmt.Errorf("store: %s: %w", what, riscd.ErrExists)
 	}
 	return t.err(what, err)
-}
-
-// roundTimes returns g's times as read back: in UTC.
-func roundTimes(g riscd.Grant) riscd.Grant {
-	g.Expiry, g.IDTokenExp = stampOf(g.Expiry).time(), stampOf(g.IDTokenExp).time()
-	g.CreatedAt, g.UpdatedAt = stampOf(g.CreatedAt).time(), stampOf(g.UpdatedAt).time()
-	g.LastUsedAt, g.RefreshedAt = stampOf(g.LastUsedAt).time(), stampOf(g.RefreshedAt).time()
-	return g
 }
 
 // PutGrant replaces the existing grant g.ID.

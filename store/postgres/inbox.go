@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 // Advisory lock keys (transaction level) that serialize the inserts of
@@ -22,27 +22,6 @@ const (
 
 // notifyChannel is the channel every inbox commit notifies.
 const notifyChannel = "riscd_inbox"
-
-// inboxDoc is an inbox entry as stored; the SET and its claims are sealed,
-// bound to the entry's jti_hash.
-type inboxDoc struct {
-	V            int      `json:"v"`
-	Transmitter  string   `json:"tx,omitempty"`
-	Iss          string   `json:"iss"`
-	JTI          string   `json:"jti"`
-	Subject      string   `json:"subj,omitempty"`
-	Types        []string `json:"types,omitempty"`
-	SealedRaw    []byte   `json:"sraw,omitempty"`
-	SealedClaims []byte   `json:"sclaims,omitempty"`
-	ReceivedAt   stamp    `json:"ra,omitzero"`
-	Status       string   `json:"st"`
-	Attempts     int      `json:"n,omitempty"`
-	LastError    string   `json:"err,omitempty"`
-	NextAttempt  stamp    `json:"next,omitzero"`
-	DoneAt       stamp    `json:"done,omitzero"`
-}
-
-func (d *inboxDoc) version() int { return d.V }
 
 // inboxRow is an entry's row, as written (without its id).
 type inboxRow struct {
@@ -62,25 +41,14 @@ func (t *Tx) inboxRowOf(e riscd.InboxEntry, kept, jh []byte) (inboxRow, error) {
 }
 
 func sealInbox(db *DB, e riscd.InboxEntry, kept, jh []byte) (inboxRow, error) {
-	var claims []byte
-	if len(e.Claims) > 0 {
-		c, err := compactJSON(nil, e.Claims, bytes.Equal(e.Claims, kept))
-		if err != nil {
-			return inboxRow{}, fmt.Errorf("store: inbox entry %d: claims: %v: %w", e.ID, err, riscd.ErrInvalid)
-		}
-		claims = c
-	}
 	if jh == nil {
-		jh = jtiHash(e.Iss, e.JTI)
+		jh = record.JTIKey(e.Iss, e.JTI)
 	}
-	d := inboxDoc{
-		V: recordVersion, Transmitter: e.Transmitter, Iss: e.Iss, JTI: e.JTI, Subject: e.Subject, Types: e.Types,
-		SealedRaw:    db.keys.Seal(e.Raw, tableInbox, jh, "raw"),
-		SealedClaims: db.keys.Seal(string(claims), tableInbox, jh, "claims"),
-		ReceivedAt:   stampOf(e.ReceivedAt), Status: string(e.Status), Attempts: e.Attempts, LastError: e.LastError,
-		NextAttempt: stampOf(e.NextAttemptAt), DoneAt: stampOf(e.DoneAt),
+	d, err := record.SealInboxUnder(db.keys, jh, e, kept)
+	if err != nil {
+		return inboxRow{}, fmt.Errorf("store: inbox entry %d: %w", e.ID, err)
 	}
-	data, err := jsonMarshal(&d)
+	data, err := record.Encode(d.Inbox)
 	if err != nil {
 		return inboxRow{}, fmt.Errorf("store: inbox entry %d: encode: %w", e.ID, err)
 	}
@@ -96,29 +64,10 @@ func sealInbox(db *DB, e riscd.InboxEntry, kept, jh []byte) (inboxRow, error) {
 		data: data, stored: stored}, nil
 }
 
-// openInbox decodes an entry's document and opens its secrets.
+// openInbox decodes an entry's document and opens its secrets, bound to
+// its jti_hash jh.
 func openInbox(db *DB, id int64, jh, data []byte) (riscd.InboxEntry, error) {
-	var d inboxDoc
-	if err := decode(fmt.Sprintf("inbox entry %d", id), data, &d); err != nil {
-		return riscd.InboxEntry{}, err
-	}
-	raw, err := db.keys.Open(d.SealedRaw, tableInbox, jh, "raw")
-	if err != nil {
-		return riscd.InboxEntry{}, fmt.Errorf("store: inbox entry %d: %w", id, err)
-	}
-	claims, err := db.keys.Open(d.SealedClaims, tableInbox, jh, "claims")
-	if err != nil {
-		return riscd.InboxEntry{}, fmt.Errorf("store: inbox entry %d: %w", id, err)
-	}
-	e := riscd.InboxEntry{
-		ID: uint64(id), Transmitter: d.Transmitter, Iss: d.Iss, JTI: d.JTI, Subject: d.Subject, Types: d.Types,
-		Raw: raw, ReceivedAt: d.ReceivedAt.time(), Status: riscd.InboxStatus(d.Status), Attempts: d.Attempts,
-		LastError: d.LastError, NextAttemptAt: d.NextAttempt.time(), DoneAt: d.DoneAt.time(),
-	}
-	if claims != "" {
-		e.Claims = []byte(claims)
-	}
-	return e, nil
+	return record.DecodeInbox(db.keys, uint64(id), jh, data)
 }
 
 // inboxDefaults fills in what PutInbox defaults.
@@ -177,7 +126,7 @@ func (t *Tx) InboxEntry(ctx context.Context, id uint64) (riscd.InboxEntry, error
 // InboxByJTI returns the entry of the SET iss and jti name.
 func (t *Tx) InboxByJTI(ctx context.Context, iss, jti string) (riscd.InboxEntry, error) {
 	return t.entry(ctx, fmt.Sprintf("inbox entry %q %q", iss, jti),
-		`SELECT `+inboxCols+` FROM riscd_inbox WHERE jti_hash = $1`, jtiHash(iss, jti))
+		`SELECT `+inboxCols+` FROM riscd_inbox WHERE jti_hash = $1`, record.JTIKey(iss, jti))
 }
 
 // PendingInbox returns up to limit pending entries in arrival order.

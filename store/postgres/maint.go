@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 const pruneBatch = 500
@@ -91,7 +92,7 @@ func mismatch(what, col string) error {
 func (t *Tx) checkKeys(ctx context.Context) error {
 	var id, ct []byte
 	return t.each(ctx, "check keys", []any{&id, &ct}, func() (bool, error) {
-		plain, err := t.keys.Open(ct, tableKeys, id, "check")
+		plain, err := t.keys.Open(ct, record.TableKeys, id, "check")
 		if err != nil {
 			return false, fmt.Errorf("key %x: %w", id, err)
 		}
@@ -136,7 +137,7 @@ func (t *Tx) checkAccounts(ctx context.Context) error {
 	var sub, data []byte
 	var attention bool
 	return t.each(ctx, "check accounts", []any{&sub, &attention, &data}, func() (bool, error) {
-		a, err := decodeAccount(sub, data)
+		a, err := record.DecodeAccount(string(sub), data)
 		if err != nil {
 			return false, err
 		}
@@ -151,8 +152,8 @@ func (t *Tx) checkAudit(ctx context.Context) error {
 	var id int64
 	var sub, data []byte
 	return t.each(ctx, "check audit", []any{&id, &sub, &data}, func() (bool, error) {
-		var d auditDoc
-		if err := decode(fmt.Sprintf("audit entry %d", id), data, &d); err != nil {
+		d, err := record.DecodeAudit(uint64(id), data)
+		if err != nil {
 			return false, err
 		}
 		if !bytes.Equal(sub, nullBytes(d.Sub)) && !isInvalidUTF8(sub) {
@@ -190,16 +191,16 @@ func (t *Tx) checkSessions(ctx context.Context) error {
 	var expires *int64
 	return t.each(ctx, "check sessions", []any{&key, &sub, &created, &expires, &data}, func() (bool, error) {
 		what := fmt.Sprintf("session %x", key[:8])
-		var d sessionDoc
-		if err := decode(what, data, &d); err != nil {
+		d, err := record.DecodeSession(key, data)
+		if err != nil {
 			return false, err
 		}
-		if _, err := t.keys.Open(d.CSRF, tableSessions, key, "csrf"); err != nil {
-			return false, fmt.Errorf("store: %s: %w", what, err)
+		if _, err := d.Open(t.keys, key, ""); err != nil {
+			return false, err
 		}
-		exp := nullNanos(d.ExpiresAt.time())
+		exp := nullNanos(d.ExpiresAt.Time())
 		switch {
-		case created != nanos(d.CreatedAt.time()):
+		case created != nanos(d.CreatedAt.Time()):
 			return false, mismatch(what, "created_ns")
 		case (exp == nil) != (expires == nil) || (exp != nil && *exp != *expires):
 			return false, mismatch(what, "expires_ns")
@@ -214,7 +215,7 @@ func (t *Tx) checkMarks(ctx context.Context) error {
 	var hash, key, data []byte
 	audits := map[int64][]byte{} // audit id: a mark naming it
 	err := t.each(ctx, "check marks", []any{&hash, &key, &data}, func() (bool, error) {
-		m, err := decodeMark(key, data)
+		m, err := record.DecodeMark(hash, data)
 		if err != nil {
 			return false, err
 		}
@@ -262,7 +263,7 @@ func (t *Tx) checkInbox(ctx context.Context) error {
 			return false, err
 		}
 		switch {
-		case validUTF8([]byte(e.Iss+e.JTI)) && !bytes.Equal(jh, jtiHash(e.Iss, e.JTI)):
+		case validUTF8([]byte(e.Iss+e.JTI)) && !bytes.Equal(jh, record.JTIKey(e.Iss, e.JTI)):
 			return false, mismatch(what, "jti_hash")
 		case status != r.status:
 			return false, mismatch(what, "status")

@@ -22,6 +22,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/seal"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 //go:embed migrations/*.sql
@@ -315,7 +316,7 @@ func (db *DB) checkKeys(ctx context.Context) error {
 	}
 	var missing []string
 	for _, c := range checks {
-		plain, err := db.keys.Open(c.ct, tableKeys, c.id, "check")
+		plain, err := db.keys.Open(c.ct, record.TableKeys, c.id, "check")
 		if err != nil || plain != keyCheck {
 			missing = append(missing, fmt.Sprintf("%x", c.id))
 		}
@@ -326,7 +327,7 @@ func (db *DB) checkKeys(ctx context.Context) error {
 	}
 	id := db.keys.Primary().RawID().Bytes()
 	_, err = db.pool.Exec(ctx, `INSERT INTO riscd_keys (id, check_value) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
-		id, db.keys.Seal(keyCheck, tableKeys, id, "check"))
+		id, db.keys.Seal(keyCheck, record.TableKeys, id, "check"))
 	return db.errorf("store: register key", err)
 }
 

@@ -1,68 +1,29 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
-// outboxDoc is an outbox job as stored; its token is sealed, bound to the
-// job's id.
-type outboxDoc struct {
-	V           int             `json:"v"`
-	Kind        string          `json:"kind"`
-	Key         string          `json:"key,omitempty"`
-	Token       []byte          `json:"tok,omitempty"`
-	Payload     json.RawMessage `json:"payload,omitempty"`
-	GrantID     string          `json:"grant,omitempty"`
-	CreatedAt   stamp           `json:"ca,omitzero"`
-	Deadline    stamp           `json:"deadline,omitzero"`
-	Status      string          `json:"st"`
-	Attempts    int             `json:"n,omitempty"`
-	LastError   string          `json:"err,omitempty"`
-	NextAttempt stamp           `json:"next,omitzero"`
-	DoneAt      stamp           `json:"done,omitzero"`
-}
-
-func (d *outboxDoc) version() int { return d.V }
-
 func openOutbox(db *DB, id int64, data []byte) (riscd.OutboxJob, error) {
-	var d outboxDoc
-	if err := decode(fmt.Sprintf("outbox job %d", id), data, &d); err != nil {
+	r, err := record.DecodeOutbox(uint64(id), data)
+	if err != nil {
 		return riscd.OutboxJob{}, err
 	}
-	tok, err := db.keys.Open(d.Token, tableOutbox, u64Key(uint64(id)), "tok")
-	if err != nil {
-		return riscd.OutboxJob{}, fmt.Errorf("store: outbox job %d: %w", id, err)
-	}
-	return riscd.OutboxJob{
-		ID: uint64(id), Kind: riscd.OutboxKind(d.Kind), Key: d.Key, Token: riscd.Secret(tok), Payload: d.Payload,
-		GrantID: d.GrantID, CreatedAt: d.CreatedAt.time(), Deadline: d.Deadline.time(),
-		Status: riscd.OutboxStatus(d.Status), Attempts: d.Attempts, LastError: d.LastError,
-		NextAttemptAt: d.NextAttempt.time(), DoneAt: d.DoneAt.time(),
-	}, nil
+	return r.Open(db.keys, uint64(id))
 }
 
 // outboxDocOf seals j into a document.
 func (t *Tx) outboxDocOf(j riscd.OutboxJob) ([]byte, error) {
-	d := outboxDoc{
-		V: recordVersion, Kind: string(j.Kind), Key: j.Key,
-		Token:   t.keys.Seal(j.Token.Reveal(), tableOutbox, u64Key(j.ID), "tok"),
-		GrantID: j.GrantID, CreatedAt: stampOf(j.CreatedAt), Deadline: stampOf(j.Deadline),
-		Status: string(j.Status), Attempts: j.Attempts, LastError: j.LastError,
-		NextAttempt: stampOf(j.NextAttemptAt), DoneAt: stampOf(j.DoneAt),
+	d, err := record.SealOutbox(t.keys, j)
+	if err != nil {
+		return nil, err
 	}
-	if len(j.Payload) > 0 {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, j.Payload); err != nil {
-			return nil, fmt.Errorf("store: outbox job %d: payload: %v: %w", j.ID, err, riscd.ErrInvalid)
-		}
-		d.Payload = buf.Bytes()
-	}
-	data, err := jsonMarshal(&d)
+	data, err := record.Encode(d)
 	if err != nil {
 		return nil, fmt.Errorf("store: outbox job %d: encode: %w", j.ID, err)
 	}

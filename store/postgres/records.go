@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/store/internal/record"
 )
 
 // scanOne runs a query returning one row; ErrNotFound (wrapped with what)
@@ -64,36 +65,6 @@ func (t *Tx) each(ctx context.Context, what string, dst []any, fn func() (bool, 
 
 // ---- accounts
 
-type accountDoc struct {
-	V                        int      `json:"v"`
-	Email                    string   `json:"email,omitempty"`
-	SessionsRevokedAt        stamp    `json:"sra,omitzero"`
-	SigninDisabled           bool     `json:"signin_off,omitempty"`
-	Held                     bool     `json:"held,omitempty"`
-	Review                   bool     `json:"review,omitempty"`
-	ReconsentRequired        bool     `json:"reconsent,omitempty"`
-	CredentialChangeRequired bool     `json:"cred_change,omitempty"`
-	Purged                   bool     `json:"purged,omitempty"`
-	Flags                    []string `json:"flags,omitempty"`
-	CreatedAt                stamp    `json:"ca,omitzero"`
-	UpdatedAt                stamp    `json:"ua,omitzero"`
-}
-
-func (d *accountDoc) version() int { return d.V }
-
-func decodeAccount(sub []byte, data []byte) (riscd.Account, error) {
-	var d accountDoc
-	if err := decode(fmt.Sprintf("account %q", sub), data, &d); err != nil {
-		return riscd.Account{}, err
-	}
-	return riscd.Account{
-		Sub: string(sub), Email: d.Email, SessionsRevokedAt: d.SessionsRevokedAt.time(),
-		SigninDisabled: d.SigninDisabled, Held: d.Held, Review: d.Review, ReconsentRequired: d.ReconsentRequired,
-		CredentialChangeRequired: d.CredentialChangeRequired, Purged: d.Purged, Flags: d.Flags,
-		CreatedAt: d.CreatedAt.time(), UpdatedAt: d.UpdatedAt.time(),
-	}, nil
-}
-
 // Account returns the account of sub.
 func (t *Tx) Account(ctx context.Context, sub string) (riscd.Account, error) {
 	var data []byte
@@ -101,7 +72,7 @@ func (t *Tx) Account(ctx context.Context, sub string) (riscd.Account, error) {
 		`SELECT doc FROM riscd_accounts WHERE sub = $1`, []byte(sub)); err != nil {
 		return riscd.Account{}, err
 	}
-	return decodeAccount([]byte(sub), data)
+	return record.DecodeAccount(sub, data)
 }
 
 // PutAccount creates or replaces the account a.Sub.
@@ -123,7 +94,8 @@ func (t *Tx) PutAccount(ctx context.Context, a riscd.Account) error {
 		return err
 	}
 	a.UpdatedAt = now
-	data, err := accountData(a)
+	r := record.AccountOf(a)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: account %q: encode: %w", a.Sub, err)
 	}
@@ -140,7 +112,7 @@ func (t *Tx) AccountsNeedingAttention(ctx context.Context, after string, limit i
 	var out []riscd.Account
 	var sub, data []byte
 	err := t.each(ctx, "accounts needing attention", []any{&sub, &data}, func() (bool, error) {
-		a, err := decodeAccount(sub, data)
+		a, err := record.DecodeAccount(string(sub), data)
 		if err != nil {
 			return false, err
 		}
@@ -152,35 +124,6 @@ func (t *Tx) AccountsNeedingAttention(ctx context.Context, after string, limit i
 
 // ---- audit
 
-type auditDoc struct {
-	V           int      `json:"v"`
-	At          stamp    `json:"at,omitzero"`
-	Transmitter string   `json:"tx,omitempty"`
-	EventJTI    string   `json:"jti,omitempty"`
-	EventType   string   `json:"type,omitempty"`
-	Sub         string   `json:"sub,omitempty"`
-	GrantIDs    []string `json:"grants,omitempty"`
-	Action      string   `json:"action,omitempty"`
-	Outcome     string   `json:"outcome,omitempty"`
-	Detail      string   `json:"detail,omitempty"`
-	Actor       string   `json:"actor,omitempty"`
-	DryRun      bool     `json:"dry,omitempty"`
-}
-
-func (d *auditDoc) version() int { return d.V }
-
-func decodeAudit(id int64, data []byte) (riscd.AuditEntry, error) {
-	var d auditDoc
-	if err := decode(fmt.Sprintf("audit entry %d", id), data, &d); err != nil {
-		return riscd.AuditEntry{}, err
-	}
-	return riscd.AuditEntry{
-		ID: uint64(id), At: d.At.time(), Transmitter: d.Transmitter, EventJTI: d.EventJTI, EventType: d.EventType,
-		Sub: d.Sub, GrantIDs: d.GrantIDs, Action: d.Action, Outcome: d.Outcome, Detail: d.Detail,
-		Actor: d.Actor, DryRun: d.DryRun,
-	}, nil
-}
-
 // AppendAudit appends e to the audit log.
 func (t *Tx) AppendAudit(ctx context.Context, e riscd.AuditEntry) (riscd.AuditEntry, error) {
 	q, err := t.w()
@@ -190,7 +133,8 @@ func (t *Tx) AppendAudit(ctx context.Context, e riscd.AuditEntry) (riscd.AuditEn
 	if e.At.IsZero() {
 		e.At = t.now()
 	}
-	data, err := auditData(e)
+	r := record.AuditOf(e)
+	data, err := record.Encode(r)
 	if err != nil {
 		return riscd.AuditEntry{}, fmt.Errorf("store: append audit: encode: %w", err)
 	}
@@ -200,7 +144,7 @@ func (t *Tx) AppendAudit(ctx context.Context, e riscd.AuditEntry) (riscd.AuditEn
 	if err != nil {
 		return riscd.AuditEntry{}, t.err("append audit", err)
 	}
-	return decodeAudit(id, data)
+	return record.DecodeAudit(uint64(id), data)
 }
 
 // ListAudit returns a page of audit entries, newest first.
@@ -225,7 +169,7 @@ func (t *Tx) ListAudit(ctx context.Context, q riscd.AuditQuery) ([]riscd.AuditEn
 	var id int64
 	var data []byte
 	err := t.each(ctx, "list audit", []any{&id, &data}, func() (bool, error) {
-		e, err := decodeAudit(id, data)
+		e, err := record.DecodeAudit(uint64(id), data)
 		if err != nil {
 			return false, err
 		}
@@ -245,44 +189,21 @@ func (t *Tx) ListAudit(ctx context.Context, q riscd.AuditQuery) ([]riscd.AuditEn
 
 // ---- marks
 
-type markDoc struct {
-	V       int    `json:"v"`
-	At      stamp  `json:"at,omitzero"`
-	AuditID uint64 `json:"audit,omitempty"`
-}
-
-func (d *markDoc) version() int { return d.V }
-
-func checkMarkKey(key string) error {
-	if key == "" || len(key) > riscd.MaxMarkKey {
-		return fmt.Errorf("store: mark: key of %d bytes (want 1 to %d): %w", len(key), riscd.MaxMarkKey, riscd.ErrInvalid)
-	}
-	return nil
-}
-
-func decodeMark(key, data []byte) (riscd.Mark, error) {
-	var d markDoc
-	if err := decode("mark", data, &d); err != nil {
-		return riscd.Mark{}, err
-	}
-	return riscd.Mark{Key: string(key), At: d.At.time(), AuditID: d.AuditID}, nil
-}
-
 // Mark returns the mark key.
 func (t *Tx) Mark(ctx context.Context, key string) (riscd.Mark, error) {
-	if err := checkMarkKey(key); err != nil {
+	if err := record.CheckMarkKey(key); err != nil {
 		return riscd.Mark{}, err
 	}
 	var data []byte
 	if err := t.scanOne(ctx, "mark", []any{&data}, `SELECT doc FROM riscd_marks WHERE key_hash = $1`, sha(key)); err != nil {
 		return riscd.Mark{}, err
 	}
-	return decodeMark([]byte(key), data)
+	return record.DecodeMark(sha(key), data)
 }
 
 // PutMark records m unless its key is already marked.
 func (t *Tx) PutMark(ctx context.Context, m riscd.Mark) (riscd.Mark, bool, error) {
-	if err := checkMarkKey(m.Key); err != nil {
+	if err := record.CheckMarkKey(m.Key); err != nil {
 		return riscd.Mark{}, false, err
 	}
 	if _, err := t.w(); err != nil {
@@ -295,7 +216,8 @@ func (t *Tx) PutMark(ctx context.Context, m riscd.Mark) (riscd.Mark, bool, error
 	if m.At.IsZero() {
 		m.At = t.now()
 	}
-	data, err := jsonMarshal(&markDoc{V: recordVersion, At: stampOf(m.At), AuditID: m.AuditID})
+	r := record.MarkOf(m)
+	data, err := record.Encode(r)
 	if err != nil {
 		return riscd.Mark{}, false, fmt.Errorf("store: mark: encode: %w", err)
 	}
@@ -303,25 +225,11 @@ func (t *Tx) PutMark(ctx context.Context, m riscd.Mark) (riscd.Mark, bool, error
 		sha(m.Key), []byte(m.Key), data); err != nil {
 		return riscd.Mark{}, false, err
 	}
-	m.At = stampOf(m.At).time()
+	m.At = record.Round(m.At)
 	return m, true, nil
 }
 
 // ---- flows
-
-type flowDoc struct {
-	V            int      `json:"v"`
-	State        []byte   `json:"state,omitempty"`
-	PKCEVerifier []byte   `json:"pkce,omitempty"`
-	Nonce        []byte   `json:"nonce,omitempty"`
-	Features     []string `json:"features,omitempty"`
-	Scopes       []string `json:"scopes,omitempty"`
-	Sub          string   `json:"sub,omitempty"`
-	ConnectID    string   `json:"connect,omitempty"`
-	CreatedAt    stamp    `json:"ca,omitzero"`
-}
-
-func (d *flowDoc) version() int { return d.V }
 
 // CreateFlow stores a new consent flow under the SHA-256 of its id.
 func (t *Tx) CreateFlow(ctx context.Context, f riscd.Flow) error {
@@ -343,7 +251,8 @@ func (t *Tx) CreateFlow(ctx context.Context, f riscd.Flow) error {
 	if f.CreatedAt.IsZero() {
 		f.CreatedAt = t.now()
 	}
-	data, err := t.flowData(key, f)
+	r := record.SealFlow(t.keys, key, f)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: create flow: encode: %w", err)
 	}
@@ -354,23 +263,11 @@ func (t *Tx) CreateFlow(ctx context.Context, f riscd.Flow) error {
 
 // openFlow decodes a flow's document and opens its secrets.
 func (t *Tx) openFlow(id riscd.Secret, key, data []byte) (riscd.Flow, error) {
-	var d flowDoc
-	if err := decode(fmt.Sprintf("flow %x", key[:8]), data, &d); err != nil {
+	r, err := record.DecodeFlow(key, data)
+	if err != nil {
 		return riscd.Flow{}, err
 	}
-	f := riscd.Flow{ID: id, Features: d.Features, Scopes: d.Scopes, Sub: d.Sub, ConnectID: d.ConnectID, CreatedAt: d.CreatedAt.time()}
-	for _, s := range []struct {
-		field string
-		ct    []byte
-		dst   *riscd.Secret
-	}{{"state", d.State, &f.State}, {"pkce", d.PKCEVerifier, &f.PKCEVerifier}, {"nonce", d.Nonce, &f.Nonce}} {
-		plain, err := t.keys.Open(s.ct, tableFlows, key, s.field)
-		if err != nil {
-			return riscd.Flow{}, fmt.Errorf("store: flow %x: %w", key[:8], err)
-		}
-		*s.dst = riscd.Secret(plain)
-	}
-	return f, nil
+	return r.Open(t.keys, key, id)
 }
 
 // TakeFlow returns the flow id and deletes it.
@@ -416,12 +313,12 @@ func (t *Tx) sweepFlows(ctx context.Context, before time.Time, from []byte, limi
 	err = t.each(ctx, "sweep flows", []any{&key, &data}, func() (bool, error) {
 		read++
 		last = append([]byte(nil), key...)
-		var d flowDoc
-		if decode("flow", data, &d) != nil {
+		d, err := record.DecodeFlow(key, data)
+		if err != nil {
 			sw.Undecodable++
 			return true, nil
 		}
-		if d.CreatedAt.time().Before(before) {
+		if d.CreatedAt.Time().Before(before) {
 			doomed = append(doomed, last)
 		}
 		return true, nil
@@ -452,41 +349,19 @@ func (t *Tx) DeleteFlowsBefore(ctx context.Context, before time.Time) (int, erro
 // SweepFlows removes the flows created before before, in short
 // transactions; undecodable ones are counted and left alone.
 func (db *DB) SweepFlows(ctx context.Context, before time.Time) (riscd.FlowSweep, error) {
-	var total riscd.FlowSweep
-	from := []byte{}
-	for {
-		type batch struct {
-			sw   riscd.FlowSweep
-			next []byte
-		}
-		got, err := update(ctx, db, func(t *Tx) (batch, error) {
-			sw, next, err := t.sweepFlows(ctx, before, from, flowSweepBatch)
-			return batch{sw, next}, err
+	return record.SweepFlows([]byte{}, func(from []byte) (riscd.FlowSweep, []byte, error) {
+		var sw riscd.FlowSweep
+		var next []byte
+		err := db.updateTx(ctx, func(t *Tx) error {
+			var err error
+			sw, next, err = t.sweepFlows(ctx, before, from, flowSweepBatch)
+			return err
 		})
-		if err != nil {
-			return total, err
-		}
-		total.Deleted += got.sw.Deleted
-		total.Undecodable += got.sw.Undecodable
-		if got.next == nil {
-			return total, nil
-		}
-		from = got.next
-	}
+		return sw, next, err
+	})
 }
 
 // ---- sessions
-
-type sessionDoc struct {
-	V         int    `json:"v"`
-	Sub       string `json:"sub,omitempty"`
-	Email     string `json:"email,omitempty"`
-	CSRF      []byte `json:"csrf,omitempty"`
-	CreatedAt stamp  `json:"ca,omitzero"`
-	ExpiresAt stamp  `json:"exp,omitzero"`
-}
-
-func (d *sessionDoc) version() int { return d.V }
 
 // CreateSession stores a new session under the SHA-256 of its id.
 func (t *Tx) CreateSession(ctx context.Context, s riscd.Session) error {
@@ -508,7 +383,8 @@ func (t *Tx) CreateSession(ctx context.Context, s riscd.Session) error {
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = t.now()
 	}
-	data, err := t.sessionData(key, s)
+	r := record.SealSession(t.keys, key, s)
+	data, err := record.Encode(r)
 	if err != nil {
 		return fmt.Errorf("store: create session: encode: %w", err)
 	}
@@ -524,19 +400,14 @@ func (t *Tx) Session(ctx context.Context, id riscd.Secret) (riscd.Session, error
 	if err := t.scanOne(ctx, "session", []any{&data}, `SELECT doc FROM riscd_sessions WHERE id_hash = $1`, key); err != nil {
 		return riscd.Session{}, err
 	}
-	var d sessionDoc
-	if err := decode(fmt.Sprintf("session %x", key[:8]), data, &d); err != nil {
+	r, err := record.DecodeSession(key, data)
+	if err != nil {
 		return riscd.Session{}, err
 	}
-	if exp := d.ExpiresAt.time(); !exp.IsZero() && !t.now().Before(exp) {
+	if exp := r.ExpiresAt.Time(); !exp.IsZero() && !t.now().Before(exp) {
 		return riscd.Session{}, fmt.Errorf("store: session expired: %w", riscd.ErrNotFound)
 	}
-	csrf, err := t.keys.Open(d.CSRF, tableSessions, key, "csrf")
-	if err != nil {
-		return riscd.Session{}, fmt.Errorf("store: session %x: %w", key[:8], err)
-	}
-	return riscd.Session{ID: id, Sub: d.Sub, Email: d.Email, CSRF: riscd.Secret(csrf),
-		CreatedAt: d.CreatedAt.time(), ExpiresAt: d.ExpiresAt.time()}, nil
+	return r.Open(t.keys, key, id)
 }
 
 // DeleteSession deletes the session id.
@@ -561,41 +432,4 @@ func (t *Tx) DeleteSessionsOf(ctx context.Context, sub string, createdBefore tim
 // DeleteExpiredSessions deletes the expired sessions.
 func (t *Tx) DeleteExpiredSessions(ctx context.Context) (int, error) {
 	return t.exec(ctx, "delete expired sessions", `DELETE FROM riscd_sessions WHERE expires_ns <= $1`, nanos(t.now()))
-}
-
-// The documents of each kind, as written.
-
-func (t *Tx) flowData(key []byte, f riscd.Flow) ([]byte, error) {
-	return jsonMarshal(&flowDoc{
-		V:            recordVersion,
-		State:        t.keys.Seal(f.State.Reveal(), tableFlows, key, "state"),
-		PKCEVerifier: t.keys.Seal(f.PKCEVerifier.Reveal(), tableFlows, key, "pkce"),
-		Nonce:        t.keys.Seal(f.Nonce.Reveal(), tableFlows, key, "nonce"),
-		Features:     f.Features, Scopes: f.Scopes, Sub: f.Sub, ConnectID: f.ConnectID, CreatedAt: stampOf(f.CreatedAt),
-	})
-}
-
-func (t *Tx) sessionData(key []byte, s riscd.Session) ([]byte, error) {
-	return jsonMarshal(&sessionDoc{
-		V: recordVersion, Sub: s.Sub, Email: s.Email,
-		CSRF:      t.keys.Seal(s.CSRF.Reveal(), tableSessions, key, "csrf"),
-		CreatedAt: stampOf(s.CreatedAt), ExpiresAt: stampOf(s.ExpiresAt),
-	})
-}
-
-func accountData(a riscd.Account) ([]byte, error) {
-	return jsonMarshal(&accountDoc{
-		V: recordVersion, Email: a.Email, SessionsRevokedAt: stampOf(a.SessionsRevokedAt),
-		SigninDisabled: a.SigninDisabled, Held: a.Held, Review: a.Review, ReconsentRequired: a.ReconsentRequired,
-		CredentialChangeRequired: a.CredentialChangeRequired, Purged: a.Purged, Flags: a.Flags,
-		CreatedAt: stampOf(a.CreatedAt), UpdatedAt: stampOf(a.UpdatedAt),
-	})
-}
-
-func auditData(e riscd.AuditEntry) ([]byte, error) {
-	return jsonMarshal(&auditDoc{
-		V: recordVersion, At: stampOf(e.At), Transmitter: e.Transmitter, EventJTI: e.EventJTI,
-		EventType: e.EventType, Sub: e.Sub, GrantIDs: e.GrantIDs, Action: e.Action, Outcome: e.Outcome,
-		Detail: e.Detail, Actor: e.Actor, DryRun: e.DryRun,
-	})
 }
