@@ -34,15 +34,24 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return cmdDemoSend(ctx, env, args[1:])
 	}
 	fs := newFlagSet(env, "demo", "demo [--listen ADDR] [--internal-listen ADDR] [--google-listen ADDR] [--dir DIR]\n"+
+		"       [--webhook-url URL [--webhook-secret-file FILE]] [--return-url URL]\n"+
 		"       riscd demo send EVENT [--sub SUB|EMAIL] [--reason REASON] [--google-url URL]\n\n"+
 		"Starts a local stand-in for Google and riscd wired to it, on loopback, with a temporary store and\n"+
 		"generated keys, registers riscd's stream with the stand-in, and prints what to open. Stop it with\n"+
-		"Ctrl-C. `riscd demo send` (in another terminal) makes the stand-in push a security event.")
+		"Ctrl-C. `riscd demo send` (in another terminal) makes the stand-in push a security event.\n"+
+		"With --return-url (and --webhook-url), it prints how to run the Flask example against it.")
 	listenAddr := fs.String("listen", demoPublicAddr, "riscd's public listener (port 0 picks a free port)")
 	internalAddr := fs.String("internal-listen", demoInternalAddr, "riscd's internal listener")
 	googleAddr := fs.String("google-listen", demoGoogleAddr, "the Google stand-in's listener (loopback only)")
 	dir := fs.String("dir", "", "keep the demo's config, keys and store here instead of a temporary folder")
+	var app demoApp
+	fs.StringVar(&app.webhookURL, "webhook-url", "", "the app's webhook endpoint (companion.webhook_url), e.g. http://127.0.0.1:5000/riscd/webhook")
+	fs.StringVar(&app.webhookSecretFile, "webhook-secret-file", "", "the webhook secret's file (default: a new secret in the demo's folder)")
+	fs.StringVar(&app.returnURL, "return-url", "", "where connect sessions may send the browser back to (companion.return_urls), e.g. http://127.0.0.1:5000/")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := app.check(); err != nil {
 		return err
 	}
 	// Each listener is bound here and held until riscd serves on it: a
@@ -99,6 +108,10 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err := writeDemoStreamFiles(workDir, sim, configPath); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	webhookSecretFile, err := app.writeConfig(workDir, configPath)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	l, err := load(configPath, nil, secretsOptions{needKey: true})
 	if err != nil {
 		return err
@@ -117,6 +130,8 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	}
 
 	users := sim.Users()
+	var flask strings.Builder
+	app.printFlask(&flask, m.InternalAddr(), filepath.Join(workDir, "app.token"), webhookSecretFile, sim.URL())
 	fmt.Fprintf(env.stdout, `riscd demo is running.
 
   riscd (public)      http://%[1]s   consent pages; Google's events arrive at /risc
@@ -148,12 +163,12 @@ Watch a grant go from active to held to revoked:
        curl -H 'Authorization: Bearer %[8]s' -H 'Content-Type: application/json' \
             -d '{"sub": "%[9]s", "scopes": ["openid"]}' http://%[2]s/v1/token
        curl -H 'Authorization: Bearer %[8]s' http://%[2]s/v1/subjects/%[9]s
-
+%[11]s
 riscd is wired to the stand-in exactly as it would be to Google: the config
 file in the folder above is an ordinary riscd config, and riscd stream show
 --config %[10]s reads the stand-in's stream. Press Ctrl-C to stop.
 `, m.PublicAddr(), m.InternalAddr(), l.secrets.AdminToken.Reveal(), sim.URL(),
-		users[0].Email, users[1].Email, workDir, l.secrets.AppToken.Reveal(), users[0].Sub, configPath)
+		users[0].Email, users[1].Email, workDir, l.secrets.AppToken.Reveal(), users[0].Sub, configPath, flask.String())
 
 	select {
 	case <-ctx.Done():
