@@ -6,7 +6,7 @@
 //
 // The routes:
 //
-//	POST   /v1/token                      a fresh access token for a subject (or an app user) and scopes (TokenBroker)
+//	POST   /v1/token                      a fresh access token for a subject (or an app user) and scopes or features (TokenBroker)
 //	GET    /v1/subjects/:sub              the account state an app needs to end its own sessions
 //	POST   /v1/connect                    a connect session: the link that sends one of the app's users through the consent
 //	GET    /v1/connect/:id                its status and result: the account and scopes the user granted
