@@ -123,9 +123,9 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if kept {
 		origin = "kept the demo config already there (delete it to start afresh)"
 	}
-	send := "riscd demo send"
+	send := "" // riscd demo send's flag naming the stand-in, when not at the default address
 	if sim.URL() != "http://"+demoGoogleAddr {
-		send += " --google-url " + sim.URL()
+		send = " --google-url " + sim.URL()
 	}
 	var flask strings.Builder
 	app.printFlask(&flask, m.InternalAddr(), filepath.Join(workDir, "app.token"), webhookSecretFile, sim.URL())
@@ -148,9 +148,9 @@ Watch a grant go from active to held to revoked:
   3. Send Google's security events: the stand-in's page %[4]s/demo has a
      button per event type, or from another terminal (riscd here is
      go run ./cmd/riscd until you go install ./cmd/riscd):
-       %[13]s account-disabled --reason hijacking --sub %[5]s
+       riscd demo send account-disabled --reason hijacking --sub %[5]s%[13]s
      Reload the admin page: the grant and the account are held.
-       %[13]s tokens-revoked --sub %[5]s
+       riscd demo send tokens-revoked --sub %[5]s%[13]s
      Now the grant is revoked and its tokens are gone.
   4. The operator's commands, through the admin API:
        export RISCD_INTERNAL_ADMIN_TOKEN=%[3]s

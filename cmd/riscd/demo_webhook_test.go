@@ -113,8 +113,14 @@ func TestDemoWebhookAfterSend(t *testing.T) {
 	}
 	printed, out, stop := start(environ, "--listen", "127.0.0.1:0", "--internal-listen", "127.0.0.1:0", "--google-listen", "127.0.0.1:0",
 		"--webhook-url", hookURL, "--webhook-secret-file", secretFile, "--redirect-uri", "https://riscd.example.test/oauth2callback")
-	if !strings.Contains(out.String(), "riscd demo send --google-url "+printed["google"]+" account-disabled") {
-		t.Errorf("the printed send command does not carry the stand-in's port:\n%s", out.String())
+	var printedSend []string // the printed riscd demo send account-disabled, without "riscd"
+	for line := range strings.SplitSeq(out.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 3 && f[0] == "riscd" && f[1] == "demo" && f[2] == "send" && f[3] == "account-disabled" {
+			printedSend = f[1:]
+		}
+	}
+	if !strings.Contains(strings.Join(printedSend, " "), "--google-url "+printed["google"]) {
+		t.Errorf("the printed send command %q does not carry the stand-in's URL:\n%s", printedSend, out.String())
 	}
 	if !strings.Contains(out.String(), "wrote a new demo config") {
 		t.Errorf("the demo does not say it wrote its config:\n%s", out.String())
@@ -165,8 +171,8 @@ func TestDemoWebhookAfterSend(t *testing.T) {
 	if ev.Sub != googlesim.DefaultUsers()[0].Sub || ev.EndSessionsBefore == nil || !ev.EndsSession(time.Now().Add(-time.Hour)) {
 		t.Errorf("webhook %+v: want alice's sessions-revoked ending older sessions", ev)
 	}
-	// Found through --dir.
-	send(nil, "account-disabled", "--reason", "hijacking", "--sub", "alice@example.com", "--dir", dir)
+	// The command the demo printed, as printed.
+	send(nil, printedSend[2:]...)
 	if ev := waitEvent(t, events, "account-disabled"); !ev.Held {
 		t.Errorf("webhook %+v: want held", ev)
 	}
@@ -183,7 +189,8 @@ func TestDemoWebhookAfterSend(t *testing.T) {
 	if !strings.Contains(out2.String(), "kept the demo config") || printed2["google"] != printed["google"] || printed2["internal"] != printed["internal"] {
 		t.Errorf("second start: want the kept config's addresses %v, got %v:\n%s", printed, printed2, out2.String())
 	}
-	send(environ, "account-enabled", "--sub", "alice@example.com")
+	// Found through --dir.
+	send(nil, "account-enabled", "--sub", "alice@example.com", "--dir", dir)
 	if ev := waitEvent(t, events2, "account-enabled"); ev.Held || len(ev.GrantIDs) != 1 {
 		t.Errorf("webhook %+v: want alice's grant released", ev)
 	}
