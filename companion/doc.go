@@ -32,7 +32,10 @@
 // this package (no_grant, missing_scopes with the missing scopes,
 // grant_unavailable with the grant's state and reason, upstream_unavailable)
 // mapped from the TokenBroker's errors in one function; every other error
-// goes through the admin package's one mapping. GET /v1/subjects/{sub}
-// answers admin.Subject: the account's flags and its grants, never an
-// email or a token.
+// goes through the admin package's one mapping. POST /v1/token takes
+// scope URIs, feature names (Config.Features) or both; an unknown feature
+// is a 400 naming it. GET /v1/subjects/{sub} answers admin.Subject: the
+// account's flags, the session decision (end_sessions_before,
+// signin_disabled, held) with the values riscd's webhooks carry, and its
+// grants, never an email or a token.
 package companion
