@@ -40,6 +40,9 @@ func (r *rig) deliver(ctx context.Context, token string) (pushResult, error) {
 			return res, nil
 		}
 		res.retried++
+		if err == nil {
+			r.ps.serverErrors.Add(1)
+		}
 		if ctx.Err() != nil {
 			return res, fmt.Errorf("deliver: gave up after %d attempts (last %d %v): %w", res.attempts, code, err, ctx.Err())
 		}

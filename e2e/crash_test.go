@@ -60,89 +60,29 @@ func TestCrashSafety(t *testing.T) {
 		}
 		scripts[i] = scriptFor(jtis, i, u, info.RefreshTokens[0])
 	}
-	maxSteps := 0
-	for _, sc := range scripts {
-		maxSteps = max(maxSteps, len(sc.steps))
-	}
-
-	var (
-		led      ledger
-		round    atomic.Int64 // kills so far: unlocks script steps
-		stopping atomic.Bool  // no more filler once set
-		wg       sync.WaitGroup
-		failures = make(chan error, crashSenders)
-	)
 	sendCtx, cancelSend := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancelSend()
-	for w := range crashSenders {
-		var mine []*script
-		for i := w; i < len(scripts); i += crashSenders {
-			mine = append(mine, &scripts[i])
-		}
-		wrng := rand.New(rand.NewPCG(seed, uint64(w)+2))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			next := make([]int, len(mine))
-			for {
-				// Step k of a script waits for round k*kills/maxSteps, so the
-				// scripts advance across the whole crash loop.
-				var p *plannedSET
-				pending := false
-				for i, sc := range mine {
-					if next[i] >= len(sc.steps) {
-						continue
-					}
-					pending = true
-					unlocked := stopping.Load() || round.Load() >= int64(next[i]*s.kills/maxSteps)
-					if unlocked && wrng.IntN(3) == 0 {
-						p = &sc.steps[next[i]]
-						next[i]++
-						break
-					}
-				}
-				if p == nil {
-					if stopping.Load() && !pending {
-						return
-					}
-					f := fillerSET(jtis, wrng, mine)
-					p = &f
-				}
-				res, err := r.deliverPlanned(sendCtx, *p)
-				if err != nil {
-					failures <- err
-					return
-				}
-				led.add(*p, res.retried)
-				time.Sleep(time.Duration(2+wrng.IntN(8)) * time.Millisecond)
-			}
-		}()
-	}
+	snd := startScriptSenders(sendCtx, r, crashSenders, seed, s.kills, jtis, scripts)
 
 	for i := range s.kills {
 		time.Sleep(time.Duration(100+rng.IntN(700)) * time.Millisecond)
-		select {
-		case err := <-failures:
+		if err := snd.failed(); err != nil {
 			t.Fatalf("sender: %v", err)
-		default:
 		}
 		r.kill()
 		if rng.IntN(2) == 0 {
 			time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond)
 		}
-		round.Store(int64(i + 1))
+		snd.round.Store(int64(i + 1))
 		r.start()
 	}
 	time.Sleep(300 * time.Millisecond)
-	stopping.Store(true)
-	wg.Wait()
-	close(failures)
-	for err := range failures {
+	acked, retried, err := snd.finish()
+	if err != nil {
 		t.Fatalf("sender: %v", err)
 	}
-	acked := led.list()
-	t.Logf("%d kills; %d SETs acknowledged, %d deliveries retried after a 5xx or a dropped connection", s.kills, len(acked), led.retried)
-	if led.retried == 0 {
+	t.Logf("%d kills; %d SETs acknowledged, %d deliveries retried after a 5xx or a dropped connection", s.kills, len(acked), retried)
+	if retried == 0 {
 		t.Errorf("no delivery was ever retried: the kills did not interrupt the stream")
 	}
 
@@ -159,6 +99,13 @@ func TestCrashSafety(t *testing.T) {
 	}
 
 	// Every grant made before the crashes is there once, in its script's state.
+	checkScripts(t, ctx, db, scripts, grantIDs)
+}
+
+// checkScripts checks that each script's subject has exactly the grant
+// its consent made (grantIDs, by sub), in the state the script leads to.
+func checkScripts(t *testing.T, ctx context.Context, db riscd.DB, scripts []script, grantIDs map[string]string) {
+	t.Helper()
 	bySub := map[string][]riscd.Grant{}
 	for _, g := range allGrants(t, ctx, db) {
 		bySub[g.Sub] = append(bySub[g.Sub], g)
@@ -184,6 +131,97 @@ func TestCrashSafety(t *testing.T) {
 			t.Errorf("account of %s: %+v: %s", sc.user.Sub, a, msg)
 		}
 	}
+}
+
+// scriptSenders push the steps of scripts, with filler SETs between, from
+// several goroutines, as Google's retrying deliveries do, and record every
+// SET acknowledged. Step k of a script waits for round k*kills/maxSteps
+// (the caller advances round after each kill), so the scripts advance
+// across the whole crash loop; once finish is called, the rest follow.
+type scriptSenders struct {
+	led      ledger
+	round    atomic.Int64 // kills so far: unlocks script steps
+	stopping atomic.Bool  // no more filler once set
+	wg       sync.WaitGroup
+	failures chan error
+}
+
+// startScriptSenders starts n senders through r, splitting scripts among
+// them; seed fixes their choices.
+func startScriptSenders(ctx context.Context, r *rig, n int, seed uint64, kills int, jtis *jtiSource, scripts []script) *scriptSenders {
+	s := &scriptSenders{failures: make(chan error, n)}
+	maxSteps := 0
+	for _, sc := range scripts {
+		maxSteps = max(maxSteps, len(sc.steps))
+	}
+	for w := range n {
+		var mine []*script
+		for i := w; i < len(scripts); i += n {
+			mine = append(mine, &scripts[i])
+		}
+		wrng := rand.New(rand.NewPCG(seed, uint64(w)+2))
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			next := make([]int, len(mine))
+			for {
+				var p *plannedSET
+				pending := false
+				for i, sc := range mine {
+					if next[i] >= len(sc.steps) {
+						continue
+					}
+					pending = true
+					unlocked := s.stopping.Load() || s.round.Load() >= int64(next[i]*kills/maxSteps)
+					if unlocked && wrng.IntN(3) == 0 {
+						p = &sc.steps[next[i]]
+						next[i]++
+						break
+					}
+				}
+				if p == nil {
+					if s.stopping.Load() && !pending {
+						return
+					}
+					f := fillerSET(jtis, wrng, mine)
+					p = &f
+				}
+				res, err := r.deliverPlanned(ctx, *p)
+				if err != nil {
+					s.failures <- err
+					return
+				}
+				s.led.add(*p, res.retried)
+				time.Sleep(time.Duration(2+wrng.IntN(8)) * time.Millisecond)
+			}
+		}()
+	}
+	return s
+}
+
+// failed returns a sender's error, if one has failed so far.
+func (s *scriptSenders) failed() error {
+	select {
+	case err := <-s.failures:
+		return err
+	default:
+		return nil
+	}
+}
+
+// finish lets the scripts run to their ends, waits for the senders and
+// returns the SETs acknowledged and the deliveries retried.
+func (s *scriptSenders) finish() (acked []plannedSET, retried int, err error) {
+	s.stopping.Store(true)
+	s.wg.Wait()
+	close(s.failures)
+	for e := range s.failures {
+		return nil, 0, e
+	}
+	s.led.mu.Lock()
+	retried = s.led.retried
+	s.led.mu.Unlock()
+	return s.led.list(), retried, nil
 }
 
 // fillerSET is an event that leaves the scripted state as it is: a

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,9 @@ type rigOptions struct {
 	accessTTL time.Duration
 	// logLevel is riscd's; default info.
 	logLevel string
+	// storeURL, when set, puts the store in that PostgreSQL database
+	// (store.engine postgres) instead of a bbolt file.
+	storeURL string
 }
 
 // rig is googlesim, an optional webhook sink and one riscd installation
@@ -50,6 +54,7 @@ type rig struct {
 	cfgPath    string
 	logPath    string
 	storePath  string
+	storeURL   string // the PostgreSQL database, when the engine is postgres
 	storeKey   boltdb.Key
 	public     string // http://127.0.0.1:port
 	internal   string // http://127.0.0.1:port
@@ -64,6 +69,8 @@ type procState struct {
 	mu     sync.Mutex
 	proc   *proc
 	starts int
+	// serverErrors counts the 5xx answers deliver got (and retried).
+	serverErrors atomic.Int64
 }
 
 // as returns a copy of r that reports failures to t: a subtest must not
@@ -119,6 +126,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 		storeDir = r.dir
 	}
 	r.storePath = filepath.Join(storeDir, "riscd.db")
+	r.storeURL = o.storeURL
 
 	if err := sim.AddRedirectURI(r.public + "/oauth2callback"); err != nil {
 		t.Fatal(err)
@@ -151,9 +159,6 @@ func newRig(t testing.TB, o rigOptions) *rig {
 		"  listen: " + strings.TrimPrefix(r.internal, "http://"),
 		"  admin_token_file: " + filepath.Join(r.dir, "admin.token"),
 		"  app_token_file: " + filepath.Join(r.dir, "app.token"),
-		"store:",
-		"  path: " + r.storePath,
-		"  key_file: " + filepath.Join(r.dir, "store.key"),
 		"google:",
 		"  client_secrets_file: " + filepath.Join(r.dir, "client_secret.json"),
 		"  features:",
@@ -175,6 +180,12 @@ func newRig(t testing.TB, o rigOptions) *rig {
 		"  configuration_url: " + g + googlesim.PathRISCConfiguration,
 	}
 	lines = append(lines, o.risc...)
+	lines = append(lines, "store:", "  key_file: "+filepath.Join(r.dir, "store.key"))
+	if r.storeURL != "" {
+		lines = append(lines, "  engine: postgres", "  url: "+r.storeURL)
+	} else {
+		lines = append(lines, "  path: "+r.storePath)
+	}
 	if o.webhooks {
 		secret := make([]byte, 24)
 		if _, err := rand.Read(secret); err != nil {

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/store/boltdb"
 )
 
 // ledger records every SET riscd acknowledged (answered 202).
@@ -34,7 +33,7 @@ func (l *ledger) list() []plannedSET {
 }
 
 // allInbox reads every inbox entry of a store.
-func allInbox(tb testing.TB, ctx context.Context, db *boltdb.DB) []riscd.InboxEntry {
+func allInbox(tb testing.TB, ctx context.Context, db riscd.DB) []riscd.InboxEntry {
 	tb.Helper()
 	var all []riscd.InboxEntry
 	q := riscd.InboxQuery{Limit: riscd.MaxLimit}
@@ -52,7 +51,7 @@ func allInbox(tb testing.TB, ctx context.Context, db *boltdb.DB) []riscd.InboxEn
 }
 
 // allAudit reads the whole audit log of a store.
-func allAudit(tb testing.TB, ctx context.Context, db *boltdb.DB) []riscd.AuditEntry {
+func allAudit(tb testing.TB, ctx context.Context, db riscd.DB) []riscd.AuditEntry {
 	tb.Helper()
 	var all []riscd.AuditEntry
 	q := riscd.AuditQuery{Limit: riscd.MaxLimit}
@@ -70,7 +69,7 @@ func allAudit(tb testing.TB, ctx context.Context, db *boltdb.DB) []riscd.AuditEn
 }
 
 // allGrants reads every grant of a store.
-func allGrants(tb testing.TB, ctx context.Context, db *boltdb.DB) []riscd.Grant {
+func allGrants(tb testing.TB, ctx context.Context, db riscd.DB) []riscd.Grant {
 	tb.Helper()
 	var all []riscd.Grant
 	q := riscd.GrantQuery{Limit: riscd.MaxLimit}
@@ -96,7 +95,7 @@ var queuedWebhook = regexp.MustCompile(`^webhook queued \((\S+)\)$`)
 // per actor, action, subject and grants); its expected action is audited;
 // every webhook riscd queued reached the app, the same webhook-id on every
 // copy; and every SET that must notify did.
-func verifyAcked(t *testing.T, ctx context.Context, db *boltdb.DB, hooks *webhookSink, acked []plannedSET) {
+func verifyAcked(t *testing.T, ctx context.Context, db riscd.DB, hooks *webhookSink, acked []plannedSET) {
 	t.Helper()
 	inbox := map[string]riscd.InboxEntry{}
 	for _, e := range allInbox(t, ctx, db) {

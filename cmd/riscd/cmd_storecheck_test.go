@@ -8,10 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/internal/testkit"
+	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/store/boltdb"
 	"github.com/riscd/riscd/store/boltdb/bolttest"
 )
@@ -223,5 +227,48 @@ func TestStoreCheckReadOnly(t *testing.T) {
 	code, _, errOut = runCLI(t, nil, "store", "check", "--config", cfg, "--store", copyPath)
 	if code != exitDamaged || !strings.Contains(errOut, "pages are damaged") {
 		t.Errorf("check of a damaged copy: exit %d, stderr %q; want %d", code, errOut, exitDamaged)
+	}
+}
+
+// With store.engine postgres, store check runs the database's check: a
+// sound database passes with its counts; a column that disagrees with its
+// record is a problem (exit status 1).
+func TestStoreCheckPostgres(t *testing.T) {
+	ctx := context.Background()
+	dbURL := testkit.PostgresDatabase(t, "")
+	f := writeTestFiles(t, "")
+	environ := []string{"RISCD_STORE_ENGINE=postgres", "RISCD_STORE_URL=" + dbURL}
+	l, err := load(f.config, environ, secretsOptions{needKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, storeOptions(l.cfg, l.secrets))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := db.CreateGrant(ctx, riscd.Grant{Sub: "s1", Status: riscd.GrantActive, RefreshToken: "1//refresh", CreatedAt: time.Now()})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, environ, "store", "check", "--config", f.config)
+	if code != exitOK || !strings.Contains(out, "grants 1,") || !strings.Contains(out, "ok:") {
+		t.Fatalf("store check of a sound database: exit %d, stdout %q, stderr %q; want %d, its counts and ok", code, out, errOut, exitOK)
+	}
+
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE riscd_grants SET status = 'revoked'`); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCLI(t, environ, "store", "check", "--config", f.config)
+	if code != 1 || !strings.Contains(out, "grants 1,") || !strings.Contains(errOut, "problem: ") || !strings.Contains(errOut, "grant "+g.ID) {
+		t.Errorf("store check of a grant whose status column was changed: exit %d, stdout %q, stderr %q; want 1, the counts and the problem", code, out, errOut)
+	}
+	if strings.Contains(out+errOut, dbURL) {
+		t.Errorf("store check printed the database URL: %q %q", out, errOut)
 	}
 }

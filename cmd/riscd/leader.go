@@ -11,11 +11,15 @@ import (
 // leader elects, among the replicas sharing a store, the one that runs a
 // background loop's rounds: the replica holding the store lock
 // "loop:"+name. Each round, a replica that does not hold it tries to take
-// it (TryLock, never waiting) and skips the round if another does; once it
-// has it, it keeps it, and so the rounds, until it stops (resign) or dies
-// (the store releases a dead replica's locks), when another takes over at
-// its next round. With the bbolt engine (one process) the one replica
-// always leads.
+// it (TryLock, never waiting) and skips the round if another does. The
+// leader takes it again at each of its rounds (release, then TryLock): the
+// store may have dropped the lock under it (PostgreSQL releases a session
+// lock when the session ends: a database restart, a dropped connection) and
+// another replica taken it, which the leader learns only so; it then skips
+// the round. Otherwise it keeps the lead, and so the rounds, until it stops
+// (resign) or dies (the store releases a dead replica's locks), when
+// another takes over at its next round. With the bbolt engine (one
+// process) the one replica always leads.
 //
 // Leader-guarded loops: prune (store.retention), sweep (consent flows and
 // expired sessions), stream-health (the stream verification check).
@@ -40,8 +44,11 @@ func newLeader(locker riscd.Locker, name string, log *slog.Logger) *leader {
 // lead reports whether this replica runs the round now, taking the lead if
 // no one holds it. A store error is logged and skips the round.
 func (l *leader) lead(ctx context.Context) bool {
-	if l.release != nil {
-		return true
+	led := l.release != nil
+	if led {
+		// Still held? Releasing a lock the store dropped is harmless.
+		l.release()
+		l.release = nil
 	}
 	release, ok, err := l.locker.TryLock(ctx, "loop:"+l.name)
 	switch {
@@ -51,9 +58,14 @@ func (l *leader) lead(ctx context.Context) bool {
 		}
 		return false
 	case !ok:
+		if led {
+			l.log.WarnContext(ctx, "this replica lost the loop's lead: the store dropped its lock and another replica runs the loop", "loop", l.name)
+		}
 		return false
 	}
-	l.log.InfoContext(ctx, "this replica runs the loop", "loop", l.name)
+	if !led {
+		l.log.InfoContext(ctx, "this replica runs the loop", "loop", l.name)
+	}
 	l.release = release
 	return true
 }

@@ -4,10 +4,17 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/internal/testkit"
+	"github.com/riscd/riscd/seal"
+	"github.com/riscd/riscd/store"
 )
 
 // Two replicas run a leader-guarded loop over one store: only one runs its
@@ -53,4 +60,59 @@ func TestLedLoopRunsOnOneReplica(t *testing.T) {
 			t.Errorf("rounds a %d, b %d an hour after a stopped; want 4 and 1", a, b)
 		}
 	})
+}
+
+// On PostgreSQL a lock is a session's: when the database ends the session
+// holding a loop's lock (a restart, a dropped connection), the leader is not
+// told. Another replica then takes the lead, and the old leader must learn
+// it at its next round and skip it, not run the loop's rounds alongside.
+func TestLeaderLearnsItsLockWasDropped(t *testing.T) {
+	dbURL := testkit.PostgresDatabase(t, "")
+	ctx := context.Background()
+	key, _, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(name string) riscd.DB {
+		db, err := store.Open(ctx, store.Options{Engine: store.EnginePostgres, URL: dbURL + "&application_name=" + name, Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	var logs testkit.SyncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	a, b := newLeader(open("replica-a"), "sweep", log), newLeader(open("replica-b"), "sweep", log)
+	defer a.resign()
+	defer b.resign()
+	if !a.lead(ctx) || !a.lead(ctx) {
+		t.Fatal("a does not lead, alone")
+	}
+	if b.lead(ctx) {
+		t.Fatal("b leads while a does")
+	}
+
+	// The database ends a's sessions, the lock's among them, as a restart
+	// would.
+	admin, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var n int
+	if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'replica-a' AND datname = current_database()`).Scan(&n); err != nil || n == 0 {
+		t.Fatalf("terminating a's sessions: %d sessions, %v; want some", n, err)
+	}
+	testkit.Eventually(t, "b takes the lead the database released", func() bool { return b.lead(ctx) })
+	if a.lead(ctx) {
+		t.Fatal("a still leads after the database dropped its lock and b took it")
+	}
+	if !strings.Contains(logs.String(), "lost the loop's lead") {
+		t.Errorf("a did not log the lead it lost; log:\n%s", logs.String())
+	}
+	b.resign()
+	if !a.lead(ctx) {
+		t.Error("a does not take the lead back once b resigned")
+	}
 }

@@ -15,8 +15,8 @@ const dbPassword = "s3cret-Pa55word"
 
 // With store.engine postgres, no command prints the database password,
 // whether it comes from store.url, store.password_file or PGPASSWORD:
-// config check (passing or failing), serve failing to open the store, and
-// the bbolt-only store commands, which refuse to run.
+// config check (passing or failing), serve and store check failing to open
+// the store, and the bbolt-only store commands, which refuse to run.
 func TestStorePasswordNeverPrinted(t *testing.T) {
 	f := writeTestFiles(t, "")
 	pwFile := filepath.Join(f.dir, "db.password")

@@ -27,9 +27,8 @@ const upstreamTimeout = 30 * time.Second
 const dispatchWorkers = 32
 
 // dispatchWorkersShared is dispatchWorkers on a store shared by replicas
-// (postgres): each event in hand holds its subject's lock, which holds a
-// database connection, and the handlers need connections of the same pool
-// for their transactions.
+// (postgres): the handlers' transactions share the replica's pool of
+// database connections with everything else it does.
 const dispatchWorkersShared = 8
 
 // sweepInterval is how often abandoned consent flows and expired sessions

@@ -36,9 +36,14 @@
 // Each inbox commit also runs pg_notify('riscd_inbox'); every DB listens on
 // that channel, so OnInboxApplied hears of other replicas' commits.
 //
-// Locks. TryLock and Lock take a PostgreSQL session advisory lock on a
-// connection taken from the pool, held until released; the server releases
-// it if the process or the connection dies.
+// Locks. TryLock and Lock take a PostgreSQL session advisory lock, held
+// until released; the server releases it if the process or the connection
+// dies. Every lock of a DB is held on one connection of its own, outside
+// the pool: a lock held on a pooled connection kept that connection from
+// its holder's transactions, and as many holders as the pool had
+// connections, each waiting for one more, waited for ever. The DB itself
+// refuses a name it holds (session locks stack within a session); Lock
+// tries again when the DB releases a lock and at growing intervals.
 //
 // Export and Import copy every record to and from another store, of any
 // engine (riscd store copy).

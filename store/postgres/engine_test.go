@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,7 +107,7 @@ func TestWrongKeyRefused(t *testing.T) {
 }
 
 func TestPasswordNotInErrors(t *testing.T) {
-	serverURL(t)
+	testkit.PostgresServer(t)
 	const pw = "s3cret-pa55word"
 	// Nothing listens on port 1: the connection fails.
 	_, err := Open(context.Background(), Options{URL: "postgres://u:" + pw + "@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", Key: testKey(t)})
@@ -737,4 +738,99 @@ func mustParse(t *testing.T, u string) *pgx.ConnConfig {
 		t.Fatal(err)
 	}
 	return cc
+}
+
+// Locks held cost the pool nothing: with more locks held than the pool
+// has connections, every holder still runs its transactions (with each
+// lock on a pooled connection, the holders waited for ever for one more).
+func TestLocksDoNotStarveThePool(t *testing.T) {
+	dbURL := newDatabase(t)
+	db := openTest(t, dbURL+"&pool_max_conns=2", testKey(t), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const holders = 6
+	var wg sync.WaitGroup
+	took := make(chan struct{}, holders)
+	all := make(chan struct{})
+	errs := make(chan error, holders)
+	for i := range holders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			release, err := db.Lock(ctx, fmt.Sprintf("subject-%d", i))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer release()
+			took <- struct{}{}
+			<-all // every lock is held before any holder's transaction
+			_, err = db.CreateGrant(ctx, riscd.Grant{Sub: fmt.Sprintf("s%d", i), Status: riscd.GrantActive})
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	for range holders {
+		select {
+		case <-took:
+		case err := <-errs:
+			t.Fatalf("taking a lock: %v", err)
+		case <-ctx.Done():
+			t.Fatal("the locks were not all taken: they wait for pool connections")
+		}
+	}
+	close(all)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a lock holder's transaction: %v", err)
+	}
+	if c, err := db.Count(context.Background()); err != nil || c.Grants != holders {
+		t.Errorf("grants = %d, %v; want %d", c.Grants, err, holders)
+	}
+}
+
+// Within one process a lock stays exclusive though every lock is held on
+// one session (where advisory locks stack): a second caller is refused
+// or waits, and a release leaves a lock taken meanwhile held.
+func TestLocksExclusiveWithinAProcess(t *testing.T) {
+	dbURL := newDatabase(t)
+	key := testKey(t)
+	a, b := openTest(t, dbURL, key, nil), openTest(t, dbURL, key, nil)
+	ctx := context.Background()
+	r1, ok, err := a.TryLock(ctx, "x")
+	if err != nil || !ok {
+		t.Fatalf("TryLock = %v, %v", ok, err)
+	}
+	if _, ok, _ := a.TryLock(ctx, "x"); ok {
+		t.Fatal("TryLock took a lock the same process holds")
+	}
+	var released atomic.Bool
+	got := make(chan func(), 1)
+	go func() {
+		r, err := a.Lock(ctx, "x")
+		if err != nil {
+			t.Error(err)
+		} else if !released.Load() {
+			t.Error("Lock returned while the same process held the lock")
+		}
+		got <- r
+	}()
+	released.Store(true)
+	r1()
+	r2 := <-got
+	if _, ok, _ := b.TryLock(ctx, "x"); ok {
+		t.Fatal("another process took the lock the second caller holds")
+	}
+	r1() // stale: must not release r2's lock
+	if _, ok, _ := b.TryLock(ctx, "x"); ok {
+		t.Fatal("a stale release freed the lock")
+	}
+	r2()
+	rb, ok, err := b.TryLock(ctx, "x")
+	if err != nil || !ok {
+		t.Fatalf("TryLock on B after every release = %v, %v", ok, err)
+	}
+	rb()
 }

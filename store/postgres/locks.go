@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"sync"
+	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
+
 	"github.com/riscd/riscd"
 )
 
@@ -17,98 +20,195 @@ func lockKey(name string) int64 {
 	return int64(binary.BigEndian.Uint64(h[:8]))
 }
 
-// TryLock takes the session advisory lock of name on a connection of the
-// pool, held until release, if no session holds it.
-func (db *DB) TryLock(ctx context.Context, name string) (func(), bool, error) {
-	conn, err := db.acquire(ctx)
-	if err != nil {
-		return nil, false, err
+// lockStatementTimeout bounds one statement on the lock session. It is
+// not the caller's context: a statement cancelled midway ends pgx's
+// connection, and every lock the process holds with it.
+const lockStatementTimeout = 30 * time.Second
+
+// Lock's waits between attempts, when the lock is another process's.
+const (
+	lockPollMin = 10 * time.Millisecond
+	lockPollMax = 250 * time.Millisecond
+)
+
+// lockSession is the connection every lock of the DB is held on: one
+// PostgreSQL session of its own, outside the pool. A lock held on a pooled
+// connection would keep that connection from the transactions its holder
+// runs meanwhile; as many holders as the pool has connections, each waiting
+// for one more, would wait for ever. Session advisory locks stack within a
+// session, so which locks this process holds is kept in DB.held, and a
+// name held here is refused (TryLock) or waited for (Lock) before the
+// server is asked.
+type lockSession struct {
+	mu   sync.Mutex // one statement at a time
+	cfg  *pgx.ConnConfig
+	conn *pgx.Conn // nil until the first lock, and after a failure
+	gen  uint64    // counts the connections: the locks of an earlier one are gone
+}
+
+// heldLock is a lock taken (or being taken) by this process.
+type heldLock struct {
+	key int64
+	gen uint64 // the lock session's connection it was taken on
+}
+
+// query runs one lock statement on the session, connecting first if
+// needed, and returns its boolean result and the connection's generation.
+// A failed statement ends the connection: the server releases its locks.
+func (s *lockSession) query(sql string, key int64) (bool, uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), lockStatementTimeout)
+	defer cancel()
+	if s.conn != nil && s.conn.IsClosed() {
+		s.conn = nil
+	}
+	if s.conn == nil {
+		conn, err := pgx.ConnectConfig(ctx, s.cfg.Copy())
+		if err != nil {
+			return false, 0, err
+		}
+		s.conn = conn
+		s.gen++
 	}
 	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, lockKey(name)).Scan(&ok); err != nil {
-		conn.Release()
-		return nil, false, db.errorf("store: lock "+name, err)
+	if err := s.conn.QueryRow(ctx, sql, key).Scan(&ok); err != nil {
+		_ = s.conn.Close(context.Background())
+		s.conn = nil
+		return false, 0, err
 	}
-	if !ok {
-		conn.Release()
+	return ok, s.gen, nil
+}
+
+// unlock releases key if the session still holds it from connection gen;
+// a failure ends the connection, which releases it on the server.
+func (s *lockSession) unlock(key int64, gen uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == nil || s.gen != gen {
+		return // gone with its connection
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lockStatementTimeout)
+	defer cancel()
+	var unlocked bool
+	if err := s.conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1)`, key).Scan(&unlocked); err != nil || !unlocked {
+		_ = s.conn.Close(context.Background())
+		s.conn = nil
+	}
+}
+
+// close ends the session: the server releases every lock it holds.
+func (s *lockSession) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		_ = s.conn.Close(context.Background())
+		s.conn = nil
+	}
+}
+
+// TryLock takes the session advisory lock of name if no session holds it
+// and this process does not either.
+func (db *DB) TryLock(ctx context.Context, name string) (func(), bool, error) {
+	if db.closed.Load() {
+		return nil, false, fmt.Errorf("store: lock: %w", riscd.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	h := &heldLock{key: lockKey(name)}
+	db.locksMu.Lock()
+	if _, mine := db.held[name]; mine {
+		db.locksMu.Unlock()
 		return nil, false, nil
 	}
-	return db.releaser(conn, name), true, nil
-}
-
-// Lock waits until it takes the lock name, or ctx is done (pgx then
-// cancels the wait on the server).
-func (db *DB) Lock(ctx context.Context, name string) (func(), error) {
-	conn, err := db.acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey(name)); err != nil {
-		// The connection may have taken the lock as the wait was
-		// cancelled: close it rather than return it to the pool.
-		_ = conn.Hijack().Close(context.WithoutCancel(ctx))
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, db.errorf("store: lock "+name, err)
-	}
-	return db.releaser(conn, name), nil
-}
-
-func (db *DB) acquire(ctx context.Context) (*pgxpool.Conn, error) {
-	if db.closed.Load() {
-		return nil, fmt.Errorf("store: %w", riscd.ErrClosed)
-	}
-	conn, err := db.pool.Acquire(ctx)
-	if err != nil {
-		return nil, db.errorf("store: lock", err)
-	}
-	return conn, nil
-}
-
-// heldLock is a lock taken: its connection, until released.
-type heldLock struct {
-	conn *pgxpool.Conn
-	key  int64
-}
-
-// releaser records the lock and returns its release function, which
-// unlocks and returns the connection, once; if the unlock fails the
-// connection is closed, which releases the lock on the server.
-func (db *DB) releaser(conn *pgxpool.Conn, name string) func() {
-	h := &heldLock{conn: conn, key: lockKey(name)}
-	db.locksMu.Lock()
 	if db.held == nil {
-		db.held = map[*heldLock]struct{}{}
+		db.held = map[string]*heldLock{}
 	}
-	db.held[h] = struct{}{}
+	db.held[name] = h // reserved while the server is asked
 	db.locksMu.Unlock()
+	ok, gen, err := db.locks.query(`SELECT pg_try_advisory_lock($1)`, h.key)
+	if err != nil || !ok {
+		db.forget(name, h)
+		return nil, false, db.errorf("store: lock "+name, err)
+	}
+	db.locksMu.Lock()
+	h.gen = gen
+	db.locksMu.Unlock()
+	return db.releaser(name, h), true, nil
+}
+
+// Lock waits until it takes the lock name, or ctx is done: it tries again
+// when this process releases a lock, and at growing intervals (another
+// process's release is not heard).
+func (db *DB) Lock(ctx context.Context, name string) (func(), error) {
+	wait := lockPollMin
+	for {
+		db.locksMu.Lock()
+		freed := db.freed
+		if freed == nil {
+			freed = make(chan struct{})
+			db.freed = freed
+		}
+		db.locksMu.Unlock()
+		release, ok, err := db.TryLock(ctx, name)
+		if err != nil || ok {
+			return release, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-freed:
+		case <-t.C:
+		}
+		t.Stop()
+		wait = min(2*wait, lockPollMax)
+	}
+}
+
+// forget drops name from the locks this process holds, if h is still its
+// entry, and wakes Lock's waiters; it reports whether it was.
+func (db *DB) forget(name string, h *heldLock) bool {
+	db.locksMu.Lock()
+	defer db.locksMu.Unlock()
+	if cur, ok := db.held[name]; !ok || cur != h {
+		return false
+	}
+	delete(db.held, name)
+	if db.freed != nil {
+		close(db.freed)
+		db.freed = nil
+	}
+	return true
+}
+
+// releaser returns the release function of a lock taken: it unlocks once;
+// a stale call (the lock released, maybe taken again) does nothing.
+func (db *DB) releaser(name string, h *heldLock) func() {
 	return func() {
 		db.locksMu.Lock()
-		_, ok := db.held[h]
-		delete(db.held, h)
+		gen := h.gen
 		db.locksMu.Unlock()
-		if !ok {
-			return
+		if db.forget(name, h) {
+			// Another caller of this process may take the name again
+			// meanwhile: its pg_try_advisory_lock stacks on this one,
+			// so the unlock below leaves it held for that caller.
+			db.locks.unlock(h.key, gen)
 		}
-		var unlocked bool
-		err := conn.QueryRow(context.Background(), `SELECT pg_advisory_unlock($1)`, h.key).Scan(&unlocked)
-		if err != nil || !unlocked {
-			_ = conn.Hijack().Close(context.Background())
-			return
-		}
-		conn.Release()
 	}
 }
 
-// dropLocks closes the connections of the locks still held (at Close),
-// which releases them on the server.
+// dropLocks ends the lock session (at Close), which releases every lock
+// on the server.
 func (db *DB) dropLocks() {
 	db.locksMu.Lock()
-	held := db.held
 	db.held = nil
-	db.locksMu.Unlock()
-	for h := range held {
-		_ = h.conn.Hijack().Close(context.Background())
+	if db.freed != nil {
+		close(db.freed)
+		db.freed = nil
 	}
+	db.locksMu.Unlock()
+	db.locks.close()
 }

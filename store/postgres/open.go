@@ -45,7 +45,8 @@ var ErrNewerSchema = errors.New("database written by a newer riscd")
 type Options struct {
 	// URL is a PostgreSQL connection URL or keyword/value string (see
 	// pgxpool.ParseConfig). Without pool_max_conns, the pool holds up to
-	// defaultMaxConns connections (a held lock keeps one).
+	// defaultMaxConns connections. Locks are held on one more connection,
+	// outside the pool.
 	URL string
 	// Password is the database password when URL carries none (else
 	// pgx's PGPASSWORD or passfile). Never logged.
@@ -79,8 +80,10 @@ type DB struct {
 	stop      context.CancelFunc // stops the listener and the notifier
 	bg        sync.WaitGroup
 
+	locks   lockSession
 	locksMu sync.Mutex
-	held    map[*heldLock]struct{} // locks taken and not released
+	held    map[string]*heldLock // locks this process holds (or is taking), by name
+	freed   chan struct{}        // closed when one of them is released
 
 	writer  *inboxWriter
 	applied *notifier
@@ -132,6 +135,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		db.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	db.Shortcuts = riscd.Shortcuts{Store: db}
+	db.locks.cfg = cfg.ConnConfig.Copy()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, db.errorf("store: connect", err)

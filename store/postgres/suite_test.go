@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riscd/riscd"
+	"github.com/riscd/riscd/internal/testkit"
 	"github.com/riscd/riscd/seal"
 	"github.com/riscd/riscd/store/storetest"
 )
@@ -13,7 +14,7 @@ import (
 // TestSuite runs the store contract's behavioural suite on PostgreSQL,
 // each case on a database of its own.
 func TestSuite(t *testing.T) {
-	serverURL(t)
+	testkit.PostgresServer(t)
 	type store struct {
 		url string
 		key seal.Key
