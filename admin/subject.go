@@ -14,9 +14,16 @@ import (
 // Subject is an account as the companion API's GET /v1/subjects/{sub} and
 // the admin API's POST /admin/accounts/{sub}/release answer it: what an app
 // needs to end its own sessions and know whether tokens will come.
+//
+// Its end_sessions_before, signin_disabled and held are the account's
+// riscd.SessionRule, with the names and values of the webhook's: an app
+// ends a session created at or before end_sessions_before, and every
+// session while signin_disabled (Google disabled or deleted the account)
+// or held (the account or one of its grants is held).
 type Subject struct {
 	AccountState
-	Grants []GrantSummary `json:"grants"`
+	EndSessionsBefore *time.Time     `json:"end_sessions_before,omitempty"`
+	Grants            []GrantSummary `json:"grants"`
 }
 
 // GrantSummary is a grant in a Subject. An active grant without a refresh
@@ -35,7 +42,9 @@ type GrantSummary struct {
 // SubjectOf is the Subject of account a and its grants (newest first) at
 // time now.
 func SubjectOf(a riscd.Account, grants []riscd.Grant, now time.Time) Subject {
-	v := Subject{AccountState: StateOf(a), Grants: make([]GrantSummary, len(grants))}
+	rule := riscd.SessionRuleOf(a, grants)
+	v := Subject{AccountState: StateOf(a), EndSessionsBefore: optTime(rule.EndSessionsBefore), Grants: make([]GrantSummary, len(grants))}
+	v.SigninDisabled, v.Held = rule.SigninDisabled, rule.Held
 	for i, g := range grants {
 		gs := GrantSummary{ID: g.ID, Scopes: nonNil(g.Scopes), Status: string(g.Status), Reason: g.Reason,
 			HasRefreshToken: g.HasRefreshToken()}

@@ -32,25 +32,30 @@
 // SessionGuard asks GET /v1/subjects/{sub} about the user of each request's
 // session, at most once per CacheTTL (30 s by default) per subject, and
 // again at once after a webhook about that subject reaches a
-// WebhookHandler whose WebhookConfig.Sessions is the guard. A session of a
-// subject riscd answers, created at C, ends when, in this order:
+// WebhookHandler whose WebhookConfig.Sessions is the guard. riscd states
+// one decision, with the same fields and values in every webhook (Event)
+// and in GET /v1/subjects/{sub} (Subject): end_sessions_before,
+// signin_disabled and held. A session created at C ends when, in this
+// order:
 //
-//  1. the account is purged (EndPurged);
-//  2. the account's signin_disabled is set (EndSigninDisabled);
-//  3. the account is held, or any of its grants has status held (EndHeld);
-//  4. C is not after the later of the account's sessions_revoked_at and
-//     the At of the latest webhook about the subject whose Action includes
-//     end_sessions or set_sessions_revoked_at (EndSessionsRevoked).
+//  1. the account is purged (EndPurged; riscd also says signin_disabled);
+//  2. signin_disabled: Google disabled or deleted the account
+//     (EndSigninDisabled);
+//  3. held: the account or one of its grants is held (EndHeld);
+//  4. C is not after end_sessions_before, the later of riscd's answer's
+//     and the latest webhook's about the subject (EndSessionsRevoked).
 //
-// Rules 1-3 end new sessions as well until riscd lifts the state (e.g. on
+// Subject.EndsSession and Event.EndsSession apply this rule. Rules 1-3 end
+// new sessions as well until riscd lifts the state (e.g. on
 // account-enabled). A subject riscd has never seen (404) keeps its
 // sessions, unless rule 4's webhook time condemns them. Flags that ask the
 // user for something but leave sign-in alone (review,
 // reconsent_required, credential_change_required, a revoked or
-// reauth_required grant) end nothing: POST /v1/token refuses the grant
-// instead. The webhook times are kept in memory only; sessions_revoked_at
-// is riscd's durable record. When riscd cannot be asked, the request is
-// served (or answered 503 with FailClosed) and OnError is told.
+// reauth_required grant, as tokens-revoked leaves them) end nothing: POST
+// /v1/token refuses the grant instead. The webhook times are kept in memory
+// only; riscd's store keeps the durable record. When riscd cannot be
+// asked, the request is served (or answered 503 with FailClosed) and
+// OnError is told.
 //
 // # Webhooks
 //

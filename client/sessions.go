@@ -23,10 +23,10 @@ type EndReason string
 
 // Why a session ends; see the package doc for the rule.
 const (
-	EndPurged          EndReason = "purged"           // the Google account was deleted
+	EndPurged          EndReason = "purged"           // the Google account was deleted (riscd also says signin_disabled)
 	EndSigninDisabled  EndReason = "signin_disabled"  // Google disabled the account
 	EndHeld            EndReason = "held"             // the account or one of its grants is held
-	EndSessionsRevoked EndReason = "sessions_revoked" // created before sessions_revoked_at or a webhook's sign-out
+	EndSessionsRevoked EndReason = "sessions_revoked" // created at or before end_sessions_before
 )
 
 // ErrAppUserLookup is Check's error for an AppUser: riscd's
@@ -67,8 +67,8 @@ type SessionGuard struct {
 	c     *Client
 	cfg   SessionConfig
 	cache *lru.Cache[string, cached]
-	// signedOut is, per subject, the latest time before which a webhook
-	// said to end its sessions.
+	// signedOut is, per subject, the latest end_sessions_before a webhook
+	// stated.
 	signedOut *lru.Cache[string, time.Time]
 	flights   singleflight.Group
 
@@ -163,27 +163,17 @@ func (g *SessionGuard) Check(ctx context.Context, who Who, created time.Time) (E
 			return EndPurged, nil
 		case s.SigninDisabled:
 			return EndSigninDisabled, nil
-		case s.Held || anyHeld(s.Grants):
+		case s.Held:
 			return EndHeld, nil
 		}
-		if s.SessionsRevokedAt != nil && s.SessionsRevokedAt.After(cut) {
-			cut = *s.SessionsRevokedAt
+		if s.EndSessionsBefore != nil && s.EndSessionsBefore.After(cut) {
+			cut = *s.EndSessionsBefore
 		}
 	}
 	if !cut.IsZero() && !created.After(cut) {
 		return EndSessionsRevoked, nil
 	}
 	return "", nil
-}
-
-// anyHeld reports whether a grant is held.
-func anyHeld(gs []GrantSummary) bool {
-	for _, g := range gs {
-		if g.Status == StateHeld {
-			return true
-		}
-	}
-	return false
 }
 
 // subject returns sub's state, from the cache while it is fresh; nil when
@@ -225,9 +215,10 @@ func (g *SessionGuard) generation() uint64 {
 }
 
 // Observe takes a webhook into account: the subject's cached state is
-// dropped, and when the event ends sessions (Event.EndsSessions) the
-// subject's sessions created before Event.At end at once, whatever riscd
-// answers next. WebhookHandler calls it for each verified webhook when
+// dropped, and when the event states EndSessionsBefore the subject's
+// sessions created at or before it end at once, whatever riscd answers
+// next (SigninDisabled and Held are asked of riscd again at the next
+// Check). WebhookHandler calls it for each verified webhook when
 // WebhookConfig.Sessions is set.
 func (g *SessionGuard) Observe(ev Event) {
 	if ev.Sub == "" {
@@ -235,9 +226,9 @@ func (g *SessionGuard) Observe(ev Event) {
 	}
 	g.mu.Lock()
 	g.gen++
-	if ev.EndsSessions() {
-		if prev, ok := g.signedOut.Get(ev.Sub); !ok || ev.At.After(prev) {
-			g.signedOut.Add(ev.Sub, ev.At)
+	if b := ev.EndSessionsBefore; b != nil {
+		if prev, ok := g.signedOut.Get(ev.Sub); !ok || b.After(prev) {
+			g.signedOut.Add(ev.Sub, *b)
 		}
 	}
 	g.cache.Remove(ev.Sub)

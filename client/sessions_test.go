@@ -48,14 +48,15 @@ func newSubjects(t *testing.T) (*subjects, *fakeRiscd) {
 
 // account is a GET /v1/subjects/{sub} answer.
 func account(revokedAt string, flags string, grantStatus string) string {
-	ra := "null"
+	ra, before := "null", ""
 	if revokedAt != "" {
 		ra = strconv.Quote(revokedAt)
+		before = `"end_sessions_before":` + ra + `,`
 	}
 	if flags != "" {
 		flags = "," + flags
 	}
-	return `{"sub":"alice","sessions_revoked_at":` + ra + `,"signin_disabled":false,"held":false,"review":false,` +
+	return `{"sub":"alice","sessions_revoked_at":` + ra + `,` + before + `"signin_disabled":false,"held":false,"review":false,` +
 		`"reconsent_required":false,"credential_change_required":false,"purged":false` + flags +
 		`,"grants":[{"id":"g1","scopes":["openid"],"status":"` + grantStatus + `","has_refresh_token":true}]}`
 }
@@ -86,12 +87,13 @@ func TestSessionRule(t *testing.T) {
 	}{
 		{"never seen", "", before, ""},
 		{"nothing set", account("", "", "active"), before, ""},
-		{"created before sessions_revoked_at", account(revoked, "", "active"), before, client.EndSessionsRevoked},
-		{"created at sessions_revoked_at", account(revoked, "", "active"), at, client.EndSessionsRevoked},
-		{"created after sessions_revoked_at", account(revoked, "", "active"), after, ""},
+		{"created before end_sessions_before", account(revoked, "", "active"), before, client.EndSessionsRevoked},
+		{"created at end_sessions_before", account(revoked, "", "active"), at, client.EndSessionsRevoked},
+		{"created after end_sessions_before", account(revoked, "", "active"), after, ""},
 		{"sign-in disabled", account("", `"signin_disabled":true`, "active"), after, client.EndSigninDisabled},
 		{"account held", account("", `"held":true`, "active"), after, client.EndHeld},
-		{"a grant held", account("", "", "held"), after, client.EndHeld},
+		{"a grant held", account("", `"held":true`, "held"), after, client.EndHeld},
+		{"sessions_revoked_at alone is no decision", `{"sub":"alice","sessions_revoked_at":"` + revoked + `","signin_disabled":false,"held":false,"grants":[]}`, before, ""},
 		{"purged", account("", `"purged":true`, "revoked"), after, client.EndPurged},
 		{"purged outranks revoked sessions", account(revoked, `"purged":true`, "revoked"), before, client.EndPurged},
 		{"grant revoked", account("", `"reconsent_required":true`, "revoked"), after, ""},
@@ -143,20 +145,25 @@ func TestSessionCacheAndWebhooks(t *testing.T) {
 	g.Observe(client.Event{Type: "account-enabled", Sub: "bob", Action: "release_holds", At: t0})
 	check("a webhook about another user", "", 3)
 
-	// A webhook that ends sessions ends those created before its At even
-	// while riscd's answer says nothing (end_sessions alone does not move
-	// sessions_revoked_at).
-	g.Observe(client.Event{Type: "tokens-revoked", Sub: "alice", Action: "end_sessions,revoke_grants", At: t0.Add(-30 * time.Minute)})
-	check("ended by a webhook", client.EndSessionsRevoked, 4)
+	// A webhook's end_sessions_before ends the sessions created at or
+	// before it even while riscd's (older) answer says nothing; its
+	// action list decides nothing.
+	g.Observe(client.Event{Type: "tokens-revoked", Sub: "alice", Action: "end_sessions,revoke_grants", At: t0.Add(-time.Hour)})
+	check("end_sessions without end_sessions_before", "", 4)
+	cut := t0.Add(-30 * time.Minute)
+	g.Observe(client.Event{Type: "sessions-revoked", Sub: "alice", Action: "end_sessions,set_sessions_revoked_at", At: t0.Add(-time.Hour), EndSessionsBefore: &cut})
+	check("ended by a webhook", client.EndSessionsRevoked, 5)
 	if got, _ := g.Check(ctx, client.Sub("alice"), t0.Add(-10*time.Minute)); got != "" {
-		t.Errorf("a session created after the webhook's At: %q, want it kept", got)
+		t.Errorf("a session created after the webhook's end_sessions_before: %q, want it kept", got)
 	}
-	g.Observe(client.Event{Type: "tokens-revoked", Sub: "alice", Action: "end_sessions", At: t0.Add(-2 * time.Hour)})
+	older := t0.Add(-2 * time.Hour)
+	g.Observe(client.Event{Type: "sessions-revoked", Sub: "alice", Action: "set_sessions_revoked_at", EndSessionsBefore: &older})
 	if got, _ := g.Check(ctx, client.Sub("alice"), created); got != client.EndSessionsRevoked {
 		t.Errorf("an older webhook moved the cut back: %q", got)
 	}
 	// The same holds for a subject riscd does not know.
-	g.Observe(client.Event{Type: "sessions-revoked", Sub: "carol", Action: "end_sessions,set_sessions_revoked_at", At: t0})
+	now := t0
+	g.Observe(client.Event{Type: "sessions-revoked", Sub: "carol", Action: "end_sessions,set_sessions_revoked_at", At: t0, EndSessionsBefore: &now})
 	if got, err := g.Check(ctx, client.Sub("carol"), created); got != client.EndSessionsRevoked || err != nil {
 		t.Errorf("carol: %q %v, want sessions_revoked", got, err)
 	}

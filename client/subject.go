@@ -10,17 +10,30 @@ import (
 // Subject is a Google account's state in riscd (GET /v1/subjects/{sub}).
 type Subject struct {
 	Sub string `json:"sub"`
-	// SessionsRevokedAt: the app ends the user's sessions created before it.
+	// SessionsRevokedAt is the account's record of set_sessions_revoked_at;
+	// EndSessionsBefore states the decision.
 	SessionsRevokedAt *time.Time `json:"sessions_revoked_at"`
-	// SigninDisabled: Google disabled the account; the user must not sign in.
+	// EndSessionsBefore: the app ends the user's sessions created at or
+	// before it; nil for none.
+	EndSessionsBefore *time.Time `json:"end_sessions_before,omitempty"`
+	// SigninDisabled: Google disabled or deleted the account; every
+	// session ends and the user must not sign in.
 	SigninDisabled bool `json:"signin_disabled"`
-	// Held: the account's grants are held after an account event.
+	// Held: the account or one of its grants is held; every session ends
+	// until the hold is released.
 	Held                     bool           `json:"held"`
 	Review                   bool           `json:"review"`
 	ReconsentRequired        bool           `json:"reconsent_required"`
 	CredentialChangeRequired bool           `json:"credential_change_required"`
 	Purged                   bool           `json:"purged"`
 	Grants                   []GrantSummary `json:"grants"`
+}
+
+// EndsSession reports whether the user's app session created at created
+// must end: the package doc's rule on EndSessionsBefore, SigninDisabled
+// and Held, the same as Event.EndsSession's.
+func (s Subject) EndsSession(created time.Time) bool {
+	return endsSession(s.EndSessionsBefore, s.SigninDisabled, s.Held, created)
 }
 
 // GrantSummary is a grant in a Subject, never its tokens.

@@ -70,8 +70,16 @@ type Event struct {
 	GrantIDs []string `json:"grant_ids"`
 	// Action lists what riscd did, comma-separated (see Actions).
 	Action string `json:"action"`
-	// At is when the event happened.
+	// At is when the event happened, as the event stamped it.
 	At time.Time `json:"at"`
+	// EndSessionsBefore, SigninDisabled and Held are riscd's decision
+	// about the user's sessions once it has acted, with the values
+	// GET /v1/subjects/{sub} gives (Subject): end the sessions created at
+	// or before EndSessionsBefore (nil: none), and every session while
+	// SigninDisabled or Held. See the package doc's "Ending sessions".
+	EndSessionsBefore *time.Time `json:"end_sessions_before,omitempty"`
+	SigninDisabled    bool       `json:"signin_disabled"`
+	Held              bool       `json:"held"`
 	// Reason is the account-disabled reason ("hijacking", "bulk-account").
 	Reason string `json:"reason,omitempty"`
 	// AppUsers are the app's users linked to Sub by connect sessions, so
@@ -94,10 +102,18 @@ func (e Event) Actions() []string {
 // Did reports whether riscd took action (an Action* constant).
 func (e Event) Did(action string) bool { return slices.Contains(e.Actions(), action) }
 
-// EndsSessions reports whether the app must end the user's sessions
-// created before At: riscd took end_sessions or set_sessions_revoked_at.
-func (e Event) EndsSessions() bool {
-	return e.Did(ActionEndSessions) || e.Did(ActionSetSessionsRevokedAt)
+// EndsSession reports whether the user's app session created at created
+// must end: the package doc's rule on the event's EndSessionsBefore,
+// SigninDisabled and Held.
+func (e Event) EndsSession(created time.Time) bool {
+	return endsSession(e.EndSessionsBefore, e.SigninDisabled, e.Held, created)
+}
+
+// endsSession is the one rule: every session ends while sign-in is
+// disabled or the account held, and a session created at or before
+// before ends.
+func endsSession(before *time.Time, signinDisabled, held bool, created time.Time) bool {
+	return signinDisabled || held || before != nil && !created.After(*before)
 }
 
 // WebhookConfig configures a WebhookHandler.

@@ -36,7 +36,8 @@ func sign(key []byte, id string, ts int64, body string) string {
 }
 
 const hookBody = `{"type":"account-disabled","sub":"110169484474386276334","transmitter":"google","event_jti":"756E69717565206964656E746966696572",` +
-	`"grant_ids":["1898b665669ff000c3a80c88"],"action":"end_sessions,set_sessions_revoked_at,hold_grants","at":"2026-03-01T11:59:00Z","reason":"hijacking","app_users":["u-1","u-2"],"later_field":1}`
+	`"grant_ids":["1898b665669ff000c3a80c88"],"action":"end_sessions,set_sessions_revoked_at,hold_grants","at":"2026-03-01T11:59:00Z",` +
+	`"end_sessions_before":"2026-03-01T11:59:00.999999999Z","signin_disabled":false,"held":true,"reason":"hijacking","app_users":["u-1","u-2"],"later_field":1}`
 
 // hookRequest is a webhook POST.
 func hookRequest(id string, ts int64, sig, body string) *http.Request {
@@ -124,8 +125,18 @@ func TestWebhookDeliversTypedEvents(t *testing.T) {
 		len(e.AppUsers) != 2 || e.AppUsers[0] != "u-1" || e.AppUsers[1] != "u-2" {
 		t.Errorf("event %+v", e)
 	}
-	if !e.EndsSessions() || !e.Did(client.ActionHoldGrants) || e.Did(client.ActionRevokeGrants) || len(e.Actions()) != 3 {
+	if !e.Did(client.ActionHoldGrants) || e.Did(client.ActionRevokeGrants) || len(e.Actions()) != 3 {
 		t.Errorf("actions %v: want end_sessions, set_sessions_revoked_at, hold_grants", e.Actions())
+	}
+	if e.EndSessionsBefore == nil || !e.EndSessionsBefore.Equal(t0.Add(-time.Minute+time.Second-time.Nanosecond)) || e.SigninDisabled || !e.Held {
+		t.Errorf("decision end_sessions_before=%v signin_disabled=%v held=%v", e.EndSessionsBefore, e.SigninDisabled, e.Held)
+	}
+	if !e.EndsSession(t0.Add(time.Hour)) {
+		t.Errorf("a held account's session survives the event")
+	}
+	e.Held = false
+	if !e.EndsSession(t0.Add(-time.Minute)) || e.EndsSession(t0.Add(-time.Minute+time.Second)) {
+		t.Errorf("end_sessions_before %v: sessions at it must end, after it survive", e.EndSessionsBefore)
 	}
 }
 

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -22,11 +25,13 @@ const (
 	maxScopeLen  = 512
 )
 
-// tokenRequest is the body of POST /v1/token.
+// tokenRequest is the body of POST /v1/token. Features name scopes by
+// google.features; the token covers Scopes and the features' scopes.
 type tokenRequest struct {
-	Sub     string   `json:"sub"`
-	AppUser string   `json:"app_user"`
-	Scopes  []string `json:"scopes"`
+	Sub      string   `json:"sub"`
+	AppUser  string   `json:"app_user"`
+	Scopes   []string `json:"scopes"`
+	Features []string `json:"features"`
 }
 
 // tokenAnswer is POST /v1/token's answer. It has no refresh token field:
@@ -41,14 +46,17 @@ type tokenAnswer struct {
 // errNoBroker answers POST /v1/token when Config.Broker is nil.
 var errNoBroker = &admin.Error{Status: http.StatusNotImplemented, Code: admin.CodeNotImplemented, Detail: "the token broker is not available in this riscd"}
 
-// token is POST /v1/token {"sub": ..., "scopes": [...]}: an access token from
-// the Broker, never a refresh token.
+// token is POST /v1/token {"sub": ..., "scopes": [...], "features": [...]}:
+// an access token from the Broker, never a refresh token.
 func (s *Server) token(c echo.Context) error {
 	if s.cfg.Broker == nil {
 		return errNoBroker
 	}
 	req, err := readTokenRequest(c.Request())
 	if err != nil {
+		return err
+	}
+	if req.Scopes, err = s.featureScopes(req.Scopes, req.Features); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.TokenTimeout)
@@ -84,7 +92,7 @@ func readTokenRequest(r *http.Request) (tokenRequest, error) {
 	dec.DisallowUnknownFields()
 	var req tokenRequest
 	if err := dec.Decode(&req); err != nil {
-		return tokenRequest{}, admin.BadRequest(`the body must be {"sub": "...", "scopes": ["..."]} (or "app_user" in place of, or beside, "sub") and at most %d bytes`, maxTokenBody)
+		return tokenRequest{}, admin.BadRequest(`the body must be {"sub": "...", "scopes": ["..."], "features": ["..."]} (scopes, features or both; "app_user" in place of, or beside, "sub") and at most %d bytes`, maxTokenBody)
 	}
 	if dec.More() {
 		return tokenRequest{}, admin.BadRequest("the body must hold one JSON object")
@@ -100,8 +108,8 @@ func readTokenRequest(r *http.Request) (tokenRequest, error) {
 	if _, err := admin.CheckParam("sub", req.Sub); err != nil {
 		return tokenRequest{}, err
 	}
-	if len(req.Scopes) == 0 || len(req.Scopes) > maxScopes {
-		return tokenRequest{}, admin.BadRequest("scopes must list 1 to %d scopes", maxScopes)
+	if n := len(req.Scopes) + len(req.Features); n == 0 || n > maxScopes {
+		return tokenRequest{}, admin.BadRequest("scopes and features must list 1 to %d scopes or features together", maxScopes)
 	}
 	for _, sc := range req.Scopes {
 		if sc == "" || len(sc) > maxScopeLen {
@@ -112,6 +120,24 @@ func readTokenRequest(r *http.Request) (tokenRequest, error) {
 		}
 	}
 	return req, nil
+}
+
+// featureScopes is scopes with the scope of each named feature
+// (google.features) added, without repeats. Errors: a 400 naming a
+// feature riscd does not have.
+func (s *Server) featureScopes(scopes, features []string) ([]string, error) {
+	out := slices.Clone(scopes)
+	for _, f := range features {
+		scope, ok := s.cfg.Features[f]
+		if !ok {
+			names := slices.Sorted(maps.Keys(s.cfg.Features))
+			return nil, admin.BadRequest("features: riscd has no feature %q (it has %s)", safe(f), strings.Join(names, ", "))
+		}
+		if !slices.Contains(out, scope) {
+			out = append(out, scope)
+		}
+	}
+	return out, nil
 }
 
 // subject is GET /v1/subjects/{sub}: the account's state and a summary of

@@ -217,3 +217,47 @@ func TestSubject(t *testing.T) {
 		}
 	})
 }
+
+// POST /v1/token takes feature names (google.features) as well as scope
+// URIs, and refuses a feature riscd does not have, naming it.
+func TestTokenFeatures(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       map[string]any
+		status     int
+		wantScopes []string // asked of the broker
+		wantBody   string
+	}{
+		{"a feature", map[string]any{"sub": "alice", "features": []string{"drive"}}, http.StatusOK,
+			[]string{admintest.Features["drive"]}, ""},
+		{"a scope URI", map[string]any{"sub": "alice", "scopes": []string{admintest.Features["drive"]}}, http.StatusOK,
+			[]string{admintest.Features["drive"]}, ""},
+		{"both, the feature's scope not repeated", map[string]any{"sub": "alice", "scopes": []string{"openid", admintest.Features["drive"]}, "features": []string{"drive"}},
+			http.StatusOK, []string{"openid", admintest.Features["drive"]}, ""},
+		{"an unknown feature", map[string]any{"sub": "alice", "features": []string{"drive", "telepathy"}}, http.StatusBadRequest,
+			nil, `riscd has no feature \"telepathy\"`},
+		{"neither scopes nor features", map[string]any{"sub": "alice"}, http.StatusBadRequest, nil, "scopes and features"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := admintest.NewWith(t, nil, nil)
+			e.Broker.Answers["alice"] = admintest.BrokerAnswer{Tok: companion.Token{
+				AccessToken: "ya29.served-access-token", Expiry: admintest.T0.Add(time.Hour), Scopes: []string{"openid", admintest.Features["drive"]},
+			}}
+			r := e.Do(http.MethodPost, "/v1/token", admintest.AppToken, tc.body)
+			if r.Status != tc.status || !strings.Contains(string(r.Body), tc.wantBody) {
+				t.Fatalf("status %d %s, want %d with %s", r.Status, r.Body, tc.status, tc.wantBody)
+			}
+			calls := e.Broker.Calls()
+			if tc.wantScopes == nil {
+				if len(calls) != 0 {
+					t.Errorf("broker asked %+v, want no call", calls)
+				}
+				return
+			}
+			if len(calls) != 1 || !slices.Equal(calls[0].Scopes, tc.wantScopes) {
+				t.Errorf("broker calls %+v, want one for %v", calls, tc.wantScopes)
+			}
+		})
+	}
+}

@@ -6,7 +6,7 @@
 //
 // The routes:
 //
-//	POST   /v1/token                      a fresh access token for a subject (or an app user) and scopes (TokenBroker)
+//	POST   /v1/token                      a fresh access token for a subject (or an app user) and scopes or features (TokenBroker)
 //	GET    /v1/subjects/:sub              the account state an app needs to end its own sessions
 //	POST   /v1/connect                    a connect session: the link that sends one of the app's users through the consent
 //	GET    /v1/connect/:id                its status and result: the account and scopes the user granted
@@ -32,7 +32,10 @@
 // this package (no_grant, missing_scopes with the missing scopes,
 // grant_unavailable with the grant's state and reason, upstream_unavailable)
 // mapped from the TokenBroker's errors in one function; every other error
-// goes through the admin package's one mapping. GET /v1/subjects/{sub}
-// answers admin.Subject: the account's flags and its grants, never an
-// email or a token.
+// goes through the admin package's one mapping. POST /v1/token takes
+// scope URIs, feature names (Config.Features) or both; an unknown feature
+// is a 400 naming it. GET /v1/subjects/{sub} answers admin.Subject: the
+// account's flags, the session decision (end_sessions_before,
+// signin_disabled, held) with the values riscd's webhooks carry, and its
+// grants, never an email or a token.
 package companion

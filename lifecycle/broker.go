@@ -213,16 +213,21 @@ func unusable(acct *riscd.Account, g riscd.Grant) error {
 	return nil
 }
 
-// accountBlocks reports an account-wide reason to serve nothing: a hold, or
-// a demand for a new consent. g names the reason when it has one.
+// accountBlocks reports an account-wide reason to serve nothing: a demand
+// for a new consent, or a hold. g names the reason when it has one. The
+// state reported is the one that decides what the app does: a grant that
+// is revoked or needs re-authentication outranks a hold (the user must
+// come back through consent whether or not the hold is released).
 func accountBlocks(acct *riscd.Account, g riscd.Grant) error {
 	switch {
 	case acct == nil:
 		return nil
-	case acct.Held:
-		return &StateError{GrantID: g.ID, State: StateHeld, Reason: reasonOr(g, riscd.GrantHeld, "account held")}
 	case acct.ReconsentRequired:
 		return &StateError{GrantID: g.ID, State: StateReconsentRequired, Reason: reasonOr(g, riscd.GrantRevoked, StateReconsentRequired)}
+	case acct.Held && (g.Status == riscd.GrantRevoked || g.Status == riscd.GrantReauthRequired):
+		return stateOf(g)
+	case acct.Held:
+		return &StateError{GrantID: g.ID, State: StateHeld, Reason: reasonOr(g, riscd.GrantHeld, "account held")}
 	}
 	return nil
 }

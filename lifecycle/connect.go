@@ -97,10 +97,16 @@ func (l *Lifecycle) queueConnected(ctx context.Context, tx riscd.Tx, s riscd.Con
 	if err != nil {
 		return false, err
 	}
-	body, err := json.Marshal(WebhookPayload{
+	payload := WebhookPayload{
 		Type: WebhookConnected, Sub: s.Sub, GrantIDs: []string{s.GrantID}, Action: "connect", At: now.UTC(),
 		AppUsers: appUsers, AppUser: s.AppUser, ConnectID: s.ID,
-	})
+	}
+	rule, err := sessionRuleIn(ctx, tx, s.Sub)
+	if err != nil {
+		return false, err
+	}
+	payload.setRule(rule)
+	body, err := json.Marshal(payload)
 	if err != nil {
 		return false, fmt.Errorf("webhook body: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -44,9 +45,17 @@ type WebhookPayload struct {
 	// invalid_rapt made the grant reauth_required.
 	Action string `json:"action"`
 	// At is when the event happened (never later than when riscd handled
-	// it): an app ends the user's sessions created before At when Action
-	// includes end_sessions or set_sessions_revoked_at.
+	// it), as the event stamped it (a SET's times are whole seconds). The
+	// app's decision is in EndSessionsBefore, SigninDisabled and Held.
 	At time.Time `json:"at"`
+	// EndSessionsBefore, SigninDisabled and Held are the subject's
+	// riscd.SessionRule once riscd has acted, with the names and values
+	// GET /v1/subjects/{sub} gives them: the app ends the user's sessions
+	// created at or before EndSessionsBefore (absent: none), and every
+	// session while SigninDisabled or Held. All three are zero when Sub is "".
+	EndSessionsBefore *time.Time `json:"end_sessions_before,omitempty"`
+	SigninDisabled    bool       `json:"signin_disabled"`
+	Held              bool       `json:"held"`
 	// Reason is the account-disabled reason ("hijacking", "bulk-account"),
 	// absent otherwise.
 	Reason string `json:"reason,omitempty"`
@@ -58,6 +67,16 @@ type WebhookPayload struct {
 	// connect session succeeded and that session; absent otherwise.
 	AppUser   string `json:"app_user,omitempty"`
 	ConnectID string `json:"connect_id,omitempty"`
+}
+
+// setRule fills the payload's session decision from rule, every time in
+// full precision and UTC.
+func (p *WebhookPayload) setRule(rule riscd.SessionRule) {
+	p.SigninDisabled, p.Held = rule.SigninDisabled, rule.Held
+	if !rule.EndSessionsBefore.IsZero() {
+		t := rule.EndSessionsBefore.UTC()
+		p.EndSessionsBefore = &t
+	}
 }
 
 // WebhookConnected is the Type of the webhook sent when a connect session
@@ -142,6 +161,9 @@ func (r *run) notify() (string, []string, error) {
 		AppUsers: appUsers, Type: r.oc.name, Sub: r.t.sub, Transmitter: r.oc.transmitter, Subject: r.t.subject, EventJTI: r.oc.jti,
 		GrantIDs: append([]string{}, r.changed...), Action: strings.Join(done, ","), At: r.oc.at.UTC(), Reason: r.oc.whReason,
 	}
+	if r.t.sub != "" && !r.t.unmatched {
+		body.setRule(riscd.SessionRuleOf(r.t.account, r.t.grants))
+	}
 	data, err := json.Marshal(body)
 	if err != nil {
 		return "", nil, fmt.Errorf("webhook body: %w", err)
@@ -154,4 +176,18 @@ func (r *run) notify() (string, []string, error) {
 		return "", nil, err
 	}
 	return "webhook queued (" + id + ")", nil, nil
+}
+
+// sessionRuleIn reads sub's account (none yet is the zero account) and
+// grants, and returns their SessionRule.
+func sessionRuleIn(ctx context.Context, tx riscd.ReadTx, sub string) (riscd.SessionRule, error) {
+	a, err := tx.Account(ctx, sub)
+	if err != nil && !errors.Is(err, riscd.ErrNotFound) {
+		return riscd.SessionRule{}, fmt.Errorf("account of subject: %w", err)
+	}
+	grants, err := tx.GrantsBySub(ctx, sub)
+	if err != nil {
+		return riscd.SessionRule{}, fmt.Errorf("grants of subject: %w", err)
+	}
+	return riscd.SessionRuleOf(a, grants), nil
 }

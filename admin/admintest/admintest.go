@@ -81,16 +81,34 @@ func (f *FakeOperator) DiscardGrant(ctx context.Context, id, actor string) error
 	return f.DB.DeleteGrant(ctx, id)
 }
 
-// ReleaseAccount records the call and clears the account's hold.
+// ReleaseAccount records the call and clears the account's hold and its grants'.
 func (f *FakeOperator) ReleaseAccount(ctx context.Context, sub, actor string) error {
 	if err := f.record(OpCall{"ReleaseAccount", sub, actor}); err != nil {
 		return err
 	}
-	_, err := f.DB.UpdateAccount(ctx, sub, func(a riscd.Account, _ bool) (riscd.Account, error) {
+	if _, err := f.DB.UpdateAccount(ctx, sub, func(a riscd.Account, _ bool) (riscd.Account, error) {
 		a.Held, a.SigninDisabled = false, false
 		return a, nil
-	})
-	return err
+	}); err != nil {
+		return err
+	}
+	// Held grants back to active, as release_holds does.
+	grants, err := f.DB.GrantsBySub(ctx, sub)
+	if err != nil {
+		return err
+	}
+	for _, g := range grants {
+		if g.Status != riscd.GrantHeld {
+			continue
+		}
+		if _, err := f.DB.UpdateGrant(ctx, g.ID, func(g riscd.Grant) (riscd.Grant, error) {
+			g.Status = riscd.GrantActive
+			return g, nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RetryOutboxJob records the call and retries the job as RetryJob does.

@@ -22,7 +22,7 @@ func runCLI(t *testing.T, environ []string, args ...string) (code int, stdout, s
 func TestHelpOnEveryCommand(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"serve", "--help"}, {"config", "check", "--help"}, {"config", "--help"},
-		{"demo", "--help"}, {"demo", "send", "--help"}, {"store", "rotate-key", "--help"}, {"store", "check", "--help"}, {"store", "copy", "--help"}, {"store", "--help"}, {"version", "--help"},
+		{"demo", "--help"}, {"demo", "send", "--help"}, {"store", "rotate-key", "--help"}, {"store", "check", "--help"}, {"store", "copy", "--help"}, {"store", "--help"}, {"version", "--help"}, {"webhook-secret", "--help"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, out, _ := runCLI(t, nil, args...)

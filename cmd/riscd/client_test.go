@@ -344,7 +344,7 @@ func TestClientSessionGuardEndsSessionAfterSessionsRevoked(t *testing.T) {
 		}
 		return len(events) > 0
 	})
-	if ev.Type != "sessions-revoked" || ev.Sub != sub || !ev.EndsSessions() || ev.ID == "" || ev.Transmitter != "google" {
+	if ev.Type != "sessions-revoked" || ev.Sub != sub || ev.EndSessionsBefore == nil || !ev.EndsSession(time.Now().Add(-time.Minute)) || ev.ID == "" || ev.Transmitter != "google" {
 		t.Errorf("event %+v, want a sessions-revoked of %s that ends sessions", ev, sub)
 	}
 	if got := page(); got != http.StatusSeeOther {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -34,16 +33,20 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return cmdDemoSend(ctx, env, args[1:])
 	}
 	fs := newFlagSet(env, "demo", "demo [--listen ADDR] [--internal-listen ADDR] [--google-listen ADDR] [--dir DIR]\n"+
-		"       [--webhook-url URL [--webhook-secret-file FILE]] [--return-url URL]\n"+
-		"       riscd demo send EVENT [--sub SUB|EMAIL] [--reason REASON] [--google-url URL]\n\n"+
+		"       [--webhook-url URL [--webhook-secret-file FILE]] [--return-url URL] [--redirect-uri URI]...\n"+
+		"       riscd demo send EVENT [--sub SUB|EMAIL] [--reason REASON] [--dir DIR | --google-url URL]\n\n"+
 		"Starts a local stand-in for Google and riscd wired to it, on loopback, with a temporary store and\n"+
 		"generated keys, registers riscd's stream with the stand-in, and prints what to open. Stop it with\n"+
 		"Ctrl-C. `riscd demo send` (in another terminal) makes the stand-in push a security event.\n"+
+		"With --dir, a demo config already in DIR is kept (its addresses, keys, store and companion\n"+
+		"section); RISCD_* variables override its keys as they do for serve.\n"+
 		"With --return-url (and --webhook-url), it prints how to run the Flask example against it.")
-	listenAddr := fs.String("listen", demoPublicAddr, "riscd's public listener (port 0 picks a free port)")
-	internalAddr := fs.String("internal-listen", demoInternalAddr, "riscd's internal listener")
+	listenAddr := fs.String("listen", envOr(env.environ, "RISCD_LISTEN", demoPublicAddr), "riscd's public listener (port 0 picks a free port; default RISCD_LISTEN if set)")
+	internalAddr := fs.String("internal-listen", envOr(env.environ, "RISCD_INTERNAL_LISTEN", demoInternalAddr), "riscd's internal listener (default RISCD_INTERNAL_LISTEN if set)")
 	googleAddr := fs.String("google-listen", demoGoogleAddr, "the Google stand-in's listener (loopback only)")
-	dir := fs.String("dir", "", "keep the demo's config, keys and store here instead of a temporary folder")
+	dir := fs.String("dir", "", "keep the demo's config, keys and store here instead of a temporary folder; a demo config already there is used as it is")
+	var redirectURIs stringList
+	fs.Var(&redirectURIs, "redirect-uri", "one more redirect URI the stand-in accepts, for a hand-written riscd config's public_url + "+config.CallbackPath+" (repeatable)")
 	var app demoApp
 	fs.StringVar(&app.webhookURL, "webhook-url", "", "the app's webhook endpoint (companion.webhook_url), e.g. http://127.0.0.1:5000/riscd/webhook")
 	fs.StringVar(&app.webhookSecretFile, "webhook-secret-file", "", "the webhook secret's file (default: a new secret in the demo's folder)")
@@ -54,67 +57,46 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if err := app.check(); err != nil {
 		return err
 	}
-	// Each listener is bound here and held until riscd serves on it: a
-	// port only probed would be free to whoever binds it first in between.
-	// A busy default port gives way to a free one; a port given on the
-	// command line does not.
-	bind := func(name, addr string) (net.Listener, error) {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil && !flagSet(fs, name) {
-			ln, err = net.Listen("tcp", "127.0.0.1:0") // the default port is taken: any free one will do
-		}
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--%s: %w (try --%s 127.0.0.1:0)", name, err, name)}
-		}
-		return ln, nil
-	}
-	sim, err := googlesim.New(googlesim.Config{Demo: true, AllowHTTPDelivery: true})
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	err = sim.Start(*googleAddr)
-	if err != nil && !errors.Is(err, googlesim.ErrNotLoopback) && !flagSet(fs, "google-listen") {
-		err = sim.Start("127.0.0.1:0") // the default port is taken: any free one will do
-	}
-	if err != nil {
-		return usageError{fmt.Errorf("--google-listen: %w (try --google-listen 127.0.0.1:0)", err)}
-	}
-	defer sim.Close()
-
-	publicLn, err := bind("listen", *listenAddr)
-	if err != nil {
-		return err
-	}
-	defer publicLn.Close() // riscd closes it first once it serves on it
-	internalLn, err := bind("internal-listen", *internalAddr)
-	if err != nil {
-		return err
-	}
-	defer internalLn.Close()
-	public, internal := publicLn.Addr().String(), internalLn.Addr().String()
 	workDir := *dir
 	if workDir == "" {
+		var err error
 		if workDir, err = os.MkdirTemp("", "riscd-demo-"); err != nil {
 			return err
 		}
 		defer os.RemoveAll(workDir)
-	} else if err := os.MkdirAll(workDir, 0o700); err != nil {
+	} else {
+		abs, err := filepath.Abs(workDir)
+		if err != nil {
+			return err
+		}
+		workDir = abs
+		if err := os.MkdirAll(workDir, 0o700); err != nil {
+			return err
+		}
+	}
+	configPath := filepath.Join(workDir, "riscd.yaml")
+	_, statErr := os.Stat(configPath)
+	kept := statErr == nil
+	var st *demoStart
+	var err error
+	if kept {
+		st, err = startKeptDemo(env, fs, app, configPath)
+	} else {
+		st, err = startNewDemo(env, fs, app, workDir, configPath, *listenAddr, *internalAddr, *googleAddr)
+	}
+	if err != nil {
 		return err
 	}
-	configPath, err := writeDemoFiles(workDir, sim, "http://"+public, internal)
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	if err := writeDemoStreamFiles(workDir, sim, configPath); err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	webhookSecretFile, err := app.writeConfig(workDir, configPath)
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	l, err := load(configPath, nil, secretsOptions{needKey: true})
-	if err != nil {
-		return err
+	defer st.sim.Close()
+	defer st.publicLn.Close() // riscd closes it first once it serves on it
+	defer st.internalLn.Close()
+	sim, l, publicLn, internalLn, webhookSecretFile := st.sim, st.l, st.publicLn, st.internalLn, st.webhookSecretFile
+	// The redirect URI of the config as the environment left it, and any
+	// hand-written config's.
+	for _, u := range append([]string{l.cfg.RedirectURI()}, redirectURIs...) {
+		if err := sim.AddRedirectURI(u); err != nil {
+			return usageError{fmt.Errorf("--redirect-uri %s: %w", u, err)}
+		}
 	}
 	logger := newLogger(env.stderr, "text", "info")
 	m := &Main{Config: l.cfg, Secrets: l.secrets, Logger: logger, ConfigPath: l.path,
@@ -129,7 +111,22 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("demo: registering the stream: %w", err)
 	}
 
+	state := demoState{GoogleURL: sim.URL(), PublicURL: "http://" + m.PublicAddr(), InternalURL: "http://" + m.InternalAddr(), Dir: workDir}
+	removeState, err := state.write(env.environ)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer removeState()
+
 	users := sim.Users()
+	origin := "wrote a new demo config"
+	if kept {
+		origin = "kept the demo config already there (delete it to start afresh)"
+	}
+	send := "" // riscd demo send's flag naming the stand-in, when not at the default address
+	if sim.URL() != "http://"+demoGoogleAddr {
+		send = " --google-url " + sim.URL()
+	}
 	var flask strings.Builder
 	app.printFlask(&flask, m.InternalAddr(), filepath.Join(workDir, "app.token"), webhookSecretFile, sim.URL())
 	fmt.Fprintf(env.stdout, `riscd demo is running.
@@ -138,6 +135,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
   riscd (internal)    http://%[2]s   admin page, admin and companion APIs, /metrics
   Google stand-in     %[4]s   users: %[5]s, %[6]s
   config and store    %[7]s
+                      %[12]s: %[10]s
 
   admin token         %[3]s
   app token           %[8]s
@@ -150,9 +148,9 @@ Watch a grant go from active to held to revoked:
   3. Send Google's security events: the stand-in's page %[4]s/demo has a
      button per event type, or from another terminal (riscd here is
      go run ./cmd/riscd until you go install ./cmd/riscd):
-       riscd demo send account-disabled --reason hijacking --sub %[5]s
+       riscd demo send account-disabled --reason hijacking --sub %[5]s%[13]s
      Reload the admin page: the grant and the account are held.
-       riscd demo send tokens-revoked --sub %[5]s
+       riscd demo send tokens-revoked --sub %[5]s%[13]s
      Now the grant is revoked and its tokens are gone.
   4. The operator's commands, through the admin API:
        export RISCD_INTERNAL_ADMIN_TOKEN=%[3]s
@@ -166,9 +164,11 @@ Watch a grant go from active to held to revoked:
 %[11]s
 riscd is wired to the stand-in exactly as it would be to Google: the config
 file in the folder above is an ordinary riscd config, and riscd stream show
---config %[10]s reads the stand-in's stream. Press Ctrl-C to stop.
+--config %[10]s reads the stand-in's stream. A riscd config of your own
+can use the stand-in too (its client_secret.json is in the folder above): start
+the demo with --redirect-uri YOUR_PUBLIC_URL%[14]s. Press Ctrl-C to stop.
 `, m.PublicAddr(), m.InternalAddr(), l.secrets.AdminToken.Reveal(), sim.URL(),
-		users[0].Email, users[1].Email, workDir, l.secrets.AppToken.Reveal(), users[0].Sub, configPath, flask.String())
+		users[0].Email, users[1].Email, workDir, l.secrets.AppToken.Reveal(), users[0].Sub, configPath, flask.String(), origin, send, config.CallbackPath)
 
 	select {
 	case <-ctx.Done():

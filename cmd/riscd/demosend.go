@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,14 +16,18 @@ import (
 )
 
 func cmdDemoSend(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlagSet(env, "demo send", "demo send EVENT [--sub SUB|EMAIL] [--reason REASON] [--state STATE] [--alg hash|prefix] [--google-url URL]\n\n"+
+	fs := newFlagSet(env, "demo send", "demo send EVENT [--sub SUB|EMAIL] [--reason REASON] [--state STATE] [--alg hash|prefix] [--dir DIR | --google-url URL]\n\n"+
 		"Makes the running demo's Google stand-in push one security event to riscd, as Google would.\n"+
+		"It finds the stand-in with --google-url, else in the state file of the demo's --dir, else in\n"+
+		"the one the last demo started wrote ($XDG_CACHE_HOME/riscd/demo.json or ~/.cache/riscd/demo.json),\n"+
+		"else at http://"+demoGoogleAddr+".\n"+
 		"EVENT is one of: "+strings.Join(googlesim.DemoEventNames(), ", ")+".")
 	sub := fs.String("sub", "", "the user, by sub or email (every event but verification)")
 	reason := fs.String("reason", "", "account-disabled's reason: hijacking, bulk-account or none")
 	state := fs.String("state", "", "verification's state (default: a random one)")
 	alg := fs.String("alg", "", "token-revoked's identifier: hash (default) or prefix")
-	googleURL := fs.String("google-url", "http://"+demoGoogleAddr, "the stand-in's URL, as riscd demo printed it")
+	googleURL := fs.String("google-url", "", "the stand-in's URL, as riscd demo printed it")
+	dir := fs.String("dir", "", "the running demo's --dir: its state file names the stand-in's URL")
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		if err := parseFlags(fs, args); err != nil {
 			return err
@@ -33,13 +38,16 @@ func cmdDemoSend(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
+	base, err := demoGoogleURL(env.environ, *googleURL, *dir)
+	if err != nil {
+		return err
+	}
 	body, err := json.Marshal(googlesim.DemoRequest{Event: event, Sub: *sub, Reason: *reason, State: *state, Alg: *alg})
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	base := strings.TrimSuffix(*googleURL, "/")
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+googlesim.PathDemoSend, bytes.NewReader(body))
 	if err != nil {
 		return usageError{fmt.Errorf("--google-url: %w", err)}
@@ -47,7 +55,7 @@ func cmdDemoSend(ctx context.Context, env *cliEnv, args []string) error {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach the demo's Google stand-in at %s (is riscd demo running? its URL is printed as \"Google stand-in\"; pass it with --google-url): %w", base, err)
+		return fmt.Errorf("cannot reach the demo's Google stand-in at %s (is riscd demo running? pass its --dir, or its \"Google stand-in\" URL with --google-url): %w", base, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -82,4 +90,26 @@ func cmdDemoSend(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "pushed %s%s (jti %s) to %s: riscd answered 202 Accepted\n", res.Name, about, res.JTI, res.Target)
 	return nil
+}
+
+// demoGoogleURL is the stand-in's URL, without a trailing slash: flag if
+// given, else the state file of the demo in dir, else the state file of
+// the demo that started last, else the default address.
+func demoGoogleURL(environ []string, flag, dir string) (string, error) {
+	switch {
+	case flag != "":
+		return strings.TrimSuffix(flag, "/"), nil
+	case dir != "":
+		s, err := readDemoState(filepath.Join(dir, demoStateName))
+		if err != nil {
+			return "", usageError{fmt.Errorf("--dir: no running demo's state (%w)", err)}
+		}
+		return strings.TrimSuffix(s.GoogleURL, "/"), nil
+	}
+	if p := runningDemoFile(environ); p != "" {
+		if s, err := readDemoState(p); err == nil {
+			return strings.TrimSuffix(s.GoogleURL, "/"), nil
+		}
+	}
+	return "http://" + demoGoogleAddr, nil
 }

@@ -322,8 +322,10 @@ func TestFlaskExampleAgainstDemo(t *testing.T) {
 			}
 		}
 		hook := func(users ...string) []byte {
+			at := time.Now().UTC().Truncate(time.Second)
 			b, _ := json.Marshal(map[string]any{"type": "sessions-revoked", "sub": "1", "action": "end_sessions,set_sessions_revoked_at",
-				"at": time.Now().UTC().Truncate(time.Second), "grant_ids": []string{}, "app_users": users})
+				"at": at, "end_sessions_before": at.Add(time.Second - time.Nanosecond), "signin_disabled": false, "held": false,
+				"grant_ids": []string{}, "app_users": users})
 			return b
 		}
 		send := func(t *testing.T, req *http.Request) int {

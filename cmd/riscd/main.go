@@ -67,6 +67,7 @@ func commands() []command {
 		{"outbox", "upstream revocations and webhooks, through the admin API", cmdOutbox, adminSubNames(outboxSubs)},
 		{"accounts", "accounts and their holds, through the admin API", cmdAccounts, adminSubNames(accountsSubs)},
 		{"audit", "the audit log of actions, through the admin API", cmdAudit, adminSubNames(auditSubs)},
+		{"webhook-secret", "print (or write to a new file) a new webhook secret", cmdWebhookSecret, nil},
 		{"version", "print the version", cmdVersion, nil},
 	}
 }
@@ -126,14 +127,18 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "riscd: Google Cross-Account Protection receiver and OAuth grant keeper")
 	fmt.Fprintln(w, "\nUsage: riscd <command> [flags]\n\nCommands:")
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s %s\n", width, c.name, c.summary)
 		if c.subs != nil {
 			subs := c.subs()
 			for i, s := range subs {
 				subs[i] = c.name + " " + s
 			}
-			fmt.Fprintf(w, "  %-8s   %s\n", "", strings.Join(subs, ", "))
+			fmt.Fprintf(w, "  %-*s   %s\n", width, "", strings.Join(subs, ", "))
 		}
 	}
 	fmt.Fprintln(w, "\nRun riscd <command> --help for a command's flags.")

@@ -52,9 +52,6 @@ DRIVE_SCOPE = 'https://www.googleapis.com/auth/drive.metadata.readonly'
 # Standard Webhooks: a webhook-timestamp further than this from now is
 # refused (https://www.standardwebhooks.com, "Verifying webhook authenticity").
 WEBHOOK_TOLERANCE = 5 * 60
-# What riscd does when Google reports a hijacking or revoked sessions; the
-# app ends its users' sessions when a webhook lists either.
-ENDING_ACTIONS = {'end_sessions', 'set_sessions_revoked_at'}
 # App user ids this sample accepts at sign-in.
 USER_RE = re.compile(r'^[a-z0-9][a-z0-9._-]{0,63}$')
 
@@ -284,7 +281,7 @@ def clear_credentials():
 @app.route('/riscd/webhook', methods=['POST'])
 def webhook():
   """riscd's webhooks (Standard Webhooks). When riscd ended a Google
-  account's sessions (a hijacking, revoked sessions), the app ends its own
+  account's sessions (signin_disabled, held or end_sessions_before), the app ends its own
   sessions of every app user linked to that account."""
   if not WEBHOOK_SECRET:
     return flask.jsonify(error='no webhook secret configured'), 503
@@ -309,10 +306,11 @@ def webhook():
 
 
 def ends_sessions(event):
-  actions = set((event.get('action') or '').split(','))
-  hijacked = event.get('type') == 'account-disabled' and event.get('reason') == 'hijacking'
-  revoked = event.get('type') in ('sessions-revoked', 'caep:session-revoked')
-  return bool(actions & ENDING_ACTIONS) or hijacked or revoked
+  """riscd's one rule (README, "Ending the app's sessions"): sessions end
+  while signin_disabled or held, and those created at or before
+  end_sessions_before. This sample ends every session existing when the
+  webhook arrives, which covers all three."""
+  return bool(event.get('signin_disabled') or event.get('held') or event.get('end_sessions_before'))
 
 
 def verify_webhook(secret, headers, body, now):
