@@ -59,7 +59,10 @@ type EventSummary struct {
 // summary of the subject's grants.
 type Subject struct {
 	AccountState
-	Grants []GrantSummary `json:"grants"`
+	// EndSessionsBefore: the app ends its sessions of this account created
+	// at or before it (see the companion API's session rule).
+	EndSessionsBefore *time.Time     `json:"end_sessions_before,omitempty"`
+	Grants            []GrantSummary `json:"grants"`
 }
 
 // GrantSummary is a grant in a Subject.
