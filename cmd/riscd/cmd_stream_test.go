@@ -14,6 +14,7 @@ import (
 	"github.com/riscd/riscd/config"
 	"github.com/riscd/riscd/events"
 	"github.com/riscd/riscd/googlesim"
+	"github.com/riscd/riscd/internal/testkit"
 )
 
 // streamTestKey is generated once per test binary: RSA key generation is
@@ -265,9 +266,14 @@ func TestStreamVerifyEndToEnd(t *testing.T) {
 	if errOut != "" {
 		t.Errorf("verify --json wrote to stderr: %q", errOut)
 	}
-	pushes := sim.StreamPushes()
-	if len(pushes) != 2 || pushes[1].Status != 202 {
-		t.Errorf("sim pushes = %+v, want two verifications answered 202", pushes)
+	// googlesim records a push once its answer is back, which may be after
+	// the command found the event riscd stored before answering.
+	testkit.Eventually(t, "two verification pushes answered 202", func() bool {
+		pushes := sim.StreamPushes()
+		return len(pushes) == 2 && pushes[1].Status == 202
+	})
+	if pushes := sim.StreamPushes(); len(pushes) != 2 {
+		t.Errorf("sim pushes = %+v, want two verifications", pushes)
 	}
 
 	t.Run("wrong admin token", func(t *testing.T) {
