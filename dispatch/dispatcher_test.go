@@ -147,6 +147,29 @@ func TestDispatcherRetrySkipsSucceededHandlers(t *testing.T) {
 	}
 }
 
+func TestDispatcherLastHandler(t *testing.T) {
+	q := newFakeQueue()
+	id := q.add("opaque:a")
+	first := &recorder{}
+	second := &recorder{fail: func(_ Delivery, n int) error {
+		if n == 0 {
+			return errors.New("store down")
+		}
+		return nil
+	}}
+	startDispatcher(t, Config{Queue: q, Handlers: []Handler{first, second}})
+	waitFor(t, "entry done", func() bool { return q.status(id) == "done" })
+	for _, d := range first.all() {
+		if d.Last {
+			t.Errorf("first handler's delivery %+v has Last set", d)
+		}
+	}
+	got := second.all()
+	if len(got) != 2 || !got[0].Last || !got[1].Last {
+		t.Errorf("last handler's deliveries = %+v, want 2 with Last set", got)
+	}
+}
+
 func TestDispatcherParksAfterMaxAttempts(t *testing.T) {
 	q := newFakeQueue()
 	bad, good := q.add("opaque:a"), q.add("opaque:a")

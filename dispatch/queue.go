@@ -74,6 +74,12 @@ type Delivery struct {
 	// Attempt counts deliveries of this entry, from 1. It is Entry.Attempts+1
 	// and grows across restarts.
 	Attempt int
+	// Last is set for the last of the dispatcher's handlers: every other
+	// one has succeeded for the entry, so once this one does the entry is
+	// done. A handler that commits its effects in the store holding the
+	// Queue's entries may mark the entry done in that same transaction;
+	// the Queue's Done then finds it done and writes nothing.
+	Last bool
 }
 
 // Handler acts on delivered events. Delivery is at least once: a crash

@@ -75,6 +75,7 @@ func (s inbox) Handle(ctx context.Context, it *workqueue.Item[held]) error {
 		if h.done[i] {
 			continue
 		}
+		d.Last = i == len(s.cfg.Handlers)-1
 		if err := s.call(ctx, hd, d); err != nil {
 			return fmt.Errorf("dispatch: handler %d: %w", i, err)
 		}

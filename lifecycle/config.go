@@ -38,6 +38,12 @@ type Config struct {
 	// DryRun, and changes nothing else: no grant, account or session, no
 	// webhook, no upstream revocation.
 	DryRun bool
+	// InboxDone says that the dispatcher delivering to Handler reads the
+	// Store's inbox: the handler then marks each entry done (counting the
+	// attempt, stamping DoneAt) in the transaction of its last event, when
+	// it is the dispatcher's last handler (dispatch.Delivery.Last), so that
+	// the Queue's Done has nothing left to write. Not in a dry run.
+	InboxDone bool
 
 	// SubjectIssuers lists, per transmitter name, the issuers whose subject
 	// identifiers riscd acts on: a subject's iss must be one of them (with or

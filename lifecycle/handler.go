@@ -48,18 +48,28 @@ func (l *Lifecycle) handleEvent(ctx context.Context, d dispatch.Delivery, i int,
 	if l.cfg.DryRun {
 		return l.dryRun(ctx, d, ev, oc, actions, mark)
 	}
+	finish := l.cfg.InboxDone && d.Last && i == len(d.SET.Events)-1
 	queued := 0
 	err := l.cfg.Store.Batch(ctx, func(tx riscd.Tx) error {
 		queued = 0
-		if done, err := marked(ctx, tx, mark); done || err != nil {
-			return err
-		}
-		entries, q, err := l.act(ctx, tx, d, ev, oc, actions)
+		done, err := marked(ctx, tx, mark)
 		if err != nil {
 			return err
 		}
-		queued = q
-		return commitEntries(ctx, tx, entries, mark, false)
+		if !done {
+			entries, q, err := l.act(ctx, tx, d, ev, oc, actions)
+			if err != nil {
+				return err
+			}
+			queued = q
+			if err := commitEntries(ctx, tx, entries, mark, false); err != nil {
+				return err
+			}
+		}
+		if finish {
+			return l.inboxDone(ctx, tx, d.Entry.ID)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -68,6 +78,22 @@ func (l *Lifecycle) handleEvent(ctx context.Context, d dispatch.Delivery, i int,
 		l.NotifyOutbox()
 	}
 	return nil
+}
+
+// inboxDone marks inbox entry id done with the event's effects, counting
+// the attempt that succeeded in its Attempts as the dispatcher's Done
+// would. An entry already done, or no longer stored, is left as it is.
+func (l *Lifecycle) inboxDone(ctx context.Context, tx riscd.Tx, id uint64) error {
+	e, err := tx.InboxEntry(ctx, id)
+	if errors.Is(err, riscd.ErrNotFound) || err == nil && e.Status == riscd.InboxDone {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	e.Status, e.DoneAt = riscd.InboxDone, l.now()
+	e.Attempts++
+	return tx.PutInboxEntry(ctx, e)
 }
 
 // dryRun acts in a transaction it rolls back, then keeps only the audit

@@ -123,6 +123,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		Store:         m.db,
 		Actions:       c.RISC.Actions,
 		DryRun:        c.RISC.DryRun,
+		InboxDone:     true,
 		Transmitters:  policies,
 		Revoker:       revoker,
 		WebhookURL:    c.Companion.WebhookURL,

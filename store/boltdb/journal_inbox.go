@@ -22,10 +22,24 @@ const (
 	journalMaxSize   = 256 << 20
 )
 
-// applyInterval is the least time between two applies: a busy receiver's
-// entries gather meanwhile and share one bbolt commit. An entry waits at
-// most this long for the dispatcher to see it.
-const applyInterval = 50 * time.Millisecond
+// applyInterval is the least time between two applies of a busy store: a
+// busy receiver's entries gather meanwhile and share one bbolt commit. An
+// entry waits at most this long for the dispatcher to see it. The wait
+// grows with the last apply's batch, reaching applyInterval at
+// applyFullBatch entries: a store taking a few hundred entries a second
+// applies them almost at once, while one taking thousands (about
+// applyFullBatch per applyInterval and more) gathers them into a commit
+// every applyInterval.
+const (
+	applyInterval    = 50 * time.Millisecond
+	applyMinInterval = 10 * time.Millisecond
+	applyFullBatch   = 256
+)
+
+// applyWait is how long after an apply of n entries the next one waits.
+func applyWait(n int) time.Duration {
+	return max(applyMinInterval, applyInterval*time.Duration(min(n, applyFullBatch))/applyFullBatch)
+}
 
 // Appended is what AppendInbox did with one entry.
 type Appended struct {
@@ -255,6 +269,7 @@ func (j *inboxJournal) run() {
 	const minBackoff, maxBackoff = 10 * time.Millisecond, 2 * time.Second
 	backoff := time.Duration(0)
 	var last time.Time // when the last apply started
+	lastN := 0         // entries it took
 	for {
 		var retry <-chan time.Time
 		if backoff > 0 {
@@ -268,7 +283,7 @@ func (j *inboxJournal) run() {
 			j.apply() // what the last appends left
 			return
 		}
-		if wait := time.Until(last.Add(applyInterval)); backoff == 0 && wait > 0 {
+		if wait := time.Until(last.Add(applyWait(lastN))); backoff == 0 && wait > 0 {
 			// Busy: let entries gather, unless a flush is waiting. One
 			// large transaction costs the disk two syncs, as a small one
 			// does. An idle store applies at once.
@@ -279,8 +294,8 @@ func (j *inboxJournal) run() {
 			}
 		}
 		last = time.Now()
-		if j.apply() {
-			backoff = 0
+		if n, ok := j.applyN(); ok {
+			backoff, lastN = 0, n
 		} else {
 			backoff = min(max(2*backoff, minBackoff), maxBackoff)
 		}
@@ -290,6 +305,12 @@ func (j *inboxJournal) run() {
 // apply moves the queued entries into the inbox in one transaction. It
 // reports false when that failed; the entries stay queued.
 func (j *inboxJournal) apply() bool {
+	_, ok := j.applyN()
+	return ok
+}
+
+// applyN is apply, also returning how many entries it took.
+func (j *inboxJournal) applyN() (int, bool) {
 	j.mu.Lock()
 	hold := j.beforeApply
 	j.mu.Unlock()
@@ -302,7 +323,7 @@ func (j *inboxJournal) apply() bool {
 	taken := j.afterTake
 	j.mu.Unlock()
 	if len(batch) == 0 {
-		return true
+		return 0, true
 	}
 	if taken != nil {
 		taken()
@@ -326,7 +347,7 @@ func (j *inboxJournal) apply() bool {
 		j.cond.Broadcast()
 		j.mu.Unlock()
 		j.db.log.Error("inbox journal: entries not applied to the inbox yet; will retry", "entries", len(batch), "err", err)
-		return false
+		return 0, false
 	}
 	if j.applyErr != nil {
 		j.db.log.Info("inbox journal: entries applied again", "entries", len(batch))
@@ -343,7 +364,7 @@ func (j *inboxJournal) apply() bool {
 	if hook != nil {
 		hook()
 	}
-	return true
+	return len(batch), true
 }
 
 // FlushInbox waits until every entry AppendInbox returned before the call

@@ -816,3 +816,23 @@ func TestSalvageJournalKeepsTheWholeRecords(t *testing.T) {
 		}
 	}
 }
+
+// A busy store's applier waits after an apply in proportion to how many
+// entries it took: a slow trickle reaches the inbox within
+// applyMinInterval, a flood gathers for applyInterval.
+func TestApplyWait(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want time.Duration
+	}{
+		{0, applyMinInterval},
+		{1, applyMinInterval},
+		{applyFullBatch / 2, applyInterval / 2},
+		{applyFullBatch, applyInterval},
+		{10 * applyFullBatch, applyInterval},
+	} {
+		if got := applyWait(c.n); got != c.want {
+			t.Errorf("applyWait(%d) = %v, want %v", c.n, got, c.want)
+		}
+	}
+}
