@@ -433,3 +433,35 @@ func TestRescanTakesUpAnEarlierRetryTime(t *testing.T) {
 		}
 	})
 }
+
+// An operator's "retry now" that reaches the queue while the item's attempt
+// is in flight is not lost: when that attempt fails, the item is retried at
+// the earlier time, not after its backoff.
+func TestRetryNowDuringAnAttempt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inAttempt := make(chan struct{})
+		release := make(chan struct{})
+		src := newFakeSource(func(_ context.Context, it *Item[string]) error {
+			if it.Attempts < 1 {
+				close(inAttempt)
+				<-release
+				return errors.New("app down")
+			}
+			return nil
+		})
+		id := src.add("a")
+		q, _ := start(t, Config[string]{Source: src, PollInterval: time.Hour, RescanInterval: 24 * time.Hour,
+			BackoffBase: time.Hour, BackoffMax: time.Hour})
+		<-inAttempt
+		t0 := time.Now()
+		src.setNextAttempt(id, t0)
+		q.Rescan()
+		synctest.Wait()
+		close(release)
+		synctest.Wait()
+		calls := src.calls()
+		if len(calls) != 2 || src.status(id) != "done" || calls[1].at.After(t0.Add(time.Minute)) {
+			t.Fatalf("calls %+v, item %s; want the second attempt at the retry time asked during the first, done", calls, src.status(id))
+		}
+	})
+}

@@ -24,6 +24,10 @@ const (
 type held[T any] struct {
 	it      Item[T]
 	handled bool // Handle succeeded; recording that failed
+	// soonerAt is a retry time the source moved earlier while the item was
+	// in flight (an operator's "retry now" during an attempt): the attempt's
+	// failure, when it comes, is retried then rather than after its backoff.
+	soonerAt time.Time
 }
 
 // lane holds the pending items of one key, in ID order. Only its head ever
@@ -193,10 +197,16 @@ func (s *scheduler[T]) add(it Item[T]) {
 // earlier, and re-files its lane when the item is the lane's waiting head.
 func (s *scheduler[T]) sooner(l *lane[T], it Item[T]) {
 	i := sort.Search(len(l.items), func(i int) bool { return l.items[i].it.ID >= it.ID })
-	if i == len(l.items) || l.items[i].it.ID != it.ID || i == 0 && l.state == laneRunning {
+	if i == len(l.items) || l.items[i].it.ID != it.ID {
 		return
 	}
 	h := l.items[i]
+	if i == 0 && l.state == laneRunning {
+		if h.soonerAt.IsZero() || it.NextAttempt.Before(h.soonerAt) {
+			h.soonerAt = it.NextAttempt
+		}
+		return
+	}
 	if !it.NextAttempt.Before(h.it.NextAttempt) {
 		return
 	}
@@ -311,7 +321,12 @@ func (s *scheduler[T]) finish(r result[T]) {
 		s.wantAll = true
 		l.items[0].it, l.items[0].handled = r.it, r.handled
 	default:
-		l.items[0].it, l.items[0].handled = r.it, r.handled
+		h := l.items[0]
+		h.it, h.handled = r.it, r.handled
+		if !h.soonerAt.IsZero() && h.soonerAt.Before(h.it.NextAttempt) {
+			h.it.NextAttempt = h.soonerAt
+		}
+		h.soonerAt = time.Time{}
 	}
 	l.state = laneIdle
 	s.evaluate(l)
