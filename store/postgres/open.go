@@ -87,6 +87,7 @@ type DB struct {
 	freed   chan struct{}        // closed when one of them is released
 
 	writer  *inboxWriter
+	retries atomic.Int64 // transactions run again (SerializationRetries)
 	applied *notifier
 	// listening is closed once the listener first listens; listens counts
 	// its LISTENs (one per connection), heard the notifications it

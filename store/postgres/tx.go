@@ -73,12 +73,18 @@ func (db *DB) Batch(ctx context.Context, fn func(riscd.Tx) error) error {
 	return db.Update(ctx, fn)
 }
 
+// SerializationRetries counts the transactions Update and Batch ran again
+// after a serialization failure or a deadlock since Open: a measure of
+// contention, for benchmarks and diagnostics.
+func (db *DB) SerializationRetries() int64 { return db.retries.Load() }
+
 func (db *DB) updateTx(ctx context.Context, fn func(*Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := db.run(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, false, fn)
 		if err == nil || !retryable(err) || attempt == maxAttempts {
 			return err
 		}
+		db.retries.Add(1)
 		// A random pause, growing with the attempts (to 100 ms at most),
 		// lets the transactions that won finish first.
 		pause := time.Duration(rand.Int64N(int64(min(time.Millisecond<<attempt, 100*time.Millisecond))))
@@ -102,11 +108,16 @@ func isUnique(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
-func (db *DB) run(ctx context.Context, opts pgx.TxOptions, readOnly bool, fn func(*Tx) error) (err error) {
+// usable fails when the DB is closed or ctx is done.
+func (db *DB) usable(ctx context.Context) error {
 	if db.closed.Load() {
 		return fmt.Errorf("store: %w", riscd.ErrClosed)
 	}
-	if err := ctx.Err(); err != nil {
+	return ctx.Err()
+}
+
+func (db *DB) run(ctx context.Context, opts pgx.TxOptions, readOnly bool, fn func(*Tx) error) (err error) {
+	if err := db.usable(ctx); err != nil {
 		return err
 	}
 	ptx, err := db.pool.BeginTx(ctx, opts)
