@@ -65,14 +65,6 @@ func (db *DB) Update(ctx context.Context, fn func(riscd.Tx) error) error {
 	return db.updateTx(ctx, func(t *Tx) error { return fn(t) })
 }
 
-// Batch is Update. PostgreSQL already shares WAL flushes among concurrent
-// commits (one backend's flush covers the commit records written before
-// it), so batching callers into one transaction here would save little
-// and make one caller's conflict every caller's retry.
-func (db *DB) Batch(ctx context.Context, fn func(riscd.Tx) error) error {
-	return db.Update(ctx, fn)
-}
-
 // SerializationRetries counts the transactions Update and Batch ran again
 // after a serialization failure or a deadlock since Open: a measure of
 // contention, for benchmarks and diagnostics.
@@ -125,16 +117,19 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, readOnly bool, fn fun
 		return db.errorf("store: begin", err)
 	}
 	t := &Tx{db: db, tx: ptx, keys: db.keys, now: db.now, readOnly: readOnly}
+	committed := false
 	defer func() {
 		t.tx = nil
-		if err != nil {
+		if !committed { // fn failed or panicked, or the commit failed
 			_ = ptx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
 	if err = fn(t); err != nil {
 		return err
 	}
-	if err = ptx.Commit(ctx); err != nil {
+	err = ptx.Commit(ctx)
+	committed = err == nil
+	if err != nil {
 		return db.errorf("store: commit", err)
 	}
 	if t.inboxed {
