@@ -265,11 +265,13 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	}
 
 	workers := dispatchWorkers
+	queue := &inboxQueue{db: m.db, formats: formats, now: m.Now, started: m.Now()}
 	if c.Store.Engine == config.EnginePostgres {
 		workers = dispatchWorkersShared
+		queue.grace = claimGrace
 	}
 	p.dispatcher, err = dispatch.New(dispatch.Config{
-		Queue:       &inboxQueue{db: m.db, formats: formats, now: m.Now},
+		Queue:       queue,
 		Handlers:    []dispatch.Handler{p.admin.Metrics().InstrumentHandler(p.lifecycle.Handler())},
 		Registry:    registry,
 		MaxAttempts: c.RISC.MaxAttempts,
@@ -290,7 +292,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	metrics := p.admin.Metrics()
 	p.receiver, err = receiver.New(ctx, receiver.Config{
 		Transmitters: transmitters,
-		Inbox:        m.db.Inbox(),
+		Inbox:        queue.accepting(m.db.Inbox()),
 		Registry:     registry,
 		Observe: func(o receiver.Observation) {
 			metrics.SETReceived(o.Transmitter, string(o.Outcome), o.ErrCode)
