@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riscd/riscd"
 )
 
@@ -112,7 +111,7 @@ func (b *batcher) run(group []*batchReq) {
 		}
 		var failed *batchReq
 		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
-		err := db.run(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, false, func(t *Tx) error {
+		err := db.run(ctx, serializable, false, func(t *Tx) error {
 			for _, r := range group {
 				if err := call(r, t); err != nil {
 					failed = r

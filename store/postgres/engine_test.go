@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/riscd/riscd"
@@ -959,5 +960,47 @@ func TestBatchRetriesSerializationFailures(t *testing.T) {
 	got, err := a.Grant(ctx, g.ID)
 	if err != nil || len(got.Scopes) != n {
 		t.Fatalf("grant has %d scopes (%v), want %d", len(got.Scopes), err, n)
+	}
+}
+
+// Update's and Batch's transactions are SERIALIZABLE with sequential scans
+// disabled (their relation-wide predicate locks), for that transaction
+// only.
+func TestSerializableWithoutSeqScans(t *testing.T) {
+	db := openTest(t, newDatabase(t), testKey(t), nil)
+	ctx := context.Background()
+	show := func(q querier) (iso, seq string) {
+		if err := q.QueryRow(ctx, `SELECT current_setting('transaction_isolation'), current_setting('enable_seqscan')`).Scan(&iso, &seq); err != nil {
+			t.Fatal(err)
+		}
+		return iso, seq
+	}
+	for name, run := range map[string]func(context.Context, func(riscd.Tx) error) error{"Update": db.Update, "Batch": db.Batch} {
+		err := run(ctx, func(tx riscd.Tx) error {
+			if iso, seq := show(tx.(*Tx).tx); iso != "serializable" || seq != "off" {
+				t.Errorf("%s: isolation %s, enable_seqscan %s", name, iso, seq)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every connection of the pool has it back on afterwards.
+	conns := make([]*pgxpool.Conn, 0, defaultMaxConns)
+	defer func() {
+		for _, c := range conns {
+			c.Release()
+		}
+	}()
+	for range defaultMaxConns {
+		c, err := db.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if _, seq := show(c); seq != "on" {
+			t.Fatalf("a pooled connection has enable_seqscan %s after the transaction", seq)
+		}
 	}
 }
