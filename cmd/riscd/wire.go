@@ -27,9 +27,10 @@ const upstreamTimeout = 30 * time.Second
 const dispatchWorkers = 32
 
 // dispatchWorkersShared is dispatchWorkers on a store shared by replicas
-// (postgres): the handlers' transactions share the replica's pool of
-// database connections with everything else it does.
-const dispatchWorkersShared = 8
+// (postgres). The handlers' transactions run together (Batch, one batch at
+// a time), so more workers make bigger batches, not more connections; each
+// claim still reads on a pooled connection.
+const dispatchWorkersShared = 32
 
 // sweepInterval is how often abandoned consent flows and expired sessions
 // are removed.
