@@ -167,45 +167,53 @@ func (q *inboxQueue) Claim(ctx context.Context, e dispatch.Entry) (dispatch.Entr
 }
 
 // current reads e as stored; ErrGone unless it is pending, ErrBehind when
-// an earlier entry of its subject is pending.
+// an earlier entry of its subject is pending. It reads without a
+// transaction of its own (on PostgreSQL, one statement a read): under the
+// subject's lock no other replica changes the subject's entries.
 func (q *inboxQueue) current(ctx context.Context, e dispatch.Entry) (dispatch.Entry, error) {
-	var cur riscd.InboxEntry
-	err := q.db.View(ctx, func(tx riscd.ReadTx) error {
-		var err error
-		cur, err = tx.InboxEntry(ctx, e.ID)
+	gone := func(what string) error { return fmt.Errorf("inbox entry %d %s: %w", e.ID, what, dispatch.ErrGone) }
+	if e.Subject == "" {
+		cur, err := q.db.InboxEntry(ctx, e.ID)
 		switch {
 		case errors.Is(err, riscd.ErrNotFound):
-			return fmt.Errorf("inbox entry %d pruned: %w", e.ID, dispatch.ErrGone)
+			return e, gone("pruned")
 		case err != nil:
-			return err
+			return e, err
 		case cur.Status != riscd.InboxPending:
-			return fmt.Errorf("inbox entry %d is %s: %w", e.ID, cur.Status, dispatch.ErrGone)
-		case e.Subject == "":
-			return nil
+			return e, gone("is " + string(cur.Status))
 		}
-		// The subject's pending entries, newest first: few, since each
-		// subject's are handled in order.
-		lq := riscd.InboxQuery{Status: riscd.InboxPending, Subject: e.Subject, Limit: riscd.MaxLimit}
-		for {
-			page, next, err := tx.ListInbox(ctx, lq)
-			if err != nil {
-				return err
-			}
-			for _, p := range page {
-				if p.ID < e.ID {
-					return fmt.Errorf("inbox entry %d waits for entry %d: %w", e.ID, p.ID, dispatch.ErrBehind)
-				}
-			}
-			if next == "" {
-				return nil
-			}
-			lq.Cursor = next
-		}
-	})
-	if err != nil {
-		return e, err
+		return q.entry(cur), nil
 	}
-	return q.entry(cur), nil
+	// The subject's pending entries, newest first (few, since each
+	// subject's are handled in order): e among them if it is still
+	// pending, then the earlier ones, which go first.
+	var cur *riscd.InboxEntry
+	lq := riscd.InboxQuery{Status: riscd.InboxPending, Subject: e.Subject, Limit: riscd.MaxLimit}
+	for {
+		page, next, err := q.db.ListInbox(ctx, lq)
+		if err != nil {
+			return e, err
+		}
+		for i, p := range page {
+			switch {
+			case p.ID == e.ID:
+				cur = &page[i]
+			case p.ID > e.ID:
+			case cur == nil:
+				return e, gone("is no longer pending")
+			default:
+				return e, fmt.Errorf("inbox entry %d waits for entry %d: %w", e.ID, p.ID, dispatch.ErrBehind)
+			}
+		}
+		if next == "" {
+			break
+		}
+		lq.Cursor = next
+	}
+	if cur == nil {
+		return e, gone("is no longer pending")
+	}
+	return q.entry(*cur), nil
 }
 
 // Done marks the entry done, counting the attempt that succeeded in its

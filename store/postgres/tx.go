@@ -213,6 +213,19 @@ func (db *DB) InboxEntry(ctx context.Context, id uint64) (riscd.InboxEntry, erro
 	return readOne(ctx, db, func(t *Tx) (riscd.InboxEntry, error) { return t.InboxEntry(ctx, id) })
 }
 
+// ListInbox runs ReadTx.ListInbox in one statement.
+func (db *DB) ListInbox(ctx context.Context, q riscd.InboxQuery) ([]riscd.InboxEntry, string, error) {
+	type page struct {
+		es   []riscd.InboxEntry
+		next string
+	}
+	p, err := readOne(ctx, db, func(t *Tx) (page, error) {
+		es, next, err := t.ListInbox(ctx, q)
+		return page{es, next}, err
+	})
+	return p.es, p.next, err
+}
+
 // PendingInboxAfter runs ReadTx.PendingInboxAfter in one statement.
 func (db *DB) PendingInboxAfter(ctx context.Context, after uint64, limit int) ([]riscd.InboxEntry, error) {
 	return readOne(ctx, db, func(t *Tx) ([]riscd.InboxEntry, error) { return t.PendingInboxAfter(ctx, after, limit) })
