@@ -16,9 +16,9 @@ import (
 	"github.com/riscd/riscd/workqueue"
 )
 
-// Store is riscd's store, whatever engine keeps it. Events are applied
-// with Batch, so the dispatcher's concurrent deliveries share commits (and
-// fsyncs); every function handed to Batch resets what it records outside
+// Store is riscd's store, whatever engine keeps it. Events are applied,
+// and outbox attempts recorded, with Batch, so that the concurrent
+// deliveries share commits (and fsyncs); every function handed to Batch resets what it records outside
 // the transaction, since Batch may run it more than once.
 type Store = riscd.Store
 

@@ -39,7 +39,9 @@ func (l *Lifecycle) record(ctx context.Context, st attemptState, f workqueue.Fai
 	_ = json.Unmarshal(st.job.Payload, &p) // best effort: the audit entry names what it can
 	var j riscd.OutboxJob
 	recorded := false // the attempt was stored on a pending job
-	err := l.cfg.Store.Update(ctx, func(tx riscd.Tx) error {
+	// Batch: the outbox's concurrent workers share commits, as the
+	// dispatcher's deliveries do.
+	err := l.cfg.Store.Batch(ctx, func(tx riscd.Tx) error {
 		var err error
 		recorded = false
 		if j, err = tx.OutboxJob(ctx, st.job.ID); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/riscd/riscd"
@@ -17,6 +18,64 @@ type inboxQueue struct {
 	db      riscd.DB
 	formats map[string]events.Format // by transmitter name
 	now     func() time.Time
+
+	// grace, on a store shared by replicas, is how long after its
+	// receipt an entry another replica received is left to that replica
+	// (see Claim); zero for a store of this process's own. started is
+	// when this process started: the entries received before are
+	// nobody's in particular.
+	grace   time.Duration
+	started time.Time
+	mu      sync.Mutex
+	mine    map[uint64]struct{} // entries this process accepted and has not finished
+}
+
+// claimGrace is inboxQueue.grace on a shared store: a replica handles
+// what it received within milliseconds, so another that reads the entry
+// (a notification, a poll) leaves it alone this long before trying to
+// claim it; a receiver that died meanwhile delays its entries this much.
+const claimGrace = 2 * time.Second
+
+// accepting returns the InboxWriter that records, in q, the entries w
+// accepts: the receiver's.
+func (q *inboxQueue) accepting(w riscd.InboxWriter) riscd.InboxWriter {
+	return acceptingWriter{InboxWriter: w, q: q}
+}
+
+type acceptingWriter struct {
+	riscd.InboxWriter
+	q *inboxQueue
+}
+
+func (w acceptingWriter) PutInbox(ctx context.Context, e riscd.InboxEntry) (riscd.InboxEntry, bool, error) {
+	got, created, err := w.InboxWriter.PutInbox(ctx, e)
+	if err == nil && created && w.q.grace > 0 {
+		w.q.mu.Lock()
+		if w.q.mine == nil {
+			w.q.mine = make(map[uint64]struct{})
+		}
+		w.q.mine[got.ID] = struct{}{}
+		w.q.mu.Unlock()
+	}
+	return got, created, err
+}
+
+// isMine reports whether this process accepted entry id.
+func (q *inboxQueue) isMine(id uint64) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, ok := q.mine[id]
+	return ok
+}
+
+// finished forgets entry id: it is done, parked or gone.
+func (q *inboxQueue) finished(id uint64) {
+	if q.grace == 0 {
+		return
+	}
+	q.mu.Lock()
+	delete(q.mine, id)
+	q.mu.Unlock()
 }
 
 var (
@@ -69,7 +128,26 @@ func inboxLock(e dispatch.Entry) string {
 // an earlier entry of the subject may still be pending, received by another
 // replica and not yet read by this one (ErrBehind). The lock is held until
 // the dispatcher has recorded the outcome.
+//
+// On a store shared by replicas, an entry another replica received is left
+// to it for claimGrace after its receipt (ErrBusy: the dispatcher tries
+// again at its next poll), then its status is read first, in one
+// statement, so that what another replica finished costs no lock.
 func (q *inboxQueue) Claim(ctx context.Context, e dispatch.Entry) (dispatch.Entry, func(), error) {
+	if q.grace > 0 && !q.isMine(e.ID) {
+		if e.ReceivedAt.After(q.started) && q.now().Before(e.ReceivedAt.Add(q.grace)) {
+			return e, nil, fmt.Errorf("inbox entry %d is left to the replica that received it: %w", e.ID, dispatch.ErrBusy)
+		}
+		cur, err := q.db.InboxEntry(ctx, e.ID)
+		switch {
+		case errors.Is(err, riscd.ErrNotFound):
+			return e, nil, fmt.Errorf("inbox entry %d pruned: %w", e.ID, dispatch.ErrGone)
+		case err != nil:
+			return e, nil, err
+		case cur.Status != riscd.InboxPending:
+			return e, nil, fmt.Errorf("inbox entry %d is %s: %w", e.ID, cur.Status, dispatch.ErrGone)
+		}
+	}
 	release, ok, err := q.db.TryLock(ctx, inboxLock(e))
 	if err != nil {
 		return e, nil, err
@@ -80,51 +158,62 @@ func (q *inboxQueue) Claim(ctx context.Context, e dispatch.Entry) (dispatch.Entr
 	cur, err := q.current(ctx, e)
 	if err != nil {
 		release()
+		if errors.Is(err, dispatch.ErrGone) {
+			q.finished(e.ID)
+		}
 		return e, nil, err
 	}
 	return cur, release, nil
 }
 
 // current reads e as stored; ErrGone unless it is pending, ErrBehind when
-// an earlier entry of its subject is pending.
+// an earlier entry of its subject is pending. It reads without a
+// transaction of its own (on PostgreSQL, one statement a read): under the
+// subject's lock no other replica changes the subject's entries.
 func (q *inboxQueue) current(ctx context.Context, e dispatch.Entry) (dispatch.Entry, error) {
-	var cur riscd.InboxEntry
-	err := q.db.View(ctx, func(tx riscd.ReadTx) error {
-		var err error
-		cur, err = tx.InboxEntry(ctx, e.ID)
+	gone := func(what string) error { return fmt.Errorf("inbox entry %d %s: %w", e.ID, what, dispatch.ErrGone) }
+	if e.Subject == "" {
+		cur, err := q.db.InboxEntry(ctx, e.ID)
 		switch {
 		case errors.Is(err, riscd.ErrNotFound):
-			return fmt.Errorf("inbox entry %d pruned: %w", e.ID, dispatch.ErrGone)
+			return e, gone("pruned")
 		case err != nil:
-			return err
+			return e, err
 		case cur.Status != riscd.InboxPending:
-			return fmt.Errorf("inbox entry %d is %s: %w", e.ID, cur.Status, dispatch.ErrGone)
-		case e.Subject == "":
-			return nil
+			return e, gone("is " + string(cur.Status))
 		}
-		// The subject's pending entries, newest first: few, since each
-		// subject's are handled in order.
-		lq := riscd.InboxQuery{Status: riscd.InboxPending, Subject: e.Subject, Limit: riscd.MaxLimit}
-		for {
-			page, next, err := tx.ListInbox(ctx, lq)
-			if err != nil {
-				return err
-			}
-			for _, p := range page {
-				if p.ID < e.ID {
-					return fmt.Errorf("inbox entry %d waits for entry %d: %w", e.ID, p.ID, dispatch.ErrBehind)
-				}
-			}
-			if next == "" {
-				return nil
-			}
-			lq.Cursor = next
-		}
-	})
-	if err != nil {
-		return e, err
+		return q.entry(cur), nil
 	}
-	return q.entry(cur), nil
+	// The subject's pending entries, newest first (few, since each
+	// subject's are handled in order): e among them if it is still
+	// pending, then the earlier ones, which go first.
+	var cur *riscd.InboxEntry
+	lq := riscd.InboxQuery{Status: riscd.InboxPending, Subject: e.Subject, Limit: riscd.MaxLimit}
+	for {
+		page, next, err := q.db.ListInbox(ctx, lq)
+		if err != nil {
+			return e, err
+		}
+		for i, p := range page {
+			switch {
+			case p.ID == e.ID:
+				cur = &page[i]
+			case p.ID > e.ID:
+			case cur == nil:
+				return e, gone("is no longer pending")
+			default:
+				return e, fmt.Errorf("inbox entry %d waits for entry %d: %w", e.ID, p.ID, dispatch.ErrBehind)
+			}
+		}
+		if next == "" {
+			break
+		}
+		lq.Cursor = next
+	}
+	if cur == nil {
+		return e, gone("is no longer pending")
+	}
+	return q.entry(*cur), nil
 }
 
 // Done marks the entry done, counting the attempt that succeeded in its
@@ -138,6 +227,7 @@ func (q *inboxQueue) current(ctx context.Context, e dispatch.Entry) (dispatch.En
 // in between leaves the entry to another, whose handler finds the mark and
 // does nothing again.
 func (q *inboxQueue) Done(ctx context.Context, id uint64) error {
+	defer q.finished(id)
 	done := false
 	err := q.db.View(ctx, func(tx riscd.ReadTx) error {
 		e, err := tx.InboxEntry(ctx, id)
@@ -159,6 +249,9 @@ func (q *inboxQueue) Done(ctx context.Context, id uint64) error {
 }
 
 func (q *inboxQueue) Failed(ctx context.Context, id uint64, attempts int, lastErr string, next time.Time, park bool) error {
+	if park {
+		defer q.finished(id)
+	}
 	_, err := q.db.UpdateInbox(ctx, id, func(e riscd.InboxEntry) (riscd.InboxEntry, error) {
 		if e.Status == riscd.InboxDone {
 			return e, nil

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/dispatch"
 	"github.com/riscd/riscd/events"
+	"github.com/riscd/riscd/internal/testkit"
+	"github.com/riscd/riscd/store"
 	"github.com/riscd/riscd/store/boltdb"
 )
 
@@ -250,5 +253,68 @@ func TestInboxClaim(t *testing.T) {
 	release()
 	if cur.Attempts != 2 || !cur.NextAttempt.Equal(next) {
 		t.Errorf("claimed entry has %d attempts, next %v; want the store's 2 and %v", cur.Attempts, cur.NextAttempt, next)
+	}
+}
+
+// On a store shared by replicas, inboxQueue.Claim leaves an entry another
+// replica received to it for the grace period, without a lock or a read;
+// it claims the entries this replica accepted at once; after the grace it
+// takes up another's entry, and one another replica finished is gone
+// without taking the lock.
+func TestInboxClaimGrace(t *testing.T) {
+	ctx := context.Background()
+	key, _, err := boltdb.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PostgreSQL's: its InboxWriter returns the entry's ID.
+	db, err := store.Open(ctx, store.Options{Engine: store.EnginePostgres, URL: testkit.PostgresDatabase(t, ""), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var skew atomic.Int64 // how far this replica's clock is ahead
+	q := &inboxQueue{db: db, formats: map[string]events.Format{}, grace: claimGrace,
+		started: time.Now().Add(-time.Minute), now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }}
+	theirs := putEvent(t, db, "a", "theirs")
+	finished := putEvent(t, db, "b", "finished")
+	mine, created, err := q.accepting(db.Inbox()).PutInbox(ctx, riscd.InboxEntry{
+		Transmitter: "google", Iss: "https://accounts.google.com/", JTI: "mine", Subject: "c",
+		Raw: "x.y.z", Claims: []byte(strings.Replace(testClaims, "crash-1", "mine", 1)), ReceivedAt: time.Now(),
+	})
+	if err != nil || !created {
+		t.Fatal(created, err)
+	}
+
+	if _, _, err := q.Claim(ctx, q.entry(theirs)); !errors.Is(err, dispatch.ErrBusy) {
+		t.Errorf("claim of another replica's new entry = %v, want ErrBusy", err)
+	}
+	_, release, err := q.Claim(ctx, q.entry(mine))
+	if err != nil {
+		t.Fatalf("claim of an entry this replica accepted = %v", err)
+	}
+	release()
+
+	skew.Store(int64(claimGrace + time.Second))
+	_, release, err = q.Claim(ctx, q.entry(theirs))
+	if err != nil {
+		t.Fatalf("claim of another replica's entry after the grace = %v", err)
+	}
+	release()
+	// Another replica holds the subject of an entry it has finished: the
+	// claim finds the entry done before asking for the lock.
+	unlock, ok, err := db.TryLock(ctx, inboxLock(q.entry(finished)))
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	defer unlock()
+	if _, err := db.UpdateInbox(ctx, finished.ID, func(e riscd.InboxEntry) (riscd.InboxEntry, error) {
+		e.Status, e.DoneAt = riscd.InboxDone, time.Now()
+		return e, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := q.Claim(ctx, q.entry(finished)); !errors.Is(err, dispatch.ErrGone) {
+		t.Errorf("claim of an entry another replica finished = %v, want ErrGone", err)
 	}
 }

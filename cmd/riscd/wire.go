@@ -27,9 +27,10 @@ const upstreamTimeout = 30 * time.Second
 const dispatchWorkers = 32
 
 // dispatchWorkersShared is dispatchWorkers on a store shared by replicas
-// (postgres): the handlers' transactions share the replica's pool of
-// database connections with everything else it does.
-const dispatchWorkersShared = 8
+// (postgres). The handlers' transactions run together (Batch, one batch at
+// a time), so more workers make bigger batches, not more connections; each
+// claim still reads on a pooled connection.
+const dispatchWorkersShared = 32
 
 // sweepInterval is how often abandoned consent flows and expired sessions
 // are removed.
@@ -266,11 +267,13 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	}
 
 	workers := dispatchWorkers
+	queue := &inboxQueue{db: m.db, formats: formats, now: m.Now, started: m.Now()}
 	if c.Store.Engine == config.EnginePostgres {
 		workers = dispatchWorkersShared
+		queue.grace = claimGrace
 	}
 	p.dispatcher, err = dispatch.New(dispatch.Config{
-		Queue:       &inboxQueue{db: m.db, formats: formats, now: m.Now},
+		Queue:       queue,
 		Handlers:    []dispatch.Handler{p.admin.Metrics().InstrumentHandler(p.lifecycle.Handler())},
 		Registry:    registry,
 		MaxAttempts: c.RISC.MaxAttempts,
@@ -291,7 +294,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	metrics := p.admin.Metrics()
 	p.receiver, err = receiver.New(ctx, receiver.Config{
 		Transmitters: transmitters,
-		Inbox:        m.db.Inbox(),
+		Inbox:        queue.accepting(m.db.Inbox()),
 		Registry:     registry,
 		Observe: func(o receiver.Observation) {
 			metrics.SETReceived(o.Transmitter, string(o.Outcome), o.ErrCode)

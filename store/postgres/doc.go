@@ -21,7 +21,10 @@
 // again when PostgreSQL reports a serialization failure or a deadlock
 // (SQLSTATE 40001, 40P01), up to maxAttempts times in all; View runs fn in a
 // read-only REPEATABLE READ transaction (one snapshot, which a read-only
-// transaction never has to retry); Batch is Update. The one-statement
+// transaction never has to retry). Batch runs the concurrent calls of the
+// process one batch at a time, each batch one SERIALIZABLE transaction (see
+// batcher: B-tree predicate locks cover whole index pages, so concurrent
+// transactions about neighbouring keys failed to serialize). The one-statement
 // lookups of the hot paths (GrantByRefreshDigest, Session, AdminSession,
 // PendingInboxAfter, ...) run as a single statement on the pool when
 // called on the DB: one round trip, one snapshot.

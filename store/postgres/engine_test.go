@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/riscd/riscd"
@@ -833,4 +834,173 @@ func TestLocksExclusiveWithinAProcess(t *testing.T) {
 		t.Fatalf("TryLock on B after every release = %v, %v", ok, err)
 	}
 	rb()
+}
+
+// Concurrent Batch calls share one transaction; a function that fails
+// takes its caller out (it gets its error, the others commit), and one
+// that panics panics in its caller's goroutine.
+func TestBatchSharesATransaction(t *testing.T) {
+	db := openTest(t, newDatabase(t), testKey(t), nil)
+	ctx := context.Background()
+	txid := func(tx riscd.Tx) int64 {
+		var id int64
+		if err := tx.(*Tx).tx.QueryRow(ctx, `SELECT txid_current()`).Scan(&id); err != nil {
+			t.Error(err)
+		}
+		return id
+	}
+	// The first batch waits inside its transaction until the others queue.
+	held, release := make(chan struct{}), make(chan struct{})
+	var first int64
+	firstDone := make(chan error, 1)
+	go func() {
+		firstDone <- db.Batch(ctx, func(tx riscd.Tx) error {
+			first = txid(tx)
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	const n = 8
+	errBoom := errors.New("boom")
+	lastTx := make([]int64, n) // the transaction of each caller's last run
+	errs := make([]error, n)
+	panicked := make([]any, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panicked[i] = recover() }()
+			errs[i] = db.Batch(ctx, func(tx riscd.Tx) error {
+				id := txid(tx)
+				if _, err := tx.CreateGrant(ctx, riscd.Grant{Sub: fmt.Sprint("batch-", i)}); err != nil {
+					return err
+				}
+				switch i {
+				case 3:
+					return errBoom
+				case 5:
+					panic("batch test")
+				}
+				lastTx[i] = id
+				return nil
+			})
+		}()
+	}
+	testkit.Eventually(t, "every caller queued", func() bool {
+		db.batch.mu.Lock()
+		defer db.batch.mu.Unlock()
+		return len(db.batch.queue) == n
+	})
+	close(release)
+	if err := <-firstDone; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i := range n {
+		switch {
+		case i == 3 && !errors.Is(errs[i], errBoom):
+			t.Errorf("caller %d: %v, want its own error", i, errs[i])
+		case i == 5 && panicked[i] != "batch test":
+			t.Errorf("caller %d: recovered %v, want its panic", i, panicked[i])
+		case i != 3 && i != 5 && (errs[i] != nil || panicked[i] != nil):
+			t.Errorf("caller %d: %v %v", i, errs[i], panicked[i])
+		}
+	}
+	// The callers whose functions succeeded committed together, in a
+	// transaction of their own.
+	for i := range n {
+		if i != 3 && i != 5 && (lastTx[i] != lastTx[0] || lastTx[i] == first) {
+			t.Fatalf("callers' last transactions %v, first batch's %d: want the successful ones in one", lastTx, first)
+		}
+	}
+	grants, _, err := db.ListGrants(ctx, riscd.GrantQuery{Limit: 100})
+	if err != nil || len(grants) != n-2 {
+		t.Fatalf("%d grants (%v), want %d: the failed callers' rolled back", len(grants), err, n-2)
+	}
+}
+
+// Read-modify-writes of one grant through Batch from two replicas: none is
+// lost, and the retries are counted.
+func TestBatchRetriesSerializationFailures(t *testing.T) {
+	dbURL := newDatabase(t)
+	key := testKey(t)
+	a, b := openTest(t, dbURL, key, nil), openTest(t, dbURL, key, nil)
+	ctx := context.Background()
+	g, err := a.CreateGrant(ctx, riscd.Grant{Sub: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		db := a
+		if i%2 == 1 {
+			db = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := db.Batch(ctx, func(tx riscd.Tx) error {
+				g, err := tx.Grant(ctx, g.ID)
+				if err != nil {
+					return err
+				}
+				g.Scopes = append(g.Scopes, fmt.Sprint(i))
+				return tx.PutGrant(ctx, g)
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := a.Grant(ctx, g.ID)
+	if err != nil || len(got.Scopes) != n {
+		t.Fatalf("grant has %d scopes (%v), want %d", len(got.Scopes), err, n)
+	}
+}
+
+// Update's and Batch's transactions are SERIALIZABLE with sequential scans
+// disabled (their relation-wide predicate locks), for that transaction
+// only.
+func TestSerializableWithoutSeqScans(t *testing.T) {
+	db := openTest(t, newDatabase(t), testKey(t), nil)
+	ctx := context.Background()
+	show := func(q querier) (iso, seq string) {
+		if err := q.QueryRow(ctx, `SELECT current_setting('transaction_isolation'), current_setting('enable_seqscan')`).Scan(&iso, &seq); err != nil {
+			t.Fatal(err)
+		}
+		return iso, seq
+	}
+	for name, run := range map[string]func(context.Context, func(riscd.Tx) error) error{"Update": db.Update, "Batch": db.Batch} {
+		err := run(ctx, func(tx riscd.Tx) error {
+			if iso, seq := show(tx.(*Tx).tx); iso != "serializable" || seq != "off" {
+				t.Errorf("%s: isolation %s, enable_seqscan %s", name, iso, seq)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every connection of the pool has it back on afterwards.
+	conns := make([]*pgxpool.Conn, 0, defaultMaxConns)
+	defer func() {
+		for _, c := range conns {
+			c.Release()
+		}
+	}()
+	for range defaultMaxConns {
+		c, err := db.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if _, seq := show(c); seq != "on" {
+			t.Fatalf("a pooled connection has enable_seqscan %s after the transaction", seq)
+		}
+	}
 }

@@ -255,7 +255,16 @@ func (t *Tx) PutInboxEntry(ctx context.Context, e riscd.InboxEntry) error {
 	if _, err := t.w(); err != nil {
 		return err
 	}
-	old, err := t.InboxEntry(ctx, e.ID)
+	if e.ID > 1<<63-1 {
+		return fmt.Errorf("store: inbox entry %d: %w", e.ID, riscd.ErrNotFound)
+	}
+	// The entry and its row's jti_hash, in one statement.
+	var jh, data []byte
+	if err := t.scanOne(ctx, fmt.Sprintf("inbox entry %d", e.ID), []any{&jh, &data},
+		`SELECT jti_hash, doc FROM riscd_inbox WHERE id = $1`, int64(e.ID)); err != nil {
+		return err
+	}
+	old, err := openInbox(t.db, int64(e.ID), jh, data)
 	if err != nil {
 		return err
 	}
@@ -264,10 +273,6 @@ func (t *Tx) PutInboxEntry(ctx context.Context, e riscd.InboxEntry) error {
 	}
 	if e.Status == "" {
 		return fmt.Errorf("store: inbox entry %d: empty status: %w", e.ID, riscd.ErrInvalid)
-	}
-	var jh []byte
-	if err := t.scanOne(ctx, "inbox entry", []any{&jh}, `SELECT jti_hash FROM riscd_inbox WHERE id = $1`, int64(e.ID)); err != nil {
-		return err
 	}
 	r, err := t.inboxRowOf(e, old.Claims, jh) // the row's binding, even if iss or jti read back changed
 	if err != nil {

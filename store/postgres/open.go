@@ -87,6 +87,8 @@ type DB struct {
 	freed   chan struct{}        // closed when one of them is released
 
 	writer  *inboxWriter
+	batch   batcher      // runs Batch calls together
+	retries atomic.Int64 // transactions run again (SerializationRetries)
 	applied *notifier
 	// listening is closed once the listener first listens; listens counts
 	// its LISTENs (one per connection), heard the notifications it
@@ -136,6 +138,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		db.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	db.Shortcuts = riscd.Shortcuts{Store: db}
+	db.batch.db = db
 	db.locks.cfg = cfg.ConnConfig.Copy()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

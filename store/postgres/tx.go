@@ -17,6 +17,21 @@ import (
 // fails to serialize.
 const maxAttempts = 20
 
+// serializable begins Update's and Batch's transactions. A sequential scan
+// takes a predicate lock on the whole relation (PostgreSQL 15 manual,
+// 13.2.3 Serializable Isolation Level): any write to the table then
+// conflicts with the transaction. The planner picks one for the equality
+// lookups of a table that ANALYZE last saw small (a few accounts, marks,
+// sessions), which made concurrent transactions about different subjects
+// fail to serialize; with sequential scans disabled for the transaction
+// those lookups use their index, whose predicate locks cover the pages
+// read. SET LOCAL ends with the transaction; the begin stays one round
+// trip (no arguments: pgx sends it with the simple protocol).
+var serializable = pgx.TxOptions{
+	IsoLevel:   pgx.Serializable,
+	BeginQuery: "BEGIN ISOLATION LEVEL SERIALIZABLE; SET LOCAL enable_seqscan = off",
+}
+
 // Tx is one store transaction, valid only inside the function it was
 // handed to; afterwards every method fails with riscd.ErrClosed. Write
 // methods on a Tx from View fail.
@@ -65,20 +80,18 @@ func (db *DB) Update(ctx context.Context, fn func(riscd.Tx) error) error {
 	return db.updateTx(ctx, func(t *Tx) error { return fn(t) })
 }
 
-// Batch is Update. PostgreSQL already shares WAL flushes among concurrent
-// commits (one backend's flush covers the commit records written before
-// it), so batching callers into one transaction here would save little
-// and make one caller's conflict every caller's retry.
-func (db *DB) Batch(ctx context.Context, fn func(riscd.Tx) error) error {
-	return db.Update(ctx, fn)
-}
+// SerializationRetries counts the transactions Update and Batch ran again
+// after a serialization failure or a deadlock since Open: a measure of
+// contention, for benchmarks and diagnostics.
+func (db *DB) SerializationRetries() int64 { return db.retries.Load() }
 
 func (db *DB) updateTx(ctx context.Context, fn func(*Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := db.run(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, false, fn)
+		err := db.run(ctx, serializable, false, fn)
 		if err == nil || !retryable(err) || attempt == maxAttempts {
 			return err
 		}
+		db.retries.Add(1)
 		// A random pause, growing with the attempts (to 100 ms at most),
 		// lets the transactions that won finish first.
 		pause := time.Duration(rand.Int64N(int64(min(time.Millisecond<<attempt, 100*time.Millisecond))))
@@ -102,11 +115,16 @@ func isUnique(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
-func (db *DB) run(ctx context.Context, opts pgx.TxOptions, readOnly bool, fn func(*Tx) error) (err error) {
+// usable fails when the DB is closed or ctx is done.
+func (db *DB) usable(ctx context.Context) error {
 	if db.closed.Load() {
 		return fmt.Errorf("store: %w", riscd.ErrClosed)
 	}
-	if err := ctx.Err(); err != nil {
+	return ctx.Err()
+}
+
+func (db *DB) run(ctx context.Context, opts pgx.TxOptions, readOnly bool, fn func(*Tx) error) (err error) {
+	if err := db.usable(ctx); err != nil {
 		return err
 	}
 	ptx, err := db.pool.BeginTx(ctx, opts)
@@ -114,16 +132,19 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, readOnly bool, fn fun
 		return db.errorf("store: begin", err)
 	}
 	t := &Tx{db: db, tx: ptx, keys: db.keys, now: db.now, readOnly: readOnly}
+	committed := false
 	defer func() {
 		t.tx = nil
-		if err != nil {
+		if !committed { // fn failed or panicked, or the commit failed
 			_ = ptx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
 	if err = fn(t); err != nil {
 		return err
 	}
-	if err = ptx.Commit(ctx); err != nil {
+	err = ptx.Commit(ctx)
+	committed = err == nil
+	if err != nil {
 		return db.errorf("store: commit", err)
 	}
 	if t.inboxed {
@@ -190,6 +211,19 @@ func (db *DB) Session(ctx context.Context, id riscd.Secret) (riscd.Session, erro
 // InboxEntry runs ReadTx.InboxEntry in one statement.
 func (db *DB) InboxEntry(ctx context.Context, id uint64) (riscd.InboxEntry, error) {
 	return readOne(ctx, db, func(t *Tx) (riscd.InboxEntry, error) { return t.InboxEntry(ctx, id) })
+}
+
+// ListInbox runs ReadTx.ListInbox in one statement.
+func (db *DB) ListInbox(ctx context.Context, q riscd.InboxQuery) ([]riscd.InboxEntry, string, error) {
+	type page struct {
+		es   []riscd.InboxEntry
+		next string
+	}
+	p, err := readOne(ctx, db, func(t *Tx) (page, error) {
+		es, next, err := t.ListInbox(ctx, q)
+		return page{es, next}, err
+	})
+	return p.es, p.next, err
 }
 
 // PendingInboxAfter runs ReadTx.PendingInboxAfter in one statement.
