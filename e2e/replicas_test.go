@@ -115,7 +115,17 @@ func TestReplicasOnPostgres(t *testing.T) {
 	defer cancel()
 	before := rs.proxy.public.perReplica()
 	snd := startScriptSenders(sendCtx, r, 4, uint64(time.Now().UnixNano()), 0, su.jtis, su.scripts)
-	time.Sleep(3 * time.Second)
+	// Send until every replica has taken its share, however slow the
+	// machine: the proxy's counts are the signal, not a fixed time.
+	testkit.Eventually(t, "every replica receiving SETs", func() bool {
+		now := rs.proxy.public.perReplica()
+		for i := range now {
+			if now[i]-before[i] < 20 {
+				return false
+			}
+		}
+		return true
+	})
 	acked, retried, err := snd.finish()
 	if err != nil {
 		t.Fatalf("sender: %v", err)
