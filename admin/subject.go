@@ -61,7 +61,7 @@ func SubjectOf(a riscd.Account, grants []riscd.Grant, now time.Time) Subject {
 }
 
 // AccountReader is what reading a subject takes from the store; Store and
-// *store.DB satisfy it.
+// every engine's riscd.DB satisfy it.
 type AccountReader interface {
 	Account(ctx context.Context, sub string) (riscd.Account, error)
 	GrantsBySub(ctx context.Context, sub string) ([]riscd.Grant, error)

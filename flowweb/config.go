@@ -75,8 +75,8 @@ type Feature struct {
 	TestURL string
 }
 
-// Store is what flowweb needs of riscd's store; *store.DB satisfies it.
-// Errors are the store's: store.ErrNotFound for a missing (or expired)
+// Store is what flowweb needs of riscd's store; every engine's riscd.DB
+// satisfies it. Errors are the store's: riscd.ErrNotFound for a missing (or expired)
 // session or flow, anything else is a storage failure.
 type Store interface {
 	CreateFlow(ctx context.Context, f riscd.Flow) error

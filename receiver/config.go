@@ -1,7 +1,6 @@
 package receiver
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,16 +47,9 @@ type Transmitter struct {
 	Algorithms []string
 }
 
-// Inbox is where verified SETs go. *store.DB satisfies it, and so does
-// store.DB.InboxWriter, which riscd uses: there concurrent SETs share one
-// durable commit.
-type Inbox interface {
-	// PutInbox commits e durably under its unique (Iss, JTI) before it
-	// returns. It returns the stored entry and true for a new one, the
-	// existing entry and false for a duplicate, or an error when nothing
-	// was committed.
-	PutInbox(ctx context.Context, e riscd.InboxEntry) (riscd.InboxEntry, bool, error)
-}
+// Inbox is where verified SETs go: riscd.InboxWriter, as every store
+// engine's Store.Inbox gives it (concurrent SETs share one durable commit).
+type Inbox = riscd.InboxWriter
 
 // Config configures a Receiver. Zero values get the defaults named on each
 // field; Transmitters and Inbox are required.
@@ -76,8 +68,8 @@ type Config struct {
 	Registry *events.Registry
 	// Notify, when set, is called after a new entry commits (not for a
 	// redelivery), to wake the dispatcher. It must not block. With
-	// store.DB.InboxWriter the entry is then durable and reaches the
-	// store's reads a moment later: store.DB.OnInboxApplied tells when.
+	// a store engine's Inbox the entry is then durable and reaches the
+	// store's reads a moment later: Store.OnInboxApplied tells when.
 	Notify func()
 	// Observe, when set, is called once per request, just before the
 	// answer is written, with what the receiver did (see Observation); for

@@ -18,8 +18,8 @@
 // get 405.
 //
 // Each SET is committed through the Inbox's PutInbox, which returns once
-// the entry is durable; with store.DB.InboxWriter (riscd's) concurrent SETs
-// share one durable commit.
+// the entry is durable; with a store engine's Store.Inbox (riscd's)
+// concurrent SETs share one durable commit.
 //
 // The inbox entry records the transmitter's name, its issuer as configured
 // or discovered (so a redelivery under the other trailing-slash spelling is
