@@ -216,7 +216,7 @@ var errNoOperator = &Error{
 	Detail: "operator actions are not available in this riscd",
 }
 
-// OrNotFound turns store.ErrNotFound into a 404 naming what was missing;
+// OrNotFound turns riscd.ErrNotFound into a 404 naming what was missing;
 // other errors pass.
 func OrNotFound(err error, what string) error {
 	if isNotFound(err) {

@@ -27,7 +27,7 @@ type Grants interface {
 // lifecycle.Op carries the actor). Each method writes its audit entry
 // (Actor = actor) in the same transaction as its effect.
 //
-// Errors: one matching store.ErrNotFound (errors.Is) when the grant or
+// Errors: one matching riscd.ErrNotFound (errors.Is) when the grant or
 // account does not exist (404); anything else is a failure of riscd (500,
 // logged). Error texts are logged, never shown; they must not carry tokens.
 type Operator interface {

@@ -17,7 +17,7 @@ import (
 // none, and are recognised by behaviour, so the implementing package need
 // not import this one:
 //
-//   - an error matching store.ErrNotFound (errors.Is): riscd holds no grant
+//   - an error matching riscd.ErrNotFound (errors.Is): riscd holds no grant
 //     for sub (404 no_grant);
 //   - an error with a method MissingScopes() []string (errors.As;
 //     lifecycle.ScopeError is one): sub has an active grant but none

@@ -113,12 +113,12 @@ type Store interface {
 // string) when the grant can no longer be used (state "held", "revoked",
 // "reconsent_required" or "reauth_required"); a method Temporary() bool
 // returning true when the token endpoint failed and no valid token is
-// left; store.ErrNotFound when the grant is gone.
+// left; riscd.ErrNotFound when the grant is gone.
 //
 // RevokeUserGrants sends the token of sub's newest live grant to the
 // revoke endpoint, then marks every live grant of sub revoked and discards
 // their tokens, with an audit entry, whatever the answer. confirmed
-// reports a 200; outcome is a short phrase for the page. store.ErrNotFound
+// reports a 200; outcome is a short phrase for the page. riscd.ErrNotFound
 // (wrapped) when sub has no live grant: nothing was sent or written.
 //
 // No error text may hold a token.

@@ -24,7 +24,7 @@ import (
 // ConnectID set. Its problem is "" when it started, else "bad_token" (the
 // token is not the session's: nothing changed), "expired" or "reused" (the
 // session is ended with status error: a link is used once). It returns the
-// session as stored; store.ErrNotFound (wrapped) for an unknown id.
+// session as stored; riscd.ErrNotFound (wrapped) for an unknown id.
 //
 // ConnectConsent saves the consent g (as Grants.SaveConsent, without a
 // browser session) for the started session id, links its app user to
@@ -32,7 +32,7 @@ import (
 // as ended. Errors are recognised by behaviour: a method ConnectEnded()
 // bool returning true when the session is not in progress (the session
 // as stored is returned with it); a method SigninDisabled() bool as for
-// SaveConsent; store.ErrNotFound for an unknown session.
+// SaveConsent; riscd.ErrNotFound for an unknown session.
 //
 // EndConnect ends the session id with status (denied or error) and a short
 // code, unless it has ended already, and returns it as stored.

@@ -62,7 +62,7 @@ func newBroker(cfg Config) *broker {
 // minute per grant by RunRefresher) and keeps it on RunRefresher's schedule.
 //
 // Errors:
-//   - store.ErrNotFound (wrapped): riscd holds no grant for sub;
+//   - riscd.ErrNotFound (wrapped): riscd holds no grant for sub;
 //   - *ScopeError: sub has an active grant but none covers scopes;
 //   - *StateError: the grant is held, revoked or needs re-authentication,
 //     or the account must consent again (also after the token endpoint
@@ -102,7 +102,7 @@ func (l *Lifecycle) Token(ctx context.Context, sub string, scopes []string) (Tok
 // (shared, stored first). stale is a token an API has just refused: when
 // the grant still holds it, it is refreshed whatever its expiry says.
 // refreshed reports whether the token returned differs from the one the
-// grant held when the call began. Errors are Token's (store.ErrNotFound for
+// grant held when the call began. Errors are Token's (riscd.ErrNotFound for
 // an unknown grant), without *ScopeError.
 func (l *Lifecycle) GrantToken(ctx context.Context, grantID string, stale riscd.Secret) (token riscd.Secret, refreshed bool, err error) {
 	acct, g, err := l.grantOf(ctx, grantID)

@@ -34,7 +34,7 @@ func (connectEndedError) ConnectEnded() bool { return true }
 // riscd's), the link between the session's app user and c.Sub, the
 // session's result (Sub, Email, GrantID, Scopes), an audit entry and, when
 // a webhook is configured, the grant.connected webhook. It returns the
-// session as ended. Errors: store.ErrNotFound (wrapped) for an unknown
+// session as ended. Errors: riscd.ErrNotFound (wrapped) for an unknown
 // session; ErrConnectEnded, with the session as stored, when it is not in
 // progress; ErrSigninDisabled when the account's sign-in is disabled; else
 // a store failure. On error nothing is written.
@@ -127,7 +127,7 @@ func (l *Lifecycle) queueConnected(ctx context.Context, tx riscd.Tx, s riscd.Con
 // ConnectError) and the short code why, unless it has ended already, and
 // returns it as stored: an ended session keeps its result. An expired
 // session is ended too (a browser that comes back late is sent back with
-// status=error). Errors: store.ErrNotFound (wrapped) for an unknown
+// status=error). Errors: riscd.ErrNotFound (wrapped) for an unknown
 // session, else a store failure.
 func (l *Lifecycle) EndConnect(ctx context.Context, id string, status riscd.ConnectStatus, code string) (riscd.ConnectSession, error) {
 	if status != riscd.ConnectDenied && status != riscd.ConnectError {
@@ -151,7 +151,7 @@ func (l *Lifecycle) EndConnect(ctx context.Context, id string, status riscd.Conn
 // UnlinkAppUser removes the link between appUser and sub and, with revoke,
 // discards every live grant of sub as DiscardGrant does (actor "app"): the
 // grant is revoked at the provider even though other app users may be
-// linked to sub. Errors: store.ErrNotFound (wrapped) when they are not
+// linked to sub. Errors: riscd.ErrNotFound (wrapped) when they are not
 // linked (nothing is done), else a store failure.
 func (l *Lifecycle) UnlinkAppUser(ctx context.Context, appUser, sub string, revoke bool) error {
 	var live []string
@@ -201,7 +201,7 @@ const (
 // started once: a second start, or a start after it expired, ends it with
 // status error, so that a leaked link fails closed. problem is "" when it
 // started, else ConnectBadToken, ConnectExpired or ConnectReused; s is the
-// session as stored. Errors: store.ErrNotFound (wrapped) for an unknown
+// session as stored. Errors: riscd.ErrNotFound (wrapped) for an unknown
 // session, else a store failure.
 func (l *Lifecycle) StartConnect(ctx context.Context, id string, token riscd.Secret, flow riscd.Flow) (s riscd.ConnectSession, problem string, err error) {
 	now := l.now()

@@ -204,7 +204,7 @@ func putConsentGrant(ctx context.Context, tx riscd.Tx, gs []riscd.Grant, c riscd
 // one transaction: revoking one token of a grant ends the whole grant at
 // Google. confirmed reports whether the endpoint answered 200; outcome
 // says so in a short phrase for a page and the audit log, never holding a
-// token. Errors: store.ErrNotFound (wrapped) when sub has no live grant
+// token. Errors: riscd.ErrNotFound (wrapped) when sub has no live grant
 // (nothing is sent or written), else a store failure.
 func (l *Lifecycle) RevokeUserGrants(ctx context.Context, sub string) (confirmed bool, outcome string, err error) {
 	var gs []riscd.Grant
@@ -296,7 +296,7 @@ func (l *Lifecycle) discardUserGrants(ctx context.Context, sub string, confirmed
 // revoked and its tokens discarded, a call to Google's revoke endpoint is
 // queued in the outbox (Google still honours the token), the change is
 // audited, and a webhook is queued. Calling it again changes nothing and
-// queues nothing. It is not subject to DryRun. Errors: store.ErrNotFound
+// queues nothing. It is not subject to DryRun. Errors: riscd.ErrNotFound
 // (wrapped) for an unknown grant, or a store failure.
 func (l *Lifecycle) DiscardGrant(ctx context.Context, grantID, actor string) error {
 	return l.operate(ctx, Op{Actor: actor}, "discard-grant", []string{ActionRevokeUpstream, ActionRevokeGrants},

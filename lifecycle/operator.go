@@ -21,7 +21,7 @@ type Op struct {
 // ReleaseHolds is an operator's release of a subject's holds: held grants
 // become active again (revoked ones stay revoked), the account's hold is
 // cleared and sign-in is allowed again, audited, with a webhook. Calling it again changes nothing and
-// queues nothing. Errors: store.ErrNotFound (wrapped) when riscd has never
+// queues nothing. Errors: riscd.ErrNotFound (wrapped) when riscd has never
 // seen the subject, or a store failure.
 func (l *Lifecycle) ReleaseHolds(ctx context.Context, sub string, op Op) error {
 	return l.operate(ctx, op, "release-holds", []string{ActionEnableSignin, ActionReleaseHolds},
@@ -127,7 +127,7 @@ func (e *JobStateError) JobStatus() string { return string(e.Status) }
 // retry_outbox, naming the job's event, subject and grant). The outbox
 // worker then reads it at once (RescanOutbox). A retried failed job runs
 // after the jobs of its key already done: a webhook may reach the app after
-// later ones. Errors: store.ErrNotFound (wrapped) for an unknown job, a
+// later ones. Errors: riscd.ErrNotFound (wrapped) for an unknown job, a
 // *JobStateError when it is done, or a store failure.
 func (l *Lifecycle) RetryOutboxJob(ctx context.Context, id uint64, op Op) (riscd.OutboxJob, error) {
 	if op.Actor == "" {
