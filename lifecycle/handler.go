@@ -50,7 +50,17 @@ func (l *Lifecycle) handleEvent(ctx context.Context, d dispatch.Delivery, i int,
 	}
 	finish := l.cfg.InboxDone && d.Last && i == len(d.SET.Events)-1
 	queued := 0
-	err := l.cfg.Store.Batch(ctx, func(tx riscd.Tx) error {
+	// What the transaction reads first: an engine that reads over a
+	// network reads them, and those of the other events handled at the
+	// same time, in one round trip.
+	pre := riscd.Prefetch{Marks: []string{mark}, Audit: len(actions) + 1}
+	if is, ok := events.IssSubOf(ev.Subject()); ok {
+		pre.Subs = []string{is.Sub}
+	}
+	if finish {
+		pre.Inbox = []uint64{d.Entry.ID}
+	}
+	err := riscd.BatchPrefetch(ctx, l.cfg.Store, pre, func(tx riscd.Tx) error {
 		queued = 0
 		done, err := marked(ctx, tx, mark)
 		if err != nil {

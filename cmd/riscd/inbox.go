@@ -28,6 +28,11 @@ type inboxQueue struct {
 	started time.Time
 	mu      sync.Mutex
 	mine    map[uint64]struct{} // entries this process accepted and has not finished
+	// putting holds the (iss, jti) of the entries this process is
+	// committing, by record.JTIKey-like key: an entry becomes visible to
+	// Pending (a commit notification wakes the dispatcher) before
+	// PutInbox returns its ID, and must count as this process's then.
+	putting map[string]int
 }
 
 // claimGrace is inboxQueue.grace on a shared store: a replica handles
@@ -48,17 +53,32 @@ type acceptingWriter struct {
 }
 
 func (w acceptingWriter) PutInbox(ctx context.Context, e riscd.InboxEntry) (riscd.InboxEntry, bool, error) {
-	got, created, err := w.InboxWriter.PutInbox(ctx, e)
-	if err == nil && created && w.q.grace > 0 {
-		w.q.mu.Lock()
-		if w.q.mine == nil {
-			w.q.mine = make(map[uint64]struct{})
-		}
-		w.q.mine[got.ID] = struct{}{}
-		w.q.mu.Unlock()
+	q := w.q
+	if q.grace == 0 {
+		return w.InboxWriter.PutInbox(ctx, e)
 	}
+	k := putKey(e.Iss, e.JTI)
+	q.mu.Lock()
+	if q.putting == nil {
+		q.putting = make(map[string]int)
+		q.mine = make(map[uint64]struct{})
+	}
+	q.putting[k]++
+	q.mu.Unlock()
+	got, created, err := w.InboxWriter.PutInbox(ctx, e)
+	q.mu.Lock()
+	if err == nil && created {
+		q.mine[got.ID] = struct{}{}
+	}
+	if q.putting[k]--; q.putting[k] == 0 {
+		delete(q.putting, k)
+	}
+	q.mu.Unlock()
 	return got, created, err
 }
+
+// putKey is the key of an entry in inboxQueue.putting.
+func putKey(iss, jti string) string { return strconv.Itoa(len(iss)) + ":" + iss + jti }
 
 // isMine reports whether this process accepted entry id.
 func (q *inboxQueue) isMine(id uint64) bool {
@@ -66,6 +86,24 @@ func (q *inboxQueue) isMine(id uint64) bool {
 	defer q.mu.Unlock()
 	_, ok := q.mine[id]
 	return ok
+}
+
+// noteMine records as this process's the entries among es it is
+// committing (see putting).
+func (q *inboxQueue) noteMine(es []riscd.InboxEntry) {
+	if q.grace == 0 {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.putting) == 0 {
+		return
+	}
+	for _, e := range es {
+		if q.putting[putKey(e.Iss, e.JTI)] > 0 {
+			q.mine[e.ID] = struct{}{}
+		}
+	}
 }
 
 // finished forgets entry id: it is done, parked or gone.
@@ -88,6 +126,7 @@ func (q *inboxQueue) Pending(ctx context.Context, after uint64, limit int) ([]di
 	if err != nil {
 		return nil, err
 	}
+	q.noteMine(entries)
 	out := make([]dispatch.Entry, len(entries))
 	for i, e := range entries {
 		out[i] = q.entry(e)

@@ -40,6 +40,7 @@ type batcher struct {
 
 type batchReq struct {
 	ctx  context.Context
+	pre  riscd.Prefetch
 	fn   func(*Tx) error
 	done chan error
 }
@@ -55,10 +56,14 @@ var errAlone = errors.New("store: run alone")
 // caller then runs its function in a transaction of its own, as Update,
 // and the others run again together).
 func (db *DB) Batch(ctx context.Context, fn func(riscd.Tx) error) error {
+	return db.batchWith(ctx, riscd.Prefetch{}, fn)
+}
+
+func (db *DB) batchWith(ctx context.Context, pre riscd.Prefetch, fn func(riscd.Tx) error) error {
 	if err := db.usable(ctx); err != nil {
 		return err
 	}
-	req := &batchReq{ctx: ctx, fn: func(t *Tx) error { return fn(t) }, done: make(chan error, 1)}
+	req := &batchReq{ctx: ctx, pre: pre, fn: func(t *Tx) error { return fn(t) }, done: make(chan error, 1)}
 	b := &db.batch
 	b.mu.Lock()
 	b.queue = append(b.queue, req)
@@ -111,12 +116,33 @@ func (b *batcher) run(group []*batchReq) {
 		}
 		var failed *batchReq
 		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+		var pre riscd.Prefetch
+		for _, r := range group {
+			pre.Marks = append(pre.Marks, r.pre.Marks...)
+			pre.Subs = append(pre.Subs, r.pre.Subs...)
+			pre.Inbox = append(pre.Inbox, r.pre.Inbox...)
+			pre.Audit += r.pre.Audit
+		}
 		err := db.run(ctx, serializable, false, func(t *Tx) error {
+			if err := t.prefetch(ctx, pre); err != nil {
+				return err
+			}
 			for _, r := range group {
+				t.pipe.owner = r
 				if err := call(r, t); err != nil {
 					failed = r
+					if by, ok := t.pipe.by.(*batchReq); ok {
+						failed = by // a write it deferred failed (see pipe)
+					}
 					return err
 				}
+			}
+			t.pipe.owner = nil
+			if err := t.pipe.flush(ctx); err != nil {
+				if by, ok := t.pipe.by.(*batchReq); ok {
+					failed = by
+				}
+				return err
 			}
 			return nil
 		})

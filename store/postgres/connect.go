@@ -76,6 +76,7 @@ func (t *Tx) LinkAppUser(ctx context.Context, l riscd.AppUserLink) (riscd.AppUse
 	}
 	n, err := t.exec(ctx, "link app user", `INSERT INTO riscd_app_user_links (app_user, sub, created_ns) VALUES ($1, $2, $3)
 		ON CONFLICT DO NOTHING`, []byte(l.AppUser), []byte(l.Sub), nullNanos(l.CreatedAt))
+	t.cache.linksChanged(l.Sub)
 	if err != nil {
 		return riscd.AppUserLink{}, false, err
 	}
@@ -95,6 +96,7 @@ func (t *Tx) LinkAppUser(ctx context.Context, l riscd.AppUserLink) (riscd.AppUse
 func (t *Tx) UnlinkAppUser(ctx context.Context, appUser, sub string) error {
 	n, err := t.exec(ctx, "unlink app user", `DELETE FROM riscd_app_user_links WHERE app_user = $1 AND sub = $2`,
 		[]byte(appUser), []byte(sub))
+	t.cache.linksChanged(sub)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("store: unlink: %w", riscd.ErrNotFound)
 	}
@@ -108,6 +110,12 @@ func (t *Tx) LinksOfAppUser(ctx context.Context, appUser string) ([]riscd.AppUse
 
 // LinksOfSub returns the links of sub, in AppUser order.
 func (t *Tx) LinksOfSub(ctx context.Context, sub string) ([]riscd.AppUserLink, error) {
+	if l, ok := t.cache.linksOfSub(sub); ok {
+		if _, err := t.q(); err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
 	return t.links(ctx, `SELECT app_user, sub, created_ns FROM riscd_app_user_links WHERE sub = $1 ORDER BY app_user`, sub)
 }
 

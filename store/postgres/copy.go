@@ -205,6 +205,7 @@ func idDigest(id riscd.Secret, digest []byte) ([]byte, error) {
 }
 
 func (t *Tx) importRecord(ctx context.Context, r *riscd.Record, top *tops) error {
+	t.cache.reset() // its inserts bypass the cache
 	if err := record.CheckKinds(r); err != nil {
 		return err
 	}

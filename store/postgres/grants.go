@@ -91,6 +91,7 @@ func (t *Tx) grants(ctx context.Context, what, sql string, args ...any) ([]riscd
 		if err != nil {
 			return nil, err
 		}
+		t.cache.putGrant(id, data)
 		out = append(out, g)
 	}
 	if err := rows.Err(); err != nil {
@@ -115,6 +116,12 @@ func (t *Tx) grant(ctx context.Context, what, sql string, args ...any) (riscd.Gr
 func (t *Tx) Grant(ctx context.Context, id string) (riscd.Grant, error) {
 	if _, err := grantKey(id); err != nil {
 		return riscd.Grant{}, err
+	}
+	if data, ok := t.cache.grant(id); ok {
+		if _, err := t.q(); err != nil {
+			return riscd.Grant{}, err
+		}
+		return t.openGrant(id, data)
 	}
 	return t.grant(ctx, "grant "+id, `SELECT id, doc FROM riscd_grants WHERE id = $1`, id)
 }
@@ -193,6 +200,7 @@ func (t *Tx) CreateGrant(ctx context.Context, g riscd.Grant) (riscd.Grant, error
 	if tag.RowsAffected() == 0 {
 		return riscd.Grant{}, fmt.Errorf("store: create grant: refresh token already held by another grant: %w", riscd.ErrExists)
 	}
+	t.cache.grantsChanged(g.Sub)
 	return record.RoundGrant(g), nil
 }
 
@@ -202,6 +210,20 @@ func (t *Tx) uniqueErr(what string, err error) error {
 		return fmt.Errorf("store: %s: %w", what, riscd.ErrExists)
 	}
 	return t.err(what, err)
+}
+
+// putGrants updates grants.
+var putGrants = &merging{
+	name: "put grants",
+	one: `UPDATE riscd_grants SET sub = $2, status = $3, email_lower = $4, refresh_digest = $5,
+		refresh_prefix = $6, doc = $7 WHERE id = $1`,
+	many: `UPDATE riscd_grants g SET sub = v.sub, status = v.status, email_lower = v.email, refresh_digest = v.digest,
+		refresh_prefix = v.prefix, doc = v.doc
+		FROM unnest($1::text[], $2::bytea[], $3::text[], $4::bytea[], $5::bytea[], $6::bytea[], $7::bytea[])
+			AS v(id, sub, status, email, digest, prefix, doc)
+		WHERE g.id = v.id`,
+	cols: []func([]any) any{column[string](0), column[[]byte](1), column[string](2), column[[]byte](3),
+		column[[]byte](4), column[[]byte](5), column[[]byte](6)},
 }
 
 // PutGrant replaces the existing grant g.ID.
@@ -231,10 +253,18 @@ func (t *Tx) PutGrant(ctx context.Context, g riscd.Grant) error {
 			return err
 		}
 	}
-	_, err = q.Exec(ctx, `UPDATE riscd_grants SET sub = $2, status = $3, email_lower = $4, refresh_digest = $5,
-		refresh_prefix = $6, doc = $7 WHERE id = $1`, r.id, r.sub, r.status, r.email, r.digest, r.prefix, r.data)
-	if err != nil {
+	if g.RefreshToken == old.RefreshToken {
+		// No unique column changes: the update cannot fail on the
+		// grant's data, and goes with the next statement.
+		if err := t.laterRow(ctx, "put grant "+g.ID, putGrants, r.id, r.id, r.sub, r.status, r.email, r.digest, r.prefix, r.data); err != nil {
+			return err
+		}
+	} else if _, err := q.Exec(ctx, putGrants.one, r.id, r.sub, r.status, r.email, r.digest, r.prefix, r.data); err != nil {
 		return t.uniqueErr("put grant "+g.ID, err)
+	}
+	t.cache.putGrant(r.id, r.data)
+	if g.Sub != old.Sub {
+		t.cache.grantsChanged(g.Sub, old.Sub)
 	}
 	return nil
 }
@@ -249,6 +279,8 @@ func (t *Tx) DeleteGrant(ctx context.Context, id string) error {
 		return err
 	}
 	tag, err := q.Exec(ctx, `DELETE FROM riscd_grants WHERE id = $1`, id)
+	t.cache.dropGrant(id)
+	t.cache.grantsChanged()
 	if err != nil {
 		return t.err("delete grant "+id, err)
 	}
@@ -270,6 +302,20 @@ func (t *Tx) GrantsByVerifiedEmail(ctx context.Context, email string) ([]riscd.G
 
 // GrantsBySub returns the grants of sub.
 func (t *Tx) GrantsBySub(ctx context.Context, sub string) ([]riscd.Grant, error) {
+	if ids, docs, ok := t.cache.grantsOfSub(sub); ok {
+		if _, err := t.q(); err != nil {
+			return nil, err
+		}
+		var out []riscd.Grant
+		for i, id := range ids {
+			g, err := t.openGrant(id, docs[i])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, g)
+		}
+		return out, nil
+	}
 	return t.grants(ctx, "grants by sub", `SELECT id, doc FROM riscd_grants WHERE sub = $1 ORDER BY id`, []byte(sub))
 }
 

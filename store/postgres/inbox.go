@@ -94,6 +94,7 @@ func (t *Tx) entries(ctx context.Context, what string, fn func(riscd.InboxEntry)
 		if err != nil {
 			return false, err
 		}
+		t.cache.putEntry(id, jh, data)
 		return fn(e), nil
 	}, sql, args...)
 }
@@ -119,6 +120,12 @@ func (t *Tx) entry(ctx context.Context, what, sql string, args ...any) (riscd.In
 func (t *Tx) InboxEntry(ctx context.Context, id uint64) (riscd.InboxEntry, error) {
 	if id > 1<<63-1 {
 		return riscd.InboxEntry{}, fmt.Errorf("store: inbox entry %d: %w", id, riscd.ErrNotFound)
+	}
+	if d, ok := t.cache.entry(int64(id)); ok {
+		if _, err := t.q(); err != nil {
+			return riscd.InboxEntry{}, err
+		}
+		return openInbox(t.db, int64(id), d.jh, d.doc)
 	}
 	return t.entry(ctx, fmt.Sprintf("inbox entry %d", id), `SELECT `+inboxCols+` FROM riscd_inbox WHERE id = $1`, int64(id))
 }
@@ -250,6 +257,16 @@ func (t *Tx) PutInbox(ctx context.Context, e riscd.InboxEntry) (riscd.InboxEntry
 	return stored, true, nil
 }
 
+// putEntries updates inbox entries.
+var putEntries = &merging{
+	name: "put inbox entries",
+	one:  `UPDATE riscd_inbox SET status = $2, subject = $3, done_ns = $4, doc = $5 WHERE id = $1`,
+	many: `UPDATE riscd_inbox i SET status = v.status, subject = v.subject, done_ns = v.done, doc = v.doc
+		FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bigint[], $5::bytea[]) AS v(id, status, subject, done, doc)
+		WHERE i.id = v.id`,
+	cols: []func([]any) any{column[int64](0), column[string](1), column[[]byte](2), column[int64](3), column[[]byte](4)},
+}
+
 // PutInboxEntry replaces the existing inbox entry e.ID.
 func (t *Tx) PutInboxEntry(ctx context.Context, e riscd.InboxEntry) error {
 	if _, err := t.w(); err != nil {
@@ -258,11 +275,15 @@ func (t *Tx) PutInboxEntry(ctx context.Context, e riscd.InboxEntry) error {
 	if e.ID > 1<<63-1 {
 		return fmt.Errorf("store: inbox entry %d: %w", e.ID, riscd.ErrNotFound)
 	}
-	// The entry and its row's jti_hash, in one statement.
-	var jh, data []byte
-	if err := t.scanOne(ctx, fmt.Sprintf("inbox entry %d", e.ID), []any{&jh, &data},
-		`SELECT jti_hash, doc FROM riscd_inbox WHERE id = $1`, int64(e.ID)); err != nil {
-		return err
+	// The entry and its row's jti_hash, in one statement unless this
+	// transaction read or wrote it already.
+	d, ok := t.cache.entry(int64(e.ID))
+	jh, data := d.jh, d.doc
+	if !ok {
+		if err := t.scanOne(ctx, fmt.Sprintf("inbox entry %d", e.ID), []any{&jh, &data},
+			`SELECT jti_hash, doc FROM riscd_inbox WHERE id = $1`, int64(e.ID)); err != nil {
+			return err
+		}
 	}
 	old, err := openInbox(t.db, int64(e.ID), jh, data)
 	if err != nil {
@@ -278,7 +299,12 @@ func (t *Tx) PutInboxEntry(ctx context.Context, e riscd.InboxEntry) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, fmt.Sprintf("inbox entry %d", e.ID), `UPDATE riscd_inbox SET status = $2, subject = $3, done_ns = $4, doc = $5
-		WHERE id = $1`, int64(e.ID), r.status, r.subject, r.doneNs, r.data)
+	// The row is there (read above, in this transaction's snapshot) and
+	// no unique column changes: the update goes with the next statement.
+	err = t.laterRow(ctx, fmt.Sprintf("inbox entry %d", e.ID), putEntries, strconv.FormatUint(e.ID, 10),
+		int64(e.ID), r.status, r.subject, r.doneNs, r.data)
+	if err == nil {
+		t.cache.putEntry(int64(e.ID), jh, r.data)
+	}
 	return err
 }

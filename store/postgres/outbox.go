@@ -30,6 +30,14 @@ func (t *Tx) outboxDocOf(j riscd.OutboxJob) ([]byte, error) {
 	return data, nil
 }
 
+// enqueueOutbox inserts outbox jobs.
+var enqueueOutbox = &merging{
+	name: "enqueue outbox",
+	one:  `INSERT INTO riscd_outbox (id, status, done_ns, doc) VALUES ($1, $2, $3, $4)`,
+	many: `INSERT INTO riscd_outbox (id, status, done_ns, doc) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[])`,
+	cols: []func([]any) any{column[int64](0), column[string](1), column[*int64](2), column[[]byte](3)},
+}
+
 // EnqueueOutbox stores a new outbox job; its ID is the next of the
 // sequence, taken under the outbox lock so IDs commit in order.
 func (t *Tx) EnqueueOutbox(ctx context.Context, j riscd.OutboxJob) (riscd.OutboxJob, error) {
@@ -58,8 +66,9 @@ func (t *Tx) EnqueueOutbox(ctx context.Context, j riscd.OutboxJob) (riscd.Outbox
 	if err != nil {
 		return riscd.OutboxJob{}, err
 	}
-	if _, err := t.exec(ctx, "enqueue outbox", `INSERT INTO riscd_outbox (id, status, done_ns, doc) VALUES ($1, $2, $3, $4)`,
-		id, string(j.Status), nullNanos(j.DoneAt), data); err != nil {
+	// A new id from the sequence: the insert cannot fail on its data, and
+	// goes with the next statement.
+	if err := t.laterRow(ctx, "enqueue outbox", enqueueOutbox, "", id, string(j.Status), nullNanos(j.DoneAt), data); err != nil {
 		return riscd.OutboxJob{}, err
 	}
 	return openOutbox(t.db, id, data)

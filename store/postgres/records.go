@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -67,10 +68,17 @@ func (t *Tx) each(ctx context.Context, what string, dst []any, fn func() (bool, 
 
 // Account returns the account of sub.
 func (t *Tx) Account(ctx context.Context, sub string) (riscd.Account, error) {
-	var data []byte
-	if err := t.scanOne(ctx, fmt.Sprintf("account %q", sub), []any{&data},
-		`SELECT doc FROM riscd_accounts WHERE sub = $1`, []byte(sub)); err != nil {
-		return riscd.Account{}, err
+	what := fmt.Sprintf("account %q", sub)
+	data, ok := t.cache.account(sub)
+	if !ok {
+		err := t.scanOne(ctx, what, []any{&data}, `SELECT doc FROM riscd_accounts WHERE sub = $1`, []byte(sub))
+		if err != nil && !errors.Is(err, riscd.ErrNotFound) {
+			return riscd.Account{}, err
+		}
+		t.cache.putAccount(sub, data) // nil when there is none
+	}
+	if data == nil {
+		return riscd.Account{}, fmt.Errorf("store: %s: %w", what, riscd.ErrNotFound)
 	}
 	return record.DecodeAccount(sub, data)
 }
@@ -99,10 +107,23 @@ func (t *Tx) PutAccount(ctx context.Context, a riscd.Account) error {
 	if err != nil {
 		return fmt.Errorf("store: account %q: encode: %w", a.Sub, err)
 	}
-	_, err = t.exec(ctx, fmt.Sprintf("account %q", a.Sub), `INSERT INTO riscd_accounts (sub, attention, doc) VALUES ($1, $2, $3)
-		ON CONFLICT (sub) DO UPDATE SET attention = excluded.attention, doc = excluded.doc`,
-		[]byte(a.Sub), a.NeedsAttention(), data)
+	// An upsert cannot fail on the row's account: it goes with the
+	// next statement.
+	err = t.laterRow(ctx, fmt.Sprintf("account %q", a.Sub), putAccounts, a.Sub, []byte(a.Sub), a.NeedsAttention(), data)
+	if err == nil {
+		t.cache.putAccount(a.Sub, data)
+	}
 	return err
+}
+
+// putAccounts writes accounts.
+var putAccounts = &merging{
+	name: "put accounts",
+	one: `INSERT INTO riscd_accounts (sub, attention, doc) VALUES ($1, $2, $3)
+		ON CONFLICT (sub) DO UPDATE SET attention = excluded.attention, doc = excluded.doc`,
+	many: `INSERT INTO riscd_accounts (sub, attention, doc) SELECT * FROM unnest($1::bytea[], $2::boolean[], $3::bytea[])
+		ON CONFLICT (sub) DO UPDATE SET attention = excluded.attention, doc = excluded.doc`,
+	cols: []func([]any) any{column[[]byte](0), column[bool](1), column[[]byte](2)},
 }
 
 // AccountsNeedingAttention returns up to limit accounts needing attention,
@@ -138,13 +159,70 @@ func (t *Tx) AppendAudit(ctx context.Context, e riscd.AuditEntry) (riscd.AuditEn
 	if err != nil {
 		return riscd.AuditEntry{}, fmt.Errorf("store: append audit: encode: %w", err)
 	}
-	var id int64
-	err = q.QueryRow(ctx, `INSERT INTO riscd_audit (id, sub, doc) VALUES (nextval('riscd_audit_id'), $1, $2) RETURNING id`,
-		nullBytes(e.Sub), data).Scan(&id)
+	if t.pipe == nil {
+		var id int64
+		err = q.QueryRow(ctx, `INSERT INTO riscd_audit (id, sub, doc) VALUES (nextval('riscd_audit_id'), $1, $2) RETURNING id`,
+			nullBytes(e.Sub), data).Scan(&id)
+		if err != nil {
+			return riscd.AuditEntry{}, t.err("append audit", err)
+		}
+		return record.DecodeAudit(uint64(id), data)
+	}
+	// In a write transaction the id comes first, from the ids this
+	// transaction took from the sequence, and the insert, which cannot
+	// fail on its data, goes with the next statement.
+	id, err := t.auditID(ctx, q)
 	if err != nil {
-		return riscd.AuditEntry{}, t.err("append audit", err)
+		return riscd.AuditEntry{}, err
+	}
+	if err := t.laterRow(ctx, "append audit", appendAudit, "", id, nullBytes(e.Sub), data); err != nil {
+		return riscd.AuditEntry{}, err
 	}
 	return record.DecodeAudit(uint64(id), data)
+}
+
+// appendAudit inserts audit entries.
+var appendAudit = &merging{
+	name: "append audit",
+	one:  `INSERT INTO riscd_audit (id, sub, doc) VALUES ($1, $2, $3)`,
+	many: `INSERT INTO riscd_audit (id, sub, doc) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])`,
+	cols: []func([]any) any{column[int64](0), column[[]byte](1), column[[]byte](2)},
+}
+
+// auditIDsSQL takes $1 audit ids from the sequence.
+const auditIDsSQL = `SELECT nextval('riscd_audit_id') FROM generate_series(1, $1)`
+
+// maxAuditIDs bounds how many audit ids a transaction takes at once.
+const maxAuditIDs = 64
+
+// auditID returns the next of the audit ids this transaction took from
+// the sequence, taking more when none is left: one the first time, then
+// twice as many as the last time (up to maxAuditIDs), so that a
+// transaction appending one entry takes one id and one appending many
+// (a batch of events, five entries each) takes them in a few round trips.
+// The ids it does not use are skipped, as a rolled-back transaction's are
+// (PostgreSQL 15 manual, 9.17 Sequence Manipulation Functions).
+func (t *Tx) auditID(ctx context.Context, q querier) (int64, error) {
+	if len(t.auditIDs) == 0 {
+		t.auditTake = min(max(2*t.auditTake, 1), maxAuditIDs)
+		ids := make([]int64, 0, t.auditTake)
+		var id int64
+		err := t.each(ctx, "append audit", []any{&id}, func() (bool, error) {
+			ids = append(ids, id)
+			return true, nil
+		}, auditIDsSQL, t.auditTake)
+		if err != nil {
+			return 0, err
+		}
+		if len(ids) == 0 {
+			return 0, fmt.Errorf("store: append audit: the sequence gave no id")
+		}
+		slices.Sort(ids)
+		t.auditIDs = ids
+	}
+	id := t.auditIDs[0]
+	t.auditIDs = t.auditIDs[1:]
+	return id, nil
 }
 
 // ListAudit returns a page of audit entries, newest first.
@@ -194,11 +272,27 @@ func (t *Tx) Mark(ctx context.Context, key string) (riscd.Mark, error) {
 	if err := record.CheckMarkKey(key); err != nil {
 		return riscd.Mark{}, err
 	}
-	var data []byte
-	if err := t.scanOne(ctx, "mark", []any{&data}, `SELECT doc FROM riscd_marks WHERE key_hash = $1`, sha(key)); err != nil {
-		return riscd.Mark{}, err
+	hash := sha(key)
+	data, ok := t.cache.mark(hash)
+	if !ok {
+		err := t.scanOne(ctx, "mark", []any{&data}, `SELECT doc FROM riscd_marks WHERE key_hash = $1`, hash)
+		if err != nil && !errors.Is(err, riscd.ErrNotFound) {
+			return riscd.Mark{}, err
+		}
+		t.cache.putMark(hash, data) // nil when there is none
 	}
-	return record.DecodeMark(sha(key), data)
+	if data == nil {
+		return riscd.Mark{}, fmt.Errorf("store: mark: %w", riscd.ErrNotFound)
+	}
+	return record.DecodeMark(hash, data)
+}
+
+// putMarks inserts marks (each of a key read absent: keys never repeat).
+var putMarks = &merging{
+	name: "put marks",
+	one:  `INSERT INTO riscd_marks (key_hash, key, doc) VALUES ($1, $2, $3)`,
+	many: `INSERT INTO riscd_marks (key_hash, key, doc) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[])`,
+	cols: []func([]any) any{column[[]byte](0), column[[]byte](1), column[[]byte](2)},
 }
 
 // PutMark records m unless its key is already marked.
@@ -221,10 +315,14 @@ func (t *Tx) PutMark(ctx context.Context, m riscd.Mark) (riscd.Mark, bool, error
 	if err != nil {
 		return riscd.Mark{}, false, fmt.Errorf("store: mark: encode: %w", err)
 	}
-	if _, err := t.exec(ctx, "mark", `INSERT INTO riscd_marks (key_hash, key, doc) VALUES ($1, $2, $3)`,
-		sha(m.Key), []byte(m.Key), data); err != nil {
+	// The key was read absent in this transaction: another transaction
+	// inserting it meanwhile fails this one (a serialization failure or
+	// a unique violation), which the insert may as well report with the
+	// next statement.
+	if err := t.laterRow(ctx, "mark", putMarks, "", sha(m.Key), []byte(m.Key), data); err != nil {
 		return riscd.Mark{}, false, err
 	}
+	t.cache.putMark(sha(m.Key), data)
 	m.At = record.Round(m.At)
 	return m, true, nil
 }
@@ -390,6 +488,7 @@ func (t *Tx) CreateSession(ctx context.Context, s riscd.Session) error {
 	}
 	_, err = t.exec(ctx, "create session", `INSERT INTO riscd_sessions (id_hash, sub, created_ns, expires_ns, doc)
 		VALUES ($1, $2, $3, $4, $5)`, key, nullBytes(s.Sub), nanos(s.CreatedAt), nullNanos(s.ExpiresAt), data)
+	t.cache.sessionsChanged(s.Sub)
 	return err
 }
 
@@ -413,6 +512,7 @@ func (t *Tx) Session(ctx context.Context, id riscd.Secret) (riscd.Session, error
 // DeleteSession deletes the session id.
 func (t *Tx) DeleteSession(ctx context.Context, id riscd.Secret) error {
 	n, err := t.exec(ctx, "delete session", `DELETE FROM riscd_sessions WHERE id_hash = $1`, sha(id.Reveal()))
+	t.cache.sessionsChanged()
 	if err == nil && n == 0 {
 		err = fmt.Errorf("store: session: %w", riscd.ErrNotFound)
 	}
@@ -422,6 +522,36 @@ func (t *Tx) DeleteSession(ctx context.Context, id riscd.Secret) error {
 // DeleteSessionsOf deletes the sessions of sub created before
 // createdBefore (all of them if it is zero).
 func (t *Tx) DeleteSessionsOf(ctx context.Context, sub string, createdBefore time.Time) (int, error) {
+	if created, ok := t.cache.sessionsOfSub(sub); ok {
+		// The sessions of sub were read in this transaction: count those
+		// to delete, and delete them, if any, with the next statement.
+		if _, err := t.w(); err != nil {
+			return 0, err
+		}
+		before := nanos(createdBefore)
+		keep := make([]int64, 0, len(created))
+		for _, c := range created {
+			if !createdBefore.IsZero() && c >= before {
+				keep = append(keep, c)
+			}
+		}
+		n := len(created) - len(keep)
+		if n == 0 {
+			return 0, nil
+		}
+		var err error
+		if createdBefore.IsZero() {
+			err = t.later(ctx, "delete sessions", `DELETE FROM riscd_sessions WHERE sub = $1`, []byte(sub))
+		} else {
+			err = t.later(ctx, "delete sessions", `DELETE FROM riscd_sessions WHERE sub = $1 AND created_ns < $2`,
+				[]byte(sub), before)
+		}
+		if err != nil {
+			return 0, err
+		}
+		t.cache.putSessionsOf(sub, keep)
+		return n, nil
+	}
 	if createdBefore.IsZero() {
 		return t.exec(ctx, "delete sessions", `DELETE FROM riscd_sessions WHERE sub = $1`, []byte(sub))
 	}
@@ -431,5 +561,6 @@ func (t *Tx) DeleteSessionsOf(ctx context.Context, sub string, createdBefore tim
 
 // DeleteExpiredSessions deletes the expired sessions.
 func (t *Tx) DeleteExpiredSessions(ctx context.Context) (int, error) {
+	t.cache.sessionsChanged()
 	return t.exec(ctx, "delete expired sessions", `DELETE FROM riscd_sessions WHERE expires_ns <= $1`, nanos(t.now()))
 }

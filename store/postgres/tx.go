@@ -42,6 +42,14 @@ type Tx struct {
 	now      func() time.Time
 	readOnly bool
 	inboxed  bool // an inbox entry was inserted: tell OnInboxApplied on commit
+
+	// In a write transaction: the pipeline its deferred writes wait in
+	// (tx is pipe then), the rows it read or wrote (see rowCache) and the
+	// audit ids it took from the sequence and has not used yet.
+	pipe      *pipe
+	cache     *rowCache
+	auditIDs  []int64
+	auditTake int // how many ids the last take took
 }
 
 // q returns the transaction, or ErrClosed once its function has returned.
@@ -58,6 +66,34 @@ func (t *Tx) w() (querier, error) {
 		return nil, errors.New("store: write in a read-only transaction")
 	}
 	return t.q()
+}
+
+// later queues a write whose answer nobody needs, to be sent with the
+// next statement or before the commit (see pipe); outside a write
+// transaction's pipeline it runs it now.
+func (t *Tx) later(ctx context.Context, what, sql string, args ...any) error {
+	if _, err := t.w(); err != nil {
+		return err
+	}
+	if t.pipe == nil {
+		_, err := t.exec(ctx, what, sql, args...)
+		return err
+	}
+	t.pipe.later(what, sql, args...)
+	return nil
+}
+
+// laterRow is later for a write of a kind that merges (see merging).
+func (t *Tx) laterRow(ctx context.Context, what string, kind *merging, key string, args ...any) error {
+	if _, err := t.w(); err != nil {
+		return err
+	}
+	if t.pipe == nil {
+		_, err := t.exec(ctx, what, kind.one, args...)
+		return err
+	}
+	t.pipe.laterRow(what, kind, key, args...)
+	return nil
 }
 
 // err wraps a driver error.
@@ -131,7 +167,11 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, readOnly bool, fn fun
 	if err != nil {
 		return db.errorf("store: begin", err)
 	}
-	t := &Tx{db: db, tx: ptx, keys: db.keys, now: db.now, readOnly: readOnly}
+	t := &Tx{db: db, tx: ptx, keys: db.keys, now: db.now, readOnly: readOnly, cache: newRowCache()}
+	if !readOnly {
+		t.pipe = &pipe{db: db, tx: ptx}
+		t.tx = t.pipe
+	}
 	committed := false
 	defer func() {
 		t.tx = nil
@@ -141,6 +181,13 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, readOnly bool, fn fun
 	}()
 	if err = fn(t); err != nil {
 		return err
+	}
+	if t.pipe != nil {
+		// Writes still queued go now; a deferred write that failed
+		// earlier fails the transaction even if fn went on.
+		if err = t.pipe.flush(ctx); err != nil {
+			return err
+		}
 	}
 	err = ptx.Commit(ctx)
 	committed = err == nil

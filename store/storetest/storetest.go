@@ -123,6 +123,7 @@ func RunTests(t *testing.T, h Harness) {
 		{"locks", lockCases()},
 		{"admin sessions", adminSessionCases()},
 		{"copy", copyCases()},
+		{"prefetch", prefetchCases()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
