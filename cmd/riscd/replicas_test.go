@@ -374,3 +374,60 @@ func TestDispatchLead(t *testing.T) {
 			a.q.leading.Load(), b.q.leading.Load(), b.rescans, b.notifies)
 	}
 }
+
+// viewCounter counts a DB's View and Batch calls.
+type viewCounter struct {
+	riscd.DB
+	views, batches atomic.Int32
+}
+
+func (c *viewCounter) View(ctx context.Context, fn func(riscd.ReadTx) error) error {
+	c.views.Add(1)
+	return c.DB.View(ctx, fn)
+}
+
+func (c *viewCounter) Batch(ctx context.Context, fn func(riscd.Tx) error) error {
+	c.batches.Add(1)
+	return c.DB.Batch(ctx, fn)
+}
+
+// inboxQueue.Done finds an entry the handler marked done with one read and
+// no transaction, and writes one it did not mark (a dry run).
+func TestInboxDoneReadsInOneStatement(t *testing.T) {
+	ctx := context.Background()
+	key, _, err := boltdb.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := store.Open(ctx, store.Options{Engine: store.EnginePostgres, URL: testkit.PostgresDatabase(t, ""), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Close() })
+	db := &viewCounter{DB: pg}
+	q := &inboxQueue{db: db, formats: map[string]events.Format{}, grace: claimGrace, now: time.Now}
+	marked := putEvent(t, pg, "a", "marked")
+	if _, err := pg.UpdateInbox(ctx, marked.ID, func(e riscd.InboxEntry) (riscd.InboxEntry, error) {
+		e.Status, e.DoneAt, e.Attempts = riscd.InboxDone, time.Now(), 1
+		return e, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Done(ctx, marked.ID); err != nil {
+		t.Fatal(err)
+	}
+	if v, b := db.views.Load(), db.batches.Load(); v != 0 || b != 0 {
+		t.Errorf("Done of an entry marked done ran %d View and %d Batch transactions, want none", v, b)
+	}
+	if e, err := pg.InboxEntry(ctx, marked.ID); err != nil || e.Status != riscd.InboxDone || e.Attempts != 1 {
+		t.Errorf("marked entry after Done: %+v, %v; want it done with 1 attempt, unchanged", e, err)
+	}
+
+	unmarked := putEvent(t, pg, "b", "unmarked")
+	if err := q.Done(ctx, unmarked.ID); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := pg.InboxEntry(ctx, unmarked.ID); err != nil || e.Status != riscd.InboxDone || e.Attempts != 1 {
+		t.Errorf("unmarked entry after Done: status %s, %d attempts, %v; want it done with 1 attempt", e.Status, e.Attempts, err)
+	}
+}
