@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/workqueue"
@@ -33,6 +34,24 @@ var (
 // outboxLock names the store lock under which a job is worked.
 func outboxLock(id uint64) string { return "outbox-job:" + strconv.FormatUint(id, 10) }
 
+// sharedOutbox is a Store whose outbox other processes work too (replicas
+// over one PostgreSQL database) and which knows the jobs queued through it:
+// see Claim.
+type sharedOutbox interface {
+	// OutboxEnqueuedHere reports whether job id was queued through this
+	// store handle, this process, and is not known finished.
+	OutboxEnqueuedHere(id uint64) bool
+	// OutboxJob reads job id (in one statement).
+	OutboxJob(ctx context.Context, id uint64) (riscd.OutboxJob, error)
+}
+
+// outboxClaimGrace is how long after a job is due (queued, or its retry
+// time) a replica leaves a job another replica queued to that one, on a
+// shared store: the replica that queued a job is told at once and works it
+// within milliseconds, another reads it only at its polls. A replica that
+// died meanwhile delays its jobs this much more.
+const outboxClaimGrace = 2 * time.Second
+
 // Claim makes an attempt at a job exclusive among the replicas sharing the
 // store: it takes the job's lock, then reads the job again. A job another
 // replica finished or failed meanwhile is ErrGone; one another replica
@@ -41,7 +60,38 @@ func outboxLock(id uint64) string { return "outbox-job:" + strconv.FormatUint(id
 // one whose key has an earlier pending job waits for it (ErrBehind), so a
 // subject's jobs keep their order across replicas. The lock is released
 // once the attempt is recorded, or when the replica stops or dies.
+//
+// On a shared store (sharedOutbox), a job another replica queued is left
+// to it until outboxClaimGrace after the job is due (ErrBusy: tried again
+// at the next poll); then its status is read first, in one statement, so
+// that a job the other replica finished costs no lock, and one it attempted
+// meanwhile waits for its next retry without one. Only a job still pending
+// and due is locked and read again as above.
 func (o outbox) Claim(ctx context.Context, it *workqueue.Item[attemptState]) (func(), error) {
+	if s, ok := o.l.cfg.Store.(sharedOutbox); ok && !s.OutboxEnqueuedHere(it.ID) {
+		now := o.l.now()
+		due := it.Value.job.CreatedAt
+		if it.NextAttempt.After(due) {
+			due = it.NextAttempt
+		}
+		if now.Before(due.Add(outboxClaimGrace)) {
+			return nil, fmt.Errorf("lifecycle: outbox: job %d is left to the replica that queued it: %w", it.ID, workqueue.ErrBusy)
+		}
+		job, err := s.OutboxJob(ctx, it.ID)
+		switch {
+		case errors.Is(err, riscd.ErrNotFound):
+			return nil, fmt.Errorf("lifecycle: outbox: job %d pruned: %w", it.ID, workqueue.ErrGone)
+		case err != nil:
+			return nil, fmt.Errorf("lifecycle: outbox: read job %d: %w", it.ID, err)
+		case job.Status != riscd.OutboxPending:
+			return nil, fmt.Errorf("lifecycle: outbox: job %d is %s: %w", it.ID, job.Status, workqueue.ErrGone)
+		case job.NextAttemptAt.After(now):
+			// Attempted elsewhere meanwhile: nothing is held, and the
+			// queue waits for the retry time.
+			it.Attempts, it.NextAttempt = job.Attempts, job.NextAttemptAt
+			return func() {}, nil
+		}
+	}
 	release, ok, err := o.l.cfg.Store.TryLock(ctx, outboxLock(it.ID))
 	if err != nil {
 		return nil, fmt.Errorf("lifecycle: outbox: lock job %d: %w", it.ID, err)
@@ -146,7 +196,7 @@ func (o outbox) Pending(ctx context.Context, after uint64, limit int) ([]workque
 	for i, j := range jobs {
 		items[i] = workqueue.Item[attemptState]{
 			ID: j.ID, Key: j.Key, Attempts: j.Attempts, NextAttempt: j.NextAttemptAt,
-			Value: attemptState{job: riscd.OutboxJob{ID: j.ID, Kind: j.Kind}},
+			Value: attemptState{job: riscd.OutboxJob{ID: j.ID, Kind: j.Kind, CreatedAt: j.CreatedAt}},
 		}
 	}
 	return items, nil
@@ -158,12 +208,7 @@ func (o outbox) Handle(ctx context.Context, it *workqueue.Item[attemptState]) er
 	l := o.l
 	st := &it.Value
 	st.forget()
-	var job riscd.OutboxJob
-	err := l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
-		var err error
-		job, err = tx.OutboxJob(ctx, it.ID)
-		return err
-	})
+	job, err := l.readJob(ctx, it.ID)
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
@@ -199,6 +244,22 @@ func (o outbox) Handle(ctx context.Context, it *workqueue.Item[attemptState]) er
 	}
 }
 
+// readJob reads job id: in one statement on a store that offers it
+// (sharedOutbox: on PostgreSQL no transaction of its own, one round trip
+// instead of three), else in a View.
+func (l *Lifecycle) readJob(ctx context.Context, id uint64) (riscd.OutboxJob, error) {
+	if s, ok := l.cfg.Store.(sharedOutbox); ok {
+		return s.OutboxJob(ctx, id)
+	}
+	var job riscd.OutboxJob
+	err := l.cfg.Store.View(ctx, func(tx riscd.ReadTx) error {
+		var err error
+		job, err = tx.OutboxJob(ctx, id)
+		return err
+	})
+	return job, err
+}
+
 // Done records the job done, with its audit entry.
 func (o outbox) Done(ctx context.Context, it *workqueue.Item[attemptState]) error {
 	if it.Value.gone {
@@ -226,7 +287,8 @@ func (o outbox) Failed(ctx context.Context, it *workqueue.Item[attemptState], f 
 }
 
 // forget drops what the attempt read (the job's token among it), keeping
-// only what names the job in log lines; the next attempt reads it again.
+// only what names the job in log lines and when it was queued (Claim);
+// the next attempt reads it again.
 func (st *attemptState) forget() {
-	*st = attemptState{job: riscd.OutboxJob{ID: st.job.ID, Kind: st.job.Kind}}
+	*st = attemptState{job: riscd.OutboxJob{ID: st.job.ID, Kind: st.job.Kind, CreatedAt: st.job.CreatedAt}}
 }

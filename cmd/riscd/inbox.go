@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riscd/riscd"
@@ -20,100 +21,76 @@ type inboxQueue struct {
 	now     func() time.Time
 
 	// grace, on a store shared by replicas, is how long after its
-	// receipt an entry another replica received is left to that replica
-	// (see Claim); zero for a store of this process's own. started is
-	// when this process started: the entries received before are
-	// nobody's in particular.
-	grace   time.Duration
-	started time.Time
-	mu      sync.Mutex
-	mine    map[uint64]struct{} // entries this process accepted and has not finished
-	// putting holds the (iss, jti) of the entries this process is
-	// committing, by record.JTIKey-like key: an entry becomes visible to
-	// Pending (a commit notification wakes the dispatcher) before
-	// PutInbox returns its ID, and must count as this process's then.
-	putting map[string]int
+	// receipt a replica that does not lead the dispatch leaves an entry
+	// to the one that does (see Claim); zero for a store of this
+	// process's own.
+	grace time.Duration
+	// leading says this replica leads the dispatch (see leadDispatch).
+	leading atomic.Bool
 }
 
-// claimGrace is inboxQueue.grace on a shared store: a replica handles
-// what it received within milliseconds, so another that reads the entry
-// (a notification, a poll) leaves it alone this long before trying to
-// claim it; a receiver that died meanwhile delays its entries this much.
+// claimGrace is inboxQueue.grace on a shared store: the leading replica
+// handles an entry within milliseconds of its receipt, so another that
+// reads it (at a poll) leaves it alone this long before trying to claim
+// it; a leader that died or hangs delays the entries this much.
 const claimGrace = 2 * time.Second
 
-// accepting returns the InboxWriter that records, in q, the entries w
-// accepts: the receiver's.
-func (q *inboxQueue) accepting(w riscd.InboxWriter) riscd.InboxWriter {
-	return acceptingWriter{InboxWriter: w, q: q}
-}
+// dispatchLeadInterval is how often a replica that leads the dispatch
+// checks that it still does, and one that does not tries to take the lead.
+const dispatchLeadInterval = time.Second
 
-type acceptingWriter struct {
-	riscd.InboxWriter
-	q *inboxQueue
-}
-
-func (w acceptingWriter) PutInbox(ctx context.Context, e riscd.InboxEntry) (riscd.InboxEntry, bool, error) {
-	q := w.q
-	if q.grace == 0 {
-		return w.InboxWriter.PutInbox(ctx, e)
-	}
-	k := putKey(e.Iss, e.JTI)
-	q.mu.Lock()
-	if q.putting == nil {
-		q.putting = make(map[string]int)
-		q.mine = make(map[uint64]struct{})
-	}
-	q.putting[k]++
-	q.mu.Unlock()
-	got, created, err := w.InboxWriter.PutInbox(ctx, e)
-	q.mu.Lock()
-	if err == nil && created {
-		q.mine[got.ID] = struct{}{}
-	}
-	if q.putting[k]--; q.putting[k] == 0 {
-		delete(q.putting, k)
-	}
-	q.mu.Unlock()
-	return got, created, err
-}
-
-// putKey is the key of an entry in inboxQueue.putting.
-func putKey(iss, jti string) string { return strconv.Itoa(len(iss)) + ":" + iss + jti }
-
-// isMine reports whether this process accepted entry id.
-func (q *inboxQueue) isMine(id uint64) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	_, ok := q.mine[id]
-	return ok
-}
-
-// noteMine records as this process's the entries among es it is
-// committing (see putting).
-func (q *inboxQueue) noteMine(es []riscd.InboxEntry) {
-	if q.grace == 0 {
-		return
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.putting) == 0 {
-		return
-	}
-	for _, e := range es {
-		if q.putting[putKey(e.Iss, e.JTI)] > 0 {
-			q.mine[e.ID] = struct{}{}
+// leadDispatch keeps q.leading, until ctx is done, to whether this replica
+// leads the dispatch: holds the store lock "loop:dispatch", taken or
+// checked every interval (see leader). On a store shared by replicas, the
+// events are handled by the leading replica, whichever received them:
+// replicas that handled their own events at once ran their handlers'
+// SERIALIZABLE transactions at the same time, over neighbouring rows (the
+// inbox's consecutive IDs, and so index pages: PostgreSQL 15 manual,
+// 13.2.3), and about half of those transactions failed to serialize and
+// ran again. One replica's handlers share one transaction at a time
+// (Batch) and fail no other's. The others leave each entry to the leader
+// for the grace (Claim), so an event still pending then (the leader died
+// or hangs) is handled all the same; and they read pending entries only at
+// their polls (notified reports whether a notification reaches their
+// dispatcher), not at every commit of every replica. On taking the lead a
+// replica calls rescan, so that it reads every pending entry at once,
+// among them those the former leader left.
+func (q *inboxQueue) leadDispatch(ctx context.Context, locker riscd.Locker, log *slog.Logger, every time.Duration, rescan func()) {
+	lead := newLeader(locker, "dispatch", log)
+	defer func() {
+		q.leading.Store(false)
+		lead.resign()
+	}()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		q.leadRound(ctx, lead, rescan)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
 
-// finished forgets entry id: it is done, parked or gone.
-func (q *inboxQueue) finished(id uint64) {
-	if q.grace == 0 {
-		return
+// leadRound is one round of leadDispatch.
+func (q *inboxQueue) leadRound(ctx context.Context, lead *leader, rescan func()) {
+	leads := lead.lead(ctx)
+	if was := q.leading.Swap(leads); leads && !was {
+		rescan()
 	}
-	q.mu.Lock()
-	delete(q.mine, id)
-	q.mu.Unlock()
+}
+
+// notified returns the function that tells the dispatcher of new entries
+// (Store.OnInboxApplied's): notify, except on a replica that does not lead
+// the dispatch of a shared store, which reads new entries only at its
+// polls.
+func (q *inboxQueue) notified(notify func()) func() {
+	return func() {
+		if q.grace == 0 || q.leading.Load() {
+			notify()
+		}
+	}
 }
 
 var (
@@ -126,7 +103,6 @@ func (q *inboxQueue) Pending(ctx context.Context, after uint64, limit int) ([]di
 	if err != nil {
 		return nil, err
 	}
-	q.noteMine(entries)
 	out := make([]dispatch.Entry, len(entries))
 	for i, e := range entries {
 		out[i] = q.entry(e)
@@ -168,14 +144,15 @@ func inboxLock(e dispatch.Entry) string {
 // replica and not yet read by this one (ErrBehind). The lock is held until
 // the dispatcher has recorded the outcome.
 //
-// On a store shared by replicas, an entry another replica received is left
-// to it for claimGrace after its receipt (ErrBusy: the dispatcher tries
-// again at its next poll), then its status is read first, in one
-// statement, so that what another replica finished costs no lock.
+// On a store shared by replicas, a replica that does not lead the dispatch
+// leaves every entry to the leader for claimGrace after its receipt
+// (ErrBusy: the dispatcher tries again at its next poll), then reads its
+// status first, in one statement, so that what the leader finished costs
+// no lock.
 func (q *inboxQueue) Claim(ctx context.Context, e dispatch.Entry) (dispatch.Entry, func(), error) {
-	if q.grace > 0 && !q.isMine(e.ID) {
-		if e.ReceivedAt.After(q.started) && q.now().Before(e.ReceivedAt.Add(q.grace)) {
-			return e, nil, fmt.Errorf("inbox entry %d is left to the replica that received it: %w", e.ID, dispatch.ErrBusy)
+	if q.grace > 0 && !q.leading.Load() {
+		if q.now().Before(e.ReceivedAt.Add(q.grace)) {
+			return e, nil, fmt.Errorf("inbox entry %d is left to the replica leading the dispatch: %w", e.ID, dispatch.ErrBusy)
 		}
 		cur, err := q.db.InboxEntry(ctx, e.ID)
 		switch {
@@ -197,9 +174,6 @@ func (q *inboxQueue) Claim(ctx context.Context, e dispatch.Entry) (dispatch.Entr
 	cur, err := q.current(ctx, e)
 	if err != nil {
 		release()
-		if errors.Is(err, dispatch.ErrGone) {
-			q.finished(e.ID)
-		}
 		return e, nil, err
 	}
 	return cur, release, nil
@@ -259,21 +233,16 @@ func (q *inboxQueue) current(ctx context.Context, e dispatch.Entry) (dispatch.En
 // Attempts (the failed ones are counted already), so that a finished entry
 // shows the attempts made. The lifecycle's handler (Config.InboxDone) has
 // usually done so already, in the transaction of the event's effects and
-// mark: Done then only reads that the entry is done, and commits nothing.
-// Otherwise (a dry run) it writes the entry, concurrent workers sharing
-// the commit (Batch). The subject lock, held until Done returns, keeps
+// mark: Done then only reads that the entry is done, in one statement
+// (on PostgreSQL, no transaction of its own: one round trip instead of
+// BEGIN, SELECT, COMMIT), and commits nothing. Otherwise (a dry run) it
+// writes the entry, concurrent workers sharing the commit (Batch). The subject lock, held until Done returns, keeps
 // another replica from handling the entry in between, and a replica dying
 // in between leaves the entry to another, whose handler finds the mark and
 // does nothing again.
 func (q *inboxQueue) Done(ctx context.Context, id uint64) error {
-	defer q.finished(id)
-	done := false
-	err := q.db.View(ctx, func(tx riscd.ReadTx) error {
-		e, err := tx.InboxEntry(ctx, id)
-		done = err == nil && e.Status == riscd.InboxDone
-		return err
-	})
-	if err != nil || done {
+	e, err := q.db.InboxEntry(ctx, id)
+	if err != nil || e.Status == riscd.InboxDone {
 		return err
 	}
 	return q.db.Batch(ctx, func(tx riscd.Tx) error {
@@ -288,9 +257,6 @@ func (q *inboxQueue) Done(ctx context.Context, id uint64) error {
 }
 
 func (q *inboxQueue) Failed(ctx context.Context, id uint64, attempts int, lastErr string, next time.Time, park bool) error {
-	if park {
-		defer q.finished(id)
-	}
 	_, err := q.db.UpdateInbox(ctx, id, func(e riscd.InboxEntry) (riscd.InboxEntry, error) {
 		if e.Status == riscd.InboxDone {
 			return e, nil

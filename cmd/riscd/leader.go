@@ -22,10 +22,12 @@ import (
 // process) the one replica always leads.
 //
 // Leader-guarded loops: prune (store.retention), sweep (consent flows and
-// expired sessions), stream-health (the stream verification check).
-// Loops left to every replica, safe by construction: the dispatcher and the
-// outbox (each entry or job claimed under its lock, see inboxQueue.Claim
-// and the lifecycle's outbox), the token refresher and keep-alive walk (a
+// expired sessions), stream-health (the stream verification check), and
+// the dispatch (inboxQueue.leadDispatch: the leader handles the events at
+// once, the others only those it leaves pending past a grace; each entry is
+// claimed under its lock either way, see inboxQueue.Claim).
+// Loops left to every replica, safe by construction: the outbox (each job
+// claimed under its lock, see the lifecycle's outbox), the token refresher and keep-alive walk (a
 // grant's refresh holds "grant-refresh:"+id and reads the grant again, so a
 // second replica finds it fresh and calls nobody; LastUsedAt is only ever
 // moved forward), and the admin grant counter (a read for this replica's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -256,11 +257,11 @@ func TestInboxClaim(t *testing.T) {
 	}
 }
 
-// On a store shared by replicas, inboxQueue.Claim leaves an entry another
-// replica received to it for the grace period, without a lock or a read;
-// it claims the entries this replica accepted at once; after the grace it
-// takes up another's entry, and one another replica finished is gone
-// without taking the lock.
+// On a store shared by replicas, inboxQueue.Claim on a replica that does
+// not lead the dispatch leaves every entry, its own receipts among them,
+// to the leader for the grace period, without a lock or a read; after the
+// grace it takes up an entry still pending, and one the leader finished is
+// gone without taking the lock. The leader claims every entry at once.
 func TestInboxClaimGrace(t *testing.T) {
 	ctx := context.Background()
 	key, _, err := boltdb.GenerateKey()
@@ -275,10 +276,10 @@ func TestInboxClaimGrace(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	var skew atomic.Int64 // how far this replica's clock is ahead
 	q := &inboxQueue{db: db, formats: map[string]events.Format{}, grace: claimGrace,
-		started: time.Now().Add(-time.Minute), now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }}
-	theirs := putEvent(t, db, "a", "theirs")
+		now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }}
+	pending := putEvent(t, db, "a", "pending")
 	finished := putEvent(t, db, "b", "finished")
-	mine, created, err := q.accepting(db.Inbox()).PutInbox(ctx, riscd.InboxEntry{
+	mine, created, err := db.Inbox().PutInbox(ctx, riscd.InboxEntry{
 		Transmitter: "google", Iss: "https://accounts.google.com/", JTI: "mine", Subject: "c",
 		Raw: "x.y.z", Claims: []byte(strings.Replace(testClaims, "crash-1", "mine", 1)), ReceivedAt: time.Now(),
 	})
@@ -286,23 +287,27 @@ func TestInboxClaimGrace(t *testing.T) {
 		t.Fatal(created, err)
 	}
 
-	if _, _, err := q.Claim(ctx, q.entry(theirs)); !errors.Is(err, dispatch.ErrBusy) {
-		t.Errorf("claim of another replica's new entry = %v, want ErrBusy", err)
+	for _, e := range []riscd.InboxEntry{pending, mine} {
+		if _, _, err := q.Claim(ctx, q.entry(e)); !errors.Is(err, dispatch.ErrBusy) {
+			t.Errorf("claim of new entry %d by a replica not leading = %v, want ErrBusy", e.ID, err)
+		}
 	}
-	_, release, err := q.Claim(ctx, q.entry(mine))
+	q.leading.Store(true)
+	_, release, err := q.Claim(ctx, q.entry(pending))
 	if err != nil {
-		t.Fatalf("claim of an entry this replica accepted = %v", err)
+		t.Fatalf("claim of a new entry by the leading replica = %v", err)
 	}
 	release()
+	q.leading.Store(false)
 
 	skew.Store(int64(claimGrace + time.Second))
-	_, release, err = q.Claim(ctx, q.entry(theirs))
+	_, release, err = q.Claim(ctx, q.entry(mine))
 	if err != nil {
-		t.Fatalf("claim of another replica's entry after the grace = %v", err)
+		t.Fatalf("claim of an entry after the grace = %v", err)
 	}
 	release()
-	// Another replica holds the subject of an entry it has finished: the
-	// claim finds the entry done before asking for the lock.
+	// The leader holds the subject of an entry it has finished: the claim
+	// finds the entry done before asking for the lock.
 	unlock, ok, err := db.TryLock(ctx, inboxLock(q.entry(finished)))
 	if err != nil || !ok {
 		t.Fatal(ok, err)
@@ -316,5 +321,113 @@ func TestInboxClaimGrace(t *testing.T) {
 	}
 	if _, _, err := q.Claim(ctx, q.entry(finished)); !errors.Is(err, dispatch.ErrGone) {
 		t.Errorf("claim of an entry another replica finished = %v, want ErrGone", err)
+	}
+}
+
+// Of two replicas over one store, one leads the dispatch: the first to
+// try, which rescans once on taking the lead; its dispatcher hears of new
+// entries, the other's does not. When the leader resigns, the other takes
+// the lead at its next round and rescans.
+func TestDispatchLead(t *testing.T) {
+	ctx := context.Background()
+	key, _, err := boltdb.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := testkit.PostgresDatabase(t, "")
+	type replica struct {
+		q        *inboxQueue
+		lead     *leader
+		rescans  int
+		notifies int
+		notify   func()
+	}
+	var rs [2]*replica
+	for i := range rs {
+		db, err := store.Open(ctx, store.Options{Engine: store.EnginePostgres, URL: url, Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		r := &replica{q: &inboxQueue{db: db, grace: claimGrace, now: time.Now}, lead: newLeader(db, "dispatch", slog.New(slog.DiscardHandler))}
+		r.notify = r.q.notified(func() { r.notifies++ })
+		rs[i] = r
+	}
+	a, b := rs[0], rs[1]
+	round := func(r *replica) { r.q.leadRound(ctx, r.lead, func() { r.rescans++ }) }
+	round(a)
+	round(b)
+	round(a)
+	round(b)
+	a.notify()
+	b.notify()
+	if !a.q.leading.Load() || b.q.leading.Load() || a.rescans != 1 || b.rescans != 0 || a.notifies != 1 || b.notifies != 0 {
+		t.Fatalf("leading %v/%v, rescans %d/%d, notifications heard %d/%d; want the first replica alone leading, rescanned once and notified",
+			a.q.leading.Load(), b.q.leading.Load(), a.rescans, b.rescans, a.notifies, b.notifies)
+	}
+	a.lead.resign()
+	round(b)
+	round(a)
+	b.notify()
+	if !b.q.leading.Load() || a.q.leading.Load() || b.rescans != 1 || b.notifies != 1 {
+		t.Fatalf("after the leader resigned: leading %v/%v, the second's rescans %d, notifications %d; want the second alone leading, rescanned once and notified",
+			a.q.leading.Load(), b.q.leading.Load(), b.rescans, b.notifies)
+	}
+}
+
+// viewCounter counts a DB's View and Batch calls.
+type viewCounter struct {
+	riscd.DB
+	views, batches atomic.Int32
+}
+
+func (c *viewCounter) View(ctx context.Context, fn func(riscd.ReadTx) error) error {
+	c.views.Add(1)
+	return c.DB.View(ctx, fn)
+}
+
+func (c *viewCounter) Batch(ctx context.Context, fn func(riscd.Tx) error) error {
+	c.batches.Add(1)
+	return c.DB.Batch(ctx, fn)
+}
+
+// inboxQueue.Done finds an entry the handler marked done with one read and
+// no transaction, and writes one it did not mark (a dry run).
+func TestInboxDoneReadsInOneStatement(t *testing.T) {
+	ctx := context.Background()
+	key, _, err := boltdb.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := store.Open(ctx, store.Options{Engine: store.EnginePostgres, URL: testkit.PostgresDatabase(t, ""), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Close() })
+	db := &viewCounter{DB: pg}
+	q := &inboxQueue{db: db, formats: map[string]events.Format{}, grace: claimGrace, now: time.Now}
+	marked := putEvent(t, pg, "a", "marked")
+	if _, err := pg.UpdateInbox(ctx, marked.ID, func(e riscd.InboxEntry) (riscd.InboxEntry, error) {
+		e.Status, e.DoneAt, e.Attempts = riscd.InboxDone, time.Now(), 1
+		return e, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Done(ctx, marked.ID); err != nil {
+		t.Fatal(err)
+	}
+	if v, b := db.views.Load(), db.batches.Load(); v != 0 || b != 0 {
+		t.Errorf("Done of an entry marked done ran %d View and %d Batch transactions, want none", v, b)
+	}
+	if e, err := pg.InboxEntry(ctx, marked.ID); err != nil || e.Status != riscd.InboxDone || e.Attempts != 1 {
+		t.Errorf("marked entry after Done: %+v, %v; want it done with 1 attempt, unchanged", e, err)
+	}
+
+	unmarked := putEvent(t, pg, "b", "unmarked")
+	if err := q.Done(ctx, unmarked.ID); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := pg.InboxEntry(ctx, unmarked.ID); err != nil || e.Status != riscd.InboxDone || e.Attempts != 1 {
+		t.Errorf("unmarked entry after Done: status %s, %d attempts, %v; want it done with 1 attempt", e.Status, e.Attempts, err)
 	}
 }

@@ -45,6 +45,7 @@ type parts struct {
 	flow       *flowweb.Handler
 	receiver   *receiver.Receiver
 	dispatcher *dispatch.Dispatcher
+	inbox      *inboxQueue
 	admin      *admin.Server
 	page       *adminpage.Page
 	companion  *companion.Server
@@ -267,11 +268,12 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	}
 
 	workers := dispatchWorkers
-	queue := &inboxQueue{db: m.db, formats: formats, now: m.Now, started: m.Now()}
+	queue := &inboxQueue{db: m.db, formats: formats, now: m.Now}
 	if c.Store.Engine == config.EnginePostgres {
 		workers = dispatchWorkersShared
 		queue.grace = claimGrace
 	}
+	p.inbox = queue
 	p.dispatcher, err = dispatch.New(dispatch.Config{
 		Queue:       queue,
 		Handlers:    []dispatch.Handler{p.admin.Metrics().InstrumentHandler(p.lifecycle.Handler())},
@@ -290,11 +292,11 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	// The receiver acknowledges a SET once the store's InboxWriter has
 	// made it durable; the dispatcher can read it once the store has moved
 	// it into the inbox, which OnInboxApplied tells.
-	m.db.OnInboxApplied(p.dispatcher.Notify)
+	m.db.OnInboxApplied(queue.notified(p.dispatcher.Notify))
 	metrics := p.admin.Metrics()
 	p.receiver, err = receiver.New(ctx, receiver.Config{
 		Transmitters: transmitters,
-		Inbox:        queue.accepting(m.db.Inbox()),
+		Inbox:        m.db.Inbox(),
 		Registry:     registry,
 		Observe: func(o receiver.Observation) {
 			metrics.SETReceived(o.Transmitter, string(o.Outcome), o.ErrCode)
@@ -322,6 +324,11 @@ func (m *Main) startLoops(ctx context.Context) {
 			m.Logger.Error("dispatcher stopped", "err", err)
 		}
 	})
+	if m.parts.inbox.grace > 0 {
+		m.goLoop(func() {
+			m.parts.inbox.leadDispatch(ctx, m.db, m.Logger, dispatchLeadInterval, m.parts.dispatcher.Rescan)
+		})
+	}
 	m.goLoop(func() {
 		if err := m.parts.lifecycle.RunOutbox(ctx); err != nil {
 			m.Logger.Error("outbox stopped", "err", err)

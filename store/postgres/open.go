@@ -87,6 +87,7 @@ type DB struct {
 	freed   chan struct{}        // closed when one of them is released
 
 	writer  *inboxWriter
+	own     ownJobs      // outbox jobs enqueued through this DB (OutboxEnqueuedHere)
 	batch   batcher      // runs Batch calls together
 	retries atomic.Int64 // transactions run again (SerializationRetries)
 	applied *notifier

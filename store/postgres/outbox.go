@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/riscd/riscd"
 	"github.com/riscd/riscd/store/internal/record"
@@ -71,6 +73,9 @@ func (t *Tx) EnqueueOutbox(ctx context.Context, j riscd.OutboxJob) (riscd.Outbox
 	if err := t.laterRow(ctx, "enqueue outbox", enqueueOutbox, "", id, string(j.Status), nullNanos(j.DoneAt), data); err != nil {
 		return riscd.OutboxJob{}, err
 	}
+	if j.Status == riscd.OutboxPending {
+		t.db.own.add(j.ID, t.now())
+	}
 	return openOutbox(t.db, id, data)
 }
 
@@ -91,6 +96,9 @@ func (t *Tx) PutOutboxJob(ctx context.Context, j riscd.OutboxJob) error {
 	}
 	n, err := t.exec(ctx, fmt.Sprintf("outbox job %d", j.ID), `UPDATE riscd_outbox SET status = $2, done_ns = $3, doc = $4 WHERE id = $1`,
 		int64(j.ID), string(j.Status), nullNanos(j.DoneAt), data)
+	if err == nil && j.Status != riscd.OutboxPending {
+		t.db.own.remove(j.ID)
+	}
 	if err == nil && n == 0 {
 		err = fmt.Errorf("store: outbox job %d: %w", j.ID, riscd.ErrNotFound)
 	}
@@ -149,4 +157,63 @@ func (t *Tx) PendingOutboxAfter(ctx context.Context, after uint64, limit int) ([
 func (t *Tx) FailedOutbox(ctx context.Context, limit int) ([]riscd.OutboxJob, error) {
 	return t.jobs(ctx, "failed outbox", `SELECT id, doc FROM riscd_outbox WHERE status = 'failed' ORDER BY id DESC LIMIT $1`,
 		riscd.PageLimit(limit))
+}
+
+// OutboxJob runs ReadTx.OutboxJob in one statement.
+func (db *DB) OutboxJob(ctx context.Context, id uint64) (riscd.OutboxJob, error) {
+	return readOne(ctx, db, func(t *Tx) (riscd.OutboxJob, error) { return t.OutboxJob(ctx, id) })
+}
+
+// OutboxEnqueuedHere reports whether outbox job id was enqueued through
+// this DB (this replica) and not since finished through it: the
+// lifecycle's outbox claims such a job at once, and leaves another
+// replica's to it for a while (see lifecycle's outbox.Claim). A job
+// enqueued in a transaction that did not commit is never listed, so its
+// ID here does no harm; IDs enqueued more than ownJobsKeep ago are
+// forgotten once many have gathered, which only makes this replica wait
+// for a job of its own as for another's.
+func (db *DB) OutboxEnqueuedHere(id uint64) bool { return db.own.has(id) }
+
+// ownJobsKeep and ownJobsSweep bound DB.own: once ownJobsSweep IDs were
+// added since the last sweep, those older than ownJobsKeep are dropped.
+const (
+	ownJobsKeep  = time.Hour
+	ownJobsSweep = 4096
+)
+
+// ownJobs is DB.OutboxEnqueuedHere's set.
+type ownJobs struct {
+	mu    sync.Mutex
+	at    map[uint64]time.Time // enqueued at
+	added int                  // since the last sweep
+}
+
+func (o *ownJobs) add(id uint64, now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.at == nil {
+		o.at = make(map[uint64]time.Time)
+	}
+	o.at[id] = now
+	if o.added++; o.added >= ownJobsSweep {
+		o.added = 0
+		for id, t := range o.at {
+			if now.Sub(t) > ownJobsKeep {
+				delete(o.at, id)
+			}
+		}
+	}
+}
+
+func (o *ownJobs) remove(id uint64) {
+	o.mu.Lock()
+	delete(o.at, id)
+	o.mu.Unlock()
+}
+
+func (o *ownJobs) has(id uint64) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, ok := o.at[id]
+	return ok
 }
