@@ -10,14 +10,15 @@ import (
 // or wrote by their keys, so that a read-modify-write (PutGrant after
 // Grant, PutAccount, PutMark, PutInboxEntry) does not read the row again.
 //
-// What it returns is what reading again would: Update's, Batch's and
-// View's transactions read one snapshot for their whole length
-// (SERIALIZABLE and REPEATABLE READ, PostgreSQL 15 manual, 13.2.2 and
-// 13.2.3), so a row changes in their view only by their own writes, and
-// every write of these tables in a transaction either updates the cache
-// (PutGrant, PutAccount, PutMark, PutInboxEntry, DeleteGrant) or empties
-// it (the import). A transaction that fails is never retried with its
-// cache: each attempt is a new Tx.
+// Only write transactions keep one. What it returns is what reading again
+// would: Update's and Batch's transactions read one snapshot for their
+// whole length (SERIALIZABLE, PostgreSQL 15 manual, 13.2.3), so a row
+// changes in their view only by their own writes, and every write of the
+// cached tables in a transaction updates the cache (PutGrant, PutAccount,
+// PutMark, PutInboxEntry, DeleteSessionsOf) or forgets what it may change
+// (CreateGrant, DeleteGrant, the sessions' and links' other writes, the
+// import). A transaction that fails is never retried with its cache: each
+// attempt is a new Tx.
 //
 // Documents are kept as stored (sealed), and decoded and opened at each
 // read, so that no caller shares a value with another.
@@ -37,23 +38,22 @@ type rowCache struct {
 // inboxDocs is an inbox row's jti_hash and document.
 type inboxDocs struct{ jh, doc []byte }
 
-func newRowCache() *rowCache {
-	return &rowCache{
-		grants:   map[string][]byte{},
-		accounts: map[string][]byte{},
-		marks:    map[string][]byte{},
-		inbox:    map[int64]inboxDocs{},
+// newRowCache returns an empty cache; its maps are made at their first
+// row (most read-only transactions keep none).
+func newRowCache() *rowCache { return &rowCache{} }
 
-		grantsOf:   map[string][]string{},
-		sessionsOf: map[string][]int64{},
-		linksOf:    map[string][]riscd.AppUserLink{},
+// put sets m[k] to v, making m first if need be.
+func put[K comparable, V any](m *map[K]V, k K, v V) {
+	if *m == nil {
+		*m = make(map[K]V)
 	}
+	(*m)[k] = v
 }
 
 // reset forgets every row.
 func (c *rowCache) reset() {
 	if c != nil {
-		*c = *newRowCache()
+		*c = rowCache{}
 	}
 }
 
@@ -70,7 +70,7 @@ func (c *rowCache) grant(id string) ([]byte, bool) {
 
 func (c *rowCache) putGrant(id string, doc []byte) {
 	if c != nil {
-		c.grants[id] = doc
+		put(&c.grants, id, doc)
 	}
 }
 
@@ -90,7 +90,7 @@ func (c *rowCache) account(sub string) ([]byte, bool) {
 
 func (c *rowCache) putAccount(sub string, doc []byte) {
 	if c != nil {
-		c.accounts[sub] = doc
+		put(&c.accounts, sub, doc)
 	}
 }
 
@@ -104,7 +104,7 @@ func (c *rowCache) mark(hash []byte) ([]byte, bool) {
 
 func (c *rowCache) putMark(hash, doc []byte) {
 	if c != nil {
-		c.marks[string(hash)] = doc
+		put(&c.marks, string(hash), doc)
 	}
 }
 
@@ -118,7 +118,7 @@ func (c *rowCache) entry(id int64) (inboxDocs, bool) {
 
 func (c *rowCache) putEntry(id int64, jh, doc []byte) {
 	if c != nil {
-		c.inbox[id] = inboxDocs{jh: jh, doc: doc}
+		put(&c.inbox, id, inboxDocs{jh: jh, doc: doc})
 	}
 }
 
@@ -165,7 +165,7 @@ func (c *rowCache) sessionsOfSub(sub string) ([]int64, bool) {
 
 func (c *rowCache) putSessionsOf(sub string, created []int64) {
 	if c != nil {
-		c.sessionsOf[sub] = created
+		put(&c.sessionsOf, sub, created)
 	}
 }
 

@@ -156,9 +156,9 @@ func (t *Tx) readPrefetch(br pgx.BatchResults, marks [][]byte, subs []string) er
 	}
 	for _, s := range subs {
 		c.putAccount(s, accounts[s]) // nil: none
-		c.grantsOf[s] = grants[s]
-		c.sessionsOf[s] = sessions[s]
-		c.linksOf[s] = links[s]
+		put(&c.grantsOf, s, grants[s])
+		put(&c.sessionsOf, s, sessions[s])
+		put(&c.linksOf, s, links[s])
 	}
 	return rowsOf(br, []any{&eid, &k, &v}, func() { c.putEntry(eid, k, v) })
 }

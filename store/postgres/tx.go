@@ -167,10 +167,13 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, readOnly bool, fn fun
 	if err != nil {
 		return db.errorf("store: begin", err)
 	}
-	t := &Tx{db: db, tx: ptx, keys: db.keys, now: db.now, readOnly: readOnly, cache: newRowCache()}
+	t := &Tx{db: db, tx: ptx, keys: db.keys, now: db.now, readOnly: readOnly}
 	if !readOnly {
+		// A read-only transaction reads each row once, as a rule, and
+		// may page through a whole table: it keeps nothing.
 		t.pipe = &pipe{db: db, tx: ptx}
 		t.tx = t.pipe
+		t.cache = newRowCache()
 	}
 	committed := false
 	defer func() {
