@@ -29,6 +29,15 @@
 // PendingInboxAfter, ...) run as a single statement on the pool when
 // called on the DB: one round trip, one snapshot.
 //
+// Round trips. A write transaction keeps the rows it read or wrote
+// (rowCache), queues the writes whose answer nobody needs and sends them
+// with its next statement, the rows of one kind as one statement (pipe,
+// merging), and takes audit ids from their sequence several at a time. A
+// Batch call may name the rows its function will read (riscd.Prefetch,
+// BatchPrefetch): the batch reads those of all its calls in one round trip
+// as it starts (prefetch). A deferred write that fails is blamed on the
+// call that queued it.
+//
 // Inbox. Inbox().PutInbox group-commits: concurrent calls in one process
 // share one implicit transaction, sent as one pipeline (one round trip, one
 // WAL flush with synchronous_commit on). Inbox and outbox IDs come from

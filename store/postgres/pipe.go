@@ -21,7 +21,10 @@ import (
 // carried it fails with its error, and so does everything after it
 // (PostgreSQL refuses further statements until the rollback); failed then
 // holds the failure and the owner that queued the write, so that a
-// batch can tell which of its functions failed.
+// batch can tell which of its functions failed. The rows merged into one
+// statement are blamed on the first row's owner: if another's row failed,
+// the first runs alone (and succeeds) and the batch runs again without it,
+// until the failing row is first or alone.
 type pipe struct {
 	db     *DB
 	tx     pgx.Tx
