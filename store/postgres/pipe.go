@@ -47,15 +47,14 @@ type deferred struct {
 	key  string
 }
 
-// later queues a write.
-func (p *pipe) later(what, sql string, args ...any) {
-	p.queue = append(p.queue, deferred{what: what, sql: sql, args: args, owner: p.owner})
-}
-
-// laterRow queues a write of a kind that merges: with others of its kind
-// queued beside it, it is sent as one statement.
+// laterRow queues a write: with others of its kind queued beside it, if
+// the kind merges (has many), it is sent as one statement.
 func (p *pipe) laterRow(what string, kind *merging, key string, args ...any) {
-	p.queue = append(p.queue, deferred{what: what, sql: kind.one, args: args, owner: p.owner, kind: kind, key: key})
+	d := deferred{what: what, sql: kind.one, args: args, owner: p.owner}
+	if kind.many != "" {
+		d.kind, d.key = kind, key
+	}
+	p.queue = append(p.queue, d)
 }
 
 // merging is a kind of deferred write whose queued rows are sent as one
@@ -67,7 +66,7 @@ func (p *pipe) laterRow(what string, kind *merging, key string, args ...any) {
 type merging struct {
 	name string
 	one  string            // the statement for one row
-	many string            // the statement for many, $n the column n's array
+	many string            // the statement for many, $n the column n's array; empty: never merges
 	cols []func([]any) any // each makes column n's array of the rows' nth values
 }
 

@@ -72,18 +72,11 @@ func (t *Tx) w() (querier, error) {
 // next statement or before the commit (see pipe); outside a write
 // transaction's pipeline it runs it now.
 func (t *Tx) later(ctx context.Context, what, sql string, args ...any) error {
-	if _, err := t.w(); err != nil {
-		return err
-	}
-	if t.pipe == nil {
-		_, err := t.exec(ctx, what, sql, args...)
-		return err
-	}
-	t.pipe.later(what, sql, args...)
-	return nil
+	return t.laterRow(ctx, what, &merging{one: sql}, "", args...)
 }
 
-// laterRow is later for a write of a kind that merges (see merging).
+// laterRow is later for a write of a kind that merges (see merging); a
+// kind without many never merges.
 func (t *Tx) laterRow(ctx context.Context, what string, kind *merging, key string, args ...any) error {
 	if _, err := t.w(); err != nil {
 		return err
