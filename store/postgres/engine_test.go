@@ -849,19 +849,8 @@ func TestBatchSharesATransaction(t *testing.T) {
 		}
 		return id
 	}
-	// The first batch waits inside its transaction until the others queue.
-	held, release := make(chan struct{}), make(chan struct{})
 	var first int64
-	firstDone := make(chan error, 1)
-	go func() {
-		firstDone <- db.Batch(ctx, func(tx riscd.Tx) error {
-			first = txid(tx)
-			close(held)
-			<-release
-			return nil
-		})
-	}()
-	<-held
+	release := holdBatcher(t, db, func(tx riscd.Tx) { first = txid(tx) })
 	const n = 8
 	errBoom := errors.New("boom")
 	lastTx := make([]int64, n) // the transaction of each caller's last run
@@ -889,15 +878,7 @@ func TestBatchSharesATransaction(t *testing.T) {
 			})
 		}()
 	}
-	testkit.Eventually(t, "every caller queued", func() bool {
-		db.batch.mu.Lock()
-		defer db.batch.mu.Unlock()
-		return len(db.batch.queue) == n
-	})
-	close(release)
-	if err := <-firstDone; err != nil {
-		t.Fatal(err)
-	}
+	release(n)
 	wg.Wait()
 	for i := range n {
 		switch {
@@ -1001,6 +982,39 @@ func TestSerializableWithoutSeqScans(t *testing.T) {
 		conns = append(conns, c)
 		if _, seq := show(c); seq != "on" {
 			t.Fatalf("a pooled connection has enable_seqscan %s after the transaction", seq)
+		}
+	}
+}
+
+// holdBatcher starts a Batch whose function (after calling fn, if not nil)
+// waits inside its transaction, so that the calls made meanwhile queue for
+// one batch. release(n) waits until n calls are queued, then lets the
+// first batch commit.
+func holdBatcher(t *testing.T, db *DB, fn func(riscd.Tx)) (release func(n int)) {
+	t.Helper()
+	held, free := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- db.Batch(context.Background(), func(tx riscd.Tx) error {
+			if fn != nil {
+				fn(tx)
+			}
+			close(held)
+			<-free
+			return nil
+		})
+	}()
+	<-held
+	return func(n int) {
+		t.Helper()
+		testkit.Eventually(t, fmt.Sprintf("%d callers queued", n), func() bool {
+			db.batch.mu.Lock()
+			defer db.batch.mu.Unlock()
+			return len(db.batch.queue) == n
+		})
+		close(free)
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	}
 }

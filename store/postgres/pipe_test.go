@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/riscd/riscd"
-	"github.com/riscd/riscd/internal/testkit"
 )
 
 // Writes of one kind queued together are sent as one statement, the last
@@ -117,17 +116,7 @@ func TestDeferredWritesMerge(t *testing.T) {
 func TestDeferredWriteFailureFailsItsCaller(t *testing.T) {
 	db := openTest(t, newDatabase(t), testKey(t), nil)
 	ctx := context.Background()
-	// The first batch waits inside its transaction until the others queue.
-	held, release := make(chan struct{}), make(chan struct{})
-	firstDone := make(chan error, 1)
-	go func() {
-		firstDone <- db.Batch(ctx, func(tx riscd.Tx) error {
-			close(held)
-			<-release
-			return nil
-		})
-	}()
-	<-held
+	release := holdBatcher(t, db, nil) // the three callers then share a batch
 	errs := make([]error, 3)
 	var wg sync.WaitGroup
 	for i := range 3 {
@@ -151,15 +140,7 @@ func TestDeferredWriteFailureFailsItsCaller(t *testing.T) {
 			})
 		}()
 	}
-	testkit.Eventually(t, "every caller queued", func() bool {
-		db.batch.mu.Lock()
-		defer db.batch.mu.Unlock()
-		return len(db.batch.queue) == 3
-	})
-	close(release)
-	if err := <-firstDone; err != nil {
-		t.Fatal(err)
-	}
+	release(3)
 	wg.Wait()
 	if errs[0] == nil || errs[1] != nil || errs[2] != nil {
 		t.Fatalf("callers' errors %v: want the first's only", errs)
